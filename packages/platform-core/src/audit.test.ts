@@ -1,0 +1,53 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createAuditLog } from "./audit.ts";
+import type { DatabaseHandle } from "./database/index.ts";
+import { createTestClock, createTestDatabase } from "./testing.ts";
+
+describe("audit log", () => {
+  let handle: DatabaseHandle;
+  const clock = createTestClock();
+  beforeAll(async () => {
+    handle = await createTestDatabase();
+  });
+  afterAll(() => handle.close());
+
+  test("records who did what, hashes the IP and drops secrets from metadata", async () => {
+    const audit = createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false });
+    await audit.record(
+      handle.db,
+      { action: "user.signed_in", actor: { type: "user", id: "usr_1" }, target: { type: "user", id: "usr_1" }, metadata: { method: "password", password: "hunter2", nested: { refreshToken: "abc" } } },
+      { ip: "203.0.113.9", userAgent: "test-agent", requestId: "req_1" },
+    );
+    const [entry] = await audit.list(handle.db, { actorId: "usr_1" });
+    expect(entry?.action).toBe("user.signed_in");
+    expect(entry?.outcome).toBe("success");
+    expect(entry?.ip).not.toContain("203.0.113.9");
+    expect(entry?.ip).toBe(audit.ipForStorage("203.0.113.9"));
+    expect(entry?.userAgent).toBe("test-agent");
+    expect(entry?.requestId).toBe("req_1");
+    expect(entry?.occurredAt.toISOString()).toBe(clock.now().toISOString());
+    expect(JSON.stringify(entry?.metadata)).not.toContain("hunter2");
+    expect(JSON.stringify(entry?.metadata)).not.toContain("abc");
+    expect(entry?.metadata).toEqual({ method: "password", password: "[redacted]", nested: { refreshToken: "[redacted]" } });
+  });
+
+  test("raw IPs are kept only when configured", async () => {
+    const audit = createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: true });
+    await audit.record(handle.db, { action: "probe.raw", actor: { type: "system" } }, { ip: "198.51.100.1" });
+    const [entry] = await audit.list(handle.db, { action: "probe.raw" });
+    expect(entry?.ip).toBe("198.51.100.1");
+    expect(entry?.actorId).toBeNull();
+  });
+
+  test("lists newest first with filters and a cursor", async () => {
+    const audit = createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false });
+    for (let index = 0; index < 5; index++) {
+      clock.advance(1000);
+      await audit.record(handle.db, { action: "probe.page", actor: { type: "anonymous" }, metadata: { index } });
+    }
+    const first = await audit.list(handle.db, { action: "probe.page", limit: 3 });
+    expect(first.map((entry) => entry.metadata.index)).toEqual([4, 3, 2]);
+    const rest = await audit.list(handle.db, { action: "probe.page", before: first.at(-1)!.id });
+    expect(rest.map((entry) => entry.metadata.index)).toEqual([1, 0]);
+  });
+});

@@ -1,0 +1,109 @@
+import { and, desc, eq, gte, lt, lte, type SQL } from "drizzle-orm";
+import type { Clock } from "./clock.ts";
+import { hmacSha256 } from "./crypto.ts";
+import type { Database } from "./database/index.ts";
+import { newId } from "./ids.ts";
+import { auditLogs } from "./schema.ts";
+
+/** Where a request came from, as the edge saw it. Passed from the HTTP layer into services. */
+export interface RequestContext {
+  ip?: string | undefined;
+  userAgent?: string | undefined;
+  requestId?: string | undefined;
+}
+
+export type AuditActor = { type: "user"; id: string } | { type: "api_key"; id: string } | { type: "system" } | { type: "anonymous" };
+
+export interface AuditEvent {
+  action: string;
+  actor: AuditActor;
+  target?: { type: string; id: string };
+  orgId?: string;
+  outcome?: "success" | "failure" | "denied";
+  metadata?: Record<string, unknown>;
+}
+
+export type AuditEntry = typeof auditLogs.$inferSelect;
+
+// Keys that could carry a secret are dropped from metadata whatever the caller passes.
+const SECRET_KEY = /pass(word)?|secret|token|otp|code|api.?key|credential|hash|cookie|authorization/i;
+
+function scrub(value: unknown, depth = 0): unknown {
+  if (depth > 4) return "[truncated]";
+  if (Array.isArray(value)) return value.slice(0, 50).map((item) => scrub(item, depth + 1));
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) out[key] = SECRET_KEY.test(key) ? "[redacted]" : scrub(item, depth + 1);
+    return out;
+  }
+  if (typeof value === "string" && value.length > 500) return `${value.slice(0, 500)}…`;
+  return value;
+}
+
+export interface AuditLog {
+  /** Writes one entry. Pass the caller's transaction so the entry commits with the change. */
+  record(db: Database, event: AuditEvent, request?: RequestContext): Promise<void>;
+  /** The IP as stored: an HMAC under the server secret unless raw IPs are configured. */
+  ipForStorage(ip: string | undefined): string | null;
+  list(db: Database, filter?: AuditFilter): Promise<AuditEntry[]>;
+}
+
+export interface AuditFilter {
+  actorId?: string;
+  targetId?: string;
+  orgId?: string;
+  action?: string;
+  from?: Date;
+  to?: Date;
+  /** Entries strictly older than this id (cursor pagination, newest first). */
+  before?: string;
+  limit?: number;
+}
+
+/**
+ * The audit writer. IPs are stored as HMAC-SHA-256 under the server secret by default: equal IPs
+ * stay linkable for investigations without the log holding personal data in the clear.
+ */
+export function createAuditLog(options: { clock: Clock; secret: string; storeRawIp: boolean }): AuditLog {
+  const ipForStorage = (ip: string | undefined): string | null => {
+    if (ip === undefined || ip === "") return null;
+    return options.storeRawIp ? ip : hmacSha256(options.secret, `ip:${ip}`).slice(0, 32);
+  };
+  return {
+    ipForStorage,
+    async record(db, event, request = {}) {
+      const now = options.clock.now();
+      await db.insert(auditLogs).values({
+        id: newId("audit", now.getTime()),
+        occurredAt: now,
+        actorType: event.actor.type,
+        actorId: "id" in event.actor ? event.actor.id : null,
+        action: event.action,
+        targetType: event.target?.type ?? null,
+        targetId: event.target?.id ?? null,
+        orgId: event.orgId ?? null,
+        outcome: event.outcome ?? "success",
+        ip: ipForStorage(request.ip),
+        userAgent: request.userAgent?.slice(0, 512) ?? null,
+        requestId: request.requestId ?? null,
+        metadata: (scrub(event.metadata ?? {}) as Record<string, unknown>) ?? {},
+      });
+    },
+    async list(db, filter = {}) {
+      const conditions: SQL[] = [];
+      if (filter.actorId !== undefined) conditions.push(eq(auditLogs.actorId, filter.actorId));
+      if (filter.targetId !== undefined) conditions.push(eq(auditLogs.targetId, filter.targetId));
+      if (filter.orgId !== undefined) conditions.push(eq(auditLogs.orgId, filter.orgId));
+      if (filter.action !== undefined) conditions.push(eq(auditLogs.action, filter.action));
+      if (filter.from !== undefined) conditions.push(gte(auditLogs.occurredAt, filter.from));
+      if (filter.to !== undefined) conditions.push(lte(auditLogs.occurredAt, filter.to));
+      if (filter.before !== undefined) conditions.push(lt(auditLogs.id, filter.before));
+      return db
+        .select()
+        .from(auditLogs)
+        .where(and(...conditions))
+        .orderBy(desc(auditLogs.id))
+        .limit(Math.min(filter.limit ?? 50, 500));
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigError, loadConfig } from "./config.ts";
+
+const key = Buffer.alloc(32, 7).toString("base64");
+const withTempDir = (run: (dir: string) => void) => {
+  const dir = mkdtempSync(join(tmpdir(), "burrow-config-"));
+  try {
+    run(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
+
+describe("config", () => {
+  test("with no environment it runs embedded with safe defaults and persisted secrets", () => {
+    withTempDir((dir) => {
+      const first = loadConfig({ BURROW_DATA_DIR: dir });
+      expect(first.embedded).toBe(true);
+      expect(first.port).toBe(3000);
+      expect(first.adminPort).toBe(3001);
+      expect(first.publicUrl).toBe("http://localhost:3000");
+      expect(first.secret.length).toBeGreaterThanOrEqual(32);
+      expect(first.lockout).toEqual({ count: 5, windowMs: 900_000, maxLockMs: 86_400_000 });
+      expect(first.ipRateLimit).toEqual({ count: 20, windowMs: 1000 });
+      expect(statSync(join(dir, "secrets.json")).mode & 0o777).toBe(0o600);
+      const second = loadConfig({ BURROW_DATA_DIR: dir });
+      expect(second.secret).toBe(first.secret);
+      expect(second.encryptionKeys[0]!.key).toEqual(first.encryptionKeys[0]!.key);
+    });
+  });
+
+  test("production refuses to start without secrets, naming the variable", () => {
+    withTempDir((dir) => {
+      const base = { NODE_ENV: "production", BURROW_DATA_DIR: dir, PUBLIC_URL: "https://id.example.com" };
+      expect(() => loadConfig(base)).toThrow(/BURROW_SECRET/);
+      expect(() => loadConfig({ ...base, BURROW_SECRET: "short" })).toThrow(/BURROW_SECRET/);
+      expect(() => loadConfig({ ...base, BURROW_SECRET: "x".repeat(40) })).toThrow(/BURROW_ENCRYPTION_KEYS/);
+      expect(() => loadConfig({ ...base, BURROW_SECRET: "x".repeat(40), BURROW_ENCRYPTION_KEYS: "v1:short" })).toThrow(ConfigError);
+      const config = loadConfig({ ...base, BURROW_SECRET: "x".repeat(40), BURROW_ENCRYPTION_KEYS: `v1:${key}` });
+      expect(config.env).toBe("production");
+      expect(config.publicUrl).toBe("https://id.example.com");
+    });
+  });
+
+  test("limits and lifetimes are read from the environment and malformed values are named", () => {
+    withTempDir((dir) => {
+      const config = loadConfig({ BURROW_DATA_DIR: dir, BURROW_LOCKOUT: "3/10m", BURROW_IP_RATE_LIMIT: "off", BURROW_SESSION_IDLE: "1h", BURROW_ALLOWED_ORIGINS: "https://app.example.com/, http://localhost:5173" });
+      expect(config.lockout.count).toBe(3);
+      expect(config.lockout.windowMs).toBe(600_000);
+      expect(config.ipRateLimit).toBeUndefined();
+      expect(config.session.idleTimeoutMs).toBe(3_600_000);
+      expect(config.allowedOrigins).toEqual(["http://localhost:3000", "https://app.example.com", "http://localhost:5173"]);
+      expect(() => loadConfig({ BURROW_DATA_DIR: dir, BURROW_LOCKOUT: "lots" })).toThrow(/BURROW_LOCKOUT/);
+      expect(() => loadConfig({ BURROW_DATA_DIR: dir, PORT: "http" })).toThrow(/PORT/);
+      expect(() => loadConfig({ BURROW_DATA_DIR: dir, DATABASE_URL: "mysql://x" })).toThrow(/DATABASE_URL/);
+    });
+  });
+});

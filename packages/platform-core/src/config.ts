@@ -1,0 +1,186 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { z } from "zod";
+import { parseEncryptionKeys, randomToken, type EncryptionKey } from "./crypto.ts";
+import { parseDuration, parseRatePolicy, type RatePolicy } from "./duration.ts";
+
+/** The whole validated configuration. Every package reads its settings from here. */
+export interface Config {
+  env: "development" | "test" | "production";
+  /** True when running on the embedded database with generated secrets. */
+  embedded: boolean;
+  port: number;
+  adminPort: number;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  /** Origin used to build links and cookie attributes. Never taken from a request's Host. */
+  publicUrl: string;
+  smtpUrl: string | undefined;
+  /** Server secret for HMACs (IP hashing and the like). ≥32 characters. */
+  secret: string;
+  encryptionKeys: EncryptionKey[];
+  /** Origins allowed to call the API from a browser (CORS and CSRF). Includes publicUrl's origin. */
+  allowedOrigins: string[];
+  /** Origins `redirectTo` may point at. */
+  redirectOrigins: string[];
+  /** Proxy addresses whose X-Forwarded-For is believed. */
+  trustedProxies: string[];
+  bodyLimitBytes: number;
+  storeRawIp: boolean;
+  lockout: RatePolicy & { maxLockMs: number };
+  /** Per-IP token bucket on auth routes; undefined when turned off. */
+  ipRateLimit: RatePolicy | undefined;
+  session: { idleTimeoutMs: number; absoluteLifetimeMs: number; activityRefreshMs: number };
+  emailVerification: "required" | "off";
+  logLevel: "debug" | "info" | "warn" | "error";
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+const MIN_SECRET_LENGTH = 32;
+
+const durationText = (name: string) =>
+  z.string().transform((value, context) => {
+    const ms = parseDuration(value);
+    if (ms === undefined || ms <= 0) {
+      context.addIssue({ code: "custom", message: `${name} must be a duration such as 15m, 7d or 30s` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const rateText = (name: string, example: string) =>
+  z.string().transform((value, context) => {
+    const policy = parseRatePolicy(value);
+    if (policy === undefined) {
+      context.addIssue({ code: "custom", message: `${name} must be written count/duration, for example ${example}` });
+      return z.NEVER;
+    }
+    return policy;
+  });
+
+const origin = z.url().transform((value) => new URL(value).origin);
+const originList = z
+  .string()
+  .transform((value) => value.split(",").map((entry) => entry.trim()).filter((entry) => entry.length > 0))
+  .pipe(z.array(origin));
+
+const booleanText = z.enum(["true", "false", "1", "0"]).transform((value) => value === "true" || value === "1");
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  ADMIN_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+  BURROW_DATA_DIR: z.string().min(1).default("./.burrow"),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// URL").optional(),
+  PUBLIC_URL: z.url().optional(),
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, "SMTP_URL must be an smtp:// or smtps:// URL").optional(),
+  BURROW_SECRET: z.string().optional(),
+  BURROW_ENCRYPTION_KEYS: z.string().optional(),
+  BURROW_ALLOWED_ORIGINS: originList.default([]),
+  BURROW_REDIRECT_ORIGINS: originList.default([]),
+  BURROW_TRUSTED_PROXIES: z.string().default("").transform((value) => value.split(",").map((entry) => entry.trim()).filter((entry) => entry.length > 0)),
+  BURROW_BODY_LIMIT: z.coerce.number().int().min(1024).max(10_485_760).default(102_400),
+  BURROW_STORE_RAW_IP: booleanText.default(false),
+  BURROW_LOCKOUT: rateText("BURROW_LOCKOUT", "5/15m").default({ count: 5, windowMs: 15 * 60_000 }),
+  BURROW_LOCKOUT_MAX: durationText("BURROW_LOCKOUT_MAX").default(24 * 3_600_000),
+  BURROW_IP_RATE_LIMIT: z.union([z.literal("off"), rateText("BURROW_IP_RATE_LIMIT", "20/1s")]).default({ count: 20, windowMs: 1000 }),
+  BURROW_SESSION_IDLE: durationText("BURROW_SESSION_IDLE").default(7 * 86_400_000),
+  BURROW_SESSION_LIFETIME: durationText("BURROW_SESSION_LIFETIME").default(30 * 86_400_000),
+  BURROW_EMAIL_VERIFICATION: z.enum(["required", "off"]).default("required"),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+});
+
+interface EmbeddedSecrets {
+  secret: string;
+  encryptionKeys: string;
+}
+
+/** Reads the data directory's secrets, creating them once (mode 0600) when absent. */
+function loadEmbeddedSecrets(dataDir: string): EmbeddedSecrets {
+  const file = join(dataDir, "secrets.json");
+  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as EmbeddedSecrets;
+  mkdirSync(dataDir, { recursive: true });
+  const secrets: EmbeddedSecrets = {
+    secret: randomToken(32),
+    encryptionKeys: `v1:${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64")}`,
+  };
+  writeFileSync(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return secrets;
+}
+
+/**
+ * Builds the configuration from environment variables (see docs/configuration.md).
+ * With no environment, Burrow runs embedded: PGlite in the data directory and secrets generated
+ * once there. With NODE_ENV=production, a missing or short secret is refused by name.
+ * @example const config = loadConfig(process.env)
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `${issue.path.join(".") || "environment"}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join("\n  ")}`);
+  }
+  const values = parsed.data;
+  const production = values.NODE_ENV === "production";
+  const dataDir = resolve(values.BURROW_DATA_DIR);
+
+  let secret = values.BURROW_SECRET;
+  let keysText = values.BURROW_ENCRYPTION_KEYS;
+  if (production) {
+    if (secret === undefined || secret.length < MIN_SECRET_LENGTH) {
+      throw new ConfigError(`BURROW_SECRET must be set to at least ${MIN_SECRET_LENGTH} random characters in production (for example: openssl rand -base64 48)`);
+    }
+    if (keysText === undefined) {
+      throw new ConfigError("BURROW_ENCRYPTION_KEYS must be set in production (for example: v1:$(openssl rand -base64 32))");
+    }
+    if (values.PUBLIC_URL === undefined) throw new ConfigError("PUBLIC_URL must be set in production (the origin users reach Burrow at)");
+  } else if (secret === undefined || keysText === undefined) {
+    const embeddedSecrets = loadEmbeddedSecrets(dataDir);
+    secret ??= embeddedSecrets.secret;
+    keysText ??= embeddedSecrets.encryptionKeys;
+  }
+  if (secret.length < MIN_SECRET_LENGTH) throw new ConfigError(`BURROW_SECRET must be at least ${MIN_SECRET_LENGTH} characters`);
+
+  let encryptionKeys: EncryptionKey[];
+  try {
+    encryptionKeys = parseEncryptionKeys(keysText);
+  } catch (error) {
+    throw new ConfigError(`BURROW_ENCRYPTION_KEYS: ${(error as Error).message}`);
+  }
+
+  const publicUrl = new URL(values.PUBLIC_URL ?? `http://localhost:${values.PORT}`).origin;
+  const allowedOrigins = [...new Set([publicUrl, ...values.BURROW_ALLOWED_ORIGINS])];
+  return {
+    env: values.NODE_ENV,
+    embedded: values.DATABASE_URL === undefined,
+    port: values.PORT,
+    adminPort: values.ADMIN_PORT,
+    dataDir,
+    databaseUrl: values.DATABASE_URL,
+    publicUrl,
+    smtpUrl: values.SMTP_URL,
+    secret,
+    encryptionKeys,
+    allowedOrigins,
+    redirectOrigins: [...new Set([publicUrl, ...values.BURROW_REDIRECT_ORIGINS])],
+    trustedProxies: values.BURROW_TRUSTED_PROXIES,
+    bodyLimitBytes: values.BURROW_BODY_LIMIT,
+    storeRawIp: values.BURROW_STORE_RAW_IP,
+    lockout: { ...values.BURROW_LOCKOUT, maxLockMs: values.BURROW_LOCKOUT_MAX },
+    ipRateLimit: values.BURROW_IP_RATE_LIMIT === "off" ? undefined : values.BURROW_IP_RATE_LIMIT,
+    session: {
+      idleTimeoutMs: values.BURROW_SESSION_IDLE,
+      absoluteLifetimeMs: values.BURROW_SESSION_LIFETIME,
+      activityRefreshMs: 5 * 60_000,
+    },
+    emailVerification: values.BURROW_EMAIL_VERIFICATION,
+    logLevel: values.LOG_LEVEL,
+  };
+}

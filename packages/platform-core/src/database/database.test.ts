@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { sql } from "drizzle-orm";
+import { createTestDatabase } from "../testing.ts";
+import { createDatabase, notify, queryRows, type DatabaseHandle } from "./index.ts";
+
+describe("database", () => {
+  let handle: DatabaseHandle;
+  beforeAll(async () => {
+    handle = await createTestDatabase();
+  });
+  afterAll(() => handle.close());
+
+  test("migrations are applied and current", async () => {
+    const status = await handle.migrationStatus();
+    expect(status.current).toBe(true);
+    expect(status.applied).toBe(status.expected);
+    expect(await handle.ping()).toBe(true);
+  });
+
+  test("migrating again changes nothing", async () => {
+    await handle.migrate();
+    expect((await handle.migrationStatus()).applied).toBe((await handle.migrationStatus()).expected);
+  });
+
+  test("a rolled-back transaction leaves nothing behind", async () => {
+    await handle.db.execute(sql`create table if not exists tx_probe (value int)`);
+    await expect(
+      handle.db.transaction(async (tx) => {
+        await tx.execute(sql`insert into tx_probe values (1)`);
+        throw new Error("roll back");
+      }),
+    ).rejects.toThrow("roll back");
+    const rows = await queryRows<{ count: number | string }>(handle.db, sql`select count(*) as count from tx_probe`);
+    expect(Number(rows[0]?.count)).toBe(0);
+  });
+
+  test("NOTIFY reaches a listener", async () => {
+    const received: string[] = [];
+    const { promise, resolve } = Promise.withResolvers<void>();
+    const unlisten = await handle.listen("burrow_test", (payload) => {
+      received.push(payload);
+      resolve();
+    });
+    await notify(handle.db, "burrow_test", "hello");
+    await promise;
+    await unlisten();
+    expect(received).toEqual(["hello"]);
+  });
+});
+
+describe("embedded database", () => {
+  test("persists in the data directory across restarts", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "burrow-pglite-"));
+    try {
+      const first = await createDatabase({ dataDir: dir });
+      await first.migrate();
+      await first.db.execute(sql`insert into rate_limit_buckets (key, tokens, refilled_at) values ('persist', 1, 0)`);
+      await first.close();
+      const second = await createDatabase({ dataDir: dir });
+      expect((await second.migrationStatus()).current).toBe(true);
+      const rows = await queryRows<{ key: string }>(second.db, sql`select key from rate_limit_buckets`);
+      expect(rows.map((row) => row.key)).toEqual(["persist"]);
+      await second.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,173 @@
+import { PGlite } from "@electric-sql/pglite";
+import { sql, type SQL } from "drizzle-orm";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
+import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
+import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import postgres from "postgres";
+
+/** A drizzle database or an open transaction on it: every service takes one of these. */
+export type Database = PgDatabase<PgQueryResultHKT>;
+
+export interface DatabaseOptions {
+  /** postgres:// URL; when absent, embedded PGlite is used. */
+  databaseUrl?: string | undefined;
+  /** Where PGlite keeps its files; when absent (and no URL), PGlite runs in memory. */
+  dataDir?: string | undefined;
+  /** Folder of the committed migration set. */
+  migrationsFolder?: string;
+  /** Connection pool size for PostgreSQL. */
+  maxConnections?: number;
+  /** PGlite only: start from a snapshot taken by `snapshot()` instead of an empty cluster. */
+  fromSnapshot?: Blob;
+}
+
+export interface MigrationStatus {
+  applied: number;
+  expected: number;
+  current: boolean;
+}
+
+export interface DatabaseHandle {
+  db: Database;
+  driver: "pglite" | "postgres";
+  /** Applies pending migrations; safe to call from several nodes at once. */
+  migrate(): Promise<void>;
+  migrationStatus(): Promise<MigrationStatus>;
+  /** True when the database answers a trivial query. */
+  ping(): Promise<boolean>;
+  /** Subscribes to a Postgres NOTIFY channel; returns the function that unsubscribes. */
+  listen(channel: string, handler: (payload: string) => void): Promise<() => Promise<void>>;
+  /** PGlite only: the whole cluster as a blob, to start copies from (tests use it to skip re-migrating). */
+  snapshot(): Promise<Blob>;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_MIGRATIONS_FOLDER = resolve(import.meta.dir, "../../../../migrations");
+
+/** Rows of a raw query, whichever driver ran it (postgres.js returns an array, PGlite `{ rows }`). */
+export async function queryRows<Row>(db: Database, query: SQL): Promise<Row[]> {
+  const result: unknown = await db.execute(query);
+  if (Array.isArray(result)) return result as Row[];
+  return (result as { rows: Row[] }).rows;
+}
+
+/** Sends a NOTIFY on `channel`; inside a transaction it is delivered on commit only. */
+export async function notify(db: Database, channel: string, payload: string): Promise<void> {
+  await db.execute(sql`select pg_notify(${channel}, ${payload})`);
+}
+
+interface JournalEntry {
+  when: number;
+}
+
+function readJournal(folder: string): JournalEntry[] {
+  const journal = JSON.parse(readFileSync(join(folder, "meta", "_journal.json"), "utf8")) as { entries: JournalEntry[] };
+  return journal.entries;
+}
+
+async function readMigrationStatus(db: Database, folder: string): Promise<MigrationStatus> {
+  const entries = readJournal(folder);
+  const [exists] = await queryRows<{ present: boolean }>(db, sql`select to_regclass('drizzle.__drizzle_migrations') is not null as present`);
+  let applied = 0;
+  let last = 0;
+  if (exists?.present === true) {
+    const [row] = await queryRows<{ count: number | string; last: number | string | null }>(
+      db,
+      sql`select count(*) as count, max(created_at) as last from drizzle.__drizzle_migrations`,
+    );
+    applied = Number(row?.count ?? 0);
+    last = Number(row?.last ?? 0);
+  }
+  const newest = entries.at(-1)?.when ?? 0;
+  return { applied, expected: entries.length, current: last >= newest };
+}
+
+/** Key of the advisory lock nodes take while migrating, so two nodes never migrate at once. */
+const MIGRATION_LOCK = 0x6275_7272; // "burr"
+
+/**
+ * Opens the database: PostgreSQL through postgres.js when `databaseUrl` is set, else PGlite
+ * (persisted in `dataDir`, or in memory for tests). Same schema, same migrations.
+ * @example const handle = await createDatabase({ dataDir: "./.burrow" }); await handle.migrate();
+ */
+export async function createDatabase(options: DatabaseOptions = {}): Promise<DatabaseHandle> {
+  const migrationsFolder = options.migrationsFolder ?? DEFAULT_MIGRATIONS_FOLDER;
+
+  if (options.databaseUrl !== undefined) {
+    const url = options.databaseUrl;
+    const client = postgres(url, { max: options.maxConnections ?? 10, onnotice: () => {} });
+    const db = drizzlePostgres(client) as unknown as Database;
+    return {
+      db,
+      driver: "postgres",
+      async migrate() {
+        // One dedicated connection holds the advisory lock for the whole migration.
+        const lockClient = postgres(url, { max: 1, onnotice: () => {} });
+        try {
+          await lockClient`select pg_advisory_lock(${MIGRATION_LOCK})`;
+          await migratePostgres(drizzlePostgres(lockClient), { migrationsFolder });
+          await lockClient`select pg_advisory_unlock(${MIGRATION_LOCK})`;
+        } finally {
+          await lockClient.end();
+        }
+      },
+      migrationStatus: () => readMigrationStatus(db, migrationsFolder),
+      ping: async () => {
+        try {
+          await client`select 1`;
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      async listen(channel, handler) {
+        const subscription = await client.listen(channel, handler);
+        return () => subscription.unlisten();
+      },
+      snapshot: () => Promise.reject(new Error("snapshot() is available on PGlite only")),
+      close: () => client.end({ timeout: 5 }),
+    };
+  }
+
+  let pgliteDir: string | undefined;
+  if (options.dataDir !== undefined) {
+    pgliteDir = join(options.dataDir, "pgdata");
+    mkdirSync(pgliteDir, { recursive: true });
+  }
+  const client = await PGlite.create({
+    ...(pgliteDir === undefined ? {} : { dataDir: pgliteDir }),
+    ...(options.fromSnapshot === undefined ? {} : { loadDataDir: options.fromSnapshot }),
+  });
+  const pgliteDb = drizzlePglite(client);
+  const db = pgliteDb as unknown as Database;
+  let closed = false;
+  return {
+    db,
+    driver: "pglite",
+    migrate: () => migratePglite(pgliteDb, { migrationsFolder }),
+    migrationStatus: () => readMigrationStatus(db, migrationsFolder),
+    ping: async () => {
+      if (closed) return false;
+      try {
+        await client.query("select 1");
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async listen(channel, handler) {
+      const unsubscribe = await client.listen(channel, handler);
+      return () => unsubscribe();
+    },
+    snapshot: async () => (await client.dumpDataDir("none")) as Blob,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await client.close();
+    },
+  };
+}

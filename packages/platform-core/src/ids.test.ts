@@ -1,0 +1,30 @@
+import { describe, expect, test } from "bun:test";
+import { idSchema, isId, newId } from "./ids.ts";
+
+describe("ids", () => {
+  test("have the prefix of their kind and 26 base32 characters", () => {
+    const id = newId("user");
+    expect(id).toMatch(/^usr_[0-7][0-9a-hjkmnp-tv-z]{25}$/);
+    expect(isId("user", id)).toBe(true);
+  });
+
+  test("sort by creation time as plain strings", () => {
+    const earlier = newId("session", 1_700_000_000_000);
+    const later = newId("session", 1_700_000_000_001);
+    const muchLater = newId("session", 1_800_000_000_000);
+    expect([muchLater, later, earlier].sort()).toEqual([earlier, later, muchLater]);
+  });
+
+  test("are unique", () => {
+    const ids = new Set(Array.from({ length: 5000 }, () => newId("job", 1)));
+    expect(ids.size).toBe(5000);
+  });
+
+  test("schemas reject malformed and wrong-kind ids", () => {
+    const schema = idSchema("user");
+    expect(schema.safeParse(newId("user")).success).toBe(true);
+    for (const bad of [newId("session"), "usr_", "usr_123", `usr_${"z".repeat(26)}`, "usr_0000000000000000000000000I", 42, null, `${newId("user")}x`]) {
+      expect(schema.safeParse(bad).success).toBe(false);
+    }
+  });
+});

@@ -1,0 +1,90 @@
+import { z } from "zod";
+
+/**
+ * Prefixed, time-sortable identifiers: `<prefix>_<26 chars>` where the 26 characters are a
+ * UUIDv7 written in lower-case Crockford base32. UUIDv7 starts with a millisecond timestamp and
+ * base32 keeps byte order, so IDs sort by creation time as plain strings (good B-tree locality).
+ */
+export const ID_PREFIXES = {
+  user: "usr",
+  session: "ses",
+  organization: "org",
+  audit: "aud",
+  job: "job",
+  email: "eml",
+  phone: "phn",
+  token: "tok",
+  apiKey: "key",
+  role: "rol",
+  invitation: "inv",
+  elevation: "elv",
+  factor: "mfa",
+  refreshFamily: "rtf",
+  signingKey: "sgk",
+  message: "msg",
+  webhook: "whk",
+  request: "req",
+} as const;
+
+export type IdKind = keyof typeof ID_PREFIXES;
+export type IdPrefix = (typeof ID_PREFIXES)[IdKind];
+
+declare const brand: unique symbol;
+/** A string known to be a well-formed ID of one kind. */
+export type Id<K extends IdKind> = string & { readonly [brand]: K };
+
+export type UserId = Id<"user">;
+export type SessionId = Id<"session">;
+export type OrganizationId = Id<"organization">;
+export type AuditId = Id<"audit">;
+export type JobId = Id<"job">;
+
+const CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz";
+const BODY = /^[0-7][0-9abcdefghjkmnpqrstvwxyz]{25}$/;
+
+function encodeBase32(bytes: Uint8Array): string {
+  // 128 bits -> 26 characters; the first character carries only the top 3 bits (so it is 0-7).
+  let value = 0n;
+  for (const byte of bytes) value = (value << 8n) | BigInt(byte);
+  let out = "";
+  for (let index = 0; index < 26; index++) {
+    out = CROCKFORD[Number(value & 31n)] + out;
+    value >>= 5n;
+  }
+  return out;
+}
+
+function uuidV7Bytes(nowMs: number): Uint8Array {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  let ms = nowMs;
+  for (let index = 5; index >= 0; index--) {
+    bytes[index] = ms % 256;
+    ms = Math.floor(ms / 256);
+  }
+  bytes[6] = (bytes[6]! & 0x0f) | 0x70; // version 7
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80; // RFC 9562 variant
+  return bytes;
+}
+
+/**
+ * Creates a new ID of the given kind.
+ * @example newId("user") // "usr_0690f9x1c7v2h8k3m4n5p6q7r8"
+ */
+export function newId<K extends IdKind>(kind: K, nowMs: number = Date.now()): Id<K> {
+  return `${ID_PREFIXES[kind]}_${encodeBase32(uuidV7Bytes(nowMs))}` as Id<K>;
+}
+
+/** True when `value` is a well-formed ID of `kind`. */
+export function isId<K extends IdKind>(kind: K, value: unknown): value is Id<K> {
+  if (typeof value !== "string") return false;
+  const prefix = ID_PREFIXES[kind];
+  return value.length === prefix.length + 27 && value.startsWith(`${prefix}_`) && BODY.test(value.slice(prefix.length + 1));
+}
+
+/** A zod schema accepting only well-formed IDs of one kind. */
+export function idSchema<K extends IdKind>(kind: K): z.ZodType<Id<K>, string> {
+  return z
+    .string()
+    .refine((value) => isId(kind, value), { message: `Expected a ${kind} id (${ID_PREFIXES[kind]}_…)` })
+    .transform((value) => value as Id<K>);
+}

@@ -1,0 +1,160 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { sql } from "drizzle-orm";
+import { createTestClock, createTestDatabase } from "../testing.ts";
+import type { DatabaseHandle } from "../database/index.ts";
+import { jobs } from "../schema.ts";
+import { claimJobs, enqueueJob, getJob } from "./queue.ts";
+import { backoffDelay, createWorker } from "./worker.ts";
+
+describe("job queue", () => {
+  let handle: DatabaseHandle;
+  const clock = createTestClock();
+  beforeAll(async () => {
+    handle = await createTestDatabase();
+  });
+  afterAll(() => handle.close());
+  beforeEach(async () => {
+    await handle.db.delete(jobs);
+  });
+
+  test("a job enqueued in a rolled-back transaction never runs", async () => {
+    const ran: unknown[] = [];
+    await expect(
+      handle.db.transaction(async (tx) => {
+        await enqueueJob(tx, clock, "probe", { n: 1 });
+        throw new Error("roll back");
+      }),
+    ).rejects.toThrow("roll back");
+    await handle.db.transaction(async (tx) => {
+      await enqueueJob(tx, clock, "probe", { n: 2 });
+    });
+    const worker = createWorker({ db: handle.db, clock, definitions: { probe: { run: async (payload) => void ran.push(payload) } } });
+    expect(await worker.runOnce()).toEqual({ succeeded: 1, retried: 0, dead: 0 });
+    expect(ran).toEqual([{ n: 2 }]);
+  });
+
+  test("a failing job is retried with exponential backoff, then succeeds", async () => {
+    let calls = 0;
+    const backoff = { baseMs: 30_000, maxMs: 3_600_000 };
+    const id = await enqueueJob(handle.db, clock, "flaky", {});
+    const worker = createWorker({
+      db: handle.db,
+      clock,
+      definitions: {
+        flaky: {
+          backoff,
+          run: async () => {
+            calls++;
+            if (calls < 3) throw new Error(`failure ${calls}`);
+          },
+        },
+      },
+    });
+    expect((await worker.runOnce()).retried).toBe(1);
+    let row = await getJob(handle.db, id);
+    expect(row?.status).toBe("queued");
+    expect(row?.lastError).toBe("failure 1");
+    expect(row?.runAt.getTime()).toBe(clock.now().getTime() + 30_000);
+
+    clock.advance(29_999);
+    expect(await worker.runOnce()).toEqual({ succeeded: 0, retried: 0, dead: 0 });
+    clock.advance(1);
+    expect((await worker.runOnce()).retried).toBe(1);
+    row = await getJob(handle.db, id);
+    expect(row?.runAt.getTime()).toBe(clock.now().getTime() + 60_000);
+
+    clock.advance(60_000);
+    expect((await worker.runOnce()).succeeded).toBe(1);
+    row = await getJob(handle.db, id);
+    expect(row?.status).toBe("succeeded");
+    expect(row?.attempts).toBe(3);
+    expect(calls).toBe(3);
+  });
+
+  test("backoff doubles and is capped", () => {
+    const backoff = { baseMs: 1000, maxMs: 5000 };
+    expect([1, 2, 3, 4, 5].map((attempt) => backoffDelay(backoff, attempt))).toEqual([1000, 2000, 4000, 5000, 5000]);
+  });
+
+  test("a job is dead after its last attempt", async () => {
+    const id = await enqueueJob(handle.db, clock, "doomed", {}, { maxAttempts: 3 });
+    const worker = createWorker({ db: handle.db, clock, definitions: { doomed: { backoff: { baseMs: 1000, maxMs: 1000 }, run: async () => Promise.reject(new Error("smtp down")) } } });
+    expect((await worker.runOnce()).retried).toBe(1);
+    clock.advance(1000);
+    expect((await worker.runOnce()).retried).toBe(1);
+    clock.advance(1000);
+    expect((await worker.runOnce()).dead).toBe(1);
+    clock.advance(3_600_000);
+    expect(await worker.runOnce()).toEqual({ succeeded: 0, retried: 0, dead: 0 });
+    const row = await getJob(handle.db, id);
+    expect(row?.status).toBe("dead");
+    expect(row?.attempts).toBe(3);
+    expect(row?.lastError).toBe("smtp down");
+    expect(row?.finishedAt).not.toBeNull();
+  });
+
+  test("a crashed worker's job is picked up again when its lease runs out", async () => {
+    const id = await enqueueJob(handle.db, clock, "lease", {});
+    // The first worker claims the job and dies without finishing it.
+    const [claimed] = await claimJobs(handle.db, { types: ["lease"], workerId: "crashed", now: clock.now(), leaseMs: 60_000, limit: 1 });
+    expect(claimed?.id).toBe(id);
+
+    const ran: string[] = [];
+    const survivor = createWorker({ db: handle.db, clock, leaseMs: 60_000, definitions: { lease: { run: async () => void ran.push("survivor") } } });
+    expect(await survivor.runOnce()).toEqual({ succeeded: 0, retried: 0, dead: 0 });
+    clock.advance(60_000);
+    expect((await survivor.runOnce()).succeeded).toBe(1);
+    expect(ran).toEqual(["survivor"]);
+    const row = await getJob(handle.db, id);
+    expect(row?.status).toBe("succeeded");
+    expect(row?.attempts).toBe(2);
+  });
+
+  test("a job whose last attempt's lease ran out is dead, not run again", async () => {
+    const id = await enqueueJob(handle.db, clock, "last", {}, { maxAttempts: 1 });
+    await claimJobs(handle.db, { types: ["last"], workerId: "crashed", now: clock.now(), leaseMs: 1000, limit: 1 });
+    clock.advance(1000);
+    let ran = false;
+    const worker = createWorker({ db: handle.db, clock, definitions: { last: { run: async () => void (ran = true) } } });
+    expect((await worker.runOnce()).dead).toBe(1);
+    expect(ran).toBe(false);
+    expect((await getJob(handle.db, id))?.status).toBe("dead");
+  });
+
+  test("two workers never run the same job", async () => {
+    const total = 60;
+    await handle.db.transaction(async (tx) => {
+      for (let index = 0; index < total; index++) await enqueueJob(tx, clock, "count", { index });
+    });
+    const runs = new Map<number, string[]>();
+    const makeWorker = (name: string) =>
+      createWorker({
+        db: handle.db,
+        clock,
+        batchSize: 4,
+        workerId: name,
+        definitions: {
+          count: {
+            run: async (payload) => {
+              const index = (payload as { index: number }).index;
+              runs.set(index, [...(runs.get(index) ?? []), name]);
+              // Yield so the other worker's claim can interleave with this one.
+              await handle.db.execute(sql`select 1`);
+            },
+          },
+        },
+      });
+    const workers = [makeWorker("a"), makeWorker("b")];
+    const drain = async (worker: ReturnType<typeof makeWorker>) => {
+      for (;;) {
+        const summary = await worker.runOnce();
+        if (summary.succeeded + summary.retried + summary.dead === 0) return;
+      }
+    };
+    await Promise.all(workers.map(drain));
+    expect(runs.size).toBe(total);
+    for (const names of runs.values()) expect(names.length).toBe(1);
+    const byWorker = new Set([...runs.values()].flat());
+    if (handle.driver === "postgres") expect(byWorker.size).toBe(2);
+  });
+});

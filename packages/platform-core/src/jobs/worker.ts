@@ -1,0 +1,125 @@
+import type { Clock } from "../clock.ts";
+import type { Database } from "../database/index.ts";
+import { claimJobs, completeJob, failJob, type JobRow } from "./queue.ts";
+
+export interface Backoff {
+  /** Delay after the first failed attempt. */
+  baseMs: number;
+  /** No delay grows beyond this. */
+  maxMs: number;
+}
+
+/** How one job type is run. */
+export interface JobDefinition {
+  run(payload: unknown, job: JobRow): Promise<void>;
+  backoff?: Backoff;
+}
+
+export const DEFAULT_BACKOFF: Backoff = { baseMs: 30_000, maxMs: 3_600_000 };
+
+/** Delay before the next attempt after `attempts` failures: base × 2^(attempts−1), capped. */
+export function backoffDelay(backoff: Backoff, attempts: number): number {
+  return Math.min(backoff.maxMs, backoff.baseMs * 2 ** Math.max(0, attempts - 1));
+}
+
+export interface WorkerOptions {
+  db: Database;
+  clock: Clock;
+  definitions: Record<string, JobDefinition>;
+  /** How long a claimed job stays ours; a crashed worker's jobs are picked up after it. */
+  leaseMs?: number;
+  batchSize?: number;
+  workerId?: string;
+  /** Where handler failures are reported (never with the payload, which may hold secrets). */
+  onError?: (error: unknown, job: JobRow) => void;
+}
+
+export interface RunSummary {
+  succeeded: number;
+  retried: number;
+  dead: number;
+}
+
+export interface Worker {
+  /** Claims and runs one batch of due jobs; tests call it after moving the clock. */
+  runOnce(): Promise<RunSummary>;
+  /** Polls in the background until `stop()`. */
+  start(options?: { pollMs?: number }): void;
+  /** Stops polling and waits for the batch in flight. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A worker for the job types in `definitions`. Any number of workers, in any number of
+ * processes, may run against one database.
+ * @example const worker = createWorker({ db, clock, definitions: { "email.send": { run: sendEmail } } }); worker.start();
+ */
+export function createWorker(options: WorkerOptions): Worker {
+  const { db, clock, definitions } = options;
+  const leaseMs = options.leaseMs ?? 60_000;
+  const batchSize = options.batchSize ?? 10;
+  const workerId = options.workerId ?? `worker-${crypto.randomUUID()}`;
+  const types = Object.keys(definitions);
+  let running = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let inFlight: Promise<unknown> = Promise.resolve();
+
+  async function runJob(job: JobRow, summary: RunSummary): Promise<void> {
+    const definition = definitions[job.type];
+    const now = () => clock.now();
+    // A job reclaimed after its last attempt's lease ran out is dead without running again.
+    if (definition === undefined || job.attempts > job.maxAttempts) {
+      await failJob(db, { ...job, maxAttempts: Math.min(job.maxAttempts, job.attempts) }, now(), definition === undefined ? "no handler" : "lease expired on the last attempt", now());
+      summary.dead++;
+      return;
+    }
+    try {
+      await definition.run(job.payload, job);
+      await completeJob(db, job, now());
+      summary.succeeded++;
+    } catch (error) {
+      options.onError?.(error, job);
+      const message = error instanceof Error ? error.message : String(error);
+      const retryAt = new Date(now().getTime() + backoffDelay(definition.backoff ?? DEFAULT_BACKOFF, job.attempts));
+      const outcome = await failJob(db, job, now(), message, retryAt);
+      if (outcome === "dead") summary.dead++;
+      else summary.retried++;
+    }
+  }
+
+  async function runOnce(): Promise<RunSummary> {
+    const summary: RunSummary = { succeeded: 0, retried: 0, dead: 0 };
+    const claimed = await claimJobs(db, { types, workerId, now: clock.now(), leaseMs, limit: batchSize });
+    await Promise.all(claimed.map((job) => runJob(job, summary)));
+    return summary;
+  }
+
+  function schedule(pollMs: number): void {
+    if (!running) return;
+    timer = setTimeout(() => {
+      const batch = runOnce()
+        .then((summary) => summary.succeeded + summary.retried + summary.dead)
+        .catch((error: unknown) => {
+          console.error("[jobs] claim failed:", error instanceof Error ? error.message : error);
+          return 0;
+        });
+      inFlight = batch;
+      // A full batch suggests more is waiting: poll again at once.
+      void batch.then((count) => schedule(count >= batchSize ? 0 : pollMs));
+    }, pollMs);
+  }
+
+  return {
+    runOnce,
+    start({ pollMs = 1000 } = {}) {
+      if (running) return;
+      running = true;
+      schedule(0);
+    },
+    async stop() {
+      running = false;
+      if (timer !== undefined) clearTimeout(timer);
+      await inFlight;
+    },
+  };
+}
