@@ -9,3 +9,4 @@ export * from "./audit.ts";
 export * from "./rate-limit.ts";
 export * from "./jobs/queue.ts";
 export * from "./jobs/worker.ts";
+export * from "./log.ts";

@@ -1,0 +1,44 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { swaggerUI } from "@hono/swagger-ui";
+import { PlatformError, type FieldError } from "@burrow/platform-core";
+import { cors } from "hono/cors";
+import type { AppEnv } from "./env.ts";
+import { jsonBody } from "./middleware/json-body.ts";
+import { notFound, onError } from "./middleware/problems.ts";
+import { requestContext } from "./middleware/request-context.ts";
+import { securityHeaders } from "./middleware/security-headers.ts";
+import type { Platform } from "./platform.ts";
+import { healthRoutes } from "./routes/health.ts";
+
+/** Turns a failed zod validation into a 400 problem listing each invalid field. */
+function validationHook(result: { success: boolean; error?: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } }): void {
+  if (result.success) return;
+  const errors: FieldError[] = (result.error?.issues ?? []).map((issue) => ({ path: issue.path.map(String).join(".") || "(body)", message: issue.message }));
+  throw new PlatformError("validation_failed", { errors });
+}
+
+/**
+ * Builds the HTTP API over a composed platform. Tests build one over a test database.
+ * @example const app = createApp(composePlatform({ config, database })); await app.request("/healthz")
+ */
+export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
+  const { config } = platform;
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+  app.use("*", requestContext({ trustedProxies: config.trustedProxies }));
+  app.use("*", securityHeaders({ production: config.env === "production" }));
+  app.use("*", cors({ origin: config.allowedOrigins, credentials: true, maxAge: 600, exposeHeaders: ["X-Request-Id", "Retry-After"] }));
+  app.use("*", jsonBody({ maxBytes: config.bodyLimitBytes }));
+
+  app.route("/", healthRoutes(platform));
+
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: { title: "Burrow API", version: "0.1.0", description: "Identity platform: accounts, sessions, MFA, organizations and more." },
+  });
+  app.get("/docs", swaggerUI({ url: "/openapi.json", title: "Burrow API reference" }));
+
+  app.onError(onError((message, fields) => platform.log.error(message, fields)));
+  app.notFound(notFound(() => app.routes));
+  return app;
+}

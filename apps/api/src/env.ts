@@ -1,0 +1,22 @@
+import type { Server } from "bun";
+import type { RequestContext } from "@burrow/platform-core";
+
+/** What Bun.serve (or a test) hands the app with each request. */
+export interface Bindings {
+  server?: Server<unknown>;
+  /** The peer address, for tests that call `app.request()` without a socket. */
+  remoteAddress?: string;
+}
+
+export interface Variables {
+  requestId: string;
+  /** The client IP after trusted-proxy resolution; undefined when unknown. */
+  clientIp: string | undefined;
+  /** Where the request came from, ready to hand to services and the audit log. */
+  requestContext: RequestContext;
+}
+
+export interface AppEnv {
+  Bindings: Bindings;
+  Variables: Variables;
+}

@@ -1,0 +1,62 @@
+import { PROBLEM_CONTENT_TYPE, PlatformError, toProblem, type ErrorCode } from "@burrow/platform-core";
+import type { Context, ErrorHandler, NotFoundHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { AppEnv } from "../env.ts";
+
+/** Renders any error as an RFC 9457 problem response. */
+export function problemResponse(c: Context<AppEnv>, error: unknown): Response {
+  const problem = toProblem(error, c.get("requestId"));
+  const headers: Record<string, string> = { "Content-Type": PROBLEM_CONTENT_TYPE };
+  if (error instanceof PlatformError) Object.assign(headers, error.headers);
+  return c.newResponse(JSON.stringify(problem), problem.status as 400, headers);
+}
+
+const HTTP_EXCEPTION_CODES: Record<number, ErrorCode> = {
+  400: "validation_failed",
+  401: "unauthenticated",
+  403: "forbidden",
+  404: "not_found",
+  405: "method_not_allowed",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+  429: "rate_limited",
+};
+
+/**
+ * Every error leaves as problem+json. Expected ones (PlatformError, Hono's HTTPException) keep
+ * their status; anything else is a 500 carrying only the request id, with the detail logged.
+ */
+export const onError = (log: (message: string, fields: Record<string, unknown>) => void): ErrorHandler<AppEnv> =>
+  function onError(error, c) {
+    if (error instanceof PlatformError) return problemResponse(c, error);
+    if (error instanceof HTTPException) {
+      const code = HTTP_EXCEPTION_CODES[error.status];
+      if (code !== undefined) {
+        const malformed = error.status === 400 && /malformed json/i.test(error.message);
+        return problemResponse(c, new PlatformError(malformed ? "malformed_json" : code));
+      }
+    }
+    log("unhandled error", { requestId: c.get("requestId"), method: c.req.method, path: c.req.path, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    return problemResponse(c, new PlatformError("internal_error"));
+  };
+
+/**
+ * Unknown paths answer 404; a known path asked with a method it does not serve answers 405 with
+ * an `Allow` header.
+ */
+export const notFound = (routes: () => readonly { method: string; path: string }[]): NotFoundHandler<AppEnv> => {
+  let matchers: { method: string; pattern: RegExp }[] | undefined;
+  return function notFound(c) {
+    matchers ??= routes()
+      .filter((route) => route.method !== "ALL")
+      .map((route) => ({
+        method: route.method,
+        pattern: new RegExp(`^${route.path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/\/:[^/]+/g, "/[^/]+")}$`),
+      }));
+    const allowed = [...new Set(matchers.filter((matcher) => matcher.pattern.test(c.req.path)).map((matcher) => matcher.method))];
+    if (allowed.length > 0) {
+      return problemResponse(c, new PlatformError("method_not_allowed", { headers: { Allow: allowed.join(", ") } }));
+    }
+    return problemResponse(c, new PlatformError("not_found"));
+  };
+};

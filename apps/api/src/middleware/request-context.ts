@@ -1,0 +1,34 @@
+import { newId } from "@burrow/platform-core";
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../env.ts";
+
+const INCOMING_ID = /^[A-Za-z0-9._-]{8,64}$/;
+
+/**
+ * Resolves the client IP. `X-Forwarded-For` is believed only when the peer is a configured
+ * trusted proxy, and then the right-most address that is not itself a trusted proxy is taken
+ * (left-most entries are whatever the client chose to send).
+ */
+export function resolveClientIp(peer: string | undefined, forwardedFor: string | undefined, trustedProxies: readonly string[]): string | undefined {
+  if (peer === undefined || forwardedFor === undefined || !trustedProxies.includes(peer)) return peer;
+  const hops = forwardedFor.split(",").map((hop) => hop.trim()).filter((hop) => hop.length > 0);
+  for (let index = hops.length - 1; index >= 0; index--) {
+    const hop = hops[index]!;
+    if (!trustedProxies.includes(hop)) return hop;
+  }
+  return peer;
+}
+
+/** Gives each request an id (echoed as `X-Request-Id`) and resolves who is calling from where. */
+export const requestContext = (options: { trustedProxies: readonly string[] }): MiddlewareHandler<AppEnv> =>
+  async function requestContext(c, next) {
+    const incoming = c.req.header("x-request-id");
+    const requestId = incoming !== undefined && INCOMING_ID.test(incoming) ? incoming : newId("request");
+    const peer = c.env?.remoteAddress ?? c.env?.server?.requestIP(c.req.raw)?.address;
+    const clientIp = resolveClientIp(peer, c.req.header("x-forwarded-for"), options.trustedProxies);
+    c.set("requestId", requestId);
+    c.set("clientIp", clientIp);
+    c.set("requestContext", { ip: clientIp, userAgent: c.req.header("user-agent"), requestId });
+    c.header("X-Request-Id", requestId);
+    await next();
+  };

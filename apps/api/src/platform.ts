@@ -1,0 +1,48 @@
+import {
+  createAuditLog,
+  createDatabase,
+  createLogger,
+  systemClock,
+  type AuditLog,
+  type Clock,
+  type Config,
+  type Database,
+  type DatabaseHandle,
+  type JobDefinition,
+  type Logger,
+} from "@burrow/platform-core";
+
+/** Everything the HTTP layer needs, composed once per process (or per test). */
+export interface Platform {
+  config: Config;
+  database: DatabaseHandle;
+  db: Database;
+  clock: Clock;
+  log: Logger;
+  audit: AuditLog;
+  /** Job types this process runs, by type. */
+  jobs: Record<string, JobDefinition>;
+}
+
+export interface ComposeOptions {
+  config: Config;
+  database: DatabaseHandle;
+  clock?: Clock;
+  log?: Logger;
+}
+
+/** Wires the packages together over an open database. Tests call it with a test database and clock. */
+export function composePlatform(options: ComposeOptions): Platform {
+  const { config, database } = options;
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? createLogger({ level: config.logLevel });
+  const audit = createAuditLog({ clock, secret: config.secret, storeRawIp: config.storeRawIp });
+  return { config, database, db: database.db, clock, log, audit, jobs: {} };
+}
+
+/** Opens the configured database, applies migrations and composes the platform. */
+export async function openPlatform(config: Config): Promise<Platform> {
+  const database = await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  await database.migrate();
+  return composePlatform({ config, database });
+}

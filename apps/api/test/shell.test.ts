@@ -1,0 +1,154 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Validator } from "@seriousme/openapi-schema-validator";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DEFAULT_MIGRATIONS_FOLDER, createDatabase, loadConfig, silentLogger } from "@burrow/platform-core";
+import { createApp } from "../src/app.ts";
+import { composePlatform } from "../src/platform.ts";
+import { createTestApi, readProblem, type TestApi } from "./helpers.ts";
+
+describe("API shell", () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await createTestApi({ BURROW_BODY_LIMIT: "2048", BURROW_ALLOWED_ORIGINS: "https://app.example.com" });
+    // A route that fails the way a bug would, to see what leaks.
+    api.app.post("/test/boom", () => {
+      throw new Error("db password=hunter2 at 10.1.2.3");
+    });
+    api.app.post("/test/echo", async (c) => c.json(await c.req.json()));
+  });
+  afterAll(() => api.close());
+
+  test("/healthz and /readyz answer 200", async () => {
+    expect(await (await api.request("/healthz")).json()).toEqual({ status: "ok" });
+    const ready = await api.request("/readyz");
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: "ready", database: "up", migrations: "current" });
+  });
+
+  test("/openapi.json is a valid OpenAPI 3.1 document", async () => {
+    const document = await (await api.request("/openapi.json")).json();
+    expect(document.openapi).toBe("3.1.0");
+    const result = await new Validator().validate(document);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(Object.keys(document.paths)).toContain("/readyz");
+    const docs = await api.request("/docs");
+    expect(docs.status).toBe(200);
+    expect(await docs.text()).toContain("/openapi.json");
+  });
+
+  test("every response carries a request id and the security headers", async () => {
+    const response = await api.request("/healthz");
+    expect(response.headers.get("x-request-id")).toMatch(/^req_/);
+    expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(response.headers.get("referrer-policy")).toBe("no-referrer");
+    expect(response.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+    expect(response.headers.get("strict-transport-security")).toBeNull();
+    const echoed = await api.request("/healthz", { headers: { "x-request-id": "trace-1234abcd" } });
+    expect(echoed.headers.get("x-request-id")).toBe("trace-1234abcd");
+    const refused = await api.request("/healthz", { headers: { "x-request-id": "<script>" } });
+    expect(refused.headers.get("x-request-id")).toMatch(/^req_/);
+  });
+
+  test("CORS answers configured origins only", async () => {
+    const allowed = await api.request("/healthz", { method: "OPTIONS", headers: { origin: "https://app.example.com", "access-control-request-method": "POST" } });
+    expect(allowed.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    expect(allowed.headers.get("access-control-allow-credentials")).toBe("true");
+    const other = await api.request("/healthz", { headers: { origin: "https://evil.example" } });
+    expect(other.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  test("malformed JSON is a 400 problem", async () => {
+    const response = await api.request("/test/echo", { method: "POST", headers: { "content-type": "application/json" }, body: "{\"a\":" });
+    expect(response.status).toBe(400);
+    const problem = await readProblem(response);
+    expect(problem.code).toBe("malformed_json");
+    expect(problem.requestId).toMatch(/^req_/);
+  });
+
+  test("a wrong content type is a 415 problem, text/plain included", async () => {
+    for (const type of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]) {
+      const response = await api.request("/test/echo", { method: "POST", headers: { "content-type": type }, body: "{\"a\":1}" });
+      expect(response.status).toBe(415);
+      expect((await readProblem(response)).code).toBe("unsupported_media_type");
+    }
+    const missing = await api.app.request("/test/echo", { method: "POST", body: "{\"a\":1}" }, { remoteAddress: "192.0.2.1" });
+    expect(missing.status).toBe(415);
+  });
+
+  test("a body over the limit is a 413 problem, with or without Content-Length", async () => {
+    const big = JSON.stringify({ data: "x".repeat(4096) });
+    const declared = await api.request("/test/echo", { method: "POST", headers: { "content-type": "application/json" }, body: big });
+    expect(declared.status).toBe(413);
+    expect((await readProblem(declared)).code).toBe("payload_too_large");
+    const stream = new ReadableStream({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(big));
+        controller.close();
+      },
+    });
+    const chunked = await api.request("/test/echo", { method: "POST", headers: { "content-type": "application/json" }, body: stream });
+    expect(chunked.status).toBe(413);
+    const fine = await api.request("/test/echo", { method: "POST", json: { a: 1 } });
+    expect(await fine.json()).toEqual({ a: 1 });
+  });
+
+  test("an unknown route is a 404 problem and an unknown method a 405 with Allow", async () => {
+    const missing = await api.request("/v1/nothing-here");
+    expect(missing.status).toBe(404);
+    expect((await readProblem(missing)).code).toBe("not_found");
+    const wrongMethod = await api.request("/readyz", { method: "DELETE" });
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get("allow")).toBe("GET");
+    expect((await readProblem(wrongMethod)).code).toBe("method_not_allowed");
+  });
+
+  test("an unexpected exception is a 500 with only the request id", async () => {
+    const logged: string[] = [];
+    const platform = { ...api.platform, log: { ...silentLogger, error: (message: string, fields?: Record<string, unknown>) => void logged.push(JSON.stringify({ message, ...fields })) } };
+    const app = createApp(platform);
+    app.post("/test/boom", () => {
+      throw new Error("db password=hunter2 at 10.1.2.3");
+    });
+    const response = await app.request("/test/boom", { method: "POST" }, { remoteAddress: "192.0.2.1" });
+    expect(response.status).toBe(500);
+    const text = await response.text();
+    expect(text).not.toContain("hunter2");
+    expect(text).not.toContain("10.1.2.3");
+    expect(text).not.toContain("at ");
+    const problem = JSON.parse(text);
+    expect(problem.code).toBe("internal_error");
+    expect(problem.requestId).toBe(response.headers.get("x-request-id"));
+    expect(logged.join("\n")).toContain(problem.requestId);
+  });
+});
+
+describe("readiness", () => {
+  test("is 503 while migrations are pending and while the database does not answer", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "burrow-migrations-"));
+    try {
+      cpSync(DEFAULT_MIGRATIONS_FOLDER, folder, { recursive: true });
+      const database = await createDatabase({ migrationsFolder: folder });
+      await database.migrate();
+      // A newer migration arrives with the code but has not been applied yet.
+      const journalPath = join(folder, "meta", "_journal.json");
+      const journal = JSON.parse(readFileSync(journalPath, "utf8"));
+      journal.entries.push({ ...journal.entries.at(-1), idx: journal.entries.length, when: Date.now() + 1000, tag: "9999_pending" });
+      writeFileSync(journalPath, JSON.stringify(journal));
+      const config = loadConfig({ NODE_ENV: "test", BURROW_SECRET: "x".repeat(40), BURROW_ENCRYPTION_KEYS: `v1:${Buffer.alloc(32, 1).toString("base64")}` });
+      const app = createApp(composePlatform({ config, database, log: silentLogger }));
+      const pending = await app.request("/readyz");
+      expect(pending.status).toBe(503);
+      expect((await readProblem(pending)).detail).toContain("migrations");
+      await database.close();
+      const down = await app.request("/readyz");
+      expect(down.status).toBe(503);
+      expect((await readProblem(down)).code).toBe("service_unavailable");
+      expect((await app.request("/healthz")).status).toBe(200);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
