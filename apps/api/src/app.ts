@@ -8,13 +8,19 @@ import { notFound, onError } from "./middleware/problems.ts";
 import { requestContext } from "./middleware/request-context.ts";
 import { securityHeaders } from "./middleware/security-headers.ts";
 import type { Platform } from "./platform.ts";
+import { authenticate } from "./middleware/authenticate.ts";
+import { csrf } from "./middleware/csrf.ts";
+import { ipRateLimit } from "./middleware/ip-rate-limit.ts";
+import { authRoutes } from "./routes/auth.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { meRoutes } from "./routes/me.ts";
 
 /** Turns a failed zod validation into a 400 problem listing each invalid field. */
-function validationHook(result: { success: boolean; error?: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } }): void {
+function validationHook(result: { success: boolean; target: string; error?: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } }): void {
   if (result.success) return;
   const errors: FieldError[] = (result.error?.issues ?? []).map((issue) => ({ path: issue.path.map(String).join(".") || "(body)", message: issue.message }));
-  throw new PlatformError("validation_failed", { errors });
+  // A malformed id in the path is its own, stable code.
+  throw new PlatformError(result.target === "param" ? "invalid_id" : "validation_failed", { errors });
 }
 
 /**
@@ -30,7 +36,13 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
   app.use("*", cors({ origin: config.allowedOrigins, credentials: true, maxAge: 600, exposeHeaders: ["X-Request-Id", "Retry-After"] }));
   app.use("*", jsonBody({ maxBytes: config.bodyLimitBytes }));
 
+  app.use("/v1/*", authenticate({ config, sessions: platform.auth.sessions }));
+  app.use("/v1/*", csrf({ allowedOrigins: config.allowedOrigins }));
+  app.use("/v1/auth/*", ipRateLimit({ db: platform.db, clock: platform.clock, policy: config.ipRateLimit }));
+
   app.route("/", healthRoutes(platform));
+  app.route("/", authRoutes(platform));
+  app.route("/", meRoutes(platform));
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",

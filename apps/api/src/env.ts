@@ -1,5 +1,6 @@
 import type { Server } from "bun";
 import type { RequestContext } from "@burrow/platform-core";
+import type { Authentication } from "./middleware/authenticate.ts";
 
 /** What Bun.serve (or a test) hands the app with each request. */
 export interface Bindings {
@@ -14,6 +15,8 @@ export interface Variables {
   clientIp: string | undefined;
   /** Where the request came from, ready to hand to services and the audit log. */
   requestContext: RequestContext;
+  /** The caller's credentials, validated on first use (see middleware/authenticate.ts). */
+  authentication: Authentication;
 }
 
 export interface AppEnv {

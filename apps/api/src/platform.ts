@@ -11,6 +11,7 @@ import {
   type JobDefinition,
   type Logger,
 } from "@burrow/platform-core";
+import { createAuth, type Auth } from "@burrow/platform-auth";
 
 /** Everything the HTTP layer needs, composed once per process (or per test). */
 export interface Platform {
@@ -20,6 +21,7 @@ export interface Platform {
   clock: Clock;
   log: Logger;
   audit: AuditLog;
+  auth: Auth;
   /** Job types this process runs, by type. */
   jobs: Record<string, JobDefinition>;
 }
@@ -37,7 +39,8 @@ export function composePlatform(options: ComposeOptions): Platform {
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger({ level: config.logLevel });
   const audit = createAuditLog({ clock, secret: config.secret, storeRawIp: config.storeRawIp });
-  return { config, database, db: database.db, clock, log, audit, jobs: {} };
+  const auth = createAuth({ db: database.db, config, clock, audit });
+  return { config, database, db: database.db, clock, log, audit, auth, jobs: {} };
 }
 
 /** Opens the configured database, applies migrations and composes the platform. */

@@ -1,0 +1,149 @@
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { SessionId, UserId } from "@burrow/platform-core";
+import type { SignedIn as SignedInResult } from "@burrow/platform-auth";
+import type { Context } from "hono";
+import { clearSessionCookie, writeSessionCookie } from "../cookies.ts";
+import type { AppEnv } from "../env.ts";
+import { requireCaller } from "../middleware/authenticate.ts";
+import { PlatformError } from "@burrow/platform-core";
+import type { Platform } from "../platform.ts";
+import { Email, jsonBody, jsonContent, PasswordInput, problems, Session, SessionIdParam, SignedIn, User } from "../schemas.ts";
+
+const tags = ["Accounts and sessions"];
+
+const signUp = createRoute({
+  method: "post",
+  path: "/v1/auth/sign-up",
+  tags,
+  summary: "Create an account with email and password",
+  description:
+    "While email verification is required (the default) the answer is 202 whether or not the address already has an account; the owner is told instead. With verification off, a new account is signed in (201) and a taken address answers 409 `email_taken`.",
+  request: { body: jsonBody(z.object({ email: Email, password: PasswordInput, name: z.string().trim().min(1).max(200).optional() }).strict()) },
+  responses: {
+    201: jsonContent(SignedIn, "Signed up and signed in (verification off)"),
+    202: jsonContent(z.object({ verificationRequired: z.literal(true) }), "Check your email"),
+    ...problems(400, 409, 415, 422, 429),
+  },
+});
+
+const signIn = createRoute({
+  method: "post",
+  path: "/v1/auth/sign-in",
+  tags,
+  summary: "Sign in with email and password",
+  description: "An unknown email and a wrong password get the same answer, in the same time. Five failures in a row lock the address for 15 minutes (doubling on each repeated lock).",
+  request: { body: jsonBody(z.object({ email: Email, password: PasswordInput }).strict()) },
+  responses: { 200: jsonContent(SignedIn, "Signed in; the session cookie is set"), ...problems(400, 401, 403, 415, 429) },
+});
+
+const signOut = createRoute({
+  method: "post",
+  path: "/v1/auth/sign-out",
+  tags,
+  summary: "End the current session",
+  responses: { 204: { description: "Signed out; the cookie is cleared" }, ...problems(401, 403) },
+});
+
+const currentSession = createRoute({
+  method: "get",
+  path: "/v1/auth/session",
+  tags,
+  summary: "The caller's user and session",
+  responses: { 200: jsonContent(z.object({ user: User, session: Session }), "Signed in"), ...problems(401) },
+});
+
+const listSessions = createRoute({
+  method: "get",
+  path: "/v1/auth/sessions",
+  tags,
+  summary: "The caller's active sessions, the current one marked",
+  responses: { 200: jsonContent(z.object({ data: z.array(Session) }), "Active sessions, most recently used first"), ...problems(401) },
+});
+
+const revokeSession = createRoute({
+  method: "delete",
+  path: "/v1/auth/sessions/{sessionId}",
+  tags,
+  summary: "Revoke one of the caller's sessions",
+  request: { params: SessionIdParam },
+  responses: { 204: { description: "Revoked" }, ...problems(400, 401, 403, 404) },
+});
+
+const revokeOthers = createRoute({
+  method: "post",
+  path: "/v1/auth/sessions/revoke-others",
+  tags,
+  summary: "Revoke every session but the current one",
+  responses: { 200: jsonContent(z.object({ revoked: z.number().int() }), "How many were revoked"), ...problems(401, 403) },
+});
+
+const changePassword = createRoute({
+  method: "post",
+  path: "/v1/auth/password/change",
+  tags,
+  summary: "Change the password (every other session is revoked)",
+  request: { body: jsonBody(z.object({ currentPassword: PasswordInput, newPassword: PasswordInput }).strict()) },
+  responses: { 204: { description: "Changed" }, ...problems(400, 401, 403, 415, 422, 429) },
+});
+
+export function authRoutes(platform: Platform): OpenAPIHono<AppEnv> {
+  const { auth, config } = platform;
+  const signedInBody = (c: Context<AppEnv>, result: SignedInResult) => {
+    writeSessionCookie(c, config, result.token);
+    return { user: result.user, session: auth.sessions.toPublic(result.session, result.session.id), sessionToken: result.token };
+  };
+
+  return new OpenAPIHono<AppEnv>()
+    .openapi(signUp, async (c) => {
+      const result = await auth.signUp(c.req.valid("json"), c.get("requestContext"));
+      if (result.kind === "verification_required") return c.json({ verificationRequired: true as const }, 202);
+      return c.json(signedInBody(c, result), 201);
+    })
+    .openapi(signIn, async (c) => {
+      const result = await auth.signIn(c.req.valid("json"), c.get("requestContext"));
+      return c.json(signedInBody(c, result), 200);
+    })
+    .openapi(signOut, async (c) => {
+      const caller = await requireCaller(c);
+      await auth.signOut(caller.session, c.get("requestContext"));
+      clearSessionCookie(c, config);
+      return c.body(null, 204);
+    })
+    .openapi(currentSession, async (c) => {
+      const caller = await requireCaller(c);
+      return c.json({ user: caller.user, session: auth.sessions.toPublic(caller.session, caller.session.id) }, 200);
+    })
+    .openapi(listSessions, async (c) => {
+      const caller = await requireCaller(c);
+      const rows = await auth.sessions.list(platform.db, caller.user.id);
+      return c.json({ data: rows.map((row) => auth.sessions.toPublic(row, caller.session.id)) }, 200);
+    })
+    .openapi(revokeSession, async (c) => {
+      const caller = await requireCaller(c);
+      const { sessionId } = c.req.valid("param");
+      const revoked = await platform.db.transaction(async (tx) => {
+        const done = await auth.sessions.revoke(tx, caller.user.id, sessionId as SessionId, "revoked_by_user");
+        if (done) await platform.audit.record(tx, { action: "session.revoked", actor: { type: "user", id: caller.user.id }, target: { type: "session", id: sessionId } }, c.get("requestContext"));
+        return done;
+      });
+      // Another user's session and an unknown one look the same.
+      if (!revoked) throw new PlatformError("not_found");
+      if (sessionId === caller.session.id) clearSessionCookie(c, config);
+      return c.body(null, 204);
+    })
+    .openapi(revokeOthers, async (c) => {
+      const caller = await requireCaller(c);
+      const revoked = await platform.db.transaction(async (tx) => {
+        const count = await auth.sessions.revokeAll(tx, caller.user.id, "revoked_by_user", caller.session.id as SessionId);
+        await platform.audit.record(tx, { action: "session.revoked_others", actor: { type: "user", id: caller.user.id }, target: { type: "user", id: caller.user.id }, metadata: { count } }, c.get("requestContext"));
+        return count;
+      });
+      return c.json({ revoked }, 200);
+    })
+    .openapi(changePassword, async (c) => {
+      const caller = await requireCaller(c);
+      const body = c.req.valid("json");
+      await auth.changePassword({ userId: caller.user.id as UserId, sessionId: caller.session.id as SessionId, ...body }, c.get("requestContext"));
+      return c.body(null, 204);
+    });
+}

@@ -1,0 +1,68 @@
+import { z } from "@hono/zod-openapi";
+import { idSchema } from "@burrow/platform-core";
+
+/** Emails: RFC 5321 caps an address at 254 characters. */
+export const Email = z.email({ message: "Must be an email address" }).max(254).openapi({ example: "ada@example.com" });
+
+/**
+ * A password as sent. 1,024 characters is far above any policy, and rejecting longer input here
+ * means a 10 KB "password" is refused before any hashing work.
+ */
+export const PasswordInput = z.string().min(1).max(1024).openapi({ format: "password" });
+
+export const Metadata = z
+  .record(z.string().max(100), z.unknown())
+  .refine((value) => JSON.stringify(value).length <= 8192, { message: "Metadata must be at most 8 KB of JSON" })
+  .openapi({ description: "Free-form JSON the user may edit (≤ 8 KB)." });
+
+export const User = z
+  .object({
+    id: z.string().openapi({ example: "usr_01m80vsrdweg5af65ybwzm0tmk" }),
+    email: z.string(),
+    name: z.string().nullable(),
+    avatarUrl: z.string().nullable(),
+    metadata: z.record(z.string(), z.unknown()),
+    status: z.enum(["active", "suspended", "deleted", "invited"]),
+    emailVerified: z.boolean(),
+    emailVerifiedAt: z.string().nullable(),
+    lastSignInAt: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi("User");
+
+export const Session = z
+  .object({
+    id: z.string().openapi({ example: "ses_01m80vsrdweg5af65ybwzm0tmk" }),
+    createdAt: z.string(),
+    expiresAt: z.string(),
+    idleExpiresAt: z.string(),
+    lastActiveAt: z.string(),
+    userAgent: z.string().nullable(),
+    authMethods: z.array(z.string()),
+    authenticatedAt: z.string(),
+    current: z.boolean(),
+  })
+  .openapi("Session");
+
+export const SignedIn = z
+  .object({
+    user: User,
+    session: Session,
+    sessionToken: z.string().openapi({ description: "`ses_<id>.<secret>`: also set as an HttpOnly cookie. Send as `Authorization: Bearer` from non-browser clients." }),
+  })
+  .openapi("SignedIn");
+
+export const SessionIdParam = z.object({ sessionId: idSchema("session").openapi({ param: { name: "sessionId", in: "path" }, type: "string", example: "ses_01m80vsrdweg5af65ybwzm0tmk" }) });
+
+export const Problem = z
+  .object({ type: z.string(), title: z.string(), status: z.number(), detail: z.string(), code: z.string(), requestId: z.string().optional() })
+  .openapi("Problem");
+
+/** Standard problem responses for a route's OpenAPI description. */
+export function problems(...statuses: number[]): Record<number, { description: string; content: { "application/problem+json": { schema: typeof Problem } } }> {
+  return Object.fromEntries(statuses.map((status) => [status, { description: "Problem", content: { "application/problem+json": { schema: Problem } } }]));
+}
+
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
+export const jsonContent = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });

@@ -1,0 +1,77 @@
+import { describe, expect, test } from "bun:test";
+import { createPasswordHasher } from "./hashing.ts";
+import { checkPasswordPolicy, DEFAULT_PASSWORD_POLICY } from "./policy.ts";
+
+const personal = { email: "ada.lovelace@example.com", name: "Ada Lovelace" };
+
+describe("password policy", () => {
+  test("accepts a long, uncommon, impersonal password", () => {
+    expect(checkPasswordPolicy(DEFAULT_PASSWORD_POLICY, "correct horse battery staple", personal)).toBeUndefined();
+  });
+
+  test("names the rule a password breaks", () => {
+    expect(checkPasswordPolicy(DEFAULT_PASSWORD_POLICY, "short1", personal)?.rule).toBe("min_length");
+    expect(checkPasswordPolicy(DEFAULT_PASSWORD_POLICY, "x".repeat(257), personal)?.rule).toBe("max_length");
+    expect(checkPasswordPolicy(DEFAULT_PASSWORD_POLICY, "qwerty123456", personal)?.rule).toBe("common");
+    expect(checkPasswordPolicy(DEFAULT_PASSWORD_POLICY, "LeaveMeAlone", personal)?.rule).toBe("common");
+    expect(checkPasswordPolicy(DEFAULT_PASSWORD_POLICY, "aaaaaaaaaaaaaaaa", personal)?.rule).toBe("common");
+    expect(checkPasswordPolicy(DEFAULT_PASSWORD_POLICY, "abababababab", personal)?.rule).toBe("common");
+    expect(checkPasswordPolicy(DEFAULT_PASSWORD_POLICY, "abcdefghijklm", personal)?.rule).toBe("common");
+    expect(checkPasswordPolicy(DEFAULT_PASSWORD_POLICY, "zyxwvutsrqponm", personal)?.rule).toBe("common");
+    expect(checkPasswordPolicy(DEFAULT_PASSWORD_POLICY, "my ada.lovelace pass", personal)?.rule).toBe("personal");
+    expect(checkPasswordPolicy(DEFAULT_PASSWORD_POLICY, "LOVELACE-rocks-2026", personal)?.rule).toBe("personal");
+  });
+
+  test("counts Unicode code points after NFKC, not UTF-16 units", () => {
+    // 11 emoji are 22 UTF-16 units but 11 characters: too short.
+    expect(checkPasswordPolicy(DEFAULT_PASSWORD_POLICY, "🦡🌲🍄🌙🦡🌲🍄🌙🦡🌲🍄", personal)?.rule).toBe("min_length");
+    expect(checkPasswordPolicy(DEFAULT_PASSWORD_POLICY, "🦡🌲🍄🌙🦡🌲🍄🌙🦡🌲🍄🌙", personal)).toBeUndefined();
+    // Ligatures such as "ﬁ" become two characters under NFKC: 9 typed, 14 counted.
+    expect(checkPasswordPolicy(DEFAULT_PASSWORD_POLICY, "ﬁﬂ-ﬁﬃ-xyz", personal)).toBeUndefined();
+  });
+
+  test("no composition rules: a lowercase passphrase is fine", () => {
+    expect(checkPasswordPolicy(DEFAULT_PASSWORD_POLICY, "purple submarine in the garden", personal)).toBeUndefined();
+  });
+});
+
+describe("password hashing", () => {
+  const hasher = createPasswordHasher({ concurrency: 2 });
+
+  test("Argon2id with m=19456 KiB, t=2, p=1, verified and refused", async () => {
+    const hash = await hasher.hash("correct horse battery staple");
+    expect(hash).toStartWith("$argon2id$v=19$m=19456,t=2,p=1$");
+    expect(await hasher.verify("correct horse battery staple", hash)).toBe(true);
+    expect(await hasher.verify("correct horse battery stapler", hash)).toBe(false);
+    expect(await hasher.verify("anything", "not-a-hash")).toBe(false);
+  });
+
+  test("older parameters need re-hashing", async () => {
+    const weak = await Bun.password.hash("pw", { algorithm: "argon2id", memoryCost: 4096, timeCost: 1 });
+    expect(hasher.needsRehash(weak)).toBe(true);
+    expect(hasher.needsRehash(await Bun.password.hash("pw", { algorithm: "bcrypt", cost: 4 }))).toBe(true);
+    expect(hasher.needsRehash(await hasher.hash("pw"))).toBe(false);
+  });
+
+  test("hashing is capped at the configured concurrency", async () => {
+    let active = 0;
+    let peak = 0;
+    const original = Bun.password.hash;
+    const limited = createPasswordHasher({ concurrency: 2, params: { memoryCost: 1024, timeCost: 1 } });
+    Bun.password.hash = (async (...args: Parameters<typeof original>) => {
+      active++;
+      peak = Math.max(peak, active);
+      try {
+        return await original(...args);
+      } finally {
+        active--;
+      }
+    }) as typeof original;
+    try {
+      await Promise.all(Array.from({ length: 8 }, (_, index) => limited.hash(`password ${index}`)));
+    } finally {
+      Bun.password.hash = original;
+    }
+    expect(peak).toBe(2);
+  });
+});

@@ -1,0 +1,116 @@
+import { sql } from "drizzle-orm";
+import { bigserial, boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+
+const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+
+export const USER_STATUSES = ["active", "suspended", "deleted", "invited"] as const;
+export type UserStatus = (typeof USER_STATUSES)[number];
+
+export const users = pgTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    /** The address as the user wrote it (trimmed). */
+    email: text("email").notNull(),
+    /** NFKC, lower-cased: what uniqueness and look-ups use. */
+    emailNormalized: text("email_normalized").notNull(),
+    name: text("name"),
+    avatarUrl: text("avatar_url"),
+    /** Editable by the user. */
+    metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull().default({}),
+    /** Editable by the server only; never returned to the user. */
+    privateMetadata: jsonb("private_metadata").$type<Record<string, unknown>>().notNull().default({}),
+    status: text("status", { enum: USER_STATUSES }).notNull().default("active"),
+    emailVerifiedAt: timestamptz("email_verified_at"),
+    lastSignInAt: timestamptz("last_sign_in_at"),
+    createdAt: timestamptz("created_at").notNull(),
+    updatedAt: timestamptz("updated_at").notNull(),
+    deletedAt: timestamptz("deleted_at"),
+  },
+  (table) => [
+    // A deleted account frees its address.
+    uniqueIndex("users_email_normalized_key").on(table.emailNormalized).where(sql`deleted_at is null`),
+    index("users_status_idx").on(table.status, table.id),
+  ],
+);
+
+export const userEmails = pgTable(
+  "user_emails",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    email: text("email").notNull(),
+    emailNormalized: text("email_normalized").notNull(),
+    isPrimary: boolean("is_primary").notNull().default(false),
+    verifiedAt: timestamptz("verified_at"),
+    createdAt: timestamptz("created_at").notNull(),
+  },
+  (table) => [uniqueIndex("user_emails_email_normalized_key").on(table.emailNormalized), index("user_emails_user_idx").on(table.userId)],
+);
+
+export const userPhones = pgTable(
+  "user_phones",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    /** E.164, for example +14155550123. */
+    phone: text("phone").notNull(),
+    isPrimary: boolean("is_primary").notNull().default(false),
+    verifiedAt: timestamptz("verified_at"),
+    createdAt: timestamptz("created_at").notNull(),
+  },
+  (table) => [uniqueIndex("user_phones_phone_key").on(table.phone), index("user_phones_user_idx").on(table.userId)],
+);
+
+export const credentialsPassword = pgTable("credentials_password", {
+  userId: text("user_id").primaryKey().references(() => users.id, { onDelete: "cascade" }),
+  /** Argon2id PHC string; its parameters tell whether it needs re-hashing. */
+  hash: text("hash").notNull(),
+  createdAt: timestamptz("created_at").notNull(),
+  updatedAt: timestamptz("updated_at").notNull(),
+});
+
+export const passwordHistory = pgTable(
+  "password_history",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    hash: text("hash").notNull(),
+    createdAt: timestamptz("created_at").notNull(),
+  },
+  (table) => [index("password_history_user_idx").on(table.userId, table.createdAt)],
+);
+
+export const authSessions = pgTable(
+  "auth_sessions",
+  {
+    id: text("id").primaryKey(),
+    /** SHA-256 of the token's secret part; the secret itself is never stored. */
+    secretHash: text("secret_hash").notNull(),
+    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    createdAt: timestamptz("created_at").notNull(),
+    /** Absolute end, whatever the activity. */
+    expiresAt: timestamptz("expires_at").notNull(),
+    /** Refreshed at most once per activity interval; idle expiry counts from here. */
+    lastActiveAt: timestamptz("last_active_at").notNull(),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+    /** How the user proved who they are, for example ["password"] or ["password", "totp"]. */
+    authMethods: jsonb("auth_methods").$type<string[]>().notNull(),
+    authenticatedAt: timestamptz("authenticated_at").notNull(),
+    revokedAt: timestamptz("revoked_at"),
+    revokedReason: text("revoked_reason"),
+  },
+  (table) => [index("auth_sessions_user_idx").on(table.userId, table.createdAt)],
+);
+
+/** Failed sign-in counter per normalised email, whether or not an account exists. */
+export const signInThrottles = pgTable("sign_in_throttles", {
+  key: text("key").primaryKey(),
+  /** Attempts reserved in the current window (including those still being verified). */
+  failures: integer("failures").notNull(),
+  lockedUntil: timestamptz("locked_until"),
+  /** How many locks so far; each doubles the next lock's length. */
+  lockLevel: integer("lock_level").notNull().default(0),
+  updatedAt: timestamptz("updated_at").notNull(),
+});

@@ -1,0 +1,141 @@
+import { and, desc, eq, isNull, ne, sql } from "drizzle-orm";
+import { constantTimeEqual, newId, sha256, type Database, type RequestContext, type SessionId, type UserId } from "@burrow/platform-core";
+import type { AuthContext } from "../context.ts";
+import { authSessions, users } from "../schema.ts";
+import { toPublicUser, type PublicUser } from "../users/users.ts";
+import { formatSessionToken, newSessionSecret, parseSessionToken } from "./tokens.ts";
+
+export type SessionRow = typeof authSessions.$inferSelect;
+
+/** A session as its owner sees it. */
+export interface PublicSession {
+  id: string;
+  createdAt: string;
+  expiresAt: string;
+  idleExpiresAt: string;
+  lastActiveAt: string;
+  userAgent: string | null;
+  authMethods: string[];
+  authenticatedAt: string;
+  current: boolean;
+}
+
+export type SessionValidation =
+  | { session: SessionRow; user: PublicUser; reason: null }
+  | { session: null; user: null; reason: "malformed" | "unknown" | "expired" | "revoked" | "suspended" };
+
+export interface Sessions {
+  /** Starts a new session; the token is returned once and never stored. */
+  create(db: Database, input: { userId: UserId; methods: string[]; request: RequestContext }): Promise<{ session: SessionRow; token: string }>;
+  /**
+   * The hot path: one prepared query (session ⨝ user) and, on ≥99% of requests, no write —
+   * last activity is written at most once per refresh interval.
+   */
+  validate(token: string): Promise<SessionValidation>;
+  list(db: Database, userId: UserId): Promise<SessionRow[]>;
+  /** Revokes one of the user's sessions; false when the user has no such active session. */
+  revoke(db: Database, userId: UserId, sessionId: SessionId, reason: string): Promise<boolean>;
+  /** Revokes every active session of the user except `keep`; returns how many. */
+  revokeAll(db: Database, userId: UserId, reason: string, keep?: SessionId): Promise<number>;
+  toPublic(session: SessionRow, currentId?: string): PublicSession;
+}
+
+export function createSessions(context: AuthContext): Sessions {
+  const { clock, config, audit } = context;
+  const { idleTimeoutMs, absoluteLifetimeMs, activityRefreshMs } = config.session;
+
+  const validateQuery = context.db
+    .select({ session: authSessions, user: users })
+    .from(authSessions)
+    .innerJoin(users, eq(users.id, authSessions.userId))
+    .where(eq(authSessions.id, sql.placeholder("id")))
+    .prepare("burrow_validate_session");
+
+  const idleEnd = (session: SessionRow) => new Date(Math.min(session.lastActiveAt.getTime() + idleTimeoutMs, session.expiresAt.getTime()));
+
+  return {
+    async create(db, { userId, methods, request }) {
+      const now = clock.now();
+      const id = newId("session", now.getTime());
+      const secret = newSessionSecret();
+      const [session] = await db
+        .insert(authSessions)
+        .values({
+          id,
+          secretHash: sha256(secret),
+          userId,
+          createdAt: now,
+          expiresAt: new Date(now.getTime() + absoluteLifetimeMs),
+          lastActiveAt: now,
+          ip: audit.ipForStorage(request.ip),
+          userAgent: request.userAgent?.slice(0, 512) ?? null,
+          authMethods: methods,
+          authenticatedAt: now,
+        })
+        .returning();
+      return { session: session!, token: formatSessionToken({ id, secret }) };
+    },
+
+    async validate(token) {
+      const parsed = parseSessionToken(token);
+      if (parsed === undefined) return { session: null, user: null, reason: "malformed" };
+      const [row] = await validateQuery.execute({ id: parsed.id });
+      // Compare hashes in constant time: the id is public, the secret is what must not leak by timing.
+      if (row === undefined || !constantTimeEqual(row.session.secretHash, sha256(parsed.secret))) return { session: null, user: null, reason: "unknown" };
+      const { session, user } = row;
+      const now = clock.now();
+      if (session.revokedAt !== null) return { session: null, user: null, reason: "revoked" };
+      if (now >= idleEnd(session)) return { session: null, user: null, reason: "expired" };
+      if (user.status !== "active") return { session: null, user: null, reason: user.status === "suspended" ? "suspended" : "revoked" };
+      if (now.getTime() - session.lastActiveAt.getTime() >= activityRefreshMs) {
+        await context.db.update(authSessions).set({ lastActiveAt: now }).where(eq(authSessions.id, session.id));
+        session.lastActiveAt = now;
+      }
+      return { session, user: toPublicUser(user), reason: null };
+    },
+
+    async list(db, userId) {
+      const now = clock.now();
+      const rows = await db
+        .select()
+        .from(authSessions)
+        .where(and(eq(authSessions.userId, userId), isNull(authSessions.revokedAt)))
+        .orderBy(desc(authSessions.lastActiveAt));
+      return rows.filter((session) => now < idleEnd(session));
+    },
+
+    async revoke(db, userId, sessionId, reason) {
+      const revoked = await db
+        .update(authSessions)
+        .set({ revokedAt: clock.now(), revokedReason: reason })
+        .where(and(eq(authSessions.id, sessionId), eq(authSessions.userId, userId), isNull(authSessions.revokedAt)))
+        .returning({ id: authSessions.id });
+      return revoked.length > 0;
+    },
+
+    async revokeAll(db, userId, reason, keep) {
+      const conditions = [eq(authSessions.userId, userId), isNull(authSessions.revokedAt)];
+      if (keep !== undefined) conditions.push(ne(authSessions.id, keep));
+      const revoked = await db
+        .update(authSessions)
+        .set({ revokedAt: clock.now(), revokedReason: reason })
+        .where(and(...conditions))
+        .returning({ id: authSessions.id });
+      return revoked.length;
+    },
+
+    toPublic(session, currentId) {
+      return {
+        id: session.id,
+        createdAt: session.createdAt.toISOString(),
+        expiresAt: session.expiresAt.toISOString(),
+        idleExpiresAt: idleEnd(session).toISOString(),
+        lastActiveAt: session.lastActiveAt.toISOString(),
+        userAgent: session.userAgent,
+        authMethods: session.authMethods,
+        authenticatedAt: session.authenticatedAt.toISOString(),
+        current: session.id === currentId,
+      };
+    },
+  };
+}

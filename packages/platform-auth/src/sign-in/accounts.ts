@@ -1,0 +1,204 @@
+import { desc, eq, sql } from "drizzle-orm";
+import { consumeRateLimit, PlatformError, type Database, type RequestContext, type SessionId, type UserId } from "@burrow/platform-core";
+import type { AuthContext } from "../context.ts";
+import { normalizePassword, checkPasswordPolicy } from "../passwords/policy.ts";
+import { credentialsPassword, passwordHistory, users } from "../schema.ts";
+import type { SessionRow, Sessions } from "../sessions/sessions.ts";
+import { normalizeEmail, toPublicUser, type PublicUser, type Users } from "../users/users.ts";
+import type { SignInThrottle } from "./throttle.ts";
+
+export interface SignedIn {
+  user: PublicUser;
+  session: SessionRow;
+  /** `ses_<id>.<secret>`: for the cookie or a Bearer header. Shown once. */
+  token: string;
+}
+
+export type SignUpResult =
+  /** Verification is required: the same answer whether or not the address already had an account. */
+  | { kind: "verification_required" }
+  | ({ kind: "signed_in" } & SignedIn);
+
+export interface Accounts {
+  signUp(input: { email: string; password: string; name?: string | null }, request: RequestContext): Promise<SignUpResult>;
+  signIn(input: { email: string; password: string }, request: RequestContext): Promise<SignedIn>;
+  signOut(session: SessionRow, request: RequestContext): Promise<void>;
+  changePassword(input: { userId: UserId; sessionId: SessionId; currentPassword: string; newPassword: string }, request: RequestContext): Promise<void>;
+  /** Sets a password under the policy and history rules (used by change, reset and account set-up). */
+  setPassword(db: Database, user: { id: UserId; email: string; name: string | null }, password: string): Promise<void>;
+}
+
+/** Re-sending the verification mail from a sign-in attempt: a burst of 3, then one per 10 minutes. */
+const RESEND_POLICY = { count: 3, windowMs: 10 * 60_000 };
+
+export function createAccounts(context: AuthContext, parts: { sessions: Sessions; users: Users; throttle: SignInThrottle }): Accounts {
+  const { db, clock, audit, hasher, policy, hooks, config } = context;
+  const { sessions, throttle } = parts;
+  const verificationRequired = () => config.emailVerification === "required";
+
+  function assertPolicy(password: string, personal: { email: string; name?: string | null }): void {
+    const violation = checkPasswordPolicy(policy, password, personal);
+    if (violation !== undefined) {
+      throw new PlatformError("weak_password", { detail: violation.message, extensions: { rule: violation.rule } });
+    }
+  }
+
+  async function setPassword(tx: Database, user: { id: UserId; email: string; name: string | null }, password: string): Promise<void> {
+    assertPolicy(password, user);
+    const normalized = normalizePassword(password);
+    const [current] = await tx.select().from(credentialsPassword).where(eq(credentialsPassword.userId, user.id));
+    const history = await tx
+      .select({ hash: passwordHistory.hash })
+      .from(passwordHistory)
+      .where(eq(passwordHistory.userId, user.id))
+      .orderBy(desc(passwordHistory.createdAt), desc(passwordHistory.id))
+      .limit(policy.historySize);
+    const previous = [...(current === undefined ? [] : [current.hash]), ...history.map((entry) => entry.hash)];
+    for (const hash of previous) {
+      if (await hasher.verify(normalized, hash)) throw new PlatformError("password_reused", { detail: `The password must differ from your last ${policy.historySize} passwords.` });
+    }
+    const hash = await hasher.hash(normalized);
+    const now = clock.now();
+    if (current !== undefined) await tx.insert(passwordHistory).values({ userId: user.id, hash: current.hash, createdAt: current.updatedAt });
+    await tx
+      .insert(credentialsPassword)
+      .values({ userId: user.id, hash, createdAt: now, updatedAt: now })
+      .onConflictDoUpdate({ target: credentialsPassword.userId, set: { hash, updatedAt: now } });
+    // Keep only what the history rule needs.
+    await tx.execute(sql`delete from password_history where user_id = ${user.id} and id not in (
+      select id from password_history where user_id = ${user.id} order by created_at desc, id desc limit ${policy.historySize})`);
+  }
+
+  async function startSession(tx: Database, userId: UserId, methods: string[], request: RequestContext): Promise<SignedIn> {
+    const { session, token } = await sessions.create(tx, { userId, methods, request });
+    const [row] = await tx.update(users).set({ lastSignInAt: clock.now() }).where(eq(users.id, userId)).returning();
+    return { user: toPublicUser(row!), session, token };
+  }
+
+  return {
+    setPassword,
+
+    async signUp(input, request) {
+      const email = input.email.trim();
+      assertPolicy(input.password, { email, name: input.name ?? null });
+      const existing = await parts.users.findByEmail(db, email);
+      if (existing !== undefined) {
+        if (!verificationRequired()) throw new PlatformError("email_taken");
+        // Same work and the same answer as a new sign-up; the owner is told instead.
+        await hasher.hash(normalizePassword(input.password));
+        await db.transaction(async (tx) => {
+          await audit.record(tx, { action: "user.sign_up_existing_email", actor: { type: "anonymous" }, target: { type: "user", id: existing.id } }, request);
+          await hooks.onSignUpWithExistingEmail?.(tx, toPublicUser(existing), request);
+        });
+        return { kind: "verification_required" };
+      }
+      const hash = await hasher.hash(normalizePassword(input.password));
+      try {
+        return await db.transaction(async (tx) => {
+          const user = await parts.users.insert(tx, { email, name: input.name ?? null });
+          const now = clock.now();
+          await tx.insert(credentialsPassword).values({ userId: user.id, hash, createdAt: now, updatedAt: now });
+          await audit.record(tx, { action: "user.signed_up", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, metadata: { method: "password" } }, request);
+          if (verificationRequired()) {
+            await hooks.onVerificationNeeded?.(tx, toPublicUser(user), request);
+            return { kind: "verification_required" as const };
+          }
+          const signedIn = await startSession(tx, user.id as UserId, ["password"], request);
+          return { kind: "signed_in" as const, ...signedIn };
+        });
+      } catch (error) {
+        // Two sign-ups racing for one address: the loser answers as if the address existed.
+        if (isUniqueViolation(error)) {
+          if (!verificationRequired()) throw new PlatformError("email_taken");
+          return { kind: "verification_required" };
+        }
+        throw error;
+      }
+    },
+
+    async signIn(input, request) {
+      const key = normalizeEmail(input.email);
+      const slot = await throttle.reserve(db, key);
+      const password = normalizePassword(input.password);
+      const [row] = await db
+        .select({ user: users, hash: credentialsPassword.hash })
+        .from(users)
+        .innerJoin(credentialsPassword, eq(credentialsPassword.userId, users.id))
+        .where(sql`${users.emailNormalized} = ${key} and ${users.deletedAt} is null`);
+
+      // An unknown address costs one Argon2id verify too, so timing does not tell them apart.
+      const valid = row === undefined ? (await hasher.verifyDummy(password), false) : await hasher.verify(password, row.hash);
+      if (!valid || row === undefined) {
+        const locked = await throttle.recordFailure(db, key, slot);
+        await db.transaction(async (tx) => {
+          const actor = { type: "anonymous" } as const;
+          const target = row === undefined ? undefined : { type: "user", id: row.user.id };
+          await audit.record(tx, { action: "user.sign_in_failed", actor, ...(target ? { target } : {}), outcome: "failure", metadata: { reason: row === undefined ? "unknown_email" : "wrong_password" } }, request);
+          if (locked) await audit.record(tx, { action: "user.locked", actor: { type: "system" }, ...(target ? { target } : {}), metadata: { reason: "too_many_failed_sign_ins" } }, request);
+        });
+        throw new PlatformError("invalid_credentials");
+      }
+
+      const { user } = row;
+      await throttle.recordSuccess(db, key);
+      if (user.status === "suspended") {
+        await audit.record(db, { action: "user.sign_in_failed", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, outcome: "denied", metadata: { reason: "suspended" } }, request);
+        throw new PlatformError("account_suspended");
+      }
+      if (user.status !== "active") throw new PlatformError("invalid_credentials");
+      if (verificationRequired() && user.emailVerifiedAt === null) {
+        const resend = await consumeRateLimit(db, clock, `verify-resend:${user.id}`, RESEND_POLICY);
+        await db.transaction(async (tx) => {
+          await audit.record(tx, { action: "user.sign_in_failed", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, outcome: "denied", metadata: { reason: "email_not_verified" } }, request);
+          if (resend.allowed) await hooks.onVerificationNeeded?.(tx, toPublicUser(user), request);
+        });
+        throw new PlatformError("email_not_verified");
+      }
+
+      return db.transaction(async (tx) => {
+        // Hashes made under older parameters are upgraded while we hold the plaintext.
+        if (hasher.needsRehash(row.hash)) {
+          await tx.update(credentialsPassword).set({ hash: await hasher.hash(password), updatedAt: clock.now() }).where(eq(credentialsPassword.userId, user.id));
+        }
+        const signedIn = await startSession(tx, user.id as UserId, ["password"], request);
+        await audit.record(tx, { action: "user.signed_in", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, metadata: { method: "password", sessionId: signedIn.session.id } }, request);
+        return signedIn;
+      });
+    },
+
+    async signOut(session, request) {
+      await db.transaction(async (tx) => {
+        await sessions.revoke(tx, session.userId as UserId, session.id as SessionId, "sign_out");
+        await audit.record(tx, { action: "user.signed_out", actor: { type: "user", id: session.userId }, target: { type: "session", id: session.id } }, request);
+      });
+    },
+
+    async changePassword(input, request) {
+      const user = await parts.users.get(db, input.userId);
+      if (user === undefined) throw new PlatformError("unauthenticated");
+      // Guessing the current password from a stolen session meets the same lockout as sign-in.
+      const slot = await throttle.reserve(db, user.emailNormalized);
+      const [credential] = await db.select().from(credentialsPassword).where(eq(credentialsPassword.userId, user.id));
+      const valid = credential === undefined ? false : await hasher.verify(normalizePassword(input.currentPassword), credential.hash);
+      if (!valid) {
+        await throttle.recordFailure(db, user.emailNormalized, slot);
+        await audit.record(db, { action: "user.password_change_failed", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, outcome: "failure" }, request);
+        throw new PlatformError("invalid_credentials", { detail: "The current password is incorrect." });
+      }
+      await throttle.recordSuccess(db, user.emailNormalized);
+      await db.transaction(async (tx) => {
+        await setPassword(tx, { id: user.id as UserId, email: user.email, name: user.name }, input.newPassword);
+        const revoked = await sessions.revokeAll(tx, user.id as UserId, "password_changed", input.sessionId);
+        await audit.record(tx, { action: "user.password_changed", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, metadata: { otherSessionsRevoked: revoked } }, request);
+        await hooks.onPasswordChanged?.(tx, toPublicUser(user), request);
+      });
+    },
+  };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  for (let current: unknown = error; current !== undefined && current !== null; current = (current as { cause?: unknown }).cause) {
+    if ((current as { code?: unknown }).code === "23505") return true;
+  }
+  return false;
+}

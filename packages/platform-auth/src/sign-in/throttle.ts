@@ -1,0 +1,74 @@
+import { and, eq, isNull, lte, or, sql } from "drizzle-orm";
+import { PlatformError, queryRows, type Clock, type Database, type RatePolicy } from "@burrow/platform-core";
+import { signInThrottles } from "../schema.ts";
+
+/**
+ * Lockout per normalised email, counted whether or not an account exists (so a lock says nothing
+ * about existence).
+ *
+ * Every attempt first *reserves* a slot with one atomic upsert, before the slow password check.
+ * Parallel guesses therefore cannot all read "not locked" and then all be verified: once
+ * `policy.count` slots are taken, the next attempt is refused without verifying anything. A failure
+ * keeps its slot; the failure that fills the last slot starts the lock; a success clears the slate.
+ */
+export interface SignInThrottle {
+  /** Takes a slot or throws 429 `too_many_attempts` with `Retry-After`. Returns the slot number. */
+  reserve(db: Database, key: string): Promise<number>;
+  /** The attempt failed; the failure that filled the last slot locks. Returns true when it locked. */
+  recordFailure(db: Database, key: string, slot: number): Promise<boolean>;
+  /** The attempt succeeded: failures, lock and lock level are reset. */
+  recordSuccess(db: Database, key: string): Promise<void>;
+}
+
+export function createSignInThrottle(options: { clock: Clock; policy: RatePolicy & { maxLockMs: number } }): SignInThrottle {
+  const { clock, policy } = options;
+  const lockLength = (level: number) => Math.min(policy.windowMs * 2 ** level, policy.maxLockMs);
+  const tooMany = (retryAfterMs: number) =>
+    new PlatformError("too_many_attempts", { headers: { "Retry-After": String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } });
+
+  return {
+    async reserve(db, key) {
+      const now = clock.now();
+      const [row] = await queryRows<{ failures: number; locked_until: Date | string | null; lock_level: number }>(
+        db,
+        sql`insert into sign_in_throttles as t (key, failures, locked_until, lock_level, updated_at)
+            values (${key}, 1, null, 0, ${now})
+            on conflict (key) do update set
+              failures = case
+                when t.locked_until is not null and t.locked_until > ${now} then t.failures
+                when t.locked_until is not null then 1
+                else t.failures + 1 end,
+              locked_until = case when t.locked_until is not null and t.locked_until <= ${now} then null else t.locked_until end,
+              updated_at = ${now}
+            returning failures, locked_until, lock_level`,
+      );
+      const lockedUntil = row?.locked_until == null ? null : new Date(row.locked_until);
+      if (lockedUntil !== null && lockedUntil > now) throw tooMany(lockedUntil.getTime() - now.getTime());
+      const slot = Number(row?.failures ?? 1);
+      // Every slot is taken by attempts still being verified: refuse without verifying.
+      if (slot > policy.count) throw tooMany(lockLength(Number(row?.lock_level ?? 0)));
+      return slot;
+    },
+
+    async recordFailure(db, key, slot) {
+      if (slot < policy.count) return false;
+      const now = clock.now();
+      // Only one failure can start a lock: the condition fails for the rest once it is set.
+      const locked = await db
+        .update(signInThrottles)
+        .set({
+          lockedUntil: sql`${now}::timestamptz + make_interval(secs => least(${policy.windowMs}::float8 * power(2, ${signInThrottles.lockLevel}), ${policy.maxLockMs}::float8) / 1000)`,
+          lockLevel: sql`${signInThrottles.lockLevel} + 1`,
+          updatedAt: now,
+        })
+        .where(and(eq(signInThrottles.key, key), or(isNull(signInThrottles.lockedUntil), lte(signInThrottles.lockedUntil, now))))
+        .returning({ lockedUntil: signInThrottles.lockedUntil });
+      return locked.length > 0;
+    },
+
+    async recordSuccess(db, key) {
+      await db.delete(signInThrottles).where(eq(signInThrottles.key, key));
+    },
+  };
+}
+

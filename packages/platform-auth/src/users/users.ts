@@ -1,0 +1,184 @@
+import { and, asc, eq, gt, ilike, isNull, or, type SQL } from "drizzle-orm";
+import { isId, newId, PlatformError, type Database, type RequestContext, type UserId } from "@burrow/platform-core";
+import type { AuthContext } from "../context.ts";
+import { authSessions, signInThrottles, users, type UserStatus } from "../schema.ts";
+
+export type UserRow = typeof users.$inferSelect;
+
+/** A user as the user (and API clients acting for them) may see it: no private metadata. */
+export interface PublicUser {
+  id: UserId;
+  email: string;
+  name: string | null;
+  avatarUrl: string | null;
+  metadata: Record<string, unknown>;
+  status: UserStatus;
+  emailVerified: boolean;
+  emailVerifiedAt: string | null;
+  lastSignInAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/**
+ * The form used for uniqueness and look-ups: trimmed, NFKC, lower-cased. Local parts are
+ * case-insensitive in practice everywhere users sign in; dots and +tags are kept (providers differ).
+ */
+export function normalizeEmail(email: string): string {
+  return email.trim().normalize("NFKC").toLowerCase();
+}
+
+export function toPublicUser(row: UserRow): PublicUser {
+  return {
+    id: row.id as UserId,
+    email: row.email,
+    name: row.name,
+    avatarUrl: row.avatarUrl,
+    metadata: row.metadata,
+    status: row.status,
+    emailVerified: row.emailVerifiedAt !== null,
+    emailVerifiedAt: row.emailVerifiedAt?.toISOString() ?? null,
+    lastSignInAt: row.lastSignInAt?.toISOString() ?? null,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+export interface ProfileChanges {
+  name?: string | null;
+  avatarUrl?: string | null;
+  metadata?: Record<string, unknown>;
+}
+
+export interface UserSearch {
+  /** Matches an id exactly, or an email or name by substring. */
+  query?: string;
+  status?: UserStatus;
+  /** The last id of the previous page. */
+  cursor?: string;
+  limit?: number;
+}
+
+export interface Users {
+  findByEmail(db: Database, email: string): Promise<UserRow | undefined>;
+  get(db: Database, id: UserId): Promise<UserRow | undefined>;
+  insert(db: Database, input: { email: string; name?: string | null; status?: UserStatus; emailVerified?: boolean }): Promise<UserRow>;
+  updateProfile(db: Database, id: UserId, changes: ProfileChanges, request: RequestContext): Promise<PublicUser>;
+  /** Server-side only: replaces the private metadata. */
+  setPrivateMetadata(db: Database, id: UserId, privateMetadata: Record<string, unknown>): Promise<void>;
+  markEmailVerified(db: Database, id: UserId): Promise<void>;
+  search(db: Database, search: UserSearch): Promise<{ data: UserRow[]; nextCursor: string | null }>;
+  /** Suspends and revokes every session at once. */
+  suspend(db: Database, id: UserId, actor: UserId | "system", request: RequestContext): Promise<void>;
+  unsuspend(db: Database, id: UserId, actor: UserId | "system", request: RequestContext): Promise<void>;
+  /** Soft-deletes: status `deleted`, the address freed, every session revoked. */
+  softDelete(db: Database, id: UserId, actor: UserId | "system", request: RequestContext): Promise<void>;
+  /** Clears the sign-in lock on the user's address. */
+  unlock(db: Database, id: UserId, actor: UserId | "system", request: RequestContext): Promise<void>;
+}
+
+const escapeLike = (value: string) => value.replace(/[\\%_]/g, (character) => `\\${character}`);
+
+export function createUsers(context: AuthContext): Users {
+  const { clock, audit } = context;
+  const actorOf = (actor: UserId | "system") => (actor === "system" ? ({ type: "system" } as const) : ({ type: "user", id: actor } as const));
+
+  async function requireUser(db: Database, id: UserId): Promise<UserRow> {
+    const [row] = await db.select().from(users).where(and(eq(users.id, id), isNull(users.deletedAt)));
+    if (row === undefined) throw new PlatformError("not_found");
+    return row;
+  }
+
+  async function setStatus(db: Database, id: UserId, status: UserStatus, action: string, actor: UserId | "system", request: RequestContext, extra: Partial<UserRow> = {}): Promise<void> {
+    const row = await requireUser(db, id);
+    const now = clock.now();
+    await db.update(users).set({ status, updatedAt: now, ...extra }).where(eq(users.id, row.id));
+    if (status !== "active") {
+      await db.update(authSessions).set({ revokedAt: now, revokedReason: action }).where(and(eq(authSessions.userId, row.id), isNull(authSessions.revokedAt)));
+    }
+    await audit.record(db, { action, actor: actorOf(actor), target: { type: "user", id: row.id } }, request);
+  }
+
+  return {
+    async findByEmail(db, email) {
+      const [row] = await db.select().from(users).where(and(eq(users.emailNormalized, normalizeEmail(email)), isNull(users.deletedAt)));
+      return row;
+    },
+
+    async get(db, id) {
+      const [row] = await db.select().from(users).where(and(eq(users.id, id), isNull(users.deletedAt)));
+      return row;
+    },
+
+    async insert(db, input) {
+      const now = clock.now();
+      const [row] = await db
+        .insert(users)
+        .values({
+          id: newId("user", now.getTime()),
+          email: input.email.trim(),
+          emailNormalized: normalizeEmail(input.email),
+          name: input.name ?? null,
+          status: input.status ?? "active",
+          emailVerifiedAt: input.emailVerified === true ? now : null,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .returning();
+      return row!;
+    },
+
+    async updateProfile(db, id, changes, request) {
+      await requireUser(db, id);
+      const set: Partial<UserRow> = { updatedAt: clock.now() };
+      if (changes.name !== undefined) set.name = changes.name;
+      if (changes.avatarUrl !== undefined) set.avatarUrl = changes.avatarUrl;
+      if (changes.metadata !== undefined) set.metadata = changes.metadata;
+      const [row] = await db.update(users).set(set).where(eq(users.id, id)).returning();
+      await audit.record(db, { action: "user.profile_updated", actor: { type: "user", id }, target: { type: "user", id }, metadata: { fields: Object.keys(changes) } }, request);
+      return toPublicUser(row!);
+    },
+
+    async setPrivateMetadata(db, id, privateMetadata) {
+      await requireUser(db, id);
+      await db.update(users).set({ privateMetadata, updatedAt: clock.now() }).where(eq(users.id, id));
+    },
+
+    async markEmailVerified(db, id) {
+      const now = clock.now();
+      await db.update(users).set({ emailVerifiedAt: now, updatedAt: now }).where(and(eq(users.id, id), isNull(users.emailVerifiedAt)));
+    },
+
+    async search(db, search) {
+      const limit = Math.min(Math.max(search.limit ?? 50, 1), 200);
+      const conditions: (SQL | undefined)[] = [isNull(users.deletedAt)];
+      if (search.status === "deleted") conditions[0] = eq(users.status, "deleted");
+      else if (search.status !== undefined) conditions.push(eq(users.status, search.status));
+      const query = search.query?.trim();
+      if (query !== undefined && query !== "") {
+        if (isId("user", query)) conditions.push(eq(users.id, query));
+        else {
+          const pattern = `%${escapeLike(query.normalize("NFKC"))}%`;
+          conditions.push(or(ilike(users.emailNormalized, pattern.toLowerCase()), ilike(users.name, pattern)));
+        }
+      }
+      if (search.cursor !== undefined) conditions.push(gt(users.id, search.cursor));
+      const rows = await db.select().from(users).where(and(...conditions)).orderBy(asc(users.id)).limit(limit + 1);
+      const page = rows.slice(0, limit);
+      return { data: page, nextCursor: rows.length > limit ? page.at(-1)!.id : null };
+    },
+
+    suspend: (db, id, actor, request) => setStatus(db, id, "suspended", "user.suspended", actor, request),
+    async unsuspend(db, id, actor, request) {
+      const row = await requireUser(db, id);
+      if (row.status !== "suspended") throw new PlatformError("conflict", { detail: "The user is not suspended." });
+      await setStatus(db, id, "active", "user.unsuspended", actor, request);
+    },
+    softDelete: (db, id, actor, request) => setStatus(db, id, "deleted", "user.deleted", actor, request, { deletedAt: clock.now() }),
+    async unlock(db, id, actor, request) {
+      const row = await requireUser(db, id);
+      await db.delete(signInThrottles).where(eq(signInThrottles.key, row.emailNormalized));
+      await audit.record(db, { action: "user.unlocked", actor: actorOf(actor), target: { type: "user", id: row.id } }, request);
+    },
+  };
+}
