@@ -1,8 +1,12 @@
 import { z } from "@hono/zod-openapi";
 import { idSchema } from "@burrow/platform-core";
 
-/** Emails: RFC 5321 caps an address at 254 characters. */
-export const Email = z.email({ message: "Must be an email address" }).max(254).openapi({ example: "ada@example.com" });
+/** Emails, trimmed (pasted addresses carry spaces); RFC 5321 caps an address at 254 characters. */
+export const Email = z
+  .string()
+  .trim()
+  .pipe(z.email({ message: "Must be an email address" }).max(254))
+  .openapi({ type: "string", format: "email", maxLength: 254, example: "ada@example.com" });
 
 /**
  * A password as sent. 1,024 characters is far above any policy, and rejecting longer input here

@@ -25,6 +25,9 @@ export async function createTestApi(env: Record<string, string> = {}): Promise<T
     BURROW_SECRET: "test-secret-".padEnd(48, "x"),
     BURROW_ENCRYPTION_KEYS: TEST_KEY,
     BURROW_DATA_DIR: "/nonexistent-test-data-dir",
+    // Most tests send many requests from one address; the limiter has its own tests.
+    BURROW_IP_RATE_LIMIT: "off",
+    BURROW_EMAIL_VERIFICATION: "off",
     ...env,
   });
   const database = await createTestDatabase();
@@ -66,4 +69,42 @@ export async function readProblem(response: Response): Promise<ProblemBody> {
   const type = response.headers.get("content-type") ?? "";
   if (!type.startsWith("application/problem+json")) throw new Error(`expected problem+json, got ${type} ${response.status}: ${await response.text()}`);
   return (await response.json()) as ProblemBody;
+}
+
+/** The browser origin tests use for cookie requests (the default PUBLIC_URL). */
+export const ORIGIN = "http://localhost:3000";
+
+export const PASSWORD = "purple submarine garden";
+
+export interface TestUser {
+  id: string;
+  email: string;
+  password: string;
+  token: string;
+  /** `Authorization: Bearer` headers for this user's session. */
+  bearer: Record<string, string>;
+}
+
+let counter = 0;
+
+/** Signs a new user up (verification off) and returns its session. */
+export async function signUpUser(api: TestApi, overrides: { email?: string; password?: string; name?: string } = {}): Promise<TestUser> {
+  const email = overrides.email ?? `user${++counter}-${crypto.randomUUID().slice(0, 8)}@example.com`;
+  const password = overrides.password ?? PASSWORD;
+  const response = await api.request("/v1/auth/sign-up", { method: "POST", json: { email, password, ...(overrides.name ? { name: overrides.name } : {}) } });
+  if (response.status !== 201) throw new Error(`sign-up failed: ${response.status} ${await response.text()}`);
+  const body = (await response.json()) as { user: { id: string }; sessionToken: string };
+  return { id: body.user.id, email, password, token: body.sessionToken, bearer: { authorization: `Bearer ${body.sessionToken}` } };
+}
+
+/** Signs in and returns the response (not asserting success). */
+export function signIn(api: TestApi, email: string, password: string, init: RequestInit & { ip?: string } = {}): Promise<Response> {
+  return api.request("/v1/auth/sign-in", { ...init, method: "POST", json: { email, password } });
+}
+
+/** The session cookie pair (`name=value`) a response set, for sending back. */
+export function sessionCookieFrom(response: Response): string {
+  const header = response.headers.getSetCookie().find((cookie) => cookie.includes("burrow_session="));
+  if (header === undefined) throw new Error("no session cookie was set");
+  return header.split(";")[0]!;
 }

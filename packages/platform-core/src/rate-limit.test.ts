@@ -16,8 +16,10 @@ describe("rate limit", () => {
     const results = [];
     for (let index = 0; index < 4; index++) results.push(await consumeRateLimit(handle.db, clock, "ip:a", policy));
     expect(results.map((result) => result.allowed)).toEqual([true, true, true, false]);
-    expect(results[3]!.retryAfterMs).toBe(2000);
-    clock.advance(2000);
+    expect(results[3]!.retryAfterMs).toBe(1000);
+    // Refused requests took nothing: one window later, exactly one token is back.
+    for (let index = 0; index < 5; index++) expect((await consumeRateLimit(handle.db, clock, "ip:a", policy)).allowed).toBe(false);
+    clock.advance(1000);
     expect((await consumeRateLimit(handle.db, clock, "ip:a", policy)).allowed).toBe(true);
     expect((await consumeRateLimit(handle.db, clock, "ip:a", policy)).allowed).toBe(false);
     expect((await consumeRateLimit(handle.db, clock, "ip:b", policy)).allowed).toBe(true);

@@ -13,25 +13,27 @@ export interface RateLimitResult {
 
 /**
  * A token bucket shared by every node: `policy.count` is the burst, and one token comes back every
- * `policy.windowMs`. One atomic upsert decides, so parallel requests on many nodes cannot overdraw.
- * A refused request still costs a token down to a floor of −1, so a client that keeps hammering
- * waits longer than one that backs off.
+ * `policy.windowMs`. One atomic upsert refills, decides and records the decision, so parallel
+ * requests on many nodes cannot overdraw. A refused request takes nothing.
  */
 export async function consumeRateLimit(db: Database, clock: Clock, key: string, policy: RatePolicy): Promise<RateLimitResult> {
   const now = clock.now().getTime();
   const burst = policy.count;
   const perMs = 1 / policy.windowMs;
-  const [row] = await queryRows<{ tokens: number | string }>(
+  // Every SET expression sees the row as it was, so `refilled` is the same in each.
+  const refilled = sql`least(${burst}::float8, bucket.tokens + greatest(0, ${now}::bigint - bucket.refilled_at) * ${perMs}::float8)`;
+  const [row] = await queryRows<{ tokens: number | string; allowed: boolean }>(
     db,
-    sql`insert into rate_limit_buckets as bucket (key, tokens, refilled_at)
-        values (${key}, ${burst - 1}, ${now})
+    sql`insert into rate_limit_buckets as bucket (key, tokens, refilled_at, allowed)
+        values (${key}, ${burst - 1}, ${now}, true)
         on conflict (key) do update set
-          tokens = greatest(least(${burst}::float8, bucket.tokens + greatest(0, ${now}::bigint - bucket.refilled_at) * ${perMs}::float8) - 1, -1),
+          tokens = case when ${refilled} >= 1 then ${refilled} - 1 else ${refilled} end,
+          allowed = ${refilled} >= 1,
           refilled_at = greatest(bucket.refilled_at, ${now}::bigint)
-        returning tokens`,
+        returning tokens, allowed`,
   );
   const tokens = Number(row?.tokens ?? 0);
-  if (tokens >= 0) return { allowed: true, remaining: Math.floor(tokens), retryAfterMs: 0 };
+  if (row?.allowed === true) return { allowed: true, remaining: Math.floor(tokens), retryAfterMs: 0 };
   // The next request is allowed once the bucket is back at one whole token.
   return { allowed: false, remaining: 0, retryAfterMs: Math.ceil((1 - tokens) / perMs) };
 }

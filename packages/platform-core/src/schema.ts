@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, doublePrecision, index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { bigint, boolean, doublePrecision, index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
@@ -62,4 +62,6 @@ export const rateLimitBuckets = pgTable("rate_limit_buckets", {
   tokens: doublePrecision("tokens").notNull(),
   /** Milliseconds since the epoch of the last refill. */
   refilledAt: bigint("refilled_at", { mode: "number" }).notNull(),
+  /** Whether the request that last touched the bucket was let through. */
+  allowed: boolean("allowed").notNull().default(true),
 });

@@ -29,17 +29,19 @@ export function createSignInThrottle(options: { clock: Clock; policy: RatePolicy
   return {
     async reserve(db, key) {
       const now = clock.now();
+      // Raw SQL parameters are bound as text on every driver; cast them explicitly.
+      const at = sql`${now.toISOString()}::timestamptz`;
       const [row] = await queryRows<{ failures: number; locked_until: Date | string | null; lock_level: number }>(
         db,
         sql`insert into sign_in_throttles as t (key, failures, locked_until, lock_level, updated_at)
-            values (${key}, 1, null, 0, ${now})
+            values (${key}, 1, null, 0, ${at})
             on conflict (key) do update set
               failures = case
-                when t.locked_until is not null and t.locked_until > ${now} then t.failures
+                when t.locked_until is not null and t.locked_until > ${at} then t.failures
                 when t.locked_until is not null then 1
                 else t.failures + 1 end,
-              locked_until = case when t.locked_until is not null and t.locked_until <= ${now} then null else t.locked_until end,
-              updated_at = ${now}
+              locked_until = case when t.locked_until is not null and t.locked_until <= ${at} then null else t.locked_until end,
+              updated_at = ${at}
             returning failures, locked_until, lock_level`,
       );
       const lockedUntil = row?.locked_until == null ? null : new Date(row.locked_until);
@@ -57,7 +59,7 @@ export function createSignInThrottle(options: { clock: Clock; policy: RatePolicy
       const locked = await db
         .update(signInThrottles)
         .set({
-          lockedUntil: sql`${now}::timestamptz + make_interval(secs => least(${policy.windowMs}::float8 * power(2, ${signInThrottles.lockLevel}), ${policy.maxLockMs}::float8) / 1000)`,
+          lockedUntil: sql`${now.toISOString()}::timestamptz + make_interval(secs => least(${policy.windowMs}::float8 * power(2, ${signInThrottles.lockLevel}), ${policy.maxLockMs}::float8) / 1000)`,
           lockLevel: sql`${signInThrottles.lockLevel} + 1`,
           updatedAt: now,
         })
