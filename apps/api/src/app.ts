@@ -34,11 +34,12 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
   app.use("*", requestContext({ trustedProxies: config.trustedProxies }));
   app.use("*", securityHeaders({ production: config.env === "production" }));
   app.use("*", cors({ origin: config.allowedOrigins, credentials: true, maxAge: 600, exposeHeaders: ["X-Request-Id", "Retry-After"] }));
-  app.use("*", jsonBody({ maxBytes: config.bodyLimitBytes }));
 
   app.use("/v1/*", authenticate({ config, sessions: platform.auth.sessions }));
   app.use("/v1/*", csrf({ allowedOrigins: config.allowedOrigins }));
   app.use("/v1/auth/*", ipRateLimit({ db: platform.db, clock: platform.clock, policy: config.ipRateLimit }));
+  // After CSRF and rate limits: a cross-site or flooding request is refused before its body is read.
+  app.use("*", jsonBody({ maxBytes: config.bodyLimitBytes }));
 
   app.route("/", healthRoutes(platform));
   app.route("/", authRoutes(platform));

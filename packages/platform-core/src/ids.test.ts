@@ -15,6 +15,20 @@ describe("ids", () => {
     expect([muchLater, later, earlier].sort()).toEqual([earlier, later, muchLater]);
   });
 
+  test("made in the same millisecond still sort in creation order", () => {
+    const ids = Array.from({ length: 1000 }, () => newId("user", 1_750_000_000_000));
+    expect([...ids].sort()).toEqual(ids);
+  });
+
+  test("carry UUIDv7's version and variant bits", () => {
+    const body = newId("user").slice(4);
+    let value = 0n;
+    for (const character of body) value = value * 32n + BigInt("0123456789abcdefghjkmnpqrstvwxyz".indexOf(character));
+    const hex = value.toString(16).padStart(32, "0");
+    expect(hex[12]).toBe("7");
+    expect(["8", "9", "a", "b"]).toContain(hex[16]!);
+  });
+
   test("are unique", () => {
     const ids = new Set(Array.from({ length: 5000 }, () => newId("job", 1)));
     expect(ids.size).toBe(5000);

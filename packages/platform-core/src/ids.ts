@@ -54,15 +54,48 @@ function encodeBase32(bytes: Uint8Array): string {
   return out;
 }
 
+// Monotonic within a process (RFC 9562 §6.2, method 2): when the millisecond repeats, the 74
+// random bits of the previous ID are incremented by a random step instead of drawn afresh, so IDs
+// made in one millisecond still sort in creation order.
+let lastMs = -1;
+let lastRandom = 0n;
+const RANDOM_BITS = 74n;
+const RANDOM_MAX = (1n << RANDOM_BITS) - 1n;
+
+function randomBits(): bigint {
+  const bytes = crypto.getRandomValues(new Uint8Array(10));
+  let value = 0n;
+  for (const byte of bytes) value = (value << 8n) | BigInt(byte);
+  return value & RANDOM_MAX;
+}
+
 function uuidV7Bytes(nowMs: number): Uint8Array {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  let random: bigint;
+  if (nowMs === lastMs && lastRandom < RANDOM_MAX - (1n << 32n)) {
+    const step = BigInt(crypto.getRandomValues(new Uint32Array(1))[0]!) + 1n;
+    random = lastRandom + step;
+  } else {
+    // Start low in the range so that many IDs fit into one millisecond.
+    random = randomBits() >> 1n;
+  }
+  lastMs = nowMs;
+  lastRandom = random;
+  const bytes = new Uint8Array(16);
   let ms = nowMs;
   for (let index = 5; index >= 0; index--) {
     bytes[index] = ms % 256;
     ms = Math.floor(ms / 256);
   }
-  bytes[6] = (bytes[6]! & 0x0f) | 0x70; // version 7
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80; // RFC 9562 variant
+  // 12 bits of the random value after the version nibble, then the variant and 62 bits.
+  const high = Number(random >> 62n); // 12 bits
+  bytes[6] = 0x70 | (high >> 8);
+  bytes[7] = high & 0xff;
+  let low = random & ((1n << 62n) - 1n);
+  for (let index = 15; index >= 9; index--) {
+    bytes[index] = Number(low & 0xffn);
+    low >>= 8n;
+  }
+  bytes[8] = 0x80 | Number(low & 0x3fn); // RFC 9562 variant
   return bytes;
 }
 

@@ -11,7 +11,7 @@ export interface PasswordPolicy {
   blockCommon: boolean;
   /** Reject passwords containing the email's local part or the user's name (parts ≥ 4 characters). */
   blockPersonal: boolean;
-  /** How many previous passwords cannot be used again. */
+  /** How many of the most recent passwords, the current one included, cannot be used again. */
   historySize: number;
 }
 

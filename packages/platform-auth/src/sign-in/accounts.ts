@@ -52,7 +52,7 @@ export function createAccounts(context: AuthContext, parts: { sessions: Sessions
       .from(passwordHistory)
       .where(eq(passwordHistory.userId, user.id))
       .orderBy(desc(passwordHistory.createdAt), desc(passwordHistory.id))
-      .limit(policy.historySize);
+      .limit(policy.historySize - 1);
     const previous = [...(current === undefined ? [] : [current.hash]), ...history.map((entry) => entry.hash)];
     for (const hash of previous) {
       if (await hasher.verify(normalized, hash)) throw new PlatformError("password_reused", { detail: `The password must differ from your last ${policy.historySize} passwords.` });
@@ -64,9 +64,9 @@ export function createAccounts(context: AuthContext, parts: { sessions: Sessions
       .insert(credentialsPassword)
       .values({ userId: user.id, hash, createdAt: now, updatedAt: now })
       .onConflictDoUpdate({ target: credentialsPassword.userId, set: { hash, updatedAt: now } });
-    // Keep only what the history rule needs.
+    // The rule covers the current password and the ones before it: keep only what it needs.
     await tx.execute(sql`delete from password_history where user_id = ${user.id} and id not in (
-      select id from password_history where user_id = ${user.id} order by created_at desc, id desc limit ${policy.historySize})`);
+      select id from password_history where user_id = ${user.id} order by created_at desc, id desc limit ${policy.historySize - 1})`);
   }
 
   async function startSession(tx: Database, userId: UserId, methods: string[], request: RequestContext): Promise<SignedIn> {

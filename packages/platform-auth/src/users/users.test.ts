@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createAuditLog, loadConfig, type DatabaseHandle, type UserId } from "@burrow/platform-core";
+import { createTestClock, createTestDatabase } from "@burrow/platform-core/testing";
+import { createAuth, type Auth } from "../index.ts";
+
+const config = loadConfig({ NODE_ENV: "test", BURROW_SECRET: "x".repeat(40), BURROW_ENCRYPTION_KEYS: `v1:${Buffer.alloc(32, 3).toString("base64")}`, BURROW_EMAIL_VERIFICATION: "off" });
+
+describe("user services", () => {
+  let handle: DatabaseHandle;
+  let auth: Auth;
+  const clock = createTestClock();
+  const verifies: string[] = [];
+  beforeAll(async () => {
+    handle = await createTestDatabase();
+    auth = createAuth({ db: handle.db, config, clock, audit: createAuditLog({ clock, secret: config.secret, storeRawIp: false }) });
+  });
+  afterAll(() => handle.close());
+
+  const signUp = async (email: string, name?: string) => {
+    const result = await auth.signUp({ email, password: "purple submarine garden", name: name ?? null }, {});
+    if (result.kind !== "signed_in") throw new Error("expected a session");
+    return result;
+  };
+
+  test("an unknown address spends one Argon2id verify, like a wrong password", async () => {
+    await signUp("timing@example.com");
+    // Counts the Argon2id verifications each path really performs.
+    const original = Bun.password.verify;
+    Bun.password.verify = (async (...args: Parameters<typeof original>) => {
+      verifies.push(String(args[1]).slice(0, 31));
+      return original(...args);
+    }) as typeof original;
+    try {
+      await expect(auth.signIn({ email: "nobody@example.com", password: "whatever it is" }, {})).rejects.toMatchObject({ code: "invalid_credentials" });
+      await expect(auth.signIn({ email: "timing@example.com", password: "whatever it is" }, {})).rejects.toMatchObject({ code: "invalid_credentials" });
+    } finally {
+      Bun.password.verify = original;
+    }
+    // Same algorithm, same parameters, one each.
+    expect(verifies).toEqual(["$argon2id$v=19$m=19456,t=2,p=1$", "$argon2id$v=19$m=19456,t=2,p=1$"]);
+  });
+
+  test("search pages by id and matches email, name or id", async () => {
+    for (let index = 0; index < 5; index++) await signUp(`search${index}@corp.example`, `Searchable ${index}`);
+    const first = await auth.users.search(handle.db, { query: "corp.example", limit: 2 });
+    expect(first.data.map((row) => row.email)).toEqual(["search0@corp.example", "search1@corp.example"]);
+    const second = await auth.users.search(handle.db, { query: "corp.example", limit: 2, cursor: first.nextCursor! });
+    expect(second.data.map((row) => row.email)).toEqual(["search2@corp.example", "search3@corp.example"]);
+    const last = await auth.users.search(handle.db, { query: "corp.example", limit: 2, cursor: second.nextCursor! });
+    expect(last.data.length).toBe(1);
+    expect(last.nextCursor).toBeNull();
+    expect((await auth.users.search(handle.db, { query: "SEARCHABLE 3" })).data.map((row) => row.email)).toEqual(["search3@corp.example"]);
+    const id = first.data[0]!.id;
+    expect((await auth.users.search(handle.db, { query: id })).data.map((row) => row.id)).toEqual([id]);
+    // LIKE wildcards in the query are literal.
+    expect((await auth.users.search(handle.db, { query: "%" })).data).toEqual([]);
+  });
+
+  test("suspend revokes every session; the status filter finds them", async () => {
+    const { user, token } = await signUp("suspend-me@example.com");
+    await signUp("bystander@example.com");
+    await auth.users.suspend(handle.db, user.id, "system", {});
+    expect((await auth.sessions.validate(token)).reason).toBe("revoked");
+    expect((await auth.users.search(handle.db, { status: "suspended" })).data.map((row) => row.email)).toEqual(["suspend-me@example.com"]);
+    await auth.users.unsuspend(handle.db, user.id, "system", {});
+    expect((await auth.users.get(handle.db, user.id))?.status).toBe("active");
+    await expect(auth.users.unsuspend(handle.db, user.id, "system", {})).rejects.toMatchObject({ code: "conflict" });
+  });
+
+  test("soft delete revokes everything and frees the address", async () => {
+    const { user, token } = await signUp("leaving@example.com");
+    await auth.users.softDelete(handle.db, user.id, "system", {});
+    expect((await auth.sessions.validate(token)).session).toBeNull();
+    expect(await auth.users.get(handle.db, user.id)).toBeUndefined();
+    await expect(auth.signIn({ email: "leaving@example.com", password: "purple submarine garden" }, {})).rejects.toMatchObject({ code: "invalid_credentials" });
+    const again = await signUp("leaving@example.com");
+    expect(again.user.id).not.toBe(user.id);
+    expect((await auth.users.search(handle.db, { status: "deleted" })).data.map((row) => row.id)).toEqual([user.id]);
+    await expect(auth.users.suspend(handle.db, user.id as UserId, "system", {})).rejects.toMatchObject({ code: "not_found" });
+  });
+
+  test("tokens are stored only as hashes", async () => {
+    const { token, session } = await signUp("hashes@example.com");
+    const secret = token.split(".")[1]!;
+    expect(session.secretHash).not.toContain(secret);
+    expect(session.secretHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
