@@ -15,7 +15,7 @@ interface Result {
   p99: number;
 }
 
-async function measure(name: string, run: () => Promise<unknown>): Promise<Result> {
+async function measure(name: string, run: () => unknown): Promise<Result> {
   for (let index = 0; index < Math.min(500, iterations / 10); index++) await run();
   const samples = new Float64Array(iterations);
   const start = performance.now();
