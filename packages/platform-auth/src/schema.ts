@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
-import { bigserial, boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
-
-const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+// Through the schema subpath: drizzle-kit loads schema files under Node, so they import nothing heavy.
+import { timestamptz } from "@burrow/platform-core/schema";
+import { bigserial, boolean, index, integer, jsonb, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
 
 export const USER_STATUSES = ["active", "suspended", "deleted", "invited"] as const;
 export type UserStatus = (typeof USER_STATUSES)[number];

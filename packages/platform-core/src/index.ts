@@ -5,6 +5,7 @@ export * from "./clock.ts";
 export * from "./duration.ts";
 export * from "./config.ts";
 export * from "./database/index.ts";
+export * from "./database/columns.ts";
 export * from "./audit.ts";
 export * from "./rate-limit.ts";
 export * from "./jobs/queue.ts";

@@ -1,7 +1,8 @@
 import { sql } from "drizzle-orm";
-import { bigint, boolean, doublePrecision, index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { timestamptz } from "./database/columns.ts";
 
-const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+export { timestamptz };
+import { bigint, boolean, doublePrecision, index, integer, jsonb, pgTable, text } from "drizzle-orm/pg-core";
 
 /** Who did what to whom, when and from where. Never holds a secret (see audit.ts). */
 export const auditLogs = pgTable(
