@@ -32,6 +32,12 @@ export interface Config {
   ipRateLimit: RatePolicy | undefined;
   session: { idleTimeoutMs: number; absoluteLifetimeMs: number; activityRefreshMs: number };
   emailVerification: "required" | "off";
+  email: {
+    /** The From header of every message. */
+    from: string;
+    productName: string;
+    brandColor: string;
+  };
   logLevel: "debug" | "info" | "warn" | "error";
 }
 
@@ -93,6 +99,9 @@ const envSchema = z.object({
   BURROW_SESSION_IDLE: durationText("BURROW_SESSION_IDLE").default(7 * 86_400_000),
   BURROW_SESSION_LIFETIME: durationText("BURROW_SESSION_LIFETIME").default(30 * 86_400_000),
   BURROW_EMAIL_VERIFICATION: z.enum(["required", "off"]).default("required"),
+  EMAIL_FROM: z.string().min(3).max(320).optional(),
+  BURROW_PRODUCT_NAME: z.string().trim().min(1).max(100).default("Burrow"),
+  BURROW_BRAND_COLOR: z.string().regex(/^#[0-9a-fA-F]{6}$/, "BURROW_BRAND_COLOR must be a colour written #rrggbb").default("#4f46e5"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
 
@@ -181,6 +190,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       activityRefreshMs: 5 * 60_000,
     },
     emailVerification: values.BURROW_EMAIL_VERIFICATION,
+    email: {
+      from: values.EMAIL_FROM ?? `"${values.BURROW_PRODUCT_NAME}" <no-reply@${new URL(publicUrl).hostname}>`,
+      productName: values.BURROW_PRODUCT_NAME,
+      brandColor: values.BURROW_BRAND_COLOR,
+    },
     logLevel: values.LOG_LEVEL,
   };
 }

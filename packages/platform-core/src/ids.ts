@@ -22,6 +22,7 @@ export const ID_PREFIXES = {
   refreshFamily: "rtf",
   signingKey: "sgk",
   message: "msg",
+  template: "tpl",
   webhook: "whk",
   request: "req",
 } as const;

@@ -1,0 +1,33 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { DEFAULT_MIGRATIONS_FOLDER, isId, type DatabaseHandle } from "@burrow/platform-core";
+import { createTestDatabase } from "@burrow/platform-core/testing";
+import { emailTemplates } from "../schema.ts";
+import { DEFAULT_TEMPLATES } from "./defaults.ts";
+import { seedSql } from "./seed.ts";
+
+describe("seeded templates", () => {
+  let handle: DatabaseHandle;
+  beforeAll(async () => {
+    handle = await createTestDatabase();
+  });
+  afterAll(() => handle.close());
+
+  test("the committed seed migration is what defaults.ts generates", () => {
+    const committed = readFileSync(join(DEFAULT_MIGRATIONS_FOLDER, "0002_seed_email_templates.sql"), "utf8");
+    expect(committed).toBe(seedSql());
+  });
+
+  test("every default template is in the database as active version 1", async () => {
+    const rows = await handle.db.select().from(emailTemplates);
+    expect(rows.map((row) => row.key).sort()).toEqual(DEFAULT_TEMPLATES.map((template) => template.key).sort());
+    for (const row of rows) {
+      expect(row).toMatchObject({ locale: "en", version: 1, active: true });
+      expect(isId("template", row.id)).toBe(true);
+      const source = DEFAULT_TEMPLATES.find((template) => template.key === row.key)!;
+      expect(row.mjml).toBe(source.mjml);
+      expect(row.variables).toEqual(source.variables);
+    }
+  });
+});
