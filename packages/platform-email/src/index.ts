@@ -1,0 +1,43 @@
+import type { Clock, Config, Database, KeyRing, Logger } from "@burrow/platform-core";
+import { createOutbox, type Outbox } from "./outbox/outbox.ts";
+import { createRenderer, type TemplateRenderer } from "./templates/render.ts";
+import { createTemplateStore, type TemplateStore } from "./templates/store.ts";
+import { createDevMailbox } from "./transports/dev-mailbox.ts";
+import { createSmtpTransport } from "./transports/smtp.ts";
+import type { EmailTransport } from "./transports/transport.ts";
+
+export interface Email {
+  templates: TemplateStore;
+  renderer: TemplateRenderer;
+  outbox: Outbox;
+  transport: EmailTransport;
+}
+
+/**
+ * Composes the email platform. The transport is SMTP when `SMTP_URL` is set, else (outside
+ * production) the development mailbox; pass `transport` to use another provider.
+ * @example const email = createEmail({ db, config, clock, keyRing, log }); await email.outbox.queue(tx, { to, template: "auth.verify_email", variables: { url } });
+ */
+export function createEmail(options: { db: Database; config: Config; clock: Clock; keyRing: KeyRing; log: Logger; transport?: EmailTransport }): Email {
+  const { config } = options;
+  const branding = { productName: config.email.productName, brandColor: config.email.brandColor };
+  const renderer = createRenderer(branding);
+  const templates = createTemplateStore({ clock: options.clock, branding });
+  let transport = options.transport;
+  if (transport === undefined) {
+    if (config.smtpUrl !== undefined) transport = createSmtpTransport(config.smtpUrl);
+    else if (config.env === "production") throw new Error("SMTP_URL must be set in production");
+    else transport = createDevMailbox({ log: options.log, mailboxUrl: `${config.publicUrl}/dev/mailbox` });
+  }
+  const outbox = createOutbox({ db: options.db, clock: options.clock, keyRing: options.keyRing, templates, renderer, transport, from: config.email.from, log: options.log });
+  return { templates, renderer, outbox, transport };
+}
+
+export { DEFAULT_TEMPLATES, GLOBAL_VARIABLES, type TemplateDefinition } from "./templates/defaults.ts";
+export { createRenderer, escapeHtml, htmlToText, validateTemplate, type Branding, type CompiledTemplate, type RenderedEmail, type TemplateRenderer } from "./templates/render.ts";
+export { createTemplateStore, FALLBACK_LOCALE, type TemplateRow, type TemplateStore } from "./templates/store.ts";
+export { createOutbox, EMAIL_BACKOFF, EMAIL_MAX_ATTEMPTS, SEND_EMAIL_JOB, type EmailMessageRow, type EmailMessageView, type Outbox, type QueueEmailInput } from "./outbox/outbox.ts";
+export { createSmtpTransport } from "./transports/smtp.ts";
+export { createDevMailbox } from "./transports/dev-mailbox.ts";
+export type { EmailTransport, OutgoingEmail } from "./transports/transport.ts";
+export { EMAIL_STATUSES, type EmailStatus } from "./schema.ts";
