@@ -1,5 +1,6 @@
 import {
   createAuditLog,
+  createKeyRing,
   createDatabase,
   createLogger,
   systemClock,
@@ -9,9 +10,11 @@ import {
   type Database,
   type DatabaseHandle,
   type JobDefinition,
+  type KeyRing,
   type Logger,
 } from "@burrow/platform-core";
 import { createAuth, type Auth } from "@burrow/platform-auth";
+import { createEmail, SEND_EMAIL_JOB, type Email, type EmailTransport } from "@burrow/platform-email";
 
 /** Everything the HTTP layer needs, composed once per process (or per test). */
 export interface Platform {
@@ -21,6 +24,8 @@ export interface Platform {
   clock: Clock;
   log: Logger;
   audit: AuditLog;
+  keyRing: KeyRing;
+  email: Email;
   auth: Auth;
   /** Job types this process runs, by type. */
   jobs: Record<string, JobDefinition>;
@@ -31,6 +36,8 @@ export interface ComposeOptions {
   database: DatabaseHandle;
   clock?: Clock;
   log?: Logger;
+  /** Replaces the configured email transport (tests, or a provider of your own). */
+  emailTransport?: EmailTransport;
 }
 
 /** Wires the packages together over an open database. Tests call it with a test database and clock. */
@@ -39,8 +46,10 @@ export function composePlatform(options: ComposeOptions): Platform {
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger({ level: config.logLevel });
   const audit = createAuditLog({ clock, secret: config.secret, storeRawIp: config.storeRawIp });
+  const keyRing = createKeyRing(config.encryptionKeys);
+  const email = createEmail({ db: database.db, config, clock, keyRing, log, ...(options.emailTransport ? { transport: options.emailTransport } : {}) });
   const auth = createAuth({ db: database.db, config, clock, audit });
-  return { config, database, db: database.db, clock, log, audit, auth, jobs: {} };
+  return { config, database, db: database.db, clock, log, audit, keyRing, email, auth, jobs: { [SEND_EMAIL_JOB]: email.outbox.sendJob } };
 }
 
 /** Opens the configured database, applies migrations and composes the platform. */
