@@ -222,6 +222,9 @@ describe("change password", () => {
     expect((await api.request("/v1/auth/session", { headers: user.bearer })).status).toBe(200);
     expect((await signIn(api, user.email, user.password)).status).toBe(401);
     expect((await signIn(api, user.email, "a brand new passphrase")).status).toBe(200);
+    // The owner is told, through the outbox.
+    const mail = await api.platform.email.outbox.list(api.platform.db, { to: user.email });
+    expect(mail.map((message) => message.templateKey)).toEqual(["auth.password_changed"]);
   });
 
   test("the last 5 passwords cannot be used again", async () => {
