@@ -48,17 +48,8 @@ export function composePlatform(options: ComposeOptions): Platform {
   const audit = createAuditLog({ clock, secret: config.secret, storeRawIp: config.storeRawIp });
   const keyRing = createKeyRing(config.encryptionKeys);
   const email = createEmail({ db: database.db, config, clock, keyRing, log, ...(options.emailTransport ? { transport: options.emailTransport } : {}) });
-  const auth = createAuth({
-    db: database.db,
-    config,
-    clock,
-    audit,
-    hooks: {
-      // Each runs in the transaction of the change, so the mail is queued only if the change commits.
-      onPasswordChanged: async (tx, user) => void (await email.outbox.queue(tx, { to: user.email, template: "auth.password_changed", variables: {} })),
-    },
-  });
-  return { config, database, db: database.db, clock, log, audit, keyRing, email, auth, jobs: { [SEND_EMAIL_JOB]: email.outbox.sendJob } };
+  const auth = createAuth({ db: database.db, config, clock, audit, email: email.outbox });
+  return { config, database, db: database.db, clock, log, audit, keyRing, email, auth, jobs: { [SEND_EMAIL_JOB]: email.outbox.sendJob, ...auth.jobs } };
 }
 
 /** Opens the configured database, applies migrations and composes the platform. */

@@ -1,20 +1,10 @@
-import type { AuditLog, Clock, Config, Database, RequestContext } from "@burrow/platform-core";
+import type { AuditLog, Clock, Config, Database } from "@burrow/platform-core";
+import type { Outbox } from "@burrow/platform-email";
 import type { PasswordHasher } from "./passwords/hashing.ts";
 import type { PasswordPolicy } from "./passwords/policy.ts";
-import type { PublicUser } from "./users/users.ts";
 
-/**
- * Extension points the composing app fills in. Each runs inside the transaction of the change
- * that causes it, so a queued email commits (or rolls back) with that change.
- */
-export interface AuthHooks {
-  /** An account's address needs verifying: after sign-up, or when an unverified account signs in. */
-  onVerificationNeeded?(db: Database, user: PublicUser, request: RequestContext): Promise<void>;
-  /** Someone tried to sign up with an address that already has an account. */
-  onSignUpWithExistingEmail?(db: Database, user: PublicUser, request: RequestContext): Promise<void>;
-  /** The password was changed (by the user or a reset). */
-  onPasswordChanged?(db: Database, user: PublicUser, request: RequestContext): Promise<void>;
-}
+/** The part of the email outbox auth uses: queue a templated message in a transaction. */
+export type AuthMailer = Pick<Outbox, "queue">;
 
 /** What every auth service needs; built once by `createAuth`. */
 export interface AuthContext {
@@ -22,7 +12,7 @@ export interface AuthContext {
   config: Config;
   clock: Clock;
   audit: AuditLog;
+  email: AuthMailer;
   hasher: PasswordHasher;
   policy: PasswordPolicy;
-  hooks: AuthHooks;
 }

@@ -1,5 +1,8 @@
-import type { AuditLog, Clock, Config, Database } from "@burrow/platform-core";
-import type { AuthContext, AuthHooks } from "./context.ts";
+import type { AuditLog, Clock, Config, Database, JobDefinition } from "@burrow/platform-core";
+import type { AuthContext, AuthMailer } from "./context.ts";
+import { createEmailFlows, EMAIL_REQUEST_JOB, type EmailFlows } from "./flows/email-flows.ts";
+import { createNotices, type Notices } from "./flows/notices.ts";
+import { createOneTimeTokens, type OneTimeTokens } from "./tokens/tokens.ts";
 import { createPasswordHasher, type PasswordHasher } from "./passwords/hashing.ts";
 import { DEFAULT_PASSWORD_POLICY, type PasswordPolicy } from "./passwords/policy.ts";
 import { createSessions, type Sessions } from "./sessions/sessions.ts";
@@ -12,6 +15,11 @@ export interface Auth extends Accounts {
   sessions: Sessions;
   users: Users;
   throttle: SignInThrottle;
+  tokens: OneTimeTokens;
+  notices: Notices;
+  flows: EmailFlows;
+  /** Job types auth needs run; the app registers them with its worker. */
+  jobs: Record<string, JobDefinition>;
 }
 
 export interface CreateAuthOptions {
@@ -19,7 +27,8 @@ export interface CreateAuthOptions {
   config: Config;
   clock: Clock;
   audit: AuditLog;
-  hooks?: AuthHooks;
+  /** The email outbox (from @burrow/platform-email). */
+  email: AuthMailer;
   hasher?: PasswordHasher;
   policy?: PasswordPolicy;
 }
@@ -34,18 +43,26 @@ export function createAuth(options: CreateAuthOptions): Auth {
     config: options.config,
     clock: options.clock,
     audit: options.audit,
+    email: options.email,
     hasher: options.hasher ?? createPasswordHasher(),
     policy: options.policy ?? DEFAULT_PASSWORD_POLICY,
-    hooks: options.hooks ?? {},
   };
   const sessions = createSessions(context);
   const users = createUsers(context);
   const throttle = createSignInThrottle({ clock: context.clock, policy: context.config.lockout });
-  const accounts = createAccounts(context, { sessions, users, throttle });
-  return { ...accounts, context, sessions, users, throttle };
+  const tokens = createOneTimeTokens({ clock: context.clock, secret: context.config.secret });
+  const notices = createNotices({ config: context.config, email: context.email, tokens });
+  const accounts = createAccounts(context, { sessions, users, throttle, notices });
+  const flows = createEmailFlows(context, { users, sessions, accounts, throttle, tokens, notices });
+  return { ...accounts, context, sessions, users, throttle, tokens, notices, flows, jobs: { [EMAIL_REQUEST_JOB]: flows.requestJob } };
 }
 
-export type { AuthContext, AuthHooks } from "./context.ts";
+export type { AuthContext, AuthMailer } from "./context.ts";
+export { buildLink, checkRedirect } from "./flows/links.ts";
+export { EMAIL_REQUEST_JOB, type EmailFlows, type EmailRequestKind } from "./flows/email-flows.ts";
+export { LIFETIMES, REAUTHENTICATION_WINDOW_MS } from "./flows/lifetimes.ts";
+export type { Notices } from "./flows/notices.ts";
+export { MAX_CODE_ATTEMPTS, type OneTimeTokens, type TokenRow } from "./tokens/tokens.ts";
 export { createPasswordHasher, DEFAULT_ARGON2, type PasswordHasher } from "./passwords/hashing.ts";
 export { checkPasswordPolicy, DEFAULT_PASSWORD_POLICY, type PasswordPolicy, type PolicyViolation } from "./passwords/policy.ts";
 export { parseSessionToken, formatSessionToken } from "./sessions/tokens.ts";
@@ -53,4 +70,4 @@ export type { PublicSession, SessionRow, Sessions, SessionValidation } from "./s
 export type { Accounts, SignedIn, SignUpResult } from "./sign-in/accounts.ts";
 export type { SignInThrottle } from "./sign-in/throttle.ts";
 export { normalizeEmail, toPublicUser, type PublicUser, type UserRow, type Users, type UserSearch } from "./users/users.ts";
-export { USER_STATUSES, type UserStatus } from "./schema.ts";
+export { TOKEN_PURPOSES, USER_STATUSES, type TokenPurpose, type UserStatus } from "./schema.ts";

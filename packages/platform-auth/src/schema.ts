@@ -114,3 +114,31 @@ export const signInThrottles = pgTable("sign_in_throttles", {
   lockLevel: integer("lock_level").notNull().default(0),
   updatedAt: timestamptz("updated_at").notNull(),
 });
+
+export const TOKEN_PURPOSES = ["verify_email", "password_reset", "magic_link", "email_otp", "email_change", "account_setup", "phone_verify"] as const;
+export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];
+
+/**
+ * One-time links and codes. Only a hash is stored: SHA-256 for 256-bit link secrets, and for
+ * 6-digit codes an HMAC under the server secret (a dump alone cannot brute-force them offline).
+ * Each is bound to one user and one purpose, used once, and revoked when a newer one of the same
+ * purpose is issued.
+ */
+export const authTokens = pgTable(
+  "auth_tokens",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    purpose: text("purpose", { enum: TOKEN_PURPOSES }).notNull(),
+    tokenHash: text("token_hash").notNull(),
+    /** What the token is about beyond the user: a new email address, a phone number, a redirect. */
+    target: text("target"),
+    expiresAt: timestamptz("expires_at").notNull(),
+    consumedAt: timestamptz("consumed_at"),
+    revokedAt: timestamptz("revoked_at"),
+    /** Wrong guesses so far (codes only). */
+    attempts: integer("attempts").notNull().default(0),
+    createdAt: timestamptz("created_at").notNull(),
+  },
+  (table) => [uniqueIndex("auth_tokens_hash_key").on(table.tokenHash), index("auth_tokens_user_purpose_idx").on(table.userId, table.purpose)],
+);

@@ -15,6 +15,7 @@ export const ERROR_CATALOGUE = {
   unauthenticated: { status: 401, title: "Authentication is required." },
   invalid_credentials: { status: 401, title: "The email or password is incorrect." },
   invalid_token: { status: 401, title: "The token is not valid." },
+  invalid_link: { status: 400, title: "The link is not valid, was already used, or has expired." },
   session_expired: { status: 401, title: "The session has expired or was revoked." },
   email_not_verified: { status: 403, title: "The email address has not been verified." },
   account_suspended: { status: 403, title: "The account is suspended." },
@@ -30,6 +31,8 @@ export const ERROR_CATALOGUE = {
   // Throttling
   rate_limited: { status: 429, title: "Too many requests; slow down." },
   too_many_attempts: { status: 429, title: "Too many failed attempts; try again later." },
+  invalid_redirect: { status: 400, title: "The redirect target is not allowed." },
+  invalid_code: { status: 400, title: "The code is not valid or has expired." },
   // Conflicts and state
   conflict: { status: 409, title: "The request conflicts with the current state." },
   // Server

@@ -37,6 +37,8 @@ export interface Sessions {
   revoke(db: Database, userId: UserId, sessionId: SessionId, reason: string): Promise<boolean>;
   /** Revokes every active session of the user except `keep`; returns how many. */
   revokeAll(db: Database, userId: UserId, reason: string, keep?: SessionId): Promise<number>;
+  /** Records a fresh authentication on the session (step-up): its time, and the method used. */
+  markAuthenticated(db: Database, session: SessionRow, method: string): Promise<void>;
   toPublic(session: SessionRow, currentId?: string): PublicSession;
 }
 
@@ -122,6 +124,11 @@ export function createSessions(context: AuthContext): Sessions {
         .where(and(...conditions))
         .returning({ id: authSessions.id });
       return revoked.length;
+    },
+
+    async markAuthenticated(db, session, method) {
+      const authMethods = session.authMethods.includes(method) ? session.authMethods : [...session.authMethods, method];
+      await db.update(authSessions).set({ authenticatedAt: clock.now(), authMethods }).where(eq(authSessions.id, session.id));
     },
 
     toPublic(session, currentId) {

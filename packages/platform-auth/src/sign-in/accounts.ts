@@ -5,6 +5,7 @@ import { normalizePassword, checkPasswordPolicy } from "../passwords/policy.ts";
 import { credentialsPassword, passwordHistory, users } from "../schema.ts";
 import type { SessionRow, Sessions } from "../sessions/sessions.ts";
 import { normalizeEmail, toPublicUser, type PublicUser, type Users } from "../users/users.ts";
+import type { Notices } from "../flows/notices.ts";
 import type { SignInThrottle } from "./throttle.ts";
 
 export interface SignedIn {
@@ -26,13 +27,16 @@ export interface Accounts {
   changePassword(input: { userId: UserId; sessionId: SessionId; currentPassword: string; newPassword: string }, request: RequestContext): Promise<void>;
   /** Sets a password under the policy and history rules (used by change, reset and account set-up). */
   setPassword(db: Database, user: { id: UserId; email: string; name: string | null }, password: string): Promise<void>;
+  /** The stored password hash, if the user has a password. */
+  passwordHash(db: Database, userId: UserId): Promise<string | undefined>;
 }
 
 /** Re-sending the verification mail from a sign-in attempt: a burst of 3, then one per 10 minutes. */
 const RESEND_POLICY = { count: 3, windowMs: 10 * 60_000 };
 
-export function createAccounts(context: AuthContext, parts: { sessions: Sessions; users: Users; throttle: SignInThrottle }): Accounts {
-  const { db, clock, audit, hasher, policy, hooks, config } = context;
+export function createAccounts(context: AuthContext, parts: { sessions: Sessions; users: Users; throttle: SignInThrottle; notices: Notices }): Accounts {
+  const { db, clock, audit, hasher, policy, config } = context;
+  const { notices } = parts;
   const { sessions, throttle } = parts;
   const verificationRequired = () => config.emailVerification === "required";
 
@@ -78,6 +82,11 @@ export function createAccounts(context: AuthContext, parts: { sessions: Sessions
   return {
     setPassword,
 
+    async passwordHash(tx, userId) {
+      const [credential] = await tx.select({ hash: credentialsPassword.hash }).from(credentialsPassword).where(eq(credentialsPassword.userId, userId));
+      return credential?.hash;
+    },
+
     async signUp(input, request) {
       const email = input.email.trim();
       assertPolicy(input.password, { email, name: input.name ?? null });
@@ -88,7 +97,7 @@ export function createAccounts(context: AuthContext, parts: { sessions: Sessions
         await hasher.hash(normalizePassword(input.password));
         await db.transaction(async (tx) => {
           await audit.record(tx, { action: "user.sign_up_existing_email", actor: { type: "anonymous" }, target: { type: "user", id: existing.id } }, request);
-          await hooks.onSignUpWithExistingEmail?.(tx, toPublicUser(existing), request);
+          await notices.sendExistingAccountNotice(tx, existing);
         });
         return { kind: "verification_required" };
       }
@@ -100,7 +109,7 @@ export function createAccounts(context: AuthContext, parts: { sessions: Sessions
           await tx.insert(credentialsPassword).values({ userId: user.id, hash, createdAt: now, updatedAt: now });
           await audit.record(tx, { action: "user.signed_up", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, metadata: { method: "password" } }, request);
           if (verificationRequired()) {
-            await hooks.onVerificationNeeded?.(tx, toPublicUser(user), request);
+            await notices.sendVerification(tx, user);
             return { kind: "verification_required" as const };
           }
           const signedIn = await startSession(tx, user.id as UserId, ["password"], request);
@@ -150,7 +159,7 @@ export function createAccounts(context: AuthContext, parts: { sessions: Sessions
         const resend = await consumeRateLimit(db, clock, `verify-resend:${user.id}`, RESEND_POLICY);
         await db.transaction(async (tx) => {
           await audit.record(tx, { action: "user.sign_in_failed", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, outcome: "denied", metadata: { reason: "email_not_verified" } }, request);
-          if (resend.allowed) await hooks.onVerificationNeeded?.(tx, toPublicUser(user), request);
+          if (resend.allowed) await notices.sendVerification(tx, user);
         });
         throw new PlatformError("email_not_verified");
       }
@@ -190,7 +199,7 @@ export function createAccounts(context: AuthContext, parts: { sessions: Sessions
         await setPassword(tx, { id: user.id as UserId, email: user.email, name: user.name }, input.newPassword);
         const revoked = await sessions.revokeAll(tx, user.id as UserId, "password_changed", input.sessionId);
         await audit.record(tx, { action: "user.password_changed", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, metadata: { otherSessionsRevoked: revoked } }, request);
-        await hooks.onPasswordChanged?.(tx, toPublicUser(user), request);
+        await notices.sendPasswordChanged(tx, user);
       });
     },
   };

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createAuditLog, loadConfig, type DatabaseHandle, type UserId } from "@burrow/platform-core";
+import { createAuditLog, createKeyRing, loadConfig, silentLogger, type DatabaseHandle, type UserId } from "@burrow/platform-core";
+import { createEmail } from "@burrow/platform-email";
 import { createTestClock, createTestDatabase } from "@burrow/platform-core/testing";
 import { createAuth, type Auth } from "../index.ts";
 
@@ -12,7 +13,8 @@ describe("user services", () => {
   const verifies: string[] = [];
   beforeAll(async () => {
     handle = await createTestDatabase();
-    auth = createAuth({ db: handle.db, config, clock, audit: createAuditLog({ clock, secret: config.secret, storeRawIp: false }) });
+    const email = createEmail({ db: handle.db, config, clock, keyRing: createKeyRing(config.encryptionKeys), log: silentLogger });
+    auth = createAuth({ db: handle.db, config, clock, audit: createAuditLog({ clock, secret: config.secret, storeRawIp: false }), email: email.outbox });
   });
   afterAll(() => handle.close());
 

@@ -1,0 +1,227 @@
+import { and, eq, isNull, ne } from "drizzle-orm";
+import { consumeRateLimit, enqueueJob, PlatformError, type Database, type JobDefinition, type RequestContext, type UserId } from "@burrow/platform-core";
+import type { AuthContext } from "../context.ts";
+import { normalizePassword } from "../passwords/policy.ts";
+import { users } from "../schema.ts";
+import type { Sessions, SessionRow } from "../sessions/sessions.ts";
+import type { Accounts, SignedIn } from "../sign-in/accounts.ts";
+import type { SignInThrottle } from "../sign-in/throttle.ts";
+import type { OneTimeTokens } from "../tokens/tokens.ts";
+import { LIFETIMES, REAUTHENTICATION_WINDOW_MS } from "./lifetimes.ts";
+import type { Notices } from "./notices.ts";
+import { normalizeEmail, toPublicUser, type PublicUser, type UserRow, type Users } from "../users/users.ts";
+import { buildLink, checkRedirect } from "./links.ts";
+
+const MINUTE = 60_000;
+
+/** Mail asked for by address: at most 3 in a burst per account and kind, then one per 10 minutes. */
+const MAIL_REQUEST_POLICY = { count: 3, windowMs: 10 * MINUTE };
+
+export const EMAIL_REQUEST_JOB = "auth.email_request";
+export type EmailRequestKind = "verify_email" | "password_reset" | "magic_link" | "email_otp";
+interface EmailRequest {
+  kind: EmailRequestKind;
+  email: string;
+  redirectTo?: string;
+}
+
+export interface EmailFlows {
+  /**
+   * Forgot password, magic link, email code, resend verification: one insert and a 202, whether or
+   * not the address has an account — the lookup and the mail happen in a job, so neither the answer
+   * nor its timing differ.
+   */
+  request(kind: EmailRequestKind, email: string, options?: { redirectTo?: string }): Promise<void>;
+  verifyEmail(token: string, request: RequestContext): Promise<PublicUser>;
+  resetPassword(token: string, newPassword: string, request: RequestContext): Promise<void>;
+  signInWithMagicLink(token: string, request: RequestContext): Promise<SignedIn & { redirectTo: string | null }>;
+  signInWithEmailCode(email: string, code: string, request: RequestContext): Promise<SignedIn>;
+  /** Marks the session as recently authenticated after the password is entered again. */
+  reauthenticate(session: SessionRow, password: string, request: RequestContext): Promise<void>;
+  requestEmailChange(session: SessionRow, newEmail: string, request: RequestContext): Promise<void>;
+  confirmEmailChange(token: string, request: RequestContext): Promise<PublicUser>;
+  completeAccountSetup(token: string, password: string, request: RequestContext): Promise<void>;
+  /** The job that serves `request()`. */
+  requestJob: JobDefinition;
+}
+
+export function createEmailFlows(context: AuthContext, parts: { users: Users; sessions: Sessions; accounts: Accounts; throttle: SignInThrottle; tokens: OneTimeTokens; notices: Notices }): EmailFlows {
+  const { db, config, clock, audit, email, hasher } = context;
+  const { tokens, sessions, throttle } = parts;
+  const link = (path: string, token: string) => buildLink(config, path, { token });
+  const mail = (tx: Database, to: string, template: string, variables: Record<string, string>) => email.queue(tx, { to, template, variables });
+
+  async function activeUserByToken(tx: Database, userId: string): Promise<UserRow> {
+    const [user] = await tx.select().from(users).where(and(eq(users.id, userId), isNull(users.deletedAt)));
+    if (user === undefined || user.status === "deleted" || user.status === "suspended") throw new PlatformError("invalid_link");
+    return user;
+  }
+
+  async function startSession(tx: Database, user: UserRow, method: string, request: RequestContext): Promise<SignedIn> {
+    const now = clock.now();
+    // Receiving the mail proves the address.
+    const [updated] = await tx.update(users).set({ lastSignInAt: now, emailVerifiedAt: user.emailVerifiedAt ?? now, updatedAt: now }).where(eq(users.id, user.id)).returning();
+    const { session, token } = await sessions.create(tx, { userId: user.id as UserId, methods: [method], request });
+    await audit.record(tx, { action: "user.signed_in", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, metadata: { method, sessionId: session.id } }, request);
+    return { user: toPublicUser(updated!), session, token };
+  }
+
+  async function serveRequest(payload: EmailRequest): Promise<void> {
+    const user = await parts.users.findByEmail(db, payload.email);
+    if (user === undefined || user.status !== "active") return;
+    const allowed = await consumeRateLimit(db, clock, `mail:${payload.kind}:${user.id}`, MAIL_REQUEST_POLICY);
+    if (!allowed.allowed) return;
+    await db.transaction(async (tx) => {
+      switch (payload.kind) {
+        case "verify_email":
+          if (user.emailVerifiedAt === null) await parts.notices.sendVerification(tx, user);
+          return;
+        case "password_reset": {
+          const secret = await tokens.issueLink(tx, { userId: user.id as UserId, purpose: "password_reset", ttlMs: LIFETIMES.passwordReset });
+          await mail(tx, user.email, "auth.password_reset", { url: link("/auth/reset-password", secret) });
+          return;
+        }
+        case "magic_link": {
+          const secret = await tokens.issueLink(tx, { userId: user.id as UserId, purpose: "magic_link", ttlMs: LIFETIMES.magicLink, target: payload.redirectTo ?? null });
+          await mail(tx, user.email, "auth.magic_link", { url: link("/auth/magic-link", secret) });
+          return;
+        }
+        case "email_otp": {
+          const code = await tokens.issueCode(tx, { userId: user.id as UserId, purpose: "email_otp", ttlMs: LIFETIMES.emailCode });
+          await mail(tx, user.email, "auth.otp_code", { code });
+          return;
+        }
+      }
+    });
+  }
+
+  return {
+    async request(kind, address, options = {}) {
+      const redirectTo = kind === "magic_link" ? checkRedirect(config, options.redirectTo) : undefined;
+      const payload: EmailRequest = { kind, email: normalizeEmail(address), ...(redirectTo === undefined ? {} : { redirectTo }) };
+      await enqueueJob(db, clock, EMAIL_REQUEST_JOB, payload, { maxAttempts: 3 });
+    },
+
+    requestJob: { backoff: { baseMs: 10_000, maxMs: 60_000 }, run: (payload) => serveRequest(payload as EmailRequest) },
+
+    async verifyEmail(token, request) {
+      return db.transaction(async (tx) => {
+        const row = await tokens.consumeLink(tx, "verify_email", token);
+        if (row === undefined) throw new PlatformError("invalid_link");
+        const user = await activeUserByToken(tx, row.userId);
+        const now = clock.now();
+        const [updated] = await tx.update(users).set({ emailVerifiedAt: user.emailVerifiedAt ?? now, updatedAt: now }).where(eq(users.id, user.id)).returning();
+        await audit.record(tx, { action: "user.email_verified", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id } }, request);
+        return toPublicUser(updated!);
+      });
+    },
+
+    async resetPassword(token, newPassword, request) {
+      // One transaction: a refused password (policy, history) rolls the token back for another try.
+      await db.transaction(async (tx) => {
+        const row = await tokens.consumeLink(tx, "password_reset", token);
+        if (row === undefined) throw new PlatformError("invalid_link");
+        const user = await activeUserByToken(tx, row.userId);
+        await parts.accounts.setPassword(tx, { id: user.id as UserId, email: user.email, name: user.name }, newPassword);
+        const revoked = await sessions.revokeAll(tx, user.id as UserId, "password_reset");
+        await tokens.revokeAll(tx, user.id as UserId, "email_change");
+        await throttle.recordSuccess(tx, user.emailNormalized);
+        await parts.notices.sendPasswordChanged(tx, user);
+        await audit.record(tx, { action: "user.password_reset", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, metadata: { sessionsRevoked: revoked } }, request);
+      });
+    },
+
+    async signInWithMagicLink(token, request) {
+      return db.transaction(async (tx) => {
+        const row = await tokens.consumeLink(tx, "magic_link", token);
+        if (row === undefined) throw new PlatformError("invalid_link");
+        const user = await activeUserByToken(tx, row.userId);
+        return { ...(await startSession(tx, user, "magic_link", request)), redirectTo: row.target };
+      });
+    },
+
+    async signInWithEmailCode(address, code, request) {
+      const key = normalizeEmail(address);
+      // Guessing codes meets the same lockout as guessing passwords.
+      const slot = await throttle.reserve(db, key);
+      const user = await parts.users.findByEmail(db, key);
+      const signedIn =
+        user === undefined || user.status !== "active"
+          ? undefined
+          : await db.transaction(async (tx) => {
+              const row = await tokens.consumeCode(tx, { userId: user.id as UserId, purpose: "email_otp", code });
+              return row === undefined ? undefined : startSession(tx, user, "email_otp", request);
+            });
+      if (signedIn === undefined) {
+        await throttle.recordFailure(db, key, slot);
+        await audit.record(db, { action: "user.sign_in_failed", actor: { type: "anonymous" }, ...(user ? { target: { type: "user", id: user.id } } : {}), outcome: "failure", metadata: { method: "email_otp" } }, request);
+        throw new PlatformError("invalid_code");
+      }
+      await throttle.recordSuccess(db, key);
+      return signedIn;
+    },
+
+    async reauthenticate(session, password, request) {
+      const user = await parts.users.get(db, session.userId as UserId);
+      if (user === undefined) throw new PlatformError("unauthenticated");
+      const slot = await throttle.reserve(db, user.emailNormalized);
+      const hash = await parts.accounts.passwordHash(db, user.id as UserId);
+      const valid = hash === undefined ? (await hasher.verifyDummy(normalizePassword(password)), false) : await hasher.verify(normalizePassword(password), hash);
+      if (!valid) {
+        await throttle.recordFailure(db, user.emailNormalized, slot);
+        await audit.record(db, { action: "user.reauthentication_failed", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, outcome: "failure" }, request);
+        throw new PlatformError("invalid_credentials");
+      }
+      await throttle.recordSuccess(db, user.emailNormalized);
+      await sessions.markAuthenticated(db, session, "password");
+      await audit.record(db, { action: "user.reauthenticated", actor: { type: "user", id: user.id }, target: { type: "session", id: session.id }, metadata: { method: "password" } }, request);
+    },
+
+    async requestEmailChange(session, newEmail, request) {
+      if (clock.now().getTime() - session.authenticatedAt.getTime() > REAUTHENTICATION_WINDOW_MS) throw new PlatformError("reauthentication_required");
+      const user = await parts.users.get(db, session.userId as UserId);
+      if (user === undefined) throw new PlatformError("unauthenticated");
+      const target = newEmail.trim();
+      if (normalizeEmail(target) === user.emailNormalized) throw new PlatformError("validation_failed", { detail: "That is already your email address.", errors: [{ path: "newEmail", message: "unchanged" }] });
+      await db.transaction(async (tx) => {
+        const secret = await tokens.issueLink(tx, { userId: user.id as UserId, purpose: "email_change", ttlMs: LIFETIMES.emailChange, target });
+        await mail(tx, target, "auth.email_change_confirm", { url: link("/auth/confirm-email-change", secret), newEmail: target });
+        await mail(tx, user.email, "auth.email_changed_notice", { newEmail: target });
+        await audit.record(tx, { action: "user.email_change_requested", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id } }, request);
+      });
+    },
+
+    async confirmEmailChange(token, request) {
+      try {
+        return await db.transaction(async (tx) => {
+          const row = await tokens.consumeLink(tx, "email_change", token);
+          if (row === undefined || row.target === null) throw new PlatformError("invalid_link");
+          const user = await activeUserByToken(tx, row.userId);
+          const normalized = normalizeEmail(row.target);
+          const [taken] = await tx.select({ id: users.id }).from(users).where(and(eq(users.emailNormalized, normalized), isNull(users.deletedAt), ne(users.id, user.id)));
+          if (taken !== undefined) throw new PlatformError("email_taken");
+          const now = clock.now();
+          const [updated] = await tx.update(users).set({ email: row.target, emailNormalized: normalized, emailVerifiedAt: now, updatedAt: now }).where(eq(users.id, user.id)).returning();
+          await audit.record(tx, { action: "user.email_changed", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id } }, request);
+          return toPublicUser(updated!);
+        });
+      } catch (error) {
+        if ((error as { cause?: { code?: string } }).cause?.code === "23505" || (error as { code?: string }).code === "23505") throw new PlatformError("email_taken");
+        throw error;
+      }
+    },
+
+    async completeAccountSetup(token, password, request) {
+      await db.transaction(async (tx) => {
+        const row = await tokens.consumeLink(tx, "account_setup", token);
+        if (row === undefined) throw new PlatformError("invalid_link");
+        const [user] = await tx.select().from(users).where(and(eq(users.id, row.userId), isNull(users.deletedAt)));
+        if (user === undefined || (user.status !== "invited" && user.status !== "active")) throw new PlatformError("invalid_link");
+        await parts.accounts.setPassword(tx, { id: user.id as UserId, email: user.email, name: user.name }, password);
+        const now = clock.now();
+        await tx.update(users).set({ status: "active", emailVerifiedAt: user.emailVerifiedAt ?? now, updatedAt: now }).where(eq(users.id, user.id));
+        await audit.record(tx, { action: "user.account_set_up", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id } }, request);
+      });
+    },
+  };
+}

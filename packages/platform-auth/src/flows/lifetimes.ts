@@ -1,0 +1,17 @@
+const MINUTE = 60_000;
+
+/**
+ * How long each mailed link or code lives: long enough to reach an inbox and be acted on, short
+ * enough to be worthless later. The reasons are in docs/security.md.
+ */
+export const LIFETIMES = {
+  verifyEmail: 24 * 60 * MINUTE,
+  passwordReset: 30 * MINUTE,
+  magicLink: 15 * MINUTE,
+  emailCode: 10 * MINUTE,
+  emailChange: 24 * 60 * MINUTE,
+  accountSetup: 72 * 60 * MINUTE,
+} as const;
+
+/** How long a sign-in or re-authentication counts as recent for sensitive changes. */
+export const REAUTHENTICATION_WINDOW_MS = 10 * MINUTE;

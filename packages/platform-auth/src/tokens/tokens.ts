@@ -1,0 +1,93 @@
+import { and, desc, eq, gt, isNull, sql } from "drizzle-orm";
+import { constantTimeEqual, hmacSha256, newId, randomDigits, randomToken, sha256, type Clock, type Database, type UserId } from "@burrow/platform-core";
+import { authTokens, type TokenPurpose } from "../schema.ts";
+
+export type TokenRow = typeof authTokens.$inferSelect;
+
+/** A code dies after this many wrong guesses. */
+export const MAX_CODE_ATTEMPTS = 5;
+
+export interface OneTimeTokens {
+  /** Issues a link secret (256 bits), revoking the user's earlier ones of the same purpose. */
+  issueLink(db: Database, input: { userId: UserId; purpose: TokenPurpose; ttlMs: number; target?: string | null }): Promise<string>;
+  /** Issues a numeric code, revoking the user's earlier ones of the same purpose. */
+  issueCode(db: Database, input: { userId: UserId; purpose: TokenPurpose; ttlMs: number; digits?: number; target?: string | null }): Promise<string>;
+  /**
+   * Uses a link secret once. Undefined when it is unknown, of another purpose, used, revoked or
+   * expired — one answer for all, and two racing uses cannot both succeed.
+   */
+  consumeLink(db: Database, purpose: TokenPurpose, secret: string): Promise<TokenRow | undefined>;
+  /** Checks a code for the user's newest live one; a wrong guess counts, the fifth kills it. */
+  consumeCode(db: Database, input: { userId: UserId; purpose: TokenPurpose; code: string; target?: string | null }): Promise<TokenRow | undefined>;
+  /** Revokes every live token of the user for a purpose (for example a pending email change on reset). */
+  revokeAll(db: Database, userId: UserId, purpose: TokenPurpose): Promise<void>;
+}
+
+export function createOneTimeTokens(options: { clock: Clock; secret: string }): OneTimeTokens {
+  const { clock } = options;
+  const codeHash = (tokenId: string, code: string) => hmacSha256(options.secret, `code:${tokenId}:${code}`);
+
+  async function revokeAll(db: Database, userId: UserId, purpose: TokenPurpose): Promise<void> {
+    await db
+      .update(authTokens)
+      .set({ revokedAt: clock.now() })
+      .where(and(eq(authTokens.userId, userId), eq(authTokens.purpose, purpose), isNull(authTokens.consumedAt), isNull(authTokens.revokedAt)));
+  }
+
+  async function insert(db: Database, input: { userId: UserId; purpose: TokenPurpose; ttlMs: number; target?: string | null }, hash: (id: string) => string): Promise<void> {
+    await revokeAll(db, input.userId, input.purpose);
+    const now = clock.now();
+    const id = newId("token", now.getTime());
+    await db.insert(authTokens).values({ id, userId: input.userId, purpose: input.purpose, tokenHash: hash(id), target: input.target ?? null, expiresAt: new Date(now.getTime() + input.ttlMs), createdAt: now });
+  }
+
+  const live = (now: Date) => and(isNull(authTokens.consumedAt), isNull(authTokens.revokedAt), gt(authTokens.expiresAt, now));
+
+  return {
+    revokeAll,
+
+    async issueLink(db, input) {
+      const secret = randomToken(32);
+      await insert(db, input, () => sha256(secret));
+      return secret;
+    },
+
+    async issueCode(db, input) {
+      const code = randomDigits(input.digits ?? 6);
+      await insert(db, input, (id) => codeHash(id, code));
+      return code;
+    },
+
+    async consumeLink(db, purpose, secret) {
+      if (!/^[A-Za-z0-9_-]{43}$/.test(secret)) return undefined;
+      const now = clock.now();
+      const [row] = await db
+        .update(authTokens)
+        .set({ consumedAt: now })
+        .where(and(eq(authTokens.tokenHash, sha256(secret)), eq(authTokens.purpose, purpose), live(now)))
+        .returning();
+      return row;
+    },
+
+    async consumeCode(db, input) {
+      const now = clock.now();
+      const conditions = [eq(authTokens.userId, input.userId), eq(authTokens.purpose, input.purpose), live(now)];
+      if (input.target !== undefined) conditions.push(input.target === null ? isNull(authTokens.target) : eq(authTokens.target, input.target));
+      const [row] = await db.select().from(authTokens).where(and(...conditions)).orderBy(desc(authTokens.createdAt)).limit(1);
+      if (row === undefined || !/^\d{4,10}$/.test(input.code)) return undefined;
+      if (constantTimeEqual(row.tokenHash, codeHash(row.id, input.code))) {
+        const [used] = await db.update(authTokens).set({ consumedAt: now }).where(and(eq(authTokens.id, row.id), live(now))).returning();
+        return used;
+      }
+      // Count the miss atomically; the miss that reaches the limit kills the code.
+      await db
+        .update(authTokens)
+        .set({
+          attempts: sql`${authTokens.attempts} + 1`,
+          revokedAt: sql`case when ${authTokens.attempts} + 1 >= ${MAX_CODE_ATTEMPTS} then ${now.toISOString()}::timestamptz else ${authTokens.revokedAt} end`,
+        })
+        .where(eq(authTokens.id, row.id));
+      return undefined;
+    },
+  };
+}
