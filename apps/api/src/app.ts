@@ -14,6 +14,7 @@ import { ipRateLimit } from "./middleware/ip-rate-limit.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { devMailboxRoutes } from "./routes/dev-mailbox.ts";
+import { emailFlowRoutes } from "./routes/email-flows.ts";
 import { meRoutes } from "./routes/me.ts";
 
 /** Turns a failed zod validation into a 400 problem listing each invalid field. */
@@ -45,6 +46,7 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
   app.route("/", healthRoutes(platform));
   app.route("/", authRoutes(platform));
   app.route("/", meRoutes(platform));
+  app.route("/", emailFlowRoutes(platform));
   if (config.env !== "production" && platform.email.transport.name === "dev-mailbox") app.route("/", devMailboxRoutes(platform));
 
   app.doc31("/openapi.json", {

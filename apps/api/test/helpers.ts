@@ -1,5 +1,5 @@
 import { createTestClock, createTestDatabase, type TestClock } from "@burrow/platform-core/testing";
-import { loadConfig, silentLogger, type Config, type DatabaseHandle } from "@burrow/platform-core";
+import { createWorker, loadConfig, silentLogger, type Config, type DatabaseHandle } from "@burrow/platform-core";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createApp } from "../src/app.ts";
 import type { AppEnv } from "../src/env.ts";
@@ -13,6 +13,8 @@ export interface TestApi {
   config: Config;
   /** Calls the app as a client at `ip` would (the socket peer address). */
   request(path: string, init?: RequestInit & { ip?: string; json?: unknown }): Promise<Response>;
+  /** Runs due jobs (mail included) until none is left. */
+  runJobs(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -34,6 +36,7 @@ export async function createTestApi(env: Record<string, string> = {}): Promise<T
   const clock = createTestClock(new Date("2026-03-01T12:00:00.000Z"));
   const platform = composePlatform({ config, database, clock, log: silentLogger });
   const app = createApp(platform);
+  const worker = createWorker({ db: database.db, clock, definitions: platform.jobs });
   return {
     app,
     platform,
@@ -50,7 +53,16 @@ export async function createTestApi(env: Record<string, string> = {}): Promise<T
       }
       return Promise.resolve(app.request(path, { ...rest, headers, body }, { remoteAddress: ip }));
     },
-    close: () => database.close(),
+    async runJobs() {
+      for (;;) {
+        const summary = await worker.runOnce();
+        if (summary.succeeded + summary.retried + summary.dead === 0) return;
+      }
+    },
+    async close() {
+      await platform.email.transport.close?.();
+      await database.close();
+    },
   };
 }
 

@@ -20,6 +20,15 @@ describe("ids", () => {
     expect([...ids].sort()).toEqual(ids);
   });
 
+  test("stay ordered when IDs from two clocks interleave", () => {
+    const frozen: string[] = [];
+    for (let index = 0; index < 200; index++) {
+      frozen.push(newId("message", 1_750_000_000_000));
+      newId("request");
+    }
+    expect([...frozen].sort()).toEqual(frozen);
+  });
+
   test("carry UUIDv7's version and variant bits", () => {
     const body = newId("user").slice(4);
     let value = 0n;

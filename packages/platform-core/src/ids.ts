@@ -55,11 +55,12 @@ function encodeBase32(bytes: Uint8Array): string {
   return out;
 }
 
-// Monotonic within a process (RFC 9562 §6.2, method 2): when the millisecond repeats, the 74
-// random bits of the previous ID are incremented by a random step instead of drawn afresh, so IDs
-// made in one millisecond still sort in creation order.
-let lastMs = -1;
-let lastRandom = 0n;
+// Monotonic within a process (RFC 9562 §6.2, method 2): when a millisecond repeats, the 74 random
+// bits of that millisecond's previous ID are incremented by a random step instead of drawn afresh,
+// so IDs made in one millisecond still sort in creation order. The state is kept per millisecond
+// (the most recent few) because callers pass their own clocks, whose IDs may interleave.
+const lastRandomByMs = new Map<number, bigint>();
+const REMEMBERED_MILLISECONDS = 64;
 const RANDOM_BITS = 74n;
 const RANDOM_MAX = (1n << RANDOM_BITS) - 1n;
 
@@ -71,16 +72,17 @@ function randomBits(): bigint {
 }
 
 function uuidV7Bytes(nowMs: number): Uint8Array {
+  const previous = lastRandomByMs.get(nowMs);
   let random: bigint;
-  if (nowMs === lastMs && lastRandom < RANDOM_MAX - (1n << 32n)) {
-    const step = BigInt(crypto.getRandomValues(new Uint32Array(1))[0]!) + 1n;
-    random = lastRandom + step;
+  if (previous !== undefined && previous < RANDOM_MAX - (1n << 32n)) {
+    random = previous + BigInt(crypto.getRandomValues(new Uint32Array(1))[0]!) + 1n;
   } else {
     // Start low in the range so that many IDs fit into one millisecond.
     random = randomBits() >> 1n;
   }
-  lastMs = nowMs;
-  lastRandom = random;
+  lastRandomByMs.delete(nowMs);
+  lastRandomByMs.set(nowMs, random);
+  if (lastRandomByMs.size > REMEMBERED_MILLISECONDS) lastRandomByMs.delete(lastRandomByMs.keys().next().value!);
   const bytes = new Uint8Array(16);
   let ms = nowMs;
   for (let index = 5; index >= 0; index--) {

@@ -1,41 +1,16 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { simpleParser, type ParsedMail } from "mailparser";
-import { SMTPServer } from "smtp-server";
 import { createKeyRing, createWorker, loadConfig, silentLogger, type DatabaseHandle } from "@burrow/platform-core";
 import { createTestClock, createTestDatabase } from "@burrow/platform-core/testing";
 import { jobs } from "@burrow/platform-core/schema";
 import { emailMessages } from "../schema.ts";
 import { createEmail, type Email } from "../index.ts";
-
-/** A real SMTP server, in-process, that can be stopped and started again on the same port. */
-function createMailServer() {
-  const received: ParsedMail[] = [];
-  let server: SMTPServer | undefined;
-  let port = 0;
-  const start = async () => {
-    server = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ["STARTTLS"],
-      logger: false,
-      onData(stream, _session, callback) {
-        simpleParser(stream).then((mail) => {
-          received.push(mail);
-          callback();
-        }, callback);
-      },
-    });
-    await new Promise<void>((resolve) => server!.listen(port, "127.0.0.1", () => resolve()));
-    port = (server.server.address() as { port: number }).port;
-  };
-  const stop = () => new Promise<void>((resolve) => (server === undefined ? resolve() : server.close(() => resolve())));
-  return { received, start, stop, url: () => `smtp://127.0.0.1:${port}` };
-}
+import { createTestMailServer } from "../testing.ts";
 
 describe("outbox over SMTP", () => {
   let handle: DatabaseHandle;
   let email: Email;
   const clock = createTestClock();
-  const mail = createMailServer();
+  const mail = createTestMailServer();
   const keyRing = createKeyRing([{ version: "v1", key: new Uint8Array(32).fill(5) }]);
   let worker: ReturnType<typeof createWorker>;
 

@@ -1,0 +1,86 @@
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { SignedIn as SignedInResult } from "@burrow/platform-auth";
+import type { Context } from "hono";
+import { writeSessionCookie } from "../cookies.ts";
+import type { AppEnv } from "../env.ts";
+import { requireCaller } from "../middleware/authenticate.ts";
+import type { Platform } from "../platform.ts";
+import { Email, jsonBody, jsonContent, PasswordInput, problems, SignedIn, User } from "../schemas.ts";
+
+const tags = ["Email and recovery"];
+const Token = z.string().min(1).max(200).openapi({ description: "The token from the emailed link." });
+const Accepted = z.object({ accepted: z.literal(true) }).openapi("Accepted");
+const accepted = jsonContent(Accepted, "Accepted. The same answer whether or not the address has an account.");
+
+const route = <R extends Parameters<typeof createRoute>[0]>(definition: R) => createRoute({ tags, ...definition });
+
+const verifyEmail = route({ method: "post", path: "/v1/auth/email/verify", summary: "Confirm an email address with the emailed token", request: { body: jsonBody(z.object({ token: Token }).strict()) }, responses: { 200: jsonContent(z.object({ user: User }), "Verified"), ...problems(400, 415) } });
+const resendVerification = route({ method: "post", path: "/v1/auth/email/verify/resend", summary: "Send the verification email again (rate limited)", request: { body: jsonBody(z.object({ email: Email }).strict()) }, responses: { 202: accepted, ...problems(400, 415, 429) } });
+const forgotPassword = route({ method: "post", path: "/v1/auth/password/forgot", summary: "Email a password-reset link (valid 30 minutes)", request: { body: jsonBody(z.object({ email: Email }).strict()) }, responses: { 202: accepted, ...problems(400, 415, 429) } });
+const resetPassword = route({ method: "post", path: "/v1/auth/password/reset", summary: "Set a new password with the emailed token; every session is signed out", request: { body: jsonBody(z.object({ token: Token, newPassword: PasswordInput }).strict()) }, responses: { 204: { description: "Password set. Sign in with it." }, ...problems(400, 415, 422) } });
+const magicLink = route({ method: "post", path: "/v1/auth/magic-link", summary: "Email a sign-in link (valid 15 minutes)", request: { body: jsonBody(z.object({ email: Email, redirectTo: z.string().max(2048).optional() }).strict()) }, responses: { 202: accepted, ...problems(400, 415, 429) } });
+const magicLinkVerify = route({ method: "post", path: "/v1/auth/magic-link/verify", summary: "Sign in with the emailed link's token", request: { body: jsonBody(z.object({ token: Token }).strict()) }, responses: { 200: jsonContent(SignedIn.extend({ redirectTo: z.string().nullable() }), "Signed in"), ...problems(400, 415) } });
+const emailCode = route({ method: "post", path: "/v1/auth/otp/email", summary: "Email a 6-digit sign-in code (valid 10 minutes, 5 tries)", request: { body: jsonBody(z.object({ email: Email }).strict()) }, responses: { 202: accepted, ...problems(400, 415, 429) } });
+const emailCodeVerify = route({ method: "post", path: "/v1/auth/otp/email/verify", summary: "Sign in with the emailed code", request: { body: jsonBody(z.object({ email: Email, code: z.string().regex(/^\d{6}$/, "Must be 6 digits") }).strict()) }, responses: { 200: jsonContent(SignedIn, "Signed in"), ...problems(400, 415, 429) } });
+const reauthenticate = route({ method: "post", path: "/v1/auth/reauthenticate", summary: "Enter the password again before a sensitive change (counts for 10 minutes)", request: { body: jsonBody(z.object({ password: PasswordInput }).strict()) }, responses: { 204: { description: "Recently authenticated" }, ...problems(400, 401, 403, 415, 429) } });
+const changeEmail = route({ method: "post", path: "/v1/auth/email/change", summary: "Start changing the email address (recent re-authentication required)", description: "Mails a confirmation link to the new address and a notice to the old one. The address changes only when the link is used.", request: { body: jsonBody(z.object({ newEmail: Email }).strict()) }, responses: { 202: accepted, ...problems(400, 401, 403, 415) } });
+const confirmEmailChange = route({ method: "post", path: "/v1/auth/email/change/confirm", summary: "Complete an email change with the token mailed to the new address", request: { body: jsonBody(z.object({ token: Token }).strict()) }, responses: { 200: jsonContent(z.object({ user: User }), "Changed"), ...problems(400, 409, 415) } });
+const accountSetup = route({ method: "post", path: "/v1/auth/account-setup", summary: "Choose the first password of an account created by an administrator or an invitation", request: { body: jsonBody(z.object({ token: Token, password: PasswordInput }).strict()) }, responses: { 204: { description: "Account ready. Sign in with it." }, ...problems(400, 415, 422) } });
+
+export function emailFlowRoutes(platform: Platform): OpenAPIHono<AppEnv> {
+  const { auth, config } = platform;
+  const flows = auth.flows;
+  const signedInBody = (c: Context<AppEnv>, result: SignedInResult) => {
+    writeSessionCookie(c, config, result.token);
+    return { user: result.user, session: auth.sessions.toPublic(result.session, result.session.id), sessionToken: result.token };
+  };
+
+  return new OpenAPIHono<AppEnv>()
+    .openapi(verifyEmail, async (c) => c.json({ user: await flows.verifyEmail(c.req.valid("json").token, c.get("requestContext")) }, 200))
+    .openapi(resendVerification, async (c) => {
+      await flows.request("verify_email", c.req.valid("json").email);
+      return c.json({ accepted: true as const }, 202);
+    })
+    .openapi(forgotPassword, async (c) => {
+      await flows.request("password_reset", c.req.valid("json").email);
+      return c.json({ accepted: true as const }, 202);
+    })
+    .openapi(resetPassword, async (c) => {
+      const body = c.req.valid("json");
+      await flows.resetPassword(body.token, body.newPassword, c.get("requestContext"));
+      return c.body(null, 204);
+    })
+    .openapi(magicLink, async (c) => {
+      const body = c.req.valid("json");
+      await flows.request("magic_link", body.email, body.redirectTo === undefined ? {} : { redirectTo: body.redirectTo });
+      return c.json({ accepted: true as const }, 202);
+    })
+    .openapi(magicLinkVerify, async (c) => {
+      const result = await flows.signInWithMagicLink(c.req.valid("json").token, c.get("requestContext"));
+      return c.json({ ...signedInBody(c, result), redirectTo: result.redirectTo }, 200);
+    })
+    .openapi(emailCode, async (c) => {
+      await flows.request("email_otp", c.req.valid("json").email);
+      return c.json({ accepted: true as const }, 202);
+    })
+    .openapi(emailCodeVerify, async (c) => {
+      const body = c.req.valid("json");
+      return c.json(signedInBody(c, await flows.signInWithEmailCode(body.email, body.code, c.get("requestContext"))), 200);
+    })
+    .openapi(reauthenticate, async (c) => {
+      const caller = await requireCaller(c);
+      await flows.reauthenticate(caller.session, c.req.valid("json").password, c.get("requestContext"));
+      return c.body(null, 204);
+    })
+    .openapi(changeEmail, async (c) => {
+      const caller = await requireCaller(c);
+      await flows.requestEmailChange(caller.session, c.req.valid("json").newEmail, c.get("requestContext"));
+      return c.json({ accepted: true as const }, 202);
+    })
+    .openapi(confirmEmailChange, async (c) => c.json({ user: await flows.confirmEmailChange(c.req.valid("json").token, c.get("requestContext")) }, 200))
+    .openapi(accountSetup, async (c) => {
+      const body = c.req.valid("json");
+      await flows.completeAccountSetup(body.token, body.password, c.get("requestContext"));
+      return c.body(null, 204);
+    });
+}

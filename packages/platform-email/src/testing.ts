@@ -1,0 +1,47 @@
+import { simpleParser, type ParsedMail } from "mailparser";
+import { SMTPServer } from "smtp-server";
+
+export interface TestMailServer {
+  /** Every message received, parsed, in arrival order. */
+  received: ParsedMail[];
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** `smtp://127.0.0.1:<port>`; the port stays the same across stop and start. */
+  url(): string;
+  /** The newest message to `to`, or undefined. */
+  lastTo(to: string): ParsedMail | undefined;
+}
+
+/**
+ * A real SMTP server (the `smtp-server` package) in this process, for tests that let Burrow deliver
+ * mail and then read it. It can be stopped and started again on the same port to test retries.
+ * @example const mail = createTestMailServer(); await mail.start(); … mail.lastTo("ada@example.com")?.text
+ */
+export function createTestMailServer(): TestMailServer {
+  const received: ParsedMail[] = [];
+  let server: SMTPServer | undefined;
+  let port = 0;
+  return {
+    received,
+    async start() {
+      server = new SMTPServer({
+        authOptional: true,
+        disabledCommands: ["STARTTLS"],
+        logger: false,
+        onData(stream, _session, callback) {
+          simpleParser(stream).then((mail) => {
+            received.push(mail);
+            callback();
+          }, callback);
+        },
+      });
+      await new Promise<void>((resolve) => server!.listen(port, "127.0.0.1", () => resolve()));
+      port = (server.server.address() as { port: number }).port;
+    },
+    stop: () => new Promise<void>((resolve) => (server === undefined ? resolve() : server.close(() => resolve()))),
+    url: () => `smtp://127.0.0.1:${port}`,
+    lastTo(to) {
+      return received.findLast((mail) => (mail.to as { text?: string } | undefined)?.text?.toLowerCase() === to.toLowerCase());
+    },
+  };
+}
