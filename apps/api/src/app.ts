@@ -15,6 +15,7 @@ import { authRoutes } from "./routes/auth.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { devMailboxRoutes } from "./routes/dev-mailbox.ts";
 import { emailFlowRoutes } from "./routes/email-flows.ts";
+import { hostedPages } from "./pages/routes.ts";
 import { meRoutes } from "./routes/me.ts";
 
 /** Turns a failed zod validation into a 400 problem listing each invalid field. */
@@ -37,16 +38,20 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
   app.use("*", securityHeaders({ production: config.env === "production" }));
   app.use("*", cors({ origin: config.allowedOrigins, credentials: true, maxAge: 600, exposeHeaders: ["X-Request-Id", "Retry-After"] }));
 
-  app.use("/v1/*", authenticate({ config, sessions: platform.auth.sessions }));
-  app.use("/v1/*", csrf({ allowedOrigins: config.allowedOrigins }));
-  app.use("/v1/auth/*", ipRateLimit({ db: platform.db, clock: platform.clock, policy: config.ipRateLimit }));
+  // The JSON API under /v1, and the hosted pages emailed links open under /auth.
+  for (const prefix of ["/v1/*", "/auth/*"]) {
+    app.use(prefix, authenticate({ config, sessions: platform.auth.sessions }));
+    app.use(prefix, csrf({ allowedOrigins: config.allowedOrigins }));
+  }
+  for (const prefix of ["/v1/auth/*", "/auth/*"]) app.use(prefix, ipRateLimit({ db: platform.db, clock: platform.clock, policy: config.ipRateLimit }));
   // After CSRF and rate limits: a cross-site or flooding request is refused before its body is read.
-  app.use("*", jsonBody({ maxBytes: config.bodyLimitBytes }));
+  app.use("/v1/*", jsonBody({ maxBytes: config.bodyLimitBytes }));
 
   app.route("/", healthRoutes(platform));
   app.route("/", authRoutes(platform));
   app.route("/", meRoutes(platform));
   app.route("/", emailFlowRoutes(platform));
+  app.route("/", hostedPages(platform));
   if (config.env !== "production" && platform.email.transport.name === "dev-mailbox") app.route("/", devMailboxRoutes(platform));
 
   app.doc31("/openapi.json", {

@@ -13,10 +13,10 @@ describe("API shell", () => {
   beforeAll(async () => {
     api = await createTestApi({ BURROW_BODY_LIMIT: "2048", BURROW_ALLOWED_ORIGINS: "https://app.example.com" });
     // A route that fails the way a bug would, to see what leaks.
-    api.app.post("/test/boom", () => {
+    api.app.post("/v1/test/boom", () => {
       throw new Error("db password=hunter2 at 10.1.2.3");
     });
-    api.app.post("/test/echo", async (c) => c.json(await c.req.json()));
+    api.app.post("/v1/test/echo", async (c) => c.json(await c.req.json()));
   });
   afterAll(() => api.close());
 
@@ -61,7 +61,7 @@ describe("API shell", () => {
   });
 
   test("malformed JSON is a 400 problem", async () => {
-    const response = await api.request("/test/echo", { method: "POST", headers: { "content-type": "application/json" }, body: "{\"a\":" });
+    const response = await api.request("/v1/test/echo", { method: "POST", headers: { "content-type": "application/json" }, body: "{\"a\":" });
     expect(response.status).toBe(400);
     const problem = await readProblem(response);
     expect(problem.code).toBe("malformed_json");
@@ -70,17 +70,17 @@ describe("API shell", () => {
 
   test("a wrong content type is a 415 problem, text/plain included", async () => {
     for (const type of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]) {
-      const response = await api.request("/test/echo", { method: "POST", headers: { "content-type": type }, body: "{\"a\":1}" });
+      const response = await api.request("/v1/test/echo", { method: "POST", headers: { "content-type": type }, body: "{\"a\":1}" });
       expect(response.status).toBe(415);
       expect((await readProblem(response)).code).toBe("unsupported_media_type");
     }
-    const missing = await api.app.request("/test/echo", { method: "POST", body: "{\"a\":1}" }, { remoteAddress: "192.0.2.1" });
+    const missing = await api.app.request("/v1/test/echo", { method: "POST", body: "{\"a\":1}" }, { remoteAddress: "192.0.2.1" });
     expect(missing.status).toBe(415);
   });
 
   test("a body over the limit is a 413 problem, with or without Content-Length", async () => {
     const big = JSON.stringify({ data: "x".repeat(4096) });
-    const declared = await api.request("/test/echo", { method: "POST", headers: { "content-type": "application/json" }, body: big });
+    const declared = await api.request("/v1/test/echo", { method: "POST", headers: { "content-type": "application/json" }, body: big });
     expect(declared.status).toBe(413);
     expect((await readProblem(declared)).code).toBe("payload_too_large");
     const stream = new ReadableStream({
@@ -89,9 +89,9 @@ describe("API shell", () => {
         controller.close();
       },
     });
-    const chunked = await api.request("/test/echo", { method: "POST", headers: { "content-type": "application/json" }, body: stream });
+    const chunked = await api.request("/v1/test/echo", { method: "POST", headers: { "content-type": "application/json" }, body: stream });
     expect(chunked.status).toBe(413);
-    const fine = await api.request("/test/echo", { method: "POST", json: { a: 1 } });
+    const fine = await api.request("/v1/test/echo", { method: "POST", json: { a: 1 } });
     expect(await fine.json()).toEqual({ a: 1 });
   });
 
@@ -109,10 +109,10 @@ describe("API shell", () => {
     const logged: string[] = [];
     const platform = { ...api.platform, log: { ...silentLogger, error: (message: string, fields?: Record<string, unknown>) => void logged.push(JSON.stringify({ message, ...fields })) } };
     const app = createApp(platform);
-    app.post("/test/boom", () => {
+    app.post("/v1/test/boom", () => {
       throw new Error("db password=hunter2 at 10.1.2.3");
     });
-    const response = await app.request("/test/boom", { method: "POST" }, { remoteAddress: "192.0.2.1" });
+    const response = await app.request("/v1/test/boom", { method: "POST" }, { remoteAddress: "192.0.2.1" });
     expect(response.status).toBe(500);
     const text = await response.text();
     expect(text).not.toContain("hunter2");

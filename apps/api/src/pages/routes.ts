@@ -1,0 +1,128 @@
+import { isPlatformError, PlatformError } from "@burrow/platform-core";
+import { Hono, type Context } from "hono";
+import { writeSessionCookie } from "../cookies.ts";
+import type { AppEnv } from "../env.ts";
+import type { Platform } from "../platform.ts";
+import { emailField, form, html, page, passwordField } from "./layout.ts";
+
+interface PageDefinition {
+  path: string;
+  title: string;
+  /** What the GET shows: an explanation and a form. */
+  prompt(token: string): string;
+  /** What the POST does with the form; returns the success page's body, or a Response (a redirect). */
+  submit(c: Context<AppEnv>, fields: Record<string, string>): Promise<string | Response>;
+}
+
+/**
+ * The pages emailed links open. A GET never uses the token — mail scanners and link previews fetch
+ * links on their own — it shows a button or a form, and the POST does the work. Every answer carries
+ * `Referrer-Policy: no-referrer` (the token is in the URL) and a CSP that allows no script at all.
+ */
+export function hostedPages(platform: Platform): Hono<AppEnv> {
+  const { auth, config } = platform;
+  const flows = auth.flows;
+  const render = (c: Context<AppEnv>, title: string, body: string, status: 200 | 400 | 403 | 409 | 422 | 429 = 200) =>
+    c.html(page({ title, productName: config.email.productName, brandColor: config.email.brandColor, body }), status);
+  const request = (c: Context<AppEnv>) => c.get("requestContext");
+  const done = (title: string, text: string) => `<h1>${html(title)}</h1><p>${html(text)}</p>`;
+
+  const pages: PageDefinition[] = [
+    {
+      path: "/auth/verify-email",
+      title: "Confirm your email address",
+      prompt: (token) => `<h1>Confirm your email address</h1><p>One click and your address is confirmed.</p>${form({ action: "/auth/verify-email", token, submit: "Confirm email address" })}`,
+      async submit(c, fields) {
+        await flows.verifyEmail(fields.token ?? "", request(c));
+        return done("Email address confirmed", "Thank you. You can sign in now.");
+      },
+    },
+    {
+      path: "/auth/reset-password",
+      title: "Choose a new password",
+      prompt: (token) => `<h1>Choose a new password</h1><p>At least 12 characters. A few unrelated words make a strong one.</p>${form({ action: "/auth/reset-password", token, fields: passwordField("newPassword", "New password"), submit: "Set password" })}`,
+      async submit(c, fields) {
+        await flows.resetPassword(fields.token ?? "", fields.newPassword ?? "", request(c));
+        return done("Password changed", "Your password is set, and every session was signed out. Sign in with your new password.");
+      },
+    },
+    {
+      path: "/auth/magic-link",
+      title: "Sign in",
+      prompt: (token) => `<h1>Sign in</h1><p>Continue to sign in on this device.</p>${form({ action: "/auth/magic-link", token, submit: "Sign in" })}`,
+      async submit(c, fields) {
+        const result = await flows.signInWithMagicLink(fields.token ?? "", request(c));
+        writeSessionCookie(c, config, result.token);
+        if (result.redirectTo !== null) return c.redirect(result.redirectTo, 303);
+        return done("You are signed in", "You can close this page and go back to the app.");
+      },
+    },
+    {
+      path: "/auth/confirm-email-change",
+      title: "Confirm your new email address",
+      prompt: (token) => `<h1>Confirm your new email address</h1><p>Your account's address changes once you confirm.</p>${form({ action: "/auth/confirm-email-change", token, submit: "Confirm new address" })}`,
+      async submit(c, fields) {
+        const user = await flows.confirmEmailChange(fields.token ?? "", request(c));
+        return done("Email address changed", `Your account now uses ${user.email}.`);
+      },
+    },
+    {
+      path: "/auth/account-setup",
+      title: "Set up your account",
+      prompt: (token) => `<h1>Set up your account</h1><p>Choose a password to start using your account.</p>${form({ action: "/auth/account-setup", token, fields: passwordField("password", "Password"), submit: "Set password" })}`,
+      async submit(c, fields) {
+        await flows.completeAccountSetup(fields.token ?? "", fields.password ?? "", request(c));
+        return done("Your account is ready", "Sign in with your email address and the password you chose.");
+      },
+    },
+  ];
+
+  const app = new Hono<AppEnv>();
+  app.use("*", async (c, next) => {
+    await next();
+    c.header("Referrer-Policy", "no-referrer");
+    c.header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+    c.header("Cache-Control", "no-store");
+  });
+
+  async function readForm(c: Context<AppEnv>): Promise<Record<string, string>> {
+    const type = c.req.header("content-type") ?? "";
+    if (!type.startsWith("application/x-www-form-urlencoded")) throw new PlatformError("unsupported_media_type");
+    const text = await c.req.text();
+    if (text.length > config.bodyLimitBytes) throw new PlatformError("payload_too_large");
+    return Object.fromEntries(new URLSearchParams(text));
+  }
+
+  for (const definition of pages) {
+    app.get(definition.path, (c) => {
+      const token = c.req.query("token");
+      if (token === undefined || token.length > 200) return render(c, definition.title, done("This link is not complete", "Open the link from your email again, or ask for a new one."), 400);
+      return render(c, definition.title, definition.prompt(token));
+    });
+    app.post(definition.path, async (c) => {
+      let fields: Record<string, string> = {};
+      try {
+        fields = await readForm(c);
+        const result = await definition.submit(c, fields);
+        return result instanceof Response ? result : render(c, definition.title, result);
+      } catch (error) {
+        if (!isPlatformError(error)) throw error;
+        const status = error.status as 400 | 403 | 409 | 422 | 429;
+        // A refused password keeps the form, so the user can try another.
+        const retry = error.code === "weak_password" || error.code === "password_reused" ? definition.prompt(fields.token ?? "") : "";
+        return render(c, definition.title, `<div class="error">${html(error.detail ?? error.message)}</div>${retry || `<p class="muted">Ask for a new link if this one has expired.</p>`}`, status);
+      }
+    });
+  }
+
+  app.get("/auth/forgot-password", (c) => render(c, "Reset your password", `<h1>Reset your password</h1><p>We will email you a link to choose a new one.</p>${form({ action: "/auth/forgot-password", fields: emailField, submit: "Email me a link" })}`));
+  app.post("/auth/forgot-password", async (c) => {
+    const fields = await readForm(c);
+    const email = (fields.email ?? "").trim();
+    if (email.length === 0 || email.length > 254 || !email.includes("@")) return render(c, "Reset your password", `<div class="error">Enter your email address.</div>${form({ action: "/auth/forgot-password", fields: emailField, submit: "Email me a link" })}`, 400);
+    await flows.request("password_reset", email);
+    // The same page whatever the address.
+    return render(c, "Check your email", done("Check your email", "If an account uses that address, a link to reset its password is on its way. It works for 30 minutes."));
+  });
+  return app;
+}
