@@ -10,6 +10,8 @@ export interface TestMailServer {
   url(): string;
   /** The newest message to `to`, or undefined. */
   lastTo(to: string): ParsedMail | undefined;
+  /** Recipients the server refuses with a permanent 550 (as a server refusing a message would). */
+  refuse: Set<string>;
 }
 
 /**
@@ -19,15 +21,25 @@ export interface TestMailServer {
  */
 export function createTestMailServer(): TestMailServer {
   const received: ParsedMail[] = [];
+  const refuse = new Set<string>();
   let server: SMTPServer | undefined;
   let port = 0;
   return {
     received,
+    refuse,
     async start() {
       server = new SMTPServer({
         authOptional: true,
         disabledCommands: ["STARTTLS"],
         logger: false,
+        onRcptTo(address, _session, callback) {
+          if (refuse.has(address.address.toLowerCase())) {
+            const error = Object.assign(new Error("Mailbox unavailable"), { responseCode: 550 });
+            callback(error);
+            return;
+          }
+          callback();
+        },
         onData(stream, _session, callback) {
           simpleParser(stream).then((mail) => {
             received.push(mail);

@@ -92,6 +92,25 @@ describe("outbox over SMTP", () => {
     expect(mail.received.map((message) => message.subject)).toEqual(["Reset your Acme ID password"]);
   });
 
+  test("a message the server refuses is retried, then dead, with the server's answer recorded", async () => {
+    mail.refuse.add("bounce@example.com");
+    try {
+      const row = await email.outbox.queue(handle.db, { to: "bounce@example.com", template: "auth.password_changed", variables: {} });
+      for (let attempt = 1; attempt <= 6; attempt++) {
+        await worker.runOnce();
+        const stored = (await email.outbox.get(handle.db, row.id))!;
+        expect(stored.attempts).toBe(attempt);
+        if (stored.nextAttemptAt !== null) clock.advance(stored.nextAttemptAt.getTime() - clock.now().getTime());
+      }
+      const stored = (await email.outbox.get(handle.db, row.id))!;
+      expect(stored.status).toBe("dead");
+      expect(stored.lastError).toContain("550");
+      expect(mail.received).toEqual([]);
+    } finally {
+      mail.refuse.clear();
+    }
+  });
+
   test("after the last of 6 attempts (about an hour) the message is dead and visible in the outbox", async () => {
     await mail.stop();
     try {
