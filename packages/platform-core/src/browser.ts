@@ -1,0 +1,16 @@
+import { chromium, type Browser } from "playwright-core";
+
+/** Debian's Chromium; tests never download a browser. Override with CHROMIUM_PATH. */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+/**
+ * Headless Chromium for browser tests and screenshots. Background networking is off: the machine
+ * has no outside network, and the browser must only talk to the test's own pages.
+ * @example const browser = await launchChromium(); const page = await browser.newPage(); … await browser.close();
+ */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+  });
+}
