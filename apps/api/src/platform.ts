@@ -14,7 +14,7 @@ import {
   type Logger,
 } from "@burrow/platform-core";
 import { createAuth, type Auth } from "@burrow/platform-auth";
-import { createEmail, SEND_EMAIL_JOB, type Email, type EmailTransport } from "@burrow/platform-email";
+import { createEmail, SEND_EMAIL_JOB, SEND_SMS_JOB, type Email, type EmailTransport, type SmsTransport } from "@burrow/platform-email";
 
 /** Everything the HTTP layer needs, composed once per process (or per test). */
 export interface Platform {
@@ -38,6 +38,8 @@ export interface ComposeOptions {
   log?: Logger;
   /** Replaces the configured email transport (tests, or a provider of your own). */
   emailTransport?: EmailTransport;
+  /** Replaces the configured SMS transport. */
+  smsTransport?: SmsTransport;
 }
 
 /** Wires the packages together over an open database. Tests call it with a test database and clock. */
@@ -47,9 +49,17 @@ export function composePlatform(options: ComposeOptions): Platform {
   const log = options.log ?? createLogger({ level: config.logLevel });
   const audit = createAuditLog({ clock, secret: config.secret, storeRawIp: config.storeRawIp });
   const keyRing = createKeyRing(config.encryptionKeys);
-  const email = createEmail({ db: database.db, config, clock, keyRing, log, ...(options.emailTransport ? { transport: options.emailTransport } : {}) });
-  const auth = createAuth({ db: database.db, config, clock, audit, email: email.outbox });
-  return { config, database, db: database.db, clock, log, audit, keyRing, email, auth, jobs: { [SEND_EMAIL_JOB]: email.outbox.sendJob, ...auth.jobs } };
+  const email = createEmail({
+    db: database.db,
+    config,
+    clock,
+    keyRing,
+    log,
+    ...(options.emailTransport ? { transport: options.emailTransport } : {}),
+    ...(options.smsTransport ? { smsTransport: options.smsTransport } : {}),
+  });
+  const auth = createAuth({ db: database.db, config, clock, audit, email: email.outbox, sms: email.sms });
+  return { config, database, db: database.db, clock, log, audit, keyRing, email, auth, jobs: { [SEND_EMAIL_JOB]: email.outbox.sendJob, [SEND_SMS_JOB]: email.sms.sendJob, ...auth.jobs } };
 }
 
 /** Opens the configured database, applies migrations and composes the platform. */

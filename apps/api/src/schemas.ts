@@ -70,3 +70,9 @@ export function problems(...statuses: number[]): Record<number, { description: s
 
 export const jsonBody = <T extends z.ZodType>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
 export const jsonContent = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
+
+export const Phone = z
+  .object({ id: z.string(), phone: z.string(), isPrimary: z.boolean(), verifiedAt: z.string().nullable(), createdAt: z.string() })
+  .openapi("Phone");
+
+export const E164Phone = z.string().regex(/^\+[1-9]\d{6,14}$/, "Must be an E.164 number such as +14155550123").openapi({ example: "+14155550123" });

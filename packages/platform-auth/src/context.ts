@@ -1,10 +1,13 @@
 import type { AuditLog, Clock, Config, Database } from "@burrow/platform-core";
-import type { Outbox } from "@burrow/platform-email";
+import type { Outbox, SmsOutbox } from "@burrow/platform-email";
 import type { PasswordHasher } from "./passwords/hashing.ts";
 import type { PasswordPolicy } from "./passwords/policy.ts";
 
 /** The part of the email outbox auth uses: queue a templated message in a transaction. */
 export type AuthMailer = Pick<Outbox, "queue">;
+
+/** The part of the SMS outbox auth uses. */
+export type AuthTexter = Pick<SmsOutbox, "queue">;
 
 /** What every auth service needs; built once by `createAuth`. */
 export interface AuthContext {
@@ -13,6 +16,7 @@ export interface AuthContext {
   clock: Clock;
   audit: AuditLog;
   email: AuthMailer;
+  sms: AuthTexter;
   hasher: PasswordHasher;
   policy: PasswordPolicy;
 }

@@ -1,5 +1,6 @@
 import type { AuditLog, Clock, Config, Database, JobDefinition } from "@burrow/platform-core";
-import type { AuthContext, AuthMailer } from "./context.ts";
+import type { AuthContext, AuthMailer, AuthTexter } from "./context.ts";
+import { createPhones, type Phones } from "./flows/phones.ts";
 import { createEmailFlows, EMAIL_REQUEST_JOB, type EmailFlows } from "./flows/email-flows.ts";
 import { createNotices, type Notices } from "./flows/notices.ts";
 import { createOneTimeTokens, type OneTimeTokens } from "./tokens/tokens.ts";
@@ -18,6 +19,7 @@ export interface Auth extends Accounts {
   tokens: OneTimeTokens;
   notices: Notices;
   flows: EmailFlows;
+  phones: Phones;
   /** Job types auth needs run; the app registers them with its worker. */
   jobs: Record<string, JobDefinition>;
 }
@@ -29,6 +31,8 @@ export interface CreateAuthOptions {
   audit: AuditLog;
   /** The email outbox (from @burrow/platform-email). */
   email: AuthMailer;
+  /** The SMS outbox (from @burrow/platform-email). */
+  sms: AuthTexter;
   hasher?: PasswordHasher;
   policy?: PasswordPolicy;
 }
@@ -44,6 +48,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
     clock: options.clock,
     audit: options.audit,
     email: options.email,
+    sms: options.sms,
     hasher: options.hasher ?? createPasswordHasher(),
     policy: options.policy ?? DEFAULT_PASSWORD_POLICY,
   };
@@ -54,10 +59,12 @@ export function createAuth(options: CreateAuthOptions): Auth {
   const notices = createNotices({ config: context.config, email: context.email, tokens });
   const accounts = createAccounts(context, { sessions, users, throttle, notices });
   const flows = createEmailFlows(context, { users, sessions, accounts, throttle, tokens, notices });
-  return { ...accounts, context, sessions, users, throttle, tokens, notices, flows, jobs: { [EMAIL_REQUEST_JOB]: flows.requestJob } };
+  const phones = createPhones(context, { tokens });
+  return { ...accounts, context, sessions, users, throttle, tokens, notices, flows, phones, jobs: { [EMAIL_REQUEST_JOB]: flows.requestJob } };
 }
 
-export type { AuthContext, AuthMailer } from "./context.ts";
+export type { AuthContext, AuthMailer, AuthTexter } from "./context.ts";
+export { E164, type PhoneRow, type Phones } from "./flows/phones.ts";
 export { buildLink, checkRedirect } from "./flows/links.ts";
 export { EMAIL_REQUEST_JOB, type EmailFlows, type EmailRequestKind } from "./flows/email-flows.ts";
 export { LIFETIMES, REAUTHENTICATION_WINDOW_MS } from "./flows/lifetimes.ts";

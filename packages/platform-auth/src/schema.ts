@@ -59,7 +59,11 @@ export const userPhones = pgTable(
     verifiedAt: timestamptz("verified_at"),
     createdAt: timestamptz("created_at").notNull(),
   },
-  (table) => [uniqueIndex("user_phones_phone_key").on(table.phone), index("user_phones_user_idx").on(table.userId)],
+  (table) => [
+    // A number belongs to whoever verified it; unverified claims cannot squat it.
+    uniqueIndex("user_phones_verified_phone_key").on(table.phone).where(sql`verified_at is not null`),
+    uniqueIndex("user_phones_user_phone_key").on(table.userId, table.phone),
+  ],
 );
 
 export const credentialsPassword = pgTable("credentials_password", {

@@ -32,6 +32,7 @@ export interface Config {
   ipRateLimit: RatePolicy | undefined;
   session: { idleTimeoutMs: number; absoluteLifetimeMs: number; activityRefreshMs: number };
   emailVerification: "required" | "off";
+  sms: { twilio: { accountSid: string; authToken: string; from: string; baseUrl: string | undefined } | undefined };
   email: {
     /** The From header of every message. */
     from: string;
@@ -99,6 +100,10 @@ const envSchema = z.object({
   BURROW_SESSION_IDLE: durationText("BURROW_SESSION_IDLE").default(7 * 86_400_000),
   BURROW_SESSION_LIFETIME: durationText("BURROW_SESSION_LIFETIME").default(30 * 86_400_000),
   BURROW_EMAIL_VERIFICATION: z.enum(["required", "off"]).default("required"),
+  SMS_TWILIO_ACCOUNT_SID: z.string().min(1).optional(),
+  SMS_TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
+  SMS_FROM: z.string().regex(/^\+[1-9]\d{6,14}$/, "SMS_FROM must be an E.164 number such as +14155550123").optional(),
+  SMS_TWILIO_BASE_URL: z.url().optional(),
   EMAIL_FROM: z.string().min(3).max(320).optional(),
   BURROW_PRODUCT_NAME: z.string().trim().min(1).max(100).default("Burrow"),
   BURROW_BRAND_COLOR: z.string().regex(/^#[0-9a-fA-F]{6}$/, "BURROW_BRAND_COLOR must be a colour written #rrggbb").default("#4f46e5"),
@@ -190,6 +195,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       activityRefreshMs: 5 * 60_000,
     },
     emailVerification: values.BURROW_EMAIL_VERIFICATION,
+    sms: {
+      twilio:
+        values.SMS_TWILIO_ACCOUNT_SID !== undefined && values.SMS_TWILIO_AUTH_TOKEN !== undefined && values.SMS_FROM !== undefined
+          ? { accountSid: values.SMS_TWILIO_ACCOUNT_SID, authToken: values.SMS_TWILIO_AUTH_TOKEN, from: values.SMS_FROM, baseUrl: values.SMS_TWILIO_BASE_URL }
+          : undefined,
+    },
     email: {
       from: values.EMAIL_FROM ?? `"${values.BURROW_PRODUCT_NAME}" <no-reply@${new URL(publicUrl).hostname}>`,
       productName: values.BURROW_PRODUCT_NAME,

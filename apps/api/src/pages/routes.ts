@@ -78,7 +78,8 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
   ];
 
   const app = new Hono<AppEnv>();
-  app.use("*", async (c, next) => {
+  // Scoped to /auth/*: a sub-app's "*" would reach every route of the app it is mounted on.
+  app.use("/auth/*", async (c, next) => {
     await next();
     c.header("Referrer-Policy", "no-referrer");
     c.header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");

@@ -2,7 +2,9 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../env.ts";
 import { requireCaller } from "../middleware/authenticate.ts";
 import type { Platform } from "../platform.ts";
-import { jsonBody, jsonContent, Metadata, problems, User } from "../schemas.ts";
+import { idSchema, PlatformError } from "@burrow/platform-core";
+import type { PhoneRow } from "@burrow/platform-auth";
+import { E164Phone, jsonBody, jsonContent, Metadata, Phone, problems, User } from "../schemas.ts";
 
 const tags = ["Profile"];
 
@@ -34,6 +36,34 @@ const patchMe = createRoute({
   responses: { 200: jsonContent(User, "Updated profile"), ...problems(400, 401, 403, 415) },
 });
 
+const listPhones = createRoute({ method: "get", path: "/v1/me/phones", tags, summary: "The caller's phone numbers", responses: { 200: jsonContent(z.object({ data: z.array(Phone) }), "Phone numbers"), ...problems(401) } });
+const addPhone = createRoute({
+  method: "post",
+  path: "/v1/me/phones",
+  tags,
+  summary: "Add a phone number: a 6-digit code is texted to it (10 minutes, 5 tries)",
+  request: { body: jsonBody(z.object({ phone: E164Phone }).strict()) },
+  responses: { 202: jsonContent(Phone, "Code sent; the number is unverified until confirmed"), ...problems(400, 401, 403, 415, 429, 503) },
+});
+const verifyPhone = createRoute({
+  method: "post",
+  path: "/v1/me/phones/verify",
+  tags,
+  summary: "Confirm a phone number with the texted code",
+  request: { body: jsonBody(z.object({ phone: E164Phone, code: z.string().regex(/^\d{6}$/, "Must be 6 digits") }).strict()) },
+  responses: { 200: jsonContent(Phone, "Verified"), ...problems(400, 401, 403, 409, 415) },
+});
+const removePhone = createRoute({
+  method: "delete",
+  path: "/v1/me/phones/{phoneId}",
+  tags,
+  summary: "Remove one of the caller's phone numbers",
+  request: { params: z.object({ phoneId: idSchema("phone").openapi({ param: { name: "phoneId", in: "path" }, type: "string" }) }) },
+  responses: { 204: { description: "Removed" }, ...problems(400, 401, 403, 404) },
+});
+
+const toPhone = (row: PhoneRow) => ({ id: row.id, phone: row.phone, isPrimary: row.isPrimary, verifiedAt: row.verifiedAt?.toISOString() ?? null, createdAt: row.createdAt.toISOString() });
+
 export function meRoutes(platform: Platform): OpenAPIHono<AppEnv> {
   return new OpenAPIHono<AppEnv>()
     .openapi(getMe, async (c) => {
@@ -44,5 +74,24 @@ export function meRoutes(platform: Platform): OpenAPIHono<AppEnv> {
       const caller = await requireCaller(c);
       const user = await platform.db.transaction((tx) => platform.auth.users.updateProfile(tx, caller.user.id, c.req.valid("json"), c.get("requestContext")));
       return c.json(user, 200);
+    })
+    .openapi(listPhones, async (c) => {
+      const caller = await requireCaller(c);
+      return c.json({ data: (await platform.auth.phones.list(platform.db, caller.user.id)).map(toPhone) }, 200);
+    })
+    .openapi(addPhone, async (c) => {
+      const caller = await requireCaller(c);
+      if (platform.email.smsTransport.name === "none") throw new PlatformError("service_unavailable", { detail: "Text messages are not configured on this deployment." });
+      return c.json(toPhone(await platform.auth.phones.add(caller.user.id, c.req.valid("json").phone, c.get("requestContext"))), 202);
+    })
+    .openapi(verifyPhone, async (c) => {
+      const caller = await requireCaller(c);
+      const body = c.req.valid("json");
+      return c.json(toPhone(await platform.auth.phones.verify(caller.user.id, body.phone, body.code, c.get("requestContext"))), 200);
+    })
+    .openapi(removePhone, async (c) => {
+      const caller = await requireCaller(c);
+      await platform.auth.phones.remove(caller.user.id, c.req.valid("param").phoneId, c.get("requestContext"));
+      return c.body(null, 204);
     });
 }
