@@ -182,6 +182,10 @@ describe("email flows over real SMTP", () => {
     expect((await readProblem(wrong)).code).toBe("invalid_code");
     const ghost = await post(api, "/v1/auth/otp/email/verify", { email: "ghost@example.com", code });
     expect((await readProblem(ghost)).code).toBe("invalid_code");
+    // Another account's code does not sign this one in.
+    await verifiedUser("other-code@example.com");
+    const foreign = await post(api, "/v1/auth/otp/email/verify", { email: "other-code@example.com", code });
+    expect((await readProblem(foreign)).code).toBe("invalid_code");
     const right = await post(api, "/v1/auth/otp/email/verify", { email: "code@example.com", code });
     expect(right.status).toBe(200);
     expect((await right.json()).session.authMethods).toEqual(["email_otp"]);
