@@ -16,6 +16,7 @@ import { healthRoutes } from "./routes/health.ts";
 import { devMailboxRoutes } from "./routes/dev-mailbox.ts";
 import { emailFlowRoutes } from "./routes/email-flows.ts";
 import { hostedPages } from "./pages/routes.ts";
+import { tokenRoutes } from "./routes/tokens.ts";
 import { meRoutes } from "./routes/me.ts";
 
 /** Turns a failed zod validation into a 400 problem listing each invalid field. */
@@ -40,7 +41,7 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
 
   // The JSON API under /v1, and the hosted pages emailed links open under /auth.
   for (const prefix of ["/v1/*", "/auth/*"]) {
-    app.use(prefix, authenticate({ config, sessions: platform.auth.sessions }));
+    app.use(prefix, authenticate({ config, sessions: platform.auth.sessions, accessTokens: platform.auth.accessTokens, apiKeys: platform.auth.apiKeys }));
     app.use(prefix, csrf({ allowedOrigins: config.allowedOrigins }));
   }
   for (const prefix of ["/v1/auth/*", "/auth/*"]) app.use(prefix, ipRateLimit({ db: platform.db, clock: platform.clock, policy: config.ipRateLimit }));
@@ -51,6 +52,7 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
   app.route("/", authRoutes(platform));
   app.route("/", meRoutes(platform));
   app.route("/", emailFlowRoutes(platform));
+  app.route("/", tokenRoutes(platform));
   app.route("/", hostedPages(platform));
   if (config.env !== "production" && platform.email.transport.name === "dev-mailbox") app.route("/", devMailboxRoutes(platform));
 

@@ -13,7 +13,7 @@ import {
   type KeyRing,
   type Logger,
 } from "@burrow/platform-core";
-import { createAuth, type Auth } from "@burrow/platform-auth";
+import { createAuth, SIGNING_KEYS_CHANNEL, type Auth } from "@burrow/platform-auth";
 import { createEmail, SEND_EMAIL_JOB, SEND_SMS_JOB, type Email, type EmailTransport, type SmsTransport } from "@burrow/platform-email";
 
 /** Everything the HTTP layer needs, composed once per process (or per test). */
@@ -58,13 +58,19 @@ export function composePlatform(options: ComposeOptions): Platform {
     ...(options.emailTransport ? { transport: options.emailTransport } : {}),
     ...(options.smsTransport ? { smsTransport: options.smsTransport } : {}),
   });
-  const auth = createAuth({ db: database.db, config, clock, audit, email: email.outbox, sms: email.sms });
+  const auth = createAuth({ db: database.db, config, clock, audit, keyRing, email: email.outbox, sms: email.sms });
   return { config, database, db: database.db, clock, log, audit, keyRing, email, auth, jobs: { [SEND_EMAIL_JOB]: email.outbox.sendJob, [SEND_SMS_JOB]: email.sms.sendJob, ...auth.jobs } };
 }
 
-/** Opens the configured database, applies migrations and composes the platform. */
+/**
+ * Opens the configured database, applies migrations, composes the platform and loads what it keeps
+ * in memory (signing keys), reloading that when another node changes it.
+ */
 export async function openPlatform(config: Config): Promise<Platform> {
   const database = await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   await database.migrate();
-  return composePlatform({ config, database });
+  const platform = composePlatform({ config, database });
+  await platform.auth.signingKeys.load();
+  await database.listen(SIGNING_KEYS_CHANNEL, () => void platform.auth.signingKeys.load().catch((error: unknown) => platform.log.error("reloading signing keys failed", { error: String(error) })));
+  return platform;
 }

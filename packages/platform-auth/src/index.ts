@@ -1,9 +1,13 @@
-import type { AuditLog, Clock, Config, Database, JobDefinition } from "@burrow/platform-core";
+import type { AuditLog, Clock, Config, Database, JobDefinition, KeyRing, UserId } from "@burrow/platform-core";
 import type { AuthContext, AuthMailer, AuthTexter } from "./context.ts";
 import { createPhones, type Phones } from "./flows/phones.ts";
 import { createEmailFlows, EMAIL_REQUEST_JOB, type EmailFlows } from "./flows/email-flows.ts";
 import { createNotices, type Notices } from "./flows/notices.ts";
 import { createOneTimeTokens, type OneTimeTokens } from "./tokens/tokens.ts";
+import { createApiKeys, DEFAULT_USER_SCOPES, type ApiKeys } from "./tokens/api-keys.ts";
+import { createRefreshTokens, type RefreshTokens } from "./tokens/refresh.ts";
+import { createAccessTokens, type AccessTokens, type ClaimsProvider } from "./tokens/service.ts";
+import { createSigningKeys, type SigningKeys } from "./tokens/signing-keys.ts";
 import { createPasswordHasher, type PasswordHasher } from "./passwords/hashing.ts";
 import { DEFAULT_PASSWORD_POLICY, type PasswordPolicy } from "./passwords/policy.ts";
 import { createSessions, type Sessions } from "./sessions/sessions.ts";
@@ -20,6 +24,10 @@ export interface Auth extends Accounts {
   notices: Notices;
   flows: EmailFlows;
   phones: Phones;
+  signingKeys: SigningKeys;
+  refreshTokens: RefreshTokens;
+  accessTokens: AccessTokens;
+  apiKeys: ApiKeys;
   /** Job types auth needs run; the app registers them with its worker. */
   jobs: Record<string, JobDefinition>;
 }
@@ -33,6 +41,12 @@ export interface CreateAuthOptions {
   email: AuthMailer;
   /** The SMS outbox (from @burrow/platform-email). */
   sms: AuthTexter;
+  /** The core key ring: signing keys' private halves are encrypted with it. */
+  keyRing: KeyRing;
+  /** Extra claims for access tokens (the rbac package supplies roles and permissions). */
+  claims?: ClaimsProvider;
+  /** What a user may put on an API key; their own profile by default. */
+  grantableScopes?: (userId: UserId) => Promise<string[]>;
   hasher?: PasswordHasher;
   policy?: PasswordPolicy;
 }
@@ -60,7 +74,12 @@ export function createAuth(options: CreateAuthOptions): Auth {
   const accounts = createAccounts(context, { sessions, users, throttle, notices });
   const flows = createEmailFlows(context, { users, sessions, accounts, throttle, tokens, notices });
   const phones = createPhones(context, { tokens });
-  return { ...accounts, context, sessions, users, throttle, tokens, notices, flows, phones, jobs: { [EMAIL_REQUEST_JOB]: flows.requestJob } };
+  const base = { db: context.db, config: context.config, clock: context.clock, audit: context.audit };
+  const signingKeys = createSigningKeys({ ...base, keyRing: options.keyRing });
+  const refreshTokens = createRefreshTokens(base);
+  const accessTokens = createAccessTokens({ db: context.db, audit: context.audit, keys: signingKeys, refresh: refreshTokens, sessions, accounts, ...(options.claims ? { claims: options.claims } : {}) });
+  const apiKeys = createApiKeys({ ...base, grantableScopes: options.grantableScopes ?? (async () => DEFAULT_USER_SCOPES) });
+  return { ...accounts, context, sessions, users, throttle, tokens, notices, flows, phones, signingKeys, refreshTokens, accessTokens, apiKeys, jobs: { [EMAIL_REQUEST_JOB]: flows.requestJob } };
 }
 
 export type { AuthContext, AuthMailer, AuthTexter } from "./context.ts";
@@ -70,6 +89,10 @@ export { EMAIL_REQUEST_JOB, type EmailFlows, type EmailRequestKind } from "./flo
 export { LIFETIMES, REAUTHENTICATION_WINDOW_MS } from "./flows/lifetimes.ts";
 export type { Notices } from "./flows/notices.ts";
 export { MAX_CODE_ATTEMPTS, type OneTimeTokens, type TokenRow } from "./tokens/tokens.ts";
+export { DEFAULT_USER_SCOPES, SCOPE, scopeCovers, type ApiKeyCaller, type ApiKeyRow, type ApiKeys } from "./tokens/api-keys.ts";
+export type { RefreshTokens, Rotated } from "./tokens/refresh.ts";
+export type { AccessTokens, ClaimsProvider, Introspection, TokenResponse } from "./tokens/service.ts";
+export { ACCESS_TOKEN_TYPE, SIGNING_KEYS_CHANNEL, type AccessTokenClaims, type SigningKeys } from "./tokens/signing-keys.ts";
 export { createPasswordHasher, DEFAULT_ARGON2, type PasswordHasher } from "./passwords/hashing.ts";
 export { checkPasswordPolicy, DEFAULT_PASSWORD_POLICY, type PasswordPolicy, type PolicyViolation } from "./passwords/policy.ts";
 export { parseSessionToken, formatSessionToken } from "./sessions/tokens.ts";

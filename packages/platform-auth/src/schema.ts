@@ -146,3 +146,74 @@ export const authTokens = pgTable(
   },
   (table) => [uniqueIndex("auth_tokens_hash_key").on(table.tokenHash), index("auth_tokens_user_purpose_idx").on(table.userId, table.purpose)],
 );
+
+export const SIGNING_KEY_STATUSES = ["active", "retiring", "retired"] as const;
+
+/**
+ * Access-token signing keys. The private key is encrypted with the core key ring; the public key is
+ * published at /.well-known/jwks.json while the key is active or retiring.
+ */
+export const signingKeys = pgTable("signing_keys", {
+  kid: text("kid").primaryKey(),
+  algorithm: text("algorithm").notNull(),
+  publicJwk: jsonb("public_jwk").$type<Record<string, string>>().notNull(),
+  privateKeyEncrypted: text("private_key_encrypted").notNull(),
+  status: text("status", { enum: SIGNING_KEY_STATUSES }).notNull(),
+  createdAt: timestamptz("created_at").notNull(),
+  retiringAt: timestamptz("retiring_at"),
+  retiredAt: timestamptz("retired_at"),
+});
+
+/** A chain of refresh tokens bound to one session; reuse of a rotated member revokes it whole. */
+export const refreshTokenFamilies = pgTable(
+  "refresh_token_families",
+  {
+    id: text("id").primaryKey(),
+    sessionId: text("session_id").notNull().references(() => authSessions.id, { onDelete: "cascade" }),
+    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    createdAt: timestamptz("created_at").notNull(),
+    /** Absolute end of the family, whatever its use. */
+    expiresAt: timestamptz("expires_at").notNull(),
+    revokedAt: timestamptz("revoked_at"),
+    revokedReason: text("revoked_reason"),
+  },
+  (table) => [index("refresh_token_families_session_idx").on(table.sessionId)],
+);
+
+export const refreshTokens = pgTable(
+  "refresh_tokens",
+  {
+    id: text("id").primaryKey(),
+    familyId: text("family_id").notNull().references(() => refreshTokenFamilies.id, { onDelete: "cascade" }),
+    /** SHA-256 of the token; the token itself is never stored. */
+    tokenHash: text("token_hash").notNull(),
+    createdAt: timestamptz("created_at").notNull(),
+    /** Idle end: a token unused this long is dead. */
+    expiresAt: timestamptz("expires_at").notNull(),
+    /** Set when the token was exchanged for its successor. */
+    rotatedAt: timestamptz("rotated_at"),
+  },
+  (table) => [uniqueIndex("refresh_tokens_hash_key").on(table.tokenHash), index("refresh_tokens_family_idx").on(table.familyId)],
+);
+
+/** Keys for machines: `bk_<id>_<secret>`, shown once; only the secret's SHA-256 is stored. */
+export const apiKeys = pgTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    ownerType: text("owner_type", { enum: ["user", "organization"] }).notNull(),
+    ownerId: text("owner_id").notNull(),
+    /** The user who made it (and whose permissions bound its scopes). */
+    createdBy: text("created_by").notNull(),
+    scopes: jsonb("scopes").$type<string[]>().notNull(),
+    secretHash: text("secret_hash").notNull(),
+    /** The first characters of the key, to tell keys apart in a list. */
+    prefix: text("prefix").notNull(),
+    expiresAt: timestamptz("expires_at"),
+    lastUsedAt: timestamptz("last_used_at"),
+    createdAt: timestamptz("created_at").notNull(),
+    revokedAt: timestamptz("revoked_at"),
+  },
+  (table) => [index("api_keys_owner_idx").on(table.ownerType, table.ownerId)],
+);

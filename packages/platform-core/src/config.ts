@@ -32,6 +32,18 @@ export interface Config {
   ipRateLimit: RatePolicy | undefined;
   session: { idleTimeoutMs: number; absoluteLifetimeMs: number; activityRefreshMs: number };
   emailVerification: "required" | "off";
+  tokens: {
+    /** Access-token lifetime. */
+    accessTtlMs: number;
+    /** The `aud` of access tokens; PUBLIC_URL's origin unless set. */
+    audience: string;
+    refreshIdleMs: number;
+    refreshLifetimeMs: number;
+    /** Concurrent refreshes with one token inside this window all succeed; 0 turns it off. */
+    refreshGraceMs: number;
+    /** Token bucket per API key. */
+    apiKeyRateLimit: RatePolicy;
+  };
   sms: { twilio: { accountSid: string; authToken: string; from: string; baseUrl: string | undefined } | undefined };
   email: {
     /** The From header of every message. */
@@ -99,6 +111,12 @@ const envSchema = z.object({
   BURROW_IP_RATE_LIMIT: z.union([z.literal("off"), rateText("BURROW_IP_RATE_LIMIT", "20/1s")]).default({ count: 20, windowMs: 1000 }),
   BURROW_SESSION_IDLE: durationText("BURROW_SESSION_IDLE").default(7 * 86_400_000),
   BURROW_SESSION_LIFETIME: durationText("BURROW_SESSION_LIFETIME").default(30 * 86_400_000),
+  BURROW_ACCESS_TOKEN_TTL: durationText("BURROW_ACCESS_TOKEN_TTL").default(10 * 60_000),
+  BURROW_TOKEN_AUDIENCE: z.string().min(1).max(200).optional(),
+  BURROW_REFRESH_IDLE: durationText("BURROW_REFRESH_IDLE").default(7 * 86_400_000),
+  BURROW_REFRESH_LIFETIME: durationText("BURROW_REFRESH_LIFETIME").default(30 * 86_400_000),
+  BURROW_REFRESH_GRACE: z.union([z.literal("0"), durationText("BURROW_REFRESH_GRACE")]).default(10_000),
+  BURROW_API_KEY_RATE_LIMIT: rateText("BURROW_API_KEY_RATE_LIMIT", "50/100ms").default({ count: 50, windowMs: 100 }),
   BURROW_EMAIL_VERIFICATION: z.enum(["required", "off"]).default("required"),
   SMS_TWILIO_ACCOUNT_SID: z.string().min(1).optional(),
   SMS_TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
@@ -195,6 +213,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       activityRefreshMs: 5 * 60_000,
     },
     emailVerification: values.BURROW_EMAIL_VERIFICATION,
+    tokens: {
+      accessTtlMs: values.BURROW_ACCESS_TOKEN_TTL,
+      audience: values.BURROW_TOKEN_AUDIENCE ?? publicUrl,
+      refreshIdleMs: values.BURROW_REFRESH_IDLE,
+      refreshLifetimeMs: values.BURROW_REFRESH_LIFETIME,
+      refreshGraceMs: values.BURROW_REFRESH_GRACE === "0" ? 0 : values.BURROW_REFRESH_GRACE,
+      apiKeyRateLimit: values.BURROW_API_KEY_RATE_LIMIT,
+    },
     sms: {
       twilio:
         values.SMS_TWILIO_ACCOUNT_SID !== undefined && values.SMS_TWILIO_AUTH_TOKEN !== undefined && values.SMS_FROM !== undefined

@@ -20,6 +20,7 @@ export const ID_PREFIXES = {
   elevation: "elv",
   factor: "mfa",
   refreshFamily: "rtf",
+  refreshToken: "rft",
   signingKey: "sgk",
   message: "msg",
   template: "tpl",

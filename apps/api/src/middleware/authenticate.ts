@@ -1,54 +1,79 @@
-import { PlatformError } from "@burrow/platform-core";
-import type { PublicUser, SessionRow, Sessions } from "@burrow/platform-auth";
-import type { Config } from "@burrow/platform-core";
+import { PlatformError, type Config } from "@burrow/platform-core";
+import { scopeCovers, type AccessTokens, type ApiKeyRow, type ApiKeys, type PublicUser, type SessionRow, type Sessions } from "@burrow/platform-auth";
 import type { Context, MiddlewareHandler } from "hono";
 import { readSessionCookie } from "../cookies.ts";
 import type { AppEnv } from "../env.ts";
 
-export interface Caller {
+/** A person signed in: by session cookie, session token or access token. */
+export interface SessionCaller {
+  kind: "session";
   user: PublicUser;
   session: SessionRow;
   /** How the credential arrived: a cookie needs CSRF protection, a header does not. */
   via: "cookie" | "bearer";
 }
 
+/** A machine, by API key, acting for the key's owner within the key's scopes. */
+export interface ApiKeyCaller {
+  kind: "api_key";
+  user: PublicUser;
+  key: ApiKeyRow;
+}
+
+export type Caller = SessionCaller | ApiKeyCaller;
+
 /** The request's credentials, validated only when a route asks (public routes pay nothing). */
 export interface Authentication {
   /** Which credential the request carries, without validating it. */
   presented: "cookie" | "bearer" | null;
-  /** The caller, or undefined when no credential or an invalid one was presented. */
   caller(): Promise<Caller | undefined>;
-  /** The caller, or a 401 saying why not. */
   require(): Promise<Caller>;
 }
 
 const BEARER = /^Bearer\s+(\S+)$/i;
+const JWT = /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
-export const authenticate = (options: { config: Config; sessions: Sessions }): MiddlewareHandler<AppEnv> =>
+export const authenticate = (options: { config: Config; sessions: Sessions; accessTokens: AccessTokens; apiKeys: ApiKeys }): MiddlewareHandler<AppEnv> =>
   async function authenticate(c, next) {
+    // A key in a URL ends up in logs, histories and Referer headers: refuse it outright.
+    for (const value of new URL(c.req.url).searchParams.values()) {
+      if (value.startsWith("bk_")) throw new PlatformError("invalid_token", { detail: "API keys are accepted in the Authorization or X-API-Key header only, never in the URL." });
+    }
     const header = c.req.header("authorization");
+    const apiKeyHeader = c.req.header("x-api-key");
     const bearer = header === undefined ? undefined : BEARER.exec(header)?.[1];
-    const cookie = bearer === undefined ? readSessionCookie(c, options.config) : undefined;
-    const token = bearer ?? cookie;
-    const presented = bearer !== undefined ? "bearer" : cookie !== undefined ? "cookie" : null;
+    const cookie = bearer === undefined && apiKeyHeader === undefined ? readSessionCookie(c, options.config) : undefined;
+    const presented = bearer !== undefined || apiKeyHeader !== undefined ? "bearer" : cookie !== undefined ? "cookie" : null;
     let result: Promise<{ caller: Caller } | { error: PlatformError }> | undefined;
 
-    const resolve = () => {
-      result ??= (async () => {
-        if (token === undefined) {
-          if (header !== undefined) return { error: new PlatformError("invalid_token", { detail: "The Authorization header must be `Bearer <token>`." }) };
-          return { error: new PlatformError("unauthenticated") };
+    async function identify(): Promise<{ caller: Caller } | { error: PlatformError }> {
+      const request = c.get("requestContext");
+      const credential = apiKeyHeader ?? bearer ?? cookie;
+      if (credential === undefined) {
+        if (header !== undefined) return { error: new PlatformError("invalid_token", { detail: "The Authorization header must be `Bearer <token>`." }) };
+        return { error: new PlatformError("unauthenticated") };
+      }
+      if (apiKeyHeader !== undefined || credential.startsWith("bk_")) {
+        const key = await options.apiKeys.authenticate(credential, request);
+        return key === undefined ? { error: new PlatformError("invalid_token", { detail: "The API key is not valid." }) } : { caller: { kind: "api_key", user: key.user, key: key.key } };
+      }
+      if (JWT.test(credential)) {
+        try {
+          const { session, user } = await options.accessTokens.authenticate(credential);
+          return { caller: { kind: "session", user, session, via: "bearer" } };
+        } catch (error) {
+          if (error instanceof PlatformError) return { error };
+          throw error;
         }
-        const validation = await options.sessions.validate(token);
-        if (validation.session === null) {
-          const code = validation.reason === "malformed" || validation.reason === "unknown" ? "invalid_token" : "session_expired";
-          return { error: new PlatformError(code) };
-        }
-        return { caller: { user: validation.user, session: validation.session, via: presented ?? "bearer" } };
-      })();
-      return result;
-    };
+      }
+      const validation = await options.sessions.validate(credential);
+      if (validation.session === null) {
+        return { error: new PlatformError(validation.reason === "malformed" || validation.reason === "unknown" ? "invalid_token" : "session_expired") };
+      }
+      return { caller: { kind: "session", user: validation.user, session: validation.session, via: presented === "cookie" ? "cookie" : "bearer" } };
+    }
 
+    const resolve = () => (result ??= identify());
     c.set("authentication", {
       presented,
       caller: async () => {
@@ -64,7 +89,16 @@ export const authenticate = (options: { config: Config; sessions: Sessions }): M
     await next();
   };
 
-/** Shorthand for routes that need a signed-in caller. */
-export function requireCaller(c: Context<AppEnv>): Promise<Caller> {
-  return c.get("authentication").require();
+/** For routes only a signed-in person may use: an API key is refused with 403. */
+export async function requireCaller(c: Context<AppEnv>): Promise<SessionCaller> {
+  const caller = await c.get("authentication").require();
+  if (caller.kind !== "session") throw new PlatformError("forbidden", { detail: "This needs a signed-in user; API keys cannot do it." });
+  return caller;
+}
+
+/** For routes an API key may also use, when it carries `scope`. */
+export async function requireActor(c: Context<AppEnv>, scope: string): Promise<Caller> {
+  const caller = await c.get("authentication").require();
+  if (caller.kind === "api_key" && !scopeCovers(caller.key.scopes, scope)) throw new PlatformError("forbidden", { detail: `The API key lacks the ${scope} scope.` });
+  return caller;
 }

@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../env.ts";
-import { requireCaller } from "../middleware/authenticate.ts";
+import { requireActor, requireCaller } from "../middleware/authenticate.ts";
 import type { Platform } from "../platform.ts";
 import { idSchema, PlatformError } from "@burrow/platform-core";
 import type { PhoneRow } from "@burrow/platform-auth";
@@ -67,11 +67,11 @@ const toPhone = (row: PhoneRow) => ({ id: row.id, phone: row.phone, isPrimary: r
 export function meRoutes(platform: Platform): OpenAPIHono<AppEnv> {
   return new OpenAPIHono<AppEnv>()
     .openapi(getMe, async (c) => {
-      const caller = await requireCaller(c);
+      const caller = await requireActor(c, "profile:read");
       return c.json(caller.user, 200);
     })
     .openapi(patchMe, async (c) => {
-      const caller = await requireCaller(c);
+      const caller = await requireActor(c, "profile:write");
       const user = await platform.db.transaction((tx) => platform.auth.users.updateProfile(tx, caller.user.id, c.req.valid("json"), c.get("requestContext")));
       return c.json(user, 200);
     })

@@ -32,6 +32,8 @@ export interface Sessions {
    * last activity is written at most once per refresh interval.
    */
   validate(token: string): Promise<SessionValidation>;
+  /** The same checks for a session named by a verified access token's `sid` (no secret to compare). */
+  validateById(sessionId: string): Promise<SessionValidation>;
   list(db: Database, userId: UserId): Promise<SessionRow[]>;
   /** Revokes one of the user's sessions; false when the user has no such active session. */
   revoke(db: Database, userId: UserId, sessionId: SessionId, reason: string): Promise<boolean>;
@@ -52,6 +54,18 @@ export function createSessions(context: AuthContext): Sessions {
     .innerJoin(users, eq(users.id, authSessions.userId))
     .where(eq(authSessions.id, sql.placeholder("id")))
     .prepare("burrow_validate_session");
+
+  async function check({ session, user }: { session: SessionRow; user: typeof users.$inferSelect }): Promise<SessionValidation> {
+    const now = clock.now();
+    if (session.revokedAt !== null) return { session: null, user: null, reason: "revoked" };
+    if (now >= idleEnd(session)) return { session: null, user: null, reason: "expired" };
+    if (user.status !== "active") return { session: null, user: null, reason: user.status === "suspended" ? "suspended" : "revoked" };
+    if (now.getTime() - session.lastActiveAt.getTime() >= activityRefreshMs) {
+      await context.db.update(authSessions).set({ lastActiveAt: now }).where(eq(authSessions.id, session.id));
+      session.lastActiveAt = now;
+    }
+    return { session, user: toPublicUser(user), reason: null };
+  }
 
   const idleEnd = (session: SessionRow) => new Date(Math.min(session.lastActiveAt.getTime() + idleTimeoutMs, session.expiresAt.getTime()));
 
@@ -84,16 +98,13 @@ export function createSessions(context: AuthContext): Sessions {
       const [row] = await validateQuery.execute({ id: parsed.id });
       // Compare hashes in constant time: the id is public, the secret is what must not leak by timing.
       if (row === undefined || !constantTimeEqual(row.session.secretHash, sha256(parsed.secret))) return { session: null, user: null, reason: "unknown" };
-      const { session, user } = row;
-      const now = clock.now();
-      if (session.revokedAt !== null) return { session: null, user: null, reason: "revoked" };
-      if (now >= idleEnd(session)) return { session: null, user: null, reason: "expired" };
-      if (user.status !== "active") return { session: null, user: null, reason: user.status === "suspended" ? "suspended" : "revoked" };
-      if (now.getTime() - session.lastActiveAt.getTime() >= activityRefreshMs) {
-        await context.db.update(authSessions).set({ lastActiveAt: now }).where(eq(authSessions.id, session.id));
-        session.lastActiveAt = now;
-      }
-      return { session, user: toPublicUser(user), reason: null };
+      return check(row);
+    },
+
+    async validateById(sessionId) {
+      const [row] = await validateQuery.execute({ id: sessionId });
+      if (row === undefined) return { session: null, user: null, reason: "unknown" };
+      return check(row);
     },
 
     async list(db, userId) {

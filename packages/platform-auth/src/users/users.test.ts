@@ -14,7 +14,7 @@ describe("user services", () => {
   beforeAll(async () => {
     handle = await createTestDatabase();
     const email = createEmail({ db: handle.db, config, clock, keyRing: createKeyRing(config.encryptionKeys), log: silentLogger });
-    auth = createAuth({ db: handle.db, config, clock, audit: createAuditLog({ clock, secret: config.secret, storeRawIp: false }), email: email.outbox, sms: email.sms });
+    auth = createAuth({ db: handle.db, config, clock, audit: createAuditLog({ clock, secret: config.secret, storeRawIp: false }), email: email.outbox, sms: email.sms, keyRing: createKeyRing(config.encryptionKeys) });
   });
   afterAll(() => handle.close());
 

@@ -1,0 +1,112 @@
+import { and, eq, isNull } from "drizzle-orm";
+import { newId, PlatformError, randomToken, sha256, type AuditLog, type Clock, type Config, type Database, type RequestContext } from "@burrow/platform-core";
+import { authSessions, refreshTokenFamilies, refreshTokens, users } from "../schema.ts";
+
+export interface Rotated {
+  refreshToken: string;
+  sessionId: string;
+  userId: string;
+  familyId: string;
+}
+
+/**
+ * Refresh tokens: opaque, 256 bits, stored as SHA-256, in families bound to one session. Every use
+ * returns a successor and retires the token used. A retired token presented again means it was
+ * copied: the whole family and its session are revoked — except within the grace window, where
+ * concurrent refreshes with one token (a mobile app waking several requests at once) all succeed.
+ */
+export interface RefreshTokens {
+  /** Starts a family for a session; returns its first token. */
+  start(db: Database, input: { sessionId: string; userId: string }): Promise<string>;
+  rotate(token: string, request: RequestContext): Promise<Rotated>;
+  /** Revokes the token's family and its session (a native client's sign-out). */
+  revoke(token: string, request: RequestContext): Promise<void>;
+}
+
+export function createRefreshTokens(options: { db: Database; config: Config; clock: Clock; audit: AuditLog }): RefreshTokens {
+  const { db, clock, audit } = options;
+  const { refreshIdleMs, refreshLifetimeMs, refreshGraceMs } = options.config.tokens;
+
+  async function issue(tx: Database, familyId: string, familyExpiresAt: Date): Promise<string> {
+    const now = clock.now();
+    const token = randomToken(32);
+    await tx.insert(refreshTokens).values({
+      id: newId("refreshToken", now.getTime()),
+      familyId,
+      tokenHash: sha256(token),
+      createdAt: now,
+      expiresAt: new Date(Math.min(now.getTime() + refreshIdleMs, familyExpiresAt.getTime())),
+    });
+    return token;
+  }
+
+  async function find(tx: Database, token: string) {
+    if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
+    const [row] = await tx
+      .select({ token: refreshTokens, family: refreshTokenFamilies, session: authSessions, userStatus: users.status })
+      .from(refreshTokens)
+      .innerJoin(refreshTokenFamilies, eq(refreshTokenFamilies.id, refreshTokens.familyId))
+      .innerJoin(authSessions, eq(authSessions.id, refreshTokenFamilies.sessionId))
+      .innerJoin(users, eq(users.id, refreshTokenFamilies.userId))
+      .where(eq(refreshTokens.tokenHash, sha256(token)));
+    return row;
+  }
+
+  async function revokeFamily(tx: Database, familyId: string, sessionId: string, reason: string): Promise<void> {
+    const now = clock.now();
+    await tx.update(refreshTokenFamilies).set({ revokedAt: now, revokedReason: reason }).where(and(eq(refreshTokenFamilies.id, familyId), isNull(refreshTokenFamilies.revokedAt)));
+    await tx.update(authSessions).set({ revokedAt: now, revokedReason: reason }).where(and(eq(authSessions.id, sessionId), isNull(authSessions.revokedAt)));
+  }
+
+  return {
+    async start(tx, input) {
+      const now = clock.now();
+      const familyId = newId("refreshFamily", now.getTime());
+      const expiresAt = new Date(now.getTime() + refreshLifetimeMs);
+      await tx.insert(refreshTokenFamilies).values({ id: familyId, sessionId: input.sessionId, userId: input.userId, createdAt: now, expiresAt });
+      return issue(tx, familyId, expiresAt);
+    },
+
+    async rotate(token, request) {
+      const outcome = await db.transaction(async (tx): Promise<Rotated | "invalid" | "reused"> => {
+        const row = await find(tx, token);
+        const now = clock.now();
+        if (row === undefined) return "invalid";
+        const { family, session } = row;
+        const alive = family.revokedAt === null && now < family.expiresAt && session.revokedAt === null && now < session.expiresAt && row.userStatus === "active";
+        if (!alive) return "invalid";
+        const result = (refreshToken: string): Rotated => ({ refreshToken, sessionId: session.id, userId: family.userId, familyId: family.id });
+        // A refresh is use of the session: it keeps the session's idle clock running.
+        await tx.update(authSessions).set({ lastActiveAt: now }).where(eq(authSessions.id, session.id));
+
+        let rotatedAt = row.token.rotatedAt;
+        if (rotatedAt === null) {
+          if (now >= row.token.expiresAt) return "invalid";
+          const [won] = await tx.update(refreshTokens).set({ rotatedAt: now }).where(and(eq(refreshTokens.id, row.token.id), isNull(refreshTokens.rotatedAt))).returning();
+          if (won !== undefined) return result(await issue(tx, family.id, family.expiresAt));
+          // Another request rotated it a moment ago: judge this one by the grace window.
+          rotatedAt = (await tx.select({ rotatedAt: refreshTokens.rotatedAt }).from(refreshTokens).where(eq(refreshTokens.id, row.token.id)))[0]?.rotatedAt ?? now;
+        }
+        if (refreshGraceMs > 0 && now.getTime() - rotatedAt.getTime() <= refreshGraceMs) return result(await issue(tx, family.id, family.expiresAt));
+
+        await revokeFamily(tx, family.id, session.id, "refresh_token_reuse");
+        await audit.record(tx, { action: "security.refresh_token_reuse", actor: { type: "anonymous" }, target: { type: "user", id: family.userId }, outcome: "denied", metadata: { familyId: family.id, sessionId: session.id } }, request);
+        await audit.record(tx, { action: "refresh_token.family_revoked", actor: { type: "system" }, target: { type: "user", id: family.userId }, metadata: { familyId: family.id, reason: "reuse_detected" } }, request);
+        return "reused";
+      });
+      // Thrown after the commit, so the revocation above stands.
+      if (outcome === "invalid" || outcome === "reused") throw new PlatformError("invalid_token", { detail: "The refresh token is not valid." });
+      return outcome;
+    },
+
+    async revoke(token, request) {
+      await db.transaction(async (tx) => {
+        const row = await find(tx, token);
+        // Revoking an unknown token answers the same (RFC 7009): nothing to say about it.
+        if (row === undefined) return;
+        await revokeFamily(tx, row.family.id, row.session.id, "revoked_by_client");
+        await audit.record(tx, { action: "refresh_token.family_revoked", actor: { type: "user", id: row.family.userId }, target: { type: "user", id: row.family.userId }, metadata: { familyId: row.family.id, reason: "revoked_by_client" } }, request);
+      });
+    },
+  };
+}

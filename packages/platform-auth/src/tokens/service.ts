@@ -1,0 +1,95 @@
+import { PlatformError, type AuditLog, type Database, type RequestContext, type UserId } from "@burrow/platform-core";
+import type { SessionRow, Sessions } from "../sessions/sessions.ts";
+import type { Accounts } from "../sign-in/accounts.ts";
+import type { PublicUser } from "../users/users.ts";
+import type { RefreshTokens } from "./refresh.ts";
+import type { AccessTokenClaims, SigningKeys } from "./signing-keys.ts";
+
+export interface TokenResponse {
+  accessToken: string;
+  tokenType: "Bearer";
+  expiresIn: number;
+  refreshToken?: string;
+}
+
+/** Extra access-token claims, supplied at composition time (roles and permissions, for one). */
+export type ClaimsProvider = (userId: UserId) => Promise<Record<string, unknown>>;
+
+export interface Introspection {
+  active: boolean;
+  sub?: string;
+  sid?: string;
+  exp?: number;
+  iat?: number;
+  iss?: string;
+  aud?: string | string[];
+  jti?: string;
+  token_type?: "access_token";
+}
+
+export interface AccessTokens {
+  /** `grantType: "password"` — the same lockout, limits and enumeration safety as cookie sign-in. */
+  passwordGrant(input: { email: string; password: string }, request: RequestContext): Promise<TokenResponse>;
+  refreshGrant(refreshToken: string, request: RequestContext): Promise<TokenResponse>;
+  /** `grantType: "session"` — a signed-in session mints a short access token (no refresh token). */
+  sessionGrant(session: SessionRow, request: RequestContext): Promise<TokenResponse>;
+  /** Signature and times, then that the session behind it is still live (the API's Bearer check). */
+  authenticate(token: string): Promise<{ claims: AccessTokenClaims; session: SessionRow; user: PublicUser }>;
+  introspect(token: string): Promise<Introspection>;
+}
+
+export function createAccessTokens(options: { db: Database; audit: AuditLog; keys: SigningKeys; refresh: RefreshTokens; sessions: Sessions; accounts: Accounts; claims?: ClaimsProvider }): AccessTokens {
+  const { db, audit, keys, refresh, sessions } = options;
+
+  async function mint(userId: string, sessionId: string): Promise<{ token: string; expiresIn: number }> {
+    const extra = (await options.claims?.(userId as UserId)) ?? {};
+    // Composition claims never override the registered ones.
+    return keys.sign({ ...extra, sub: userId, sid: sessionId });
+  }
+
+  async function issued(userId: string, grantType: string, request: RequestContext): Promise<void> {
+    await audit.record(db, { action: "token.issued", actor: { type: "user", id: userId }, target: { type: "user", id: userId }, metadata: { grantType } }, request);
+  }
+
+  async function authenticate(token: string) {
+    const claims = await keys.verify(token);
+    const validation = await sessions.validateById(claims.sid);
+    if (validation.session === null || validation.user.id !== claims.sub) throw new PlatformError("invalid_token", { detail: "The token's session has ended." });
+    return { claims, session: validation.session, user: validation.user };
+  }
+
+  return {
+    async passwordGrant(input, request) {
+      const signedIn = await options.accounts.signIn(input, request);
+      const refreshToken = await refresh.start(db, { sessionId: signedIn.session.id, userId: signedIn.user.id });
+      const access = await mint(signedIn.user.id, signedIn.session.id);
+      await issued(signedIn.user.id, "password", request);
+      return { accessToken: access.token, tokenType: "Bearer", expiresIn: access.expiresIn, refreshToken };
+    },
+
+    async refreshGrant(refreshToken, request) {
+      const rotated = await refresh.rotate(refreshToken, request);
+      const access = await mint(rotated.userId, rotated.sessionId);
+      await issued(rotated.userId, "refresh_token", request);
+      return { accessToken: access.token, tokenType: "Bearer", expiresIn: access.expiresIn, refreshToken: rotated.refreshToken };
+    },
+
+    async sessionGrant(session, request) {
+      const access = await mint(session.userId, session.id);
+      await issued(session.userId, "session", request);
+      return { accessToken: access.token, tokenType: "Bearer", expiresIn: access.expiresIn };
+    },
+
+    authenticate,
+
+    async introspect(token) {
+      try {
+        const { claims } = await authenticate(token);
+        return { active: true, token_type: "access_token", sub: claims.sub, sid: claims.sid, exp: claims.exp, iat: claims.iat, jti: claims.jti, ...(claims.iss ? { iss: claims.iss } : {}), ...(claims.aud ? { aud: claims.aud } : {}) };
+      } catch (error) {
+        if (error instanceof PlatformError) return { active: false };
+        throw error;
+      }
+    },
+  };
+}
