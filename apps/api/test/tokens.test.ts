@@ -71,7 +71,7 @@ describe("access and refresh tokens", () => {
     expect(events.length).toBe(1);
   });
 
-  test("the session's cookie stops working when reuse is detected", async () => {
+  test("the session grant mints a short token without a refresh token; reuse ends the family's session", async () => {
     const signedIn = await signIn(api, user.email, user.password);
     const cookie = sessionCookieFrom(signedIn);
     const minted = await (await post(api, "/v1/auth/token", { grantType: "session" }, { cookie, origin: ORIGIN })).json();
