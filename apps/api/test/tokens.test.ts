@@ -110,6 +110,19 @@ describe("access and refresh tokens", () => {
     expect((await refresh(api, other.refreshToken)).status).toBe(401);
   });
 
+  test("suspension and deletion end the families at once", async () => {
+    const suspended = await signUpUser(api);
+    const deleted = await signUpUser(api);
+    const one = await passwordGrant(api, suspended);
+    const two = await passwordGrant(api, deleted);
+    await api.platform.auth.users.suspend(api.platform.db, suspended.id as never, "system", {});
+    await api.platform.auth.users.softDelete(api.platform.db, deleted.id as never, "system", {});
+    for (const pair of [one, two]) {
+      expect((await refresh(api, pair.refreshToken)).status).toBe(401);
+      expect((await api.request("/v1/auth/session", { headers: bearer(pair.accessToken) })).status).toBe(401);
+    }
+  });
+
   test("token/revoke ends the family and its session; unknown tokens get the same answer", async () => {
     const pair = await passwordGrant(api, user);
     const revoked = await post(api, "/v1/auth/token/revoke", { refreshToken: pair.refreshToken });

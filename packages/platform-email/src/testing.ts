@@ -10,6 +10,11 @@ export interface TestMailServer {
   url(): string;
   /** The newest message to `to`, or undefined. */
   lastTo(to: string): ParsedMail | undefined;
+  /**
+   * The newest link carrying `?token=` mailed to `to` (and to `path`, when given). Mails sent in
+   * one batch may arrive in any order, so the path tells them apart.
+   */
+  linkTo(to: string, path?: string): URL;
   /** Recipients the server refuses with a permanent 550 (as a server refusing a message would). */
   refuse: Set<string>;
 }
@@ -54,6 +59,14 @@ export function createTestMailServer(): TestMailServer {
     url: () => `smtp://127.0.0.1:${port}`,
     lastTo(to) {
       return received.findLast((mail) => (mail.to as { text?: string } | undefined)?.text?.toLowerCase() === to.toLowerCase());
+    },
+    linkTo(to, path) {
+      for (const mail of [...received].reverse()) {
+        if ((mail.to as { text?: string } | undefined)?.text?.toLowerCase() !== to.toLowerCase()) continue;
+        const match = /(https?:\/\/[^\s)]+token=[A-Za-z0-9_-]+)/.exec(mail.text ?? "");
+        if (match !== null && (path === undefined || new URL(match[1]!).pathname === path)) return new URL(match[1]!);
+      }
+      throw new Error(`no ${path ?? "token"} link mailed to ${to}`);
     },
   };
 }

@@ -1,9 +1,8 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { SessionId, UserId } from "@burrow/platform-core";
-import type { SignedIn as SignedInResult } from "@burrow/platform-auth";
-import type { Context } from "hono";
-import { clearSessionCookie, writeSessionCookie } from "../cookies.ts";
+import { clearSessionCookie } from "../cookies.ts";
 import type { AppEnv } from "../env.ts";
+import { signedInResponse } from "./signed-in.ts";
 import { requireCaller } from "../middleware/authenticate.ts";
 import { PlatformError } from "@burrow/platform-core";
 import type { Platform } from "../platform.ts";
@@ -88,20 +87,16 @@ const changePassword = createRoute({
 
 export function authRoutes(platform: Platform): OpenAPIHono<AppEnv> {
   const { auth, config } = platform;
-  const signedInBody = (c: Context<AppEnv>, result: SignedInResult) => {
-    writeSessionCookie(c, config, result.token);
-    return { user: result.user, session: auth.sessions.toPublic(result.session, result.session.id), sessionToken: result.token };
-  };
 
   return new OpenAPIHono<AppEnv>()
     .openapi(signUp, async (c) => {
       const result = await auth.signUp(c.req.valid("json"), c.get("requestContext"));
       if (result.kind === "verification_required") return c.json({ verificationRequired: true as const }, 202);
-      return c.json(signedInBody(c, result), 201);
+      return c.json(signedInResponse(c, platform, result), 201);
     })
     .openapi(signIn, async (c) => {
       const result = await auth.signIn(c.req.valid("json"), c.get("requestContext"));
-      return c.json(signedInBody(c, result), 200);
+      return c.json(signedInResponse(c, platform, result), 200);
     })
     .openapi(signOut, async (c) => {
       const caller = await requireCaller(c);

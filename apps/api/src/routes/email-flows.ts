@@ -1,8 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { SignedIn as SignedInResult } from "@burrow/platform-auth";
-import type { Context } from "hono";
-import { writeSessionCookie } from "../cookies.ts";
 import type { AppEnv } from "../env.ts";
+import { signedInResponse } from "./signed-in.ts";
 import { requireCaller } from "../middleware/authenticate.ts";
 import type { Platform } from "../platform.ts";
 import { Email, jsonBody, jsonContent, PasswordInput, problems, SignedIn, User } from "../schemas.ts";
@@ -28,12 +26,7 @@ const confirmEmailChange = route({ method: "post", path: "/v1/auth/email/change/
 const accountSetup = route({ method: "post", path: "/v1/auth/account-setup", summary: "Choose the first password of an account created by an administrator or an invitation", request: { body: jsonBody(z.object({ token: Token, password: PasswordInput }).strict()) }, responses: { 204: { description: "Account ready. Sign in with it." }, ...problems(400, 415, 422) } });
 
 export function emailFlowRoutes(platform: Platform): OpenAPIHono<AppEnv> {
-  const { auth, config } = platform;
-  const flows = auth.flows;
-  const signedInBody = (c: Context<AppEnv>, result: SignedInResult) => {
-    writeSessionCookie(c, config, result.token);
-    return { user: result.user, session: auth.sessions.toPublic(result.session, result.session.id), sessionToken: result.token };
-  };
+  const flows = platform.auth.flows;
 
   return new OpenAPIHono<AppEnv>()
     .openapi(verifyEmail, async (c) => c.json({ user: await flows.verifyEmail(c.req.valid("json").token, c.get("requestContext")) }, 200))
@@ -57,7 +50,7 @@ export function emailFlowRoutes(platform: Platform): OpenAPIHono<AppEnv> {
     })
     .openapi(magicLinkVerify, async (c) => {
       const result = await flows.signInWithMagicLink(c.req.valid("json").token, c.get("requestContext"));
-      return c.json({ ...signedInBody(c, result), redirectTo: result.redirectTo }, 200);
+      return c.json({ ...signedInResponse(c, platform, result), redirectTo: result.redirectTo }, 200);
     })
     .openapi(emailCode, async (c) => {
       await flows.request("email_otp", c.req.valid("json").email);
@@ -65,7 +58,7 @@ export function emailFlowRoutes(platform: Platform): OpenAPIHono<AppEnv> {
     })
     .openapi(emailCodeVerify, async (c) => {
       const body = c.req.valid("json");
-      return c.json(signedInBody(c, await flows.signInWithEmailCode(body.email, body.code, c.get("requestContext"))), 200);
+      return c.json(signedInResponse(c, platform, await flows.signInWithEmailCode(body.email, body.code, c.get("requestContext"))), 200);
     })
     .openapi(reauthenticate, async (c) => {
       const caller = await requireCaller(c);
