@@ -57,6 +57,17 @@ export const SignedIn = z
   })
   .openapi("SignedIn");
 
+export const MfaRequired = z
+  .object({
+    mfaRequired: z.literal(true),
+    mfaToken: z.string().openapi({ description: "Good for 5 minutes and 5 tries, only at POST /v1/auth/mfa/verify." }),
+    methods: z.array(z.string()).openapi({ example: ["totp", "recovery_code"] }),
+  })
+  .openapi("MfaRequired");
+
+/** A sign-in's answer: a session, or a second factor to give. */
+export const SignInAnswer = z.union([SignedIn.extend({ redirectTo: z.string().nullable() }), MfaRequired]);
+
 export const SessionIdParam = z.object({ sessionId: idSchema("session").openapi({ param: { name: "sessionId", in: "path" }, type: "string", example: "ses_01m80vsrdweg5af65ybwzm0tmk" }) });
 
 export const Problem = z

@@ -1,6 +1,9 @@
 import type { AuditLog, Clock, Config, Database, JobDefinition, KeyRing, UserId } from "@burrow/platform-core";
 import type { AuthContext, AuthMailer, AuthTexter } from "./context.ts";
 import { createPhones, type Phones } from "./flows/phones.ts";
+import { createChallenges, type Challenges } from "./mfa/challenges.ts";
+import { createFactors, type Factors } from "./mfa/factors.ts";
+import { createSessionStarter, createSignInCompletion, type SignInCompletion } from "./sign-in/complete.ts";
 import { createEmailFlows, EMAIL_REQUEST_JOB, type EmailFlows } from "./flows/email-flows.ts";
 import { createNotices, type Notices } from "./flows/notices.ts";
 import { createOneTimeTokens, type OneTimeTokens } from "./tokens/tokens.ts";
@@ -24,6 +27,9 @@ export interface Auth extends Accounts {
   notices: Notices;
   flows: EmailFlows;
   phones: Phones;
+  factors: Factors;
+  challenges: Challenges;
+  completion: SignInCompletion;
   signingKeys: SigningKeys;
   refreshTokens: RefreshTokens;
   accessTokens: AccessTokens;
@@ -71,15 +77,19 @@ export function createAuth(options: CreateAuthOptions): Auth {
   const throttle = createSignInThrottle({ clock: context.clock, policy: context.config.lockout });
   const tokens = createOneTimeTokens({ clock: context.clock, secret: context.config.secret });
   const notices = createNotices({ config: context.config, email: context.email, tokens });
-  const accounts = createAccounts(context, { sessions, users, throttle, notices });
-  const flows = createEmailFlows(context, { users, sessions, accounts, throttle, tokens, notices });
+  const factors = createFactors({ ...context, keyRing: options.keyRing });
+  const startSession = createSessionStarter(context, sessions);
+  const challenges = createChallenges(context, { factors, throttle, startSession });
+  const completion = createSignInCompletion(context, { startSession, factors, challenges });
+  const accounts = createAccounts(context, { sessions, users, throttle, notices, completion });
+  const flows = createEmailFlows(context, { users, sessions, accounts, throttle, tokens, notices, completion });
   const phones = createPhones(context, { tokens });
   const base = { db: context.db, config: context.config, clock: context.clock, audit: context.audit };
   const signingKeys = createSigningKeys({ ...base, keyRing: options.keyRing });
   const refreshTokens = createRefreshTokens(base);
   const accessTokens = createAccessTokens({ db: context.db, audit: context.audit, keys: signingKeys, refresh: refreshTokens, sessions, accounts, ...(options.claims ? { claims: options.claims } : {}) });
   const apiKeys = createApiKeys({ ...base, grantableScopes: options.grantableScopes ?? (async () => DEFAULT_USER_SCOPES) });
-  return { ...accounts, context, sessions, users, throttle, tokens, notices, flows, phones, signingKeys, refreshTokens, accessTokens, apiKeys, jobs: { [EMAIL_REQUEST_JOB]: flows.requestJob } };
+  return { ...accounts, context, sessions, users, throttle, tokens, notices, flows, phones, factors, challenges, completion, signingKeys, refreshTokens, accessTokens, apiKeys, jobs: { [EMAIL_REQUEST_JOB]: flows.requestJob } };
 }
 
 export type { AuthContext, AuthMailer, AuthTexter } from "./context.ts";
@@ -98,6 +108,9 @@ export { checkPasswordPolicy, DEFAULT_PASSWORD_POLICY, type PasswordPolicy, type
 export { parseSessionToken, formatSessionToken } from "./sessions/tokens.ts";
 export type { PublicSession, SessionRow, Sessions, SessionValidation } from "./sessions/sessions.ts";
 export type { Accounts, SignedIn, SignUpResult } from "./sign-in/accounts.ts";
+export type { SignInCompletion, SignInOutcome } from "./sign-in/complete.ts";
+export { MFA_MAX_ATTEMPTS, MFA_TOKEN_TTL_MS, type Challenges, type SecondFactorMethod } from "./mfa/challenges.ts";
+export type { FactorRow, Factors } from "./mfa/factors.ts";
 export type { SignInThrottle } from "./sign-in/throttle.ts";
 export { normalizeEmail, toPublicUser, type PublicUser, type UserRow, type Users, type UserSearch } from "./users/users.ts";
 export { TOKEN_PURPOSES, USER_STATUSES, type TokenPurpose, type UserStatus } from "./schema.ts";

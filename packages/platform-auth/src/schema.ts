@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 // Through the schema subpath: drizzle-kit loads schema files under Node, so they import nothing heavy.
 import { timestamptz } from "@burrow/platform-core/schema";
-import { bigserial, boolean, index, integer, jsonb, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
 
 export const USER_STATUSES = ["active", "suspended", "deleted", "invited"] as const;
 export type UserStatus = (typeof USER_STATUSES)[number];
@@ -217,3 +217,57 @@ export const apiKeys = pgTable(
   },
   (table) => [index("api_keys_owner_idx").on(table.ownerType, table.ownerId)],
 );
+
+export const FACTOR_TYPES = ["totp", "passkey"] as const;
+
+/** Second factors. A TOTP secret is encrypted with the core key ring; a factor counts once confirmed. */
+export const mfaFactors = pgTable(
+  "mfa_factors",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    type: text("type", { enum: FACTOR_TYPES }).notNull(),
+    label: text("label").notNull(),
+    createdAt: timestamptz("created_at").notNull(),
+    /** Null until the first correct code: an unconfirmed factor protects nothing and proves nothing. */
+    confirmedAt: timestamptz("confirmed_at"),
+    lastUsedAt: timestamptz("last_used_at"),
+    totpSecretEncrypted: text("totp_secret_encrypted"),
+    /** The last accepted RFC 6238 time step: a step is never accepted twice. */
+    totpLastStep: bigint("totp_last_step", { mode: "number" }),
+  },
+  (table) => [index("mfa_factors_user_idx").on(table.userId)],
+);
+
+/**
+ * Recovery codes: `<lookup>-<secret>`. The lookup part finds the row; the secret is checked against
+ * an Argon2id hash (the codes are short, so a fast hash would fall to brute force from a dump).
+ */
+export const mfaRecoveryCodes = pgTable(
+  "mfa_recovery_codes",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    lookup: text("lookup").notNull(),
+    secretHash: text("secret_hash").notNull(),
+    createdAt: timestamptz("created_at").notNull(),
+    usedAt: timestamptz("used_at"),
+  },
+  (table) => [uniqueIndex("mfa_recovery_codes_lookup_key").on(table.userId, table.lookup)],
+);
+
+/** The step between a first factor and a session: `mfaToken`, stored as SHA-256, 5 minutes, 5 tries. */
+export const mfaChallenges = pgTable("mfa_challenges", {
+  id: text("id").primaryKey(),
+  userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+  tokenHash: text("token_hash").notNull().unique(),
+  /** How the first factor was passed, for the session's record (password, magic_link, …). */
+  firstMethod: text("first_method").notNull(),
+  /** What the client asked for: a session, or tokens (the password grant). */
+  result: text("result", { enum: ["session", "tokens"] }).notNull(),
+  redirectTo: text("redirect_to"),
+  attempts: integer("attempts").notNull().default(0),
+  expiresAt: timestamptz("expires_at").notNull(),
+  consumedAt: timestamptz("consumed_at"),
+  createdAt: timestamptz("created_at").notNull(),
+});

@@ -19,6 +19,8 @@ export const ID_PREFIXES = {
   invitation: "inv",
   elevation: "elv",
   factor: "mfa",
+  recoveryCode: "rcv",
+  mfaChallenge: "mfc",
   refreshFamily: "rtf",
   refreshToken: "rft",
   signingKey: "sgk",

@@ -26,6 +26,9 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
     c.html(page({ title, productName: config.email.productName, brandColor: config.email.brandColor, body }), status);
   const request = (c: Context<AppEnv>) => c.get("requestContext");
   const done = (title: string, text: string) => `<h1>${html(title)}</h1><p>${html(text)}</p>`;
+  const codeField = `<label for="code">Code from your authenticator app, or a recovery code</label><input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="16" required>`;
+  const mfaPrompt = (mfaToken: string) =>
+    `<h1>Two-step verification</h1><p>Enter the code from your authenticator app.</p>${form({ action: "/auth/mfa", fields: `<input type="hidden" name="mfaToken" value="${html(mfaToken)}">${codeField}`, submit: "Verify" })}`;
 
   const pages: PageDefinition[] = [
     {
@@ -51,9 +54,10 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
       title: "Sign in",
       prompt: (token) => `<h1>Sign in</h1><p>Continue to sign in on this device.</p>${form({ action: "/auth/magic-link", token, submit: "Sign in" })}`,
       async submit(c, fields) {
-        const result = await flows.signInWithMagicLink(fields.token ?? "", request(c));
-        writeSessionCookie(c, config, result.token);
-        if (result.redirectTo !== null) return c.redirect(result.redirectTo, 303);
+        const outcome = await flows.signInWithMagicLink(fields.token ?? "", request(c));
+        if (outcome.kind === "mfa_required") return mfaPrompt(outcome.mfaToken);
+        writeSessionCookie(c, config, outcome.token);
+        if (outcome.redirectTo !== null) return c.redirect(outcome.redirectTo, 303);
         return done("You are signed in", "You can close this page and go back to the app.");
       },
     },
@@ -115,6 +119,22 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
       }
     });
   }
+
+  // The second step of a magic-link sign-in for an account with MFA.
+  app.post("/auth/mfa", async (c) => {
+    const fields = await readForm(c);
+    const code = (fields.code ?? "").trim();
+    try {
+      const result = await auth.challenges.verify({ mfaToken: fields.mfaToken ?? "", method: /^\d{6}$/.test(code) ? "totp" : "recovery_code", code }, request(c));
+      writeSessionCookie(c, config, result.token);
+      if (result.redirectTo !== null) return c.redirect(result.redirectTo, 303);
+      return render(c, "Signed in", done("You are signed in", "You can close this page and go back to the app."));
+    } catch (error) {
+      if (!isPlatformError(error)) throw error;
+      const again = error.code === "invalid_code" ? mfaPrompt(fields.mfaToken ?? "") : "";
+      return render(c, "Two-step verification", `<div class="error">${html(error.detail ?? error.message)}</div>${again}`, error.status as 400);
+    }
+  });
 
   app.get("/auth/forgot-password", (c) => render(c, "Reset your password", `<h1>Reset your password</h1><p>We will email you a link to choose a new one.</p>${form({ action: "/auth/forgot-password", fields: emailField, submit: "Email me a link" })}`));
   app.post("/auth/forgot-password", async (c) => {

@@ -2,11 +2,11 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { SessionId, UserId } from "@burrow/platform-core";
 import { clearSessionCookie } from "../cookies.ts";
 import type { AppEnv } from "../env.ts";
-import { signedInResponse } from "./signed-in.ts";
+import { outcomeResponse, signedInResponse } from "./signed-in.ts";
 import { requireCaller } from "../middleware/authenticate.ts";
 import { PlatformError } from "@burrow/platform-core";
 import type { Platform } from "../platform.ts";
-import { Email, jsonBody, jsonContent, PasswordInput, problems, Session, SessionIdParam, SignedIn, User } from "../schemas.ts";
+import { Email, jsonBody, jsonContent, PasswordInput, problems, Session, SessionIdParam, SignedIn, SignInAnswer, User } from "../schemas.ts";
 
 const tags = ["Accounts and sessions"];
 
@@ -32,7 +32,7 @@ const signIn = createRoute({
   summary: "Sign in with email and password",
   description: "An unknown email and a wrong password get the same answer, in the same time. Five failures in a row lock the address for 15 minutes (doubling on each repeated lock).",
   request: { body: jsonBody(z.object({ email: Email, password: PasswordInput }).strict()) },
-  responses: { 200: jsonContent(SignedIn, "Signed in; the session cookie is set"), ...problems(400, 401, 403, 415, 429) },
+  responses: { 200: jsonContent(SignInAnswer, "Signed in (the session cookie is set), or a second factor is required"), ...problems(400, 401, 403, 415, 429) },
 });
 
 const signOut = createRoute({
@@ -95,8 +95,8 @@ export function authRoutes(platform: Platform): OpenAPIHono<AppEnv> {
       return c.json(signedInResponse(c, platform, result), 201);
     })
     .openapi(signIn, async (c) => {
-      const result = await auth.signIn(c.req.valid("json"), c.get("requestContext"));
-      return c.json(signedInResponse(c, platform, result), 200);
+      const outcome = await auth.signIn(c.req.valid("json"), c.get("requestContext"));
+      return c.json(outcomeResponse(c, platform, outcome), 200);
     })
     .openapi(signOut, async (c) => {
       const caller = await requireCaller(c);

@@ -1,9 +1,9 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../env.ts";
-import { signedInResponse } from "./signed-in.ts";
+import { outcomeResponse } from "./signed-in.ts";
 import { requireCaller } from "../middleware/authenticate.ts";
 import type { Platform } from "../platform.ts";
-import { Email, jsonBody, jsonContent, PasswordInput, problems, SignedIn, User } from "../schemas.ts";
+import { Email, jsonBody, jsonContent, PasswordInput, problems, SignInAnswer, User } from "../schemas.ts";
 
 const tags = ["Email and recovery"];
 const Token = z.string().min(1).max(200).openapi({ description: "The token from the emailed link." });
@@ -17,9 +17,9 @@ const resendVerification = route({ method: "post", path: "/v1/auth/email/verify/
 const forgotPassword = route({ method: "post", path: "/v1/auth/password/forgot", summary: "Email a password-reset link (valid 30 minutes)", request: { body: jsonBody(z.object({ email: Email }).strict()) }, responses: { 202: accepted, ...problems(400, 415, 429) } });
 const resetPassword = route({ method: "post", path: "/v1/auth/password/reset", summary: "Set a new password with the emailed token; every session is signed out", request: { body: jsonBody(z.object({ token: Token, newPassword: PasswordInput }).strict()) }, responses: { 204: { description: "Password set. Sign in with it." }, ...problems(400, 415, 422) } });
 const magicLink = route({ method: "post", path: "/v1/auth/magic-link", summary: "Email a sign-in link (valid 15 minutes)", request: { body: jsonBody(z.object({ email: Email, redirectTo: z.string().max(2048).optional() }).strict()) }, responses: { 202: accepted, ...problems(400, 415, 429) } });
-const magicLinkVerify = route({ method: "post", path: "/v1/auth/magic-link/verify", summary: "Sign in with the emailed link's token", request: { body: jsonBody(z.object({ token: Token }).strict()) }, responses: { 200: jsonContent(SignedIn.extend({ redirectTo: z.string().nullable() }), "Signed in"), ...problems(400, 415) } });
+const magicLinkVerify = route({ method: "post", path: "/v1/auth/magic-link/verify", summary: "Sign in with the emailed link's token", request: { body: jsonBody(z.object({ token: Token }).strict()) }, responses: { 200: jsonContent(SignInAnswer, "Signed in, or a second factor is required"), ...problems(400, 415) } });
 const emailCode = route({ method: "post", path: "/v1/auth/otp/email", summary: "Email a 6-digit sign-in code (valid 10 minutes, 5 tries)", request: { body: jsonBody(z.object({ email: Email }).strict()) }, responses: { 202: accepted, ...problems(400, 415, 429) } });
-const emailCodeVerify = route({ method: "post", path: "/v1/auth/otp/email/verify", summary: "Sign in with the emailed code", request: { body: jsonBody(z.object({ email: Email, code: z.string().regex(/^\d{6}$/, "Must be 6 digits") }).strict()) }, responses: { 200: jsonContent(SignedIn, "Signed in"), ...problems(400, 415, 429) } });
+const emailCodeVerify = route({ method: "post", path: "/v1/auth/otp/email/verify", summary: "Sign in with the emailed code", request: { body: jsonBody(z.object({ email: Email, code: z.string().regex(/^\d{6}$/, "Must be 6 digits") }).strict()) }, responses: { 200: jsonContent(SignInAnswer, "Signed in, or a second factor is required"), ...problems(400, 415, 429) } });
 const reauthenticate = route({ method: "post", path: "/v1/auth/reauthenticate", summary: "Enter the password again before a sensitive change (counts for 10 minutes)", request: { body: jsonBody(z.object({ password: PasswordInput }).strict()) }, responses: { 204: { description: "Recently authenticated" }, ...problems(400, 401, 403, 415, 429) } });
 const changeEmail = route({ method: "post", path: "/v1/auth/email/change", summary: "Start changing the email address (recent re-authentication required)", description: "Mails a confirmation link to the new address and a notice to the old one. The address changes only when the link is used.", request: { body: jsonBody(z.object({ newEmail: Email }).strict()) }, responses: { 202: accepted, ...problems(400, 401, 403, 415) } });
 const confirmEmailChange = route({ method: "post", path: "/v1/auth/email/change/confirm", summary: "Complete an email change with the token mailed to the new address", request: { body: jsonBody(z.object({ token: Token }).strict()) }, responses: { 200: jsonContent(z.object({ user: User }), "Changed"), ...problems(400, 409, 415) } });
@@ -49,8 +49,7 @@ export function emailFlowRoutes(platform: Platform): OpenAPIHono<AppEnv> {
       return c.json({ accepted: true as const }, 202);
     })
     .openapi(magicLinkVerify, async (c) => {
-      const result = await flows.signInWithMagicLink(c.req.valid("json").token, c.get("requestContext"));
-      return c.json({ ...signedInResponse(c, platform, result), redirectTo: result.redirectTo }, 200);
+      return c.json(outcomeResponse(c, platform, await flows.signInWithMagicLink(c.req.valid("json").token, c.get("requestContext"))), 200);
     })
     .openapi(emailCode, async (c) => {
       await flows.request("email_otp", c.req.valid("json").email);
@@ -58,7 +57,7 @@ export function emailFlowRoutes(platform: Platform): OpenAPIHono<AppEnv> {
     })
     .openapi(emailCodeVerify, async (c) => {
       const body = c.req.valid("json");
-      return c.json(signedInResponse(c, platform, await flows.signInWithEmailCode(body.email, body.code, c.get("requestContext"))), 200);
+      return c.json(outcomeResponse(c, platform, await flows.signInWithEmailCode(body.email, body.code, c.get("requestContext"))), 200);
     })
     .openapi(reauthenticate, async (c) => {
       const caller = await requireCaller(c);

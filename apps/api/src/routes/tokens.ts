@@ -4,7 +4,7 @@ import { REAUTHENTICATION_WINDOW_MS, type ApiKeyRow } from "@burrow/platform-aut
 import type { AppEnv } from "../env.ts";
 import { requireCaller } from "../middleware/authenticate.ts";
 import type { Platform } from "../platform.ts";
-import { Email, jsonBody, jsonContent, PasswordInput, problems } from "../schemas.ts";
+import { Email, jsonBody, jsonContent, MfaRequired, PasswordInput, problems } from "../schemas.ts";
 
 const tags = ["Tokens and keys"];
 
@@ -26,7 +26,7 @@ const token = createRoute({
   description:
     "`password`: for native clients, with the same lockout, limits and enumeration safety as sign-in. `refresh_token`: exchanges a refresh token for a new pair; a token used twice outside the grace window revokes its family and session. `session`: a signed-in session mints a short access token.",
   request: { body: jsonBody(Grant) },
-  responses: { 200: jsonContent(TokenResponse, "Tokens"), ...problems(400, 401, 403, 415, 429) },
+  responses: { 200: jsonContent(z.union([TokenResponse, MfaRequired]), "Tokens, or a second factor is required"), ...problems(400, 401, 403, 415, 429) },
 });
 
 const revoke = createRoute({

@@ -9,6 +9,7 @@ import type { SignInThrottle } from "../sign-in/throttle.ts";
 import type { OneTimeTokens } from "../tokens/tokens.ts";
 import { LIFETIMES, REAUTHENTICATION_WINDOW_MS } from "./lifetimes.ts";
 import type { Notices } from "./notices.ts";
+import type { SignInCompletion, SignInOutcome } from "../sign-in/complete.ts";
 import { normalizeEmail, toPublicUser, type PublicUser, type UserRow, type Users } from "../users/users.ts";
 import { buildLink, checkRedirect } from "./links.ts";
 
@@ -34,8 +35,8 @@ export interface EmailFlows {
   request(kind: EmailRequestKind, email: string, options?: { redirectTo?: string }): Promise<void>;
   verifyEmail(token: string, request: RequestContext): Promise<PublicUser>;
   resetPassword(token: string, newPassword: string, request: RequestContext): Promise<void>;
-  signInWithMagicLink(token: string, request: RequestContext): Promise<SignedIn & { redirectTo: string | null }>;
-  signInWithEmailCode(email: string, code: string, request: RequestContext): Promise<SignedIn>;
+  signInWithMagicLink(token: string, request: RequestContext): Promise<SignInOutcome>;
+  signInWithEmailCode(email: string, code: string, request: RequestContext): Promise<SignInOutcome>;
   /** Marks the session as recently authenticated after the password is entered again. */
   reauthenticate(session: SessionRow, password: string, request: RequestContext): Promise<void>;
   requestEmailChange(session: SessionRow, newEmail: string, request: RequestContext): Promise<void>;
@@ -45,7 +46,7 @@ export interface EmailFlows {
   requestJob: JobDefinition;
 }
 
-export function createEmailFlows(context: AuthContext, parts: { users: Users; sessions: Sessions; accounts: Accounts; throttle: SignInThrottle; tokens: OneTimeTokens; notices: Notices }): EmailFlows {
+export function createEmailFlows(context: AuthContext, parts: { users: Users; sessions: Sessions; accounts: Accounts; throttle: SignInThrottle; tokens: OneTimeTokens; notices: Notices; completion: SignInCompletion }): EmailFlows {
   const { db, config, clock, audit, email, hasher } = context;
   const { tokens, sessions, throttle } = parts;
   const link = (path: string, token: string) => buildLink(config, path, { token });
@@ -57,13 +58,11 @@ export function createEmailFlows(context: AuthContext, parts: { users: Users; se
     return user;
   }
 
-  async function startSession(tx: Database, user: UserRow, method: string, request: RequestContext): Promise<SignedIn> {
+  /** A first factor by mail: receiving it proves the address; then a session or an MFA challenge. */
+  async function passedByMail(tx: Database, user: UserRow, method: string, request: RequestContext, redirectTo: string | null = null): Promise<SignInOutcome> {
     const now = clock.now();
-    // Receiving the mail proves the address.
-    const [updated] = await tx.update(users).set({ lastSignInAt: now, emailVerifiedAt: user.emailVerifiedAt ?? now, updatedAt: now }).where(eq(users.id, user.id)).returning();
-    const { session, token } = await sessions.create(tx, { userId: user.id as UserId, methods: [method], request });
-    await audit.record(tx, { action: "user.signed_in", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, metadata: { method, sessionId: session.id } }, request);
-    return { user: toPublicUser(updated!), session, token };
+    if (user.emailVerifiedAt === null) await tx.update(users).set({ emailVerifiedAt: now, updatedAt: now }).where(eq(users.id, user.id));
+    return parts.completion.afterFirstFactor(tx, user.id, method, request, { redirectTo });
   }
 
   async function serveRequest(payload: EmailRequest): Promise<void> {
@@ -136,7 +135,7 @@ export function createEmailFlows(context: AuthContext, parts: { users: Users; se
         const row = await tokens.consumeLink(tx, "magic_link", token);
         if (row === undefined) throw new PlatformError("invalid_link");
         const user = await activeUserByToken(tx, row.userId);
-        return { ...(await startSession(tx, user, "magic_link", request)), redirectTo: row.target };
+        return passedByMail(tx, user, "magic_link", request, row.target);
       });
     },
 
@@ -150,7 +149,7 @@ export function createEmailFlows(context: AuthContext, parts: { users: Users; se
           ? undefined
           : await db.transaction(async (tx) => {
               const row = await tokens.consumeCode(tx, { userId: user.id as UserId, purpose: "email_otp", code });
-              return row === undefined ? undefined : startSession(tx, user, "email_otp", request);
+              return row === undefined ? undefined : passedByMail(tx, user, "email_otp", request);
             });
       if (signedIn === undefined) {
         await throttle.recordFailure(db, key, slot);

@@ -6,6 +6,7 @@ import { credentialsPassword, passwordHistory, users } from "../schema.ts";
 import type { SessionRow, Sessions } from "../sessions/sessions.ts";
 import { normalizeEmail, toPublicUser, type PublicUser, type Users } from "../users/users.ts";
 import type { Notices } from "../flows/notices.ts";
+import type { SignInCompletion, SignInOutcome } from "./complete.ts";
 import type { SignInThrottle } from "./throttle.ts";
 
 export interface SignedIn {
@@ -22,7 +23,8 @@ export type SignUpResult =
 
 export interface Accounts {
   signUp(input: { email: string; password: string; name?: string | null }, request: RequestContext): Promise<SignUpResult>;
-  signIn(input: { email: string; password: string }, request: RequestContext): Promise<SignedIn>;
+  /** A session, or an MFA challenge when the account has a second factor. */
+  signIn(input: { email: string; password: string }, request: RequestContext, options?: { result?: "session" | "tokens" }): Promise<SignInOutcome>;
   signOut(session: SessionRow, request: RequestContext): Promise<void>;
   changePassword(input: { userId: UserId; sessionId: SessionId; currentPassword: string; newPassword: string }, request: RequestContext): Promise<void>;
   /** Sets a password under the policy and history rules (used by change, reset and account set-up). */
@@ -34,7 +36,7 @@ export interface Accounts {
 /** Re-sending the verification mail from a sign-in attempt: a burst of 3, then one per 10 minutes. */
 const RESEND_POLICY = { count: 3, windowMs: 10 * 60_000 };
 
-export function createAccounts(context: AuthContext, parts: { sessions: Sessions; users: Users; throttle: SignInThrottle; notices: Notices }): Accounts {
+export function createAccounts(context: AuthContext, parts: { sessions: Sessions; users: Users; throttle: SignInThrottle; notices: Notices; completion: SignInCompletion }): Accounts {
   const { db, clock, audit, hasher, policy, config } = context;
   const { notices } = parts;
   const { sessions, throttle } = parts;
@@ -73,12 +75,6 @@ export function createAccounts(context: AuthContext, parts: { sessions: Sessions
       select id from password_history where user_id = ${user.id} order by created_at desc, id desc limit ${policy.historySize - 1})`);
   }
 
-  async function startSession(tx: Database, userId: UserId, methods: string[], request: RequestContext): Promise<SignedIn> {
-    const { session, token } = await sessions.create(tx, { userId, methods, request });
-    const [row] = await tx.update(users).set({ lastSignInAt: clock.now() }).where(eq(users.id, userId)).returning();
-    return { user: toPublicUser(row!), session, token };
-  }
-
   return {
     setPassword,
 
@@ -112,7 +108,7 @@ export function createAccounts(context: AuthContext, parts: { sessions: Sessions
             await notices.sendVerification(tx, user);
             return { kind: "verification_required" as const };
           }
-          const signedIn = await startSession(tx, user.id as UserId, ["password"], request);
+          const signedIn = await parts.completion.startSession(tx, user.id, ["password"], request);
           return { kind: "signed_in" as const, ...signedIn };
         });
       } catch (error) {
@@ -125,7 +121,7 @@ export function createAccounts(context: AuthContext, parts: { sessions: Sessions
       }
     },
 
-    async signIn(input, request) {
+    async signIn(input, request, options = {}) {
       const key = normalizeEmail(input.email);
       const slot = await throttle.reserve(db, key);
       const password = normalizePassword(input.password);
@@ -169,9 +165,7 @@ export function createAccounts(context: AuthContext, parts: { sessions: Sessions
         if (hasher.needsRehash(row.hash)) {
           await tx.update(credentialsPassword).set({ hash: await hasher.hash(password), updatedAt: clock.now() }).where(eq(credentialsPassword.userId, user.id));
         }
-        const signedIn = await startSession(tx, user.id as UserId, ["password"], request);
-        await audit.record(tx, { action: "user.signed_in", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, metadata: { method: "password", sessionId: signedIn.session.id } }, request);
-        return signedIn;
+        return parts.completion.afterFirstFactor(tx, user.id, "password", request, { result: options.result ?? "session" });
       });
     },
 

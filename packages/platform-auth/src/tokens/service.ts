@@ -1,6 +1,6 @@
 import { PlatformError, type AuditLog, type Database, type RequestContext, type UserId } from "@burrow/platform-core";
 import type { SessionRow, Sessions } from "../sessions/sessions.ts";
-import type { Accounts } from "../sign-in/accounts.ts";
+import type { Accounts, SignedIn } from "../sign-in/accounts.ts";
 import type { PublicUser } from "../users/users.ts";
 import type { RefreshTokens } from "./refresh.ts";
 import type { AccessTokenClaims, SigningKeys } from "./signing-keys.ts";
@@ -28,8 +28,13 @@ export interface Introspection {
 }
 
 export interface AccessTokens {
-  /** `grantType: "password"` — the same lockout, limits and enumeration safety as cookie sign-in. */
-  passwordGrant(input: { email: string; password: string }, request: RequestContext): Promise<TokenResponse>;
+  /**
+   * `grantType: "password"` — the same lockout, limits, enumeration safety and MFA as cookie sign-in:
+   * an account with a second factor gets an MFA challenge, and tokens after `POST /v1/auth/mfa/verify`.
+   */
+  passwordGrant(input: { email: string; password: string }, request: RequestContext): Promise<TokenResponse | { mfaRequired: true; mfaToken: string; methods: string[] }>;
+  /** Access and refresh tokens for a session just started (the password grant, or after MFA). */
+  tokensForSession(signedIn: SignedIn, grantType: string, request: RequestContext): Promise<TokenResponse>;
   refreshGrant(refreshToken: string, request: RequestContext): Promise<TokenResponse>;
   /** `grantType: "session"` — a signed-in session mints a short access token (no refresh token). */
   sessionGrant(session: SessionRow, request: RequestContext): Promise<TokenResponse>;
@@ -60,10 +65,15 @@ export function createAccessTokens(options: { db: Database; audit: AuditLog; key
 
   return {
     async passwordGrant(input, request) {
-      const signedIn = await options.accounts.signIn(input, request);
+      const outcome = await options.accounts.signIn(input, request, { result: "tokens" });
+      if (outcome.kind === "mfa_required") return { mfaRequired: true, mfaToken: outcome.mfaToken, methods: outcome.methods };
+      return this.tokensForSession(outcome, "password", request);
+    },
+
+    async tokensForSession(signedIn, grantType, request) {
       const refreshToken = await refresh.start(db, { sessionId: signedIn.session.id, userId: signedIn.user.id });
       const access = await mint(signedIn.user.id, signedIn.session.id);
-      await issued(signedIn.user.id, "password", request);
+      await issued(signedIn.user.id, grantType, request);
       return { accessToken: access.token, tokenType: "Bearer", expiresIn: access.expiresIn, refreshToken };
     },
 

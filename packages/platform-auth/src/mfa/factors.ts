@@ -1,0 +1,158 @@
+import { and, asc, eq, isNotNull, isNull } from "drizzle-orm";
+import QRCode from "qrcode";
+import { newId, PlatformError, type Database, type KeyRing, type RequestContext, type UserId } from "@burrow/platform-core";
+import type { AuthContext } from "../context.ts";
+import { mfaFactors, mfaRecoveryCodes, users } from "../schema.ts";
+import { checkTotp, newTotpSecret, totpUri } from "./totp.ts";
+
+export type FactorRow = typeof mfaFactors.$inferSelect;
+
+const RECOVERY_CODE_COUNT = 10;
+/** Crockford-style alphabet without look-alikes, for codes people copy by hand. */
+const CODE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz";
+
+function randomCodePart(length: number): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(length * 2));
+  let out = "";
+  for (const byte of bytes) {
+    // 31 symbols: reject the top of the byte range so every symbol is equally likely.
+    if (byte >= 248) continue;
+    out += CODE_ALPHABET[byte % 31];
+    if (out.length === length) break;
+  }
+  return out.length === length ? out : randomCodePart(length);
+}
+
+export interface Factors {
+  enrollTotp(userId: UserId, label: string, request: RequestContext): Promise<{ factorId: string; secret: string; otpauthUrl: string; qrSvg: string }>;
+  /** Activates an enrolled TOTP factor; returns recovery codes when it is the user's first factor. */
+  confirmTotp(userId: UserId, factorId: string, code: string, request: RequestContext): Promise<{ recoveryCodes: string[] | null }>;
+  remove(userId: UserId, factorId: string, request: RequestContext): Promise<void>;
+  list(db: Database, userId: UserId): Promise<FactorRow[]>;
+  /** The second-factor methods the user can use now (empty when MFA is off for them). */
+  methods(db: Database, userId: string): Promise<("totp" | "recovery_code")[]>;
+  /** Checks a TOTP code against the user's confirmed factors, burning the step on success. */
+  verifyTotp(db: Database, userId: string): (code: string) => Promise<boolean>;
+  /** Uses a recovery code once. */
+  useRecoveryCode(db: Database, userId: string, code: string): Promise<boolean>;
+  regenerateRecoveryCodes(userId: UserId, request: RequestContext): Promise<string[]>;
+}
+
+export function createFactors(context: AuthContext & { keyRing: KeyRing }): Factors {
+  const { db, clock, audit, keyRing, hasher, config } = context;
+  const aad = (factorId: string) => `totp:${factorId}`;
+
+  async function notifyChange(tx: Database, userId: string, change: string, action: string, request: RequestContext, factorId?: string): Promise<void> {
+    const [user] = await tx.select({ email: users.email }).from(users).where(eq(users.id, userId));
+    if (user !== undefined) await context.email.queue(tx, { to: user.email, template: "security.mfa_changed", variables: { change } });
+    await audit.record(tx, { action, actor: { type: "user", id: userId }, target: factorId === undefined ? { type: "user", id: userId } : { type: "mfa_factor", id: factorId } }, request);
+  }
+
+  async function newRecoveryCodes(tx: Database, userId: string): Promise<string[]> {
+    await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId));
+    const codes: string[] = [];
+    const now = clock.now();
+    for (let index = 0; index < RECOVERY_CODE_COUNT; index++) {
+      const lookup = randomCodePart(4);
+      const secret = randomCodePart(8);
+      codes.push(`${lookup}-${secret.slice(0, 4)}-${secret.slice(4)}`);
+      await tx.insert(mfaRecoveryCodes).values({ id: newId("recoveryCode", now.getTime()), userId, lookup, secretHash: await hasher.hash(secret), createdAt: now }).onConflictDoNothing();
+    }
+    return codes;
+  }
+
+  const confirmed = (userId: string) => and(eq(mfaFactors.userId, userId), isNotNull(mfaFactors.confirmedAt));
+
+  return {
+    async enrollTotp(userId, label, request) {
+      const [user] = await db.select({ email: users.email }).from(users).where(eq(users.id, userId));
+      if (user === undefined) throw new PlatformError("unauthenticated");
+      const secret = newTotpSecret();
+      const now = clock.now();
+      const factorId = newId("factor", now.getTime());
+      await db.transaction(async (tx) => {
+        await tx.insert(mfaFactors).values({ id: factorId, userId, type: "totp", label, createdAt: now, totpSecretEncrypted: keyRing.encrypt(secret, aad(factorId)) });
+        await audit.record(tx, { action: "mfa.factor_enrolled", actor: { type: "user", id: userId }, target: { type: "mfa_factor", id: factorId }, metadata: { type: "totp" } }, request);
+      });
+      const otpauthUrl = totpUri({ issuer: config.email.productName, account: user.email, secret });
+      const qrSvg = await QRCode.toString(otpauthUrl, { type: "svg", errorCorrectionLevel: "M", margin: 2 });
+      return { factorId, secret, otpauthUrl, qrSvg };
+    },
+
+    async confirmTotp(userId, factorId, code, request) {
+      const [factor] = await db.select().from(mfaFactors).where(and(eq(mfaFactors.id, factorId), eq(mfaFactors.userId, userId), eq(mfaFactors.type, "totp")));
+      if (factor === undefined) throw new PlatformError("not_found");
+      if (factor.confirmedAt !== null) throw new PlatformError("conflict", { detail: "This factor is already confirmed." });
+      const step = await checkTotp({ secret: keyRing.decrypt(factor.totpSecretEncrypted!, aad(factor.id)), code, epochSeconds: Math.floor(clock.now().getTime() / 1000), lastStep: factor.totpLastStep });
+      if (step === undefined) {
+        await audit.record(db, { action: "mfa.factor_failed", actor: { type: "user", id: userId }, target: { type: "mfa_factor", id: factorId }, outcome: "failure" }, request);
+        throw new PlatformError("invalid_code");
+      }
+      return db.transaction(async (tx) => {
+        const first = (await tx.select({ id: mfaFactors.id }).from(mfaFactors).where(confirmed(userId))).length === 0;
+        await tx.update(mfaFactors).set({ confirmedAt: clock.now(), totpLastStep: step, lastUsedAt: clock.now() }).where(eq(mfaFactors.id, factorId));
+        const recoveryCodes = first ? await newRecoveryCodes(tx, userId) : null;
+        await notifyChange(tx, userId, "an authenticator app was added", "mfa.factor_added", request, factorId);
+        return { recoveryCodes };
+      });
+    },
+
+    async remove(userId, factorId, request) {
+      await db.transaction(async (tx) => {
+        const removed = await tx.delete(mfaFactors).where(and(eq(mfaFactors.id, factorId), eq(mfaFactors.userId, userId))).returning();
+        if (removed.length === 0) throw new PlatformError("not_found");
+        // Without any factor left, recovery codes would be a second way in to nothing: drop them.
+        if ((await tx.select({ id: mfaFactors.id }).from(mfaFactors).where(confirmed(userId))).length === 0) await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId));
+        if (removed[0]!.confirmedAt !== null) await notifyChange(tx, userId, "an authenticator app was removed", "mfa.factor_removed", request, factorId);
+      });
+    },
+
+    list: (tx, userId) => tx.select().from(mfaFactors).where(eq(mfaFactors.userId, userId)).orderBy(asc(mfaFactors.createdAt)),
+
+    async methods(tx, userId) {
+      const rows = await tx.select({ type: mfaFactors.type }).from(mfaFactors).where(confirmed(userId));
+      if (rows.length === 0) return [];
+      const methods: ("totp" | "recovery_code")[] = [];
+      if (rows.some((row) => row.type === "totp")) methods.push("totp");
+      methods.push("recovery_code");
+      return methods;
+    },
+
+    verifyTotp: (tx, userId) => async (code) => {
+      const rows = await tx.select().from(mfaFactors).where(and(confirmed(userId), eq(mfaFactors.type, "totp")));
+      const epochSeconds = Math.floor(clock.now().getTime() / 1000);
+      for (const factor of rows) {
+        const step = await checkTotp({ secret: keyRing.decrypt(factor.totpSecretEncrypted!, aad(factor.id)), code, epochSeconds, lastStep: factor.totpLastStep });
+        if (step === undefined) continue;
+        // Burn the step atomically: two requests with one code cannot both pass.
+        const [burned] = await tx
+          .update(mfaFactors)
+          .set({ totpLastStep: step, lastUsedAt: clock.now() })
+          .where(and(eq(mfaFactors.id, factor.id), factor.totpLastStep === null ? isNull(mfaFactors.totpLastStep) : eq(mfaFactors.totpLastStep, factor.totpLastStep)))
+          .returning({ id: mfaFactors.id });
+        if (burned !== undefined) return true;
+      }
+      return false;
+    },
+
+    async useRecoveryCode(tx, userId, code) {
+      const match = /^([2-9a-hj-km-np-z]{4})-([2-9a-hj-km-np-z]{4})-?([2-9a-hj-km-np-z]{4})$/.exec(code.trim().toLowerCase());
+      if (match === null) return false;
+      const [row] = await tx.select().from(mfaRecoveryCodes).where(and(eq(mfaRecoveryCodes.userId, userId), eq(mfaRecoveryCodes.lookup, match[1]!), isNull(mfaRecoveryCodes.usedAt)));
+      if (row === undefined || !(await hasher.verify(`${match[2]}${match[3]}`, row.secretHash))) return false;
+      const [used] = await tx.update(mfaRecoveryCodes).set({ usedAt: clock.now() }).where(and(eq(mfaRecoveryCodes.id, row.id), isNull(mfaRecoveryCodes.usedAt))).returning();
+      if (used === undefined) return false;
+      await notifyChange(tx, userId, "a recovery code was used to sign in", "mfa.recovery_code_used", {});
+      return true;
+    },
+
+    async regenerateRecoveryCodes(userId, request) {
+      return db.transaction(async (tx) => {
+        if ((await tx.select({ id: mfaFactors.id }).from(mfaFactors).where(confirmed(userId))).length === 0) throw new PlatformError("conflict", { detail: "Recovery codes need a second factor first." });
+        const codes = await newRecoveryCodes(tx, userId);
+        await notifyChange(tx, userId, "new recovery codes were made; the old ones no longer work", "mfa.recovery_codes_regenerated", request);
+        return codes;
+      });
+    },
+  };
+}
