@@ -17,6 +17,7 @@ import { devMailboxRoutes } from "./routes/dev-mailbox.ts";
 import { emailFlowRoutes } from "./routes/email-flows.ts";
 import { hostedPages } from "./pages/routes.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
+import { mfaRoutes } from "./routes/mfa.ts";
 import { meRoutes } from "./routes/me.ts";
 
 /** Turns a failed zod validation into a 400 problem listing each invalid field. */
@@ -53,6 +54,7 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
   app.route("/", meRoutes(platform));
   app.route("/", emailFlowRoutes(platform));
   app.route("/", tokenRoutes(platform));
+  app.route("/", mfaRoutes(platform));
   app.route("/", hostedPages(platform));
   if (config.env !== "production" && platform.email.transport.name === "dev-mailbox") app.route("/", devMailboxRoutes(platform));
 

@@ -82,7 +82,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
   const challenges = createChallenges(context, { factors, throttle, startSession });
   const completion = createSignInCompletion(context, { startSession, factors, challenges });
   const accounts = createAccounts(context, { sessions, users, throttle, notices, completion });
-  const flows = createEmailFlows(context, { users, sessions, accounts, throttle, tokens, notices, completion });
+  const flows = createEmailFlows(context, { users, sessions, accounts, throttle, tokens, notices, completion, factors });
   const phones = createPhones(context, { tokens });
   const base = { db: context.db, config: context.config, clock: context.clock, audit: context.audit };
   const signingKeys = createSigningKeys({ ...base, keyRing: options.keyRing });

@@ -20,7 +20,13 @@ const magicLink = route({ method: "post", path: "/v1/auth/magic-link", summary: 
 const magicLinkVerify = route({ method: "post", path: "/v1/auth/magic-link/verify", summary: "Sign in with the emailed link's token", request: { body: jsonBody(z.object({ token: Token }).strict()) }, responses: { 200: jsonContent(SignInAnswer, "Signed in, or a second factor is required"), ...problems(400, 415) } });
 const emailCode = route({ method: "post", path: "/v1/auth/otp/email", summary: "Email a 6-digit sign-in code (valid 10 minutes, 5 tries)", request: { body: jsonBody(z.object({ email: Email }).strict()) }, responses: { 202: accepted, ...problems(400, 415, 429) } });
 const emailCodeVerify = route({ method: "post", path: "/v1/auth/otp/email/verify", summary: "Sign in with the emailed code", request: { body: jsonBody(z.object({ email: Email, code: z.string().regex(/^\d{6}$/, "Must be 6 digits") }).strict()) }, responses: { 200: jsonContent(SignInAnswer, "Signed in, or a second factor is required"), ...problems(400, 415, 429) } });
-const reauthenticate = route({ method: "post", path: "/v1/auth/reauthenticate", summary: "Enter the password again before a sensitive change (counts for 10 minutes)", request: { body: jsonBody(z.object({ password: PasswordInput }).strict()) }, responses: { 204: { description: "Recently authenticated" }, ...problems(400, 401, 403, 415, 429) } });
+const reauthenticate = route({
+  method: "post",
+  path: "/v1/auth/reauthenticate",
+  summary: "Prove it is you again before a sensitive change (counts for 10 minutes)",
+  request: { body: jsonBody(z.union([z.object({ password: PasswordInput }).strict(), z.object({ totp: z.string().regex(/^\d{6}$/, "Must be 6 digits") }).strict()])) },
+  responses: { 204: { description: "Recently authenticated" }, ...problems(400, 401, 403, 415, 429) },
+});
 const changeEmail = route({ method: "post", path: "/v1/auth/email/change", summary: "Start changing the email address (recent re-authentication required)", description: "Mails a confirmation link to the new address and a notice to the old one. The address changes only when the link is used.", request: { body: jsonBody(z.object({ newEmail: Email }).strict()) }, responses: { 202: accepted, ...problems(400, 401, 403, 415) } });
 const confirmEmailChange = route({ method: "post", path: "/v1/auth/email/change/confirm", summary: "Complete an email change with the token mailed to the new address", request: { body: jsonBody(z.object({ token: Token }).strict()) }, responses: { 200: jsonContent(z.object({ user: User }), "Changed"), ...problems(400, 409, 415) } });
 const accountSetup = route({ method: "post", path: "/v1/auth/account-setup", summary: "Choose the first password of an account created by an administrator or an invitation", request: { body: jsonBody(z.object({ token: Token, password: PasswordInput }).strict()) }, responses: { 204: { description: "Account ready. Sign in with it." }, ...problems(400, 415, 422) } });
@@ -61,7 +67,7 @@ export function emailFlowRoutes(platform: Platform): OpenAPIHono<AppEnv> {
     })
     .openapi(reauthenticate, async (c) => {
       const caller = await requireCaller(c);
-      await flows.reauthenticate(caller.session, c.req.valid("json").password, c.get("requestContext"));
+      await flows.reauthenticate(caller.session, c.req.valid("json"), c.get("requestContext"));
       return c.body(null, 204);
     })
     .openapi(changeEmail, async (c) => {

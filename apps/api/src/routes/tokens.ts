@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { idSchema, PlatformError } from "@burrow/platform-core";
-import { REAUTHENTICATION_WINDOW_MS, type ApiKeyRow } from "@burrow/platform-auth";
+import { idSchema } from "@burrow/platform-core";
+import type { ApiKeyRow } from "@burrow/platform-auth";
 import type { AppEnv } from "../env.ts";
 import { requireCaller } from "../middleware/authenticate.ts";
 import type { Platform } from "../platform.ts";
@@ -100,7 +100,7 @@ const toApiKey = (row: ApiKeyRow) => ({
 });
 
 export function tokenRoutes(platform: Platform): OpenAPIHono<AppEnv> {
-  const { auth, clock } = platform;
+  const { auth } = platform;
   return new OpenAPIHono<AppEnv>()
     .openapi(token, async (c) => {
       const grant = c.req.valid("json");
@@ -126,7 +126,7 @@ export function tokenRoutes(platform: Platform): OpenAPIHono<AppEnv> {
     })
     .openapi(createKey, async (c) => {
       const caller = await requireCaller(c);
-      if (clock.now().getTime() - caller.session.authenticatedAt.getTime() > REAUTHENTICATION_WINDOW_MS) throw new PlatformError("reauthentication_required");
+      auth.sessions.assertRecent(caller.session);
       const body = c.req.valid("json");
       const { key, secret } = await auth.apiKeys.create({ userId: caller.user.id, name: body.name, scopes: body.scopes, expiresAt: body.expiresAt === undefined ? null : new Date(body.expiresAt) }, c.get("requestContext"));
       return c.json({ ...toApiKey(key), secret }, 201);

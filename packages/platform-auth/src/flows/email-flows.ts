@@ -7,9 +7,10 @@ import type { Sessions, SessionRow } from "../sessions/sessions.ts";
 import type { Accounts, SignedIn } from "../sign-in/accounts.ts";
 import type { SignInThrottle } from "../sign-in/throttle.ts";
 import type { OneTimeTokens } from "../tokens/tokens.ts";
-import { LIFETIMES, REAUTHENTICATION_WINDOW_MS } from "./lifetimes.ts";
+import { LIFETIMES } from "./lifetimes.ts";
 import type { Notices } from "./notices.ts";
 import type { SignInCompletion, SignInOutcome } from "../sign-in/complete.ts";
+import type { Factors } from "../mfa/factors.ts";
 import { normalizeEmail, toPublicUser, type PublicUser, type UserRow, type Users } from "../users/users.ts";
 import { buildLink, checkRedirect } from "./links.ts";
 
@@ -37,8 +38,8 @@ export interface EmailFlows {
   resetPassword(token: string, newPassword: string, request: RequestContext): Promise<void>;
   signInWithMagicLink(token: string, request: RequestContext): Promise<SignInOutcome>;
   signInWithEmailCode(email: string, code: string, request: RequestContext): Promise<SignInOutcome>;
-  /** Marks the session as recently authenticated after the password is entered again. */
-  reauthenticate(session: SessionRow, password: string, request: RequestContext): Promise<void>;
+  /** Marks the session as recently authenticated after the password, or a TOTP code, is given again. */
+  reauthenticate(session: SessionRow, proof: { password: string } | { totp: string }, request: RequestContext): Promise<void>;
   requestEmailChange(session: SessionRow, newEmail: string, request: RequestContext): Promise<void>;
   confirmEmailChange(token: string, request: RequestContext): Promise<PublicUser>;
   completeAccountSetup(token: string, password: string, request: RequestContext): Promise<void>;
@@ -46,7 +47,7 @@ export interface EmailFlows {
   requestJob: JobDefinition;
 }
 
-export function createEmailFlows(context: AuthContext, parts: { users: Users; sessions: Sessions; accounts: Accounts; throttle: SignInThrottle; tokens: OneTimeTokens; notices: Notices; completion: SignInCompletion }): EmailFlows {
+export function createEmailFlows(context: AuthContext, parts: { users: Users; sessions: Sessions; accounts: Accounts; throttle: SignInThrottle; tokens: OneTimeTokens; notices: Notices; completion: SignInCompletion; factors: Factors }): EmailFlows {
   const { db, config, clock, audit, email, hasher } = context;
   const { tokens, sessions, throttle } = parts;
   const link = (path: string, token: string) => buildLink(config, path, { token });
@@ -160,24 +161,30 @@ export function createEmailFlows(context: AuthContext, parts: { users: Users; se
       return signedIn;
     },
 
-    async reauthenticate(session, password, request) {
+    async reauthenticate(session, proof, request) {
       const user = await parts.users.get(db, session.userId as UserId);
       if (user === undefined) throw new PlatformError("unauthenticated");
       const slot = await throttle.reserve(db, user.emailNormalized);
-      const hash = await parts.accounts.passwordHash(db, user.id as UserId);
-      const valid = hash === undefined ? (await hasher.verifyDummy(normalizePassword(password)), false) : await hasher.verify(normalizePassword(password), hash);
+      let valid: boolean;
+      const method = "password" in proof ? "password" : "totp";
+      if ("password" in proof) {
+        const hash = await parts.accounts.passwordHash(db, user.id as UserId);
+        valid = hash === undefined ? (await hasher.verifyDummy(normalizePassword(proof.password)), false) : await hasher.verify(normalizePassword(proof.password), hash);
+      } else {
+        valid = await parts.factors.verifyTotp(db, user.id)(proof.totp);
+      }
       if (!valid) {
         await throttle.recordFailure(db, user.emailNormalized, slot);
         await audit.record(db, { action: "user.reauthentication_failed", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, outcome: "failure" }, request);
-        throw new PlatformError("invalid_credentials");
+        throw new PlatformError(method === "password" ? "invalid_credentials" : "invalid_code");
       }
       await throttle.recordSuccess(db, user.emailNormalized);
-      await sessions.markAuthenticated(db, session, "password");
-      await audit.record(db, { action: "user.reauthenticated", actor: { type: "user", id: user.id }, target: { type: "session", id: session.id }, metadata: { method: "password" } }, request);
+      await sessions.markAuthenticated(db, session, method);
+      await audit.record(db, { action: "user.reauthenticated", actor: { type: "user", id: user.id }, target: { type: "session", id: session.id }, metadata: { method } }, request);
     },
 
     async requestEmailChange(session, newEmail, request) {
-      if (clock.now().getTime() - session.authenticatedAt.getTime() > REAUTHENTICATION_WINDOW_MS) throw new PlatformError("reauthentication_required");
+      sessions.assertRecent(session);
       const user = await parts.users.get(db, session.userId as UserId);
       if (user === undefined) throw new PlatformError("unauthenticated");
       const target = newEmail.trim();

@@ -1,6 +1,7 @@
 import { and, desc, eq, isNull, ne, sql } from "drizzle-orm";
-import { constantTimeEqual, newId, sha256, type Database, type RequestContext, type SessionId, type UserId } from "@burrow/platform-core";
+import { constantTimeEqual, newId, PlatformError, sha256, type Database, type RequestContext, type SessionId, type UserId } from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
+import { REAUTHENTICATION_WINDOW_MS } from "../flows/lifetimes.ts";
 import { authSessions, users } from "../schema.ts";
 import { toPublicUser, type PublicUser } from "../users/users.ts";
 import { formatSessionToken, newSessionSecret, parseSessionToken } from "./tokens.ts";
@@ -39,6 +40,8 @@ export interface Sessions {
   revoke(db: Database, userId: UserId, sessionId: SessionId, reason: string): Promise<boolean>;
   /** Revokes every active session of the user except `keep`; returns how many. */
   revokeAll(db: Database, userId: UserId, reason: string, keep?: SessionId): Promise<number>;
+  /** Throws 403 `reauthentication_required` unless the session authenticated within the window. */
+  assertRecent(session: SessionRow): void;
   /** Records a fresh authentication on the session (step-up): its time, and the method used. */
   markAuthenticated(db: Database, session: SessionRow, method: string): Promise<void>;
   toPublic(session: SessionRow, currentId?: string): PublicSession;
@@ -135,6 +138,10 @@ export function createSessions(context: AuthContext): Sessions {
         .where(and(...conditions))
         .returning({ id: authSessions.id });
       return revoked.length;
+    },
+
+    assertRecent(session) {
+      if (clock.now().getTime() - session.authenticatedAt.getTime() > REAUTHENTICATION_WINDOW_MS) throw new PlatformError("reauthentication_required");
     },
 
     async markAuthenticated(db, session, method) {

@@ -1,0 +1,85 @@
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { idSchema } from "@burrow/platform-core";
+import type { FactorRow } from "@burrow/platform-auth";
+import type { AppEnv } from "../env.ts";
+import { requireCaller } from "../middleware/authenticate.ts";
+import type { Platform } from "../platform.ts";
+import { jsonBody, jsonContent, problems, SignedIn } from "../schemas.ts";
+import { signedInResponse } from "./signed-in.ts";
+
+const tags = ["Multi-factor"];
+const Code = z.string().regex(/^\d{6}$/, "Must be 6 digits");
+const Factor = z.object({ id: z.string(), type: z.enum(["totp", "passkey"]), label: z.string(), confirmed: z.boolean(), createdAt: z.string(), lastUsedAt: z.string().nullable() }).openapi("MfaFactor");
+const RecoveryCodes = z.object({ recoveryCodes: z.array(z.string()).nullable() }).openapi("RecoveryCodes");
+const FactorIdParam = z.object({ factorId: idSchema("factor").openapi({ param: { name: "factorId", in: "path" }, type: "string" }) });
+
+const enroll = createRoute({
+  method: "post",
+  path: "/v1/mfa/totp/enroll",
+  tags,
+  summary: "Start adding an authenticator app (recent re-authentication required)",
+  request: { body: jsonBody(z.object({ label: z.string().trim().min(1).max(100).optional() }).strict()) },
+  responses: { 200: jsonContent(z.object({ factorId: z.string(), secret: z.string(), otpauthUrl: z.string(), qrSvg: z.string() }).openapi("TotpEnrolment"), "Scan the QR code, then confirm with a code"), ...problems(400, 401, 403, 415) },
+});
+const confirm = createRoute({
+  method: "post",
+  path: "/v1/mfa/totp/confirm",
+  tags,
+  summary: "Activate the authenticator app with a code; the first factor also returns 10 recovery codes",
+  request: { body: jsonBody(z.object({ factorId: idSchema("factor").openapi({ type: "string" }), code: Code }).strict()) },
+  responses: { 200: jsonContent(RecoveryCodes, "Active"), ...problems(400, 401, 403, 404, 409, 415) },
+});
+const remove = createRoute({ method: "delete", path: "/v1/mfa/totp/{factorId}", tags, summary: "Remove an authenticator app (recent re-authentication required)", request: { params: FactorIdParam }, responses: { 204: { description: "Removed" }, ...problems(400, 401, 403, 404) } });
+const list = createRoute({ method: "get", path: "/v1/mfa/factors", tags, summary: "The caller's second factors", responses: { 200: jsonContent(z.object({ data: z.array(Factor) }), "Factors"), ...problems(401, 403) } });
+const regenerate = createRoute({ method: "post", path: "/v1/mfa/recovery-codes", tags, summary: "Make 10 new recovery codes; the old ones stop working (recent re-authentication required)", responses: { 200: jsonContent(RecoveryCodes, "New codes, shown once"), ...problems(401, 403, 409) } });
+const verify = createRoute({
+  method: "post",
+  path: "/v1/auth/mfa/verify",
+  tags,
+  summary: "Finish a sign-in with a second factor",
+  description: "Answers with a session (cookie and body), or with tokens when the sign-in began with the password grant.",
+  request: { body: jsonBody(z.object({ mfaToken: z.string().min(1).max(200), method: z.enum(["totp", "recovery_code"]), code: z.string().min(1).max(32) }).strict()) },
+  responses: {
+    200: jsonContent(z.union([SignedIn.extend({ redirectTo: z.string().nullable() }), z.object({ accessToken: z.string(), tokenType: z.literal("Bearer"), expiresIn: z.number(), refreshToken: z.string().optional() })]), "Signed in"),
+    ...problems(400, 401, 415, 429),
+  },
+});
+
+const toFactor = (row: FactorRow) => ({ id: row.id, type: row.type, label: row.label, confirmed: row.confirmedAt !== null, createdAt: row.createdAt.toISOString(), lastUsedAt: row.lastUsedAt?.toISOString() ?? null });
+
+export function mfaRoutes(platform: Platform): OpenAPIHono<AppEnv> {
+  const { auth } = platform;
+  return new OpenAPIHono<AppEnv>()
+    .openapi(enroll, async (c) => {
+      const caller = await requireCaller(c);
+      auth.sessions.assertRecent(caller.session);
+      return c.json(await auth.factors.enrollTotp(caller.user.id, c.req.valid("json").label ?? "Authenticator app", c.get("requestContext")), 200);
+    })
+    .openapi(confirm, async (c) => {
+      const caller = await requireCaller(c);
+      auth.sessions.assertRecent(caller.session);
+      const body = c.req.valid("json");
+      return c.json(await auth.factors.confirmTotp(caller.user.id, body.factorId, body.code, c.get("requestContext")), 200);
+    })
+    .openapi(remove, async (c) => {
+      const caller = await requireCaller(c);
+      auth.sessions.assertRecent(caller.session);
+      await auth.factors.remove(caller.user.id, c.req.valid("param").factorId, c.get("requestContext"));
+      return c.body(null, 204);
+    })
+    .openapi(list, async (c) => {
+      const caller = await requireCaller(c);
+      return c.json({ data: (await auth.factors.list(platform.db, caller.user.id)).map(toFactor) }, 200);
+    })
+    .openapi(regenerate, async (c) => {
+      const caller = await requireCaller(c);
+      auth.sessions.assertRecent(caller.session);
+      return c.json({ recoveryCodes: await auth.factors.regenerateRecoveryCodes(caller.user.id, c.get("requestContext")) }, 200);
+    })
+    .openapi(verify, async (c) => {
+      const body = c.req.valid("json");
+      const result = await auth.challenges.verify(body, c.get("requestContext"));
+      if (result.result === "tokens") return c.json(await auth.accessTokens.tokensForSession(result, "password", c.get("requestContext")), 200);
+      return c.json({ ...signedInResponse(c, platform, result), redirectTo: result.redirectTo }, 200);
+    });
+}
