@@ -58,6 +58,19 @@ describe("/v1/me", () => {
     expect(untouched?.status).toBe("active");
   });
 
+  test("deleting the account needs a recent re-authentication and ends everything", async () => {
+    const user = await signUpUser(api);
+    const key = await (await api.request("/v1/api-keys", { method: "POST", headers: user.bearer, json: { name: "k", scopes: ["profile:read"] } })).json();
+    api.clock.advance(11 * 60_000);
+    const stale = await api.request("/v1/me", { method: "DELETE", headers: user.bearer });
+    expect((await readProblem(stale)).code).toBe("reauthentication_required");
+    await api.request("/v1/auth/reauthenticate", { method: "POST", headers: user.bearer, json: { password: user.password } });
+    expect((await api.request("/v1/me", { method: "DELETE", headers: user.bearer })).status).toBe(204);
+    expect((await api.request("/v1/me", { headers: user.bearer })).status).toBe(401);
+    expect((await api.request("/v1/me", { headers: { "x-api-key": key.secret } })).status).toBe(401);
+    expect((await api.request("/v1/auth/sign-in", { method: "POST", json: { email: user.email, password: user.password } })).status).toBe(401);
+  });
+
   test("needs a session", async () => {
     expect((await api.request("/v1/me")).status).toBe(401);
     expect((await patch({}, { name: "x" })).status).toBe(401);

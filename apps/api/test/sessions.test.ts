@@ -255,6 +255,15 @@ describe("change password", () => {
     expect((await signIn(api, user.email, user.password)).status).toBe(200);
   });
 
+  test("needs a recent re-authentication", async () => {
+    const user = await signUpUser(api);
+    api.clock.advance(11 * 60_000);
+    const stale = await change(user.bearer, { currentPassword: user.password, newPassword: "a brand new passphrase" });
+    expect((await readProblem(stale)).code).toBe("reauthentication_required");
+    await api.request("/v1/auth/reauthenticate", { method: "POST", headers: user.bearer, json: { password: user.password } });
+    expect((await change(user.bearer, { currentPassword: user.password, newPassword: "a brand new passphrase" })).status).toBe(204);
+  });
+
   test("guessing the current password meets the lockout", async () => {
     const user = await signUpUser(api);
     for (let attempt = 0; attempt < 5; attempt++) await change(user.bearer, { currentPassword: `guess number ${attempt}`, newPassword: "a brand new passphrase" });

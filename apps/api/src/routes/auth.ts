@@ -80,7 +80,7 @@ const changePassword = createRoute({
   method: "post",
   path: "/v1/auth/password/change",
   tags,
-  summary: "Change the password (every other session is revoked)",
+  summary: "Change the password (recent re-authentication required; every other session is revoked)",
   request: { body: jsonBody(z.object({ currentPassword: PasswordInput, newPassword: PasswordInput }).strict()) },
   responses: { 204: { description: "Changed" }, ...problems(400, 401, 403, 415, 422, 429) },
 });
@@ -137,6 +137,7 @@ export function authRoutes(platform: Platform): OpenAPIHono<AppEnv> {
     })
     .openapi(changePassword, async (c) => {
       const caller = await requireCaller(c);
+      auth.sessions.assertRecent(caller.session);
       const body = c.req.valid("json");
       await auth.changePassword({ userId: caller.user.id as UserId, sessionId: caller.session.id as SessionId, ...body }, c.get("requestContext"));
       return c.body(null, 204);

@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { clearSessionCookie } from "../cookies.ts";
 import type { AppEnv } from "../env.ts";
 import { requireActor, requireCaller } from "../middleware/authenticate.ts";
 import type { Platform } from "../platform.ts";
@@ -34,6 +35,15 @@ const patchMe = createRoute({
     ),
   },
   responses: { 200: jsonContent(User, "Updated profile"), ...problems(400, 401, 403, 415) },
+});
+
+const deleteMe = createRoute({
+  method: "delete",
+  path: "/v1/me",
+  tags,
+  summary: "Delete my account (recent re-authentication required)",
+  description: "Soft-deletes the account: every session, refresh token and API key stops working at once, and the address is free again.",
+  responses: { 204: { description: "Deleted" }, ...problems(401, 403) },
 });
 
 const listPhones = createRoute({ method: "get", path: "/v1/me/phones", tags, summary: "The caller's phone numbers", responses: { 200: jsonContent(z.object({ data: z.array(Phone) }), "Phone numbers"), ...problems(401) } });
@@ -74,6 +84,13 @@ export function meRoutes(platform: Platform): OpenAPIHono<AppEnv> {
       const caller = await requireActor(c, "profile:write");
       const user = await platform.db.transaction((tx) => platform.auth.users.updateProfile(tx, caller.user.id, c.req.valid("json"), c.get("requestContext")));
       return c.json(user, 200);
+    })
+    .openapi(deleteMe, async (c) => {
+      const caller = await requireCaller(c);
+      platform.auth.sessions.assertRecent(caller.session);
+      await platform.db.transaction((tx) => platform.auth.users.softDelete(tx, caller.user.id, caller.user.id, c.get("requestContext")));
+      clearSessionCookie(c, platform.config);
+      return c.body(null, 204);
     })
     .openapi(listPhones, async (c) => {
       const caller = await requireCaller(c);
