@@ -3,6 +3,7 @@ import type { AuthContext, AuthMailer, AuthTexter } from "./context.ts";
 import { createPhones, type Phones } from "./flows/phones.ts";
 import { createChallenges, type Challenges } from "./mfa/challenges.ts";
 import { createFactors, type Factors } from "./mfa/factors.ts";
+import { createPasskeys, type Passkeys } from "./mfa/passkeys.ts";
 import { createSessionStarter, createSignInCompletion, type SignInCompletion } from "./sign-in/complete.ts";
 import { createEmailFlows, EMAIL_REQUEST_JOB, type EmailFlows } from "./flows/email-flows.ts";
 import { createNotices, type Notices } from "./flows/notices.ts";
@@ -28,6 +29,7 @@ export interface Auth extends Accounts {
   flows: EmailFlows;
   phones: Phones;
   factors: Factors;
+  passkeys: Passkeys;
   challenges: Challenges;
   completion: SignInCompletion;
   signingKeys: SigningKeys;
@@ -79,17 +81,18 @@ export function createAuth(options: CreateAuthOptions): Auth {
   const notices = createNotices({ config: context.config, email: context.email, tokens });
   const factors = createFactors({ ...context, keyRing: options.keyRing });
   const startSession = createSessionStarter(context, sessions);
-  const challenges = createChallenges(context, { factors, throttle, startSession });
+  const passkeys = createPasskeys(context, { factors });
+  const challenges = createChallenges(context, { factors, passkeys, throttle, startSession });
   const completion = createSignInCompletion(context, { startSession, factors, challenges });
   const accounts = createAccounts(context, { sessions, users, throttle, notices, completion });
-  const flows = createEmailFlows(context, { users, sessions, accounts, throttle, tokens, notices, completion, factors });
+  const flows = createEmailFlows(context, { users, sessions, accounts, throttle, tokens, notices, completion, factors, passkeys });
   const phones = createPhones(context, { tokens });
   const base = { db: context.db, config: context.config, clock: context.clock, audit: context.audit };
   const signingKeys = createSigningKeys({ ...base, keyRing: options.keyRing });
   const refreshTokens = createRefreshTokens(base);
   const accessTokens = createAccessTokens({ db: context.db, audit: context.audit, keys: signingKeys, refresh: refreshTokens, sessions, accounts, ...(options.claims ? { claims: options.claims } : {}) });
   const apiKeys = createApiKeys({ ...base, grantableScopes: options.grantableScopes ?? (async () => DEFAULT_USER_SCOPES) });
-  return { ...accounts, context, sessions, users, throttle, tokens, notices, flows, phones, factors, challenges, completion, signingKeys, refreshTokens, accessTokens, apiKeys, jobs: { [EMAIL_REQUEST_JOB]: flows.requestJob } };
+  return { ...accounts, context, sessions, users, throttle, tokens, notices, flows, phones, factors, passkeys, challenges, completion, signingKeys, refreshTokens, accessTokens, apiKeys, jobs: { [EMAIL_REQUEST_JOB]: flows.requestJob } };
 }
 
 export type { AuthContext, AuthMailer, AuthTexter } from "./context.ts";
@@ -111,6 +114,7 @@ export type { Accounts, SignedIn, SignUpResult } from "./sign-in/accounts.ts";
 export type { SignInCompletion, SignInOutcome } from "./sign-in/complete.ts";
 export { MFA_MAX_ATTEMPTS, MFA_TOKEN_TTL_MS, type Challenges, type SecondFactorMethod } from "./mfa/challenges.ts";
 export type { FactorRow, Factors } from "./mfa/factors.ts";
+export { WEBAUTHN_CHALLENGE_TTL_MS, type Passkeys } from "./mfa/passkeys.ts";
 export type { SignInThrottle } from "./sign-in/throttle.ts";
 export { normalizeEmail, toPublicUser, type PublicUser, type UserRow, type Users, type UserSearch } from "./users/users.ts";
 export { TOKEN_PURPOSES, USER_STATUSES, type TokenPurpose, type UserStatus } from "./schema.ts";

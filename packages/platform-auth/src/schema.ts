@@ -235,9 +235,31 @@ export const mfaFactors = pgTable(
     totpSecretEncrypted: text("totp_secret_encrypted"),
     /** The last accepted RFC 6238 time step: a step is never accepted twice. */
     totpLastStep: bigint("totp_last_step", { mode: "number" }),
+    /** Passkeys: the credential id (base64url), its COSE public key (base64url), and what it reports. */
+    credentialId: text("credential_id"),
+    publicKey: text("public_key"),
+    signCount: bigint("sign_count", { mode: "number" }),
+    transports: jsonb("transports").$type<string[]>(),
+    backedUp: boolean("backed_up"),
+    aaguid: text("aaguid"),
   },
-  (table) => [index("mfa_factors_user_idx").on(table.userId)],
+  (table) => [index("mfa_factors_user_idx").on(table.userId), uniqueIndex("mfa_factors_credential_key").on(table.credentialId)],
 );
+
+/**
+ * WebAuthn challenges: random, single-use, 5 minutes, and bound to the ceremony that asked for them
+ * (its purpose, and the user or MFA challenge it serves).
+ */
+export const webauthnChallenges = pgTable("webauthn_challenges", {
+  id: text("id").primaryKey(),
+  challenge: text("challenge").notNull(),
+  purpose: text("purpose", { enum: ["registration", "sign_in", "second_factor", "reauthentication"] }).notNull(),
+  userId: text("user_id"),
+  mfaChallengeId: text("mfa_challenge_id"),
+  expiresAt: timestamptz("expires_at").notNull(),
+  consumedAt: timestamptz("consumed_at"),
+  createdAt: timestamptz("created_at").notNull(),
+});
 
 /**
  * Recovery codes: `<lookup>-<secret>`. The lookup part finds the row; the secret is checked against

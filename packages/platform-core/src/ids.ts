@@ -21,6 +21,7 @@ export const ID_PREFIXES = {
   factor: "mfa",
   recoveryCode: "rcv",
   mfaChallenge: "mfc",
+  webauthnChallenge: "wac",
   refreshFamily: "rtf",
   refreshToken: "rft",
   signingKey: "sgk",

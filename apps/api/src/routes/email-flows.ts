@@ -24,7 +24,15 @@ const reauthenticate = route({
   method: "post",
   path: "/v1/auth/reauthenticate",
   summary: "Prove it is you again before a sensitive change (counts for 10 minutes)",
-  request: { body: jsonBody(z.union([z.object({ password: PasswordInput }).strict(), z.object({ totp: z.string().regex(/^\d{6}$/, "Must be 6 digits") }).strict()])) },
+  request: {
+    body: jsonBody(
+      z.union([
+        z.object({ password: PasswordInput }).strict(),
+        z.object({ totp: z.string().regex(/^\d{6}$/, "Must be 6 digits") }).strict(),
+        z.object({ passkey: z.object({ ceremonyId: z.string().max(64), response: z.looseObject({ id: z.string().max(1024) }) }).strict() }).strict(),
+      ]),
+    ),
+  },
   responses: { 204: { description: "Recently authenticated" }, ...problems(400, 401, 403, 415, 429) },
 });
 const changeEmail = route({ method: "post", path: "/v1/auth/email/change", summary: "Start changing the email address (recent re-authentication required)", description: "Mails a confirmation link to the new address and a notice to the old one. The address changes only when the link is used.", request: { body: jsonBody(z.object({ newEmail: Email }).strict()) }, responses: { 202: accepted, ...problems(400, 401, 403, 415) } });
@@ -67,7 +75,7 @@ export function emailFlowRoutes(platform: Platform): OpenAPIHono<AppEnv> {
     })
     .openapi(reauthenticate, async (c) => {
       const caller = await requireCaller(c);
-      await flows.reauthenticate(caller.session, c.req.valid("json"), c.get("requestContext"));
+      await flows.reauthenticate(caller.session, c.req.valid("json") as never, c.get("requestContext"));
       return c.body(null, 204);
     })
     .openapi(changeEmail, async (c) => {

@@ -11,6 +11,8 @@ import { LIFETIMES } from "./lifetimes.ts";
 import type { Notices } from "./notices.ts";
 import type { SignInCompletion, SignInOutcome } from "../sign-in/complete.ts";
 import type { Factors } from "../mfa/factors.ts";
+import type { Passkeys } from "../mfa/passkeys.ts";
+import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import { normalizeEmail, toPublicUser, type PublicUser, type UserRow, type Users } from "../users/users.ts";
 import { buildLink, checkRedirect } from "./links.ts";
 
@@ -39,7 +41,7 @@ export interface EmailFlows {
   signInWithMagicLink(token: string, request: RequestContext): Promise<SignInOutcome>;
   signInWithEmailCode(email: string, code: string, request: RequestContext): Promise<SignInOutcome>;
   /** Marks the session as recently authenticated after the password, or a TOTP code, is given again. */
-  reauthenticate(session: SessionRow, proof: { password: string } | { totp: string }, request: RequestContext): Promise<void>;
+  reauthenticate(session: SessionRow, proof: { password: string } | { totp: string } | { passkey: { ceremonyId: string; response: AuthenticationResponseJSON } }, request: RequestContext): Promise<void>;
   requestEmailChange(session: SessionRow, newEmail: string, request: RequestContext): Promise<void>;
   confirmEmailChange(token: string, request: RequestContext): Promise<PublicUser>;
   completeAccountSetup(token: string, password: string, request: RequestContext): Promise<void>;
@@ -47,7 +49,7 @@ export interface EmailFlows {
   requestJob: JobDefinition;
 }
 
-export function createEmailFlows(context: AuthContext, parts: { users: Users; sessions: Sessions; accounts: Accounts; throttle: SignInThrottle; tokens: OneTimeTokens; notices: Notices; completion: SignInCompletion; factors: Factors }): EmailFlows {
+export function createEmailFlows(context: AuthContext, parts: { users: Users; sessions: Sessions; accounts: Accounts; throttle: SignInThrottle; tokens: OneTimeTokens; notices: Notices; completion: SignInCompletion; factors: Factors; passkeys: Passkeys }): EmailFlows {
   const { db, config, clock, audit, email, hasher } = context;
   const { tokens, sessions, throttle } = parts;
   const link = (path: string, token: string) => buildLink(config, path, { token });
@@ -166,17 +168,27 @@ export function createEmailFlows(context: AuthContext, parts: { users: Users; se
       if (user === undefined) throw new PlatformError("unauthenticated");
       const slot = await throttle.reserve(db, user.emailNormalized);
       let valid: boolean;
-      const method = "password" in proof ? "password" : "totp";
+      const method = "password" in proof ? "password" : "totp" in proof ? "totp" : "passkey";
       if ("password" in proof) {
         const hash = await parts.accounts.passwordHash(db, user.id as UserId);
         valid = hash === undefined ? (await hasher.verifyDummy(normalizePassword(proof.password)), false) : await hasher.verify(normalizePassword(proof.password), hash);
-      } else {
+      } else if ("totp" in proof) {
         valid = await parts.factors.verifyTotp(db, user.id)(proof.totp);
+      } else {
+        valid = await db
+          .transaction((tx) => parts.passkeys.verifyAssertion(tx, { ...proof.passkey, purpose: "reauthentication", userId: user.id }))
+          .then(
+            () => true,
+            (error: unknown) => {
+              if (error instanceof PlatformError) return false;
+              throw error;
+            },
+          );
       }
       if (!valid) {
         await throttle.recordFailure(db, user.emailNormalized, slot);
         await audit.record(db, { action: "user.reauthentication_failed", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, outcome: "failure" }, request);
-        throw new PlatformError(method === "password" ? "invalid_credentials" : "invalid_code");
+        throw new PlatformError(method === "totp" ? "invalid_code" : "invalid_credentials");
       }
       await throttle.recordSuccess(db, user.emailNormalized);
       await sessions.markAuthenticated(db, session, method);

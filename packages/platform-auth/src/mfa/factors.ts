@@ -30,7 +30,9 @@ export interface Factors {
   remove(userId: UserId, factorId: string, request: RequestContext): Promise<void>;
   list(db: Database, userId: UserId): Promise<FactorRow[]>;
   /** The second-factor methods the user can use now (empty when MFA is off for them). */
-  methods(db: Database, userId: string): Promise<("totp" | "recovery_code")[]>;
+  methods(db: Database, userId: string): Promise<("totp" | "passkey" | "recovery_code")[]>;
+  /** After a factor becomes active: recovery codes if it is the first, the email and the audit entry. */
+  factorAdded(tx: Database, userId: string, change: string, factorId: string, request: RequestContext, first: boolean): Promise<string[] | null>;
   /** Checks a TOTP code against the user's confirmed factors, burning the step on success. */
   verifyTotp(db: Database, userId: string): (code: string) => Promise<boolean>;
   /** Uses a recovery code once. */
@@ -63,7 +65,14 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing }): Fact
 
   const confirmed = (userId: string) => and(eq(mfaFactors.userId, userId), isNotNull(mfaFactors.confirmedAt));
 
+  async function factorAdded(tx: Database, userId: string, change: string, factorId: string, request: RequestContext, first: boolean): Promise<string[] | null> {
+    const recoveryCodes = first ? await newRecoveryCodes(tx, userId) : null;
+    await notifyChange(tx, userId, change, "mfa.factor_added", request, factorId);
+    return recoveryCodes;
+  }
+
   return {
+    factorAdded,
     async enrollTotp(userId, label, request) {
       const [user] = await db.select({ email: users.email }).from(users).where(eq(users.id, userId));
       if (user === undefined) throw new PlatformError("unauthenticated");
@@ -91,9 +100,7 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing }): Fact
       return db.transaction(async (tx) => {
         const first = (await tx.select({ id: mfaFactors.id }).from(mfaFactors).where(confirmed(userId))).length === 0;
         await tx.update(mfaFactors).set({ confirmedAt: clock.now(), totpLastStep: step, lastUsedAt: clock.now() }).where(eq(mfaFactors.id, factorId));
-        const recoveryCodes = first ? await newRecoveryCodes(tx, userId) : null;
-        await notifyChange(tx, userId, "an authenticator app was added", "mfa.factor_added", request, factorId);
-        return { recoveryCodes };
+        return { recoveryCodes: await factorAdded(tx, userId, "an authenticator app was added", factorId, request, first) };
       });
     },
 
@@ -103,7 +110,7 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing }): Fact
         if (removed.length === 0) throw new PlatformError("not_found");
         // Without any factor left, recovery codes would be a second way in to nothing: drop them.
         if ((await tx.select({ id: mfaFactors.id }).from(mfaFactors).where(confirmed(userId))).length === 0) await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId));
-        if (removed[0]!.confirmedAt !== null) await notifyChange(tx, userId, "an authenticator app was removed", "mfa.factor_removed", request, factorId);
+        if (removed[0]!.confirmedAt !== null) await notifyChange(tx, userId, removed[0]!.type === "passkey" ? "a passkey was removed" : "an authenticator app was removed", "mfa.factor_removed", request, factorId);
       });
     },
 
@@ -112,8 +119,9 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing }): Fact
     async methods(tx, userId) {
       const rows = await tx.select({ type: mfaFactors.type }).from(mfaFactors).where(confirmed(userId));
       if (rows.length === 0) return [];
-      const methods: ("totp" | "recovery_code")[] = [];
+      const methods: ("totp" | "passkey" | "recovery_code")[] = [];
       if (rows.some((row) => row.type === "totp")) methods.push("totp");
+      if (rows.some((row) => row.type === "passkey")) methods.push("passkey");
       methods.push("recovery_code");
       return methods;
     },
