@@ -46,6 +46,7 @@ export const Session = z
     authMethods: z.array(z.string()),
     authenticatedAt: z.string(),
     current: z.boolean(),
+    restricted: z.boolean().openapi({ description: "True while policy requires a second factor this user has not set up: the session can only enrol one." }),
   })
   .openapi("Session");
 

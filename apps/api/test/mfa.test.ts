@@ -179,3 +179,58 @@ describe("TOTP and sign-in with a second factor", () => {
     expect((await (await signIn(api, owner.email, owner.password)).json()).mfaRequired).toBe(true);
   });
 });
+
+describe("MFA policy", () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await createTestApi({ BURROW_MFA_REQUIRED: "all" });
+  });
+  afterAll(() => api.close());
+
+  const codeNow = (secret: string) => referenceTotp(secret, Math.floor(api.clock.now().getTime() / 1000));
+
+  test("a user without a factor gets a session that can only enrol one; enrolment makes it full", async () => {
+    const user = await signUpUser(api);
+    const response = await signIn(api, user.email, user.password);
+    const body = await response.json();
+    expect(body.session.restricted).toBe(true);
+    const restricted = { authorization: `Bearer ${body.sessionToken}` };
+    // What it may do: see itself, sign out, enrol.
+    expect((await api.request("/v1/auth/session", { headers: restricted })).status).toBe(200);
+    // What it may not.
+    for (const [method, path] of [["GET", "/v1/me"], ["GET", "/v1/auth/sessions"], ["GET", "/v1/api-keys"], ["POST", "/v1/auth/sessions/revoke-others"]] as const) {
+      const refused = await api.request(path, { method, headers: restricted });
+      expect(refused.status).toBe(403);
+      expect((await readProblem(refused)).code).toBe("mfa_enrolment_required");
+    }
+    expect((await readProblem(await post(api, "/v1/auth/token", { grantType: "session" }, restricted))).code).toBe("mfa_enrolment_required");
+
+    const enrolment = await (await post(api, "/v1/mfa/totp/enroll", {}, restricted)).json();
+    expect((await post(api, "/v1/mfa/totp/confirm", { factorId: enrolment.factorId, code: codeNow(enrolment.secret) }, restricted)).status).toBe(200);
+    expect((await api.request("/v1/me", { headers: restricted })).status).toBe(200);
+    const audit = await api.platform.db.select().from(auditLogs).where(and(eq(auditLogs.action, "mfa.policy_enrolled"), eq(auditLogs.targetId, user.id)));
+    expect(audit.length).toBe(1);
+
+    // From now on, signing in asks for the factor.
+    api.clock.advance(30_000);
+    expect((await (await signIn(api, user.email, user.password)).json()).mfaRequired).toBe(true);
+
+    // And the last factor cannot be removed while policy requires one.
+    const removal = await api.request(`/v1/mfa/totp/${enrolment.factorId}`, { method: "DELETE", headers: restricted });
+    expect(removal.status).toBe(403);
+    expect((await readProblem(removal)).code).toBe("mfa_required_by_policy");
+    expect((await (await api.request("/v1/mfa/factors", { headers: restricted })).json()).data.length).toBe(1);
+  });
+
+  test("a sign-up under the policy gets a restricted session as well", async () => {
+    const response = await post(api, "/v1/auth/sign-up", { email: "policy-new@example.com", password: "purple submarine garden" });
+    expect((await response.json()).session.restricted).toBe(true);
+  });
+
+  test("the password grant does not hand tokens to a restricted session", async () => {
+    const user = await signUpUser(api);
+    const response = await post(api, "/v1/auth/token", { grantType: "password", email: user.email, password: user.password });
+    expect(response.status).toBe(403);
+    expect((await readProblem(response)).code).toBe("mfa_enrolment_required");
+  });
+});

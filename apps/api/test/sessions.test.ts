@@ -52,7 +52,7 @@ describe("sessions", () => {
     expect(list.data.filter((entry: { current: boolean }) => entry.current).length).toBe(1);
     const other = list.data.find((entry: { current: boolean }) => !entry.current);
     expect(other.userAgent).toBe("Second Browser/1.0");
-    expect(Object.keys(other).sort()).toEqual(["authMethods", "authenticatedAt", "createdAt", "current", "expiresAt", "id", "idleExpiresAt", "lastActiveAt", "userAgent"]);
+    expect(Object.keys(other).sort()).toEqual(["authMethods", "authenticatedAt", "createdAt", "current", "expiresAt", "id", "idleExpiresAt", "lastActiveAt", "restricted", "userAgent"]);
 
     const revoke = await api.request(`/v1/auth/sessions/${other.id}`, { method: "DELETE", headers: user.bearer });
     expect(revoke.status).toBe(204);

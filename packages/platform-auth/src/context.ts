@@ -19,4 +19,6 @@ export interface AuthContext {
   sms: AuthTexter;
   hasher: PasswordHasher;
   policy: PasswordPolicy;
+  /** True when policy (config, or a role through composition) requires this user to have a second factor. */
+  requiresMfa(userId: string): Promise<boolean>;
 }

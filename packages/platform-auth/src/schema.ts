@@ -104,6 +104,8 @@ export const authSessions = pgTable(
     authenticatedAt: timestamptz("authenticated_at").notNull(),
     revokedAt: timestamptz("revoked_at"),
     revokedReason: text("revoked_reason"),
+    /** `mfa_enrolment`: policy requires a second factor this user lacks; the session may only enrol one. */
+    restriction: text("restriction", { enum: ["mfa_enrolment"] }),
   },
   (table) => [index("auth_sessions_user_idx").on(table.userId, table.createdAt)],
 );

@@ -21,6 +21,8 @@ export const ERROR_CATALOGUE = {
   account_suspended: { status: 403, title: "The account is suspended." },
   mfa_required: { status: 401, title: "A second factor is required." },
   reauthentication_required: { status: 403, title: "Please re-authenticate to continue." },
+  mfa_enrolment_required: { status: 403, title: "Set up a second factor to continue." },
+  mfa_required_by_policy: { status: 403, title: "A second factor is required for this account." },
   // Accounts
   email_taken: { status: 409, title: "An account with this email already exists." },
   weak_password: { status: 422, title: "The password does not meet the password policy." },

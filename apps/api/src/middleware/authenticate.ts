@@ -89,10 +89,14 @@ export const authenticate = (options: { config: Config; sessions: Sessions; acce
     await next();
   };
 
-/** For routes only a signed-in person may use: an API key is refused with 403. */
-export async function requireCaller(c: Context<AppEnv>): Promise<SessionCaller> {
+/**
+ * For routes only a signed-in person may use: an API key is refused with 403. A session held back by
+ * the MFA policy is refused too (403 `mfa_enrolment_required`) unless the route is part of enrolling.
+ */
+export async function requireCaller(c: Context<AppEnv>, options: { allowRestricted?: boolean } = {}): Promise<SessionCaller> {
   const caller = await c.get("authentication").require();
   if (caller.kind !== "session") throw new PlatformError("forbidden", { detail: "This needs a signed-in user; API keys cannot do it." });
+  if (caller.session.restriction !== null && options.allowRestricted !== true) throw new PlatformError("mfa_enrolment_required");
   return caller;
 }
 
@@ -100,5 +104,6 @@ export async function requireCaller(c: Context<AppEnv>): Promise<SessionCaller> 
 export async function requireActor(c: Context<AppEnv>, scope: string): Promise<Caller> {
   const caller = await c.get("authentication").require();
   if (caller.kind === "api_key" && !scopeCovers(caller.key.scopes, scope)) throw new PlatformError("forbidden", { detail: `The API key lacks the ${scope} scope.` });
+  if (caller.kind === "session" && caller.session.restriction !== null) throw new PlatformError("mfa_enrolment_required");
   return caller;
 }

@@ -99,13 +99,13 @@ export function authRoutes(platform: Platform): OpenAPIHono<AppEnv> {
       return c.json(outcomeResponse(c, platform, outcome), 200);
     })
     .openapi(signOut, async (c) => {
-      const caller = await requireCaller(c);
+      const caller = await requireCaller(c, { allowRestricted: true });
       await auth.signOut(caller.session, c.get("requestContext"));
       clearSessionCookie(c, config);
       return c.body(null, 204);
     })
     .openapi(currentSession, async (c) => {
-      const caller = await requireCaller(c);
+      const caller = await requireCaller(c, { allowRestricted: true });
       return c.json({ user: caller.user, session: auth.sessions.toPublic(caller.session, caller.session.id) }, 200);
     })
     .openapi(listSessions, async (c) => {

@@ -83,12 +83,12 @@ export function mfaRoutes(platform: Platform): OpenAPIHono<AppEnv> {
   const { auth } = platform;
   return new OpenAPIHono<AppEnv>()
     .openapi(enroll, async (c) => {
-      const caller = await requireCaller(c);
+      const caller = await requireCaller(c, { allowRestricted: true });
       auth.sessions.assertRecent(caller.session);
       return c.json(await auth.factors.enrollTotp(caller.user.id, c.req.valid("json").label ?? "Authenticator app", c.get("requestContext")), 200);
     })
     .openapi(confirm, async (c) => {
-      const caller = await requireCaller(c);
+      const caller = await requireCaller(c, { allowRestricted: true });
       auth.sessions.assertRecent(caller.session);
       const body = c.req.valid("json");
       return c.json(await auth.factors.confirmTotp(caller.user.id, body.factorId, body.code, c.get("requestContext")), 200);
@@ -100,7 +100,7 @@ export function mfaRoutes(platform: Platform): OpenAPIHono<AppEnv> {
       return c.body(null, 204);
     })
     .openapi(list, async (c) => {
-      const caller = await requireCaller(c);
+      const caller = await requireCaller(c, { allowRestricted: true });
       return c.json({ data: (await auth.factors.list(platform.db, caller.user.id)).map(toFactor) }, 200);
     })
     .openapi(regenerate, async (c) => {
@@ -109,12 +109,12 @@ export function mfaRoutes(platform: Platform): OpenAPIHono<AppEnv> {
       return c.json({ recoveryCodes: await auth.factors.regenerateRecoveryCodes(caller.user.id, c.get("requestContext")) }, 200);
     })
     .openapi(registerOptions, async (c) => {
-      const caller = await requireCaller(c);
+      const caller = await requireCaller(c, { allowRestricted: true });
       auth.sessions.assertRecent(caller.session);
       return c.json(await auth.passkeys.registrationOptions(caller.user.id), 200);
     })
     .openapi(registerVerify, async (c) => {
-      const caller = await requireCaller(c);
+      const caller = await requireCaller(c, { allowRestricted: true });
       auth.sessions.assertRecent(caller.session);
       const body = c.req.valid("json");
       const { factor, recoveryCodes } = await auth.passkeys.register(caller.user.id, { ceremonyId: body.ceremonyId, response: body.response as never, ...(body.label ? { label: body.label } : {}) }, c.get("requestContext"));

@@ -2,7 +2,7 @@ import { and, asc, eq, isNotNull, isNull } from "drizzle-orm";
 import QRCode from "qrcode";
 import { newId, PlatformError, type Database, type KeyRing, type RequestContext, type UserId } from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
-import { mfaFactors, mfaRecoveryCodes, users } from "../schema.ts";
+import { authSessions, mfaFactors, mfaRecoveryCodes, users } from "../schema.ts";
 import { checkTotp, newTotpSecret, totpUri } from "./totp.ts";
 
 export type FactorRow = typeof mfaFactors.$inferSelect;
@@ -68,6 +68,9 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing }): Fact
   async function factorAdded(tx: Database, userId: string, change: string, factorId: string, request: RequestContext, first: boolean): Promise<string[] | null> {
     const recoveryCodes = first ? await newRecoveryCodes(tx, userId) : null;
     await notifyChange(tx, userId, change, "mfa.factor_added", request, factorId);
+    // Enrolment done: sessions held back by the MFA policy become full sessions.
+    const lifted = await tx.update(authSessions).set({ restriction: null }).where(and(eq(authSessions.userId, userId), eq(authSessions.restriction, "mfa_enrolment"))).returning({ id: authSessions.id });
+    if (lifted.length > 0) await audit.record(tx, { action: "mfa.policy_enrolled", actor: { type: "user", id: userId }, target: { type: "user", id: userId } }, request);
     return recoveryCodes;
   }
 
@@ -108,8 +111,11 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing }): Fact
       await db.transaction(async (tx) => {
         const removed = await tx.delete(mfaFactors).where(and(eq(mfaFactors.id, factorId), eq(mfaFactors.userId, userId))).returning();
         if (removed.length === 0) throw new PlatformError("not_found");
+        const remaining = (await tx.select({ id: mfaFactors.id }).from(mfaFactors).where(confirmed(userId))).length;
+        // Rolled back by the throw: policy keeps at least one factor.
+        if (remaining === 0 && removed[0]!.confirmedAt !== null && (await context.requiresMfa(userId))) throw new PlatformError("mfa_required_by_policy", { detail: "Your account must keep a second factor. Add another before removing this one." });
         // Without any factor left, recovery codes would be a second way in to nothing: drop them.
-        if ((await tx.select({ id: mfaFactors.id }).from(mfaFactors).where(confirmed(userId))).length === 0) await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId));
+        if (remaining === 0) await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId));
         if (removed[0]!.confirmedAt !== null) await notifyChange(tx, userId, removed[0]!.type === "passkey" ? "a passkey was removed" : "an authenticator app was removed", "mfa.factor_removed", request, factorId);
       });
     },

@@ -19,6 +19,8 @@ export interface PublicSession {
   authMethods: string[];
   authenticatedAt: string;
   current: boolean;
+  /** True while the session may only enrol a second factor (MFA policy). */
+  restricted: boolean;
 }
 
 export type SessionValidation =
@@ -27,7 +29,7 @@ export type SessionValidation =
 
 export interface Sessions {
   /** Starts a new session; the token is returned once and never stored. */
-  create(db: Database, input: { userId: UserId; methods: string[]; request: RequestContext }): Promise<{ session: SessionRow; token: string }>;
+  create(db: Database, input: { userId: UserId; methods: string[]; request: RequestContext; restriction?: "mfa_enrolment" }): Promise<{ session: SessionRow; token: string }>;
   /**
    * The hot path: one prepared query (session ⨝ user) and, on ≥99% of requests, no write —
    * last activity is written at most once per refresh interval.
@@ -73,7 +75,7 @@ export function createSessions(context: AuthContext): Sessions {
   const idleEnd = (session: SessionRow) => new Date(Math.min(session.lastActiveAt.getTime() + idleTimeoutMs, session.expiresAt.getTime()));
 
   return {
-    async create(db, { userId, methods, request }) {
+    async create(db, { userId, methods, request, restriction }) {
       const now = clock.now();
       const id = newId("session", now.getTime());
       const secret = newSessionSecret();
@@ -90,6 +92,7 @@ export function createSessions(context: AuthContext): Sessions {
           userAgent: request.userAgent?.slice(0, 512) ?? null,
           authMethods: methods,
           authenticatedAt: now,
+          restriction: restriction ?? null,
         })
         .returning();
       return { session: session!, token: formatSessionToken({ id, secret }) };
@@ -160,6 +163,7 @@ export function createSessions(context: AuthContext): Sessions {
         authMethods: session.authMethods,
         authenticatedAt: session.authenticatedAt.toISOString(),
         current: session.id === currentId,
+        restricted: session.restriction !== null,
       };
     },
   };

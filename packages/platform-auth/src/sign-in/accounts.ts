@@ -108,8 +108,10 @@ export function createAccounts(context: AuthContext, parts: { sessions: Sessions
             await notices.sendVerification(tx, user);
             return { kind: "verification_required" as const };
           }
-          const signedIn = await parts.completion.startSession(tx, user.id, ["password"], request);
-          return { kind: "signed_in" as const, ...signedIn };
+          // The same step as every sign-in, so MFA policy applies to a fresh account too.
+          const outcome = await parts.completion.afterFirstFactor(tx, user.id, "password", request);
+          if (outcome.kind !== "signed_in") throw new Error("a new account cannot have a second factor");
+          return outcome;
         });
       } catch (error) {
         // Two sign-ups racing for one address: the loser answers as if the address existed.

@@ -14,11 +14,11 @@ export type SignInOutcome =
   | { kind: "mfa_required"; mfaToken: string; methods: string[] };
 
 /** Creates the session and records the sign-in: the last step of every sign-in. */
-export type StartSession = (tx: Database, userId: string, methods: string[], request: RequestContext) => Promise<SignedIn>;
+export type StartSession = (tx: Database, userId: string, methods: string[], request: RequestContext, options?: { restriction?: "mfa_enrolment" }) => Promise<SignedIn>;
 
 export function createSessionStarter(context: AuthContext, sessions: Sessions): StartSession {
-  return async (tx, userId, methods, request) => {
-    const { session, token } = await sessions.create(tx, { userId: userId as UserId, methods, request });
+  return async (tx, userId, methods, request, options = {}) => {
+    const { session, token } = await sessions.create(tx, { userId: userId as UserId, methods, request, ...options });
     const [row] = await tx.update(users).set({ lastSignInAt: context.clock.now() }).where(eq(users.id, userId)).returning();
     await context.audit.record(tx, { action: "user.signed_in", actor: { type: "user", id: userId }, target: { type: "user", id: userId }, metadata: { methods, sessionId: session.id } }, request);
     return { user: toPublicUser(row!), session, token };
@@ -46,6 +46,11 @@ export function createSignInCompletion(context: AuthContext, parts: { startSessi
         const mfaToken = await parts.challenges.create(tx, { userId, firstMethod: method, result: options.result ?? "session", redirectTo: options.redirectTo ?? null });
         await audit.record(tx, { action: "user.mfa_challenged", actor: { type: "user", id: userId }, target: { type: "user", id: userId }, metadata: { firstMethod: method } }, request);
         return { kind: "mfa_required", mfaToken, methods };
+      }
+      // Policy requires a factor this user lacks: a session that can do nothing but enrol one.
+      if (await context.requiresMfa(userId)) {
+        await audit.record(tx, { action: "mfa.policy_enrolment_required", actor: { type: "user", id: userId }, target: { type: "user", id: userId } }, request);
+        return { kind: "signed_in", redirectTo: options.redirectTo ?? null, ...(await startSession(tx, userId, [method], request, { restriction: "mfa_enrolment" })) };
       }
       return { kind: "signed_in", redirectTo: options.redirectTo ?? null, ...(await startSession(tx, userId, [method], request)) };
     },

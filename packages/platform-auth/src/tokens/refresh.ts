@@ -73,7 +73,7 @@ export function createRefreshTokens(options: { db: Database; config: Config; clo
         const now = clock.now();
         if (row === undefined) return "invalid";
         const { family, session } = row;
-        const alive = family.revokedAt === null && now < family.expiresAt && session.revokedAt === null && now < session.expiresAt && row.userStatus === "active";
+        const alive = family.revokedAt === null && now < family.expiresAt && session.revokedAt === null && session.restriction === null && now < session.expiresAt && row.userStatus === "active";
         if (!alive) return "invalid";
         const result = (refreshToken: string): Rotated => ({ refreshToken, sessionId: session.id, userId: family.userId, familyId: family.id });
         // A refresh is use of the session: it keeps the session's idle clock running.

@@ -46,6 +46,11 @@ export interface AccessTokens {
 export function createAccessTokens(options: { db: Database; audit: AuditLog; keys: SigningKeys; refresh: RefreshTokens; sessions: Sessions; accounts: Accounts; claims?: ClaimsProvider }): AccessTokens {
   const { db, audit, keys, refresh, sessions } = options;
 
+  /** Services verify access tokens offline and could not see a restriction: a restricted session gets none. */
+  function assertFull(session: { restriction: string | null }): void {
+    if (session.restriction !== null) throw new PlatformError("mfa_enrolment_required", { detail: "Set up a second factor before using tokens." });
+  }
+
   async function mint(userId: string, sessionId: string): Promise<{ token: string; expiresIn: number }> {
     const extra = (await options.claims?.(userId as UserId)) ?? {};
     // Composition claims never override the registered ones.
@@ -71,6 +76,7 @@ export function createAccessTokens(options: { db: Database; audit: AuditLog; key
     },
 
     async tokensForSession(signedIn, grantType, request) {
+      assertFull(signedIn.session);
       const refreshToken = await refresh.start(db, { sessionId: signedIn.session.id, userId: signedIn.user.id });
       const access = await mint(signedIn.user.id, signedIn.session.id);
       await issued(signedIn.user.id, grantType, request);
@@ -85,6 +91,7 @@ export function createAccessTokens(options: { db: Database; audit: AuditLog; key
     },
 
     async sessionGrant(session, request) {
+      assertFull(session);
       const access = await mint(session.userId, session.id);
       await issued(session.userId, "session", request);
       return { accessToken: access.token, tokenType: "Bearer", expiresIn: access.expiresIn };
