@@ -6,6 +6,7 @@ import { createDatabase, loadConfig, silentLogger } from "@burrow/platform-core"
 import { createApp } from "../apps/api/src/app.ts";
 import { composePlatform } from "../apps/api/src/platform.ts";
 import { createRenderer, DEFAULT_TEMPLATES } from "@burrow/platform-email";
+import { createRbac } from "@burrow/platform-rbac";
 
 const iterations = Number(process.env.BENCH_ITERATIONS ?? 5000);
 
@@ -66,6 +67,22 @@ async function main(): Promise<void> {
     await measure("render auth.verify_email from the cache (HTML + text + subject)", () => renderer.render(compiled, { url })),
   ];
   printTable("Email rendering", emailResults);
+
+  // Permission checks: a cached can() against a bare Set lookup of the same permission.
+  const database = await createDatabase();
+  await database.migrate();
+  const platform = composePlatform({ config, database, log: silentLogger });
+  const signUp = await createApp(platform).request("/v1/auth/sign-up", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "rbac-bench@example.com", password: "purple submarine garden" }) });
+  const userId = ((await signUp.json()) as { user: { id: string } }).user.id;
+  const rbac = createRbac({ db: platform.db, clock: platform.clock, audit: platform.audit });
+  const org = await rbac.organizations.create(userId, { name: "Bench" }, {});
+  await rbac.can(userId, "members:invite", { orgId: org.id });
+  const held = new Set(["*"]);
+  printTable("Permission checks", [
+    await measure("baseline: Set.has on the held permissions", async () => held.has("members:invite")),
+    await measure("can(user, \"members:invite\", { orgId }) from the cache", () => rbac.can(userId, "members:invite", { orgId: org.id })),
+  ]);
+  await database.close();
 }
 
 function printTable(title: string, results: Result[]): void {

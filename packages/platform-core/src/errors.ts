@@ -37,6 +37,8 @@ export const ERROR_CATALOGUE = {
   invalid_code: { status: 400, title: "The code is not valid or has expired." },
   // Conflicts and state
   conflict: { status: 409, title: "The request conflicts with the current state." },
+  slug_taken: { status: 409, title: "That slug is taken." },
+  last_owner: { status: 409, title: "An organization must keep at least one owner." },
   // Server
   internal_error: { status: 500, title: "An unexpected error occurred." },
   service_unavailable: { status: 503, title: "The service is not ready." },

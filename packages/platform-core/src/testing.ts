@@ -23,7 +23,10 @@ function takeMigratedSnapshot(): Promise<Blob> {
  * PostgreSQL database next to the one `DATABASE_URL` names, dropped again by `close()`.
  * @example const handle = await createTestDatabase(); afterAll(() => handle.close());
  */
-export async function createTestDatabase(): Promise<DatabaseHandle> {
+/** A test database; `url` is set on PostgreSQL, for tests that open a second pool (a second "node"). */
+export type TestDatabase = DatabaseHandle & { url?: string };
+
+export async function createTestDatabase(): Promise<TestDatabase> {
   const baseUrl = process.env.DATABASE_URL;
   if (baseUrl === undefined || baseUrl === "") {
     return createDatabase({ fromSnapshot: await takeMigratedSnapshot() });
@@ -43,6 +46,7 @@ export async function createTestDatabase(): Promise<DatabaseHandle> {
   await handle.migrate();
   return {
     ...handle,
+    url: url.toString(),
     async close() {
       await handle.close();
       const dropper = postgres(baseUrl, { max: 1, onnotice: () => {} });

@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createAuditLog, createDatabase, newId, type DatabaseHandle } from "@burrow/platform-core";
+import { createTestClock, createTestDatabase } from "@burrow/platform-core/testing";
+import { users } from "@burrow/platform-auth/schema";
+import { createRbac, RBAC_CHANNEL, slugFromName, type Rbac } from "./index.ts";
+import { covers, coversAll } from "./permissions.ts";
+
+describe("permissions", () => {
+  test("wildcards cover what they should and nothing more", () => {
+    expect(covers(["*"], "org:delete")).toBe(true);
+    expect(covers(["members:*"], "members:invite")).toBe(true);
+    expect(covers(["members:*"], "membersx:invite")).toBe(false);
+    expect(covers(["org:read"], "org:update")).toBe(false);
+    expect(coversAll(["members:*"], ["members:read", "members:*"])).toBe(true);
+    expect(coversAll(["members:read", "members:invite"], ["members:*"])).toBe(false);
+    expect(coversAll(["org:*"], ["*"])).toBe(false);
+  });
+
+  test("slugs come from names", () => {
+    expect(slugFromName("Acme Rockets, Inc.")).toBe("acme-rockets-inc");
+    expect(slugFromName("Café Zürich")).toBe("cafe-zurich");
+    expect(slugFromName("!")).toMatch(/^org/);
+  });
+});
+
+describe("organizations", () => {
+  let handle: DatabaseHandle;
+  let rbac: Rbac;
+  const clock = createTestClock();
+  const ids: Record<string, string> = {};
+  beforeAll(async () => {
+    handle = await createTestDatabase();
+    rbac = createRbac({ db: handle.db, clock, audit: createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false }) });
+    for (const name of ["owner", "admin", "member", "outsider", "second"]) {
+      ids[name] = newId("user");
+      await handle.db.insert(users).values({ id: ids[name]!, email: `${name}@example.com`, emailNormalized: `${name}@example.com`, createdAt: clock.now(), updatedAt: clock.now() });
+    }
+  });
+  afterAll(() => handle.close());
+
+  test("the creator owns a new organization; slugs are unique, and reserved or malformed ones refused", async () => {
+    const org = await rbac.organizations.create(ids.owner!, { name: "Acme" }, {});
+    expect(org.slug).toBe("acme");
+    expect(await rbac.can(ids.owner!, "org:delete", { orgId: org.id })).toBe(true);
+    expect((await rbac.organizations.create(ids.owner!, { name: "Acme" }, {})).slug).toBe("acme-2");
+    await expect(rbac.organizations.create(ids.owner!, { name: "X", slug: "acme" }, {})).rejects.toMatchObject({ code: "slug_taken" });
+    await expect(rbac.organizations.create(ids.owner!, { name: "X", slug: "admin" }, {})).rejects.toMatchObject({ code: "validation_failed" });
+    await expect(rbac.organizations.create(ids.owner!, { name: "X", slug: "-bad-" }, {})).rejects.toMatchObject({ code: "validation_failed" });
+  });
+
+  test("roles decide; outsiders get 404, members 403 for what they lack; the last owner stays", async () => {
+    const org = await rbac.organizations.create(ids.owner!, { name: "Roles" }, {});
+    const { db } = handle;
+    const { organizationMemberships, roles } = await import("./schema.ts");
+    const { eq } = await import("drizzle-orm");
+    const roleId = async (key: string) => (await db.select().from(roles).where(eq(roles.key, key)))[0]!.id;
+    for (const name of ["admin", "member"] as const) await db.insert(organizationMemberships).values({ orgId: org.id, userId: ids[name]!, roleId: await roleId(name), joinedAt: clock.now() });
+    await rbac.resolver.changed(db, "*");
+
+    await expect(rbac.organizations.get(ids.outsider!, org.id)).rejects.toMatchObject({ code: "not_found" });
+    await expect(rbac.organizations.update(ids.member!, org.id, { name: "Nope" }, {})).rejects.toMatchObject({ code: "forbidden" });
+    expect((await rbac.organizations.update(ids.admin!, org.id, { name: "Renamed" }, {})).name).toBe("Renamed");
+    await expect(rbac.organizations.remove(ids.admin!, org.id, {})).rejects.toMatchObject({ code: "forbidden" });
+
+    // An admin cannot make anyone owner (they do not hold '*'), nor raise themselves.
+    await expect(rbac.organizations.changeRole(ids.admin!, org.id, ids.member!, "owner", {})).rejects.toMatchObject({ code: "forbidden" });
+    await expect(rbac.organizations.changeRole(ids.admin!, org.id, ids.admin!, "owner", {})).rejects.toMatchObject({ code: "forbidden" });
+    await rbac.organizations.changeRole(ids.admin!, org.id, ids.member!, "viewer", {});
+    expect(await rbac.can(ids.member!, "members:read", { orgId: org.id })).toBe(false);
+    expect(await rbac.can(ids.member!, "org:read", { orgId: org.id })).toBe(true);
+
+    await expect(rbac.organizations.removeMember(ids.owner!, org.id, ids.owner!, {})).rejects.toMatchObject({ code: "last_owner" });
+    await expect(rbac.organizations.changeRole(ids.owner!, org.id, ids.owner!, "admin", {})).rejects.toMatchObject({ code: "last_owner" });
+    await expect(rbac.organizations.removeMember(ids.admin!, org.id, ids.owner!, {})).rejects.toMatchObject({ code: "last_owner" });
+
+    await rbac.organizations.transferOwnership(ids.owner!, org.id, ids.admin!, {});
+    expect((await rbac.resolver.resolve(ids.admin!, org.id)).orgRole).toBe("owner");
+    expect((await rbac.resolver.resolve(ids.owner!, org.id)).orgRole).toBe("admin");
+    await rbac.organizations.removeMember(ids.owner!, org.id, ids.owner!, {});
+    expect(await rbac.can(ids.owner!, "org:read", { orgId: org.id })).toBe(false);
+    expect((await rbac.organizations.members(ids.admin!, org.id)).map((member) => member.role).sort()).toEqual(["owner", "viewer"]);
+
+    await rbac.organizations.remove(ids.admin!, org.id, {});
+    await expect(rbac.organizations.get(ids.admin!, org.id)).rejects.toMatchObject({ code: "not_found" });
+    expect((await rbac.organizations.listMine(handle.db, ids.admin!)).some((row) => row.id === org.id)).toBe(false);
+  });
+});
+
+describe("a role change made on one node is enforced on another within 100 ms", () => {
+  // Needs two connection pools on one server: PostgreSQL only (PGlite is in-process; reported as skipped there).
+  test.skipIf(process.env.DATABASE_URL === undefined)("two processes' caches share one PostgreSQL through LISTEN/NOTIFY", async () => {
+    const handle = await createTestDatabase();
+    const url = handle.url;
+    try {
+      const clock = createTestClock();
+      const audit = createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false });
+      // A second connection pool on the same database stands for a second API process.
+      const other = url === undefined ? handle : await createDatabase({ databaseUrl: url });
+      const nodeA = createRbac({ db: handle.db, clock, audit });
+      const nodeB = createRbac({ db: other.db, clock, audit });
+      // Node B wires the channel as the app does: evict on every notification (and tell the test).
+      let notified = Promise.withResolvers<void>();
+      const unlisten = await other.listen(RBAC_CHANNEL, (payload) => {
+        nodeB.resolver.evict(payload);
+        notified.resolve();
+      });
+      const owner = newId("user");
+      const member = newId("user");
+      for (const id of [owner, member]) await handle.db.insert(users).values({ id, email: `${id}@example.com`, emailNormalized: `${id}@example.com`, createdAt: clock.now(), updatedAt: clock.now() });
+      const org = await nodeA.organizations.create(owner, { name: "Shared" }, {});
+      const { organizationMemberships, roles } = await import("./schema.ts");
+      const { eq } = await import("drizzle-orm");
+      const [memberRole] = await handle.db.select().from(roles).where(eq(roles.key, "member"));
+      await handle.db.insert(organizationMemberships).values({ orgId: org.id, userId: member, roleId: memberRole!.id, joinedAt: clock.now() });
+      await notified.promise;
+      notified = Promise.withResolvers<void>();
+      // Node B has the member's permissions cached.
+      expect(await nodeB.can(member, "members:read", { orgId: org.id })).toBe(true);
+
+      const changedAt = performance.now();
+      await nodeA.organizations.changeRole(owner, org.id, member, "viewer", {});
+      await notified.promise;
+      const enforcedAfter = performance.now() - changedAt;
+      expect(await nodeB.can(member, "members:read", { orgId: org.id })).toBe(false);
+      expect(enforcedAfter).toBeLessThan(100);
+      await unlisten();
+      if (other !== handle) await other.close();
+    } finally {
+      await handle.close();
+    }
+  });
+});

@@ -1,0 +1,222 @@
+import { and, asc, eq, isNull, sql } from "drizzle-orm";
+import { newId, PlatformError, type AuditLog, type Clock, type Database, type RequestContext } from "@burrow/platform-core";
+import { users } from "@burrow/platform-auth/schema";
+import { coversAll } from "./permissions.ts";
+import type { PermissionResolver } from "./resolver.ts";
+import { organizationMemberships, organizations, rolePermissions, roles } from "./schema.ts";
+
+export type OrganizationRow = typeof organizations.$inferSelect;
+
+export interface Member {
+  userId: string;
+  email: string;
+  name: string | null;
+  role: string;
+  joinedAt: Date;
+}
+
+const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$/;
+/** Slugs that would collide with product paths or impersonate the operator. */
+const RESERVED_SLUGS = new Set(["admin", "api", "app", "auth", "burrow", "dashboard", "help", "login", "me", "new", "root", "settings", "signup", "support", "system", "www"]);
+
+export function slugFromName(name: string): string {
+  const base = name
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 40)
+    .replace(/-+$/g, "");
+  return base.length >= 2 ? base : `org-${base}`.replace(/-$/, "");
+}
+
+export interface Organizations {
+  /** Creates an organization; the creator becomes its owner. */
+  create(actorId: string, input: { name: string; slug?: string; logoUrl?: string | null; metadata?: Record<string, unknown> }, request: RequestContext): Promise<OrganizationRow>;
+  listMine(db: Database, userId: string): Promise<(OrganizationRow & { role: string })[]>;
+  /** The organization, if the actor may read it; 404 otherwise (its existence is not confirmed). */
+  get(actorId: string, orgId: string): Promise<OrganizationRow>;
+  update(actorId: string, orgId: string, changes: { name?: string; slug?: string; logoUrl?: string | null; metadata?: Record<string, unknown> }, request: RequestContext): Promise<OrganizationRow>;
+  remove(actorId: string, orgId: string, request: RequestContext): Promise<void>;
+  members(actorId: string, orgId: string): Promise<Member[]>;
+  changeRole(actorId: string, orgId: string, userId: string, roleKey: string, request: RequestContext): Promise<void>;
+  removeMember(actorId: string, orgId: string, userId: string, request: RequestContext): Promise<void>;
+  transferOwnership(actorId: string, orgId: string, userId: string, request: RequestContext): Promise<void>;
+}
+
+export function createOrganizations(options: { db: Database; clock: Clock; audit: AuditLog; resolver: PermissionResolver }): Organizations {
+  const { db, clock, audit, resolver } = options;
+  const actor = (id: string) => ({ type: "user", id }) as const;
+
+  async function live(tx: Database, orgId: string): Promise<OrganizationRow | undefined> {
+    const [row] = await tx.select().from(organizations).where(and(eq(organizations.id, orgId), isNull(organizations.deletedAt)));
+    return row;
+  }
+
+  /** 404 when the actor may not even read the organization; 403 when they may read but not do this. */
+  async function authorize(actorId: string, orgId: string, permission: string): Promise<OrganizationRow> {
+    const org = await live(db, orgId);
+    if (org === undefined || !(await resolver.can(actorId, "org:read", { orgId }))) throw new PlatformError("not_found");
+    if (!(await resolver.can(actorId, permission, { orgId }))) {
+      await audit.record(db, { action: "permission.denied", actor: actor(actorId), target: { type: "organization", id: orgId }, orgId, outcome: "denied", metadata: { permission } });
+      throw new PlatformError("forbidden", { detail: `This needs the ${permission} permission.` });
+    }
+    return org;
+  }
+
+  async function builtInRole(tx: Database, key: string, orgId: string): Promise<{ id: string; key: string; permissions: string[] }> {
+    const rows = await tx
+      .select({ id: roles.id, key: roles.key, permission: rolePermissions.permission })
+      .from(roles)
+      .leftJoin(rolePermissions, eq(rolePermissions.roleId, roles.id))
+      .where(and(eq(roles.key, key), eq(roles.scope, "organization"), sql`(${roles.orgId} is null or ${roles.orgId} = ${orgId})`));
+    if (rows.length === 0) throw new PlatformError("validation_failed", { errors: [{ path: "role", message: `There is no role ${key}` }] });
+    return { id: rows[0]!.id, key, permissions: rows.map((row) => row.permission).filter((permission): permission is string => permission !== null) };
+  }
+
+  async function owners(tx: Database, orgId: string): Promise<string[]> {
+    const rows = await tx.select({ userId: organizationMemberships.userId }).from(organizationMemberships).innerJoin(roles, eq(roles.id, organizationMemberships.roleId)).where(and(eq(organizationMemberships.orgId, orgId), eq(roles.key, "owner")));
+    return rows.map((row) => row.userId);
+  }
+
+  async function membership(tx: Database, orgId: string, userId: string) {
+    const [row] = await tx
+      .select({ roleKey: roles.key, roleId: roles.id })
+      .from(organizationMemberships)
+      .innerJoin(roles, eq(roles.id, organizationMemberships.roleId))
+      .where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, userId)));
+    return row;
+  }
+
+  async function claimSlug(tx: Database, wanted: string, explicit: boolean, exceptOrgId?: string): Promise<string> {
+    if (!SLUG.test(wanted)) throw new PlatformError("validation_failed", { errors: [{ path: "slug", message: "2–48 lower-case letters, digits and dashes, not starting or ending with a dash" }] });
+    if (RESERVED_SLUGS.has(wanted)) throw new PlatformError("validation_failed", { errors: [{ path: "slug", message: `${wanted} is reserved` }] });
+    for (let attempt = 1; attempt <= 20; attempt++) {
+      const candidate = attempt === 1 ? wanted : `${wanted.slice(0, 44)}-${attempt}`;
+      const [taken] = await tx.select({ id: organizations.id }).from(organizations).where(and(eq(organizations.slug, candidate), isNull(organizations.deletedAt)));
+      if (taken === undefined || taken.id === exceptOrgId) return candidate;
+      if (explicit) throw new PlatformError("slug_taken");
+    }
+    return `${wanted.slice(0, 38)}-${crypto.randomUUID().slice(0, 8)}`;
+  }
+
+  return {
+    async create(actorId, input, request) {
+      return db.transaction(async (tx) => {
+        const now = clock.now();
+        const slug = await claimSlug(tx, input.slug ?? slugFromName(input.name), input.slug !== undefined);
+        const [org] = await tx
+          .insert(organizations)
+          .values({ id: newId("organization", now.getTime()), name: input.name, slug, logoUrl: input.logoUrl ?? null, metadata: input.metadata ?? {}, createdBy: actorId, createdAt: now, updatedAt: now })
+          .returning();
+        const owner = await builtInRole(tx, "owner", org!.id);
+        await tx.insert(organizationMemberships).values({ orgId: org!.id, userId: actorId, roleId: owner.id, joinedAt: now });
+        await audit.record(tx, { action: "organization.created", actor: actor(actorId), target: { type: "organization", id: org!.id }, orgId: org!.id, metadata: { slug } }, request);
+        await resolver.changed(tx, actorId);
+        return org!;
+      });
+    },
+
+    async listMine(tx, userId) {
+      const rows = await tx
+        .select({ org: organizations, role: roles.key })
+        .from(organizationMemberships)
+        .innerJoin(organizations, and(eq(organizations.id, organizationMemberships.orgId), isNull(organizations.deletedAt)))
+        .innerJoin(roles, eq(roles.id, organizationMemberships.roleId))
+        .where(eq(organizationMemberships.userId, userId))
+        .orderBy(asc(organizations.name));
+      return rows.map((row) => ({ ...row.org, role: row.role }));
+    },
+
+    get: (actorId, orgId) => authorize(actorId, orgId, "org:read"),
+
+    async update(actorId, orgId, changes, request) {
+      await authorize(actorId, orgId, "org:update");
+      return db.transaction(async (tx) => {
+        const set: Partial<OrganizationRow> = { updatedAt: clock.now() };
+        if (changes.name !== undefined) set.name = changes.name;
+        if (changes.slug !== undefined) set.slug = await claimSlug(tx, changes.slug, true, orgId);
+        if (changes.logoUrl !== undefined) set.logoUrl = changes.logoUrl;
+        if (changes.metadata !== undefined) set.metadata = changes.metadata;
+        const [row] = await tx.update(organizations).set(set).where(eq(organizations.id, orgId)).returning();
+        await audit.record(tx, { action: changes.name !== undefined ? "organization.renamed" : "organization.updated", actor: actor(actorId), target: { type: "organization", id: orgId }, orgId, metadata: { fields: Object.keys(changes) } }, request);
+        return row!;
+      });
+    },
+
+    async remove(actorId, orgId, request) {
+      await authorize(actorId, orgId, "org:delete");
+      await db.transaction(async (tx) => {
+        await tx.update(organizations).set({ deletedAt: clock.now() }).where(eq(organizations.id, orgId));
+        await audit.record(tx, { action: "organization.deleted", actor: actor(actorId), target: { type: "organization", id: orgId }, orgId }, request);
+        await resolver.changed(tx, "*");
+      });
+    },
+
+    async members(actorId, orgId) {
+      await authorize(actorId, orgId, "members:read");
+      const rows = await db
+        .select({ userId: users.id, email: users.email, name: users.name, role: roles.key, joinedAt: organizationMemberships.joinedAt })
+        .from(organizationMemberships)
+        .innerJoin(users, eq(users.id, organizationMemberships.userId))
+        .innerJoin(roles, eq(roles.id, organizationMemberships.roleId))
+        .where(eq(organizationMemberships.orgId, orgId))
+        .orderBy(asc(organizationMemberships.joinedAt));
+      return rows;
+    },
+
+    async changeRole(actorId, orgId, userId, roleKey, request) {
+      await authorize(actorId, orgId, "members:update");
+      await db.transaction(async (tx) => {
+        const current = await membership(tx, orgId, userId);
+        if (current === undefined) throw new PlatformError("not_found");
+        const target = await builtInRole(tx, roleKey, orgId);
+        const held = [...(await resolver.resolve(actorId, orgId)).patterns];
+        // Nobody grants what they do not hold, and nobody raises their own role.
+        if (!coversAll(held, target.permissions)) throw new PlatformError("forbidden", { detail: `You cannot grant the ${roleKey} role.` });
+        if (userId === actorId && current.roleKey !== roleKey && !coversAll((await builtInRole(tx, current.roleKey, orgId)).permissions, target.permissions)) {
+          throw new PlatformError("forbidden", { detail: "You cannot raise your own role." });
+        }
+        if (current.roleKey === "owner" && roleKey !== "owner" && (await owners(tx, orgId)).length === 1) throw new PlatformError("last_owner");
+        await tx.update(organizationMemberships).set({ roleId: target.id }).where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, userId)));
+        await audit.record(tx, { action: "member.role_changed", actor: actor(actorId), target: { type: "user", id: userId }, orgId, metadata: { from: current.roleKey, to: roleKey } }, request);
+        await resolver.changed(tx, userId);
+      });
+    },
+
+    async removeMember(actorId, orgId, userId, request) {
+      // Leaving is always allowed (but for the last owner); removing someone else needs members:remove.
+      if (userId !== actorId) await authorize(actorId, orgId, "members:remove");
+      else if ((await live(db, orgId)) === undefined) throw new PlatformError("not_found");
+      await db.transaction(async (tx) => {
+        const current = await membership(tx, orgId, userId);
+        if (current === undefined) throw new PlatformError("not_found");
+        if (current.roleKey === "owner") {
+          if ((await owners(tx, orgId)).length === 1) throw new PlatformError("last_owner");
+          // Only an owner removes another owner.
+          if (userId !== actorId && (await resolver.resolve(actorId, orgId)).orgRole !== "owner") throw new PlatformError("forbidden", { detail: "Only an owner can remove an owner." });
+        }
+        await tx.delete(organizationMemberships).where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, userId)));
+        await audit.record(tx, { action: userId === actorId ? "member.left" : "member.removed", actor: actor(actorId), target: { type: "user", id: userId }, orgId }, request);
+        await resolver.changed(tx, userId);
+      });
+    },
+
+    async transferOwnership(actorId, orgId, userId, request) {
+      await authorize(actorId, orgId, "org:transfer");
+      await db.transaction(async (tx) => {
+        if ((await membership(tx, orgId, actorId))?.roleKey !== "owner") throw new PlatformError("forbidden", { detail: "Only an owner can transfer ownership." });
+        const target = await membership(tx, orgId, userId);
+        if (target === undefined) throw new PlatformError("not_found");
+        const owner = await builtInRole(tx, "owner", orgId);
+        const admin = await builtInRole(tx, "admin", orgId);
+        await tx.update(organizationMemberships).set({ roleId: owner.id }).where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, userId)));
+        if (userId !== actorId) await tx.update(organizationMemberships).set({ roleId: admin.id }).where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, actorId)));
+        await audit.record(tx, { action: "organization.ownership_transferred", actor: actor(actorId), target: { type: "user", id: userId }, orgId }, request);
+        await resolver.changed(tx, userId);
+        await resolver.changed(tx, actorId);
+      });
+    },
+  };
+}

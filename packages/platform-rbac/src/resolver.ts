@@ -1,0 +1,83 @@
+import { sql } from "drizzle-orm";
+import { notify, queryRows, type Database } from "@burrow/platform-core";
+import { covers } from "./permissions.ts";
+
+/** Nodes drop cached permissions when this channel names a user (or `*`). */
+export const RBAC_CHANNEL = "burrow_rbac";
+
+export interface ResolvedPermissions {
+  /** Patterns held: the organization role's, plus platform roles'. */
+  patterns: ReadonlySet<string>;
+  /** The caller's role key in the organization, if a member. */
+  orgRole: string | null;
+}
+
+export interface PermissionResolver {
+  resolve(userId: string, orgId?: string | null): Promise<ResolvedPermissions>;
+  /** Is `permission` held by the user, in the organization if one is named? Cached: no query on a hit. */
+  can(userId: string, permission: string, options?: { orgId?: string | null }): Promise<boolean>;
+  /**
+   * Call inside the transaction that changes someone's roles: evicts here at once, and through a
+   * NOTIFY delivered on commit, on every node (including this one, after the commit).
+   */
+  changed(tx: Database, userId: string | "*"): Promise<void>;
+  /** Applies an eviction received from the channel. */
+  evict(userId: string | "*"): void;
+}
+
+/** A safety net only: eviction is what keeps entries fresh. */
+const ENTRY_TTL_MS = 60_000;
+const MAX_ENTRIES = 20_000;
+
+export function createPermissionResolver(options: { db: Database }): PermissionResolver {
+  const cache = new Map<string, { value: ResolvedPermissions; at: number }>();
+
+  async function load(userId: string, orgId: string | null): Promise<ResolvedPermissions> {
+    const rows = await queryRows<{ permission: string; role_key: string; source: string }>(
+      options.db,
+      sql`select rp.permission, r.key as role_key, 'org' as source
+            from organization_memberships m
+            join organizations o on o.id = m.org_id and o.deleted_at is null
+            join roles r on r.id = m.role_id
+            join role_permissions rp on rp.role_id = r.id
+           where m.user_id = ${userId} and m.org_id = ${orgId ?? ""}
+          union all
+          select rp.permission, r.key as role_key, 'platform' as source
+            from principal_roles pr
+            join roles r on r.id = pr.role_id and r.scope = 'platform'
+            join role_permissions rp on rp.role_id = r.id
+           where pr.user_id = ${userId} and pr.org_id is null`,
+    );
+    return { patterns: new Set(rows.map((row) => row.permission)), orgRole: rows.find((row) => row.source === "org")?.role_key ?? null };
+  }
+
+  async function resolve(userId: string, orgId: string | null = null): Promise<ResolvedPermissions> {
+    const key = `${userId}|${orgId ?? ""}`;
+    const hit = cache.get(key);
+    if (hit !== undefined && Date.now() - hit.at < ENTRY_TTL_MS) return hit.value;
+    const value = await load(userId, orgId);
+    if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value!);
+    cache.set(key, { value, at: Date.now() });
+    return value;
+  }
+
+  function evict(userId: string | "*"): void {
+    if (userId === "*") {
+      cache.clear();
+      return;
+    }
+    for (const key of cache.keys()) if (key.startsWith(`${userId}|`)) cache.delete(key);
+  }
+
+  return {
+    resolve,
+    async can(userId, permission, opts = {}) {
+      return covers((await resolve(userId, opts.orgId ?? null)).patterns, permission);
+    },
+    async changed(tx, userId) {
+      evict(userId);
+      await notify(tx, RBAC_CHANNEL, userId);
+    },
+    evict,
+  };
+}

@@ -1,0 +1,75 @@
+import { sql } from "drizzle-orm";
+import { boolean, index, jsonb, pgTable, primaryKey, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { timestamptz } from "@burrow/platform-core/schema";
+import { users } from "@burrow/platform-auth/schema";
+
+export const organizations = pgTable(
+  "organizations",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    /** Unique among live organizations; generated from the name, editable. */
+    slug: text("slug").notNull(),
+    logoUrl: text("logo_url"),
+    metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull().default({}),
+    createdBy: text("created_by").notNull(),
+    createdAt: timestamptz("created_at").notNull(),
+    updatedAt: timestamptz("updated_at").notNull(),
+    deletedAt: timestamptz("deleted_at"),
+  },
+  (table) => [uniqueIndex("organizations_slug_key").on(table.slug).where(sql`deleted_at is null`)],
+);
+
+export const ROLE_SCOPES = ["platform", "organization"] as const;
+
+/**
+ * Roles. Built-in roles (`owner`, `admin`, `member`, `viewer`; `platform_admin`, `support`) have no
+ * organization; an organization's custom roles name it.
+ */
+export const roles = pgTable(
+  "roles",
+  {
+    id: text("id").primaryKey(),
+    key: text("key").notNull(),
+    name: text("name").notNull(),
+    scope: text("scope", { enum: ROLE_SCOPES }).notNull(),
+    orgId: text("org_id").references(() => organizations.id, { onDelete: "cascade" }),
+    builtIn: boolean("built_in").notNull().default(false),
+    createdAt: timestamptz("created_at").notNull(),
+  },
+  (table) => [uniqueIndex("roles_key_per_org").on(table.key, sql`coalesce(${table.orgId}, '')`)],
+);
+
+export const rolePermissions = pgTable(
+  "role_permissions",
+  {
+    roleId: text("role_id").notNull().references(() => roles.id, { onDelete: "cascade" }),
+    /** `resource:action`, `resource:*` or `*`. */
+    permission: text("permission").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.roleId, table.permission] })],
+);
+
+export const organizationMemberships = pgTable(
+  "organization_memberships",
+  {
+    orgId: text("org_id").notNull().references(() => organizations.id, { onDelete: "cascade" }),
+    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    roleId: text("role_id").notNull().references(() => roles.id),
+    joinedAt: timestamptz("joined_at").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.orgId, table.userId] }), index("organization_memberships_user_idx").on(table.userId)],
+);
+
+/** Roles held beyond membership: platform roles, and (later) eligible-only roles for elevation. */
+export const principalRoles = pgTable(
+  "principal_roles",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    roleId: text("role_id").notNull().references(() => roles.id, { onDelete: "cascade" }),
+    orgId: text("org_id").references(() => organizations.id, { onDelete: "cascade" }),
+    createdAt: timestamptz("created_at").notNull(),
+  },
+  (table) => [index("principal_roles_user_idx").on(table.userId)],
+);
