@@ -18,6 +18,7 @@ import { emailFlowRoutes } from "./routes/email-flows.ts";
 import { hostedPages } from "./pages/routes.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { mfaRoutes } from "./routes/mfa.ts";
+import { orgRoutes } from "./routes/orgs.ts";
 import { meRoutes } from "./routes/me.ts";
 
 /** Turns a failed zod validation into a 400 problem listing each invalid field. */
@@ -55,6 +56,7 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
   app.route("/", emailFlowRoutes(platform));
   app.route("/", tokenRoutes(platform));
   app.route("/", mfaRoutes(platform));
+  app.route("/", orgRoutes(platform));
   app.route("/", hostedPages(platform));
   if (config.env !== "production" && platform.email.transport.name === "dev-mailbox") app.route("/", devMailboxRoutes(platform));
 

@@ -14,6 +14,7 @@ import {
   type Logger,
 } from "@burrow/platform-core";
 import { createAuth, SIGNING_KEYS_CHANNEL, type Auth } from "@burrow/platform-auth";
+import { createRbac, RBAC_CHANNEL, type Rbac } from "@burrow/platform-rbac";
 import { createEmail, SEND_EMAIL_JOB, SEND_SMS_JOB, type Email, type EmailTransport, type SmsTransport } from "@burrow/platform-email";
 
 /** Everything the HTTP layer needs, composed once per process (or per test). */
@@ -27,6 +28,7 @@ export interface Platform {
   keyRing: KeyRing;
   email: Email;
   auth: Auth;
+  rbac: Rbac;
   /** Job types this process runs, by type. */
   jobs: Record<string, JobDefinition>;
 }
@@ -58,8 +60,19 @@ export function composePlatform(options: ComposeOptions): Platform {
     ...(options.emailTransport ? { transport: options.emailTransport } : {}),
     ...(options.smsTransport ? { smsTransport: options.smsTransport } : {}),
   });
-  const auth = createAuth({ db: database.db, config, clock, audit, keyRing, email: email.outbox, sms: email.sms });
-  return { config, database, db: database.db, clock, log, audit, keyRing, email, auth, jobs: { [SEND_EMAIL_JOB]: email.outbox.sendJob, [SEND_SMS_JOB]: email.sms.sendJob, ...auth.jobs } };
+  const rbac = createRbac({ db: database.db, clock, audit });
+  const auth = createAuth({
+    db: database.db,
+    config,
+    clock,
+    audit,
+    keyRing,
+    email: email.outbox,
+    sms: email.sms,
+    // Pointing the wrong way for an import (rbac builds on auth), so wired here: platform roles decide.
+    mfaRequiredFor: (tx, userId) => rbac.can(userId, "*", { db: tx }),
+  });
+  return { config, database, db: database.db, clock, log, audit, keyRing, email, auth, rbac, jobs: { [SEND_EMAIL_JOB]: email.outbox.sendJob, [SEND_SMS_JOB]: email.sms.sendJob, ...auth.jobs } };
 }
 
 /**
@@ -72,5 +85,6 @@ export async function openPlatform(config: Config): Promise<Platform> {
   const platform = composePlatform({ config, database });
   await platform.auth.signingKeys.load();
   await database.listen(SIGNING_KEYS_CHANNEL, () => void platform.auth.signingKeys.load().catch((error: unknown) => platform.log.error("reloading signing keys failed", { error: String(error) })));
+  await database.listen(RBAC_CHANNEL, (payload) => platform.rbac.resolver.evict(payload));
   return platform;
 }

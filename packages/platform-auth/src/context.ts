@@ -19,6 +19,9 @@ export interface AuthContext {
   sms: AuthTexter;
   hasher: PasswordHasher;
   policy: PasswordPolicy;
-  /** True when policy (config, or a role through composition) requires this user to have a second factor. */
-  requiresMfa(userId: string): Promise<boolean>;
+  /**
+   * True when policy (config, or a role through composition) requires this user to have a second
+   * factor. Pass the open transaction: on PGlite a second connection does not exist.
+   */
+  requiresMfa(db: Database, userId: string): Promise<boolean>;
 }

@@ -54,7 +54,7 @@ export interface CreateAuthOptions {
   /** Extra claims for access tokens (the rbac package supplies roles and permissions). */
   claims?: ClaimsProvider;
   /** Whether a role requires MFA of this user (BURROW_MFA_REQUIRED=all covers everyone). */
-  mfaRequiredFor?: (userId: UserId) => Promise<boolean>;
+  mfaRequiredFor?: (db: Database, userId: UserId) => Promise<boolean>;
   /** What a user may put on an API key; their own profile by default. */
   grantableScopes?: (userId: UserId) => Promise<string[]>;
   hasher?: PasswordHasher;
@@ -75,7 +75,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
     sms: options.sms,
     hasher: options.hasher ?? createPasswordHasher(),
     policy: options.policy ?? DEFAULT_PASSWORD_POLICY,
-    requiresMfa: async (userId) => options.config.mfaRequired === "all" || ((await options.mfaRequiredFor?.(userId as UserId)) ?? false),
+    requiresMfa: async (db, userId) => options.config.mfaRequired === "all" || ((await options.mfaRequiredFor?.(db, userId as UserId)) ?? false),
   };
   const sessions = createSessions(context);
   const users = createUsers(context);

@@ -172,7 +172,7 @@ export function createOrganizations(options: { db: Database; clock: Clock; audit
         const current = await membership(tx, orgId, userId);
         if (current === undefined) throw new PlatformError("not_found");
         const target = await builtInRole(tx, roleKey, orgId);
-        const held = [...(await resolver.resolve(actorId, orgId)).patterns];
+        const held = [...(await resolver.resolve(actorId, orgId, tx)).patterns];
         // Nobody grants what they do not hold, and nobody raises their own role.
         if (!coversAll(held, target.permissions)) throw new PlatformError("forbidden", { detail: `You cannot grant the ${roleKey} role.` });
         if (userId === actorId && current.roleKey !== roleKey && !coversAll((await builtInRole(tx, current.roleKey, orgId)).permissions, target.permissions)) {
@@ -195,7 +195,7 @@ export function createOrganizations(options: { db: Database; clock: Clock; audit
         if (current.roleKey === "owner") {
           if ((await owners(tx, orgId)).length === 1) throw new PlatformError("last_owner");
           // Only an owner removes another owner.
-          if (userId !== actorId && (await resolver.resolve(actorId, orgId)).orgRole !== "owner") throw new PlatformError("forbidden", { detail: "Only an owner can remove an owner." });
+          if (userId !== actorId && (await resolver.resolve(actorId, orgId, tx)).orgRole !== "owner") throw new PlatformError("forbidden", { detail: "Only an owner can remove an owner." });
         }
         await tx.delete(organizationMemberships).where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, userId)));
         await audit.record(tx, { action: userId === actorId ? "member.left" : "member.removed", actor: actor(actorId), target: { type: "user", id: userId }, orgId }, request);

@@ -13,9 +13,10 @@ export interface ResolvedPermissions {
 }
 
 export interface PermissionResolver {
-  resolve(userId: string, orgId?: string | null): Promise<ResolvedPermissions>;
+  /** `db`: the caller's open transaction, if any (a miss then reads through it). */
+  resolve(userId: string, orgId?: string | null, db?: Database): Promise<ResolvedPermissions>;
   /** Is `permission` held by the user, in the organization if one is named? Cached: no query on a hit. */
-  can(userId: string, permission: string, options?: { orgId?: string | null }): Promise<boolean>;
+  can(userId: string, permission: string, options?: { orgId?: string | null; db?: Database }): Promise<boolean>;
   /**
    * Call inside the transaction that changes someone's roles: evicts here at once, and through a
    * NOTIFY delivered on commit, on every node (including this one, after the commit).
@@ -32,9 +33,9 @@ const MAX_ENTRIES = 20_000;
 export function createPermissionResolver(options: { db: Database }): PermissionResolver {
   const cache = new Map<string, { value: ResolvedPermissions; at: number }>();
 
-  async function load(userId: string, orgId: string | null): Promise<ResolvedPermissions> {
+  async function load(db: Database, userId: string, orgId: string | null): Promise<ResolvedPermissions> {
     const rows = await queryRows<{ permission: string; role_key: string; source: string }>(
-      options.db,
+      db,
       sql`select rp.permission, r.key as role_key, 'org' as source
             from organization_memberships m
             join organizations o on o.id = m.org_id and o.deleted_at is null
@@ -51,11 +52,11 @@ export function createPermissionResolver(options: { db: Database }): PermissionR
     return { patterns: new Set(rows.map((row) => row.permission)), orgRole: rows.find((row) => row.source === "org")?.role_key ?? null };
   }
 
-  async function resolve(userId: string, orgId: string | null = null): Promise<ResolvedPermissions> {
+  async function resolve(userId: string, orgId: string | null = null, db: Database = options.db): Promise<ResolvedPermissions> {
     const key = `${userId}|${orgId ?? ""}`;
     const hit = cache.get(key);
     if (hit !== undefined && Date.now() - hit.at < ENTRY_TTL_MS) return hit.value;
-    const value = await load(userId, orgId);
+    const value = await load(db, userId, orgId);
     if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value!);
     cache.set(key, { value, at: Date.now() });
     return value;
@@ -72,7 +73,7 @@ export function createPermissionResolver(options: { db: Database }): PermissionR
   return {
     resolve,
     async can(userId, permission, opts = {}) {
-      return covers((await resolve(userId, opts.orgId ?? null)).patterns, permission);
+      return covers((await resolve(userId, opts.orgId ?? null, opts.db)).patterns, permission);
     },
     async changed(tx, userId) {
       evict(userId);

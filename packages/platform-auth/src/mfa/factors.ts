@@ -113,7 +113,7 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing }): Fact
         if (removed.length === 0) throw new PlatformError("not_found");
         const remaining = (await tx.select({ id: mfaFactors.id }).from(mfaFactors).where(confirmed(userId))).length;
         // Rolled back by the throw: policy keeps at least one factor.
-        if (remaining === 0 && removed[0]!.confirmedAt !== null && (await context.requiresMfa(userId))) throw new PlatformError("mfa_required_by_policy", { detail: "Your account must keep a second factor. Add another before removing this one." });
+        if (remaining === 0 && removed[0]!.confirmedAt !== null && (await context.requiresMfa(tx, userId))) throw new PlatformError("mfa_required_by_policy", { detail: "Your account must keep a second factor. Add another before removing this one." });
         // Without any factor left, recovery codes would be a second way in to nothing: drop them.
         if (remaining === 0) await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId));
         if (removed[0]!.confirmedAt !== null) await notifyChange(tx, userId, removed[0]!.type === "passkey" ? "a passkey was removed" : "an authenticator app was removed", "mfa.factor_removed", request, factorId);

@@ -48,7 +48,7 @@ export function createSignInCompletion(context: AuthContext, parts: { startSessi
         return { kind: "mfa_required", mfaToken, methods };
       }
       // Policy requires a factor this user lacks: a session that can do nothing but enrol one.
-      if (await context.requiresMfa(userId)) {
+      if (await context.requiresMfa(tx, userId)) {
         await audit.record(tx, { action: "mfa.policy_enrolment_required", actor: { type: "user", id: userId }, target: { type: "user", id: userId } }, request);
         return { kind: "signed_in", redirectTo: options.redirectTo ?? null, ...(await startSession(tx, userId, [method], request, { restriction: "mfa_enrolment" })) };
       }

@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
+import { newId } from "@burrow/platform-core";
+import { auditLogs } from "@burrow/platform-core/schema";
+import { organizationMemberships, principalRoles, roles } from "@burrow/platform-rbac/schema";
+import { createTestApi, readProblem, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
+
+const ROLES = ["owner", "admin", "member", "viewer", "outsider", "platform_admin"] as const;
+type Actor = (typeof ROLES)[number];
+
+describe("organizations over HTTP", () => {
+  let api: TestApi;
+  const people = {} as Record<Actor | "target", TestUser>;
+  beforeAll(async () => {
+    api = await createTestApi();
+    for (const name of [...ROLES, "target"] as const) people[name] = await signUpUser(api);
+    const [platformAdmin] = await api.platform.db.select().from(roles).where(eq(roles.key, "platform_admin"));
+    await api.platform.db.insert(principalRoles).values({ id: newId("role"), userId: people.platform_admin.id, roleId: platformAdmin!.id, createdAt: api.clock.now() });
+    await api.platform.rbac.resolver.changed(api.platform.db, "*");
+  });
+  afterAll(() => api.close());
+
+  const call = (who: TestUser, method: string, path: string, json?: unknown) => api.request(path, { method, headers: who.bearer, ...(json === undefined ? {} : { json }) });
+
+  /** A fresh organization owned by `owner`, with admin, member and viewer, and `target` as a member. */
+  async function organization(): Promise<string> {
+    const created = await (await call(people.owner, "POST", "/v1/orgs", { name: "Matrix" })).json();
+    const roleId = async (key: string) => (await api.platform.db.select().from(roles).where(eq(roles.key, key)))[0]!.id;
+    for (const [who, key] of [["admin", "admin"], ["member", "member"], ["viewer", "viewer"], ["target", "viewer"]] as const) {
+      await api.platform.db.insert(organizationMemberships).values({ orgId: created.id, userId: people[who].id, roleId: await roleId(key), joinedAt: api.clock.now() });
+      await api.platform.rbac.resolver.changed(api.platform.db, people[who].id);
+    }
+    return created.id;
+  }
+
+  test("create, list, read and update my organization", async () => {
+    const created = await call(people.owner, "POST", "/v1/orgs", { name: "Acme Rockets" });
+    expect(created.status).toBe(201);
+    const org = await created.json();
+    expect(org).toMatchObject({ name: "Acme Rockets", slug: "acme-rockets" });
+    const mine = await (await call(people.owner, "GET", "/v1/orgs")).json();
+    expect(mine.data.find((row: { id: string }) => row.id === org.id)?.role).toBe("owner");
+    const renamed = await call(people.owner, "PATCH", `/v1/orgs/${org.id}`, { name: "Acme", slug: "acme-hq" });
+    expect(await renamed.json()).toMatchObject({ name: "Acme", slug: "acme-hq" });
+    const audit = await api.platform.db.select().from(auditLogs).where(eq(auditLogs.orgId, org.id));
+    expect(audit.map((entry) => entry.action)).toEqual(expect.arrayContaining(["organization.created", "organization.renamed"]));
+    const permissions = await (await call(people.owner, "GET", `/v1/me/permissions?orgId=${org.id}`)).json();
+    expect(permissions).toMatchObject({ orgId: org.id, role: "owner", permissions: ["*"] });
+    const catalogue = await (await call(people.owner, "GET", "/v1/permissions")).json();
+    expect(catalogue.data.map((entry: { permission: string }) => entry.permission)).toContain("members:invite");
+  });
+
+  test("slugs that are taken, reserved or malformed, and fields that do not belong, are refused", async () => {
+    await call(people.owner, "POST", "/v1/orgs", { name: "Taken", slug: "taken-slug" });
+    expect((await readProblem(await call(people.owner, "POST", "/v1/orgs", { name: "Again", slug: "taken-slug" }))).code).toBe("slug_taken");
+    for (const slug of ["admin", "-x-", "UPPER", "a".repeat(49), "has space"]) expect((await call(people.owner, "POST", "/v1/orgs", { name: "Bad", slug })).status).toBe(400);
+    for (const extra of [{ role: "owner" }, { ownerId: people.outsider.id }, { orgId: "org_01m80w6a2kfrk8cgrdkafx9sz5" }]) {
+      expect((await call(people.owner, "POST", "/v1/orgs", { name: "Mass", ...extra })).status).toBe(400);
+    }
+    const orgId = await organization();
+    expect((await call(people.admin, "PATCH", `/v1/orgs/${orgId}/members/${people.admin.id}`, { role: "owner" })).status).toBe(403);
+    expect((await readProblem(await call(people.owner, "GET", "/v1/orgs/nope"))).code).toBe("invalid_id");
+    expect((await call(people.owner, "GET", "/v1/orgs/org_01m80w6a2kfrk8cgrdkafx9sz5")).status).toBe(404);
+  });
+
+  test("the last owner can neither leave, be removed nor be demoted", async () => {
+    const orgId = await organization();
+    for (const [method, path, json] of [
+      ["DELETE", `/v1/orgs/${orgId}/members/${people.owner.id}`, undefined],
+      ["PATCH", `/v1/orgs/${orgId}/members/${people.owner.id}`, { role: "admin" }],
+    ] as const) {
+      const response = await call(people.owner, method, path, json);
+      expect(response.status).toBe(409);
+      expect((await readProblem(response)).code).toBe("last_owner");
+    }
+  });
+
+  // Which actors may do each thing; everyone else is refused — 404 for outsiders (who may not learn the
+  // organization exists), 403 for members who lack the permission.
+  const MATRIX: { name: string; allowed: Actor[]; run: (who: TestUser, orgId: string) => Promise<Response> }[] = [
+    { name: "GET /v1/orgs/{id}", allowed: ["owner", "admin", "member", "viewer", "platform_admin"], run: (who, orgId) => call(who, "GET", `/v1/orgs/${orgId}`) },
+    { name: "PATCH /v1/orgs/{id}", allowed: ["owner", "admin", "platform_admin"], run: (who, orgId) => call(who, "PATCH", `/v1/orgs/${orgId}`, { name: "Changed" }) },
+    { name: "DELETE /v1/orgs/{id}", allowed: ["owner", "platform_admin"], run: (who, orgId) => call(who, "DELETE", `/v1/orgs/${orgId}`) },
+    { name: "GET /v1/orgs/{id}/members", allowed: ["owner", "admin", "member", "platform_admin"], run: (who, orgId) => call(who, "GET", `/v1/orgs/${orgId}/members`) },
+    { name: "PATCH /v1/orgs/{id}/members/{userId}", allowed: ["owner", "admin", "platform_admin"], run: (who, orgId) => call(who, "PATCH", `/v1/orgs/${orgId}/members/${people.target.id}`, { role: "member" }) },
+    { name: "DELETE /v1/orgs/{id}/members/{userId}", allowed: ["owner", "admin", "platform_admin"], run: (who, orgId) => call(who, "DELETE", `/v1/orgs/${orgId}/members/${people.target.id}`) },
+    { name: "POST /v1/orgs/{id}/transfer-ownership", allowed: ["owner"], run: (who, orgId) => call(who, "POST", `/v1/orgs/${orgId}/transfer-ownership`, { userId: people.target.id }) },
+  ];
+
+  for (const row of MATRIX) {
+    test(`role matrix: ${row.name}`, async () => {
+      const outcome: Record<string, number> = {};
+      for (const actor of ROLES) {
+        const orgId = await organization();
+        outcome[actor] = (await row.run(people[actor], orgId)).status;
+      }
+      const allowed = ROLES.filter((actor) => outcome[actor]! < 300);
+      expect(allowed).toEqual(row.allowed);
+      for (const actor of ROLES) {
+        if (row.allowed.includes(actor)) continue;
+        expect(outcome[actor]).toBe(actor === "outsider" ? 404 : 403);
+      }
+    });
+  }
+});
