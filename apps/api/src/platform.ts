@@ -13,7 +13,7 @@ import {
   type KeyRing,
   type Logger,
 } from "@burrow/platform-core";
-import { createAuth, SIGNING_KEYS_CHANNEL, type Auth } from "@burrow/platform-auth";
+import { createAuth, DEFAULT_USER_SCOPES, SIGNING_KEYS_CHANNEL, type Auth } from "@burrow/platform-auth";
 import { createRbac, RBAC_CHANNEL, type Rbac } from "@burrow/platform-rbac";
 import { createEmail, SEND_EMAIL_JOB, SEND_SMS_JOB, type Email, type EmailTransport, type SmsTransport } from "@burrow/platform-email";
 
@@ -71,6 +71,8 @@ export function composePlatform(options: ComposeOptions): Platform {
     sms: email.sms,
     // Pointing the wrong way for an import (rbac builds on auth), so wired here: platform roles decide.
     mfaRequiredFor: (tx, userId) => rbac.can(userId, "*", { db: tx }),
+    // A key never carries more than its creator holds: their own profile, plus their platform permissions.
+    grantableScopes: async (userId) => [...DEFAULT_USER_SCOPES, ...(await rbac.resolver.resolve(userId)).patterns],
   });
   return { config, database, db: database.db, clock, log, audit, keyRing, email, auth, rbac, jobs: { [SEND_EMAIL_JOB]: email.outbox.sendJob, [SEND_SMS_JOB]: email.sms.sendJob, ...auth.jobs } };
 }

@@ -20,6 +20,21 @@ describe("organizations over HTTP", () => {
   });
   afterAll(() => api.close());
 
+  test("only a holder of signing_keys:rotate rotates the signing key", async () => {
+    const refused = await call(people.owner, "POST", "/v1/admin/signing-keys/rotate");
+    expect(refused.status).toBe(403);
+    const rotated = await call(people.platform_admin, "POST", "/v1/admin/signing-keys/rotate");
+    expect(rotated.status).toBe(200);
+    const { kid } = await rotated.json();
+    const jwks = await (await api.request("/.well-known/jwks.json")).json();
+    expect(jwks.keys.map((key: { kid: string }) => key.kid)).toContain(kid);
+  });
+
+  test("API keys carry at most what their creator holds: platform permissions included", async () => {
+    expect((await call(people.owner, "POST", "/v1/api-keys", { name: "k", scopes: ["users:read"] })).status).toBe(403);
+    expect((await call(people.platform_admin, "POST", "/v1/api-keys", { name: "k", scopes: ["users:read", "profile:read"] })).status).toBe(201);
+  });
+
   const call = (who: TestUser, method: string, path: string, json?: unknown) => api.request(path, { method, headers: who.bearer, ...(json === undefined ? {} : { json }) });
 
   /** A fresh organization owned by `owner`, with admin, member and viewer, and `target` as a member. */

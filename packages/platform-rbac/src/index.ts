@@ -22,5 +22,6 @@ export function createRbac(options: { db: Database; clock: Clock; audit: AuditLo
 }
 
 export { BUILT_IN_PERMISSIONS, BUILT_IN_ROLES, covers, coversAll, PERMISSION, type BuiltInRole } from "./permissions.ts";
+export { createGuards, type GuardOptions } from "./guards.ts";
 export { RBAC_CHANNEL, type PermissionResolver, type ResolvedPermissions } from "./resolver.ts";
 export { slugFromName, type Member, type OrganizationRow, type Organizations } from "./organizations.ts";

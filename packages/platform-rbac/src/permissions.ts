@@ -19,6 +19,7 @@ export const BUILT_IN_PERMISSIONS: Record<string, string> = {
   "users:read": "Read any user (platform)",
   "users:manage": "Suspend, delete and unlock users (platform)",
   "audit:read": "Read the audit log (platform)",
+  "signing_keys:rotate": "Rotate the access-token signing key (platform)",
 };
 
 export interface BuiltInRole {

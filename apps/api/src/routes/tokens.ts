@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { idSchema } from "@burrow/platform-core";
+import { idSchema, PlatformError } from "@burrow/platform-core";
 import type { ApiKeyRow } from "@burrow/platform-auth";
 import type { AppEnv } from "../env.ts";
 import { requireCaller } from "../middleware/authenticate.ts";
@@ -88,6 +88,14 @@ const revokeKey = createRoute({
   responses: { 204: { description: "Revoked" }, ...problems(400, 401, 403, 404) },
 });
 
+const rotateKeys = createRoute({
+  method: "post",
+  path: "/v1/admin/signing-keys/rotate",
+  tags,
+  summary: "Rotate the access-token signing key (platform permission signing_keys:rotate; recent re-authentication required)",
+  responses: { 200: jsonContent(z.object({ kid: z.string() }), "The new active key"), ...problems(401, 403) },
+});
+
 const toApiKey = (row: ApiKeyRow) => ({
   id: row.id,
   name: row.name,
@@ -130,6 +138,12 @@ export function tokenRoutes(platform: Platform): OpenAPIHono<AppEnv> {
       const body = c.req.valid("json");
       const { key, secret } = await auth.apiKeys.create({ userId: caller.user.id, name: body.name, scopes: body.scopes, expiresAt: body.expiresAt === undefined ? null : new Date(body.expiresAt) }, c.get("requestContext"));
       return c.json({ ...toApiKey(key), secret }, 201);
+    })
+    .openapi(rotateKeys, async (c) => {
+      const caller = await requireCaller(c);
+      if (!(await platform.rbac.can(caller.user.id, "signing_keys:rotate"))) throw new PlatformError("forbidden", { detail: "This needs the signing_keys:rotate permission." });
+      auth.sessions.assertRecent(caller.session);
+      return c.json({ kid: await auth.signingKeys.rotate({ type: "user", id: caller.user.id }, c.get("requestContext")) }, 200);
     })
     .openapi(revokeKey, async (c) => {
       const caller = await requireCaller(c);
