@@ -60,7 +60,8 @@ export function composePlatform(options: ComposeOptions): Platform {
     ...(options.emailTransport ? { transport: options.emailTransport } : {}),
     ...(options.smsTransport ? { smsTransport: options.smsTransport } : {}),
   });
-  const rbac = createRbac({ db: database.db, clock, audit });
+  // Auth's hooks ask rbac, and rbac's invitations use auth: the hooks read `rbac` only when called.
+  let rbac: Rbac | undefined;
   const auth = createAuth({
     db: database.db,
     config,
@@ -70,10 +71,11 @@ export function composePlatform(options: ComposeOptions): Platform {
     email: email.outbox,
     sms: email.sms,
     // Pointing the wrong way for an import (rbac builds on auth), so wired here: platform roles decide.
-    mfaRequiredFor: (tx, userId) => rbac.can(userId, "*", { db: tx }),
+    mfaRequiredFor: (tx, userId) => rbac!.can(userId, "*", { db: tx }),
     // A key never carries more than its creator holds: their own profile, plus their platform permissions.
-    grantableScopes: async (userId) => [...DEFAULT_USER_SCOPES, ...(await rbac.resolver.resolve(userId)).patterns],
+    grantableScopes: async (userId) => [...DEFAULT_USER_SCOPES, ...(await rbac!.resolver.resolve(userId)).patterns],
   });
+  rbac = createRbac({ db: database.db, clock, audit, invitations: { config, auth, mailer: email.outbox } });
   return { config, database, db: database.db, clock, log, audit, keyRing, email, auth, rbac, jobs: { [SEND_EMAIL_JOB]: email.outbox.sendJob, [SEND_SMS_JOB]: email.sms.sendJob, ...auth.jobs } };
 }
 

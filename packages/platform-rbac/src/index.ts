@@ -1,4 +1,7 @@
-import type { AuditLog, Clock, Database } from "@burrow/platform-core";
+import type { AuditLog, Clock, Config, Database } from "@burrow/platform-core";
+import type { Auth } from "@burrow/platform-auth";
+import type { Outbox } from "@burrow/platform-email";
+import { createInvitations, type Invitations } from "./invitations.ts";
 import { createOrganizations, type Organizations } from "./organizations.ts";
 import { BUILT_IN_PERMISSIONS } from "./permissions.ts";
 import { createPermissionResolver, type PermissionResolver } from "./resolver.ts";
@@ -6,6 +9,8 @@ import { createPermissionResolver, type PermissionResolver } from "./resolver.ts
 export interface Rbac {
   resolver: PermissionResolver;
   organizations: Organizations;
+  /** Present when composed with auth and the email outbox. */
+  invitations: Invitations | undefined;
   /** The permission catalogue: Burrow's and the builder's, with descriptions. */
   catalogue: Record<string, string>;
   can: PermissionResolver["can"];
@@ -15,13 +20,22 @@ export interface Rbac {
  * Organizations, roles and permission checks.
  * @example const rbac = createRbac({ db, clock, audit, permissions: { "projects:write": "Edit projects" } }); await rbac.can(userId, "projects:write", { orgId })
  */
-export function createRbac(options: { db: Database; clock: Clock; audit: AuditLog; permissions?: Record<string, string> }): Rbac {
+export function createRbac(options: {
+  db: Database;
+  clock: Clock;
+  audit: AuditLog;
+  permissions?: Record<string, string>;
+  /** For invitations: accounts (to join or create) and the outbox (to mail them). */
+  invitations?: { config: Config; auth: Pick<Auth, "users" | "setPassword" | "completion">; mailer: Pick<Outbox, "queue"> };
+}): Rbac {
   const resolver = createPermissionResolver({ db: options.db });
   const organizations = createOrganizations({ db: options.db, clock: options.clock, audit: options.audit, resolver });
-  return { resolver, organizations, catalogue: { ...BUILT_IN_PERMISSIONS, ...options.permissions }, can: resolver.can };
+  const invitations = options.invitations === undefined ? undefined : createInvitations({ db: options.db, clock: options.clock, audit: options.audit, resolver, organizations, ...options.invitations });
+  return { resolver, organizations, invitations, catalogue: { ...BUILT_IN_PERMISSIONS, ...options.permissions }, can: resolver.can };
 }
 
 export { BUILT_IN_PERMISSIONS, BUILT_IN_ROLES, covers, coversAll, PERMISSION, type BuiltInRole } from "./permissions.ts";
 export { createGuards, type GuardOptions } from "./guards.ts";
 export { RBAC_CHANNEL, type PermissionResolver, type ResolvedPermissions } from "./resolver.ts";
 export { slugFromName, type Member, type OrganizationRow, type Organizations } from "./organizations.ts";
+export { INVITATION_TTL_MS, type InvitationRow, type Invitations } from "./invitations.ts";

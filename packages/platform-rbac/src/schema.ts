@@ -73,3 +73,26 @@ export const principalRoles = pgTable(
   },
   (table) => [index("principal_roles_user_idx").on(table.userId)],
 );
+
+/**
+ * Invitations: the token's SHA-256 only, 7 days, used once. Accepting needs the invited address:
+ * a signed-in user whose verified email matches, or a new account made on acceptance.
+ */
+export const organizationInvitations = pgTable(
+  "organization_invitations",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull().references(() => organizations.id, { onDelete: "cascade" }),
+    email: text("email").notNull(),
+    emailNormalized: text("email_normalized").notNull(),
+    roleId: text("role_id").notNull().references(() => roles.id),
+    invitedBy: text("invited_by").notNull(),
+    tokenHash: text("token_hash").notNull().unique(),
+    expiresAt: timestamptz("expires_at").notNull(),
+    acceptedAt: timestamptz("accepted_at"),
+    acceptedBy: text("accepted_by"),
+    revokedAt: timestamptz("revoked_at"),
+    createdAt: timestamptz("created_at").notNull(),
+  },
+  (table) => [index("organization_invitations_org_idx").on(table.orgId, table.createdAt)],
+);

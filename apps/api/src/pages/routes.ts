@@ -136,6 +136,34 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
     }
   });
 
+  // The page an invitation email opens: join with the signed-in account, or create one for the invited address.
+  const invitationPrompt = (token: string) =>
+    `<h1>Join the organization</h1><p>If you are signed in with the invited address, accept below. New here? Choose a password to create your account.</p>${form({ action: "/auth/accept-invitation", token, fields: `<input type="hidden" name="mode" value="join">`, submit: "Accept as the signed-in account" })}<p class="muted">or</p>${form({ action: "/auth/accept-invitation", token, fields: `<input type="hidden" name="mode" value="create">${passwordField("password", "Choose a password")}`, submit: "Create my account and join" })}`;
+  app.get("/auth/accept-invitation", (c) => {
+    const token = c.req.query("token");
+    if (token === undefined || token.length > 200) return render(c, "Invitation", done("This link is not complete", "Open the link from your email again."), 400);
+    return render(c, "Invitation", invitationPrompt(token));
+  });
+  app.post("/auth/accept-invitation", async (c) => {
+    const fields = await readForm(c);
+    const invitations = platform.rbac.invitations!;
+    try {
+      if (fields.mode === "create") {
+        const { signedIn } = await invitations.acceptWithNewAccount({ token: fields.token ?? "", password: fields.password ?? "" }, request(c));
+        writeSessionCookie(c, config, signedIn.token);
+      } else {
+        const caller = await c.get("authentication").caller();
+        if (caller === undefined || caller.kind !== "session") return render(c, "Invitation", `<div class="error">Sign in with the invited address first, then open the link again.</div>`, 401 as 400);
+        await invitations.accept(caller.user.id, fields.token ?? "", request(c));
+      }
+      return render(c, "Invitation", done("You joined", "Welcome aboard. You can close this page and go back to the app."));
+    } catch (error) {
+      if (!isPlatformError(error)) throw error;
+      const retry = error.code === "weak_password" ? invitationPrompt(fields.token ?? "") : "";
+      return render(c, "Invitation", `<div class="error">${html(error.detail ?? error.message)}</div>${retry}`, error.status as 400);
+    }
+  });
+
   app.get("/auth/forgot-password", (c) => render(c, "Reset your password", `<h1>Reset your password</h1><p>We will email you a link to choose a new one.</p>${form({ action: "/auth/forgot-password", fields: emailField, submit: "Email me a link" })}`));
   app.post("/auth/forgot-password", async (c) => {
     const fields = await readForm(c);

@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
+import { auditLogs } from "@burrow/platform-core/schema";
+import { createTestMailServer } from "@burrow/platform-email/testing";
+import { createTestApi, ORIGIN, readProblem, signIn, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
+
+describe("invitations", () => {
+  let api: TestApi;
+  const mail = createTestMailServer();
+  let owner: TestUser;
+  let orgId: string;
+  beforeAll(async () => {
+    await mail.start();
+    api = await createTestApi({ SMTP_URL: mail.url() });
+    owner = await signUpUser(api, { name: "Ada Owner" });
+    orgId = (await (await api.request("/v1/orgs", { method: "POST", headers: owner.bearer, json: { name: "Acme" } })).json()).id;
+  });
+  afterAll(async () => {
+    await api.close();
+    await mail.stop();
+  });
+
+  const invite = (who: TestUser, json: unknown, org = orgId) => api.request(`/v1/orgs/${org}/invitations`, { method: "POST", headers: who.bearer, json });
+  const accept = (json: unknown, headers: Record<string, string> = {}) => api.request("/v1/invitations/accept", { method: "POST", headers, json });
+  const tokenFor = async (to: string) => {
+    await api.runJobs();
+    return mail.linkTo(to, "/auth/accept-invitation").searchParams.get("token")!;
+  };
+
+  test("an invitation is mailed; accepting creates the account and joins with the invited role", async () => {
+    const response = await invite(owner, { email: "newbie@example.com", role: "member" });
+    expect(response.status).toBe(201);
+    expect((await response.json()).status).toBe("pending");
+    const token = await tokenFor("newbie@example.com");
+    expect(mail.lastTo("newbie@example.com")?.subject).toBe("Ada Owner invited you to Acme on Burrow");
+    const joined = await accept({ token, password: "a passphrase of my own" });
+    expect(joined.status).toBe(200);
+    const body = await joined.json();
+    expect(body.orgId).toBe(orgId);
+    expect(body.user.emailVerified).toBe(true);
+    const mine = await (await api.request("/v1/orgs", { headers: { authorization: `Bearer ${body.sessionToken}` } })).json();
+    expect(mine.data.map((org: { id: string; role: string }) => [org.id, org.role])).toEqual([[orgId, "member"]]);
+    expect((await readProblem(await accept({ token, password: "a passphrase of my own" }))).code).toBe("invalid_link");
+    const actions = (await api.platform.db.select().from(auditLogs).where(eq(auditLogs.orgId, orgId))).map((entry) => entry.action);
+    expect(actions).toEqual(expect.arrayContaining(["invitation.sent", "invitation.accepted", "member.added"]));
+  });
+
+  test("an existing account accepts while signed in with the invited, verified address", async () => {
+    const invited = await signUpUser(api, { email: "existing@example.com" });
+    const other = await signUpUser(api);
+    await invite(owner, { email: "existing@example.com", role: "viewer" });
+    const token = await tokenFor("existing@example.com");
+    // Unverified address: not yet proven.
+    expect((await accept({ token }, invited.bearer)).status).toBe(403);
+    await api.platform.auth.users.markEmailVerified(api.platform.db, invited.id as never);
+    expect((await accept({ token }, other.bearer)).status).toBe(403);
+    expect((await accept({ token })).status).toBe(401);
+    // The account exists: no second account for the address.
+    expect((await readProblem(await accept({ token, password: "another passphrase here" }))).code).toBe("conflict");
+    expect((await accept({ token }, invited.bearer)).status).toBe(200);
+    expect((await (await api.request(`/v1/me/permissions?orgId=${orgId}`, { headers: invited.bearer })).json()).role).toBe("viewer");
+    expect((await readProblem(await invite(owner, { email: "existing@example.com", role: "member" }))).code).toBe("conflict");
+  });
+
+  test("re-sending replaces the pending invitation; revoked and expired ones are dead", async () => {
+    await invite(owner, { email: "twice@example.com", role: "member" });
+    const first = await tokenFor("twice@example.com");
+    await invite(owner, { email: "twice@example.com", role: "member" });
+    const second = await tokenFor("twice@example.com");
+    expect((await readProblem(await accept({ token: first, password: "twice over passphrase" }))).code).toBe("invalid_link");
+    const list = await (await api.request(`/v1/orgs/${orgId}/invitations`, { headers: owner.bearer })).json();
+    const pending = list.data.find((invitation: { email: string; status: string }) => invitation.email === "twice@example.com" && invitation.status === "pending");
+    expect((await api.request(`/v1/orgs/${orgId}/invitations/${pending.id}`, { method: "DELETE", headers: owner.bearer })).status).toBe(204);
+    expect((await readProblem(await accept({ token: second, password: "twice over passphrase" }))).code).toBe("invalid_link");
+
+    await invite(owner, { email: "late@example.com", role: "member" });
+    const late = await tokenFor("late@example.com");
+    api.clock.advance(7 * 86_400_000);
+    expect((await readProblem(await accept({ token: late, password: "too late a passphrase" }))).code).toBe("invalid_link");
+    // A week idle ended the owner's session too: sign in again for the tests that follow.
+    const again = await (await signIn(api, owner.email, owner.password)).json();
+    owner = { ...owner, token: again.sessionToken, bearer: { authorization: `Bearer ${again.sessionToken}` } };
+  });
+
+  test("only members:invite may invite, never beyond their own role; other organizations' invitations are not found", async () => {
+    const member = await signUpUser(api);
+    const outsider = await signUpUser(api);
+    await invite(owner, { email: member.email, role: "admin" });
+    await api.platform.auth.users.markEmailVerified(api.platform.db, member.id as never);
+    expect((await accept({ token: await tokenFor(member.email) }, member.bearer)).status).toBe(200);
+    // An admin may invite, but not as owner.
+    expect((await invite(member, { email: "promoted@example.com", role: "owner" })).status).toBe(403);
+    expect((await invite(member, { email: "ok@example.com", role: "viewer" })).status).toBe(201);
+    expect((await invite(outsider, { email: "x@example.com", role: "viewer" })).status).toBe(404);
+    for (const body of [{ email: "not-an-email", role: "viewer" }, { email: "a@example.com", role: "emperor" }, { email: "a@example.com", role: "viewer", orgId }]) {
+      expect((await invite(owner, body)).status).toBe(400);
+    }
+    const otherOrg = (await (await api.request("/v1/orgs", { method: "POST", headers: outsider.bearer, json: { name: "Elsewhere" } })).json()).id;
+    const theirs = await (await invite(outsider, { email: "theirs@example.com", role: "viewer" }, otherOrg)).json();
+    expect((await api.request(`/v1/orgs/${orgId}/invitations/${theirs.id}`, { method: "DELETE", headers: owner.bearer })).status).toBe(404);
+  });
+
+  test("the emailed page creates the account and signs in", async () => {
+    await invite(owner, { email: "by-page@example.com", role: "member" });
+    const link = (await tokenFor("by-page@example.com"), mail.linkTo("by-page@example.com", "/auth/accept-invitation"));
+    const opened = await api.request(`${link.pathname}${link.search}`);
+    expect(await opened.text()).toContain("Create my account and join");
+    const submitted = await api.request("/auth/accept-invitation", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN },
+      body: new URLSearchParams({ token: link.searchParams.get("token")!, mode: "create", password: "joined through the page" }).toString(),
+    });
+    expect(submitted.status).toBe(200);
+    expect(await submitted.text()).toContain("You joined");
+    expect(submitted.headers.getSetCookie().join()).toContain("burrow_session=");
+  });
+});

@@ -1,0 +1,148 @@
+import { and, desc, eq, gt, isNull } from "drizzle-orm";
+import { newId, PlatformError, randomToken, sha256, type AuditLog, type Clock, type Config, type Database, type RequestContext, type UserId } from "@burrow/platform-core";
+import { normalizeEmail, type Auth, type SignedIn } from "@burrow/platform-auth";
+import type { Outbox } from "@burrow/platform-email";
+import type { Organizations } from "./organizations.ts";
+import { coversAll } from "./permissions.ts";
+import type { PermissionResolver } from "./resolver.ts";
+import { organizationInvitations, organizationMemberships, organizations, rolePermissions, roles } from "./schema.ts";
+
+export type InvitationRow = typeof organizationInvitations.$inferSelect;
+
+/** An invitation lives 7 days: long enough for a busy week, short enough to go stale safely. */
+export const INVITATION_TTL_MS = 7 * 86_400_000;
+
+export interface Invitations {
+  /** Mails `org.invitation`; a newer invitation to the same address replaces the pending one. */
+  invite(actorId: string, orgId: string, input: { email: string; role: string }, request: RequestContext): Promise<InvitationRow>;
+  list(actorId: string, orgId: string): Promise<InvitationRow[]>;
+  revoke(actorId: string, orgId: string, invitationId: string, request: RequestContext): Promise<void>;
+  /** A signed-in user whose verified email is the invited one joins. */
+  accept(userId: string, token: string, request: RequestContext): Promise<{ orgId: string }>;
+  /** No account yet for the invited address: the account is made (the address is proven) and signed in. */
+  acceptWithNewAccount(input: { token: string; password: string; name?: string | null }, request: RequestContext): Promise<{ orgId: string; signedIn: SignedIn }>;
+}
+
+export function createInvitations(options: {
+  db: Database;
+  config: Config;
+  clock: Clock;
+  audit: AuditLog;
+  resolver: PermissionResolver;
+  organizations: Organizations;
+  mailer: Pick<Outbox, "queue">;
+  auth: Pick<Auth, "users" | "setPassword" | "completion">;
+}): Invitations {
+  const { db, clock, audit, resolver, config } = options;
+
+  async function authorize(actorId: string, orgId: string): Promise<void> {
+    await options.organizations.get(actorId, orgId);
+    if (!(await resolver.can(actorId, "members:invite", { orgId }))) throw new PlatformError("forbidden", { detail: "This needs the members:invite permission." });
+  }
+
+  /** The live invitation a token names, or 400 `invalid_link` for anything else (used, revoked, expired, unknown). */
+  async function live(tx: Database, token: string): Promise<InvitationRow> {
+    const [row] = /^[A-Za-z0-9_-]{43}$/.test(token)
+      ? await tx
+          .select({ invitation: organizationInvitations })
+          .from(organizationInvitations)
+          .innerJoin(organizations, and(eq(organizations.id, organizationInvitations.orgId), isNull(organizations.deletedAt)))
+          .where(and(eq(organizationInvitations.tokenHash, sha256(token)), isNull(organizationInvitations.acceptedAt), isNull(organizationInvitations.revokedAt), gt(organizationInvitations.expiresAt, clock.now())))
+      : [];
+    if (row === undefined) throw new PlatformError("invalid_link");
+    return row.invitation;
+  }
+
+  async function join(tx: Database, invitation: InvitationRow, userId: string, request: RequestContext): Promise<void> {
+    const [claimed] = await tx
+      .update(organizationInvitations)
+      .set({ acceptedAt: clock.now(), acceptedBy: userId })
+      .where(and(eq(organizationInvitations.id, invitation.id), isNull(organizationInvitations.acceptedAt)))
+      .returning();
+    if (claimed === undefined) throw new PlatformError("invalid_link");
+    const inserted = await tx.insert(organizationMemberships).values({ orgId: invitation.orgId, userId, roleId: invitation.roleId, joinedAt: clock.now() }).onConflictDoNothing().returning();
+    if (inserted.length === 0) throw new PlatformError("conflict", { detail: "You are already a member." });
+    await audit.record(tx, { action: "invitation.accepted", actor: { type: "user", id: userId }, target: { type: "invitation", id: invitation.id }, orgId: invitation.orgId }, request);
+    await audit.record(tx, { action: "member.added", actor: { type: "user", id: userId }, target: { type: "user", id: userId }, orgId: invitation.orgId }, request);
+    await resolver.changed(tx, userId);
+  }
+
+  return {
+    async invite(actorId, orgId, input, request) {
+      await authorize(actorId, orgId);
+      return db.transaction(async (tx) => {
+        const roleRows = await tx
+          .select({ id: roles.id, permission: rolePermissions.permission })
+          .from(roles)
+          .leftJoin(rolePermissions, eq(rolePermissions.roleId, roles.id))
+          .where(and(eq(roles.key, input.role), eq(roles.scope, "organization")));
+        if (roleRows.length === 0) throw new PlatformError("validation_failed", { errors: [{ path: "role", message: `There is no role ${input.role}` }] });
+        const held = [...(await resolver.resolve(actorId, orgId, tx)).patterns];
+        if (!coversAll(held, roleRows.flatMap((row) => (row.permission === null ? [] : [row.permission])))) throw new PlatformError("forbidden", { detail: `You cannot invite as ${input.role}.` });
+        const emailNormalized = normalizeEmail(input.email);
+        const existing = await options.auth.users.findByEmail(tx, emailNormalized);
+        if (existing !== undefined) {
+          const [member] = await tx.select().from(organizationMemberships).where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, existing.id)));
+          if (member !== undefined) throw new PlatformError("conflict", { detail: "That address already belongs to a member." });
+        }
+        const now = clock.now();
+        // Re-sending: the pending invitation to this address is replaced.
+        await tx.update(organizationInvitations).set({ revokedAt: now }).where(and(eq(organizationInvitations.orgId, orgId), eq(organizationInvitations.emailNormalized, emailNormalized), isNull(organizationInvitations.acceptedAt), isNull(organizationInvitations.revokedAt)));
+        const token = randomToken(32);
+        const [row] = await tx
+          .insert(organizationInvitations)
+          .values({ id: newId("invitation", now.getTime()), orgId, email: input.email.trim(), emailNormalized, roleId: roleRows[0]!.id, invitedBy: actorId, tokenHash: sha256(token), expiresAt: new Date(now.getTime() + INVITATION_TTL_MS), createdAt: now })
+          .returning();
+        const [org] = await tx.select({ name: organizations.name }).from(organizations).where(eq(organizations.id, orgId));
+        const inviter = await options.auth.users.get(tx, actorId as UserId);
+        const url = new URL("/auth/accept-invitation", config.publicUrl);
+        url.searchParams.set("token", token);
+        await options.mailer.queue(tx, { to: input.email.trim(), template: "org.invitation", variables: { url: url.toString(), orgName: org!.name, inviterName: inviter?.name ?? inviter?.email ?? "A teammate" } });
+        await audit.record(tx, { action: "invitation.sent", actor: { type: "user", id: actorId }, target: { type: "invitation", id: row!.id }, orgId, metadata: { role: input.role } }, request);
+        return row!;
+      });
+    },
+
+    async list(actorId, orgId) {
+      await authorize(actorId, orgId);
+      return db.select().from(organizationInvitations).where(eq(organizationInvitations.orgId, orgId)).orderBy(desc(organizationInvitations.createdAt));
+    },
+
+    async revoke(actorId, orgId, invitationId, request) {
+      await authorize(actorId, orgId);
+      await db.transaction(async (tx) => {
+        const rows = await tx
+          .update(organizationInvitations)
+          .set({ revokedAt: clock.now() })
+          .where(and(eq(organizationInvitations.id, invitationId), eq(organizationInvitations.orgId, orgId), isNull(organizationInvitations.acceptedAt), isNull(organizationInvitations.revokedAt)))
+          .returning();
+        if (rows.length === 0) throw new PlatformError("not_found");
+        await audit.record(tx, { action: "invitation.revoked", actor: { type: "user", id: actorId }, target: { type: "invitation", id: invitationId }, orgId }, request);
+      });
+    },
+
+    async accept(userId, token, request) {
+      return db.transaction(async (tx) => {
+        const invitation = await live(tx, token);
+        const user = await options.auth.users.get(tx, userId as UserId);
+        // The invitation is for an address, and only its proven owner may use it.
+        if (user === undefined || user.emailVerifiedAt === null || user.emailNormalized !== invitation.emailNormalized) throw new PlatformError("forbidden", { detail: "This invitation is for another email address." });
+        await join(tx, invitation, userId, request);
+        return { orgId: invitation.orgId };
+      });
+    },
+
+    async acceptWithNewAccount(input, request) {
+      return db.transaction(async (tx) => {
+        const invitation = await live(tx, input.token);
+        if ((await options.auth.users.findByEmail(tx, invitation.emailNormalized)) !== undefined) throw new PlatformError("conflict", { detail: "That address already has an account: sign in, then accept." });
+        // Receiving the invitation proves the address.
+        const user = await options.auth.users.insert(tx, { email: invitation.email, name: input.name ?? null, emailVerified: true });
+        await options.auth.setPassword(tx, { id: user.id as UserId, email: user.email, name: user.name }, input.password);
+        await join(tx, invitation, user.id, request);
+        const signedIn = await options.auth.completion.startSession(tx, user.id, ["password", "invitation"], request);
+        return { orgId: invitation.orgId, signedIn };
+      });
+    },
+  };
+}
