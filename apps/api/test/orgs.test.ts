@@ -20,6 +20,38 @@ describe("organizations over HTTP", () => {
   });
   afterAll(() => api.close());
 
+  test("custom roles: created within what you hold, assignable, changed for everyone at once, deleted when unused", async () => {
+    const orgId = await organization();
+    const builtIn = await (await call(people.member, "GET", `/v1/orgs/${orgId}/roles`)).json();
+    expect(builtIn.data.map((role: { key: string }) => role.key)).toEqual(["owner", "admin", "member", "viewer"]);
+    expect((await call(people.member, "POST", `/v1/orgs/${orgId}/roles`, { key: "billing", name: "Billing", permissions: ["org:read"] })).status).toBe(403);
+    // An admin holds members:* and roles:* but not org:delete: cannot put it on a role.
+    expect((await call(people.admin, "POST", `/v1/orgs/${orgId}/roles`, { key: "deleter", name: "Deleter", permissions: ["org:delete"] })).status).toBe(403);
+    for (const permissions of [["made:up"], ["nope:*"], ["Org:Read"]]) expect((await call(people.admin, "POST", `/v1/orgs/${orgId}/roles`, { key: "bad", name: "Bad", permissions })).status).toBe(400);
+    expect((await call(people.admin, "POST", `/v1/orgs/${orgId}/roles`, { key: "admin", name: "Clash", permissions: [] })).status).toBe(409);
+    const created = await call(people.admin, "POST", `/v1/orgs/${orgId}/roles`, { key: "recruiter", name: "Recruiter", permissions: ["org:read", "members:read", "members:invite"] });
+    expect(created.status).toBe(201);
+    const role = await created.json();
+    expect(role).toMatchObject({ key: "recruiter", builtIn: false, permissions: ["members:invite", "members:read", "org:read"] });
+
+    expect((await call(people.admin, "PATCH", `/v1/orgs/${orgId}/members/${people.target.id}`, { role: "recruiter" })).status).toBe(204);
+    expect((await call(people.target, "POST", `/v1/orgs/${orgId}/invitations`, { email: "via-recruiter@example.com", role: "viewer" })).status).toBe(201);
+    // Changing the role reaches its holders on their next check.
+    expect((await call(people.admin, "PATCH", `/v1/orgs/${orgId}/roles/${role.id}`, { permissions: ["org:read"] })).status).toBe(200);
+    expect((await call(people.target, "POST", `/v1/orgs/${orgId}/invitations`, { email: "again@example.com", role: "viewer" })).status).toBe(403);
+
+    expect((await readProblem(await call(people.admin, "DELETE", `/v1/orgs/${orgId}/roles/${role.id}`))).code).toBe("conflict");
+    await call(people.admin, "PATCH", `/v1/orgs/${orgId}/members/${people.target.id}`, { role: "viewer" });
+    expect((await call(people.admin, "DELETE", `/v1/orgs/${orgId}/roles/${role.id}`)).status).toBe(204);
+    // Built-in roles and other organizations' roles are not this organization's to change.
+    const ownerRole = builtIn.data.find((entry: { key: string }) => entry.key === "owner");
+    expect((await call(people.owner, "PATCH", `/v1/orgs/${orgId}/roles/${ownerRole.id}`, { name: "Boss" })).status).toBe(404);
+    const elsewhere = await organization();
+    const foreign = await (await call(people.owner, "POST", `/v1/orgs/${elsewhere}/roles`, { key: "foreign", name: "Foreign", permissions: ["org:read"] })).json();
+    expect((await call(people.owner, "DELETE", `/v1/orgs/${orgId}/roles/${foreign.id}`)).status).toBe(404);
+    expect((await call(people.owner, "PATCH", `/v1/orgs/${orgId}/members/${people.target.id}`, { role: "foreign" })).status).toBe(400);
+  });
+
   test("only a holder of signing_keys:rotate rotates the signing key", async () => {
     const refused = await call(people.owner, "POST", "/v1/admin/signing-keys/rotate");
     expect(refused.status).toBe(403);

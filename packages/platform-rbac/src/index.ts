@@ -5,10 +5,12 @@ import { createInvitations, type Invitations } from "./invitations.ts";
 import { createOrganizations, type Organizations } from "./organizations.ts";
 import { BUILT_IN_PERMISSIONS } from "./permissions.ts";
 import { createPermissionResolver, type PermissionResolver } from "./resolver.ts";
+import { createRoles, type Roles } from "./roles.ts";
 
 export interface Rbac {
   resolver: PermissionResolver;
   organizations: Organizations;
+  roles: Roles;
   /** Present when composed with auth and the email outbox. */
   invitations: Invitations | undefined;
   /** The permission catalogue: Burrow's and the builder's, with descriptions. */
@@ -30,8 +32,10 @@ export function createRbac(options: {
 }): Rbac {
   const resolver = createPermissionResolver({ db: options.db });
   const organizations = createOrganizations({ db: options.db, clock: options.clock, audit: options.audit, resolver });
+  const catalogue = { ...BUILT_IN_PERMISSIONS, ...options.permissions };
+  const roles = createRoles({ db: options.db, clock: options.clock, audit: options.audit, resolver, organizations, catalogue });
   const invitations = options.invitations === undefined ? undefined : createInvitations({ db: options.db, clock: options.clock, audit: options.audit, resolver, organizations, ...options.invitations });
-  return { resolver, organizations, invitations, catalogue: { ...BUILT_IN_PERMISSIONS, ...options.permissions }, can: resolver.can };
+  return { resolver, organizations, roles, invitations, catalogue, can: resolver.can };
 }
 
 export { BUILT_IN_PERMISSIONS, BUILT_IN_ROLES, covers, coversAll, PERMISSION, type BuiltInRole } from "./permissions.ts";
@@ -39,3 +43,5 @@ export { createGuards, type GuardOptions } from "./guards.ts";
 export { RBAC_CHANNEL, type PermissionResolver, type ResolvedPermissions } from "./resolver.ts";
 export { slugFromName, type Member, type OrganizationRow, type Organizations } from "./organizations.ts";
 export { INVITATION_TTL_MS, type InvitationRow, type Invitations } from "./invitations.ts";
+export type { RoleView, Roles } from "./roles.ts";
+export { findOrgRole } from "./organizations.ts";

@@ -2,10 +2,10 @@ import { and, desc, eq, gt, isNull } from "drizzle-orm";
 import { newId, PlatformError, randomToken, sha256, type AuditLog, type Clock, type Config, type Database, type RequestContext, type UserId } from "@burrow/platform-core";
 import { normalizeEmail, type Auth, type SignedIn } from "@burrow/platform-auth";
 import type { Outbox } from "@burrow/platform-email";
-import type { Organizations } from "./organizations.ts";
+import { findOrgRole, type Organizations } from "./organizations.ts";
 import { coversAll } from "./permissions.ts";
 import type { PermissionResolver } from "./resolver.ts";
-import { organizationInvitations, organizationMemberships, organizations, rolePermissions, roles } from "./schema.ts";
+import { organizationInvitations, organizationMemberships, organizations } from "./schema.ts";
 
 export type InvitationRow = typeof organizationInvitations.$inferSelect;
 
@@ -71,14 +71,9 @@ export function createInvitations(options: {
     async invite(actorId, orgId, input, request) {
       await authorize(actorId, orgId);
       return db.transaction(async (tx) => {
-        const roleRows = await tx
-          .select({ id: roles.id, permission: rolePermissions.permission })
-          .from(roles)
-          .leftJoin(rolePermissions, eq(rolePermissions.roleId, roles.id))
-          .where(and(eq(roles.key, input.role), eq(roles.scope, "organization")));
-        if (roleRows.length === 0) throw new PlatformError("validation_failed", { errors: [{ path: "role", message: `There is no role ${input.role}` }] });
+        const role = await findOrgRole(tx, input.role, orgId);
         const held = [...(await resolver.resolve(actorId, orgId, tx)).patterns];
-        if (!coversAll(held, roleRows.flatMap((row) => (row.permission === null ? [] : [row.permission])))) throw new PlatformError("forbidden", { detail: `You cannot invite as ${input.role}.` });
+        if (!coversAll(held, role.permissions)) throw new PlatformError("forbidden", { detail: `You cannot invite as ${input.role}.` });
         const emailNormalized = normalizeEmail(input.email);
         const existing = await options.auth.users.findByEmail(tx, emailNormalized);
         if (existing !== undefined) {
@@ -91,7 +86,7 @@ export function createInvitations(options: {
         const token = randomToken(32);
         const [row] = await tx
           .insert(organizationInvitations)
-          .values({ id: newId("invitation", now.getTime()), orgId, email: input.email.trim(), emailNormalized, roleId: roleRows[0]!.id, invitedBy: actorId, tokenHash: sha256(token), expiresAt: new Date(now.getTime() + INVITATION_TTL_MS), createdAt: now })
+          .values({ id: newId("invitation", now.getTime()), orgId, email: input.email.trim(), emailNormalized, roleId: role.id, invitedBy: actorId, tokenHash: sha256(token), expiresAt: new Date(now.getTime() + INVITATION_TTL_MS), createdAt: now })
           .returning();
         const [org] = await tx.select({ name: organizations.name }).from(organizations).where(eq(organizations.id, orgId));
         const inviter = await options.auth.users.get(tx, actorId as UserId);

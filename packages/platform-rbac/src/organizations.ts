@@ -31,6 +31,20 @@ export function slugFromName(name: string): string {
   return base.length >= 2 ? base : `org-${base}`.replace(/-$/, "");
 }
 
+/**
+ * An organization role by key: a built-in one, or a custom role of this organization (never another
+ * organization's), with its permissions. 400 when there is none.
+ */
+export async function findOrgRole(tx: Database, key: string, orgId: string): Promise<{ id: string; key: string; permissions: string[] }> {
+  const rows = await tx
+    .select({ id: roles.id, key: roles.key, permission: rolePermissions.permission })
+    .from(roles)
+    .leftJoin(rolePermissions, eq(rolePermissions.roleId, roles.id))
+    .where(and(eq(roles.key, key), eq(roles.scope, "organization"), sql`(${roles.orgId} is null or ${roles.orgId} = ${orgId})`));
+  if (rows.length === 0) throw new PlatformError("validation_failed", { errors: [{ path: "role", message: `There is no role ${key}` }] });
+  return { id: rows[0]!.id, key, permissions: rows.map((row) => row.permission).filter((permission): permission is string => permission !== null) };
+}
+
 export interface Organizations {
   /** Creates an organization; the creator becomes its owner. */
   create(actorId: string, input: { name: string; slug?: string; logoUrl?: string | null; metadata?: Record<string, unknown> }, request: RequestContext): Promise<OrganizationRow>;
@@ -63,16 +77,6 @@ export function createOrganizations(options: { db: Database; clock: Clock; audit
       throw new PlatformError("forbidden", { detail: `This needs the ${permission} permission.` });
     }
     return org;
-  }
-
-  async function builtInRole(tx: Database, key: string, orgId: string): Promise<{ id: string; key: string; permissions: string[] }> {
-    const rows = await tx
-      .select({ id: roles.id, key: roles.key, permission: rolePermissions.permission })
-      .from(roles)
-      .leftJoin(rolePermissions, eq(rolePermissions.roleId, roles.id))
-      .where(and(eq(roles.key, key), eq(roles.scope, "organization"), sql`(${roles.orgId} is null or ${roles.orgId} = ${orgId})`));
-    if (rows.length === 0) throw new PlatformError("validation_failed", { errors: [{ path: "role", message: `There is no role ${key}` }] });
-    return { id: rows[0]!.id, key, permissions: rows.map((row) => row.permission).filter((permission): permission is string => permission !== null) };
   }
 
   async function owners(tx: Database, orgId: string): Promise<string[]> {
@@ -110,7 +114,7 @@ export function createOrganizations(options: { db: Database; clock: Clock; audit
           .insert(organizations)
           .values({ id: newId("organization", now.getTime()), name: input.name, slug, logoUrl: input.logoUrl ?? null, metadata: input.metadata ?? {}, createdBy: actorId, createdAt: now, updatedAt: now })
           .returning();
-        const owner = await builtInRole(tx, "owner", org!.id);
+        const owner = await findOrgRole(tx, "owner", org!.id);
         await tx.insert(organizationMemberships).values({ orgId: org!.id, userId: actorId, roleId: owner.id, joinedAt: now });
         await audit.record(tx, { action: "organization.created", actor: actor(actorId), target: { type: "organization", id: org!.id }, orgId: org!.id, metadata: { slug } }, request);
         await resolver.changed(tx, actorId);
@@ -171,11 +175,11 @@ export function createOrganizations(options: { db: Database; clock: Clock; audit
       await db.transaction(async (tx) => {
         const current = await membership(tx, orgId, userId);
         if (current === undefined) throw new PlatformError("not_found");
-        const target = await builtInRole(tx, roleKey, orgId);
+        const target = await findOrgRole(tx, roleKey, orgId);
         const held = [...(await resolver.resolve(actorId, orgId, tx)).patterns];
         // Nobody grants what they do not hold, and nobody raises their own role.
         if (!coversAll(held, target.permissions)) throw new PlatformError("forbidden", { detail: `You cannot grant the ${roleKey} role.` });
-        if (userId === actorId && current.roleKey !== roleKey && !coversAll((await builtInRole(tx, current.roleKey, orgId)).permissions, target.permissions)) {
+        if (userId === actorId && current.roleKey !== roleKey && !coversAll((await findOrgRole(tx, current.roleKey, orgId)).permissions, target.permissions)) {
           throw new PlatformError("forbidden", { detail: "You cannot raise your own role." });
         }
         if (current.roleKey === "owner" && roleKey !== "owner" && (await owners(tx, orgId)).length === 1) throw new PlatformError("last_owner");
@@ -209,8 +213,8 @@ export function createOrganizations(options: { db: Database; clock: Clock; audit
         if ((await membership(tx, orgId, actorId))?.roleKey !== "owner") throw new PlatformError("forbidden", { detail: "Only an owner can transfer ownership." });
         const target = await membership(tx, orgId, userId);
         if (target === undefined) throw new PlatformError("not_found");
-        const owner = await builtInRole(tx, "owner", orgId);
-        const admin = await builtInRole(tx, "admin", orgId);
+        const owner = await findOrgRole(tx, "owner", orgId);
+        const admin = await findOrgRole(tx, "admin", orgId);
         await tx.update(organizationMemberships).set({ roleId: owner.id }).where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, userId)));
         if (userId !== actorId) await tx.update(organizationMemberships).set({ roleId: admin.id }).where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, actorId)));
         await audit.record(tx, { action: "organization.ownership_transferred", actor: actor(actorId), target: { type: "user", id: userId }, orgId }, request);
