@@ -1,4 +1,5 @@
 import {
+  PlatformError,
   createAuditLog,
   createKeyRing,
   createDatabase,
@@ -14,7 +15,7 @@ import {
   type Logger,
 } from "@burrow/platform-core";
 import { createAuth, DEFAULT_USER_SCOPES, SIGNING_KEYS_CHANNEL, type Auth } from "@burrow/platform-auth";
-import { createRbac, RBAC_CHANNEL, type Rbac } from "@burrow/platform-rbac";
+import { covers, createRbac, RBAC_CHANNEL, type Rbac } from "@burrow/platform-rbac";
 import { createEmail, SEND_EMAIL_JOB, SEND_SMS_JOB, type Email, type EmailTransport, type SmsTransport } from "@burrow/platform-email";
 
 /** Everything the HTTP layer needs, composed once per process (or per test). */
@@ -72,6 +73,15 @@ export function composePlatform(options: ComposeOptions): Platform {
     sms: email.sms,
     // Pointing the wrong way for an import (rbac builds on auth), so wired here: platform roles decide.
     mfaRequiredFor: (tx, userId) => rbac!.can(userId, "*", { db: tx }),
+    // Access tokens carry the roles and permissions for the organization they are minted for.
+    claims: async (userId, { orgId }) => {
+      const resolved = await rbac!.resolver.resolve(userId, orgId);
+      const permissions = [...resolved.patterns].sort();
+      if (orgId === null) return permissions.length === 0 ? {} : { permissions };
+      // Not a member (or no such organization) and no platform permission to read it: one answer for both.
+      if (resolved.orgRole === null && !covers(resolved.patterns, "org:read")) throw new PlatformError("forbidden", { detail: "You cannot act for that organization." });
+      return { org_id: orgId, org_role: resolved.orgRole, permissions };
+    },
     // A key never carries more than its creator holds: their own profile, plus their platform permissions.
     grantableScopes: async (userId) => [...DEFAULT_USER_SCOPES, ...(await rbac!.resolver.resolve(userId)).patterns],
   });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
+import { decodeJwt } from "jose";
 import { newId } from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
 import { organizationMemberships, principalRoles, roles } from "@burrow/platform-rbac/schema";
@@ -50,6 +51,28 @@ describe("organizations over HTTP", () => {
     const foreign = await (await call(people.owner, "POST", `/v1/orgs/${elsewhere}/roles`, { key: "foreign", name: "Foreign", permissions: ["org:read"] })).json();
     expect((await call(people.owner, "DELETE", `/v1/orgs/${orgId}/roles/${foreign.id}`)).status).toBe(404);
     expect((await call(people.owner, "PATCH", `/v1/orgs/${orgId}/members/${people.target.id}`, { role: "foreign" })).status).toBe(400);
+  });
+
+  test("access tokens carry the role and permissions for the organization they were minted for", async () => {
+    const orgId = await organization();
+    const minted = await call(people.admin, "POST", "/v1/auth/token", { grantType: "session", orgId });
+    expect(minted.status).toBe(200);
+    const claims = decodeJwt((await minted.json()).accessToken);
+    expect(claims).toMatchObject({ org_id: orgId, org_role: "admin", permissions: ["members:*", "org:read", "org:update", "roles:*"] });
+    // A password grant for the organization; its refreshes keep minting for it.
+    const pair = await (await api.request("/v1/auth/token", { method: "POST", json: { grantType: "password", email: people.member.email, password: people.member.password, orgId } })).json();
+    expect(decodeJwt(pair.accessToken)).toMatchObject({ org_id: orgId, org_role: "member" });
+    const refreshed = await (await api.request("/v1/auth/token", { method: "POST", json: { grantType: "refresh_token", refreshToken: pair.refreshToken } })).json();
+    expect(decodeJwt(refreshed.accessToken)).toMatchObject({ org_id: orgId, org_role: "member" });
+    // Not a member: no token for that organization (the same answer whether or not it exists).
+    const sameId = { ...people.outsider.bearer, "x-request-id": "fixed-request-id-9" };
+    const refused = await api.request("/v1/auth/token", { method: "POST", headers: sameId, json: { grantType: "session", orgId } });
+    expect(refused.status).toBe(403);
+    const missing = await api.request("/v1/auth/token", { method: "POST", headers: sameId, json: { grantType: "session", orgId: "org_01m80w6a2kfrk8cgrdkafx9sz5" } });
+    expect(await missing.text()).toBe(await refused.text());
+    expect((await call(people.owner, "POST", "/v1/auth/token", { grantType: "session", orgId: "nope" })).status).toBe(400);
+    // A platform administrator may act for any organization.
+    expect(decodeJwt((await (await call(people.platform_admin, "POST", "/v1/auth/token", { grantType: "session", orgId })).json()).accessToken)).toMatchObject({ org_id: orgId, org_role: null });
   });
 
   test("only a holder of signing_keys:rotate rotates the signing key", async () => {

@@ -173,6 +173,8 @@ export const refreshTokenFamilies = pgTable(
     id: text("id").primaryKey(),
     sessionId: text("session_id").notNull().references(() => authSessions.id, { onDelete: "cascade" }),
     userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    /** The organization its access tokens are minted for, if any: every refresh mints for the same. */
+    orgId: text("org_id"),
     createdAt: timestamptz("created_at").notNull(),
     /** Absolute end of the family, whatever its use. */
     expiresAt: timestamptz("expires_at").notNull(),

@@ -12,10 +12,12 @@ const TokenResponse = z
   .object({ accessToken: z.string(), tokenType: z.literal("Bearer"), expiresIn: z.number().int(), refreshToken: z.string().optional() })
   .openapi("TokenResponse");
 
+/** The organization the access token acts for: its claims carry the caller's role and permissions there. */
+const OrgIdField = idSchema("organization").openapi({ type: "string", description: "Mint the token for this organization (refreshes keep it)." }).optional();
 const Grant = z.discriminatedUnion("grantType", [
-  z.object({ grantType: z.literal("password"), email: Email, password: PasswordInput }).strict(),
+  z.object({ grantType: z.literal("password"), email: Email, password: PasswordInput, orgId: OrgIdField }).strict(),
   z.object({ grantType: z.literal("refresh_token"), refreshToken: z.string().min(1).max(200) }).strict(),
-  z.object({ grantType: z.literal("session") }).strict(),
+  z.object({ grantType: z.literal("session"), orgId: OrgIdField }).strict(),
 ]);
 
 const token = createRoute({
@@ -116,7 +118,7 @@ export function tokenRoutes(platform: Platform): OpenAPIHono<AppEnv> {
       if (grant.grantType === "password") return c.json(await auth.accessTokens.passwordGrant(grant, request), 200);
       if (grant.grantType === "refresh_token") return c.json(await auth.accessTokens.refreshGrant(grant.refreshToken, request), 200);
       const caller = await requireCaller(c);
-      return c.json(await auth.accessTokens.sessionGrant(caller.session, request), 200);
+      return c.json(await auth.accessTokens.sessionGrant(caller.session, request, grant.orgId ?? null), 200);
     })
     .openapi(revoke, async (c) => {
       await auth.refreshTokens.revoke(c.req.valid("json").refreshToken, c.get("requestContext"));

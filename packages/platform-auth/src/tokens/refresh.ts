@@ -7,6 +7,7 @@ export interface Rotated {
   sessionId: string;
   userId: string;
   familyId: string;
+  orgId: string | null;
 }
 
 /**
@@ -17,7 +18,7 @@ export interface Rotated {
  */
 export interface RefreshTokens {
   /** Starts a family for a session; returns its first token. */
-  start(db: Database, input: { sessionId: string; userId: string }): Promise<string>;
+  start(db: Database, input: { sessionId: string; userId: string; orgId?: string | null }): Promise<string>;
   rotate(token: string, request: RequestContext): Promise<Rotated>;
   /** Revokes the token's family and its session (a native client's sign-out). */
   revoke(token: string, request: RequestContext): Promise<void>;
@@ -63,7 +64,7 @@ export function createRefreshTokens(options: { db: Database; config: Config; clo
       const now = clock.now();
       const familyId = newId("refreshFamily", now.getTime());
       const expiresAt = new Date(now.getTime() + refreshLifetimeMs);
-      await tx.insert(refreshTokenFamilies).values({ id: familyId, sessionId: input.sessionId, userId: input.userId, createdAt: now, expiresAt });
+      await tx.insert(refreshTokenFamilies).values({ id: familyId, sessionId: input.sessionId, userId: input.userId, orgId: input.orgId ?? null, createdAt: now, expiresAt });
       return issue(tx, familyId, expiresAt);
     },
 
@@ -75,7 +76,7 @@ export function createRefreshTokens(options: { db: Database; config: Config; clo
         const { family, session } = row;
         const alive = family.revokedAt === null && now < family.expiresAt && session.revokedAt === null && session.restriction === null && now < session.expiresAt && row.userStatus === "active";
         if (!alive) return "invalid";
-        const result = (refreshToken: string): Rotated => ({ refreshToken, sessionId: session.id, userId: family.userId, familyId: family.id });
+        const result = (refreshToken: string): Rotated => ({ refreshToken, sessionId: session.id, userId: family.userId, familyId: family.id, orgId: family.orgId });
         // A refresh is use of the session: it keeps the session's idle clock running.
         await tx.update(authSessions).set({ lastActiveAt: now }).where(eq(authSessions.id, session.id));
 

@@ -12,8 +12,11 @@ export interface TokenResponse {
   refreshToken?: string;
 }
 
-/** Extra access-token claims, supplied at composition time (roles and permissions, for one). */
-export type ClaimsProvider = (userId: UserId) => Promise<Record<string, unknown>>;
+/**
+ * Extra access-token claims, supplied at composition time: roles and permissions, for the organization
+ * the token is minted for when one is named. Throws (a PlatformError) to refuse minting.
+ */
+export type ClaimsProvider = (userId: UserId, context: { orgId: string | null }) => Promise<Record<string, unknown>>;
 
 export interface Introspection {
   active: boolean;
@@ -32,12 +35,12 @@ export interface AccessTokens {
    * `grantType: "password"` — the same lockout, limits, enumeration safety and MFA as cookie sign-in:
    * an account with a second factor gets an MFA challenge, and tokens after `POST /v1/auth/mfa/verify`.
    */
-  passwordGrant(input: { email: string; password: string }, request: RequestContext): Promise<TokenResponse | { mfaRequired: true; mfaToken: string; methods: string[] }>;
+  passwordGrant(input: { email: string; password: string; orgId?: string | null }, request: RequestContext): Promise<TokenResponse | { mfaRequired: true; mfaToken: string; methods: string[] }>;
   /** Access and refresh tokens for a session just started (the password grant, or after MFA). */
-  tokensForSession(signedIn: SignedIn, grantType: string, request: RequestContext): Promise<TokenResponse>;
+  tokensForSession(signedIn: SignedIn, grantType: string, request: RequestContext, orgId?: string | null): Promise<TokenResponse>;
   refreshGrant(refreshToken: string, request: RequestContext): Promise<TokenResponse>;
   /** `grantType: "session"` — a signed-in session mints a short access token (no refresh token). */
-  sessionGrant(session: SessionRow, request: RequestContext): Promise<TokenResponse>;
+  sessionGrant(session: SessionRow, request: RequestContext, orgId?: string | null): Promise<TokenResponse>;
   /** Signature and times, then that the session behind it is still live (the API's Bearer check). */
   authenticate(token: string): Promise<{ claims: AccessTokenClaims; session: SessionRow; user: PublicUser }>;
   introspect(token: string): Promise<Introspection>;
@@ -51,8 +54,8 @@ export function createAccessTokens(options: { db: Database; audit: AuditLog; key
     if (session.restriction !== null) throw new PlatformError("mfa_enrolment_required", { detail: "Set up a second factor before using tokens." });
   }
 
-  async function mint(userId: string, sessionId: string): Promise<{ token: string; expiresIn: number }> {
-    const extra = (await options.claims?.(userId as UserId)) ?? {};
+  async function mint(userId: string, sessionId: string, orgId: string | null): Promise<{ token: string; expiresIn: number }> {
+    const extra = (await options.claims?.(userId as UserId, { orgId })) ?? {};
     // Composition claims never override the registered ones.
     return keys.sign({ ...extra, sub: userId, sid: sessionId });
   }
@@ -72,27 +75,28 @@ export function createAccessTokens(options: { db: Database; audit: AuditLog; key
     async passwordGrant(input, request) {
       const outcome = await options.accounts.signIn(input, request, { result: "tokens" });
       if (outcome.kind === "mfa_required") return { mfaRequired: true, mfaToken: outcome.mfaToken, methods: outcome.methods };
-      return this.tokensForSession(outcome, "password", request);
+      return this.tokensForSession(outcome, "password", request, input.orgId ?? null);
     },
 
-    async tokensForSession(signedIn, grantType, request) {
+    async tokensForSession(signedIn, grantType, request, orgId = null) {
       assertFull(signedIn.session);
-      const refreshToken = await refresh.start(db, { sessionId: signedIn.session.id, userId: signedIn.user.id });
-      const access = await mint(signedIn.user.id, signedIn.session.id);
+      // Claims first: a refusal (not a member of that organization) must not leave a family behind.
+      const access = await mint(signedIn.user.id, signedIn.session.id, orgId);
+      const refreshToken = await refresh.start(db, { sessionId: signedIn.session.id, userId: signedIn.user.id, orgId });
       await issued(signedIn.user.id, grantType, request);
       return { accessToken: access.token, tokenType: "Bearer", expiresIn: access.expiresIn, refreshToken };
     },
 
     async refreshGrant(refreshToken, request) {
       const rotated = await refresh.rotate(refreshToken, request);
-      const access = await mint(rotated.userId, rotated.sessionId);
+      const access = await mint(rotated.userId, rotated.sessionId, rotated.orgId);
       await issued(rotated.userId, "refresh_token", request);
       return { accessToken: access.token, tokenType: "Bearer", expiresIn: access.expiresIn, refreshToken: rotated.refreshToken };
     },
 
-    async sessionGrant(session, request) {
+    async sessionGrant(session, request, orgId = null) {
       assertFull(session);
-      const access = await mint(session.userId, session.id);
+      const access = await mint(session.userId, session.id, orgId);
       await issued(session.userId, "session", request);
       return { accessToken: access.token, tokenType: "Bearer", expiresIn: access.expiresIn };
     },

@@ -1,0 +1,1 @@
+ALTER TABLE "refresh_token_families" ADD COLUMN "org_id" text;
