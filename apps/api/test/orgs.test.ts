@@ -75,6 +75,17 @@ describe("organizations over HTTP", () => {
     expect(decodeJwt((await (await call(people.platform_admin, "POST", "/v1/auth/token", { grantType: "session", orgId })).json()).accessToken)).toMatchObject({ org_id: orgId, org_role: null });
   });
 
+  test("GET /v1/entitlements resolves my features, with the organization's for its members only", async () => {
+    const orgId = await organization();
+    await api.platform.rbac.entitlements.definePlan({ key: "team", name: "Team", features: { sso: { kind: "boolean" }, seats: { kind: "limit", limit: 25 } } });
+    await api.platform.rbac.entitlements.setSubscription({ type: "organization", id: orgId }, { plan: "team", status: "active" });
+    const mine = await (await call(people.member, "GET", `/v1/entitlements?orgId=${orgId}`)).json();
+    expect(mine).toEqual({ orgId, features: { sso: { enabled: true }, seats: { enabled: true, limit: 25 } } });
+    expect(await (await call(people.member, "GET", "/v1/entitlements")).json()).toEqual({ orgId: null, features: {} });
+    expect((await call(people.outsider, "GET", `/v1/entitlements?orgId=${orgId}`)).status).toBe(404);
+    expect((await call(people.member, "GET", "/v1/entitlements?orgId=nope")).status).toBe(400);
+  });
+
   test("only a holder of signing_keys:rotate rotates the signing key", async () => {
     const refused = await call(people.owner, "POST", "/v1/admin/signing-keys/rotate");
     expect(refused.status).toBe(403);

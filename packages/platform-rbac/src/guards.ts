@@ -1,10 +1,13 @@
 import { PlatformError } from "@burrow/platform-core";
 import type { Context, MiddlewareHandler } from "hono";
+import type { Entitlements } from "./entitlements.ts";
 import type { PermissionResolver } from "./resolver.ts";
 
 /** Where a guard finds the signed-in user and the organization a request is about. */
 export interface GuardOptions {
   resolver: PermissionResolver;
+  /** Needed by requireFeature. */
+  entitlements?: Entitlements;
   /** The caller's user id, from whatever authentication the app uses; undefined when signed out. */
   userId: (c: Context) => string | undefined | Promise<string | undefined>;
 }
@@ -41,5 +44,17 @@ export function createGuards(options: GuardOptions) {
       await next();
     };
 
-  return { requirePermission, requireOrgMember };
+  /** Lets the request through when the caller's (and the organization's) entitlements turn `feature` on. */
+  const requireFeature = (feature: string, guard: { org?: (c: Context) => string | undefined } = {}): MiddlewareHandler =>
+    async function requireFeature(c, next) {
+      if (options.entitlements === undefined) throw new Error("createGuards needs `entitlements` for requireFeature");
+      const userId = await caller(c);
+      const orgId = guard.org?.(c) ?? null;
+      if (orgId !== null && !(await options.resolver.can(userId, "org:read", { orgId }))) throw new PlatformError("not_found");
+      const resolved = await options.entitlements.resolve({ userId, orgId });
+      if (resolved[feature]?.enabled !== true) throw new PlatformError("forbidden", { detail: `Your plan does not include ${feature}.` });
+      await next();
+    };
+
+  return { requirePermission, requireOrgMember, requireFeature };
 }

@@ -1,6 +1,7 @@
 import type { AuditLog, Clock, Config, Database } from "@burrow/platform-core";
 import type { Auth } from "@burrow/platform-auth";
 import type { Outbox } from "@burrow/platform-email";
+import { createEntitlements, type Entitlements } from "./entitlements.ts";
 import { createInvitations, type Invitations } from "./invitations.ts";
 import { createOrganizations, type Organizations } from "./organizations.ts";
 import { BUILT_IN_PERMISSIONS } from "./permissions.ts";
@@ -11,6 +12,7 @@ export interface Rbac {
   resolver: PermissionResolver;
   organizations: Organizations;
   roles: Roles;
+  entitlements: Entitlements;
   /** Present when composed with auth and the email outbox. */
   invitations: Invitations | undefined;
   /** The permission catalogue: Burrow's and the builder's, with descriptions. */
@@ -35,7 +37,8 @@ export function createRbac(options: {
   const catalogue = { ...BUILT_IN_PERMISSIONS, ...options.permissions };
   const roles = createRoles({ db: options.db, clock: options.clock, audit: options.audit, resolver, organizations, catalogue });
   const invitations = options.invitations === undefined ? undefined : createInvitations({ db: options.db, clock: options.clock, audit: options.audit, resolver, organizations, ...options.invitations });
-  return { resolver, organizations, roles, invitations, catalogue, can: resolver.can };
+  const entitlements = createEntitlements({ db: options.db, clock: options.clock, audit: options.audit });
+  return { resolver, organizations, roles, entitlements, invitations, catalogue, can: resolver.can };
 }
 
 export { BUILT_IN_PERMISSIONS, BUILT_IN_ROLES, covers, coversAll, PERMISSION, type BuiltInRole } from "./permissions.ts";
@@ -45,3 +48,4 @@ export { slugFromName, type Member, type OrganizationRow, type Organizations } f
 export { INVITATION_TTL_MS, type InvitationRow, type Invitations } from "./invitations.ts";
 export type { RoleView, Roles } from "./roles.ts";
 export { findOrgRole } from "./organizations.ts";
+export type { Entitlement, Entitlements, Subject, SubscriptionStatus } from "./entitlements.ts";

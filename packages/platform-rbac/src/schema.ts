@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { boolean, index, jsonb, pgTable, primaryKey, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { boolean, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from "drizzle-orm/pg-core";
 import { timestamptz } from "@burrow/platform-core/schema";
 import { users } from "@burrow/platform-auth/schema";
 
@@ -95,4 +95,66 @@ export const organizationInvitations = pgTable(
     createdAt: timestamptz("created_at").notNull(),
   },
   (table) => [index("organization_invitations_org_idx").on(table.orgId, table.createdAt)],
+);
+
+/** Plans and what they include. Burrow records subscriptions; taking payment is the builder's billing. */
+export const plans = pgTable("plans", {
+  id: text("id").primaryKey(),
+  key: text("key").notNull().unique(),
+  name: text("name").notNull(),
+  createdAt: timestamptz("created_at").notNull(),
+});
+
+export const features = pgTable("features", {
+  key: text("key").primaryKey(),
+  /** `boolean`: on or off; `limit`: a number (seats, projects, …). */
+  kind: text("kind", { enum: ["boolean", "limit"] }).notNull(),
+  description: text("description").notNull().default(""),
+});
+
+export const planFeatures = pgTable(
+  "plan_features",
+  {
+    planId: text("plan_id").notNull().references(() => plans.id, { onDelete: "cascade" }),
+    featureKey: text("feature_key").notNull().references(() => features.key, { onDelete: "cascade" }),
+    /** For limit features; null means unlimited. */
+    limitValue: integer("limit_value"),
+  },
+  (table) => [primaryKey({ columns: [table.planId, table.featureKey] })],
+);
+
+export const SUBSCRIPTION_STATUSES = ["trialing", "active", "past_due", "canceled"] as const;
+
+export const subscriptions = pgTable(
+  "subscriptions",
+  {
+    id: text("id").primaryKey(),
+    subjectType: text("subject_type", { enum: ["user", "organization"] }).notNull(),
+    subjectId: text("subject_id").notNull(),
+    planId: text("plan_id").notNull().references(() => plans.id),
+    status: text("status", { enum: SUBSCRIPTION_STATUSES }).notNull(),
+    trialEndsAt: timestamptz("trial_ends_at"),
+    periodEndsAt: timestamptz("period_ends_at"),
+    createdAt: timestamptz("created_at").notNull(),
+    updatedAt: timestamptz("updated_at").notNull(),
+  },
+  (table) => [uniqueIndex("subscriptions_subject_plan_key").on(table.subjectType, table.subjectId, table.planId)],
+);
+
+/** One subject's exception to its plans: grant, deny (which always wins) or a different limit. */
+export const entitlementOverrides = pgTable(
+  "entitlement_overrides",
+  {
+    id: text("id").primaryKey(),
+    subjectType: text("subject_type", { enum: ["user", "organization"] }).notNull(),
+    subjectId: text("subject_id").notNull(),
+    featureKey: text("feature_key").notNull().references(() => features.key, { onDelete: "cascade" }),
+    effect: text("effect", { enum: ["grant", "deny", "limit"] }).notNull(),
+    limitValue: integer("limit_value"),
+    reason: text("reason").notNull(),
+    expiresAt: timestamptz("expires_at"),
+    createdBy: text("created_by"),
+    createdAt: timestamptz("created_at").notNull(),
+  },
+  (table) => [index("entitlement_overrides_subject_idx").on(table.subjectType, table.subjectId)],
 );

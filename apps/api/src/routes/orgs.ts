@@ -80,6 +80,14 @@ const updateRole = route({
 });
 const deleteRole = route({ method: "delete", path: "/v1/orgs/{orgId}/roles/{roleId}", summary: "Delete a custom role nobody holds (roles:manage)", request: { params: z.object({ orgId: OrgId, roleId: RoleId }) }, responses: { 204: { description: "Deleted" }, ...problems(400, 401, 403, 404, 409) } });
 
+const entitlementsRoute = route({
+  method: "get",
+  path: "/v1/entitlements",
+  summary: "My resolved features and limits, with the organization's when named",
+  request: { query: z.object({ orgId: idSchema("organization").openapi({ type: "string" }).optional() }) },
+  responses: { 200: jsonContent(z.object({ orgId: z.string().nullable(), features: z.record(z.string(), z.object({ enabled: z.boolean(), limit: z.number().nullable().optional() })) }), "Entitlements"), ...problems(400, 401, 403, 404) },
+});
+
 const toInvitation = (row: InvitationRow, now: Date) => ({
   id: row.id,
   email: row.email,
@@ -193,6 +201,13 @@ export function orgRoutes(platform: Platform): OpenAPIHono<AppEnv> {
       const { orgId, roleId } = c.req.valid("param");
       await rbac.roles.remove(caller.user.id, orgId, roleId, c.get("requestContext"));
       return c.body(null, 204);
+    })
+    .openapi(entitlementsRoute, async (c) => {
+      const caller = await requireCaller(c);
+      const orgId = c.req.valid("query").orgId ?? null;
+      // An organization's plan is its members' business only.
+      if (orgId !== null) await orgs.get(caller.user.id, orgId);
+      return c.json({ orgId, features: await rbac.entitlements.resolve({ userId: caller.user.id, orgId }) }, 200);
     })
     .openapi(catalogue, async (c) => {
       await requireCaller(c);
