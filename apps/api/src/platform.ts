@@ -85,7 +85,7 @@ export function composePlatform(options: ComposeOptions): Platform {
     // A key never carries more than its creator holds: their own profile, plus their platform permissions.
     grantableScopes: async (userId) => [...DEFAULT_USER_SCOPES, ...(await rbac!.resolver.resolve(userId)).patterns],
   });
-  rbac = createRbac({ db: database.db, clock, audit, invitations: { config, auth, mailer: email.outbox } });
+  rbac = createRbac({ db: database.db, clock, audit, elevationMaxMinutes: Math.floor(config.elevationMaxMs / 60_000), invitations: { config, auth, mailer: email.outbox } });
   return { config, database, db: database.db, clock, log, audit, keyRing, email, auth, rbac, jobs: { [SEND_EMAIL_JOB]: email.outbox.sendJob, [SEND_SMS_JOB]: email.sms.sendJob, ...auth.jobs } };
 }
 

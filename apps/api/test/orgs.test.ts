@@ -184,3 +184,66 @@ describe("organizations over HTTP", () => {
     });
   }
 });
+
+describe("just-in-time elevation", () => {
+  let api: TestApi;
+  const people = {} as Record<"owner" | "admin" | "member" | "viewer", TestUser>;
+  beforeAll(async () => {
+    api = await createTestApi();
+    for (const name of ["owner", "admin", "member", "viewer"] as const) people[name] = await signUpUser(api);
+  });
+  afterAll(() => api.close());
+
+  const call = (who: TestUser, method: string, path: string, json?: unknown) => api.request(path, { method, headers: who.bearer, ...(json === undefined ? {} : { json }) });
+  async function organization(): Promise<string> {
+    const created = await (await call(people.owner, "POST", "/v1/orgs", { name: "Elevate" })).json();
+    for (const [who, key] of [["admin", "admin"], ["member", "member"], ["viewer", "viewer"]] as const) {
+      const [role] = await api.platform.db.select().from(roles).where(eq(roles.key, key));
+      await api.platform.db.insert(organizationMemberships).values({ orgId: created.id, userId: people[who].id, roleId: role!.id, joinedAt: api.clock.now() });
+      await api.platform.rbac.resolver.changed(api.platform.db, people[who].id);
+    }
+    return created.id;
+  }
+
+  test("just-in-time elevation: eligible roles held for a while, ending by themselves or early, with approval when configured", async () => {
+    const orgId = await organization();
+    // The viewer may become admin for a while.
+    expect((await call(people.member, "POST", `/v1/orgs/${orgId}/eligibilities`, { userId: people.viewer.id, role: "admin" })).status).toBe(403);
+    expect((await call(people.owner, "POST", `/v1/orgs/${orgId}/eligibilities`, { userId: people.viewer.id, role: "admin" })).status).toBe(204);
+    expect((await call(people.viewer, "PATCH", `/v1/orgs/${orgId}`, { name: "Before" })).status).toBe(403);
+    const notEligible = await call(people.viewer, "POST", "/v1/elevations", { orgId, role: "owner", reason: "need everything" });
+    expect(notEligible.status).toBe(403);
+    expect((await call(people.viewer, "POST", "/v1/elevations", { orgId, role: "admin", reason: "too long", minutes: 241 })).status).toBe(400);
+    const started = await call(people.viewer, "POST", "/v1/elevations", { orgId, role: "admin", reason: "rename for the launch", minutes: 30 });
+    expect(started.status).toBe(201);
+    const elevation = await started.json();
+    expect(elevation.status).toBe("active");
+    expect((await call(people.viewer, "PATCH", `/v1/orgs/${orgId}`, { name: "During" })).status).toBe(200);
+    // It ends by itself: resolution checks the time, no job needed.
+    api.clock.advance(30 * 60_000);
+    expect((await call(people.viewer, "PATCH", `/v1/orgs/${orgId}`, { name: "After" })).status).toBe(403);
+
+    const again = await (await call(people.viewer, "POST", "/v1/elevations", { orgId, role: "admin", reason: "one more change" })).json();
+    expect((await call(people.viewer, "PATCH", `/v1/orgs/${orgId}`, { name: "Again" })).status).toBe(200);
+    expect((await call(people.viewer, "DELETE", `/v1/elevations/${again.id}`)).status).toBe(204);
+    expect((await call(people.viewer, "PATCH", `/v1/orgs/${orgId}`, { name: "Ended" })).status).toBe(403);
+    expect((await call(people.member, "DELETE", `/v1/elevations/${again.id}`)).status).toBe(404);
+    const mine = await (await call(people.viewer, "GET", "/v1/elevations")).json();
+    expect(mine.data.map((row: { status: string }) => row.status)).toEqual(["ended", "active"]);
+
+    // With approval: pending until another holder of the permission approves; nobody approves their own.
+    await call(people.owner, "POST", `/v1/orgs/${orgId}/eligibilities`, { userId: people.member.id, role: "admin", approverPermission: "members:update" });
+    const pending = await (await call(people.member, "POST", "/v1/elevations", { orgId, role: "admin", reason: "audit the members" })).json();
+    expect(pending.status).toBe("pending");
+    expect((await call(people.member, "PATCH", `/v1/orgs/${orgId}`, { name: "Not yet" })).status).toBe(403);
+    expect((await call(people.member, "POST", `/v1/elevations/${pending.id}/approve`)).status).toBe(403);
+    expect((await call(people.viewer, "POST", `/v1/elevations/${pending.id}/approve`)).status).toBe(403);
+    const approved = await call(people.admin, "POST", `/v1/elevations/${pending.id}/approve`);
+    expect(approved.status).toBe(200);
+    expect((await approved.json()).status).toBe("active");
+    expect((await call(people.member, "PATCH", `/v1/orgs/${orgId}`, { name: "Approved" })).status).toBe(200);
+    const actions = (await api.platform.db.select().from(auditLogs).where(eq(auditLogs.orgId, orgId))).map((entry) => entry.action);
+    expect(actions).toEqual(expect.arrayContaining(["elevation.requested", "elevation.started", "elevation.ended", "elevation.approved"]));
+  });
+
+});

@@ -32,6 +32,8 @@ export interface Config {
   ipRateLimit: RatePolicy | undefined;
   session: { idleTimeoutMs: number; absoluteLifetimeMs: number; activityRefreshMs: number };
   emailVerification: "required" | "off";
+  /** Just-in-time elevation: the longest an elevation may last. */
+  elevationMaxMs: number;
   /** `all`: every user must have a second factor (roles can require it too, at composition). */
   mfaRequired: "off" | "all";
   webauthn: {
@@ -120,6 +122,7 @@ const envSchema = z.object({
   BURROW_IP_RATE_LIMIT: z.union([z.literal("off"), rateText("BURROW_IP_RATE_LIMIT", "20/1s")]).default({ count: 20, windowMs: 1000 }),
   BURROW_SESSION_IDLE: durationText("BURROW_SESSION_IDLE").default(7 * 86_400_000),
   BURROW_SESSION_LIFETIME: durationText("BURROW_SESSION_LIFETIME").default(30 * 86_400_000),
+  BURROW_ELEVATION_MAX: durationText("BURROW_ELEVATION_MAX").default(4 * 3_600_000),
   BURROW_MFA_REQUIRED: z.enum(["off", "all"]).default("off"),
   BURROW_RP_ID: z.string().regex(/^[a-z0-9.-]+$/, "BURROW_RP_ID must be a host name such as example.com").optional(),
   BURROW_WEBAUTHN_ORIGINS: originList.default([]),
@@ -226,6 +229,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     emailVerification: values.BURROW_EMAIL_VERIFICATION,
     mfaRequired: values.BURROW_MFA_REQUIRED,
+    elevationMaxMs: values.BURROW_ELEVATION_MAX,
     webauthn: {
       rpId: values.BURROW_RP_ID ?? new URL(publicUrl).hostname,
       rpName: values.BURROW_PRODUCT_NAME,

@@ -1,6 +1,7 @@
 import type { AuditLog, Clock, Config, Database } from "@burrow/platform-core";
 import type { Auth } from "@burrow/platform-auth";
 import type { Outbox } from "@burrow/platform-email";
+import { createElevations, type Elevations } from "./elevations.ts";
 import { createEntitlements, type Entitlements } from "./entitlements.ts";
 import { createInvitations, type Invitations } from "./invitations.ts";
 import { createOrganizations, type Organizations } from "./organizations.ts";
@@ -13,6 +14,7 @@ export interface Rbac {
   organizations: Organizations;
   roles: Roles;
   entitlements: Entitlements;
+  elevations: Elevations;
   /** Present when composed with auth and the email outbox. */
   invitations: Invitations | undefined;
   /** The permission catalogue: Burrow's and the builder's, with descriptions. */
@@ -29,16 +31,19 @@ export function createRbac(options: {
   clock: Clock;
   audit: AuditLog;
   permissions?: Record<string, string>;
+  /** The longest an elevation may last, in minutes (4 hours by default). */
+  elevationMaxMinutes?: number;
   /** For invitations: accounts (to join or create) and the outbox (to mail them). */
   invitations?: { config: Config; auth: Pick<Auth, "users" | "setPassword" | "completion">; mailer: Pick<Outbox, "queue"> };
 }): Rbac {
-  const resolver = createPermissionResolver({ db: options.db });
+  const resolver = createPermissionResolver({ db: options.db, clock: options.clock });
   const organizations = createOrganizations({ db: options.db, clock: options.clock, audit: options.audit, resolver });
   const catalogue = { ...BUILT_IN_PERMISSIONS, ...options.permissions };
   const roles = createRoles({ db: options.db, clock: options.clock, audit: options.audit, resolver, organizations, catalogue });
   const invitations = options.invitations === undefined ? undefined : createInvitations({ db: options.db, clock: options.clock, audit: options.audit, resolver, organizations, ...options.invitations });
   const entitlements = createEntitlements({ db: options.db, clock: options.clock, audit: options.audit });
-  return { resolver, organizations, roles, entitlements, invitations, catalogue, can: resolver.can };
+  const elevations = createElevations({ db: options.db, clock: options.clock, audit: options.audit, resolver, organizations, maxMinutes: options.elevationMaxMinutes ?? 240 });
+  return { resolver, organizations, roles, entitlements, elevations, invitations, catalogue, can: resolver.can };
 }
 
 export { BUILT_IN_PERMISSIONS, BUILT_IN_ROLES, covers, coversAll, PERMISSION, type BuiltInRole } from "./permissions.ts";
@@ -49,3 +54,4 @@ export { INVITATION_TTL_MS, type InvitationRow, type Invitations } from "./invit
 export type { RoleView, Roles } from "./roles.ts";
 export { findOrgRole } from "./organizations.ts";
 export type { Entitlement, Entitlements, Subject, SubscriptionStatus } from "./entitlements.ts";
+export { DEFAULT_ELEVATION_MINUTES, type ElevationRow, type Elevations } from "./elevations.ts";

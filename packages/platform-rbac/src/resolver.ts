@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { notify, queryRows, type Database } from "@burrow/platform-core";
+import { notify, queryRows, type Clock, type Database } from "@burrow/platform-core";
 import { covers } from "./permissions.ts";
 
 /** Nodes drop cached permissions when this channel names a user (or `*`). */
@@ -30,35 +30,49 @@ export interface PermissionResolver {
 const ENTRY_TTL_MS = 60_000;
 const MAX_ENTRIES = 20_000;
 
-export function createPermissionResolver(options: { db: Database }): PermissionResolver {
-  const cache = new Map<string, { value: ResolvedPermissions; at: number }>();
+export function createPermissionResolver(options: { db: Database; clock: Clock }): PermissionResolver {
+  /** `until`: the clock time the entry stops being true by itself (the end of an elevation in it). */
+  const cache = new Map<string, { value: ResolvedPermissions; at: number; until: number }>();
 
-  async function load(db: Database, userId: string, orgId: string | null): Promise<ResolvedPermissions> {
-    const rows = await queryRows<{ permission: string; role_key: string; source: string }>(
+  async function load(db: Database, userId: string, orgId: string | null): Promise<{ value: ResolvedPermissions; until: number }> {
+    const now = options.clock.now().toISOString();
+    const rows = await queryRows<{ permission: string; role_key: string; source: string; ends_at: Date | string | null }>(
       db,
-      sql`select rp.permission, r.key as role_key, 'org' as source
+      sql`select rp.permission, r.key as role_key, 'org' as source, null::timestamptz as ends_at
             from organization_memberships m
             join organizations o on o.id = m.org_id and o.deleted_at is null
             join roles r on r.id = m.role_id
             join role_permissions rp on rp.role_id = r.id
            where m.user_id = ${userId} and m.org_id = ${orgId ?? ""}
           union all
-          select rp.permission, r.key as role_key, 'platform' as source
+          select rp.permission, r.key as role_key, 'platform' as source, null::timestamptz as ends_at
             from principal_roles pr
             join roles r on r.id = pr.role_id and r.scope = 'platform'
             join role_permissions rp on rp.role_id = r.id
-           where pr.user_id = ${userId} and pr.org_id is null`,
+           where pr.user_id = ${userId} and pr.org_id is null
+          union all
+          select rp.permission, r.key as role_key, 'elevation' as source, e.ends_at
+            from elevations e
+            join roles r on r.id = e.role_id
+            join role_permissions rp on rp.role_id = r.id
+           where e.user_id = ${userId} and e.status = 'active' and e.ended_at is null
+             and e.starts_at <= ${now}::timestamptz and e.ends_at > ${now}::timestamptz
+             and (e.org_id is null or e.org_id = ${orgId ?? ""})`,
     );
-    return { patterns: new Set(rows.map((row) => row.permission)), orgRole: rows.find((row) => row.source === "org")?.role_key ?? null };
+    const ends = rows.filter((row) => row.ends_at !== null).map((row) => new Date(row.ends_at!).getTime());
+    return {
+      value: { patterns: new Set(rows.map((row) => row.permission)), orgRole: rows.find((row) => row.source === "org")?.role_key ?? null },
+      until: ends.length === 0 ? Number.POSITIVE_INFINITY : Math.min(...ends),
+    };
   }
 
   async function resolve(userId: string, orgId: string | null = null, db: Database = options.db): Promise<ResolvedPermissions> {
     const key = `${userId}|${orgId ?? ""}`;
     const hit = cache.get(key);
-    if (hit !== undefined && Date.now() - hit.at < ENTRY_TTL_MS) return hit.value;
-    const value = await load(db, userId, orgId);
+    if (hit !== undefined && Date.now() - hit.at < ENTRY_TTL_MS && options.clock.now().getTime() < hit.until) return hit.value;
+    const { value, until } = await load(db, userId, orgId);
     if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value!);
-    cache.set(key, { value, at: Date.now() });
+    cache.set(key, { value, at: Date.now(), until });
     return value;
   }
 

@@ -158,3 +158,42 @@ export const entitlementOverrides = pgTable(
   },
   (table) => [index("entitlement_overrides_subject_idx").on(table.subjectType, table.subjectId)],
 );
+
+/** A role a user may take on for a while (just-in-time elevation), not hold all the time. */
+export const roleEligibilities = pgTable(
+  "role_eligibilities",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    roleId: text("role_id").notNull().references(() => roles.id, { onDelete: "cascade" }),
+    /** Null: a platform role. */
+    orgId: text("org_id").references(() => organizations.id, { onDelete: "cascade" }),
+    /** When set, another holder of this permission must approve each elevation. */
+    approverPermission: text("approver_permission"),
+    createdBy: text("created_by").notNull(),
+    createdAt: timestamptz("created_at").notNull(),
+  },
+  (table) => [uniqueIndex("role_eligibilities_key").on(table.userId, table.roleId, sql`coalesce(${table.orgId}, '')`)],
+);
+
+export const ELEVATION_STATUSES = ["pending", "active", "ended", "denied"] as const;
+
+export const elevations = pgTable(
+  "elevations",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    roleId: text("role_id").notNull().references(() => roles.id, { onDelete: "cascade" }),
+    orgId: text("org_id").references(() => organizations.id, { onDelete: "cascade" }),
+    reason: text("reason").notNull(),
+    minutes: integer("minutes").notNull(),
+    status: text("status", { enum: ELEVATION_STATUSES }).notNull(),
+    requestedAt: timestamptz("requested_at").notNull(),
+    approvedBy: text("approved_by"),
+    startsAt: timestamptz("starts_at"),
+    /** The elevation ends by itself at this time: resolution checks it, no job needed. */
+    endsAt: timestamptz("ends_at"),
+    endedAt: timestamptz("ended_at"),
+  },
+  (table) => [index("elevations_user_idx").on(table.userId, table.requestedAt)],
+);

@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema } from "@burrow/platform-core";
-import type { InvitationRow, OrganizationRow } from "@burrow/platform-rbac";
+import type { ElevationRow, InvitationRow, OrganizationRow } from "@burrow/platform-rbac";
 import type { AppEnv } from "../env.ts";
 import { requireCaller } from "../middleware/authenticate.ts";
 import type { Platform } from "../platform.ts";
@@ -86,6 +86,39 @@ const entitlementsRoute = route({
   summary: "My resolved features and limits, with the organization's when named",
   request: { query: z.object({ orgId: idSchema("organization").openapi({ type: "string" }).optional() }) },
   responses: { 200: jsonContent(z.object({ orgId: z.string().nullable(), features: z.record(z.string(), z.object({ enabled: z.boolean(), limit: z.number().nullable().optional() })) }), "Entitlements"), ...problems(400, 401, 403, 404) },
+});
+
+const Elevation = z
+  .object({ id: z.string(), orgId: z.string().nullable(), roleId: z.string(), reason: z.string(), minutes: z.number(), status: z.enum(["pending", "active", "ended", "denied"]), startsAt: z.string().nullable(), endsAt: z.string().nullable() })
+  .openapi("Elevation");
+const ElevationId = idSchema("elevation").openapi({ param: { name: "elevationId", in: "path" }, type: "string" });
+const listElevations = route({ method: "get", path: "/v1/elevations", summary: "My elevations", responses: { 200: jsonContent(z.object({ data: z.array(Elevation) }), "Elevations"), ...problems(401, 403) } });
+const requestElevation = route({
+  method: "post",
+  path: "/v1/elevations",
+  summary: "Take on an eligible role for a while (active at once, or pending approval)",
+  request: { body: jsonBody(z.object({ orgId: idSchema("organization").openapi({ type: "string" }), role: Role, reason: z.string().trim().min(3).max(500), minutes: z.number().int().optional() }).strict()) },
+  responses: { 201: jsonContent(Elevation, "Requested"), ...problems(400, 401, 403, 415) },
+});
+const endElevation = route({ method: "delete", path: "/v1/elevations/{elevationId}", summary: "End an elevation early", request: { params: z.object({ elevationId: ElevationId }) }, responses: { 204: { description: "Ended" }, ...problems(400, 401, 403, 404) } });
+const approveElevation = route({ method: "post", path: "/v1/elevations/{elevationId}/approve", summary: "Approve someone else's pending elevation", request: { params: z.object({ elevationId: ElevationId }) }, responses: { 200: jsonContent(Elevation, "Started"), ...problems(400, 401, 403, 404, 409) } });
+const makeEligible = route({
+  method: "post",
+  path: "/v1/orgs/{orgId}/eligibilities",
+  summary: "Make a role eligible-only for a member (members:update)",
+  request: { params: z.object({ orgId: OrgId }), body: jsonBody(z.object({ userId: idSchema("user").openapi({ type: "string" }), role: Role, approverPermission: z.string().max(100).optional() }).strict()) },
+  responses: { 204: { description: "Eligible" }, ...problems(400, 401, 403, 404, 415) },
+});
+
+const toElevation = (row: ElevationRow) => ({
+  id: row.id,
+  orgId: row.orgId,
+  roleId: row.roleId,
+  reason: row.reason,
+  minutes: row.minutes,
+  status: row.status,
+  startsAt: row.startsAt?.toISOString() ?? null,
+  endsAt: row.endsAt?.toISOString() ?? null,
 });
 
 const toInvitation = (row: InvitationRow, now: Date) => ({
@@ -208,6 +241,28 @@ export function orgRoutes(platform: Platform): OpenAPIHono<AppEnv> {
       // An organization's plan is its members' business only.
       if (orgId !== null) await orgs.get(caller.user.id, orgId);
       return c.json({ orgId, features: await rbac.entitlements.resolve({ userId: caller.user.id, orgId }) }, 200);
+    })
+    .openapi(listElevations, async (c) => {
+      const caller = await requireCaller(c);
+      return c.json({ data: (await rbac.elevations.list(platform.db, caller.user.id)).map(toElevation) }, 200);
+    })
+    .openapi(requestElevation, async (c) => {
+      const caller = await requireCaller(c);
+      return c.json(toElevation(await rbac.elevations.request(caller.user.id, c.req.valid("json"), c.get("requestContext"))), 201);
+    })
+    .openapi(endElevation, async (c) => {
+      const caller = await requireCaller(c);
+      await rbac.elevations.end(caller.user.id, c.req.valid("param").elevationId, c.get("requestContext"));
+      return c.body(null, 204);
+    })
+    .openapi(approveElevation, async (c) => {
+      const caller = await requireCaller(c);
+      return c.json(toElevation(await rbac.elevations.approve(caller.user.id, c.req.valid("param").elevationId, c.get("requestContext"))), 200);
+    })
+    .openapi(makeEligible, async (c) => {
+      const caller = await requireCaller(c);
+      await rbac.elevations.makeEligible(caller.user.id, c.req.valid("param").orgId, c.req.valid("json"), c.get("requestContext"));
+      return c.body(null, 204);
     })
     .openapi(catalogue, async (c) => {
       await requireCaller(c);
