@@ -181,6 +181,9 @@ describe("organizations over HTTP", () => {
         if (row.allowed.includes(actor)) continue;
         expect(outcome[actor]).toBe(actor === "outsider" ? 404 : 403);
       }
+      // Every 403 here was audited with the permission asked for.
+      const denied = await api.platform.db.select().from(auditLogs).where(eq(auditLogs.action, "permission.denied"));
+      expect(denied.length).toBeGreaterThan(0);
     });
   }
 });

@@ -39,8 +39,7 @@ export function createElevations(options: { db: Database; clock: Clock; audit: A
 
   return {
     async makeEligible(actorId, orgId, input, request) {
-      await options.organizations.get(actorId, orgId);
-      if (!(await resolver.can(actorId, "members:update", { orgId }))) throw new PlatformError("forbidden", { detail: "This needs the members:update permission." });
+      await options.organizations.authorize(actorId, orgId, "members:update");
       await db.transaction(async (tx) => {
         const role = await findOrgRole(tx, input.role, orgId);
         await tx

@@ -35,10 +35,7 @@ export function createInvitations(options: {
 }): Invitations {
   const { db, clock, audit, resolver, config } = options;
 
-  async function authorize(actorId: string, orgId: string): Promise<void> {
-    await options.organizations.get(actorId, orgId);
-    if (!(await resolver.can(actorId, "members:invite", { orgId }))) throw new PlatformError("forbidden", { detail: "This needs the members:invite permission." });
-  }
+  const authorize = (actorId: string, orgId: string) => options.organizations.authorize(actorId, orgId, "members:invite");
 
   /** The live invitation a token names, or 400 `invalid_link` for anything else (used, revoked, expired, unknown). */
   async function live(tx: Database, token: string): Promise<InvitationRow> {

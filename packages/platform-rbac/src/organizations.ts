@@ -51,6 +51,11 @@ export interface Organizations {
   listMine(db: Database, userId: string): Promise<(OrganizationRow & { role: string })[]>;
   /** The organization, if the actor may read it; 404 otherwise (its existence is not confirmed). */
   get(actorId: string, orgId: string): Promise<OrganizationRow>;
+  /**
+   * The one authorization check of every organization-scoped service: 404 when the actor may not even
+   * read the organization, 403 (audited as `permission.denied`) when they lack `permission`.
+   */
+  authorize(actorId: string, orgId: string, permission: string): Promise<OrganizationRow>;
   update(actorId: string, orgId: string, changes: { name?: string; slug?: string; logoUrl?: string | null; metadata?: Record<string, unknown> }, request: RequestContext): Promise<OrganizationRow>;
   remove(actorId: string, orgId: string, request: RequestContext): Promise<void>;
   members(actorId: string, orgId: string): Promise<Member[]>;
@@ -134,6 +139,7 @@ export function createOrganizations(options: { db: Database; clock: Clock; audit
     },
 
     get: (actorId, orgId) => authorize(actorId, orgId, "org:read"),
+    authorize,
 
     async update(actorId, orgId, changes, request) {
       await authorize(actorId, orgId, "org:update");

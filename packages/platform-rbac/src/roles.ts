@@ -28,10 +28,7 @@ const KEY = /^[a-z][a-z0-9_]{1,49}$/;
 export function createRoles(options: { db: Database; clock: Clock; audit: AuditLog; resolver: PermissionResolver; organizations: Organizations; catalogue: Record<string, string> }): Roles {
   const { db, clock, audit, resolver } = options;
 
-  async function authorize(actorId: string, orgId: string, permission: string): Promise<void> {
-    await options.organizations.get(actorId, orgId);
-    if (!(await resolver.can(actorId, permission, { orgId }))) throw new PlatformError("forbidden", { detail: `This needs the ${permission} permission.` });
-  }
+  const authorize = options.organizations.authorize;
 
   /** Known permissions (or patterns over known resources), none beyond what the actor holds. */
   async function checkPermissions(tx: Database, actorId: string, orgId: string, permissions: string[]): Promise<string[]> {
