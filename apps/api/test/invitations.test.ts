@@ -92,9 +92,14 @@ describe("invitations", () => {
     expect((await invite(member, { email: "promoted@example.com", role: "owner" })).status).toBe(403);
     expect((await invite(member, { email: "ok@example.com", role: "viewer" })).status).toBe(201);
     expect((await invite(outsider, { email: "x@example.com", role: "viewer" })).status).toBe(404);
-    for (const body of [{ email: "not-an-email", role: "viewer" }, { email: "a@example.com", role: "emperor" }, { email: "a@example.com", role: "viewer", orgId }]) {
+    for (const body of [{ email: "not-an-email", role: "viewer" }, { email: "a@example.com", role: "emperor" }]) {
       expect((await invite(owner, body)).status).toBe(400);
     }
+    // A foreign orgId in the body is ignored: the invitation belongs to the organization in the path.
+    const ignored = await invite(owner, { email: "body-org@example.com", role: "viewer", orgId: "org_01m80w6a2kfrk8cgrdkafx9sz5" });
+    expect(ignored.status).toBe(201);
+    const listed = await (await api.request(`/v1/orgs/${orgId}/invitations`, { headers: owner.bearer })).json();
+    expect(listed.data.some((invitation: { email: string }) => invitation.email === "body-org@example.com")).toBe(true);
     const otherOrg = (await (await api.request("/v1/orgs", { method: "POST", headers: outsider.bearer, json: { name: "Elsewhere" } })).json()).id;
     const theirs = await (await invite(outsider, { email: "theirs@example.com", role: "viewer" }, otherOrg)).json();
     expect((await api.request(`/v1/orgs/${orgId}/invitations/${theirs.id}`, { method: "DELETE", headers: owner.bearer })).status).toBe(404);

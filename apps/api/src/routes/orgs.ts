@@ -8,6 +8,8 @@ import { Email, jsonBody, jsonContent, Metadata, PasswordInput, problems } from 
 import { signedInResponse } from "./signed-in.ts";
 
 const tags = ["Organizations"];
+// These routes drop fields that do not belong (`role`, `orgId`, `ownerId` where they have no place)
+// instead of refusing them: the authorization issue asks for mass-assignment attempts to be ignored.
 
 const Organization = z
   .object({ id: z.string(), name: z.string(), slug: z.string(), logoUrl: z.string().nullable(), metadata: z.record(z.string(), z.unknown()), createdAt: z.string(), updatedAt: z.string(), role: z.string().optional() })
@@ -22,14 +24,14 @@ const Role = z.string().regex(/^[a-z][a-z0-9_]{0,49}$/, "A role key such as admi
 
 const route = <R extends Parameters<typeof createRoute>[0]>(definition: R) => createRoute({ tags, ...definition });
 const listOrgs = route({ method: "get", path: "/v1/orgs", summary: "The organizations I belong to", responses: { 200: jsonContent(z.object({ data: z.array(Organization) }), "Mine, with my role"), ...problems(401, 403) } });
-const createOrg = route({ method: "post", path: "/v1/orgs", summary: "Create an organization (I become its owner)", request: { body: jsonBody(z.object({ name: Name, slug: Slug.optional(), logoUrl: LogoUrl.optional(), metadata: Metadata.optional() }).strict()) }, responses: { 201: jsonContent(Organization, "Created"), ...problems(400, 401, 403, 409, 415) } });
+const createOrg = route({ method: "post", path: "/v1/orgs", summary: "Create an organization (I become its owner)", request: { body: jsonBody(z.object({ name: Name, slug: Slug.optional(), logoUrl: LogoUrl.optional(), metadata: Metadata.optional() })) }, responses: { 201: jsonContent(Organization, "Created"), ...problems(400, 401, 403, 409, 415) } });
 const getOrg = route({ method: "get", path: "/v1/orgs/{orgId}", summary: "An organization I can see", request: { params: z.object({ orgId: OrgId }) }, responses: { 200: jsonContent(Organization, "The organization"), ...problems(400, 401, 403, 404) } });
-const updateOrg = route({ method: "patch", path: "/v1/orgs/{orgId}", summary: "Rename, re-slug or change the logo and metadata (org:update)", request: { params: z.object({ orgId: OrgId }), body: jsonBody(z.object({ name: Name.optional(), slug: Slug.optional(), logoUrl: LogoUrl.optional(), metadata: Metadata.optional() }).strict()) }, responses: { 200: jsonContent(Organization, "Updated"), ...problems(400, 401, 403, 404, 409, 415) } });
+const updateOrg = route({ method: "patch", path: "/v1/orgs/{orgId}", summary: "Rename, re-slug or change the logo and metadata (org:update)", request: { params: z.object({ orgId: OrgId }), body: jsonBody(z.object({ name: Name.optional(), slug: Slug.optional(), logoUrl: LogoUrl.optional(), metadata: Metadata.optional() })) }, responses: { 200: jsonContent(Organization, "Updated"), ...problems(400, 401, 403, 404, 409, 415) } });
 const deleteOrg = route({ method: "delete", path: "/v1/orgs/{orgId}", summary: "Delete an organization (owners; recent re-authentication required)", request: { params: z.object({ orgId: OrgId }) }, responses: { 204: { description: "Deleted" }, ...problems(400, 401, 403, 404) } });
 const listMembers = route({ method: "get", path: "/v1/orgs/{orgId}/members", summary: "Members (members:read)", request: { params: z.object({ orgId: OrgId }) }, responses: { 200: jsonContent(z.object({ data: z.array(Member) }), "Members"), ...problems(400, 401, 403, 404) } });
-const changeRole = route({ method: "patch", path: "/v1/orgs/{orgId}/members/{userId}", summary: "Change a member's role (members:update; never beyond your own)", request: { params: z.object({ orgId: OrgId, userId: UserId }), body: jsonBody(z.object({ role: Role }).strict()) }, responses: { 204: { description: "Changed" }, ...problems(400, 401, 403, 404, 409, 415) } });
+const changeRole = route({ method: "patch", path: "/v1/orgs/{orgId}/members/{userId}", summary: "Change a member's role (members:update; never beyond your own)", request: { params: z.object({ orgId: OrgId, userId: UserId }), body: jsonBody(z.object({ role: Role })) }, responses: { 204: { description: "Changed" }, ...problems(400, 401, 403, 404, 409, 415) } });
 const removeMember = route({ method: "delete", path: "/v1/orgs/{orgId}/members/{userId}", summary: "Remove a member (members:remove), or leave (your own id)", request: { params: z.object({ orgId: OrgId, userId: UserId }) }, responses: { 204: { description: "Removed" }, ...problems(400, 401, 403, 404, 409) } });
-const transfer = route({ method: "post", path: "/v1/orgs/{orgId}/transfer-ownership", summary: "Make another member owner (owners); you become admin", request: { params: z.object({ orgId: OrgId }), body: jsonBody(z.object({ userId: idSchema("user").openapi({ type: "string" }) }).strict()) }, responses: { 204: { description: "Transferred" }, ...problems(400, 401, 403, 404, 415) } });
+const transfer = route({ method: "post", path: "/v1/orgs/{orgId}/transfer-ownership", summary: "Make another member owner (owners); you become admin", request: { params: z.object({ orgId: OrgId }), body: jsonBody(z.object({ userId: idSchema("user").openapi({ type: "string" }) })) }, responses: { 204: { description: "Transferred" }, ...problems(400, 401, 403, 404, 415) } });
 const catalogue = route({ method: "get", path: "/v1/permissions", summary: "The permission catalogue", responses: { 200: jsonContent(z.object({ data: z.array(z.object({ permission: z.string(), description: z.string() })) }), "Permissions"), ...problems(401) } });
 const myPermissions = route({
   method: "get",
@@ -48,7 +50,7 @@ const invite = route({
   method: "post",
   path: "/v1/orgs/{orgId}/invitations",
   summary: "Invite someone by email (members:invite; never to a role beyond your own); sending again replaces the pending one",
-  request: { params: z.object({ orgId: OrgId }), body: jsonBody(z.object({ email: Email, role: Role }).strict()) },
+  request: { params: z.object({ orgId: OrgId }), body: jsonBody(z.object({ email: Email, role: Role })) },
   responses: { 201: jsonContent(Invitation, "Sent"), ...problems(400, 401, 403, 404, 409, 415) },
 });
 const revokeInvitation = route({ method: "delete", path: "/v1/orgs/{orgId}/invitations/{invitationId}", summary: "Revoke an invitation", request: { params: z.object({ orgId: OrgId, invitationId: InvitationId }) }, responses: { 204: { description: "Revoked" }, ...problems(400, 401, 403, 404) } });
@@ -56,7 +58,8 @@ const acceptInvitation = route({
   method: "post",
   path: "/v1/invitations/accept",
   summary: "Accept an invitation: signed in with the invited (verified) address, or with a password to create the account",
-  request: { body: jsonBody(z.union([z.object({ token: z.string().min(1).max(200) }).strict(), z.object({ token: z.string().min(1).max(200), password: PasswordInput, name: z.string().trim().min(1).max(200).optional() }).strict()])) },
+  // Two exact shapes (not a mass-assignment case): strict, so one cannot pass for the other.
+  request: { body: jsonBody(z.union([z.object({ token: z.string().min(1).max(200), password: PasswordInput, name: z.string().trim().min(1).max(200).optional() }).strict(), z.object({ token: z.string().min(1).max(200) }).strict()])) },
   responses: { 200: jsonContent(z.object({ orgId: z.string() }).passthrough(), "Joined"), ...problems(400, 401, 403, 409, 415, 422) },
 });
 
@@ -68,14 +71,14 @@ const createRole = route({
   method: "post",
   path: "/v1/orgs/{orgId}/roles",
   summary: "Create a custom role (roles:manage; only permissions you hold)",
-  request: { params: z.object({ orgId: OrgId }), body: jsonBody(z.object({ key: z.string().max(50), name: Name, permissions: Permissions }).strict()) },
+  request: { params: z.object({ orgId: OrgId }), body: jsonBody(z.object({ key: z.string().max(50), name: Name, permissions: Permissions })) },
   responses: { 201: jsonContent(RoleView, "Created"), ...problems(400, 401, 403, 404, 409, 415) },
 });
 const updateRole = route({
   method: "patch",
   path: "/v1/orgs/{orgId}/roles/{roleId}",
   summary: "Rename a custom role or change its permissions (roles:manage)",
-  request: { params: z.object({ orgId: OrgId, roleId: RoleId }), body: jsonBody(z.object({ name: Name.optional(), permissions: Permissions.optional() }).strict()) },
+  request: { params: z.object({ orgId: OrgId, roleId: RoleId }), body: jsonBody(z.object({ name: Name.optional(), permissions: Permissions.optional() })) },
   responses: { 200: jsonContent(RoleView, "Changed"), ...problems(400, 401, 403, 404, 415) },
 });
 const deleteRole = route({ method: "delete", path: "/v1/orgs/{orgId}/roles/{roleId}", summary: "Delete a custom role nobody holds (roles:manage)", request: { params: z.object({ orgId: OrgId, roleId: RoleId }) }, responses: { 204: { description: "Deleted" }, ...problems(400, 401, 403, 404, 409) } });
@@ -97,7 +100,7 @@ const requestElevation = route({
   method: "post",
   path: "/v1/elevations",
   summary: "Take on an eligible role for a while (active at once, or pending approval)",
-  request: { body: jsonBody(z.object({ orgId: idSchema("organization").openapi({ type: "string" }), role: Role, reason: z.string().trim().min(3).max(500), minutes: z.number().int().optional() }).strict()) },
+  request: { body: jsonBody(z.object({ orgId: idSchema("organization").openapi({ type: "string" }), role: Role, reason: z.string().trim().min(3).max(500), minutes: z.number().int().optional() })) },
   responses: { 201: jsonContent(Elevation, "Requested"), ...problems(400, 401, 403, 415) },
 });
 const endElevation = route({ method: "delete", path: "/v1/elevations/{elevationId}", summary: "End an elevation early", request: { params: z.object({ elevationId: ElevationId }) }, responses: { 204: { description: "Ended" }, ...problems(400, 401, 403, 404) } });
@@ -106,7 +109,7 @@ const makeEligible = route({
   method: "post",
   path: "/v1/orgs/{orgId}/eligibilities",
   summary: "Make a role eligible-only for a member (members:update)",
-  request: { params: z.object({ orgId: OrgId }), body: jsonBody(z.object({ userId: idSchema("user").openapi({ type: "string" }), role: Role, approverPermission: z.string().max(100).optional() }).strict()) },
+  request: { params: z.object({ orgId: OrgId }), body: jsonBody(z.object({ userId: idSchema("user").openapi({ type: "string" }), role: Role, approverPermission: z.string().max(100).optional() })) },
   responses: { 204: { description: "Eligible" }, ...problems(400, 401, 403, 404, 415) },
 });
 
