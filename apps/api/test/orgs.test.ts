@@ -86,6 +86,18 @@ describe("organizations over HTTP", () => {
     expect((await call(people.member, "GET", "/v1/entitlements?orgId=nope")).status).toBe(400);
   });
 
+  test("a platform role can be eligible-only: support becomes platform admin for a while", async () => {
+    expect((await call(people.owner, "POST", "/v1/admin/eligibilities", { userId: people.target.id, role: "platform_admin" })).status).toBe(403);
+    expect((await call(people.platform_admin, "POST", "/v1/admin/eligibilities", { userId: people.target.id, role: "platform_admin", approverPermission: "users:manage" })).status).toBe(204);
+    expect((await call(people.target, "POST", "/v1/admin/signing-keys/rotate")).status).toBe(403);
+    const pending = await (await call(people.target, "POST", "/v1/elevations", { role: "platform_admin", reason: "incident 42", minutes: 60 })).json();
+    expect(pending).toMatchObject({ status: "pending", orgId: null });
+    expect((await call(people.platform_admin, "POST", `/v1/elevations/${pending.id}/approve`)).status).toBe(200);
+    expect(await api.platform.rbac.can(people.target.id, "users:manage")).toBe(true);
+    expect((await call(people.target, "DELETE", `/v1/elevations/${pending.id}`)).status).toBe(204);
+    expect(await api.platform.rbac.can(people.target.id, "users:manage")).toBe(false);
+  });
+
   test("only a holder of signing_keys:rotate rotates the signing key", async () => {
     const refused = await call(people.owner, "POST", "/v1/admin/signing-keys/rotate");
     expect(refused.status).toBe(403);

@@ -10,15 +10,24 @@ export type ElevationRow = typeof elevations.$inferSelect;
 export const DEFAULT_ELEVATION_MINUTES = 30;
 
 export interface Elevations {
-  /** Makes a role eligible-only for a member (members:update in the organization). */
-  makeEligible(actorId: string, orgId: string, input: { userId: string; role: string; approverPermission?: string | null }, request: RequestContext): Promise<void>;
-  /** Asks to hold an eligible role for a while: active at once, or pending approval. */
-  request(userId: string, input: { orgId: string; role: string; reason: string; minutes?: number }, request: RequestContext): Promise<ElevationRow>;
+  /**
+   * Makes a role eligible-only for a user: an organization role (members:update there), or with
+   * `orgId` null a platform role (the platform permission users:manage).
+   */
+  makeEligible(actorId: string, orgId: string | null, input: { userId: string; role: string; approverPermission?: string | null }, request: RequestContext): Promise<void>;
+  /** Asks to hold an eligible role for a while: active at once, or pending approval. No `orgId`: a platform role. */
+  request(userId: string, input: { orgId?: string | null; role: string; reason: string; minutes?: number }, request: RequestContext): Promise<ElevationRow>;
   /** Another holder of the eligibility's approver permission starts a pending elevation. */
   approve(approverId: string, elevationId: string, request: RequestContext): Promise<ElevationRow>;
   /** Ends an elevation early (its holder). */
   end(userId: string, elevationId: string, request: RequestContext): Promise<void>;
   list(db: Database, userId: string): Promise<ElevationRow[]>;
+}
+
+async function platformRole(tx: Database, key: string): Promise<{ id: string }> {
+  const [role] = await tx.select({ id: roles.id }).from(roles).where(and(eq(roles.key, key), eq(roles.scope, "platform")));
+  if (role === undefined) throw new PlatformError("validation_failed", { errors: [{ path: "role", message: `There is no platform role ${key}` }] });
+  return role;
 }
 
 export function createElevations(options: { db: Database; clock: Clock; audit: AuditLog; resolver: PermissionResolver; organizations: Organizations; maxMinutes: number }): Elevations {
@@ -39,14 +48,15 @@ export function createElevations(options: { db: Database; clock: Clock; audit: A
 
   return {
     async makeEligible(actorId, orgId, input, request) {
-      await options.organizations.authorize(actorId, orgId, "members:update");
+      if (orgId !== null) await options.organizations.authorize(actorId, orgId, "members:update");
+      else if (!(await resolver.can(actorId, "users:manage"))) throw new PlatformError("forbidden", { detail: "This needs the users:manage permission." });
       await db.transaction(async (tx) => {
-        const role = await findOrgRole(tx, input.role, orgId);
+        const role = orgId !== null ? await findOrgRole(tx, input.role, orgId) : await platformRole(tx, input.role);
         await tx
           .insert(roleEligibilities)
           .values({ id: newId("elevation", clock.now().getTime()), userId: input.userId, roleId: role.id, orgId, approverPermission: input.approverPermission ?? null, createdBy: actorId, createdAt: clock.now() })
           .onConflictDoNothing();
-        await audit.record(tx, { action: "elevation.eligibility_granted", actor: { type: "user", id: actorId }, target: { type: "user", id: input.userId }, orgId, metadata: { role: input.role } }, request);
+        await audit.record(tx, { action: "elevation.eligibility_granted", actor: { type: "user", id: actorId }, target: { type: "user", id: input.userId }, ...(orgId ? { orgId } : {}), metadata: { role: input.role } }, request);
       });
     },
 
@@ -60,14 +70,15 @@ export function createElevations(options: { db: Database; clock: Clock; audit: A
           .select({ eligibility: roleEligibilities })
           .from(roleEligibilities)
           .innerJoin(roles, eq(roles.id, roleEligibilities.roleId))
-          .where(and(eq(roleEligibilities.userId, userId), eq(roles.key, input.role), eq(roleEligibilities.orgId, input.orgId)));
+          .where(and(eq(roleEligibilities.userId, userId), eq(roles.key, input.role), input.orgId == null ? isNull(roleEligibilities.orgId) : eq(roleEligibilities.orgId, input.orgId)));
         if (eligibility === undefined) throw new PlatformError("forbidden", { detail: `You are not eligible for the ${input.role} role here.` });
         const now = clock.now();
+        const orgId = input.orgId ?? null;
         const [row] = await tx
           .insert(elevations)
-          .values({ id: newId("elevation", now.getTime()), userId, roleId: eligibility.eligibility.roleId, orgId: input.orgId, reason: input.reason, minutes, status: "pending", requestedAt: now })
+          .values({ id: newId("elevation", now.getTime()), userId, roleId: eligibility.eligibility.roleId, orgId, reason: input.reason, minutes, status: "pending", requestedAt: now })
           .returning();
-        await audit.record(tx, { action: "elevation.requested", actor: { type: "user", id: userId }, target: { type: "elevation", id: row!.id }, orgId: input.orgId, metadata: { role: input.role, minutes, reason: input.reason } }, request);
+        await audit.record(tx, { action: "elevation.requested", actor: { type: "user", id: userId }, target: { type: "elevation", id: row!.id }, ...(orgId ? { orgId } : {}), metadata: { role: input.role, minutes, reason: input.reason } }, request);
         if (eligibility.eligibility.approverPermission !== null) return row!;
         return start(tx, row!, null, request);
       });

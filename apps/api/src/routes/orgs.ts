@@ -100,7 +100,7 @@ const requestElevation = route({
   method: "post",
   path: "/v1/elevations",
   summary: "Take on an eligible role for a while (active at once, or pending approval)",
-  request: { body: jsonBody(z.object({ orgId: idSchema("organization").openapi({ type: "string" }), role: Role, reason: z.string().trim().min(3).max(500), minutes: z.number().int().optional() })) },
+  request: { body: jsonBody(z.object({ orgId: idSchema("organization").openapi({ type: "string", description: "Omit for a platform role." }).optional(), role: Role, reason: z.string().trim().min(3).max(500), minutes: z.number().int().optional() })) },
   responses: { 201: jsonContent(Elevation, "Requested"), ...problems(400, 401, 403, 415) },
 });
 const endElevation = route({ method: "delete", path: "/v1/elevations/{elevationId}", summary: "End an elevation early", request: { params: z.object({ elevationId: ElevationId }) }, responses: { 204: { description: "Ended" }, ...problems(400, 401, 403, 404) } });
@@ -111,6 +111,14 @@ const makeEligible = route({
   summary: "Make a role eligible-only for a member (members:update)",
   request: { params: z.object({ orgId: OrgId }), body: jsonBody(z.object({ userId: idSchema("user").openapi({ type: "string" }), role: Role, approverPermission: z.string().max(100).optional() })) },
   responses: { 204: { description: "Eligible" }, ...problems(400, 401, 403, 404, 415) },
+});
+
+const makePlatformEligible = route({
+  method: "post",
+  path: "/v1/admin/eligibilities",
+  summary: "Make a platform role eligible-only for a user (users:manage)",
+  request: { body: jsonBody(z.object({ userId: idSchema("user").openapi({ type: "string" }), role: Role, approverPermission: z.string().max(100).optional() })) },
+  responses: { 204: { description: "Eligible" }, ...problems(400, 401, 403, 415) },
 });
 
 const toElevation = (row: ElevationRow) => ({
@@ -265,6 +273,11 @@ export function orgRoutes(platform: Platform): OpenAPIHono<AppEnv> {
     .openapi(makeEligible, async (c) => {
       const caller = await requireCaller(c);
       await rbac.elevations.makeEligible(caller.user.id, c.req.valid("param").orgId, c.req.valid("json"), c.get("requestContext"));
+      return c.body(null, 204);
+    })
+    .openapi(makePlatformEligible, async (c) => {
+      const caller = await requireCaller(c);
+      await rbac.elevations.makeEligible(caller.user.id, null, c.req.valid("json"), c.get("requestContext"));
       return c.body(null, 204);
     })
     .openapi(catalogue, async (c) => {
