@@ -71,6 +71,28 @@ describe("job queue", () => {
     expect(calls).toBe(3);
   });
 
+  test("the polling loop waits the poll interval when idle and goes again at once after a full batch", async () => {
+    const scheduled: { run: () => void; delayMs: number }[] = [];
+    const timers = { set: (run: () => void, delayMs: number) => scheduled.push({ run, delayMs }), clear: () => {} };
+    const done: number[] = [];
+    const worker = createWorker({ db: handle.db, clock, batchSize: 2, timers, definitions: { poll: { run: async (payload) => void done.push((payload as { n: number }).n) } } });
+    for (let n = 0; n < 3; n++) await enqueueJob(handle.db, clock, "poll", { n });
+    const turn = async () => {
+      const next = scheduled.length;
+      scheduled.at(-1)!.run();
+      // The loop schedules its next turn once the batch is done; wait for that, not for time.
+      while (scheduled.length === next) await Promise.resolve().then(() => handle.db.execute(sql`select 1`));
+      return scheduled.at(-1)!.delayMs;
+    };
+    worker.start({ pollMs: 5000 });
+    expect(scheduled.map((entry) => entry.delayMs)).toEqual([0]);
+    expect(await turn()).toBe(0); // a full batch of 2: more may be waiting
+    expect(await turn()).toBe(5000); // the last job: then idle
+    expect(await turn()).toBe(5000); // nothing to do: wait, never spin
+    await worker.stop();
+    expect(done.sort()).toEqual([0, 1, 2]);
+  });
+
   test("backoff doubles and is capped", () => {
     const backoff = { baseMs: 1000, maxMs: 5000 };
     expect([1, 2, 3, 4, 5].map((attempt) => backoffDelay(backoff, attempt))).toEqual([1000, 2000, 4000, 5000, 5000]);

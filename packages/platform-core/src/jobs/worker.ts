@@ -32,6 +32,8 @@ export interface WorkerOptions {
   workerId?: string;
   /** Where handler failures are reported (never with the payload, which may hold secrets). */
   onError?: (error: unknown, job: JobRow) => void;
+  /** The timer the polling loop uses; tests hand in one they drive. */
+  timers?: { set(run: () => void, delayMs: number): unknown; clear(handle: unknown): void };
 }
 
 export interface RunSummary {
@@ -60,8 +62,10 @@ export function createWorker(options: WorkerOptions): Worker {
   const batchSize = options.batchSize ?? 10;
   const workerId = options.workerId ?? `worker-${crypto.randomUUID()}`;
   const types = Object.keys(definitions);
+  const timers = options.timers ?? { set: (run: () => void, delayMs: number) => setTimeout(run, delayMs), clear: (handle: unknown) => clearTimeout(handle as ReturnType<typeof setTimeout>) };
   let running = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let pollMs = 1000;
+  let timer: unknown;
   let inFlight: Promise<unknown> = Promise.resolve();
 
   async function runJob(job: JobRow, summary: RunSummary): Promise<void> {
@@ -94,9 +98,9 @@ export function createWorker(options: WorkerOptions): Worker {
     return summary;
   }
 
-  function schedule(pollMs: number): void {
+  function schedule(delayMs: number): void {
     if (!running) return;
-    timer = setTimeout(() => {
+    timer = timers.set(() => {
       const batch = runOnce()
         .then((summary) => summary.succeeded + summary.retried + summary.dead)
         .catch((error: unknown) => {
@@ -104,21 +108,22 @@ export function createWorker(options: WorkerOptions): Worker {
           return 0;
         });
       inFlight = batch;
-      // A full batch suggests more is waiting: poll again at once.
+      // A full batch suggests more is waiting: poll again at once; otherwise wait the poll interval.
       void batch.then((count) => schedule(count >= batchSize ? 0 : pollMs));
-    }, pollMs);
+    }, delayMs);
   }
 
   return {
     runOnce,
-    start({ pollMs = 1000 } = {}) {
+    start(startOptions = {}) {
       if (running) return;
       running = true;
+      pollMs = startOptions.pollMs ?? 1000;
       schedule(0);
     },
     async stop() {
       running = false;
-      if (timer !== undefined) clearTimeout(timer);
+      if (timer !== undefined) timers.clear(timer);
       await inFlight;
     },
   };
