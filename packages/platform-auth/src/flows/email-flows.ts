@@ -4,7 +4,7 @@ import type { AuthContext } from "../context.ts";
 import { normalizePassword } from "../passwords/policy.ts";
 import { users } from "../schema.ts";
 import type { Sessions, SessionRow } from "../sessions/sessions.ts";
-import type { Accounts, SignedIn } from "../sign-in/accounts.ts";
+import type { Accounts } from "../sign-in/accounts.ts";
 import type { SignInThrottle } from "../sign-in/throttle.ts";
 import type { OneTimeTokens } from "../tokens/tokens.ts";
 import { LIFETIMES } from "./lifetimes.ts";

@@ -4,7 +4,7 @@ import type { AuthContext } from "../context.ts";
 import { normalizePassword, checkPasswordPolicy } from "../passwords/policy.ts";
 import { credentialsPassword, passwordHistory, users } from "../schema.ts";
 import type { SessionRow, Sessions } from "../sessions/sessions.ts";
-import { normalizeEmail, toPublicUser, type PublicUser, type Users } from "../users/users.ts";
+import { normalizeEmail, type PublicUser, type Users } from "../users/users.ts";
 import type { Notices } from "../flows/notices.ts";
 import type { SignInCompletion, SignInOutcome } from "./complete.ts";
 import type { SignInThrottle } from "./throttle.ts";
