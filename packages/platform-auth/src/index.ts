@@ -55,6 +55,8 @@ export interface CreateAuthOptions {
   claims?: ClaimsProvider;
   /** Whether a role requires MFA of this user (BURROW_MFA_REQUIRED=all covers everyone). */
   mfaRequiredFor?: (db: Database, userId: UserId) => Promise<boolean>;
+  /** Runs in the transaction that suspends or deletes a user (rbac ends their eligibilities and elevations). */
+  onUserDeactivated?: (db: Database, userId: UserId) => Promise<void>;
   /** What a user may put on an API key; their own profile by default. */
   grantableScopes?: (userId: UserId) => Promise<string[]>;
   hasher?: PasswordHasher;
@@ -76,6 +78,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
     hasher: options.hasher ?? createPasswordHasher(),
     policy: options.policy ?? DEFAULT_PASSWORD_POLICY,
     requiresMfa: async (db, userId) => options.config.mfaRequired === "all" || ((await options.mfaRequiredFor?.(db, userId as UserId)) ?? false),
+    onUserDeactivated: async (db, userId) => options.onUserDeactivated?.(db, userId as UserId),
   };
   const sessions = createSessions(context);
   const users = createUsers(context);

@@ -95,6 +95,7 @@ export function createUsers(context: AuthContext): Users {
     await db.update(users).set({ status, updatedAt: now, ...extra }).where(eq(users.id, row.id));
     if (status !== "active") {
       await db.update(authSessions).set({ revokedAt: now, revokedReason: action }).where(and(eq(authSessions.userId, row.id), isNull(authSessions.revokedAt)));
+      await context.onUserDeactivated(db, row.id);
     }
     await audit.record(db, { action, actor: actorOf(actor), target: { type: "user", id: row.id } }, request);
   }
