@@ -1,7 +1,7 @@
 import type { AuditLog, Clock, Config, Database, JobDefinition, KeyRing, UserId } from "@burrow/platform-core";
 import type { AuthContext, AuthMailer, AuthTexter } from "./context.ts";
 import { createPhones, type Phones } from "./flows/phones.ts";
-import { createChallenges, type Challenges } from "./mfa/challenges.ts";
+import { createChallenges, createChallengeStore, type Challenges } from "./mfa/challenges.ts";
 import { createFactors, type Factors } from "./mfa/factors.ts";
 import { createPasskeys, type Passkeys } from "./mfa/passkeys.ts";
 import { createSessionStarter, createSignInCompletion, type SignInCompletion } from "./sign-in/complete.ts";
@@ -16,10 +16,11 @@ import { createPasswordHasher, type PasswordHasher } from "./passwords/hashing.t
 import { DEFAULT_PASSWORD_POLICY, type PasswordPolicy } from "./passwords/policy.ts";
 import { createSessions, type Sessions } from "./sessions/sessions.ts";
 import { createAccounts, type Accounts } from "./sign-in/accounts.ts";
+import { createPasskeySignIn, type PasskeySignIn } from "./sign-in/passkey.ts";
 import { createSignInThrottle, type SignInThrottle } from "./sign-in/throttle.ts";
 import { createUsers, type Users } from "./users/users.ts";
 
-export interface Auth extends Accounts {
+export interface Auth extends Accounts, PasskeySignIn {
   context: AuthContext;
   sessions: Sessions;
   users: Users;
@@ -88,17 +89,20 @@ export function createAuth(options: CreateAuthOptions): Auth {
   const factors = createFactors({ ...context, keyRing: options.keyRing });
   const startSession = createSessionStarter(context, sessions);
   const passkeys = createPasskeys(context, { factors });
-  const challenges = createChallenges(context, { factors, passkeys, throttle, startSession });
-  const completion = createSignInCompletion(context, { startSession, factors, challenges });
+  const completion = createSignInCompletion(context, { startSession, factors, createChallenge: createChallengeStore(context.clock) });
+  // Second factors have their own counter per user: a right password never clears it.
+  const secondFactorThrottle = createSignInThrottle({ clock: context.clock, policy: context.config.mfaLockout });
+  const challenges = createChallenges(context, { factors, passkeys, throttle: secondFactorThrottle, completion });
   const accounts = createAccounts(context, { sessions, users, throttle, notices, completion });
-  const flows = createEmailFlows(context, { users, sessions, accounts, throttle, tokens, notices, completion, factors, passkeys });
+  const flows = createEmailFlows(context, { users, sessions, accounts, throttle, tokens, notices, completion, challenges });
+  const passkeySignIn = createPasskeySignIn({ passkeys, completion });
   const phones = createPhones(context, { tokens });
   const base = { db: context.db, config: context.config, clock: context.clock, audit: context.audit };
   const signingKeys = createSigningKeys({ ...base, keyRing: options.keyRing });
   const refreshTokens = createRefreshTokens(base);
   const accessTokens = createAccessTokens({ db: context.db, audit: context.audit, keys: signingKeys, refresh: refreshTokens, sessions, accounts, ...(options.claims ? { claims: options.claims } : {}) });
   const apiKeys = createApiKeys({ ...base, grantableScopes: options.grantableScopes ?? (async () => DEFAULT_USER_SCOPES) });
-  return { ...accounts, context, sessions, users, throttle, tokens, notices, flows, phones, factors, passkeys, challenges, completion, signingKeys, refreshTokens, accessTokens, apiKeys, jobs: { [EMAIL_REQUEST_JOB]: flows.requestJob } };
+  return { ...accounts, ...passkeySignIn, context, sessions, users, throttle, tokens, notices, flows, phones, factors, passkeys, challenges, completion, signingKeys, refreshTokens, accessTokens, apiKeys, jobs: { [EMAIL_REQUEST_JOB]: flows.requestJob } };
 }
 
 export type { AuthContext, AuthMailer, AuthTexter } from "./context.ts";
@@ -118,7 +122,8 @@ export { parseSessionToken, formatSessionToken } from "./sessions/tokens.ts";
 export type { PublicSession, SessionRow, Sessions, SessionValidation } from "./sessions/sessions.ts";
 export type { Accounts, SignedIn, SignUpResult } from "./sign-in/accounts.ts";
 export type { SignInCompletion, SignInOutcome } from "./sign-in/complete.ts";
-export { MFA_MAX_ATTEMPTS, MFA_TOKEN_TTL_MS, type Challenges, type SecondFactorMethod } from "./mfa/challenges.ts";
+export { MFA_MAX_ATTEMPTS, MFA_TOKEN_TTL_MS, type Challenges, type SecondFactorMethod, type SecondFactorProof } from "./mfa/challenges.ts";
+export type { PasskeySignIn } from "./sign-in/passkey.ts";
 export type { FactorRow, Factors } from "./mfa/factors.ts";
 export { WEBAUTHN_CHALLENGE_TTL_MS, type Passkeys } from "./mfa/passkeys.ts";
 export type { SignInThrottle } from "./sign-in/throttle.ts";

@@ -292,6 +292,8 @@ export const mfaChallenges = pgTable("mfa_challenges", {
   /** What the client asked for: a session, or tokens (the password grant). */
   result: text("result", { enum: ["session", "tokens"] }).notNull(),
   redirectTo: text("redirect_to"),
+  /** The organization a password grant asked tokens for: kept across the second step. */
+  orgId: text("org_id"),
   attempts: integer("attempts").notNull().default(0),
   expiresAt: timestamptz("expires_at").notNull(),
   consumedAt: timestamptz("consumed_at"),

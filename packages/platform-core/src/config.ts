@@ -28,6 +28,8 @@ export interface Config {
   bodyLimitBytes: number;
   storeRawIp: boolean;
   lockout: RatePolicy & { maxLockMs: number };
+  /** Second-factor failures per user, counted apart from password failures (a right password never clears them). */
+  mfaLockout: RatePolicy & { maxLockMs: number };
   /** Per-IP token bucket on auth routes; undefined when turned off. */
   ipRateLimit: RatePolicy | undefined;
   session: { idleTimeoutMs: number; absoluteLifetimeMs: number; activityRefreshMs: number };
@@ -119,6 +121,7 @@ const envSchema = z.object({
   BURROW_STORE_RAW_IP: booleanText.default(false),
   BURROW_LOCKOUT: rateText("BURROW_LOCKOUT", "5/15m").default({ count: 5, windowMs: 15 * 60_000 }),
   BURROW_LOCKOUT_MAX: durationText("BURROW_LOCKOUT_MAX").default(24 * 3_600_000),
+  BURROW_MFA_LOCKOUT: rateText("BURROW_MFA_LOCKOUT", "10/15m").default({ count: 10, windowMs: 15 * 60_000 }),
   BURROW_IP_RATE_LIMIT: z.union([z.literal("off"), rateText("BURROW_IP_RATE_LIMIT", "20/1s")]).default({ count: 20, windowMs: 1000 }),
   BURROW_SESSION_IDLE: durationText("BURROW_SESSION_IDLE").default(7 * 86_400_000),
   BURROW_SESSION_LIFETIME: durationText("BURROW_SESSION_LIFETIME").default(30 * 86_400_000),
@@ -221,6 +224,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bodyLimitBytes: values.BURROW_BODY_LIMIT,
     storeRawIp: values.BURROW_STORE_RAW_IP,
     lockout: { ...values.BURROW_LOCKOUT, maxLockMs: values.BURROW_LOCKOUT_MAX },
+    mfaLockout: { ...values.BURROW_MFA_LOCKOUT, maxLockMs: values.BURROW_LOCKOUT_MAX },
     ipRateLimit: values.BURROW_IP_RATE_LIMIT === "off" ? undefined : values.BURROW_IP_RATE_LIMIT,
     session: {
       idleTimeoutMs: values.BURROW_SESSION_IDLE,

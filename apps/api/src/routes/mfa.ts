@@ -137,12 +137,7 @@ export function mfaRoutes(platform: Platform): OpenAPIHono<AppEnv> {
     .openapi(signInOptions, async (c) => c.json(await auth.passkeys.signInOptions(), 200))
     .openapi(signInVerify, async (c) => {
       const body = c.req.valid("json");
-      const request = c.get("requestContext");
-      // A passkey with user verification is two factors in one: it signs in without a second step.
-      const signedIn = await platform.db.transaction(async (tx) => {
-        const userId = await auth.passkeys.verifyAssertion(tx, { ceremonyId: body.ceremonyId, response: body.response as never, purpose: "sign_in" });
-        return auth.completion.startSession(tx, userId, ["passkey"], request);
-      });
+      const signedIn = await auth.signInWithPasskey({ ceremonyId: body.ceremonyId, response: body.response as never }, c.get("requestContext"));
       return c.json(signedInResponse(c, platform, signedIn), 200);
     })
     .openapi(mfaPasskeyOptions, async (c) => {
@@ -156,7 +151,7 @@ export function mfaRoutes(platform: Platform): OpenAPIHono<AppEnv> {
     .openapi(verify, async (c) => {
       const body = c.req.valid("json");
       const result = await auth.challenges.verify(body.method === "passkey" ? { mfaToken: body.mfaToken, method: "passkey", assertion: { ceremonyId: body.assertion.ceremonyId, response: body.assertion.response as never } } : body, c.get("requestContext"));
-      if (result.result === "tokens") return c.json(await auth.accessTokens.tokensForSession(result, "password", c.get("requestContext")), 200);
+      if (result.result === "tokens") return c.json(await auth.accessTokens.tokensForSession(result, "password", c.get("requestContext"), result.orgId), 200);
       return c.json({ ...signedInResponse(c, platform, result), redirectTo: result.redirectTo }, 200);
     });
 }

@@ -10,8 +10,7 @@ import type { OneTimeTokens } from "../tokens/tokens.ts";
 import { LIFETIMES } from "./lifetimes.ts";
 import type { Notices } from "./notices.ts";
 import type { SignInCompletion, SignInOutcome } from "../sign-in/complete.ts";
-import type { Factors } from "../mfa/factors.ts";
-import type { Passkeys } from "../mfa/passkeys.ts";
+import type { Challenges } from "../mfa/challenges.ts";
 import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import { normalizeEmail, toPublicUser, type PublicUser, type UserRow, type Users } from "../users/users.ts";
 import { buildLink, checkRedirect } from "./links.ts";
@@ -49,7 +48,7 @@ export interface EmailFlows {
   requestJob: JobDefinition;
 }
 
-export function createEmailFlows(context: AuthContext, parts: { users: Users; sessions: Sessions; accounts: Accounts; throttle: SignInThrottle; tokens: OneTimeTokens; notices: Notices; completion: SignInCompletion; factors: Factors; passkeys: Passkeys }): EmailFlows {
+export function createEmailFlows(context: AuthContext, parts: { users: Users; sessions: Sessions; accounts: Accounts; throttle: SignInThrottle; tokens: OneTimeTokens; notices: Notices; completion: SignInCompletion; challenges: Challenges }): EmailFlows {
   const { db, config, clock, audit, email, hasher } = context;
   const { tokens, sessions, throttle } = parts;
   const link = (path: string, token: string) => buildLink(config, path, { token });
@@ -134,7 +133,7 @@ export function createEmailFlows(context: AuthContext, parts: { users: Users; se
     },
 
     async signInWithMagicLink(token, request) {
-      return db.transaction(async (tx) => {
+      return parts.completion.transaction(async (tx) => {
         const row = await tokens.consumeLink(tx, "magic_link", token);
         if (row === undefined) throw new PlatformError("invalid_link");
         const user = await activeUserByToken(tx, row.userId);
@@ -150,7 +149,7 @@ export function createEmailFlows(context: AuthContext, parts: { users: Users; se
       const signedIn =
         user === undefined || user.status !== "active"
           ? undefined
-          : await db.transaction(async (tx) => {
+          : await parts.completion.transaction(async (tx) => {
               const row = await tokens.consumeCode(tx, { userId: user.id as UserId, purpose: "email_otp", code });
               return row === undefined ? undefined : passedByMail(tx, user, "email_otp", request);
             });
@@ -166,31 +165,26 @@ export function createEmailFlows(context: AuthContext, parts: { users: Users; se
     async reauthenticate(session, proof, request) {
       const user = await parts.users.get(db, session.userId as UserId);
       if (user === undefined) throw new PlatformError("unauthenticated");
-      const slot = await throttle.reserve(db, user.emailNormalized);
-      let valid: boolean;
       const method = "password" in proof ? "password" : "totp" in proof ? "totp" : "passkey";
       if ("password" in proof) {
+        // The password meets the address's lockout, as at sign-in.
+        const slot = await throttle.reserve(db, user.emailNormalized);
         const hash = await parts.accounts.passwordHash(db, user.id as UserId);
-        valid = hash === undefined ? (await hasher.verifyDummy(normalizePassword(proof.password)), false) : await hasher.verify(normalizePassword(proof.password), hash);
-      } else if ("totp" in proof) {
-        valid = await parts.factors.verifyTotp(db, user.id)(proof.totp);
+        const valid = hash === undefined ? (await hasher.verifyDummy(normalizePassword(proof.password)), false) : await hasher.verify(normalizePassword(proof.password), hash);
+        if (!valid) {
+          await throttle.recordFailure(db, user.emailNormalized, slot);
+          await audit.record(db, { action: "user.reauthentication_failed", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, outcome: "failure" }, request);
+          throw new PlatformError("invalid_credentials");
+        }
+        await throttle.recordSuccess(db, user.emailNormalized);
       } else {
-        valid = await db
-          .transaction((tx) => parts.passkeys.verifyAssertion(tx, { ...proof.passkey, purpose: "reauthentication", userId: user.id }))
-          .then(
-            () => true,
-            (error: unknown) => {
-              if (error instanceof PlatformError) return false;
-              throw error;
-            },
-          );
+        // A second factor meets the second-factor lockout, as in an MFA challenge.
+        const second = "totp" in proof ? { method: "totp" as const, code: proof.totp } : { method: "passkey" as const, assertion: proof.passkey };
+        if (!(await parts.challenges.check(user.id, { ...second, purpose: "reauthentication" }, request))) {
+          await audit.record(db, { action: "user.reauthentication_failed", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, outcome: "failure" }, request);
+          throw new PlatformError(method === "totp" ? "invalid_code" : "invalid_credentials");
+        }
       }
-      if (!valid) {
-        await throttle.recordFailure(db, user.emailNormalized, slot);
-        await audit.record(db, { action: "user.reauthentication_failed", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, outcome: "failure" }, request);
-        throw new PlatformError(method === "totp" ? "invalid_code" : "invalid_credentials");
-      }
-      await throttle.recordSuccess(db, user.emailNormalized);
       await sessions.markAuthenticated(db, session, method);
       await audit.record(db, { action: "user.reauthenticated", actor: { type: "user", id: user.id }, target: { type: "session", id: session.id }, metadata: { method } }, request);
     },

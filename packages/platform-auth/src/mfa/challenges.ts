@@ -1,9 +1,9 @@
-import { and, eq, gt, isNull, sql } from "drizzle-orm";
-import { newId, PlatformError, randomToken, sha256, type Database, type RequestContext } from "@burrow/platform-core";
+import { and, eq, gt, isNull, lt, sql } from "drizzle-orm";
+import { newId, PlatformError, randomToken, sha256, type Clock, type Database, type RequestContext } from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
 import { mfaChallenges, users } from "../schema.ts";
 import type { SignedIn } from "../sign-in/accounts.ts";
-import type { StartSession } from "../sign-in/complete.ts";
+import type { SignInCompletion } from "../sign-in/complete.ts";
 import type { SignInThrottle } from "../sign-in/throttle.ts";
 import type { Factors } from "./factors.ts";
 import type { Passkeys } from "./passkeys.ts";
@@ -20,36 +20,74 @@ export interface ChallengeStart {
   firstMethod: string;
   result: "session" | "tokens";
   redirectTo?: string | null;
+  orgId?: string | null;
+}
+
+/** The key of a user's second-factor failure counter: apart from the address's password counter. */
+export const secondFactorKey = (userId: string): string => `mfa:${userId}`;
+
+/** Stores a challenge for a passed first factor; returns its `mfaToken` (shown once, kept as a hash). */
+export function createChallengeStore(clock: Clock): (tx: Database, start: ChallengeStart) => Promise<string> {
+  return async (tx, start) => {
+    const token = randomToken(32);
+    const now = clock.now();
+    await tx.insert(mfaChallenges).values({
+      id: newId("mfaChallenge", now.getTime()),
+      userId: start.userId,
+      tokenHash: sha256(token),
+      firstMethod: start.firstMethod,
+      result: start.result,
+      redirectTo: start.redirectTo ?? null,
+      orgId: start.orgId ?? null,
+      expiresAt: new Date(now.getTime() + MFA_TOKEN_TTL_MS),
+      createdAt: now,
+    });
+    return token;
+  };
+}
+
+export interface SecondFactorProof {
+  method: SecondFactorMethod;
+  code?: string;
+  assertion?: { ceremonyId: string; response: AuthenticationResponseJSON };
 }
 
 export interface Challenges {
-  create(db: Database, start: ChallengeStart): Promise<string>;
   /**
    * Checks the second factor. Only a verified factor produces a session, which records both methods.
-   * Returns what the first step asked for (a session or tokens) and where to go next.
+   * Returns what the first step asked for (a session or tokens, for an organization) and where to go next.
    */
-  verify(input: { mfaToken: string; method: SecondFactorMethod; code?: string; assertion?: { ceremonyId: string; response: AuthenticationResponseJSON } }, request: RequestContext): Promise<SignedIn & { result: "session" | "tokens"; redirectTo: string | null }>;
+  verify(input: { mfaToken: string } & SecondFactorProof, request: RequestContext): Promise<SignedIn & { result: "session" | "tokens"; redirectTo: string | null; orgId: string | null }>;
   /** The live challenge an `mfaToken` names (for passkey options), or a 401. */
   find(mfaToken: string): Promise<{ id: string; userId: string }>;
+  /**
+   * Checks a second factor of `userId` under the second-factor lockout (sign-in and step-up alike):
+   * 429 while locked; each failure audited; the failure that locks mails the user a security notice.
+   */
+  check(userId: string, proof: SecondFactorProof & { mfaChallengeId?: string; purpose: "second_factor" | "reauthentication" }, request: RequestContext): Promise<boolean>;
 }
 
-export function createChallenges(context: AuthContext, parts: { factors: Factors; passkeys: Passkeys; throttle: SignInThrottle; startSession: StartSession }): Challenges {
+export function createChallenges(context: AuthContext, parts: { factors: Factors; passkeys: Passkeys; throttle: SignInThrottle; completion: SignInCompletion }): Challenges {
   const { db, clock, audit } = context;
+  const { throttle } = parts;
 
   async function live(mfaToken: string) {
     const [challenge] = /^[A-Za-z0-9_-]{43}$/.test(mfaToken)
-      ? await db.select().from(mfaChallenges).where(and(eq(mfaChallenges.tokenHash, sha256(mfaToken)), isNull(mfaChallenges.consumedAt), gt(mfaChallenges.expiresAt, clock.now())))
+      ? await db
+          .select()
+          .from(mfaChallenges)
+          .where(and(eq(mfaChallenges.tokenHash, sha256(mfaToken)), isNull(mfaChallenges.consumedAt), gt(mfaChallenges.expiresAt, clock.now()), lt(mfaChallenges.attempts, MFA_MAX_ATTEMPTS)))
       : [];
     if (challenge === undefined) throw new PlatformError("invalid_token", { detail: "The MFA token is not valid, was used, or has expired." });
     return challenge;
   }
 
-  async function secondFactor(tx: Database, challenge: { id: string; userId: string }, input: Parameters<Challenges["verify"]>[0]): Promise<boolean> {
-    if (input.method === "totp") return parts.factors.verifyTotp(tx, challenge.userId)(input.code ?? "");
-    if (input.method === "recovery_code") return parts.factors.useRecoveryCode(tx, challenge.userId, input.code ?? "");
-    if (input.assertion === undefined) return false;
+  async function passes(userId: string, proof: SecondFactorProof & { mfaChallengeId?: string; purpose: "second_factor" | "reauthentication" }, request: RequestContext): Promise<boolean> {
+    if (proof.method === "totp") return parts.factors.verifyTotp(db, userId)(proof.code ?? "");
+    if (proof.method === "recovery_code") return parts.factors.useRecoveryCode(db, userId, proof.code ?? "", request);
+    if (proof.assertion === undefined) return false;
     try {
-      await parts.passkeys.verifyAssertion(tx, { ...input.assertion, purpose: "second_factor", userId: challenge.userId, mfaChallengeId: challenge.id });
+      await parts.passkeys.verifyAssertion({ ...proof.assertion, purpose: proof.purpose, userId, ...(proof.mfaChallengeId ? { mfaChallengeId: proof.mfaChallengeId } : {}) }, request);
       return true;
     } catch (error) {
       if (error instanceof PlatformError) return false;
@@ -57,22 +95,27 @@ export function createChallenges(context: AuthContext, parts: { factors: Factors
     }
   }
 
+  async function check(userId: string, proof: Parameters<Challenges["check"]>[1], request: RequestContext): Promise<boolean> {
+    const key = secondFactorKey(userId);
+    // A slot is taken before the check, so parallel guesses cannot outrun the limit.
+    const slot = await throttle.reserve(db, key);
+    if (await passes(userId, proof, request)) {
+      await throttle.recordSuccess(db, key);
+      return true;
+    }
+    const locked = await throttle.recordFailure(db, key, slot);
+    await db.transaction(async (tx) => {
+      await audit.record(tx, { action: "mfa.factor_failed", actor: { type: "user", id: userId }, target: { type: "user", id: userId }, outcome: "failure", metadata: { method: proof.method, purpose: proof.purpose } }, request);
+      if (!locked) return;
+      await audit.record(tx, { action: "mfa.locked", actor: { type: "system" }, target: { type: "user", id: userId }, metadata: { reason: "too_many_second_factor_failures" } }, request);
+      const [user] = await tx.select({ email: users.email }).from(users).where(eq(users.id, userId));
+      if (user !== undefined) await context.email.queue(tx, { to: user.email, template: "security.mfa_failures", variables: {} });
+    });
+    return false;
+  }
+
   return {
-    async create(tx, start) {
-      const token = randomToken(32);
-      const now = clock.now();
-      await tx.insert(mfaChallenges).values({
-        id: newId("mfaChallenge", now.getTime()),
-        userId: start.userId,
-        tokenHash: sha256(token),
-        firstMethod: start.firstMethod,
-        result: start.result,
-        redirectTo: start.redirectTo ?? null,
-        expiresAt: new Date(now.getTime() + MFA_TOKEN_TTL_MS),
-        createdAt: now,
-      });
-      return token;
-    },
+    check,
 
     async find(mfaToken) {
       const challenge = await live(mfaToken);
@@ -80,34 +123,23 @@ export function createChallenges(context: AuthContext, parts: { factors: Factors
     },
 
     async verify(input, request) {
-      const now = clock.now();
       const challenge = await live(input.mfaToken);
-      const [user] = await db.select({ emailNormalized: users.emailNormalized, status: users.status }).from(users).where(eq(users.id, challenge.userId));
-      if (user === undefined || user.status !== "active") throw new PlatformError("invalid_token");
-      // The account-level lockout counts second-factor failures across challenges too.
-      const slot = await parts.throttle.reserve(db, user.emailNormalized);
-      const outcome = await db.transaction(async (tx) => {
-        const passed = await secondFactor(tx, challenge, input);
-        if (!passed) {
-          // Counted even though the answer is a failure: returned, not thrown, so it commits.
-          await tx
-            .update(mfaChallenges)
-            .set({ attempts: sql`${mfaChallenges.attempts} + 1`, consumedAt: sql`case when ${mfaChallenges.attempts} + 1 >= ${MFA_MAX_ATTEMPTS} then ${now.toISOString()}::timestamptz else null end` })
-            .where(eq(mfaChallenges.id, challenge.id));
-          await audit.record(tx, { action: "mfa.factor_failed", actor: { type: "user", id: challenge.userId }, target: { type: "user", id: challenge.userId }, outcome: "failure", metadata: { method: input.method } }, request);
-          return undefined;
-        }
-        const [claimed] = await tx.update(mfaChallenges).set({ consumedAt: now }).where(and(eq(mfaChallenges.id, challenge.id), isNull(mfaChallenges.consumedAt))).returning();
+      // Each try is counted before the factor is checked: the limit holds under parallel requests.
+      const [counted] = await db
+        .update(mfaChallenges)
+        .set({ attempts: sql`${mfaChallenges.attempts} + 1` })
+        .where(and(eq(mfaChallenges.id, challenge.id), isNull(mfaChallenges.consumedAt), lt(mfaChallenges.attempts, MFA_MAX_ATTEMPTS)))
+        .returning({ id: mfaChallenges.id });
+      if (counted === undefined) throw new PlatformError("invalid_token", { detail: "The MFA token is not valid, was used, or has expired." });
+      if (!(await check(challenge.userId, { ...input, mfaChallengeId: challenge.id, purpose: "second_factor" }, request))) throw new PlatformError("invalid_code");
+      const signedIn = await parts.completion.transaction(async (tx) => {
+        const [claimed] = await tx.update(mfaChallenges).set({ consumedAt: clock.now() }).where(and(eq(mfaChallenges.id, challenge.id), isNull(mfaChallenges.consumedAt))).returning();
         if (claimed === undefined) return undefined;
         await audit.record(tx, { action: "mfa.factor_used", actor: { type: "user", id: challenge.userId }, target: { type: "user", id: challenge.userId }, metadata: { method: input.method } }, request);
-        return parts.startSession(tx, challenge.userId, [challenge.firstMethod, input.method], request);
+        return parts.completion.afterAllFactors(tx, challenge.userId, [challenge.firstMethod, input.method], request);
       });
-      if (outcome === undefined) {
-        await parts.throttle.recordFailure(db, user.emailNormalized, slot);
-        throw new PlatformError("invalid_code");
-      }
-      await parts.throttle.recordSuccess(db, user.emailNormalized);
-      return { ...outcome, result: challenge.result, redirectTo: challenge.redirectTo };
+      if (signedIn === undefined) throw new PlatformError("invalid_token", { detail: "The MFA token is not valid, was used, or has expired." });
+      return { ...signedIn, result: challenge.result, redirectTo: challenge.redirectTo, orgId: challenge.orgId };
     },
   };
 }

@@ -36,7 +36,7 @@ export interface Factors {
   /** Checks a TOTP code against the user's confirmed factors, burning the step on success. */
   verifyTotp(db: Database, userId: string): (code: string) => Promise<boolean>;
   /** Uses a recovery code once. */
-  useRecoveryCode(db: Database, userId: string, code: string): Promise<boolean>;
+  useRecoveryCode(db: Database, userId: string, code: string, request: RequestContext): Promise<boolean>;
   regenerateRecoveryCodes(userId: UserId, request: RequestContext): Promise<string[]>;
 }
 
@@ -52,13 +52,15 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing }): Fact
 
   async function newRecoveryCodes(tx: Database, userId: string): Promise<string[]> {
     await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId));
+    // Lookups are unique per user: draw until there are 10 different ones, so no code shown is lost.
+    const lookups = new Set<string>();
+    while (lookups.size < RECOVERY_CODE_COUNT) lookups.add(randomCodePart(4));
     const codes: string[] = [];
     const now = clock.now();
-    for (let index = 0; index < RECOVERY_CODE_COUNT; index++) {
-      const lookup = randomCodePart(4);
+    for (const lookup of lookups) {
       const secret = randomCodePart(8);
       codes.push(`${lookup}-${secret.slice(0, 4)}-${secret.slice(4)}`);
-      await tx.insert(mfaRecoveryCodes).values({ id: newId("recoveryCode", now.getTime()), userId, lookup, secretHash: await hasher.hash(secret), createdAt: now }).onConflictDoNothing();
+      await tx.insert(mfaRecoveryCodes).values({ id: newId("recoveryCode", now.getTime()), userId, lookup, secretHash: await hasher.hash(secret), createdAt: now });
     }
     return codes;
   }
@@ -149,14 +151,14 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing }): Fact
       return false;
     },
 
-    async useRecoveryCode(tx, userId, code) {
+    async useRecoveryCode(tx, userId, code, request) {
       const match = /^([2-9a-hj-km-np-z]{4})-([2-9a-hj-km-np-z]{4})-?([2-9a-hj-km-np-z]{4})$/.exec(code.trim().toLowerCase());
       if (match === null) return false;
       const [row] = await tx.select().from(mfaRecoveryCodes).where(and(eq(mfaRecoveryCodes.userId, userId), eq(mfaRecoveryCodes.lookup, match[1]!), isNull(mfaRecoveryCodes.usedAt)));
       if (row === undefined || !(await hasher.verify(`${match[2]}${match[3]}`, row.secretHash))) return false;
       const [used] = await tx.update(mfaRecoveryCodes).set({ usedAt: clock.now() }).where(and(eq(mfaRecoveryCodes.id, row.id), isNull(mfaRecoveryCodes.usedAt))).returning();
       if (used === undefined) return false;
-      await notifyChange(tx, userId, "a recovery code was used to sign in", "mfa.recovery_code_used", {});
+      await notifyChange(tx, userId, "a recovery code was used to sign in", "mfa.recovery_code_used", request);
       return true;
     },
 

@@ -30,8 +30,11 @@ export interface Passkeys {
   /**
    * Verifies an assertion for a ceremony. For `sign_in` any user's passkey may answer; otherwise it
    * must belong to `userId`. Returns the user whose passkey it is.
+   *
+   * It runs in no caller's transaction, on purpose: the ceremony is used up and a refusal is
+   * audited even when what follows fails, so a refused ceremony can never be retried.
    */
-  verifyAssertion(tx: Database, input: { ceremonyId: string; response: AuthenticationResponseJSON; purpose: Purpose; userId?: string; mfaChallengeId?: string }): Promise<string>;
+  verifyAssertion(input: { ceremonyId: string; response: AuthenticationResponseJSON; purpose: Purpose; userId?: string; mfaChallengeId?: string }, request?: RequestContext): Promise<string>;
   rename(userId: UserId, factorId: string, label: string): Promise<FactorRow>;
 }
 
@@ -134,7 +137,8 @@ export function createPasskeys(context: AuthContext, parts: { factors: Factors }
       return { ceremonyId: await ceremony(purpose, options.challenge, { userId, ...(mfaChallengeId ? { mfaChallengeId } : {}) }), options };
     },
 
-    async verifyAssertion(tx, input) {
+    async verifyAssertion(input, request = {}) {
+      const tx = db;
       const bound = { ...(input.userId ? { userId: input.userId } : {}), ...(input.mfaChallengeId ? { mfaChallengeId: input.mfaChallengeId } : {}) };
       const expectedChallenge = await consume(tx, input.ceremonyId, input.purpose, bound);
       const credentialId = typeof input.response?.id === "string" ? input.response.id : "";
@@ -152,12 +156,15 @@ export function createPasskeys(context: AuthContext, parts: { factors: Factors }
           credential: { id: factor.credentialId!, publicKey: Buffer.from(factor.publicKey!, "base64url"), counter: factor.signCount ?? 0, transports: factor.transports ?? [] },
         });
       } catch (error) {
-        await audit.record(tx, { action: "mfa.factor_failed", actor: { type: "user", id: factor.userId }, target: { type: "mfa_factor", id: factor.id }, outcome: "failure", metadata: { type: "passkey" } });
+        await audit.record(tx, { action: "mfa.factor_failed", actor: { type: "user", id: factor.userId }, target: { type: "mfa_factor", id: factor.id }, outcome: "failure", metadata: { type: "passkey", purpose: input.purpose } }, request);
         throw refused(`The passkey response was refused: ${error instanceof Error ? error.message : "invalid"}`);
       }
       const { newCounter } = verification.authenticationInfo;
       // A counter that does not move forward means a cloned authenticator (0 = the authenticator keeps none).
-      if (!verification.verified || ((factor.signCount ?? 0) > 0 && newCounter <= (factor.signCount ?? 0))) throw refused("The passkey response was refused.");
+      if (!verification.verified || ((factor.signCount ?? 0) > 0 && newCounter <= (factor.signCount ?? 0))) {
+        await audit.record(tx, { action: "mfa.factor_failed", actor: { type: "user", id: factor.userId }, target: { type: "mfa_factor", id: factor.id }, outcome: "failure", metadata: { type: "passkey", purpose: input.purpose, reason: "counter" } }, request);
+        throw refused("The passkey response was refused.");
+      }
       await tx.update(mfaFactors).set({ signCount: newCounter, lastUsedAt: clock.now() }).where(eq(mfaFactors.id, factor.id));
       return factor.userId;
     },

@@ -24,7 +24,7 @@ export type SignUpResult =
 export interface Accounts {
   signUp(input: { email: string; password: string; name?: string | null }, request: RequestContext): Promise<SignUpResult>;
   /** A session, or an MFA challenge when the account has a second factor. */
-  signIn(input: { email: string; password: string }, request: RequestContext, options?: { result?: "session" | "tokens" }): Promise<SignInOutcome>;
+  signIn(input: { email: string; password: string }, request: RequestContext, options?: { result?: "session" | "tokens"; orgId?: string | null }): Promise<SignInOutcome>;
   signOut(session: SessionRow, request: RequestContext): Promise<void>;
   changePassword(input: { userId: UserId; sessionId: SessionId; currentPassword: string; newPassword: string }, request: RequestContext): Promise<void>;
   /** Sets a password under the policy and history rules (used by change, reset and account set-up). */
@@ -162,12 +162,12 @@ export function createAccounts(context: AuthContext, parts: { sessions: Sessions
         throw new PlatformError("email_not_verified");
       }
 
-      return db.transaction(async (tx) => {
+      return parts.completion.transaction(async (tx) => {
         // Hashes made under older parameters are upgraded while we hold the plaintext.
         if (hasher.needsRehash(row.hash)) {
           await tx.update(credentialsPassword).set({ hash: await hasher.hash(password), updatedAt: clock.now() }).where(eq(credentialsPassword.userId, user.id));
         }
-        return parts.completion.afterFirstFactor(tx, user.id, "password", request, { result: options.result ?? "session" });
+        return parts.completion.afterFirstFactor(tx, user.id, "password", request, { result: options.result ?? "session", orgId: options.orgId ?? null });
       });
     },
 

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
-import type { Database, RequestContext, UserId } from "@burrow/platform-core";
+import { PlatformError, type Database, type RequestContext, type UserId } from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
-import type { Challenges } from "../mfa/challenges.ts";
+import type { ChallengeStart } from "../mfa/challenges.ts";
 import type { Factors } from "../mfa/factors.ts";
 import { users } from "../schema.ts";
 import type { Sessions } from "../sessions/sessions.ts";
@@ -27,23 +27,66 @@ export function createSessionStarter(context: AuthContext, sessions: Sessions): 
 
 export interface SignInCompletion {
   /**
-   * Every way of signing in passes through here after its first factor: an account with an active
-   * second factor gets an MFA challenge, never a session.
+   * Every way of signing in passes through here after its first factor: the account's status is
+   * checked, and an account with an active second factor gets an MFA challenge, never a session.
    */
-  afterFirstFactor(tx: Database, userId: string, method: string, request: RequestContext, options?: { result?: "session" | "tokens"; redirectTo?: string | null }): Promise<SignInOutcome>;
+  afterFirstFactor(tx: Database, userId: string, method: string, request: RequestContext, options?: { result?: "session" | "tokens"; redirectTo?: string | null; orgId?: string | null }): Promise<SignInOutcome>;
+  /**
+   * The end of a sign-in whose factors are all proven (an MFA challenge answered, or a passkey with
+   * user verification, which is two factors in one): the account's status is checked again.
+   */
+  afterAllFactors(tx: Database, userId: string, methods: string[], request: RequestContext): Promise<SignedIn>;
+  /**
+   * The transaction a sign-in runs in. A refusal by the status check rolls it back, and its audit
+   * entry is written after the rollback, so refusals are recorded and nothing else of the attempt is.
+   */
+  transaction<T>(work: (tx: Database) => Promise<T>): Promise<T>;
+  /** @deprecated The invitation flow's last use goes with the rbac fix; every other path uses the two above. */
   startSession: StartSession;
 }
 
-export function createSignInCompletion(context: AuthContext, parts: { startSession: StartSession; factors: Factors; challenges: Challenges }): SignInCompletion {
+/** Marks a refusal whose audit entry must outlive the rolled-back transaction. */
+const DENIAL = Symbol("sign-in denial");
+type Denial = { [DENIAL]?: { entry: Parameters<AuthContext["audit"]["record"]>[1]; request: RequestContext } };
+
+export function createSignInCompletion(
+  context: AuthContext,
+  parts: { startSession: StartSession; factors: Factors; createChallenge: (tx: Database, start: ChallengeStart) => Promise<string> },
+): SignInCompletion {
   const { audit } = context;
   const { startSession } = parts;
 
+  /**
+   * One status check for every path: a suspended account is told so (the caller has just proven who
+   * they are), a deleted or not-yet-set-up one gets the answer an unknown account gets.
+   */
+  async function assertActive(tx: Database, userId: string, request: RequestContext): Promise<void> {
+    const [user] = await tx.select({ status: users.status, deletedAt: users.deletedAt }).from(users).where(eq(users.id, userId));
+    if (user === undefined || user.deletedAt !== null || user.status === "deleted" || user.status === "invited") throw new PlatformError("invalid_credentials");
+    if (user.status === "suspended") {
+      const entry = { action: "user.sign_in_failed", actor: { type: "user", id: userId }, target: { type: "user", id: userId }, outcome: "denied", metadata: { reason: "suspended" } } as const;
+      throw Object.assign(new PlatformError("account_suspended"), { [DENIAL]: { entry, request } });
+    }
+  }
+
   return {
     startSession,
+
+    async transaction(work) {
+      try {
+        return await context.db.transaction(work);
+      } catch (error) {
+        const denial = typeof error === "object" && error !== null ? (error as Denial)[DENIAL] : undefined;
+        if (denial !== undefined) await audit.record(context.db, denial.entry, denial.request);
+        throw error;
+      }
+    },
+
     async afterFirstFactor(tx, userId, method, request, options = {}) {
+      await assertActive(tx, userId, request);
       const methods = await parts.factors.methods(tx, userId);
       if (methods.length > 0) {
-        const mfaToken = await parts.challenges.create(tx, { userId, firstMethod: method, result: options.result ?? "session", redirectTo: options.redirectTo ?? null });
+        const mfaToken = await parts.createChallenge(tx, { userId, firstMethod: method, result: options.result ?? "session", redirectTo: options.redirectTo ?? null, orgId: options.orgId ?? null });
         await audit.record(tx, { action: "user.mfa_challenged", actor: { type: "user", id: userId }, target: { type: "user", id: userId }, metadata: { firstMethod: method } }, request);
         return { kind: "mfa_required", mfaToken, methods };
       }
@@ -53,6 +96,11 @@ export function createSignInCompletion(context: AuthContext, parts: { startSessi
         return { kind: "signed_in", redirectTo: options.redirectTo ?? null, ...(await startSession(tx, userId, [method], request, { restriction: "mfa_enrolment" })) };
       }
       return { kind: "signed_in", redirectTo: options.redirectTo ?? null, ...(await startSession(tx, userId, [method], request)) };
+    },
+
+    async afterAllFactors(tx, userId, methods, request) {
+      await assertActive(tx, userId, request);
+      return startSession(tx, userId, methods, request);
     },
   };
 }

@@ -73,7 +73,7 @@ export function createAccessTokens(options: { db: Database; audit: AuditLog; key
 
   return {
     async passwordGrant(input, request) {
-      const outcome = await options.accounts.signIn(input, request, { result: "tokens" });
+      const outcome = await options.accounts.signIn(input, request, { result: "tokens", orgId: input.orgId ?? null });
       if (outcome.kind === "mfa_required") return { mfaRequired: true, mfaToken: outcome.mfaToken, methods: outcome.methods };
       return this.tokensForSession(outcome, "password", request, input.orgId ?? null);
     },

@@ -151,6 +151,20 @@ export const DEFAULT_TEMPLATES: TemplateDefinition[] = [
     "{{inviterName}} invited you to join {{orgName}} on {{productName}}:\n\n{{url}}\n\nThe invitation expires in 7 days.",
   ),
   define(
+    "security.mfa_failures",
+    "Repeated failed sign-in codes on your {{productName}} account",
+    [],
+    { preview: "Someone entered wrong second-factor codes for your account.", heading: "Wrong codes were entered for your account", intro: "Someone signed in to your {{productName}} account with your password and then entered several wrong two-step verification codes. Two-step verification for your account is paused for a while.", outro: "If this was not you, your password is known to someone else: reset it now and sign out of your other sessions." },
+    "Someone signed in to your {{productName}} account with your password and then entered several wrong two-step verification codes. Two-step verification for your account is paused for a while.\n\nIf this was not you, your password is known to someone else: reset it now and sign out of your other sessions.",
+  ),
+  define(
+    "security.account_claimed",
+    "Your {{productName}} account is confirmed: choose a password",
+    ["url"],
+    { preview: "Your address is confirmed; set a password to sign in with one.", heading: "Your address is confirmed", intro: "You proved this address is yours. A password had been set on the account before that, possibly by someone else, so we removed it and signed out every other session. Choose a password of your own to sign in with one.", action: { label: "Choose a password" }, outro: "If you never signed up for {{productName}}, you can ignore this email." },
+    "You proved this address is yours. A password had been set on the account before that, possibly by someone else, so we removed it and signed out every other session. Choose a password of your own:\n\n{{url}}\n\nIf you never signed up for {{productName}}, you can ignore this email.",
+  ),
+  define(
     "security.mfa_changed",
     "Your {{productName}} sign-in methods changed",
     ["change"],

@@ -19,7 +19,9 @@ describe("templates", () => {
       "auth.sign_up_existing_account",
       "auth.verify_email",
       "org.invitation",
+      "security.account_claimed",
       "security.mfa_changed",
+      "security.mfa_failures",
     ]);
   });
 

@@ -5,7 +5,7 @@ import { DEFAULT_MIGRATIONS_FOLDER, isId, type DatabaseHandle } from "@burrow/pl
 import { createTestDatabase } from "@burrow/platform-core/testing";
 import { emailTemplates } from "../schema.ts";
 import { DEFAULT_TEMPLATES } from "./defaults.ts";
-import { seedSql } from "./seed.ts";
+import { SEED_MIGRATIONS, seededBy, seedSql } from "./seed.ts";
 
 describe("seeded templates", () => {
   let handle: DatabaseHandle;
@@ -14,9 +14,12 @@ describe("seeded templates", () => {
   });
   afterAll(() => handle.close());
 
-  test("the committed seed migration is what defaults.ts generates", () => {
-    const committed = readFileSync(join(DEFAULT_MIGRATIONS_FOLDER, "0002_seed_email_templates.sql"), "utf8");
-    expect(committed).toBe(seedSql());
+  test("each committed seed migration is what defaults.ts generates for its templates, and together they seed every default", () => {
+    for (const migration of SEED_MIGRATIONS) {
+      const committed = readFileSync(join(DEFAULT_MIGRATIONS_FOLDER, migration.file), "utf8");
+      expect(committed).toBe(seedSql(seededBy(migration.keys)));
+    }
+    expect(SEED_MIGRATIONS.flatMap((migration) => migration.keys).sort()).toEqual(DEFAULT_TEMPLATES.map((template) => template.key).sort());
   });
 
   test("every default template is in the database as active version 1", async () => {

@@ -19,4 +19,23 @@ export function seedSql(templates: readonly TemplateDefinition[] = DEFAULT_TEMPL
   return `-- Default email templates (generated from packages/platform-email/src/templates/defaults.ts).\n${rows.join("\n--> statement-breakpoint\n")}\n`;
 }
 
-if (import.meta.main) process.stdout.write(seedSql());
+/**
+ * Each seed migration and the template keys it adds. A template added to defaults.ts later gets a
+ * migration of its own (`bun run packages/platform-email/src/templates/seed.ts KEY… > migrations/…`),
+ * so databases migrated before it receive it too.
+ */
+export const SEED_MIGRATIONS: { file: string; keys: string[] }[] = [
+  {
+    file: "0002_seed_email_templates.sql",
+    keys: ["auth.verify_email", "auth.password_reset", "auth.magic_link", "auth.otp_code", "auth.email_change_confirm", "auth.email_changed_notice", "auth.password_changed", "auth.sign_up_existing_account", "auth.account_setup", "auth.new_sign_in", "org.invitation", "security.mfa_changed"],
+  },
+  { file: "0016_seed_security_templates.sql", keys: ["security.mfa_failures", "security.account_claimed"] },
+];
+
+/** The default templates a seed migration adds, in their order in defaults.ts. */
+export const seededBy = (keys: readonly string[]): TemplateDefinition[] => DEFAULT_TEMPLATES.filter((template) => keys.includes(template.key));
+
+if (import.meta.main) {
+  const keys = process.argv.slice(2);
+  process.stdout.write(keys.length === 0 ? seedSql() : seedSql(seededBy(keys)));
+}
