@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import type { Browser, CDPSession, Page } from "playwright-core";
 import { launchChromium } from "@burrow/platform-core/browser";
-import { loadConfig, silentLogger } from "@burrow/platform-core";
-import { mfaFactors } from "@burrow/platform-auth/schema";
+import { loadConfig, silentLogger, type UserId } from "@burrow/platform-core";
+import { auditLogs } from "@burrow/platform-core/schema";
+import { authSessions, mfaFactors } from "@burrow/platform-auth/schema";
 import { composePlatform } from "../src/platform.ts";
 import { createTestApi, type TestApi } from "./helpers.ts";
 
@@ -162,5 +163,42 @@ describe("passkeys in Chromium with a virtual authenticator", () => {
     } finally {
       await cdp.send("WebAuthn.setUserVerified", { authenticatorId, isUserVerified: true });
     }
+  });
+  test("#13 a suspended user's passkey sign-in is refused and audited, and gives no session", async () => {
+    await signOut();
+    const options = await call("/v1/auth/passkey/options");
+    const assertion = (await authenticate(options.body.options)) as { id: string };
+    const [factor] = await api.platform.db.select().from(mfaFactors).where(eq(mfaFactors.credentialId, assertion.id));
+    const userId = factor!.userId as UserId;
+    await api.platform.auth.users.suspend(api.platform.db, userId, "system", {});
+    try {
+      const refused = await call("/v1/auth/passkey/verify", { ceremonyId: options.body.ceremonyId, response: assertion });
+      expect(refused.status).toBe(403);
+      expect(refused.body.code).toBe("account_suspended");
+      const denied = await api.platform.db.select().from(auditLogs).where(and(eq(auditLogs.action, "user.sign_in_failed"), eq(auditLogs.targetId, userId)));
+      expect(denied.map((entry) => (entry.metadata as { reason?: string }).reason)).toContain("suspended");
+      const sessions = await api.platform.db.select().from(authSessions).where(and(eq(authSessions.userId, userId), isNull(authSessions.revokedAt)));
+      expect(sessions).toEqual([]);
+    } finally {
+      await api.platform.auth.users.unsuspend(api.platform.db, userId, "system", {});
+    }
+    // The ceremony was used up: after unsuspension the same answer signs nobody in.
+    expect((await call("/v1/auth/passkey/verify", { ceremonyId: options.body.ceremonyId, response: assertion })).status).toBe(401);
+  });
+
+  test("#13 a refused assertion is audited and its ceremony cannot be retried with a good answer", async () => {
+    await signOut();
+    const options = await call("/v1/auth/passkey/options");
+    const assertion = (await authenticate(options.body.options)) as { id: string; response: { signature: string } };
+    const [factor] = await api.platform.db.select().from(mfaFactors).where(eq(mfaFactors.credentialId, assertion.id));
+    const before = await api.platform.db.select().from(auditLogs).where(and(eq(auditLogs.action, "mfa.factor_failed"), eq(auditLogs.targetId, factor!.id)));
+    const genuine = assertion.response.signature;
+    const bytes = Buffer.from(genuine, "base64url");
+    bytes[20] = bytes[20]! ^ 0x01;
+    const tampered = { ...assertion, response: { ...assertion.response, signature: bytes.toString("base64url") } };
+    expect((await call("/v1/auth/passkey/verify", { ceremonyId: options.body.ceremonyId, response: tampered })).status).toBe(401);
+    const after = await api.platform.db.select().from(auditLogs).where(and(eq(auditLogs.action, "mfa.factor_failed"), eq(auditLogs.targetId, factor!.id)));
+    expect(after.length).toBe(before.length + 1);
+    expect((await call("/v1/auth/passkey/verify", { ceremonyId: options.body.ceremonyId, response: assertion })).status).toBe(401);
   });
 });
