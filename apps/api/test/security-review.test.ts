@@ -1,7 +1,10 @@
 // Regression tests for the security review (issue 10): each reproduces a defect over HTTP.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { and, eq } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
+import type { UserId } from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
+import { MAX_CODE_ATTEMPTS } from "@burrow/platform-auth";
+import { authTokens } from "@burrow/platform-auth/schema";
 import { referenceTotp } from "@burrow/platform-auth/testing";
 import { createTestMailServer } from "@burrow/platform-email/testing";
 import { createTestApi, readProblem, signIn, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
@@ -97,5 +100,29 @@ describe("security review: second factors", () => {
     const claims = JSON.parse(Buffer.from(tokens.accessToken.split(".")[1], "base64url").toString());
     expect(claims.org_id).toBe(org.id);
     expect(claims.org_role).toBe("owner");
+  });
+});
+
+describe("security review: races", () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await createTestApi();
+  });
+  afterAll(() => api.close());
+
+  test("#9a one-time codes: 40 parallel wrong guesses are counted exactly to the limit, 20 rounds (races on PostgreSQL)", async () => {
+    const user = await signUpUser(api);
+    const { tokens } = api.platform.auth;
+    for (let round = 0; round < 20; round++) {
+      const code = await api.platform.db.transaction((tx) => tokens.issueCode(tx, { userId: user.id as UserId, purpose: "phone_verify", ttlMs: 600_000, target: "+14155550123" }));
+      const wrong = code === "000000" ? "111111" : "000000";
+      const guesses = await Promise.all(Array.from({ length: 40 }, () => api.platform.db.transaction((tx) => tokens.consumeCode(tx, { userId: user.id as UserId, purpose: "phone_verify", code: wrong, target: "+14155550123" }))));
+      expect(guesses.every((guess) => guess === undefined)).toBe(true);
+      const [row] = await api.platform.db.select().from(authTokens).where(and(eq(authTokens.userId, user.id), eq(authTokens.purpose, "phone_verify"))).orderBy(desc(authTokens.createdAt)).limit(1);
+      expect(row!.attempts).toBe(MAX_CODE_ATTEMPTS);
+      expect(row!.revokedAt).not.toBeNull();
+      // Dead: even the right code is refused now.
+      expect(await api.platform.db.transaction((tx) => tokens.consumeCode(tx, { userId: user.id as UserId, purpose: "phone_verify", code, target: "+14155550123" }))).toBeUndefined();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, gt, isNull, lt, sql } from "drizzle-orm";
 import { constantTimeEqual, hmacSha256, newId, randomDigits, randomToken, sha256, type Clock, type Database, type UserId } from "@burrow/platform-core";
 import { authTokens, type TokenPurpose } from "../schema.ts";
 
@@ -17,7 +17,7 @@ export interface OneTimeTokens {
    * expired — one answer for all, and two racing uses cannot both succeed.
    */
   consumeLink(db: Database, purpose: TokenPurpose, secret: string): Promise<TokenRow | undefined>;
-  /** Checks a code for the user's newest live one; a wrong guess counts, the fifth kills it. */
+  /** Checks a code for the user's newest live one; a wrong guess counts, the fifth kills it. Call it in a transaction: the row is locked. */
   consumeCode(db: Database, input: { userId: UserId; purpose: TokenPurpose; code: string; target?: string | null }): Promise<TokenRow | undefined>;
   /** Revokes every live token of the user for a purpose (for example a pending email change on reset). */
   revokeAll(db: Database, userId: UserId, purpose: TokenPurpose): Promise<void>;
@@ -70,16 +70,19 @@ export function createOneTimeTokens(options: { clock: Clock; secret: string }): 
     },
 
     async consumeCode(db, input) {
+      if (!/^\d{4,10}$/.test(input.code)) return undefined;
       const now = clock.now();
-      const conditions = [eq(authTokens.userId, input.userId), eq(authTokens.purpose, input.purpose), live(now)];
+      const conditions = [eq(authTokens.userId, input.userId), eq(authTokens.purpose, input.purpose), live(now), lt(authTokens.attempts, MAX_CODE_ATTEMPTS)];
       if (input.target !== undefined) conditions.push(input.target === null ? isNull(authTokens.target) : eq(authTokens.target, input.target));
-      const [row] = await db.select().from(authTokens).where(and(...conditions)).orderBy(desc(authTokens.createdAt)).limit(1);
-      if (row === undefined || !/^\d{4,10}$/.test(input.code)) return undefined;
+      // Locked for the rest of the caller's transaction: parallel guesses queue here, and each one
+      // sees the attempts counted by those before it, so no more than the limit are ever compared.
+      const [row] = await db.select().from(authTokens).where(and(...conditions)).orderBy(desc(authTokens.createdAt)).limit(1).for("update");
+      if (row === undefined) return undefined;
       if (constantTimeEqual(row.tokenHash, codeHash(row.id, input.code))) {
         const [used] = await db.update(authTokens).set({ consumedAt: now }).where(and(eq(authTokens.id, row.id), live(now))).returning();
         return used;
       }
-      // Count the miss atomically; the miss that reaches the limit kills the code.
+      // The miss that reaches the limit kills the code.
       await db
         .update(authTokens)
         .set({
