@@ -36,7 +36,9 @@ describe("hosted pages for emailed links", () => {
     const token = link.searchParams.get("token")!;
     expect((await signIn(api, "page@example.com", PASSWORD)).status).toBe(403);
     const newLink = await linkTo("page@example.com", "/auth/verify-email");
-    const confirmed = await submit("/auth/verify-email", { token: newLink.searchParams.get("token")! });
+    // The password chosen at sign-up, given on the page, is kept (without it, it would be removed).
+    expect(body).toContain('name="password"');
+    const confirmed = await submit("/auth/verify-email", { token: newLink.searchParams.get("token")!, password: PASSWORD });
     expect(confirmed.status).toBe(200);
     expect(await confirmed.text()).toContain("Email address confirmed");
     expect((await signIn(api, "page@example.com", PASSWORD)).status).toBe(200);

@@ -7,7 +7,7 @@ import { MAX_CODE_ATTEMPTS } from "@burrow/platform-auth";
 import { authTokens } from "@burrow/platform-auth/schema";
 import { referenceTotp } from "@burrow/platform-auth/testing";
 import { createTestMailServer } from "@burrow/platform-email/testing";
-import { createTestApi, readProblem, signIn, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
+import { createTestApi, PASSWORD, readProblem, signIn, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
 
 const post = (api: TestApi, path: string, json: unknown, headers: Record<string, string> = {}) => api.request(path, { method: "POST", json, headers });
 
@@ -123,6 +123,109 @@ describe("security review: races", () => {
       expect(row!.revokedAt).not.toBeNull();
       // Dead: even the right code is refused now.
       expect(await api.platform.db.transaction((tx) => tokens.consumeCode(tx, { userId: user.id as UserId, purpose: "phone_verify", code, target: "+14155550123" }))).toBeUndefined();
+    }
+  });
+});
+
+describe("security review: addresses and links", () => {
+  let api: TestApi;
+  let open: TestApi;
+  const mail = createTestMailServer();
+  beforeAll(async () => {
+    await mail.start();
+    api = await createTestApi({ SMTP_URL: mail.url(), BURROW_EMAIL_VERIFICATION: "required" });
+    // Verification off: a sign-up is signed in at once (the builder's choice), unproven.
+    open = await createTestApi({ SMTP_URL: mail.url(), BURROW_EMAIL_VERIFICATION: "off" });
+  });
+  afterAll(async () => {
+    await api.close();
+    await open.close();
+    await mail.stop();
+  });
+
+  const tokenIn = (to: string, path: string) => mail.linkTo(to, path).searchParams.get("token")!;
+
+  test("#5 pre-registration takeover: the owner's confirmation of the address removes the impostor's password", async () => {
+    const victim = `victim-${crypto.randomUUID().slice(0, 8)}@example.com`;
+    expect((await post(api, "/v1/auth/sign-up", { email: victim, password: "impostor chose this one" })).status).toBe(202);
+    await api.runJobs();
+    // The owner clicks the link without knowing any password.
+    const confirmed = await post(api, "/v1/auth/email/verify", { token: tokenIn(victim, "/auth/verify-email") });
+    expect(confirmed.status).toBe(200);
+    expect((await confirmed.json()).user.emailVerified).toBe(true);
+    expect((await readProblem(await signIn(api, victim, "impostor chose this one"))).code).toBe("invalid_credentials");
+    await api.runJobs();
+    expect(mail.lastTo(victim)?.subject).toBe("Your Burrow account is confirmed: choose a password");
+    // The mailed link lets the owner choose a password of their own.
+    expect((await post(api, "/v1/auth/password/reset", { token: tokenIn(victim, "/auth/reset-password"), newPassword: "the owner's own passphrase" })).status).toBe(204);
+    expect((await signIn(api, victim, "the owner's own passphrase")).status).toBe(200);
+  });
+
+  test("#5 whoever set the password keeps it by giving it with the link; a wrong one changes nothing", async () => {
+    const email = `keeper-${crypto.randomUUID().slice(0, 8)}@example.com`;
+    await post(api, "/v1/auth/sign-up", { email, password: PASSWORD });
+    await api.runJobs();
+    const token = tokenIn(email, "/auth/verify-email");
+    const wrong = await post(api, "/v1/auth/email/verify", { token, password: "not the password at all" });
+    expect((await readProblem(wrong)).code).toBe("invalid_credentials");
+    // Nothing changed: still unverified, and the same link still works.
+    expect((await api.platform.auth.users.findByEmail(api.platform.db, email))?.emailVerifiedAt).toBeNull();
+    expect((await post(api, "/v1/auth/email/verify", { token, password: PASSWORD })).status).toBe(200);
+    expect((await signIn(api, email, PASSWORD)).status).toBe(200);
+  });
+
+  test("#5 with verification off, a magic link proves the address and ends the impostor's password, sessions and API keys", async () => {
+    const victim = `victim-${crypto.randomUUID().slice(0, 8)}@example.com`;
+    const impostor = await signUpUser(open, { email: victim, password: "impostor chose this one" });
+    const key = await (await post(open, "/v1/api-keys", { name: "backdoor", scopes: ["profile:read"] }, impostor.bearer)).json();
+    expect(key.secret).toStartWith("bk_");
+    await post(open, "/v1/auth/magic-link", { email: victim });
+    await open.runJobs();
+    const signedIn = await post(open, "/v1/auth/magic-link/verify", { token: tokenIn(victim, "/auth/magic-link") }, { "x-burrow-client": "bearer" });
+    expect(signedIn.status).toBe(200);
+    expect((await open.request("/v1/auth/session", { headers: impostor.bearer })).status).toBe(401);
+    expect((await open.request("/v1/me", { headers: { authorization: `Bearer ${key.secret}` } })).status).toBe(401);
+    expect((await readProblem(await signIn(open, victim, "impostor chose this one"))).code).toBe("invalid_credentials");
+    const claimed = await open.platform.db.select().from(auditLogs).where(and(eq(auditLogs.action, "user.address_claimed"), eq(auditLogs.targetId, impostor.id)));
+    expect(claimed.length).toBe(1);
+  });
+
+  test("#11 changing the address ends the reset and magic links mailed to the old one", async () => {
+    const user = await signUpUser(open, { email: `mover-${crypto.randomUUID().slice(0, 8)}@example.com` });
+    await post(open, "/v1/auth/password/forgot", { email: user.email });
+    await post(open, "/v1/auth/magic-link", { email: user.email });
+    await open.runJobs();
+    const reset = tokenIn(user.email, "/auth/reset-password");
+    const magic = tokenIn(user.email, "/auth/magic-link");
+    const newEmail = `moved-${crypto.randomUUID().slice(0, 8)}@example.com`;
+    expect((await post(open, "/v1/auth/email/change", { newEmail }, user.bearer)).status).toBe(202);
+    await open.runJobs();
+    expect((await post(open, "/v1/auth/email/change/confirm", { token: tokenIn(newEmail, "/auth/confirm-email-change") })).status).toBe(200);
+    expect((await readProblem(await post(open, "/v1/auth/password/reset", { token: reset, newPassword: "attacker's new passphrase" }))).code).toBe("invalid_link");
+    expect((await readProblem(await post(open, "/v1/auth/magic-link/verify", { token: magic }))).code).toBe("invalid_link");
+  });
+
+  test("#16 email-change requests are rate limited (they mail an address the caller chooses)", async () => {
+    const user = await signUpUser(open);
+    for (let attempt = 0; attempt < 3; attempt++) expect((await post(open, "/v1/auth/email/change", { newEmail: `target${attempt}-${crypto.randomUUID().slice(0, 6)}@example.com` }, user.bearer)).status).toBe(202);
+    const limited = await post(open, "/v1/auth/email/change", { newEmail: `target-x-${crypto.randomUUID().slice(0, 6)}@example.com` }, user.bearer);
+    expect((await readProblem(limited)).code).toBe("rate_limited");
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+  });
+
+  test("#10 a refresh does not revive a session past its idle timeout", async () => {
+    const idle = await createTestApi({ BURROW_SESSION_IDLE: "6s", BURROW_REFRESH_IDLE: "1h" });
+    try {
+      const user = await signUpUser(idle);
+      const tokens = await (await post(idle, "/v1/auth/token", { grantType: "password", email: user.email, password: user.password })).json();
+      idle.clock.advance(7_000);
+      expect((await idle.request("/v1/auth/session", { headers: user.bearer })).status).toBe(401);
+      const refreshed = await post(idle, "/v1/auth/token", { grantType: "refresh_token", refreshToken: tokens.refreshToken });
+      expect((await readProblem(refreshed)).code).toBe("invalid_token");
+      // And it stays dead: the refresh did not touch its activity time.
+      expect((await idle.request("/v1/auth/session", { headers: user.bearer })).status).toBe(401);
+    } finally {
+      await idle.close();
     }
   });
 });

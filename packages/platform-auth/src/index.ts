@@ -94,14 +94,14 @@ export function createAuth(options: CreateAuthOptions): Auth {
   const secondFactorThrottle = createSignInThrottle({ clock: context.clock, policy: context.config.mfaLockout });
   const challenges = createChallenges(context, { factors, passkeys, throttle: secondFactorThrottle, completion });
   const accounts = createAccounts(context, { sessions, users, throttle, notices, completion });
-  const flows = createEmailFlows(context, { users, sessions, accounts, throttle, tokens, notices, completion, challenges });
+  const base = { db: context.db, config: context.config, clock: context.clock, audit: context.audit };
+  const apiKeys = createApiKeys({ ...base, grantableScopes: options.grantableScopes ?? (async () => DEFAULT_USER_SCOPES) });
+  const flows = createEmailFlows(context, { users, sessions, accounts, throttle, tokens, notices, completion, challenges, factors, apiKeys });
   const passkeySignIn = createPasskeySignIn({ passkeys, completion });
   const phones = createPhones(context, { tokens });
-  const base = { db: context.db, config: context.config, clock: context.clock, audit: context.audit };
   const signingKeys = createSigningKeys({ ...base, keyRing: options.keyRing });
-  const refreshTokens = createRefreshTokens(base);
+  const refreshTokens = createRefreshTokens({ ...base, sessions });
   const accessTokens = createAccessTokens({ db: context.db, audit: context.audit, keys: signingKeys, refresh: refreshTokens, sessions, accounts, ...(options.claims ? { claims: options.claims } : {}) });
-  const apiKeys = createApiKeys({ ...base, grantableScopes: options.grantableScopes ?? (async () => DEFAULT_USER_SCOPES) });
   return { ...accounts, ...passkeySignIn, context, sessions, users, throttle, tokens, notices, flows, phones, factors, passkeys, challenges, completion, signingKeys, refreshTokens, accessTokens, apiKeys, jobs: { [EMAIL_REQUEST_JOB]: flows.requestJob } };
 }
 

@@ -34,10 +34,17 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
     {
       path: "/auth/verify-email",
       title: "Confirm your email address",
-      prompt: (token) => `<h1>Confirm your email address</h1><p>One click and your address is confirmed.</p>${form({ action: "/auth/verify-email", token, submit: "Confirm email address" })}`,
+      prompt: (token) =>
+        `<h1>Confirm your email address</h1><p>Enter the password you chose when you signed up to keep it. Did not sign up, or forgot it? Leave it empty: the address is confirmed, any password set before is removed, and we mail you a link to choose one.</p>${form({
+          action: "/auth/verify-email",
+          token,
+          fields: `<label for="password">Password (optional)</label><input id="password" name="password" type="password" autocomplete="current-password" maxlength="256">`,
+          submit: "Confirm email address",
+        })}`,
       async submit(c, fields) {
-        await flows.verifyEmail(fields.token ?? "", request(c));
-        return done("Email address confirmed", "Thank you. You can sign in now.");
+        const password = fields.password ?? "";
+        await flows.verifyEmail(fields.token ?? "", request(c), password === "" ? {} : { password });
+        return done("Email address confirmed", password === "" ? "Thank you. If the account had a password, it was removed: check your mail for a link to choose one." : "Thank you. You can sign in now.");
       },
     },
     {

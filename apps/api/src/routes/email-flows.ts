@@ -12,7 +12,13 @@ const accepted = jsonContent(Accepted, "Accepted. The same answer whether or not
 
 const route = <R extends Parameters<typeof createRoute>[0]>(definition: R) => createRoute({ tags, ...definition });
 
-const verifyEmail = route({ method: "post", path: "/v1/auth/email/verify", summary: "Confirm an email address with the emailed token", request: { body: jsonBody(z.object({ token: Token }).strict()) }, responses: { 200: jsonContent(z.object({ user: User }), "Verified"), ...problems(400, 415) } });
+const verifyEmail = route({
+  method: "post",
+  path: "/v1/auth/email/verify",
+  summary: "Confirm an email address with the emailed token",
+  description:
+    "The first confirmation of an address keeps the account's password only when `password` is given and is right (401 `invalid_credentials` otherwise, and nothing changes). Without it, whatever was set up before the address was proven — password, sessions, API keys, second factors — is removed and the owner is mailed a link to choose a password: an account made with someone else's address never survives its owner's confirmation.",
+  request: { body: jsonBody(z.object({ token: Token, password: PasswordInput.optional() }).strict()) }, responses: { 200: jsonContent(z.object({ user: User }), "Verified"), ...problems(400, 401, 415) } });
 const resendVerification = route({ method: "post", path: "/v1/auth/email/verify/resend", summary: "Send the verification email again (rate limited)", request: { body: jsonBody(z.object({ email: Email }).strict()) }, responses: { 202: accepted, ...problems(400, 415, 429) } });
 const forgotPassword = route({ method: "post", path: "/v1/auth/password/forgot", summary: "Email a password-reset link (valid 30 minutes)", request: { body: jsonBody(z.object({ email: Email }).strict()) }, responses: { 202: accepted, ...problems(400, 415, 429) } });
 const resetPassword = route({ method: "post", path: "/v1/auth/password/reset", summary: "Set a new password with the emailed token; every session is signed out", request: { body: jsonBody(z.object({ token: Token, newPassword: PasswordInput }).strict()) }, responses: { 204: { description: "Password set. Sign in with it." }, ...problems(400, 415, 422) } });
@@ -43,7 +49,10 @@ export function emailFlowRoutes(platform: Platform): OpenAPIHono<AppEnv> {
   const flows = platform.auth.flows;
 
   return new OpenAPIHono<AppEnv>()
-    .openapi(verifyEmail, async (c) => c.json({ user: await flows.verifyEmail(c.req.valid("json").token, c.get("requestContext")) }, 200))
+    .openapi(verifyEmail, async (c) => {
+      const { token, password } = c.req.valid("json");
+      return c.json({ user: await flows.verifyEmail(token, c.get("requestContext"), password === undefined ? {} : { password }) }, 200);
+    })
     .openapi(resendVerification, async (c) => {
       await flows.request("verify_email", c.req.valid("json").email);
       return c.json({ accepted: true as const }, 202);

@@ -11,6 +11,9 @@ import { LIFETIMES } from "./lifetimes.ts";
 import type { Notices } from "./notices.ts";
 import type { SignInCompletion, SignInOutcome } from "../sign-in/complete.ts";
 import type { Challenges } from "../mfa/challenges.ts";
+import type { Factors } from "../mfa/factors.ts";
+import type { ApiKeys } from "../tokens/api-keys.ts";
+import { TOKEN_PURPOSES } from "../schema.ts";
 import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import { normalizeEmail, toPublicUser, type PublicUser, type UserRow, type Users } from "../users/users.ts";
 import { buildLink, checkRedirect } from "./links.ts";
@@ -35,7 +38,12 @@ export interface EmailFlows {
    * nor its timing differ.
    */
   request(kind: EmailRequestKind, email: string, options?: { redirectTo?: string }): Promise<void>;
-  verifyEmail(token: string, request: RequestContext): Promise<PublicUser>;
+  /**
+   * Confirms the address. The first proof of an address ends what was set up on the account before
+   * it — the password, sessions, API keys and second factors, possibly an impostor's — unless the
+   * confirmer also gives the account's password (whoever set it is then the address's owner).
+   */
+  verifyEmail(token: string, request: RequestContext, options?: { password?: string }): Promise<PublicUser>;
   resetPassword(token: string, newPassword: string, request: RequestContext): Promise<void>;
   signInWithMagicLink(token: string, request: RequestContext): Promise<SignInOutcome>;
   signInWithEmailCode(email: string, code: string, request: RequestContext): Promise<SignInOutcome>;
@@ -48,7 +56,7 @@ export interface EmailFlows {
   requestJob: JobDefinition;
 }
 
-export function createEmailFlows(context: AuthContext, parts: { users: Users; sessions: Sessions; accounts: Accounts; throttle: SignInThrottle; tokens: OneTimeTokens; notices: Notices; completion: SignInCompletion; challenges: Challenges }): EmailFlows {
+export function createEmailFlows(context: AuthContext, parts: { users: Users; sessions: Sessions; accounts: Accounts; throttle: SignInThrottle; tokens: OneTimeTokens; notices: Notices; completion: SignInCompletion; challenges: Challenges; factors: Factors; apiKeys: ApiKeys }): EmailFlows {
   const { db, config, clock, audit, email, hasher } = context;
   const { tokens, sessions, throttle } = parts;
   const link = (path: string, token: string) => buildLink(config, path, { token });
@@ -60,10 +68,29 @@ export function createEmailFlows(context: AuthContext, parts: { users: Users; se
     return user;
   }
 
+  /**
+   * The address is proven for the first time. Anything set up on the account before that could be an
+   * impostor's (pre-registration takeover: sign up with someone's address, wait for them to prove
+   * it): unless the prover showed the password, the password, every session, API key and second
+   * factor go, and the owner is mailed a link to choose a password of their own.
+   */
+  async function firstProof(tx: Database, user: UserRow, request: RequestContext, options: { passwordShown: boolean }): Promise<void> {
+    const now = clock.now();
+    await tx.update(users).set({ emailVerifiedAt: now, updatedAt: now }).where(and(eq(users.id, user.id), isNull(users.emailVerifiedAt)));
+    if (options.passwordShown) return;
+    const userId = user.id as UserId;
+    if (!(await parts.accounts.removePassword(tx, userId))) return;
+    const sessionsRevoked = await sessions.revokeAll(tx, userId, "address_claimed");
+    const keysRevoked = await parts.apiKeys.revokeAllFor(tx, userId);
+    const factorsRemoved = await parts.factors.removeAll(tx, userId);
+    const secret = await tokens.issueLink(tx, { userId, purpose: "password_reset", ttlMs: LIFETIMES.passwordReset });
+    await mail(tx, user.email, "security.account_claimed", { url: link("/auth/reset-password", secret) });
+    await audit.record(tx, { action: "user.address_claimed", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, metadata: { sessionsRevoked, keysRevoked, factorsRemoved } }, request);
+  }
+
   /** A first factor by mail: receiving it proves the address; then a session or an MFA challenge. */
   async function passedByMail(tx: Database, user: UserRow, method: string, request: RequestContext, redirectTo: string | null = null): Promise<SignInOutcome> {
-    const now = clock.now();
-    if (user.emailVerifiedAt === null) await tx.update(users).set({ emailVerifiedAt: now, updatedAt: now }).where(eq(users.id, user.id));
+    if (user.emailVerifiedAt === null) await firstProof(tx, user, request, { passwordShown: false });
     return parts.completion.afterFirstFactor(tx, user.id, method, request, { redirectTo });
   }
 
@@ -105,13 +132,22 @@ export function createEmailFlows(context: AuthContext, parts: { users: Users; se
 
     requestJob: { backoff: { baseMs: 10_000, maxMs: 60_000 }, run: (payload) => serveRequest(payload as EmailRequest) },
 
-    async verifyEmail(token, request) {
+    async verifyEmail(token, request, options = {}) {
       return db.transaction(async (tx) => {
         const row = await tokens.consumeLink(tx, "verify_email", token);
         if (row === undefined) throw new PlatformError("invalid_link");
         const user = await activeUserByToken(tx, row.userId);
-        const now = clock.now();
-        const [updated] = await tx.update(users).set({ emailVerifiedAt: user.emailVerifiedAt ?? now, updatedAt: now }).where(eq(users.id, user.id)).returning();
+        if (user.emailVerifiedAt === null) {
+          let passwordShown = false;
+          if (options.password !== undefined) {
+            const hash = await parts.accounts.passwordHash(tx, user.id as UserId);
+            // A wrong password rolls the whole confirmation back: the link stays usable.
+            if (hash === undefined || !(await hasher.verify(normalizePassword(options.password), hash))) throw new PlatformError("invalid_credentials", { detail: "That is not the account's password. Leave it out to confirm the address and choose a new one." });
+            passwordShown = true;
+          }
+          await firstProof(tx, user, request, { passwordShown });
+        }
+        const [updated] = await tx.select().from(users).where(eq(users.id, user.id));
         await audit.record(tx, { action: "user.email_verified", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id } }, request);
         return toPublicUser(updated!);
       });
@@ -195,6 +231,9 @@ export function createEmailFlows(context: AuthContext, parts: { users: Users; se
       if (user === undefined) throw new PlatformError("unauthenticated");
       const target = newEmail.trim();
       if (normalizeEmail(target) === user.emailNormalized) throw new PlatformError("validation_failed", { detail: "That is already your email address.", errors: [{ path: "newEmail", message: "unchanged" }] });
+      // Each request mails an address the caller chooses: limited like every mail asked for.
+      const limit = await consumeRateLimit(db, clock, `mail:email_change:${user.id}`, MAIL_REQUEST_POLICY);
+      if (!limit.allowed) throw new PlatformError("rate_limited", { headers: { "Retry-After": String(Math.max(1, Math.ceil(limit.retryAfterMs / 1000))) } });
       await db.transaction(async (tx) => {
         const secret = await tokens.issueLink(tx, { userId: user.id as UserId, purpose: "email_change", ttlMs: LIFETIMES.emailChange, target });
         await mail(tx, target, "auth.email_change_confirm", { url: link("/auth/confirm-email-change", secret), newEmail: target });
@@ -214,6 +253,8 @@ export function createEmailFlows(context: AuthContext, parts: { users: Users; se
           if (taken !== undefined) throw new PlatformError("email_taken");
           const now = clock.now();
           const [updated] = await tx.update(users).set({ email: row.target, emailNormalized: normalized, emailVerifiedAt: now, updatedAt: now }).where(eq(users.id, user.id)).returning();
+          // Links and codes mailed to the old address must not outlive it.
+          for (const purpose of TOKEN_PURPOSES.filter((kind) => kind !== "phone_verify")) await tokens.revokeAll(tx, user.id as UserId, purpose);
           await audit.record(tx, { action: "user.email_changed", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id } }, request);
           return toPublicUser(updated!);
         });

@@ -40,8 +40,14 @@ export interface Sessions {
   list(db: Database, userId: UserId): Promise<SessionRow[]>;
   /** Revokes one of the user's sessions; false when the user has no such active session. */
   revoke(db: Database, userId: UserId, sessionId: SessionId, reason: string): Promise<boolean>;
+  /** Revokes a session by id alone (its refresh family was revoked). */
+  revokeById(db: Database, sessionId: string, reason: string): Promise<void>;
   /** Revokes every active session of the user except `keep`; returns how many. */
   revokeAll(db: Database, userId: UserId, reason: string, keep?: SessionId): Promise<number>;
+  /** True while the session may be used now: not revoked, inside its idle and absolute lifetimes. */
+  isLive(session: SessionRow): boolean;
+  /** Records use of the session (a refresh): keeps its idle clock running. */
+  touch(db: Database, sessionId: string): Promise<void>;
   /** Throws 403 `reauthentication_required` unless the session authenticated within the window. */
   assertRecent(session: SessionRow): void;
   /** Records a fresh authentication on the session (step-up): its time, and the method used. */
@@ -132,6 +138,10 @@ export function createSessions(context: AuthContext): Sessions {
       return revoked.length > 0;
     },
 
+    async revokeById(db, sessionId, reason) {
+      await db.update(authSessions).set({ revokedAt: clock.now(), revokedReason: reason }).where(and(eq(authSessions.id, sessionId), isNull(authSessions.revokedAt)));
+    },
+
     async revokeAll(db, userId, reason, keep) {
       const conditions = [eq(authSessions.userId, userId), isNull(authSessions.revokedAt)];
       if (keep !== undefined) conditions.push(ne(authSessions.id, keep));
@@ -141,6 +151,12 @@ export function createSessions(context: AuthContext): Sessions {
         .where(and(...conditions))
         .returning({ id: authSessions.id });
       return revoked.length;
+    },
+
+    isLive: (session) => session.revokedAt === null && clock.now() < idleEnd(session),
+
+    async touch(db, sessionId) {
+      await db.update(authSessions).set({ lastActiveAt: clock.now() }).where(eq(authSessions.id, sessionId));
     },
 
     assertRecent(session) {

@@ -31,6 +31,8 @@ export interface Accounts {
   setPassword(db: Database, user: { id: UserId; email: string; name: string | null }, password: string): Promise<void>;
   /** The stored password hash, if the user has a password. */
   passwordHash(db: Database, userId: UserId): Promise<string | undefined>;
+  /** Removes the password and its history; true when there was one. */
+  removePassword(db: Database, userId: UserId): Promise<boolean>;
 }
 
 /** Re-sending the verification mail from a sign-in attempt: a burst of 3, then one per 10 minutes. */
@@ -77,6 +79,11 @@ export function createAccounts(context: AuthContext, parts: { sessions: Sessions
 
   return {
     setPassword,
+
+    async removePassword(tx, userId) {
+      await tx.delete(passwordHistory).where(eq(passwordHistory.userId, userId));
+      return (await tx.delete(credentialsPassword).where(eq(credentialsPassword.userId, userId)).returning({ userId: credentialsPassword.userId })).length > 0;
+    },
 
     async passwordHash(tx, userId) {
       const [credential] = await tx.select({ hash: credentialsPassword.hash }).from(credentialsPassword).where(eq(credentialsPassword.userId, userId));

@@ -28,6 +28,8 @@ export interface ApiKeys {
   create(input: { userId: UserId; name: string; scopes: string[]; expiresAt?: Date | null }, request: RequestContext): Promise<{ key: ApiKeyRow; secret: string }>;
   list(db: Database, userId: UserId): Promise<ApiKeyRow[]>;
   revoke(userId: UserId, keyId: string, request: RequestContext): Promise<void>;
+  /** Revokes every live key the user owns; returns how many. */
+  revokeAllFor(db: Database, userId: UserId): Promise<number>;
   /** Checks a presented key; undefined for anything not valid right now. Applies the key's rate limit. */
   authenticate(secret: string, request: RequestContext): Promise<ApiKeyCaller | undefined>;
 }
@@ -76,6 +78,11 @@ export function createApiKeys(options: { db: Database; config: Config; clock: Cl
         return rows.length;
       });
       if (revoked === 0) throw new PlatformError("not_found");
+    },
+
+    async revokeAllFor(tx, userId) {
+      const rows = await tx.update(apiKeys).set({ revokedAt: clock.now() }).where(and(eq(apiKeys.ownerType, "user"), eq(apiKeys.ownerId, userId), isNull(apiKeys.revokedAt))).returning({ id: apiKeys.id });
+      return rows.length;
     },
 
     async authenticate(secret, request) {

@@ -1,6 +1,7 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { newId, PlatformError, randomToken, sha256, type AuditLog, type Clock, type Config, type Database, type RequestContext } from "@burrow/platform-core";
 import { authSessions, refreshTokenFamilies, refreshTokens, users } from "../schema.ts";
+import type { Sessions } from "../sessions/sessions.ts";
 
 export interface Rotated {
   refreshToken: string;
@@ -24,8 +25,8 @@ export interface RefreshTokens {
   revoke(token: string, request: RequestContext): Promise<void>;
 }
 
-export function createRefreshTokens(options: { db: Database; config: Config; clock: Clock; audit: AuditLog }): RefreshTokens {
-  const { db, clock, audit } = options;
+export function createRefreshTokens(options: { db: Database; config: Config; clock: Clock; audit: AuditLog; sessions: Sessions }): RefreshTokens {
+  const { db, clock, audit, sessions } = options;
   const { refreshIdleMs, refreshLifetimeMs, refreshGraceMs } = options.config.tokens;
 
   async function issue(tx: Database, familyId: string, familyExpiresAt: Date): Promise<string> {
@@ -56,7 +57,7 @@ export function createRefreshTokens(options: { db: Database; config: Config; clo
   async function revokeFamily(tx: Database, familyId: string, sessionId: string, reason: string): Promise<void> {
     const now = clock.now();
     await tx.update(refreshTokenFamilies).set({ revokedAt: now, revokedReason: reason }).where(and(eq(refreshTokenFamilies.id, familyId), isNull(refreshTokenFamilies.revokedAt)));
-    await tx.update(authSessions).set({ revokedAt: now, revokedReason: reason }).where(and(eq(authSessions.id, sessionId), isNull(authSessions.revokedAt)));
+    await sessions.revokeById(tx, sessionId, reason);
   }
 
   return {
@@ -74,11 +75,12 @@ export function createRefreshTokens(options: { db: Database; config: Config; clo
         const now = clock.now();
         if (row === undefined) return "invalid";
         const { family, session } = row;
-        const alive = family.revokedAt === null && now < family.expiresAt && session.revokedAt === null && session.restriction === null && now < session.expiresAt && row.userStatus === "active";
+        // A session past its idle timeout is over: a refresh must not bring it back to life.
+        const alive = family.revokedAt === null && now < family.expiresAt && sessions.isLive(session) && session.restriction === null && row.userStatus === "active";
         if (!alive) return "invalid";
         const result = (refreshToken: string): Rotated => ({ refreshToken, sessionId: session.id, userId: family.userId, familyId: family.id, orgId: family.orgId });
         // A refresh is use of the session: it keeps the session's idle clock running.
-        await tx.update(authSessions).set({ lastActiveAt: now }).where(eq(authSessions.id, session.id));
+        await sessions.touch(tx, session.id);
 
         let rotatedAt = row.token.rotatedAt;
         if (rotatedAt === null) {
