@@ -225,7 +225,7 @@ export function orgRoutes(platform: Platform): OpenAPIHono<AppEnv> {
         return c.json({ orgId, ...signedInResponse(c, platform, signedIn) }, 200);
       }
       const caller = await requireCaller(c);
-      return c.json(await rbac.invitations!.accept(caller.user.id, body.token, c.get("requestContext")), 200);
+      return c.json(await rbac.invitations!.accept(caller.session, body.token, c.get("requestContext")), 200);
     })
     .openapi(listRoles, async (c) => {
       const caller = await requireCaller(c);
