@@ -3,6 +3,7 @@ import { eq } from "drizzle-orm";
 import { decodeJwt } from "jose";
 import { newId } from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
+import { referenceTotp } from "@burrow/platform-auth/testing";
 import { organizationMemberships, principalRoles, roles } from "@burrow/platform-rbac/schema";
 import { createTestApi, readProblem, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
 
@@ -91,6 +92,11 @@ describe("organizations over HTTP", () => {
     expect((await call(people.owner, "POST", "/v1/admin/eligibilities", { userId: people.target.id, role: "platform_admin" })).status).toBe(403);
     expect((await call(people.platform_admin, "POST", "/v1/admin/eligibilities", { userId: people.target.id, role: "platform_admin", approverPermission: "users:manage" })).status).toBe(204);
     expect((await call(people.target, "POST", "/v1/admin/signing-keys/rotate")).status).toBe(403);
+    // Holding `*`, even for a while, needs a second factor (the MFA policy for every holder of `*`).
+    expect((await readProblem(await call(people.target, "POST", "/v1/elevations", { role: "platform_admin", reason: "incident 42", minutes: 60 }))).code).toBe("mfa_required_by_policy");
+    const enrolment = await (await call(people.target, "POST", "/v1/mfa/totp/enroll", {})).json();
+    const code = referenceTotp(enrolment.secret, Math.floor(api.clock.now().getTime() / 1000));
+    expect((await call(people.target, "POST", "/v1/mfa/totp/confirm", { factorId: enrolment.factorId, code })).status).toBe(200);
     const pending = await (await call(people.target, "POST", "/v1/elevations", { role: "platform_admin", reason: "incident 42", minutes: 60 })).json();
     expect(pending).toMatchObject({ status: "pending", orgId: null });
     expect((await call(people.platform_admin, "POST", `/v1/elevations/${pending.id}/approve`)).status).toBe(200);

@@ -4,6 +4,7 @@ import { users } from "@burrow/platform-auth/schema";
 import { coversAll } from "./permissions.ts";
 import type { PermissionResolver } from "./resolver.ts";
 import { organizationMemberships, organizations, rolePermissions, roles } from "./schema.ts";
+import { withdrawElevations } from "./withdrawals.ts";
 
 export type OrganizationRow = typeof organizations.$inferSelect;
 
@@ -48,11 +49,11 @@ export async function findOrgRole(tx: Database, key: string, orgId: string): Pro
 /**
  * Locks the organization's row until the transaction ends: every transaction that changes its
  * memberships (or who may elevate in it) starts here, so rules that read then write — "an owner
- * remains" — see each other's commits instead of racing. 404 when it does not exist (or is deleted).
+ * remains" — see each other's commits instead of racing. False when it does not exist (or is deleted).
  */
-export async function lockOrganization(tx: Database, orgId: string): Promise<void> {
+export async function lockOrganization(tx: Database, orgId: string): Promise<boolean> {
   const [row] = await tx.select({ id: organizations.id }).from(organizations).where(and(eq(organizations.id, orgId), isNull(organizations.deletedAt))).for("update");
-  if (row === undefined) throw new PlatformError("not_found");
+  return row !== undefined;
 }
 
 export interface Organizations {
@@ -180,8 +181,9 @@ export function createOrganizations(options: { db: Database; clock: Clock; audit
     async remove(actorId, orgId, request) {
       await authorize(actorId, orgId, "org:delete");
       await db.transaction(async (tx) => {
-        await lockOrganization(tx, orgId);
+        if (!(await lockOrganization(tx, orgId))) throw new PlatformError("not_found");
         await tx.update(organizations).set({ deletedAt: clock.now() }).where(eq(organizations.id, orgId));
+        await withdrawElevations(tx, { clock, audit }, { orgId }, actor(actorId), request);
         await audit.record(tx, { action: "organization.deleted", actor: actor(actorId), target: { type: "organization", id: orgId }, orgId }, request);
         await resolver.changed(tx, "*");
       });
@@ -202,7 +204,7 @@ export function createOrganizations(options: { db: Database; clock: Clock; audit
     async changeRole(actorId, orgId, userId, roleKey, request) {
       await authorize(actorId, orgId, "members:update");
       await db.transaction(async (tx) => {
-        await lockOrganization(tx, orgId);
+        if (!(await lockOrganization(tx, orgId))) throw new PlatformError("not_found");
         const current = await membership(tx, orgId, userId);
         if (current === undefined) throw new PlatformError("not_found");
         const target = await findOrgRole(tx, roleKey, orgId);
@@ -224,11 +226,13 @@ export function createOrganizations(options: { db: Database; clock: Clock; audit
       if (userId !== actorId) await authorize(actorId, orgId, "members:remove");
       else if ((await live(db, orgId)) === undefined) throw new PlatformError("not_found");
       await db.transaction(async (tx) => {
-        await lockOrganization(tx, orgId);
+        if (!(await lockOrganization(tx, orgId))) throw new PlatformError("not_found");
         const current = await membership(tx, orgId, userId);
         if (current === undefined) throw new PlatformError("not_found");
         await assertOwnerChange(tx, actorId, orgId, userId, current.roleKey, null);
         await tx.delete(organizationMemberships).where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, userId)));
+        // A way back in is part of the membership: it ends with it.
+        await withdrawElevations(tx, { clock, audit }, { userId, orgId }, actor(actorId), request);
         await audit.record(tx, { action: userId === actorId ? "member.left" : "member.removed", actor: actor(actorId), target: { type: "user", id: userId }, orgId }, request);
         await resolver.changed(tx, userId);
       });
@@ -237,7 +241,7 @@ export function createOrganizations(options: { db: Database; clock: Clock; audit
     async transferOwnership(actorId, orgId, userId, request) {
       await authorize(actorId, orgId, "org:transfer");
       await db.transaction(async (tx) => {
-        await lockOrganization(tx, orgId);
+        if (!(await lockOrganization(tx, orgId))) throw new PlatformError("not_found");
         if ((await membership(tx, orgId, actorId))?.roleKey !== "owner") throw new PlatformError("forbidden", { detail: "Only an owner can transfer ownership." });
         const target = await membership(tx, orgId, userId);
         if (target === undefined) throw new PlatformError("not_found");
