@@ -84,8 +84,18 @@ export function composePlatform(options: ComposeOptions): Platform {
     },
     // A key never carries more than its creator holds: their own profile, plus their platform permissions.
     grantableScopes: async (userId) => [...DEFAULT_USER_SCOPES, ...(await rbac!.resolver.resolve(userId)).patterns],
+    // In the transaction that suspends or deletes a user: no eligibility or elevation outlives the account.
+    onUserDeactivated: (tx, userId) => rbac!.elevations.endAllFor(tx, userId),
   });
-  rbac = createRbac({ db: database.db, clock, audit, elevationMaxMinutes: Math.floor(config.elevationMaxMs / 60_000), invitations: { config, auth, mailer: email.outbox } });
+  rbac = createRbac({
+    db: database.db,
+    clock,
+    audit,
+    elevationMaxMinutes: Math.floor(config.elevationMaxMs / 60_000),
+    // Elevation into a role holding `*` needs a second factor, as holding `*` does.
+    hasSecondFactor: async (db, userId) => (await auth.factors.methods(db, userId)).length > 0,
+    invitations: { config, auth, mailer: email.outbox },
+  });
   return { config, database, db: database.db, clock, log, audit, keyRing, email, auth, rbac, jobs: { [SEND_EMAIL_JOB]: email.outbox.sendJob, [SEND_SMS_JOB]: email.sms.sendJob, ...auth.jobs } };
 }
 

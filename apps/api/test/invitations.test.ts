@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { auditLogs } from "@burrow/platform-core/schema";
+import { referenceTotp } from "@burrow/platform-auth/testing";
+import { organizationMemberships, roles } from "@burrow/platform-rbac/schema";
 import { createTestMailServer } from "@burrow/platform-email/testing";
 import { createTestApi, ORIGIN, readProblem, signIn, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
 
@@ -14,7 +16,8 @@ describe("invitations", () => {
     api = await createTestApi({ SMTP_URL: mail.url() });
     owner = await signUpUser(api, { name: "Ada Owner" });
     orgId = (await (await api.request("/v1/orgs", { method: "POST", headers: owner.bearer, json: { name: "Acme" } })).json()).id;
-  });
+    // Creating the first test database of a process migrates it: seconds on a busy machine.
+  }, 60_000);
   afterAll(async () => {
     await api.close();
     await mail.stop();
@@ -118,5 +121,89 @@ describe("invitations", () => {
     expect(submitted.status).toBe(200);
     expect(await submitted.text()).toContain("You joined");
     expect(submitted.headers.getSetCookie().join()).toContain("burrow_session=");
+  });
+
+  test("invitations are rate-limited per inviter (20, then 1 every 3 minutes) and per organization (50, then 1 a minute)", async () => {
+    const [adminRole] = await api.platform.db.select().from(roles).where(eq(roles.key, "admin"));
+    const inviters = [await signUpUser(api), await signUpUser(api), await signUpUser(api)];
+    const org = (await (await api.request("/v1/orgs", { method: "POST", headers: inviters[0]!.bearer, json: { name: "Busy" } })).json()).id;
+    for (const inviter of inviters.slice(1)) {
+      await api.platform.db.insert(organizationMemberships).values({ orgId: org, userId: inviter.id, roleId: adminRole!.id, joinedAt: api.clock.now() });
+      await api.platform.rbac.resolver.changed(api.platform.db, inviter.id);
+    }
+    const send = (who: TestUser, n: number) => invite(who, { email: `busy-${who.id}-${n}@example.com`, role: "viewer" }, org);
+    for (let n = 0; n < 20; n++) expect((await send(inviters[0]!, n)).status).toBe(201);
+    const refused = await send(inviters[0]!, 20);
+    expect(refused.status).toBe(429);
+    expect((await readProblem(refused)).code).toBe("rate_limited");
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    // Refused: nothing sent, nothing recorded.
+    const pending = await (await api.request(`/v1/orgs/${org}/invitations`, { headers: inviters[0]!.bearer })).json();
+    expect(pending.data.length).toBe(20);
+    // The organization's own budget: 50 across its inviters.
+    for (let n = 0; n < 20; n++) expect((await send(inviters[1]!, n)).status).toBe(201);
+    for (let n = 0; n < 10; n++) expect((await send(inviters[2]!, n)).status).toBe(201);
+    expect((await readProblem(await send(inviters[2]!, 10))).code).toBe("rate_limited");
+    // Tokens come back with time.
+    api.clock.advance(3 * 60_000);
+    expect((await send(inviters[0]!, 21)).status).toBe(201);
+  });
+});
+
+describe("invitations under BURROW_MFA_REQUIRED=all", () => {
+  let api: TestApi;
+  const mail = createTestMailServer();
+  let owner: TestUser;
+  let orgId: string;
+  beforeAll(async () => {
+    await mail.start();
+    api = await createTestApi({ SMTP_URL: mail.url(), BURROW_MFA_REQUIRED: "all" });
+    owner = await signUpUser(api);
+    const enrolment = await (await api.request("/v1/mfa/totp/enroll", { method: "POST", headers: owner.bearer, json: {} })).json();
+    const code = referenceTotp(enrolment.secret, Math.floor(api.clock.now().getTime() / 1000));
+    expect((await api.request("/v1/mfa/totp/confirm", { method: "POST", headers: owner.bearer, json: { factorId: enrolment.factorId, code } })).status).toBe(200);
+    orgId = (await (await api.request("/v1/orgs", { method: "POST", headers: owner.bearer, json: { name: "Strict" } })).json()).id;
+  }, 60_000);
+  afterAll(async () => {
+    await api.close();
+    await mail.stop();
+  });
+
+  const tokenFor = async (to: string) => {
+    await api.runJobs();
+    return mail.linkTo(to, "/auth/accept-invitation").searchParams.get("token")!;
+  };
+  const isMember = async (userId: string) => (await api.platform.db.select().from(organizationMemberships).where(eq(organizationMemberships.userId, userId))).some((row) => row.orgId === orgId);
+
+  test("accepting with a new account gives a session restricted to enrolling a second factor", async () => {
+    await api.request(`/v1/orgs/${orgId}/invitations`, { method: "POST", headers: owner.bearer, json: { email: "strict-new@example.com", role: "member" } });
+    const joined = await api.request("/v1/invitations/accept", { method: "POST", json: { token: await tokenFor("strict-new@example.com"), password: "a passphrase of my own" } });
+    expect(joined.status).toBe(200);
+    const body = await joined.json();
+    expect(body.orgId).toBe(orgId);
+    expect(body.session.restricted).toBe(true);
+    const restricted = { authorization: `Bearer ${body.sessionToken}` };
+    const minted = await api.request("/v1/auth/token", { method: "POST", headers: restricted, json: { grantType: "session" } });
+    expect(minted.status).toBe(403);
+    expect((await readProblem(minted)).code).toBe("mfa_enrolment_required");
+    expect((await api.request("/v1/api-keys", { method: "POST", headers: restricted, json: { name: "k", scopes: ["profile:read"] } })).status).toBe(403);
+  });
+
+  test("a restricted session cannot accept an invitation, on the hosted page or over the API", async () => {
+    const invited = await signUpUser(api, { email: "strict-existing@example.com" });
+    await api.platform.auth.users.markEmailVerified(api.platform.db, invited.id as never);
+    await api.request(`/v1/orgs/${orgId}/invitations`, { method: "POST", headers: owner.bearer, json: { email: invited.email, role: "member" } });
+    const token = await tokenFor(invited.email);
+    const page = await api.request("/auth/accept-invitation", {
+      method: "POST",
+      headers: { ...invited.bearer, "content-type": "application/x-www-form-urlencoded", origin: ORIGIN },
+      body: new URLSearchParams({ token, mode: "join" }).toString(),
+    });
+    expect(page.status).toBe(403);
+    expect(await page.text()).not.toContain("You joined");
+    const route = await api.request("/v1/invitations/accept", { method: "POST", headers: invited.bearer, json: { token } });
+    expect(route.status).toBe(403);
+    expect((await readProblem(route)).code).toBe("mfa_enrolment_required");
+    expect(await isMember(invited.id)).toBe(false);
   });
 });

@@ -3,6 +3,7 @@ import { eq } from "drizzle-orm";
 import { decodeJwt } from "jose";
 import { newId } from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
+import { referenceTotp } from "@burrow/platform-auth/testing";
 import { organizationMemberships, principalRoles, roles } from "@burrow/platform-rbac/schema";
 import { createTestApi, readProblem, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
 
@@ -18,7 +19,8 @@ describe("organizations over HTTP", () => {
     const [platformAdmin] = await api.platform.db.select().from(roles).where(eq(roles.key, "platform_admin"));
     await api.platform.db.insert(principalRoles).values({ id: newId("role"), userId: people.platform_admin.id, roleId: platformAdmin!.id, createdAt: api.clock.now() });
     await api.platform.rbac.resolver.changed(api.platform.db, "*");
-  });
+    // Creating the first test database of a process migrates it: seconds on a busy machine.
+  }, 60_000);
   afterAll(() => api.close());
 
   test("custom roles: created within what you hold, assignable, changed for everyone at once, deleted when unused", async () => {
@@ -90,6 +92,11 @@ describe("organizations over HTTP", () => {
     expect((await call(people.owner, "POST", "/v1/admin/eligibilities", { userId: people.target.id, role: "platform_admin" })).status).toBe(403);
     expect((await call(people.platform_admin, "POST", "/v1/admin/eligibilities", { userId: people.target.id, role: "platform_admin", approverPermission: "users:manage" })).status).toBe(204);
     expect((await call(people.target, "POST", "/v1/admin/signing-keys/rotate")).status).toBe(403);
+    // Holding `*`, even for a while, needs a second factor (the MFA policy for every holder of `*`).
+    expect((await readProblem(await call(people.target, "POST", "/v1/elevations", { role: "platform_admin", reason: "incident 42", minutes: 60 }))).code).toBe("mfa_required_by_policy");
+    const enrolment = await (await call(people.target, "POST", "/v1/mfa/totp/enroll", {})).json();
+    const code = referenceTotp(enrolment.secret, Math.floor(api.clock.now().getTime() / 1000));
+    expect((await call(people.target, "POST", "/v1/mfa/totp/confirm", { factorId: enrolment.factorId, code })).status).toBe(200);
     const pending = await (await call(people.target, "POST", "/v1/elevations", { role: "platform_admin", reason: "incident 42", minutes: 60 })).json();
     expect(pending).toMatchObject({ status: "pending", orgId: null });
     expect((await call(people.platform_admin, "POST", `/v1/elevations/${pending.id}/approve`)).status).toBe(200);
@@ -172,6 +179,27 @@ describe("organizations over HTTP", () => {
       expect(response.status).toBe(409);
       expect((await readProblem(response)).code).toBe("last_owner");
     }
+  });
+
+  test("only an owner changes an owner's membership: an admin can neither demote nor remove one", async () => {
+    const orgId = await organization();
+    const [ownerRole] = await api.platform.db.select().from(roles).where(eq(roles.key, "owner"));
+    await api.platform.db.update(organizationMemberships).set({ roleId: ownerRole!.id }).where(eq(organizationMemberships.userId, people.target.id));
+    await api.platform.rbac.resolver.changed(api.platform.db, people.target.id);
+    const roleOf = async (userId: string) => (await (await call(people.owner, "GET", `/v1/orgs/${orgId}/members`)).json()).data.find((row: { userId: string }) => row.userId === userId)?.role;
+    // The reported two-step: demote the owner, then remove them.
+    for (const role of ["admin", "viewer"]) {
+      const demoted = await call(people.admin, "PATCH", `/v1/orgs/${orgId}/members/${people.target.id}`, { role });
+      expect(demoted.status).toBe(403);
+      expect((await readProblem(demoted)).code).toBe("forbidden");
+    }
+    expect((await call(people.admin, "DELETE", `/v1/orgs/${orgId}/members/${people.target.id}`)).status).toBe(403);
+    // A platform administrator is not an owner of the organization either.
+    expect((await call(people.platform_admin, "PATCH", `/v1/orgs/${orgId}/members/${people.target.id}`, { role: "viewer" })).status).toBe(403);
+    expect(await roleOf(people.target.id)).toBe("owner");
+    // An owner may: another owner, or themselves while another owner remains.
+    expect((await call(people.owner, "PATCH", `/v1/orgs/${orgId}/members/${people.target.id}`, { role: "admin" })).status).toBe(204);
+    expect(await roleOf(people.target.id)).toBe("admin");
   });
 
   // Which actors may do each thing; everyone else is refused — 404 for outsiders (who may not learn the

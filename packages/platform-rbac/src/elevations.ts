@@ -1,39 +1,89 @@
-import { and, desc, eq, isNull, sql } from "drizzle-orm";
-import { newId, PlatformError, type AuditLog, type Clock, type Database, type RequestContext } from "@burrow/platform-core";
-import { findOrgRole, type Organizations } from "./organizations.ts";
+import { and, asc, desc, eq, isNull, sql } from "drizzle-orm";
+import { newId, PlatformError, queryRows, type AuditLog, type Clock, type Database, type RequestContext } from "@burrow/platform-core";
+import { users } from "@burrow/platform-auth/schema";
+import { findOrgRole, lockOrganization, type Organizations } from "./organizations.ts";
+import { coversAll, PERMISSION } from "./permissions.ts";
 import type { PermissionResolver } from "./resolver.ts";
-import { elevations, roleEligibilities, roles } from "./schema.ts";
+import { elevations, organizationMemberships, roleEligibilities, rolePermissions, roles } from "./schema.ts";
+import { withdrawElevations } from "./withdrawals.ts";
 
 export type ElevationRow = typeof elevations.$inferSelect;
+
+/** Who may take on which role, and whose approval that needs. Ids share the `elv_` prefix of elevations. */
+export interface EligibilityView {
+  id: string;
+  userId: string;
+  role: string;
+  /** Null: a platform role. */
+  orgId: string | null;
+  approverPermission: string | null;
+  createdBy: string;
+  createdAt: Date;
+}
 
 /** An elevation lasts 30 minutes unless asked otherwise: long enough for a task, short enough to lapse. */
 export const DEFAULT_ELEVATION_MINUTES = 30;
 
 export interface Elevations {
   /**
-   * Makes a role eligible-only for a user: an organization role (members:update there), or with
-   * `orgId` null a platform role (the platform permission users:manage).
+   * Makes a role eligible-only for a user: an organization role for one of its members (members:update
+   * there), or with `orgId` null a platform role (the platform permission users:manage). Never for
+   * oneself, never a role with a permission the granter does not hold, and a role holding `*` only
+   * with an `approverPermission`. Granting again replaces the approver.
    */
   makeEligible(actorId: string, orgId: string | null, input: { userId: string; role: string; approverPermission?: string | null }, request: RequestContext): Promise<void>;
+  /** The eligibilities in an organization (members:read), or with `orgId` null the platform ones (users:read). */
+  eligibilities(actorId: string, orgId: string | null): Promise<EligibilityView[]>;
+  /** Revokes one (members:update, or users:manage for a platform one), ending any elevation from it. */
+  revokeEligibility(actorId: string, orgId: string | null, eligibilityId: string, request: RequestContext): Promise<void>;
   /** Asks to hold an eligible role for a while: active at once, or pending approval. No `orgId`: a platform role. */
   request(userId: string, input: { orgId?: string | null; role: string; reason: string; minutes?: number }, request: RequestContext): Promise<ElevationRow>;
-  /** Another holder of the eligibility's approver permission starts a pending elevation. */
+  /** Someone else holding the eligibility's approver permission, and every permission of the role, starts a pending elevation. */
   approve(approverId: string, elevationId: string, request: RequestContext): Promise<ElevationRow>;
   /** Ends an elevation early (its holder). */
   end(userId: string, elevationId: string, request: RequestContext): Promise<void>;
   list(db: Database, userId: string): Promise<ElevationRow[]>;
+  /** Inside the transaction that suspends or deletes a user: ends every eligibility and elevation they have. */
+  endAllFor(tx: Database, userId: string): Promise<void>;
 }
 
-async function platformRole(tx: Database, key: string): Promise<{ id: string }> {
+async function platformRole(tx: Database, key: string): Promise<{ id: string; permissions: string[] }> {
   const [role] = await tx.select({ id: roles.id }).from(roles).where(and(eq(roles.key, key), eq(roles.scope, "platform")));
   if (role === undefined) throw new PlatformError("validation_failed", { errors: [{ path: "role", message: `There is no platform role ${key}` }] });
-  return role;
+  return { id: role.id, permissions: await permissionsOf(tx, role.id) };
 }
 
-export function createElevations(options: { db: Database; clock: Clock; audit: AuditLog; resolver: PermissionResolver; organizations: Organizations; maxMinutes: number }): Elevations {
+async function permissionsOf(tx: Database, roleId: string): Promise<string[]> {
+  return (await tx.select({ permission: rolePermissions.permission }).from(rolePermissions).where(eq(rolePermissions.roleId, roleId))).map((row) => row.permission);
+}
+
+export function createElevations(options: {
+  db: Database;
+  clock: Clock;
+  audit: AuditLog;
+  resolver: PermissionResolver;
+  organizations: Organizations;
+  maxMinutes: number;
+  /** Whether the user has a second factor: every holder of `*` must (the MFA policy). */
+  hasSecondFactor: (db: Database, userId: string) => Promise<boolean>;
+}): Elevations {
   const { db, clock, audit, resolver } = options;
+  const user = (id: string) => ({ type: "user", id }) as const;
+
+  /** Platform permissions are checked as everywhere else: through the resolver. */
+  async function requirePlatform(actorId: string, permission: string): Promise<void> {
+    if (!(await resolver.can(actorId, permission))) throw new PlatformError("forbidden", { detail: `This needs the ${permission} permission.` });
+  }
+
+  /** The policy that every holder of `*` has a second factor covers holding it for half an hour too. */
+  async function assertSecondFactorFor(tx: Database, userId: string, permissions: string[]): Promise<void> {
+    if (permissions.includes("*") && !(await options.hasSecondFactor(tx, userId))) {
+      throw new PlatformError("mfa_required_by_policy", { detail: "A role holding every permission needs a second factor: set one up first." });
+    }
+  }
 
   async function start(tx: Database, row: ElevationRow, approvedBy: string | null, request: RequestContext): Promise<ElevationRow> {
+    await assertSecondFactorFor(tx, row.userId, await permissionsOf(tx, row.roleId));
     const now = clock.now();
     const [started] = await tx
       .update(elevations)
@@ -41,22 +91,72 @@ export function createElevations(options: { db: Database; clock: Clock; audit: A
       .where(and(eq(elevations.id, row.id), eq(elevations.status, "pending")))
       .returning();
     if (started === undefined) throw new PlatformError("conflict", { detail: "The elevation is not pending." });
-    await audit.record(tx, { action: "elevation.started", actor: approvedBy === null ? { type: "user", id: row.userId } : { type: "user", id: approvedBy }, target: { type: "elevation", id: row.id }, ...(row.orgId ? { orgId: row.orgId } : {}), metadata: { minutes: row.minutes } }, request);
+    await audit.record(tx, { action: "elevation.started", actor: user(approvedBy ?? row.userId), target: { type: "elevation", id: row.id }, ...(row.orgId ? { orgId: row.orgId } : {}), metadata: { minutes: row.minutes } }, request);
     await resolver.changed(tx, row.userId);
     return started;
   }
 
   return {
     async makeEligible(actorId, orgId, input, request) {
+      const approverPermission = input.approverPermission ?? null;
+      if (approverPermission !== null && !PERMISSION.test(approverPermission)) {
+        throw new PlatformError("validation_failed", { errors: [{ path: "approverPermission", message: "A permission such as members:update, members:* or *" }] });
+      }
       if (orgId !== null) await options.organizations.authorize(actorId, orgId, "members:update");
-      else if (!(await resolver.can(actorId, "users:manage"))) throw new PlatformError("forbidden", { detail: "This needs the users:manage permission." });
+      else await requirePlatform(actorId, "users:manage");
+      // Self-eligibility would be self-promotion with a delay.
+      if (input.userId === actorId) throw new PlatformError("forbidden", { detail: "You cannot make yourself eligible for a role." });
       await db.transaction(async (tx) => {
+        if (orgId !== null && !(await lockOrganization(tx, orgId))) throw new PlatformError("not_found");
         const role = orgId !== null ? await findOrgRole(tx, input.role, orgId) : await platformRole(tx, input.role);
-        await tx
-          .insert(roleEligibilities)
-          .values({ id: newId("elevation", clock.now().getTime()), userId: input.userId, roleId: role.id, orgId, approverPermission: input.approverPermission ?? null, createdBy: actorId, createdAt: clock.now() })
-          .onConflictDoNothing();
-        await audit.record(tx, { action: "elevation.eligibility_granted", actor: { type: "user", id: actorId }, target: { type: "user", id: input.userId }, ...(orgId ? { orgId } : {}), metadata: { role: input.role } }, request);
+        // Nobody grants what they do not hold — not even for later.
+        if (!coversAll([...(await resolver.resolve(actorId, orgId, tx)).patterns], role.permissions)) throw new PlatformError("forbidden", { detail: `You cannot make anyone eligible for the ${input.role} role.` });
+        const [target] =
+          orgId !== null
+            ? await tx.select({ id: organizationMemberships.userId }).from(organizationMemberships).where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, input.userId)))
+            : await tx.select({ id: users.id }).from(users).where(and(eq(users.id, input.userId), isNull(users.deletedAt)));
+        if (target === undefined) throw new PlatformError("not_found", { detail: orgId !== null ? "There is no such member." : "There is no such user." });
+        // Holding everything, even for a while, always takes someone else's approval.
+        if (role.permissions.includes("*") && approverPermission === null) {
+          throw new PlatformError("validation_failed", { errors: [{ path: "approverPermission", message: `The ${input.role} role holds every permission: name the permission its approvers must hold` }] });
+        }
+        await queryRows(
+          tx,
+          sql`insert into role_eligibilities (id, user_id, role_id, org_id, approver_permission, created_by, created_at)
+              values (${newId("elevation", clock.now().getTime())}, ${input.userId}, ${role.id}, ${orgId}, ${approverPermission}, ${actorId}, ${clock.now().toISOString()}::timestamptz)
+              on conflict (user_id, role_id, coalesce(org_id, ''))
+              do update set approver_permission = excluded.approver_permission, created_by = excluded.created_by, created_at = excluded.created_at
+              returning id`,
+        );
+        await audit.record(tx, { action: "elevation.eligibility_granted", actor: user(actorId), target: { type: "user", id: input.userId }, ...(orgId ? { orgId } : {}), metadata: { role: input.role, approverPermission } }, request);
+      });
+    },
+
+    async eligibilities(actorId, orgId) {
+      if (orgId !== null) await options.organizations.authorize(actorId, orgId, "members:read");
+      else await requirePlatform(actorId, "users:read");
+      const rows = await db
+        .select({ eligibility: roleEligibilities, role: roles.key })
+        .from(roleEligibilities)
+        .innerJoin(roles, eq(roles.id, roleEligibilities.roleId))
+        .where(orgId === null ? isNull(roleEligibilities.orgId) : eq(roleEligibilities.orgId, orgId))
+        .orderBy(asc(roleEligibilities.createdAt), asc(roleEligibilities.id));
+      return rows.map(({ eligibility, role }) => ({ id: eligibility.id, userId: eligibility.userId, role, orgId: eligibility.orgId, approverPermission: eligibility.approverPermission, createdBy: eligibility.createdBy, createdAt: eligibility.createdAt }));
+    },
+
+    async revokeEligibility(actorId, orgId, eligibilityId, request) {
+      if (orgId !== null) await options.organizations.authorize(actorId, orgId, "members:update");
+      else await requirePlatform(actorId, "users:manage");
+      await db.transaction(async (tx) => {
+        if (orgId !== null && !(await lockOrganization(tx, orgId))) throw new PlatformError("not_found");
+        const [row] = await tx
+          .select()
+          .from(roleEligibilities)
+          .where(and(eq(roleEligibilities.id, eligibilityId), orgId === null ? isNull(roleEligibilities.orgId) : eq(roleEligibilities.orgId, orgId)));
+        if (row === undefined) throw new PlatformError("not_found");
+        const changed = await withdrawElevations(tx, { clock, audit }, { userId: row.userId, roleId: row.roleId, ...(orgId === null ? {} : { orgId }) }, user(actorId), request);
+        await audit.record(tx, { action: "elevation.eligibility_revoked", actor: user(actorId), target: { type: "user", id: row.userId }, ...(orgId ? { orgId } : {}), metadata: { eligibilityId } }, request);
+        for (const userId of changed) await resolver.changed(tx, userId);
       });
     },
 
@@ -65,21 +165,30 @@ export function createElevations(options: { db: Database; clock: Clock; audit: A
       if (!Number.isInteger(minutes) || minutes < 1 || minutes > options.maxMinutes) {
         throw new PlatformError("validation_failed", { errors: [{ path: "minutes", message: `Between 1 and ${options.maxMinutes} minutes` }] });
       }
+      const orgId = input.orgId ?? null;
       return db.transaction(async (tx) => {
+        // Serialized with membership changes; an unknown organization reads as "not eligible", like any other.
+        if (orgId !== null) await lockOrganization(tx, orgId);
         const [eligibility] = await tx
           .select({ eligibility: roleEligibilities })
           .from(roleEligibilities)
           .innerJoin(roles, eq(roles.id, roleEligibilities.roleId))
-          .where(and(eq(roleEligibilities.userId, userId), eq(roles.key, input.role), input.orgId == null ? isNull(roleEligibilities.orgId) : eq(roleEligibilities.orgId, input.orgId)));
-        if (eligibility === undefined) throw new PlatformError("forbidden", { detail: `You are not eligible for the ${input.role} role here.` });
+          .where(and(eq(roleEligibilities.userId, userId), eq(roles.key, input.role), orgId === null ? and(isNull(roleEligibilities.orgId), eq(roles.scope, "platform")) : eq(roleEligibilities.orgId, orgId)));
+        // An organization's eligibility is for its members only.
+        const member = orgId === null || (await tx.select({ userId: organizationMemberships.userId }).from(organizationMemberships).where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, userId)))).length > 0;
+        if (eligibility === undefined || !member) throw new PlatformError("forbidden", { detail: `You are not eligible for the ${input.role} role here.` });
+        const { approverPermission, roleId } = eligibility.eligibility;
+        const permissions = await permissionsOf(tx, roleId);
+        // An eligibility granted before approvals were required for `*` does not start by itself.
+        if (permissions.includes("*") && approverPermission === null) throw new PlatformError("forbidden", { detail: `The ${input.role} role needs another person's approval; ask for the eligibility to be granted again with an approver.` });
+        await assertSecondFactorFor(tx, userId, permissions);
         const now = clock.now();
-        const orgId = input.orgId ?? null;
         const [row] = await tx
           .insert(elevations)
-          .values({ id: newId("elevation", now.getTime()), userId, roleId: eligibility.eligibility.roleId, orgId, reason: input.reason, minutes, status: "pending", requestedAt: now })
+          .values({ id: newId("elevation", now.getTime()), userId, roleId, orgId, reason: input.reason, minutes, status: "pending", requestedAt: now })
           .returning();
-        await audit.record(tx, { action: "elevation.requested", actor: { type: "user", id: userId }, target: { type: "elevation", id: row!.id }, ...(orgId ? { orgId } : {}), metadata: { role: input.role, minutes, reason: input.reason } }, request);
-        if (eligibility.eligibility.approverPermission !== null) return row!;
+        await audit.record(tx, { action: "elevation.requested", actor: user(userId), target: { type: "elevation", id: row!.id }, ...(orgId ? { orgId } : {}), metadata: { role: input.role, minutes, reason: input.reason } }, request);
+        if (approverPermission !== null) return row!;
         return start(tx, row!, null, request);
       });
     },
@@ -92,11 +201,15 @@ export function createElevations(options: { db: Database; clock: Clock; audit: A
           .innerJoin(roleEligibilities, and(eq(roleEligibilities.userId, elevations.userId), eq(roleEligibilities.roleId, elevations.roleId), sql`coalesce(${roleEligibilities.orgId}, '') = coalesce(${elevations.orgId}, '')`))
           .where(eq(elevations.id, elevationId));
         if (row === undefined || row.elevation.status !== "pending") throw new PlatformError("not_found");
-        // Nobody approves their own elevation.
-        if (row.elevation.userId === approverId || row.approverPermission === null || !(await resolver.can(approverId, row.approverPermission, { orgId: row.elevation.orgId, db: tx }))) {
+        const { orgId } = row.elevation;
+        if (orgId !== null && !(await lockOrganization(tx, orgId))) throw new PlatformError("not_found");
+        // Nobody approves their own elevation, and nobody grants by approval what they do not hold.
+        const held = [...(await resolver.resolve(approverId, orgId, tx)).patterns];
+        const permissions = await permissionsOf(tx, row.elevation.roleId);
+        if (row.elevation.userId === approverId || row.approverPermission === null || !coversAll(held, [row.approverPermission, ...permissions])) {
           throw new PlatformError("forbidden", { detail: "You cannot approve this elevation." });
         }
-        await audit.record(tx, { action: "elevation.approved", actor: { type: "user", id: approverId }, target: { type: "elevation", id: elevationId }, ...(row.elevation.orgId ? { orgId: row.elevation.orgId } : {}) }, request);
+        await audit.record(tx, { action: "elevation.approved", actor: user(approverId), target: { type: "elevation", id: elevationId }, ...(orgId ? { orgId } : {}) }, request);
         return start(tx, row.elevation, approverId, request);
       });
     },
@@ -109,11 +222,16 @@ export function createElevations(options: { db: Database; clock: Clock; audit: A
           .where(and(eq(elevations.id, elevationId), eq(elevations.userId, userId), isNull(elevations.endedAt), sql`${elevations.status} in ('active', 'pending')`))
           .returning();
         if (ended === undefined) throw new PlatformError("not_found");
-        await audit.record(tx, { action: "elevation.ended", actor: { type: "user", id: userId }, target: { type: "elevation", id: elevationId }, ...(ended.orgId ? { orgId: ended.orgId } : {}), metadata: { early: true } }, request);
+        await audit.record(tx, { action: "elevation.ended", actor: user(userId), target: { type: "elevation", id: elevationId }, ...(ended.orgId ? { orgId: ended.orgId } : {}), metadata: { early: true } }, request);
         await resolver.changed(tx, userId);
       });
     },
 
     list: (tx, userId) => tx.select().from(elevations).where(eq(elevations.userId, userId)).orderBy(desc(elevations.requestedAt)),
+
+    async endAllFor(tx, userId) {
+      await withdrawElevations(tx, { clock, audit }, { userId }, { type: "system" }, {});
+      await resolver.changed(tx, userId);
+    },
   };
 }

@@ -33,6 +33,12 @@ export function createRbac(options: {
   permissions?: Record<string, string>;
   /** The longest an elevation may last, in minutes (4 hours by default). */
   elevationMaxMinutes?: number;
+  /**
+   * Whether a user has a second factor (for example `auth.factors.methods(db, id)` being non-empty).
+   * Every holder of `*` must have one, so elevation into a role holding `*` asks this; without it,
+   * such elevations are refused.
+   */
+  hasSecondFactor?: (db: Database, userId: string) => Promise<boolean>;
   /** For invitations: accounts (to join or create) and the outbox (to mail them). */
   invitations?: { config: Config; auth: Pick<Auth, "users" | "setPassword" | "completion">; mailer: Pick<Outbox, "queue"> };
 }): Rbac {
@@ -42,7 +48,7 @@ export function createRbac(options: {
   const roles = createRoles({ db: options.db, clock: options.clock, audit: options.audit, resolver, organizations, catalogue });
   const invitations = options.invitations === undefined ? undefined : createInvitations({ db: options.db, clock: options.clock, audit: options.audit, resolver, organizations, ...options.invitations });
   const entitlements = createEntitlements({ db: options.db, clock: options.clock, audit: options.audit });
-  const elevations = createElevations({ db: options.db, clock: options.clock, audit: options.audit, resolver, organizations, maxMinutes: options.elevationMaxMinutes ?? 240 });
+  const elevations = createElevations({ db: options.db, clock: options.clock, audit: options.audit, resolver, organizations, maxMinutes: options.elevationMaxMinutes ?? 240, hasSecondFactor: options.hasSecondFactor ?? (async () => false) });
   return { resolver, organizations, roles, entitlements, elevations, invitations, catalogue, can: resolver.can };
 }
 
@@ -54,4 +60,4 @@ export { INVITATION_TTL_MS, type InvitationRow, type Invitations } from "./invit
 export type { RoleView, Roles } from "./roles.ts";
 export { findOrgRole } from "./organizations.ts";
 export type { Entitlement, Entitlements, Subject, SubscriptionStatus } from "./entitlements.ts";
-export { DEFAULT_ELEVATION_MINUTES, type ElevationRow, type Elevations } from "./elevations.ts";
+export { DEFAULT_ELEVATION_MINUTES, type EligibilityView, type ElevationRow, type Elevations } from "./elevations.ts";

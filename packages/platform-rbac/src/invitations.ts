@@ -1,6 +1,6 @@
 import { and, desc, eq, gt, isNull } from "drizzle-orm";
-import { newId, PlatformError, randomToken, sha256, type AuditLog, type Clock, type Config, type Database, type RequestContext, type UserId } from "@burrow/platform-core";
-import { normalizeEmail, type Auth, type SignedIn } from "@burrow/platform-auth";
+import { consumeRateLimit, newId, PlatformError, randomToken, sha256, type AuditLog, type Clock, type Config, type Database, type RatePolicy, type RequestContext, type UserId } from "@burrow/platform-core";
+import { normalizeEmail, type Auth, type SessionRow, type SignedIn } from "@burrow/platform-auth";
 import type { Outbox } from "@burrow/platform-email";
 import { findOrgRole, type Organizations } from "./organizations.ts";
 import { coversAll } from "./permissions.ts";
@@ -12,14 +12,30 @@ export type InvitationRow = typeof organizationInvitations.$inferSelect;
 /** An invitation lives 7 days: long enough for a busy week, short enough to go stale safely. */
 export const INVITATION_TTL_MS = 7 * 86_400_000;
 
+/**
+ * An invitation mails an organization name its inviter chose to any address: a spam and phishing
+ * channel. Each inviter may send 20 at once, then one every 3 minutes; each organization 50, then one
+ * a minute — a team's onboarding fits, a mailing campaign does not.
+ */
+export const INVITATION_RATE_LIMITS: { perInviter: RatePolicy; perOrganization: RatePolicy } = {
+  perInviter: { count: 20, windowMs: 3 * 60_000 },
+  perOrganization: { count: 50, windowMs: 60_000 },
+};
+
 export interface Invitations {
   /** Mails `org.invitation`; a newer invitation to the same address replaces the pending one. */
   invite(actorId: string, orgId: string, input: { email: string; role: string }, request: RequestContext): Promise<InvitationRow>;
   list(actorId: string, orgId: string): Promise<InvitationRow[]>;
   revoke(actorId: string, orgId: string, invitationId: string, request: RequestContext): Promise<void>;
-  /** A signed-in user whose verified email is the invited one joins. */
-  accept(userId: string, token: string, request: RequestContext): Promise<{ orgId: string }>;
-  /** No account yet for the invited address: the account is made (the address is proven) and signed in. */
+  /**
+   * A signed-in user whose verified email is the invited one joins. A session held back by the MFA
+   * policy (enrolment pending) is refused with 403 `mfa_enrolment_required`, whichever edge calls.
+   */
+  accept(session: Pick<SessionRow, "userId" | "restriction">, token: string, request: RequestContext): Promise<{ orgId: string }>;
+  /**
+   * No account yet for the invited address: the account is made (the address is proven) and signed in
+   * through the one sign-in completion, so the MFA policy applies (a restricted session under `all`).
+   */
   acceptWithNewAccount(input: { token: string; password: string; name?: string | null }, request: RequestContext): Promise<{ orgId: string; signedIn: SignedIn }>;
 }
 
@@ -71,6 +87,11 @@ export function createInvitations(options: {
         const role = await findOrgRole(tx, input.role, orgId);
         const held = [...(await resolver.resolve(actorId, orgId, tx)).patterns];
         if (!coversAll(held, role.permissions)) throw new PlatformError("forbidden", { detail: `You cannot invite as ${input.role}.` });
+        // In the transaction: an invitation refused later (a member already) gives its tokens back.
+        for (const [key, policy] of [[`invite:user:${actorId}`, INVITATION_RATE_LIMITS.perInviter], [`invite:org:${orgId}`, INVITATION_RATE_LIMITS.perOrganization]] as const) {
+          const limit = await consumeRateLimit(tx, clock, key, policy);
+          if (!limit.allowed) throw new PlatformError("rate_limited", { detail: "Too many invitations; try again later.", headers: { "Retry-After": String(Math.max(1, Math.ceil(limit.retryAfterMs / 1000))) } });
+        }
         const emailNormalized = normalizeEmail(input.email);
         const existing = await options.auth.users.findByEmail(tx, emailNormalized);
         if (existing !== undefined) {
@@ -113,7 +134,10 @@ export function createInvitations(options: {
       });
     },
 
-    async accept(userId, token, request) {
+    async accept(session, token, request) {
+      // Until the policy's second factor is enrolled, a session may do nothing else: joining included.
+      if (session.restriction !== null) throw new PlatformError("mfa_enrolment_required");
+      const { userId } = session;
       return db.transaction(async (tx) => {
         const invitation = await live(tx, token);
         const user = await options.auth.users.get(tx, userId as UserId);
@@ -132,8 +156,11 @@ export function createInvitations(options: {
         const user = await options.auth.users.insert(tx, { email: invitation.email, name: input.name ?? null, emailVerified: true });
         await options.auth.setPassword(tx, { id: user.id as UserId, email: user.email, name: user.name }, input.password);
         await join(tx, invitation, user.id, request);
-        const signedIn = await options.auth.completion.startSession(tx, user.id, ["password", "invitation"], request);
-        return { orgId: invitation.orgId, signedIn };
+        // The one sign-in completion applies the MFA policy. A brand-new account has no second factor,
+        // so there is never a challenge here: a session, restricted to enrolment when policy demands.
+        const outcome = await options.auth.completion.afterFirstFactor(tx, user.id, "invitation", request);
+        if (outcome.kind !== "signed_in") throw new Error("a new account cannot have a second factor to challenge");
+        return { orgId: invitation.orgId, signedIn: outcome };
       });
     },
   };

@@ -130,3 +130,39 @@ describe("a role change made on one node is enforced on another within 100 ms", 
     }
   });
 });
+
+describe("the last-owner rule holds under concurrency", () => {
+  // Parallel transactions need a connection pool: PostgreSQL only (PGlite runs one at a time; reported as skipped there).
+  test.skipIf(process.env.DATABASE_URL === undefined)("two owners leaving, or demoting each other, at once: 20 races, an owner always remains", async () => {
+    const handle = await createTestDatabase();
+    try {
+      const clock = createTestClock();
+      const rbac = createRbac({ db: handle.db, clock, audit: createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false }) });
+      const { organizationMemberships, roles } = await import("./schema.ts");
+      const { and, eq } = await import("drizzle-orm");
+      const [ownerRole] = await handle.db.select().from(roles).where(eq(roles.key, "owner"));
+      const owners = async (orgId: string) => (await handle.db.select().from(organizationMemberships).where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.roleId, ownerRole!.id)))).length;
+      const rounds = Array.from({ length: 20 }, async (_, round) => {
+        const [first, second] = [newId("user"), newId("user")];
+        for (const id of [first, second]) await handle.db.insert(users).values({ id, email: `${id}@example.com`, emailNormalized: `${id}@example.com`, createdAt: clock.now(), updatedAt: clock.now() });
+        const org = await rbac.organizations.create(first, { name: `Race ${round}` }, {});
+        await handle.db.insert(organizationMemberships).values({ orgId: org.id, userId: second, roleId: ownerRole!.id, joinedAt: clock.now() });
+        await rbac.resolver.changed(handle.db, second);
+        const outcomes =
+          round % 2 === 0
+            ? await Promise.allSettled([rbac.organizations.removeMember(first, org.id, first, {}), rbac.organizations.removeMember(second, org.id, second, {})])
+            : await Promise.allSettled([rbac.organizations.changeRole(first, org.id, second, "admin", {}), rbac.organizations.changeRole(second, org.id, first, "admin", {})]);
+        return { outcomes, owners: await owners(org.id) };
+      });
+      for (const { outcomes, owners: left } of await Promise.all(rounds)) {
+        expect(left).toBe(1);
+        expect(outcomes.filter((outcome) => outcome.status === "fulfilled").length).toBe(1);
+        const refused = outcomes.find((outcome) => outcome.status === "rejected");
+        // Leaving: the second finds itself the last owner. Demoting: the second is no longer an owner.
+        expect((refused as PromiseRejectedResult).reason).toMatchObject({ code: expect.stringMatching(/^(last_owner|forbidden)$/) });
+      }
+    } finally {
+      await handle.close();
+    }
+  });
+});

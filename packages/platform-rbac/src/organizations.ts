@@ -4,6 +4,7 @@ import { users } from "@burrow/platform-auth/schema";
 import { coversAll } from "./permissions.ts";
 import type { PermissionResolver } from "./resolver.ts";
 import { organizationMemberships, organizations, rolePermissions, roles } from "./schema.ts";
+import { withdrawElevations } from "./withdrawals.ts";
 
 export type OrganizationRow = typeof organizations.$inferSelect;
 
@@ -43,6 +44,16 @@ export async function findOrgRole(tx: Database, key: string, orgId: string): Pro
     .where(and(eq(roles.key, key), eq(roles.scope, "organization"), sql`(${roles.orgId} is null or ${roles.orgId} = ${orgId})`));
   if (rows.length === 0) throw new PlatformError("validation_failed", { errors: [{ path: "role", message: `There is no role ${key}` }] });
   return { id: rows[0]!.id, key, permissions: rows.map((row) => row.permission).filter((permission): permission is string => permission !== null) };
+}
+
+/**
+ * Locks the organization's row until the transaction ends: every transaction that changes its
+ * memberships (or who may elevate in it) starts here, so rules that read then write — "an owner
+ * remains" — see each other's commits instead of racing. False when it does not exist (or is deleted).
+ */
+export async function lockOrganization(tx: Database, orgId: string): Promise<boolean> {
+  const [row] = await tx.select({ id: organizations.id }).from(organizations).where(and(eq(organizations.id, orgId), isNull(organizations.deletedAt))).for("update");
+  return row !== undefined;
 }
 
 export interface Organizations {
@@ -96,6 +107,18 @@ export function createOrganizations(options: { db: Database; clock: Clock; audit
       .innerJoin(roles, eq(roles.id, organizationMemberships.roleId))
       .where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, userId)));
     return row;
+  }
+
+  /**
+   * The one rule for every change to an owner's membership — a demotion or a removal, by anyone,
+   * leaving included: the organization keeps an owner, and only an owner acts on another owner.
+   * Call with the organization locked.
+   */
+  async function assertOwnerChange(tx: Database, actorId: string, orgId: string, userId: string, currentRole: string, nextRole: string | null): Promise<void> {
+    if (currentRole !== "owner" || nextRole === "owner") return;
+    if ((await owners(tx, orgId)).length === 1) throw new PlatformError("last_owner");
+    // The actor's membership as it stands now (under the lock), not a cached permission set.
+    if (userId !== actorId && (await membership(tx, orgId, actorId))?.roleKey !== "owner") throw new PlatformError("forbidden", { detail: "Only an owner can change or remove an owner." });
   }
 
   async function claimSlug(tx: Database, wanted: string, explicit: boolean, exceptOrgId?: string): Promise<string> {
@@ -158,7 +181,9 @@ export function createOrganizations(options: { db: Database; clock: Clock; audit
     async remove(actorId, orgId, request) {
       await authorize(actorId, orgId, "org:delete");
       await db.transaction(async (tx) => {
+        if (!(await lockOrganization(tx, orgId))) throw new PlatformError("not_found");
         await tx.update(organizations).set({ deletedAt: clock.now() }).where(eq(organizations.id, orgId));
+        await withdrawElevations(tx, { clock, audit }, { orgId }, actor(actorId), request);
         await audit.record(tx, { action: "organization.deleted", actor: actor(actorId), target: { type: "organization", id: orgId }, orgId }, request);
         await resolver.changed(tx, "*");
       });
@@ -179,6 +204,7 @@ export function createOrganizations(options: { db: Database; clock: Clock; audit
     async changeRole(actorId, orgId, userId, roleKey, request) {
       await authorize(actorId, orgId, "members:update");
       await db.transaction(async (tx) => {
+        if (!(await lockOrganization(tx, orgId))) throw new PlatformError("not_found");
         const current = await membership(tx, orgId, userId);
         if (current === undefined) throw new PlatformError("not_found");
         const target = await findOrgRole(tx, roleKey, orgId);
@@ -188,7 +214,7 @@ export function createOrganizations(options: { db: Database; clock: Clock; audit
         if (userId === actorId && current.roleKey !== roleKey && !coversAll((await findOrgRole(tx, current.roleKey, orgId)).permissions, target.permissions)) {
           throw new PlatformError("forbidden", { detail: "You cannot raise your own role." });
         }
-        if (current.roleKey === "owner" && roleKey !== "owner" && (await owners(tx, orgId)).length === 1) throw new PlatformError("last_owner");
+        await assertOwnerChange(tx, actorId, orgId, userId, current.roleKey, roleKey);
         await tx.update(organizationMemberships).set({ roleId: target.id }).where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, userId)));
         await audit.record(tx, { action: "member.role_changed", actor: actor(actorId), target: { type: "user", id: userId }, orgId, metadata: { from: current.roleKey, to: roleKey } }, request);
         await resolver.changed(tx, userId);
@@ -200,14 +226,13 @@ export function createOrganizations(options: { db: Database; clock: Clock; audit
       if (userId !== actorId) await authorize(actorId, orgId, "members:remove");
       else if ((await live(db, orgId)) === undefined) throw new PlatformError("not_found");
       await db.transaction(async (tx) => {
+        if (!(await lockOrganization(tx, orgId))) throw new PlatformError("not_found");
         const current = await membership(tx, orgId, userId);
         if (current === undefined) throw new PlatformError("not_found");
-        if (current.roleKey === "owner") {
-          if ((await owners(tx, orgId)).length === 1) throw new PlatformError("last_owner");
-          // Only an owner removes another owner.
-          if (userId !== actorId && (await resolver.resolve(actorId, orgId, tx)).orgRole !== "owner") throw new PlatformError("forbidden", { detail: "Only an owner can remove an owner." });
-        }
+        await assertOwnerChange(tx, actorId, orgId, userId, current.roleKey, null);
         await tx.delete(organizationMemberships).where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, userId)));
+        // A way back in is part of the membership: it ends with it.
+        await withdrawElevations(tx, { clock, audit }, { userId, orgId }, actor(actorId), request);
         await audit.record(tx, { action: userId === actorId ? "member.left" : "member.removed", actor: actor(actorId), target: { type: "user", id: userId }, orgId }, request);
         await resolver.changed(tx, userId);
       });
@@ -216,6 +241,7 @@ export function createOrganizations(options: { db: Database; clock: Clock; audit
     async transferOwnership(actorId, orgId, userId, request) {
       await authorize(actorId, orgId, "org:transfer");
       await db.transaction(async (tx) => {
+        if (!(await lockOrganization(tx, orgId))) throw new PlatformError("not_found");
         if ((await membership(tx, orgId, actorId))?.roleKey !== "owner") throw new PlatformError("forbidden", { detail: "Only an owner can transfer ownership." });
         const target = await membership(tx, orgId, userId);
         if (target === undefined) throw new PlatformError("not_found");

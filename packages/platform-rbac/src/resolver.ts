@@ -57,7 +57,11 @@ export function createPermissionResolver(options: { db: Database; clock: Clock }
             join role_permissions rp on rp.role_id = r.id
            where e.user_id = ${userId} and e.status = 'active' and e.ended_at is null
              and e.starts_at <= ${now}::timestamptz and e.ends_at > ${now}::timestamptz
-             and (e.org_id is null or e.org_id = ${orgId ?? ""})`,
+             and (e.org_id is null or (e.org_id = ${orgId ?? ""} and exists (
+                   -- An organization's elevation counts for its members only, in a live organization.
+                   select 1 from organization_memberships em
+                     join organizations eo on eo.id = em.org_id and eo.deleted_at is null
+                    where em.org_id = e.org_id and em.user_id = e.user_id)))`,
     );
     const ends = rows.filter((row) => row.ends_at !== null).map((row) => new Date(row.ends_at!).getTime());
     return {

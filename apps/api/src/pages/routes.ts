@@ -161,7 +161,7 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
       } else {
         const caller = await c.get("authentication").caller();
         if (caller === undefined || caller.kind !== "session") return render(c, "Invitation", `<div class="error">Sign in with the invited address first, then open the link again.</div>`, 401 as 400);
-        await invitations.accept(caller.user.id, fields.token ?? "", request(c));
+        await invitations.accept(caller.session, fields.token ?? "", request(c));
       }
       return render(c, "Invitation", done("You joined", "Welcome aboard. You can close this page and go back to the app."));
     } catch (error) {

@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema } from "@burrow/platform-core";
-import type { ElevationRow, InvitationRow, OrganizationRow } from "@burrow/platform-rbac";
+import type { EligibilityView, ElevationRow, InvitationRow, OrganizationRow } from "@burrow/platform-rbac";
 import type { AppEnv } from "../env.ts";
 import { requireCaller } from "../middleware/authenticate.ts";
 import type { Platform } from "../platform.ts";
@@ -108,7 +108,7 @@ const approveElevation = route({ method: "post", path: "/v1/elevations/{elevatio
 const makeEligible = route({
   method: "post",
   path: "/v1/orgs/{orgId}/eligibilities",
-  summary: "Make a role eligible-only for a member (members:update)",
+  summary: "Make a role eligible-only for another member (members:update; only a role whose permissions you hold; a role holding * needs approverPermission)",
   request: { params: z.object({ orgId: OrgId }), body: jsonBody(z.object({ userId: idSchema("user").openapi({ type: "string" }), role: Role, approverPermission: z.string().max(100).optional() })) },
   responses: { 204: { description: "Eligible" }, ...problems(400, 401, 403, 404, 415) },
 });
@@ -116,10 +116,34 @@ const makeEligible = route({
 const makePlatformEligible = route({
   method: "post",
   path: "/v1/admin/eligibilities",
-  summary: "Make a platform role eligible-only for a user (users:manage)",
+  summary: "Make a platform role eligible-only for another user (users:manage; only a role whose permissions you hold; a role holding * needs approverPermission)",
   request: { body: jsonBody(z.object({ userId: idSchema("user").openapi({ type: "string" }), role: Role, approverPermission: z.string().max(100).optional() })) },
-  responses: { 204: { description: "Eligible" }, ...problems(400, 401, 403, 415) },
+  responses: { 204: { description: "Eligible" }, ...problems(400, 401, 403, 404, 415) },
 });
+
+const Eligibility = z
+  .object({ id: z.string(), userId: z.string(), role: z.string(), orgId: z.string().nullable(), approverPermission: z.string().nullable(), createdBy: z.string(), createdAt: z.string() })
+  .openapi("Eligibility");
+// Eligibilities carry elevation ids (`elv_…`).
+const EligibilityId = idSchema("elevation").openapi({ param: { name: "eligibilityId", in: "path" }, type: "string" });
+const listEligibilities = route({ method: "get", path: "/v1/orgs/{orgId}/eligibilities", summary: "Who may elevate to which role here (members:read)", request: { params: z.object({ orgId: OrgId }) }, responses: { 200: jsonContent(z.object({ data: z.array(Eligibility) }), "Eligibilities"), ...problems(400, 401, 403, 404) } });
+const revokeEligibility = route({
+  method: "delete",
+  path: "/v1/orgs/{orgId}/eligibilities/{eligibilityId}",
+  summary: "Revoke an eligibility, ending any elevation from it (members:update)",
+  request: { params: z.object({ orgId: OrgId, eligibilityId: EligibilityId }) },
+  responses: { 204: { description: "Revoked" }, ...problems(400, 401, 403, 404) },
+});
+const listPlatformEligibilities = route({ method: "get", path: "/v1/admin/eligibilities", summary: "Who may elevate to which platform role (users:read)", responses: { 200: jsonContent(z.object({ data: z.array(Eligibility) }), "Eligibilities"), ...problems(401, 403) } });
+const revokePlatformEligibility = route({
+  method: "delete",
+  path: "/v1/admin/eligibilities/{eligibilityId}",
+  summary: "Revoke a platform eligibility, ending any elevation from it (users:manage)",
+  request: { params: z.object({ eligibilityId: EligibilityId }) },
+  responses: { 204: { description: "Revoked" }, ...problems(400, 401, 403, 404) },
+});
+
+const toEligibility = (row: EligibilityView) => ({ ...row, createdAt: row.createdAt.toISOString() });
 
 const toElevation = (row: ElevationRow) => ({
   id: row.id,
@@ -225,7 +249,7 @@ export function orgRoutes(platform: Platform): OpenAPIHono<AppEnv> {
         return c.json({ orgId, ...signedInResponse(c, platform, signedIn) }, 200);
       }
       const caller = await requireCaller(c);
-      return c.json(await rbac.invitations!.accept(caller.user.id, body.token, c.get("requestContext")), 200);
+      return c.json(await rbac.invitations!.accept(caller.session, body.token, c.get("requestContext")), 200);
     })
     .openapi(listRoles, async (c) => {
       const caller = await requireCaller(c);
@@ -278,6 +302,25 @@ export function orgRoutes(platform: Platform): OpenAPIHono<AppEnv> {
     .openapi(makePlatformEligible, async (c) => {
       const caller = await requireCaller(c);
       await rbac.elevations.makeEligible(caller.user.id, null, c.req.valid("json"), c.get("requestContext"));
+      return c.body(null, 204);
+    })
+    .openapi(listEligibilities, async (c) => {
+      const caller = await requireCaller(c);
+      return c.json({ data: (await rbac.elevations.eligibilities(caller.user.id, c.req.valid("param").orgId)).map(toEligibility) }, 200);
+    })
+    .openapi(revokeEligibility, async (c) => {
+      const caller = await requireCaller(c);
+      const { orgId, eligibilityId } = c.req.valid("param");
+      await rbac.elevations.revokeEligibility(caller.user.id, orgId, eligibilityId, c.get("requestContext"));
+      return c.body(null, 204);
+    })
+    .openapi(listPlatformEligibilities, async (c) => {
+      const caller = await requireCaller(c);
+      return c.json({ data: (await rbac.elevations.eligibilities(caller.user.id, null)).map(toEligibility) }, 200);
+    })
+    .openapi(revokePlatformEligibility, async (c) => {
+      const caller = await requireCaller(c);
+      await rbac.elevations.revokeEligibility(caller.user.id, null, c.req.valid("param").eligibilityId, c.get("requestContext"));
       return c.body(null, 204);
     })
     .openapi(catalogue, async (c) => {
