@@ -41,8 +41,6 @@ export interface SignInCompletion {
    * entry is written after the rollback, so refusals are recorded and nothing else of the attempt is.
    */
   transaction<T>(work: (tx: Database) => Promise<T>): Promise<T>;
-  /** @deprecated The invitation flow's last use goes with the rbac fix; every other path uses the two above. */
-  startSession: StartSession;
 }
 
 /** Marks a refusal whose audit entry must outlive the rolled-back transaction. */
@@ -70,8 +68,6 @@ export function createSignInCompletion(
   }
 
   return {
-    startSession,
-
     async transaction(work) {
       try {
         return await context.db.transaction(work);
