@@ -1,12 +1,13 @@
 // Regression tests for the security review (issue 10): each reproduces a defect over HTTP.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { and, desc, eq } from "drizzle-orm";
-import type { UserId } from "@burrow/platform-core";
+import { and, desc, eq, sql } from "drizzle-orm";
+import { silentLogger, type UserId } from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
 import { MAX_CODE_ATTEMPTS } from "@burrow/platform-auth";
 import { authTokens } from "@burrow/platform-auth/schema";
 import { referenceTotp } from "@burrow/platform-auth/testing";
 import { createTestMailServer } from "@burrow/platform-email/testing";
+import { createApp } from "../src/app.ts";
 import { createTestApi, PASSWORD, readProblem, signIn, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
 
 const post = (api: TestApi, path: string, json: unknown, headers: Record<string, string> = {}) => api.request(path, { method: "POST", json, headers });
@@ -227,5 +228,68 @@ describe("security review: addresses and links", () => {
     } finally {
       await idle.close();
     }
+  });
+});
+
+describe("security review: hostile text", () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await createTestApi({ BURROW_EMAIL_VERIFICATION: "required" });
+  });
+  afterAll(() => api.close());
+
+  test("#7 a NUL byte is refused at the edge with the same 400 for a new and an existing address, and changes nothing", async () => {
+    const existing = `nul-${crypto.randomUUID().slice(0, 8)}@example.com`;
+    await post(api, "/v1/auth/sign-up", { email: existing, password: PASSWORD });
+    const fresh = `fresh-${crypto.randomUUID().slice(0, 8)}@example.com`;
+    const answers = await Promise.all([existing, fresh].map((email) => post(api, "/v1/auth/sign-up", { email, password: PASSWORD, name: "Ada\u0000Lovelace" })));
+    const problems = await Promise.all(answers.map((answer) => readProblem(answer)));
+    expect(answers.map((answer) => answer.status)).toEqual([400, 400]);
+    expect(problems.map((problem) => [problem.code, problem.errors])).toEqual([
+      ["validation_failed", [{ path: "name", message: expect.any(String) }]],
+      ["validation_failed", [{ path: "name", message: expect.any(String) }]],
+    ]);
+    expect(await api.platform.auth.users.findByEmail(api.platform.db, fresh)).toBeUndefined();
+  });
+
+  test("#7 control characters in an organization name, profile metadata, an API-key name, a key or a query string are 400s", async () => {
+    const open = await createTestApi();
+    try {
+      const user = await signUpUser(open);
+      const cases: [string, string, unknown][] = [
+        ["POST", "/v1/orgs", { name: "Acme\u0000" }],
+        ["PATCH", "/v1/me", { metadata: { note: "a\u0007b" } }],
+        ["PATCH", "/v1/me", { metadata: { "bad\u0000key": 1 } }],
+        ["POST", "/v1/api-keys", { name: "key\u0000", scopes: ["profile:read"] }],
+      ];
+      for (const [method, path, json] of cases) {
+        const answer = await open.request(path, { method, json, headers: user.bearer });
+        expect(answer.status).toBe(400);
+        expect((await readProblem(answer)).code).toBe("validation_failed");
+      }
+      const query = await open.request("/v1/me/permissions?orgId=org_%00", { headers: user.bearer });
+      expect((await readProblem(query)).code).toBe("validation_failed");
+      // Tabs and new lines are text: still accepted.
+      expect((await open.request("/v1/me", { method: "PATCH", json: { metadata: { note: "line one\nline two\ttabbed" } }, headers: user.bearer })).status).toBe(200);
+      expect((await open.request("/v1/orgs", { headers: user.bearer }).then((response) => response.json())).data).toEqual([]);
+    } finally {
+      await open.close();
+    }
+  });
+
+  test("#7 a failed query is logged without its parameters", async () => {
+    const logged: string[] = [];
+    const platform = { ...api.platform, log: { ...silentLogger, error: (message: string, fields?: Record<string, unknown>) => void logged.push(JSON.stringify({ message, ...fields })) } };
+    const app = createApp(platform);
+    app.post("/v1/test/query", async () => {
+      // A real failing statement whose parameter is an address: the driver's error carries it.
+      await platform.db.execute(sql`select ${"secret-address@example.com"}::int`);
+      return new Response("unreachable");
+    });
+    const response = await app.request("/v1/test/query", { method: "POST" }, { remoteAddress: "192.0.2.1" });
+    expect(response.status).toBe(500);
+    expect(logged.length).toBe(1);
+    expect(logged[0]).toContain("select $1::int");
+    expect(logged[0]).not.toContain("secret-address@example.com");
   });
 });

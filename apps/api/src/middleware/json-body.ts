@@ -2,16 +2,46 @@ import { PlatformError } from "@burrow/platform-core";
 import type { MiddlewareHandler } from "hono";
 
 const WITH_BODY = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+/** C0 controls but tab, line feed and carriage return, and DEL: no text a person types has them. */
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+
+/**
+ * The path of the first string (value or key) holding a control character, if any. PostgreSQL
+ * refuses NUL in text, so letting one through would fail deep in a query instead of at the edge.
+ */
+export function controlCharacterAt(value: unknown, path: string): string | undefined {
+  if (typeof value === "string") return CONTROL.test(value) ? path : undefined;
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index++) {
+      const found = controlCharacterAt(value[index], path === "" ? String(index) : `${path}.${index}`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (value !== null && typeof value === "object") {
+    for (const [key, item] of Object.entries(value)) {
+      const at = path === "" ? key : `${path}.${key}`;
+      if (CONTROL.test(key)) return at;
+      const found = controlCharacterAt(item, at);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
 const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i;
 
 /**
  * For methods that carry a body: the body must be JSON (415 otherwise, with no exemption for
  * text/plain, which browsers may send cross-site without a preflight), no larger than the limit
  * (413, checked on the bytes actually read, not only on Content-Length), and well-formed (400).
- * The checked text is cached for the route's validator.
+ * The checked text is cached for the route's validator. Query strings and every string in the body
+ * are refused (400) when they hold control characters.
  */
 export const jsonBody = (options: { maxBytes: number }): MiddlewareHandler =>
   async function jsonBody(c, next) {
+    for (const [name, value] of new URL(c.req.url).searchParams) {
+      if (CONTROL.test(name) || CONTROL.test(value)) throw new PlatformError("validation_failed", { errors: [{ path: name, message: "Control characters (such as NUL) are not allowed in text" }] });
+    }
     if (!WITH_BODY.has(c.req.method)) return next();
     const declared = c.req.header("content-length");
     if (declared !== undefined && Number(declared) > options.maxBytes) throw new PlatformError("payload_too_large");
@@ -23,12 +53,15 @@ export const jsonBody = (options: { maxBytes: number }): MiddlewareHandler =>
     const type = c.req.header("content-type");
     if (type === undefined || !JSON_TYPE.test(type)) throw new PlatformError("unsupported_media_type");
     let text: string;
+    let parsed: unknown;
     try {
       text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-      JSON.parse(text);
+      parsed = JSON.parse(text);
     } catch {
       throw new PlatformError("malformed_json");
     }
+    const found = controlCharacterAt(parsed, "");
+    if (found !== undefined) throw new PlatformError("validation_failed", { errors: [{ path: found || "(body)", message: "Control characters (such as NUL) are not allowed in text" }] });
     // Hono's `c.req.json()` (and so every route validator) reads the body through this cache.
     // (its type says string, but Hono stores and awaits a promise there).
     Object.assign(c.req.bodyCache, { text: Promise.resolve(text) });

@@ -36,7 +36,7 @@ export const onError = (log: (message: string, fields: Record<string, unknown>) 
         return problemResponse(c, new PlatformError(malformed ? "malformed_json" : code));
       }
     }
-    log("unhandled error", { requestId: c.get("requestId"), method: c.req.method, path: c.req.path, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    log("unhandled error", { requestId: c.get("requestId"), method: c.req.method, path: c.req.path, error: describeError(error) });
     return problemResponse(c, new PlatformError("internal_error"));
   };
 
@@ -60,3 +60,19 @@ export const notFound = (routes: () => readonly { method: string; path: string }
     return problemResponse(c, new PlatformError("not_found"));
   };
 };
+
+/**
+ * What the log gets of an unexpected error. A failed query's message carries its parameters
+ * (emails, names, hashes): only the statement and the driver's error code and message are kept,
+ * and the message without its quoted values (PostgreSQL quotes the input it could not read).
+ */
+export function describeError(error: unknown): Record<string, unknown> | string {
+  if (!(error instanceof Error)) return String(error);
+  if (typeof (error as { query?: unknown }).query === "string" && "params" in error) {
+    const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
+    return { name: error.name, query: (error as unknown as { query: string }).query, cause: cause === undefined ? null : { code: cause.code ?? null, message: typeof cause.message === "string" ? redactQuoted(cause.message) : null } };
+  }
+  return error.stack ?? error.message;
+}
+
+const redactQuoted = (message: string): string => message.replace(/"[^"]*"|\([^)]*\)=\([^)]*\)/g, "…");
