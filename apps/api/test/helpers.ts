@@ -1,5 +1,6 @@
 import { createTestClock, createTestDatabase, type TestClock } from "@burrow/platform-core/testing";
-import { createWorker, loadConfig, silentLogger, type Config, type DatabaseHandle } from "@burrow/platform-core";
+import { createWorker, loadConfig, newId, silentLogger, type Config, type DatabaseHandle } from "@burrow/platform-core";
+import { principalRoles, rolePermissions, roles } from "@burrow/platform-rbac/schema";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createApp } from "../src/app.ts";
 import type { AppEnv } from "../src/env.ts";
@@ -119,4 +120,14 @@ export function sessionCookieFrom(response: Response): string {
   const header = response.headers.getSetCookie().find((cookie) => cookie.includes("burrow_session="));
   if (header === undefined) throw new Error("no session cookie was set");
   return header.split(";")[0]!;
+}
+
+/** Gives the user a platform role holding exactly `permissions` (a custom role made for the test). */
+export async function grantPlatformPermissions(api: TestApi, userId: string, permissions: string[]): Promise<void> {
+  const now = api.clock.now();
+  const roleId = newId("role", now.getTime());
+  await api.platform.db.insert(roles).values({ id: roleId, key: `test_${roleId.slice(-8)}`, name: "Test role", scope: "platform", createdAt: now });
+  await api.platform.db.insert(rolePermissions).values(permissions.map((permission) => ({ roleId, permission })));
+  await api.platform.db.insert(principalRoles).values({ id: newId("role", now.getTime()), userId, roleId, createdAt: now });
+  api.platform.rbac.resolver.evict(userId);
 }

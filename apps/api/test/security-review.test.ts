@@ -3,12 +3,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, desc, eq, sql } from "drizzle-orm";
 import { silentLogger, type UserId } from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
-import { MAX_CODE_ATTEMPTS } from "@burrow/platform-auth";
+import { effectiveScopes, MAX_CODE_ATTEMPTS } from "@burrow/platform-auth";
+import { principalRoles } from "@burrow/platform-rbac/schema";
 import { authTokens } from "@burrow/platform-auth/schema";
 import { referenceTotp } from "@burrow/platform-auth/testing";
 import { createTestMailServer } from "@burrow/platform-email/testing";
 import { createApp } from "../src/app.ts";
-import { createTestApi, PASSWORD, readProblem, signIn, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
+import { createTestApi, grantPlatformPermissions, PASSWORD, readProblem, signIn, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
 
 const post = (api: TestApi, path: string, json: unknown, headers: Record<string, string> = {}) => api.request(path, { method: "POST", json, headers });
 
@@ -291,5 +292,36 @@ describe("security review: hostile text", () => {
     expect(logged.length).toBe(1);
     expect(logged[0]).toContain("select $1::int");
     expect(logged[0]).not.toContain("secret-address@example.com");
+  });
+});
+
+describe("security review: API keys", () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await createTestApi();
+  });
+  afterAll(() => api.close());
+
+  test("#12 a key's scopes are what its owner holds now: a permission taken away leaves every key made with it", async () => {
+    const user = await signUpUser(api);
+    await grantPlatformPermissions(api, user.id, ["users:read", "audit:read"]);
+    const key = await (await post(api, "/v1/api-keys", { name: "ops", scopes: ["users:read", "audit:read", "profile:read"] }, user.bearer)).json();
+    const wide = await (await post(api, "/v1/api-keys", { name: "all of mine", scopes: ["users:*", "profile:*"] }, user.bearer)).json().catch(() => undefined);
+    expect((await api.platform.auth.apiKeys.authenticate(key.secret, {}))?.key.scopes.sort()).toEqual(["audit:read", "profile:read", "users:read"]);
+    // The role is taken away (as when an elevation ends).
+    await api.platform.db.delete(principalRoles).where(eq(principalRoles.userId, user.id));
+    api.platform.rbac.resolver.evict(user.id);
+    expect((await api.platform.auth.apiKeys.authenticate(key.secret, {}))?.key.scopes).toEqual(["profile:read"]);
+    expect(wide?.secret === undefined || (await api.platform.auth.apiKeys.authenticate(wide.secret, {}))?.key.scopes.includes("users:read") === false).toBe(true);
+    // The stored scopes are unchanged: given the permission back, the key has it again.
+    await grantPlatformPermissions(api, user.id, ["users:read"]);
+    expect((await api.platform.auth.apiKeys.authenticate(key.secret, {}))?.key.scopes.sort()).toEqual(["profile:read", "users:read"]);
+  });
+
+  test("#12 effectiveScopes narrows wide key scopes to the patterns still held", () => {
+    expect(effectiveScopes(["*"], ["profile:read", "users:read"]).sort()).toEqual(["profile:read", "users:read"]);
+    expect(effectiveScopes(["users:*"], ["users:read"])).toEqual(["users:read"]);
+    expect(effectiveScopes(["users:read"], ["*"])).toEqual(["users:read"]);
+    expect(effectiveScopes(["audit:read"], ["profile:read"])).toEqual([]);
   });
 });

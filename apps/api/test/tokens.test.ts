@@ -4,7 +4,7 @@ import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, importJWK, jwtVer
 import { auditLogs } from "@burrow/platform-core/schema";
 import { signingKeys } from "@burrow/platform-auth/schema";
 import { createTokenVerifier, TokenVerificationError } from "@burrow/platform-auth/verify";
-import { createTestApi, ORIGIN, readProblem, sessionCookieFrom, signIn, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
+import { createTestApi, grantPlatformPermissions, ORIGIN, readProblem, sessionCookieFrom, signIn, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
 
 const post = (api: TestApi, path: string, json: unknown, headers: Record<string, string> = {}) => api.request(path, { method: "POST", json, headers });
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -150,15 +150,24 @@ describe("access and refresh tokens", () => {
     expect((await refresh(api, pair.refreshToken)).status).toBe(401);
   });
 
-  test("introspection says whether a token is active right now", async () => {
+  test("introspection says whether a token is active right now, to a client with an introspect key only", async () => {
     const pair = await passwordGrant(api, user);
-    const active = await (await post(api, "/v1/auth/introspect", { token: pair.accessToken })).json();
+    // #14: no client credential, a session, or a key without the scope: refused, and nothing is said.
+    expect((await readProblem(await post(api, "/v1/auth/introspect", { token: pair.accessToken }))).code).toBe("unauthenticated");
+    const service = await signUpUser(api);
+    expect((await readProblem(await post(api, "/v1/auth/introspect", { token: pair.accessToken }, bearer(service.token)))).code).toBe("forbidden");
+    const plain = await (await post(api, "/v1/api-keys", { name: "profile only", scopes: ["profile:read"] }, bearer(service.token))).json();
+    expect((await readProblem(await post(api, "/v1/auth/introspect", { token: pair.accessToken }, bearer(plain.secret)))).code).toBe("forbidden");
+    await grantPlatformPermissions(api, service.id, ["tokens:introspect"]);
+    const key = await (await post(api, "/v1/api-keys", { name: "introspection", scopes: ["tokens:introspect"] }, bearer(service.token))).json();
+    const client = bearer(key.secret);
+    const active = await (await post(api, "/v1/auth/introspect", { token: pair.accessToken }, client)).json();
     expect(active).toMatchObject({ active: true, sub: user.id, token_type: "access_token" });
     for (const token of [pair.refreshToken, user.token, "garbage", `${pair.accessToken}x`]) {
-      expect(await (await post(api, "/v1/auth/introspect", { token })).json()).toEqual({ active: false });
+      expect(await (await post(api, "/v1/auth/introspect", { token }, client)).json()).toEqual({ active: false });
     }
     await post(api, "/v1/auth/sign-out", {}, bearer(pair.accessToken));
-    expect(await (await post(api, "/v1/auth/introspect", { token: pair.accessToken })).json()).toEqual({ active: false });
+    expect(await (await post(api, "/v1/auth/introspect", { token: pair.accessToken }, client)).json()).toEqual({ active: false });
   });
 });
 

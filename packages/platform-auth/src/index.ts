@@ -112,9 +112,9 @@ export { EMAIL_REQUEST_JOB, type EmailFlows, type EmailRequestKind } from "./flo
 export { LIFETIMES, REAUTHENTICATION_WINDOW_MS } from "./flows/lifetimes.ts";
 export type { Notices } from "./flows/notices.ts";
 export { MAX_CODE_ATTEMPTS, type OneTimeTokens, type TokenRow } from "./tokens/tokens.ts";
-export { DEFAULT_USER_SCOPES, SCOPE, scopeCovers, type ApiKeyCaller, type ApiKeyRow, type ApiKeys } from "./tokens/api-keys.ts";
+export { DEFAULT_USER_SCOPES, effectiveScopes, SCOPE, scopeCovers, type ApiKeyCaller, type ApiKeyRow, type ApiKeys } from "./tokens/api-keys.ts";
 export type { RefreshTokens, Rotated } from "./tokens/refresh.ts";
-export type { AccessTokens, ClaimsProvider, Introspection, TokenResponse } from "./tokens/service.ts";
+export { INTROSPECT_SCOPE, type AccessTokens, type ClaimsProvider, type Introspection, type TokenResponse } from "./tokens/service.ts";
 export { ACCESS_TOKEN_TYPE, SIGNING_KEYS_CHANNEL, type AccessTokenClaims, type SigningKeys } from "./tokens/signing-keys.ts";
 export { createPasswordHasher, DEFAULT_ARGON2, type PasswordHasher } from "./passwords/hashing.ts";
 export { checkPasswordPolicy, DEFAULT_PASSWORD_POLICY, type PasswordPolicy, type PolicyViolation } from "./passwords/policy.ts";

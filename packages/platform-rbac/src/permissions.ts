@@ -20,6 +20,7 @@ export const BUILT_IN_PERMISSIONS: Record<string, string> = {
   "users:manage": "Suspend, delete and unlock users (platform)",
   "audit:read": "Read the audit log (platform)",
   "signing_keys:rotate": "Rotate the access-token signing key (platform)",
+  "tokens:introspect": "Introspect access tokens with an API key (platform)",
 };
 
 export interface BuiltInRole {

@@ -49,9 +49,9 @@ const introspect = createRoute({
   path: "/v1/auth/introspect",
   tags,
   summary: "Is this access token active right now? (RFC 7662-style)",
-  description: "Checks the signature, expiry and that the token's session has not been revoked, for services that cannot wait for expiry.",
+  description: "Checks the signature, expiry and that the token's session has not been revoked, for services that cannot wait for expiry. The caller authenticates with an API key holding `tokens:introspect` (RFC 7662 §2.1).",
   request: { body: jsonBody(z.object({ token: z.string().min(1).max(4096) }).strict()) },
-  responses: { 200: jsonContent(Introspection, "The answer"), ...problems(400, 415) },
+  responses: { 200: jsonContent(Introspection, "The answer"), ...problems(400, 401, 403, 415) },
 });
 
 const jwks = createRoute({
@@ -124,7 +124,11 @@ export function tokenRoutes(platform: Platform): OpenAPIHono<AppEnv> {
       await auth.refreshTokens.revoke(c.req.valid("json").refreshToken, c.get("requestContext"));
       return c.json({ revoked: true as const }, 200);
     })
-    .openapi(introspect, async (c) => c.json(await auth.accessTokens.introspect(c.req.valid("json").token), 200))
+    .openapi(introspect, async (c) => {
+      const caller = await c.get("authentication").require();
+      if (caller.kind !== "api_key") throw new PlatformError("forbidden", { detail: "Introspection needs an API key (a client credential), not a user's session." });
+      return c.json(await auth.accessTokens.introspect(c.req.valid("json").token, caller.key), 200);
+    })
     .openapi(jwks, (c) => {
       // Verifiers may cache the set for five minutes; a new key is published long before it signs.
       c.header("Cache-Control", "public, max-age=300");

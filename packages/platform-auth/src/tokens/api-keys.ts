@@ -17,7 +17,21 @@ export function scopeCovers(held: readonly string[], scope: string): boolean {
   return held.some((pattern) => pattern === "*" || pattern === scope || pattern === `${resource}:*`);
 }
 
-/** How a key authenticates: the owning user and the key. */
+/**
+ * The scopes a key may use now: its own, narrowed to what its owner holds now. A key made during an
+ * elevation, or before a role was taken away, loses what its owner lost.
+ */
+export function effectiveScopes(keyScopes: readonly string[], held: readonly string[]): string[] {
+  const effective = new Set<string>();
+  for (const scope of keyScopes) {
+    if (scopeCovers(held, scope)) effective.add(scope);
+    // A wide key scope (`*`, `users:*`) keeps only the narrower patterns the owner still holds.
+    else for (const pattern of held) if (scopeCovers([scope], pattern)) effective.add(pattern);
+  }
+  return [...effective];
+}
+
+/** How a key authenticates: the owning user and the key (its `scopes` are the effective ones). */
 export interface ApiKeyCaller {
   user: PublicUser;
   key: ApiKeyRow;
@@ -99,7 +113,7 @@ export function createApiKeys(options: { db: Database; config: Config; clock: Cl
         if (row.key.lastUsedAt === null) await audit.record(db, { action: "api_key.first_used", actor: { type: "api_key", id: row.key.id }, target: { type: "api_key", id: row.key.id } }, request);
         row.key.lastUsedAt = now;
       }
-      return { user: toPublicUser(row.user), key: row.key };
+      return { user: toPublicUser(row.user), key: { ...row.key, scopes: effectiveScopes(row.key.scopes, await options.grantableScopes(row.user.id as UserId)) } };
     },
   };
 }

@@ -3,6 +3,10 @@ import type { SessionRow, Sessions } from "../sessions/sessions.ts";
 import type { Accounts, SignedIn } from "../sign-in/accounts.ts";
 import type { PublicUser } from "../users/users.ts";
 import type { RefreshTokens } from "./refresh.ts";
+import { scopeCovers } from "./api-keys.ts";
+
+/** The scope an API key needs to introspect tokens. */
+export const INTROSPECT_SCOPE = "tokens:introspect";
 import type { AccessTokenClaims, SigningKeys } from "./signing-keys.ts";
 
 export interface TokenResponse {
@@ -43,7 +47,11 @@ export interface AccessTokens {
   sessionGrant(session: SessionRow, request: RequestContext, orgId?: string | null): Promise<TokenResponse>;
   /** Signature and times, then that the session behind it is still live (the API's Bearer check). */
   authenticate(token: string): Promise<{ claims: AccessTokenClaims; session: SessionRow; user: PublicUser }>;
-  introspect(token: string): Promise<Introspection>;
+  /**
+   * RFC 7662: only an authenticated client learns about a token — an API key holding
+   * `tokens:introspect` (403 otherwise). Anyone else could read `sub` and `sid` off tokens they find.
+   */
+  introspect(token: string, client: { scopes: readonly string[] }): Promise<Introspection>;
 }
 
 export function createAccessTokens(options: { db: Database; audit: AuditLog; keys: SigningKeys; refresh: RefreshTokens; sessions: Sessions; accounts: Accounts; claims?: ClaimsProvider }): AccessTokens {
@@ -103,7 +111,8 @@ export function createAccessTokens(options: { db: Database; audit: AuditLog; key
 
     authenticate,
 
-    async introspect(token) {
+    async introspect(token, client) {
+      if (!scopeCovers(client.scopes, INTROSPECT_SCOPE)) throw new PlatformError("forbidden", { detail: `Introspection needs an API key with the ${INTROSPECT_SCOPE} scope.` });
       try {
         const { claims } = await authenticate(token);
         return { active: true, token_type: "access_token", sub: claims.sub, sid: claims.sid, exp: claims.exp, iat: claims.iat, jti: claims.jti, ...(claims.iss ? { iss: claims.iss } : {}), ...(claims.aud ? { aud: claims.aud } : {}) };
