@@ -325,3 +325,42 @@ describe("security review: API keys", () => {
     expect(effectiveScopes(["audit:read"], ["profile:read"])).toEqual([]);
   });
 });
+
+describe("security review: access tokens", () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await createTestApi();
+  });
+  afterAll(() => api.close());
+
+  test("#6 an access token is not the session: it cannot mint tokens, make keys, end sessions or change the account", async () => {
+    const user = await signUpUser(api);
+    const { accessToken } = await (await post(api, "/v1/auth/token", { grantType: "password", email: user.email, password: user.password })).json();
+    const jwt = { authorization: `Bearer ${accessToken}` };
+    const refused: [string, string, unknown][] = [
+      ["POST", "/v1/auth/token", { grantType: "session" }],
+      ["POST", "/v1/api-keys", { name: "stolen", scopes: ["profile:read"] }],
+      ["GET", "/v1/api-keys", undefined],
+      ["POST", "/v1/auth/sessions/revoke-others", {}],
+      ["GET", "/v1/auth/sessions", undefined],
+      ["POST", "/v1/auth/password/change", { currentPassword: user.password, newPassword: "a brand new passphrase" }],
+      ["POST", "/v1/mfa/totp/enroll", {}],
+      ["POST", "/v1/auth/email/change", { newEmail: "elsewhere@example.com" }],
+      ["POST", "/v1/auth/reauthenticate", { password: user.password }],
+      ["DELETE", "/v1/me", undefined],
+    ];
+    for (const [method, path, json] of refused) {
+      const answer = await api.request(path, { method, headers: jwt, ...(json === undefined ? {} : { json }) });
+      expect([path, answer.status]).toEqual([path, 403]);
+      expect((await readProblem(answer)).code).toBe("forbidden");
+    }
+    // Nothing changed: still one live session, no key, the password as it was.
+    expect((await (await api.request("/v1/auth/sessions", { headers: user.bearer })).json()).data.length).toBe(2);
+    expect((await (await api.request("/v1/api-keys", { headers: user.bearer })).json()).data).toEqual([]);
+    expect((await signIn(api, user.email, user.password)).status).toBe(200);
+    // What it is for still works: the profile, the session's identity, organizations.
+    expect((await api.request("/v1/me", { headers: jwt })).status).toBe(200);
+    expect((await api.request("/v1/auth/session", { headers: jwt })).status).toBe(200);
+    expect((await api.request("/v1/orgs", { headers: jwt })).status).toBe(200);
+  });
+});

@@ -96,7 +96,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
   const accounts = createAccounts(context, { sessions, users, throttle, notices, completion });
   const base = { db: context.db, config: context.config, clock: context.clock, audit: context.audit };
   const apiKeys = createApiKeys({ ...base, grantableScopes: options.grantableScopes ?? (async () => DEFAULT_USER_SCOPES) });
-  const flows = createEmailFlows(context, { users, sessions, accounts, throttle, tokens, notices, completion, challenges, factors, apiKeys });
+  const flows = createEmailFlows(context, { users, sessions, accounts, throttle, tokens, notices, completion, challenges, apiKeys });
   const passkeySignIn = createPasskeySignIn({ passkeys, completion });
   const phones = createPhones(context, { tokens });
   const signingKeys = createSigningKeys({ ...base, keyRing: options.keyRing });

@@ -9,8 +9,11 @@ export interface SessionCaller {
   kind: "session";
   user: PublicUser;
   session: SessionRow;
-  /** How the credential arrived: a cookie needs CSRF protection, a header does not. */
-  via: "cookie" | "bearer";
+  /**
+   * How the credential arrived: a cookie needs CSRF protection, a header does not; an access token
+   * (a JWT minted for other services) is the session's delegate, not the session.
+   */
+  via: "cookie" | "bearer" | "access_token";
 }
 
 /** A machine, by API key, acting for the key's owner within the key's scopes. */
@@ -60,7 +63,7 @@ export const authenticate = (options: { config: Config; sessions: Sessions; acce
       if (JWT.test(credential)) {
         try {
           const { session, user } = await options.accessTokens.authenticate(credential);
-          return { caller: { kind: "session", user, session, via: "bearer" } };
+          return { caller: { kind: "session", user, session, via: "access_token" } };
         } catch (error) {
           if (error instanceof PlatformError) return { error };
           throw error;
@@ -97,6 +100,17 @@ export async function requireCaller(c: Context<AppEnv>, options: { allowRestrict
   const caller = await c.get("authentication").require();
   if (caller.kind !== "session") throw new PlatformError("forbidden", { detail: "This needs a signed-in user; API keys cannot do it." });
   if (caller.session.restriction !== null && options.allowRestricted !== true) throw new PlatformError("mfa_enrolment_required");
+  return caller;
+}
+
+/**
+ * For Burrow's own account management (tokens, API keys, sessions, password, MFA, email, deletion):
+ * the session itself, by cookie or session token. An access token is refused (403): every service
+ * it was handed to could otherwise mint tokens, make keys or end the user's sessions with it.
+ */
+export async function requireSession(c: Context<AppEnv>, options: { allowRestricted?: boolean } = {}): Promise<SessionCaller> {
+  const caller = await requireCaller(c, options);
+  if (caller.via === "access_token") throw new PlatformError("forbidden", { detail: "This needs the session itself (its cookie or session token), not an access token." });
   return caller;
 }
 

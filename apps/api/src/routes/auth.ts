@@ -3,7 +3,7 @@ import type { SessionId, UserId } from "@burrow/platform-core";
 import { clearSessionCookie } from "../cookies.ts";
 import type { AppEnv } from "../env.ts";
 import { outcomeResponse, signedInResponse } from "./signed-in.ts";
-import { requireCaller } from "../middleware/authenticate.ts";
+import { requireCaller, requireSession } from "../middleware/authenticate.ts";
 import { PlatformError } from "@burrow/platform-core";
 import type { Platform } from "../platform.ts";
 import { Email, jsonBody, jsonContent, PasswordInput, problems, Session, SessionIdParam, SignedIn, SignInAnswer, User } from "../schemas.ts";
@@ -99,22 +99,24 @@ export function authRoutes(platform: Platform): OpenAPIHono<AppEnv> {
       return c.json(outcomeResponse(c, platform, outcome), 200);
     })
     .openapi(signOut, async (c) => {
+      // Ending the session it belongs to is the one change an access token may make.
       const caller = await requireCaller(c, { allowRestricted: true });
       await auth.signOut(caller.session, c.get("requestContext"));
       clearSessionCookie(c, config);
       return c.body(null, 204);
     })
     .openapi(currentSession, async (c) => {
+      // Reading who the session is stays open to its access tokens.
       const caller = await requireCaller(c, { allowRestricted: true });
       return c.json({ user: caller.user, session: auth.sessions.toPublic(caller.session, caller.session.id) }, 200);
     })
     .openapi(listSessions, async (c) => {
-      const caller = await requireCaller(c);
+      const caller = await requireSession(c);
       const rows = await auth.sessions.list(platform.db, caller.user.id);
       return c.json({ data: rows.map((row) => auth.sessions.toPublic(row, caller.session.id)) }, 200);
     })
     .openapi(revokeSession, async (c) => {
-      const caller = await requireCaller(c);
+      const caller = await requireSession(c);
       const { sessionId } = c.req.valid("param");
       const revoked = await platform.db.transaction(async (tx) => {
         const done = await auth.sessions.revoke(tx, caller.user.id, sessionId as SessionId, "revoked_by_user");
@@ -127,7 +129,7 @@ export function authRoutes(platform: Platform): OpenAPIHono<AppEnv> {
       return c.body(null, 204);
     })
     .openapi(revokeOthers, async (c) => {
-      const caller = await requireCaller(c);
+      const caller = await requireSession(c);
       const revoked = await platform.db.transaction(async (tx) => {
         const count = await auth.sessions.revokeAll(tx, caller.user.id, "revoked_by_user", caller.session.id as SessionId);
         await platform.audit.record(tx, { action: "session.revoked_others", actor: { type: "user", id: caller.user.id }, target: { type: "user", id: caller.user.id }, metadata: { count } }, c.get("requestContext"));
@@ -136,7 +138,7 @@ export function authRoutes(platform: Platform): OpenAPIHono<AppEnv> {
       return c.json({ revoked }, 200);
     })
     .openapi(changePassword, async (c) => {
-      const caller = await requireCaller(c);
+      const caller = await requireSession(c);
       auth.sessions.assertRecent(caller.session);
       const body = c.req.valid("json");
       await auth.changePassword({ userId: caller.user.id as UserId, sessionId: caller.session.id as SessionId, ...body }, c.get("requestContext"));

@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../env.ts";
 import { outcomeResponse } from "./signed-in.ts";
-import { requireCaller } from "../middleware/authenticate.ts";
+import { requireSession } from "../middleware/authenticate.ts";
 import type { Platform } from "../platform.ts";
 import { Email, jsonBody, jsonContent, PasswordInput, problems, SignInAnswer, User } from "../schemas.ts";
 
@@ -17,7 +17,7 @@ const verifyEmail = route({
   path: "/v1/auth/email/verify",
   summary: "Confirm an email address with the emailed token",
   description:
-    "The first confirmation of an address keeps the account's password only when `password` is given and is right (401 `invalid_credentials` otherwise, and nothing changes). Without it, whatever was set up before the address was proven — password, sessions, API keys, second factors — is removed and the owner is mailed a link to choose a password: an account made with someone else's address never survives its owner's confirmation.",
+    "The first confirmation of an address keeps the account's password only when `password` is given and is right (401 `invalid_credentials` otherwise, and nothing changes). Without it, whatever was set up before the address was proven — password, sessions, API keys — is removed (second factors stay) and the owner is mailed a link to choose a password: an account made with someone else's address never survives its owner's confirmation.",
   request: { body: jsonBody(z.object({ token: Token, password: PasswordInput.optional() }).strict()) }, responses: { 200: jsonContent(z.object({ user: User }), "Verified"), ...problems(400, 401, 415) } });
 const resendVerification = route({ method: "post", path: "/v1/auth/email/verify/resend", summary: "Send the verification email again (rate limited)", request: { body: jsonBody(z.object({ email: Email }).strict()) }, responses: { 202: accepted, ...problems(400, 415, 429) } });
 const forgotPassword = route({ method: "post", path: "/v1/auth/password/forgot", summary: "Email a password-reset link (valid 30 minutes)", request: { body: jsonBody(z.object({ email: Email }).strict()) }, responses: { 202: accepted, ...problems(400, 415, 429) } });
@@ -83,12 +83,12 @@ export function emailFlowRoutes(platform: Platform): OpenAPIHono<AppEnv> {
       return c.json(outcomeResponse(c, platform, await flows.signInWithEmailCode(body.email, body.code, c.get("requestContext"))), 200);
     })
     .openapi(reauthenticate, async (c) => {
-      const caller = await requireCaller(c);
+      const caller = await requireSession(c);
       await flows.reauthenticate(caller.session, c.req.valid("json") as never, c.get("requestContext"));
       return c.body(null, 204);
     })
     .openapi(changeEmail, async (c) => {
-      const caller = await requireCaller(c);
+      const caller = await requireSession(c);
       await flows.requestEmailChange(caller.session, c.req.valid("json").newEmail, c.get("requestContext"));
       return c.json({ accepted: true as const }, 202);
     })

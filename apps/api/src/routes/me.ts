@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { clearSessionCookie } from "../cookies.ts";
 import type { AppEnv } from "../env.ts";
-import { requireActor, requireCaller } from "../middleware/authenticate.ts";
+import { requireActor, requireSession } from "../middleware/authenticate.ts";
 import type { Platform } from "../platform.ts";
 import { idSchema, PlatformError } from "@burrow/platform-core";
 import type { PhoneRow } from "@burrow/platform-auth";
@@ -86,28 +86,28 @@ export function meRoutes(platform: Platform): OpenAPIHono<AppEnv> {
       return c.json(user, 200);
     })
     .openapi(deleteMe, async (c) => {
-      const caller = await requireCaller(c);
+      const caller = await requireSession(c);
       platform.auth.sessions.assertRecent(caller.session);
       await platform.db.transaction((tx) => platform.auth.users.softDelete(tx, caller.user.id, caller.user.id, c.get("requestContext")));
       clearSessionCookie(c, platform.config);
       return c.body(null, 204);
     })
     .openapi(listPhones, async (c) => {
-      const caller = await requireCaller(c);
+      const caller = await requireSession(c);
       return c.json({ data: (await platform.auth.phones.list(platform.db, caller.user.id)).map(toPhone) }, 200);
     })
     .openapi(addPhone, async (c) => {
-      const caller = await requireCaller(c);
+      const caller = await requireSession(c);
       if (platform.email.smsTransport.name === "none") throw new PlatformError("service_unavailable", { detail: "Text messages are not configured on this deployment." });
       return c.json(toPhone(await platform.auth.phones.add(caller.user.id, c.req.valid("json").phone, c.get("requestContext"))), 202);
     })
     .openapi(verifyPhone, async (c) => {
-      const caller = await requireCaller(c);
+      const caller = await requireSession(c);
       const body = c.req.valid("json");
       return c.json(toPhone(await platform.auth.phones.verify(caller.user.id, body.phone, body.code, c.get("requestContext"))), 200);
     })
     .openapi(removePhone, async (c) => {
-      const caller = await requireCaller(c);
+      const caller = await requireSession(c);
       await platform.auth.phones.remove(caller.user.id, c.req.valid("param").phoneId, c.get("requestContext"));
       return c.body(null, 204);
     });

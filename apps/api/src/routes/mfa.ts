@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema } from "@burrow/platform-core";
 import type { FactorRow } from "@burrow/platform-auth";
 import type { AppEnv } from "../env.ts";
-import { requireCaller } from "../middleware/authenticate.ts";
+import { requireSession } from "../middleware/authenticate.ts";
 import type { Platform } from "../platform.ts";
 import { jsonBody, jsonContent, problems, SignedIn } from "../schemas.ts";
 import { signedInResponse } from "./signed-in.ts";
@@ -83,53 +83,53 @@ export function mfaRoutes(platform: Platform): OpenAPIHono<AppEnv> {
   const { auth } = platform;
   return new OpenAPIHono<AppEnv>()
     .openapi(enroll, async (c) => {
-      const caller = await requireCaller(c, { allowRestricted: true });
+      const caller = await requireSession(c, { allowRestricted: true });
       auth.sessions.assertRecent(caller.session);
       return c.json(await auth.factors.enrollTotp(caller.user.id, c.req.valid("json").label ?? "Authenticator app", c.get("requestContext")), 200);
     })
     .openapi(confirm, async (c) => {
-      const caller = await requireCaller(c, { allowRestricted: true });
+      const caller = await requireSession(c, { allowRestricted: true });
       auth.sessions.assertRecent(caller.session);
       const body = c.req.valid("json");
       return c.json(await auth.factors.confirmTotp(caller.user.id, body.factorId, body.code, c.get("requestContext")), 200);
     })
     .openapi(remove, async (c) => {
-      const caller = await requireCaller(c);
+      const caller = await requireSession(c);
       auth.sessions.assertRecent(caller.session);
       await auth.factors.remove(caller.user.id, c.req.valid("param").factorId, c.get("requestContext"));
       return c.body(null, 204);
     })
     .openapi(list, async (c) => {
-      const caller = await requireCaller(c, { allowRestricted: true });
+      const caller = await requireSession(c, { allowRestricted: true });
       return c.json({ data: (await auth.factors.list(platform.db, caller.user.id)).map(toFactor) }, 200);
     })
     .openapi(regenerate, async (c) => {
-      const caller = await requireCaller(c);
+      const caller = await requireSession(c);
       auth.sessions.assertRecent(caller.session);
       return c.json({ recoveryCodes: await auth.factors.regenerateRecoveryCodes(caller.user.id, c.get("requestContext")) }, 200);
     })
     .openapi(registerOptions, async (c) => {
-      const caller = await requireCaller(c, { allowRestricted: true });
+      const caller = await requireSession(c, { allowRestricted: true });
       auth.sessions.assertRecent(caller.session);
       return c.json(await auth.passkeys.registrationOptions(caller.user.id), 200);
     })
     .openapi(registerVerify, async (c) => {
-      const caller = await requireCaller(c, { allowRestricted: true });
+      const caller = await requireSession(c, { allowRestricted: true });
       auth.sessions.assertRecent(caller.session);
       const body = c.req.valid("json");
       const { factor, recoveryCodes } = await auth.passkeys.register(caller.user.id, { ceremonyId: body.ceremonyId, response: body.response as never, ...(body.label ? { label: body.label } : {}) }, c.get("requestContext"));
       return c.json({ passkey: toFactor(factor), recoveryCodes }, 200);
     })
     .openapi(listPasskeys, async (c) => {
-      const caller = await requireCaller(c);
+      const caller = await requireSession(c);
       return c.json({ data: (await auth.factors.list(platform.db, caller.user.id)).filter((row) => row.type === "passkey").map(toFactor) }, 200);
     })
     .openapi(renamePasskey, async (c) => {
-      const caller = await requireCaller(c);
+      const caller = await requireSession(c);
       return c.json(toFactor(await auth.passkeys.rename(caller.user.id, c.req.valid("param").passkeyId, c.req.valid("json").label)), 200);
     })
     .openapi(deletePasskey, async (c) => {
-      const caller = await requireCaller(c);
+      const caller = await requireSession(c);
       auth.sessions.assertRecent(caller.session);
       await auth.factors.remove(caller.user.id, c.req.valid("param").passkeyId, c.get("requestContext"));
       return c.body(null, 204);
@@ -145,7 +145,7 @@ export function mfaRoutes(platform: Platform): OpenAPIHono<AppEnv> {
       return c.json(await auth.passkeys.optionsForUser(challenge.userId, "second_factor", challenge.id), 200);
     })
     .openapi(reauthPasskeyOptions, async (c) => {
-      const caller = await requireCaller(c);
+      const caller = await requireSession(c);
       return c.json(await auth.passkeys.optionsForUser(caller.user.id, "reauthentication"), 200);
     })
     .openapi(verify, async (c) => {

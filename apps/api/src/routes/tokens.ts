@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema, PlatformError } from "@burrow/platform-core";
 import type { ApiKeyRow } from "@burrow/platform-auth";
 import type { AppEnv } from "../env.ts";
-import { requireCaller } from "../middleware/authenticate.ts";
+import { requireSession } from "../middleware/authenticate.ts";
 import type { Platform } from "../platform.ts";
 import { Email, jsonBody, jsonContent, MfaRequired, PasswordInput, problems } from "../schemas.ts";
 
@@ -117,7 +117,7 @@ export function tokenRoutes(platform: Platform): OpenAPIHono<AppEnv> {
       const request = c.get("requestContext");
       if (grant.grantType === "password") return c.json(await auth.accessTokens.passwordGrant(grant, request), 200);
       if (grant.grantType === "refresh_token") return c.json(await auth.accessTokens.refreshGrant(grant.refreshToken, request), 200);
-      const caller = await requireCaller(c);
+      const caller = await requireSession(c);
       return c.json(await auth.accessTokens.sessionGrant(caller.session, request, grant.orgId ?? null), 200);
     })
     .openapi(revoke, async (c) => {
@@ -135,24 +135,24 @@ export function tokenRoutes(platform: Platform): OpenAPIHono<AppEnv> {
       return c.json(auth.signingKeys.jwks() as { keys: Record<string, string>[] }, 200);
     })
     .openapi(listKeys, async (c) => {
-      const caller = await requireCaller(c);
+      const caller = await requireSession(c);
       return c.json({ data: (await auth.apiKeys.list(platform.db, caller.user.id)).map(toApiKey) }, 200);
     })
     .openapi(createKey, async (c) => {
-      const caller = await requireCaller(c);
+      const caller = await requireSession(c);
       auth.sessions.assertRecent(caller.session);
       const body = c.req.valid("json");
       const { key, secret } = await auth.apiKeys.create({ userId: caller.user.id, name: body.name, scopes: body.scopes, expiresAt: body.expiresAt === undefined ? null : new Date(body.expiresAt) }, c.get("requestContext"));
       return c.json({ ...toApiKey(key), secret }, 201);
     })
     .openapi(rotateKeys, async (c) => {
-      const caller = await requireCaller(c);
+      const caller = await requireSession(c);
       if (!(await platform.rbac.can(caller.user.id, "signing_keys:rotate"))) throw new PlatformError("forbidden", { detail: "This needs the signing_keys:rotate permission." });
       auth.sessions.assertRecent(caller.session);
       return c.json({ kid: await auth.signingKeys.rotate({ type: "user", id: caller.user.id }, c.get("requestContext")) }, 200);
     })
     .openapi(revokeKey, async (c) => {
-      const caller = await requireCaller(c);
+      const caller = await requireSession(c);
       await auth.apiKeys.revoke(caller.user.id, c.req.valid("param").keyId, c.get("requestContext"));
       return c.body(null, 204);
     });

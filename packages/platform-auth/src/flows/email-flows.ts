@@ -11,7 +11,6 @@ import { LIFETIMES } from "./lifetimes.ts";
 import type { Notices } from "./notices.ts";
 import type { SignInCompletion, SignInOutcome } from "../sign-in/complete.ts";
 import type { Challenges } from "../mfa/challenges.ts";
-import type { Factors } from "../mfa/factors.ts";
 import type { ApiKeys } from "../tokens/api-keys.ts";
 import { TOKEN_PURPOSES } from "../schema.ts";
 import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
@@ -40,7 +39,7 @@ export interface EmailFlows {
   request(kind: EmailRequestKind, email: string, options?: { redirectTo?: string }): Promise<void>;
   /**
    * Confirms the address. The first proof of an address ends what was set up on the account before
-   * it — the password, sessions, API keys and second factors, possibly an impostor's — unless the
+   * it — the password, sessions and API keys, possibly an impostor's — unless the
    * confirmer also gives the account's password (whoever set it is then the address's owner).
    */
   verifyEmail(token: string, request: RequestContext, options?: { password?: string }): Promise<PublicUser>;
@@ -56,7 +55,7 @@ export interface EmailFlows {
   requestJob: JobDefinition;
 }
 
-export function createEmailFlows(context: AuthContext, parts: { users: Users; sessions: Sessions; accounts: Accounts; throttle: SignInThrottle; tokens: OneTimeTokens; notices: Notices; completion: SignInCompletion; challenges: Challenges; factors: Factors; apiKeys: ApiKeys }): EmailFlows {
+export function createEmailFlows(context: AuthContext, parts: { users: Users; sessions: Sessions; accounts: Accounts; throttle: SignInThrottle; tokens: OneTimeTokens; notices: Notices; completion: SignInCompletion; challenges: Challenges; apiKeys: ApiKeys }): EmailFlows {
   const { db, config, clock, audit, email, hasher } = context;
   const { tokens, sessions, throttle } = parts;
   const link = (path: string, token: string) => buildLink(config, path, { token });
@@ -82,10 +81,11 @@ export function createEmailFlows(context: AuthContext, parts: { users: Users; se
     if (!(await parts.accounts.removePassword(tx, userId))) return;
     const sessionsRevoked = await sessions.revokeAll(tx, userId, "address_claimed");
     const keysRevoked = await parts.apiKeys.revokeAllFor(tx, userId);
-    const factorsRemoved = await parts.factors.removeAll(tx, userId);
+    // Second factors stay: they guard the account against whoever reads its mail. One an impostor
+    // enrolled shuts them out too (no password, no sessions); the owner asks an operator to reset it.
     const secret = await tokens.issueLink(tx, { userId, purpose: "password_reset", ttlMs: LIFETIMES.passwordReset });
     await mail(tx, user.email, "security.account_claimed", { url: link("/auth/reset-password", secret) });
-    await audit.record(tx, { action: "user.address_claimed", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, metadata: { sessionsRevoked, keysRevoked, factorsRemoved } }, request);
+    await audit.record(tx, { action: "user.address_claimed", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, metadata: { sessionsRevoked, keysRevoked } }, request);
   }
 
   /** A first factor by mail: receiving it proves the address; then a session or an MFA challenge. */

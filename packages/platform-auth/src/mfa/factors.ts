@@ -38,8 +38,6 @@ export interface Factors {
   /** Uses a recovery code once. */
   useRecoveryCode(db: Database, userId: string, code: string, request: RequestContext): Promise<boolean>;
   regenerateRecoveryCodes(userId: UserId, request: RequestContext): Promise<string[]>;
-  /** Removes every factor and recovery code of the user; returns how many factors there were. */
-  removeAll(db: Database, userId: string): Promise<number>;
 }
 
 export function createFactors(context: AuthContext & { keyRing: KeyRing }): Factors {
@@ -162,11 +160,6 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing }): Fact
       if (used === undefined) return false;
       await notifyChange(tx, userId, "a recovery code was used to sign in", "mfa.recovery_code_used", request);
       return true;
-    },
-
-    async removeAll(tx, userId) {
-      await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId));
-      return (await tx.delete(mfaFactors).where(eq(mfaFactors.userId, userId)).returning({ id: mfaFactors.id })).length;
     },
 
     async regenerateRecoveryCodes(userId, request) {
