@@ -54,7 +54,7 @@ export const SignedIn = z
   .object({
     user: User,
     session: Session,
-    sessionToken: z.string().openapi({ description: "`ses_<id>.<secret>`: also set as an HttpOnly cookie. Send as `Authorization: Bearer` from non-browser clients." }),
+    sessionToken: z.string().optional().openapi({ description: "`ses_<id>.<secret>`, only for clients that send `X-Burrow-Client: bearer` (browsers get the HttpOnly cookie alone). Send as `Authorization: Bearer`." }),
   })
   .openapi("SignedIn");
 

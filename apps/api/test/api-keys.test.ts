@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, eq } from "drizzle-orm";
 import { auditLogs } from "@burrow/platform-core/schema";
 import { apiKeys } from "@burrow/platform-auth/schema";
-import { createTestApi, readProblem, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
+import { createTestApi, readProblem, reauthenticate, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
 
 describe("API keys", () => {
   let api: TestApi;
@@ -61,7 +61,7 @@ describe("API keys", () => {
     const refused = await create({ name: "later", scopes: ["profile:read"] }, stale);
     expect(refused.status).toBe(403);
     expect((await readProblem(refused)).code).toBe("reauthentication_required");
-    await api.request("/v1/auth/reauthenticate", { method: "POST", headers: stale.bearer, json: { password: stale.password } });
+    expect((await reauthenticate(api, stale)).status).toBe(200);
     expect((await create({ name: "later", scopes: ["profile:read"] }, stale)).status).toBe(201);
   });
 

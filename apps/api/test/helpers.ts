@@ -104,7 +104,7 @@ let counter = 0;
 export async function signUpUser(api: TestApi, overrides: { email?: string; password?: string; name?: string } = {}): Promise<TestUser> {
   const email = overrides.email ?? `user${++counter}-${crypto.randomUUID().slice(0, 8)}@example.com`;
   const password = overrides.password ?? PASSWORD;
-  const response = await api.request("/v1/auth/sign-up", { method: "POST", json: { email, password, ...(overrides.name ? { name: overrides.name } : {}) } });
+  const response = await api.request("/v1/auth/sign-up", { method: "POST", headers: BEARER_CLIENT, json: { email, password, ...(overrides.name ? { name: overrides.name } : {}) } });
   if (response.status !== 201) throw new Error(`sign-up failed: ${response.status} ${await response.text()}`);
   const body = (await response.json()) as { user: { id: string }; sessionToken: string };
   return { id: body.user.id, email, password, token: body.sessionToken, bearer: { authorization: `Bearer ${body.sessionToken}` } };
@@ -112,7 +112,23 @@ export async function signUpUser(api: TestApi, overrides: { email?: string; pass
 
 /** Signs in and returns the response (not asserting success). */
 export function signIn(api: TestApi, email: string, password: string, init: RequestInit & { ip?: string } = {}): Promise<Response> {
-  return api.request("/v1/auth/sign-in", { ...init, method: "POST", json: { email, password } });
+  const headers = new Headers(init.headers);
+  headers.set("x-burrow-client", "bearer");
+  return api.request("/v1/auth/sign-in", { ...init, headers, method: "POST", json: { email, password } });
+}
+
+/** What a native client sends to get session tokens in bodies. */
+export const BEARER_CLIENT = { "x-burrow-client": "bearer" };
+
+/** Re-authenticates by password and switches the user to the session's new token. */
+export async function reauthenticate(api: TestApi, user: TestUser, proof: Record<string, unknown> = { password: user.password }): Promise<Response> {
+  const response = await api.request("/v1/auth/reauthenticate", { method: "POST", headers: user.bearer, json: proof });
+  if (response.status === 200) {
+    const body = (await response.clone().json()) as { sessionToken: string };
+    user.token = body.sessionToken;
+    user.bearer.authorization = `Bearer ${body.sessionToken}`;
+  }
+  return response;
 }
 
 /** The session cookie pair (`name=value`) a response set, for sending back. */

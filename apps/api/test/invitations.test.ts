@@ -4,7 +4,7 @@ import { auditLogs } from "@burrow/platform-core/schema";
 import { referenceTotp } from "@burrow/platform-auth/testing";
 import { organizationMemberships, roles } from "@burrow/platform-rbac/schema";
 import { createTestMailServer } from "@burrow/platform-email/testing";
-import { createTestApi, ORIGIN, readProblem, signIn, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
+import { BEARER_CLIENT, createTestApi, ORIGIN, readProblem, signIn, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
 
 describe("invitations", () => {
   let api: TestApi;
@@ -24,7 +24,7 @@ describe("invitations", () => {
   });
 
   const invite = (who: TestUser, json: unknown, org = orgId) => api.request(`/v1/orgs/${org}/invitations`, { method: "POST", headers: who.bearer, json });
-  const accept = (json: unknown, headers: Record<string, string> = {}) => api.request("/v1/invitations/accept", { method: "POST", headers, json });
+  const accept = (json: unknown, headers: Record<string, string> = {}) => api.request("/v1/invitations/accept", { method: "POST", headers: { ...BEARER_CLIENT, ...headers }, json });
   const tokenFor = async (to: string) => {
     await api.runJobs();
     return mail.linkTo(to, "/auth/accept-invitation").searchParams.get("token")!;
@@ -161,7 +161,10 @@ describe("invitations under BURROW_MFA_REQUIRED=all", () => {
     owner = await signUpUser(api);
     const enrolment = await (await api.request("/v1/mfa/totp/enroll", { method: "POST", headers: owner.bearer, json: {} })).json();
     const code = referenceTotp(enrolment.secret, Math.floor(api.clock.now().getTime() / 1000));
-    expect((await api.request("/v1/mfa/totp/confirm", { method: "POST", headers: owner.bearer, json: { factorId: enrolment.factorId, code } })).status).toBe(200);
+    const confirmed = await api.request("/v1/mfa/totp/confirm", { method: "POST", headers: owner.bearer, json: { factorId: enrolment.factorId, code } });
+    expect(confirmed.status).toBe(200);
+    // Enrolment lifted the policy's restriction, and the session got a new token.
+    owner.bearer.authorization = `Bearer ${(await confirmed.json()).sessionToken}`;
     orgId = (await (await api.request("/v1/orgs", { method: "POST", headers: owner.bearer, json: { name: "Strict" } })).json()).id;
   }, 60_000);
   afterAll(async () => {
@@ -177,7 +180,7 @@ describe("invitations under BURROW_MFA_REQUIRED=all", () => {
 
   test("accepting with a new account gives a session restricted to enrolling a second factor", async () => {
     await api.request(`/v1/orgs/${orgId}/invitations`, { method: "POST", headers: owner.bearer, json: { email: "strict-new@example.com", role: "member" } });
-    const joined = await api.request("/v1/invitations/accept", { method: "POST", json: { token: await tokenFor("strict-new@example.com"), password: "a passphrase of my own" } });
+    const joined = await api.request("/v1/invitations/accept", { method: "POST", headers: BEARER_CLIENT, json: { token: await tokenFor("strict-new@example.com"), password: "a passphrase of my own" } });
     expect(joined.status).toBe(200);
     const body = await joined.json();
     expect(body.orgId).toBe(orgId);

@@ -3,7 +3,7 @@ import { and, eq } from "drizzle-orm";
 import { auditLogs } from "@burrow/platform-core/schema";
 import { referenceTotp } from "@burrow/platform-auth/testing";
 import { createTestMailServer } from "@burrow/platform-email/testing";
-import { createTestApi, readProblem, signIn, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
+import { createTestApi, readProblem, reauthenticate, signIn, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
 
 const post = (api: TestApi, path: string, json: unknown, headers: Record<string, string> = {}) => api.request(path, { method: "POST", json, headers });
 
@@ -144,7 +144,7 @@ describe("TOTP and sign-in with a second factor", () => {
     expect((await api.request(`/v1/mfa/totp/${user.factorId}`, { method: "DELETE", headers: user.bearer })).status).toBe(403);
     expect((await post(api, "/v1/mfa/totp/enroll", {}, user.bearer)).status).toBe(403);
     expect((await readProblem(await post(api, "/v1/auth/reauthenticate", { totp: codeNow(user.secret, 600) }, user.bearer))).code).toBe("invalid_code");
-    expect((await post(api, "/v1/auth/reauthenticate", { totp: codeNow(user.secret) }, user.bearer)).status).toBe(204);
+    expect((await reauthenticate(api, user, { totp: codeNow(user.secret) })).status).toBe(200);
     const fresh = await (await post(api, "/v1/mfa/recovery-codes", {}, user.bearer)).json();
     expect(fresh.recoveryCodes.length).toBe(10);
     // The old set is gone.
@@ -206,7 +206,13 @@ describe("MFA policy", () => {
     expect((await readProblem(await post(api, "/v1/auth/token", { grantType: "session" }, restricted))).code).toBe("mfa_enrolment_required");
 
     const enrolment = await (await post(api, "/v1/mfa/totp/enroll", {}, restricted)).json();
-    expect((await post(api, "/v1/mfa/totp/confirm", { factorId: enrolment.factorId, code: codeNow(enrolment.secret) }, restricted)).status).toBe(200);
+    const confirmed = await post(api, "/v1/mfa/totp/confirm", { factorId: enrolment.factorId, code: codeNow(enrolment.secret) }, restricted);
+    expect(confirmed.status).toBe(200);
+    // Lifting the restriction is an authentication: the session has a new token, and the old one is dead (ASVS V7.2.4).
+    const { sessionToken } = await confirmed.json();
+    expect(sessionToken).toStartWith(`${body.session.id}.`);
+    expect((await api.request("/v1/auth/session", { headers: restricted })).status).toBe(401);
+    restricted.authorization = `Bearer ${sessionToken}`;
     expect((await api.request("/v1/me", { headers: restricted })).status).toBe(200);
     const audit = await api.platform.db.select().from(auditLogs).where(and(eq(auditLogs.action, "mfa.policy_enrolled"), eq(auditLogs.targetId, user.id)));
     expect(audit.length).toBe(1);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createTestApi, readProblem, signUpUser, type TestApi } from "./helpers.ts";
+import { createTestApi, readProblem, reauthenticate, signUpUser, type TestApi } from "./helpers.ts";
 
 describe("/v1/me", () => {
   let api: TestApi;
@@ -64,7 +64,7 @@ describe("/v1/me", () => {
     api.clock.advance(11 * 60_000);
     const stale = await api.request("/v1/me", { method: "DELETE", headers: user.bearer });
     expect((await readProblem(stale)).code).toBe("reauthentication_required");
-    await api.request("/v1/auth/reauthenticate", { method: "POST", headers: user.bearer, json: { password: user.password } });
+    expect((await reauthenticate(api, user)).status).toBe(200);
     expect((await api.request("/v1/me", { method: "DELETE", headers: user.bearer })).status).toBe(204);
     expect((await api.request("/v1/me", { headers: user.bearer })).status).toBe(401);
     expect((await api.request("/v1/me", { headers: { "x-api-key": key.secret } })).status).toBe(401);

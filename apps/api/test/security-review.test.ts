@@ -9,7 +9,7 @@ import { authTokens } from "@burrow/platform-auth/schema";
 import { referenceTotp } from "@burrow/platform-auth/testing";
 import { createTestMailServer } from "@burrow/platform-email/testing";
 import { createApp } from "../src/app.ts";
-import { createTestApi, grantPlatformPermissions, PASSWORD, readProblem, signIn, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
+import { BEARER_CLIENT, createTestApi, grantPlatformPermissions, ORIGIN, PASSWORD, readProblem, reauthenticate, sessionCookieFrom, signIn, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
 
 const post = (api: TestApi, path: string, json: unknown, headers: Record<string, string> = {}) => api.request(path, { method: "POST", json, headers });
 
@@ -70,7 +70,7 @@ describe("security review: second factors", () => {
     for (let attempt = 0; attempt < 10; attempt++) expect((await readProblem(await post(api, "/v1/auth/reauthenticate", { totp: wrongCode(user.secret) }, user.bearer))).code).toBe("invalid_code");
     expect((await readProblem(await post(api, "/v1/auth/reauthenticate", { totp: codeNow(user.secret) }, user.bearer))).code).toBe("too_many_attempts");
     // The password path is not locked by second-factor failures.
-    expect((await post(api, "/v1/auth/reauthenticate", { password: user.password }, user.bearer)).status).toBe(204);
+    expect((await post(api, "/v1/auth/reauthenticate", { password: user.password }, user.bearer)).status).toBe(200);
   });
 
   test("#3 parallel wrong codes cannot outrun the second-factor limit (each takes a slot first)", async () => {
@@ -362,5 +362,41 @@ describe("security review: access tokens", () => {
     expect((await api.request("/v1/me", { headers: jwt })).status).toBe(200);
     expect((await api.request("/v1/auth/session", { headers: jwt })).status).toBe(200);
     expect((await api.request("/v1/orgs", { headers: jwt })).status).toBe(200);
+  });
+});
+
+describe("security review: session tokens", () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await createTestApi();
+  });
+  afterAll(() => api.close());
+
+  test("#15 a browser sign-in gets the HttpOnly cookie only; the token is in the body only when the client asks", async () => {
+    const email = `cookie-${crypto.randomUUID().slice(0, 8)}@example.com`;
+    const browser = await api.request("/v1/auth/sign-up", { method: "POST", headers: { origin: ORIGIN }, json: { email, password: PASSWORD } });
+    expect(browser.status).toBe(201);
+    expect((await browser.json()).sessionToken).toBeUndefined();
+    expect(sessionCookieFrom(browser)).toStartWith("burrow_session=ses_");
+    const native = await api.request("/v1/auth/sign-in", { method: "POST", headers: BEARER_CLIENT, json: { email, password: PASSWORD } });
+    expect((await native.json()).sessionToken).toStartWith("ses_");
+  });
+
+  test("#15 step-up gives the session a new token; the old one stops working", async () => {
+    const user = await signUpUser(api);
+    const old = user.token;
+    const renewed = await reauthenticate(api, user);
+    expect(renewed.status).toBe(200);
+    expect(user.token).not.toBe(old);
+    expect(user.token.split(".")[0]).toBe(old.split(".")[0]);
+    expect((await api.request("/v1/auth/session", { headers: { authorization: `Bearer ${old}` } })).status).toBe(401);
+    expect((await api.request("/v1/auth/session", { headers: user.bearer })).status).toBe(200);
+    // A cookie client gets the new token as a new cookie, not in the body.
+    const cookie = `burrow_session=${user.token}`;
+    const byCookie = await api.request("/v1/auth/reauthenticate", { method: "POST", headers: { cookie, origin: ORIGIN }, json: { password: user.password } });
+    expect(byCookie.status).toBe(200);
+    expect((await byCookie.json()).sessionToken).toBeUndefined();
+    expect(sessionCookieFrom(byCookie)).not.toBe(cookie);
+    expect((await api.request("/v1/auth/session", { headers: { cookie: sessionCookieFrom(byCookie) } })).status).toBe(200);
   });
 });

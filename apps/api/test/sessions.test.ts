@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { authSessions } from "@burrow/platform-auth/schema";
-import { createTestApi, ORIGIN, PASSWORD, readProblem, sessionCookieFrom, signIn, signUpUser, type TestApi } from "./helpers.ts";
+import { createTestApi, ORIGIN, PASSWORD, readProblem, reauthenticate, sessionCookieFrom, signIn, signUpUser, type TestApi } from "./helpers.ts";
 
 describe("sessions", () => {
   let api: TestApi;
@@ -260,7 +260,7 @@ describe("change password", () => {
     api.clock.advance(11 * 60_000);
     const stale = await change(user.bearer, { currentPassword: user.password, newPassword: "a brand new passphrase" });
     expect((await readProblem(stale)).code).toBe("reauthentication_required");
-    await api.request("/v1/auth/reauthenticate", { method: "POST", headers: user.bearer, json: { password: user.password } });
+    expect((await reauthenticate(api, user)).status).toBe(200);
     expect((await change(user.bearer, { currentPassword: user.password, newPassword: "a brand new passphrase" })).status).toBe(204);
   });
 

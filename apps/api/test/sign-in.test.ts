@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { auditLogs } from "@burrow/platform-core/schema";
-import { createTestApi, ORIGIN, PASSWORD, readProblem, sessionCookieFrom, signIn, signUpUser, type TestApi } from "./helpers.ts";
+import { BEARER_CLIENT, createTestApi, ORIGIN, PASSWORD, readProblem, sessionCookieFrom, signIn, signUpUser, type TestApi } from "./helpers.ts";
 
 describe("sign-up and sign-in (verification off)", () => {
   let api: TestApi;
@@ -11,7 +11,7 @@ describe("sign-up and sign-in (verification off)", () => {
   afterAll(() => api.close());
 
   test("sign-up creates the account, signs in and sets an HttpOnly cookie", async () => {
-    const response = await api.request("/v1/auth/sign-up", { method: "POST", json: { email: "  Grace.Hopper@Example.COM ", password: PASSWORD, name: "Grace Hopper" } });
+    const response = await api.request("/v1/auth/sign-up", { method: "POST", headers: BEARER_CLIENT, json: { email: "  Grace.Hopper@Example.COM ", password: PASSWORD, name: "Grace Hopper" } });
     expect(response.status).toBe(201);
     const body = await response.json();
     expect(body.user).toMatchObject({ email: "Grace.Hopper@Example.COM", name: "Grace Hopper", status: "active", emailVerified: false });

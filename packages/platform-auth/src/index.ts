@@ -86,7 +86,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
   const throttle = createSignInThrottle({ clock: context.clock, policy: context.config.lockout });
   const tokens = createOneTimeTokens({ clock: context.clock, secret: context.config.secret });
   const notices = createNotices({ config: context.config, email: context.email, tokens });
-  const factors = createFactors({ ...context, keyRing: options.keyRing });
+  const factors = createFactors({ ...context, keyRing: options.keyRing, sessions });
   const startSession = createSessionStarter(context, sessions);
   const passkeys = createPasskeys(context, { factors });
   const completion = createSignInCompletion(context, { startSession, factors, createChallenge: createChallengeStore(context.clock) });

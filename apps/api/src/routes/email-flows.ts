@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../env.ts";
-import { outcomeResponse } from "./signed-in.ts";
+import { issueSessionToken, outcomeResponse } from "./signed-in.ts";
 import { requireSession } from "../middleware/authenticate.ts";
 import type { Platform } from "../platform.ts";
 import { Email, jsonBody, jsonContent, PasswordInput, problems, SignInAnswer, User } from "../schemas.ts";
@@ -39,7 +39,8 @@ const reauthenticate = route({
       ]),
     ),
   },
-  responses: { 204: { description: "Recently authenticated" }, ...problems(400, 401, 403, 415, 429) },
+  description: "The session gets a new token (the old one stops working): a new cookie, and `sessionToken` in the body for clients that authenticate by header.",
+  responses: { 200: jsonContent(z.object({ reauthenticated: z.literal(true), sessionToken: z.string().optional() }), "Recently authenticated, with a new session token"), ...problems(400, 401, 403, 415, 429) },
 });
 const changeEmail = route({ method: "post", path: "/v1/auth/email/change", summary: "Start changing the email address (recent re-authentication required)", description: "Mails a confirmation link to the new address and a notice to the old one. The address changes only when the link is used.", request: { body: jsonBody(z.object({ newEmail: Email }).strict()) }, responses: { 202: accepted, ...problems(400, 401, 403, 415) } });
 const confirmEmailChange = route({ method: "post", path: "/v1/auth/email/change/confirm", summary: "Complete an email change with the token mailed to the new address", request: { body: jsonBody(z.object({ token: Token }).strict()) }, responses: { 200: jsonContent(z.object({ user: User }), "Changed"), ...problems(400, 409, 415) } });
@@ -84,8 +85,8 @@ export function emailFlowRoutes(platform: Platform): OpenAPIHono<AppEnv> {
     })
     .openapi(reauthenticate, async (c) => {
       const caller = await requireSession(c);
-      await flows.reauthenticate(caller.session, c.req.valid("json") as never, c.get("requestContext"));
-      return c.body(null, 204);
+      const { token } = await flows.reauthenticate(caller.session, c.req.valid("json") as never, c.get("requestContext"));
+      return c.json({ reauthenticated: true as const, ...issueSessionToken(c, platform, token) }, 200);
     })
     .openapi(changeEmail, async (c) => {
       const caller = await requireSession(c);

@@ -5,12 +5,12 @@ import type { AppEnv } from "../env.ts";
 import { requireSession } from "../middleware/authenticate.ts";
 import type { Platform } from "../platform.ts";
 import { jsonBody, jsonContent, problems, SignedIn } from "../schemas.ts";
-import { signedInResponse } from "./signed-in.ts";
+import { issueSessionToken, signedInResponse } from "./signed-in.ts";
 
 const tags = ["Multi-factor"];
 const Code = z.string().regex(/^\d{6}$/, "Must be 6 digits");
 const Factor = z.object({ id: z.string(), type: z.enum(["totp", "passkey"]), label: z.string(), confirmed: z.boolean(), createdAt: z.string(), lastUsedAt: z.string().nullable() }).openapi("MfaFactor");
-const RecoveryCodes = z.object({ recoveryCodes: z.array(z.string()).nullable() }).openapi("RecoveryCodes");
+const RecoveryCodes = z.object({ recoveryCodes: z.array(z.string()).nullable(), sessionToken: z.string().optional().openapi({ description: "When enrolment lifted the MFA policy's restriction: the session's new token (bearer clients; browsers get a new cookie)." }) }).openapi("RecoveryCodes");
 const FactorIdParam = z.object({ factorId: idSchema("factor").openapi({ param: { name: "factorId", in: "path" }, type: "string" }) });
 
 const enroll = createRoute({
@@ -47,7 +47,7 @@ const registerVerify = createRoute({
   tags,
   summary: "Finish adding a passkey",
   request: { body: jsonBody(z.object({ ceremonyId: idSchema("webauthnChallenge").openapi({ type: "string" }), response: CredentialResponse, label: z.string().trim().min(1).max(100).optional() }).strict()) },
-  responses: { 200: jsonContent(z.object({ passkey: Factor, recoveryCodes: z.array(z.string()).nullable() }), "Added"), ...problems(400, 401, 403, 409, 415) },
+  responses: { 200: jsonContent(z.object({ passkey: Factor, recoveryCodes: z.array(z.string()).nullable(), sessionToken: z.string().optional() }), "Added"), ...problems(400, 401, 403, 409, 415) },
 });
 const listPasskeys = createRoute({ method: "get", path: "/v1/passkeys", tags, summary: "The caller's passkeys", responses: { 200: jsonContent(z.object({ data: z.array(Factor) }), "Passkeys"), ...problems(401, 403) } });
 const renamePasskey = createRoute({ method: "patch", path: "/v1/passkeys/{passkeyId}", tags, summary: "Rename a passkey", request: { params: PasskeyIdParam, body: jsonBody(z.object({ label: z.string().trim().min(1).max(100) }).strict()) }, responses: { 200: jsonContent(Factor, "Renamed"), ...problems(400, 401, 403, 404, 415) } });
@@ -91,7 +91,9 @@ export function mfaRoutes(platform: Platform): OpenAPIHono<AppEnv> {
       const caller = await requireSession(c, { allowRestricted: true });
       auth.sessions.assertRecent(caller.session);
       const body = c.req.valid("json");
-      return c.json(await auth.factors.confirmTotp(caller.user.id, body.factorId, body.code, c.get("requestContext")), 200);
+      const { recoveryCodes, sessionToken } = await auth.factors.confirmTotp(caller.user.id, body.factorId, body.code, c.get("requestContext"), caller.session.id);
+      // Enrolment that lifted the policy's restriction is an authentication: the session gets a new token.
+      return c.json({ recoveryCodes, ...(sessionToken === null ? {} : issueSessionToken(c, platform, sessionToken)) }, 200);
     })
     .openapi(remove, async (c) => {
       const caller = await requireSession(c);
@@ -117,8 +119,8 @@ export function mfaRoutes(platform: Platform): OpenAPIHono<AppEnv> {
       const caller = await requireSession(c, { allowRestricted: true });
       auth.sessions.assertRecent(caller.session);
       const body = c.req.valid("json");
-      const { factor, recoveryCodes } = await auth.passkeys.register(caller.user.id, { ceremonyId: body.ceremonyId, response: body.response as never, ...(body.label ? { label: body.label } : {}) }, c.get("requestContext"));
-      return c.json({ passkey: toFactor(factor), recoveryCodes }, 200);
+      const { factor, recoveryCodes, sessionToken } = await auth.passkeys.register(caller.user.id, { ceremonyId: body.ceremonyId, response: body.response as never, sessionId: caller.session.id, ...(body.label ? { label: body.label } : {}) }, c.get("requestContext"));
+      return c.json({ passkey: toFactor(factor), recoveryCodes, ...(sessionToken === null ? {} : issueSessionToken(c, platform, sessionToken)) }, 200);
     })
     .openapi(listPasskeys, async (c) => {
       const caller = await requireSession(c);

@@ -46,8 +46,11 @@ export interface EmailFlows {
   resetPassword(token: string, newPassword: string, request: RequestContext): Promise<void>;
   signInWithMagicLink(token: string, request: RequestContext): Promise<SignInOutcome>;
   signInWithEmailCode(email: string, code: string, request: RequestContext): Promise<SignInOutcome>;
-  /** Marks the session as recently authenticated after the password, or a TOTP code, is given again. */
-  reauthenticate(session: SessionRow, proof: { password: string } | { totp: string } | { passkey: { ceremonyId: string; response: AuthenticationResponseJSON } }, request: RequestContext): Promise<void>;
+  /**
+   * Marks the session as recently authenticated after the password, a TOTP code or a passkey is
+   * given again, and gives it a new token (returned; the old one stops working).
+   */
+  reauthenticate(session: SessionRow, proof: { password: string } | { totp: string } | { passkey: { ceremonyId: string; response: AuthenticationResponseJSON } }, request: RequestContext): Promise<{ token: string }>;
   requestEmailChange(session: SessionRow, newEmail: string, request: RequestContext): Promise<void>;
   confirmEmailChange(token: string, request: RequestContext): Promise<PublicUser>;
   completeAccountSetup(token: string, password: string, request: RequestContext): Promise<void>;
@@ -222,7 +225,9 @@ export function createEmailFlows(context: AuthContext, parts: { users: Users; se
         }
       }
       await sessions.markAuthenticated(db, session, method);
+      const token = await sessions.renew(db, session.id);
       await audit.record(db, { action: "user.reauthenticated", actor: { type: "user", id: user.id }, target: { type: "session", id: session.id }, metadata: { method } }, request);
+      return { token };
     },
 
     async requestEmailChange(session, newEmail, request) {

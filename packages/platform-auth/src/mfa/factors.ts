@@ -2,8 +2,9 @@ import { and, asc, eq, isNotNull, isNull } from "drizzle-orm";
 import QRCode from "qrcode";
 import { newId, PlatformError, type Database, type KeyRing, type RequestContext, type UserId } from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
-import { authSessions, mfaFactors, mfaRecoveryCodes, users } from "../schema.ts";
+import { mfaFactors, mfaRecoveryCodes, users } from "../schema.ts";
 import { checkTotp, newTotpSecret, totpUri } from "./totp.ts";
+import type { Sessions } from "../sessions/sessions.ts";
 
 export type FactorRow = typeof mfaFactors.$inferSelect;
 
@@ -26,13 +27,14 @@ function randomCodePart(length: number): string {
 export interface Factors {
   enrollTotp(userId: UserId, label: string, request: RequestContext): Promise<{ factorId: string; secret: string; otpauthUrl: string; qrSvg: string }>;
   /** Activates an enrolled TOTP factor; returns recovery codes when it is the user's first factor. */
-  confirmTotp(userId: UserId, factorId: string, code: string, request: RequestContext): Promise<{ recoveryCodes: string[] | null }>;
+  confirmTotp(userId: UserId, factorId: string, code: string, request: RequestContext, sessionId?: string): Promise<{ recoveryCodes: string[] | null; sessionToken: string | null }>;
   remove(userId: UserId, factorId: string, request: RequestContext): Promise<void>;
   list(db: Database, userId: UserId): Promise<FactorRow[]>;
   /** The second-factor methods the user can use now (empty when MFA is off for them). */
   methods(db: Database, userId: string): Promise<("totp" | "passkey" | "recovery_code")[]>;
   /** After a factor becomes active: recovery codes if it is the first, the email and the audit entry. */
-  factorAdded(tx: Database, userId: string, change: string, factorId: string, request: RequestContext, first: boolean): Promise<string[] | null>;
+  /** `sessionId`: the session enrolling; when the policy held it back it gets a new token, returned. */
+  factorAdded(tx: Database, userId: string, change: string, factorId: string, request: RequestContext, options: { first: boolean; sessionId?: string }): Promise<{ recoveryCodes: string[] | null; sessionToken: string | null }>;
   /** Checks a TOTP code against the user's confirmed factors, burning the step on success. */
   verifyTotp(db: Database, userId: string): (code: string) => Promise<boolean>;
   /** Uses a recovery code once. */
@@ -40,7 +42,7 @@ export interface Factors {
   regenerateRecoveryCodes(userId: UserId, request: RequestContext): Promise<string[]>;
 }
 
-export function createFactors(context: AuthContext & { keyRing: KeyRing }): Factors {
+export function createFactors(context: AuthContext & { keyRing: KeyRing; sessions: Sessions }): Factors {
   const { db, clock, audit, keyRing, hasher, config } = context;
   const aad = (factorId: string) => `totp:${factorId}`;
 
@@ -67,13 +69,13 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing }): Fact
 
   const confirmed = (userId: string) => and(eq(mfaFactors.userId, userId), isNotNull(mfaFactors.confirmedAt));
 
-  async function factorAdded(tx: Database, userId: string, change: string, factorId: string, request: RequestContext, first: boolean): Promise<string[] | null> {
-    const recoveryCodes = first ? await newRecoveryCodes(tx, userId) : null;
+  async function factorAdded(tx: Database, userId: string, change: string, factorId: string, request: RequestContext, options: { first: boolean; sessionId?: string }): Promise<{ recoveryCodes: string[] | null; sessionToken: string | null }> {
+    const recoveryCodes = options.first ? await newRecoveryCodes(tx, userId) : null;
     await notifyChange(tx, userId, change, "mfa.factor_added", request, factorId);
     // Enrolment done: sessions held back by the MFA policy become full sessions.
-    const lifted = await tx.update(authSessions).set({ restriction: null }).where(and(eq(authSessions.userId, userId), eq(authSessions.restriction, "mfa_enrolment"))).returning({ id: authSessions.id });
-    if (lifted.length > 0) await audit.record(tx, { action: "mfa.policy_enrolled", actor: { type: "user", id: userId }, target: { type: "user", id: userId } }, request);
-    return recoveryCodes;
+    const { lifted, token } = await context.sessions.liftRestriction(tx, userId, options.sessionId);
+    if (lifted > 0) await audit.record(tx, { action: "mfa.policy_enrolled", actor: { type: "user", id: userId }, target: { type: "user", id: userId } }, request);
+    return { recoveryCodes, sessionToken: token };
   }
 
   return {
@@ -93,7 +95,7 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing }): Fact
       return { factorId, secret, otpauthUrl, qrSvg };
     },
 
-    async confirmTotp(userId, factorId, code, request) {
+    async confirmTotp(userId, factorId, code, request, sessionId) {
       const [factor] = await db.select().from(mfaFactors).where(and(eq(mfaFactors.id, factorId), eq(mfaFactors.userId, userId), eq(mfaFactors.type, "totp")));
       if (factor === undefined) throw new PlatformError("not_found");
       if (factor.confirmedAt !== null) throw new PlatformError("conflict", { detail: "This factor is already confirmed." });
@@ -105,7 +107,7 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing }): Fact
       return db.transaction(async (tx) => {
         const first = (await tx.select({ id: mfaFactors.id }).from(mfaFactors).where(confirmed(userId))).length === 0;
         await tx.update(mfaFactors).set({ confirmedAt: clock.now(), totpLastStep: step, lastUsedAt: clock.now() }).where(eq(mfaFactors.id, factorId));
-        return { recoveryCodes: await factorAdded(tx, userId, "an authenticator app was added", factorId, request, first) };
+        return factorAdded(tx, userId, "an authenticator app was added", factorId, request, { first, ...(sessionId ? { sessionId } : {}) });
       });
     },
 

@@ -22,7 +22,7 @@ type Purpose = "registration" | "sign_in" | "second_factor" | "reauthentication"
 export interface Passkeys {
   registrationOptions(userId: UserId): Promise<{ ceremonyId: string; options: PublicKeyCredentialCreationOptionsJSON }>;
   /** Stores the new passkey (a confirmed factor); recovery codes come back when it is the first factor. */
-  register(userId: UserId, input: { ceremonyId: string; response: RegistrationResponseJSON; label?: string }, request: RequestContext): Promise<{ factor: FactorRow; recoveryCodes: string[] | null }>;
+  register(userId: UserId, input: { ceremonyId: string; response: RegistrationResponseJSON; label?: string; sessionId?: string }, request: RequestContext): Promise<{ factor: FactorRow; recoveryCodes: string[] | null; sessionToken: string | null }>;
   /** Options for signing in with a passkey alone: they name no account, so they reveal none. */
   signInOptions(): Promise<{ ceremonyId: string; options: PublicKeyCredentialRequestOptionsJSON }>;
   /** Options for a passkey as the second factor of an MFA challenge, or to re-authenticate. */
@@ -115,8 +115,8 @@ export function createPasskeys(context: AuthContext, parts: { factors: Factors }
             aaguid,
           })
           .returning();
-        const recoveryCodes = await parts.factors.factorAdded(tx, userId, "a passkey was added", factor!.id, request, first);
-        return { factor: factor!, recoveryCodes };
+        const added = await parts.factors.factorAdded(tx, userId, "a passkey was added", factor!.id, request, { first, ...(input.sessionId ? { sessionId: input.sessionId } : {}) });
+        return { factor: factor!, ...added };
       });
     },
 

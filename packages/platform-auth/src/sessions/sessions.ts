@@ -48,6 +48,16 @@ export interface Sessions {
   isLive(session: SessionRow): boolean;
   /** Records use of the session (a refresh): keeps its idle clock running. */
   touch(db: Database, sessionId: string): Promise<void>;
+  /**
+   * A new secret for the session after it authenticates again (step-up, second factor enrolled):
+   * the old token stops working (ASVS V7.2.4), so one seen before the stronger proof is worth nothing.
+   */
+  renew(db: Database, sessionId: string): Promise<string>;
+  /**
+   * MFA enrolment done: the user's sessions held back by the policy become full; the current one
+   * (if named and restricted) gets a new token, returned.
+   */
+  liftRestriction(db: Database, userId: string, currentSessionId?: string): Promise<{ lifted: number; token: string | null }>;
   /** Throws 403 `reauthentication_required` unless the session authenticated within the window. */
   assertRecent(session: SessionRow): void;
   /** Records a fresh authentication on the session (step-up): its time, and the method used. */
@@ -157,6 +167,18 @@ export function createSessions(context: AuthContext): Sessions {
 
     async touch(db, sessionId) {
       await db.update(authSessions).set({ lastActiveAt: clock.now() }).where(eq(authSessions.id, sessionId));
+    },
+
+    async renew(db, sessionId) {
+      const secret = newSessionSecret();
+      await db.update(authSessions).set({ secretHash: sha256(secret) }).where(eq(authSessions.id, sessionId));
+      return formatSessionToken({ id: sessionId as SessionId, secret });
+    },
+
+    async liftRestriction(db, userId, currentSessionId) {
+      const lifted = await db.update(authSessions).set({ restriction: null }).where(and(eq(authSessions.userId, userId), eq(authSessions.restriction, "mfa_enrolment"))).returning({ id: authSessions.id });
+      const current = currentSessionId !== undefined && lifted.some((row) => row.id === currentSessionId);
+      return { lifted: lifted.length, token: current ? await this.renew(db, currentSessionId) : null };
     },
 
     assertRecent(session) {
