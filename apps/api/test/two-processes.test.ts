@@ -48,7 +48,7 @@ describe.skipIf(process.env.DATABASE_URL === undefined)("two API processes shari
 
   test("a role change made through one is enforced by the other within 100 ms", async () => {
     const post = async (path: string, json: unknown, token?: string) =>
-      fetch(`${otherUrl}${path}`, { method: "POST", headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(json) });
+      fetch(`${otherUrl}${path}`, { method: "POST", headers: { "content-type": "application/json", "x-burrow-client": "bearer", ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(json) });
     const signUp = async (email: string) => (await (await post("/v1/auth/sign-up", { email, password: "purple submarine garden" })).json()) as { user: { id: string }; sessionToken: string };
     const owner = await signUp("two-owner@example.com");
     const member = await signUp("two-member@example.com");
