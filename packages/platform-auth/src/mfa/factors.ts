@@ -24,6 +24,16 @@ function randomCodePart(length: number): string {
   return out.length === length ? out : randomCodePart(length);
 }
 
+/**
+ * `count` different lookup parts. Lookups are unique per user, so a repeated draw would lose a code
+ * the user was shown: draw again until they differ.
+ */
+export function distinctLookups(count: number, draw: () => string): Set<string> {
+  const lookups = new Set<string>();
+  while (lookups.size < count) lookups.add(draw());
+  return lookups;
+}
+
 export interface Factors {
   enrollTotp(userId: UserId, label: string, request: RequestContext): Promise<{ factorId: string; secret: string; otpauthUrl: string; qrSvg: string }>;
   /** Activates an enrolled TOTP factor; returns recovery codes when it is the user's first factor. */
@@ -54,9 +64,7 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
 
   async function newRecoveryCodes(tx: Database, userId: string): Promise<string[]> {
     await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId));
-    // Lookups are unique per user: draw until there are 10 different ones, so no code shown is lost.
-    const lookups = new Set<string>();
-    while (lookups.size < RECOVERY_CODE_COUNT) lookups.add(randomCodePart(4));
+    const lookups = distinctLookups(RECOVERY_CODE_COUNT, () => randomCodePart(4));
     const codes: string[] = [];
     const now = clock.now();
     for (const lookup of lookups) {
