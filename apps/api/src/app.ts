@@ -1,5 +1,4 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { swaggerUI } from "@hono/swagger-ui";
 import { PlatformError, type FieldError } from "@burrow/platform-core";
 import { cors } from "hono/cors";
 import type { AppEnv } from "./env.ts";
@@ -20,6 +19,7 @@ import { tokenRoutes } from "./routes/tokens.ts";
 import { mfaRoutes } from "./routes/mfa.ts";
 import { orgRoutes } from "./routes/orgs.ts";
 import { meRoutes } from "./routes/me.ts";
+import { docsRoutes } from "./routes/docs.ts";
 
 /** Turns a failed zod validation into a 400 problem listing each invalid field. */
 function validationHook(result: { success: boolean; target: string; error?: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } }): void {
@@ -64,7 +64,7 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
     openapi: "3.1.0",
     info: { title: "Burrow API", version: "0.1.0", description: "Identity platform: accounts, sessions, MFA, organizations and more." },
   });
-  app.get("/docs", swaggerUI({ url: "/openapi.json", title: "Burrow API reference" }));
+  app.route("/", docsRoutes());
 
   app.onError(onError((message, fields) => platform.log.error(message, fields)));
   app.notFound(notFound(() => app.routes));
