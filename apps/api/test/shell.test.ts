@@ -95,6 +95,12 @@ describe("API shell", () => {
     expect(chunked.status).toBe(413);
     const fine = await api.request("/v1/test/echo", { method: "POST", json: { a: 1 } });
     expect(await fine.json()).toEqual({ a: 1 });
+    // Forms on the hosted pages, and paths with no route, meet the same limit with the same answer.
+    for (const path of ["/auth/forgot-password", "/nowhere"]) {
+      const form = await api.request(path, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `email=${"x".repeat(4096)}` });
+      expect(form.status).toBe(413);
+      expect((await readProblem(form)).code).toBe("payload_too_large");
+    }
   });
 
   test("an unknown route is a 404 problem and an unknown method a 405 with Allow", async () => {
