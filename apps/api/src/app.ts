@@ -1,6 +1,6 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { swaggerUI } from "@hono/swagger-ui";
 import { PlatformError, type FieldError } from "@burrow/platform-core";
+import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import type { AppEnv } from "./env.ts";
 import { jsonBody } from "./middleware/json-body.ts";
@@ -20,6 +20,7 @@ import { tokenRoutes } from "./routes/tokens.ts";
 import { mfaRoutes } from "./routes/mfa.ts";
 import { orgRoutes } from "./routes/orgs.ts";
 import { meRoutes } from "./routes/me.ts";
+import { docsRoutes } from "./routes/docs.ts";
 
 /** Turns a failed zod validation into a 400 problem listing each invalid field. */
 function validationHook(result: { success: boolean; target: string; error?: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } }): void {
@@ -48,6 +49,12 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
   }
   for (const prefix of ["/v1/auth/*", "/auth/*"]) app.use(prefix, ipRateLimit({ db: platform.db, clock: platform.clock, policy: config.ipRateLimit }));
   // After CSRF and rate limits: a cross-site or flooding request is refused before its body is read.
+  // The hard limit for every path (forms and unknown paths too), counted on the bytes as they stream
+  // in, so a chunked body is cut off at the limit rather than buffered whole: 413 problem+json.
+  const tooLarge = (): never => {
+    throw new PlatformError("payload_too_large", { detail: `The request body is larger than ${config.bodyLimitBytes} bytes (BURROW_BODY_LIMIT).` });
+  };
+  app.use("*", bodyLimit({ maxSize: config.bodyLimitBytes, onError: tooLarge }));
   app.use("/v1/*", jsonBody({ maxBytes: config.bodyLimitBytes }));
 
   app.route("/", healthRoutes(platform));
@@ -64,7 +71,7 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
     openapi: "3.1.0",
     info: { title: "Burrow API", version: "0.1.0", description: "Identity platform: accounts, sessions, MFA, organizations and more." },
   });
-  app.get("/docs", swaggerUI({ url: "/openapi.json", title: "Burrow API reference" }));
+  app.route("/", docsRoutes());
 
   app.onError(onError((message, fields) => platform.log.error(message, fields)));
   app.notFound(notFound(() => app.routes));

@@ -19,16 +19,21 @@ const platform = await openPlatform(config);
 const app = createApp(platform);
 const server = Bun.serve({
   port: config.port,
-  hostname: config.env === "production" ? "0.0.0.0" : "127.0.0.1",
-  // Bun refuses larger bodies before they are read; the app's own check gives the problem+json answer.
-  maxRequestBodySize: config.bodyLimitBytes * 2,
+  hostname: config.host,
+  // Bun answers a body over its own limit itself, with a bare 413 and no problem document. So Bun's
+  // is lifted, and the app's (BURROW_BODY_LIMIT) is the hard limit: Content-Length is checked before
+  // anything is read, and a chunked body is counted as it streams in and cut off at the limit.
+  maxRequestBodySize: Number.MAX_SAFE_INTEGER,
   fetch: (request, bunServer) => app.fetch(request, { server: bunServer } satisfies Bindings),
 });
 const worker = createWorker({ db: platform.db, clock: platform.clock, definitions: platform.jobs, onError: (error, job) => platform.log.warn("job failed", { jobId: job.id, type: job.type, attempt: job.attempts, error: error instanceof Error ? error.message : String(error) }) });
 worker.start();
 
+// The address to open is PUBLIC_URL (an allowed origin), not the bind address: a browser at
+// http://127.0.0.1:3000 would be refused by the CSRF check when only http://localhost:3000 is allowed.
 platform.log.info("burrow started", {
-  api: `http://${server.hostname}:${server.port}`,
+  url: config.publicUrl,
+  listening: `${server.hostname}:${server.port}`,
   database: platform.database.driver === "pglite" ? `embedded (${config.dataDir})` : "postgresql",
 });
 

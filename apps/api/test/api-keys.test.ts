@@ -20,7 +20,12 @@ describe("API keys", () => {
     expect(response.status).toBe(201);
     const created = await response.json();
     expect(created.secret).toMatch(/^bk_key_[0-9a-z]{26}_[A-Za-z0-9_-]{43}$/);
-    expect(created.prefix).toBe(created.secret.slice(0, 12));
+    // The listed prefix is the start of the key's random part, so keys made in the same instant differ.
+    expect(created.prefix).toBe(created.secret.slice(-43, -35));
+    const second = await (await create({ name: "CI deploys too", scopes: ["profile:read"] })).json();
+    expect(second.prefix).toMatch(/^[A-Za-z0-9_-]{8}$/);
+    expect(second.prefix).not.toBe(created.prefix);
+    expect(created.secret.slice(0, 12)).toBe(second.secret.slice(0, 12));
     const list = await (await api.request("/v1/api-keys", { headers: user.bearer })).json();
     expect(JSON.stringify(list)).not.toContain(created.secret.slice(-43));
     expect(list.data.map((key: { id: string }) => key.id)).toContain(created.id);

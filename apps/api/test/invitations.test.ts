@@ -51,7 +51,12 @@ describe("invitations", () => {
   test("an existing account accepts while signed in with the invited, verified address", async () => {
     const invited = await signUpUser(api, { email: "existing@example.com" });
     const other = await signUpUser(api);
-    await invite(owner, { email: "existing@example.com", role: "viewer" });
+    const sent = await (await invite(owner, { email: "existing@example.com", role: "viewer" })).json();
+    // The answer and the list both say which role the invitation grants.
+    expect(sent).toMatchObject({ email: "existing@example.com", role: "viewer", status: "pending" });
+    const listed = await (await api.request(`/v1/orgs/${orgId}/invitations`, { headers: owner.bearer })).json();
+    expect(listed.data.find((invitation: { id: string }) => invitation.id === sent.id)).toMatchObject({ role: "viewer" });
+    expect(listed.data.every((invitation: { role?: unknown }) => typeof invitation.role === "string")).toBe(true);
     const token = await tokenFor("existing@example.com");
     // Unverified address: not yet proven.
     expect((await accept({ token }, invited.bearer)).status).toBe(403);

@@ -176,6 +176,11 @@ describe("CSRF", () => {
       expect(response.status).toBe(403);
       expect((await readProblem(response)).code).toBe("csrf_rejected");
     }
+    // The answer names the Origin it saw and the setting that allows more.
+    const named = await readProblem(await attempt({ origin: "http://127.0.0.1:3000" }));
+    expect(named.code).toBe("csrf_rejected");
+    expect(named.detail).toContain("http://127.0.0.1:3000");
+    expect(named.detail).toContain("BURROW_ALLOWED_ORIGINS");
     // text/plain bodies get no exemption either: refused before reaching the route.
     const plain = await api.request("/v1/auth/sign-out", { method: "POST", headers: { cookie, origin: "https://evil.example", "content-type": "text/plain" }, body: "{}" });
     expect(plain.status).toBe(403);

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { DEFAULT_MIGRATIONS_FOLDER, createDatabase, loadConfig, silentLogger } from "@burrow/platform-core";
 import { createApp } from "../src/app.ts";
 import { composePlatform } from "../src/platform.ts";
-import { createTestApi, readProblem, type TestApi } from "./helpers.ts";
+import { createTestApi, readProblem, signUpUser, type TestApi } from "./helpers.ts";
 
 describe("API shell", () => {
   let api: TestApi;
@@ -37,6 +37,24 @@ describe("API shell", () => {
     const docs = await api.request("/docs");
     expect(docs.status).toBe(200);
     expect(await docs.text()).toContain("/openapi.json");
+  });
+
+  test("a 401 says how to authenticate (RFC 6750): error=\"invalid_token\" when a sent token was refused", async () => {
+    const challenge = async (headers: Record<string, string>) => {
+      const response = await api.request("/v1/auth/session", { headers });
+      expect(response.status).toBe(401);
+      return response.headers.get("www-authenticate");
+    };
+    expect(await challenge({})).toBe('Bearer realm="burrow"');
+    expect(await challenge({ authorization: `Bearer ses_01jc4x6t0m7w8s9a2b3c4d5e6f.${"x".repeat(43)}` })).toBe('Bearer realm="burrow", error="invalid_token"');
+    expect(await challenge({ authorization: "Basic dXNlcjpwYXNz" })).toBe('Bearer realm="burrow", error="invalid_token"');
+    expect(await challenge({ "x-api-key": `bk_key_01jc4x6t0m7w8s9a2b3c4d5e6f_${"y".repeat(43)}` })).toBe('Bearer realm="burrow", error="invalid_token"');
+    // A session that ended: its token is refused as well.
+    const user = await signUpUser(api);
+    expect((await api.request("/v1/auth/sign-out", { method: "POST", headers: user.bearer })).status).toBeLessThan(300);
+    expect(await challenge(user.bearer)).toBe('Bearer realm="burrow", error="invalid_token"');
+    // Answers other than 401 carry no challenge.
+    expect((await api.request("/healthz")).headers.get("www-authenticate")).toBeNull();
   });
 
   test("every response carries a request id and the security headers", async () => {
@@ -95,6 +113,12 @@ describe("API shell", () => {
     expect(chunked.status).toBe(413);
     const fine = await api.request("/v1/test/echo", { method: "POST", json: { a: 1 } });
     expect(await fine.json()).toEqual({ a: 1 });
+    // Forms on the hosted pages, and paths with no route, meet the same limit with the same answer.
+    for (const path of ["/auth/forgot-password", "/nowhere"]) {
+      const form = await api.request(path, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `email=${"x".repeat(4096)}` });
+      expect(form.status).toBe(413);
+      expect((await readProblem(form)).code).toBe("payload_too_large");
+    }
   });
 
   test("an unknown route is a 404 problem and an unknown method a 405 with Allow", async () => {

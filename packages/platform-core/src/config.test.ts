@@ -42,6 +42,19 @@ describe("config", () => {
       const config = loadConfig({ ...base, BURROW_SECRET: "x".repeat(40), BURROW_ENCRYPTION_KEYS: `v1:${key}` });
       expect(config.env).toBe("production");
       expect(config.publicUrl).toBe("https://id.example.com");
+      // A container must be reachable from outside itself.
+      expect(config.host).toBe("0.0.0.0");
+      expect(loadConfig({ ...base, BURROW_SECRET: "x".repeat(40), BURROW_ENCRYPTION_KEYS: `v1:${key}`, HOST: "10.0.0.5" }).host).toBe("10.0.0.5");
+    });
+  });
+
+  test("HOST is the bind address: 127.0.0.1 outside production unless set; a malformed one is named", () => {
+    withTempDir((dir) => {
+      expect(loadConfig({ BURROW_DATA_DIR: dir }).host).toBe("127.0.0.1");
+      expect(loadConfig({ BURROW_DATA_DIR: dir, HOST: "0.0.0.0" }).host).toBe("0.0.0.0");
+      expect(loadConfig({ BURROW_DATA_DIR: dir, HOST: "::" }).host).toBe("::");
+      expect(() => loadConfig({ BURROW_DATA_DIR: dir, HOST: "http://0.0.0.0/" })).toThrow(/HOST/);
+      expect(() => loadConfig({ BURROW_DATA_DIR: dir, HOST: "" })).toThrow(/HOST/);
     });
   });
 

@@ -10,6 +10,8 @@ export interface Config {
   /** True when running on the embedded database with generated secrets. */
   embedded: boolean;
   port: number;
+  /** The address the API listens on (`HOST`): 127.0.0.1 outside production, 0.0.0.0 in production. */
+  host: string;
   adminPort: number;
   dataDir: string;
   databaseUrl: string | undefined;
@@ -107,6 +109,7 @@ const booleanText = z.enum(["true", "false", "1", "0"]).transform((value) => val
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().trim().min(1).max(253).regex(/^[A-Za-z0-9.:-]+$/, "HOST must be an address to listen on, such as 0.0.0.0, 127.0.0.1 or ::").optional(),
   ADMIN_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
   BURROW_DATA_DIR: z.string().min(1).default("./.burrow"),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// URL").optional(),
@@ -211,6 +214,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     env: values.NODE_ENV,
     embedded: values.DATABASE_URL === undefined,
     port: values.PORT,
+    // A container needs 0.0.0.0 to be reachable; a laptop should not offer its development server to the network.
+    host: values.HOST ?? (production ? "0.0.0.0" : "127.0.0.1"),
     adminPort: values.ADMIN_PORT,
     dataDir,
     databaseUrl: values.DATABASE_URL,

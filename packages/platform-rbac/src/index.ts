@@ -56,7 +56,7 @@ export { BUILT_IN_PERMISSIONS, BUILT_IN_ROLES, covers, coversAll, PERMISSION, ty
 export { createGuards, type GuardOptions } from "./guards.ts";
 export { RBAC_CHANNEL, type PermissionResolver, type ResolvedPermissions } from "./resolver.ts";
 export { slugFromName, type Member, type OrganizationRow, type Organizations } from "./organizations.ts";
-export { INVITATION_TTL_MS, type InvitationRow, type Invitations } from "./invitations.ts";
+export { INVITATION_TTL_MS, type InvitationRow, type InvitationView, type Invitations } from "./invitations.ts";
 export type { RoleView, Roles } from "./roles.ts";
 export { findOrgRole } from "./organizations.ts";
 export type { Entitlement, Entitlements, Subject, SubscriptionStatus } from "./entitlements.ts";

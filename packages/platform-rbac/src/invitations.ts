@@ -5,9 +5,11 @@ import type { Outbox } from "@burrow/platform-email";
 import { findOrgRole, type Organizations } from "./organizations.ts";
 import { coversAll } from "./permissions.ts";
 import type { PermissionResolver } from "./resolver.ts";
-import { organizationInvitations, organizationMemberships, organizations } from "./schema.ts";
+import { organizationInvitations, organizationMemberships, organizations, roles } from "./schema.ts";
 
 export type InvitationRow = typeof organizationInvitations.$inferSelect;
+/** An invitation with the key of the role it grants. */
+export type InvitationView = InvitationRow & { role: string };
 
 /** An invitation lives 7 days: long enough for a busy week, short enough to go stale safely. */
 export const INVITATION_TTL_MS = 7 * 86_400_000;
@@ -24,8 +26,8 @@ export const INVITATION_RATE_LIMITS: { perInviter: RatePolicy; perOrganization: 
 
 export interface Invitations {
   /** Mails `org.invitation`; a newer invitation to the same address replaces the pending one. */
-  invite(actorId: string, orgId: string, input: { email: string; role: string }, request: RequestContext): Promise<InvitationRow>;
-  list(actorId: string, orgId: string): Promise<InvitationRow[]>;
+  invite(actorId: string, orgId: string, input: { email: string; role: string }, request: RequestContext): Promise<InvitationView>;
+  list(actorId: string, orgId: string): Promise<InvitationView[]>;
   revoke(actorId: string, orgId: string, invitationId: string, request: RequestContext): Promise<void>;
   /**
    * A signed-in user whose verified email is the invited one joins. A session held back by the MFA
@@ -112,13 +114,19 @@ export function createInvitations(options: {
         url.searchParams.set("token", token);
         await options.mailer.queue(tx, { to: input.email.trim(), template: "org.invitation", variables: { url: url.toString(), orgName: org!.name, inviterName: inviter?.name ?? inviter?.email ?? "A teammate" } });
         await audit.record(tx, { action: "invitation.sent", actor: { type: "user", id: actorId }, target: { type: "invitation", id: row!.id }, orgId, metadata: { role: input.role } }, request);
-        return row!;
+        return { ...row!, role: role.key };
       });
     },
 
     async list(actorId, orgId) {
       await authorize(actorId, orgId);
-      return db.select().from(organizationInvitations).where(eq(organizationInvitations.orgId, orgId)).orderBy(desc(organizationInvitations.createdAt));
+      const rows = await db
+        .select({ invitation: organizationInvitations, role: roles.key })
+        .from(organizationInvitations)
+        .innerJoin(roles, eq(roles.id, organizationInvitations.roleId))
+        .where(eq(organizationInvitations.orgId, orgId))
+        .orderBy(desc(organizationInvitations.createdAt));
+      return rows.map((row) => ({ ...row.invitation, role: row.role }));
     },
 
     async revoke(actorId, orgId, invitationId, request) {

@@ -3,11 +3,26 @@ import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "../env.ts";
 
+/** Codes that mean "the credential you sent was refused" rather than "send one". */
+const REFUSED_TOKEN_CODES = new Set<ErrorCode>(["invalid_token", "session_expired"]);
+
+/**
+ * Every 401 says how to authenticate (RFC 9110 §11.6.1), in RFC 6750's terms: `Bearer realm="burrow"`,
+ * plus `error="invalid_token"` when a token was sent in a header and refused. Cookie and anonymous
+ * callers get the bare challenge, which browsers do not act on.
+ */
+function bearerChallenge(c: Context<AppEnv>, code: ErrorCode): string {
+  const presented = c.get("authentication")?.presented;
+  const refused = REFUSED_TOKEN_CODES.has(code) && (presented === "bearer" || c.req.header("authorization") !== undefined);
+  return refused ? 'Bearer realm="burrow", error="invalid_token"' : 'Bearer realm="burrow"';
+}
+
 /** Renders any error as an RFC 9457 problem response. */
 export function problemResponse(c: Context<AppEnv>, error: unknown): Response {
   const problem = toProblem(error, c.get("requestId"));
   const headers: Record<string, string> = { "Content-Type": PROBLEM_CONTENT_TYPE };
   if (error instanceof PlatformError) Object.assign(headers, error.headers);
+  if (problem.status === 401 && headers["WWW-Authenticate"] === undefined) headers["WWW-Authenticate"] = bearerChallenge(c, problem.code);
   return c.newResponse(JSON.stringify(problem), problem.status as 400, headers);
 }
 

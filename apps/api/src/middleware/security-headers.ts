@@ -1,8 +1,23 @@
 import type { MiddlewareHandler } from "hono";
 
 /**
- * Headers every response carries. The API serves JSON only, so its CSP forbids everything,
- * framing included; `/docs` (the interactive reference) loads its viewer and gets a looser policy.
+ * The Content-Security-Policy of each kind of response, in one place. A route that renders HTML sets
+ * its own kind's policy; everything else (JSON, problems) gets `api`, which forbids everything.
+ */
+export const CONTENT_SECURITY_POLICIES = {
+  api: "default-src 'none'; frame-ancestors 'none'",
+  /** The /auth/* pages: one self-contained document with inline styles that posts forms to itself. */
+  hostedPage: "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  /** The development mailbox shows messages as sent: inline styles, data: and remote images (never scripts). */
+  devMailbox: "default-src 'none'; style-src 'unsafe-inline'; img-src data: https:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+  /** /docs: Swagger UI served from our own origin (pinned swagger-ui-dist), calling only our own API. */
+  docs: "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+} as const;
+
+/**
+ * Headers every response carries. The Content-Security-Policy a route set for itself stands (the
+ * hosted pages, the mailbox and /docs each set theirs from CONTENT_SECURITY_POLICIES); any other
+ * response gets the API's, which allows nothing.
  */
 export const securityHeaders = (options: { production: boolean }): MiddlewareHandler =>
   async function securityHeaders(c, next) {
@@ -12,11 +27,7 @@ export const securityHeaders = (options: { production: boolean }): MiddlewareHan
     c.header("X-Frame-Options", "DENY");
     c.header("Cross-Origin-Opener-Policy", "same-origin");
     c.header("Cross-Origin-Resource-Policy", "same-origin");
-    if (c.req.path === "/docs") {
-      c.header("Content-Security-Policy", "default-src 'self' https://cdn.jsdelivr.net; style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; frame-ancestors 'none'");
-    } else {
-      c.header("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
-    }
+    if (!c.res.headers.has("Content-Security-Policy")) c.header("Content-Security-Policy", CONTENT_SECURITY_POLICIES.api);
     if (options.production) c.header("Strict-Transport-Security", "max-age=63072000; includeSubDomains");
     // Auth and account answers carry tokens and personal data: never cache them.
     if (c.req.path.startsWith("/v1/")) c.header("Cache-Control", "no-store");

@@ -3,6 +3,7 @@ import { Hono, type Context } from "hono";
 import { writeSessionCookie } from "../cookies.ts";
 import type { AppEnv } from "../env.ts";
 import type { Platform } from "../platform.ts";
+import { CONTENT_SECURITY_POLICIES } from "../middleware/security-headers.ts";
 import { emailField, form, html, page, passwordField } from "./layout.ts";
 
 interface PageDefinition {
@@ -93,7 +94,7 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
   app.use("/auth/*", async (c, next) => {
     await next();
     c.header("Referrer-Policy", "no-referrer");
-    c.header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+    c.header("Content-Security-Policy", CONTENT_SECURITY_POLICIES.hostedPage);
     c.header("Cache-Control", "no-store");
   });
 

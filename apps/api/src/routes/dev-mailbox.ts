@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { escapeHtml } from "@burrow/platform-email";
 import { isId, PlatformError } from "@burrow/platform-core";
 import type { AppEnv } from "../env.ts";
+import { CONTENT_SECURITY_POLICIES } from "../middleware/security-headers.ts";
 import type { Platform } from "../platform.ts";
 
 /**
@@ -16,7 +17,7 @@ export function devMailboxRoutes(platform: Platform): Hono<AppEnv> {
     .use("/dev/*", async (c, next) => {
       await next();
       // The messages carry inline styles; nothing else is allowed to load.
-      c.header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data: https:; frame-ancestors 'none'");
+      c.header("Content-Security-Policy", CONTENT_SECURITY_POLICIES.devMailbox);
       c.header("Cache-Control", "no-store");
     })
     .get("/dev/mailbox", async (c) => {

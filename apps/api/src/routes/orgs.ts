@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema } from "@burrow/platform-core";
-import type { EligibilityView, ElevationRow, InvitationRow, OrganizationRow } from "@burrow/platform-rbac";
+import type { EligibilityView, ElevationRow, InvitationView, OrganizationRow } from "@burrow/platform-rbac";
 import type { AppEnv } from "../env.ts";
 import { requireCaller } from "../middleware/authenticate.ts";
 import type { Platform } from "../platform.ts";
@@ -42,7 +42,7 @@ const myPermissions = route({
 });
 
 const Invitation = z
-  .object({ id: z.string(), email: z.string(), status: z.enum(["pending", "accepted", "revoked", "expired"]), expiresAt: z.string(), createdAt: z.string() })
+  .object({ id: z.string(), email: z.string(), role: z.string().openapi({ description: "The role the invitation grants", example: "member" }), status: z.enum(["pending", "accepted", "revoked", "expired"]), expiresAt: z.string(), createdAt: z.string() })
   .openapi("Invitation");
 const InvitationId = idSchema("invitation").openapi({ param: { name: "invitationId", in: "path" }, type: "string" });
 const listInvitations = route({ method: "get", path: "/v1/orgs/{orgId}/invitations", summary: "Invitations (members:invite)", request: { params: z.object({ orgId: OrgId }) }, responses: { 200: jsonContent(z.object({ data: z.array(Invitation) }), "Invitations"), ...problems(400, 401, 403, 404) } });
@@ -156,9 +156,10 @@ const toElevation = (row: ElevationRow) => ({
   endsAt: row.endsAt?.toISOString() ?? null,
 });
 
-const toInvitation = (row: InvitationRow, now: Date) => ({
+const toInvitation = (row: InvitationView, now: Date) => ({
   id: row.id,
   email: row.email,
+  role: row.role,
   status: row.acceptedAt !== null ? ("accepted" as const) : row.revokedAt !== null ? ("revoked" as const) : row.expiresAt <= now ? ("expired" as const) : ("pending" as const),
   expiresAt: row.expiresAt.toISOString(),
   createdAt: row.createdAt.toISOString(),

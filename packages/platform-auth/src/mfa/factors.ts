@@ -1,5 +1,4 @@
 import { and, asc, eq, isNotNull, isNull } from "drizzle-orm";
-import QRCode from "qrcode";
 import { newId, PlatformError, type Database, type KeyRing, type RequestContext, type UserId } from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
 import { mfaFactors, mfaRecoveryCodes, users } from "../schema.ts";
@@ -99,7 +98,7 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
         await audit.record(tx, { action: "mfa.factor_enrolled", actor: { type: "user", id: userId }, target: { type: "mfa_factor", id: factorId }, metadata: { type: "totp" } }, request);
       });
       const otpauthUrl = totpUri({ issuer: config.email.productName, account: user.email, secret });
-      const qrSvg = await QRCode.toString(otpauthUrl, { type: "svg", errorCorrectionLevel: "M", margin: 2 });
+      const qrSvg = await (await import("qrcode")).default.toString(otpauthUrl, { type: "svg", errorCorrectionLevel: "M", margin: 2 });
       return { factorId, secret, otpauthUrl, qrSvg };
     },
 

@@ -1,18 +1,17 @@
 import { and, eq, gt, isNotNull, isNull } from "drizzle-orm";
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
-} from "@simplewebauthn/server";
+import type * as WebAuthn from "@simplewebauthn/server";
+import type { AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON } from "@simplewebauthn/server";
 import { newId, PlatformError, type Database, type RequestContext, type UserId } from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
 import { mfaFactors, users, webauthnChallenges } from "../schema.ts";
 import type { Factors, FactorRow } from "./factors.ts";
+
+// @simplewebauthn/server and its CBOR and ASN.1 parsers (about 20 MB resident) load with the first ceremony, not at start-up.
+const webauthn = () => import("@simplewebauthn/server");
+const generateRegistrationOptions: typeof WebAuthn.generateRegistrationOptions = async (options) => (await webauthn()).generateRegistrationOptions(options);
+const verifyRegistrationResponse: typeof WebAuthn.verifyRegistrationResponse = async (options) => (await webauthn()).verifyRegistrationResponse(options);
+const generateAuthenticationOptions: typeof WebAuthn.generateAuthenticationOptions = async (options) => (await webauthn()).generateAuthenticationOptions(options);
+const verifyAuthenticationResponse: typeof WebAuthn.verifyAuthenticationResponse = async (options) => (await webauthn()).verifyAuthenticationResponse(options);
 
 /** A ceremony's challenge is good for 5 minutes, once. */
 export const WEBAUTHN_CHALLENGE_TTL_MS = 5 * 60_000;

@@ -1,4 +1,3 @@
-import { dictionary } from "@zxcvbn-ts/language-common";
 
 /**
  * NIST SP 800-63B password rules: length over composition, a block-list of common passwords, and no
@@ -31,8 +30,9 @@ export function normalizePassword(password: string): string {
 
 let commonPasswords: Set<string> | undefined;
 function isCommon(password: string): boolean {
-  // 49k entries from the zxcvbn-ts common list, loaded on first use.
-  commonPasswords ??= new Set((dictionary["passwords-common"] as string[]).map((entry) => entry.toLowerCase()));
+  // 49k entries from the zxcvbn-ts common list, loaded on first use: the package (all of its
+  // dictionaries, about 15 MB resident) is required here, synchronously, and not at start-up.
+  commonPasswords ??= new Set(((require("@zxcvbn-ts/language-common") as typeof import("@zxcvbn-ts/language-common")).dictionary["passwords-common"] as string[]).map((entry) => entry.toLowerCase()));
   return commonPasswords.has(password.toLowerCase());
 }
 

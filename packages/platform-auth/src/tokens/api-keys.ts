@@ -49,6 +49,11 @@ export interface ApiKeys {
 }
 
 const KEY = /^bk_(key_[0-9a-z]{26})_([A-Za-z0-9_-]{43})$/;
+/**
+ * What the list shows to tell keys apart: the first 8 characters of the random secret (the part after
+ * `bk_<id>_`), as Stripe and GitHub show part of theirs. 48 of 256 bits: the rest still cannot be guessed.
+ */
+const displayPrefix = (secretPart: string): string => secretPart.slice(0, 8);
 /** Last use is written at most once a minute: a busy key must not write on every request. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
@@ -71,7 +76,7 @@ export function createApiKeys(options: { db: Database; config: Config; clock: Cl
       const key = await db.transaction(async (tx) => {
         const [row] = await tx
           .insert(apiKeys)
-          .values({ id, name: input.name, ownerType: "user", ownerId: input.userId, createdBy: input.userId, scopes: [...new Set(input.scopes)], secretHash: sha256(secretPart), prefix: secret.slice(0, 12), expiresAt: input.expiresAt ?? null, createdAt: now })
+          .values({ id, name: input.name, ownerType: "user", ownerId: input.userId, createdBy: input.userId, scopes: [...new Set(input.scopes)], secretHash: sha256(secretPart), prefix: displayPrefix(secretPart), expiresAt: input.expiresAt ?? null, createdAt: now })
           .returning();
         await audit.record(tx, { action: "api_key.created", actor: { type: "user", id: input.userId }, target: { type: "api_key", id }, metadata: { name: input.name, scopes: input.scopes } }, request);
         return row!;

@@ -1,13 +1,7 @@
-import { PGlite } from "@electric-sql/pglite";
 import { sql, type SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
-import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
-import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
-import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
-import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
-import { mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import postgres from "postgres";
 
 /** A drizzle database or an open transaction on it: every service takes one of these. */
 export type Database = PgDatabase<PgQueryResultHKT>;
@@ -90,6 +84,25 @@ async function readMigrationStatus(db: Database, folder: string): Promise<Migrat
 const MIGRATION_LOCK = 0x6275_7272; // "burr"
 
 /**
+ * Embedded PGlite serves one process over one connection, and WebAssembly memory never shrinks: every
+ * page Postgres once touched stays resident. Postgres's default 128 MB of shared buffers was most of
+ * the idle server's memory (docs/benchmarks.md); 4 MB (512 pages) holds this schema's hot pages many times over,
+ * and the one backend needs no room for 100 connections' lock tables and process slots.
+ */
+export const PGLITE_SETTINGS = ["shared_buffers=4MB", "max_connections=10"];
+
+/**
+ * A new embedded cluster is made (initdb) and migrated by a short-lived process of its own: that
+ * one-time work peaks near 1 GB and leaves tens of MB of WebAssembly memory behind, which would
+ * otherwise stay resident in the server for its whole life.
+ */
+async function setUpClusterInChildProcess(pgliteDir: string, migrationsFolder: string): Promise<void> {
+  const child = Bun.spawn([process.execPath, join(import.meta.dir, "pglite-setup.ts"), pgliteDir, migrationsFolder], { stdout: "inherit", stderr: "pipe" });
+  const [code, errors] = await Promise.all([child.exited, new Response(child.stderr).text()]);
+  if (code !== 0) throw new Error(`Setting up the embedded database in ${pgliteDir} failed: ${errors.trim()}`);
+}
+
+/**
  * Opens the database: PostgreSQL through postgres.js when `databaseUrl` is set, else PGlite
  * (persisted in `dataDir`, or in memory for tests). Same schema, same migrations.
  * @example const handle = await createDatabase({ dataDir: "./.burrow" }); await handle.migrate();
@@ -97,7 +110,9 @@ const MIGRATION_LOCK = 0x6275_7272; // "burr"
 export async function createDatabase(options: DatabaseOptions = {}): Promise<DatabaseHandle> {
   const migrationsFolder = options.migrationsFolder ?? DEFAULT_MIGRATIONS_FOLDER;
 
+  // Each driver is loaded only when it is the one in use: a process needs PGlite or postgres.js, not both.
   if (options.databaseUrl !== undefined) {
+    const [{ default: postgres }, { drizzle: drizzlePostgres }, { migrate: migratePostgres }] = await Promise.all([import("postgres"), import("drizzle-orm/postgres-js"), import("drizzle-orm/postgres-js/migrator")]);
     const url = options.databaseUrl;
     const client = postgres(url, { max: options.maxConnections ?? 10, onnotice: () => {} });
     const db = drizzlePostgres(client) as unknown as Database;
@@ -133,12 +148,15 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
     };
   }
 
+  const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([import("@electric-sql/pglite"), import("drizzle-orm/pglite"), import("drizzle-orm/pglite/migrator")]);
   let pgliteDir: string | undefined;
   if (options.dataDir !== undefined) {
     pgliteDir = join(options.dataDir, "pgdata");
     mkdirSync(pgliteDir, { recursive: true });
+    if (!existsSync(join(pgliteDir, "PG_VERSION"))) await setUpClusterInChildProcess(pgliteDir, migrationsFolder);
   }
   const client = await PGlite.create({
+    startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS.flatMap((setting) => ["-c", setting])],
     ...(pgliteDir === undefined ? {} : { dataDir: pgliteDir }),
     ...(options.fromSnapshot === undefined ? {} : { loadDataDir: options.fromSnapshot }),
   });

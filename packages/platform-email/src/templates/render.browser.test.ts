@@ -19,8 +19,17 @@ describe("default emails in Chromium", () => {
       const email = renderer.render(await renderer.compile(template.key, template), Object.fromEntries(template.variables.map((name) => [name, values[name]!])));
       for (const width of [600, 375]) {
         const page = await browser.newPage({ viewport: { width, height: 800 } });
+        // A mail client that loads a message's resources tells their host who opened it: there must be none.
+        const fetched: string[] = [];
+        await page.route("**/*", (route) => {
+          fetched.push(route.request().url());
+          return route.abort();
+        });
         try {
           await page.setContent(email.html, { waitUntil: "load" });
+          expect(fetched).toEqual([]);
+          // The system font stack, inline on the text itself.
+          expect(await page.getByText("Burrow").first().evaluate((element) => getComputedStyle(element).fontFamily)).toContain("-apple-system");
           // Nothing sticks out sideways: no horizontal scrolling on a phone.
           expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
           expect(await page.getByText("Burrow").first().isVisible()).toBe(true);

@@ -25,6 +25,22 @@ describe("templates", () => {
     ]);
   });
 
+  test("no message loads anything from a third party: no web fonts, no stylesheet links, no remote images", async () => {
+    const renderer = createRenderer(branding);
+    // An operator's template that names a font MJML would fetch from Google Fonts gets none either.
+    const custom = { subject: "Hi", mjml: `<mjml><mj-body><mj-section><mj-column><mj-text font-family="Lato, Roboto, sans-serif">Hello</mj-text></mj-column></mj-section></mj-body></mjml>`, text: null, variables: [] };
+    for (const [key, source] of [...DEFAULT_TEMPLATES.map((template) => [template.key, template] as const), ["custom", custom] as const]) {
+      const { html } = await renderer.compile(key, source);
+      expect(html).not.toContain("fonts.googleapis");
+      expect(html).not.toMatch(/<link\b/i);
+      expect(html).not.toMatch(/@import/i);
+      expect(html).not.toMatch(/<img\b/i);
+      expect(html).not.toMatch(/\bsrc=|url\(/i);
+      // The only links in a message are the ones its variables put there (xmlns names are not fetched).
+      expect([...html.matchAll(/href="([^"]*)"/g)].map((match) => match[1]).filter((href) => href !== "{{url}}")).toEqual([]);
+    }
+  });
+
   test("rendering fills branding and escapes variables in HTML", async () => {
     const renderer = createRenderer(branding);
     const template = DEFAULT_TEMPLATES.find((entry) => entry.key === "auth.email_change_confirm")!;

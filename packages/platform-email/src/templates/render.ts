@@ -1,4 +1,3 @@
-import mjml2html from "mjml";
 import { PlatformError } from "@burrow/platform-core";
 import { GLOBAL_VARIABLES } from "./defaults.ts";
 
@@ -80,10 +79,21 @@ export async function validateTemplate(source: TemplateSource, branding: Brandin
   await compileMjml(source.mjml, branding);
 }
 
+/**
+ * MJML (with its HTML parser, minifier and validators) is about 45 MB resident once loaded, and it
+ * runs only when a template version is first compiled: load it then, not at start-up.
+ */
+const importMjml = () => import("mjml");
+let mjmlModule: ReturnType<typeof importMjml> | undefined;
+const loadMjml = () => (mjmlModule ??= importMjml());
+
 async function compileMjml(mjml: string, branding: Branding): Promise<string> {
+  const { default: mjml2html } = await loadMjml();
   let result: { html: string; errors: { formattedMessage?: string; message: string }[] };
   try {
-    result = await mjml2html(fillGlobals(mjml, branding, escapeHtml), { validationLevel: "strict", keepComments: false });
+    // `fonts: {}`: MJML would otherwise add a Google Fonts <link> for any stack naming Roboto, Lato,
+    // Open Sans, … and a mail client loading it tells a third party who opened the mail.
+    result = await mjml2html(fillGlobals(mjml, branding, escapeHtml), { validationLevel: "strict", keepComments: false, fonts: {} });
   } catch (error) {
     // MJML names the server's working directory in its messages ("Line 1 of /srv/…"): keep the line, drop the path.
     const raw = error instanceof Error ? error.message : "invalid MJML";

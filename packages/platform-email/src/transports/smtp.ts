@@ -1,4 +1,4 @@
-import nodemailer from "nodemailer";
+import type { Transporter } from "nodemailer";
 import type { EmailTransport } from "./transport.ts";
 
 /**
@@ -8,11 +8,13 @@ import type { EmailTransport } from "./transport.ts";
  */
 export function createSmtpTransport(url: string, options: { timeoutMs?: number } = {}): EmailTransport {
   const timeout = options.timeoutMs ?? 15_000;
-  const transporter = nodemailer.createTransport({ url, connectionTimeout: timeout, greetingTimeout: timeout, socketTimeout: timeout });
+  // nodemailer (about 20 MB resident) is loaded with the first message, not by every process that could send one.
+  let transporter: Promise<Transporter> | undefined;
+  const connect = () => (transporter ??= import("nodemailer").then(({ default: nodemailer }) => nodemailer.createTransport({ url, connectionTimeout: timeout, greetingTimeout: timeout, socketTimeout: timeout })));
   return {
     name: "smtp",
     async send(email) {
-      const info = await transporter.sendMail({
+      const info = await (await connect()).sendMail({
         from: email.from,
         to: email.to,
         subject: email.subject,
@@ -23,7 +25,7 @@ export function createSmtpTransport(url: string, options: { timeoutMs?: number }
       return { providerMessageId: info.messageId ?? null };
     },
     async close() {
-      transporter.close();
+      if (transporter !== undefined) (await transporter).close();
     },
   };
 }
