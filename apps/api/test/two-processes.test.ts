@@ -32,9 +32,10 @@ describe.skipIf(process.env.DATABASE_URL === undefined)("two API processes shari
       const { value, done } = await reader.read();
       if (done) throw new Error(`the second process stopped: ${seen}`);
       seen += new TextDecoder().decode(value);
-      const match = /"api":"(http:\/\/[^"]+)"/.exec(seen);
+      // The start log names the bind address apart from PUBLIC_URL; this process is reached directly.
+      const match = /"listening":"([^"]+)"/.exec(seen);
       if (match !== null) {
-        otherUrl = match[1]!;
+        otherUrl = `http://${match[1]!}`;
         break;
       }
     }
