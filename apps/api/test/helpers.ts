@@ -1,6 +1,7 @@
 import { createTestClock, createTestDatabase, type TestClock } from "@burrow/platform-core/testing";
 import { createWorker, loadConfig, newId, silentLogger, type Config, type DatabaseHandle } from "@burrow/platform-core";
 import { principalRoles, rolePermissions, roles } from "@burrow/platform-rbac/schema";
+import { referenceTotp } from "@burrow/platform-auth/testing";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createApp } from "../src/app.ts";
 import type { AppEnv } from "../src/env.ts";
@@ -146,4 +147,13 @@ export async function grantPlatformPermissions(api: TestApi, userId: string, per
   await api.platform.db.insert(rolePermissions).values(permissions.map((permission) => ({ roleId, permission })));
   await api.platform.db.insert(principalRoles).values({ id: newId("role", now.getTime()), userId, roleId, createdAt: now });
   api.platform.rbac.resolver.evict(userId);
+}
+
+/** Confirms an authenticator app for the user (codes from an independent RFC 6238 generator), then moves past its step. */
+export async function enrolTotp(api: TestApi, user: TestUser): Promise<{ secret: string; recoveryCodes: string[]; factorId: string }> {
+  const codeNow = (secret: string) => referenceTotp(secret, Math.floor(api.clock.now().getTime() / 1000));
+  const enrolment = (await (await api.request("/v1/mfa/totp/enroll", { method: "POST", headers: user.bearer, json: {} })).json()) as { factorId: string; secret: string };
+  const confirmed = (await (await api.request("/v1/mfa/totp/confirm", { method: "POST", headers: user.bearer, json: { factorId: enrolment.factorId, code: codeNow(enrolment.secret) } })).json()) as { recoveryCodes: string[] };
+  api.clock.advance(30_000);
+  return { secret: enrolment.secret, recoveryCodes: confirmed.recoveryCodes, factorId: enrolment.factorId };
 }

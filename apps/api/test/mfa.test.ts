@@ -3,7 +3,7 @@ import { and, eq } from "drizzle-orm";
 import { auditLogs } from "@burrow/platform-core/schema";
 import { referenceTotp } from "@burrow/platform-auth/testing";
 import { createTestMailServer } from "@burrow/platform-email/testing";
-import { createTestApi, readProblem, reauthenticate, signIn, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
+import { createTestApi, enrolTotp, readProblem, reauthenticate, signIn, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
 
 const post = (api: TestApi, path: string, json: unknown, headers: Record<string, string> = {}) => api.request(path, { method: "POST", json, headers });
 
@@ -26,10 +26,7 @@ describe("TOTP and sign-in with a second factor", () => {
   /** A user with a confirmed authenticator app. */
   async function enrolled(): Promise<TestUser & { secret: string; recoveryCodes: string[]; factorId: string }> {
     const user = await signUpUser(api);
-    const enrolment = await (await post(api, "/v1/mfa/totp/enroll", {}, user.bearer)).json();
-    const confirmed = await (await post(api, "/v1/mfa/totp/confirm", { factorId: enrolment.factorId, code: codeNow(enrolment.secret) }, user.bearer)).json();
-    nextStep();
-    return { ...user, secret: enrolment.secret, recoveryCodes: confirmed.recoveryCodes, factorId: enrolment.factorId };
+    return { ...user, ...(await enrolTotp(api, user)) };
   }
 
   test("enrolment gives a secret, an otpauth URL and an SVG QR code; a correct code activates it and returns 10 recovery codes", async () => {

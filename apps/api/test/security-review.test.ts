@@ -9,7 +9,7 @@ import { authTokens } from "@burrow/platform-auth/schema";
 import { referenceTotp } from "@burrow/platform-auth/testing";
 import { createTestMailServer } from "@burrow/platform-email/testing";
 import { createApp } from "../src/app.ts";
-import { BEARER_CLIENT, createTestApi, grantPlatformPermissions, ORIGIN, PASSWORD, readProblem, reauthenticate, sessionCookieFrom, signIn, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
+import { BEARER_CLIENT, createTestApi, enrolTotp, grantPlatformPermissions, ORIGIN, PASSWORD, readProblem, reauthenticate, sessionCookieFrom, signIn, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
 
 const post = (api: TestApi, path: string, json: unknown, headers: Record<string, string> = {}) => api.request(path, { method: "POST", json, headers });
 
@@ -28,12 +28,9 @@ describe("security review: second factors", () => {
   const codeNow = (secret: string, offsetSeconds = 0) => referenceTotp(secret, Math.floor(api.clock.now().getTime() / 1000) + offsetSeconds);
   const wrongCode = (secret: string) => (codeNow(secret) === "000000" ? "111111" : "000000");
 
-  async function enrolled(): Promise<TestUser & { secret: string; recoveryCodes: string[] }> {
+  async function enrolled(): Promise<TestUser & { secret: string; recoveryCodes: string[]; factorId: string }> {
     const user = await signUpUser(api);
-    const enrolment = await (await post(api, "/v1/mfa/totp/enroll", {}, user.bearer)).json();
-    const confirmed = await (await post(api, "/v1/mfa/totp/confirm", { factorId: enrolment.factorId, code: codeNow(enrolment.secret) }, user.bearer)).json();
-    api.clock.advance(30_000);
-    return { ...user, secret: enrolment.secret, recoveryCodes: confirmed.recoveryCodes };
+    return { ...user, ...(await enrolTotp(api, user)) };
   }
 
   const mfaToken = async (user: TestUser) => (await (await signIn(api, user.email, user.password)).json()).mfaToken as string;
