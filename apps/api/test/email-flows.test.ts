@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createTestMailServer, type TestMailServer } from "@burrow/platform-email/testing";
+import { eq } from "drizzle-orm";
+import { users } from "@burrow/platform-auth/schema";
 import { createTestApi, PASSWORD, readProblem, signIn, signUpUser, type TestApi } from "./helpers.ts";
 
 const post = (api: TestApi, path: string, json: unknown, headers: Record<string, string> = {}) => api.request(path, { method: "POST", json, headers });
@@ -44,24 +46,37 @@ describe("email flows over real SMTP", () => {
     expect(url.pathname).toBe("/auth/verify-email");
     expect(message.html).not.toContain("evil.example");
 
-    // Signing in unverified re-sends the link; the newer link supersedes the first.
-    expect((await readProblem(await signIn(api, "vera@example.com", PASSWORD))).code).toBe("email_not_verified");
+    // Signing in right after signing up sends nothing more: the first mail may still be on its way.
+    const early = await readProblem(await signIn(api, "vera@example.com", PASSWORD));
+    expect(early.code).toBe("email_not_verified");
+    expect(early.verificationEmailSent).toBe(false);
+    await api.runJobs();
+    expect(linkIn(mail, "vera@example.com").token).toBe(token);
+    // A minute later a sign-in sends a second link, and the first one still works.
+    api.clock.advance(60_000);
+    const later = await readProblem(await signIn(api, "vera@example.com", PASSWORD));
+    expect(later.verificationEmailSent).toBe(true);
     await api.runJobs();
     const newer = linkIn(mail, "vera@example.com").token;
     expect(newer).not.toBe(token);
-    expect((await readProblem(await post(api, "/v1/auth/email/verify", { token }))).code).toBe("invalid_link");
     // Confirming with the password chosen at sign-up keeps it.
-    const verified = await post(api, "/v1/auth/email/verify", { token: newer, password: PASSWORD });
+    const verified = await post(api, "/v1/auth/email/verify", { token, password: PASSWORD });
     expect(verified.status).toBe(200);
     expect((await verified.json()).user.emailVerified).toBe(true);
     expect((await signIn(api, "vera@example.com", PASSWORD)).status).toBe(200);
     // Single use.
-    const again = await post(api, "/v1/auth/email/verify", { token: newer });
+    const again = await post(api, "/v1/auth/email/verify", { token });
     expect(again.status).toBe(400);
     expect((await readProblem(again)).code).toBe("invalid_link");
+    // The other link, opened after the address is proven, is harmless: the address stays verified
+    // and the password and sessions stay.
+    const second = await post(api, "/v1/auth/email/verify", { token: newer });
+    expect(second.status).toBe(200);
+    expect((await second.json()).user.emailVerified).toBe(true);
+    expect((await signIn(api, "vera@example.com", PASSWORD)).status).toBe(200);
   });
 
-  test("a verification link expires after 24 hours, and a newer one replaces it", async () => {
+  test("a verification link stays valid when a newer one is sent, in either order, until 24 hours pass", async () => {
     await post(api, "/v1/auth/sign-up", { email: "slow@example.com", password: PASSWORD });
     await api.runJobs();
     const first = linkIn(mail, "slow@example.com").token;
@@ -69,9 +84,30 @@ describe("email flows over real SMTP", () => {
     await api.runJobs();
     const second = linkIn(mail, "slow@example.com").token;
     expect(second).not.toBe(first);
-    expect((await readProblem(await post(api, "/v1/auth/email/verify", { token: first }))).code).toBe("invalid_link");
+    api.clock.advance(24 * 3_600_000 - 1_000);
+    // The newer mail opened first proves the address; the older one is still a working link after it.
+    expect((await post(api, "/v1/auth/email/verify", { token: second, password: PASSWORD })).status).toBe(200);
+    expect((await post(api, "/v1/auth/email/verify", { token: first, password: PASSWORD })).status).toBe(200);
+  });
+
+  test("a verification link proves only the address it was mailed to", async () => {
+    await post(api, "/v1/auth/sign-up", { email: "moved@example.com", password: PASSWORD });
+    await api.runJobs();
+    const { token } = linkIn(mail, "moved@example.com");
+    // The account's address changes by a path that does not revoke mailed links (an operator's edit).
+    const user = (await api.platform.auth.users.findByEmail(api.platform.db, "moved@example.com"))!;
+    await api.platform.db.update(users).set({ email: "elsewhere@example.com", emailNormalized: "elsewhere@example.com" }).where(eq(users.id, user.id));
+    expect((await readProblem(await post(api, "/v1/auth/email/verify", { token }))).code).toBe("invalid_link");
+    expect((await api.platform.auth.users.findByEmail(api.platform.db, "elsewhere@example.com"))!.emailVerifiedAt).toBeNull();
+  });
+
+  test("a verification link expires after 24 hours", async () => {
+    await post(api, "/v1/auth/sign-up", { email: "slower@example.com", password: PASSWORD });
+    await api.runJobs();
+    const token = linkIn(mail, "slower@example.com").token;
     api.clock.advance(24 * 3_600_000);
-    expect((await readProblem(await post(api, "/v1/auth/email/verify", { token: second }))).code).toBe("invalid_link");
+    expect((await readProblem(await post(api, "/v1/auth/email/verify", { token }))).code).toBe("invalid_link");
+    expect((await api.platform.auth.users.findByEmail(api.platform.db, "slower@example.com"))!.emailVerifiedAt).toBeNull();
   });
 
   test("signing up with a taken address mails its owner instead", async () => {

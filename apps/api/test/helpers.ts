@@ -76,6 +76,8 @@ export interface ProblemBody {
   code: string;
   requestId?: string;
   errors?: { path: string; message: string }[];
+  /** On email_not_verified: whether this answer mailed a new verification link. */
+  verificationEmailSent?: boolean;
 }
 
 /** Asserts a problem+json response and returns its body. */

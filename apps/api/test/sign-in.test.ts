@@ -183,19 +183,30 @@ describe("sign-up and sign-in with email verification required", () => {
     expect(await notices()).toEqual(["auth.verify_email:lin@example.com", "auth.sign_up_existing_account:lin@example.com"]);
   });
 
-  test("the right password on an unverified account is 403 email_not_verified and re-sends, rate limited", async () => {
+  test("the right password on an unverified account is 403 email_not_verified and re-sends a minute after the last mail, rate limited", async () => {
     const before = (await notices()).length;
     const wrong = await signIn(api, "lin@example.com", "not the right password");
     expect((await readProblem(wrong)).code).toBe("invalid_credentials");
+    const sent: (boolean | undefined)[] = [];
+    // Right after sign-up: nothing more is sent.
+    const early = await signIn(api, "lin@example.com", PASSWORD);
+    expect(early.status).toBe(403);
+    const problem = await readProblem(early);
+    expect(problem.code).toBe("email_not_verified");
+    sent.push(problem.verificationEmailSent);
+    api.clock.advance(59_999);
+    sent.push((await readProblem(await signIn(api, "lin@example.com", PASSWORD))).verificationEmailSent);
+    // From a minute after the last mail, a sign-in sends one; then the cooldown runs again.
     for (let index = 0; index < 4; index++) {
-      const right = await signIn(api, "lin@example.com", PASSWORD);
-      expect(right.status).toBe(403);
-      expect((await readProblem(right)).code).toBe("email_not_verified");
+      api.clock.advance(60_000);
+      sent.push((await readProblem(await signIn(api, "lin@example.com", PASSWORD))).verificationEmailSent);
+      sent.push((await readProblem(await signIn(api, "lin@example.com", PASSWORD))).verificationEmailSent);
     }
     // A burst of 3 re-sends, then one per 10 minutes.
+    expect(sent).toEqual([false, false, true, false, true, false, true, false, false, false]);
     expect((await notices()).slice(before)).toEqual(["auth.verify_email:lin@example.com", "auth.verify_email:lin@example.com", "auth.verify_email:lin@example.com"]);
     api.clock.advance(10 * 60_000);
-    await signIn(api, "lin@example.com", PASSWORD);
+    expect((await readProblem(await signIn(api, "lin@example.com", PASSWORD))).verificationEmailSent).toBe(true);
     expect((await notices()).length).toBe(before + 4);
   });
 

@@ -85,7 +85,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
   const users = createUsers(context);
   const throttle = createSignInThrottle({ clock: context.clock, policy: context.config.lockout });
   const tokens = createOneTimeTokens({ clock: context.clock, secret: context.config.secret });
-  const notices = createNotices({ config: context.config, email: context.email, tokens });
+  const notices = createNotices({ config: context.config, clock: context.clock, email: context.email, tokens });
   const factors = createFactors({ ...context, keyRing: options.keyRing, sessions });
   const startSession = createSessionStarter(context, sessions);
   const passkeys = createPasskeys(context, { factors });

@@ -38,9 +38,10 @@ export interface EmailFlows {
    */
   request(kind: EmailRequestKind, email: string, options?: { redirectTo?: string }): Promise<void>;
   /**
-   * Confirms the address. The first proof of an address ends what was set up on the account before
-   * it — the password, sessions and API keys, possibly an impostor's — unless the
-   * confirmer also gives the account's password (whoever set it is then the address's owner).
+   * Confirms the address. Every unexpired link mailed to the account's current address works, even
+   * after a newer one was sent; each works once. The first proof of an address ends what was set up
+   * on the account before it — the password, sessions and API keys, possibly an impostor's — unless
+   * the confirmer also gives the account's password (whoever set it is then the address's owner).
    */
   verifyEmail(token: string, request: RequestContext, options?: { password?: string }): Promise<PublicUser>;
   resetPassword(token: string, newPassword: string, request: RequestContext): Promise<void>;
@@ -140,6 +141,8 @@ export function createEmailFlows(context: AuthContext, parts: { users: Users; se
         const row = await tokens.consumeLink(tx, "verify_email", token);
         if (row === undefined) throw new PlatformError("invalid_link");
         const user = await activeUserByToken(tx, row.userId);
+        // A link proves the address it was mailed to, not one the account has moved to since.
+        if (row.target !== null && row.target !== user.emailNormalized) throw new PlatformError("invalid_link");
         if (user.emailVerifiedAt === null) {
           let passwordShown = false;
           if (options.password !== undefined) {

@@ -1,5 +1,5 @@
 import { desc, eq, sql } from "drizzle-orm";
-import { consumeRateLimit, PlatformError, type Database, type RequestContext, type SessionId, type UserId } from "@burrow/platform-core";
+import { PlatformError, type Database, type RequestContext, type SessionId, type UserId } from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
 import { normalizePassword, checkPasswordPolicy } from "../passwords/policy.ts";
 import { credentialsPassword, passwordHistory, users } from "../schema.ts";
@@ -34,9 +34,6 @@ export interface Accounts {
   /** Removes the password and its history; true when there was one. */
   removePassword(db: Database, userId: UserId): Promise<boolean>;
 }
-
-/** Re-sending the verification mail from a sign-in attempt: a burst of 3, then one per 10 minutes. */
-const RESEND_POLICY = { count: 3, windowMs: 10 * 60_000 };
 
 export function createAccounts(context: AuthContext, parts: { sessions: Sessions; users: Users; throttle: SignInThrottle; notices: Notices; completion: SignInCompletion }): Accounts {
   const { db, clock, audit, hasher, policy, config } = context;
@@ -161,12 +158,12 @@ export function createAccounts(context: AuthContext, parts: { sessions: Sessions
       }
       if (user.status !== "active") throw new PlatformError("invalid_credentials");
       if (verificationRequired() && user.emailVerifiedAt === null) {
-        const resend = await consumeRateLimit(db, clock, `verify-resend:${user.id}`, RESEND_POLICY);
-        await db.transaction(async (tx) => {
+        const verificationEmailSent = await db.transaction(async (tx) => {
           await audit.record(tx, { action: "user.sign_in_failed", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, outcome: "denied", metadata: { reason: "email_not_verified" } }, request);
-          if (resend.allowed) await notices.sendVerification(tx, user);
+          return notices.resendVerification(tx, user);
         });
-        throw new PlatformError("email_not_verified");
+        // Only the account's password gets here, so saying whether a mail went out reveals nothing.
+        throw new PlatformError("email_not_verified", { extensions: { verificationEmailSent } });
       }
 
       return parts.completion.transaction(async (tx) => {

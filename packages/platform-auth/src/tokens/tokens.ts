@@ -8,7 +8,10 @@ export type TokenRow = typeof authTokens.$inferSelect;
 export const MAX_CODE_ATTEMPTS = 5;
 
 export interface OneTimeTokens {
-  /** Issues a link secret (256 bits), revoking the user's earlier ones of the same purpose. */
+  /**
+   * Issues a link secret (256 bits). Earlier live links of the same purpose are revoked, except a
+   * verification link's (see `KEEPS_EARLIER`).
+   */
   issueLink(db: Database, input: { userId: UserId; purpose: TokenPurpose; ttlMs: number; target?: string | null }): Promise<string>;
   /** Issues a numeric code, revoking the user's earlier ones of the same purpose. */
   issueCode(db: Database, input: { userId: UserId; purpose: TokenPurpose; ttlMs: number; digits?: number; target?: string | null }): Promise<string>;
@@ -21,7 +24,17 @@ export interface OneTimeTokens {
   consumeCode(db: Database, input: { userId: UserId; purpose: TokenPurpose; code: string; target?: string | null }): Promise<TokenRow | undefined>;
   /** Revokes every live token of the user for a purpose (for example a pending email change on reset). */
   revokeAll(db: Database, userId: UserId, purpose: TokenPurpose): Promise<void>;
+  /** When the user's newest token of a purpose was issued (used or not), for resend cooldowns. */
+  lastIssuedAt(db: Database, userId: UserId, purpose: TokenPurpose): Promise<Date | undefined>;
 }
+
+/**
+ * Purposes whose newer token leaves the earlier ones valid until they expire. Proving an address
+ * grants nothing, and two mails can arrive in either order: revoking the first would leave the user
+ * holding a dead link. Links that grant access (reset, magic link, setup, email change) and codes
+ * supersede the earlier ones, so only the newest mail works.
+ */
+const KEEPS_EARLIER: ReadonlySet<TokenPurpose> = new Set<TokenPurpose>(["verify_email"]);
 
 export function createOneTimeTokens(options: { clock: Clock; secret: string }): OneTimeTokens {
   const { clock } = options;
@@ -35,7 +48,7 @@ export function createOneTimeTokens(options: { clock: Clock; secret: string }): 
   }
 
   async function insert(db: Database, input: { userId: UserId; purpose: TokenPurpose; ttlMs: number; target?: string | null }, hash: (id: string) => string): Promise<void> {
-    await revokeAll(db, input.userId, input.purpose);
+    if (!KEEPS_EARLIER.has(input.purpose)) await revokeAll(db, input.userId, input.purpose);
     const now = clock.now();
     const id = newId("token", now.getTime());
     await db.insert(authTokens).values({ id, userId: input.userId, purpose: input.purpose, tokenHash: hash(id), target: input.target ?? null, expiresAt: new Date(now.getTime() + input.ttlMs), createdAt: now });
@@ -45,6 +58,11 @@ export function createOneTimeTokens(options: { clock: Clock; secret: string }): 
 
   return {
     revokeAll,
+
+    async lastIssuedAt(db, userId, purpose) {
+      const [row] = await db.select({ createdAt: authTokens.createdAt }).from(authTokens).where(and(eq(authTokens.userId, userId), eq(authTokens.purpose, purpose))).orderBy(desc(authTokens.createdAt)).limit(1);
+      return row?.createdAt;
+    },
 
     async issueLink(db, input) {
       const secret = randomToken(32);
