@@ -90,14 +90,14 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
     async enrollTotp(userId, label, request) {
       const [user] = await db.select({ email: users.email }).from(users).where(eq(users.id, userId));
       if (user === undefined) throw new PlatformError("unauthenticated");
-      const secret = newTotpSecret();
+      const secret = await newTotpSecret();
       const now = clock.now();
       const factorId = newId("factor", now.getTime());
       await db.transaction(async (tx) => {
         await tx.insert(mfaFactors).values({ id: factorId, userId, type: "totp", label, createdAt: now, totpSecretEncrypted: keyRing.encrypt(secret, aad(factorId)) });
         await audit.record(tx, { action: "mfa.factor_enrolled", actor: { type: "user", id: userId }, target: { type: "mfa_factor", id: factorId }, metadata: { type: "totp" } }, request);
       });
-      const otpauthUrl = totpUri({ issuer: config.email.productName, account: user.email, secret });
+      const otpauthUrl = await totpUri({ issuer: config.email.productName, account: user.email, secret });
       const qrSvg = await (await import("qrcode")).default.toString(otpauthUrl, { type: "svg", errorCorrectionLevel: "M", margin: 2 });
       return { factorId, secret, otpauthUrl, qrSvg };
     },

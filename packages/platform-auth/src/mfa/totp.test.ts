@@ -23,7 +23,7 @@ describe("TOTP", () => {
   });
 
   test("accepts the current and the previous step only, and never a step twice", async () => {
-    const secret = newTotpSecret();
+    const secret = await newTotpSecret();
     expect(base32Decode(secret).length).toBeGreaterThanOrEqual(20);
     const now = 1_800_000_015;
     const current = referenceTotp(secret, now);

@@ -1,16 +1,18 @@
-import { generateSecret, generateURI, verify } from "otplib";
+// otplib (with its hash and base32 libraries, about 4 MB resident) loads on the first TOTP
+// operation, not at start-up: most processes never enrol or check a code.
+const otplib = () => import("otplib");
 
 /** RFC 6238 as authenticator apps expect it: SHA-1, 6 digits, 30-second steps. */
 export const TOTP_PERIOD_SECONDS = 30;
 export const TOTP_DIGITS = 6;
 
 /** 160 random bits, base32: the RFC 4226 recommended secret length. */
-export function newTotpSecret(): string {
-  return generateSecret({ length: 20 });
+export async function newTotpSecret(): Promise<string> {
+  return (await otplib()).generateSecret({ length: 20 });
 }
 
-export function totpUri(options: { issuer: string; account: string; secret: string }): string {
-  return generateURI({ strategy: "totp", issuer: options.issuer, label: options.account, secret: options.secret, algorithm: "sha1", digits: TOTP_DIGITS, period: TOTP_PERIOD_SECONDS });
+export async function totpUri(options: { issuer: string; account: string; secret: string }): Promise<string> {
+  return (await otplib()).generateURI({ strategy: "totp", issuer: options.issuer, label: options.account, secret: options.secret, algorithm: "sha1", digits: TOTP_DIGITS, period: TOTP_PERIOD_SECONDS });
 }
 
 /**
@@ -20,7 +22,7 @@ export function totpUri(options: { issuer: string; account: string; secret: stri
  */
 export async function checkTotp(options: { secret: string; code: string; epochSeconds: number; lastStep: number | null }): Promise<number | undefined> {
   if (!/^\d{6}$/.test(options.code)) return undefined;
-  const result = await verify({
+  const result = await (await otplib()).verify({
     strategy: "totp",
     secret: options.secret,
     token: options.code,
