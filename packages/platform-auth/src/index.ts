@@ -89,7 +89,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
   const factors = createFactors({ ...context, keyRing: options.keyRing, sessions });
   const startSession = createSessionStarter(context, sessions);
   const passkeys = createPasskeys(context, { factors });
-  const completion = createSignInCompletion(context, { startSession, factors, createChallenge: createChallengeStore(context.clock) });
+  const completion = createSignInCompletion(context, { startSession, factors, throttle, createChallenge: createChallengeStore(context.clock) });
   // Second factors have their own counter per user: a right password never clears it.
   const secondFactorThrottle = createSignInThrottle({ clock: context.clock, policy: context.config.mfaLockout });
   const challenges = createChallenges(context, { factors, passkeys, throttle: secondFactorThrottle, completion });

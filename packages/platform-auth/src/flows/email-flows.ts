@@ -178,7 +178,9 @@ export function createEmailFlows(context: AuthContext, parts: { users: Users; se
       return parts.completion.transaction(async (tx) => {
         const row = await tokens.consumeLink(tx, "magic_link", token);
         if (row === undefined) throw new PlatformError("invalid_link");
-        const user = await activeUserByToken(tx, row.userId);
+        // The completion checks the account's status, as on every path.
+        const [user] = await tx.select().from(users).where(eq(users.id, row.userId));
+        if (user === undefined) throw new PlatformError("invalid_link");
         return passedByMail(tx, user, "magic_link", request, row.target);
       });
     },
@@ -189,7 +191,7 @@ export function createEmailFlows(context: AuthContext, parts: { users: Users; se
       const slot = await throttle.reserve(db, key);
       const user = await parts.users.findByEmail(db, key);
       const signedIn =
-        user === undefined || user.status !== "active"
+        user === undefined
           ? undefined
           : await parts.completion.transaction(async (tx) => {
               const row = await tokens.consumeCode(tx, { userId: user.id as UserId, purpose: "email_otp", code });

@@ -5,6 +5,7 @@ import type { ChallengeStart } from "../mfa/challenges.ts";
 import type { Factors } from "../mfa/factors.ts";
 import { users } from "../schema.ts";
 import type { Sessions } from "../sessions/sessions.ts";
+import type { SignInThrottle } from "./throttle.ts";
 import { toPublicUser } from "../users/users.ts";
 import type { SignedIn } from "./accounts.ts";
 
@@ -49,21 +50,28 @@ type Denial = { [DENIAL]?: { entry: Parameters<AuthContext["audit"]["record"]>[1
 
 export function createSignInCompletion(
   context: AuthContext,
-  parts: { startSession: StartSession; factors: Factors; createChallenge: (tx: Database, start: ChallengeStart) => Promise<string> },
+  parts: { startSession: StartSession; factors: Factors; throttle: SignInThrottle; createChallenge: (tx: Database, start: ChallengeStart) => Promise<string> },
 ): SignInCompletion {
   const { audit } = context;
   const { startSession } = parts;
 
   /**
    * One status check for every path: a suspended account is told so (the caller has just proven who
-   * they are), a deleted or not-yet-set-up one gets the answer an unknown account gets.
+   * they are), a deleted or not-yet-set-up one gets the answer an unknown account gets, and a locked
+   * one (too many wrong passwords or codes) waits out its lock whichever way it signs in.
    */
   async function assertActive(tx: Database, userId: string, request: RequestContext): Promise<void> {
-    const [user] = await tx.select({ status: users.status, deletedAt: users.deletedAt }).from(users).where(eq(users.id, userId));
+    const [user] = await tx.select({ status: users.status, deletedAt: users.deletedAt, emailNormalized: users.emailNormalized }).from(users).where(eq(users.id, userId));
     if (user === undefined || user.deletedAt !== null || user.status === "deleted" || user.status === "invited") throw new PlatformError("invalid_credentials");
-    if (user.status === "suspended") {
-      const entry = { action: "user.sign_in_failed", actor: { type: "user", id: userId }, target: { type: "user", id: userId }, outcome: "denied", metadata: { reason: "suspended" } } as const;
-      throw Object.assign(new PlatformError("account_suspended"), { [DENIAL]: { entry, request } });
+    const deny = (error: PlatformError, reason: string) => {
+      const entry = { action: "user.sign_in_failed", actor: { type: "user", id: userId }, target: { type: "user", id: userId }, outcome: "denied", metadata: { reason } } as const;
+      return Object.assign(error, { [DENIAL]: { entry, request } });
+    };
+    if (user.status === "suspended") throw deny(new PlatformError("account_suspended"), "suspended");
+    try {
+      await parts.throttle.assertNotLocked(tx, user.emailNormalized);
+    } catch (error) {
+      throw error instanceof PlatformError ? deny(error, "locked") : error;
     }
   }
 

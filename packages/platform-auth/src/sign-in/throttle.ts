@@ -18,6 +18,8 @@ export interface SignInThrottle {
   recordFailure(db: Database, key: string, slot: number): Promise<boolean>;
   /** The attempt succeeded: failures, lock and lock level are reset. */
   recordSuccess(db: Database, key: string): Promise<void>;
+  /** Throws 429 `too_many_attempts` with `Retry-After` while the key is locked; takes no slot. */
+  assertNotLocked(db: Database, key: string): Promise<void>;
 }
 
 export function createSignInThrottle(options: { clock: Clock; policy: RatePolicy & { maxLockMs: number } }): SignInThrottle {
@@ -66,6 +68,12 @@ export function createSignInThrottle(options: { clock: Clock; policy: RatePolicy
         .where(and(eq(signInThrottles.key, key), or(isNull(signInThrottles.lockedUntil), lte(signInThrottles.lockedUntil, now))))
         .returning({ lockedUntil: signInThrottles.lockedUntil });
       return locked.length > 0;
+    },
+
+    async assertNotLocked(db, key) {
+      const now = clock.now();
+      const [row] = await db.select({ lockedUntil: signInThrottles.lockedUntil }).from(signInThrottles).where(eq(signInThrottles.key, key));
+      if (row?.lockedUntil != null && row.lockedUntil > now) throw tooMany(row.lockedUntil.getTime() - now.getTime());
     },
 
     async recordSuccess(db, key) {
