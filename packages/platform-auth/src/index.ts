@@ -82,7 +82,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
     onUserDeactivated: async (db, userId) => options.onUserDeactivated?.(db, userId as UserId),
   };
   const sessions = createSessions(context);
-  const users = createUsers(context);
+  const users = createUsers(context, { sessions });
   const throttle = createSignInThrottle({ clock: context.clock, policy: context.config.lockout });
   const tokens = createOneTimeTokens({ clock: context.clock, secret: context.config.secret });
   const notices = createNotices({ config: context.config, clock: context.clock, email: context.email, tokens });

@@ -34,20 +34,6 @@ export const users = pgTable(
   ],
 );
 
-export const userEmails = pgTable(
-  "user_emails",
-  {
-    id: text("id").primaryKey(),
-    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
-    email: text("email").notNull(),
-    emailNormalized: text("email_normalized").notNull(),
-    isPrimary: boolean("is_primary").notNull().default(false),
-    verifiedAt: timestamptz("verified_at"),
-    createdAt: timestamptz("created_at").notNull(),
-  },
-  (table) => [uniqueIndex("user_emails_email_normalized_key").on(table.emailNormalized), index("user_emails_user_idx").on(table.userId)],
-);
-
 export const userPhones = pgTable(
   "user_phones",
   {

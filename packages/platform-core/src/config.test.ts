@@ -20,7 +20,6 @@ describe("config", () => {
       const first = loadConfig({ BURROW_DATA_DIR: dir });
       expect(first.embedded).toBe(true);
       expect(first.port).toBe(3000);
-      expect(first.adminPort).toBe(3001);
       expect(first.publicUrl).toBe("http://localhost:3000");
       expect(first.secret.length).toBeGreaterThanOrEqual(32);
       expect(first.lockout).toEqual({ count: 5, windowMs: 900_000, maxLockMs: 86_400_000 });

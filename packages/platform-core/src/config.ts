@@ -12,7 +12,6 @@ export interface Config {
   port: number;
   /** The address the API listens on (`HOST`): 127.0.0.1 outside production, 0.0.0.0 in production. */
   host: string;
-  adminPort: number;
   dataDir: string;
   databaseUrl: string | undefined;
   /** Origin used to build links and cookie attributes. Never taken from a request's Host. */
@@ -110,7 +109,6 @@ const envSchema = z.object({
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().trim().min(1).max(253).regex(/^[A-Za-z0-9.:-]+$/, "HOST must be an address to listen on, such as 0.0.0.0, 127.0.0.1 or ::").optional(),
-  ADMIN_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
   BURROW_DATA_DIR: z.string().min(1).default("./.burrow"),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// URL").optional(),
   PUBLIC_URL: z.url().optional(),
@@ -216,7 +214,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: values.PORT,
     // A container needs 0.0.0.0 to be reachable; a laptop should not offer its development server to the network.
     host: values.HOST ?? (production ? "0.0.0.0" : "127.0.0.1"),
-    adminPort: values.ADMIN_PORT,
     dataDir,
     databaseUrl: values.DATABASE_URL,
     publicUrl,

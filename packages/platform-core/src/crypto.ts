@@ -47,16 +47,12 @@ export interface EncryptionKey {
 
 /**
  * AES-256-GCM with a versioned key ring. Encrypts with the newest (first) key and decrypts with
- * any listed key, so a key can be rotated in by putting it first and re-encrypting at leisure.
+ * any listed key, so a key is rotated in by putting it first; values under older keys stay readable while listed.
  * Ciphertext format: `<version>.<iv base64url>.<ciphertext+tag base64url>`.
  */
 export interface KeyRing {
   encrypt(plaintext: string, associatedData?: string): string;
   decrypt(ciphertext: string, associatedData?: string): string;
-  /** True when the value was encrypted with a key other than the newest. */
-  needsReencrypt(ciphertext: string): boolean;
-  /** Decrypts with any key and encrypts again with the newest. */
-  reencrypt(ciphertext: string, associatedData?: string): string;
 }
 
 const VERSION_PATTERN = /^[A-Za-z0-9_-]{1,16}$/;
@@ -110,7 +106,5 @@ export function createKeyRing(keys: readonly EncryptionKey[]): KeyRing {
   return {
     encrypt,
     decrypt,
-    needsReencrypt: (ciphertext) => !ciphertext.startsWith(`${newest.version}.`),
-    reencrypt: (ciphertext, associatedData) => encrypt(decrypt(ciphertext, associatedData), associatedData),
   };
 }

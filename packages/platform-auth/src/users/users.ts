@@ -1,7 +1,8 @@
 import { and, asc, eq, gt, ilike, isNull, or, type SQL } from "drizzle-orm";
 import { isId, newId, PlatformError, type Database, type RequestContext, type UserId } from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
-import { authSessions, signInThrottles, users, type UserStatus } from "../schema.ts";
+import type { Sessions } from "../sessions/sessions.ts";
+import { signInThrottles, users, type UserStatus } from "../schema.ts";
 
 export type UserRow = typeof users.$inferSelect;
 
@@ -79,7 +80,7 @@ export interface Users {
 
 const escapeLike = (value: string) => value.replace(/[\\%_]/g, (character) => `\\${character}`);
 
-export function createUsers(context: AuthContext): Users {
+export function createUsers(context: AuthContext, parts: { sessions: Sessions }): Users {
   const { clock, audit } = context;
   const actorOf = (actor: UserId | "system") => (actor === "system" ? ({ type: "system" } as const) : ({ type: "user", id: actor } as const));
 
@@ -94,7 +95,7 @@ export function createUsers(context: AuthContext): Users {
     const now = clock.now();
     await db.update(users).set({ status, updatedAt: now, ...extra }).where(eq(users.id, row.id));
     if (status !== "active") {
-      await db.update(authSessions).set({ revokedAt: now, revokedReason: action }).where(and(eq(authSessions.userId, row.id), isNull(authSessions.revokedAt)));
+      await parts.sessions.revokeAll(db, row.id as UserId, action);
       await context.onUserDeactivated(db, row.id);
     }
     await audit.record(db, { action, actor: actorOf(actor), target: { type: "user", id: row.id } }, request);
