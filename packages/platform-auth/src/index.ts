@@ -88,18 +88,19 @@ export function createAuth(options: CreateAuthOptions): Auth {
   const notices = createNotices({ config: context.config, clock: context.clock, email: context.email, tokens });
   const factors = createFactors({ ...context, keyRing: options.keyRing, sessions });
   const startSession = createSessionStarter(context, sessions);
-  const passkeys = createPasskeys(context, { factors });
+  const passkeys = createPasskeys(context, { factors, sessions });
   const completion = createSignInCompletion(context, { startSession, factors, throttle, createChallenge: createChallengeStore(context.clock) });
   // Second factors have their own counter per user: a right password never clears it.
   const secondFactorThrottle = createSignInThrottle({ clock: context.clock, policy: context.config.mfaLockout });
   const challenges = createChallenges(context, { factors, passkeys, throttle: secondFactorThrottle, completion });
   const accounts = createAccounts(context, { sessions, users, throttle, notices, completion });
   const base = { db: context.db, config: context.config, clock: context.clock, audit: context.audit };
-  const apiKeys = createApiKeys({ ...base, grantableScopes: options.grantableScopes ?? (async () => DEFAULT_USER_SCOPES) });
+  const grantableScopes = options.grantableScopes ?? (async () => DEFAULT_USER_SCOPES);
+  const apiKeys = createApiKeys({ ...base, sessions, grantableScopes });
   const flows = createEmailFlows(context, { users, sessions, accounts, throttle, tokens, notices, completion, challenges, apiKeys });
   const passkeySignIn = createPasskeySignIn({ passkeys, completion });
   const phones = createPhones(context, { tokens });
-  const signingKeys = createSigningKeys({ ...base, keyRing: options.keyRing });
+  const signingKeys = createSigningKeys({ ...base, keyRing: options.keyRing, sessions, grantableScopes });
   const refreshTokens = createRefreshTokens({ ...base, sessions });
   const accessTokens = createAccessTokens({ db: context.db, audit: context.audit, keys: signingKeys, refresh: refreshTokens, sessions, accounts, ...(options.claims ? { claims: options.claims } : {}) });
   return { ...accounts, ...passkeySignIn, context, sessions, users, throttle, tokens, notices, flows, phones, factors, passkeys, challenges, completion, signingKeys, refreshTokens, accessTokens, apiKeys, jobs: { [EMAIL_REQUEST_JOB]: flows.requestJob } };
@@ -120,6 +121,7 @@ export { createPasswordHasher, DEFAULT_ARGON2, type PasswordHasher } from "./pas
 export { checkPasswordPolicy, DEFAULT_PASSWORD_POLICY, type PasswordPolicy, type PolicyViolation } from "./passwords/policy.ts";
 export { parseSessionToken, formatSessionToken } from "./sessions/tokens.ts";
 export type { PublicSession, SessionRow, Sessions, SessionValidation } from "./sessions/sessions.ts";
+export { assertRecentAuthentication } from "./sessions/sessions.ts";
 export type { Accounts, SignedIn, SignUpResult } from "./sign-in/accounts.ts";
 export type { SignInCompletion, SignInOutcome } from "./sign-in/complete.ts";
 export { MFA_MAX_ATTEMPTS, MFA_TOKEN_TTL_MS, type Challenges, type SecondFactorMethod, type SecondFactorProof } from "./mfa/challenges.ts";

@@ -60,7 +60,7 @@ describe("organizations", () => {
     await expect(rbac.organizations.get(ids.outsider!, org.id)).rejects.toMatchObject({ code: "not_found" });
     await expect(rbac.organizations.update(ids.member!, org.id, { name: "Nope" }, {})).rejects.toMatchObject({ code: "forbidden" });
     expect((await rbac.organizations.update(ids.admin!, org.id, { name: "Renamed" }, {})).name).toBe("Renamed");
-    await expect(rbac.organizations.remove(ids.admin!, org.id, {})).rejects.toMatchObject({ code: "forbidden" });
+    await expect(rbac.organizations.remove({ userId: ids.admin!, authenticatedAt: clock.now() }, org.id, {})).rejects.toMatchObject({ code: "forbidden" });
 
     // An admin cannot make anyone owner (they do not hold '*'), nor raise themselves.
     await expect(rbac.organizations.changeRole(ids.admin!, org.id, ids.member!, "owner", {})).rejects.toMatchObject({ code: "forbidden" });
@@ -80,7 +80,7 @@ describe("organizations", () => {
     expect(await rbac.can(ids.owner!, "org:read", { orgId: org.id })).toBe(false);
     expect((await rbac.organizations.members(ids.admin!, org.id)).map((member) => member.role).sort()).toEqual(["owner", "viewer"]);
 
-    await rbac.organizations.remove(ids.admin!, org.id, {});
+    await rbac.organizations.remove({ userId: ids.admin!, authenticatedAt: clock.now() }, org.id, {});
     await expect(rbac.organizations.get(ids.admin!, org.id)).rejects.toMatchObject({ code: "not_found" });
     expect((await rbac.organizations.listMine(handle.db, ids.admin!)).some((row) => row.id === org.id)).toBe(false);
   });

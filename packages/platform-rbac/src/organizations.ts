@@ -1,5 +1,6 @@
 import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import { newId, PlatformError, type AuditLog, type Clock, type Database, type RequestContext } from "@burrow/platform-core";
+import { assertRecentAuthentication } from "@burrow/platform-auth";
 import { users } from "@burrow/platform-auth/schema";
 import { coversAll } from "./permissions.ts";
 import type { PermissionResolver } from "./resolver.ts";
@@ -68,7 +69,8 @@ export interface Organizations {
    */
   authorize(actorId: string, orgId: string, permission: string): Promise<OrganizationRow>;
   update(actorId: string, orgId: string, changes: { name?: string; slug?: string; logoUrl?: string | null; metadata?: Record<string, unknown> }, request: RequestContext): Promise<OrganizationRow>;
-  remove(actorId: string, orgId: string, request: RequestContext): Promise<void>;
+  /** Needs `org:delete` (checked first, so outsiders learn nothing more) and a recent authentication on the caller's session. */
+  remove(caller: { userId: string; authenticatedAt: Date }, orgId: string, request: RequestContext): Promise<void>;
   members(actorId: string, orgId: string): Promise<Member[]>;
   changeRole(actorId: string, orgId: string, userId: string, roleKey: string, request: RequestContext): Promise<void>;
   removeMember(actorId: string, orgId: string, userId: string, request: RequestContext): Promise<void>;
@@ -178,8 +180,10 @@ export function createOrganizations(options: { db: Database; clock: Clock; audit
       });
     },
 
-    async remove(actorId, orgId, request) {
+    async remove(caller, orgId, request) {
+      const actorId = caller.userId;
       await authorize(actorId, orgId, "org:delete");
+      assertRecentAuthentication(caller, clock.now());
       await db.transaction(async (tx) => {
         if (!(await lockOrganization(tx, orgId))) throw new PlatformError("not_found");
         await tx.update(organizations).set({ deletedAt: clock.now() }).where(eq(organizations.id, orgId));

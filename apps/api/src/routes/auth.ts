@@ -1,10 +1,9 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { SessionId, UserId } from "@burrow/platform-core";
+import type { SessionId } from "@burrow/platform-core";
 import { clearSessionCookie } from "../cookies.ts";
 import type { AppEnv } from "../env.ts";
 import { outcomeResponse, signedInResponse } from "./signed-in.ts";
 import { requireCaller, requireSession } from "../middleware/authenticate.ts";
-import { PlatformError } from "@burrow/platform-core";
 import type { Platform } from "../platform.ts";
 import { Email, jsonBody, jsonContent, PasswordInput, problems, Session, SessionIdParam, SignedIn, SignInAnswer, User } from "../schemas.ts";
 
@@ -118,30 +117,18 @@ export function authRoutes(platform: Platform): OpenAPIHono<AppEnv> {
     .openapi(revokeSession, async (c) => {
       const caller = await requireSession(c);
       const { sessionId } = c.req.valid("param");
-      const revoked = await platform.db.transaction(async (tx) => {
-        const done = await auth.sessions.revoke(tx, caller.user.id, sessionId as SessionId, "revoked_by_user");
-        if (done) await platform.audit.record(tx, { action: "session.revoked", actor: { type: "user", id: caller.user.id }, target: { type: "session", id: sessionId } }, c.get("requestContext"));
-        return done;
-      });
-      // Another user's session and an unknown one look the same.
-      if (!revoked) throw new PlatformError("not_found");
+      await auth.sessions.revokeOwn(caller.session, sessionId as SessionId, c.get("requestContext"));
       if (sessionId === caller.session.id) clearSessionCookie(c, config);
       return c.body(null, 204);
     })
     .openapi(revokeOthers, async (c) => {
       const caller = await requireSession(c);
-      const revoked = await platform.db.transaction(async (tx) => {
-        const count = await auth.sessions.revokeAll(tx, caller.user.id, "revoked_by_user", caller.session.id as SessionId);
-        await platform.audit.record(tx, { action: "session.revoked_others", actor: { type: "user", id: caller.user.id }, target: { type: "user", id: caller.user.id }, metadata: { count } }, c.get("requestContext"));
-        return count;
-      });
+      const revoked = await auth.sessions.revokeOthers(caller.session, c.get("requestContext"));
       return c.json({ revoked }, 200);
     })
     .openapi(changePassword, async (c) => {
       const caller = await requireSession(c);
-      auth.sessions.assertRecent(caller.session);
-      const body = c.req.valid("json");
-      await auth.changePassword({ userId: caller.user.id as UserId, sessionId: caller.session.id as SessionId, ...body }, c.get("requestContext"));
+      await auth.changePassword(caller.session, c.req.valid("json"), c.get("requestContext"));
       return c.body(null, 204);
     });
 }

@@ -87,8 +87,7 @@ export function meRoutes(platform: Platform): OpenAPIHono<AppEnv> {
     })
     .openapi(deleteMe, async (c) => {
       const caller = await requireSession(c);
-      platform.auth.sessions.assertRecent(caller.session);
-      await platform.db.transaction((tx) => platform.auth.users.softDelete(tx, caller.user.id, caller.user.id, c.get("requestContext")));
+      await platform.auth.users.deleteOwn(caller.session, c.get("requestContext"));
       clearSessionCookie(c, platform.config);
       return c.body(null, 204);
     })

@@ -84,21 +84,18 @@ export function mfaRoutes(platform: Platform): OpenAPIHono<AppEnv> {
   return new OpenAPIHono<AppEnv>()
     .openapi(enroll, async (c) => {
       const caller = await requireSession(c, { allowRestricted: true });
-      auth.sessions.assertRecent(caller.session);
-      return c.json(await auth.factors.enrollTotp(caller.user.id, c.req.valid("json").label ?? "Authenticator app", c.get("requestContext")), 200);
+      return c.json(await auth.factors.enrollTotp(caller.session, c.req.valid("json").label ?? "Authenticator app", c.get("requestContext")), 200);
     })
     .openapi(confirm, async (c) => {
       const caller = await requireSession(c, { allowRestricted: true });
-      auth.sessions.assertRecent(caller.session);
       const body = c.req.valid("json");
-      const { recoveryCodes, sessionToken } = await auth.factors.confirmTotp(caller.user.id, body.factorId, body.code, c.get("requestContext"), caller.session.id);
+      const { recoveryCodes, sessionToken } = await auth.factors.confirmTotp(caller.session, body.factorId, body.code, c.get("requestContext"));
       // Enrolment that lifted the policy's restriction is an authentication: the session gets a new token.
       return c.json({ recoveryCodes, ...(sessionToken === null ? {} : issueSessionToken(c, platform, sessionToken)) }, 200);
     })
     .openapi(remove, async (c) => {
       const caller = await requireSession(c);
-      auth.sessions.assertRecent(caller.session);
-      await auth.factors.remove(caller.user.id, c.req.valid("param").factorId, c.get("requestContext"));
+      await auth.factors.remove(caller.session, c.req.valid("param").factorId, c.get("requestContext"));
       return c.body(null, 204);
     })
     .openapi(list, async (c) => {
@@ -107,19 +104,16 @@ export function mfaRoutes(platform: Platform): OpenAPIHono<AppEnv> {
     })
     .openapi(regenerate, async (c) => {
       const caller = await requireSession(c);
-      auth.sessions.assertRecent(caller.session);
-      return c.json({ recoveryCodes: await auth.factors.regenerateRecoveryCodes(caller.user.id, c.get("requestContext")) }, 200);
+      return c.json({ recoveryCodes: await auth.factors.regenerateRecoveryCodes(caller.session, c.get("requestContext")) }, 200);
     })
     .openapi(registerOptions, async (c) => {
       const caller = await requireSession(c, { allowRestricted: true });
-      auth.sessions.assertRecent(caller.session);
-      return c.json(await auth.passkeys.registrationOptions(caller.user.id), 200);
+      return c.json(await auth.passkeys.registrationOptions(caller.session), 200);
     })
     .openapi(registerVerify, async (c) => {
       const caller = await requireSession(c, { allowRestricted: true });
-      auth.sessions.assertRecent(caller.session);
       const body = c.req.valid("json");
-      const { factor, recoveryCodes, sessionToken } = await auth.passkeys.register(caller.user.id, { ceremonyId: body.ceremonyId, response: body.response as never, sessionId: caller.session.id, ...(body.label ? { label: body.label } : {}) }, c.get("requestContext"));
+      const { factor, recoveryCodes, sessionToken } = await auth.passkeys.register(caller.session, { ceremonyId: body.ceremonyId, response: body.response as never, ...(body.label ? { label: body.label } : {}) }, c.get("requestContext"));
       return c.json({ passkey: toFactor(factor), recoveryCodes, ...(sessionToken === null ? {} : issueSessionToken(c, platform, sessionToken)) }, 200);
     })
     .openapi(listPasskeys, async (c) => {
@@ -132,8 +126,7 @@ export function mfaRoutes(platform: Platform): OpenAPIHono<AppEnv> {
     })
     .openapi(deletePasskey, async (c) => {
       const caller = await requireSession(c);
-      auth.sessions.assertRecent(caller.session);
-      await auth.factors.remove(caller.user.id, c.req.valid("param").passkeyId, c.get("requestContext"));
+      await auth.factors.remove(caller.session, c.req.valid("param").passkeyId, c.get("requestContext"));
       return c.body(null, 204);
     })
     .openapi(signInOptions, async (c) => c.json(await auth.passkeys.signInOptions(), 200))

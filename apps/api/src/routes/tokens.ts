@@ -140,16 +140,13 @@ export function tokenRoutes(platform: Platform): OpenAPIHono<AppEnv> {
     })
     .openapi(createKey, async (c) => {
       const caller = await requireSession(c);
-      auth.sessions.assertRecent(caller.session);
       const body = c.req.valid("json");
-      const { key, secret } = await auth.apiKeys.create({ userId: caller.user.id, name: body.name, scopes: body.scopes, expiresAt: body.expiresAt === undefined ? null : new Date(body.expiresAt) }, c.get("requestContext"));
+      const { key, secret } = await auth.apiKeys.create(caller.session, { name: body.name, scopes: body.scopes, expiresAt: body.expiresAt === undefined ? null : new Date(body.expiresAt) }, c.get("requestContext"));
       return c.json({ ...toApiKey(key), secret }, 201);
     })
     .openapi(rotateKeys, async (c) => {
       const caller = await requireSession(c);
-      if (!(await platform.rbac.can(caller.user.id, "signing_keys:rotate"))) throw new PlatformError("forbidden", { detail: "This needs the signing_keys:rotate permission." });
-      auth.sessions.assertRecent(caller.session);
-      return c.json({ kid: await auth.signingKeys.rotate({ type: "user", id: caller.user.id }, c.get("requestContext")) }, 200);
+      return c.json({ kid: await auth.signingKeys.rotateAs(caller.session, c.get("requestContext")) }, 200);
     })
     .openapi(revokeKey, async (c) => {
       const caller = await requireSession(c);

@@ -3,7 +3,7 @@ import { newId, PlatformError, type Database, type KeyRing, type RequestContext,
 import type { AuthContext } from "../context.ts";
 import { mfaFactors, mfaRecoveryCodes, users } from "../schema.ts";
 import { checkTotp, newTotpSecret, totpUri } from "./totp.ts";
-import type { Sessions } from "../sessions/sessions.ts";
+import type { SessionRow, Sessions } from "../sessions/sessions.ts";
 
 export type FactorRow = typeof mfaFactors.$inferSelect;
 
@@ -33,11 +33,15 @@ export function distinctLookups(count: number, draw: () => string): Set<string> 
   return lookups;
 }
 
+/**
+ * Changes to a user's own factors take the caller's session, not a user id: each one needs a recent
+ * authentication on it (step-up), checked here so every caller gets the same rule.
+ */
 export interface Factors {
-  enrollTotp(userId: UserId, label: string, request: RequestContext): Promise<{ factorId: string; secret: string; otpauthUrl: string; qrSvg: string }>;
+  enrollTotp(session: SessionRow, label: string, request: RequestContext): Promise<{ factorId: string; secret: string; otpauthUrl: string; qrSvg: string }>;
   /** Activates an enrolled TOTP factor; returns recovery codes when it is the user's first factor. */
-  confirmTotp(userId: UserId, factorId: string, code: string, request: RequestContext, sessionId?: string): Promise<{ recoveryCodes: string[] | null; sessionToken: string | null }>;
-  remove(userId: UserId, factorId: string, request: RequestContext): Promise<void>;
+  confirmTotp(session: SessionRow, factorId: string, code: string, request: RequestContext): Promise<{ recoveryCodes: string[] | null; sessionToken: string | null }>;
+  remove(session: SessionRow, factorId: string, request: RequestContext): Promise<void>;
   list(db: Database, userId: UserId): Promise<FactorRow[]>;
   /** The second-factor methods the user can use now (empty when MFA is off for them). */
   methods(db: Database, userId: string): Promise<("totp" | "passkey" | "recovery_code")[]>;
@@ -48,7 +52,7 @@ export interface Factors {
   verifyTotp(db: Database, userId: string): (code: string) => Promise<boolean>;
   /** Uses a recovery code once. */
   useRecoveryCode(db: Database, userId: string, code: string, request: RequestContext): Promise<boolean>;
-  regenerateRecoveryCodes(userId: UserId, request: RequestContext): Promise<string[]>;
+  regenerateRecoveryCodes(session: SessionRow, request: RequestContext): Promise<string[]>;
 }
 
 export function createFactors(context: AuthContext & { keyRing: KeyRing; sessions: Sessions }): Factors {
@@ -87,7 +91,9 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
 
   return {
     factorAdded,
-    async enrollTotp(userId, label, request) {
+    async enrollTotp(session, label, request) {
+      context.sessions.assertRecent(session);
+      const userId = session.userId as UserId;
       const [user] = await db.select({ email: users.email }).from(users).where(eq(users.id, userId));
       if (user === undefined) throw new PlatformError("unauthenticated");
       const secret = await newTotpSecret();
@@ -102,7 +108,9 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
       return { factorId, secret, otpauthUrl, qrSvg };
     },
 
-    async confirmTotp(userId, factorId, code, request, sessionId) {
+    async confirmTotp(session, factorId, code, request) {
+      context.sessions.assertRecent(session);
+      const userId = session.userId as UserId;
       const [factor] = await db.select().from(mfaFactors).where(and(eq(mfaFactors.id, factorId), eq(mfaFactors.userId, userId), eq(mfaFactors.type, "totp")));
       if (factor === undefined) throw new PlatformError("not_found");
       if (factor.confirmedAt !== null) throw new PlatformError("conflict", { detail: "This factor is already confirmed." });
@@ -114,11 +122,13 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
       return db.transaction(async (tx) => {
         const first = (await tx.select({ id: mfaFactors.id }).from(mfaFactors).where(confirmed(userId))).length === 0;
         await tx.update(mfaFactors).set({ confirmedAt: clock.now(), totpLastStep: step, lastUsedAt: clock.now() }).where(eq(mfaFactors.id, factorId));
-        return factorAdded(tx, userId, "an authenticator app was added", factorId, request, { first, ...(sessionId ? { sessionId } : {}) });
+        return factorAdded(tx, userId, "an authenticator app was added", factorId, request, { first, sessionId: session.id });
       });
     },
 
-    async remove(userId, factorId, request) {
+    async remove(session, factorId, request) {
+      context.sessions.assertRecent(session);
+      const userId = session.userId as UserId;
       await db.transaction(async (tx) => {
         const removed = await tx.delete(mfaFactors).where(and(eq(mfaFactors.id, factorId), eq(mfaFactors.userId, userId))).returning();
         if (removed.length === 0) throw new PlatformError("not_found");
@@ -171,7 +181,9 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
       return true;
     },
 
-    async regenerateRecoveryCodes(userId, request) {
+    async regenerateRecoveryCodes(session, request) {
+      context.sessions.assertRecent(session);
+      const userId = session.userId as UserId;
       return db.transaction(async (tx) => {
         if ((await tx.select({ id: mfaFactors.id }).from(mfaFactors).where(confirmed(userId))).length === 0) throw new PlatformError("conflict", { detail: "Recovery codes need a second factor first." });
         const codes = await newRecoveryCodes(tx, userId);

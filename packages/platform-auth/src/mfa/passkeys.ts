@@ -4,6 +4,7 @@ import type { AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON
 import { newId, PlatformError, type Database, type RequestContext, type UserId } from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
 import { mfaFactors, users, webauthnChallenges } from "../schema.ts";
+import type { SessionRow, Sessions } from "../sessions/sessions.ts";
 import type { Factors, FactorRow } from "./factors.ts";
 
 // @simplewebauthn/server and its CBOR and ASN.1 parsers (about 20 MB resident) load with the first ceremony, not at start-up.
@@ -19,9 +20,10 @@ export const WEBAUTHN_CHALLENGE_TTL_MS = 5 * 60_000;
 type Purpose = "registration" | "sign_in" | "second_factor" | "reauthentication";
 
 export interface Passkeys {
-  registrationOptions(userId: UserId): Promise<{ ceremonyId: string; options: PublicKeyCredentialCreationOptionsJSON }>;
+  /** Adding a passkey needs a recent authentication on the caller's session (step-up). */
+  registrationOptions(session: SessionRow): Promise<{ ceremonyId: string; options: PublicKeyCredentialCreationOptionsJSON }>;
   /** Stores the new passkey (a confirmed factor); recovery codes come back when it is the first factor. */
-  register(userId: UserId, input: { ceremonyId: string; response: RegistrationResponseJSON; label?: string; sessionId?: string }, request: RequestContext): Promise<{ factor: FactorRow; recoveryCodes: string[] | null; sessionToken: string | null }>;
+  register(session: SessionRow, input: { ceremonyId: string; response: RegistrationResponseJSON; label?: string }, request: RequestContext): Promise<{ factor: FactorRow; recoveryCodes: string[] | null; sessionToken: string | null }>;
   /** Options for signing in with a passkey alone: they name no account, so they reveal none. */
   signInOptions(): Promise<{ ceremonyId: string; options: PublicKeyCredentialRequestOptionsJSON }>;
   /** Options for a passkey as the second factor of an MFA challenge, or to re-authenticate. */
@@ -37,7 +39,7 @@ export interface Passkeys {
   rename(userId: UserId, factorId: string, label: string): Promise<FactorRow>;
 }
 
-export function createPasskeys(context: AuthContext, parts: { factors: Factors }): Passkeys {
+export function createPasskeys(context: AuthContext, parts: { factors: Factors; sessions: Sessions }): Passkeys {
   const { db, clock, audit, config } = context;
   const { rpId, rpName, origins } = config.webauthn;
 
@@ -63,7 +65,9 @@ export function createPasskeys(context: AuthContext, parts: { factors: Factors }
   const refused = (detail: string) => new PlatformError("invalid_credentials", { detail });
 
   return {
-    async registrationOptions(userId) {
+    async registrationOptions(session) {
+      parts.sessions.assertRecent(session);
+      const userId = session.userId as UserId;
       const [user] = await db.select().from(users).where(eq(users.id, userId));
       if (user === undefined) throw new PlatformError("unauthenticated");
       const existing = await passkeysOf(db, userId);
@@ -82,7 +86,9 @@ export function createPasskeys(context: AuthContext, parts: { factors: Factors }
       return { ceremonyId: await ceremony("registration", options.challenge, { userId }), options };
     },
 
-    async register(userId, input, request) {
+    async register(session, input, request) {
+      parts.sessions.assertRecent(session);
+      const userId = session.userId as UserId;
       return db.transaction(async (tx) => {
         const expectedChallenge = await consume(tx, input.ceremonyId, "registration", { userId });
         let verification;
@@ -114,7 +120,7 @@ export function createPasskeys(context: AuthContext, parts: { factors: Factors }
             aaguid,
           })
           .returning();
-        const added = await parts.factors.factorAdded(tx, userId, "a passkey was added", factor!.id, request, { first, ...(input.sessionId ? { sessionId: input.sessionId } : {}) });
+        const added = await parts.factors.factorAdded(tx, userId, "a passkey was added", factor!.id, request, { first, sessionId: session.id });
         return { factor: factor!, ...added };
       });
     },

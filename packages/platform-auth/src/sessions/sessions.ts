@@ -40,6 +40,13 @@ export interface Sessions {
   list(db: Database, userId: UserId): Promise<SessionRow[]>;
   /** Revokes one of the user's sessions; false when the user has no such active session. */
   revoke(db: Database, userId: UserId, sessionId: SessionId, reason: string): Promise<boolean>;
+  /**
+   * The signed-in user ends one of their own sessions (audited). Another user's session and an
+   * unknown one are both 404 `not_found`.
+   */
+  revokeOwn(caller: SessionRow, sessionId: SessionId, request: RequestContext): Promise<void>;
+  /** The signed-in user ends every other session of theirs (audited); returns how many. */
+  revokeOthers(caller: SessionRow, request: RequestContext): Promise<number>;
   /** Revokes a session by id alone (its refresh family was revoked). */
   revokeById(db: Database, sessionId: string, reason: string): Promise<void>;
   /** Revokes every active session of the user except `keep`; returns how many. */
@@ -63,6 +70,14 @@ export interface Sessions {
   /** Records a fresh authentication on the session (step-up): its time, and the method used. */
   markAuthenticated(db: Database, session: SessionRow, method: string): Promise<void>;
   toPublic(session: SessionRow, currentId?: string): PublicSession;
+}
+
+/**
+ * The step-up rule, in one place for every package: a sensitive change needs the session to have
+ * authenticated within the last 10 minutes, or 403 `reauthentication_required`.
+ */
+export function assertRecentAuthentication(session: { authenticatedAt: Date }, now: Date): void {
+  if (now.getTime() - session.authenticatedAt.getTime() > REAUTHENTICATION_WINDOW_MS) throw new PlatformError("reauthentication_required");
 }
 
 export function createSessions(context: AuthContext): Sessions {
@@ -90,7 +105,7 @@ export function createSessions(context: AuthContext): Sessions {
 
   const idleEnd = (session: SessionRow) => new Date(Math.min(session.lastActiveAt.getTime() + idleTimeoutMs, session.expiresAt.getTime()));
 
-  return {
+  const sessions: Sessions = {
     async create(db, { userId, methods, request, restriction }) {
       const now = clock.now();
       const id = newId("session", now.getTime());
@@ -148,6 +163,23 @@ export function createSessions(context: AuthContext): Sessions {
       return revoked.length > 0;
     },
 
+    async revokeOwn(caller, sessionId, request) {
+      const revoked = await context.db.transaction(async (tx) => {
+        const done = await sessions.revoke(tx, caller.userId as UserId, sessionId, "revoked_by_user");
+        if (done) await audit.record(tx, { action: "session.revoked", actor: { type: "user", id: caller.userId }, target: { type: "session", id: sessionId } }, request);
+        return done;
+      });
+      if (!revoked) throw new PlatformError("not_found");
+    },
+
+    async revokeOthers(caller, request) {
+      return context.db.transaction(async (tx) => {
+        const count = await sessions.revokeAll(tx, caller.userId as UserId, "revoked_by_user", caller.id as SessionId);
+        await audit.record(tx, { action: "session.revoked_others", actor: { type: "user", id: caller.userId }, target: { type: "user", id: caller.userId }, metadata: { count } }, request);
+        return count;
+      });
+    },
+
     async revokeById(db, sessionId, reason) {
       await db.update(authSessions).set({ revokedAt: clock.now(), revokedReason: reason }).where(and(eq(authSessions.id, sessionId), isNull(authSessions.revokedAt)));
     },
@@ -182,7 +214,7 @@ export function createSessions(context: AuthContext): Sessions {
     },
 
     assertRecent(session) {
-      if (clock.now().getTime() - session.authenticatedAt.getTime() > REAUTHENTICATION_WINDOW_MS) throw new PlatformError("reauthentication_required");
+      assertRecentAuthentication(session, clock.now());
     },
 
     async markAuthenticated(db, session, method) {
@@ -205,4 +237,5 @@ export function createSessions(context: AuthContext): Sessions {
       };
     },
   };
+  return sessions;
 }

@@ -26,7 +26,8 @@ export interface Accounts {
   /** A session, or an MFA challenge when the account has a second factor. */
   signIn(input: { email: string; password: string }, request: RequestContext, options?: { result?: "session" | "tokens"; orgId?: string | null }): Promise<SignInOutcome>;
   signOut(session: SessionRow, request: RequestContext): Promise<void>;
-  changePassword(input: { userId: UserId; sessionId: SessionId; currentPassword: string; newPassword: string }, request: RequestContext): Promise<void>;
+  /** Needs a recent authentication on the caller's session (step-up); the other sessions end. */
+  changePassword(session: SessionRow, input: { currentPassword: string; newPassword: string }, request: RequestContext): Promise<void>;
   /** Sets a password under the policy and history rules (used by change, reset and account set-up). */
   setPassword(db: Database, user: { id: UserId; email: string; name: string | null }, password: string): Promise<void>;
   /** The stored password hash, if the user has a password. */
@@ -182,8 +183,9 @@ export function createAccounts(context: AuthContext, parts: { sessions: Sessions
       });
     },
 
-    async changePassword(input, request) {
-      const user = await parts.users.get(db, input.userId);
+    async changePassword(session, input, request) {
+      sessions.assertRecent(session);
+      const user = await parts.users.get(db, session.userId as UserId);
       if (user === undefined) throw new PlatformError("unauthenticated");
       // Guessing the current password from a stolen session meets the same lockout as sign-in.
       const slot = await throttle.reserve(db, user.emailNormalized);
@@ -197,7 +199,7 @@ export function createAccounts(context: AuthContext, parts: { sessions: Sessions
       await throttle.recordSuccess(db, user.emailNormalized);
       await db.transaction(async (tx) => {
         await setPassword(tx, { id: user.id as UserId, email: user.email, name: user.name }, input.newPassword);
-        const revoked = await sessions.revokeAll(tx, user.id as UserId, "password_changed", input.sessionId);
+        const revoked = await sessions.revokeAll(tx, user.id as UserId, "password_changed", session.id as SessionId);
         await audit.record(tx, { action: "user.password_changed", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, metadata: { otherSessionsRevoked: revoked } }, request);
         await notices.sendPasswordChanged(tx, user);
       });

@@ -1,6 +1,7 @@
 import { and, desc, eq, isNull } from "drizzle-orm";
 import { consumeRateLimit, constantTimeEqual, isId, newId, PlatformError, randomToken, sha256, type AuditLog, type Clock, type Config, type Database, type RequestContext, type UserId } from "@burrow/platform-core";
 import { apiKeys, users } from "../schema.ts";
+import type { SessionRow, Sessions } from "../sessions/sessions.ts";
 import { toPublicUser, type PublicUser } from "../users/users.ts";
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
@@ -39,7 +40,8 @@ export interface ApiKeyCaller {
 
 export interface ApiKeys {
   /** Creates a key; the secret `bk_<id>_<secret>` is returned this once only. */
-  create(input: { userId: UserId; name: string; scopes: string[]; expiresAt?: Date | null }, request: RequestContext): Promise<{ key: ApiKeyRow; secret: string }>;
+  /** Needs a recent authentication on the caller's session (step-up). */
+  create(session: SessionRow, input: { name: string; scopes: string[]; expiresAt?: Date | null }, request: RequestContext): Promise<{ key: ApiKeyRow; secret: string }>;
   list(db: Database, userId: UserId): Promise<ApiKeyRow[]>;
   revoke(userId: UserId, keyId: string, request: RequestContext): Promise<void>;
   /** Revokes every live key the user owns; returns how many. */
@@ -57,15 +59,18 @@ const displayPrefix = (secretPart: string): string => secretPart.slice(0, 8);
 /** Last use is written at most once a minute: a busy key must not write on every request. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
-export function createApiKeys(options: { db: Database; config: Config; clock: Clock; audit: AuditLog; grantableScopes: (userId: UserId) => Promise<string[]> }): ApiKeys {
+export function createApiKeys(options: { db: Database; config: Config; clock: Clock; audit: AuditLog; sessions: Sessions; grantableScopes: (userId: UserId) => Promise<string[]> }): ApiKeys {
   const { db, clock, audit, config } = options;
 
   return {
-    async create(input, request) {
+    async create(session, input, request) {
+      // Minting a credential that outlives the session is a sensitive change: step-up first.
+      options.sessions.assertRecent(session);
+      const userId = session.userId as UserId;
       const invalid = input.scopes.filter((scope) => !SCOPE.test(scope));
       if (invalid.length > 0) throw new PlatformError("validation_failed", { errors: invalid.map((scope) => ({ path: "scopes", message: `${scope} is not a scope (resource:action)` })) });
       // Nobody hands a key more than they hold themselves.
-      const held = await options.grantableScopes(input.userId);
+      const held = await options.grantableScopes(userId);
       const beyond = input.scopes.filter((scope) => !scopeCovers(held, scope));
       if (beyond.length > 0) throw new PlatformError("forbidden", { detail: `You cannot grant scopes you do not hold: ${beyond.join(", ")}.` });
       if (input.expiresAt != null && input.expiresAt <= clock.now()) throw new PlatformError("validation_failed", { errors: [{ path: "expiresAt", message: "Must be in the future" }] });
@@ -76,9 +81,9 @@ export function createApiKeys(options: { db: Database; config: Config; clock: Cl
       const key = await db.transaction(async (tx) => {
         const [row] = await tx
           .insert(apiKeys)
-          .values({ id, name: input.name, ownerType: "user", ownerId: input.userId, createdBy: input.userId, scopes: [...new Set(input.scopes)], secretHash: sha256(secretPart), prefix: displayPrefix(secretPart), expiresAt: input.expiresAt ?? null, createdAt: now })
+          .values({ id, name: input.name, ownerType: "user", ownerId: userId, createdBy: userId, scopes: [...new Set(input.scopes)], secretHash: sha256(secretPart), prefix: displayPrefix(secretPart), expiresAt: input.expiresAt ?? null, createdAt: now })
           .returning();
-        await audit.record(tx, { action: "api_key.created", actor: { type: "user", id: input.userId }, target: { type: "api_key", id }, metadata: { name: input.name, scopes: input.scopes } }, request);
+        await audit.record(tx, { action: "api_key.created", actor: { type: "user", id: userId }, target: { type: "api_key", id }, metadata: { name: input.name, scopes: input.scopes } }, request);
         return row!;
       });
       return { key, secret };

@@ -1,7 +1,9 @@
 import { decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, errors as joseErrors, type CryptoKey, type JWK, type JWTPayload } from "jose";
 import { eq, inArray, sql } from "drizzle-orm";
-import { newId, notify, PlatformError, type AuditLog, type Clock, type Config, type Database, type KeyRing, type RequestContext } from "@burrow/platform-core";
+import { newId, notify, PlatformError, type AuditLog, type Clock, type Config, type Database, type KeyRing, type RequestContext, type UserId } from "@burrow/platform-core";
 import { signingKeys } from "../schema.ts";
+import type { SessionRow, Sessions } from "../sessions/sessions.ts";
+import { scopeCovers } from "./api-keys.ts";
 
 export const ALGORITHM = "EdDSA";
 export const ACCESS_TOKEN_TYPE = "at+jwt";
@@ -29,7 +31,14 @@ export interface SigningKeys {
   jwks(): { keys: JWK[] };
   /** Makes a new active key; the previous one keeps verifying until its last token expires. */
   rotate(actor: { type: "user"; id: string } | { type: "system" }, request?: RequestContext): Promise<string>;
+  /**
+   * A signed-in operator rotates: they need the platform permission `signing_keys:rotate` (checked
+   * first, so others learn nothing more) and a recent authentication on their session.
+   */
+  rotateAs(session: SessionRow, request: RequestContext): Promise<string>;
 }
+
+export const ROTATE_PERMISSION = "signing_keys:rotate";
 
 interface LoadedKey {
   kid: string;
@@ -44,7 +53,7 @@ const KID = /^sgk_[0-9a-z]{26}$/;
 const sqlLock = sql`select pg_advisory_xact_lock(${0x6b657973})`;
 const FORBIDDEN_HEADERS = ["jwk", "jku", "x5u", "x5c", "crit"] as const;
 
-export function createSigningKeys(options: { db: Database; config: Config; clock: Clock; keyRing: KeyRing; audit: AuditLog }): SigningKeys {
+export function createSigningKeys(options: { db: Database; config: Config; clock: Clock; keyRing: KeyRing; audit: AuditLog; sessions: Sessions; grantableScopes: (userId: UserId) => Promise<string[]> }): SigningKeys {
   const { db, config, clock, keyRing, audit } = options;
   const accessTtlSeconds = Math.floor(config.tokens.accessTtlMs / 1000);
   let active: { kid: string; privateKey: CryptoKey } | undefined;
@@ -110,7 +119,7 @@ export function createSigningKeys(options: { db: Database; config: Config; clock
     return key.publicKey;
   }
 
-  return {
+  const service: SigningKeys = {
     load,
 
     async sign(claims) {
@@ -159,6 +168,12 @@ export function createSigningKeys(options: { db: Database; config: Config; clock
       return { keys: [...keys.values()].filter((key) => stillTrusted(key, now)).map((key) => key.publicJwk) };
     },
 
+    async rotateAs(session, request) {
+      if (!(await options.grantableScopes(session.userId as UserId)).some((held) => scopeCovers([held], ROTATE_PERMISSION))) throw new PlatformError("forbidden", { detail: `This needs the ${ROTATE_PERMISSION} permission.` });
+      options.sessions.assertRecent(session);
+      return service.rotate({ type: "user", id: session.userId }, request);
+    },
+
     async rotate(actor, request = {}) {
       const now = clock.now();
       await db.transaction(async (tx) => {
@@ -179,4 +194,5 @@ export function createSigningKeys(options: { db: Database; config: Config; clock
       return active!.kid;
     },
   };
+  return service;
 }

@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, ilike, isNull, or, type SQL } from "drizzle-orm";
 import { isId, newId, PlatformError, type Database, type RequestContext, type UserId } from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
-import type { Sessions } from "../sessions/sessions.ts";
+import type { SessionRow, Sessions } from "../sessions/sessions.ts";
 import { signInThrottles, users, type UserStatus } from "../schema.ts";
 
 export type UserRow = typeof users.$inferSelect;
@@ -74,6 +74,8 @@ export interface Users {
   unsuspend(db: Database, id: UserId, actor: UserId | "system", request: RequestContext): Promise<void>;
   /** Soft-deletes: status `deleted`, the address freed, every session revoked. */
   softDelete(db: Database, id: UserId, actor: UserId | "system", request: RequestContext): Promise<void>;
+  /** The signed-in user deletes their own account: needs a recent authentication on the session. */
+  deleteOwn(session: SessionRow, request: RequestContext): Promise<void>;
   /** Clears the sign-in lock on the user's address. */
   unlock(db: Database, id: UserId, actor: UserId | "system", request: RequestContext): Promise<void>;
 }
@@ -177,6 +179,11 @@ export function createUsers(context: AuthContext, parts: { sessions: Sessions })
       await setStatus(db, id, "active", "user.unsuspended", actor, request);
     },
     softDelete: (db, id, actor, request) => setStatus(db, id, "deleted", "user.deleted", actor, request, { deletedAt: clock.now() }),
+    async deleteOwn(session, request) {
+      parts.sessions.assertRecent(session);
+      const userId = session.userId as UserId;
+      await context.db.transaction((tx) => setStatus(tx, userId, "deleted", "user.deleted", userId, request, { deletedAt: clock.now() }));
+    },
     async unlock(db, id, actor, request) {
       const row = await requireUser(db, id);
       await db.delete(signInThrottles).where(eq(signInThrottles.key, row.emailNormalized));
