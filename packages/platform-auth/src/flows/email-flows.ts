@@ -178,9 +178,10 @@ export function createEmailFlows(context: AuthContext, parts: { users: Users; se
       return parts.completion.transaction(async (tx) => {
         const row = await tokens.consumeLink(tx, "magic_link", token);
         if (row === undefined) throw new PlatformError("invalid_link");
-        // The completion checks the account's status, as on every path.
+        // A deleted or not-yet-set-up account is an unknown one: its link answers as an unknown link does.
+        // Every other status (suspended, locked) is the completion's to check, as on every path.
         const [user] = await tx.select().from(users).where(eq(users.id, row.userId));
-        if (user === undefined) throw new PlatformError("invalid_link");
+        if (user === undefined || user.deletedAt !== null || user.status === "deleted" || user.status === "invited") throw new PlatformError("invalid_link");
         return passedByMail(tx, user, "magic_link", request, row.target);
       });
     },
