@@ -50,11 +50,32 @@ async function idleRss(kind: "burrow" | "bare" | "pglite", port: number): Promis
     }
     if (kind === "pglite") {
       // The same cluster Burrow would use: made and migrated once, then opened by the baseline.
-      const setup = Bun.spawn([process.execPath, "run", join(root, "packages/platform-core/src/database/pglite-setup.ts"), join(dataDir, "pgdata"), join(root, "migrations")], { stdout: "ignore", stderr: "inherit" });
+      const setup = Bun.spawn(
+        [
+          process.execPath,
+          "run",
+          join(root, "packages/platform-core/src/database/pglite-setup.ts"),
+          join(dataDir, "pgdata"),
+          join(root, "migrations"),
+        ],
+        { stdout: "ignore", stderr: "inherit" },
+      );
       if ((await setup.exited) !== 0) throw new Error("pglite setup failed");
     }
     const { DATABASE_URL: _embeddedOnly, ...inherited } = process.env;
-    const child = Bun.spawn(command, { cwd: root, env: { ...inherited, NODE_ENV: "development", PORT: String(port), HOST: "127.0.0.1", BURROW_DATA_DIR: dataDir, PGDATA_DIR: join(dataDir, "pgdata") }, stdout: "ignore", stderr: "inherit" });
+    const child = Bun.spawn(command, {
+      cwd: root,
+      env: {
+        ...inherited,
+        NODE_ENV: "development",
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        BURROW_DATA_DIR: dataDir,
+        PGDATA_DIR: join(dataDir, "pgdata"),
+      },
+      stdout: "ignore",
+      stderr: "inherit",
+    });
     try {
       await waitFor(readyUrl);
       await Bun.sleep(IDLE_MS);
@@ -81,5 +102,7 @@ for (const row of rows) {
   const samples: number[] = [];
   for (let run = 0; run < RUNS; run++) samples.push(await idleRss(row.kind, port++));
   samples.sort((a, b) => a - b);
-  console.log(`| ${row.name} | ${samples[Math.floor(samples.length / 2)]!.toFixed(1)} | ${samples[0]!.toFixed(1)} | ${samples.at(-1)!.toFixed(1)} |`);
+  console.log(
+    `| ${row.name} | ${samples[Math.floor(samples.length / 2)]!.toFixed(1)} | ${samples[0]!.toFixed(1)} | ${samples.at(-1)!.toFixed(1)} |`,
+  );
 }

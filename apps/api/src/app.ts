@@ -23,9 +23,16 @@ import { meRoutes } from "./routes/me.ts";
 import { docsRoutes } from "./routes/docs.ts";
 
 /** Turns a failed zod validation into a 400 problem listing each invalid field. */
-function validationHook(result: { success: boolean; target: string; error?: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } }): void {
+function validationHook(result: {
+  success: boolean;
+  target: string;
+  error?: { issues: readonly { path: readonly PropertyKey[]; message: string }[] };
+}): void {
   if (result.success) return;
-  const errors: FieldError[] = (result.error?.issues ?? []).map((issue) => ({ path: issue.path.map(String).join(".") || "(body)", message: issue.message }));
+  const errors: FieldError[] = (result.error?.issues ?? []).map((issue) => ({
+    path: issue.path.map(String).join(".") || "(body)",
+    message: issue.message,
+  }));
   // A malformed id in the path is its own, stable code.
   throw new PlatformError(result.target === "param" ? "invalid_id" : "validation_failed", { errors });
 }
@@ -40,19 +47,38 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
 
   app.use("*", requestContext({ trustedProxies: config.trustedProxies }));
   app.use("*", securityHeaders({ production: config.env === "production" }));
-  app.use("*", cors({ origin: config.allowedOrigins, credentials: true, maxAge: 600, exposeHeaders: ["X-Request-Id", "Retry-After"] }));
+  app.use(
+    "*",
+    cors({
+      origin: config.allowedOrigins,
+      credentials: true,
+      maxAge: 600,
+      exposeHeaders: ["X-Request-Id", "Retry-After"],
+    }),
+  );
 
   // The JSON API under /v1, and the hosted pages emailed links open under /auth.
   for (const prefix of ["/v1/*", "/auth/*"]) {
-    app.use(prefix, authenticate({ config, sessions: platform.auth.sessions, accessTokens: platform.auth.accessTokens, apiKeys: platform.auth.apiKeys }));
+    app.use(
+      prefix,
+      authenticate({
+        config,
+        sessions: platform.auth.sessions,
+        accessTokens: platform.auth.accessTokens,
+        apiKeys: platform.auth.apiKeys,
+      }),
+    );
     app.use(prefix, csrf({ allowedOrigins: config.allowedOrigins }));
   }
-  for (const prefix of ["/v1/auth/*", "/auth/*"]) app.use(prefix, ipRateLimit({ db: platform.db, clock: platform.clock, policy: config.ipRateLimit }));
+  for (const prefix of ["/v1/auth/*", "/auth/*"])
+    app.use(prefix, ipRateLimit({ db: platform.db, clock: platform.clock, policy: config.ipRateLimit }));
   // After CSRF and rate limits: a cross-site or flooding request is refused before its body is read.
   // The hard limit for every path (forms and unknown paths too), counted on the bytes as they stream
   // in, so a chunked body is cut off at the limit rather than buffered whole: 413 problem+json.
   const tooLarge = (): never => {
-    throw new PlatformError("payload_too_large", { detail: `The request body is larger than ${config.bodyLimitBytes} bytes (BURROW_BODY_LIMIT).` });
+    throw new PlatformError("payload_too_large", {
+      detail: `The request body is larger than ${config.bodyLimitBytes} bytes (BURROW_BODY_LIMIT).`,
+    });
   };
   app.use("*", bodyLimit({ maxSize: config.bodyLimitBytes, onError: tooLarge }));
   app.use("/v1/*", jsonBody({ maxBytes: config.bodyLimitBytes }));
@@ -65,11 +91,16 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
   app.route("/", mfaRoutes(platform));
   app.route("/", orgRoutes(platform));
   app.route("/", hostedPages(platform));
-  if (config.env !== "production" && platform.email.transport.name === "dev-mailbox") app.route("/", devMailboxRoutes(platform));
+  if (config.env !== "production" && platform.email.transport.name === "dev-mailbox")
+    app.route("/", devMailboxRoutes(platform));
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
-    info: { title: "Burrow API", version: "0.1.0", description: "Identity platform: accounts, sessions, MFA, organizations and more." },
+    info: {
+      title: "Burrow API",
+      version: "0.1.0",
+      description: "Identity platform: accounts, sessions, MFA, organizations and more.",
+    },
   });
   app.route("/", docsRoutes());
 

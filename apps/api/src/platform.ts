@@ -16,7 +16,14 @@ import {
 } from "@burrow/platform-core";
 import { createAuth, DEFAULT_USER_SCOPES, SIGNING_KEYS_CHANNEL, type Auth } from "@burrow/platform-auth";
 import { covers, createRbac, RBAC_CHANNEL, type Rbac } from "@burrow/platform-rbac";
-import { createEmail, SEND_EMAIL_JOB, SEND_SMS_JOB, type Email, type EmailTransport, type SmsTransport } from "@burrow/platform-email";
+import {
+  createEmail,
+  SEND_EMAIL_JOB,
+  SEND_SMS_JOB,
+  type Email,
+  type EmailTransport,
+  type SmsTransport,
+} from "@burrow/platform-email";
 
 /** Everything the HTTP layer needs, composed once per process (or per test). */
 export interface Platform {
@@ -79,7 +86,8 @@ export function composePlatform(options: ComposeOptions): Platform {
       const permissions = [...resolved.patterns].sort();
       if (orgId === null) return permissions.length === 0 ? {} : { permissions };
       // Not a member (or no such organization) and no platform permission to read it: one answer for both.
-      if (resolved.orgRole === null && !covers(resolved.patterns, "org:read")) throw new PlatformError("forbidden", { detail: "You cannot act for that organization." });
+      if (resolved.orgRole === null && !covers(resolved.patterns, "org:read"))
+        throw new PlatformError("forbidden", { detail: "You cannot act for that organization." });
       return { org_id: orgId, org_role: resolved.orgRole, permissions };
     },
     // A key never carries more than its creator holds: their own profile, plus their platform permissions.
@@ -96,7 +104,19 @@ export function composePlatform(options: ComposeOptions): Platform {
     hasSecondFactor: async (db, userId) => (await auth.factors.methods(db, userId)).length > 0,
     invitations: { config, auth, mailer: email.outbox },
   });
-  return { config, database, db: database.db, clock, log, audit, keyRing, email, auth, rbac, jobs: { [SEND_EMAIL_JOB]: email.outbox.sendJob, [SEND_SMS_JOB]: email.sms.sendJob, ...auth.jobs } };
+  return {
+    config,
+    database,
+    db: database.db,
+    clock,
+    log,
+    audit,
+    keyRing,
+    email,
+    auth,
+    rbac,
+    jobs: { [SEND_EMAIL_JOB]: email.outbox.sendJob, [SEND_SMS_JOB]: email.sms.sendJob, ...auth.jobs },
+  };
 }
 
 /**
@@ -108,7 +128,13 @@ export async function openPlatform(config: Config): Promise<Platform> {
   await database.migrate();
   const platform = composePlatform({ config, database });
   await platform.auth.signingKeys.load();
-  await database.listen(SIGNING_KEYS_CHANNEL, () => void platform.auth.signingKeys.load().catch((error: unknown) => platform.log.error("reloading signing keys failed", { error: String(error) })));
+  await database.listen(
+    SIGNING_KEYS_CHANNEL,
+    () =>
+      void platform.auth.signingKeys
+        .load()
+        .catch((error: unknown) => platform.log.error("reloading signing keys failed", { error: String(error) })),
+  );
   await database.listen(RBAC_CHANNEL, (payload) => platform.rbac.resolver.evict(payload));
   return platform;
 }

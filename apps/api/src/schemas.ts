@@ -46,7 +46,10 @@ export const Session = z
     authMethods: z.array(z.string()),
     authenticatedAt: z.string(),
     current: z.boolean(),
-    restricted: z.boolean().openapi({ description: "True while policy requires a second factor this user has not set up: the session can only enrol one." }),
+    restricted: z.boolean().openapi({
+      description:
+        "True while policy requires a second factor this user has not set up: the session can only enrol one.",
+    }),
   })
   .openapi("Session");
 
@@ -54,7 +57,10 @@ export const SignedIn = z
   .object({
     user: User,
     session: Session,
-    sessionToken: z.string().optional().openapi({ description: "`ses_<id>.<secret>`, only for clients that send `X-Burrow-Client: bearer` (browsers get the HttpOnly cookie alone). Send as `Authorization: Bearer`." }),
+    sessionToken: z.string().optional().openapi({
+      description:
+        "`ses_<id>.<secret>`, only for clients that send `X-Burrow-Client: bearer` (browsers get the HttpOnly cookie alone). Send as `Authorization: Bearer`.",
+    }),
   })
   .openapi("SignedIn");
 
@@ -69,22 +75,57 @@ export const MfaRequired = z
 /** A sign-in's answer: a session, or a second factor to give. */
 export const SignInAnswer = z.union([SignedIn.extend({ redirectTo: z.string().nullable() }), MfaRequired]);
 
-export const SessionIdParam = z.object({ sessionId: idSchema("session").openapi({ param: { name: "sessionId", in: "path" }, type: "string", example: "ses_01m80vsrdweg5af65ybwzm0tmk" }) });
+export const SessionIdParam = z.object({
+  sessionId: idSchema("session").openapi({
+    param: { name: "sessionId", in: "path" },
+    type: "string",
+    example: "ses_01m80vsrdweg5af65ybwzm0tmk",
+  }),
+});
 
 export const Problem = z
-  .object({ type: z.string(), title: z.string(), status: z.number(), detail: z.string(), code: z.string(), requestId: z.string().optional() })
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number(),
+    detail: z.string(),
+    code: z.string(),
+    requestId: z.string().optional(),
+  })
   .openapi("Problem");
 
 /** Standard problem responses for a route's OpenAPI description. */
-export function problems(...statuses: number[]): Record<number, { description: string; content: { "application/problem+json": { schema: typeof Problem } } }> {
-  return Object.fromEntries(statuses.map((status) => [status, { description: "Problem", content: { "application/problem+json": { schema: Problem } } }]));
+export function problems(
+  ...statuses: number[]
+): Record<number, { description: string; content: { "application/problem+json": { schema: typeof Problem } } }> {
+  return Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      { description: "Problem", content: { "application/problem+json": { schema: Problem } } },
+    ]),
+  );
 }
 
-export const jsonBody = <T extends z.ZodType>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
-export const jsonContent = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  required: true,
+  content: { "application/json": { schema } },
+});
+export const jsonContent = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
 
 export const Phone = z
-  .object({ id: z.string(), phone: z.string(), isPrimary: z.boolean(), verifiedAt: z.string().nullable(), createdAt: z.string() })
+  .object({
+    id: z.string(),
+    phone: z.string(),
+    isPrimary: z.boolean(),
+    verifiedAt: z.string().nullable(),
+    createdAt: z.string(),
+  })
   .openapi("Phone");
 
-export const E164Phone = z.string().regex(/^\+[1-9]\d{6,14}$/, "Must be an E.164 number such as +14155550123").openapi({ example: "+14155550123" });
+export const E164Phone = z
+  .string()
+  .regex(/^\+[1-9]\d{6,14}$/, "Must be an E.164 number such as +14155550123")
+  .openapi({ example: "+14155550123" });

@@ -26,7 +26,18 @@ const server = Bun.serve({
   maxRequestBodySize: Number.MAX_SAFE_INTEGER,
   fetch: (request, bunServer) => app.fetch(request, { server: bunServer } satisfies Bindings),
 });
-const worker = createWorker({ db: platform.db, clock: platform.clock, definitions: platform.jobs, onError: (error, job) => platform.log.warn("job failed", { jobId: job.id, type: job.type, attempt: job.attempts, error: error instanceof Error ? error.message : String(error) }) });
+const worker = createWorker({
+  db: platform.db,
+  clock: platform.clock,
+  definitions: platform.jobs,
+  onError: (error, job) =>
+    platform.log.warn("job failed", {
+      jobId: job.id,
+      type: job.type,
+      attempt: job.attempts,
+      error: error instanceof Error ? error.message : String(error),
+    }),
+});
 worker.start();
 
 // The address to open is PUBLIC_URL (an allowed origin), not the bind address: a browser at

@@ -48,18 +48,24 @@ export function createAuthenticator(options: { origin: string; rpId: string }): 
   const { origin, rpId } = options;
   const credentials: Credential[] = [];
 
-  const clientData = (type: "webauthn.create" | "webauthn.get", challenge: string) => Buffer.from(JSON.stringify({ type, challenge, origin, crossOrigin: false }), "utf8");
+  const clientData = (type: "webauthn.create" | "webauthn.get", challenge: string) =>
+    Buffer.from(JSON.stringify({ type, challenge, origin, crossOrigin: false }), "utf8");
 
   function checkRpId(requested: string | undefined): void {
-    if ((requested ?? rpId) !== rpId) throw new Error(`SecurityError: this authenticator answers for RP ID ${rpId}, not ${requested}`);
+    if ((requested ?? rpId) !== rpId)
+      throw new Error(`SecurityError: this authenticator answers for RP ID ${rpId}, not ${requested}`);
   }
 
   return {
     register(creation) {
       checkRpId(creation.rp.id);
-      if (!creation.pubKeyCredParams.some((parameter) => parameter.type === "public-key" && parameter.alg === ES256)) throw new Error("NotSupportedError: the relying party does not accept ES256");
+      if (!creation.pubKeyCredParams.some((parameter) => parameter.type === "public-key" && parameter.alg === ES256))
+        throw new Error("NotSupportedError: the relying party does not accept ES256");
       const excluded = new Set((creation.excludeCredentials ?? []).map((descriptor) => descriptor.id));
-      if (credentials.some((credential) => credential.rpId === rpId && excluded.has(credential.id.toString("base64url")))) throw new Error("InvalidStateError: a credential for this relying party is already registered here");
+      if (
+        credentials.some((credential) => credential.rpId === rpId && excluded.has(credential.id.toString("base64url")))
+      )
+        throw new Error("InvalidStateError: a credential for this relying party is already registered here");
 
       const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
       const jwk = publicKey.export({ format: "jwk" });
@@ -71,13 +77,22 @@ export function createAuthenticator(options: { origin: string; rpId: string }): 
         [-2, Buffer.from(jwk.x!, "base64url")],
         [-3, Buffer.from(jwk.y!, "base64url")],
       ]);
-      const credential: Credential = { id: randomBytes(32), rpId, privateKey, userHandle: creation.user.id, signCount: 0 };
+      const credential: Credential = {
+        id: randomBytes(32),
+        rpId,
+        privateKey,
+        userHandle: creation.user.id,
+        signCount: 0,
+      };
 
       // §6.5.1: AAGUID (zero: no attestation to identify a model), credential id length (16-bit big-endian), id, key.
       const idLength = Buffer.alloc(2);
       idLength.writeUInt16BE(credential.id.length);
       const attestedCredentialData = Buffer.concat([Buffer.alloc(16), idLength, credential.id, encodeCbor(coseKey)]);
-      const authenticatorData = Buffer.concat([authenticatorDataHead(rpId, FLAG_UP | FLAG_UV | FLAG_AT, credential.signCount), attestedCredentialData]);
+      const authenticatorData = Buffer.concat([
+        authenticatorDataHead(rpId, FLAG_UP | FLAG_UV | FLAG_AT, credential.signCount),
+        attestedCredentialData,
+      ]);
       // §6.5.4 with §8.7: "none" has an empty statement. Keys in CTAP2 canonical order (shorter first).
       const attestationObject = encodeCbor(
         new Map<string, CborValue>([
@@ -109,15 +124,23 @@ export function createAuthenticator(options: { origin: string; rpId: string }): 
     authenticate(request) {
       checkRpId(request.rpId);
       const allowed = new Set((request.allowCredentials ?? []).map((descriptor) => descriptor.id));
-      const usable = credentials.filter((credential) => credential.rpId === rpId && (allowed.size === 0 || allowed.has(credential.id.toString("base64url"))));
+      const usable = credentials.filter(
+        (credential) =>
+          credential.rpId === rpId && (allowed.size === 0 || allowed.has(credential.id.toString("base64url"))),
+      );
       const credential = usable.at(-1);
-      if (credential === undefined) throw new Error("NotAllowedError: no credential for this relying party is available");
+      if (credential === undefined)
+        throw new Error("NotAllowedError: no credential for this relying party is available");
 
       credential.signCount += 1;
       const authenticatorData = authenticatorDataHead(rpId, FLAG_UP | FLAG_UV, credential.signCount);
       const clientDataJSON = clientData("webauthn.get", request.challenge);
       // §6.3.3 step 11: the signature covers authenticatorData || SHA-256(clientDataJSON); ECDSA signatures are DER.
-      const signature = sign("sha256", Buffer.concat([authenticatorData, sha256(clientDataJSON)]), credential.privateKey);
+      const signature = sign(
+        "sha256",
+        Buffer.concat([authenticatorData, sha256(clientDataJSON)]),
+        credential.privateKey,
+      );
 
       const id = credential.id.toString("base64url");
       return {

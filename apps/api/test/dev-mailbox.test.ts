@@ -9,7 +9,11 @@ describe("development mailbox", () => {
   afterAll(() => api.close());
 
   test("lists queued mail and shows each message with its links", async () => {
-    const message = await api.platform.email.outbox.queue(api.platform.db, { to: "new@example.com", template: "auth.verify_email", variables: { url: "http://localhost:3000/verify?token=dev123" } });
+    const message = await api.platform.email.outbox.queue(api.platform.db, {
+      to: "new@example.com",
+      template: "auth.verify_email",
+      variables: { url: "http://localhost:3000/verify?token=dev123" },
+    });
     const list = await api.request("/dev/mailbox");
     expect(list.status).toBe(200);
     const listHtml = await list.text();

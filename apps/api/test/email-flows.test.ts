@@ -4,7 +4,8 @@ import { eq } from "drizzle-orm";
 import { users } from "@burrow/platform-auth/schema";
 import { createTestApi, PASSWORD, readProblem, signIn, signUpUser, type TestApi } from "./helpers.ts";
 
-const post = (api: TestApi, path: string, json: unknown, headers: Record<string, string> = {}) => api.request(path, { method: "POST", json, headers });
+const post = (api: TestApi, path: string, json: unknown, headers: Record<string, string> = {}) =>
+  api.request(path, { method: "POST", json, headers });
 
 /** The token link in the newest mail to `to`. */
 function linkIn(mail: TestMailServer, to: string): { url: URL; token: string } {
@@ -17,7 +18,11 @@ describe("email flows over real SMTP", () => {
   const mail = createTestMailServer();
   beforeAll(async () => {
     await mail.start();
-    api = await createTestApi({ SMTP_URL: mail.url(), BURROW_EMAIL_VERIFICATION: "required", BURROW_REDIRECT_ORIGINS: "https://app.example.com" });
+    api = await createTestApi({
+      SMTP_URL: mail.url(),
+      BURROW_EMAIL_VERIFICATION: "required",
+      BURROW_REDIRECT_ORIGINS: "https://app.example.com",
+    });
   });
   afterAll(async () => {
     await api.close();
@@ -35,7 +40,12 @@ describe("email flows over real SMTP", () => {
   }
 
   test("sign-up mails a verification link built from PUBLIC_URL, never from the request's host", async () => {
-    const response = await post(api, "/v1/auth/sign-up", { email: "vera@example.com", password: PASSWORD }, { host: "evil.example", "x-forwarded-host": "evil.example" });
+    const response = await post(
+      api,
+      "/v1/auth/sign-up",
+      { email: "vera@example.com", password: PASSWORD },
+      { host: "evil.example", "x-forwarded-host": "evil.example" },
+    );
     expect(response.status).toBe(202);
     await api.runJobs();
     const message = mail.lastTo("vera@example.com")!;
@@ -96,9 +106,14 @@ describe("email flows over real SMTP", () => {
     const { token } = linkIn(mail, "moved@example.com");
     // The account's address changes by a path that does not revoke mailed links (an operator's edit).
     const user = (await api.platform.auth.users.findByEmail(api.platform.db, "moved@example.com"))!;
-    await api.platform.db.update(users).set({ email: "elsewhere@example.com", emailNormalized: "elsewhere@example.com" }).where(eq(users.id, user.id));
+    await api.platform.db
+      .update(users)
+      .set({ email: "elsewhere@example.com", emailNormalized: "elsewhere@example.com" })
+      .where(eq(users.id, user.id));
     expect((await readProblem(await post(api, "/v1/auth/email/verify", { token }))).code).toBe("invalid_link");
-    expect((await api.platform.auth.users.findByEmail(api.platform.db, "elsewhere@example.com"))!.emailVerifiedAt).toBeNull();
+    expect(
+      (await api.platform.auth.users.findByEmail(api.platform.db, "elsewhere@example.com"))!.emailVerifiedAt,
+    ).toBeNull();
   });
 
   test("a verification link expires after 24 hours", async () => {
@@ -107,13 +122,17 @@ describe("email flows over real SMTP", () => {
     const token = linkIn(mail, "slower@example.com").token;
     api.clock.advance(24 * 3_600_000);
     expect((await readProblem(await post(api, "/v1/auth/email/verify", { token }))).code).toBe("invalid_link");
-    expect((await api.platform.auth.users.findByEmail(api.platform.db, "slower@example.com"))!.emailVerifiedAt).toBeNull();
+    expect(
+      (await api.platform.auth.users.findByEmail(api.platform.db, "slower@example.com"))!.emailVerifiedAt,
+    ).toBeNull();
   });
 
   test("signing up with a taken address mails its owner instead", async () => {
     await verifiedUser("owner@example.com");
     const before = mail.received.length;
-    expect((await post(api, "/v1/auth/sign-up", { email: "owner@example.com", password: "someone else entirely" })).status).toBe(202);
+    expect(
+      (await post(api, "/v1/auth/sign-up", { email: "owner@example.com", password: "someone else entirely" })).status,
+    ).toBe(202);
     await api.runJobs();
     expect(mail.received.length).toBe(before + 1);
     expect(mail.lastTo("owner@example.com")?.subject).toBe("You already have a Burrow account");
@@ -147,7 +166,10 @@ describe("email flows over real SMTP", () => {
     expect((await signIn(api, "reset@example.com", "an entirely new passphrase")).status).toBe(200);
     await api.runJobs();
     expect(mail.lastTo("reset@example.com")?.subject).toBe("Your Burrow password was changed");
-    expect((await readProblem(await post(api, "/v1/auth/password/reset", { token, newPassword: "yet another passphrase" }))).code).toBe("invalid_link");
+    expect(
+      (await readProblem(await post(api, "/v1/auth/password/reset", { token, newPassword: "yet another passphrase" })))
+        .code,
+    ).toBe("invalid_link");
   });
 
   test("a reset link lasts 30 minutes, works for its purpose only, and clears a lockout", async () => {
@@ -160,19 +182,34 @@ describe("email flows over real SMTP", () => {
     const { token } = linkIn(mail, "locked@example.com");
     expect((await readProblem(await post(api, "/v1/auth/email/verify", { token }))).code).toBe("invalid_link");
     expect((await readProblem(await post(api, "/v1/auth/magic-link/verify", { token }))).code).toBe("invalid_link");
-    expect((await post(api, "/v1/auth/password/reset", { token, newPassword: "free again after all that" })).status).toBe(204);
+    expect(
+      (await post(api, "/v1/auth/password/reset", { token, newPassword: "free again after all that" })).status,
+    ).toBe(204);
     expect((await signIn(api, "locked@example.com", "free again after all that")).status).toBe(200);
 
     await post(api, "/v1/auth/password/forgot", { email: "locked@example.com" });
     await api.runJobs();
     const late = linkIn(mail, "locked@example.com").token;
     api.clock.advance(30 * 60_000);
-    expect((await readProblem(await post(api, "/v1/auth/password/reset", { token: late, newPassword: "too late for this one" }))).code).toBe("invalid_link");
+    expect(
+      (
+        await readProblem(
+          await post(api, "/v1/auth/password/reset", { token: late, newPassword: "too late for this one" }),
+        )
+      ).code,
+    ).toBe("invalid_link");
   });
 
   test("magic link: signs in once, carries an allowed redirect, and lasts 15 minutes", async () => {
     await verifiedUser("magic@example.com");
-    expect((await post(api, "/v1/auth/magic-link", { email: "magic@example.com", redirectTo: "https://app.example.com/welcome" })).status).toBe(202);
+    expect(
+      (
+        await post(api, "/v1/auth/magic-link", {
+          email: "magic@example.com",
+          redirectTo: "https://app.example.com/welcome",
+        })
+      ).status,
+    ).toBe(202);
     await api.runJobs();
     const { token, url } = linkIn(mail, "magic@example.com");
     expect(url.pathname).toBe("/auth/magic-link");
@@ -188,17 +225,28 @@ describe("email flows over real SMTP", () => {
     await api.runJobs();
     const late = linkIn(mail, "magic@example.com").token;
     api.clock.advance(15 * 60_000);
-    expect((await readProblem(await post(api, "/v1/auth/magic-link/verify", { token: late }))).code).toBe("invalid_link");
+    expect((await readProblem(await post(api, "/v1/auth/magic-link/verify", { token: late }))).code).toBe(
+      "invalid_link",
+    );
   });
 
   test("a redirect outside the allow-list is refused with 400 invalid_redirect and nothing is sent", async () => {
     const before = mail.received.length;
-    for (const redirectTo of ["https://evil.example/", "//evil.example/x", "javascript:alert(1)", "https://app.example.com.evil.example/", "https://user@app.example.com/", "http://app.example.com/"]) {
+    for (const redirectTo of [
+      "https://evil.example/",
+      "//evil.example/x",
+      "javascript:alert(1)",
+      "https://app.example.com.evil.example/",
+      "https://user@app.example.com/",
+      "http://app.example.com/",
+    ]) {
       const response = await post(api, "/v1/auth/magic-link", { email: "magic@example.com", redirectTo });
       expect(response.status).toBe(400);
       expect((await readProblem(response)).code).toBe("invalid_redirect");
     }
-    expect((await post(api, "/v1/auth/magic-link", { email: "magic@example.com", redirectTo: "/dashboard" })).status).toBe(202);
+    expect(
+      (await post(api, "/v1/auth/magic-link", { email: "magic@example.com", redirectTo: "/dashboard" })).status,
+    ).toBe(202);
     await api.runJobs();
     expect(mail.received.length).toBe(before + 1);
   });
@@ -206,12 +254,17 @@ describe("email flows over real SMTP", () => {
   test("the email code signs in; an unknown address answers like a wrong code", async () => {
     await verifiedUser("code@example.com");
     const headers = { "x-request-id": "fixed-request-id-4" };
-    expect(await (await post(api, "/v1/auth/otp/email", { email: "code@example.com" }, headers)).text()).toBe(await (await post(api, "/v1/auth/otp/email", { email: "ghost@example.com" }, headers)).text());
+    expect(await (await post(api, "/v1/auth/otp/email", { email: "code@example.com" }, headers)).text()).toBe(
+      await (await post(api, "/v1/auth/otp/email", { email: "ghost@example.com" }, headers)).text(),
+    );
     await api.runJobs();
     const message = mail.lastTo("code@example.com")!;
     expect(message.subject).toBe("Your Burrow sign-in code");
     const code = /\b(\d{6})\b/.exec(message.text ?? "")![1]!;
-    const wrong = await post(api, "/v1/auth/otp/email/verify", { email: "code@example.com", code: code === "000000" ? "111111" : "000000" });
+    const wrong = await post(api, "/v1/auth/otp/email/verify", {
+      email: "code@example.com",
+      code: code === "000000" ? "111111" : "000000",
+    });
     expect((await readProblem(wrong)).code).toBe("invalid_code");
     const ghost = await post(api, "/v1/auth/otp/email/verify", { email: "ghost@example.com", code });
     expect((await readProblem(ghost)).code).toBe("invalid_code");
@@ -222,7 +275,9 @@ describe("email flows over real SMTP", () => {
     const right = await post(api, "/v1/auth/otp/email/verify", { email: "code@example.com", code });
     expect(right.status).toBe(200);
     expect((await right.json()).session.authMethods).toEqual(["email_otp"]);
-    expect((await readProblem(await post(api, "/v1/auth/otp/email/verify", { email: "code@example.com", code }))).code).toBe("invalid_code");
+    expect(
+      (await readProblem(await post(api, "/v1/auth/otp/email/verify", { email: "code@example.com", code }))).code,
+    ).toBe("invalid_code");
   });
 
   test("email change: needs a recent re-authentication, confirms by link, tells the old address", async () => {
@@ -231,7 +286,9 @@ describe("email flows over real SMTP", () => {
     const stale = await post(api, "/v1/auth/email/change", { newEmail: "new@example.com" }, user.bearer);
     expect(stale.status).toBe(403);
     expect((await readProblem(stale)).code).toBe("reauthentication_required");
-    expect((await post(api, "/v1/auth/reauthenticate", { password: "not the right password" }, user.bearer)).status).toBe(401);
+    expect(
+      (await post(api, "/v1/auth/reauthenticate", { password: "not the right password" }, user.bearer)).status,
+    ).toBe(401);
     const renewed = await post(api, "/v1/auth/reauthenticate", { password: PASSWORD }, user.bearer);
     expect(renewed.status).toBe(200);
     user.bearer.authorization = `Bearer ${(await renewed.json()).sessionToken}`;
@@ -264,8 +321,13 @@ describe("email flows over real SMTP", () => {
     const pending = linkIn(mail, "later@example.com").token;
     await post(api, "/v1/auth/password/forgot", { email: "mover@example.com" });
     await api.runJobs();
-    await post(api, "/v1/auth/password/reset", { token: linkIn(mail, "mover@example.com").token, newPassword: "a fresh passphrase here" });
-    expect((await readProblem(await post(api, "/v1/auth/email/change/confirm", { token: pending }))).code).toBe("invalid_link");
+    await post(api, "/v1/auth/password/reset", {
+      token: linkIn(mail, "mover@example.com").token,
+      newPassword: "a fresh passphrase here",
+    });
+    expect((await readProblem(await post(api, "/v1/auth/email/change/confirm", { token: pending }))).code).toBe(
+      "invalid_link",
+    );
 
     const again = await signIn(api, "mover@example.com", "a fresh passphrase here");
     const bearer = { authorization: `Bearer ${(await again.json()).sessionToken}` };
@@ -273,7 +335,9 @@ describe("email flows over real SMTP", () => {
     await api.runJobs();
     const expiring = linkIn(mail, "eventually@example.com").token;
     api.clock.advance(24 * 3_600_000);
-    expect((await readProblem(await post(api, "/v1/auth/email/change/confirm", { token: expiring }))).code).toBe("invalid_link");
+    expect((await readProblem(await post(api, "/v1/auth/email/change/confirm", { token: expiring }))).code).toBe(
+      "invalid_link",
+    );
   });
 
   test("account setup: an administrator-created account chooses its first password (link valid 72 hours)", async () => {
@@ -287,8 +351,12 @@ describe("email flows over real SMTP", () => {
     expect(mail.lastTo("invited@example.com")?.subject).toBe("Set up your Burrow account");
     const { token, url } = linkIn(mail, "invited@example.com");
     expect(url.pathname).toBe("/auth/account-setup");
-    expect((await readProblem(await post(api, "/v1/auth/account-setup", { token, password: "short" }))).code).toBe("weak_password");
-    expect((await post(api, "/v1/auth/account-setup", { token, password: "my very first passphrase" })).status).toBe(204);
+    expect((await readProblem(await post(api, "/v1/auth/account-setup", { token, password: "short" }))).code).toBe(
+      "weak_password",
+    );
+    expect((await post(api, "/v1/auth/account-setup", { token, password: "my very first passphrase" })).status).toBe(
+      204,
+    );
     expect((await auth.users.get(db, invited.id as never))?.status).toBe("active");
     expect((await signIn(api, "invited@example.com", "my very first passphrase")).status).toBe(200);
     expect((await post(api, "/v1/auth/account-setup", { token, password: "my second passphrase" })).status).toBe(400);
@@ -328,7 +396,10 @@ describe("email codes", () => {
       await api.runJobs();
       const code = /\b(\d{6})\b/.exec(mail.lastTo("dies@example.com")?.text ?? "")![1]!;
       const wrong = code === "123456" ? "654321" : "123456";
-      for (let attempt = 0; attempt < 5; attempt++) expect((await post(api, "/v1/auth/otp/email/verify", { email: "dies@example.com", code: wrong })).status).toBe(400);
+      for (let attempt = 0; attempt < 5; attempt++)
+        expect((await post(api, "/v1/auth/otp/email/verify", { email: "dies@example.com", code: wrong })).status).toBe(
+          400,
+        );
       const late = await post(api, "/v1/auth/otp/email/verify", { email: "dies@example.com", code });
       expect((await readProblem(late)).code).toBe("invalid_code");
     } finally {

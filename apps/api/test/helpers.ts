@@ -83,7 +83,8 @@ export interface ProblemBody {
 /** Asserts a problem+json response and returns its body. */
 export async function readProblem(response: Response): Promise<ProblemBody> {
   const type = response.headers.get("content-type") ?? "";
-  if (!type.startsWith("application/problem+json")) throw new Error(`expected problem+json, got ${type} ${response.status}: ${await response.text()}`);
+  if (!type.startsWith("application/problem+json"))
+    throw new Error(`expected problem+json, got ${type} ${response.status}: ${await response.text()}`);
   return (await response.json()) as ProblemBody;
 }
 
@@ -104,17 +105,35 @@ export interface TestUser {
 let counter = 0;
 
 /** Signs a new user up (verification off) and returns its session. */
-export async function signUpUser(api: TestApi, overrides: { email?: string; password?: string; name?: string } = {}): Promise<TestUser> {
+export async function signUpUser(
+  api: TestApi,
+  overrides: { email?: string; password?: string; name?: string } = {},
+): Promise<TestUser> {
   const email = overrides.email ?? `user${++counter}-${crypto.randomUUID().slice(0, 8)}@example.com`;
   const password = overrides.password ?? PASSWORD;
-  const response = await api.request("/v1/auth/sign-up", { method: "POST", headers: BEARER_CLIENT, json: { email, password, ...(overrides.name ? { name: overrides.name } : {}) } });
+  const response = await api.request("/v1/auth/sign-up", {
+    method: "POST",
+    headers: BEARER_CLIENT,
+    json: { email, password, ...(overrides.name ? { name: overrides.name } : {}) },
+  });
   if (response.status !== 201) throw new Error(`sign-up failed: ${response.status} ${await response.text()}`);
   const body = (await response.json()) as { user: { id: string }; sessionToken: string };
-  return { id: body.user.id, email, password, token: body.sessionToken, bearer: { authorization: `Bearer ${body.sessionToken}` } };
+  return {
+    id: body.user.id,
+    email,
+    password,
+    token: body.sessionToken,
+    bearer: { authorization: `Bearer ${body.sessionToken}` },
+  };
 }
 
 /** Signs in and returns the response (not asserting success). */
-export function signIn(api: TestApi, email: string, password: string, init: RequestInit & { ip?: string } = {}): Promise<Response> {
+export function signIn(
+  api: TestApi,
+  email: string,
+  password: string,
+  init: RequestInit & { ip?: string } = {},
+): Promise<Response> {
   const headers = new Headers(init.headers);
   headers.set("x-burrow-client", "bearer");
   return api.request("/v1/auth/sign-in", { ...init, headers, method: "POST", json: { email, password } });
@@ -124,7 +143,11 @@ export function signIn(api: TestApi, email: string, password: string, init: Requ
 export const BEARER_CLIENT = { "x-burrow-client": "bearer" };
 
 /** Re-authenticates by password and switches the user to the session's new token. */
-export async function reauthenticate(api: TestApi, user: TestUser, proof: Record<string, unknown> = { password: user.password }): Promise<Response> {
+export async function reauthenticate(
+  api: TestApi,
+  user: TestUser,
+  proof: Record<string, unknown> = { password: user.password },
+): Promise<Response> {
   const response = await api.request("/v1/auth/reauthenticate", { method: "POST", headers: user.bearer, json: proof });
   if (response.status === 200) {
     const body = (await response.clone().json()) as { sessionToken: string };
@@ -145,17 +168,32 @@ export function sessionCookieFrom(response: Response): string {
 export async function grantPlatformPermissions(api: TestApi, userId: string, permissions: string[]): Promise<void> {
   const now = api.clock.now();
   const roleId = newId("role", now.getTime());
-  await api.platform.db.insert(roles).values({ id: roleId, key: `test_${roleId.slice(-8)}`, name: "Test role", scope: "platform", createdAt: now });
+  await api.platform.db
+    .insert(roles)
+    .values({ id: roleId, key: `test_${roleId.slice(-8)}`, name: "Test role", scope: "platform", createdAt: now });
   await api.platform.db.insert(rolePermissions).values(permissions.map((permission) => ({ roleId, permission })));
-  await api.platform.db.insert(principalRoles).values({ id: newId("role", now.getTime()), userId, roleId, createdAt: now });
+  await api.platform.db
+    .insert(principalRoles)
+    .values({ id: newId("role", now.getTime()), userId, roleId, createdAt: now });
   api.platform.rbac.resolver.evict(userId);
 }
 
 /** Confirms an authenticator app for the user (codes from an independent RFC 6238 generator), then moves past its step. */
-export async function enrolTotp(api: TestApi, user: TestUser): Promise<{ secret: string; recoveryCodes: string[]; factorId: string }> {
+export async function enrolTotp(
+  api: TestApi,
+  user: TestUser,
+): Promise<{ secret: string; recoveryCodes: string[]; factorId: string }> {
   const codeNow = (secret: string) => referenceTotp(secret, Math.floor(api.clock.now().getTime() / 1000));
-  const enrolment = (await (await api.request("/v1/mfa/totp/enroll", { method: "POST", headers: user.bearer, json: {} })).json()) as { factorId: string; secret: string };
-  const confirmed = (await (await api.request("/v1/mfa/totp/confirm", { method: "POST", headers: user.bearer, json: { factorId: enrolment.factorId, code: codeNow(enrolment.secret) } })).json()) as { recoveryCodes: string[] };
+  const enrolment = (await (
+    await api.request("/v1/mfa/totp/enroll", { method: "POST", headers: user.bearer, json: {} })
+  ).json()) as { factorId: string; secret: string };
+  const confirmed = (await (
+    await api.request("/v1/mfa/totp/confirm", {
+      method: "POST",
+      headers: user.bearer,
+      json: { factorId: enrolment.factorId, code: codeNow(enrolment.secret) },
+    })
+  ).json()) as { recoveryCodes: string[] };
   api.clock.advance(30_000);
   return { secret: enrolment.secret, recoveryCodes: confirmed.recoveryCodes, factorId: enrolment.factorId };
 }

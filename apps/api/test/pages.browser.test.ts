@@ -7,7 +7,10 @@ import { launchChromium } from "@burrow/platform-core/browser";
 import { createTestApi, type TestApi } from "./helpers.ts";
 
 /** BURROW_UPDATE_SCREENSHOTS=1 writes the screenshots into docs/images; otherwise to a temporary folder. */
-const SCREENSHOTS = process.env.BURROW_UPDATE_SCREENSHOTS === "1" ? join(import.meta.dir, "../../../docs/images") : join(tmpdir(), "burrow-screenshots");
+const SCREENSHOTS =
+  process.env.BURROW_UPDATE_SCREENSHOTS === "1"
+    ? join(import.meta.dir, "../../../docs/images")
+    : join(tmpdir(), "burrow-screenshots");
 const BRAND = "rgb(79, 70, 229)"; // #4f46e5, the default BURROW_BRAND_COLOR
 
 describe("hosted pages, the development mailbox and /docs in Chromium, offline", () => {
@@ -54,7 +57,15 @@ describe("hosted pages, the development mailbox and /docs in Chromium, offline",
     return page;
   }
 
-  const pages = ["/auth/verify-email", "/auth/reset-password", "/auth/magic-link", "/auth/confirm-email-change", "/auth/account-setup", "/auth/accept-invitation", "/auth/forgot-password"];
+  const pages = [
+    "/auth/verify-email",
+    "/auth/reset-password",
+    "/auth/magic-link",
+    "/auth/confirm-email-change",
+    "/auth/account-setup",
+    "/auth/accept-invitation",
+    "/auth/forgot-password",
+  ];
   for (const path of pages) {
     test(`${path} shows its designed card and button`, async () => {
       const page = await open(`${path}?token=${"a".repeat(43)}`);
@@ -62,7 +73,12 @@ describe("hosted pages, the development mailbox and /docs in Chromium, offline",
         const card = await page.evaluate(() => {
           const main = document.querySelector("main")!;
           const style = getComputedStyle(main);
-          return { maxWidth: style.maxWidth, background: style.backgroundColor, width: main.getBoundingClientRect().width, font: getComputedStyle(document.body).fontFamily };
+          return {
+            maxWidth: style.maxWidth,
+            background: style.backgroundColor,
+            width: main.getBoundingClientRect().width,
+            font: getComputedStyle(document.body).fontFamily,
+          };
         });
         expect(card.maxWidth).toBe("420px");
         expect(card.width).toBeGreaterThanOrEqual(420);
@@ -73,12 +89,17 @@ describe("hosted pages, the development mailbox and /docs in Chromium, offline",
         const button = await page.evaluate(() => {
           const element = document.querySelector("button")!;
           const style = getComputedStyle(element);
-          return { background: style.backgroundColor, color: style.color, height: element.getBoundingClientRect().height };
+          return {
+            background: style.backgroundColor,
+            color: style.color,
+            height: element.getBoundingClientRect().height,
+          };
         });
         expect(button.background).toBe(BRAND);
         expect(button.color).toBe("rgb(255, 255, 255)");
         expect(button.height).toBeGreaterThanOrEqual(40);
-        if (path === "/auth/reset-password") await page.screenshot({ path: join(SCREENSHOTS, "hosted-page-reset-password.png") });
+        if (path === "/auth/reset-password")
+          await page.screenshot({ path: join(SCREENSHOTS, "hosted-page-reset-password.png") });
       } finally {
         await page.close();
       }
@@ -86,10 +107,18 @@ describe("hosted pages, the development mailbox and /docs in Chromium, offline",
   }
 
   test("the development mailbox lists mail and shows a message as sent", async () => {
-    const message = await api.platform.email.outbox.queue(api.platform.db, { to: "new@example.com", template: "auth.verify_email", variables: { url: `${origin}/auth/verify-email?token=${"b".repeat(43)}` } });
+    const message = await api.platform.email.outbox.queue(api.platform.db, {
+      to: "new@example.com",
+      template: "auth.verify_email",
+      variables: { url: `${origin}/auth/verify-email?token=${"b".repeat(43)}` },
+    });
     const list = await open("/dev/mailbox");
     try {
-      const style = await list.evaluate(() => ({ collapse: getComputedStyle(document.querySelector("table")!).borderCollapse, font: getComputedStyle(document.body).fontFamily, cellPadding: getComputedStyle(document.querySelector("td")!).paddingLeft }));
+      const style = await list.evaluate(() => ({
+        collapse: getComputedStyle(document.querySelector("table")!).borderCollapse,
+        font: getComputedStyle(document.body).fontFamily,
+        cellPadding: getComputedStyle(document.querySelector("td")!).paddingLeft,
+      }));
       expect(style).toEqual({ collapse: "collapse", font: "system-ui, sans-serif", cellPadding: "12.8px" });
       await list.screenshot({ path: join(SCREENSHOTS, "dev-mailbox.png") });
     } finally {
@@ -100,14 +129,18 @@ describe("hosted pages, the development mailbox and /docs in Chromium, offline",
       const button = shown.locator(`a[href*="/auth/verify-email"]`).first();
       expect(await button.isVisible()).toBe(true);
       // The MJML layout's styles apply: the button is the brand colour.
-      const background = await button.evaluate((element) => getComputedStyle(element.closest("td") ?? element).backgroundColor);
+      const background = await button.evaluate(
+        (element) => getComputedStyle(element.closest("td") ?? element).backgroundColor,
+      );
       expect(background).toBe(BRAND);
     } finally {
       await shown.close();
     }
     const texts = await open("/dev/sms");
     try {
-      expect(await texts.evaluate(() => getComputedStyle(document.querySelector("table")!).borderCollapse)).toBe("collapse");
+      expect(await texts.evaluate(() => getComputedStyle(document.querySelector("table")!).borderCollapse)).toBe(
+        "collapse",
+      );
     } finally {
       await texts.close();
     }

@@ -7,7 +7,11 @@ describe("hosted pages for emailed links", () => {
   const mail = createTestMailServer();
   beforeAll(async () => {
     await mail.start();
-    api = await createTestApi({ SMTP_URL: mail.url(), BURROW_EMAIL_VERIFICATION: "required", BURROW_REDIRECT_ORIGINS: "https://app.example.com" });
+    api = await createTestApi({
+      SMTP_URL: mail.url(),
+      BURROW_EMAIL_VERIFICATION: "required",
+      BURROW_REDIRECT_ORIGINS: "https://app.example.com",
+    });
   });
   afterAll(async () => {
     await api.close();
@@ -19,7 +23,11 @@ describe("hosted pages for emailed links", () => {
     return mail.linkTo(to, path);
   };
   const submit = (path: string, fields: Record<string, string>, origin = ORIGIN) =>
-    api.request(path, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin }, body: new URLSearchParams(fields).toString() });
+    api.request(path, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin },
+      body: new URLSearchParams(fields).toString(),
+    });
 
   test("opening a link shows a button and uses nothing; the button confirms", async () => {
     await api.request("/v1/auth/sign-up", { method: "POST", json: { email: "page@example.com", password: PASSWORD } });
@@ -38,7 +46,10 @@ describe("hosted pages for emailed links", () => {
     const newLink = await linkTo("page@example.com", "/auth/verify-email");
     // The password chosen at sign-up, given on the page, is kept (without it, it would be removed).
     expect(body).toContain('name="password"');
-    const confirmed = await submit("/auth/verify-email", { token: newLink.searchParams.get("token")!, password: PASSWORD });
+    const confirmed = await submit("/auth/verify-email", {
+      token: newLink.searchParams.get("token")!,
+      password: PASSWORD,
+    });
     expect(confirmed.status).toBe(200);
     expect(await confirmed.text()).toContain("Email address confirmed");
     expect((await signIn(api, "page@example.com", PASSWORD)).status).toBe(200);
@@ -48,7 +59,10 @@ describe("hosted pages for emailed links", () => {
   });
 
   test("the reset page keeps the form on a refused password, then sets it", async () => {
-    await api.platform.auth.users.markEmailVerified(api.platform.db, (await api.platform.auth.users.findByEmail(api.platform.db, "page@example.com"))!.id as never);
+    await api.platform.auth.users.markEmailVerified(
+      api.platform.db,
+      (await api.platform.auth.users.findByEmail(api.platform.db, "page@example.com"))!.id as never,
+    );
     await submit("/auth/forgot-password", { email: "page@example.com" });
     const link = await linkTo("page@example.com", "/auth/reset-password");
     expect(link.pathname).toBe("/auth/reset-password");
@@ -70,7 +84,10 @@ describe("hosted pages for emailed links", () => {
   });
 
   test("the magic-link page signs in and redirects to the allowed target", async () => {
-    await api.request("/v1/auth/magic-link", { method: "POST", json: { email: "page@example.com", redirectTo: "https://app.example.com/home" } });
+    await api.request("/v1/auth/magic-link", {
+      method: "POST",
+      json: { email: "page@example.com", redirectTo: "https://app.example.com/home" },
+    });
     const link = await linkTo("page@example.com", "/auth/magic-link");
     const response = await submit("/auth/magic-link", { token: link.searchParams.get("token")! });
     expect(response.status).toBe(303);
@@ -80,7 +97,11 @@ describe("hosted pages for emailed links", () => {
 
   test("cross-site posts, other content types and links without a token are refused", async () => {
     expect((await submit("/auth/verify-email", { token: "x".repeat(43) }, "https://evil.example")).status).toBe(403);
-    const json = await api.request("/auth/verify-email", { method: "POST", headers: { origin: ORIGIN }, json: { token: "x" } });
+    const json = await api.request("/auth/verify-email", {
+      method: "POST",
+      headers: { origin: ORIGIN },
+      json: { token: "x" },
+    });
     expect(json.status).toBe(415);
     expect((await api.request("/auth/verify-email")).status).toBe(400);
     expect((await api.request(`/auth/verify-email?token=${"x".repeat(300)}`)).status).toBe(400);

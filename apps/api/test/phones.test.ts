@@ -10,15 +10,22 @@ function startFakeTwilio() {
     port: 0,
     async fetch(request) {
       const url = new URL(request.url);
-      if (request.method !== "POST" || url.pathname !== "/2010-04-01/Accounts/AC123/Messages.json") return new Response("not found", { status: 404 });
-      if (request.headers.get("authorization") !== `Basic ${btoa("AC123:secret-token")}`) return new Response("unauthorized", { status: 401 });
+      if (request.method !== "POST" || url.pathname !== "/2010-04-01/Accounts/AC123/Messages.json")
+        return new Response("not found", { status: 404 });
+      if (request.headers.get("authorization") !== `Basic ${btoa("AC123:secret-token")}`)
+        return new Response("unauthorized", { status: 401 });
       if (failing) return new Response("unavailable", { status: 503 });
       const form = new URLSearchParams(await request.text());
       texts.push({ to: form.get("To")!, from: form.get("From")!, body: form.get("Body")! });
       return Response.json({ sid: `SM${texts.length}` }, { status: 201 });
     },
   });
-  return { texts, url: `http://127.0.0.1:${server.port}`, setFailing: (value: boolean) => void (failing = value), stop: () => server.stop(true) };
+  return {
+    texts,
+    url: `http://127.0.0.1:${server.port}`,
+    setFailing: (value: boolean) => void (failing = value),
+    stop: () => server.stop(true),
+  };
 }
 
 describe("phone numbers", () => {
@@ -26,7 +33,12 @@ describe("phone numbers", () => {
   const twilio = startFakeTwilio();
   let user: TestUser;
   beforeAll(async () => {
-    api = await createTestApi({ SMS_TWILIO_ACCOUNT_SID: "AC123", SMS_TWILIO_AUTH_TOKEN: "secret-token", SMS_FROM: "+15550001111", SMS_TWILIO_BASE_URL: twilio.url });
+    api = await createTestApi({
+      SMS_TWILIO_ACCOUNT_SID: "AC123",
+      SMS_TWILIO_AUTH_TOKEN: "secret-token",
+      SMS_FROM: "+15550001111",
+      SMS_TWILIO_BASE_URL: twilio.url,
+    });
     user = await signUpUser(api);
   });
   afterAll(async () => {
@@ -34,9 +46,12 @@ describe("phone numbers", () => {
     await twilio.stop();
   });
 
-  const add = (who: TestUser, phone: string) => api.request("/v1/me/phones", { method: "POST", headers: who.bearer, json: { phone } });
-  const verify = (who: TestUser, phone: string, code: string) => api.request("/v1/me/phones/verify", { method: "POST", headers: who.bearer, json: { phone, code } });
-  const codeTo = (phone: string) => /\b(\d{6})\b/.exec(twilio.texts.findLast((text) => text.to === phone)?.body ?? "")![1]!;
+  const add = (who: TestUser, phone: string) =>
+    api.request("/v1/me/phones", { method: "POST", headers: who.bearer, json: { phone } });
+  const verify = (who: TestUser, phone: string, code: string) =>
+    api.request("/v1/me/phones/verify", { method: "POST", headers: who.bearer, json: { phone, code } });
+  const codeTo = (phone: string) =>
+    /\b(\d{6})\b/.exec(twilio.texts.findLast((text) => text.to === phone)?.body ?? "")![1]!;
 
   test("a code is texted through the provider and confirms the number", async () => {
     const added = await add(user, "+14155550101");
@@ -50,7 +65,9 @@ describe("phone numbers", () => {
     expect(verified.status).toBe(200);
     expect(await verified.json()).toMatchObject({ phone: "+14155550101", isPrimary: true });
     const list = await (await api.request("/v1/me/phones", { headers: user.bearer })).json();
-    expect(list.data.map((phone: { phone: string; verifiedAt: string | null }) => [phone.phone, phone.verifiedAt !== null])).toEqual([["+14155550101", true]]);
+    expect(
+      list.data.map((phone: { phone: string; verifiedAt: string | null }) => [phone.phone, phone.verifiedAt !== null]),
+    ).toEqual([["+14155550101", true]]);
   });
 
   test("a code dies after 5 wrong tries and is for its own number only", async () => {
@@ -60,7 +77,8 @@ describe("phone numbers", () => {
     expect((await readProblem(await verify(user, "+14155550199", code))).code).toBe("invalid_code");
     const wrong = code === "000000" ? "111111" : "000000";
     // A try against another number does not touch this code; five misses on it do.
-    for (let attempt = 0; attempt < 5; attempt++) expect((await readProblem(await verify(user, "+14155550102", wrong))).code).toBe("invalid_code");
+    for (let attempt = 0; attempt < 5; attempt++)
+      expect((await readProblem(await verify(user, "+14155550102", wrong))).code).toBe("invalid_code");
     expect((await readProblem(await verify(user, "+14155550102", code))).code).toBe("invalid_code");
   });
 
@@ -89,10 +107,18 @@ describe("phone numbers", () => {
       expect((await readProblem(await add(texter, phone))).code).toBe("validation_failed");
     }
     const [phone] = (await (await api.request("/v1/me/phones", { headers: user.bearer })).json()).data;
-    expect((await api.request(`/v1/me/phones/${phone.id}`, { method: "DELETE", headers: texter.bearer })).status).toBe(404);
-    expect((await readProblem(await api.request("/v1/me/phones/nope", { method: "DELETE", headers: texter.bearer }))).code).toBe("invalid_id");
-    expect((await api.request(`/v1/me/phones/${phone.id}`, { method: "DELETE", headers: user.bearer })).status).toBe(204);
-    expect((await api.request(`/v1/me/phones/${phone.id}`, { method: "DELETE", headers: user.bearer })).status).toBe(404);
+    expect((await api.request(`/v1/me/phones/${phone.id}`, { method: "DELETE", headers: texter.bearer })).status).toBe(
+      404,
+    );
+    expect(
+      (await readProblem(await api.request("/v1/me/phones/nope", { method: "DELETE", headers: texter.bearer }))).code,
+    ).toBe("invalid_id");
+    expect((await api.request(`/v1/me/phones/${phone.id}`, { method: "DELETE", headers: user.bearer })).status).toBe(
+      204,
+    );
+    expect((await api.request(`/v1/me/phones/${phone.id}`, { method: "DELETE", headers: user.bearer })).status).toBe(
+      404,
+    );
   });
 
   test("a provider outage is retried", async () => {

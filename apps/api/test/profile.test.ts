@@ -8,11 +8,14 @@ describe("/v1/me", () => {
   });
   afterAll(() => api.close());
 
-  const patch = (headers: Record<string, string>, json: unknown) => api.request("/v1/me", { method: "PATCH", headers, json });
+  const patch = (headers: Record<string, string>, json: unknown) =>
+    api.request("/v1/me", { method: "PATCH", headers, json });
 
   test("GET returns the profile without private metadata", async () => {
     const user = await signUpUser(api, { name: "Ada Lovelace" });
-    await api.platform.auth.users.setPrivateMetadata(api.platform.db, user.id as never, { plan: "internal-secret-tier" });
+    await api.platform.auth.users.setPrivateMetadata(api.platform.db, user.id as never, {
+      plan: "internal-secret-tier",
+    });
     const response = await api.request("/v1/me", { headers: user.bearer });
     const body = await response.json();
     expect(body).toMatchObject({ id: user.id, email: user.email, name: "Ada Lovelace", metadata: {} });
@@ -21,10 +24,18 @@ describe("/v1/me", () => {
 
   test("PATCH edits name, avatar and metadata", async () => {
     const user = await signUpUser(api);
-    const response = await patch(user.bearer, { name: "  Grace  ", avatarUrl: "https://cdn.example.com/g.png", metadata: { theme: "dark", beta: true } });
+    const response = await patch(user.bearer, {
+      name: "  Grace  ",
+      avatarUrl: "https://cdn.example.com/g.png",
+      metadata: { theme: "dark", beta: true },
+    });
     expect(response.status).toBe(200);
     const body = await response.json();
-    expect(body).toMatchObject({ name: "Grace", avatarUrl: "https://cdn.example.com/g.png", metadata: { theme: "dark", beta: true } });
+    expect(body).toMatchObject({
+      name: "Grace",
+      avatarUrl: "https://cdn.example.com/g.png",
+      metadata: { theme: "dark", beta: true },
+    });
     expect((await patch(user.bearer, { avatarUrl: null })).status).toBe(200);
     expect((await (await api.request("/v1/me", { headers: user.bearer })).json()).avatarUrl).toBeNull();
   });
@@ -53,14 +64,27 @@ describe("/v1/me", () => {
       expect((await readProblem(response)).code).toBe("validation_failed");
     }
     const row = await api.platform.auth.users.get(api.platform.db, user.id as never);
-    expect(row).toMatchObject({ name: "Original", status: "active", emailVerifiedAt: null, privateMetadata: {}, avatarUrl: null, metadata: {} });
+    expect(row).toMatchObject({
+      name: "Original",
+      status: "active",
+      emailVerifiedAt: null,
+      privateMetadata: {},
+      avatarUrl: null,
+      metadata: {},
+    });
     const untouched = await api.platform.auth.users.get(api.platform.db, other.id as never);
     expect(untouched?.status).toBe("active");
   });
 
   test("deleting the account needs a recent re-authentication and ends everything", async () => {
     const user = await signUpUser(api);
-    const key = await (await api.request("/v1/api-keys", { method: "POST", headers: user.bearer, json: { name: "k", scopes: ["profile:read"] } })).json();
+    const key = await (
+      await api.request("/v1/api-keys", {
+        method: "POST",
+        headers: user.bearer,
+        json: { name: "k", scopes: ["profile:read"] },
+      })
+    ).json();
     api.clock.advance(11 * 60_000);
     const stale = await api.request("/v1/me", { method: "DELETE", headers: user.bearer });
     expect((await readProblem(stale)).code).toBe("reauthentication_required");
@@ -68,7 +92,10 @@ describe("/v1/me", () => {
     expect((await api.request("/v1/me", { method: "DELETE", headers: user.bearer })).status).toBe(204);
     expect((await api.request("/v1/me", { headers: user.bearer })).status).toBe(401);
     expect((await api.request("/v1/me", { headers: { "x-api-key": key.secret } })).status).toBe(401);
-    expect((await api.request("/v1/auth/sign-in", { method: "POST", json: { email: user.email, password: user.password } })).status).toBe(401);
+    expect(
+      (await api.request("/v1/auth/sign-in", { method: "POST", json: { email: user.email, password: user.password } }))
+        .status,
+    ).toBe(401);
   });
 
   test("needs a session", async () => {

@@ -1,7 +1,17 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { authSessions } from "@burrow/platform-auth/schema";
-import { createTestApi, ORIGIN, PASSWORD, readProblem, reauthenticate, sessionCookieFrom, signIn, signUpUser, type TestApi } from "./helpers.ts";
+import {
+  createTestApi,
+  ORIGIN,
+  PASSWORD,
+  readProblem,
+  reauthenticate,
+  sessionCookieFrom,
+  signIn,
+  signUpUser,
+  type TestApi,
+} from "./helpers.ts";
 
 describe("sessions", () => {
   let api: TestApi;
@@ -46,13 +56,26 @@ describe("sessions", () => {
 
   test("list marks the current session; revoking one ends it on its very next request", async () => {
     const user = await signUpUser(api);
-    const second = await (await signIn(api, user.email, user.password, { headers: { "user-agent": "Second Browser/1.0" } })).json();
+    const second = await (
+      await signIn(api, user.email, user.password, { headers: { "user-agent": "Second Browser/1.0" } })
+    ).json();
     const list = await (await api.request("/v1/auth/sessions", { headers: user.bearer })).json();
     expect(list.data.length).toBe(2);
     expect(list.data.filter((entry: { current: boolean }) => entry.current).length).toBe(1);
     const other = list.data.find((entry: { current: boolean }) => !entry.current);
     expect(other.userAgent).toBe("Second Browser/1.0");
-    expect(Object.keys(other).sort()).toEqual(["authMethods", "authenticatedAt", "createdAt", "current", "expiresAt", "id", "idleExpiresAt", "lastActiveAt", "restricted", "userAgent"]);
+    expect(Object.keys(other).sort()).toEqual([
+      "authMethods",
+      "authenticatedAt",
+      "createdAt",
+      "current",
+      "expiresAt",
+      "id",
+      "idleExpiresAt",
+      "lastActiveAt",
+      "restricted",
+      "userAgent",
+    ]);
 
     const revoke = await api.request(`/v1/auth/sessions/${other.id}`, { method: "DELETE", headers: user.bearer });
     expect(revoke.status).toBe(204);
@@ -61,14 +84,19 @@ describe("sessions", () => {
     expect((await readProblem(afterRevoke)).code).toBe("session_expired");
     expect((await session(user.bearer)).status).toBe(200);
     // Revoking it again: nothing to revoke.
-    expect((await api.request(`/v1/auth/sessions/${other.id}`, { method: "DELETE", headers: user.bearer })).status).toBe(404);
+    expect(
+      (await api.request(`/v1/auth/sessions/${other.id}`, { method: "DELETE", headers: user.bearer })).status,
+    ).toBe(404);
   });
 
   test("another user's session id, an unknown one and a malformed one change nothing", async () => {
     const owner = await signUpUser(api);
     const stranger = await signUpUser(api);
     const ownerSessionId = owner.token.split(".")[0];
-    const foreign = await api.request(`/v1/auth/sessions/${ownerSessionId}`, { method: "DELETE", headers: stranger.bearer });
+    const foreign = await api.request(`/v1/auth/sessions/${ownerSessionId}`, {
+      method: "DELETE",
+      headers: stranger.bearer,
+    });
     expect(foreign.status).toBe(404);
     expect((await readProblem(foreign)).code).toBe("not_found");
     expect((await session(owner.bearer)).status).toBe(200);
@@ -98,7 +126,9 @@ describe("sessions", () => {
     expect(out.status).toBe(204);
     expect(out.headers.getSetCookie().join()).toMatch(/burrow_session=;.*Max-Age=0/);
     expect((await session({ cookie })).status).toBe(401);
-    expect((await api.request("/v1/auth/sign-out", { method: "POST", headers: { cookie, origin: ORIGIN } })).status).toBe(401);
+    expect(
+      (await api.request("/v1/auth/sign-out", { method: "POST", headers: { cookie, origin: ORIGIN } })).status,
+    ).toBe(401);
     expect((await session(user.bearer)).status).toBe(200);
   });
 
@@ -118,7 +148,8 @@ describe("sessions", () => {
   test("last activity is written at most once every 5 minutes", async () => {
     const user = await signUpUser(api);
     const id = user.token.split(".")[0]!;
-    const lastActive = async () => (await api.platform.db.select().from(authSessions).where(eq(authSessions.id, id)))[0]!.lastActiveAt.getTime();
+    const lastActive = async () =>
+      (await api.platform.db.select().from(authSessions).where(eq(authSessions.id, id)))[0]!.lastActiveAt.getTime();
     const start = await lastActive();
     api.clock.advance(4 * 60_000);
     await session(user.bearer);
@@ -169,8 +200,16 @@ describe("CSRF", () => {
   test("a cookie-authenticated unsafe request must come from an allowed origin", async () => {
     const user = await signUpUser(api);
     const cookie = sessionCookieFrom(await signIn(api, user.email, user.password));
-    const attempt = (headers: Record<string, string>) => api.request("/v1/auth/sessions/revoke-others", { method: "POST", headers: { cookie, ...headers } });
-    const refused: Record<string, string>[] = [{ origin: "https://evil.example" }, { origin: "null" }, {}, { "sec-fetch-site": "cross-site" }, { "sec-fetch-site": "same-site" }, { origin: "https://evil.example", "sec-fetch-site": "same-origin" }];
+    const attempt = (headers: Record<string, string>) =>
+      api.request("/v1/auth/sessions/revoke-others", { method: "POST", headers: { cookie, ...headers } });
+    const refused: Record<string, string>[] = [
+      { origin: "https://evil.example" },
+      { origin: "null" },
+      {},
+      { "sec-fetch-site": "cross-site" },
+      { "sec-fetch-site": "same-site" },
+      { origin: "https://evil.example", "sec-fetch-site": "same-origin" },
+    ];
     for (const headers of refused) {
       const response = await attempt(headers);
       expect(response.status).toBe(403);
@@ -182,7 +221,11 @@ describe("CSRF", () => {
     expect(named.detail).toContain("http://127.0.0.1:3000");
     expect(named.detail).toContain("BURROW_ALLOWED_ORIGINS");
     // text/plain bodies get no exemption either: refused before reaching the route.
-    const plain = await api.request("/v1/auth/sign-out", { method: "POST", headers: { cookie, origin: "https://evil.example", "content-type": "text/plain" }, body: "{}" });
+    const plain = await api.request("/v1/auth/sign-out", {
+      method: "POST",
+      headers: { cookie, origin: "https://evil.example", "content-type": "text/plain" },
+      body: "{}",
+    });
     expect(plain.status).toBe(403);
     expect((await api.request("/v1/auth/session", { headers: { cookie } })).status).toBe(200);
 
@@ -200,7 +243,10 @@ describe("CSRF", () => {
 
   test("Bearer-authenticated requests are not subject to the origin check", async () => {
     const user = await signUpUser(api);
-    const response = await api.request("/v1/auth/sessions/revoke-others", { method: "POST", headers: { ...user.bearer, origin: "https://tool.example" } });
+    const response = await api.request("/v1/auth/sessions/revoke-others", {
+      method: "POST",
+      headers: { ...user.bearer, origin: "https://tool.example" },
+    });
     expect(response.status).toBe(200);
   });
 });
@@ -212,17 +258,23 @@ describe("change password", () => {
   });
   afterAll(() => api.close());
 
-  const change = (headers: Record<string, string>, json: unknown) => api.request("/v1/auth/password/change", { method: "POST", headers, json });
+  const change = (headers: Record<string, string>, json: unknown) =>
+    api.request("/v1/auth/password/change", { method: "POST", headers, json });
 
   test("needs the current password, revokes every other session and keeps this one", async () => {
     const user = await signUpUser(api);
     const other = (await (await signIn(api, user.email, user.password)).json()).sessionToken;
-    const wrong = await change(user.bearer, { currentPassword: "not the right password", newPassword: "a brand new passphrase" });
+    const wrong = await change(user.bearer, {
+      currentPassword: "not the right password",
+      newPassword: "a brand new passphrase",
+    });
     expect(wrong.status).toBe(401);
     expect((await readProblem(wrong)).code).toBe("invalid_credentials");
     expect((await api.request("/v1/auth/session", { headers: { authorization: `Bearer ${other}` } })).status).toBe(200);
 
-    expect((await change(user.bearer, { currentPassword: user.password, newPassword: "a brand new passphrase" })).status).toBe(204);
+    expect(
+      (await change(user.bearer, { currentPassword: user.password, newPassword: "a brand new passphrase" })).status,
+    ).toBe(204);
     expect((await api.request("/v1/auth/session", { headers: { authorization: `Bearer ${other}` } })).status).toBe(401);
     expect((await api.request("/v1/auth/session", { headers: user.bearer })).status).toBe(200);
     expect((await signIn(api, user.email, user.password)).status).toBe(401);
@@ -234,9 +286,18 @@ describe("change password", () => {
 
   test("the last 5 passwords cannot be used again", async () => {
     const user = await signUpUser(api);
-    const passwords = [PASSWORD, "second long passphrase", "third long passphrase", "fourth long passphrase", "fifth long passphrase", "sixth long passphrase"];
+    const passwords = [
+      PASSWORD,
+      "second long passphrase",
+      "third long passphrase",
+      "fourth long passphrase",
+      "fifth long passphrase",
+      "sixth long passphrase",
+    ];
     for (let index = 1; index < passwords.length; index++) {
-      expect((await change(user.bearer, { currentPassword: passwords[index - 1], newPassword: passwords[index] })).status).toBe(204);
+      expect(
+        (await change(user.bearer, { currentPassword: passwords[index - 1], newPassword: passwords[index] })).status,
+      ).toBe(204);
     }
     // The last five — the current (sixth) and the four before it — are refused.
     for (const reused of passwords.slice(1)) {
@@ -245,7 +306,9 @@ describe("change password", () => {
       expect((await readProblem(response)).code).toBe("password_reused");
     }
     // The first is now six passwords back: allowed again.
-    expect((await change(user.bearer, { currentPassword: "sixth long passphrase", newPassword: PASSWORD })).status).toBe(204);
+    expect(
+      (await change(user.bearer, { currentPassword: "sixth long passphrase", newPassword: PASSWORD })).status,
+    ).toBe(204);
   });
 
   test("the new password meets the policy; bad input changes nothing", async () => {
@@ -253,7 +316,12 @@ describe("change password", () => {
     const weak = await change(user.bearer, { currentPassword: user.password, newPassword: "short" });
     expect(weak.status).toBe(422);
     expect((await readProblem(weak)).code).toBe("weak_password");
-    for (const body of [{}, { currentPassword: user.password }, { currentPassword: user.password, newPassword: "y".repeat(10_240) }, { currentPassword: user.password, newPassword: "another long pass", userId: "usr_01m80w6a2kfrk8cgrdkafx9sz5" }]) {
+    for (const body of [
+      {},
+      { currentPassword: user.password },
+      { currentPassword: user.password, newPassword: "y".repeat(10_240) },
+      { currentPassword: user.password, newPassword: "another long pass", userId: "usr_01m80w6a2kfrk8cgrdkafx9sz5" },
+    ]) {
       expect((await change(user.bearer, body)).status).toBe(400);
     }
     expect((await change({}, { currentPassword: user.password, newPassword: "another long pass" })).status).toBe(401);
@@ -266,12 +334,15 @@ describe("change password", () => {
     const stale = await change(user.bearer, { currentPassword: user.password, newPassword: "a brand new passphrase" });
     expect((await readProblem(stale)).code).toBe("reauthentication_required");
     expect((await reauthenticate(api, user)).status).toBe(200);
-    expect((await change(user.bearer, { currentPassword: user.password, newPassword: "a brand new passphrase" })).status).toBe(204);
+    expect(
+      (await change(user.bearer, { currentPassword: user.password, newPassword: "a brand new passphrase" })).status,
+    ).toBe(204);
   });
 
   test("guessing the current password meets the lockout", async () => {
     const user = await signUpUser(api);
-    for (let attempt = 0; attempt < 5; attempt++) await change(user.bearer, { currentPassword: `guess number ${attempt}`, newPassword: "a brand new passphrase" });
+    for (let attempt = 0; attempt < 5; attempt++)
+      await change(user.bearer, { currentPassword: `guess number ${attempt}`, newPassword: "a brand new passphrase" });
     const locked = await change(user.bearer, { currentPassword: user.password, newPassword: "a brand new passphrase" });
     expect(locked.status).toBe(429);
   });

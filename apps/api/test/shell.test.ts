@@ -39,16 +39,22 @@ describe("API shell", () => {
     expect(await docs.text()).toContain("/openapi.json");
   });
 
-  test("a 401 says how to authenticate (RFC 6750): error=\"invalid_token\" when a sent token was refused", async () => {
+  test('a 401 says how to authenticate (RFC 6750): error="invalid_token" when a sent token was refused', async () => {
     const challenge = async (headers: Record<string, string>) => {
       const response = await api.request("/v1/auth/session", { headers });
       expect(response.status).toBe(401);
       return response.headers.get("www-authenticate");
     };
     expect(await challenge({})).toBe('Bearer realm="burrow"');
-    expect(await challenge({ authorization: `Bearer ses_01jc4x6t0m7w8s9a2b3c4d5e6f.${"x".repeat(43)}` })).toBe('Bearer realm="burrow", error="invalid_token"');
-    expect(await challenge({ authorization: "Basic dXNlcjpwYXNz" })).toBe('Bearer realm="burrow", error="invalid_token"');
-    expect(await challenge({ "x-api-key": `bk_key_01jc4x6t0m7w8s9a2b3c4d5e6f_${"y".repeat(43)}` })).toBe('Bearer realm="burrow", error="invalid_token"');
+    expect(await challenge({ authorization: `Bearer ses_01jc4x6t0m7w8s9a2b3c4d5e6f.${"x".repeat(43)}` })).toBe(
+      'Bearer realm="burrow", error="invalid_token"',
+    );
+    expect(await challenge({ authorization: "Basic dXNlcjpwYXNz" })).toBe(
+      'Bearer realm="burrow", error="invalid_token"',
+    );
+    expect(await challenge({ "x-api-key": `bk_key_01jc4x6t0m7w8s9a2b3c4d5e6f_${"y".repeat(43)}` })).toBe(
+      'Bearer realm="burrow", error="invalid_token"',
+    );
     // A session that ended: its token is refused as well.
     const user = await signUpUser(api);
     expect((await api.request("/v1/auth/sign-out", { method: "POST", headers: user.bearer })).status).toBeLessThan(300);
@@ -73,7 +79,10 @@ describe("API shell", () => {
   });
 
   test("CORS answers configured origins only", async () => {
-    const allowed = await api.request("/healthz", { method: "OPTIONS", headers: { origin: "https://app.example.com", "access-control-request-method": "POST" } });
+    const allowed = await api.request("/healthz", {
+      method: "OPTIONS",
+      headers: { origin: "https://app.example.com", "access-control-request-method": "POST" },
+    });
     expect(allowed.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
     expect(allowed.headers.get("access-control-allow-credentials")).toBe("true");
     const other = await api.request("/healthz", { headers: { origin: "https://evil.example" } });
@@ -81,7 +90,11 @@ describe("API shell", () => {
   });
 
   test("malformed JSON is a 400 problem", async () => {
-    const response = await api.request("/v1/test/echo", { method: "POST", headers: { "content-type": "application/json" }, body: "{\"a\":" });
+    const response = await api.request("/v1/test/echo", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"a":',
+    });
     expect(response.status).toBe(400);
     const problem = await readProblem(response);
     expect(problem.code).toBe("malformed_json");
@@ -90,17 +103,29 @@ describe("API shell", () => {
 
   test("a wrong content type is a 415 problem, text/plain included", async () => {
     for (const type of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]) {
-      const response = await api.request("/v1/test/echo", { method: "POST", headers: { "content-type": type }, body: "{\"a\":1}" });
+      const response = await api.request("/v1/test/echo", {
+        method: "POST",
+        headers: { "content-type": type },
+        body: '{"a":1}',
+      });
       expect(response.status).toBe(415);
       expect((await readProblem(response)).code).toBe("unsupported_media_type");
     }
-    const missing = await api.app.request("/v1/test/echo", { method: "POST", body: "{\"a\":1}" }, { remoteAddress: "192.0.2.1" });
+    const missing = await api.app.request(
+      "/v1/test/echo",
+      { method: "POST", body: '{"a":1}' },
+      { remoteAddress: "192.0.2.1" },
+    );
     expect(missing.status).toBe(415);
   });
 
   test("a body over the limit is a 413 problem, with or without Content-Length", async () => {
     const big = JSON.stringify({ data: "x".repeat(4096) });
-    const declared = await api.request("/v1/test/echo", { method: "POST", headers: { "content-type": "application/json" }, body: big });
+    const declared = await api.request("/v1/test/echo", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: big,
+    });
     expect(declared.status).toBe(413);
     expect((await readProblem(declared)).code).toBe("payload_too_large");
     const stream = new ReadableStream({
@@ -109,13 +134,21 @@ describe("API shell", () => {
         controller.close();
       },
     });
-    const chunked = await api.request("/v1/test/echo", { method: "POST", headers: { "content-type": "application/json" }, body: stream });
+    const chunked = await api.request("/v1/test/echo", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: stream,
+    });
     expect(chunked.status).toBe(413);
     const fine = await api.request("/v1/test/echo", { method: "POST", json: { a: 1 } });
     expect(await fine.json()).toEqual({ a: 1 });
     // Forms on the hosted pages, and paths with no route, meet the same limit with the same answer.
     for (const path of ["/auth/forgot-password", "/nowhere"]) {
-      const form = await api.request(path, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `email=${"x".repeat(4096)}` });
+      const form = await api.request(path, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: `email=${"x".repeat(4096)}`,
+      });
       expect(form.status).toBe(413);
       expect((await readProblem(form)).code).toBe("payload_too_large");
     }
@@ -133,7 +166,14 @@ describe("API shell", () => {
 
   test("an unexpected exception is a 500 with only the request id", async () => {
     const logged: string[] = [];
-    const platform = { ...api.platform, log: { ...silentLogger, error: (message: string, fields?: Record<string, unknown>) => void logged.push(JSON.stringify({ message, ...fields })) } };
+    const platform = {
+      ...api.platform,
+      log: {
+        ...silentLogger,
+        error: (message: string, fields?: Record<string, unknown>) =>
+          void logged.push(JSON.stringify({ message, ...fields })),
+      },
+    };
     const app = createApp(platform);
     app.post("/v1/test/boom", () => {
       throw new Error("db password=hunter2 at 10.1.2.3");
@@ -161,9 +201,18 @@ describe("readiness", () => {
       // A newer migration arrives with the code but has not been applied yet.
       const journalPath = join(folder, "meta", "_journal.json");
       const journal = JSON.parse(readFileSync(journalPath, "utf8"));
-      journal.entries.push({ ...journal.entries.at(-1), idx: journal.entries.length, when: Date.now() + 1000, tag: "9999_pending" });
+      journal.entries.push({
+        ...journal.entries.at(-1),
+        idx: journal.entries.length,
+        when: Date.now() + 1000,
+        tag: "9999_pending",
+      });
       writeFileSync(journalPath, JSON.stringify(journal));
-      const config = loadConfig({ NODE_ENV: "test", BURROW_SECRET: "x".repeat(40), BURROW_ENCRYPTION_KEYS: `v1:${Buffer.alloc(32, 1).toString("base64")}` });
+      const config = loadConfig({
+        NODE_ENV: "test",
+        BURROW_SECRET: "x".repeat(40),
+        BURROW_ENCRYPTION_KEYS: `v1:${Buffer.alloc(32, 1).toString("base64")}`,
+      });
       const app = createApp(composePlatform({ config, database, log: silentLogger }));
       const pending = await app.request("/readyz");
       expect(pending.status).toBe(503);

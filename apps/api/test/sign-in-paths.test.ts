@@ -5,7 +5,19 @@ import { authSessions } from "@burrow/platform-auth/schema";
 import { referenceTotp } from "@burrow/platform-auth/testing";
 import { createTestMailServer, type TestMailServer } from "@burrow/platform-email/testing";
 import { createAuthenticator, type SoftwareAuthenticator } from "./authenticator.ts";
-import { BEARER_CLIENT, createTestApi, enrolTotp, ORIGIN, PASSWORD, readProblem, reauthenticate, signIn, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
+import {
+  BEARER_CLIENT,
+  createTestApi,
+  enrolTotp,
+  ORIGIN,
+  PASSWORD,
+  readProblem,
+  reauthenticate,
+  signIn,
+  signUpUser,
+  type TestApi,
+  type TestUser,
+} from "./helpers.ts";
 
 /*
  * Every path that ends in a signed-in user, for every kind of account that must not simply be let
@@ -15,7 +27,14 @@ import { BEARER_CLIENT, createTestApi, enrolTotp, ORIGIN, PASSWORD, readProblem,
  */
 
 type Row = "suspended" | "deleted" | "locked" | "MFA-enrolled" | "MFA required, not enrolled";
-type PathName = "password" | "password grant" | "magic link" | "email code" | "passkey" | "MFA verification" | "invitation";
+type PathName =
+  | "password"
+  | "password grant"
+  | "magic link"
+  | "email code"
+  | "passkey"
+  | "MFA verification"
+  | "invitation";
 
 type Expected =
   /** A problem answer, no session of any kind; `denial` names the audited `user.sign_in_failed` reason. */
@@ -35,7 +54,10 @@ const LOCKED: Expected = { ending: "refused", status: 429, code: "too_many_attem
 const unknownAccount = (status: number, code: string): Expected => ({ ending: "refused", status, code });
 const MFA_CHALLENGE: Expected = { ending: "mfa_required" };
 const RESTRICTED: Expected = { ending: "restricted" };
-const NEW_ACCOUNT_ONLY: Expected = { ending: "not_applicable", why: "a brand-new account cannot be suspended, deleted, locked or enrolled before its first sign-in" };
+const NEW_ACCOUNT_ONLY: Expected = {
+  ending: "not_applicable",
+  why: "a brand-new account cannot be suspended, deleted, locked or enrolled before its first sign-in",
+};
 
 const TABLE: Record<Row, Record<PathName, Expected>> = {
   suspended: {
@@ -81,8 +103,14 @@ const TABLE: Record<Row, Record<PathName, Expected>> = {
     "password grant": { ending: "tokens_refused" },
     "magic link": RESTRICTED,
     "email code": RESTRICTED,
-    passkey: { ending: "not_applicable", why: "registering a passkey enrols a second factor: the account is no longer unenrolled" },
-    "MFA verification": { ending: "not_applicable", why: "without a second factor there is no MFA challenge to answer" },
+    passkey: {
+      ending: "not_applicable",
+      why: "registering a passkey enrols a second factor: the account is no longer unenrolled",
+    },
+    "MFA verification": {
+      ending: "not_applicable",
+      why: "without a second factor there is no MFA challenge to answer",
+    },
     invitation: RESTRICTED,
   },
 };
@@ -102,11 +130,15 @@ interface Account extends TestUser {
   authenticator: SoftwareAuthenticator;
 }
 
-const post = (world: World, path: string, json: unknown, headers: Record<string, string> = {}) => world.api.request(path, { method: "POST", json, headers: { ...BEARER_CLIENT, ...headers } });
-const totpNow = (world: World, secret: string) => referenceTotp(secret, Math.floor(world.api.clock.now().getTime() / 1000));
-const authenticatorFor = (world: World) => createAuthenticator({ origin: world.api.config.publicUrl, rpId: world.api.config.webauthn.rpId });
+const post = (world: World, path: string, json: unknown, headers: Record<string, string> = {}) =>
+  world.api.request(path, { method: "POST", json, headers: { ...BEARER_CLIENT, ...headers } });
+const totpNow = (world: World, secret: string) =>
+  referenceTotp(secret, Math.floor(world.api.clock.now().getTime() / 1000));
+const authenticatorFor = (world: World) =>
+  createAuthenticator({ origin: world.api.config.publicUrl, rpId: world.api.config.webauthn.rpId });
 let emails = 0;
-const newEmail = (cell: string) => `${cell.replace(/[^a-z]+/gi, "-").toLowerCase()}-${++emails}-${crypto.randomUUID().slice(0, 6)}@example.com`;
+const newEmail = (cell: string) =>
+  `${cell.replace(/[^a-z]+/gi, "-").toLowerCase()}-${++emails}-${crypto.randomUUID().slice(0, 6)}@example.com`;
 
 async function withTotp(account: Account): Promise<string> {
   account.totpSecret ??= (await enrolTotp(account.world.api, account)).secret;
@@ -118,7 +150,12 @@ async function registerPasskey(account: Account): Promise<void> {
   expect(options.status).toBe(200);
   const ceremony = (await options.json()) as { ceremonyId: string; options: never };
   const response = account.authenticator.register(ceremony.options);
-  const added = await post(account.world, "/v1/passkeys/register/verify", { ceremonyId: ceremony.ceremonyId, response, label: "Software authenticator" }, account.bearer);
+  const added = await post(
+    account.world,
+    "/v1/passkeys/register/verify",
+    { ceremonyId: ceremony.ceremonyId, response, label: "Software authenticator" },
+    account.bearer,
+  );
   expect(added.status).toBe(200);
 }
 
@@ -136,7 +173,12 @@ const PATHS: Record<PathName, SignInPath> = {
     prepare: async (account) => () => signIn(account.world.api, account.email, account.password),
   },
   "password grant": {
-    prepare: async (account) => () => post(account.world, "/v1/auth/token", { grantType: "password", email: account.email, password: account.password }),
+    prepare: async (account) => () =>
+      post(account.world, "/v1/auth/token", {
+        grantType: "password",
+        email: account.email,
+        password: account.password,
+      }),
   },
   "magic link": {
     async prepare(account) {
@@ -159,7 +201,10 @@ const PATHS: Record<PathName, SignInPath> = {
     async prepare(account) {
       await registerPasskey(account);
       return async () => {
-        const ceremony = (await (await post(account.world, "/v1/auth/passkey/options", {})).json()) as { ceremonyId: string; options: { allowCredentials?: unknown[] } };
+        const ceremony = (await (await post(account.world, "/v1/auth/passkey/options", {})).json()) as {
+          ceremonyId: string;
+          options: { allowCredentials?: unknown[] };
+        };
         // Usernameless: the options name no account; the authenticator picks its resident passkey.
         expect(ceremony.options.allowCredentials ?? []).toEqual([]);
         const response = account.authenticator.authenticate(ceremony.options as never);
@@ -174,7 +219,12 @@ const PATHS: Record<PathName, SignInPath> = {
       const challenge = (await first.json()) as { mfaRequired?: true; mfaToken: string };
       expect(challenge.mfaRequired).toBe(true);
       // The first factor is passed while the account is active; its state changes before the answer.
-      return () => post(account.world, "/v1/auth/mfa/verify", { mfaToken: challenge.mfaToken, method: "totp", code: totpNow(account.world, secret) });
+      return () =>
+        post(account.world, "/v1/auth/mfa/verify", {
+          mfaToken: challenge.mfaToken,
+          method: "totp",
+          code: totpNow(account.world, secret),
+        });
     },
   },
   invitation: {
@@ -182,7 +232,12 @@ const PATHS: Record<PathName, SignInPath> = {
     async prepare(account) {
       const { inviter } = account.world;
       if (inviter === undefined) throw new Error("this world has no organization to invite to");
-      const sent = await post(account.world, `/v1/orgs/${inviter.orgId}/invitations`, { email: account.email, role: "member" }, inviter.bearer);
+      const sent = await post(
+        account.world,
+        `/v1/orgs/${inviter.orgId}/invitations`,
+        { email: account.email, role: "member" },
+        inviter.bearer,
+      );
       expect(sent.status).toBe(201);
       await account.world.api.runJobs();
       const token = account.world.mail.linkTo(account.email, "/auth/accept-invitation").searchParams.get("token");
@@ -206,14 +261,17 @@ const KINDS: Record<Row, AccountKind> = {
   suspended: {
     world: () => open,
     // An operator suspends the account (the service the admin tooling calls).
-    apply: (account) => account.world.api.platform.auth.users.suspend(account.world.api.platform.db, account.id as never, "system", {}),
+    apply: (account) =>
+      account.world.api.platform.auth.users.suspend(account.world.api.platform.db, account.id as never, "system", {}),
   },
   deleted: {
     world: () => open,
     // The user deletes their own account.
     async apply(account) {
       expect((await reauthenticate(account.world.api, account)).status).toBe(200);
-      expect((await account.world.api.request("/v1/me", { method: "DELETE", headers: account.bearer })).status).toBe(204);
+      expect((await account.world.api.request("/v1/me", { method: "DELETE", headers: account.bearer })).status).toBe(
+        204,
+      );
     },
   },
   locked: {
@@ -221,7 +279,8 @@ const KINDS: Record<Row, AccountKind> = {
     // Wrong passwords up to the lockout policy's count; the last one locks the address.
     async apply(account) {
       const { api } = account.world;
-      for (let attempt = 0; attempt < api.config.lockout.count; attempt++) expect((await signIn(api, account.email, "not the right password")).status).toBe(401);
+      for (let attempt = 0; attempt < api.config.lockout.count; attempt++)
+        expect((await signIn(api, account.email, "not the right password")).status).toBe(401);
     },
   },
   "MFA-enrolled": {
@@ -235,11 +294,13 @@ const KINDS: Record<Row, AccountKind> = {
 
 async function createAccount(world: World, cell: string, path: SignInPath): Promise<Account> {
   const authenticator = authenticatorFor(world);
-  if (path.createsAccount) return { world, authenticator, id: "", email: newEmail(cell), password: PASSWORD, token: "", bearer: {} };
+  if (path.createsAccount)
+    return { world, authenticator, id: "", email: newEmail(cell), password: PASSWORD, token: "", bearer: {} };
   return { world, authenticator, ...(await signUpUser(world.api, { email: newEmail(cell) })) };
 }
 
-const sessionsOf = async (world: World, userId: string) => (await world.api.platform.db.select({ n: count() }).from(authSessions).where(eq(authSessions.userId, userId)))[0]!.n;
+const sessionsOf = async (world: World, userId: string) =>
+  (await world.api.platform.db.select({ n: count() }).from(authSessions).where(eq(authSessions.userId, userId)))[0]!.n;
 
 function noSessionIn(response: Response, body: Record<string, unknown>): void {
   expect(response.headers.getSetCookie().filter((cookie) => cookie.includes("burrow_session="))).toEqual([]);
@@ -249,7 +310,12 @@ function noSessionIn(response: Response, body: Record<string, unknown>): void {
   expect(body.refreshToken).toBeUndefined();
 }
 
-async function expectEnding(expected: Exclude<Expected, { ending: "not_applicable" }>, account: Account, response: Response, sessionsBefore: number): Promise<void> {
+async function expectEnding(
+  expected: Exclude<Expected, { ending: "not_applicable" }>,
+  account: Account,
+  response: Response,
+  sessionsBefore: number,
+): Promise<void> {
   const { world } = account;
   switch (expected.ending) {
     case "refused": {
@@ -259,7 +325,16 @@ async function expectEnding(expected: Exclude<Expected, { ending: "not_applicabl
       expect(await sessionsOf(world, account.id)).toBe(sessionsBefore);
       if (expected.retryAfter) expect(Number(response.headers.get("retry-after"))).toBeGreaterThan(0);
       if (expected.denial !== undefined) {
-        const entries = await world.api.platform.db.select().from(auditLogs).where(and(eq(auditLogs.action, "user.sign_in_failed"), eq(auditLogs.targetId, account.id), eq(auditLogs.outcome, "denied")));
+        const entries = await world.api.platform.db
+          .select()
+          .from(auditLogs)
+          .where(
+            and(
+              eq(auditLogs.action, "user.sign_in_failed"),
+              eq(auditLogs.targetId, account.id),
+              eq(auditLogs.outcome, "denied"),
+            ),
+          );
         expect(entries.map((entry) => (entry.metadata as { reason?: string }).reason)).toContain(expected.denial);
       }
       return;
@@ -267,15 +342,26 @@ async function expectEnding(expected: Exclude<Expected, { ending: "not_applicabl
     case "mfa_required": {
       const body = (await response.json()) as Record<string, unknown>;
       expect(response.status).toBe(200);
-      expect(body).toMatchObject({ mfaRequired: true, mfaToken: expect.any(String), methods: expect.arrayContaining(["totp"]) });
+      expect(body).toMatchObject({
+        mfaRequired: true,
+        mfaToken: expect.any(String),
+        methods: expect.arrayContaining(["totp"]),
+      });
       noSessionIn(response, body);
       expect(await sessionsOf(world, account.id)).toBe(sessionsBefore);
       return;
     }
     case "signed_in":
     case "restricted": {
-      const body = (await response.json()) as { user?: { id: string }; session?: { restricted: boolean; authMethods: string[] }; sessionToken?: string };
-      expect({ status: response.status, restricted: body.session?.restricted }).toEqual({ status: 200, restricted: expected.ending === "restricted" });
+      const body = (await response.json()) as {
+        user?: { id: string };
+        session?: { restricted: boolean; authMethods: string[] };
+        sessionToken?: string;
+      };
+      expect({ status: response.status, restricted: body.session?.restricted }).toEqual({
+        status: 200,
+        restricted: expected.ending === "restricted",
+      });
       expect(body.sessionToken).toBeString();
       expect(response.headers.getSetCookie().join("\n")).toContain(`burrow_session=${body.sessionToken}`);
       const bearer = { authorization: `Bearer ${body.sessionToken}` };
@@ -333,8 +419,18 @@ describe("every sign-in path ends the same way for each kind of account", () => 
 
     // Under the policy, an inviter must enrol before it may do anything: enrolment lifts the restriction with a new token.
     const owner = await signUpUser(policy.api, { name: "Inviting Owner" });
-    const enrolment = (await (await post(policy, "/v1/mfa/totp/enroll", {}, owner.bearer)).json()) as { factorId: string; secret: string };
-    const confirmed = (await (await post(policy, "/v1/mfa/totp/confirm", { factorId: enrolment.factorId, code: totpNow(policy, enrolment.secret) }, owner.bearer)).json()) as { sessionToken: string };
+    const enrolment = (await (await post(policy, "/v1/mfa/totp/enroll", {}, owner.bearer)).json()) as {
+      factorId: string;
+      secret: string;
+    };
+    const confirmed = (await (
+      await post(
+        policy,
+        "/v1/mfa/totp/confirm",
+        { factorId: enrolment.factorId, code: totpNow(policy, enrolment.secret) },
+        owner.bearer,
+      )
+    ).json()) as { sessionToken: string };
     const bearer = { authorization: `Bearer ${confirmed.sessionToken}` };
     const org = await post(policy, "/v1/orgs", { name: "Policy Org" }, bearer);
     expect(org.status).toBe(201);

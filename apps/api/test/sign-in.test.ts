@@ -1,7 +1,17 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { auditLogs } from "@burrow/platform-core/schema";
-import { BEARER_CLIENT, createTestApi, ORIGIN, PASSWORD, readProblem, sessionCookieFrom, signIn, signUpUser, type TestApi } from "./helpers.ts";
+import {
+  BEARER_CLIENT,
+  createTestApi,
+  ORIGIN,
+  PASSWORD,
+  readProblem,
+  sessionCookieFrom,
+  signIn,
+  signUpUser,
+  type TestApi,
+} from "./helpers.ts";
 
 describe("sign-up and sign-in (verification off)", () => {
   let api: TestApi;
@@ -11,10 +21,19 @@ describe("sign-up and sign-in (verification off)", () => {
   afterAll(() => api.close());
 
   test("sign-up creates the account, signs in and sets an HttpOnly cookie", async () => {
-    const response = await api.request("/v1/auth/sign-up", { method: "POST", headers: BEARER_CLIENT, json: { email: "  Grace.Hopper@Example.COM ", password: PASSWORD, name: "Grace Hopper" } });
+    const response = await api.request("/v1/auth/sign-up", {
+      method: "POST",
+      headers: BEARER_CLIENT,
+      json: { email: "  Grace.Hopper@Example.COM ", password: PASSWORD, name: "Grace Hopper" },
+    });
     expect(response.status).toBe(201);
     const body = await response.json();
-    expect(body.user).toMatchObject({ email: "Grace.Hopper@Example.COM", name: "Grace Hopper", status: "active", emailVerified: false });
+    expect(body.user).toMatchObject({
+      email: "Grace.Hopper@Example.COM",
+      name: "Grace Hopper",
+      status: "active",
+      emailVerified: false,
+    });
     expect(body.user.privateMetadata).toBeUndefined();
     expect(body.session.current).toBe(true);
     expect(body.sessionToken).toMatch(/^ses_[0-9a-z]{26}\.[A-Za-z0-9_-]{43}$/);
@@ -30,7 +49,10 @@ describe("sign-up and sign-in (verification off)", () => {
   });
 
   test("the same address in another case or with spaces is taken", async () => {
-    const response = await api.request("/v1/auth/sign-up", { method: "POST", json: { email: "grace.hopper@example.com", password: PASSWORD } });
+    const response = await api.request("/v1/auth/sign-up", {
+      method: "POST",
+      json: { email: "grace.hopper@example.com", password: PASSWORD },
+    });
     expect(response.status).toBe(409);
     expect((await readProblem(response)).code).toBe("email_taken");
   });
@@ -43,7 +65,9 @@ describe("sign-up and sign-in (verification off)", () => {
     expect(body.user.id).toBe(user.id);
     expect(body.sessionToken).not.toBe(user.token);
     expect(body.user.lastSignInAt).toBe(api.clock.now().toISOString());
-    const session = await api.request("/v1/auth/session", { headers: { authorization: `Bearer ${body.sessionToken}` } });
+    const session = await api.request("/v1/auth/session", {
+      headers: { authorization: `Bearer ${body.sessionToken}` },
+    });
     expect((await session.json()).user.id).toBe(user.id);
   });
 
@@ -74,7 +98,12 @@ describe("sign-up and sign-in (verification off)", () => {
     // The planted session still belongs to the attacker, not the victim.
     const planted_ = await api.request("/v1/auth/session", { headers: { authorization: `Bearer ${attacker.token}` } });
     expect((await planted_.json()).user.id).toBe(attacker.id);
-    const forged = await signIn(api, victim.email, victim.password, { headers: { cookie: "burrow_session=ses_01m80w6abjfs8rxpmyhr2jmyty.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", origin: ORIGIN } });
+    const forged = await signIn(api, victim.email, victim.password, {
+      headers: {
+        cookie: "burrow_session=ses_01m80w6abjfs8rxpmyhr2jmyty.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        origin: ORIGIN,
+      },
+    });
     expect(sessionCookieFrom(forged)).not.toContain("ses_01m80w6abjfs8rxpmyhr2jmyty");
   });
 
@@ -86,7 +115,10 @@ describe("sign-up and sign-in (verification off)", () => {
       ["x".repeat(257), "max_length"],
     ];
     for (const [password, rule] of cases) {
-      const response = await api.request("/v1/auth/sign-up", { method: "POST", json: { email: "weak.person@example.com", password } });
+      const response = await api.request("/v1/auth/sign-up", {
+        method: "POST",
+        json: { email: "weak.person@example.com", password },
+      });
       expect(response.status).toBe(422);
       const problem = await readProblem(response);
       expect(problem.code).toBe("weak_password");
@@ -103,10 +135,26 @@ describe("sign-up and sign-in (verification off)", () => {
       { body: { email: `${"a".repeat(250)}@example.com`, password: PASSWORD }, status: 400, code: "validation_failed" },
       { body: { email: 42, password: PASSWORD }, status: 400, code: "validation_failed" },
       { body: { email: "mass@example.com", password: "x".repeat(10_240) }, status: 400, code: "validation_failed" },
-      { body: { email: "mass@example.com", password: PASSWORD, status: "active" }, status: 400, code: "validation_failed" },
-      { body: { email: "mass@example.com", password: PASSWORD, emailVerifiedAt: "2020-01-01T00:00:00Z" }, status: 400, code: "validation_failed" },
-      { body: { email: "mass@example.com", password: PASSWORD, privateMetadata: { admin: true } }, status: 400, code: "validation_failed" },
-      { body: { email: "mass@example.com", password: PASSWORD, id: "usr_01m80w6a2kfrk8cgrdkafx9sz5" }, status: 400, code: "validation_failed" },
+      {
+        body: { email: "mass@example.com", password: PASSWORD, status: "active" },
+        status: 400,
+        code: "validation_failed",
+      },
+      {
+        body: { email: "mass@example.com", password: PASSWORD, emailVerifiedAt: "2020-01-01T00:00:00Z" },
+        status: 400,
+        code: "validation_failed",
+      },
+      {
+        body: { email: "mass@example.com", password: PASSWORD, privateMetadata: { admin: true } },
+        status: 400,
+        code: "validation_failed",
+      },
+      {
+        body: { email: "mass@example.com", password: PASSWORD, id: "usr_01m80w6a2kfrk8cgrdkafx9sz5" },
+        status: 400,
+        code: "validation_failed",
+      },
       { body: [], status: 400, code: "validation_failed" },
       { body: "a string", status: 400, code: "validation_failed" },
     ];
@@ -125,10 +173,20 @@ describe("sign-up and sign-in (verification off)", () => {
   test("hashes made with older parameters are upgraded at the next sign-in", async () => {
     const user = await signUpUser(api);
     const { credentialsPassword } = await import("@burrow/platform-auth/schema");
-    const weak = await Bun.password.hash(PASSWORD.normalize("NFKC"), { algorithm: "argon2id", memoryCost: 4096, timeCost: 1 });
-    await api.platform.db.update(credentialsPassword).set({ hash: weak }).where(eq(credentialsPassword.userId, user.id));
+    const weak = await Bun.password.hash(PASSWORD.normalize("NFKC"), {
+      algorithm: "argon2id",
+      memoryCost: 4096,
+      timeCost: 1,
+    });
+    await api.platform.db
+      .update(credentialsPassword)
+      .set({ hash: weak })
+      .where(eq(credentialsPassword.userId, user.id));
     expect((await signIn(api, user.email, user.password)).status).toBe(200);
-    const [row] = await api.platform.db.select().from(credentialsPassword).where(eq(credentialsPassword.userId, user.id));
+    const [row] = await api.platform.db
+      .select()
+      .from(credentialsPassword)
+      .where(eq(credentialsPassword.userId, user.id));
     expect(row!.hash).toStartWith("$argon2id$v=19$m=19456,t=2,p=1$");
     expect((await signIn(api, user.email, user.password)).status).toBe(200);
   });
@@ -166,7 +224,10 @@ describe("sign-up and sign-in (verification off)", () => {
 describe("sign-up and sign-in with email verification required", () => {
   let api: TestApi;
   /** What the outbox holds, oldest first, as `template:recipient`. */
-  const notices = async () => (await api.platform.email.outbox.list(api.platform.db)).reverse().map((message) => `${message.templateKey}:${message.to}`);
+  const notices = async () =>
+    (await api.platform.email.outbox.list(api.platform.db))
+      .reverse()
+      .map((message) => `${message.templateKey}:${message.to}`);
   beforeAll(async () => {
     api = await createTestApi({ BURROW_EMAIL_VERIFICATION: "required" });
   });
@@ -174,13 +235,24 @@ describe("sign-up and sign-in with email verification required", () => {
 
   test("a new and an existing address get the same answer; the owner is told instead", async () => {
     const headers = { "x-request-id": "fixed-request-id-2" };
-    const first = await api.request("/v1/auth/sign-up", { method: "POST", headers, json: { email: "lin@example.com", password: PASSWORD } });
-    const again = await api.request("/v1/auth/sign-up", { method: "POST", headers, json: { email: "LIN@example.com", password: "another long passphrase" } });
+    const first = await api.request("/v1/auth/sign-up", {
+      method: "POST",
+      headers,
+      json: { email: "lin@example.com", password: PASSWORD },
+    });
+    const again = await api.request("/v1/auth/sign-up", {
+      method: "POST",
+      headers,
+      json: { email: "LIN@example.com", password: "another long passphrase" },
+    });
     expect(first.status).toBe(202);
     expect(again.status).toBe(202);
     expect(await again.text()).toBe(await first.text());
     expect(first.headers.getSetCookie()).toEqual([]);
-    expect(await notices()).toEqual(["auth.verify_email:lin@example.com", "auth.sign_up_existing_account:lin@example.com"]);
+    expect(await notices()).toEqual([
+      "auth.verify_email:lin@example.com",
+      "auth.sign_up_existing_account:lin@example.com",
+    ]);
   });
 
   test("the right password on an unverified account is 403 email_not_verified and re-sends a minute after the last mail, rate limited", async () => {
@@ -204,7 +276,11 @@ describe("sign-up and sign-in with email verification required", () => {
     }
     // A burst of 3 re-sends, then one per 10 minutes.
     expect(sent).toEqual([false, false, true, false, true, false, true, false, false, false]);
-    expect((await notices()).slice(before)).toEqual(["auth.verify_email:lin@example.com", "auth.verify_email:lin@example.com", "auth.verify_email:lin@example.com"]);
+    expect((await notices()).slice(before)).toEqual([
+      "auth.verify_email:lin@example.com",
+      "auth.verify_email:lin@example.com",
+      "auth.verify_email:lin@example.com",
+    ]);
     api.clock.advance(10 * 60_000);
     expect((await readProblem(await signIn(api, "lin@example.com", PASSWORD))).verificationEmailSent).toBe(true);
     expect((await notices()).length).toBe(before + 4);

@@ -27,7 +27,10 @@ describe("lockout per email", () => {
     for (let attempt = 0; attempt < 5; attempt++) expect((await signIn(api, user.email, WRONG)).status).toBe(401);
     const again = await signIn(api, user.email, user.password);
     expect(again.headers.get("retry-after")).toBe("1800");
-    const lockEntries = await api.platform.db.select().from(auditLogs).where(and(eq(auditLogs.action, "user.locked"), eq(auditLogs.targetId, user.id)));
+    const lockEntries = await api.platform.db
+      .select()
+      .from(auditLogs)
+      .where(and(eq(auditLogs.action, "user.locked"), eq(auditLogs.targetId, user.id)));
     expect(lockEntries.length).toBe(2);
   });
 
@@ -52,7 +55,8 @@ describe("lockout per email", () => {
   });
 
   test("unknown addresses are counted and locked the same way", async () => {
-    for (let attempt = 0; attempt < 5; attempt++) expect((await signIn(api, "ghost@example.com", WRONG)).status).toBe(401);
+    for (let attempt = 0; attempt < 5; attempt++)
+      expect((await signIn(api, "ghost@example.com", WRONG)).status).toBe(401);
     expect((await signIn(api, "ghost@example.com", WRONG)).status).toBe(429);
   });
 
@@ -62,7 +66,10 @@ describe("lockout per email", () => {
     const statuses = responses.map((response) => response.status);
     expect(statuses.filter((status) => status === 401).length).toBe(5);
     expect(statuses.filter((status) => status === 429).length).toBe(15);
-    const failures = await api.platform.db.select().from(auditLogs).where(and(eq(auditLogs.action, "user.sign_in_failed"), eq(auditLogs.targetId, user.id)));
+    const failures = await api.platform.db
+      .select()
+      .from(auditLogs)
+      .where(and(eq(auditLogs.action, "user.sign_in_failed"), eq(auditLogs.targetId, user.id)));
     expect(failures.length).toBe(5);
     expect((await signIn(api, user.email, user.password)).status).toBe(429);
   });
@@ -80,7 +87,8 @@ describe("lockout settings", () => {
   test("BURROW_LOCKOUT sets the count and the first lock", async () => {
     const api = await createTestApi({ BURROW_LOCKOUT: "3/1m" });
     try {
-      for (let attempt = 0; attempt < 3; attempt++) expect((await signIn(api, "three@example.com", WRONG)).status).toBe(401);
+      for (let attempt = 0; attempt < 3; attempt++)
+        expect((await signIn(api, "three@example.com", WRONG)).status).toBe(401);
       const locked = await signIn(api, "three@example.com", WRONG);
       expect(locked.status).toBe(429);
       expect(locked.headers.get("retry-after")).toBe("60");
@@ -97,7 +105,13 @@ describe("per-IP token bucket", () => {
   });
   afterAll(() => api.close());
 
-  const attempt = (ip: string, headers: Record<string, string> = {}) => api.request("/v1/auth/sign-in", { method: "POST", ip, headers, json: { email: `${crypto.randomUUID()}@example.com`, password: WRONG } });
+  const attempt = (ip: string, headers: Record<string, string> = {}) =>
+    api.request("/v1/auth/sign-in", {
+      method: "POST",
+      ip,
+      headers,
+      json: { email: `${crypto.randomUUID()}@example.com`, password: WRONG },
+    });
 
   test("allows a burst of 20, then one per second, per client address", async () => {
     const burst = await Promise.all(Array.from({ length: 20 }, () => attempt("198.51.100.7")));

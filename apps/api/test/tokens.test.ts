@@ -4,17 +4,33 @@ import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, importJWK, jwtVer
 import { auditLogs } from "@burrow/platform-core/schema";
 import { signingKeys } from "@burrow/platform-auth/schema";
 import { createTokenVerifier, TokenVerificationError } from "@burrow/platform-auth/verify";
-import { createTestApi, grantPlatformPermissions, ORIGIN, readProblem, sessionCookieFrom, signIn, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
+import {
+  createTestApi,
+  grantPlatformPermissions,
+  ORIGIN,
+  readProblem,
+  sessionCookieFrom,
+  signIn,
+  signUpUser,
+  type TestApi,
+  type TestUser,
+} from "./helpers.ts";
 
-const post = (api: TestApi, path: string, json: unknown, headers: Record<string, string> = {}) => api.request(path, { method: "POST", json, headers });
+const post = (api: TestApi, path: string, json: unknown, headers: Record<string, string> = {}) =>
+  api.request(path, { method: "POST", json, headers });
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 async function passwordGrant(api: TestApi, user: TestUser) {
-  const response = await post(api, "/v1/auth/token", { grantType: "password", email: user.email, password: user.password });
+  const response = await post(api, "/v1/auth/token", {
+    grantType: "password",
+    email: user.email,
+    password: user.password,
+  });
   expect(response.status).toBe(200);
   return (await response.json()) as { accessToken: string; refreshToken: string; expiresIn: number; tokenType: string };
 }
-const refresh = (api: TestApi, refreshToken: string) => post(api, "/v1/auth/token", { grantType: "refresh_token", refreshToken });
+const refresh = (api: TestApi, refreshToken: string) =>
+  post(api, "/v1/auth/token", { grantType: "refresh_token", refreshToken });
 
 describe("access and refresh tokens", () => {
   let api: TestApi;
@@ -44,13 +60,29 @@ describe("access and refresh tokens", () => {
   });
 
   test("the password grant has sign-in's answers and lockout", async () => {
-    const wrong = await post(api, "/v1/auth/token", { grantType: "password", email: user.email, password: "not the right password" });
-    const unknown = await post(api, "/v1/auth/token", { grantType: "password", email: "nobody@example.com", password: "not the right password" });
+    const wrong = await post(api, "/v1/auth/token", {
+      grantType: "password",
+      email: user.email,
+      password: "not the right password",
+    });
+    const unknown = await post(api, "/v1/auth/token", {
+      grantType: "password",
+      email: "nobody@example.com",
+      password: "not the right password",
+    });
     expect((await readProblem(wrong)).code).toBe("invalid_credentials");
     expect((await readProblem(unknown)).code).toBe("invalid_credentials");
     const locked = await signUpUser(api);
-    for (let attempt = 0; attempt < 5; attempt++) await post(api, "/v1/auth/token", { grantType: "password", email: locked.email, password: "not the right password" });
-    expect((await post(api, "/v1/auth/token", { grantType: "password", email: locked.email, password: locked.password })).status).toBe(429);
+    for (let attempt = 0; attempt < 5; attempt++)
+      await post(api, "/v1/auth/token", {
+        grantType: "password",
+        email: locked.email,
+        password: "not the right password",
+      });
+    expect(
+      (await post(api, "/v1/auth/token", { grantType: "password", email: locked.email, password: locked.password }))
+        .status,
+    ).toBe(429);
   });
 
   test("each refresh rotates; replaying a retired token revokes the family and its session", async () => {
@@ -67,14 +99,19 @@ describe("access and refresh tokens", () => {
     // The whole family and its session are gone.
     expect((await refresh(api, third.refreshToken)).status).toBe(401);
     expect((await api.request("/v1/auth/session", { headers: bearer(third.accessToken) })).status).toBe(401);
-    const events = await api.platform.db.select().from(auditLogs).where(and(eq(auditLogs.action, "security.refresh_token_reuse"), eq(auditLogs.targetId, user.id)));
+    const events = await api.platform.db
+      .select()
+      .from(auditLogs)
+      .where(and(eq(auditLogs.action, "security.refresh_token_reuse"), eq(auditLogs.targetId, user.id)));
     expect(events.length).toBe(1);
   });
 
   test("the session grant mints a short token without a refresh token; reuse ends the family's session", async () => {
     const signedIn = await signIn(api, user.email, user.password);
     const cookie = sessionCookieFrom(signedIn);
-    const minted = await (await post(api, "/v1/auth/token", { grantType: "session" }, { cookie, origin: ORIGIN })).json();
+    const minted = await (
+      await post(api, "/v1/auth/token", { grantType: "session" }, { cookie, origin: ORIGIN })
+    ).json();
     expect(minted.refreshToken).toBeUndefined();
     expect((await api.request("/v1/auth/session", { headers: bearer(minted.accessToken) })).status).toBe(200);
     // A password grant makes its own session; its family is bound to it.
@@ -89,9 +126,15 @@ describe("access and refresh tokens", () => {
 
   test("parallel refreshes inside the grace window all succeed and the family survives", async () => {
     const pair = await passwordGrant(api, user);
-    const results = await Promise.all([refresh(api, pair.refreshToken), refresh(api, pair.refreshToken), refresh(api, pair.refreshToken)]);
+    const results = await Promise.all([
+      refresh(api, pair.refreshToken),
+      refresh(api, pair.refreshToken),
+      refresh(api, pair.refreshToken),
+    ]);
     expect(results.map((response) => response.status)).toEqual([200, 200, 200]);
-    const successors = await Promise.all(results.map(async (response) => (await response.json()).refreshToken as string));
+    const successors = await Promise.all(
+      results.map(async (response) => (await response.json()).refreshToken as string),
+    );
     expect(new Set(successors).size).toBe(3);
     api.clock.advance(9_000);
     expect((await refresh(api, pair.refreshToken)).status).toBe(200);
@@ -106,7 +149,16 @@ describe("access and refresh tokens", () => {
 
     const changer = await signUpUser(api);
     const other = await passwordGrant(api, changer);
-    expect((await post(api, "/v1/auth/password/change", { currentPassword: changer.password, newPassword: "a changed passphrase" }, changer.bearer)).status).toBe(204);
+    expect(
+      (
+        await post(
+          api,
+          "/v1/auth/password/change",
+          { currentPassword: changer.password, newPassword: "a changed passphrase" },
+          changer.bearer,
+        )
+      ).status,
+    ).toBe(204);
     expect((await refresh(api, other.refreshToken)).status).toBe(401);
   });
 
@@ -129,7 +181,9 @@ describe("access and refresh tokens", () => {
     expect(await revoked.json()).toEqual({ revoked: true });
     expect((await refresh(api, pair.refreshToken)).status).toBe(401);
     expect((await api.request("/v1/auth/session", { headers: bearer(pair.accessToken) })).status).toBe(401);
-    expect(await (await post(api, "/v1/auth/token/revoke", { refreshToken: "x".repeat(43) })).json()).toEqual({ revoked: true });
+    expect(await (await post(api, "/v1/auth/token/revoke", { refreshToken: "x".repeat(43) })).json()).toEqual({
+      revoked: true,
+    });
   });
 
   test("a refresh token unused for 7 days is dead", async () => {
@@ -153,13 +207,25 @@ describe("access and refresh tokens", () => {
   test("introspection says whether a token is active right now, to a client with an introspect key only", async () => {
     const pair = await passwordGrant(api, user);
     // #14: no client credential, a session, or a key without the scope: refused, and nothing is said.
-    expect((await readProblem(await post(api, "/v1/auth/introspect", { token: pair.accessToken }))).code).toBe("unauthenticated");
+    expect((await readProblem(await post(api, "/v1/auth/introspect", { token: pair.accessToken }))).code).toBe(
+      "unauthenticated",
+    );
     const service = await signUpUser(api);
-    expect((await readProblem(await post(api, "/v1/auth/introspect", { token: pair.accessToken }, bearer(service.token)))).code).toBe("forbidden");
-    const plain = await (await post(api, "/v1/api-keys", { name: "profile only", scopes: ["profile:read"] }, bearer(service.token))).json();
-    expect((await readProblem(await post(api, "/v1/auth/introspect", { token: pair.accessToken }, bearer(plain.secret)))).code).toBe("forbidden");
+    expect(
+      (await readProblem(await post(api, "/v1/auth/introspect", { token: pair.accessToken }, bearer(service.token))))
+        .code,
+    ).toBe("forbidden");
+    const plain = await (
+      await post(api, "/v1/api-keys", { name: "profile only", scopes: ["profile:read"] }, bearer(service.token))
+    ).json();
+    expect(
+      (await readProblem(await post(api, "/v1/auth/introspect", { token: pair.accessToken }, bearer(plain.secret))))
+        .code,
+    ).toBe("forbidden");
     await grantPlatformPermissions(api, service.id, ["tokens:introspect"]);
-    const key = await (await post(api, "/v1/api-keys", { name: "introspection", scopes: ["tokens:introspect"] }, bearer(service.token))).json();
+    const key = await (
+      await post(api, "/v1/api-keys", { name: "introspection", scopes: ["tokens:introspect"] }, bearer(service.token))
+    ).json();
     const client = bearer(key.secret);
     const active = await (await post(api, "/v1/auth/introspect", { token: pair.accessToken }, client)).json();
     expect(active).toMatchObject({ active: true, sub: user.id, token_type: "access_token" });
@@ -167,7 +233,9 @@ describe("access and refresh tokens", () => {
       expect(await (await post(api, "/v1/auth/introspect", { token }, client)).json()).toEqual({ active: false });
     }
     await post(api, "/v1/auth/sign-out", {}, bearer(pair.accessToken));
-    expect(await (await post(api, "/v1/auth/introspect", { token: pair.accessToken }, client)).json()).toEqual({ active: false });
+    expect(await (await post(api, "/v1/auth/introspect", { token: pair.accessToken }, client)).json()).toEqual({
+      active: false,
+    });
   });
 });
 
@@ -186,14 +254,30 @@ describe("hostile access tokens", () => {
     const [row] = await api.platform.db.select().from(signingKeys).where(eq(signingKeys.status, "active"));
     kid = row!.kid;
     publicX = (row!.publicJwk as { x: string }).x;
-    privateKey = (await importJWK(JSON.parse(api.platform.keyRing.decrypt(row!.privateKeyEncrypted, `signing-key:${kid}`)) as JWK, "EdDSA")) as CryptoKey;
+    privateKey = (await importJWK(
+      JSON.parse(api.platform.keyRing.decrypt(row!.privateKeyEncrypted, `signing-key:${kid}`)) as JWK,
+      "EdDSA",
+    )) as CryptoKey;
   });
   afterAll(() => api.close());
 
   const sid = () => decodeJwt(good).sid as string;
-  const craft = async (options: { header?: Record<string, unknown>; claims?: Record<string, unknown>; iat?: number }) => {
+  const craft = async (options: {
+    header?: Record<string, unknown>;
+    claims?: Record<string, unknown>;
+    iat?: number;
+  }) => {
     const now = Math.floor(api.clock.now().getTime() / 1000);
-    return new SignJWT({ sub: user.id, sid: sid(), jti: crypto.randomUUID(), iss: "http://localhost:3000", aud: "http://localhost:3000", iat: now, exp: now + 600, ...options.claims })
+    return new SignJWT({
+      sub: user.id,
+      sid: sid(),
+      jti: crypto.randomUUID(),
+      iss: "http://localhost:3000",
+      aud: "http://localhost:3000",
+      iat: now,
+      exp: now + 600,
+      ...options.claims,
+    })
       .setProtectedHeader({ alg: "EdDSA", kid, typ: "at+jwt", ...options.header } as { alg: string })
       .sign(privateKey);
   };
@@ -210,11 +294,16 @@ describe("hostile access tokens", () => {
 
   test("alg none in any casing, and HS256 keyed with our public key, are refused", async () => {
     const [, payload] = good.split(".");
-    for (const alg of ["none", "None", "NONE", "nOnE"]) await refused(`${b64({ alg, typ: "at+jwt", kid })}.${payload}.`);
+    for (const alg of ["none", "None", "NONE", "nOnE"])
+      await refused(`${b64({ alg, typ: "at+jwt", kid })}.${payload}.`);
     const hmacHeader = b64({ alg: "HS256", typ: "at+jwt", kid });
-    const signature = new Bun.CryptoHasher("sha256", Buffer.from(publicX, "base64url")).update(`${hmacHeader}.${payload}`).digest("base64url");
+    const signature = new Bun.CryptoHasher("sha256", Buffer.from(publicX, "base64url"))
+      .update(`${hmacHeader}.${payload}`)
+      .digest("base64url");
     await refused(`${hmacHeader}.${payload}.${signature}`);
-    const hmacWithJwkText = new Bun.CryptoHasher("sha256", JSON.stringify({ kty: "OKP", crv: "Ed25519", x: publicX })).update(`${hmacHeader}.${payload}`).digest("base64url");
+    const hmacWithJwkText = new Bun.CryptoHasher("sha256", JSON.stringify({ kty: "OKP", crv: "Ed25519", x: publicX }))
+      .update(`${hmacHeader}.${payload}`)
+      .digest("base64url");
     await refused(`${hmacHeader}.${payload}.${hmacWithJwkText}`);
   });
 
@@ -225,7 +314,8 @@ describe("hostile access tokens", () => {
   });
 
   test("an unknown or path-like kid is refused", async () => {
-    for (const bad of ["sgk_01m80w6abjfs8rxpmyhr2jmyty", "../../etc/passwd", "", "sgk_' or 1=1 --"]) await refused(await craft({ header: { kid: bad } }));
+    for (const bad of ["sgk_01m80w6abjfs8rxpmyhr2jmyty", "../../etc/passwd", "", "sgk_' or 1=1 --"])
+      await refused(await craft({ header: { kid: bad } }));
     const withoutKid = `${b64({ alg: "EdDSA", typ: "at+jwt" })}.${good.split(".")[1]}.${good.split(".")[2]}`;
     await refused(withoutKid);
   });
@@ -240,9 +330,13 @@ describe("hostile access tokens", () => {
   test("expiry and not-before are enforced with 60 seconds of skew", async () => {
     const now = Math.floor(api.clock.now().getTime() / 1000);
     await refused(await craft({ claims: { iat: now - 1000, exp: now - 61 } }));
-    expect((await api.request("/v1/auth/session", { headers: bearer(await craft({ claims: { exp: now - 30 } })) })).status).toBe(200);
+    expect(
+      (await api.request("/v1/auth/session", { headers: bearer(await craft({ claims: { exp: now - 30 } })) })).status,
+    ).toBe(200);
     await refused(await craft({ claims: { nbf: now + 120 } }));
-    expect((await api.request("/v1/auth/session", { headers: bearer(await craft({ claims: { nbf: now + 30 } })) })).status).toBe(200);
+    expect(
+      (await api.request("/v1/auth/session", { headers: bearer(await craft({ claims: { nbf: now + 30 } })) })).status,
+    ).toBe(200);
     const issued = await passwordGrant(api, user);
     api.clock.advance(600_000 + 61_000);
     await refused(issued.accessToken);
@@ -262,7 +356,9 @@ describe("hostile access tokens", () => {
   test("a refresh token, a session id or an API key in the URL is not an access token", async () => {
     const pair = await passwordGrant(api, user);
     await refused(pair.refreshToken);
-    const inUrl = await api.request(`/v1/me?api_key=bk_key_01m80w6abjfs8rxpmyhr2jmyty_${"x".repeat(43)}`, { headers: bearer(good) });
+    const inUrl = await api.request(`/v1/me?api_key=bk_key_01m80w6abjfs8rxpmyhr2jmyty_${"x".repeat(43)}`, {
+      headers: bearer(good),
+    });
     expect(inUrl.status).toBe(401);
     expect((await readProblem(inUrl)).code).toBe("invalid_token");
   });
@@ -274,7 +370,11 @@ describe("signing-key rotation and verifying elsewhere", () => {
   let jwksUrl: string;
   beforeAll(async () => {
     api = await createTestApi();
-    server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (request) => api.app.fetch(request, { remoteAddress: "127.0.0.1" }) });
+    server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: (request) => api.app.fetch(request, { remoteAddress: "127.0.0.1" }),
+    });
     jwksUrl = `http://127.0.0.1:${server.port}/.well-known/jwks.json`;
   });
   afterAll(async () => {
@@ -287,7 +387,11 @@ describe("signing-key rotation and verifying elsewhere", () => {
     const { accessToken } = await passwordGrant(api, user);
     const response = await fetch(jwksUrl);
     expect(response.headers.get("cache-control")).toBe("public, max-age=300");
-    const { payload } = await jwtVerify(accessToken, createRemoteJWKSet(new URL(jwksUrl)), { issuer: "http://localhost:3000", audience: "http://localhost:3000", currentDate: api.clock.now() });
+    const { payload } = await jwtVerify(accessToken, createRemoteJWKSet(new URL(jwksUrl)), {
+      issuer: "http://localhost:3000",
+      audience: "http://localhost:3000",
+      currentDate: api.clock.now(),
+    });
     expect(payload.sub).toBe(user.id);
   });
 
@@ -300,19 +404,29 @@ describe("signing-key rotation and verifying elsewhere", () => {
     const after = (await passwordGrant(api, user)).accessToken;
     expect(decodeProtectedHeader(after).kid).toBe(newKid);
     expect((await api.request("/v1/auth/session", { headers: bearer(before) })).status).toBe(200);
-    const published = (await (await api.request("/.well-known/jwks.json")).json()).keys.map((key: { kid: string }) => key.kid);
+    const published = (await (await api.request("/.well-known/jwks.json")).json()).keys.map(
+      (key: { kid: string }) => key.kid,
+    );
     expect(published.sort()).toEqual([newKid, oldKid].sort());
     for (const key of (await (await api.request("/.well-known/jwks.json")).json()).keys) expect(key.d).toBeUndefined();
 
     api.clock.advance(600_000 + 61_000);
-    const later = (await (await api.request("/.well-known/jwks.json")).json()).keys.map((key: { kid: string }) => key.kid);
+    const later = (await (await api.request("/.well-known/jwks.json")).json()).keys.map(
+      (key: { kid: string }) => key.kid,
+    );
     expect(later).toEqual([newKid]);
     const audit = await api.platform.db.select().from(auditLogs).where(eq(auditLogs.action, "signing_key.rotated"));
     expect(audit.length).toBe(1);
   });
 
   test("the verify helper checks tokens against the live JWKS and follows a rotation", async () => {
-    const verify = createTokenVerifier({ jwksUrl, issuer: "http://localhost:3000", audience: "http://localhost:3000", cooldownMs: 0, clockToleranceSeconds: 10 ** 9 });
+    const verify = createTokenVerifier({
+      jwksUrl,
+      issuer: "http://localhost:3000",
+      audience: "http://localhost:3000",
+      cooldownMs: 0,
+      clockToleranceSeconds: 10 ** 9,
+    });
     const user = await signUpUser(api);
     const first = (await passwordGrant(api, user)).accessToken;
     expect((await verify(first)).sub).toBe(user.id);

@@ -23,8 +23,16 @@ describe.skipIf(process.env.DATABASE_URL === undefined)("two API processes shari
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    here = composePlatform({ config: loadConfig({ ...ENV, DATABASE_URL: database.url! }), database, log: silentLogger });
-    other = Bun.spawn(["bun", "run", `${import.meta.dir}/../src/server.ts`], { env: { ...process.env, ...ENV, DATABASE_URL: database.url!, PORT: "0" }, stdout: "ignore", stderr: "pipe" });
+    here = composePlatform({
+      config: loadConfig({ ...ENV, DATABASE_URL: database.url! }),
+      database,
+      log: silentLogger,
+    });
+    other = Bun.spawn(["bun", "run", `${import.meta.dir}/../src/server.ts`], {
+      env: { ...process.env, ...ENV, DATABASE_URL: database.url!, PORT: "0" },
+      stdout: "ignore",
+      stderr: "pipe",
+    });
     // The other process says where it listens once it is up.
     const reader = (other.stderr as ReadableStream<Uint8Array>).getReader();
     let seen = "";
@@ -49,20 +57,37 @@ describe.skipIf(process.env.DATABASE_URL === undefined)("two API processes shari
 
   test("a role change made through one is enforced by the other within 100 ms", async () => {
     const post = async (path: string, json: unknown, token?: string) =>
-      fetch(`${otherUrl}${path}`, { method: "POST", headers: { "content-type": "application/json", "x-burrow-client": "bearer", ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(json) });
-    const signUp = async (email: string) => (await (await post("/v1/auth/sign-up", { email, password: "purple submarine garden" })).json()) as { user: { id: string }; sessionToken: string };
+      fetch(`${otherUrl}${path}`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "x-burrow-client": "bearer",
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        body: JSON.stringify(json),
+      });
+    const signUp = async (email: string) =>
+      (await (await post("/v1/auth/sign-up", { email, password: "purple submarine garden" })).json()) as {
+        user: { id: string };
+        sessionToken: string;
+      };
     const owner = await signUp("two-owner@example.com");
     const member = await signUp("two-member@example.com");
-    const orgId = ((await (await post("/v1/orgs", { name: "Shared" }, owner.sessionToken)).json()) as { id: string }).id;
+    const orgId = ((await (await post("/v1/orgs", { name: "Shared" }, owner.sessionToken)).json()) as { id: string })
+      .id;
     const [memberRole] = await here.db.select().from(roles).where(eq(roles.key, "member"));
     await here.db.transaction(async (tx) => {
-      await tx.insert(organizationMemberships).values({ orgId, userId: member.user.id, roleId: memberRole!.id, joinedAt: new Date() });
+      await tx
+        .insert(organizationMemberships)
+        .values({ orgId, userId: member.user.id, roleId: memberRole!.id, joinedAt: new Date() });
       await here.rbac.resolver.changed(tx, member.user.id);
     });
-    const members = () => fetch(`${otherUrl}/v1/orgs/${orgId}/members`, { headers: { authorization: `Bearer ${member.sessionToken}` } });
+    const members = () =>
+      fetch(`${otherUrl}/v1/orgs/${orgId}/members`, { headers: { authorization: `Bearer ${member.sessionToken}` } });
     // Wait for the other process to see the membership (its cache now holds "member").
     const seenAt = performance.now();
-    while ((await members()).status !== 200) if (performance.now() - seenAt > 2000) throw new Error("membership never seen");
+    while ((await members()).status !== 200)
+      if (performance.now() - seenAt > 2000) throw new Error("membership never seen");
 
     // The change, made here; then ask the other process until it refuses (requests only, no sleeping).
     await here.rbac.organizations.changeRole(owner.user.id, orgId, member.user.id, "viewer", {});

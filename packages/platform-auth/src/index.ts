@@ -66,7 +66,12 @@ export interface CreateAuthOptions {
 
 /**
  * Composes the auth services over one database.
- * @example const auth = createAuth({ db, config, clock, audit }); const { token } = await auth.signIn({ email, password }, request);
+ * @example
+ * const email = createEmail({ db, config, clock, keyRing, log });
+ * const auth = createAuth({ db, config, clock, audit, keyRing, email: email.outbox, sms: email.sms });
+ * const outcome = await auth.signIn({ email: "ada@example.com", password }, request);
+ * if (outcome.kind === "signed_in") setSessionCookie(outcome.token);
+ * else askForSecondFactor(outcome.mfaToken, outcome.methods);
  */
 export function createAuth(options: CreateAuthOptions): Auth {
   const context: AuthContext = {
@@ -78,7 +83,8 @@ export function createAuth(options: CreateAuthOptions): Auth {
     sms: options.sms,
     hasher: options.hasher ?? createPasswordHasher(),
     policy: options.policy ?? DEFAULT_PASSWORD_POLICY,
-    requiresMfa: async (db, userId) => options.config.mfaRequired === "all" || ((await options.mfaRequiredFor?.(db, userId as UserId)) ?? false),
+    requiresMfa: async (db, userId) =>
+      options.config.mfaRequired === "all" || ((await options.mfaRequiredFor?.(db, userId as UserId)) ?? false),
     onUserDeactivated: async (db, userId) => options.onUserDeactivated?.(db, userId as UserId),
   };
   const sessions = createSessions(context);
@@ -89,7 +95,12 @@ export function createAuth(options: CreateAuthOptions): Auth {
   const factors = createFactors({ ...context, keyRing: options.keyRing, sessions });
   const startSession = createSessionStarter(context, sessions);
   const passkeys = createPasskeys(context, { factors, sessions });
-  const completion = createSignInCompletion(context, { startSession, factors, throttle, createChallenge: createChallengeStore(context.clock) });
+  const completion = createSignInCompletion(context, {
+    startSession,
+    factors,
+    throttle,
+    createChallenge: createChallengeStore(context.clock),
+  });
   // Second factors have their own counter per user: a right password never clears it.
   const secondFactorThrottle = createSignInThrottle({ clock: context.clock, policy: context.config.mfaLockout });
   const challenges = createChallenges(context, { factors, passkeys, throttle: secondFactorThrottle, completion });
@@ -97,13 +108,51 @@ export function createAuth(options: CreateAuthOptions): Auth {
   const base = { db: context.db, config: context.config, clock: context.clock, audit: context.audit };
   const grantableScopes = options.grantableScopes ?? (async () => DEFAULT_USER_SCOPES);
   const apiKeys = createApiKeys({ ...base, sessions, grantableScopes });
-  const flows = createEmailFlows(context, { users, sessions, accounts, throttle, tokens, notices, completion, challenges, apiKeys });
+  const flows = createEmailFlows(context, {
+    users,
+    sessions,
+    accounts,
+    throttle,
+    tokens,
+    notices,
+    completion,
+    challenges,
+    apiKeys,
+  });
   const passkeySignIn = createPasskeySignIn({ passkeys, completion });
   const phones = createPhones(context, { tokens });
   const signingKeys = createSigningKeys({ ...base, keyRing: options.keyRing, sessions, grantableScopes });
   const refreshTokens = createRefreshTokens({ ...base, sessions });
-  const accessTokens = createAccessTokens({ db: context.db, audit: context.audit, keys: signingKeys, refresh: refreshTokens, sessions, accounts, ...(options.claims ? { claims: options.claims } : {}) });
-  return { ...accounts, ...passkeySignIn, context, sessions, users, throttle, tokens, notices, flows, phones, factors, passkeys, challenges, completion, signingKeys, refreshTokens, accessTokens, apiKeys, jobs: { [EMAIL_REQUEST_JOB]: flows.requestJob } };
+  const accessTokens = createAccessTokens({
+    db: context.db,
+    audit: context.audit,
+    keys: signingKeys,
+    refresh: refreshTokens,
+    sessions,
+    accounts,
+    ...(options.claims ? { claims: options.claims } : {}),
+  });
+  return {
+    ...accounts,
+    ...passkeySignIn,
+    context,
+    sessions,
+    users,
+    throttle,
+    tokens,
+    notices,
+    flows,
+    phones,
+    factors,
+    passkeys,
+    challenges,
+    completion,
+    signingKeys,
+    refreshTokens,
+    accessTokens,
+    apiKeys,
+    jobs: { [EMAIL_REQUEST_JOB]: flows.requestJob },
+  };
 }
 
 export type { AuthContext, AuthMailer, AuthTexter } from "./context.ts";
@@ -113,21 +162,58 @@ export { EMAIL_REQUEST_JOB, type EmailFlows, type EmailRequestKind } from "./flo
 export { LIFETIMES, REAUTHENTICATION_WINDOW_MS } from "./flows/lifetimes.ts";
 export type { Notices } from "./flows/notices.ts";
 export { MAX_CODE_ATTEMPTS, type OneTimeTokens, type TokenRow } from "./tokens/tokens.ts";
-export { DEFAULT_USER_SCOPES, effectiveScopes, SCOPE, scopeCovers, type ApiKeyCaller, type ApiKeyRow, type ApiKeys } from "./tokens/api-keys.ts";
+export {
+  DEFAULT_USER_SCOPES,
+  effectiveScopes,
+  SCOPE,
+  scopeCovers,
+  type ApiKeyCaller,
+  type ApiKeyRow,
+  type ApiKeys,
+} from "./tokens/api-keys.ts";
 export type { RefreshTokens, Rotated } from "./tokens/refresh.ts";
-export { INTROSPECT_SCOPE, type AccessTokens, type ClaimsProvider, type Introspection, type TokenResponse } from "./tokens/service.ts";
-export { ACCESS_TOKEN_TYPE, SIGNING_KEYS_CHANNEL, type AccessTokenClaims, type SigningKeys } from "./tokens/signing-keys.ts";
+export {
+  INTROSPECT_SCOPE,
+  type AccessTokens,
+  type ClaimsProvider,
+  type Introspection,
+  type TokenResponse,
+} from "./tokens/service.ts";
+export {
+  ACCESS_TOKEN_TYPE,
+  SIGNING_KEYS_CHANNEL,
+  type AccessTokenClaims,
+  type SigningKeys,
+} from "./tokens/signing-keys.ts";
 export { createPasswordHasher, DEFAULT_ARGON2, type PasswordHasher } from "./passwords/hashing.ts";
-export { checkPasswordPolicy, DEFAULT_PASSWORD_POLICY, type PasswordPolicy, type PolicyViolation } from "./passwords/policy.ts";
+export {
+  checkPasswordPolicy,
+  DEFAULT_PASSWORD_POLICY,
+  type PasswordPolicy,
+  type PolicyViolation,
+} from "./passwords/policy.ts";
 export { parseSessionToken, formatSessionToken } from "./sessions/tokens.ts";
 export type { PublicSession, SessionRow, Sessions, SessionValidation } from "./sessions/sessions.ts";
 export { assertRecentAuthentication } from "./sessions/sessions.ts";
 export type { Accounts, SignedIn, SignUpResult } from "./sign-in/accounts.ts";
 export type { SignInCompletion, SignInOutcome } from "./sign-in/complete.ts";
-export { MFA_MAX_ATTEMPTS, MFA_TOKEN_TTL_MS, type Challenges, type SecondFactorMethod, type SecondFactorProof } from "./mfa/challenges.ts";
+export {
+  MFA_MAX_ATTEMPTS,
+  MFA_TOKEN_TTL_MS,
+  type Challenges,
+  type SecondFactorMethod,
+  type SecondFactorProof,
+} from "./mfa/challenges.ts";
 export type { PasskeySignIn } from "./sign-in/passkey.ts";
 export type { FactorRow, Factors } from "./mfa/factors.ts";
 export { WEBAUTHN_CHALLENGE_TTL_MS, type Passkeys } from "./mfa/passkeys.ts";
 export type { SignInThrottle } from "./sign-in/throttle.ts";
-export { normalizeEmail, toPublicUser, type PublicUser, type UserRow, type Users, type UserSearch } from "./users/users.ts";
+export {
+  normalizeEmail,
+  toPublicUser,
+  type PublicUser,
+  type UserRow,
+  type Users,
+  type UserSearch,
+} from "./users/users.ts";
 export { TOKEN_PURPOSES, USER_STATUSES, type TokenPurpose, type UserStatus } from "./schema.ts";

@@ -38,7 +38,9 @@ export const userPhones = pgTable(
   "user_phones",
   {
     id: text("id").primaryKey(),
-    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
     /** E.164, for example +14155550123. */
     phone: text("phone").notNull(),
     isPrimary: boolean("is_primary").notNull().default(false),
@@ -53,7 +55,9 @@ export const userPhones = pgTable(
 );
 
 export const credentialsPassword = pgTable("credentials_password", {
-  userId: text("user_id").primaryKey().references(() => users.id, { onDelete: "cascade" }),
+  userId: text("user_id")
+    .primaryKey()
+    .references(() => users.id, { onDelete: "cascade" }),
   /** Argon2id PHC string; its parameters tell whether it needs re-hashing. */
   hash: text("hash").notNull(),
   createdAt: timestamptz("created_at").notNull(),
@@ -64,7 +68,9 @@ export const passwordHistory = pgTable(
   "password_history",
   {
     id: bigserial("id", { mode: "number" }).primaryKey(),
-    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
     hash: text("hash").notNull(),
     createdAt: timestamptz("created_at").notNull(),
   },
@@ -77,7 +83,9 @@ export const authSessions = pgTable(
     id: text("id").primaryKey(),
     /** SHA-256 of the token's secret part; the secret itself is never stored. */
     secretHash: text("secret_hash").notNull(),
-    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
     createdAt: timestamptz("created_at").notNull(),
     /** Absolute end, whatever the activity. */
     expiresAt: timestamptz("expires_at").notNull(),
@@ -107,7 +115,15 @@ export const signInThrottles = pgTable("sign_in_throttles", {
   updatedAt: timestamptz("updated_at").notNull(),
 });
 
-export const TOKEN_PURPOSES = ["verify_email", "password_reset", "magic_link", "email_otp", "email_change", "account_setup", "phone_verify"] as const;
+export const TOKEN_PURPOSES = [
+  "verify_email",
+  "password_reset",
+  "magic_link",
+  "email_otp",
+  "email_change",
+  "account_setup",
+  "phone_verify",
+] as const;
 export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];
 
 /**
@@ -120,7 +136,9 @@ export const authTokens = pgTable(
   "auth_tokens",
   {
     id: text("id").primaryKey(),
-    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
     purpose: text("purpose", { enum: TOKEN_PURPOSES }).notNull(),
     tokenHash: text("token_hash").notNull(),
     /** What the token is about beyond the user: a new email address, a phone number, a redirect. */
@@ -132,7 +150,10 @@ export const authTokens = pgTable(
     attempts: integer("attempts").notNull().default(0),
     createdAt: timestamptz("created_at").notNull(),
   },
-  (table) => [uniqueIndex("auth_tokens_hash_key").on(table.tokenHash), index("auth_tokens_user_purpose_idx").on(table.userId, table.purpose)],
+  (table) => [
+    uniqueIndex("auth_tokens_hash_key").on(table.tokenHash),
+    index("auth_tokens_user_purpose_idx").on(table.userId, table.purpose),
+  ],
 );
 
 export const SIGNING_KEY_STATUSES = ["active", "retiring", "retired"] as const;
@@ -157,8 +178,12 @@ export const refreshTokenFamilies = pgTable(
   "refresh_token_families",
   {
     id: text("id").primaryKey(),
-    sessionId: text("session_id").notNull().references(() => authSessions.id, { onDelete: "cascade" }),
-    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    sessionId: text("session_id")
+      .notNull()
+      .references(() => authSessions.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
     /** The organization its access tokens are minted for, if any: every refresh mints for the same. */
     orgId: text("org_id"),
     createdAt: timestamptz("created_at").notNull(),
@@ -174,7 +199,9 @@ export const refreshTokens = pgTable(
   "refresh_tokens",
   {
     id: text("id").primaryKey(),
-    familyId: text("family_id").notNull().references(() => refreshTokenFamilies.id, { onDelete: "cascade" }),
+    familyId: text("family_id")
+      .notNull()
+      .references(() => refreshTokenFamilies.id, { onDelete: "cascade" }),
     /** SHA-256 of the token; the token itself is never stored. */
     tokenHash: text("token_hash").notNull(),
     createdAt: timestamptz("created_at").notNull(),
@@ -183,7 +210,10 @@ export const refreshTokens = pgTable(
     /** Set when the token was exchanged for its successor. */
     rotatedAt: timestamptz("rotated_at"),
   },
-  (table) => [uniqueIndex("refresh_tokens_hash_key").on(table.tokenHash), index("refresh_tokens_family_idx").on(table.familyId)],
+  (table) => [
+    uniqueIndex("refresh_tokens_hash_key").on(table.tokenHash),
+    index("refresh_tokens_family_idx").on(table.familyId),
+  ],
 );
 
 /** Keys for machines: `bk_<id>_<secret>`, shown once; only the secret's SHA-256 is stored. */
@@ -215,7 +245,9 @@ export const mfaFactors = pgTable(
   "mfa_factors",
   {
     id: text("id").primaryKey(),
-    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
     type: text("type", { enum: FACTOR_TYPES }).notNull(),
     label: text("label").notNull(),
     createdAt: timestamptz("created_at").notNull(),
@@ -233,7 +265,10 @@ export const mfaFactors = pgTable(
     backedUp: boolean("backed_up"),
     aaguid: text("aaguid"),
   },
-  (table) => [index("mfa_factors_user_idx").on(table.userId), uniqueIndex("mfa_factors_credential_key").on(table.credentialId)],
+  (table) => [
+    index("mfa_factors_user_idx").on(table.userId),
+    uniqueIndex("mfa_factors_credential_key").on(table.credentialId),
+  ],
 );
 
 /**
@@ -259,7 +294,9 @@ export const mfaRecoveryCodes = pgTable(
   "mfa_recovery_codes",
   {
     id: text("id").primaryKey(),
-    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
     lookup: text("lookup").notNull(),
     secretHash: text("secret_hash").notNull(),
     createdAt: timestamptz("created_at").notNull(),
@@ -271,7 +308,9 @@ export const mfaRecoveryCodes = pgTable(
 /** The step between a first factor and a session: `mfaToken`, stored as SHA-256, 5 minutes, 5 tries. */
 export const mfaChallenges = pgTable("mfa_challenges", {
   id: text("id").primaryKey(),
-  userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+  userId: text("user_id")
+    .notNull()
+    .references(() => users.id, { onDelete: "cascade" }),
   tokenHash: text("token_hash").notNull().unique(),
   /** How the first factor was passed, for the session's record (password, magic_link, …). */
   firstMethod: text("first_method").notNull(),

@@ -15,7 +15,12 @@ describe("audit log", () => {
     const audit = createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false });
     await audit.record(
       handle.db,
-      { action: "user.signed_in", actor: { type: "user", id: "usr_1" }, target: { type: "user", id: "usr_1" }, metadata: { method: "password", password: "hunter2", nested: { refreshToken: "abc" } } },
+      {
+        action: "user.signed_in",
+        actor: { type: "user", id: "usr_1" },
+        target: { type: "user", id: "usr_1" },
+        metadata: { method: "password", password: "hunter2", nested: { refreshToken: "abc" } },
+      },
       { ip: "203.0.113.9", userAgent: "test-agent", requestId: "req_1" },
     );
     const [entry] = await audit.list(handle.db, { actorId: "usr_1" });
@@ -28,7 +33,11 @@ describe("audit log", () => {
     expect(entry?.occurredAt.toISOString()).toBe(clock.now().toISOString());
     expect(JSON.stringify(entry?.metadata)).not.toContain("hunter2");
     expect(JSON.stringify(entry?.metadata)).not.toContain("abc");
-    expect(entry?.metadata).toEqual({ method: "password", password: "[redacted]", nested: { refreshToken: "[redacted]" } });
+    expect(entry?.metadata).toEqual({
+      method: "password",
+      password: "[redacted]",
+      nested: { refreshToken: "[redacted]" },
+    });
   });
 
   test("raw IPs are kept only when configured", async () => {

@@ -12,7 +12,11 @@ export interface RequestContext {
   requestId?: string | undefined;
 }
 
-export type AuditActor = { type: "user"; id: string } | { type: "api_key"; id: string } | { type: "system" } | { type: "anonymous" };
+export type AuditActor =
+  | { type: "user"; id: string }
+  | { type: "api_key"; id: string }
+  | { type: "system" }
+  | { type: "anonymous" };
 
 export interface AuditEvent {
   action: string;
@@ -33,7 +37,8 @@ function scrub(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.slice(0, 50).map((item) => scrub(item, depth + 1));
   if (value !== null && typeof value === "object") {
     const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) out[key] = SECRET_KEY.test(key) ? "[redacted]" : scrub(item, depth + 1);
+    for (const [key, item] of Object.entries(value))
+      out[key] = SECRET_KEY.test(key) ? "[redacted]" : scrub(item, depth + 1);
     return out;
   }
   if (typeof value === "string" && value.length > 500) return `${value.slice(0, 500)}…`;

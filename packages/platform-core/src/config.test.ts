@@ -37,13 +37,18 @@ describe("config", () => {
       expect(() => loadConfig(base)).toThrow(/BURROW_SECRET/);
       expect(() => loadConfig({ ...base, BURROW_SECRET: "short" })).toThrow(/BURROW_SECRET/);
       expect(() => loadConfig({ ...base, BURROW_SECRET: "x".repeat(40) })).toThrow(/BURROW_ENCRYPTION_KEYS/);
-      expect(() => loadConfig({ ...base, BURROW_SECRET: "x".repeat(40), BURROW_ENCRYPTION_KEYS: "v1:short" })).toThrow(ConfigError);
+      expect(() => loadConfig({ ...base, BURROW_SECRET: "x".repeat(40), BURROW_ENCRYPTION_KEYS: "v1:short" })).toThrow(
+        ConfigError,
+      );
       const config = loadConfig({ ...base, BURROW_SECRET: "x".repeat(40), BURROW_ENCRYPTION_KEYS: `v1:${key}` });
       expect(config.env).toBe("production");
       expect(config.publicUrl).toBe("https://id.example.com");
       // A container must be reachable from outside itself.
       expect(config.host).toBe("0.0.0.0");
-      expect(loadConfig({ ...base, BURROW_SECRET: "x".repeat(40), BURROW_ENCRYPTION_KEYS: `v1:${key}`, HOST: "10.0.0.5" }).host).toBe("10.0.0.5");
+      expect(
+        loadConfig({ ...base, BURROW_SECRET: "x".repeat(40), BURROW_ENCRYPTION_KEYS: `v1:${key}`, HOST: "10.0.0.5" })
+          .host,
+      ).toBe("10.0.0.5");
     });
   });
 
@@ -59,12 +64,22 @@ describe("config", () => {
 
   test("limits and lifetimes are read from the environment and malformed values are named", () => {
     withTempDir((dir) => {
-      const config = loadConfig({ BURROW_DATA_DIR: dir, BURROW_LOCKOUT: "3/10m", BURROW_IP_RATE_LIMIT: "off", BURROW_SESSION_IDLE: "1h", BURROW_ALLOWED_ORIGINS: "https://app.example.com/, http://localhost:5173" });
+      const config = loadConfig({
+        BURROW_DATA_DIR: dir,
+        BURROW_LOCKOUT: "3/10m",
+        BURROW_IP_RATE_LIMIT: "off",
+        BURROW_SESSION_IDLE: "1h",
+        BURROW_ALLOWED_ORIGINS: "https://app.example.com/, http://localhost:5173",
+      });
       expect(config.lockout.count).toBe(3);
       expect(config.lockout.windowMs).toBe(600_000);
       expect(config.ipRateLimit).toBeUndefined();
       expect(config.session.idleTimeoutMs).toBe(3_600_000);
-      expect(config.allowedOrigins).toEqual(["http://localhost:3000", "https://app.example.com", "http://localhost:5173"]);
+      expect(config.allowedOrigins).toEqual([
+        "http://localhost:3000",
+        "https://app.example.com",
+        "http://localhost:5173",
+      ]);
       expect(() => loadConfig({ BURROW_DATA_DIR: dir, BURROW_LOCKOUT: "lots" })).toThrow(/BURROW_LOCKOUT/);
       expect(() => loadConfig({ BURROW_DATA_DIR: dir, PORT: "http" })).toThrow(/PORT/);
       expect(() => loadConfig({ BURROW_DATA_DIR: dir, DATABASE_URL: "mysql://x" })).toThrow(/DATABASE_URL/);

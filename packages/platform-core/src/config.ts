@@ -100,7 +100,12 @@ const rateText = (name: string, example: string) =>
 const origin = z.url().transform((value) => new URL(value).origin);
 const originList = z
   .string()
-  .transform((value) => value.split(",").map((entry) => entry.trim()).filter((entry) => entry.length > 0))
+  .transform((value) =>
+    value
+      .split(",")
+      .map((entry) => entry.trim())
+      .filter((entry) => entry.length > 0),
+  )
   .pipe(z.array(origin));
 
 const booleanText = z.enum(["true", "false", "1", "0"]).transform((value) => value === "true" || value === "1");
@@ -108,27 +113,52 @@ const booleanText = z.enum(["true", "false", "1", "0"]).transform((value) => val
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  HOST: z.string().trim().min(1).max(253).regex(/^[A-Za-z0-9.:-]+$/, "HOST must be an address to listen on, such as 0.0.0.0, 127.0.0.1 or ::").optional(),
+  HOST: z
+    .string()
+    .trim()
+    .min(1)
+    .max(253)
+    .regex(/^[A-Za-z0-9.:-]+$/, "HOST must be an address to listen on, such as 0.0.0.0, 127.0.0.1 or ::")
+    .optional(),
   BURROW_DATA_DIR: z.string().min(1).default("./.burrow"),
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// URL").optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// URL")
+    .optional(),
   PUBLIC_URL: z.url().optional(),
-  SMTP_URL: z.string().regex(/^smtps?:\/\//, "SMTP_URL must be an smtp:// or smtps:// URL").optional(),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, "SMTP_URL must be an smtp:// or smtps:// URL")
+    .optional(),
   BURROW_SECRET: z.string().optional(),
   BURROW_ENCRYPTION_KEYS: z.string().optional(),
   BURROW_ALLOWED_ORIGINS: originList.default([]),
   BURROW_REDIRECT_ORIGINS: originList.default([]),
-  BURROW_TRUSTED_PROXIES: z.string().default("").transform((value) => value.split(",").map((entry) => entry.trim()).filter((entry) => entry.length > 0)),
+  BURROW_TRUSTED_PROXIES: z
+    .string()
+    .default("")
+    .transform((value) =>
+      value
+        .split(",")
+        .map((entry) => entry.trim())
+        .filter((entry) => entry.length > 0),
+    ),
   BURROW_BODY_LIMIT: z.coerce.number().int().min(1024).max(10_485_760).default(102_400),
   BURROW_STORE_RAW_IP: booleanText.default(false),
   BURROW_LOCKOUT: rateText("BURROW_LOCKOUT", "5/15m").default({ count: 5, windowMs: 15 * 60_000 }),
   BURROW_LOCKOUT_MAX: durationText("BURROW_LOCKOUT_MAX").default(24 * 3_600_000),
   BURROW_MFA_LOCKOUT: rateText("BURROW_MFA_LOCKOUT", "10/15m").default({ count: 10, windowMs: 15 * 60_000 }),
-  BURROW_IP_RATE_LIMIT: z.union([z.literal("off"), rateText("BURROW_IP_RATE_LIMIT", "20/1s")]).default({ count: 20, windowMs: 1000 }),
+  BURROW_IP_RATE_LIMIT: z
+    .union([z.literal("off"), rateText("BURROW_IP_RATE_LIMIT", "20/1s")])
+    .default({ count: 20, windowMs: 1000 }),
   BURROW_SESSION_IDLE: durationText("BURROW_SESSION_IDLE").default(7 * 86_400_000),
   BURROW_SESSION_LIFETIME: durationText("BURROW_SESSION_LIFETIME").default(30 * 86_400_000),
   BURROW_ELEVATION_MAX: durationText("BURROW_ELEVATION_MAX").default(4 * 3_600_000),
   BURROW_MFA_REQUIRED: z.enum(["off", "all"]).default("off"),
-  BURROW_RP_ID: z.string().regex(/^[a-z0-9.-]+$/, "BURROW_RP_ID must be a host name such as example.com").optional(),
+  BURROW_RP_ID: z
+    .string()
+    .regex(/^[a-z0-9.-]+$/, "BURROW_RP_ID must be a host name such as example.com")
+    .optional(),
   BURROW_WEBAUTHN_ORIGINS: originList.default([]),
   BURROW_ACCESS_TOKEN_TTL: durationText("BURROW_ACCESS_TOKEN_TTL").default(10 * 60_000),
   BURROW_TOKEN_AUDIENCE: z.string().min(1).max(200).optional(),
@@ -139,11 +169,17 @@ const envSchema = z.object({
   BURROW_EMAIL_VERIFICATION: z.enum(["required", "off"]).default("required"),
   SMS_TWILIO_ACCOUNT_SID: z.string().min(1).optional(),
   SMS_TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
-  SMS_FROM: z.string().regex(/^\+[1-9]\d{6,14}$/, "SMS_FROM must be an E.164 number such as +14155550123").optional(),
+  SMS_FROM: z
+    .string()
+    .regex(/^\+[1-9]\d{6,14}$/, "SMS_FROM must be an E.164 number such as +14155550123")
+    .optional(),
   SMS_TWILIO_BASE_URL: z.url().optional(),
   EMAIL_FROM: z.string().min(3).max(320).optional(),
   BURROW_PRODUCT_NAME: z.string().trim().min(1).max(100).default("Burrow"),
-  BURROW_BRAND_COLOR: z.string().regex(/^#[0-9a-fA-F]{6}$/, "BURROW_BRAND_COLOR must be a colour written #rrggbb").default("#4f46e5"),
+  BURROW_BRAND_COLOR: z
+    .string()
+    .regex(/^#[0-9a-fA-F]{6}$/, "BURROW_BRAND_COLOR must be a colour written #rrggbb")
+    .default("#4f46e5"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
 
@@ -186,18 +222,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   let keysText = values.BURROW_ENCRYPTION_KEYS;
   if (production) {
     if (secret === undefined || secret.length < MIN_SECRET_LENGTH) {
-      throw new ConfigError(`BURROW_SECRET must be set to at least ${MIN_SECRET_LENGTH} random characters in production (for example: openssl rand -base64 48)`);
+      throw new ConfigError(
+        `BURROW_SECRET must be set to at least ${MIN_SECRET_LENGTH} random characters in production (for example: openssl rand -base64 48)`,
+      );
     }
     if (keysText === undefined) {
-      throw new ConfigError("BURROW_ENCRYPTION_KEYS must be set in production (for example: v1:$(openssl rand -base64 32))");
+      throw new ConfigError(
+        "BURROW_ENCRYPTION_KEYS must be set in production (for example: v1:$(openssl rand -base64 32))",
+      );
     }
-    if (values.PUBLIC_URL === undefined) throw new ConfigError("PUBLIC_URL must be set in production (the origin users reach Burrow at)");
+    if (values.PUBLIC_URL === undefined)
+      throw new ConfigError("PUBLIC_URL must be set in production (the origin users reach Burrow at)");
   } else if (secret === undefined || keysText === undefined) {
     const embeddedSecrets = loadEmbeddedSecrets(dataDir);
     secret ??= embeddedSecrets.secret;
     keysText ??= embeddedSecrets.encryptionKeys;
   }
-  if (secret.length < MIN_SECRET_LENGTH) throw new ConfigError(`BURROW_SECRET must be at least ${MIN_SECRET_LENGTH} characters`);
+  if (secret.length < MIN_SECRET_LENGTH)
+    throw new ConfigError(`BURROW_SECRET must be at least ${MIN_SECRET_LENGTH} characters`);
 
   let encryptionKeys: EncryptionKey[];
   try {
@@ -251,8 +293,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     sms: {
       twilio:
-        values.SMS_TWILIO_ACCOUNT_SID !== undefined && values.SMS_TWILIO_AUTH_TOKEN !== undefined && values.SMS_FROM !== undefined
-          ? { accountSid: values.SMS_TWILIO_ACCOUNT_SID, authToken: values.SMS_TWILIO_AUTH_TOKEN, from: values.SMS_FROM, baseUrl: values.SMS_TWILIO_BASE_URL }
+        values.SMS_TWILIO_ACCOUNT_SID !== undefined &&
+        values.SMS_TWILIO_AUTH_TOKEN !== undefined &&
+        values.SMS_FROM !== undefined
+          ? {
+              accountSid: values.SMS_TWILIO_ACCOUNT_SID,
+              authToken: values.SMS_TWILIO_AUTH_TOKEN,
+              from: values.SMS_FROM,
+              baseUrl: values.SMS_TWILIO_BASE_URL,
+            }
           : undefined,
     },
     email: {

@@ -1,5 +1,13 @@
 import { describe, expect, test } from "bun:test";
-import { constantTimeEqual, createKeyRing, hmacSha256, parseEncryptionKeys, randomDigits, randomToken, sha256 } from "./crypto.ts";
+import {
+  constantTimeEqual,
+  createKeyRing,
+  hmacSha256,
+  parseEncryptionKeys,
+  randomDigits,
+  randomToken,
+  sha256,
+} from "./crypto.ts";
 
 const key = (fill: number) => Buffer.alloc(32, fill).toString("base64");
 
@@ -18,7 +26,9 @@ describe("crypto", () => {
   test("sha256 and hmac match known vectors", () => {
     expect(sha256("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     // RFC 4231 test case 2
-    expect(hmacSha256("Jefe", "what do ya want for nothing?")).toBe("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    expect(hmacSha256("Jefe", "what do ya want for nothing?")).toBe(
+      "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+    );
   });
 
   test("constant-time equality", () => {

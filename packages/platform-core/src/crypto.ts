@@ -70,7 +70,8 @@ export function parseEncryptionKeys(value: string): EncryptionKey[] {
       const separator = entry.indexOf(":");
       const version = entry.slice(0, separator);
       const key = Buffer.from(entry.slice(separator + 1), "base64");
-      if (separator < 1 || !VERSION_PATTERN.test(version)) throw new Error("each key must be written version:base64key");
+      if (separator < 1 || !VERSION_PATTERN.test(version))
+        throw new Error("each key must be written version:base64key");
       if (key.length !== 32) throw new Error(`key ${version} must be 32 bytes (base64 of 32 random bytes)`);
       return { version, key: new Uint8Array(key) };
     });
@@ -95,7 +96,8 @@ export function createKeyRing(keys: readonly EncryptionKey[]): KeyRing {
   function decrypt(ciphertext: string, associatedData = ""): string {
     const [version, ivText, bodyText] = ciphertext.split(".");
     const key = version === undefined ? undefined : byVersion.get(version);
-    if (key === undefined || ivText === undefined || bodyText === undefined) throw new Error("Unknown key version or malformed ciphertext");
+    if (key === undefined || ivText === undefined || bodyText === undefined)
+      throw new Error("Unknown key version or malformed ciphertext");
     const body = Buffer.from(bodyText, "base64url");
     const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(ivText, "base64url"));
     decipher.setAAD(Buffer.from(associatedData));

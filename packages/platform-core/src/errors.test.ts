@@ -23,7 +23,12 @@ describe("errors", () => {
   });
 
   test("extensions and field errors are carried", () => {
-    const problem = toProblem(new PlatformError("weak_password", { extensions: { rule: "min_length" }, errors: [{ path: "password", message: "too short" }] }));
+    const problem = toProblem(
+      new PlatformError("weak_password", {
+        extensions: { rule: "min_length" },
+        errors: [{ path: "password", message: "too short" }],
+      }),
+    );
     expect(problem.rule).toBe("min_length");
     expect(problem.errors).toEqual([{ path: "password", message: "too short" }]);
   });

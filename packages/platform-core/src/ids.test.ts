@@ -46,7 +46,16 @@ describe("ids", () => {
   test("schemas reject malformed and wrong-kind ids", () => {
     const schema = idSchema("user");
     expect(schema.safeParse(newId("user")).success).toBe(true);
-    for (const bad of [newId("session"), "usr_", "usr_123", `usr_${"z".repeat(26)}`, "usr_0000000000000000000000000I", 42, null, `${newId("user")}x`]) {
+    for (const bad of [
+      newId("session"),
+      "usr_",
+      "usr_123",
+      `usr_${"z".repeat(26)}`,
+      "usr_0000000000000000000000000I",
+      42,
+      null,
+      `${newId("user")}x`,
+    ]) {
       expect(schema.safeParse(bad).success).toBe(false);
     }
   });

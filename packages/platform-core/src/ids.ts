@@ -121,7 +121,9 @@ export function newId<K extends IdKind>(kind: K, nowMs: number = Date.now()): Id
 export function isId<K extends IdKind>(kind: K, value: unknown): value is Id<K> {
   if (typeof value !== "string") return false;
   const prefix = ID_PREFIXES[kind];
-  return value.length === prefix.length + 27 && value.startsWith(`${prefix}_`) && BODY.test(value.slice(prefix.length + 1));
+  return (
+    value.length === prefix.length + 27 && value.startsWith(`${prefix}_`) && BODY.test(value.slice(prefix.length + 1))
+  );
 }
 
 /** A zod schema accepting only well-formed IDs of one kind. */

@@ -12,10 +12,12 @@ export type LogLevel = keyof typeof LEVELS;
 export function createLogger(options: { level: LogLevel; write?: (line: string) => void }): Logger {
   const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
   const threshold = LEVELS[options.level];
-  const emit = (level: LogLevel) => (message: string, fields: Record<string, unknown> = {}) => {
-    if (LEVELS[level] < threshold) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level, message, ...fields }));
-  };
+  const emit =
+    (level: LogLevel) =>
+    (message: string, fields: Record<string, unknown> = {}) => {
+      if (LEVELS[level] < threshold) return;
+      write(JSON.stringify({ time: new Date().toISOString(), level, message, ...fields }));
+    };
   return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error") };
 }
 

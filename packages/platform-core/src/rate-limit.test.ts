@@ -18,7 +18,8 @@ describe("rate limit", () => {
     expect(results.map((result) => result.allowed)).toEqual([true, true, true, false]);
     expect(results[3]!.retryAfterMs).toBe(1000);
     // Refused requests took nothing: one window later, exactly one token is back.
-    for (let index = 0; index < 5; index++) expect((await consumeRateLimit(handle.db, clock, "ip:a", policy)).allowed).toBe(false);
+    for (let index = 0; index < 5; index++)
+      expect((await consumeRateLimit(handle.db, clock, "ip:a", policy)).allowed).toBe(false);
     clock.advance(1000);
     expect((await consumeRateLimit(handle.db, clock, "ip:a", policy)).allowed).toBe(true);
     expect((await consumeRateLimit(handle.db, clock, "ip:a", policy)).allowed).toBe(false);
@@ -27,7 +28,9 @@ describe("rate limit", () => {
 
   test("parallel requests never overdraw the bucket", async () => {
     const policy = { count: 10, windowMs: 60_000 };
-    const results = await Promise.all(Array.from({ length: 40 }, () => consumeRateLimit(handle.db, clock, "ip:parallel", policy)));
+    const results = await Promise.all(
+      Array.from({ length: 40 }, () => consumeRateLimit(handle.db, clock, "ip:parallel", policy)),
+    );
     expect(results.filter((result) => result.allowed).length).toBe(10);
   });
 });

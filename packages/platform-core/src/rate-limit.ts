@@ -16,7 +16,12 @@ export interface RateLimitResult {
  * `policy.windowMs`. One atomic upsert refills, decides and records the decision, so parallel
  * requests on many nodes cannot overdraw. A refused request takes nothing.
  */
-export async function consumeRateLimit(db: Database, clock: Clock, key: string, policy: RatePolicy): Promise<RateLimitResult> {
+export async function consumeRateLimit(
+  db: Database,
+  clock: Clock,
+  key: string,
+  policy: RatePolicy,
+): Promise<RateLimitResult> {
   const now = clock.now().getTime();
   const burst = policy.count;
   const perMs = 1 / policy.windowMs;

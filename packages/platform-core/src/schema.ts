@@ -39,7 +39,9 @@ export const jobs = pgTable(
     id: text("id").primaryKey(),
     type: text("type").notNull(),
     payload: jsonb("payload").$type<unknown>().notNull(),
-    status: text("status", { enum: ["queued", "running", "succeeded", "dead"] }).notNull().default("queued"),
+    status: text("status", { enum: ["queued", "running", "succeeded", "dead"] })
+      .notNull()
+      .default("queued"),
     attempts: integer("attempts").notNull().default(0),
     maxAttempts: integer("max_attempts").notNull(),
     runAt: timestamptz("run_at").notNull(),

@@ -7,8 +7,16 @@ import { createRenderer, DEFAULT_TEMPLATES } from "../src/index.ts";
 const out = join(import.meta.dir, "../../../docs/images");
 const renderer = createRenderer({ productName: "Burrow", brandColor: "#4f46e5" });
 const shots = [
-  { key: "auth.verify_email", file: "email-verify.png", variables: { url: "https://id.example.com/auth/verify-email?token=yfTrle0wlYrEOs2pPQ7kJ1RPCvTld7Y4cwftUdakrLM" } },
-  { key: "auth.password_reset", file: "email-reset.png", variables: { url: "https://id.example.com/auth/reset-password?token=EFqcdNxTlAJnA4jh3lvJotiMA7ND-p75IEe2xlp0PRg" } },
+  {
+    key: "auth.verify_email",
+    file: "email-verify.png",
+    variables: { url: "https://id.example.com/auth/verify-email?token=yfTrle0wlYrEOs2pPQ7kJ1RPCvTld7Y4cwftUdakrLM" },
+  },
+  {
+    key: "auth.password_reset",
+    file: "email-reset.png",
+    variables: { url: "https://id.example.com/auth/reset-password?token=EFqcdNxTlAJnA4jh3lvJotiMA7ND-p75IEe2xlp0PRg" },
+  },
 ];
 
 const browser = await launchChromium();

@@ -5,12 +5,21 @@ import { createTemplateStore, type TemplateStore } from "./templates/store.ts";
 import { createDevMailbox } from "./transports/dev-mailbox.ts";
 import { createSmtpTransport } from "./transports/smtp.ts";
 import type { EmailTransport } from "./transports/transport.ts";
-import { createDevSmsTransport, createSmsOutbox, createTwilioTransport, type SmsOutbox, type SmsTransport } from "./sms/sms.ts";
+import {
+  createDevSmsTransport,
+  createSmsOutbox,
+  createTwilioTransport,
+  type SmsOutbox,
+  type SmsTransport,
+} from "./sms/sms.ts";
 
 /** Production without an SMS provider: phone features answer 503 instead of texting nobody. */
 const NO_SMS: SmsTransport = {
   name: "none",
-  send: () => Promise.reject(new Error("No SMS transport is configured (SMS_TWILIO_ACCOUNT_SID, SMS_TWILIO_AUTH_TOKEN, SMS_FROM)")),
+  send: () =>
+    Promise.reject(
+      new Error("No SMS transport is configured (SMS_TWILIO_ACCOUNT_SID, SMS_TWILIO_AUTH_TOKEN, SMS_FROM)"),
+    ),
 };
 
 export interface Email {
@@ -27,7 +36,15 @@ export interface Email {
  * production) the development mailbox; pass `transport` to use another provider.
  * @example const email = createEmail({ db, config, clock, keyRing, log }); await email.outbox.queue(tx, { to, template: "auth.verify_email", variables: { url } });
  */
-export function createEmail(options: { db: Database; config: Config; clock: Clock; keyRing: KeyRing; log: Logger; transport?: EmailTransport; smsTransport?: SmsTransport }): Email {
+export function createEmail(options: {
+  db: Database;
+  config: Config;
+  clock: Clock;
+  keyRing: KeyRing;
+  log: Logger;
+  transport?: EmailTransport;
+  smsTransport?: SmsTransport;
+}): Email {
   const { config } = options;
   const branding = { productName: config.email.productName, brandColor: config.email.brandColor };
   const renderer = createRenderer(branding);
@@ -38,24 +55,69 @@ export function createEmail(options: { db: Database; config: Config; clock: Cloc
     else if (config.env === "production") throw new Error("SMTP_URL must be set in production");
     else transport = createDevMailbox({ log: options.log, mailboxUrl: `${config.publicUrl}/dev/mailbox` });
   }
-  const outbox = createOutbox({ db: options.db, clock: options.clock, keyRing: options.keyRing, templates, renderer, transport, from: config.email.from, log: options.log });
+  const outbox = createOutbox({
+    db: options.db,
+    clock: options.clock,
+    keyRing: options.keyRing,
+    templates,
+    renderer,
+    transport,
+    from: config.email.from,
+    log: options.log,
+  });
   let smsTransport = options.smsTransport;
   if (smsTransport === undefined) {
     const twilio = config.sms.twilio;
-    if (twilio !== undefined) smsTransport = createTwilioTransport(twilio.baseUrl === undefined ? twilio : { ...twilio, baseUrl: twilio.baseUrl });
+    if (twilio !== undefined)
+      smsTransport = createTwilioTransport(
+        twilio.baseUrl === undefined ? twilio : { ...twilio, baseUrl: twilio.baseUrl },
+      );
     else if (config.env === "production") smsTransport = NO_SMS;
     else smsTransport = createDevSmsTransport({ log: options.log, pageUrl: `${config.publicUrl}/dev/sms` });
   }
-  const sms = createSmsOutbox({ clock: options.clock, keyRing: options.keyRing, transport: smsTransport, log: options.log });
+  const sms = createSmsOutbox({
+    clock: options.clock,
+    keyRing: options.keyRing,
+    transport: smsTransport,
+    log: options.log,
+  });
   return { templates, renderer, outbox, transport, sms, smsTransport };
 }
 
 export { DEFAULT_TEMPLATES, GLOBAL_VARIABLES, type TemplateDefinition } from "./templates/defaults.ts";
-export { createRenderer, escapeHtml, htmlToText, validateTemplate, type Branding, type CompiledTemplate, type RenderedEmail, type TemplateRenderer } from "./templates/render.ts";
+export {
+  createRenderer,
+  escapeHtml,
+  htmlToText,
+  validateTemplate,
+  type Branding,
+  type CompiledTemplate,
+  type RenderedEmail,
+  type TemplateRenderer,
+} from "./templates/render.ts";
 export { createTemplateStore, FALLBACK_LOCALE, type TemplateRow, type TemplateStore } from "./templates/store.ts";
-export { createOutbox, EMAIL_BACKOFF, EMAIL_MAX_ATTEMPTS, SEND_EMAIL_JOB, type EmailMessageRow, type EmailMessageView, type Outbox, type QueueEmailInput } from "./outbox/outbox.ts";
+export {
+  createOutbox,
+  EMAIL_BACKOFF,
+  EMAIL_MAX_ATTEMPTS,
+  SEND_EMAIL_JOB,
+  type EmailMessageRow,
+  type EmailMessageView,
+  type Outbox,
+  type QueueEmailInput,
+} from "./outbox/outbox.ts";
 export { createSmtpTransport } from "./transports/smtp.ts";
 export { createDevMailbox } from "./transports/dev-mailbox.ts";
 export type { EmailTransport, OutgoingEmail } from "./transports/transport.ts";
 export { EMAIL_STATUSES, type EmailStatus } from "./schema.ts";
-export { createDevSmsTransport, createSmsOutbox, createTwilioTransport, SEND_SMS_JOB, SMS_BACKOFF, SMS_MAX_ATTEMPTS, type OutgoingSms, type SmsOutbox, type SmsTransport } from "./sms/sms.ts";
+export {
+  createDevSmsTransport,
+  createSmsOutbox,
+  createTwilioTransport,
+  SEND_SMS_JOB,
+  SMS_BACKOFF,
+  SMS_MAX_ATTEMPTS,
+  type OutgoingSms,
+  type SmsOutbox,
+  type SmsTransport,
+} from "./sms/sms.ts";

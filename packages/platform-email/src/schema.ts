@@ -57,5 +57,8 @@ export const emailMessages = pgTable(
     updatedAt: timestamptz("updated_at").notNull(),
     sentAt: timestamptz("sent_at"),
   },
-  (table) => [index("email_messages_status_idx").on(table.status, table.createdAt), index("email_messages_to_idx").on(table.to, table.createdAt)],
+  (table) => [
+    index("email_messages_status_idx").on(table.status, table.createdAt),
+    index("email_messages_to_idx").on(table.to, table.createdAt),
+  ],
 );

@@ -58,7 +58,9 @@ export function createTestMailServer(): TestMailServer {
     stop: () => new Promise<void>((resolve) => (server === undefined ? resolve() : server.close(() => resolve()))),
     url: () => `smtp://127.0.0.1:${port}`,
     lastTo(to) {
-      return received.findLast((mail) => (mail.to as { text?: string } | undefined)?.text?.toLowerCase() === to.toLowerCase());
+      return received.findLast(
+        (mail) => (mail.to as { text?: string } | undefined)?.text?.toLowerCase() === to.toLowerCase(),
+      );
     },
     linkTo(to, path) {
       for (const mail of [...received].reverse()) {

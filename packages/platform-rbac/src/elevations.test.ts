@@ -15,10 +15,20 @@ describe("elevations", () => {
   beforeAll(async () => {
     handle = await createTestDatabase();
     // No hasSecondFactor wired: rbac cannot know of one.
-    rbac = createRbac({ db: handle.db, clock, audit: createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false }) });
+    rbac = createRbac({
+      db: handle.db,
+      clock,
+      audit: createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false }),
+    });
     for (const name of ["owner", "former", "member", "other"]) {
       ids[name] = newId("user");
-      await handle.db.insert(users).values({ id: ids[name]!, email: `${name}@example.com`, emailNormalized: `${name}@example.com`, createdAt: clock.now(), updatedAt: clock.now() });
+      await handle.db.insert(users).values({
+        id: ids[name]!,
+        email: `${name}@example.com`,
+        emailNormalized: `${name}@example.com`,
+        createdAt: clock.now(),
+        updatedAt: clock.now(),
+      });
     }
   }, 60_000);
   afterAll(() => handle.close());
@@ -26,40 +36,70 @@ describe("elevations", () => {
   test("an organization elevation grants nothing to someone who is no longer a member", async () => {
     const org = await rbac.organizations.create(ids.owner!, { name: "Former" }, {});
     // An active elevation left from before memberships ended them (no membership row for `former`).
-    await handle.db.insert(elevations).values({ id: newId("elevation"), userId: ids.former!, roleId: await roleId("admin"), orgId: org.id, reason: "old", minutes: 60, status: "active", requestedAt: clock.now(), startsAt: clock.now(), endsAt: new Date(clock.now().getTime() + 3_600_000) });
+    await handle.db.insert(elevations).values({
+      id: newId("elevation"),
+      userId: ids.former!,
+      roleId: await roleId("admin"),
+      orgId: org.id,
+      reason: "old",
+      minutes: 60,
+      status: "active",
+      requestedAt: clock.now(),
+      startsAt: clock.now(),
+      endsAt: new Date(clock.now().getTime() + 3_600_000),
+    });
     await rbac.resolver.changed(handle.db, ids.former!);
     expect((await rbac.resolver.resolve(ids.former!, org.id)).patterns.size).toBe(0);
     expect(await rbac.can(ids.former!, "org:read", { orgId: org.id })).toBe(false);
     // The same row counts once they are a member.
-    await handle.db.insert(organizationMemberships).values({ orgId: org.id, userId: ids.former!, roleId: await roleId("viewer"), joinedAt: clock.now() });
+    await handle.db
+      .insert(organizationMemberships)
+      .values({ orgId: org.id, userId: ids.former!, roleId: await roleId("viewer"), joinedAt: clock.now() });
     await rbac.resolver.changed(handle.db, ids.former!);
     expect(await rbac.can(ids.former!, "members:update", { orgId: org.id })).toBe(true);
   });
 
   test("without a way to know of a second factor, elevation into a role holding * is refused", async () => {
     const org = await rbac.organizations.create(ids.owner!, { name: "Factorless" }, {});
-    await handle.db.insert(organizationMemberships).values({ orgId: org.id, userId: ids.member!, roleId: await roleId("member"), joinedAt: clock.now() });
+    await handle.db
+      .insert(organizationMemberships)
+      .values({ orgId: org.id, userId: ids.member!, roleId: await roleId("member"), joinedAt: clock.now() });
     await rbac.resolver.changed(handle.db, ids.member!);
-    await rbac.elevations.makeEligible(ids.owner!, org.id, { userId: ids.member!, role: "owner", approverPermission: "org:transfer" }, {});
-    await expect(rbac.elevations.request(ids.member!, { orgId: org.id, role: "owner", reason: "incident" }, {})).rejects.toMatchObject({ code: "mfa_required_by_policy" });
+    await rbac.elevations.makeEligible(
+      ids.owner!,
+      org.id,
+      { userId: ids.member!, role: "owner", approverPermission: "org:transfer" },
+      {},
+    );
+    await expect(
+      rbac.elevations.request(ids.member!, { orgId: org.id, role: "owner", reason: "incident" }, {}),
+    ).rejects.toMatchObject({ code: "mfa_required_by_policy" });
     // A role without `*` needs no factor.
     await rbac.elevations.makeEligible(ids.owner!, org.id, { userId: ids.member!, role: "admin" }, {});
-    expect((await rbac.elevations.request(ids.member!, { orgId: org.id, role: "admin", reason: "tidy up" }, {})).status).toBe("active");
+    expect(
+      (await rbac.elevations.request(ids.member!, { orgId: org.id, role: "admin", reason: "tidy up" }, {})).status,
+    ).toBe("active");
   });
 
   test("endAllFor ends a user's eligibilities and elevations everywhere, and nobody else's", async () => {
     const org = await rbac.organizations.create(ids.owner!, { name: "Leaving" }, {});
     for (const name of ["member", "other"] as const) {
-      await handle.db.insert(organizationMemberships).values({ orgId: org.id, userId: ids[name]!, roleId: await roleId("viewer"), joinedAt: clock.now() });
+      await handle.db
+        .insert(organizationMemberships)
+        .values({ orgId: org.id, userId: ids[name]!, roleId: await roleId("viewer"), joinedAt: clock.now() });
       await rbac.resolver.changed(handle.db, ids[name]!);
       await rbac.elevations.makeEligible(ids.owner!, org.id, { userId: ids[name]!, role: "admin" }, {});
       await rbac.elevations.request(ids[name]!, { orgId: org.id, role: "admin", reason: "work" }, {});
     }
     await handle.db.transaction((tx) => rbac.elevations.endAllFor(tx, ids.member!));
-    expect(await handle.db.select().from(roleEligibilities).where(eq(roleEligibilities.userId, ids.member!))).toEqual([]);
+    expect(await handle.db.select().from(roleEligibilities).where(eq(roleEligibilities.userId, ids.member!))).toEqual(
+      [],
+    );
     expect((await rbac.elevations.list(handle.db, ids.member!)).every((row) => row.status === "ended")).toBe(true);
     expect(await rbac.can(ids.member!, "members:update", { orgId: org.id })).toBe(false);
     expect(await rbac.can(ids.other!, "members:update", { orgId: org.id })).toBe(true);
-    expect((await handle.db.select().from(roleEligibilities).where(eq(roleEligibilities.userId, ids.other!))).length).toBe(1);
+    expect(
+      (await handle.db.select().from(roleEligibilities).where(eq(roleEligibilities.userId, ids.other!))).length,
+    ).toBe(1);
   });
 });

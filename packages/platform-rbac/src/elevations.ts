@@ -1,5 +1,13 @@
 import { and, asc, desc, eq, isNull, sql } from "drizzle-orm";
-import { newId, PlatformError, queryRows, type AuditLog, type Clock, type Database, type RequestContext } from "@burrow/platform-core";
+import {
+  newId,
+  PlatformError,
+  queryRows,
+  type AuditLog,
+  type Clock,
+  type Database,
+  type RequestContext,
+} from "@burrow/platform-core";
 import { users } from "@burrow/platform-auth/schema";
 import { findOrgRole, lockOrganization, type Organizations } from "./organizations.ts";
 import { coversAll, PERMISSION } from "./permissions.ts";
@@ -31,13 +39,27 @@ export interface Elevations {
    * oneself, never a role with a permission the granter does not hold, and a role holding `*` only
    * with an `approverPermission`. Granting again replaces the approver.
    */
-  makeEligible(actorId: string, orgId: string | null, input: { userId: string; role: string; approverPermission?: string | null }, request: RequestContext): Promise<void>;
+  makeEligible(
+    actorId: string,
+    orgId: string | null,
+    input: { userId: string; role: string; approverPermission?: string | null },
+    request: RequestContext,
+  ): Promise<void>;
   /** The eligibilities in an organization (members:read), or with `orgId` null the platform ones (users:read). */
   eligibilities(actorId: string, orgId: string | null): Promise<EligibilityView[]>;
   /** Revokes one (members:update, or users:manage for a platform one), ending any elevation from it. */
-  revokeEligibility(actorId: string, orgId: string | null, eligibilityId: string, request: RequestContext): Promise<void>;
+  revokeEligibility(
+    actorId: string,
+    orgId: string | null,
+    eligibilityId: string,
+    request: RequestContext,
+  ): Promise<void>;
   /** Asks to hold an eligible role for a while: active at once, or pending approval. No `orgId`: a platform role. */
-  request(userId: string, input: { orgId?: string | null; role: string; reason: string; minutes?: number }, request: RequestContext): Promise<ElevationRow>;
+  request(
+    userId: string,
+    input: { orgId?: string | null; role: string; reason: string; minutes?: number },
+    request: RequestContext,
+  ): Promise<ElevationRow>;
   /** Someone else holding the eligibility's approver permission, and every permission of the role, starts a pending elevation. */
   approve(approverId: string, elevationId: string, request: RequestContext): Promise<ElevationRow>;
   /** Ends an elevation early (its holder). */
@@ -48,13 +70,24 @@ export interface Elevations {
 }
 
 async function platformRole(tx: Database, key: string): Promise<{ id: string; permissions: string[] }> {
-  const [role] = await tx.select({ id: roles.id }).from(roles).where(and(eq(roles.key, key), eq(roles.scope, "platform")));
-  if (role === undefined) throw new PlatformError("validation_failed", { errors: [{ path: "role", message: `There is no platform role ${key}` }] });
+  const [role] = await tx
+    .select({ id: roles.id })
+    .from(roles)
+    .where(and(eq(roles.key, key), eq(roles.scope, "platform")));
+  if (role === undefined)
+    throw new PlatformError("validation_failed", {
+      errors: [{ path: "role", message: `There is no platform role ${key}` }],
+    });
   return { id: role.id, permissions: await permissionsOf(tx, role.id) };
 }
 
 async function permissionsOf(tx: Database, roleId: string): Promise<string[]> {
-  return (await tx.select({ permission: rolePermissions.permission }).from(rolePermissions).where(eq(rolePermissions.roleId, roleId))).map((row) => row.permission);
+  return (
+    await tx
+      .select({ permission: rolePermissions.permission })
+      .from(rolePermissions)
+      .where(eq(rolePermissions.roleId, roleId))
+  ).map((row) => row.permission);
 }
 
 export function createElevations(options: {
@@ -72,17 +105,25 @@ export function createElevations(options: {
 
   /** Platform permissions are checked as everywhere else: through the resolver. */
   async function requirePlatform(actorId: string, permission: string): Promise<void> {
-    if (!(await resolver.can(actorId, permission))) throw new PlatformError("forbidden", { detail: `This needs the ${permission} permission.` });
+    if (!(await resolver.can(actorId, permission)))
+      throw new PlatformError("forbidden", { detail: `This needs the ${permission} permission.` });
   }
 
   /** The policy that every holder of `*` has a second factor covers holding it for half an hour too. */
   async function assertSecondFactorFor(tx: Database, userId: string, permissions: string[]): Promise<void> {
     if (permissions.includes("*") && !(await options.hasSecondFactor(tx, userId))) {
-      throw new PlatformError("mfa_required_by_policy", { detail: "A role holding every permission needs a second factor: set one up first." });
+      throw new PlatformError("mfa_required_by_policy", {
+        detail: "A role holding every permission needs a second factor: set one up first.",
+      });
     }
   }
 
-  async function start(tx: Database, row: ElevationRow, approvedBy: string | null, request: RequestContext): Promise<ElevationRow> {
+  async function start(
+    tx: Database,
+    row: ElevationRow,
+    approvedBy: string | null,
+    request: RequestContext,
+  ): Promise<ElevationRow> {
     await assertSecondFactorFor(tx, row.userId, await permissionsOf(tx, row.roleId));
     const now = clock.now();
     const [started] = await tx
@@ -91,7 +132,17 @@ export function createElevations(options: {
       .where(and(eq(elevations.id, row.id), eq(elevations.status, "pending")))
       .returning();
     if (started === undefined) throw new PlatformError("conflict", { detail: "The elevation is not pending." });
-    await audit.record(tx, { action: "elevation.started", actor: user(approvedBy ?? row.userId), target: { type: "elevation", id: row.id }, ...(row.orgId ? { orgId: row.orgId } : {}), metadata: { minutes: row.minutes } }, request);
+    await audit.record(
+      tx,
+      {
+        action: "elevation.started",
+        actor: user(approvedBy ?? row.userId),
+        target: { type: "elevation", id: row.id },
+        ...(row.orgId ? { orgId: row.orgId } : {}),
+        metadata: { minutes: row.minutes },
+      },
+      request,
+    );
     await resolver.changed(tx, row.userId);
     return started;
   }
@@ -100,25 +151,47 @@ export function createElevations(options: {
     async makeEligible(actorId, orgId, input, request) {
       const approverPermission = input.approverPermission ?? null;
       if (approverPermission !== null && !PERMISSION.test(approverPermission)) {
-        throw new PlatformError("validation_failed", { errors: [{ path: "approverPermission", message: "A permission such as members:update, members:* or *" }] });
+        throw new PlatformError("validation_failed", {
+          errors: [{ path: "approverPermission", message: "A permission such as members:update, members:* or *" }],
+        });
       }
       if (orgId !== null) await options.organizations.authorize(actorId, orgId, "members:update");
       else await requirePlatform(actorId, "users:manage");
       // Self-eligibility would be self-promotion with a delay.
-      if (input.userId === actorId) throw new PlatformError("forbidden", { detail: "You cannot make yourself eligible for a role." });
+      if (input.userId === actorId)
+        throw new PlatformError("forbidden", { detail: "You cannot make yourself eligible for a role." });
       await db.transaction(async (tx) => {
         if (orgId !== null && !(await lockOrganization(tx, orgId))) throw new PlatformError("not_found");
         const role = orgId !== null ? await findOrgRole(tx, input.role, orgId) : await platformRole(tx, input.role);
         // Nobody grants what they do not hold — not even for later.
-        if (!coversAll([...(await resolver.resolve(actorId, orgId, tx)).patterns], role.permissions)) throw new PlatformError("forbidden", { detail: `You cannot make anyone eligible for the ${input.role} role.` });
+        if (!coversAll([...(await resolver.resolve(actorId, orgId, tx)).patterns], role.permissions))
+          throw new PlatformError("forbidden", {
+            detail: `You cannot make anyone eligible for the ${input.role} role.`,
+          });
         const [target] =
           orgId !== null
-            ? await tx.select({ id: organizationMemberships.userId }).from(organizationMemberships).where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, input.userId)))
-            : await tx.select({ id: users.id }).from(users).where(and(eq(users.id, input.userId), isNull(users.deletedAt)));
-        if (target === undefined) throw new PlatformError("not_found", { detail: orgId !== null ? "There is no such member." : "There is no such user." });
+            ? await tx
+                .select({ id: organizationMemberships.userId })
+                .from(organizationMemberships)
+                .where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, input.userId)))
+            : await tx
+                .select({ id: users.id })
+                .from(users)
+                .where(and(eq(users.id, input.userId), isNull(users.deletedAt)));
+        if (target === undefined)
+          throw new PlatformError("not_found", {
+            detail: orgId !== null ? "There is no such member." : "There is no such user.",
+          });
         // Holding everything, even for a while, always takes someone else's approval.
         if (role.permissions.includes("*") && approverPermission === null) {
-          throw new PlatformError("validation_failed", { errors: [{ path: "approverPermission", message: `The ${input.role} role holds every permission: name the permission its approvers must hold` }] });
+          throw new PlatformError("validation_failed", {
+            errors: [
+              {
+                path: "approverPermission",
+                message: `The ${input.role} role holds every permission: name the permission its approvers must hold`,
+              },
+            ],
+          });
         }
         await queryRows(
           tx,
@@ -128,7 +201,17 @@ export function createElevations(options: {
               do update set approver_permission = excluded.approver_permission, created_by = excluded.created_by, created_at = excluded.created_at
               returning id`,
         );
-        await audit.record(tx, { action: "elevation.eligibility_granted", actor: user(actorId), target: { type: "user", id: input.userId }, ...(orgId ? { orgId } : {}), metadata: { role: input.role, approverPermission } }, request);
+        await audit.record(
+          tx,
+          {
+            action: "elevation.eligibility_granted",
+            actor: user(actorId),
+            target: { type: "user", id: input.userId },
+            ...(orgId ? { orgId } : {}),
+            metadata: { role: input.role, approverPermission },
+          },
+          request,
+        );
       });
     },
 
@@ -141,7 +224,15 @@ export function createElevations(options: {
         .innerJoin(roles, eq(roles.id, roleEligibilities.roleId))
         .where(orgId === null ? isNull(roleEligibilities.orgId) : eq(roleEligibilities.orgId, orgId))
         .orderBy(asc(roleEligibilities.createdAt), asc(roleEligibilities.id));
-      return rows.map(({ eligibility, role }) => ({ id: eligibility.id, userId: eligibility.userId, role, orgId: eligibility.orgId, approverPermission: eligibility.approverPermission, createdBy: eligibility.createdBy, createdAt: eligibility.createdAt }));
+      return rows.map(({ eligibility, role }) => ({
+        id: eligibility.id,
+        userId: eligibility.userId,
+        role,
+        orgId: eligibility.orgId,
+        approverPermission: eligibility.approverPermission,
+        createdBy: eligibility.createdBy,
+        createdAt: eligibility.createdAt,
+      }));
     },
 
     async revokeEligibility(actorId, orgId, eligibilityId, request) {
@@ -152,10 +243,31 @@ export function createElevations(options: {
         const [row] = await tx
           .select()
           .from(roleEligibilities)
-          .where(and(eq(roleEligibilities.id, eligibilityId), orgId === null ? isNull(roleEligibilities.orgId) : eq(roleEligibilities.orgId, orgId)));
+          .where(
+            and(
+              eq(roleEligibilities.id, eligibilityId),
+              orgId === null ? isNull(roleEligibilities.orgId) : eq(roleEligibilities.orgId, orgId),
+            ),
+          );
         if (row === undefined) throw new PlatformError("not_found");
-        const changed = await withdrawElevations(tx, { clock, audit }, { userId: row.userId, roleId: row.roleId, ...(orgId === null ? {} : { orgId }) }, user(actorId), request);
-        await audit.record(tx, { action: "elevation.eligibility_revoked", actor: user(actorId), target: { type: "user", id: row.userId }, ...(orgId ? { orgId } : {}), metadata: { eligibilityId } }, request);
+        const changed = await withdrawElevations(
+          tx,
+          { clock, audit },
+          { userId: row.userId, roleId: row.roleId, ...(orgId === null ? {} : { orgId }) },
+          user(actorId),
+          request,
+        );
+        await audit.record(
+          tx,
+          {
+            action: "elevation.eligibility_revoked",
+            actor: user(actorId),
+            target: { type: "user", id: row.userId },
+            ...(orgId ? { orgId } : {}),
+            metadata: { eligibilityId },
+          },
+          request,
+        );
         for (const userId of changed) await resolver.changed(tx, userId);
       });
     },
@@ -163,7 +275,9 @@ export function createElevations(options: {
     async request(userId, input, request) {
       const minutes = input.minutes ?? DEFAULT_ELEVATION_MINUTES;
       if (!Number.isInteger(minutes) || minutes < 1 || minutes > options.maxMinutes) {
-        throw new PlatformError("validation_failed", { errors: [{ path: "minutes", message: `Between 1 and ${options.maxMinutes} minutes` }] });
+        throw new PlatformError("validation_failed", {
+          errors: [{ path: "minutes", message: `Between 1 and ${options.maxMinutes} minutes` }],
+        });
       }
       const orgId = input.orgId ?? null;
       return db.transaction(async (tx) => {
@@ -173,21 +287,59 @@ export function createElevations(options: {
           .select({ eligibility: roleEligibilities })
           .from(roleEligibilities)
           .innerJoin(roles, eq(roles.id, roleEligibilities.roleId))
-          .where(and(eq(roleEligibilities.userId, userId), eq(roles.key, input.role), orgId === null ? and(isNull(roleEligibilities.orgId), eq(roles.scope, "platform")) : eq(roleEligibilities.orgId, orgId)));
+          .where(
+            and(
+              eq(roleEligibilities.userId, userId),
+              eq(roles.key, input.role),
+              orgId === null
+                ? and(isNull(roleEligibilities.orgId), eq(roles.scope, "platform"))
+                : eq(roleEligibilities.orgId, orgId),
+            ),
+          );
         // An organization's eligibility is for its members only.
-        const member = orgId === null || (await tx.select({ userId: organizationMemberships.userId }).from(organizationMemberships).where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, userId)))).length > 0;
-        if (eligibility === undefined || !member) throw new PlatformError("forbidden", { detail: `You are not eligible for the ${input.role} role here.` });
+        const member =
+          orgId === null ||
+          (
+            await tx
+              .select({ userId: organizationMemberships.userId })
+              .from(organizationMemberships)
+              .where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, userId)))
+          ).length > 0;
+        if (eligibility === undefined || !member)
+          throw new PlatformError("forbidden", { detail: `You are not eligible for the ${input.role} role here.` });
         const { approverPermission, roleId } = eligibility.eligibility;
         const permissions = await permissionsOf(tx, roleId);
         // An eligibility granted before approvals were required for `*` does not start by itself.
-        if (permissions.includes("*") && approverPermission === null) throw new PlatformError("forbidden", { detail: `The ${input.role} role needs another person's approval; ask for the eligibility to be granted again with an approver.` });
+        if (permissions.includes("*") && approverPermission === null)
+          throw new PlatformError("forbidden", {
+            detail: `The ${input.role} role needs another person's approval; ask for the eligibility to be granted again with an approver.`,
+          });
         await assertSecondFactorFor(tx, userId, permissions);
         const now = clock.now();
         const [row] = await tx
           .insert(elevations)
-          .values({ id: newId("elevation", now.getTime()), userId, roleId, orgId, reason: input.reason, minutes, status: "pending", requestedAt: now })
+          .values({
+            id: newId("elevation", now.getTime()),
+            userId,
+            roleId,
+            orgId,
+            reason: input.reason,
+            minutes,
+            status: "pending",
+            requestedAt: now,
+          })
           .returning();
-        await audit.record(tx, { action: "elevation.requested", actor: user(userId), target: { type: "elevation", id: row!.id }, ...(orgId ? { orgId } : {}), metadata: { role: input.role, minutes, reason: input.reason } }, request);
+        await audit.record(
+          tx,
+          {
+            action: "elevation.requested",
+            actor: user(userId),
+            target: { type: "elevation", id: row!.id },
+            ...(orgId ? { orgId } : {}),
+            metadata: { role: input.role, minutes, reason: input.reason },
+          },
+          request,
+        );
         if (approverPermission !== null) return row!;
         return start(tx, row!, null, request);
       });
@@ -198,7 +350,14 @@ export function createElevations(options: {
         const [row] = await tx
           .select({ elevation: elevations, approverPermission: roleEligibilities.approverPermission })
           .from(elevations)
-          .innerJoin(roleEligibilities, and(eq(roleEligibilities.userId, elevations.userId), eq(roleEligibilities.roleId, elevations.roleId), sql`coalesce(${roleEligibilities.orgId}, '') = coalesce(${elevations.orgId}, '')`))
+          .innerJoin(
+            roleEligibilities,
+            and(
+              eq(roleEligibilities.userId, elevations.userId),
+              eq(roleEligibilities.roleId, elevations.roleId),
+              sql`coalesce(${roleEligibilities.orgId}, '') = coalesce(${elevations.orgId}, '')`,
+            ),
+          )
           .where(eq(elevations.id, elevationId));
         if (row === undefined || row.elevation.status !== "pending") throw new PlatformError("not_found");
         const { orgId } = row.elevation;
@@ -206,10 +365,23 @@ export function createElevations(options: {
         // Nobody approves their own elevation, and nobody grants by approval what they do not hold.
         const held = [...(await resolver.resolve(approverId, orgId, tx)).patterns];
         const permissions = await permissionsOf(tx, row.elevation.roleId);
-        if (row.elevation.userId === approverId || row.approverPermission === null || !coversAll(held, [row.approverPermission, ...permissions])) {
+        if (
+          row.elevation.userId === approverId ||
+          row.approverPermission === null ||
+          !coversAll(held, [row.approverPermission, ...permissions])
+        ) {
           throw new PlatformError("forbidden", { detail: "You cannot approve this elevation." });
         }
-        await audit.record(tx, { action: "elevation.approved", actor: user(approverId), target: { type: "elevation", id: elevationId }, ...(orgId ? { orgId } : {}) }, request);
+        await audit.record(
+          tx,
+          {
+            action: "elevation.approved",
+            actor: user(approverId),
+            target: { type: "elevation", id: elevationId },
+            ...(orgId ? { orgId } : {}),
+          },
+          request,
+        );
         return start(tx, row.elevation, approverId, request);
       });
     },
@@ -219,15 +391,33 @@ export function createElevations(options: {
         const [ended] = await tx
           .update(elevations)
           .set({ status: "ended", endedAt: clock.now() })
-          .where(and(eq(elevations.id, elevationId), eq(elevations.userId, userId), isNull(elevations.endedAt), sql`${elevations.status} in ('active', 'pending')`))
+          .where(
+            and(
+              eq(elevations.id, elevationId),
+              eq(elevations.userId, userId),
+              isNull(elevations.endedAt),
+              sql`${elevations.status} in ('active', 'pending')`,
+            ),
+          )
           .returning();
         if (ended === undefined) throw new PlatformError("not_found");
-        await audit.record(tx, { action: "elevation.ended", actor: user(userId), target: { type: "elevation", id: elevationId }, ...(ended.orgId ? { orgId: ended.orgId } : {}), metadata: { early: true } }, request);
+        await audit.record(
+          tx,
+          {
+            action: "elevation.ended",
+            actor: user(userId),
+            target: { type: "elevation", id: elevationId },
+            ...(ended.orgId ? { orgId: ended.orgId } : {}),
+            metadata: { early: true },
+          },
+          request,
+        );
         await resolver.changed(tx, userId);
       });
     },
 
-    list: (tx, userId) => tx.select().from(elevations).where(eq(elevations.userId, userId)).orderBy(desc(elevations.requestedAt)),
+    list: (tx, userId) =>
+      tx.select().from(elevations).where(eq(elevations.userId, userId)).orderBy(desc(elevations.requestedAt)),
 
     async endAllFor(tx, userId) {
       await withdrawElevations(tx, { clock, audit }, { userId }, { type: "system" }, {});

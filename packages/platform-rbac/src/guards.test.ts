@@ -15,19 +15,42 @@ describe("guards for builders' routes", () => {
   const stranger = newId("user");
   beforeAll(async () => {
     handle = await createTestDatabase();
-    rbac = createRbac({ db: handle.db, clock, audit: createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false }), permissions: { "projects:write": "Edit projects" } });
-    for (const id of [owner, stranger]) await handle.db.insert(users).values({ id, email: `${id}@example.com`, emailNormalized: `${id}@example.com`, createdAt: clock.now(), updatedAt: clock.now() });
+    rbac = createRbac({
+      db: handle.db,
+      clock,
+      audit: createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false }),
+      permissions: { "projects:write": "Edit projects" },
+    });
+    for (const id of [owner, stranger])
+      await handle.db.insert(users).values({
+        id,
+        email: `${id}@example.com`,
+        emailNormalized: `${id}@example.com`,
+        createdAt: clock.now(),
+        updatedAt: clock.now(),
+      });
     orgId = (await rbac.organizations.create(owner, { name: "Builder" }, {})).id;
-    const { requirePermission, requireOrgMember } = createGuards({ resolver: rbac.resolver, userId: (c) => c.req.header("x-user") });
+    const { requirePermission, requireOrgMember } = createGuards({
+      resolver: rbac.resolver,
+      userId: (c) => c.req.header("x-user"),
+    });
     app = new Hono()
-      .post("/orgs/:orgId/projects", requirePermission("projects:write", { org: (c) => c.req.param("orgId") }), (c) => c.text("created"))
+      .post("/orgs/:orgId/projects", requirePermission("projects:write", { org: (c) => c.req.param("orgId") }), (c) =>
+        c.text("created"),
+      )
       .get("/orgs/:orgId/home", requireOrgMember({ org: (c) => c.req.param("orgId") }), (c) => c.text("welcome"));
-    app.onError((error, c) => c.text(error instanceof PlatformError ? error.code : "error", error instanceof PlatformError ? (error.status as 400) : 500));
+    app.onError((error, c) =>
+      c.text(
+        error instanceof PlatformError ? error.code : "error",
+        error instanceof PlatformError ? (error.status as 400) : 500,
+      ),
+    );
   });
   afterAll(() => handle.close());
 
   test("requirePermission and requireOrgMember let members through and keep others out", async () => {
-    const as = (user: string | undefined, method: string, path: string) => app.request(path, { method, headers: user === undefined ? {} : { "x-user": user } });
+    const as = (user: string | undefined, method: string, path: string) =>
+      app.request(path, { method, headers: user === undefined ? {} : { "x-user": user } });
     expect((await as(owner, "POST", `/orgs/${orgId}/projects`)).status).toBe(200);
     expect((await as(owner, "GET", `/orgs/${orgId}/home`)).status).toBe(200);
     expect(await (await as(stranger, "POST", `/orgs/${orgId}/projects`)).text()).toBe("not_found");

@@ -26,12 +26,17 @@ export function createGuards(options: GuardOptions) {
   }
 
   /** Lets the request through when the caller holds `permission` (in the organization, when `org` names one). */
-  const requirePermission = (permission: string, guard: { org?: (c: Context) => string | undefined } = {}): MiddlewareHandler =>
+  const requirePermission = (
+    permission: string,
+    guard: { org?: (c: Context) => string | undefined } = {},
+  ): MiddlewareHandler =>
     async function requirePermission(c, next) {
       const userId = await caller(c);
       const orgId = guard.org?.(c) ?? null;
-      if (orgId !== null && !(await options.resolver.can(userId, "org:read", { orgId }))) throw new PlatformError("not_found");
-      if (!(await options.resolver.can(userId, permission, { orgId }))) throw new PlatformError("forbidden", { detail: `This needs the ${permission} permission.` });
+      if (orgId !== null && !(await options.resolver.can(userId, "org:read", { orgId })))
+        throw new PlatformError("not_found");
+      if (!(await options.resolver.can(userId, permission, { orgId })))
+        throw new PlatformError("forbidden", { detail: `This needs the ${permission} permission.` });
       await next();
     };
 
@@ -40,19 +45,25 @@ export function createGuards(options: GuardOptions) {
     async function requireOrgMember(c, next) {
       const userId = await caller(c);
       const orgId = guard.org(c);
-      if (orgId === undefined || (await options.resolver.resolve(userId, orgId)).orgRole === null) throw new PlatformError("not_found");
+      if (orgId === undefined || (await options.resolver.resolve(userId, orgId)).orgRole === null)
+        throw new PlatformError("not_found");
       await next();
     };
 
   /** Lets the request through when the caller's (and the organization's) entitlements turn `feature` on. */
-  const requireFeature = (feature: string, guard: { org?: (c: Context) => string | undefined } = {}): MiddlewareHandler =>
+  const requireFeature = (
+    feature: string,
+    guard: { org?: (c: Context) => string | undefined } = {},
+  ): MiddlewareHandler =>
     async function requireFeature(c, next) {
       if (options.entitlements === undefined) throw new Error("createGuards needs `entitlements` for requireFeature");
       const userId = await caller(c);
       const orgId = guard.org?.(c) ?? null;
-      if (orgId !== null && !(await options.resolver.can(userId, "org:read", { orgId }))) throw new PlatformError("not_found");
+      if (orgId !== null && !(await options.resolver.can(userId, "org:read", { orgId })))
+        throw new PlatformError("not_found");
       const resolved = await options.entitlements.resolve({ userId, orgId });
-      if (resolved[feature]?.enabled !== true) throw new PlatformError("forbidden", { detail: `Your plan does not include ${feature}.` });
+      if (resolved[feature]?.enabled !== true)
+        throw new PlatformError("forbidden", { detail: `Your plan does not include ${feature}.` });
       await next();
     };
 

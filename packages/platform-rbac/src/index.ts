@@ -40,19 +40,55 @@ export function createRbac(options: {
    */
   hasSecondFactor?: (db: Database, userId: string) => Promise<boolean>;
   /** For invitations: accounts (to join or create) and the outbox (to mail them). */
-  invitations?: { config: Config; auth: Pick<Auth, "users" | "setPassword" | "completion">; mailer: Pick<Outbox, "queue"> };
+  invitations?: {
+    config: Config;
+    auth: Pick<Auth, "users" | "setPassword" | "completion">;
+    mailer: Pick<Outbox, "queue">;
+  };
 }): Rbac {
   const resolver = createPermissionResolver({ db: options.db, clock: options.clock });
   const organizations = createOrganizations({ db: options.db, clock: options.clock, audit: options.audit, resolver });
   const catalogue = { ...BUILT_IN_PERMISSIONS, ...options.permissions };
-  const roles = createRoles({ db: options.db, clock: options.clock, audit: options.audit, resolver, organizations, catalogue });
-  const invitations = options.invitations === undefined ? undefined : createInvitations({ db: options.db, clock: options.clock, audit: options.audit, resolver, organizations, ...options.invitations });
+  const roles = createRoles({
+    db: options.db,
+    clock: options.clock,
+    audit: options.audit,
+    resolver,
+    organizations,
+    catalogue,
+  });
+  const invitations =
+    options.invitations === undefined
+      ? undefined
+      : createInvitations({
+          db: options.db,
+          clock: options.clock,
+          audit: options.audit,
+          resolver,
+          organizations,
+          ...options.invitations,
+        });
   const entitlements = createEntitlements({ db: options.db, clock: options.clock, audit: options.audit });
-  const elevations = createElevations({ db: options.db, clock: options.clock, audit: options.audit, resolver, organizations, maxMinutes: options.elevationMaxMinutes ?? 240, hasSecondFactor: options.hasSecondFactor ?? (async () => false) });
+  const elevations = createElevations({
+    db: options.db,
+    clock: options.clock,
+    audit: options.audit,
+    resolver,
+    organizations,
+    maxMinutes: options.elevationMaxMinutes ?? 240,
+    hasSecondFactor: options.hasSecondFactor ?? (async () => false),
+  });
   return { resolver, organizations, roles, entitlements, elevations, invitations, catalogue, can: resolver.can };
 }
 
-export { BUILT_IN_PERMISSIONS, BUILT_IN_ROLES, covers, coversAll, PERMISSION, type BuiltInRole } from "./permissions.ts";
+export {
+  BUILT_IN_PERMISSIONS,
+  BUILT_IN_ROLES,
+  covers,
+  coversAll,
+  PERMISSION,
+  type BuiltInRole,
+} from "./permissions.ts";
 export { createGuards, type GuardOptions } from "./guards.ts";
 export { RBAC_CHANNEL, type PermissionResolver, type ResolvedPermissions } from "./resolver.ts";
 export { slugFromName, type Member, type OrganizationRow, type Organizations } from "./organizations.ts";

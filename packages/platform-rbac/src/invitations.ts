@@ -1,5 +1,18 @@
 import { and, desc, eq, gt, isNull } from "drizzle-orm";
-import { consumeRateLimit, newId, PlatformError, randomToken, sha256, type AuditLog, type Clock, type Config, type Database, type RatePolicy, type RequestContext, type UserId } from "@burrow/platform-core";
+import {
+  consumeRateLimit,
+  newId,
+  PlatformError,
+  randomToken,
+  sha256,
+  type AuditLog,
+  type Clock,
+  type Config,
+  type Database,
+  type RatePolicy,
+  type RequestContext,
+  type UserId,
+} from "@burrow/platform-core";
 import { normalizeEmail, type Auth, type SessionRow, type SignedIn } from "@burrow/platform-auth";
 import type { Outbox } from "@burrow/platform-email";
 import { findOrgRole, type Organizations } from "./organizations.ts";
@@ -26,19 +39,31 @@ export const INVITATION_RATE_LIMITS: { perInviter: RatePolicy; perOrganization: 
 
 export interface Invitations {
   /** Mails `org.invitation`; a newer invitation to the same address replaces the pending one. */
-  invite(actorId: string, orgId: string, input: { email: string; role: string }, request: RequestContext): Promise<InvitationView>;
+  invite(
+    actorId: string,
+    orgId: string,
+    input: { email: string; role: string },
+    request: RequestContext,
+  ): Promise<InvitationView>;
   list(actorId: string, orgId: string): Promise<InvitationView[]>;
   revoke(actorId: string, orgId: string, invitationId: string, request: RequestContext): Promise<void>;
   /**
    * A signed-in user whose verified email is the invited one joins. A session held back by the MFA
    * policy (enrolment pending) is refused with 403 `mfa_enrolment_required`, whichever edge calls.
    */
-  accept(session: Pick<SessionRow, "userId" | "restriction">, token: string, request: RequestContext): Promise<{ orgId: string }>;
+  accept(
+    session: Pick<SessionRow, "userId" | "restriction">,
+    token: string,
+    request: RequestContext,
+  ): Promise<{ orgId: string }>;
   /**
    * No account yet for the invited address: the account is made (the address is proven) and signed in
    * through the one sign-in completion, so the MFA policy applies (a restricted session under `all`).
    */
-  acceptWithNewAccount(input: { token: string; password: string; name?: string | null }, request: RequestContext): Promise<{ orgId: string; signedIn: SignedIn }>;
+  acceptWithNewAccount(
+    input: { token: string; password: string; name?: string | null },
+    request: RequestContext,
+  ): Promise<{ orgId: string; signedIn: SignedIn }>;
 }
 
 export function createInvitations(options: {
@@ -53,7 +78,8 @@ export function createInvitations(options: {
 }): Invitations {
   const { db, clock, audit, resolver, config } = options;
 
-  const authorize = (actorId: string, orgId: string) => options.organizations.authorize(actorId, orgId, "members:invite");
+  const authorize = (actorId: string, orgId: string) =>
+    options.organizations.authorize(actorId, orgId, "members:invite");
 
   /** The live invitation a token names, or 400 `invalid_link` for anything else (used, revoked, expired, unknown). */
   async function live(tx: Database, token: string): Promise<InvitationRow> {
@@ -61,8 +87,18 @@ export function createInvitations(options: {
       ? await tx
           .select({ invitation: organizationInvitations })
           .from(organizationInvitations)
-          .innerJoin(organizations, and(eq(organizations.id, organizationInvitations.orgId), isNull(organizations.deletedAt)))
-          .where(and(eq(organizationInvitations.tokenHash, sha256(token)), isNull(organizationInvitations.acceptedAt), isNull(organizationInvitations.revokedAt), gt(organizationInvitations.expiresAt, clock.now())))
+          .innerJoin(
+            organizations,
+            and(eq(organizations.id, organizationInvitations.orgId), isNull(organizations.deletedAt)),
+          )
+          .where(
+            and(
+              eq(organizationInvitations.tokenHash, sha256(token)),
+              isNull(organizationInvitations.acceptedAt),
+              isNull(organizationInvitations.revokedAt),
+              gt(organizationInvitations.expiresAt, clock.now()),
+            ),
+          )
       : [];
     if (row === undefined) throw new PlatformError("invalid_link");
     return row.invitation;
@@ -75,10 +111,32 @@ export function createInvitations(options: {
       .where(and(eq(organizationInvitations.id, invitation.id), isNull(organizationInvitations.acceptedAt)))
       .returning();
     if (claimed === undefined) throw new PlatformError("invalid_link");
-    const inserted = await tx.insert(organizationMemberships).values({ orgId: invitation.orgId, userId, roleId: invitation.roleId, joinedAt: clock.now() }).onConflictDoNothing().returning();
+    const inserted = await tx
+      .insert(organizationMemberships)
+      .values({ orgId: invitation.orgId, userId, roleId: invitation.roleId, joinedAt: clock.now() })
+      .onConflictDoNothing()
+      .returning();
     if (inserted.length === 0) throw new PlatformError("conflict", { detail: "You are already a member." });
-    await audit.record(tx, { action: "invitation.accepted", actor: { type: "user", id: userId }, target: { type: "invitation", id: invitation.id }, orgId: invitation.orgId }, request);
-    await audit.record(tx, { action: "member.added", actor: { type: "user", id: userId }, target: { type: "user", id: userId }, orgId: invitation.orgId }, request);
+    await audit.record(
+      tx,
+      {
+        action: "invitation.accepted",
+        actor: { type: "user", id: userId },
+        target: { type: "invitation", id: invitation.id },
+        orgId: invitation.orgId,
+      },
+      request,
+    );
+    await audit.record(
+      tx,
+      {
+        action: "member.added",
+        actor: { type: "user", id: userId },
+        target: { type: "user", id: userId },
+        orgId: invitation.orgId,
+      },
+      request,
+    );
     await resolver.changed(tx, userId);
   }
 
@@ -88,32 +146,85 @@ export function createInvitations(options: {
       return db.transaction(async (tx) => {
         const role = await findOrgRole(tx, input.role, orgId);
         const held = [...(await resolver.resolve(actorId, orgId, tx)).patterns];
-        if (!coversAll(held, role.permissions)) throw new PlatformError("forbidden", { detail: `You cannot invite as ${input.role}.` });
+        if (!coversAll(held, role.permissions))
+          throw new PlatformError("forbidden", { detail: `You cannot invite as ${input.role}.` });
         // In the transaction: an invitation refused later (a member already) gives its tokens back.
-        for (const [key, policy] of [[`invite:user:${actorId}`, INVITATION_RATE_LIMITS.perInviter], [`invite:org:${orgId}`, INVITATION_RATE_LIMITS.perOrganization]] as const) {
+        for (const [key, policy] of [
+          [`invite:user:${actorId}`, INVITATION_RATE_LIMITS.perInviter],
+          [`invite:org:${orgId}`, INVITATION_RATE_LIMITS.perOrganization],
+        ] as const) {
           const limit = await consumeRateLimit(tx, clock, key, policy);
-          if (!limit.allowed) throw new PlatformError("rate_limited", { detail: "Too many invitations; try again later.", headers: { "Retry-After": String(Math.max(1, Math.ceil(limit.retryAfterMs / 1000))) } });
+          if (!limit.allowed)
+            throw new PlatformError("rate_limited", {
+              detail: "Too many invitations; try again later.",
+              headers: { "Retry-After": String(Math.max(1, Math.ceil(limit.retryAfterMs / 1000))) },
+            });
         }
         const emailNormalized = normalizeEmail(input.email);
         const existing = await options.auth.users.findByEmail(tx, emailNormalized);
         if (existing !== undefined) {
-          const [member] = await tx.select().from(organizationMemberships).where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, existing.id)));
-          if (member !== undefined) throw new PlatformError("conflict", { detail: "That address already belongs to a member." });
+          const [member] = await tx
+            .select()
+            .from(organizationMemberships)
+            .where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, existing.id)));
+          if (member !== undefined)
+            throw new PlatformError("conflict", { detail: "That address already belongs to a member." });
         }
         const now = clock.now();
         // Re-sending: the pending invitation to this address is replaced.
-        await tx.update(organizationInvitations).set({ revokedAt: now }).where(and(eq(organizationInvitations.orgId, orgId), eq(organizationInvitations.emailNormalized, emailNormalized), isNull(organizationInvitations.acceptedAt), isNull(organizationInvitations.revokedAt)));
+        await tx
+          .update(organizationInvitations)
+          .set({ revokedAt: now })
+          .where(
+            and(
+              eq(organizationInvitations.orgId, orgId),
+              eq(organizationInvitations.emailNormalized, emailNormalized),
+              isNull(organizationInvitations.acceptedAt),
+              isNull(organizationInvitations.revokedAt),
+            ),
+          );
         const token = randomToken(32);
         const [row] = await tx
           .insert(organizationInvitations)
-          .values({ id: newId("invitation", now.getTime()), orgId, email: input.email.trim(), emailNormalized, roleId: role.id, invitedBy: actorId, tokenHash: sha256(token), expiresAt: new Date(now.getTime() + INVITATION_TTL_MS), createdAt: now })
+          .values({
+            id: newId("invitation", now.getTime()),
+            orgId,
+            email: input.email.trim(),
+            emailNormalized,
+            roleId: role.id,
+            invitedBy: actorId,
+            tokenHash: sha256(token),
+            expiresAt: new Date(now.getTime() + INVITATION_TTL_MS),
+            createdAt: now,
+          })
           .returning();
-        const [org] = await tx.select({ name: organizations.name }).from(organizations).where(eq(organizations.id, orgId));
+        const [org] = await tx
+          .select({ name: organizations.name })
+          .from(organizations)
+          .where(eq(organizations.id, orgId));
         const inviter = await options.auth.users.get(tx, actorId as UserId);
         const url = new URL("/auth/accept-invitation", config.publicUrl);
         url.searchParams.set("token", token);
-        await options.mailer.queue(tx, { to: input.email.trim(), template: "org.invitation", variables: { url: url.toString(), orgName: org!.name, inviterName: inviter?.name ?? inviter?.email ?? "A teammate" } });
-        await audit.record(tx, { action: "invitation.sent", actor: { type: "user", id: actorId }, target: { type: "invitation", id: row!.id }, orgId, metadata: { role: input.role } }, request);
+        await options.mailer.queue(tx, {
+          to: input.email.trim(),
+          template: "org.invitation",
+          variables: {
+            url: url.toString(),
+            orgName: org!.name,
+            inviterName: inviter?.name ?? inviter?.email ?? "A teammate",
+          },
+        });
+        await audit.record(
+          tx,
+          {
+            action: "invitation.sent",
+            actor: { type: "user", id: actorId },
+            target: { type: "invitation", id: row!.id },
+            orgId,
+            metadata: { role: input.role },
+          },
+          request,
+        );
         return { ...row!, role: role.key };
       });
     },
@@ -135,10 +246,26 @@ export function createInvitations(options: {
         const rows = await tx
           .update(organizationInvitations)
           .set({ revokedAt: clock.now() })
-          .where(and(eq(organizationInvitations.id, invitationId), eq(organizationInvitations.orgId, orgId), isNull(organizationInvitations.acceptedAt), isNull(organizationInvitations.revokedAt)))
+          .where(
+            and(
+              eq(organizationInvitations.id, invitationId),
+              eq(organizationInvitations.orgId, orgId),
+              isNull(organizationInvitations.acceptedAt),
+              isNull(organizationInvitations.revokedAt),
+            ),
+          )
           .returning();
         if (rows.length === 0) throw new PlatformError("not_found");
-        await audit.record(tx, { action: "invitation.revoked", actor: { type: "user", id: actorId }, target: { type: "invitation", id: invitationId }, orgId }, request);
+        await audit.record(
+          tx,
+          {
+            action: "invitation.revoked",
+            actor: { type: "user", id: actorId },
+            target: { type: "invitation", id: invitationId },
+            orgId,
+          },
+          request,
+        );
       });
     },
 
@@ -150,7 +277,8 @@ export function createInvitations(options: {
         const invitation = await live(tx, token);
         const user = await options.auth.users.get(tx, userId as UserId);
         // The invitation is for an address, and only its proven owner may use it.
-        if (user === undefined || user.emailVerifiedAt === null || user.emailNormalized !== invitation.emailNormalized) throw new PlatformError("forbidden", { detail: "This invitation is for another email address." });
+        if (user === undefined || user.emailVerifiedAt === null || user.emailNormalized !== invitation.emailNormalized)
+          throw new PlatformError("forbidden", { detail: "This invitation is for another email address." });
         await join(tx, invitation, userId, request);
         return { orgId: invitation.orgId };
       });
@@ -159,10 +287,19 @@ export function createInvitations(options: {
     async acceptWithNewAccount(input, request) {
       return db.transaction(async (tx) => {
         const invitation = await live(tx, input.token);
-        if ((await options.auth.users.findByEmail(tx, invitation.emailNormalized)) !== undefined) throw new PlatformError("conflict", { detail: "That address already has an account: sign in, then accept." });
+        if ((await options.auth.users.findByEmail(tx, invitation.emailNormalized)) !== undefined)
+          throw new PlatformError("conflict", { detail: "That address already has an account: sign in, then accept." });
         // Receiving the invitation proves the address.
-        const user = await options.auth.users.insert(tx, { email: invitation.email, name: input.name ?? null, emailVerified: true });
-        await options.auth.setPassword(tx, { id: user.id as UserId, email: user.email, name: user.name }, input.password);
+        const user = await options.auth.users.insert(tx, {
+          email: invitation.email,
+          name: input.name ?? null,
+          emailVerified: true,
+        });
+        await options.auth.setPassword(
+          tx,
+          { id: user.id as UserId, email: user.email, name: user.name },
+          input.password,
+        );
         await join(tx, invitation, user.id, request);
         // The one sign-in completion applies the MFA policy. A brand-new account has no second factor,
         // so there is never a challenge here: a session, restricted to enrolment when policy demands.

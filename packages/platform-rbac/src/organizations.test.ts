@@ -30,10 +30,20 @@ describe("organizations", () => {
   const ids: Record<string, string> = {};
   beforeAll(async () => {
     handle = await createTestDatabase();
-    rbac = createRbac({ db: handle.db, clock, audit: createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false }) });
+    rbac = createRbac({
+      db: handle.db,
+      clock,
+      audit: createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false }),
+    });
     for (const name of ["owner", "admin", "member", "outsider", "second"]) {
       ids[name] = newId("user");
-      await handle.db.insert(users).values({ id: ids[name]!, email: `${name}@example.com`, emailNormalized: `${name}@example.com`, createdAt: clock.now(), updatedAt: clock.now() });
+      await handle.db.insert(users).values({
+        id: ids[name]!,
+        email: `${name}@example.com`,
+        emailNormalized: `${name}@example.com`,
+        createdAt: clock.now(),
+        updatedAt: clock.now(),
+      });
     }
   });
   afterAll(() => handle.close());
@@ -43,9 +53,15 @@ describe("organizations", () => {
     expect(org.slug).toBe("acme");
     expect(await rbac.can(ids.owner!, "org:delete", { orgId: org.id })).toBe(true);
     expect((await rbac.organizations.create(ids.owner!, { name: "Acme" }, {})).slug).toBe("acme-2");
-    await expect(rbac.organizations.create(ids.owner!, { name: "X", slug: "acme" }, {})).rejects.toMatchObject({ code: "slug_taken" });
-    await expect(rbac.organizations.create(ids.owner!, { name: "X", slug: "admin" }, {})).rejects.toMatchObject({ code: "validation_failed" });
-    await expect(rbac.organizations.create(ids.owner!, { name: "X", slug: "-bad-" }, {})).rejects.toMatchObject({ code: "validation_failed" });
+    await expect(rbac.organizations.create(ids.owner!, { name: "X", slug: "acme" }, {})).rejects.toMatchObject({
+      code: "slug_taken",
+    });
+    await expect(rbac.organizations.create(ids.owner!, { name: "X", slug: "admin" }, {})).rejects.toMatchObject({
+      code: "validation_failed",
+    });
+    await expect(rbac.organizations.create(ids.owner!, { name: "X", slug: "-bad-" }, {})).rejects.toMatchObject({
+      code: "validation_failed",
+    });
   });
 
   test("roles decide; outsiders get 404, members 403 for what they lack; the last owner stays", async () => {
@@ -54,31 +70,51 @@ describe("organizations", () => {
     const { organizationMemberships, roles } = await import("./schema.ts");
     const { eq } = await import("drizzle-orm");
     const roleId = async (key: string) => (await db.select().from(roles).where(eq(roles.key, key)))[0]!.id;
-    for (const name of ["admin", "member"] as const) await db.insert(organizationMemberships).values({ orgId: org.id, userId: ids[name]!, roleId: await roleId(name), joinedAt: clock.now() });
+    for (const name of ["admin", "member"] as const)
+      await db
+        .insert(organizationMemberships)
+        .values({ orgId: org.id, userId: ids[name]!, roleId: await roleId(name), joinedAt: clock.now() });
     await rbac.resolver.changed(db, "*");
 
     await expect(rbac.organizations.get(ids.outsider!, org.id)).rejects.toMatchObject({ code: "not_found" });
-    await expect(rbac.organizations.update(ids.member!, org.id, { name: "Nope" }, {})).rejects.toMatchObject({ code: "forbidden" });
+    await expect(rbac.organizations.update(ids.member!, org.id, { name: "Nope" }, {})).rejects.toMatchObject({
+      code: "forbidden",
+    });
     expect((await rbac.organizations.update(ids.admin!, org.id, { name: "Renamed" }, {})).name).toBe("Renamed");
-    await expect(rbac.organizations.remove({ userId: ids.admin!, authenticatedAt: clock.now() }, org.id, {})).rejects.toMatchObject({ code: "forbidden" });
+    await expect(
+      rbac.organizations.remove({ userId: ids.admin!, authenticatedAt: clock.now() }, org.id, {}),
+    ).rejects.toMatchObject({ code: "forbidden" });
 
     // An admin cannot make anyone owner (they do not hold '*'), nor raise themselves.
-    await expect(rbac.organizations.changeRole(ids.admin!, org.id, ids.member!, "owner", {})).rejects.toMatchObject({ code: "forbidden" });
-    await expect(rbac.organizations.changeRole(ids.admin!, org.id, ids.admin!, "owner", {})).rejects.toMatchObject({ code: "forbidden" });
+    await expect(rbac.organizations.changeRole(ids.admin!, org.id, ids.member!, "owner", {})).rejects.toMatchObject({
+      code: "forbidden",
+    });
+    await expect(rbac.organizations.changeRole(ids.admin!, org.id, ids.admin!, "owner", {})).rejects.toMatchObject({
+      code: "forbidden",
+    });
     await rbac.organizations.changeRole(ids.admin!, org.id, ids.member!, "viewer", {});
     expect(await rbac.can(ids.member!, "members:read", { orgId: org.id })).toBe(false);
     expect(await rbac.can(ids.member!, "org:read", { orgId: org.id })).toBe(true);
 
-    await expect(rbac.organizations.removeMember(ids.owner!, org.id, ids.owner!, {})).rejects.toMatchObject({ code: "last_owner" });
-    await expect(rbac.organizations.changeRole(ids.owner!, org.id, ids.owner!, "admin", {})).rejects.toMatchObject({ code: "last_owner" });
-    await expect(rbac.organizations.removeMember(ids.admin!, org.id, ids.owner!, {})).rejects.toMatchObject({ code: "last_owner" });
+    await expect(rbac.organizations.removeMember(ids.owner!, org.id, ids.owner!, {})).rejects.toMatchObject({
+      code: "last_owner",
+    });
+    await expect(rbac.organizations.changeRole(ids.owner!, org.id, ids.owner!, "admin", {})).rejects.toMatchObject({
+      code: "last_owner",
+    });
+    await expect(rbac.organizations.removeMember(ids.admin!, org.id, ids.owner!, {})).rejects.toMatchObject({
+      code: "last_owner",
+    });
 
     await rbac.organizations.transferOwnership(ids.owner!, org.id, ids.admin!, {});
     expect((await rbac.resolver.resolve(ids.admin!, org.id)).orgRole).toBe("owner");
     expect((await rbac.resolver.resolve(ids.owner!, org.id)).orgRole).toBe("admin");
     await rbac.organizations.removeMember(ids.owner!, org.id, ids.owner!, {});
     expect(await rbac.can(ids.owner!, "org:read", { orgId: org.id })).toBe(false);
-    expect((await rbac.organizations.members(ids.admin!, org.id)).map((member) => member.role).sort()).toEqual(["owner", "viewer"]);
+    expect((await rbac.organizations.members(ids.admin!, org.id)).map((member) => member.role).sort()).toEqual([
+      "owner",
+      "viewer",
+    ]);
 
     await rbac.organizations.remove({ userId: ids.admin!, authenticatedAt: clock.now() }, org.id, {});
     await expect(rbac.organizations.get(ids.admin!, org.id)).rejects.toMatchObject({ code: "not_found" });
@@ -88,81 +124,123 @@ describe("organizations", () => {
 
 describe("a role change made on one node is enforced on another within 100 ms", () => {
   // Needs two connection pools on one server: PostgreSQL only (PGlite is in-process; reported as skipped there).
-  test.skipIf(process.env.DATABASE_URL === undefined)("two processes' caches share one PostgreSQL through LISTEN/NOTIFY", async () => {
-    const handle = await createTestDatabase();
-    const url = handle.url;
-    try {
-      const clock = createTestClock();
-      const audit = createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false });
-      // A second connection pool on the same database stands for a second API process.
-      const other = url === undefined ? handle : await createDatabase({ databaseUrl: url });
-      const nodeA = createRbac({ db: handle.db, clock, audit });
-      const nodeB = createRbac({ db: other.db, clock, audit });
-      // Node B wires the channel as the app does: evict on every notification (and tell the test).
-      let notified = Promise.withResolvers<void>();
-      const unlisten = await other.listen(RBAC_CHANNEL, (payload) => {
-        nodeB.resolver.evict(payload);
-        notified.resolve();
-      });
-      const owner = newId("user");
-      const member = newId("user");
-      for (const id of [owner, member]) await handle.db.insert(users).values({ id, email: `${id}@example.com`, emailNormalized: `${id}@example.com`, createdAt: clock.now(), updatedAt: clock.now() });
-      const org = await nodeA.organizations.create(owner, { name: "Shared" }, {});
-      const { organizationMemberships, roles } = await import("./schema.ts");
-      const { eq } = await import("drizzle-orm");
-      const [memberRole] = await handle.db.select().from(roles).where(eq(roles.key, "member"));
-      await handle.db.insert(organizationMemberships).values({ orgId: org.id, userId: member, roleId: memberRole!.id, joinedAt: clock.now() });
-      await notified.promise;
-      notified = Promise.withResolvers<void>();
-      // Node B has the member's permissions cached.
-      expect(await nodeB.can(member, "members:read", { orgId: org.id })).toBe(true);
+  test.skipIf(process.env.DATABASE_URL === undefined)(
+    "two processes' caches share one PostgreSQL through LISTEN/NOTIFY",
+    async () => {
+      const handle = await createTestDatabase();
+      const url = handle.url;
+      try {
+        const clock = createTestClock();
+        const audit = createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false });
+        // A second connection pool on the same database stands for a second API process.
+        const other = url === undefined ? handle : await createDatabase({ databaseUrl: url });
+        const nodeA = createRbac({ db: handle.db, clock, audit });
+        const nodeB = createRbac({ db: other.db, clock, audit });
+        // Node B wires the channel as the app does: evict on every notification (and tell the test).
+        let notified = Promise.withResolvers<void>();
+        const unlisten = await other.listen(RBAC_CHANNEL, (payload) => {
+          nodeB.resolver.evict(payload);
+          notified.resolve();
+        });
+        const owner = newId("user");
+        const member = newId("user");
+        for (const id of [owner, member])
+          await handle.db.insert(users).values({
+            id,
+            email: `${id}@example.com`,
+            emailNormalized: `${id}@example.com`,
+            createdAt: clock.now(),
+            updatedAt: clock.now(),
+          });
+        const org = await nodeA.organizations.create(owner, { name: "Shared" }, {});
+        const { organizationMemberships, roles } = await import("./schema.ts");
+        const { eq } = await import("drizzle-orm");
+        const [memberRole] = await handle.db.select().from(roles).where(eq(roles.key, "member"));
+        await handle.db
+          .insert(organizationMemberships)
+          .values({ orgId: org.id, userId: member, roleId: memberRole!.id, joinedAt: clock.now() });
+        await notified.promise;
+        notified = Promise.withResolvers<void>();
+        // Node B has the member's permissions cached.
+        expect(await nodeB.can(member, "members:read", { orgId: org.id })).toBe(true);
 
-      const changedAt = performance.now();
-      await nodeA.organizations.changeRole(owner, org.id, member, "viewer", {});
-      await notified.promise;
-      const enforcedAfter = performance.now() - changedAt;
-      expect(await nodeB.can(member, "members:read", { orgId: org.id })).toBe(false);
-      expect(enforcedAfter).toBeLessThan(100);
-      await unlisten();
-      if (other !== handle) await other.close();
-    } finally {
-      await handle.close();
-    }
-  });
+        const changedAt = performance.now();
+        await nodeA.organizations.changeRole(owner, org.id, member, "viewer", {});
+        await notified.promise;
+        const enforcedAfter = performance.now() - changedAt;
+        expect(await nodeB.can(member, "members:read", { orgId: org.id })).toBe(false);
+        expect(enforcedAfter).toBeLessThan(100);
+        await unlisten();
+        if (other !== handle) await other.close();
+      } finally {
+        await handle.close();
+      }
+    },
+  );
 });
 
 describe("the last-owner rule holds under concurrency", () => {
   // Parallel transactions need a connection pool: PostgreSQL only (PGlite runs one at a time; reported as skipped there).
-  test.skipIf(process.env.DATABASE_URL === undefined)("two owners leaving, or demoting each other, at once: 20 races, an owner always remains", async () => {
-    const handle = await createTestDatabase();
-    try {
-      const clock = createTestClock();
-      const rbac = createRbac({ db: handle.db, clock, audit: createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false }) });
-      const { organizationMemberships, roles } = await import("./schema.ts");
-      const { and, eq } = await import("drizzle-orm");
-      const [ownerRole] = await handle.db.select().from(roles).where(eq(roles.key, "owner"));
-      const owners = async (orgId: string) => (await handle.db.select().from(organizationMemberships).where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.roleId, ownerRole!.id)))).length;
-      const rounds = Array.from({ length: 20 }, async (_, round) => {
-        const [first, second] = [newId("user"), newId("user")];
-        for (const id of [first, second]) await handle.db.insert(users).values({ id, email: `${id}@example.com`, emailNormalized: `${id}@example.com`, createdAt: clock.now(), updatedAt: clock.now() });
-        const org = await rbac.organizations.create(first, { name: `Race ${round}` }, {});
-        await handle.db.insert(organizationMemberships).values({ orgId: org.id, userId: second, roleId: ownerRole!.id, joinedAt: clock.now() });
-        await rbac.resolver.changed(handle.db, second);
-        const outcomes =
-          round % 2 === 0
-            ? await Promise.allSettled([rbac.organizations.removeMember(first, org.id, first, {}), rbac.organizations.removeMember(second, org.id, second, {})])
-            : await Promise.allSettled([rbac.organizations.changeRole(first, org.id, second, "admin", {}), rbac.organizations.changeRole(second, org.id, first, "admin", {})]);
-        return { outcomes, owners: await owners(org.id) };
-      });
-      for (const { outcomes, owners: left } of await Promise.all(rounds)) {
-        expect(left).toBe(1);
-        expect(outcomes.filter((outcome) => outcome.status === "fulfilled").length).toBe(1);
-        const refused = outcomes.find((outcome) => outcome.status === "rejected");
-        // Leaving: the second finds itself the last owner. Demoting: the second is no longer an owner.
-        expect((refused as PromiseRejectedResult).reason).toMatchObject({ code: expect.stringMatching(/^(last_owner|forbidden)$/) });
+  test.skipIf(process.env.DATABASE_URL === undefined)(
+    "two owners leaving, or demoting each other, at once: 20 races, an owner always remains",
+    async () => {
+      const handle = await createTestDatabase();
+      try {
+        const clock = createTestClock();
+        const rbac = createRbac({
+          db: handle.db,
+          clock,
+          audit: createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false }),
+        });
+        const { organizationMemberships, roles } = await import("./schema.ts");
+        const { and, eq } = await import("drizzle-orm");
+        const [ownerRole] = await handle.db.select().from(roles).where(eq(roles.key, "owner"));
+        const owners = async (orgId: string) =>
+          (
+            await handle.db
+              .select()
+              .from(organizationMemberships)
+              .where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.roleId, ownerRole!.id)))
+          ).length;
+        const rounds = Array.from({ length: 20 }, async (_, round) => {
+          const [first, second] = [newId("user"), newId("user")];
+          for (const id of [first, second])
+            await handle.db.insert(users).values({
+              id,
+              email: `${id}@example.com`,
+              emailNormalized: `${id}@example.com`,
+              createdAt: clock.now(),
+              updatedAt: clock.now(),
+            });
+          const org = await rbac.organizations.create(first, { name: `Race ${round}` }, {});
+          await handle.db
+            .insert(organizationMemberships)
+            .values({ orgId: org.id, userId: second, roleId: ownerRole!.id, joinedAt: clock.now() });
+          await rbac.resolver.changed(handle.db, second);
+          const outcomes =
+            round % 2 === 0
+              ? await Promise.allSettled([
+                  rbac.organizations.removeMember(first, org.id, first, {}),
+                  rbac.organizations.removeMember(second, org.id, second, {}),
+                ])
+              : await Promise.allSettled([
+                  rbac.organizations.changeRole(first, org.id, second, "admin", {}),
+                  rbac.organizations.changeRole(second, org.id, first, "admin", {}),
+                ]);
+          return { outcomes, owners: await owners(org.id) };
+        });
+        for (const { outcomes, owners: left } of await Promise.all(rounds)) {
+          expect(left).toBe(1);
+          expect(outcomes.filter((outcome) => outcome.status === "fulfilled").length).toBe(1);
+          const refused = outcomes.find((outcome) => outcome.status === "rejected");
+          // Leaving: the second finds itself the last owner. Demoting: the second is no longer an owner.
+          expect((refused as PromiseRejectedResult).reason).toMatchObject({
+            code: expect.stringMatching(/^(last_owner|forbidden)$/),
+          });
+        }
+      } finally {
+        await handle.close();
       }
-    } finally {
-      await handle.close();
-    }
-  });
+    },
+  );
 });

@@ -1,5 +1,12 @@
 import { and, asc, eq, isNull, sql } from "drizzle-orm";
-import { newId, PlatformError, type AuditLog, type Clock, type Database, type RequestContext } from "@burrow/platform-core";
+import {
+  newId,
+  PlatformError,
+  type AuditLog,
+  type Clock,
+  type Database,
+  type RequestContext,
+} from "@burrow/platform-core";
 import { assertRecentAuthentication } from "@burrow/platform-auth";
 import { users } from "@burrow/platform-auth/schema";
 import { coversAll } from "./permissions.ts";
@@ -19,7 +26,24 @@ export interface Member {
 
 const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$/;
 /** Slugs that would collide with product paths or impersonate the operator. */
-const RESERVED_SLUGS = new Set(["admin", "api", "app", "auth", "burrow", "dashboard", "help", "login", "me", "new", "root", "settings", "signup", "support", "system", "www"]);
+const RESERVED_SLUGS = new Set([
+  "admin",
+  "api",
+  "app",
+  "auth",
+  "burrow",
+  "dashboard",
+  "help",
+  "login",
+  "me",
+  "new",
+  "root",
+  "settings",
+  "signup",
+  "support",
+  "system",
+  "www",
+]);
 
 export function slugFromName(name: string): string {
   const base = name
@@ -37,14 +61,29 @@ export function slugFromName(name: string): string {
  * An organization role by key: a built-in one, or a custom role of this organization (never another
  * organization's), with its permissions. 400 when there is none.
  */
-export async function findOrgRole(tx: Database, key: string, orgId: string): Promise<{ id: string; key: string; permissions: string[] }> {
+export async function findOrgRole(
+  tx: Database,
+  key: string,
+  orgId: string,
+): Promise<{ id: string; key: string; permissions: string[] }> {
   const rows = await tx
     .select({ id: roles.id, key: roles.key, permission: rolePermissions.permission })
     .from(roles)
     .leftJoin(rolePermissions, eq(rolePermissions.roleId, roles.id))
-    .where(and(eq(roles.key, key), eq(roles.scope, "organization"), sql`(${roles.orgId} is null or ${roles.orgId} = ${orgId})`));
-  if (rows.length === 0) throw new PlatformError("validation_failed", { errors: [{ path: "role", message: `There is no role ${key}` }] });
-  return { id: rows[0]!.id, key, permissions: rows.map((row) => row.permission).filter((permission): permission is string => permission !== null) };
+    .where(
+      and(
+        eq(roles.key, key),
+        eq(roles.scope, "organization"),
+        sql`(${roles.orgId} is null or ${roles.orgId} = ${orgId})`,
+      ),
+    );
+  if (rows.length === 0)
+    throw new PlatformError("validation_failed", { errors: [{ path: "role", message: `There is no role ${key}` }] });
+  return {
+    id: rows[0]!.id,
+    key,
+    permissions: rows.map((row) => row.permission).filter((permission): permission is string => permission !== null),
+  };
 }
 
 /**
@@ -53,13 +92,21 @@ export async function findOrgRole(tx: Database, key: string, orgId: string): Pro
  * remains" — see each other's commits instead of racing. False when it does not exist (or is deleted).
  */
 export async function lockOrganization(tx: Database, orgId: string): Promise<boolean> {
-  const [row] = await tx.select({ id: organizations.id }).from(organizations).where(and(eq(organizations.id, orgId), isNull(organizations.deletedAt))).for("update");
+  const [row] = await tx
+    .select({ id: organizations.id })
+    .from(organizations)
+    .where(and(eq(organizations.id, orgId), isNull(organizations.deletedAt)))
+    .for("update");
   return row !== undefined;
 }
 
 export interface Organizations {
   /** Creates an organization; the creator becomes its owner. */
-  create(actorId: string, input: { name: string; slug?: string; logoUrl?: string | null; metadata?: Record<string, unknown> }, request: RequestContext): Promise<OrganizationRow>;
+  create(
+    actorId: string,
+    input: { name: string; slug?: string; logoUrl?: string | null; metadata?: Record<string, unknown> },
+    request: RequestContext,
+  ): Promise<OrganizationRow>;
   listMine(db: Database, userId: string): Promise<(OrganizationRow & { role: string })[]>;
   /** The organization, if the actor may read it; 404 otherwise (its existence is not confirmed). */
   get(actorId: string, orgId: string): Promise<OrganizationRow>;
@@ -68,7 +115,12 @@ export interface Organizations {
    * read the organization, 403 (audited as `permission.denied`) when they lack `permission`.
    */
   authorize(actorId: string, orgId: string, permission: string): Promise<OrganizationRow>;
-  update(actorId: string, orgId: string, changes: { name?: string; slug?: string; logoUrl?: string | null; metadata?: Record<string, unknown> }, request: RequestContext): Promise<OrganizationRow>;
+  update(
+    actorId: string,
+    orgId: string,
+    changes: { name?: string; slug?: string; logoUrl?: string | null; metadata?: Record<string, unknown> },
+    request: RequestContext,
+  ): Promise<OrganizationRow>;
   /** Needs `org:delete` (checked first, so outsiders learn nothing more) and a recent authentication on the caller's session. */
   remove(caller: { userId: string; authenticatedAt: Date }, orgId: string, request: RequestContext): Promise<void>;
   members(actorId: string, orgId: string): Promise<Member[]>;
@@ -77,28 +129,48 @@ export interface Organizations {
   transferOwnership(actorId: string, orgId: string, userId: string, request: RequestContext): Promise<void>;
 }
 
-export function createOrganizations(options: { db: Database; clock: Clock; audit: AuditLog; resolver: PermissionResolver }): Organizations {
+export function createOrganizations(options: {
+  db: Database;
+  clock: Clock;
+  audit: AuditLog;
+  resolver: PermissionResolver;
+}): Organizations {
   const { db, clock, audit, resolver } = options;
   const actor = (id: string) => ({ type: "user", id }) as const;
 
   async function live(tx: Database, orgId: string): Promise<OrganizationRow | undefined> {
-    const [row] = await tx.select().from(organizations).where(and(eq(organizations.id, orgId), isNull(organizations.deletedAt)));
+    const [row] = await tx
+      .select()
+      .from(organizations)
+      .where(and(eq(organizations.id, orgId), isNull(organizations.deletedAt)));
     return row;
   }
 
   /** 404 when the actor may not even read the organization; 403 when they may read but not do this. */
   async function authorize(actorId: string, orgId: string, permission: string): Promise<OrganizationRow> {
     const org = await live(db, orgId);
-    if (org === undefined || !(await resolver.can(actorId, "org:read", { orgId }))) throw new PlatformError("not_found");
+    if (org === undefined || !(await resolver.can(actorId, "org:read", { orgId })))
+      throw new PlatformError("not_found");
     if (!(await resolver.can(actorId, permission, { orgId }))) {
-      await audit.record(db, { action: "permission.denied", actor: actor(actorId), target: { type: "organization", id: orgId }, orgId, outcome: "denied", metadata: { permission } });
+      await audit.record(db, {
+        action: "permission.denied",
+        actor: actor(actorId),
+        target: { type: "organization", id: orgId },
+        orgId,
+        outcome: "denied",
+        metadata: { permission },
+      });
       throw new PlatformError("forbidden", { detail: `This needs the ${permission} permission.` });
     }
     return org;
   }
 
   async function owners(tx: Database, orgId: string): Promise<string[]> {
-    const rows = await tx.select({ userId: organizationMemberships.userId }).from(organizationMemberships).innerJoin(roles, eq(roles.id, organizationMemberships.roleId)).where(and(eq(organizationMemberships.orgId, orgId), eq(roles.key, "owner")));
+    const rows = await tx
+      .select({ userId: organizationMemberships.userId })
+      .from(organizationMemberships)
+      .innerJoin(roles, eq(roles.id, organizationMemberships.roleId))
+      .where(and(eq(organizationMemberships.orgId, orgId), eq(roles.key, "owner")));
     return rows.map((row) => row.userId);
   }
 
@@ -116,19 +188,36 @@ export function createOrganizations(options: { db: Database; clock: Clock; audit
    * leaving included: the organization keeps an owner, and only an owner acts on another owner.
    * Call with the organization locked.
    */
-  async function assertOwnerChange(tx: Database, actorId: string, orgId: string, userId: string, currentRole: string, nextRole: string | null): Promise<void> {
+  async function assertOwnerChange(
+    tx: Database,
+    actorId: string,
+    orgId: string,
+    userId: string,
+    currentRole: string,
+    nextRole: string | null,
+  ): Promise<void> {
     if (currentRole !== "owner" || nextRole === "owner") return;
     if ((await owners(tx, orgId)).length === 1) throw new PlatformError("last_owner");
     // The actor's membership as it stands now (under the lock), not a cached permission set.
-    if (userId !== actorId && (await membership(tx, orgId, actorId))?.roleKey !== "owner") throw new PlatformError("forbidden", { detail: "Only an owner can change or remove an owner." });
+    if (userId !== actorId && (await membership(tx, orgId, actorId))?.roleKey !== "owner")
+      throw new PlatformError("forbidden", { detail: "Only an owner can change or remove an owner." });
   }
 
   async function claimSlug(tx: Database, wanted: string, explicit: boolean, exceptOrgId?: string): Promise<string> {
-    if (!SLUG.test(wanted)) throw new PlatformError("validation_failed", { errors: [{ path: "slug", message: "2–48 lower-case letters, digits and dashes, not starting or ending with a dash" }] });
-    if (RESERVED_SLUGS.has(wanted)) throw new PlatformError("validation_failed", { errors: [{ path: "slug", message: `${wanted} is reserved` }] });
+    if (!SLUG.test(wanted))
+      throw new PlatformError("validation_failed", {
+        errors: [
+          { path: "slug", message: "2–48 lower-case letters, digits and dashes, not starting or ending with a dash" },
+        ],
+      });
+    if (RESERVED_SLUGS.has(wanted))
+      throw new PlatformError("validation_failed", { errors: [{ path: "slug", message: `${wanted} is reserved` }] });
     for (let attempt = 1; attempt <= 20; attempt++) {
       const candidate = attempt === 1 ? wanted : `${wanted.slice(0, 44)}-${attempt}`;
-      const [taken] = await tx.select({ id: organizations.id }).from(organizations).where(and(eq(organizations.slug, candidate), isNull(organizations.deletedAt)));
+      const [taken] = await tx
+        .select({ id: organizations.id })
+        .from(organizations)
+        .where(and(eq(organizations.slug, candidate), isNull(organizations.deletedAt)));
       if (taken === undefined || taken.id === exceptOrgId) return candidate;
       if (explicit) throw new PlatformError("slug_taken");
     }
@@ -142,11 +231,32 @@ export function createOrganizations(options: { db: Database; clock: Clock; audit
         const slug = await claimSlug(tx, input.slug ?? slugFromName(input.name), input.slug !== undefined);
         const [org] = await tx
           .insert(organizations)
-          .values({ id: newId("organization", now.getTime()), name: input.name, slug, logoUrl: input.logoUrl ?? null, metadata: input.metadata ?? {}, createdBy: actorId, createdAt: now, updatedAt: now })
+          .values({
+            id: newId("organization", now.getTime()),
+            name: input.name,
+            slug,
+            logoUrl: input.logoUrl ?? null,
+            metadata: input.metadata ?? {},
+            createdBy: actorId,
+            createdAt: now,
+            updatedAt: now,
+          })
           .returning();
         const owner = await findOrgRole(tx, "owner", org!.id);
-        await tx.insert(organizationMemberships).values({ orgId: org!.id, userId: actorId, roleId: owner.id, joinedAt: now });
-        await audit.record(tx, { action: "organization.created", actor: actor(actorId), target: { type: "organization", id: org!.id }, orgId: org!.id, metadata: { slug } }, request);
+        await tx
+          .insert(organizationMemberships)
+          .values({ orgId: org!.id, userId: actorId, roleId: owner.id, joinedAt: now });
+        await audit.record(
+          tx,
+          {
+            action: "organization.created",
+            actor: actor(actorId),
+            target: { type: "organization", id: org!.id },
+            orgId: org!.id,
+            metadata: { slug },
+          },
+          request,
+        );
         await resolver.changed(tx, actorId);
         return org!;
       });
@@ -156,7 +266,10 @@ export function createOrganizations(options: { db: Database; clock: Clock; audit
       const rows = await tx
         .select({ org: organizations, role: roles.key })
         .from(organizationMemberships)
-        .innerJoin(organizations, and(eq(organizations.id, organizationMemberships.orgId), isNull(organizations.deletedAt)))
+        .innerJoin(
+          organizations,
+          and(eq(organizations.id, organizationMemberships.orgId), isNull(organizations.deletedAt)),
+        )
         .innerJoin(roles, eq(roles.id, organizationMemberships.roleId))
         .where(eq(organizationMemberships.userId, userId))
         .orderBy(asc(organizations.name));
@@ -175,7 +288,17 @@ export function createOrganizations(options: { db: Database; clock: Clock; audit
         if (changes.logoUrl !== undefined) set.logoUrl = changes.logoUrl;
         if (changes.metadata !== undefined) set.metadata = changes.metadata;
         const [row] = await tx.update(organizations).set(set).where(eq(organizations.id, orgId)).returning();
-        await audit.record(tx, { action: changes.name !== undefined ? "organization.renamed" : "organization.updated", actor: actor(actorId), target: { type: "organization", id: orgId }, orgId, metadata: { fields: Object.keys(changes) } }, request);
+        await audit.record(
+          tx,
+          {
+            action: changes.name !== undefined ? "organization.renamed" : "organization.updated",
+            actor: actor(actorId),
+            target: { type: "organization", id: orgId },
+            orgId,
+            metadata: { fields: Object.keys(changes) },
+          },
+          request,
+        );
         return row!;
       });
     },
@@ -188,7 +311,11 @@ export function createOrganizations(options: { db: Database; clock: Clock; audit
         if (!(await lockOrganization(tx, orgId))) throw new PlatformError("not_found");
         await tx.update(organizations).set({ deletedAt: clock.now() }).where(eq(organizations.id, orgId));
         await withdrawElevations(tx, { clock, audit }, { orgId }, actor(actorId), request);
-        await audit.record(tx, { action: "organization.deleted", actor: actor(actorId), target: { type: "organization", id: orgId }, orgId }, request);
+        await audit.record(
+          tx,
+          { action: "organization.deleted", actor: actor(actorId), target: { type: "organization", id: orgId }, orgId },
+          request,
+        );
         await resolver.changed(tx, "*");
       });
     },
@@ -196,7 +323,13 @@ export function createOrganizations(options: { db: Database; clock: Clock; audit
     async members(actorId, orgId) {
       await authorize(actorId, orgId, "members:read");
       const rows = await db
-        .select({ userId: users.id, email: users.email, name: users.name, role: roles.key, joinedAt: organizationMemberships.joinedAt })
+        .select({
+          userId: users.id,
+          email: users.email,
+          name: users.name,
+          role: roles.key,
+          joinedAt: organizationMemberships.joinedAt,
+        })
         .from(organizationMemberships)
         .innerJoin(users, eq(users.id, organizationMemberships.userId))
         .innerJoin(roles, eq(roles.id, organizationMemberships.roleId))
@@ -214,13 +347,31 @@ export function createOrganizations(options: { db: Database; clock: Clock; audit
         const target = await findOrgRole(tx, roleKey, orgId);
         const held = [...(await resolver.resolve(actorId, orgId, tx)).patterns];
         // Nobody grants what they do not hold, and nobody raises their own role.
-        if (!coversAll(held, target.permissions)) throw new PlatformError("forbidden", { detail: `You cannot grant the ${roleKey} role.` });
-        if (userId === actorId && current.roleKey !== roleKey && !coversAll((await findOrgRole(tx, current.roleKey, orgId)).permissions, target.permissions)) {
+        if (!coversAll(held, target.permissions))
+          throw new PlatformError("forbidden", { detail: `You cannot grant the ${roleKey} role.` });
+        if (
+          userId === actorId &&
+          current.roleKey !== roleKey &&
+          !coversAll((await findOrgRole(tx, current.roleKey, orgId)).permissions, target.permissions)
+        ) {
           throw new PlatformError("forbidden", { detail: "You cannot raise your own role." });
         }
         await assertOwnerChange(tx, actorId, orgId, userId, current.roleKey, roleKey);
-        await tx.update(organizationMemberships).set({ roleId: target.id }).where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, userId)));
-        await audit.record(tx, { action: "member.role_changed", actor: actor(actorId), target: { type: "user", id: userId }, orgId, metadata: { from: current.roleKey, to: roleKey } }, request);
+        await tx
+          .update(organizationMemberships)
+          .set({ roleId: target.id })
+          .where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, userId)));
+        await audit.record(
+          tx,
+          {
+            action: "member.role_changed",
+            actor: actor(actorId),
+            target: { type: "user", id: userId },
+            orgId,
+            metadata: { from: current.roleKey, to: roleKey },
+          },
+          request,
+        );
         await resolver.changed(tx, userId);
       });
     },
@@ -234,10 +385,21 @@ export function createOrganizations(options: { db: Database; clock: Clock; audit
         const current = await membership(tx, orgId, userId);
         if (current === undefined) throw new PlatformError("not_found");
         await assertOwnerChange(tx, actorId, orgId, userId, current.roleKey, null);
-        await tx.delete(organizationMemberships).where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, userId)));
+        await tx
+          .delete(organizationMemberships)
+          .where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, userId)));
         // A way back in is part of the membership: it ends with it.
         await withdrawElevations(tx, { clock, audit }, { userId, orgId }, actor(actorId), request);
-        await audit.record(tx, { action: userId === actorId ? "member.left" : "member.removed", actor: actor(actorId), target: { type: "user", id: userId }, orgId }, request);
+        await audit.record(
+          tx,
+          {
+            action: userId === actorId ? "member.left" : "member.removed",
+            actor: actor(actorId),
+            target: { type: "user", id: userId },
+            orgId,
+          },
+          request,
+        );
         await resolver.changed(tx, userId);
       });
     },
@@ -246,14 +408,31 @@ export function createOrganizations(options: { db: Database; clock: Clock; audit
       await authorize(actorId, orgId, "org:transfer");
       await db.transaction(async (tx) => {
         if (!(await lockOrganization(tx, orgId))) throw new PlatformError("not_found");
-        if ((await membership(tx, orgId, actorId))?.roleKey !== "owner") throw new PlatformError("forbidden", { detail: "Only an owner can transfer ownership." });
+        if ((await membership(tx, orgId, actorId))?.roleKey !== "owner")
+          throw new PlatformError("forbidden", { detail: "Only an owner can transfer ownership." });
         const target = await membership(tx, orgId, userId);
         if (target === undefined) throw new PlatformError("not_found");
         const owner = await findOrgRole(tx, "owner", orgId);
         const admin = await findOrgRole(tx, "admin", orgId);
-        await tx.update(organizationMemberships).set({ roleId: owner.id }).where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, userId)));
-        if (userId !== actorId) await tx.update(organizationMemberships).set({ roleId: admin.id }).where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, actorId)));
-        await audit.record(tx, { action: "organization.ownership_transferred", actor: actor(actorId), target: { type: "user", id: userId }, orgId }, request);
+        await tx
+          .update(organizationMemberships)
+          .set({ roleId: owner.id })
+          .where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, userId)));
+        if (userId !== actorId)
+          await tx
+            .update(organizationMemberships)
+            .set({ roleId: admin.id })
+            .where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, actorId)));
+        await audit.record(
+          tx,
+          {
+            action: "organization.ownership_transferred",
+            actor: actor(actorId),
+            target: { type: "user", id: userId },
+            orgId,
+          },
+          request,
+        );
         await resolver.changed(tx, userId);
         await resolver.changed(tx, actorId);
       });

@@ -32,11 +32,21 @@ export interface BuiltInRole {
 
 export const BUILT_IN_ROLES: BuiltInRole[] = [
   { key: "owner", name: "Owner", scope: "organization", permissions: ["*"] },
-  { key: "admin", name: "Admin", scope: "organization", permissions: ["org:read", "org:update", "members:*", "roles:*"] },
+  {
+    key: "admin",
+    name: "Admin",
+    scope: "organization",
+    permissions: ["org:read", "org:update", "members:*", "roles:*"],
+  },
   { key: "member", name: "Member", scope: "organization", permissions: ["org:read", "members:read", "roles:read"] },
   { key: "viewer", name: "Viewer", scope: "organization", permissions: ["org:read"] },
   { key: "platform_admin", name: "Platform administrator", scope: "platform", permissions: ["*"] },
-  { key: "support", name: "Support", scope: "platform", permissions: ["users:read", "org:read", "members:read", "audit:read"] },
+  {
+    key: "support",
+    name: "Support",
+    scope: "platform",
+    permissions: ["users:read", "org:read", "members:read", "audit:read"],
+  },
 ];
 
 /** True when one of the held patterns covers `permission`. */

@@ -34,9 +34,18 @@ export function createPermissionResolver(options: { db: Database; clock: Clock }
   /** `until`: the clock time the entry stops being true by itself (the end of an elevation in it). */
   const cache = new Map<string, { value: ResolvedPermissions; at: number; until: number }>();
 
-  async function load(db: Database, userId: string, orgId: string | null): Promise<{ value: ResolvedPermissions; until: number }> {
+  async function load(
+    db: Database,
+    userId: string,
+    orgId: string | null,
+  ): Promise<{ value: ResolvedPermissions; until: number }> {
     const now = options.clock.now().toISOString();
-    const rows = await queryRows<{ permission: string; role_key: string; source: string; ends_at: Date | string | null }>(
+    const rows = await queryRows<{
+      permission: string;
+      role_key: string;
+      source: string;
+      ends_at: Date | string | null;
+    }>(
       db,
       sql`select rp.permission, r.key as role_key, 'org' as source, null::timestamptz as ends_at
             from organization_memberships m
@@ -65,15 +74,23 @@ export function createPermissionResolver(options: { db: Database; clock: Clock }
     );
     const ends = rows.filter((row) => row.ends_at !== null).map((row) => new Date(row.ends_at!).getTime());
     return {
-      value: { patterns: new Set(rows.map((row) => row.permission)), orgRole: rows.find((row) => row.source === "org")?.role_key ?? null },
+      value: {
+        patterns: new Set(rows.map((row) => row.permission)),
+        orgRole: rows.find((row) => row.source === "org")?.role_key ?? null,
+      },
       until: ends.length === 0 ? Number.POSITIVE_INFINITY : Math.min(...ends),
     };
   }
 
-  async function resolve(userId: string, orgId: string | null = null, db: Database = options.db): Promise<ResolvedPermissions> {
+  async function resolve(
+    userId: string,
+    orgId: string | null = null,
+    db: Database = options.db,
+  ): Promise<ResolvedPermissions> {
     const key = `${userId}|${orgId ?? ""}`;
     const hit = cache.get(key);
-    if (hit !== undefined && Date.now() - hit.at < ENTRY_TTL_MS && options.clock.now().getTime() < hit.until) return hit.value;
+    if (hit !== undefined && Date.now() - hit.at < ENTRY_TTL_MS && options.clock.now().getTime() < hit.until)
+      return hit.value;
     const { value, until } = await load(db, userId, orgId);
     if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value!);
     cache.set(key, { value, at: Date.now(), until });

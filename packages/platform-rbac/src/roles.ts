@@ -1,5 +1,12 @@
 import { and, asc, eq, isNull, or } from "drizzle-orm";
-import { newId, PlatformError, type AuditLog, type Clock, type Database, type RequestContext } from "@burrow/platform-core";
+import {
+  newId,
+  PlatformError,
+  type AuditLog,
+  type Clock,
+  type Database,
+  type RequestContext,
+} from "@burrow/platform-core";
 import type { Organizations } from "./organizations.ts";
 import { BUILT_IN_ROLES, coversAll, PERMISSION } from "./permissions.ts";
 import type { PermissionResolver } from "./resolver.ts";
@@ -17,36 +24,84 @@ export interface Roles {
   /** The built-in organization roles and this organization's own (roles:read). */
   list(actorId: string, orgId: string): Promise<RoleView[]>;
   /** A custom role (roles:manage); never with permissions the actor does not hold. */
-  create(actorId: string, orgId: string, input: { key: string; name: string; permissions: string[] }, request: RequestContext): Promise<RoleView>;
-  update(actorId: string, orgId: string, roleId: string, changes: { name?: string; permissions?: string[] }, request: RequestContext): Promise<RoleView>;
+  create(
+    actorId: string,
+    orgId: string,
+    input: { key: string; name: string; permissions: string[] },
+    request: RequestContext,
+  ): Promise<RoleView>;
+  update(
+    actorId: string,
+    orgId: string,
+    roleId: string,
+    changes: { name?: string; permissions?: string[] },
+    request: RequestContext,
+  ): Promise<RoleView>;
   /** Refused while a member holds the role. */
   remove(actorId: string, orgId: string, roleId: string, request: RequestContext): Promise<void>;
 }
 
 const KEY = /^[a-z][a-z0-9_]{1,49}$/;
 
-export function createRoles(options: { db: Database; clock: Clock; audit: AuditLog; resolver: PermissionResolver; organizations: Organizations; catalogue: Record<string, string> }): Roles {
+export function createRoles(options: {
+  db: Database;
+  clock: Clock;
+  audit: AuditLog;
+  resolver: PermissionResolver;
+  organizations: Organizations;
+  catalogue: Record<string, string>;
+}): Roles {
   const { db, clock, audit, resolver } = options;
 
   const authorize = options.organizations.authorize;
 
   /** Known permissions (or patterns over known resources), none beyond what the actor holds. */
-  async function checkPermissions(tx: Database, actorId: string, orgId: string, permissions: string[]): Promise<string[]> {
+  async function checkPermissions(
+    tx: Database,
+    actorId: string,
+    orgId: string,
+    permissions: string[],
+  ): Promise<string[]> {
     const resources = new Set(Object.keys(options.catalogue).map((permission) => permission.split(":")[0]));
-    const unknown = permissions.filter((permission) => !PERMISSION.test(permission) || (permission !== "*" && (permission.endsWith(":*") ? !resources.has(permission.split(":")[0]) : !(permission in options.catalogue))));
-    if (unknown.length > 0) throw new PlatformError("validation_failed", { errors: unknown.map((permission) => ({ path: "permissions", message: `${permission} is not in the permission catalogue` })) });
-    if (!coversAll([...(await resolver.resolve(actorId, orgId, tx)).patterns], permissions)) throw new PlatformError("forbidden", { detail: "You cannot grant permissions you do not hold." });
+    const unknown = permissions.filter(
+      (permission) =>
+        !PERMISSION.test(permission) ||
+        (permission !== "*" &&
+          (permission.endsWith(":*") ? !resources.has(permission.split(":")[0]) : !(permission in options.catalogue))),
+    );
+    if (unknown.length > 0)
+      throw new PlatformError("validation_failed", {
+        errors: unknown.map((permission) => ({
+          path: "permissions",
+          message: `${permission} is not in the permission catalogue`,
+        })),
+      });
+    if (!coversAll([...(await resolver.resolve(actorId, orgId, tx)).patterns], permissions))
+      throw new PlatformError("forbidden", { detail: "You cannot grant permissions you do not hold." });
     return [...new Set(permissions)].sort();
   }
 
   async function view(tx: Database, roleId: string): Promise<RoleView> {
-    const rows = await tx.select({ role: roles, permission: rolePermissions.permission }).from(roles).leftJoin(rolePermissions, eq(rolePermissions.roleId, roles.id)).where(eq(roles.id, roleId));
+    const rows = await tx
+      .select({ role: roles, permission: rolePermissions.permission })
+      .from(roles)
+      .leftJoin(rolePermissions, eq(rolePermissions.roleId, roles.id))
+      .where(eq(roles.id, roleId));
     const role = rows[0]!.role;
-    return { id: role.id, key: role.key, name: role.name, builtIn: role.builtIn, permissions: rows.flatMap((row) => (row.permission === null ? [] : [row.permission])).sort() };
+    return {
+      id: role.id,
+      key: role.key,
+      name: role.name,
+      builtIn: role.builtIn,
+      permissions: rows.flatMap((row) => (row.permission === null ? [] : [row.permission])).sort(),
+    };
   }
 
   async function custom(tx: Database, orgId: string, roleId: string) {
-    const [role] = await tx.select().from(roles).where(and(eq(roles.id, roleId), eq(roles.orgId, orgId)));
+    const [role] = await tx
+      .select()
+      .from(roles)
+      .where(and(eq(roles.id, roleId), eq(roles.orgId, orgId)));
     // Built-in roles and other organizations' roles are not this organization's to change.
     if (role === undefined) throw new PlatformError("not_found");
     return role;
@@ -55,24 +110,62 @@ export function createRoles(options: { db: Database; clock: Clock; audit: AuditL
   return {
     async list(actorId, orgId) {
       await authorize(actorId, orgId, "roles:read");
-      const rows = await db.select({ id: roles.id, key: roles.key, builtIn: roles.builtIn }).from(roles).where(and(eq(roles.scope, "organization"), or(isNull(roles.orgId), eq(roles.orgId, orgId)))).orderBy(asc(roles.createdAt), asc(roles.id));
+      const rows = await db
+        .select({ id: roles.id, key: roles.key, builtIn: roles.builtIn })
+        .from(roles)
+        .where(and(eq(roles.scope, "organization"), or(isNull(roles.orgId), eq(roles.orgId, orgId))))
+        .orderBy(asc(roles.createdAt), asc(roles.id));
       // Built-in roles from most to least powerful, then the organization's own in creation order.
-      const rank = (row: { key: string; builtIn: boolean }) => (row.builtIn ? BUILT_IN_ROLES.findIndex((role) => role.key === row.key) : BUILT_IN_ROLES.length);
-      const ordered = rows.map((row, index) => ({ row, index })).sort((a, b) => rank(a.row) - rank(b.row) || a.index - b.index);
+      const rank = (row: { key: string; builtIn: boolean }) =>
+        row.builtIn ? BUILT_IN_ROLES.findIndex((role) => role.key === row.key) : BUILT_IN_ROLES.length;
+      const ordered = rows
+        .map((row, index) => ({ row, index }))
+        .sort((a, b) => rank(a.row) - rank(b.row) || a.index - b.index);
       return Promise.all(ordered.map(({ row }) => view(db, row.id)));
     },
 
     async create(actorId, orgId, input, request) {
       await authorize(actorId, orgId, "roles:manage");
-      if (!KEY.test(input.key)) throw new PlatformError("validation_failed", { errors: [{ path: "key", message: "2–50 lower-case letters, digits and underscores" }] });
+      if (!KEY.test(input.key))
+        throw new PlatformError("validation_failed", {
+          errors: [{ path: "key", message: "2–50 lower-case letters, digits and underscores" }],
+        });
       return db.transaction(async (tx) => {
         const permissions = await checkPermissions(tx, actorId, orgId, input.permissions);
-        const [taken] = await tx.select({ id: roles.id }).from(roles).where(and(eq(roles.key, input.key), eq(roles.scope, "organization"), or(isNull(roles.orgId), eq(roles.orgId, orgId))));
+        const [taken] = await tx
+          .select({ id: roles.id })
+          .from(roles)
+          .where(
+            and(
+              eq(roles.key, input.key),
+              eq(roles.scope, "organization"),
+              or(isNull(roles.orgId), eq(roles.orgId, orgId)),
+            ),
+          );
         if (taken !== undefined) throw new PlatformError("conflict", { detail: `The role ${input.key} exists.` });
         const id = newId("role", clock.now().getTime());
-        await tx.insert(roles).values({ id, key: input.key, name: input.name, scope: "organization", orgId, builtIn: false, createdAt: clock.now() });
-        if (permissions.length > 0) await tx.insert(rolePermissions).values(permissions.map((permission) => ({ roleId: id, permission })));
-        await audit.record(tx, { action: "role.created", actor: { type: "user", id: actorId }, target: { type: "role", id }, orgId, metadata: { key: input.key, permissions } }, request);
+        await tx.insert(roles).values({
+          id,
+          key: input.key,
+          name: input.name,
+          scope: "organization",
+          orgId,
+          builtIn: false,
+          createdAt: clock.now(),
+        });
+        if (permissions.length > 0)
+          await tx.insert(rolePermissions).values(permissions.map((permission) => ({ roleId: id, permission })));
+        await audit.record(
+          tx,
+          {
+            action: "role.created",
+            actor: { type: "user", id: actorId },
+            target: { type: "role", id },
+            orgId,
+            metadata: { key: input.key, permissions },
+          },
+          request,
+        );
         return view(tx, id);
       });
     },
@@ -85,11 +178,22 @@ export function createRoles(options: { db: Database; clock: Clock; audit: AuditL
         if (changes.permissions !== undefined) {
           const permissions = await checkPermissions(tx, actorId, orgId, changes.permissions);
           await tx.delete(rolePermissions).where(eq(rolePermissions.roleId, roleId));
-          if (permissions.length > 0) await tx.insert(rolePermissions).values(permissions.map((permission) => ({ roleId, permission })));
+          if (permissions.length > 0)
+            await tx.insert(rolePermissions).values(permissions.map((permission) => ({ roleId, permission })));
           // Everyone holding the role sees the change on their next check, on every node.
           await resolver.changed(tx, "*");
         }
-        await audit.record(tx, { action: "role.changed", actor: { type: "user", id: actorId }, target: { type: "role", id: roleId }, orgId, metadata: { fields: Object.keys(changes) } }, request);
+        await audit.record(
+          tx,
+          {
+            action: "role.changed",
+            actor: { type: "user", id: actorId },
+            target: { type: "role", id: roleId },
+            orgId,
+            metadata: { fields: Object.keys(changes) },
+          },
+          request,
+        );
         return view(tx, roleId);
       });
     },
@@ -98,10 +202,19 @@ export function createRoles(options: { db: Database; clock: Clock; audit: AuditL
       await authorize(actorId, orgId, "roles:manage");
       await db.transaction(async (tx) => {
         await custom(tx, orgId, roleId);
-        const [held] = await tx.select({ userId: organizationMemberships.userId }).from(organizationMemberships).where(eq(organizationMemberships.roleId, roleId)).limit(1);
-        if (held !== undefined) throw new PlatformError("conflict", { detail: "Members still hold this role; give them another first." });
+        const [held] = await tx
+          .select({ userId: organizationMemberships.userId })
+          .from(organizationMemberships)
+          .where(eq(organizationMemberships.roleId, roleId))
+          .limit(1);
+        if (held !== undefined)
+          throw new PlatformError("conflict", { detail: "Members still hold this role; give them another first." });
         await tx.delete(roles).where(eq(roles.id, roleId));
-        await audit.record(tx, { action: "role.deleted", actor: { type: "user", id: actorId }, target: { type: "role", id: roleId }, orgId }, request);
+        await audit.record(
+          tx,
+          { action: "role.deleted", actor: { type: "user", id: actorId }, target: { type: "role", id: roleId }, orgId },
+          request,
+        );
       });
     },
   };

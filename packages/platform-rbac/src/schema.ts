@@ -43,7 +43,9 @@ export const roles = pgTable(
 export const rolePermissions = pgTable(
   "role_permissions",
   {
-    roleId: text("role_id").notNull().references(() => roles.id, { onDelete: "cascade" }),
+    roleId: text("role_id")
+      .notNull()
+      .references(() => roles.id, { onDelete: "cascade" }),
     /** `resource:action`, `resource:*` or `*`. */
     permission: text("permission").notNull(),
   },
@@ -53,12 +55,21 @@ export const rolePermissions = pgTable(
 export const organizationMemberships = pgTable(
   "organization_memberships",
   {
-    orgId: text("org_id").notNull().references(() => organizations.id, { onDelete: "cascade" }),
-    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
-    roleId: text("role_id").notNull().references(() => roles.id),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    roleId: text("role_id")
+      .notNull()
+      .references(() => roles.id),
     joinedAt: timestamptz("joined_at").notNull(),
   },
-  (table) => [primaryKey({ columns: [table.orgId, table.userId] }), index("organization_memberships_user_idx").on(table.userId)],
+  (table) => [
+    primaryKey({ columns: [table.orgId, table.userId] }),
+    index("organization_memberships_user_idx").on(table.userId),
+  ],
 );
 
 /** Roles held beyond membership: platform roles, and (later) eligible-only roles for elevation. */
@@ -66,8 +77,12 @@ export const principalRoles = pgTable(
   "principal_roles",
   {
     id: text("id").primaryKey(),
-    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
-    roleId: text("role_id").notNull().references(() => roles.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    roleId: text("role_id")
+      .notNull()
+      .references(() => roles.id, { onDelete: "cascade" }),
     orgId: text("org_id").references(() => organizations.id, { onDelete: "cascade" }),
     createdAt: timestamptz("created_at").notNull(),
   },
@@ -82,10 +97,14 @@ export const organizationInvitations = pgTable(
   "organization_invitations",
   {
     id: text("id").primaryKey(),
-    orgId: text("org_id").notNull().references(() => organizations.id, { onDelete: "cascade" }),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
     email: text("email").notNull(),
     emailNormalized: text("email_normalized").notNull(),
-    roleId: text("role_id").notNull().references(() => roles.id),
+    roleId: text("role_id")
+      .notNull()
+      .references(() => roles.id),
     invitedBy: text("invited_by").notNull(),
     tokenHash: text("token_hash").notNull().unique(),
     expiresAt: timestamptz("expires_at").notNull(),
@@ -115,8 +134,12 @@ export const features = pgTable("features", {
 export const planFeatures = pgTable(
   "plan_features",
   {
-    planId: text("plan_id").notNull().references(() => plans.id, { onDelete: "cascade" }),
-    featureKey: text("feature_key").notNull().references(() => features.key, { onDelete: "cascade" }),
+    planId: text("plan_id")
+      .notNull()
+      .references(() => plans.id, { onDelete: "cascade" }),
+    featureKey: text("feature_key")
+      .notNull()
+      .references(() => features.key, { onDelete: "cascade" }),
     /** For limit features; null means unlimited. */
     limitValue: integer("limit_value"),
   },
@@ -131,7 +154,9 @@ export const subscriptions = pgTable(
     id: text("id").primaryKey(),
     subjectType: text("subject_type", { enum: ["user", "organization"] }).notNull(),
     subjectId: text("subject_id").notNull(),
-    planId: text("plan_id").notNull().references(() => plans.id),
+    planId: text("plan_id")
+      .notNull()
+      .references(() => plans.id),
     status: text("status", { enum: SUBSCRIPTION_STATUSES }).notNull(),
     trialEndsAt: timestamptz("trial_ends_at"),
     periodEndsAt: timestamptz("period_ends_at"),
@@ -148,7 +173,9 @@ export const entitlementOverrides = pgTable(
     id: text("id").primaryKey(),
     subjectType: text("subject_type", { enum: ["user", "organization"] }).notNull(),
     subjectId: text("subject_id").notNull(),
-    featureKey: text("feature_key").notNull().references(() => features.key, { onDelete: "cascade" }),
+    featureKey: text("feature_key")
+      .notNull()
+      .references(() => features.key, { onDelete: "cascade" }),
     effect: text("effect", { enum: ["grant", "deny", "limit"] }).notNull(),
     limitValue: integer("limit_value"),
     reason: text("reason").notNull(),
@@ -164,8 +191,12 @@ export const roleEligibilities = pgTable(
   "role_eligibilities",
   {
     id: text("id").primaryKey(),
-    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
-    roleId: text("role_id").notNull().references(() => roles.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    roleId: text("role_id")
+      .notNull()
+      .references(() => roles.id, { onDelete: "cascade" }),
     /** Null: a platform role. */
     orgId: text("org_id").references(() => organizations.id, { onDelete: "cascade" }),
     /** When set, another holder of this permission must approve each elevation. */
@@ -182,8 +213,12 @@ export const elevations = pgTable(
   "elevations",
   {
     id: text("id").primaryKey(),
-    userId: text("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
-    roleId: text("role_id").notNull().references(() => roles.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    roleId: text("role_id")
+      .notNull()
+      .references(() => roles.id, { onDelete: "cascade" }),
     orgId: text("org_id").references(() => organizations.id, { onDelete: "cascade" }),
     reason: text("reason").notNull(),
     minutes: integer("minutes").notNull(),

@@ -8,7 +8,10 @@ export function seedRolesSql(roles: readonly BuiltInRole[] = BUILT_IN_ROLES): st
   const id = (key: string) => `'rol_0' || substr(md5('${key}'), 1, 25)`;
   const statements = roles.flatMap((role) => [
     `insert into "roles" ("id", "key", "name", "scope", "org_id", "built_in", "created_at") values (${id(role.key)}, '${role.key}', '${role.name}', '${role.scope}', null, true, now()) on conflict do nothing;`,
-    ...role.permissions.map((permission) => `insert into "role_permissions" ("role_id", "permission") values (${id(role.key)}, '${permission}') on conflict do nothing;`),
+    ...role.permissions.map(
+      (permission) =>
+        `insert into "role_permissions" ("role_id", "permission") values (${id(role.key)}, '${permission}') on conflict do nothing;`,
+    ),
   ]);
   return `-- Built-in roles (generated from packages/platform-rbac/src/permissions.ts).\n${statements.join("\n--> statement-breakpoint\n")}\n`;
 }

@@ -15,9 +15,16 @@ export interface WithdrawalMatch {
  * eligibility or deactivates the user — so nobody keeps a way back in once the reason to have one is
  * gone. Returns the users whose permissions changed: the caller evicts them (`resolver.changed`).
  */
-export async function withdrawElevations(tx: Database, context: { clock: Clock; audit: AuditLog }, match: WithdrawalMatch, actor: AuditActor, request: RequestContext): Promise<Set<string>> {
+export async function withdrawElevations(
+  tx: Database,
+  context: { clock: Clock; audit: AuditLog },
+  match: WithdrawalMatch,
+  actor: AuditActor,
+  request: RequestContext,
+): Promise<Set<string>> {
   // An empty match would end everyone's: refuse it outright.
-  if (match.userId === undefined && match.orgId === undefined) throw new Error("withdrawElevations needs a user or an organization");
+  if (match.userId === undefined && match.orgId === undefined)
+    throw new Error("withdrawElevations needs a user or an organization");
   const on = (table: typeof roleEligibilities | typeof elevations): SQL => {
     const conditions: SQL[] = [];
     if (match.userId !== undefined) conditions.push(eq(table.userId, match.userId));
@@ -32,7 +39,17 @@ export async function withdrawElevations(tx: Database, context: { clock: Clock; 
     .where(and(on(elevations), isNull(elevations.endedAt), inArray(elevations.status, ["active", "pending"])))
     .returning();
   for (const row of ended) {
-    await context.audit.record(tx, { action: "elevation.ended", actor, target: { type: "elevation", id: row.id }, ...(row.orgId ? { orgId: row.orgId } : {}), metadata: { early: true, withdrawn: true } }, request);
+    await context.audit.record(
+      tx,
+      {
+        action: "elevation.ended",
+        actor,
+        target: { type: "elevation", id: row.id },
+        ...(row.orgId ? { orgId: row.orgId } : {}),
+        metadata: { early: true, withdrawn: true },
+      },
+      request,
+    );
   }
   return new Set(ended.map((row) => row.userId));
 }

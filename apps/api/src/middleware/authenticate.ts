@@ -1,5 +1,13 @@
 import { PlatformError, type Config } from "@burrow/platform-core";
-import { scopeCovers, type AccessTokens, type ApiKeyRow, type ApiKeys, type PublicUser, type SessionRow, type Sessions } from "@burrow/platform-auth";
+import {
+  scopeCovers,
+  type AccessTokens,
+  type ApiKeyRow,
+  type ApiKeys,
+  type PublicUser,
+  type SessionRow,
+  type Sessions,
+} from "@burrow/platform-auth";
 import type { Context, MiddlewareHandler } from "hono";
 import { readSessionCookie } from "../cookies.ts";
 import type { AppEnv } from "../env.ts";
@@ -36,29 +44,44 @@ export interface Authentication {
 const BEARER = /^Bearer\s+(\S+)$/i;
 const JWT = /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
-export const authenticate = (options: { config: Config; sessions: Sessions; accessTokens: AccessTokens; apiKeys: ApiKeys }): MiddlewareHandler<AppEnv> =>
+export const authenticate = (options: {
+  config: Config;
+  sessions: Sessions;
+  accessTokens: AccessTokens;
+  apiKeys: ApiKeys;
+}): MiddlewareHandler<AppEnv> =>
   async function authenticate(c, next) {
     // A key in a URL ends up in logs, histories and Referer headers: refuse it outright.
     for (const value of new URL(c.req.url).searchParams.values()) {
-      if (value.startsWith("bk_")) throw new PlatformError("invalid_token", { detail: "API keys are accepted in the Authorization or X-API-Key header only, never in the URL." });
+      if (value.startsWith("bk_"))
+        throw new PlatformError("invalid_token", {
+          detail: "API keys are accepted in the Authorization or X-API-Key header only, never in the URL.",
+        });
     }
     const header = c.req.header("authorization");
     const apiKeyHeader = c.req.header("x-api-key");
     const bearer = header === undefined ? undefined : BEARER.exec(header)?.[1];
-    const cookie = bearer === undefined && apiKeyHeader === undefined ? readSessionCookie(c, options.config) : undefined;
-    const presented = bearer !== undefined || apiKeyHeader !== undefined ? "bearer" : cookie !== undefined ? "cookie" : null;
+    const cookie =
+      bearer === undefined && apiKeyHeader === undefined ? readSessionCookie(c, options.config) : undefined;
+    const presented =
+      bearer !== undefined || apiKeyHeader !== undefined ? "bearer" : cookie !== undefined ? "cookie" : null;
     let result: Promise<{ caller: Caller } | { error: PlatformError }> | undefined;
 
     async function identify(): Promise<{ caller: Caller } | { error: PlatformError }> {
       const request = c.get("requestContext");
       const credential = apiKeyHeader ?? bearer ?? cookie;
       if (credential === undefined) {
-        if (header !== undefined) return { error: new PlatformError("invalid_token", { detail: "The Authorization header must be `Bearer <token>`." }) };
+        if (header !== undefined)
+          return {
+            error: new PlatformError("invalid_token", { detail: "The Authorization header must be `Bearer <token>`." }),
+          };
         return { error: new PlatformError("unauthenticated") };
       }
       if (apiKeyHeader !== undefined || credential.startsWith("bk_")) {
         const key = await options.apiKeys.authenticate(credential, request);
-        return key === undefined ? { error: new PlatformError("invalid_token", { detail: "The API key is not valid." }) } : { caller: { kind: "api_key", user: key.user, key: key.key } };
+        return key === undefined
+          ? { error: new PlatformError("invalid_token", { detail: "The API key is not valid." }) }
+          : { caller: { kind: "api_key", user: key.user, key: key.key } };
       }
       if (JWT.test(credential)) {
         try {
@@ -71,9 +94,20 @@ export const authenticate = (options: { config: Config; sessions: Sessions; acce
       }
       const validation = await options.sessions.validate(credential);
       if (validation.session === null) {
-        return { error: new PlatformError(validation.reason === "malformed" || validation.reason === "unknown" ? "invalid_token" : "session_expired") };
+        return {
+          error: new PlatformError(
+            validation.reason === "malformed" || validation.reason === "unknown" ? "invalid_token" : "session_expired",
+          ),
+        };
       }
-      return { caller: { kind: "session", user: validation.user, session: validation.session, via: presented === "cookie" ? "cookie" : "bearer" } };
+      return {
+        caller: {
+          kind: "session",
+          user: validation.user,
+          session: validation.session,
+          via: presented === "cookie" ? "cookie" : "bearer",
+        },
+      };
     }
 
     const resolve = () => (result ??= identify());
@@ -96,10 +130,15 @@ export const authenticate = (options: { config: Config; sessions: Sessions; acce
  * For routes only a signed-in person may use: an API key is refused with 403. A session held back by
  * the MFA policy is refused too (403 `mfa_enrolment_required`) unless the route is part of enrolling.
  */
-export async function requireCaller(c: Context<AppEnv>, options: { allowRestricted?: boolean } = {}): Promise<SessionCaller> {
+export async function requireCaller(
+  c: Context<AppEnv>,
+  options: { allowRestricted?: boolean } = {},
+): Promise<SessionCaller> {
   const caller = await c.get("authentication").require();
-  if (caller.kind !== "session") throw new PlatformError("forbidden", { detail: "This needs a signed-in user; API keys cannot do it." });
-  if (caller.session.restriction !== null && options.allowRestricted !== true) throw new PlatformError("mfa_enrolment_required");
+  if (caller.kind !== "session")
+    throw new PlatformError("forbidden", { detail: "This needs a signed-in user; API keys cannot do it." });
+  if (caller.session.restriction !== null && options.allowRestricted !== true)
+    throw new PlatformError("mfa_enrolment_required");
   return caller;
 }
 
@@ -108,16 +147,24 @@ export async function requireCaller(c: Context<AppEnv>, options: { allowRestrict
  * the session itself, by cookie or session token. An access token is refused (403): every service
  * it was handed to could otherwise mint tokens, make keys or end the user's sessions with it.
  */
-export async function requireSession(c: Context<AppEnv>, options: { allowRestricted?: boolean } = {}): Promise<SessionCaller> {
+export async function requireSession(
+  c: Context<AppEnv>,
+  options: { allowRestricted?: boolean } = {},
+): Promise<SessionCaller> {
   const caller = await requireCaller(c, options);
-  if (caller.via === "access_token") throw new PlatformError("forbidden", { detail: "This needs the session itself (its cookie or session token), not an access token." });
+  if (caller.via === "access_token")
+    throw new PlatformError("forbidden", {
+      detail: "This needs the session itself (its cookie or session token), not an access token.",
+    });
   return caller;
 }
 
 /** For routes an API key may also use, when it carries `scope`. */
 export async function requireActor(c: Context<AppEnv>, scope: string): Promise<Caller> {
   const caller = await c.get("authentication").require();
-  if (caller.kind === "api_key" && !scopeCovers(caller.key.scopes, scope)) throw new PlatformError("forbidden", { detail: `The API key lacks the ${scope} scope.` });
-  if (caller.kind === "session" && caller.session.restriction !== null) throw new PlatformError("mfa_enrolment_required");
+  if (caller.kind === "api_key" && !scopeCovers(caller.key.scopes, scope))
+    throw new PlatformError("forbidden", { detail: `The API key lacks the ${scope} scope.` });
+  if (caller.kind === "session" && caller.session.restriction !== null)
+    throw new PlatformError("mfa_enrolment_required");
   return caller;
 }

@@ -24,13 +24,17 @@ export const csrf = (options: { allowedOrigins: readonly string[] }): Middleware
     // front end runs on another origin needs to know. (JSON, so the echoed header cannot become markup.)
     let refusal: string | undefined;
     if (origin !== undefined && origin !== "null") {
-      if (!options.allowedOrigins.includes(origin)) refusal = `The request's Origin, ${origin.slice(0, 200)}, is not allowed. Allowed are PUBLIC_URL's origin and those listed in BURROW_ALLOWED_ORIGINS.`;
+      if (!options.allowedOrigins.includes(origin))
+        refusal = `The request's Origin, ${origin.slice(0, 200)}, is not allowed. Allowed are PUBLIC_URL's origin and those listed in BURROW_ALLOWED_ORIGINS.`;
     } else if (origin === "null") {
-      refusal = "The request's Origin is null (a sandboxed frame, a file or a redirect across sites), which is never allowed.";
+      refusal =
+        "The request's Origin is null (a sandboxed frame, a file or a redirect across sites), which is never allowed.";
     } else if (site !== undefined) {
-      if (site !== "same-origin" && site !== "none") refusal = `The browser marked the request ${site.slice(0, 40)} (Sec-Fetch-Site) and sent no Origin. Allowed are PUBLIC_URL's origin and those listed in BURROW_ALLOWED_ORIGINS.`;
+      if (site !== "same-origin" && site !== "none")
+        refusal = `The browser marked the request ${site.slice(0, 40)} (Sec-Fetch-Site) and sent no Origin. Allowed are PUBLIC_URL's origin and those listed in BURROW_ALLOWED_ORIGINS.`;
     } else if (presented !== null) {
-      refusal = "A request with the session cookie must say where it comes from (Origin or Sec-Fetch-Site), or authenticate with the Authorization header instead.";
+      refusal =
+        "A request with the session cookie must say where it comes from (Origin or Sec-Fetch-Site), or authenticate with the Authorization header instead.";
     }
     if (refusal !== undefined) throw new PlatformError("csrf_rejected", { detail: refusal });
     return next();

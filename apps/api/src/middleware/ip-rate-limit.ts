@@ -8,13 +8,19 @@ const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
  * A token bucket per client IP on credential-bearing routes, kept in Postgres so every node
  * enforces one limit. Reads are not counted: they carry no guess.
  */
-export const ipRateLimit = (options: { db: Database; clock: Clock; policy: RatePolicy | undefined }): MiddlewareHandler<AppEnv> =>
+export const ipRateLimit = (options: {
+  db: Database;
+  clock: Clock;
+  policy: RatePolicy | undefined;
+}): MiddlewareHandler<AppEnv> =>
   async function ipRateLimit(c, next) {
     if (options.policy === undefined || SAFE.has(c.req.method)) return next();
     const ip = c.get("clientIp") ?? "unknown";
     const result = await consumeRateLimit(options.db, options.clock, `auth-ip:${ip}`, options.policy);
     if (!result.allowed) {
-      throw new PlatformError("rate_limited", { headers: { "Retry-After": String(Math.max(1, Math.ceil(result.retryAfterMs / 1000))) } });
+      throw new PlatformError("rate_limited", {
+        headers: { "Retry-After": String(Math.max(1, Math.ceil(result.retryAfterMs / 1000))) },
+      });
     }
     return next();
   };

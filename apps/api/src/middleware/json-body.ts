@@ -40,7 +40,10 @@ const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i;
 export const jsonBody = (options: { maxBytes: number }): MiddlewareHandler =>
   async function jsonBody(c, next) {
     for (const [name, value] of new URL(c.req.url).searchParams) {
-      if (CONTROL.test(name) || CONTROL.test(value)) throw new PlatformError("validation_failed", { errors: [{ path: name, message: "Control characters (such as NUL) are not allowed in text" }] });
+      if (CONTROL.test(name) || CONTROL.test(value))
+        throw new PlatformError("validation_failed", {
+          errors: [{ path: name, message: "Control characters (such as NUL) are not allowed in text" }],
+        });
     }
     if (!WITH_BODY.has(c.req.method)) return next();
     const declared = c.req.header("content-length");
@@ -61,7 +64,10 @@ export const jsonBody = (options: { maxBytes: number }): MiddlewareHandler =>
       throw new PlatformError("malformed_json");
     }
     const found = controlCharacterAt(parsed, "");
-    if (found !== undefined) throw new PlatformError("validation_failed", { errors: [{ path: found || "(body)", message: "Control characters (such as NUL) are not allowed in text" }] });
+    if (found !== undefined)
+      throw new PlatformError("validation_failed", {
+        errors: [{ path: found || "(body)", message: "Control characters (such as NUL) are not allowed in text" }],
+      });
     // Hono's `c.req.json()` (and so every route validator) reads the body through this cache.
     // (its type says string, but Hono stores and awaits a promise there).
     Object.assign(c.req.bodyCache, { text: Promise.resolve(text) });

@@ -13,7 +13,8 @@ const REFUSED_TOKEN_CODES = new Set<ErrorCode>(["invalid_token", "session_expire
  */
 function bearerChallenge(c: Context<AppEnv>, code: ErrorCode): string {
   const presented = c.get("authentication")?.presented;
-  const refused = REFUSED_TOKEN_CODES.has(code) && (presented === "bearer" || c.req.header("authorization") !== undefined);
+  const refused =
+    REFUSED_TOKEN_CODES.has(code) && (presented === "bearer" || c.req.header("authorization") !== undefined);
   return refused ? 'Bearer realm="burrow", error="invalid_token"' : 'Bearer realm="burrow"';
 }
 
@@ -22,7 +23,8 @@ export function problemResponse(c: Context<AppEnv>, error: unknown): Response {
   const problem = toProblem(error, c.get("requestId"));
   const headers: Record<string, string> = { "Content-Type": PROBLEM_CONTENT_TYPE };
   if (error instanceof PlatformError) Object.assign(headers, error.headers);
-  if (problem.status === 401 && headers["WWW-Authenticate"] === undefined) headers["WWW-Authenticate"] = bearerChallenge(c, problem.code);
+  if (problem.status === 401 && headers["WWW-Authenticate"] === undefined)
+    headers["WWW-Authenticate"] = bearerChallenge(c, problem.code);
   return c.newResponse(JSON.stringify(problem), problem.status as 400, headers);
 }
 
@@ -51,7 +53,12 @@ export const onError = (log: (message: string, fields: Record<string, unknown>) 
         return problemResponse(c, new PlatformError(malformed ? "malformed_json" : code));
       }
     }
-    log("unhandled error", { requestId: c.get("requestId"), method: c.req.method, path: c.req.path, error: describeError(error) });
+    log("unhandled error", {
+      requestId: c.get("requestId"),
+      method: c.req.method,
+      path: c.req.path,
+      error: describeError(error),
+    });
     return problemResponse(c, new PlatformError("internal_error"));
   };
 
@@ -68,7 +75,9 @@ export const notFound = (routes: () => readonly { method: string; path: string }
         method: route.method,
         pattern: new RegExp(`^${route.path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/\/:[^/]+/g, "/[^/]+")}$`),
       }));
-    const allowed = [...new Set(matchers.filter((matcher) => matcher.pattern.test(c.req.path)).map((matcher) => matcher.method))];
+    const allowed = [
+      ...new Set(matchers.filter((matcher) => matcher.pattern.test(c.req.path)).map((matcher) => matcher.method)),
+    ];
     if (allowed.length > 0) {
       return problemResponse(c, new PlatformError("method_not_allowed", { headers: { Allow: allowed.join(", ") } }));
     }
@@ -85,7 +94,17 @@ export function describeError(error: unknown): Record<string, unknown> | string 
   if (!(error instanceof Error)) return String(error);
   if (typeof (error as { query?: unknown }).query === "string" && "params" in error) {
     const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
-    return { name: error.name, query: (error as unknown as { query: string }).query, cause: cause === undefined ? null : { code: cause.code ?? null, message: typeof cause.message === "string" ? redactQuoted(cause.message) : null } };
+    return {
+      name: error.name,
+      query: (error as unknown as { query: string }).query,
+      cause:
+        cause === undefined
+          ? null
+          : {
+              code: cause.code ?? null,
+              message: typeof cause.message === "string" ? redactQuoted(cause.message) : null,
+            },
+    };
   }
   return error.stack ?? error.message;
 }

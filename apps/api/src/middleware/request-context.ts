@@ -9,9 +9,16 @@ const INCOMING_ID = /^[A-Za-z0-9._-]{8,64}$/;
  * trusted proxy, and then the right-most address that is not itself a trusted proxy is taken
  * (left-most entries are whatever the client chose to send).
  */
-export function resolveClientIp(peer: string | undefined, forwardedFor: string | undefined, trustedProxies: readonly string[]): string | undefined {
+export function resolveClientIp(
+  peer: string | undefined,
+  forwardedFor: string | undefined,
+  trustedProxies: readonly string[],
+): string | undefined {
   if (peer === undefined || forwardedFor === undefined || !trustedProxies.includes(peer)) return peer;
-  const hops = forwardedFor.split(",").map((hop) => hop.trim()).filter((hop) => hop.length > 0);
+  const hops = forwardedFor
+    .split(",")
+    .map((hop) => hop.trim())
+    .filter((hop) => hop.length > 0);
   for (let index = hops.length - 1; index >= 0; index--) {
     const hop = hops[index]!;
     if (!trustedProxies.includes(hop)) return hop;

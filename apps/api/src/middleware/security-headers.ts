@@ -7,9 +7,11 @@ import type { MiddlewareHandler } from "hono";
 export const CONTENT_SECURITY_POLICIES = {
   api: "default-src 'none'; frame-ancestors 'none'",
   /** The /auth/* pages: one self-contained document with inline styles that posts forms to itself. */
-  hostedPage: "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  hostedPage:
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   /** The development mailbox shows messages as sent: inline styles, data: and remote images (never scripts). */
-  devMailbox: "default-src 'none'; style-src 'unsafe-inline'; img-src data: https:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+  devMailbox:
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data: https:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
   /** /docs: Swagger UI served from our own origin (pinned swagger-ui-dist), calling only our own API. */
   docs: "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
 } as const;
@@ -27,7 +29,8 @@ export const securityHeaders = (options: { production: boolean }): MiddlewareHan
     c.header("X-Frame-Options", "DENY");
     c.header("Cross-Origin-Opener-Policy", "same-origin");
     c.header("Cross-Origin-Resource-Policy", "same-origin");
-    if (!c.res.headers.has("Content-Security-Policy")) c.header("Content-Security-Policy", CONTENT_SECURITY_POLICIES.api);
+    if (!c.res.headers.has("Content-Security-Policy"))
+      c.header("Content-Security-Policy", CONTENT_SECURITY_POLICIES.api);
     if (options.production) c.header("Strict-Transport-Security", "max-age=63072000; includeSubDomains");
     // Auth and account answers carry tokens and personal data: never cache them.
     if (c.req.path.startsWith("/v1/")) c.header("Cache-Control", "no-store");

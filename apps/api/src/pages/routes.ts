@@ -36,31 +36,43 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
       path: "/auth/verify-email",
       title: "Confirm your email address",
       prompt: (token) =>
-        `<h1>Confirm your email address</h1><p>Enter the password you chose when you signed up to keep it. Did not sign up, or forgot it? Leave it empty: the address is confirmed, any password set before is removed, and we mail you a link to choose one.</p>${form({
-          action: "/auth/verify-email",
-          token,
-          fields: `<label for="password">Password (optional)</label><input id="password" name="password" type="password" autocomplete="current-password" maxlength="256">`,
-          submit: "Confirm email address",
-        })}`,
+        `<h1>Confirm your email address</h1><p>Enter the password you chose when you signed up to keep it. Did not sign up, or forgot it? Leave it empty: the address is confirmed, any password set before is removed, and we mail you a link to choose one.</p>${form(
+          {
+            action: "/auth/verify-email",
+            token,
+            fields: `<label for="password">Password (optional)</label><input id="password" name="password" type="password" autocomplete="current-password" maxlength="256">`,
+            submit: "Confirm email address",
+          },
+        )}`,
       async submit(c, fields) {
         const password = fields.password ?? "";
         await flows.verifyEmail(fields.token ?? "", request(c), password === "" ? {} : { password });
-        return done("Email address confirmed", password === "" ? "Thank you. If the account had a password, it was removed: check your mail for a link to choose one." : "Thank you. You can sign in now.");
+        return done(
+          "Email address confirmed",
+          password === ""
+            ? "Thank you. If the account had a password, it was removed: check your mail for a link to choose one."
+            : "Thank you. You can sign in now.",
+        );
       },
     },
     {
       path: "/auth/reset-password",
       title: "Choose a new password",
-      prompt: (token) => `<h1>Choose a new password</h1><p>At least 12 characters. A few unrelated words make a strong one.</p>${form({ action: "/auth/reset-password", token, fields: passwordField("newPassword", "New password"), submit: "Set password" })}`,
+      prompt: (token) =>
+        `<h1>Choose a new password</h1><p>At least 12 characters. A few unrelated words make a strong one.</p>${form({ action: "/auth/reset-password", token, fields: passwordField("newPassword", "New password"), submit: "Set password" })}`,
       async submit(c, fields) {
         await flows.resetPassword(fields.token ?? "", fields.newPassword ?? "", request(c));
-        return done("Password changed", "Your password is set, and every session was signed out. Sign in with your new password.");
+        return done(
+          "Password changed",
+          "Your password is set, and every session was signed out. Sign in with your new password.",
+        );
       },
     },
     {
       path: "/auth/magic-link",
       title: "Sign in",
-      prompt: (token) => `<h1>Sign in</h1><p>Continue to sign in on this device.</p>${form({ action: "/auth/magic-link", token, submit: "Sign in" })}`,
+      prompt: (token) =>
+        `<h1>Sign in</h1><p>Continue to sign in on this device.</p>${form({ action: "/auth/magic-link", token, submit: "Sign in" })}`,
       async submit(c, fields) {
         const outcome = await flows.signInWithMagicLink(fields.token ?? "", request(c));
         if (outcome.kind === "mfa_required") return mfaPrompt(outcome.mfaToken);
@@ -72,7 +84,8 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
     {
       path: "/auth/confirm-email-change",
       title: "Confirm your new email address",
-      prompt: (token) => `<h1>Confirm your new email address</h1><p>Your account's address changes once you confirm.</p>${form({ action: "/auth/confirm-email-change", token, submit: "Confirm new address" })}`,
+      prompt: (token) =>
+        `<h1>Confirm your new email address</h1><p>Your account's address changes once you confirm.</p>${form({ action: "/auth/confirm-email-change", token, submit: "Confirm new address" })}`,
       async submit(c, fields) {
         const user = await flows.confirmEmailChange(fields.token ?? "", request(c));
         return done("Email address changed", `Your account now uses ${user.email}.`);
@@ -81,7 +94,8 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
     {
       path: "/auth/account-setup",
       title: "Set up your account",
-      prompt: (token) => `<h1>Set up your account</h1><p>Choose a password to start using your account.</p>${form({ action: "/auth/account-setup", token, fields: passwordField("password", "Password"), submit: "Set password" })}`,
+      prompt: (token) =>
+        `<h1>Set up your account</h1><p>Choose a password to start using your account.</p>${form({ action: "/auth/account-setup", token, fields: passwordField("password", "Password"), submit: "Set password" })}`,
       async submit(c, fields) {
         await flows.completeAccountSetup(fields.token ?? "", fields.password ?? "", request(c));
         return done("Your account is ready", "Sign in with your email address and the password you chose.");
@@ -109,7 +123,13 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
   for (const definition of pages) {
     app.get(definition.path, (c) => {
       const token = c.req.query("token");
-      if (token === undefined || token.length > 200) return render(c, definition.title, done("This link is not complete", "Open the link from your email again, or ask for a new one."), 400);
+      if (token === undefined || token.length > 200)
+        return render(
+          c,
+          definition.title,
+          done("This link is not complete", "Open the link from your email again, or ask for a new one."),
+          400,
+        );
       return render(c, definition.title, definition.prompt(token));
     });
     app.post(definition.path, async (c) => {
@@ -122,8 +142,16 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
         if (!isPlatformError(error)) throw error;
         const status = error.status as 400 | 403 | 409 | 422 | 429;
         // A refused password keeps the form, so the user can try another.
-        const retry = error.code === "weak_password" || error.code === "password_reused" ? definition.prompt(fields.token ?? "") : "";
-        return render(c, definition.title, `<div class="error">${html(error.detail ?? error.message)}</div>${retry || `<p class="muted">Ask for a new link if this one has expired.</p>`}`, status);
+        const retry =
+          error.code === "weak_password" || error.code === "password_reused"
+            ? definition.prompt(fields.token ?? "")
+            : "";
+        return render(
+          c,
+          definition.title,
+          `<div class="error">${html(error.detail ?? error.message)}</div>${retry || `<p class="muted">Ask for a new link if this one has expired.</p>`}`,
+          status,
+        );
       }
     });
   }
@@ -133,14 +161,22 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
     const fields = await readForm(c);
     const code = (fields.code ?? "").trim();
     try {
-      const result = await auth.challenges.verify({ mfaToken: fields.mfaToken ?? "", method: /^\d{6}$/.test(code) ? "totp" : "recovery_code", code }, request(c));
+      const result = await auth.challenges.verify(
+        { mfaToken: fields.mfaToken ?? "", method: /^\d{6}$/.test(code) ? "totp" : "recovery_code", code },
+        request(c),
+      );
       writeSessionCookie(c, config, result.token);
       if (result.redirectTo !== null) return c.redirect(result.redirectTo, 303);
       return render(c, "Signed in", done("You are signed in", "You can close this page and go back to the app."));
     } catch (error) {
       if (!isPlatformError(error)) throw error;
       const again = error.code === "invalid_code" ? mfaPrompt(fields.mfaToken ?? "") : "";
-      return render(c, "Two-step verification", `<div class="error">${html(error.detail ?? error.message)}</div>${again}`, error.status as 400);
+      return render(
+        c,
+        "Two-step verification",
+        `<div class="error">${html(error.detail ?? error.message)}</div>${again}`,
+        error.status as 400,
+      );
     }
   });
 
@@ -149,7 +185,8 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
     `<h1>Join the organization</h1><p>If you are signed in with the invited address, accept below. New here? Choose a password to create your account.</p>${form({ action: "/auth/accept-invitation", token, fields: `<input type="hidden" name="mode" value="join">`, submit: "Accept as the signed-in account" })}<p class="muted">or</p>${form({ action: "/auth/accept-invitation", token, fields: `<input type="hidden" name="mode" value="create">${passwordField("password", "Choose a password")}`, submit: "Create my account and join" })}`;
   app.get("/auth/accept-invitation", (c) => {
     const token = c.req.query("token");
-    if (token === undefined || token.length > 200) return render(c, "Invitation", done("This link is not complete", "Open the link from your email again."), 400);
+    if (token === undefined || token.length > 200)
+      return render(c, "Invitation", done("This link is not complete", "Open the link from your email again."), 400);
     return render(c, "Invitation", invitationPrompt(token));
   });
   app.post("/auth/accept-invitation", async (c) => {
@@ -157,29 +194,66 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
     const invitations = platform.rbac.invitations!;
     try {
       if (fields.mode === "create") {
-        const { signedIn } = await invitations.acceptWithNewAccount({ token: fields.token ?? "", password: fields.password ?? "" }, request(c));
+        const { signedIn } = await invitations.acceptWithNewAccount(
+          { token: fields.token ?? "", password: fields.password ?? "" },
+          request(c),
+        );
         writeSessionCookie(c, config, signedIn.token);
       } else {
         const caller = await c.get("authentication").caller();
-        if (caller === undefined || caller.kind !== "session") return render(c, "Invitation", `<div class="error">Sign in with the invited address first, then open the link again.</div>`, 401 as 400);
+        if (caller === undefined || caller.kind !== "session")
+          return render(
+            c,
+            "Invitation",
+            `<div class="error">Sign in with the invited address first, then open the link again.</div>`,
+            401 as 400,
+          );
         await invitations.accept(caller.session, fields.token ?? "", request(c));
       }
-      return render(c, "Invitation", done("You joined", "Welcome aboard. You can close this page and go back to the app."));
+      return render(
+        c,
+        "Invitation",
+        done("You joined", "Welcome aboard. You can close this page and go back to the app."),
+      );
     } catch (error) {
       if (!isPlatformError(error)) throw error;
       const retry = error.code === "weak_password" ? invitationPrompt(fields.token ?? "") : "";
-      return render(c, "Invitation", `<div class="error">${html(error.detail ?? error.message)}</div>${retry}`, error.status as 400);
+      return render(
+        c,
+        "Invitation",
+        `<div class="error">${html(error.detail ?? error.message)}</div>${retry}`,
+        error.status as 400,
+      );
     }
   });
 
-  app.get("/auth/forgot-password", (c) => render(c, "Reset your password", `<h1>Reset your password</h1><p>We will email you a link to choose a new one.</p>${form({ action: "/auth/forgot-password", fields: emailField, submit: "Email me a link" })}`));
+  app.get("/auth/forgot-password", (c) =>
+    render(
+      c,
+      "Reset your password",
+      `<h1>Reset your password</h1><p>We will email you a link to choose a new one.</p>${form({ action: "/auth/forgot-password", fields: emailField, submit: "Email me a link" })}`,
+    ),
+  );
   app.post("/auth/forgot-password", async (c) => {
     const fields = await readForm(c);
     const email = (fields.email ?? "").trim();
-    if (email.length === 0 || email.length > 254 || !email.includes("@")) return render(c, "Reset your password", `<div class="error">Enter your email address.</div>${form({ action: "/auth/forgot-password", fields: emailField, submit: "Email me a link" })}`, 400);
+    if (email.length === 0 || email.length > 254 || !email.includes("@"))
+      return render(
+        c,
+        "Reset your password",
+        `<div class="error">Enter your email address.</div>${form({ action: "/auth/forgot-password", fields: emailField, submit: "Email me a link" })}`,
+        400,
+      );
     await flows.request("password_reset", email);
     // The same page whatever the address.
-    return render(c, "Check your email", done("Check your email", "If an account uses that address, a link to reset its password is on its way. It works for 30 minutes."));
+    return render(
+      c,
+      "Check your email",
+      done(
+        "Check your email",
+        "If an account uses that address, a link to reset its password is on its way. It works for 30 minutes.",
+      ),
+    );
   });
   return app;
 }

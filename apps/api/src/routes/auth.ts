@@ -5,7 +5,18 @@ import type { AppEnv } from "../env.ts";
 import { outcomeResponse, signedInResponse } from "./signed-in.ts";
 import { requireCaller, requireSession } from "../middleware/authenticate.ts";
 import type { Platform } from "../platform.ts";
-import { Email, jsonBody, jsonContent, PasswordInput, problems, Session, SessionIdParam, SignedIn, SignInAnswer, User } from "../schemas.ts";
+import {
+  Email,
+  jsonBody,
+  jsonContent,
+  PasswordInput,
+  problems,
+  Session,
+  SessionIdParam,
+  SignedIn,
+  SignInAnswer,
+  User,
+} from "../schemas.ts";
 
 const tags = ["Accounts and sessions"];
 
@@ -16,7 +27,11 @@ const signUp = createRoute({
   summary: "Create an account with email and password",
   description:
     "While email verification is required (the default) the answer is 202 whether or not the address already has an account; the owner is told instead. With verification off, a new account is signed in (201) and a taken address answers 409 `email_taken`.",
-  request: { body: jsonBody(z.object({ email: Email, password: PasswordInput, name: z.string().trim().min(1).max(200).optional() }).strict()) },
+  request: {
+    body: jsonBody(
+      z.object({ email: Email, password: PasswordInput, name: z.string().trim().min(1).max(200).optional() }).strict(),
+    ),
+  },
   responses: {
     201: jsonContent(SignedIn, "Signed up and signed in (verification off)"),
     202: jsonContent(z.object({ verificationRequired: z.literal(true) }), "Check your email"),
@@ -29,9 +44,13 @@ const signIn = createRoute({
   path: "/v1/auth/sign-in",
   tags,
   summary: "Sign in with email and password",
-  description: "An unknown email and a wrong password get the same answer, in the same time. Five failures in a row lock the address for 15 minutes (doubling on each repeated lock).",
+  description:
+    "An unknown email and a wrong password get the same answer, in the same time. Five failures in a row lock the address for 15 minutes (doubling on each repeated lock).",
   request: { body: jsonBody(z.object({ email: Email, password: PasswordInput }).strict()) },
-  responses: { 200: jsonContent(SignInAnswer, "Signed in (the session cookie is set), or a second factor is required"), ...problems(400, 401, 403, 415, 429) },
+  responses: {
+    200: jsonContent(SignInAnswer, "Signed in (the session cookie is set), or a second factor is required"),
+    ...problems(400, 401, 403, 415, 429),
+  },
 });
 
 const signOut = createRoute({
@@ -55,7 +74,10 @@ const listSessions = createRoute({
   path: "/v1/auth/sessions",
   tags,
   summary: "The caller's active sessions, the current one marked",
-  responses: { 200: jsonContent(z.object({ data: z.array(Session) }), "Active sessions, most recently used first"), ...problems(401) },
+  responses: {
+    200: jsonContent(z.object({ data: z.array(Session) }), "Active sessions, most recently used first"),
+    ...problems(401),
+  },
 });
 
 const revokeSession = createRoute({
@@ -72,7 +94,10 @@ const revokeOthers = createRoute({
   path: "/v1/auth/sessions/revoke-others",
   tags,
   summary: "Revoke every session but the current one",
-  responses: { 200: jsonContent(z.object({ revoked: z.number().int() }), "How many were revoked"), ...problems(401, 403) },
+  responses: {
+    200: jsonContent(z.object({ revoked: z.number().int() }), "How many were revoked"),
+    ...problems(401, 403),
+  },
 });
 
 const changePassword = createRoute({

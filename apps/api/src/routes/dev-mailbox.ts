@@ -23,14 +23,32 @@ export function devMailboxRoutes(platform: Platform): Hono<AppEnv> {
     .get("/dev/mailbox", async (c) => {
       const messages = await platform.email.outbox.list(platform.db, { limit: 100 });
       const rows = messages
-        .map((message) => `<tr><td>${message.createdAt.toISOString()}</td><td>${escapeHtml(message.to)}</td><td><a href="/dev/mailbox/${message.id}">${escapeHtml(message.subject)}</a></td><td>${message.status}</td></tr>`)
+        .map(
+          (message) =>
+            `<tr><td>${message.createdAt.toISOString()}</td><td>${escapeHtml(message.to)}</td><td><a href="/dev/mailbox/${message.id}">${escapeHtml(message.subject)}</a></td><td>${message.status}</td></tr>`,
+        )
         .join("");
-      return c.html(page("Development mailbox", `<h1>Development mailbox</h1><p>Mail Burrow would have sent. Set SMTP_URL to send it for real.</p><table><tr><th>Queued</th><th>To</th><th>Subject</th><th>Status</th></tr>${rows}</table>`));
+      return c.html(
+        page(
+          "Development mailbox",
+          `<h1>Development mailbox</h1><p>Mail Burrow would have sent. Set SMTP_URL to send it for real.</p><table><tr><th>Queued</th><th>To</th><th>Subject</th><th>Status</th></tr>${rows}</table>`,
+        ),
+      );
     })
     .get("/dev/sms", (c) => {
       const transport = platform.email.smsTransport as { messages?: { to: string; body: string; at: Date }[] };
-      const rows = (transport.messages ?? []).map((sms) => `<tr><td>${sms.at.toISOString()}</td><td>${escapeHtml(sms.to)}</td><td>${escapeHtml(sms.body)}</td></tr>`).join("");
-      return c.html(page("Development text messages", `<h1>Development text messages</h1><p>Texts Burrow would have sent, newest first (kept in memory). Configure Twilio to send them for real.</p><table><tr><th>Sent</th><th>To</th><th>Text</th></tr>${rows}</table>`));
+      const rows = (transport.messages ?? [])
+        .map(
+          (sms) =>
+            `<tr><td>${sms.at.toISOString()}</td><td>${escapeHtml(sms.to)}</td><td>${escapeHtml(sms.body)}</td></tr>`,
+        )
+        .join("");
+      return c.html(
+        page(
+          "Development text messages",
+          `<h1>Development text messages</h1><p>Texts Burrow would have sent, newest first (kept in memory). Configure Twilio to send them for real.</p><table><tr><th>Sent</th><th>To</th><th>Text</th></tr>${rows}</table>`,
+        ),
+      );
     })
     .get("/dev/mailbox/:messageId", async (c) => {
       const id = c.req.param("messageId");

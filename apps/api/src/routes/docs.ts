@@ -47,12 +47,19 @@ export function docsRoutes(): Hono<AppEnv> {
       c.header("Content-Security-Policy", CONTENT_SECURITY_POLICIES.docs);
     })
     .get("/docs", (c) => c.html(PAGE))
-    .get(`${ASSETS}/start.js`, (c) => c.body(START_SCRIPT, 200, { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "public, max-age=31536000, immutable" }))
+    .get(`${ASSETS}/start.js`, (c) =>
+      c.body(START_SCRIPT, 200, {
+        "Content-Type": "text/javascript; charset=utf-8",
+        "Cache-Control": "public, max-age=31536000, immutable",
+      }),
+    )
     .get(`${ASSETS}/:file`, (c) => {
       const type = FILES[c.req.param("file")];
       // Only the listed files: never a path into node_modules chosen by the request.
       if (type === undefined) throw new PlatformError("not_found");
       // Read from disk on each request (the OS caches it) rather than held in memory by every process.
-      return new Response(Bun.file(join(SWAGGER_UI_DIR, c.req.param("file"))), { headers: { "Content-Type": type, "Cache-Control": "public, max-age=31536000, immutable" } });
+      return new Response(Bun.file(join(SWAGGER_UI_DIR, c.req.param("file"))), {
+        headers: { "Content-Type": type, "Cache-Control": "public, max-age=31536000, immutable" },
+      });
     });
 }

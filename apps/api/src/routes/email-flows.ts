@@ -18,14 +18,63 @@ const verifyEmail = route({
   summary: "Confirm an email address with the emailed token",
   description:
     "The first confirmation of an address keeps the account's password only when `password` is given and is right (401 `invalid_credentials` otherwise, and nothing changes). Without it, whatever was set up before the address was proven — password, sessions, API keys — is removed (second factors stay) and the owner is mailed a link to choose a password: an account made with someone else's address never survives its owner's confirmation.",
-  request: { body: jsonBody(z.object({ token: Token, password: PasswordInput.optional() }).strict()) }, responses: { 200: jsonContent(z.object({ user: User }), "Verified"), ...problems(400, 401, 415) } });
-const resendVerification = route({ method: "post", path: "/v1/auth/email/verify/resend", summary: "Send the verification email again (rate limited)", request: { body: jsonBody(z.object({ email: Email }).strict()) }, responses: { 202: accepted, ...problems(400, 415, 429) } });
-const forgotPassword = route({ method: "post", path: "/v1/auth/password/forgot", summary: "Email a password-reset link (valid 30 minutes)", request: { body: jsonBody(z.object({ email: Email }).strict()) }, responses: { 202: accepted, ...problems(400, 415, 429) } });
-const resetPassword = route({ method: "post", path: "/v1/auth/password/reset", summary: "Set a new password with the emailed token; every session is signed out", request: { body: jsonBody(z.object({ token: Token, newPassword: PasswordInput }).strict()) }, responses: { 204: { description: "Password set. Sign in with it." }, ...problems(400, 415, 422) } });
-const magicLink = route({ method: "post", path: "/v1/auth/magic-link", summary: "Email a sign-in link (valid 15 minutes)", request: { body: jsonBody(z.object({ email: Email, redirectTo: z.string().max(2048).optional() }).strict()) }, responses: { 202: accepted, ...problems(400, 415, 429) } });
-const magicLinkVerify = route({ method: "post", path: "/v1/auth/magic-link/verify", summary: "Sign in with the emailed link's token", request: { body: jsonBody(z.object({ token: Token }).strict()) }, responses: { 200: jsonContent(SignInAnswer, "Signed in, or a second factor is required"), ...problems(400, 415) } });
-const emailCode = route({ method: "post", path: "/v1/auth/otp/email", summary: "Email a 6-digit sign-in code (valid 10 minutes, 5 tries)", request: { body: jsonBody(z.object({ email: Email }).strict()) }, responses: { 202: accepted, ...problems(400, 415, 429) } });
-const emailCodeVerify = route({ method: "post", path: "/v1/auth/otp/email/verify", summary: "Sign in with the emailed code", request: { body: jsonBody(z.object({ email: Email, code: z.string().regex(/^\d{6}$/, "Must be 6 digits") }).strict()) }, responses: { 200: jsonContent(SignInAnswer, "Signed in, or a second factor is required"), ...problems(400, 415, 429) } });
+  request: { body: jsonBody(z.object({ token: Token, password: PasswordInput.optional() }).strict()) },
+  responses: { 200: jsonContent(z.object({ user: User }), "Verified"), ...problems(400, 401, 415) },
+});
+const resendVerification = route({
+  method: "post",
+  path: "/v1/auth/email/verify/resend",
+  summary: "Send the verification email again (rate limited)",
+  request: { body: jsonBody(z.object({ email: Email }).strict()) },
+  responses: { 202: accepted, ...problems(400, 415, 429) },
+});
+const forgotPassword = route({
+  method: "post",
+  path: "/v1/auth/password/forgot",
+  summary: "Email a password-reset link (valid 30 minutes)",
+  request: { body: jsonBody(z.object({ email: Email }).strict()) },
+  responses: { 202: accepted, ...problems(400, 415, 429) },
+});
+const resetPassword = route({
+  method: "post",
+  path: "/v1/auth/password/reset",
+  summary: "Set a new password with the emailed token; every session is signed out",
+  request: { body: jsonBody(z.object({ token: Token, newPassword: PasswordInput }).strict()) },
+  responses: { 204: { description: "Password set. Sign in with it." }, ...problems(400, 415, 422) },
+});
+const magicLink = route({
+  method: "post",
+  path: "/v1/auth/magic-link",
+  summary: "Email a sign-in link (valid 15 minutes)",
+  request: { body: jsonBody(z.object({ email: Email, redirectTo: z.string().max(2048).optional() }).strict()) },
+  responses: { 202: accepted, ...problems(400, 415, 429) },
+});
+const magicLinkVerify = route({
+  method: "post",
+  path: "/v1/auth/magic-link/verify",
+  summary: "Sign in with the emailed link's token",
+  request: { body: jsonBody(z.object({ token: Token }).strict()) },
+  responses: { 200: jsonContent(SignInAnswer, "Signed in, or a second factor is required"), ...problems(400, 415) },
+});
+const emailCode = route({
+  method: "post",
+  path: "/v1/auth/otp/email",
+  summary: "Email a 6-digit sign-in code (valid 10 minutes, 5 tries)",
+  request: { body: jsonBody(z.object({ email: Email }).strict()) },
+  responses: { 202: accepted, ...problems(400, 415, 429) },
+});
+const emailCodeVerify = route({
+  method: "post",
+  path: "/v1/auth/otp/email/verify",
+  summary: "Sign in with the emailed code",
+  request: {
+    body: jsonBody(z.object({ email: Email, code: z.string().regex(/^\d{6}$/, "Must be 6 digits") }).strict()),
+  },
+  responses: {
+    200: jsonContent(SignInAnswer, "Signed in, or a second factor is required"),
+    ...problems(400, 415, 429),
+  },
+});
 const reauthenticate = route({
   method: "post",
   path: "/v1/auth/reauthenticate",
@@ -35,16 +84,49 @@ const reauthenticate = route({
       z.union([
         z.object({ password: PasswordInput }).strict(),
         z.object({ totp: z.string().regex(/^\d{6}$/, "Must be 6 digits") }).strict(),
-        z.object({ passkey: z.object({ ceremonyId: z.string().max(64), response: z.looseObject({ id: z.string().max(1024) }) }).strict() }).strict(),
+        z
+          .object({
+            passkey: z
+              .object({ ceremonyId: z.string().max(64), response: z.looseObject({ id: z.string().max(1024) }) })
+              .strict(),
+          })
+          .strict(),
       ]),
     ),
   },
-  description: "The session gets a new token (the old one stops working): a new cookie, and `sessionToken` in the body for clients that authenticate by header.",
-  responses: { 200: jsonContent(z.object({ reauthenticated: z.literal(true), sessionToken: z.string().optional() }), "Recently authenticated, with a new session token"), ...problems(400, 401, 403, 415, 429) },
+  description:
+    "The session gets a new token (the old one stops working): a new cookie, and `sessionToken` in the body for clients that authenticate by header.",
+  responses: {
+    200: jsonContent(
+      z.object({ reauthenticated: z.literal(true), sessionToken: z.string().optional() }),
+      "Recently authenticated, with a new session token",
+    ),
+    ...problems(400, 401, 403, 415, 429),
+  },
 });
-const changeEmail = route({ method: "post", path: "/v1/auth/email/change", summary: "Start changing the email address (recent re-authentication required)", description: "Mails a confirmation link to the new address and a notice to the old one. The address changes only when the link is used.", request: { body: jsonBody(z.object({ newEmail: Email }).strict()) }, responses: { 202: accepted, ...problems(400, 401, 403, 415) } });
-const confirmEmailChange = route({ method: "post", path: "/v1/auth/email/change/confirm", summary: "Complete an email change with the token mailed to the new address", request: { body: jsonBody(z.object({ token: Token }).strict()) }, responses: { 200: jsonContent(z.object({ user: User }), "Changed"), ...problems(400, 409, 415) } });
-const accountSetup = route({ method: "post", path: "/v1/auth/account-setup", summary: "Choose the first password of an account created by an administrator or an invitation", request: { body: jsonBody(z.object({ token: Token, password: PasswordInput }).strict()) }, responses: { 204: { description: "Account ready. Sign in with it." }, ...problems(400, 415, 422) } });
+const changeEmail = route({
+  method: "post",
+  path: "/v1/auth/email/change",
+  summary: "Start changing the email address (recent re-authentication required)",
+  description:
+    "Mails a confirmation link to the new address and a notice to the old one. The address changes only when the link is used.",
+  request: { body: jsonBody(z.object({ newEmail: Email }).strict()) },
+  responses: { 202: accepted, ...problems(400, 401, 403, 415) },
+});
+const confirmEmailChange = route({
+  method: "post",
+  path: "/v1/auth/email/change/confirm",
+  summary: "Complete an email change with the token mailed to the new address",
+  request: { body: jsonBody(z.object({ token: Token }).strict()) },
+  responses: { 200: jsonContent(z.object({ user: User }), "Changed"), ...problems(400, 409, 415) },
+});
+const accountSetup = route({
+  method: "post",
+  path: "/v1/auth/account-setup",
+  summary: "Choose the first password of an account created by an administrator or an invitation",
+  request: { body: jsonBody(z.object({ token: Token, password: PasswordInput }).strict()) },
+  responses: { 204: { description: "Account ready. Sign in with it." }, ...problems(400, 415, 422) },
+});
 
 export function emailFlowRoutes(platform: Platform): OpenAPIHono<AppEnv> {
   const flows = platform.auth.flows;
@@ -52,7 +134,10 @@ export function emailFlowRoutes(platform: Platform): OpenAPIHono<AppEnv> {
   return new OpenAPIHono<AppEnv>()
     .openapi(verifyEmail, async (c) => {
       const { token, password } = c.req.valid("json");
-      return c.json({ user: await flows.verifyEmail(token, c.get("requestContext"), password === undefined ? {} : { password }) }, 200);
+      return c.json(
+        { user: await flows.verifyEmail(token, c.get("requestContext"), password === undefined ? {} : { password }) },
+        200,
+      );
     })
     .openapi(resendVerification, async (c) => {
       await flows.request("verify_email", c.req.valid("json").email);
@@ -69,11 +154,22 @@ export function emailFlowRoutes(platform: Platform): OpenAPIHono<AppEnv> {
     })
     .openapi(magicLink, async (c) => {
       const body = c.req.valid("json");
-      await flows.request("magic_link", body.email, body.redirectTo === undefined ? {} : { redirectTo: body.redirectTo });
+      await flows.request(
+        "magic_link",
+        body.email,
+        body.redirectTo === undefined ? {} : { redirectTo: body.redirectTo },
+      );
       return c.json({ accepted: true as const }, 202);
     })
     .openapi(magicLinkVerify, async (c) => {
-      return c.json(outcomeResponse(c, platform, await flows.signInWithMagicLink(c.req.valid("json").token, c.get("requestContext"))), 200);
+      return c.json(
+        outcomeResponse(
+          c,
+          platform,
+          await flows.signInWithMagicLink(c.req.valid("json").token, c.get("requestContext")),
+        ),
+        200,
+      );
     })
     .openapi(emailCode, async (c) => {
       await flows.request("email_otp", c.req.valid("json").email);
@@ -81,11 +177,18 @@ export function emailFlowRoutes(platform: Platform): OpenAPIHono<AppEnv> {
     })
     .openapi(emailCodeVerify, async (c) => {
       const body = c.req.valid("json");
-      return c.json(outcomeResponse(c, platform, await flows.signInWithEmailCode(body.email, body.code, c.get("requestContext"))), 200);
+      return c.json(
+        outcomeResponse(c, platform, await flows.signInWithEmailCode(body.email, body.code, c.get("requestContext"))),
+        200,
+      );
     })
     .openapi(reauthenticate, async (c) => {
       const caller = await requireSession(c);
-      const { token } = await flows.reauthenticate(caller.session, c.req.valid("json") as never, c.get("requestContext"));
+      const { token } = await flows.reauthenticate(
+        caller.session,
+        c.req.valid("json") as never,
+        c.get("requestContext"),
+      );
       return c.json({ reauthenticated: true as const, ...issueSessionToken(c, platform, token) }, 200);
     })
     .openapi(changeEmail, async (c) => {
@@ -93,7 +196,9 @@ export function emailFlowRoutes(platform: Platform): OpenAPIHono<AppEnv> {
       await flows.requestEmailChange(caller.session, c.req.valid("json").newEmail, c.get("requestContext"));
       return c.json({ accepted: true as const }, 202);
     })
-    .openapi(confirmEmailChange, async (c) => c.json({ user: await flows.confirmEmailChange(c.req.valid("json").token, c.get("requestContext")) }, 200))
+    .openapi(confirmEmailChange, async (c) =>
+      c.json({ user: await flows.confirmEmailChange(c.req.valid("json").token, c.get("requestContext")) }, 200),
+    )
     .openapi(accountSetup, async (c) => {
       const body = c.req.valid("json");
       await flows.completeAccountSetup(body.token, body.password, c.get("requestContext"));

@@ -4,7 +4,9 @@ import type { AppEnv } from "../env.ts";
 import type { Platform } from "../platform.ts";
 
 const Status = z.object({ status: z.literal("ok") }).openapi("HealthStatus");
-const Readiness = z.object({ status: z.literal("ready"), database: z.literal("up"), migrations: z.literal("current") }).openapi("Readiness");
+const Readiness = z
+  .object({ status: z.literal("ready"), database: z.literal("up"), migrations: z.literal("current") })
+  .openapi("Readiness");
 
 const healthz = createRoute({
   method: "get",
@@ -29,7 +31,8 @@ export function healthRoutes(platform: Platform): OpenAPIHono<AppEnv> {
   return new OpenAPIHono<AppEnv>()
     .openapi(healthz, (c) => c.json({ status: "ok" as const }, 200))
     .openapi(readyz, async (c) => {
-      if (!(await platform.database.ping())) throw new PlatformError("service_unavailable", { detail: "The database does not answer." });
+      if (!(await platform.database.ping()))
+        throw new PlatformError("service_unavailable", { detail: "The database does not answer." });
       let current = false;
       try {
         current = (await platform.database.migrationStatus()).current;

@@ -22,13 +22,18 @@ const patchMe = createRoute({
   path: "/v1/me",
   tags,
   summary: "Edit name, avatar URL and metadata",
-  description: "Only `name`, `avatarUrl` and `metadata` may be set; any other field (status, email, privateMetadata, id, …) is refused with 400 and nothing changes.",
+  description:
+    "Only `name`, `avatarUrl` and `metadata` may be set; any other field (status, email, privateMetadata, id, …) is refused with 400 and nothing changes.",
   request: {
     body: jsonBody(
       z
         .object({
           name: z.string().trim().min(1).max(200).nullable().optional(),
-          avatarUrl: z.url({ protocol: /^https?$/, message: "Must be an http(s) URL" }).max(2048).nullable().optional(),
+          avatarUrl: z
+            .url({ protocol: /^https?$/, message: "Must be an http(s) URL" })
+            .max(2048)
+            .nullable()
+            .optional(),
           metadata: Metadata.optional(),
         })
         .strict(),
@@ -42,25 +47,37 @@ const deleteMe = createRoute({
   path: "/v1/me",
   tags,
   summary: "Delete my account (recent re-authentication required)",
-  description: "Soft-deletes the account: every session, refresh token and API key stops working at once, and the address is free again.",
+  description:
+    "Soft-deletes the account: every session, refresh token and API key stops working at once, and the address is free again.",
   responses: { 204: { description: "Deleted" }, ...problems(401, 403) },
 });
 
-const listPhones = createRoute({ method: "get", path: "/v1/me/phones", tags, summary: "The caller's phone numbers", responses: { 200: jsonContent(z.object({ data: z.array(Phone) }), "Phone numbers"), ...problems(401) } });
+const listPhones = createRoute({
+  method: "get",
+  path: "/v1/me/phones",
+  tags,
+  summary: "The caller's phone numbers",
+  responses: { 200: jsonContent(z.object({ data: z.array(Phone) }), "Phone numbers"), ...problems(401) },
+});
 const addPhone = createRoute({
   method: "post",
   path: "/v1/me/phones",
   tags,
   summary: "Add a phone number: a 6-digit code is texted to it (10 minutes, 5 tries)",
   request: { body: jsonBody(z.object({ phone: E164Phone }).strict()) },
-  responses: { 202: jsonContent(Phone, "Code sent; the number is unverified until confirmed"), ...problems(400, 401, 403, 415, 429, 503) },
+  responses: {
+    202: jsonContent(Phone, "Code sent; the number is unverified until confirmed"),
+    ...problems(400, 401, 403, 415, 429, 503),
+  },
 });
 const verifyPhone = createRoute({
   method: "post",
   path: "/v1/me/phones/verify",
   tags,
   summary: "Confirm a phone number with the texted code",
-  request: { body: jsonBody(z.object({ phone: E164Phone, code: z.string().regex(/^\d{6}$/, "Must be 6 digits") }).strict()) },
+  request: {
+    body: jsonBody(z.object({ phone: E164Phone, code: z.string().regex(/^\d{6}$/, "Must be 6 digits") }).strict()),
+  },
   responses: { 200: jsonContent(Phone, "Verified"), ...problems(400, 401, 403, 409, 415) },
 });
 const removePhone = createRoute({
@@ -68,11 +85,21 @@ const removePhone = createRoute({
   path: "/v1/me/phones/{phoneId}",
   tags,
   summary: "Remove one of the caller's phone numbers",
-  request: { params: z.object({ phoneId: idSchema("phone").openapi({ param: { name: "phoneId", in: "path" }, type: "string" }) }) },
+  request: {
+    params: z.object({
+      phoneId: idSchema("phone").openapi({ param: { name: "phoneId", in: "path" }, type: "string" }),
+    }),
+  },
   responses: { 204: { description: "Removed" }, ...problems(400, 401, 403, 404) },
 });
 
-const toPhone = (row: PhoneRow) => ({ id: row.id, phone: row.phone, isPrimary: row.isPrimary, verifiedAt: row.verifiedAt?.toISOString() ?? null, createdAt: row.createdAt.toISOString() });
+const toPhone = (row: PhoneRow) => ({
+  id: row.id,
+  phone: row.phone,
+  isPrimary: row.isPrimary,
+  verifiedAt: row.verifiedAt?.toISOString() ?? null,
+  createdAt: row.createdAt.toISOString(),
+});
 
 export function meRoutes(platform: Platform): OpenAPIHono<AppEnv> {
   return new OpenAPIHono<AppEnv>()
@@ -82,7 +109,9 @@ export function meRoutes(platform: Platform): OpenAPIHono<AppEnv> {
     })
     .openapi(patchMe, async (c) => {
       const caller = await requireActor(c, "profile:write");
-      const user = await platform.db.transaction((tx) => platform.auth.users.updateProfile(tx, caller.user.id, c.req.valid("json"), c.get("requestContext")));
+      const user = await platform.db.transaction((tx) =>
+        platform.auth.users.updateProfile(tx, caller.user.id, c.req.valid("json"), c.get("requestContext")),
+      );
       return c.json(user, 200);
     })
     .openapi(deleteMe, async (c) => {
@@ -97,13 +126,22 @@ export function meRoutes(platform: Platform): OpenAPIHono<AppEnv> {
     })
     .openapi(addPhone, async (c) => {
       const caller = await requireSession(c);
-      if (platform.email.smsTransport.name === "none") throw new PlatformError("service_unavailable", { detail: "Text messages are not configured on this deployment." });
-      return c.json(toPhone(await platform.auth.phones.add(caller.user.id, c.req.valid("json").phone, c.get("requestContext"))), 202);
+      if (platform.email.smsTransport.name === "none")
+        throw new PlatformError("service_unavailable", {
+          detail: "Text messages are not configured on this deployment.",
+        });
+      return c.json(
+        toPhone(await platform.auth.phones.add(caller.user.id, c.req.valid("json").phone, c.get("requestContext"))),
+        202,
+      );
     })
     .openapi(verifyPhone, async (c) => {
       const caller = await requireSession(c);
       const body = c.req.valid("json");
-      return c.json(toPhone(await platform.auth.phones.verify(caller.user.id, body.phone, body.code, c.get("requestContext"))), 200);
+      return c.json(
+        toPhone(await platform.auth.phones.verify(caller.user.id, body.phone, body.code, c.get("requestContext"))),
+        200,
+      );
     })
     .openapi(removePhone, async (c) => {
       const caller = await requireSession(c);

@@ -13,7 +13,9 @@ export const BEARER_CLIENT_HEADER = "x-burrow-client";
  * readable by any script on the page, which is what HttpOnly is there to prevent.
  */
 export function wantsSessionToken(c: Context<AppEnv>): boolean {
-  return c.req.header(BEARER_CLIENT_HEADER)?.toLowerCase() === "bearer" || c.get("authentication")?.presented === "bearer";
+  return (
+    c.req.header(BEARER_CLIENT_HEADER)?.toLowerCase() === "bearer" || c.get("authentication")?.presented === "bearer"
+  );
 }
 
 /** A session token given out anew (sign-in, step-up, enrolment): the cookie, and the body when asked. */
@@ -24,11 +26,16 @@ export function issueSessionToken(c: Context<AppEnv>, platform: Platform, token:
 
 /** Every way of signing in answers alike: the session cookie, and `{ user, session }` (+ `sessionToken` for bearer clients). */
 export function signedInResponse(c: Context<AppEnv>, platform: Platform, result: SignedIn) {
-  return { user: result.user, session: platform.auth.sessions.toPublic(result.session, result.session.id), ...issueSessionToken(c, platform, result.token) };
+  return {
+    user: result.user,
+    session: platform.auth.sessions.toPublic(result.session, result.session.id),
+    ...issueSessionToken(c, platform, result.token),
+  };
 }
 
 /** A first factor's answer: signed in, or `{ mfaRequired, mfaToken, methods }` and no cookie. */
 export function outcomeResponse(c: Context<AppEnv>, platform: Platform, outcome: SignInOutcome) {
-  if (outcome.kind === "mfa_required") return { mfaRequired: true as const, mfaToken: outcome.mfaToken, methods: outcome.methods };
+  if (outcome.kind === "mfa_required")
+    return { mfaRequired: true as const, mfaToken: outcome.mfaToken, methods: outcome.methods };
   return { ...signedInResponse(c, platform, outcome), redirectTo: outcome.redirectTo };
 }

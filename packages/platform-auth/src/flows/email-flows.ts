@@ -1,5 +1,13 @@
 import { and, eq, isNull, ne } from "drizzle-orm";
-import { consumeRateLimit, enqueueJob, PlatformError, type Database, type JobDefinition, type RequestContext, type UserId } from "@burrow/platform-core";
+import {
+  consumeRateLimit,
+  enqueueJob,
+  PlatformError,
+  type Database,
+  type JobDefinition,
+  type RequestContext,
+  type UserId,
+} from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
 import { normalizePassword } from "../passwords/policy.ts";
 import { users } from "../schema.ts";
@@ -51,7 +59,14 @@ export interface EmailFlows {
    * Marks the session as recently authenticated after the password, a TOTP code or a passkey is
    * given again, and gives it a new token (returned; the old one stops working).
    */
-  reauthenticate(session: SessionRow, proof: { password: string } | { totp: string } | { passkey: { ceremonyId: string; response: AuthenticationResponseJSON } }, request: RequestContext): Promise<{ token: string }>;
+  reauthenticate(
+    session: SessionRow,
+    proof:
+      | { password: string }
+      | { totp: string }
+      | { passkey: { ceremonyId: string; response: AuthenticationResponseJSON } },
+    request: RequestContext,
+  ): Promise<{ token: string }>;
   requestEmailChange(session: SessionRow, newEmail: string, request: RequestContext): Promise<void>;
   confirmEmailChange(token: string, request: RequestContext): Promise<PublicUser>;
   completeAccountSetup(token: string, password: string, request: RequestContext): Promise<void>;
@@ -59,15 +74,33 @@ export interface EmailFlows {
   requestJob: JobDefinition;
 }
 
-export function createEmailFlows(context: AuthContext, parts: { users: Users; sessions: Sessions; accounts: Accounts; throttle: SignInThrottle; tokens: OneTimeTokens; notices: Notices; completion: SignInCompletion; challenges: Challenges; apiKeys: ApiKeys }): EmailFlows {
+export function createEmailFlows(
+  context: AuthContext,
+  parts: {
+    users: Users;
+    sessions: Sessions;
+    accounts: Accounts;
+    throttle: SignInThrottle;
+    tokens: OneTimeTokens;
+    notices: Notices;
+    completion: SignInCompletion;
+    challenges: Challenges;
+    apiKeys: ApiKeys;
+  },
+): EmailFlows {
   const { db, config, clock, audit, email, hasher } = context;
   const { tokens, sessions, throttle } = parts;
   const link = (path: string, token: string) => buildLink(config, path, { token });
-  const mail = (tx: Database, to: string, template: string, variables: Record<string, string>) => email.queue(tx, { to, template, variables });
+  const mail = (tx: Database, to: string, template: string, variables: Record<string, string>) =>
+    email.queue(tx, { to, template, variables });
 
   async function activeUserByToken(tx: Database, userId: string): Promise<UserRow> {
-    const [user] = await tx.select().from(users).where(and(eq(users.id, userId), isNull(users.deletedAt)));
-    if (user === undefined || user.status === "deleted" || user.status === "suspended") throw new PlatformError("invalid_link");
+    const [user] = await tx
+      .select()
+      .from(users)
+      .where(and(eq(users.id, userId), isNull(users.deletedAt)));
+    if (user === undefined || user.status === "deleted" || user.status === "suspended")
+      throw new PlatformError("invalid_link");
     return user;
   }
 
@@ -77,9 +110,17 @@ export function createEmailFlows(context: AuthContext, parts: { users: Users; se
    * it): unless the prover showed the password, the password, every session, API key and second
    * factor go, and the owner is mailed a link to choose a password of their own.
    */
-  async function firstProof(tx: Database, user: UserRow, request: RequestContext, options: { passwordShown: boolean }): Promise<void> {
+  async function firstProof(
+    tx: Database,
+    user: UserRow,
+    request: RequestContext,
+    options: { passwordShown: boolean },
+  ): Promise<void> {
     const now = clock.now();
-    await tx.update(users).set({ emailVerifiedAt: now, updatedAt: now }).where(and(eq(users.id, user.id), isNull(users.emailVerifiedAt)));
+    await tx
+      .update(users)
+      .set({ emailVerifiedAt: now, updatedAt: now })
+      .where(and(eq(users.id, user.id), isNull(users.emailVerifiedAt)));
     if (options.passwordShown) return;
     const userId = user.id as UserId;
     if (!(await parts.accounts.removePassword(tx, userId))) return;
@@ -89,11 +130,26 @@ export function createEmailFlows(context: AuthContext, parts: { users: Users; se
     // enrolled shuts them out too (no password, no sessions); the owner asks an operator to reset it.
     const secret = await tokens.issueLink(tx, { userId, purpose: "password_reset", ttlMs: LIFETIMES.passwordReset });
     await mail(tx, user.email, "security.account_claimed", { url: link("/auth/reset-password", secret) });
-    await audit.record(tx, { action: "user.address_claimed", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, metadata: { sessionsRevoked, keysRevoked } }, request);
+    await audit.record(
+      tx,
+      {
+        action: "user.address_claimed",
+        actor: { type: "user", id: user.id },
+        target: { type: "user", id: user.id },
+        metadata: { sessionsRevoked, keysRevoked },
+      },
+      request,
+    );
   }
 
   /** A first factor by mail: receiving it proves the address; then a session or an MFA challenge. */
-  async function passedByMail(tx: Database, user: UserRow, method: string, request: RequestContext, redirectTo: string | null = null): Promise<SignInOutcome> {
+  async function passedByMail(
+    tx: Database,
+    user: UserRow,
+    method: string,
+    request: RequestContext,
+    redirectTo: string | null = null,
+  ): Promise<SignInOutcome> {
     if (user.emailVerifiedAt === null) await firstProof(tx, user, request, { passwordShown: false });
     return parts.completion.afterFirstFactor(tx, user.id, method, request, { redirectTo });
   }
@@ -109,17 +165,30 @@ export function createEmailFlows(context: AuthContext, parts: { users: Users; se
           if (user.emailVerifiedAt === null) await parts.notices.sendVerification(tx, user);
           return;
         case "password_reset": {
-          const secret = await tokens.issueLink(tx, { userId: user.id as UserId, purpose: "password_reset", ttlMs: LIFETIMES.passwordReset });
+          const secret = await tokens.issueLink(tx, {
+            userId: user.id as UserId,
+            purpose: "password_reset",
+            ttlMs: LIFETIMES.passwordReset,
+          });
           await mail(tx, user.email, "auth.password_reset", { url: link("/auth/reset-password", secret) });
           return;
         }
         case "magic_link": {
-          const secret = await tokens.issueLink(tx, { userId: user.id as UserId, purpose: "magic_link", ttlMs: LIFETIMES.magicLink, target: payload.redirectTo ?? null });
+          const secret = await tokens.issueLink(tx, {
+            userId: user.id as UserId,
+            purpose: "magic_link",
+            ttlMs: LIFETIMES.magicLink,
+            target: payload.redirectTo ?? null,
+          });
           await mail(tx, user.email, "auth.magic_link", { url: link("/auth/magic-link", secret) });
           return;
         }
         case "email_otp": {
-          const code = await tokens.issueCode(tx, { userId: user.id as UserId, purpose: "email_otp", ttlMs: LIFETIMES.emailCode });
+          const code = await tokens.issueCode(tx, {
+            userId: user.id as UserId,
+            purpose: "email_otp",
+            ttlMs: LIFETIMES.emailCode,
+          });
           await mail(tx, user.email, "auth.otp_code", { code });
           return;
         }
@@ -130,7 +199,11 @@ export function createEmailFlows(context: AuthContext, parts: { users: Users; se
   return {
     async request(kind, address, options = {}) {
       const redirectTo = kind === "magic_link" ? checkRedirect(config, options.redirectTo) : undefined;
-      const payload: EmailRequest = { kind, email: normalizeEmail(address), ...(redirectTo === undefined ? {} : { redirectTo }) };
+      const payload: EmailRequest = {
+        kind,
+        email: normalizeEmail(address),
+        ...(redirectTo === undefined ? {} : { redirectTo }),
+      };
       await enqueueJob(db, clock, EMAIL_REQUEST_JOB, payload, { maxAttempts: 3 });
     },
 
@@ -148,13 +221,24 @@ export function createEmailFlows(context: AuthContext, parts: { users: Users; se
           if (options.password !== undefined) {
             const hash = await parts.accounts.passwordHash(tx, user.id as UserId);
             // A wrong password rolls the whole confirmation back: the link stays usable.
-            if (hash === undefined || !(await hasher.verify(normalizePassword(options.password), hash))) throw new PlatformError("invalid_credentials", { detail: "That is not the account's password. Leave it out to confirm the address and choose a new one." });
+            if (hash === undefined || !(await hasher.verify(normalizePassword(options.password), hash)))
+              throw new PlatformError("invalid_credentials", {
+                detail: "That is not the account's password. Leave it out to confirm the address and choose a new one.",
+              });
             passwordShown = true;
           }
           await firstProof(tx, user, request, { passwordShown });
         }
         const [updated] = await tx.select().from(users).where(eq(users.id, user.id));
-        await audit.record(tx, { action: "user.email_verified", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id } }, request);
+        await audit.record(
+          tx,
+          {
+            action: "user.email_verified",
+            actor: { type: "user", id: user.id },
+            target: { type: "user", id: user.id },
+          },
+          request,
+        );
         return toPublicUser(updated!);
       });
     },
@@ -165,12 +249,25 @@ export function createEmailFlows(context: AuthContext, parts: { users: Users; se
         const row = await tokens.consumeLink(tx, "password_reset", token);
         if (row === undefined) throw new PlatformError("invalid_link");
         const user = await activeUserByToken(tx, row.userId);
-        await parts.accounts.setPassword(tx, { id: user.id as UserId, email: user.email, name: user.name }, newPassword);
+        await parts.accounts.setPassword(
+          tx,
+          { id: user.id as UserId, email: user.email, name: user.name },
+          newPassword,
+        );
         const revoked = await sessions.revokeAll(tx, user.id as UserId, "password_reset");
         await tokens.revokeAll(tx, user.id as UserId, "email_change");
         await throttle.recordSuccess(tx, user.emailNormalized);
         await parts.notices.sendPasswordChanged(tx, user);
-        await audit.record(tx, { action: "user.password_reset", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, metadata: { sessionsRevoked: revoked } }, request);
+        await audit.record(
+          tx,
+          {
+            action: "user.password_reset",
+            actor: { type: "user", id: user.id },
+            target: { type: "user", id: user.id },
+            metadata: { sessionsRevoked: revoked },
+          },
+          request,
+        );
       });
     },
 
@@ -181,7 +278,8 @@ export function createEmailFlows(context: AuthContext, parts: { users: Users; se
         // A deleted or not-yet-set-up account is an unknown one: its link answers as an unknown link does.
         // Every other status (suspended, locked) is the completion's to check, as on every path.
         const [user] = await tx.select().from(users).where(eq(users.id, row.userId));
-        if (user === undefined || user.deletedAt !== null || user.status === "deleted" || user.status === "invited") throw new PlatformError("invalid_link");
+        if (user === undefined || user.deletedAt !== null || user.status === "deleted" || user.status === "invited")
+          throw new PlatformError("invalid_link");
         return passedByMail(tx, user, "magic_link", request, row.target);
       });
     },
@@ -200,7 +298,17 @@ export function createEmailFlows(context: AuthContext, parts: { users: Users; se
             });
       if (signedIn === undefined) {
         await throttle.recordFailure(db, key, slot);
-        await audit.record(db, { action: "user.sign_in_failed", actor: { type: "anonymous" }, ...(user ? { target: { type: "user", id: user.id } } : {}), outcome: "failure", metadata: { method: "email_otp" } }, request);
+        await audit.record(
+          db,
+          {
+            action: "user.sign_in_failed",
+            actor: { type: "anonymous" },
+            ...(user ? { target: { type: "user", id: user.id } } : {}),
+            outcome: "failure",
+            metadata: { method: "email_otp" },
+          },
+          request,
+        );
         throw new PlatformError("invalid_code");
       }
       await throttle.recordSuccess(db, key);
@@ -215,24 +323,57 @@ export function createEmailFlows(context: AuthContext, parts: { users: Users; se
         // The password meets the address's lockout, as at sign-in.
         const slot = await throttle.reserve(db, user.emailNormalized);
         const hash = await parts.accounts.passwordHash(db, user.id as UserId);
-        const valid = hash === undefined ? (await hasher.verifyDummy(normalizePassword(proof.password)), false) : await hasher.verify(normalizePassword(proof.password), hash);
+        const valid =
+          hash === undefined
+            ? (await hasher.verifyDummy(normalizePassword(proof.password)), false)
+            : await hasher.verify(normalizePassword(proof.password), hash);
         if (!valid) {
           await throttle.recordFailure(db, user.emailNormalized, slot);
-          await audit.record(db, { action: "user.reauthentication_failed", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, outcome: "failure" }, request);
+          await audit.record(
+            db,
+            {
+              action: "user.reauthentication_failed",
+              actor: { type: "user", id: user.id },
+              target: { type: "user", id: user.id },
+              outcome: "failure",
+            },
+            request,
+          );
           throw new PlatformError("invalid_credentials");
         }
         await throttle.recordSuccess(db, user.emailNormalized);
       } else {
         // A second factor meets the second-factor lockout, as in an MFA challenge.
-        const second = "totp" in proof ? { method: "totp" as const, code: proof.totp } : { method: "passkey" as const, assertion: proof.passkey };
+        const second =
+          "totp" in proof
+            ? { method: "totp" as const, code: proof.totp }
+            : { method: "passkey" as const, assertion: proof.passkey };
         if (!(await parts.challenges.check(user.id, { ...second, purpose: "reauthentication" }, request))) {
-          await audit.record(db, { action: "user.reauthentication_failed", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, outcome: "failure" }, request);
+          await audit.record(
+            db,
+            {
+              action: "user.reauthentication_failed",
+              actor: { type: "user", id: user.id },
+              target: { type: "user", id: user.id },
+              outcome: "failure",
+            },
+            request,
+          );
           throw new PlatformError(method === "totp" ? "invalid_code" : "invalid_credentials");
         }
       }
       await sessions.markAuthenticated(db, session, method);
       const token = await sessions.renew(db, session.id);
-      await audit.record(db, { action: "user.reauthenticated", actor: { type: "user", id: user.id }, target: { type: "session", id: session.id }, metadata: { method } }, request);
+      await audit.record(
+        db,
+        {
+          action: "user.reauthenticated",
+          actor: { type: "user", id: user.id },
+          target: { type: "session", id: session.id },
+          metadata: { method },
+        },
+        request,
+      );
       return { token };
     },
 
@@ -241,15 +382,38 @@ export function createEmailFlows(context: AuthContext, parts: { users: Users; se
       const user = await parts.users.get(db, session.userId as UserId);
       if (user === undefined) throw new PlatformError("unauthenticated");
       const target = newEmail.trim();
-      if (normalizeEmail(target) === user.emailNormalized) throw new PlatformError("validation_failed", { detail: "That is already your email address.", errors: [{ path: "newEmail", message: "unchanged" }] });
+      if (normalizeEmail(target) === user.emailNormalized)
+        throw new PlatformError("validation_failed", {
+          detail: "That is already your email address.",
+          errors: [{ path: "newEmail", message: "unchanged" }],
+        });
       // Each request mails an address the caller chooses: limited like every mail asked for.
       const limit = await consumeRateLimit(db, clock, `mail:email_change:${user.id}`, MAIL_REQUEST_POLICY);
-      if (!limit.allowed) throw new PlatformError("rate_limited", { headers: { "Retry-After": String(Math.max(1, Math.ceil(limit.retryAfterMs / 1000))) } });
+      if (!limit.allowed)
+        throw new PlatformError("rate_limited", {
+          headers: { "Retry-After": String(Math.max(1, Math.ceil(limit.retryAfterMs / 1000))) },
+        });
       await db.transaction(async (tx) => {
-        const secret = await tokens.issueLink(tx, { userId: user.id as UserId, purpose: "email_change", ttlMs: LIFETIMES.emailChange, target });
-        await mail(tx, target, "auth.email_change_confirm", { url: link("/auth/confirm-email-change", secret), newEmail: target });
+        const secret = await tokens.issueLink(tx, {
+          userId: user.id as UserId,
+          purpose: "email_change",
+          ttlMs: LIFETIMES.emailChange,
+          target,
+        });
+        await mail(tx, target, "auth.email_change_confirm", {
+          url: link("/auth/confirm-email-change", secret),
+          newEmail: target,
+        });
         await mail(tx, user.email, "auth.email_changed_notice", { newEmail: target });
-        await audit.record(tx, { action: "user.email_change_requested", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id } }, request);
+        await audit.record(
+          tx,
+          {
+            action: "user.email_change_requested",
+            actor: { type: "user", id: user.id },
+            target: { type: "user", id: user.id },
+          },
+          request,
+        );
       });
     },
 
@@ -260,17 +424,37 @@ export function createEmailFlows(context: AuthContext, parts: { users: Users; se
           if (row === undefined || row.target === null) throw new PlatformError("invalid_link");
           const user = await activeUserByToken(tx, row.userId);
           const normalized = normalizeEmail(row.target);
-          const [taken] = await tx.select({ id: users.id }).from(users).where(and(eq(users.emailNormalized, normalized), isNull(users.deletedAt), ne(users.id, user.id)));
+          const [taken] = await tx
+            .select({ id: users.id })
+            .from(users)
+            .where(and(eq(users.emailNormalized, normalized), isNull(users.deletedAt), ne(users.id, user.id)));
           if (taken !== undefined) throw new PlatformError("email_taken");
           const now = clock.now();
-          const [updated] = await tx.update(users).set({ email: row.target, emailNormalized: normalized, emailVerifiedAt: now, updatedAt: now }).where(eq(users.id, user.id)).returning();
+          const [updated] = await tx
+            .update(users)
+            .set({ email: row.target, emailNormalized: normalized, emailVerifiedAt: now, updatedAt: now })
+            .where(eq(users.id, user.id))
+            .returning();
           // Links and codes mailed to the old address must not outlive it.
-          for (const purpose of TOKEN_PURPOSES.filter((kind) => kind !== "phone_verify")) await tokens.revokeAll(tx, user.id as UserId, purpose);
-          await audit.record(tx, { action: "user.email_changed", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id } }, request);
+          for (const purpose of TOKEN_PURPOSES.filter((kind) => kind !== "phone_verify"))
+            await tokens.revokeAll(tx, user.id as UserId, purpose);
+          await audit.record(
+            tx,
+            {
+              action: "user.email_changed",
+              actor: { type: "user", id: user.id },
+              target: { type: "user", id: user.id },
+            },
+            request,
+          );
           return toPublicUser(updated!);
         });
       } catch (error) {
-        if ((error as { cause?: { code?: string } }).cause?.code === "23505" || (error as { code?: string }).code === "23505") throw new PlatformError("email_taken");
+        if (
+          (error as { cause?: { code?: string } }).cause?.code === "23505" ||
+          (error as { code?: string }).code === "23505"
+        )
+          throw new PlatformError("email_taken");
         throw error;
       }
     },
@@ -279,12 +463,27 @@ export function createEmailFlows(context: AuthContext, parts: { users: Users; se
       await db.transaction(async (tx) => {
         const row = await tokens.consumeLink(tx, "account_setup", token);
         if (row === undefined) throw new PlatformError("invalid_link");
-        const [user] = await tx.select().from(users).where(and(eq(users.id, row.userId), isNull(users.deletedAt)));
-        if (user === undefined || (user.status !== "invited" && user.status !== "active")) throw new PlatformError("invalid_link");
+        const [user] = await tx
+          .select()
+          .from(users)
+          .where(and(eq(users.id, row.userId), isNull(users.deletedAt)));
+        if (user === undefined || (user.status !== "invited" && user.status !== "active"))
+          throw new PlatformError("invalid_link");
         await parts.accounts.setPassword(tx, { id: user.id as UserId, email: user.email, name: user.name }, password);
         const now = clock.now();
-        await tx.update(users).set({ status: "active", emailVerifiedAt: user.emailVerifiedAt ?? now, updatedAt: now }).where(eq(users.id, user.id));
-        await audit.record(tx, { action: "user.account_set_up", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id } }, request);
+        await tx
+          .update(users)
+          .set({ status: "active", emailVerifiedAt: user.emailVerifiedAt ?? now, updatedAt: now })
+          .where(eq(users.id, user.id));
+        await audit.record(
+          tx,
+          {
+            action: "user.account_set_up",
+            actor: { type: "user", id: user.id },
+            target: { type: "user", id: user.id },
+          },
+          request,
+        );
       });
     },
   };

@@ -23,7 +23,12 @@ export function checkRedirect(config: Config, redirectTo: string | undefined): s
   } catch {
     throw new PlatformError("invalid_redirect");
   }
-  if ((url.protocol !== "https:" && url.protocol !== "http:") || !config.redirectOrigins.includes(url.origin) || url.username !== "" || url.password !== "") {
+  if (
+    (url.protocol !== "https:" && url.protocol !== "http:") ||
+    !config.redirectOrigins.includes(url.origin) ||
+    url.username !== "" ||
+    url.password !== ""
+  ) {
     throw new PlatformError("invalid_redirect");
   }
   return url.toString();

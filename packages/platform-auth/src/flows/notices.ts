@@ -24,13 +24,27 @@ export interface Notices {
   sendAccountSetup(db: Database, user: { id: string; email: string }): Promise<void>;
 }
 
-export function createNotices(options: { config: Config; clock: Clock; email: AuthMailer; tokens: OneTimeTokens }): Notices {
+export function createNotices(options: {
+  config: Config;
+  clock: Clock;
+  email: AuthMailer;
+  tokens: OneTimeTokens;
+}): Notices {
   const { config, clock, email, tokens } = options;
 
   async function sendVerification(db: Database, user: { id: string; email: string }): Promise<void> {
     // Bound to the address it was sent to: it proves nothing about an address set later.
-    const secret = await tokens.issueLink(db, { userId: user.id as UserId, purpose: "verify_email", ttlMs: LIFETIMES.verifyEmail, target: normalizeEmail(user.email) });
-    await email.queue(db, { to: user.email, template: "auth.verify_email", variables: { url: buildLink(config, "/auth/verify-email", { token: secret }) } });
+    const secret = await tokens.issueLink(db, {
+      userId: user.id as UserId,
+      purpose: "verify_email",
+      ttlMs: LIFETIMES.verifyEmail,
+      target: normalizeEmail(user.email),
+    });
+    await email.queue(db, {
+      to: user.email,
+      template: "auth.verify_email",
+      variables: { url: buildLink(config, "/auth/verify-email", { token: secret }) },
+    });
   }
 
   return {
@@ -43,14 +57,26 @@ export function createNotices(options: { config: Config; clock: Clock; email: Au
       return true;
     },
     async sendExistingAccountNotice(db, user) {
-      await email.queue(db, { to: user.email, template: "auth.sign_up_existing_account", variables: { url: buildLink(config, "/auth/forgot-password", {}) } });
+      await email.queue(db, {
+        to: user.email,
+        template: "auth.sign_up_existing_account",
+        variables: { url: buildLink(config, "/auth/forgot-password", {}) },
+      });
     },
     async sendPasswordChanged(db, user) {
       await email.queue(db, { to: user.email, template: "auth.password_changed", variables: {} });
     },
     async sendAccountSetup(db, user) {
-      const secret = await tokens.issueLink(db, { userId: user.id as UserId, purpose: "account_setup", ttlMs: LIFETIMES.accountSetup });
-      await email.queue(db, { to: user.email, template: "auth.account_setup", variables: { url: buildLink(config, "/auth/account-setup", { token: secret }) } });
+      const secret = await tokens.issueLink(db, {
+        userId: user.id as UserId,
+        purpose: "account_setup",
+        ttlMs: LIFETIMES.accountSetup,
+      });
+      await email.queue(db, {
+        to: user.email,
+        template: "auth.account_setup",
+        variables: { url: buildLink(config, "/auth/account-setup", { token: secret }) },
+      });
     },
   };
 }

@@ -1,5 +1,12 @@
 import { and, asc, eq, isNotNull, ne } from "drizzle-orm";
-import { consumeRateLimit, newId, PlatformError, type Database, type RequestContext, type UserId } from "@burrow/platform-core";
+import {
+  consumeRateLimit,
+  newId,
+  PlatformError,
+  type Database,
+  type RequestContext,
+  type UserId,
+} from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
 import { userPhones } from "../schema.ts";
 import type { OneTimeTokens } from "../tokens/tokens.ts";
@@ -27,16 +34,40 @@ export function createPhones(context: AuthContext, parts: { tokens: OneTimeToken
 
   return {
     async add(userId, phone, request) {
-      if (!E164.test(phone)) throw new PlatformError("validation_failed", { errors: [{ path: "phone", message: "Must be an E.164 number such as +14155550123" }] });
+      if (!E164.test(phone))
+        throw new PlatformError("validation_failed", {
+          errors: [{ path: "phone", message: "Must be an E.164 number such as +14155550123" }],
+        });
       const limit = await consumeRateLimit(db, clock, `text:phone_verify:${userId}`, TEXT_POLICY);
-      if (!limit.allowed) throw new PlatformError("rate_limited", { headers: { "Retry-After": String(Math.ceil(limit.retryAfterMs / 1000)) } });
+      if (!limit.allowed)
+        throw new PlatformError("rate_limited", {
+          headers: { "Retry-After": String(Math.ceil(limit.retryAfterMs / 1000)) },
+        });
       return db.transaction(async (tx) => {
         const now = clock.now();
-        await tx.insert(userPhones).values({ id: newId("phone", now.getTime()), userId, phone, createdAt: now }).onConflictDoNothing();
-        const [row] = await tx.select().from(userPhones).where(and(eq(userPhones.userId, userId), eq(userPhones.phone, phone)));
-        const code = await tokens.issueCode(tx, { userId, purpose: "phone_verify", ttlMs: LIFETIMES.emailCode, target: phone });
-        await sms.queue(tx, { to: phone, body: `${config.email.productName} verification code: ${code}. It expires in 10 minutes. Do not share it.` });
-        await audit.record(tx, { action: "user.phone_added", actor: { type: "user", id: userId }, target: { type: "user", id: userId } }, request);
+        await tx
+          .insert(userPhones)
+          .values({ id: newId("phone", now.getTime()), userId, phone, createdAt: now })
+          .onConflictDoNothing();
+        const [row] = await tx
+          .select()
+          .from(userPhones)
+          .where(and(eq(userPhones.userId, userId), eq(userPhones.phone, phone)));
+        const code = await tokens.issueCode(tx, {
+          userId,
+          purpose: "phone_verify",
+          ttlMs: LIFETIMES.emailCode,
+          target: phone,
+        });
+        await sms.queue(tx, {
+          to: phone,
+          body: `${config.email.productName} verification code: ${code}. It expires in 10 minutes. Do not share it.`,
+        });
+        await audit.record(
+          tx,
+          { action: "user.phone_added", actor: { type: "user", id: userId }, target: { type: "user", id: userId } },
+          request,
+        );
         return row!;
       });
     },
@@ -48,32 +79,60 @@ export function createPhones(context: AuthContext, parts: { tokens: OneTimeToken
           const used = await tokens.consumeCode(tx, { userId, purpose: "phone_verify", code, target: phone });
           // Return rather than throw: the miss just counted must commit, or the 5-try limit never bites.
           if (used === undefined) return undefined;
-          const [owner] = await tx.select({ id: userPhones.id }).from(userPhones).where(and(eq(userPhones.phone, phone), isNotNull(userPhones.verifiedAt), ne(userPhones.userId, userId)));
-          if (owner !== undefined) throw new PlatformError("conflict", { detail: "This number is verified on another account." });
-          const hasPrimary = (await tx.select({ id: userPhones.id }).from(userPhones).where(and(eq(userPhones.userId, userId), eq(userPhones.isPrimary, true)))).length > 0;
+          const [owner] = await tx
+            .select({ id: userPhones.id })
+            .from(userPhones)
+            .where(and(eq(userPhones.phone, phone), isNotNull(userPhones.verifiedAt), ne(userPhones.userId, userId)));
+          if (owner !== undefined)
+            throw new PlatformError("conflict", { detail: "This number is verified on another account." });
+          const hasPrimary =
+            (
+              await tx
+                .select({ id: userPhones.id })
+                .from(userPhones)
+                .where(and(eq(userPhones.userId, userId), eq(userPhones.isPrimary, true)))
+            ).length > 0;
           const [row] = await tx
             .update(userPhones)
             .set({ verifiedAt: clock.now(), isPrimary: hasPrimary ? undefined : true })
             .where(and(eq(userPhones.userId, userId), eq(userPhones.phone, phone)))
             .returning();
-          await audit.record(tx, { action: "user.phone_verified", actor: { type: "user", id: userId }, target: { type: "user", id: userId } }, request);
+          await audit.record(
+            tx,
+            {
+              action: "user.phone_verified",
+              actor: { type: "user", id: userId },
+              target: { type: "user", id: userId },
+            },
+            request,
+          );
           return row!;
         });
       } catch (error) {
         // The code was right but another account verified the number at the same moment.
-        if ((error as { code?: string; cause?: { code?: string } }).cause?.code === "23505") throw new PlatformError("conflict", { detail: "This number is verified on another account." });
+        if ((error as { code?: string; cause?: { code?: string } }).cause?.code === "23505")
+          throw new PlatformError("conflict", { detail: "This number is verified on another account." });
         throw error;
       }
       if (verified === undefined) throw new PlatformError("invalid_code");
       return verified;
     },
 
-    list: (tx, userId) => tx.select().from(userPhones).where(eq(userPhones.userId, userId)).orderBy(asc(userPhones.createdAt)),
+    list: (tx, userId) =>
+      tx.select().from(userPhones).where(eq(userPhones.userId, userId)).orderBy(asc(userPhones.createdAt)),
 
     async remove(userId, phoneId, request) {
       const removed = await db.transaction(async (tx) => {
-        const rows = await tx.delete(userPhones).where(and(eq(userPhones.id, phoneId), eq(userPhones.userId, userId))).returning({ id: userPhones.id });
-        if (rows.length > 0) await audit.record(tx, { action: "user.phone_removed", actor: { type: "user", id: userId }, target: { type: "user", id: userId } }, request);
+        const rows = await tx
+          .delete(userPhones)
+          .where(and(eq(userPhones.id, phoneId), eq(userPhones.userId, userId)))
+          .returning({ id: userPhones.id });
+        if (rows.length > 0)
+          await audit.record(
+            tx,
+            { action: "user.phone_removed", actor: { type: "user", id: userId }, target: { type: "user", id: userId } },
+            request,
+          );
         return rows.length;
       });
       if (removed === 0) throw new PlatformError("not_found");

@@ -1,5 +1,13 @@
 import { and, eq, gt, isNull, lt, sql } from "drizzle-orm";
-import { newId, PlatformError, randomToken, sha256, type Clock, type Database, type RequestContext } from "@burrow/platform-core";
+import {
+  newId,
+  PlatformError,
+  randomToken,
+  sha256,
+  type Clock,
+  type Database,
+  type RequestContext,
+} from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
 import { mfaChallenges, users } from "../schema.ts";
 import type { SignedIn } from "../sign-in/accounts.ts";
@@ -57,17 +65,27 @@ export interface Challenges {
    * Checks the second factor. Only a verified factor produces a session, which records both methods.
    * Returns what the first step asked for (a session or tokens, for an organization) and where to go next.
    */
-  verify(input: { mfaToken: string } & SecondFactorProof, request: RequestContext): Promise<SignedIn & { result: "session" | "tokens"; redirectTo: string | null; orgId: string | null }>;
+  verify(
+    input: { mfaToken: string } & SecondFactorProof,
+    request: RequestContext,
+  ): Promise<SignedIn & { result: "session" | "tokens"; redirectTo: string | null; orgId: string | null }>;
   /** The live challenge an `mfaToken` names (for passkey options), or a 401. */
   find(mfaToken: string): Promise<{ id: string; userId: string }>;
   /**
    * Checks a second factor of `userId` under the second-factor lockout (sign-in and step-up alike):
    * 429 while locked; each failure audited; the failure that locks mails the user a security notice.
    */
-  check(userId: string, proof: SecondFactorProof & { mfaChallengeId?: string; purpose: "second_factor" | "reauthentication" }, request: RequestContext): Promise<boolean>;
+  check(
+    userId: string,
+    proof: SecondFactorProof & { mfaChallengeId?: string; purpose: "second_factor" | "reauthentication" },
+    request: RequestContext,
+  ): Promise<boolean>;
 }
 
-export function createChallenges(context: AuthContext, parts: { factors: Factors; passkeys: Passkeys; throttle: SignInThrottle; completion: SignInCompletion }): Challenges {
+export function createChallenges(
+  context: AuthContext,
+  parts: { factors: Factors; passkeys: Passkeys; throttle: SignInThrottle; completion: SignInCompletion },
+): Challenges {
   const { db, clock, audit } = context;
   const { throttle } = parts;
 
@@ -76,18 +94,38 @@ export function createChallenges(context: AuthContext, parts: { factors: Factors
       ? await db
           .select()
           .from(mfaChallenges)
-          .where(and(eq(mfaChallenges.tokenHash, sha256(mfaToken)), isNull(mfaChallenges.consumedAt), gt(mfaChallenges.expiresAt, clock.now()), lt(mfaChallenges.attempts, MFA_MAX_ATTEMPTS)))
+          .where(
+            and(
+              eq(mfaChallenges.tokenHash, sha256(mfaToken)),
+              isNull(mfaChallenges.consumedAt),
+              gt(mfaChallenges.expiresAt, clock.now()),
+              lt(mfaChallenges.attempts, MFA_MAX_ATTEMPTS),
+            ),
+          )
       : [];
-    if (challenge === undefined) throw new PlatformError("invalid_token", { detail: "The MFA token is not valid, was used, or has expired." });
+    if (challenge === undefined)
+      throw new PlatformError("invalid_token", { detail: "The MFA token is not valid, was used, or has expired." });
     return challenge;
   }
 
-  async function passes(userId: string, proof: SecondFactorProof & { mfaChallengeId?: string; purpose: "second_factor" | "reauthentication" }, request: RequestContext): Promise<boolean> {
+  async function passes(
+    userId: string,
+    proof: SecondFactorProof & { mfaChallengeId?: string; purpose: "second_factor" | "reauthentication" },
+    request: RequestContext,
+  ): Promise<boolean> {
     if (proof.method === "totp") return parts.factors.verifyTotp(db, userId)(proof.code ?? "");
     if (proof.method === "recovery_code") return parts.factors.useRecoveryCode(db, userId, proof.code ?? "", request);
     if (proof.assertion === undefined) return false;
     try {
-      await parts.passkeys.verifyAssertion({ ...proof.assertion, purpose: proof.purpose, userId, ...(proof.mfaChallengeId ? { mfaChallengeId: proof.mfaChallengeId } : {}) }, request);
+      await parts.passkeys.verifyAssertion(
+        {
+          ...proof.assertion,
+          purpose: proof.purpose,
+          userId,
+          ...(proof.mfaChallengeId ? { mfaChallengeId: proof.mfaChallengeId } : {}),
+        },
+        request,
+      );
       return true;
     } catch (error) {
       if (error instanceof PlatformError) return false;
@@ -95,7 +133,11 @@ export function createChallenges(context: AuthContext, parts: { factors: Factors
     }
   }
 
-  async function check(userId: string, proof: Parameters<Challenges["check"]>[1], request: RequestContext): Promise<boolean> {
+  async function check(
+    userId: string,
+    proof: Parameters<Challenges["check"]>[1],
+    request: RequestContext,
+  ): Promise<boolean> {
     const key = secondFactorKey(userId);
     // A slot is taken before the check, so parallel guesses cannot outrun the limit.
     const slot = await throttle.reserve(db, key);
@@ -105,11 +147,31 @@ export function createChallenges(context: AuthContext, parts: { factors: Factors
     }
     const locked = await throttle.recordFailure(db, key, slot);
     await db.transaction(async (tx) => {
-      await audit.record(tx, { action: "mfa.factor_failed", actor: { type: "user", id: userId }, target: { type: "user", id: userId }, outcome: "failure", metadata: { method: proof.method, purpose: proof.purpose } }, request);
+      await audit.record(
+        tx,
+        {
+          action: "mfa.factor_failed",
+          actor: { type: "user", id: userId },
+          target: { type: "user", id: userId },
+          outcome: "failure",
+          metadata: { method: proof.method, purpose: proof.purpose },
+        },
+        request,
+      );
       if (!locked) return;
-      await audit.record(tx, { action: "mfa.locked", actor: { type: "system" }, target: { type: "user", id: userId }, metadata: { reason: "too_many_second_factor_failures" } }, request);
+      await audit.record(
+        tx,
+        {
+          action: "mfa.locked",
+          actor: { type: "system" },
+          target: { type: "user", id: userId },
+          metadata: { reason: "too_many_second_factor_failures" },
+        },
+        request,
+      );
       const [user] = await tx.select({ email: users.email }).from(users).where(eq(users.id, userId));
-      if (user !== undefined) await context.email.queue(tx, { to: user.email, template: "security.mfa_failures", variables: {} });
+      if (user !== undefined)
+        await context.email.queue(tx, { to: user.email, template: "security.mfa_failures", variables: {} });
     });
     return false;
   }
@@ -128,17 +190,41 @@ export function createChallenges(context: AuthContext, parts: { factors: Factors
       const [counted] = await db
         .update(mfaChallenges)
         .set({ attempts: sql`${mfaChallenges.attempts} + 1` })
-        .where(and(eq(mfaChallenges.id, challenge.id), isNull(mfaChallenges.consumedAt), lt(mfaChallenges.attempts, MFA_MAX_ATTEMPTS)))
+        .where(
+          and(
+            eq(mfaChallenges.id, challenge.id),
+            isNull(mfaChallenges.consumedAt),
+            lt(mfaChallenges.attempts, MFA_MAX_ATTEMPTS),
+          ),
+        )
         .returning({ id: mfaChallenges.id });
-      if (counted === undefined) throw new PlatformError("invalid_token", { detail: "The MFA token is not valid, was used, or has expired." });
-      if (!(await check(challenge.userId, { ...input, mfaChallengeId: challenge.id, purpose: "second_factor" }, request))) throw new PlatformError("invalid_code");
+      if (counted === undefined)
+        throw new PlatformError("invalid_token", { detail: "The MFA token is not valid, was used, or has expired." });
+      if (
+        !(await check(challenge.userId, { ...input, mfaChallengeId: challenge.id, purpose: "second_factor" }, request))
+      )
+        throw new PlatformError("invalid_code");
       const signedIn = await parts.completion.transaction(async (tx) => {
-        const [claimed] = await tx.update(mfaChallenges).set({ consumedAt: clock.now() }).where(and(eq(mfaChallenges.id, challenge.id), isNull(mfaChallenges.consumedAt))).returning();
+        const [claimed] = await tx
+          .update(mfaChallenges)
+          .set({ consumedAt: clock.now() })
+          .where(and(eq(mfaChallenges.id, challenge.id), isNull(mfaChallenges.consumedAt)))
+          .returning();
         if (claimed === undefined) return undefined;
-        await audit.record(tx, { action: "mfa.factor_used", actor: { type: "user", id: challenge.userId }, target: { type: "user", id: challenge.userId }, metadata: { method: input.method } }, request);
+        await audit.record(
+          tx,
+          {
+            action: "mfa.factor_used",
+            actor: { type: "user", id: challenge.userId },
+            target: { type: "user", id: challenge.userId },
+            metadata: { method: input.method },
+          },
+          request,
+        );
         return parts.completion.afterAllFactors(tx, challenge.userId, [challenge.firstMethod, input.method], request);
       });
-      if (signedIn === undefined) throw new PlatformError("invalid_token", { detail: "The MFA token is not valid, was used, or has expired." });
+      if (signedIn === undefined)
+        throw new PlatformError("invalid_token", { detail: "The MFA token is not valid, was used, or has expired." });
       return { ...signedIn, result: challenge.result, redirectTo: challenge.redirectTo, orgId: challenge.orgId };
     },
   };

@@ -1,5 +1,12 @@
 import { and, asc, eq, isNotNull, isNull } from "drizzle-orm";
-import { newId, PlatformError, type Database, type KeyRing, type RequestContext, type UserId } from "@burrow/platform-core";
+import {
+  newId,
+  PlatformError,
+  type Database,
+  type KeyRing,
+  type RequestContext,
+  type UserId,
+} from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
 import { mfaFactors, mfaRecoveryCodes, users } from "../schema.ts";
 import { checkTotp, newTotpSecret, totpUri } from "./totp.ts";
@@ -38,16 +45,32 @@ export function distinctLookups(count: number, draw: () => string): Set<string> 
  * authentication on it (step-up), checked here so every caller gets the same rule.
  */
 export interface Factors {
-  enrollTotp(session: SessionRow, label: string, request: RequestContext): Promise<{ factorId: string; secret: string; otpauthUrl: string; qrSvg: string }>;
+  enrollTotp(
+    session: SessionRow,
+    label: string,
+    request: RequestContext,
+  ): Promise<{ factorId: string; secret: string; otpauthUrl: string; qrSvg: string }>;
   /** Activates an enrolled TOTP factor; returns recovery codes when it is the user's first factor. */
-  confirmTotp(session: SessionRow, factorId: string, code: string, request: RequestContext): Promise<{ recoveryCodes: string[] | null; sessionToken: string | null }>;
+  confirmTotp(
+    session: SessionRow,
+    factorId: string,
+    code: string,
+    request: RequestContext,
+  ): Promise<{ recoveryCodes: string[] | null; sessionToken: string | null }>;
   remove(session: SessionRow, factorId: string, request: RequestContext): Promise<void>;
   list(db: Database, userId: UserId): Promise<FactorRow[]>;
   /** The second-factor methods the user can use now (empty when MFA is off for them). */
   methods(db: Database, userId: string): Promise<("totp" | "passkey" | "recovery_code")[]>;
   /** After a factor becomes active: recovery codes if it is the first, the email and the audit entry. */
   /** `sessionId`: the session enrolling; when the policy held it back it gets a new token, returned. */
-  factorAdded(tx: Database, userId: string, change: string, factorId: string, request: RequestContext, options: { first: boolean; sessionId?: string }): Promise<{ recoveryCodes: string[] | null; sessionToken: string | null }>;
+  factorAdded(
+    tx: Database,
+    userId: string,
+    change: string,
+    factorId: string,
+    request: RequestContext,
+    options: { first: boolean; sessionId?: string },
+  ): Promise<{ recoveryCodes: string[] | null; sessionToken: string | null }>;
   /** Checks a TOTP code against the user's confirmed factors, burning the step on success. */
   verifyTotp(db: Database, userId: string): (code: string) => Promise<boolean>;
   /** Uses a recovery code once. */
@@ -59,10 +82,26 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
   const { db, clock, audit, keyRing, hasher, config } = context;
   const aad = (factorId: string) => `totp:${factorId}`;
 
-  async function notifyChange(tx: Database, userId: string, change: string, action: string, request: RequestContext, factorId?: string): Promise<void> {
+  async function notifyChange(
+    tx: Database,
+    userId: string,
+    change: string,
+    action: string,
+    request: RequestContext,
+    factorId?: string,
+  ): Promise<void> {
     const [user] = await tx.select({ email: users.email }).from(users).where(eq(users.id, userId));
-    if (user !== undefined) await context.email.queue(tx, { to: user.email, template: "security.mfa_changed", variables: { change } });
-    await audit.record(tx, { action, actor: { type: "user", id: userId }, target: factorId === undefined ? { type: "user", id: userId } : { type: "mfa_factor", id: factorId } }, request);
+    if (user !== undefined)
+      await context.email.queue(tx, { to: user.email, template: "security.mfa_changed", variables: { change } });
+    await audit.record(
+      tx,
+      {
+        action,
+        actor: { type: "user", id: userId },
+        target: factorId === undefined ? { type: "user", id: userId } : { type: "mfa_factor", id: factorId },
+      },
+      request,
+    );
   }
 
   async function newRecoveryCodes(tx: Database, userId: string): Promise<string[]> {
@@ -73,19 +112,37 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
     for (const lookup of lookups) {
       const secret = randomCodePart(8);
       codes.push(`${lookup}-${secret.slice(0, 4)}-${secret.slice(4)}`);
-      await tx.insert(mfaRecoveryCodes).values({ id: newId("recoveryCode", now.getTime()), userId, lookup, secretHash: await hasher.hash(secret), createdAt: now });
+      await tx.insert(mfaRecoveryCodes).values({
+        id: newId("recoveryCode", now.getTime()),
+        userId,
+        lookup,
+        secretHash: await hasher.hash(secret),
+        createdAt: now,
+      });
     }
     return codes;
   }
 
   const confirmed = (userId: string) => and(eq(mfaFactors.userId, userId), isNotNull(mfaFactors.confirmedAt));
 
-  async function factorAdded(tx: Database, userId: string, change: string, factorId: string, request: RequestContext, options: { first: boolean; sessionId?: string }): Promise<{ recoveryCodes: string[] | null; sessionToken: string | null }> {
+  async function factorAdded(
+    tx: Database,
+    userId: string,
+    change: string,
+    factorId: string,
+    request: RequestContext,
+    options: { first: boolean; sessionId?: string },
+  ): Promise<{ recoveryCodes: string[] | null; sessionToken: string | null }> {
     const recoveryCodes = options.first ? await newRecoveryCodes(tx, userId) : null;
     await notifyChange(tx, userId, change, "mfa.factor_added", request, factorId);
     // Enrolment done: sessions held back by the MFA policy become full sessions.
     const { lifted, token } = await context.sessions.liftRestriction(tx, userId, options.sessionId);
-    if (lifted > 0) await audit.record(tx, { action: "mfa.policy_enrolled", actor: { type: "user", id: userId }, target: { type: "user", id: userId } }, request);
+    if (lifted > 0)
+      await audit.record(
+        tx,
+        { action: "mfa.policy_enrolled", actor: { type: "user", id: userId }, target: { type: "user", id: userId } },
+        request,
+      );
     return { recoveryCodes, sessionToken: token };
   }
 
@@ -100,29 +157,73 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
       const now = clock.now();
       const factorId = newId("factor", now.getTime());
       await db.transaction(async (tx) => {
-        await tx.insert(mfaFactors).values({ id: factorId, userId, type: "totp", label, createdAt: now, totpSecretEncrypted: keyRing.encrypt(secret, aad(factorId)) });
-        await audit.record(tx, { action: "mfa.factor_enrolled", actor: { type: "user", id: userId }, target: { type: "mfa_factor", id: factorId }, metadata: { type: "totp" } }, request);
+        await tx.insert(mfaFactors).values({
+          id: factorId,
+          userId,
+          type: "totp",
+          label,
+          createdAt: now,
+          totpSecretEncrypted: keyRing.encrypt(secret, aad(factorId)),
+        });
+        await audit.record(
+          tx,
+          {
+            action: "mfa.factor_enrolled",
+            actor: { type: "user", id: userId },
+            target: { type: "mfa_factor", id: factorId },
+            metadata: { type: "totp" },
+          },
+          request,
+        );
       });
       const otpauthUrl = await totpUri({ issuer: config.email.productName, account: user.email, secret });
-      const qrSvg = await (await import("qrcode")).default.toString(otpauthUrl, { type: "svg", errorCorrectionLevel: "M", margin: 2 });
+      const qrSvg = await (await import("qrcode")).default.toString(otpauthUrl, {
+        type: "svg",
+        errorCorrectionLevel: "M",
+        margin: 2,
+      });
       return { factorId, secret, otpauthUrl, qrSvg };
     },
 
     async confirmTotp(session, factorId, code, request) {
       context.sessions.assertRecent(session);
       const userId = session.userId as UserId;
-      const [factor] = await db.select().from(mfaFactors).where(and(eq(mfaFactors.id, factorId), eq(mfaFactors.userId, userId), eq(mfaFactors.type, "totp")));
+      const [factor] = await db
+        .select()
+        .from(mfaFactors)
+        .where(and(eq(mfaFactors.id, factorId), eq(mfaFactors.userId, userId), eq(mfaFactors.type, "totp")));
       if (factor === undefined) throw new PlatformError("not_found");
-      if (factor.confirmedAt !== null) throw new PlatformError("conflict", { detail: "This factor is already confirmed." });
-      const step = await checkTotp({ secret: keyRing.decrypt(factor.totpSecretEncrypted!, aad(factor.id)), code, epochSeconds: Math.floor(clock.now().getTime() / 1000), lastStep: factor.totpLastStep });
+      if (factor.confirmedAt !== null)
+        throw new PlatformError("conflict", { detail: "This factor is already confirmed." });
+      const step = await checkTotp({
+        secret: keyRing.decrypt(factor.totpSecretEncrypted!, aad(factor.id)),
+        code,
+        epochSeconds: Math.floor(clock.now().getTime() / 1000),
+        lastStep: factor.totpLastStep,
+      });
       if (step === undefined) {
-        await audit.record(db, { action: "mfa.factor_failed", actor: { type: "user", id: userId }, target: { type: "mfa_factor", id: factorId }, outcome: "failure" }, request);
+        await audit.record(
+          db,
+          {
+            action: "mfa.factor_failed",
+            actor: { type: "user", id: userId },
+            target: { type: "mfa_factor", id: factorId },
+            outcome: "failure",
+          },
+          request,
+        );
         throw new PlatformError("invalid_code");
       }
       return db.transaction(async (tx) => {
         const first = (await tx.select({ id: mfaFactors.id }).from(mfaFactors).where(confirmed(userId))).length === 0;
-        await tx.update(mfaFactors).set({ confirmedAt: clock.now(), totpLastStep: step, lastUsedAt: clock.now() }).where(eq(mfaFactors.id, factorId));
-        return factorAdded(tx, userId, "an authenticator app was added", factorId, request, { first, sessionId: session.id });
+        await tx
+          .update(mfaFactors)
+          .set({ confirmedAt: clock.now(), totpLastStep: step, lastUsedAt: clock.now() })
+          .where(eq(mfaFactors.id, factorId));
+        return factorAdded(tx, userId, "an authenticator app was added", factorId, request, {
+          first,
+          sessionId: session.id,
+        });
       });
     },
 
@@ -130,18 +231,33 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
       context.sessions.assertRecent(session);
       const userId = session.userId as UserId;
       await db.transaction(async (tx) => {
-        const removed = await tx.delete(mfaFactors).where(and(eq(mfaFactors.id, factorId), eq(mfaFactors.userId, userId))).returning();
+        const removed = await tx
+          .delete(mfaFactors)
+          .where(and(eq(mfaFactors.id, factorId), eq(mfaFactors.userId, userId)))
+          .returning();
         if (removed.length === 0) throw new PlatformError("not_found");
         const remaining = (await tx.select({ id: mfaFactors.id }).from(mfaFactors).where(confirmed(userId))).length;
         // Rolled back by the throw: policy keeps at least one factor.
-        if (remaining === 0 && removed[0]!.confirmedAt !== null && (await context.requiresMfa(tx, userId))) throw new PlatformError("mfa_required_by_policy", { detail: "Your account must keep a second factor. Add another before removing this one." });
+        if (remaining === 0 && removed[0]!.confirmedAt !== null && (await context.requiresMfa(tx, userId)))
+          throw new PlatformError("mfa_required_by_policy", {
+            detail: "Your account must keep a second factor. Add another before removing this one.",
+          });
         // Without any factor left, recovery codes would be a second way in to nothing: drop them.
         if (remaining === 0) await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId));
-        if (removed[0]!.confirmedAt !== null) await notifyChange(tx, userId, removed[0]!.type === "passkey" ? "a passkey was removed" : "an authenticator app was removed", "mfa.factor_removed", request, factorId);
+        if (removed[0]!.confirmedAt !== null)
+          await notifyChange(
+            tx,
+            userId,
+            removed[0]!.type === "passkey" ? "a passkey was removed" : "an authenticator app was removed",
+            "mfa.factor_removed",
+            request,
+            factorId,
+          );
       });
     },
 
-    list: (tx, userId) => tx.select().from(mfaFactors).where(eq(mfaFactors.userId, userId)).orderBy(asc(mfaFactors.createdAt)),
+    list: (tx, userId) =>
+      tx.select().from(mfaFactors).where(eq(mfaFactors.userId, userId)).orderBy(asc(mfaFactors.createdAt)),
 
     async methods(tx, userId) {
       const rows = await tx.select({ type: mfaFactors.type }).from(mfaFactors).where(confirmed(userId));
@@ -154,16 +270,31 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
     },
 
     verifyTotp: (tx, userId) => async (code) => {
-      const rows = await tx.select().from(mfaFactors).where(and(confirmed(userId), eq(mfaFactors.type, "totp")));
+      const rows = await tx
+        .select()
+        .from(mfaFactors)
+        .where(and(confirmed(userId), eq(mfaFactors.type, "totp")));
       const epochSeconds = Math.floor(clock.now().getTime() / 1000);
       for (const factor of rows) {
-        const step = await checkTotp({ secret: keyRing.decrypt(factor.totpSecretEncrypted!, aad(factor.id)), code, epochSeconds, lastStep: factor.totpLastStep });
+        const step = await checkTotp({
+          secret: keyRing.decrypt(factor.totpSecretEncrypted!, aad(factor.id)),
+          code,
+          epochSeconds,
+          lastStep: factor.totpLastStep,
+        });
         if (step === undefined) continue;
         // Burn the step atomically: two requests with one code cannot both pass.
         const [burned] = await tx
           .update(mfaFactors)
           .set({ totpLastStep: step, lastUsedAt: clock.now() })
-          .where(and(eq(mfaFactors.id, factor.id), factor.totpLastStep === null ? isNull(mfaFactors.totpLastStep) : eq(mfaFactors.totpLastStep, factor.totpLastStep)))
+          .where(
+            and(
+              eq(mfaFactors.id, factor.id),
+              factor.totpLastStep === null
+                ? isNull(mfaFactors.totpLastStep)
+                : eq(mfaFactors.totpLastStep, factor.totpLastStep),
+            ),
+          )
           .returning({ id: mfaFactors.id });
         if (burned !== undefined) return true;
       }
@@ -171,11 +302,26 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
     },
 
     async useRecoveryCode(tx, userId, code, request) {
-      const match = /^([2-9a-hj-km-np-z]{4})-([2-9a-hj-km-np-z]{4})-?([2-9a-hj-km-np-z]{4})$/.exec(code.trim().toLowerCase());
+      const match = /^([2-9a-hj-km-np-z]{4})-([2-9a-hj-km-np-z]{4})-?([2-9a-hj-km-np-z]{4})$/.exec(
+        code.trim().toLowerCase(),
+      );
       if (match === null) return false;
-      const [row] = await tx.select().from(mfaRecoveryCodes).where(and(eq(mfaRecoveryCodes.userId, userId), eq(mfaRecoveryCodes.lookup, match[1]!), isNull(mfaRecoveryCodes.usedAt)));
+      const [row] = await tx
+        .select()
+        .from(mfaRecoveryCodes)
+        .where(
+          and(
+            eq(mfaRecoveryCodes.userId, userId),
+            eq(mfaRecoveryCodes.lookup, match[1]!),
+            isNull(mfaRecoveryCodes.usedAt),
+          ),
+        );
       if (row === undefined || !(await hasher.verify(`${match[2]}${match[3]}`, row.secretHash))) return false;
-      const [used] = await tx.update(mfaRecoveryCodes).set({ usedAt: clock.now() }).where(and(eq(mfaRecoveryCodes.id, row.id), isNull(mfaRecoveryCodes.usedAt))).returning();
+      const [used] = await tx
+        .update(mfaRecoveryCodes)
+        .set({ usedAt: clock.now() })
+        .where(and(eq(mfaRecoveryCodes.id, row.id), isNull(mfaRecoveryCodes.usedAt)))
+        .returning();
       if (used === undefined) return false;
       await notifyChange(tx, userId, "a recovery code was used to sign in", "mfa.recovery_code_used", request);
       return true;
@@ -185,9 +331,16 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
       context.sessions.assertRecent(session);
       const userId = session.userId as UserId;
       return db.transaction(async (tx) => {
-        if ((await tx.select({ id: mfaFactors.id }).from(mfaFactors).where(confirmed(userId))).length === 0) throw new PlatformError("conflict", { detail: "Recovery codes need a second factor first." });
+        if ((await tx.select({ id: mfaFactors.id }).from(mfaFactors).where(confirmed(userId))).length === 0)
+          throw new PlatformError("conflict", { detail: "Recovery codes need a second factor first." });
         const codes = await newRecoveryCodes(tx, userId);
-        await notifyChange(tx, userId, "new recovery codes were made; the old ones no longer work", "mfa.recovery_codes_regenerated", request);
+        await notifyChange(
+          tx,
+          userId,
+          "new recovery codes were made; the old ones no longer work",
+          "mfa.recovery_codes_regenerated",
+          request,
+        );
         return codes;
       });
     },

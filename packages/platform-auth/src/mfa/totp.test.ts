@@ -17,7 +17,9 @@ describe("TOTP", () => {
 
   test("otplib and our reference generator match the RFC 6238 test vectors", async () => {
     for (const [epoch, expected] of VECTORS) {
-      expect(await generate({ strategy: "totp", secret: RFC_SECRET, epoch, digits: 8, algorithm: "sha1", period: 30 })).toBe(expected);
+      expect(
+        await generate({ strategy: "totp", secret: RFC_SECRET, epoch, digits: 8, algorithm: "sha1", period: 30 }),
+      ).toBe(expected);
       expect(referenceTotp(RFC_SECRET, epoch, 8)).toBe(expected);
     }
   });
@@ -39,6 +41,7 @@ describe("TOTP", () => {
     expect(await checkTotp({ secret, code: current, epochSeconds: now, lastStep: step })).toBeUndefined();
     expect(await checkTotp({ secret, code: previous, epochSeconds: now, lastStep: step - 1 })).toBeUndefined();
     expect(await checkTotp({ secret, code: current, epochSeconds: now, lastStep: step - 1 })).toBe(step);
-    for (const bad of ["", "12345", "1234567", "abcdef", " 123456"]) expect(await checkTotp({ secret, code: bad, epochSeconds: now, lastStep: null })).toBeUndefined();
+    for (const bad of ["", "12345", "1234567", "abcdef", " 123456"])
+      expect(await checkTotp({ secret, code: bad, epochSeconds: now, lastStep: null })).toBeUndefined();
   });
 });

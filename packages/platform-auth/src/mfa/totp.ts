@@ -12,7 +12,15 @@ export async function newTotpSecret(): Promise<string> {
 }
 
 export async function totpUri(options: { issuer: string; account: string; secret: string }): Promise<string> {
-  return (await otplib()).generateURI({ strategy: "totp", issuer: options.issuer, label: options.account, secret: options.secret, algorithm: "sha1", digits: TOTP_DIGITS, period: TOTP_PERIOD_SECONDS });
+  return (await otplib()).generateURI({
+    strategy: "totp",
+    issuer: options.issuer,
+    label: options.account,
+    secret: options.secret,
+    algorithm: "sha1",
+    digits: TOTP_DIGITS,
+    period: TOTP_PERIOD_SECONDS,
+  });
 }
 
 /**
@@ -20,7 +28,12 @@ export async function totpUri(options: { issuer: string; account: string; secret
  * step turns over) and nothing after `lastStep`, so an accepted step can never be used again.
  * Returns the accepted step, or undefined.
  */
-export async function checkTotp(options: { secret: string; code: string; epochSeconds: number; lastStep: number | null }): Promise<number | undefined> {
+export async function checkTotp(options: {
+  secret: string;
+  code: string;
+  epochSeconds: number;
+  lastStep: number | null;
+}): Promise<number | undefined> {
   if (!/^\d{6}$/.test(options.code)) return undefined;
   const result = await (await otplib()).verify({
     strategy: "totp",

@@ -1,4 +1,3 @@
-
 /**
  * NIST SP 800-63B password rules: length over composition, a block-list of common passwords, and no
  * password built from the account's own identifiers.
@@ -14,7 +13,13 @@ export interface PasswordPolicy {
   historySize: number;
 }
 
-export const DEFAULT_PASSWORD_POLICY: PasswordPolicy = { minLength: 12, maxLength: 256, blockCommon: true, blockPersonal: true, historySize: 5 };
+export const DEFAULT_PASSWORD_POLICY: PasswordPolicy = {
+  minLength: 12,
+  maxLength: 256,
+  blockCommon: true,
+  blockPersonal: true,
+  historySize: 5,
+};
 
 export type PasswordRule = "min_length" | "max_length" | "common" | "personal";
 
@@ -32,7 +37,13 @@ let commonPasswords: Set<string> | undefined;
 function isCommon(password: string): boolean {
   // 49k entries from the zxcvbn-ts common list, loaded on first use: the package (all of its
   // dictionaries, about 15 MB resident) is required here, synchronously, and not at start-up.
-  commonPasswords ??= new Set(((require("@zxcvbn-ts/language-common") as typeof import("@zxcvbn-ts/language-common")).dictionary["passwords-common"] as string[]).map((entry) => entry.toLowerCase()));
+  commonPasswords ??= new Set(
+    (
+      (require("@zxcvbn-ts/language-common") as typeof import("@zxcvbn-ts/language-common")).dictionary[
+        "passwords-common"
+      ] as string[]
+    ).map((entry) => entry.toLowerCase()),
+  );
   return commonPasswords.has(password.toLowerCase());
 }
 
@@ -48,19 +59,27 @@ function isTrivial(password: string): boolean {
 }
 
 /** Checks a new password; returns the first rule it breaks, or undefined when it is acceptable. */
-export function checkPasswordPolicy(policy: PasswordPolicy, password: string, personal: { email: string; name?: string | null }): PolicyViolation | undefined {
+export function checkPasswordPolicy(
+  policy: PasswordPolicy,
+  password: string,
+  personal: { email: string; name?: string | null },
+): PolicyViolation | undefined {
   const normalized = normalizePassword(password);
   // Length in Unicode code points, not UTF-16 units: an emoji is one character.
   const length = [...normalized].length;
-  if (length < policy.minLength) return { rule: "min_length", message: `The password must be at least ${policy.minLength} characters long.` };
-  if (length > policy.maxLength) return { rule: "max_length", message: `The password must be at most ${policy.maxLength} characters long.` };
-  if (policy.blockCommon && (isCommon(normalized) || isTrivial(normalized))) return { rule: "common", message: "The password is too common; choose one that is harder to guess." };
+  if (length < policy.minLength)
+    return { rule: "min_length", message: `The password must be at least ${policy.minLength} characters long.` };
+  if (length > policy.maxLength)
+    return { rule: "max_length", message: `The password must be at most ${policy.maxLength} characters long.` };
+  if (policy.blockCommon && (isCommon(normalized) || isTrivial(normalized)))
+    return { rule: "common", message: "The password is too common; choose one that is harder to guess." };
   if (policy.blockPersonal) {
     const lowered = normalized.toLowerCase();
     const localPart = personal.email.split("@")[0]?.normalize("NFKC").toLowerCase() ?? "";
     const nameParts = (personal.name ?? "").normalize("NFKC").toLowerCase().split(/\s+/);
     const fragments = [localPart, ...nameParts].filter((part) => [...part].length >= 4);
-    if (fragments.some((fragment) => lowered.includes(fragment))) return { rule: "personal", message: "The password must not contain your email address or name." };
+    if (fragments.some((fragment) => lowered.includes(fragment)))
+      return { rule: "personal", message: "The password must not contain your email address or name." };
   }
   return undefined;
 }

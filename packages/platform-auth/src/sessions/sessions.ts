@@ -1,5 +1,14 @@
 import { and, desc, eq, isNull, ne, sql } from "drizzle-orm";
-import { constantTimeEqual, newId, PlatformError, sha256, type Database, type RequestContext, type SessionId, type UserId } from "@burrow/platform-core";
+import {
+  constantTimeEqual,
+  newId,
+  PlatformError,
+  sha256,
+  type Database,
+  type RequestContext,
+  type SessionId,
+  type UserId,
+} from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
 import { REAUTHENTICATION_WINDOW_MS } from "../flows/lifetimes.ts";
 import { authSessions, users } from "../schema.ts";
@@ -29,7 +38,10 @@ export type SessionValidation =
 
 export interface Sessions {
   /** Starts a new session; the token is returned once and never stored. */
-  create(db: Database, input: { userId: UserId; methods: string[]; request: RequestContext; restriction?: "mfa_enrolment" }): Promise<{ session: SessionRow; token: string }>;
+  create(
+    db: Database,
+    input: { userId: UserId; methods: string[]; request: RequestContext; restriction?: "mfa_enrolment" },
+  ): Promise<{ session: SessionRow; token: string }>;
   /**
    * The hot path: one prepared query (session ⨝ user) and, on ≥99% of requests, no write —
    * last activity is written at most once per refresh interval.
@@ -64,7 +76,11 @@ export interface Sessions {
    * MFA enrolment done: the user's sessions held back by the policy become full; the current one
    * (if named and restricted) gets a new token, returned.
    */
-  liftRestriction(db: Database, userId: string, currentSessionId?: string): Promise<{ lifted: number; token: string | null }>;
+  liftRestriction(
+    db: Database,
+    userId: string,
+    currentSessionId?: string,
+  ): Promise<{ lifted: number; token: string | null }>;
   /** Throws 403 `reauthentication_required` unless the session authenticated within the window. */
   assertRecent(session: SessionRow): void;
   /** Records a fresh authentication on the session (step-up): its time, and the method used. */
@@ -77,7 +93,8 @@ export interface Sessions {
  * authenticated within the last 10 minutes, or 403 `reauthentication_required`.
  */
 export function assertRecentAuthentication(session: { authenticatedAt: Date }, now: Date): void {
-  if (now.getTime() - session.authenticatedAt.getTime() > REAUTHENTICATION_WINDOW_MS) throw new PlatformError("reauthentication_required");
+  if (now.getTime() - session.authenticatedAt.getTime() > REAUTHENTICATION_WINDOW_MS)
+    throw new PlatformError("reauthentication_required");
 }
 
 export function createSessions(context: AuthContext): Sessions {
@@ -91,11 +108,18 @@ export function createSessions(context: AuthContext): Sessions {
     .where(eq(authSessions.id, sql.placeholder("id")))
     .prepare("burrow_validate_session");
 
-  async function check({ session, user }: { session: SessionRow; user: typeof users.$inferSelect }): Promise<SessionValidation> {
+  async function check({
+    session,
+    user,
+  }: {
+    session: SessionRow;
+    user: typeof users.$inferSelect;
+  }): Promise<SessionValidation> {
     const now = clock.now();
     if (session.revokedAt !== null) return { session: null, user: null, reason: "revoked" };
     if (now >= idleEnd(session)) return { session: null, user: null, reason: "expired" };
-    if (user.status !== "active") return { session: null, user: null, reason: user.status === "suspended" ? "suspended" : "revoked" };
+    if (user.status !== "active")
+      return { session: null, user: null, reason: user.status === "suspended" ? "suspended" : "revoked" };
     if (now.getTime() - session.lastActiveAt.getTime() >= activityRefreshMs) {
       await context.db.update(authSessions).set({ lastActiveAt: now }).where(eq(authSessions.id, session.id));
       session.lastActiveAt = now;
@@ -103,7 +127,8 @@ export function createSessions(context: AuthContext): Sessions {
     return { session, user: toPublicUser(user), reason: null };
   }
 
-  const idleEnd = (session: SessionRow) => new Date(Math.min(session.lastActiveAt.getTime() + idleTimeoutMs, session.expiresAt.getTime()));
+  const idleEnd = (session: SessionRow) =>
+    new Date(Math.min(session.lastActiveAt.getTime() + idleTimeoutMs, session.expiresAt.getTime()));
 
   const sessions: Sessions = {
     async create(db, { userId, methods, request, restriction }) {
@@ -134,7 +159,8 @@ export function createSessions(context: AuthContext): Sessions {
       if (parsed === undefined) return { session: null, user: null, reason: "malformed" };
       const [row] = await validateQuery.execute({ id: parsed.id });
       // Compare hashes in constant time: the id is public, the secret is what must not leak by timing.
-      if (row === undefined || !constantTimeEqual(row.session.secretHash, sha256(parsed.secret))) return { session: null, user: null, reason: "unknown" };
+      if (row === undefined || !constantTimeEqual(row.session.secretHash, sha256(parsed.secret)))
+        return { session: null, user: null, reason: "unknown" };
       return check(row);
     },
 
@@ -166,7 +192,16 @@ export function createSessions(context: AuthContext): Sessions {
     async revokeOwn(caller, sessionId, request) {
       const revoked = await context.db.transaction(async (tx) => {
         const done = await sessions.revoke(tx, caller.userId as UserId, sessionId, "revoked_by_user");
-        if (done) await audit.record(tx, { action: "session.revoked", actor: { type: "user", id: caller.userId }, target: { type: "session", id: sessionId } }, request);
+        if (done)
+          await audit.record(
+            tx,
+            {
+              action: "session.revoked",
+              actor: { type: "user", id: caller.userId },
+              target: { type: "session", id: sessionId },
+            },
+            request,
+          );
         return done;
       });
       if (!revoked) throw new PlatformError("not_found");
@@ -175,13 +210,25 @@ export function createSessions(context: AuthContext): Sessions {
     async revokeOthers(caller, request) {
       return context.db.transaction(async (tx) => {
         const count = await sessions.revokeAll(tx, caller.userId as UserId, "revoked_by_user", caller.id as SessionId);
-        await audit.record(tx, { action: "session.revoked_others", actor: { type: "user", id: caller.userId }, target: { type: "user", id: caller.userId }, metadata: { count } }, request);
+        await audit.record(
+          tx,
+          {
+            action: "session.revoked_others",
+            actor: { type: "user", id: caller.userId },
+            target: { type: "user", id: caller.userId },
+            metadata: { count },
+          },
+          request,
+        );
         return count;
       });
     },
 
     async revokeById(db, sessionId, reason) {
-      await db.update(authSessions).set({ revokedAt: clock.now(), revokedReason: reason }).where(and(eq(authSessions.id, sessionId), isNull(authSessions.revokedAt)));
+      await db
+        .update(authSessions)
+        .set({ revokedAt: clock.now(), revokedReason: reason })
+        .where(and(eq(authSessions.id, sessionId), isNull(authSessions.revokedAt)));
     },
 
     async revokeAll(db, userId, reason, keep) {
@@ -203,12 +250,19 @@ export function createSessions(context: AuthContext): Sessions {
 
     async renew(db, sessionId) {
       const secret = newSessionSecret();
-      await db.update(authSessions).set({ secretHash: sha256(secret) }).where(eq(authSessions.id, sessionId));
+      await db
+        .update(authSessions)
+        .set({ secretHash: sha256(secret) })
+        .where(eq(authSessions.id, sessionId));
       return formatSessionToken({ id: sessionId as SessionId, secret });
     },
 
     async liftRestriction(db, userId, currentSessionId) {
-      const lifted = await db.update(authSessions).set({ restriction: null }).where(and(eq(authSessions.userId, userId), eq(authSessions.restriction, "mfa_enrolment"))).returning({ id: authSessions.id });
+      const lifted = await db
+        .update(authSessions)
+        .set({ restriction: null })
+        .where(and(eq(authSessions.userId, userId), eq(authSessions.restriction, "mfa_enrolment")))
+        .returning({ id: authSessions.id });
       const current = currentSessionId !== undefined && lifted.some((row) => row.id === currentSessionId);
       return { lifted: lifted.length, token: current ? await this.renew(db, currentSessionId) : null };
     },
@@ -219,7 +273,10 @@ export function createSessions(context: AuthContext): Sessions {
 
     async markAuthenticated(db, session, method) {
       const authMethods = session.authMethods.includes(method) ? session.authMethods : [...session.authMethods, method];
-      await db.update(authSessions).set({ authenticatedAt: clock.now(), authMethods }).where(eq(authSessions.id, session.id));
+      await db
+        .update(authSessions)
+        .set({ authenticatedAt: clock.now(), authMethods })
+        .where(eq(authSessions.id, session.id));
     },
 
     toPublic(session, currentId) {

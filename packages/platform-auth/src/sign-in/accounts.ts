@@ -18,16 +18,26 @@ export interface SignedIn {
 
 export type SignUpResult =
   /** Verification is required: the same answer whether or not the address already had an account. */
-  | { kind: "verification_required" }
-  | ({ kind: "signed_in" } & SignedIn);
+  { kind: "verification_required" } | ({ kind: "signed_in" } & SignedIn);
 
 export interface Accounts {
-  signUp(input: { email: string; password: string; name?: string | null }, request: RequestContext): Promise<SignUpResult>;
+  signUp(
+    input: { email: string; password: string; name?: string | null },
+    request: RequestContext,
+  ): Promise<SignUpResult>;
   /** A session, or an MFA challenge when the account has a second factor. */
-  signIn(input: { email: string; password: string }, request: RequestContext, options?: { result?: "session" | "tokens"; orgId?: string | null }): Promise<SignInOutcome>;
+  signIn(
+    input: { email: string; password: string },
+    request: RequestContext,
+    options?: { result?: "session" | "tokens"; orgId?: string | null },
+  ): Promise<SignInOutcome>;
   signOut(session: SessionRow, request: RequestContext): Promise<void>;
   /** Needs a recent authentication on the caller's session (step-up); the other sessions end. */
-  changePassword(session: SessionRow, input: { currentPassword: string; newPassword: string }, request: RequestContext): Promise<void>;
+  changePassword(
+    session: SessionRow,
+    input: { currentPassword: string; newPassword: string },
+    request: RequestContext,
+  ): Promise<void>;
   /** Sets a password under the policy and history rules (used by change, reset and account set-up). */
   setPassword(db: Database, user: { id: UserId; email: string; name: string | null }, password: string): Promise<void>;
   /** The stored password hash, if the user has a password. */
@@ -36,7 +46,10 @@ export interface Accounts {
   removePassword(db: Database, userId: UserId): Promise<boolean>;
 }
 
-export function createAccounts(context: AuthContext, parts: { sessions: Sessions; users: Users; throttle: SignInThrottle; notices: Notices; completion: SignInCompletion }): Accounts {
+export function createAccounts(
+  context: AuthContext,
+  parts: { sessions: Sessions; users: Users; throttle: SignInThrottle; notices: Notices; completion: SignInCompletion },
+): Accounts {
   const { db, clock, audit, hasher, policy, config } = context;
   const { notices } = parts;
   const { sessions, throttle } = parts;
@@ -49,7 +62,11 @@ export function createAccounts(context: AuthContext, parts: { sessions: Sessions
     }
   }
 
-  async function setPassword(tx: Database, user: { id: UserId; email: string; name: string | null }, password: string): Promise<void> {
+  async function setPassword(
+    tx: Database,
+    user: { id: UserId; email: string; name: string | null },
+    password: string,
+  ): Promise<void> {
     assertPolicy(password, user);
     const normalized = normalizePassword(password);
     const [current] = await tx.select().from(credentialsPassword).where(eq(credentialsPassword.userId, user.id));
@@ -61,11 +78,15 @@ export function createAccounts(context: AuthContext, parts: { sessions: Sessions
       .limit(policy.historySize - 1);
     const previous = [...(current === undefined ? [] : [current.hash]), ...history.map((entry) => entry.hash)];
     for (const hash of previous) {
-      if (await hasher.verify(normalized, hash)) throw new PlatformError("password_reused", { detail: `The password must differ from your last ${policy.historySize} passwords.` });
+      if (await hasher.verify(normalized, hash))
+        throw new PlatformError("password_reused", {
+          detail: `The password must differ from your last ${policy.historySize} passwords.`,
+        });
     }
     const hash = await hasher.hash(normalized);
     const now = clock.now();
-    if (current !== undefined) await tx.insert(passwordHistory).values({ userId: user.id, hash: current.hash, createdAt: current.updatedAt });
+    if (current !== undefined)
+      await tx.insert(passwordHistory).values({ userId: user.id, hash: current.hash, createdAt: current.updatedAt });
     await tx
       .insert(credentialsPassword)
       .values({ userId: user.id, hash, createdAt: now, updatedAt: now })
@@ -80,11 +101,21 @@ export function createAccounts(context: AuthContext, parts: { sessions: Sessions
 
     async removePassword(tx, userId) {
       await tx.delete(passwordHistory).where(eq(passwordHistory.userId, userId));
-      return (await tx.delete(credentialsPassword).where(eq(credentialsPassword.userId, userId)).returning({ userId: credentialsPassword.userId })).length > 0;
+      return (
+        (
+          await tx
+            .delete(credentialsPassword)
+            .where(eq(credentialsPassword.userId, userId))
+            .returning({ userId: credentialsPassword.userId })
+        ).length > 0
+      );
     },
 
     async passwordHash(tx, userId) {
-      const [credential] = await tx.select({ hash: credentialsPassword.hash }).from(credentialsPassword).where(eq(credentialsPassword.userId, userId));
+      const [credential] = await tx
+        .select({ hash: credentialsPassword.hash })
+        .from(credentialsPassword)
+        .where(eq(credentialsPassword.userId, userId));
       return credential?.hash;
     },
 
@@ -97,7 +128,15 @@ export function createAccounts(context: AuthContext, parts: { sessions: Sessions
         // Same work and the same answer as a new sign-up; the owner is told instead.
         await hasher.hash(normalizePassword(input.password));
         await db.transaction(async (tx) => {
-          await audit.record(tx, { action: "user.sign_up_existing_email", actor: { type: "anonymous" }, target: { type: "user", id: existing.id } }, request);
+          await audit.record(
+            tx,
+            {
+              action: "user.sign_up_existing_email",
+              actor: { type: "anonymous" },
+              target: { type: "user", id: existing.id },
+            },
+            request,
+          );
           await notices.sendExistingAccountNotice(tx, existing);
         });
         return { kind: "verification_required" };
@@ -108,7 +147,16 @@ export function createAccounts(context: AuthContext, parts: { sessions: Sessions
           const user = await parts.users.insert(tx, { email, name: input.name ?? null });
           const now = clock.now();
           await tx.insert(credentialsPassword).values({ userId: user.id, hash, createdAt: now, updatedAt: now });
-          await audit.record(tx, { action: "user.signed_up", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, metadata: { method: "password" } }, request);
+          await audit.record(
+            tx,
+            {
+              action: "user.signed_up",
+              actor: { type: "user", id: user.id },
+              target: { type: "user", id: user.id },
+              metadata: { method: "password" },
+            },
+            request,
+          );
           if (verificationRequired()) {
             await notices.sendVerification(tx, user);
             return { kind: "verification_required" as const };
@@ -139,14 +187,35 @@ export function createAccounts(context: AuthContext, parts: { sessions: Sessions
         .where(sql`${users.emailNormalized} = ${key} and ${users.deletedAt} is null`);
 
       // An unknown address costs one Argon2id verify too, so timing does not tell them apart.
-      const valid = row === undefined ? (await hasher.verifyDummy(password), false) : await hasher.verify(password, row.hash);
+      const valid =
+        row === undefined ? (await hasher.verifyDummy(password), false) : await hasher.verify(password, row.hash);
       if (!valid || row === undefined) {
         const locked = await throttle.recordFailure(db, key, slot);
         await db.transaction(async (tx) => {
           const actor = { type: "anonymous" } as const;
           const target = row === undefined ? undefined : { type: "user", id: row.user.id };
-          await audit.record(tx, { action: "user.sign_in_failed", actor, ...(target ? { target } : {}), outcome: "failure", metadata: { reason: row === undefined ? "unknown_email" : "wrong_password" } }, request);
-          if (locked) await audit.record(tx, { action: "user.locked", actor: { type: "system" }, ...(target ? { target } : {}), metadata: { reason: "too_many_failed_sign_ins" } }, request);
+          await audit.record(
+            tx,
+            {
+              action: "user.sign_in_failed",
+              actor,
+              ...(target ? { target } : {}),
+              outcome: "failure",
+              metadata: { reason: row === undefined ? "unknown_email" : "wrong_password" },
+            },
+            request,
+          );
+          if (locked)
+            await audit.record(
+              tx,
+              {
+                action: "user.locked",
+                actor: { type: "system" },
+                ...(target ? { target } : {}),
+                metadata: { reason: "too_many_failed_sign_ins" },
+              },
+              request,
+            );
         });
         throw new PlatformError("invalid_credentials");
       }
@@ -154,13 +223,33 @@ export function createAccounts(context: AuthContext, parts: { sessions: Sessions
       const { user } = row;
       await throttle.recordSuccess(db, key);
       if (user.status === "suspended") {
-        await audit.record(db, { action: "user.sign_in_failed", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, outcome: "denied", metadata: { reason: "suspended" } }, request);
+        await audit.record(
+          db,
+          {
+            action: "user.sign_in_failed",
+            actor: { type: "user", id: user.id },
+            target: { type: "user", id: user.id },
+            outcome: "denied",
+            metadata: { reason: "suspended" },
+          },
+          request,
+        );
         throw new PlatformError("account_suspended");
       }
       if (user.status !== "active") throw new PlatformError("invalid_credentials");
       if (verificationRequired() && user.emailVerifiedAt === null) {
         const verificationEmailSent = await db.transaction(async (tx) => {
-          await audit.record(tx, { action: "user.sign_in_failed", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, outcome: "denied", metadata: { reason: "email_not_verified" } }, request);
+          await audit.record(
+            tx,
+            {
+              action: "user.sign_in_failed",
+              actor: { type: "user", id: user.id },
+              target: { type: "user", id: user.id },
+              outcome: "denied",
+              metadata: { reason: "email_not_verified" },
+            },
+            request,
+          );
           return notices.resendVerification(tx, user);
         });
         // Only the account's password gets here, so saying whether a mail went out reveals nothing.
@@ -170,16 +259,30 @@ export function createAccounts(context: AuthContext, parts: { sessions: Sessions
       return parts.completion.transaction(async (tx) => {
         // Hashes made under older parameters are upgraded while we hold the plaintext.
         if (hasher.needsRehash(row.hash)) {
-          await tx.update(credentialsPassword).set({ hash: await hasher.hash(password), updatedAt: clock.now() }).where(eq(credentialsPassword.userId, user.id));
+          await tx
+            .update(credentialsPassword)
+            .set({ hash: await hasher.hash(password), updatedAt: clock.now() })
+            .where(eq(credentialsPassword.userId, user.id));
         }
-        return parts.completion.afterFirstFactor(tx, user.id, "password", request, { result: options.result ?? "session", orgId: options.orgId ?? null });
+        return parts.completion.afterFirstFactor(tx, user.id, "password", request, {
+          result: options.result ?? "session",
+          orgId: options.orgId ?? null,
+        });
       });
     },
 
     async signOut(session, request) {
       await db.transaction(async (tx) => {
         await sessions.revoke(tx, session.userId as UserId, session.id as SessionId, "sign_out");
-        await audit.record(tx, { action: "user.signed_out", actor: { type: "user", id: session.userId }, target: { type: "session", id: session.id } }, request);
+        await audit.record(
+          tx,
+          {
+            action: "user.signed_out",
+            actor: { type: "user", id: session.userId },
+            target: { type: "session", id: session.id },
+          },
+          request,
+        );
       });
     },
 
@@ -190,17 +293,38 @@ export function createAccounts(context: AuthContext, parts: { sessions: Sessions
       // Guessing the current password from a stolen session meets the same lockout as sign-in.
       const slot = await throttle.reserve(db, user.emailNormalized);
       const [credential] = await db.select().from(credentialsPassword).where(eq(credentialsPassword.userId, user.id));
-      const valid = credential === undefined ? false : await hasher.verify(normalizePassword(input.currentPassword), credential.hash);
+      const valid =
+        credential === undefined
+          ? false
+          : await hasher.verify(normalizePassword(input.currentPassword), credential.hash);
       if (!valid) {
         await throttle.recordFailure(db, user.emailNormalized, slot);
-        await audit.record(db, { action: "user.password_change_failed", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, outcome: "failure" }, request);
+        await audit.record(
+          db,
+          {
+            action: "user.password_change_failed",
+            actor: { type: "user", id: user.id },
+            target: { type: "user", id: user.id },
+            outcome: "failure",
+          },
+          request,
+        );
         throw new PlatformError("invalid_credentials", { detail: "The current password is incorrect." });
       }
       await throttle.recordSuccess(db, user.emailNormalized);
       await db.transaction(async (tx) => {
         await setPassword(tx, { id: user.id as UserId, email: user.email, name: user.name }, input.newPassword);
         const revoked = await sessions.revokeAll(tx, user.id as UserId, "password_changed", session.id as SessionId);
-        await audit.record(tx, { action: "user.password_changed", actor: { type: "user", id: user.id }, target: { type: "user", id: user.id }, metadata: { otherSessionsRevoked: revoked } }, request);
+        await audit.record(
+          tx,
+          {
+            action: "user.password_changed",
+            actor: { type: "user", id: user.id },
+            target: { type: "user", id: user.id },
+            metadata: { otherSessionsRevoked: revoked },
+          },
+          request,
+        );
         await notices.sendPasswordChanged(tx, user);
       });
     },
@@ -208,7 +332,11 @@ export function createAccounts(context: AuthContext, parts: { sessions: Sessions
 }
 
 function isUniqueViolation(error: unknown): boolean {
-  for (let current: unknown = error; current !== undefined && current !== null; current = (current as { cause?: unknown }).cause) {
+  for (
+    let current: unknown = error;
+    current !== undefined && current !== null;
+    current = (current as { cause?: unknown }).cause
+  ) {
     if ((current as { code?: unknown }).code === "23505") return true;
   }
   return false;

@@ -15,13 +15,32 @@ export type SignInOutcome =
   | { kind: "mfa_required"; mfaToken: string; methods: string[] };
 
 /** Creates the session and records the sign-in: the last step of every sign-in. */
-export type StartSession = (tx: Database, userId: string, methods: string[], request: RequestContext, options?: { restriction?: "mfa_enrolment" }) => Promise<SignedIn>;
+export type StartSession = (
+  tx: Database,
+  userId: string,
+  methods: string[],
+  request: RequestContext,
+  options?: { restriction?: "mfa_enrolment" },
+) => Promise<SignedIn>;
 
 export function createSessionStarter(context: AuthContext, sessions: Sessions): StartSession {
   return async (tx, userId, methods, request, options = {}) => {
     const { session, token } = await sessions.create(tx, { userId: userId as UserId, methods, request, ...options });
-    const [row] = await tx.update(users).set({ lastSignInAt: context.clock.now() }).where(eq(users.id, userId)).returning();
-    await context.audit.record(tx, { action: "user.signed_in", actor: { type: "user", id: userId }, target: { type: "user", id: userId }, metadata: { methods, sessionId: session.id } }, request);
+    const [row] = await tx
+      .update(users)
+      .set({ lastSignInAt: context.clock.now() })
+      .where(eq(users.id, userId))
+      .returning();
+    await context.audit.record(
+      tx,
+      {
+        action: "user.signed_in",
+        actor: { type: "user", id: userId },
+        target: { type: "user", id: userId },
+        metadata: { methods, sessionId: session.id },
+      },
+      request,
+    );
     return { user: toPublicUser(row!), session, token };
   };
 }
@@ -31,7 +50,13 @@ export interface SignInCompletion {
    * Every way of signing in passes through here after its first factor: the account's status is
    * checked, and an account with an active second factor gets an MFA challenge, never a session.
    */
-  afterFirstFactor(tx: Database, userId: string, method: string, request: RequestContext, options?: { result?: "session" | "tokens"; redirectTo?: string | null; orgId?: string | null }): Promise<SignInOutcome>;
+  afterFirstFactor(
+    tx: Database,
+    userId: string,
+    method: string,
+    request: RequestContext,
+    options?: { result?: "session" | "tokens"; redirectTo?: string | null; orgId?: string | null },
+  ): Promise<SignInOutcome>;
   /**
    * The end of a sign-in whose factors are all proven (an MFA challenge answered, or a passkey with
    * user verification, which is two factors in one): the account's status is checked again.
@@ -50,7 +75,12 @@ type Denial = { [DENIAL]?: { entry: Parameters<AuthContext["audit"]["record"]>[1
 
 export function createSignInCompletion(
   context: AuthContext,
-  parts: { startSession: StartSession; factors: Factors; throttle: SignInThrottle; createChallenge: (tx: Database, start: ChallengeStart) => Promise<string> },
+  parts: {
+    startSession: StartSession;
+    factors: Factors;
+    throttle: SignInThrottle;
+    createChallenge: (tx: Database, start: ChallengeStart) => Promise<string>;
+  },
 ): SignInCompletion {
   const { audit } = context;
   const { startSession } = parts;
@@ -61,10 +91,20 @@ export function createSignInCompletion(
    * one (too many wrong passwords or codes) waits out its lock whichever way it signs in.
    */
   async function assertActive(tx: Database, userId: string, request: RequestContext): Promise<void> {
-    const [user] = await tx.select({ status: users.status, deletedAt: users.deletedAt, emailNormalized: users.emailNormalized }).from(users).where(eq(users.id, userId));
-    if (user === undefined || user.deletedAt !== null || user.status === "deleted" || user.status === "invited") throw new PlatformError("invalid_credentials");
+    const [user] = await tx
+      .select({ status: users.status, deletedAt: users.deletedAt, emailNormalized: users.emailNormalized })
+      .from(users)
+      .where(eq(users.id, userId));
+    if (user === undefined || user.deletedAt !== null || user.status === "deleted" || user.status === "invited")
+      throw new PlatformError("invalid_credentials");
     const deny = (error: PlatformError, reason: string) => {
-      const entry = { action: "user.sign_in_failed", actor: { type: "user", id: userId }, target: { type: "user", id: userId }, outcome: "denied", metadata: { reason } } as const;
+      const entry = {
+        action: "user.sign_in_failed",
+        actor: { type: "user", id: userId },
+        target: { type: "user", id: userId },
+        outcome: "denied",
+        metadata: { reason },
+      } as const;
       return Object.assign(error, { [DENIAL]: { entry, request } });
     };
     if (user.status === "suspended") throw deny(new PlatformError("account_suspended"), "suspended");
@@ -90,16 +130,47 @@ export function createSignInCompletion(
       await assertActive(tx, userId, request);
       const methods = await parts.factors.methods(tx, userId);
       if (methods.length > 0) {
-        const mfaToken = await parts.createChallenge(tx, { userId, firstMethod: method, result: options.result ?? "session", redirectTo: options.redirectTo ?? null, orgId: options.orgId ?? null });
-        await audit.record(tx, { action: "user.mfa_challenged", actor: { type: "user", id: userId }, target: { type: "user", id: userId }, metadata: { firstMethod: method } }, request);
+        const mfaToken = await parts.createChallenge(tx, {
+          userId,
+          firstMethod: method,
+          result: options.result ?? "session",
+          redirectTo: options.redirectTo ?? null,
+          orgId: options.orgId ?? null,
+        });
+        await audit.record(
+          tx,
+          {
+            action: "user.mfa_challenged",
+            actor: { type: "user", id: userId },
+            target: { type: "user", id: userId },
+            metadata: { firstMethod: method },
+          },
+          request,
+        );
         return { kind: "mfa_required", mfaToken, methods };
       }
       // Policy requires a factor this user lacks: a session that can do nothing but enrol one.
       if (await context.requiresMfa(tx, userId)) {
-        await audit.record(tx, { action: "mfa.policy_enrolment_required", actor: { type: "user", id: userId }, target: { type: "user", id: userId } }, request);
-        return { kind: "signed_in", redirectTo: options.redirectTo ?? null, ...(await startSession(tx, userId, [method], request, { restriction: "mfa_enrolment" })) };
+        await audit.record(
+          tx,
+          {
+            action: "mfa.policy_enrolment_required",
+            actor: { type: "user", id: userId },
+            target: { type: "user", id: userId },
+          },
+          request,
+        );
+        return {
+          kind: "signed_in",
+          redirectTo: options.redirectTo ?? null,
+          ...(await startSession(tx, userId, [method], request, { restriction: "mfa_enrolment" })),
+        };
       }
-      return { kind: "signed_in", redirectTo: options.redirectTo ?? null, ...(await startSession(tx, userId, [method], request)) };
+      return {
+        kind: "signed_in",
+        redirectTo: options.redirectTo ?? null,
+        ...(await startSession(tx, userId, [method], request)),
+      };
     },
 
     async afterAllFactors(tx, userId, methods, request) {

@@ -9,7 +9,10 @@ export interface PasskeySignIn {
    * Signs in with a passkey alone (usernameless). A passkey with user verification is two factors in
    * one, so it ends the sign-in without a second step — through the same completion as every path.
    */
-  signInWithPasskey(input: { ceremonyId: string; response: AuthenticationResponseJSON }, request: RequestContext): Promise<SignedIn>;
+  signInWithPasskey(
+    input: { ceremonyId: string; response: AuthenticationResponseJSON },
+    request: RequestContext,
+  ): Promise<SignedIn>;
 }
 
 export function createPasskeySignIn(parts: { passkeys: Passkeys; completion: SignInCompletion }): PasskeySignIn {

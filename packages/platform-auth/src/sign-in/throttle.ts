@@ -22,11 +22,16 @@ export interface SignInThrottle {
   assertNotLocked(db: Database, key: string): Promise<void>;
 }
 
-export function createSignInThrottle(options: { clock: Clock; policy: RatePolicy & { maxLockMs: number } }): SignInThrottle {
+export function createSignInThrottle(options: {
+  clock: Clock;
+  policy: RatePolicy & { maxLockMs: number };
+}): SignInThrottle {
   const { clock, policy } = options;
   const lockLength = (level: number) => Math.min(policy.windowMs * 2 ** level, policy.maxLockMs);
   const tooMany = (retryAfterMs: number) =>
-    new PlatformError("too_many_attempts", { headers: { "Retry-After": String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } });
+    new PlatformError("too_many_attempts", {
+      headers: { "Retry-After": String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+    });
 
   return {
     async reserve(db, key) {
@@ -65,14 +70,22 @@ export function createSignInThrottle(options: { clock: Clock; policy: RatePolicy
           lockLevel: sql`${signInThrottles.lockLevel} + 1`,
           updatedAt: now,
         })
-        .where(and(eq(signInThrottles.key, key), or(isNull(signInThrottles.lockedUntil), lte(signInThrottles.lockedUntil, now))))
+        .where(
+          and(
+            eq(signInThrottles.key, key),
+            or(isNull(signInThrottles.lockedUntil), lte(signInThrottles.lockedUntil, now)),
+          ),
+        )
         .returning({ lockedUntil: signInThrottles.lockedUntil });
       return locked.length > 0;
     },
 
     async assertNotLocked(db, key) {
       const now = clock.now();
-      const [row] = await db.select({ lockedUntil: signInThrottles.lockedUntil }).from(signInThrottles).where(eq(signInThrottles.key, key));
+      const [row] = await db
+        .select({ lockedUntil: signInThrottles.lockedUntil })
+        .from(signInThrottles)
+        .where(eq(signInThrottles.key, key));
       if (row?.lockedUntil != null && row.lockedUntil > now) throw tooMany(row.lockedUntil.getTime() - now.getTime());
     },
 
@@ -81,4 +94,3 @@ export function createSignInThrottle(options: { clock: Clock; policy: RatePolicy
     },
   };
 }
-

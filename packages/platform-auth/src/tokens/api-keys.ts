@@ -1,5 +1,19 @@
 import { and, desc, eq, isNull } from "drizzle-orm";
-import { consumeRateLimit, constantTimeEqual, isId, newId, PlatformError, randomToken, sha256, type AuditLog, type Clock, type Config, type Database, type RequestContext, type UserId } from "@burrow/platform-core";
+import {
+  consumeRateLimit,
+  constantTimeEqual,
+  isId,
+  newId,
+  PlatformError,
+  randomToken,
+  sha256,
+  type AuditLog,
+  type Clock,
+  type Config,
+  type Database,
+  type RequestContext,
+  type UserId,
+} from "@burrow/platform-core";
 import { apiKeys, users } from "../schema.ts";
 import type { SessionRow, Sessions } from "../sessions/sessions.ts";
 import { toPublicUser, type PublicUser } from "../users/users.ts";
@@ -41,7 +55,11 @@ export interface ApiKeyCaller {
 export interface ApiKeys {
   /** Creates a key; the secret `bk_<id>_<secret>` is returned this once only. */
   /** Needs a recent authentication on the caller's session (step-up). */
-  create(session: SessionRow, input: { name: string; scopes: string[]; expiresAt?: Date | null }, request: RequestContext): Promise<{ key: ApiKeyRow; secret: string }>;
+  create(
+    session: SessionRow,
+    input: { name: string; scopes: string[]; expiresAt?: Date | null },
+    request: RequestContext,
+  ): Promise<{ key: ApiKeyRow; secret: string }>;
   list(db: Database, userId: UserId): Promise<ApiKeyRow[]>;
   revoke(userId: UserId, keyId: string, request: RequestContext): Promise<void>;
   /** Revokes every live key the user owns; returns how many. */
@@ -59,7 +77,14 @@ const displayPrefix = (secretPart: string): string => secretPart.slice(0, 8);
 /** Last use is written at most once a minute: a busy key must not write on every request. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
-export function createApiKeys(options: { db: Database; config: Config; clock: Clock; audit: AuditLog; sessions: Sessions; grantableScopes: (userId: UserId) => Promise<string[]> }): ApiKeys {
+export function createApiKeys(options: {
+  db: Database;
+  config: Config;
+  clock: Clock;
+  audit: AuditLog;
+  sessions: Sessions;
+  grantableScopes: (userId: UserId) => Promise<string[]>;
+}): ApiKeys {
   const { db, clock, audit, config } = options;
 
   return {
@@ -68,12 +93,21 @@ export function createApiKeys(options: { db: Database; config: Config; clock: Cl
       options.sessions.assertRecent(session);
       const userId = session.userId as UserId;
       const invalid = input.scopes.filter((scope) => !SCOPE.test(scope));
-      if (invalid.length > 0) throw new PlatformError("validation_failed", { errors: invalid.map((scope) => ({ path: "scopes", message: `${scope} is not a scope (resource:action)` })) });
+      if (invalid.length > 0)
+        throw new PlatformError("validation_failed", {
+          errors: invalid.map((scope) => ({ path: "scopes", message: `${scope} is not a scope (resource:action)` })),
+        });
       // Nobody hands a key more than they hold themselves.
       const held = await options.grantableScopes(userId);
       const beyond = input.scopes.filter((scope) => !scopeCovers(held, scope));
-      if (beyond.length > 0) throw new PlatformError("forbidden", { detail: `You cannot grant scopes you do not hold: ${beyond.join(", ")}.` });
-      if (input.expiresAt != null && input.expiresAt <= clock.now()) throw new PlatformError("validation_failed", { errors: [{ path: "expiresAt", message: "Must be in the future" }] });
+      if (beyond.length > 0)
+        throw new PlatformError("forbidden", {
+          detail: `You cannot grant scopes you do not hold: ${beyond.join(", ")}.`,
+        });
+      if (input.expiresAt != null && input.expiresAt <= clock.now())
+        throw new PlatformError("validation_failed", {
+          errors: [{ path: "expiresAt", message: "Must be in the future" }],
+        });
       const now = clock.now();
       const id = newId("apiKey", now.getTime());
       const secretPart = randomToken(32);
@@ -81,49 +115,117 @@ export function createApiKeys(options: { db: Database; config: Config; clock: Cl
       const key = await db.transaction(async (tx) => {
         const [row] = await tx
           .insert(apiKeys)
-          .values({ id, name: input.name, ownerType: "user", ownerId: userId, createdBy: userId, scopes: [...new Set(input.scopes)], secretHash: sha256(secretPart), prefix: displayPrefix(secretPart), expiresAt: input.expiresAt ?? null, createdAt: now })
+          .values({
+            id,
+            name: input.name,
+            ownerType: "user",
+            ownerId: userId,
+            createdBy: userId,
+            scopes: [...new Set(input.scopes)],
+            secretHash: sha256(secretPart),
+            prefix: displayPrefix(secretPart),
+            expiresAt: input.expiresAt ?? null,
+            createdAt: now,
+          })
           .returning();
-        await audit.record(tx, { action: "api_key.created", actor: { type: "user", id: userId }, target: { type: "api_key", id }, metadata: { name: input.name, scopes: input.scopes } }, request);
+        await audit.record(
+          tx,
+          {
+            action: "api_key.created",
+            actor: { type: "user", id: userId },
+            target: { type: "api_key", id },
+            metadata: { name: input.name, scopes: input.scopes },
+          },
+          request,
+        );
         return row!;
       });
       return { key, secret };
     },
 
-    list: (tx, userId) => tx.select().from(apiKeys).where(and(eq(apiKeys.ownerType, "user"), eq(apiKeys.ownerId, userId))).orderBy(desc(apiKeys.createdAt)),
+    list: (tx, userId) =>
+      tx
+        .select()
+        .from(apiKeys)
+        .where(and(eq(apiKeys.ownerType, "user"), eq(apiKeys.ownerId, userId)))
+        .orderBy(desc(apiKeys.createdAt)),
 
     async revoke(userId, keyId, request) {
       const revoked = await db.transaction(async (tx) => {
         const rows = await tx
           .update(apiKeys)
           .set({ revokedAt: clock.now() })
-          .where(and(eq(apiKeys.id, keyId), eq(apiKeys.ownerType, "user"), eq(apiKeys.ownerId, userId), isNull(apiKeys.revokedAt)))
+          .where(
+            and(
+              eq(apiKeys.id, keyId),
+              eq(apiKeys.ownerType, "user"),
+              eq(apiKeys.ownerId, userId),
+              isNull(apiKeys.revokedAt),
+            ),
+          )
           .returning({ id: apiKeys.id });
-        if (rows.length > 0) await audit.record(tx, { action: "api_key.revoked", actor: { type: "user", id: userId }, target: { type: "api_key", id: keyId } }, request);
+        if (rows.length > 0)
+          await audit.record(
+            tx,
+            { action: "api_key.revoked", actor: { type: "user", id: userId }, target: { type: "api_key", id: keyId } },
+            request,
+          );
         return rows.length;
       });
       if (revoked === 0) throw new PlatformError("not_found");
     },
 
     async revokeAllFor(tx, userId) {
-      const rows = await tx.update(apiKeys).set({ revokedAt: clock.now() }).where(and(eq(apiKeys.ownerType, "user"), eq(apiKeys.ownerId, userId), isNull(apiKeys.revokedAt))).returning({ id: apiKeys.id });
+      const rows = await tx
+        .update(apiKeys)
+        .set({ revokedAt: clock.now() })
+        .where(and(eq(apiKeys.ownerType, "user"), eq(apiKeys.ownerId, userId), isNull(apiKeys.revokedAt)))
+        .returning({ id: apiKeys.id });
       return rows.length;
     },
 
     async authenticate(secret, request) {
       const match = KEY.exec(secret);
       if (match === null || !isId("apiKey", match[1])) return undefined;
-      const [row] = await db.select({ key: apiKeys, user: users }).from(apiKeys).innerJoin(users, eq(users.id, apiKeys.createdBy)).where(eq(apiKeys.id, match[1]));
+      const [row] = await db
+        .select({ key: apiKeys, user: users })
+        .from(apiKeys)
+        .innerJoin(users, eq(users.id, apiKeys.createdBy))
+        .where(eq(apiKeys.id, match[1]));
       if (row === undefined || !constantTimeEqual(row.key.secretHash, sha256(match[2]!))) return undefined;
       const now = clock.now();
-      if (row.key.revokedAt !== null || (row.key.expiresAt !== null && now >= row.key.expiresAt) || row.user.status !== "active") return undefined;
+      if (
+        row.key.revokedAt !== null ||
+        (row.key.expiresAt !== null && now >= row.key.expiresAt) ||
+        row.user.status !== "active"
+      )
+        return undefined;
       const limit = await consumeRateLimit(db, clock, `api-key:${row.key.id}`, config.tokens.apiKeyRateLimit);
-      if (!limit.allowed) throw new PlatformError("rate_limited", { headers: { "Retry-After": String(Math.max(1, Math.ceil(limit.retryAfterMs / 1000))) } });
+      if (!limit.allowed)
+        throw new PlatformError("rate_limited", {
+          headers: { "Retry-After": String(Math.max(1, Math.ceil(limit.retryAfterMs / 1000))) },
+        });
       if (row.key.lastUsedAt === null || now.getTime() - row.key.lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS) {
         await db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, row.key.id));
-        if (row.key.lastUsedAt === null) await audit.record(db, { action: "api_key.first_used", actor: { type: "api_key", id: row.key.id }, target: { type: "api_key", id: row.key.id } }, request);
+        if (row.key.lastUsedAt === null)
+          await audit.record(
+            db,
+            {
+              action: "api_key.first_used",
+              actor: { type: "api_key", id: row.key.id },
+              target: { type: "api_key", id: row.key.id },
+            },
+            request,
+          );
         row.key.lastUsedAt = now;
       }
-      return { user: toPublicUser(row.user), key: { ...row.key, scopes: effectiveScopes(row.key.scopes, await options.grantableScopes(row.user.id as UserId)) } };
+      return {
+        user: toPublicUser(row.user),
+        key: {
+          ...row.key,
+          scopes: effectiveScopes(row.key.scopes, await options.grantableScopes(row.user.id as UserId)),
+        },
+      };
     },
   };
 }

@@ -1,5 +1,15 @@
 import { and, eq, isNull } from "drizzle-orm";
-import { newId, PlatformError, randomToken, sha256, type AuditLog, type Clock, type Config, type Database, type RequestContext } from "@burrow/platform-core";
+import {
+  newId,
+  PlatformError,
+  randomToken,
+  sha256,
+  type AuditLog,
+  type Clock,
+  type Config,
+  type Database,
+  type RequestContext,
+} from "@burrow/platform-core";
 import { authSessions, refreshTokenFamilies, refreshTokens, users } from "../schema.ts";
 import type { Sessions } from "../sessions/sessions.ts";
 
@@ -25,7 +35,13 @@ export interface RefreshTokens {
   revoke(token: string, request: RequestContext): Promise<void>;
 }
 
-export function createRefreshTokens(options: { db: Database; config: Config; clock: Clock; audit: AuditLog; sessions: Sessions }): RefreshTokens {
+export function createRefreshTokens(options: {
+  db: Database;
+  config: Config;
+  clock: Clock;
+  audit: AuditLog;
+  sessions: Sessions;
+}): RefreshTokens {
   const { db, clock, audit, sessions } = options;
   const { refreshIdleMs, refreshLifetimeMs, refreshGraceMs } = options.config.tokens;
 
@@ -56,7 +72,10 @@ export function createRefreshTokens(options: { db: Database; config: Config; clo
 
   async function revokeFamily(tx: Database, familyId: string, sessionId: string, reason: string): Promise<void> {
     const now = clock.now();
-    await tx.update(refreshTokenFamilies).set({ revokedAt: now, revokedReason: reason }).where(and(eq(refreshTokenFamilies.id, familyId), isNull(refreshTokenFamilies.revokedAt)));
+    await tx
+      .update(refreshTokenFamilies)
+      .set({ revokedAt: now, revokedReason: reason })
+      .where(and(eq(refreshTokenFamilies.id, familyId), isNull(refreshTokenFamilies.revokedAt)));
     await sessions.revokeById(tx, sessionId, reason);
   }
 
@@ -65,7 +84,14 @@ export function createRefreshTokens(options: { db: Database; config: Config; clo
       const now = clock.now();
       const familyId = newId("refreshFamily", now.getTime());
       const expiresAt = new Date(now.getTime() + refreshLifetimeMs);
-      await tx.insert(refreshTokenFamilies).values({ id: familyId, sessionId: input.sessionId, userId: input.userId, orgId: input.orgId ?? null, createdAt: now, expiresAt });
+      await tx.insert(refreshTokenFamilies).values({
+        id: familyId,
+        sessionId: input.sessionId,
+        userId: input.userId,
+        orgId: input.orgId ?? null,
+        createdAt: now,
+        expiresAt,
+      });
       return issue(tx, familyId, expiresAt);
     },
 
@@ -76,29 +102,71 @@ export function createRefreshTokens(options: { db: Database; config: Config; clo
         if (row === undefined) return "invalid";
         const { family, session } = row;
         // A session past its idle timeout is over: a refresh must not bring it back to life.
-        const alive = family.revokedAt === null && now < family.expiresAt && sessions.isLive(session) && session.restriction === null && row.userStatus === "active";
+        const alive =
+          family.revokedAt === null &&
+          now < family.expiresAt &&
+          sessions.isLive(session) &&
+          session.restriction === null &&
+          row.userStatus === "active";
         if (!alive) return "invalid";
-        const result = (refreshToken: string): Rotated => ({ refreshToken, sessionId: session.id, userId: family.userId, familyId: family.id, orgId: family.orgId });
+        const result = (refreshToken: string): Rotated => ({
+          refreshToken,
+          sessionId: session.id,
+          userId: family.userId,
+          familyId: family.id,
+          orgId: family.orgId,
+        });
         // A refresh is use of the session: it keeps the session's idle clock running.
         await sessions.touch(tx, session.id);
 
         let rotatedAt = row.token.rotatedAt;
         if (rotatedAt === null) {
           if (now >= row.token.expiresAt) return "invalid";
-          const [won] = await tx.update(refreshTokens).set({ rotatedAt: now }).where(and(eq(refreshTokens.id, row.token.id), isNull(refreshTokens.rotatedAt))).returning();
+          const [won] = await tx
+            .update(refreshTokens)
+            .set({ rotatedAt: now })
+            .where(and(eq(refreshTokens.id, row.token.id), isNull(refreshTokens.rotatedAt)))
+            .returning();
           if (won !== undefined) return result(await issue(tx, family.id, family.expiresAt));
           // Another request rotated it a moment ago: judge this one by the grace window.
-          rotatedAt = (await tx.select({ rotatedAt: refreshTokens.rotatedAt }).from(refreshTokens).where(eq(refreshTokens.id, row.token.id)))[0]?.rotatedAt ?? now;
+          rotatedAt =
+            (
+              await tx
+                .select({ rotatedAt: refreshTokens.rotatedAt })
+                .from(refreshTokens)
+                .where(eq(refreshTokens.id, row.token.id))
+            )[0]?.rotatedAt ?? now;
         }
-        if (refreshGraceMs > 0 && now.getTime() - rotatedAt.getTime() <= refreshGraceMs) return result(await issue(tx, family.id, family.expiresAt));
+        if (refreshGraceMs > 0 && now.getTime() - rotatedAt.getTime() <= refreshGraceMs)
+          return result(await issue(tx, family.id, family.expiresAt));
 
         await revokeFamily(tx, family.id, session.id, "refresh_token_reuse");
-        await audit.record(tx, { action: "security.refresh_token_reuse", actor: { type: "anonymous" }, target: { type: "user", id: family.userId }, outcome: "denied", metadata: { familyId: family.id, sessionId: session.id } }, request);
-        await audit.record(tx, { action: "refresh_token.family_revoked", actor: { type: "system" }, target: { type: "user", id: family.userId }, metadata: { familyId: family.id, reason: "reuse_detected" } }, request);
+        await audit.record(
+          tx,
+          {
+            action: "security.refresh_token_reuse",
+            actor: { type: "anonymous" },
+            target: { type: "user", id: family.userId },
+            outcome: "denied",
+            metadata: { familyId: family.id, sessionId: session.id },
+          },
+          request,
+        );
+        await audit.record(
+          tx,
+          {
+            action: "refresh_token.family_revoked",
+            actor: { type: "system" },
+            target: { type: "user", id: family.userId },
+            metadata: { familyId: family.id, reason: "reuse_detected" },
+          },
+          request,
+        );
         return "reused";
       });
       // Thrown after the commit, so the revocation above stands.
-      if (outcome === "invalid" || outcome === "reused") throw new PlatformError("invalid_token", { detail: "The refresh token is not valid." });
+      if (outcome === "invalid" || outcome === "reused")
+        throw new PlatformError("invalid_token", { detail: "The refresh token is not valid." });
       return outcome;
     },
 
@@ -108,7 +176,16 @@ export function createRefreshTokens(options: { db: Database; config: Config; clo
         // Revoking an unknown token answers the same (RFC 7009): nothing to say about it.
         if (row === undefined) return;
         await revokeFamily(tx, row.family.id, row.session.id, "revoked_by_client");
-        await audit.record(tx, { action: "refresh_token.family_revoked", actor: { type: "user", id: row.family.userId }, target: { type: "user", id: row.family.userId }, metadata: { familyId: row.family.id, reason: "revoked_by_client" } }, request);
+        await audit.record(
+          tx,
+          {
+            action: "refresh_token.family_revoked",
+            actor: { type: "user", id: row.family.userId },
+            target: { type: "user", id: row.family.userId },
+            metadata: { familyId: row.family.id, reason: "revoked_by_client" },
+          },
+          request,
+        );
       });
     },
   };

@@ -39,9 +39,17 @@ export interface AccessTokens {
    * `grantType: "password"` — the same lockout, limits, enumeration safety and MFA as cookie sign-in:
    * an account with a second factor gets an MFA challenge, and tokens after `POST /v1/auth/mfa/verify`.
    */
-  passwordGrant(input: { email: string; password: string; orgId?: string | null }, request: RequestContext): Promise<TokenResponse | { mfaRequired: true; mfaToken: string; methods: string[] }>;
+  passwordGrant(
+    input: { email: string; password: string; orgId?: string | null },
+    request: RequestContext,
+  ): Promise<TokenResponse | { mfaRequired: true; mfaToken: string; methods: string[] }>;
   /** Access and refresh tokens for a session just started (the password grant, or after MFA). */
-  tokensForSession(signedIn: SignedIn, grantType: string, request: RequestContext, orgId?: string | null): Promise<TokenResponse>;
+  tokensForSession(
+    signedIn: SignedIn,
+    grantType: string,
+    request: RequestContext,
+    orgId?: string | null,
+  ): Promise<TokenResponse>;
   refreshGrant(refreshToken: string, request: RequestContext): Promise<TokenResponse>;
   /** `grantType: "session"` — a signed-in session mints a short access token (no refresh token). */
   sessionGrant(session: SessionRow, request: RequestContext, orgId?: string | null): Promise<TokenResponse>;
@@ -54,35 +62,59 @@ export interface AccessTokens {
   introspect(token: string, client: { scopes: readonly string[] }): Promise<Introspection>;
 }
 
-export function createAccessTokens(options: { db: Database; audit: AuditLog; keys: SigningKeys; refresh: RefreshTokens; sessions: Sessions; accounts: Accounts; claims?: ClaimsProvider }): AccessTokens {
+export function createAccessTokens(options: {
+  db: Database;
+  audit: AuditLog;
+  keys: SigningKeys;
+  refresh: RefreshTokens;
+  sessions: Sessions;
+  accounts: Accounts;
+  claims?: ClaimsProvider;
+}): AccessTokens {
   const { db, audit, keys, refresh, sessions } = options;
 
   /** Services verify access tokens offline and could not see a restriction: a restricted session gets none. */
   function assertFull(session: { restriction: string | null }): void {
-    if (session.restriction !== null) throw new PlatformError("mfa_enrolment_required", { detail: "Set up a second factor before using tokens." });
+    if (session.restriction !== null)
+      throw new PlatformError("mfa_enrolment_required", { detail: "Set up a second factor before using tokens." });
   }
 
-  async function mint(userId: string, sessionId: string, orgId: string | null): Promise<{ token: string; expiresIn: number }> {
+  async function mint(
+    userId: string,
+    sessionId: string,
+    orgId: string | null,
+  ): Promise<{ token: string; expiresIn: number }> {
     const extra = (await options.claims?.(userId as UserId, { orgId })) ?? {};
     // Composition claims never override the registered ones.
     return keys.sign({ ...extra, sub: userId, sid: sessionId });
   }
 
   async function issued(userId: string, grantType: string, request: RequestContext): Promise<void> {
-    await audit.record(db, { action: "token.issued", actor: { type: "user", id: userId }, target: { type: "user", id: userId }, metadata: { grantType } }, request);
+    await audit.record(
+      db,
+      {
+        action: "token.issued",
+        actor: { type: "user", id: userId },
+        target: { type: "user", id: userId },
+        metadata: { grantType },
+      },
+      request,
+    );
   }
 
   async function authenticate(token: string) {
     const claims = await keys.verify(token);
     const validation = await sessions.validateById(claims.sid);
-    if (validation.session === null || validation.user.id !== claims.sub) throw new PlatformError("invalid_token", { detail: "The token's session has ended." });
+    if (validation.session === null || validation.user.id !== claims.sub)
+      throw new PlatformError("invalid_token", { detail: "The token's session has ended." });
     return { claims, session: validation.session, user: validation.user };
   }
 
   return {
     async passwordGrant(input, request) {
       const outcome = await options.accounts.signIn(input, request, { result: "tokens", orgId: input.orgId ?? null });
-      if (outcome.kind === "mfa_required") return { mfaRequired: true, mfaToken: outcome.mfaToken, methods: outcome.methods };
+      if (outcome.kind === "mfa_required")
+        return { mfaRequired: true, mfaToken: outcome.mfaToken, methods: outcome.methods };
       return this.tokensForSession(outcome, "password", request, input.orgId ?? null);
     },
 
@@ -99,7 +131,12 @@ export function createAccessTokens(options: { db: Database; audit: AuditLog; key
       const rotated = await refresh.rotate(refreshToken, request);
       const access = await mint(rotated.userId, rotated.sessionId, rotated.orgId);
       await issued(rotated.userId, "refresh_token", request);
-      return { accessToken: access.token, tokenType: "Bearer", expiresIn: access.expiresIn, refreshToken: rotated.refreshToken };
+      return {
+        accessToken: access.token,
+        tokenType: "Bearer",
+        expiresIn: access.expiresIn,
+        refreshToken: rotated.refreshToken,
+      };
     },
 
     async sessionGrant(session, request, orgId = null) {
@@ -112,10 +149,23 @@ export function createAccessTokens(options: { db: Database; audit: AuditLog; key
     authenticate,
 
     async introspect(token, client) {
-      if (!scopeCovers(client.scopes, INTROSPECT_SCOPE)) throw new PlatformError("forbidden", { detail: `Introspection needs an API key with the ${INTROSPECT_SCOPE} scope.` });
+      if (!scopeCovers(client.scopes, INTROSPECT_SCOPE))
+        throw new PlatformError("forbidden", {
+          detail: `Introspection needs an API key with the ${INTROSPECT_SCOPE} scope.`,
+        });
       try {
         const { claims } = await authenticate(token);
-        return { active: true, token_type: "access_token", sub: claims.sub, sid: claims.sid, exp: claims.exp, iat: claims.iat, jti: claims.jti, ...(claims.iss ? { iss: claims.iss } : {}), ...(claims.aud ? { aud: claims.aud } : {}) };
+        return {
+          active: true,
+          token_type: "access_token",
+          sub: claims.sub,
+          sid: claims.sid,
+          exp: claims.exp,
+          iat: claims.iat,
+          jti: claims.jti,
+          ...(claims.iss ? { iss: claims.iss } : {}),
+          ...(claims.aud ? { aud: claims.aud } : {}),
+        };
       } catch (error) {
         if (error instanceof PlatformError) return { active: false };
         throw error;

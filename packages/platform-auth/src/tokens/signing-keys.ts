@@ -1,6 +1,28 @@
-import { decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, errors as joseErrors, type CryptoKey, type JWK, type JWTPayload } from "jose";
+import {
+  decodeProtectedHeader,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+  SignJWT,
+  errors as joseErrors,
+  type CryptoKey,
+  type JWK,
+  type JWTPayload,
+} from "jose";
 import { eq, inArray, sql } from "drizzle-orm";
-import { newId, notify, PlatformError, type AuditLog, type Clock, type Config, type Database, type KeyRing, type RequestContext, type UserId } from "@burrow/platform-core";
+import {
+  newId,
+  notify,
+  PlatformError,
+  type AuditLog,
+  type Clock,
+  type Config,
+  type Database,
+  type KeyRing,
+  type RequestContext,
+  type UserId,
+} from "@burrow/platform-core";
 import { signingKeys } from "../schema.ts";
 import type { SessionRow, Sessions } from "../sessions/sessions.ts";
 import { scopeCovers } from "./api-keys.ts";
@@ -24,7 +46,9 @@ export interface SigningKeys {
   /** Reads the keys from the database into memory, creating the first one if there is none. */
   load(): Promise<void>;
   /** Signs with the active key. No database read: keys are held in memory. */
-  sign(claims: Record<string, unknown> & { sub: string; sid: string }): Promise<{ token: string; jti: string; expiresIn: number }>;
+  sign(
+    claims: Record<string, unknown> & { sub: string; sid: string },
+  ): Promise<{ token: string; jti: string; expiresIn: number }>;
   /** Verifies signature, type, issuer, audience and times; throws 401 `invalid_token` otherwise. */
   verify(token: string): Promise<AccessTokenClaims>;
   /** The public keys to publish: the active one and those retiring, until their tokens have expired. */
@@ -53,7 +77,15 @@ const KID = /^sgk_[0-9a-z]{26}$/;
 const sqlLock = sql`select pg_advisory_xact_lock(${0x6b657973})`;
 const FORBIDDEN_HEADERS = ["jwk", "jku", "x5u", "x5c", "crit"] as const;
 
-export function createSigningKeys(options: { db: Database; config: Config; clock: Clock; keyRing: KeyRing; audit: AuditLog; sessions: Sessions; grantableScopes: (userId: UserId) => Promise<string[]> }): SigningKeys {
+export function createSigningKeys(options: {
+  db: Database;
+  config: Config;
+  clock: Clock;
+  keyRing: KeyRing;
+  audit: AuditLog;
+  sessions: Sessions;
+  grantableScopes: (userId: UserId) => Promise<string[]>;
+}): SigningKeys {
   const { db, config, clock, keyRing, audit } = options;
   const accessTtlSeconds = Math.floor(config.tokens.accessTtlMs / 1000);
   let active: { kid: string; privateKey: CryptoKey } | undefined;
@@ -62,7 +94,9 @@ export function createSigningKeys(options: { db: Database; config: Config; clock
 
   /** A retiring key is published and trusted until every token it signed has expired. */
   const stillTrusted = (key: LoadedKey, now: Date) =>
-    key.status === "active" || (key.retiringAt !== null && now.getTime() < key.retiringAt.getTime() + (accessTtlSeconds + CLOCK_SKEW_SECONDS) * 1000);
+    key.status === "active" ||
+    (key.retiringAt !== null &&
+      now.getTime() < key.retiringAt.getTime() + (accessTtlSeconds + CLOCK_SKEW_SECONDS) * 1000);
 
   async function createKey(tx: Database): Promise<void> {
     const { publicKey, privateKey } = await generateKeyPair(ALGORITHM, { crv: "Ed25519", extractable: true });
@@ -80,21 +114,36 @@ export function createSigningKeys(options: { db: Database; config: Config; clock
   }
 
   async function load(): Promise<void> {
-    let rows = await db.select().from(signingKeys).where(inArray(signingKeys.status, ["active", "retiring"]));
+    let rows = await db
+      .select()
+      .from(signingKeys)
+      .where(inArray(signingKeys.status, ["active", "retiring"]));
     if (!rows.some((row) => row.status === "active")) {
       await db.transaction(async (tx) => {
         // Two nodes starting at once: the advisory lock lets one create the key.
         await tx.execute(sqlLock);
-        const [existing] = await tx.select({ kid: signingKeys.kid }).from(signingKeys).where(eq(signingKeys.status, "active"));
+        const [existing] = await tx
+          .select({ kid: signingKeys.kid })
+          .from(signingKeys)
+          .where(eq(signingKeys.status, "active"));
         if (existing === undefined) await createKey(tx);
       });
-      rows = await db.select().from(signingKeys).where(inArray(signingKeys.status, ["active", "retiring"]));
+      rows = await db
+        .select()
+        .from(signingKeys)
+        .where(inArray(signingKeys.status, ["active", "retiring"]));
     }
     const next = new Map<string, LoadedKey>();
     let nextActive: typeof active;
     for (const row of rows) {
       const publicJwk = { ...row.publicJwk, kid: row.kid, alg: ALGORITHM, use: "sig" } as JWK;
-      next.set(row.kid, { kid: row.kid, publicJwk, publicKey: (await importJWK(publicJwk, ALGORITHM)) as CryptoKey, status: row.status as "active" | "retiring", retiringAt: row.retiringAt });
+      next.set(row.kid, {
+        kid: row.kid,
+        publicJwk,
+        publicKey: (await importJWK(publicJwk, ALGORITHM)) as CryptoKey,
+        status: row.status as "active" | "retiring",
+        retiringAt: row.retiringAt,
+      });
       if (row.status === "active" && (nextActive === undefined || row.kid > nextActive.kid)) {
         const privateJwk = JSON.parse(keyRing.decrypt(row.privateKeyEncrypted, `signing-key:${row.kid}`)) as JWK;
         nextActive = { kid: row.kid, privateKey: (await importJWK(privateJwk, ALGORITHM)) as CryptoKey };
@@ -106,16 +155,20 @@ export function createSigningKeys(options: { db: Database; config: Config; clock
   }
 
   async function keyFor(header: Record<string, unknown>): Promise<CryptoKey> {
-    for (const name of FORBIDDEN_HEADERS) if (name in header) throw new PlatformError("invalid_token", { detail: `The token header may not carry ${name}.` });
+    for (const name of FORBIDDEN_HEADERS)
+      if (name in header)
+        throw new PlatformError("invalid_token", { detail: `The token header may not carry ${name}.` });
     const kid = header.kid;
-    if (typeof kid !== "string" || !KID.test(kid)) throw new PlatformError("invalid_token", { detail: "Unknown signing key." });
+    if (typeof kid !== "string" || !KID.test(kid))
+      throw new PlatformError("invalid_token", { detail: "Unknown signing key." });
     let key = keys.get(kid);
     // A key made by another node since our last load: reload once, at most every 10 seconds.
     if (key === undefined && Date.now() - lastReload > 10_000) {
       await load();
       key = keys.get(kid);
     }
-    if (key === undefined || !stillTrusted(key, clock.now())) throw new PlatformError("invalid_token", { detail: "Unknown signing key." });
+    if (key === undefined || !stillTrusted(key, clock.now()))
+      throw new PlatformError("invalid_token", { detail: "Unknown signing key." });
     return key.publicKey;
   }
 
@@ -144,7 +197,8 @@ export function createSigningKeys(options: { db: Database; config: Config; clock
         throw new PlatformError("invalid_token");
       }
       // Only EdDSA, whatever the header says: `none` and HMAC-with-the-public-key never get a key.
-      if (header.alg !== ALGORITHM) throw new PlatformError("invalid_token", { detail: "Unsupported token algorithm." });
+      if (header.alg !== ALGORITHM)
+        throw new PlatformError("invalid_token", { detail: "Unsupported token algorithm." });
       const key = await keyFor(header);
       try {
         const { payload } = await jwtVerify(token, key, {
@@ -169,7 +223,12 @@ export function createSigningKeys(options: { db: Database; config: Config; clock
     },
 
     async rotateAs(session, request) {
-      if (!(await options.grantableScopes(session.userId as UserId)).some((held) => scopeCovers([held], ROTATE_PERMISSION))) throw new PlatformError("forbidden", { detail: `This needs the ${ROTATE_PERMISSION} permission.` });
+      if (
+        !(await options.grantableScopes(session.userId as UserId)).some((held) =>
+          scopeCovers([held], ROTATE_PERMISSION),
+        )
+      )
+        throw new PlatformError("forbidden", { detail: `This needs the ${ROTATE_PERMISSION} permission.` });
       options.sessions.assertRecent(session);
       return service.rotate({ type: "user", id: session.userId }, request);
     },
@@ -181,11 +240,17 @@ export function createSigningKeys(options: { db: Database; config: Config; clock
         // Keys whose last tokens have expired leave the published set for good.
         const retiring = await tx.select().from(signingKeys).where(eq(signingKeys.status, "retiring"));
         for (const row of retiring) {
-          if (row.retiringAt !== null && now.getTime() >= row.retiringAt.getTime() + (accessTtlSeconds + CLOCK_SKEW_SECONDS) * 1000) {
+          if (
+            row.retiringAt !== null &&
+            now.getTime() >= row.retiringAt.getTime() + (accessTtlSeconds + CLOCK_SKEW_SECONDS) * 1000
+          ) {
             await tx.update(signingKeys).set({ status: "retired", retiredAt: now }).where(eq(signingKeys.kid, row.kid));
           }
         }
-        await tx.update(signingKeys).set({ status: "retiring", retiringAt: now }).where(eq(signingKeys.status, "active"));
+        await tx
+          .update(signingKeys)
+          .set({ status: "retiring", retiringAt: now })
+          .where(eq(signingKeys.status, "active"));
         await createKey(tx);
         await audit.record(tx, { action: "signing_key.rotated", actor }, request);
         await notify(tx, SIGNING_KEYS_CHANNEL, "rotated");

@@ -14,14 +14,30 @@ describe("one-time tokens", () => {
   beforeAll(async () => {
     handle = await createTestDatabase();
     userId = newId("user") as UserId;
-    await handle.db.insert(users).values({ id: userId, email: "tok@example.com", emailNormalized: "tok@example.com", createdAt: clock.now(), updatedAt: clock.now() });
+    await handle.db.insert(users).values({
+      id: userId,
+      email: "tok@example.com",
+      emailNormalized: "tok@example.com",
+      createdAt: clock.now(),
+      updatedAt: clock.now(),
+    });
   });
   afterAll(() => handle.close());
 
   test("a newer verification link leaves the earlier ones valid until they expire; each works once", async () => {
-    const first = await tokens.issueLink(handle.db, { userId, purpose: "verify_email", ttlMs: HOUR, target: "tok@example.com" });
+    const first = await tokens.issueLink(handle.db, {
+      userId,
+      purpose: "verify_email",
+      ttlMs: HOUR,
+      target: "tok@example.com",
+    });
     clock.advance(1_000);
-    const second = await tokens.issueLink(handle.db, { userId, purpose: "verify_email", ttlMs: HOUR, target: "tok@example.com" });
+    const second = await tokens.issueLink(handle.db, {
+      userId,
+      purpose: "verify_email",
+      ttlMs: HOUR,
+      target: "tok@example.com",
+    });
     expect((await tokens.consumeLink(handle.db, "verify_email", first))?.target).toBe("tok@example.com");
     expect(await tokens.consumeLink(handle.db, "verify_email", first)).toBeUndefined();
     clock.advance(HOUR - 1_001);
@@ -58,7 +74,8 @@ describe("one-time tokens", () => {
   test("codes: a newer one supersedes, a right one works once, the fifth miss kills it", async () => {
     const older = await tokens.issueCode(handle.db, { userId, purpose: "email_otp", ttlMs: HOUR });
     const code = await tokens.issueCode(handle.db, { userId, purpose: "email_otp", ttlMs: HOUR });
-    const consume = (value: string) => handle.db.transaction((tx) => tokens.consumeCode(tx, { userId, purpose: "email_otp", code: value }));
+    const consume = (value: string) =>
+      handle.db.transaction((tx) => tokens.consumeCode(tx, { userId, purpose: "email_otp", code: value }));
     if (older !== code) expect(await consume(older)).toBeUndefined();
     expect(await consume(code)).toBeDefined();
     expect(await consume(code)).toBeUndefined();

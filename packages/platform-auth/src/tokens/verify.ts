@@ -41,7 +41,10 @@ export interface TokenVerifierOptions {
 }
 
 export function createTokenVerifier(options: TokenVerifierOptions): (token: string) => Promise<BurrowClaims> {
-  const keys = createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: options.cooldownMs ?? 30_000, cacheMaxAge: options.cacheMaxAgeMs ?? 600_000 });
+  const keys = createRemoteJWKSet(new URL(options.jwksUrl), {
+    cooldownDuration: options.cooldownMs ?? 30_000,
+    cacheMaxAge: options.cacheMaxAgeMs ?? 600_000,
+  });
   return async (token) => {
     try {
       const { payload } = await jwtVerify(token, keys, {
@@ -54,8 +57,10 @@ export function createTokenVerifier(options: TokenVerifierOptions): (token: stri
       });
       return payload as BurrowClaims;
     } catch (error) {
-      if (error instanceof errors.JWTExpired) throw new TokenVerificationError("token_expired", "The token has expired.");
-      if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) throw new TokenVerificationError("jwks_unavailable", "The signing keys could not be fetched.");
+      if (error instanceof errors.JWTExpired)
+        throw new TokenVerificationError("token_expired", "The token has expired.");
+      if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid)
+        throw new TokenVerificationError("jwks_unavailable", "The signing keys could not be fetched.");
       throw new TokenVerificationError("token_invalid", "The token is not valid.");
     }
   };

@@ -1,10 +1,22 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createAuditLog, createKeyRing, loadConfig, silentLogger, type DatabaseHandle, type UserId } from "@burrow/platform-core";
+import {
+  createAuditLog,
+  createKeyRing,
+  loadConfig,
+  silentLogger,
+  type DatabaseHandle,
+  type UserId,
+} from "@burrow/platform-core";
 import { createEmail } from "@burrow/platform-email";
 import { createTestClock, createTestDatabase } from "@burrow/platform-core/testing";
 import { createAuth, type Auth } from "../index.ts";
 
-const config = loadConfig({ NODE_ENV: "test", BURROW_SECRET: "x".repeat(40), BURROW_ENCRYPTION_KEYS: `v1:${Buffer.alloc(32, 3).toString("base64")}`, BURROW_EMAIL_VERIFICATION: "off" });
+const config = loadConfig({
+  NODE_ENV: "test",
+  BURROW_SECRET: "x".repeat(40),
+  BURROW_ENCRYPTION_KEYS: `v1:${Buffer.alloc(32, 3).toString("base64")}`,
+  BURROW_EMAIL_VERIFICATION: "off",
+});
 
 describe("user services", () => {
   let handle: DatabaseHandle;
@@ -13,8 +25,22 @@ describe("user services", () => {
   const verifies: string[] = [];
   beforeAll(async () => {
     handle = await createTestDatabase();
-    const email = createEmail({ db: handle.db, config, clock, keyRing: createKeyRing(config.encryptionKeys), log: silentLogger });
-    auth = createAuth({ db: handle.db, config, clock, audit: createAuditLog({ clock, secret: config.secret, storeRawIp: false }), email: email.outbox, sms: email.sms, keyRing: createKeyRing(config.encryptionKeys) });
+    const email = createEmail({
+      db: handle.db,
+      config,
+      clock,
+      keyRing: createKeyRing(config.encryptionKeys),
+      log: silentLogger,
+    });
+    auth = createAuth({
+      db: handle.db,
+      config,
+      clock,
+      audit: createAuditLog({ clock, secret: config.secret, storeRawIp: false }),
+      email: email.outbox,
+      sms: email.sms,
+      keyRing: createKeyRing(config.encryptionKeys),
+    });
   });
   afterAll(() => handle.close());
 
@@ -33,8 +59,12 @@ describe("user services", () => {
       return original(...args);
     }) as typeof original;
     try {
-      await expect(auth.signIn({ email: "nobody@example.com", password: "whatever it is" }, {})).rejects.toMatchObject({ code: "invalid_credentials" });
-      await expect(auth.signIn({ email: "timing@example.com", password: "whatever it is" }, {})).rejects.toMatchObject({ code: "invalid_credentials" });
+      await expect(auth.signIn({ email: "nobody@example.com", password: "whatever it is" }, {})).rejects.toMatchObject({
+        code: "invalid_credentials",
+      });
+      await expect(auth.signIn({ email: "timing@example.com", password: "whatever it is" }, {})).rejects.toMatchObject({
+        code: "invalid_credentials",
+      });
     } finally {
       Bun.password.verify = original;
     }
@@ -51,7 +81,9 @@ describe("user services", () => {
     const last = await auth.users.search(handle.db, { query: "corp.example", limit: 2, cursor: second.nextCursor! });
     expect(last.data.length).toBe(1);
     expect(last.nextCursor).toBeNull();
-    expect((await auth.users.search(handle.db, { query: "SEARCHABLE 3" })).data.map((row) => row.email)).toEqual(["search3@corp.example"]);
+    expect((await auth.users.search(handle.db, { query: "SEARCHABLE 3" })).data.map((row) => row.email)).toEqual([
+      "search3@corp.example",
+    ]);
     const id = first.data[0]!.id;
     expect((await auth.users.search(handle.db, { query: id })).data.map((row) => row.id)).toEqual([id]);
     // LIKE wildcards in the query are literal.
@@ -63,7 +95,9 @@ describe("user services", () => {
     await signUp("bystander@example.com");
     await auth.users.suspend(handle.db, user.id, "system", {});
     expect((await auth.sessions.validate(token)).reason).toBe("revoked");
-    expect((await auth.users.search(handle.db, { status: "suspended" })).data.map((row) => row.email)).toEqual(["suspend-me@example.com"]);
+    expect((await auth.users.search(handle.db, { status: "suspended" })).data.map((row) => row.email)).toEqual([
+      "suspend-me@example.com",
+    ]);
     await auth.users.unsuspend(handle.db, user.id, "system", {});
     expect((await auth.users.get(handle.db, user.id))?.status).toBe("active");
     await expect(auth.users.unsuspend(handle.db, user.id, "system", {})).rejects.toMatchObject({ code: "conflict" });
@@ -74,11 +108,15 @@ describe("user services", () => {
     await auth.users.softDelete(handle.db, user.id, "system", {});
     expect((await auth.sessions.validate(token)).session).toBeNull();
     expect(await auth.users.get(handle.db, user.id)).toBeUndefined();
-    await expect(auth.signIn({ email: "leaving@example.com", password: "purple submarine garden" }, {})).rejects.toMatchObject({ code: "invalid_credentials" });
+    await expect(
+      auth.signIn({ email: "leaving@example.com", password: "purple submarine garden" }, {}),
+    ).rejects.toMatchObject({ code: "invalid_credentials" });
     const again = await signUp("leaving@example.com");
     expect(again.user.id).not.toBe(user.id);
     expect((await auth.users.search(handle.db, { status: "deleted" })).data.map((row) => row.id)).toEqual([user.id]);
-    await expect(auth.users.suspend(handle.db, user.id as UserId, "system", {})).rejects.toMatchObject({ code: "not_found" });
+    await expect(auth.users.suspend(handle.db, user.id as UserId, "system", {})).rejects.toMatchObject({
+      code: "not_found",
+    });
   });
 
   test("tokens are stored only as hashes", async () => {

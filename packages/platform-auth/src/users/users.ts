@@ -63,7 +63,10 @@ export interface UserSearch {
 export interface Users {
   findByEmail(db: Database, email: string): Promise<UserRow | undefined>;
   get(db: Database, id: UserId): Promise<UserRow | undefined>;
-  insert(db: Database, input: { email: string; name?: string | null; status?: UserStatus; emailVerified?: boolean }): Promise<UserRow>;
+  insert(
+    db: Database,
+    input: { email: string; name?: string | null; status?: UserStatus; emailVerified?: boolean },
+  ): Promise<UserRow>;
   updateProfile(db: Database, id: UserId, changes: ProfileChanges, request: RequestContext): Promise<PublicUser>;
   /** Server-side only: replaces the private metadata. */
   setPrivateMetadata(db: Database, id: UserId, privateMetadata: Record<string, unknown>): Promise<void>;
@@ -84,18 +87,33 @@ const escapeLike = (value: string) => value.replace(/[\\%_]/g, (character) => `\
 
 export function createUsers(context: AuthContext, parts: { sessions: Sessions }): Users {
   const { clock, audit } = context;
-  const actorOf = (actor: UserId | "system") => (actor === "system" ? ({ type: "system" } as const) : ({ type: "user", id: actor } as const));
+  const actorOf = (actor: UserId | "system") =>
+    actor === "system" ? ({ type: "system" } as const) : ({ type: "user", id: actor } as const);
 
   async function requireUser(db: Database, id: UserId): Promise<UserRow> {
-    const [row] = await db.select().from(users).where(and(eq(users.id, id), isNull(users.deletedAt)));
+    const [row] = await db
+      .select()
+      .from(users)
+      .where(and(eq(users.id, id), isNull(users.deletedAt)));
     if (row === undefined) throw new PlatformError("not_found");
     return row;
   }
 
-  async function setStatus(db: Database, id: UserId, status: UserStatus, action: string, actor: UserId | "system", request: RequestContext, extra: Partial<UserRow> = {}): Promise<void> {
+  async function setStatus(
+    db: Database,
+    id: UserId,
+    status: UserStatus,
+    action: string,
+    actor: UserId | "system",
+    request: RequestContext,
+    extra: Partial<UserRow> = {},
+  ): Promise<void> {
     const row = await requireUser(db, id);
     const now = clock.now();
-    await db.update(users).set({ status, updatedAt: now, ...extra }).where(eq(users.id, row.id));
+    await db
+      .update(users)
+      .set({ status, updatedAt: now, ...extra })
+      .where(eq(users.id, row.id));
     if (status !== "active") {
       await parts.sessions.revokeAll(db, row.id as UserId, action);
       await context.onUserDeactivated(db, row.id);
@@ -105,12 +123,18 @@ export function createUsers(context: AuthContext, parts: { sessions: Sessions })
 
   return {
     async findByEmail(db, email) {
-      const [row] = await db.select().from(users).where(and(eq(users.emailNormalized, normalizeEmail(email)), isNull(users.deletedAt)));
+      const [row] = await db
+        .select()
+        .from(users)
+        .where(and(eq(users.emailNormalized, normalizeEmail(email)), isNull(users.deletedAt)));
       return row;
     },
 
     async get(db, id) {
-      const [row] = await db.select().from(users).where(and(eq(users.id, id), isNull(users.deletedAt)));
+      const [row] = await db
+        .select()
+        .from(users)
+        .where(and(eq(users.id, id), isNull(users.deletedAt)));
       return row;
     },
 
@@ -139,7 +163,16 @@ export function createUsers(context: AuthContext, parts: { sessions: Sessions })
       if (changes.avatarUrl !== undefined) set.avatarUrl = changes.avatarUrl;
       if (changes.metadata !== undefined) set.metadata = changes.metadata;
       const [row] = await db.update(users).set(set).where(eq(users.id, id)).returning();
-      await audit.record(db, { action: "user.profile_updated", actor: { type: "user", id }, target: { type: "user", id }, metadata: { fields: Object.keys(changes) } }, request);
+      await audit.record(
+        db,
+        {
+          action: "user.profile_updated",
+          actor: { type: "user", id },
+          target: { type: "user", id },
+          metadata: { fields: Object.keys(changes) },
+        },
+        request,
+      );
       return toPublicUser(row!);
     },
 
@@ -150,7 +183,10 @@ export function createUsers(context: AuthContext, parts: { sessions: Sessions })
 
     async markEmailVerified(db, id) {
       const now = clock.now();
-      await db.update(users).set({ emailVerifiedAt: now, updatedAt: now }).where(and(eq(users.id, id), isNull(users.emailVerifiedAt)));
+      await db
+        .update(users)
+        .set({ emailVerifiedAt: now, updatedAt: now })
+        .where(and(eq(users.id, id), isNull(users.emailVerifiedAt)));
     },
 
     async search(db, search) {
@@ -167,7 +203,12 @@ export function createUsers(context: AuthContext, parts: { sessions: Sessions })
         }
       }
       if (search.cursor !== undefined) conditions.push(gt(users.id, search.cursor));
-      const rows = await db.select().from(users).where(and(...conditions)).orderBy(asc(users.id)).limit(limit + 1);
+      const rows = await db
+        .select()
+        .from(users)
+        .where(and(...conditions))
+        .orderBy(asc(users.id))
+        .limit(limit + 1);
       const page = rows.slice(0, limit);
       return { data: page, nextCursor: rows.length > limit ? page.at(-1)!.id : null };
     },
@@ -178,16 +219,23 @@ export function createUsers(context: AuthContext, parts: { sessions: Sessions })
       if (row.status !== "suspended") throw new PlatformError("conflict", { detail: "The user is not suspended." });
       await setStatus(db, id, "active", "user.unsuspended", actor, request);
     },
-    softDelete: (db, id, actor, request) => setStatus(db, id, "deleted", "user.deleted", actor, request, { deletedAt: clock.now() }),
+    softDelete: (db, id, actor, request) =>
+      setStatus(db, id, "deleted", "user.deleted", actor, request, { deletedAt: clock.now() }),
     async deleteOwn(session, request) {
       parts.sessions.assertRecent(session);
       const userId = session.userId as UserId;
-      await context.db.transaction((tx) => setStatus(tx, userId, "deleted", "user.deleted", userId, request, { deletedAt: clock.now() }));
+      await context.db.transaction((tx) =>
+        setStatus(tx, userId, "deleted", "user.deleted", userId, request, { deletedAt: clock.now() }),
+      );
     },
     async unlock(db, id, actor, request) {
       const row = await requireUser(db, id);
       await db.delete(signInThrottles).where(eq(signInThrottles.key, row.emailNormalized));
-      await audit.record(db, { action: "user.unlocked", actor: actorOf(actor), target: { type: "user", id: row.id } }, request);
+      await audit.record(
+        db,
+        { action: "user.unlocked", actor: actorOf(actor), target: { type: "user", id: row.id } },
+        request,
+      );
     },
   };
 }

@@ -59,13 +59,18 @@ interface JournalEntry {
 }
 
 function readJournal(folder: string): JournalEntry[] {
-  const journal = JSON.parse(readFileSync(join(folder, "meta", "_journal.json"), "utf8")) as { entries: JournalEntry[] };
+  const journal = JSON.parse(readFileSync(join(folder, "meta", "_journal.json"), "utf8")) as {
+    entries: JournalEntry[];
+  };
   return journal.entries;
 }
 
 async function readMigrationStatus(db: Database, folder: string): Promise<MigrationStatus> {
   const entries = readJournal(folder);
-  const [exists] = await queryRows<{ present: boolean }>(db, sql`select to_regclass('drizzle.__drizzle_migrations') is not null as present`);
+  const [exists] = await queryRows<{ present: boolean }>(
+    db,
+    sql`select to_regclass('drizzle.__drizzle_migrations') is not null as present`,
+  );
   let applied = 0;
   let last = 0;
   if (exists?.present === true) {
@@ -97,7 +102,10 @@ export const PGLITE_SETTINGS = ["shared_buffers=4MB", "max_connections=10"];
  * otherwise stay resident in the server for its whole life.
  */
 async function setUpClusterInChildProcess(pgliteDir: string, migrationsFolder: string): Promise<void> {
-  const child = Bun.spawn([process.execPath, join(import.meta.dir, "pglite-setup.ts"), pgliteDir, migrationsFolder], { stdout: "inherit", stderr: "pipe" });
+  const child = Bun.spawn([process.execPath, join(import.meta.dir, "pglite-setup.ts"), pgliteDir, migrationsFolder], {
+    stdout: "inherit",
+    stderr: "pipe",
+  });
   const [code, errors] = await Promise.all([child.exited, new Response(child.stderr).text()]);
   if (code !== 0) throw new Error(`Setting up the embedded database in ${pgliteDir} failed: ${errors.trim()}`);
 }
@@ -112,7 +120,11 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
 
   // Each driver is loaded only when it is the one in use: a process needs PGlite or postgres.js, not both.
   if (options.databaseUrl !== undefined) {
-    const [{ default: postgres }, { drizzle: drizzlePostgres }, { migrate: migratePostgres }] = await Promise.all([import("postgres"), import("drizzle-orm/postgres-js"), import("drizzle-orm/postgres-js/migrator")]);
+    const [{ default: postgres }, { drizzle: drizzlePostgres }, { migrate: migratePostgres }] = await Promise.all([
+      import("postgres"),
+      import("drizzle-orm/postgres-js"),
+      import("drizzle-orm/postgres-js/migrator"),
+    ]);
     const url = options.databaseUrl;
     const client = postgres(url, { max: options.maxConnections ?? 10, onnotice: () => {} });
     const db = drizzlePostgres(client) as unknown as Database;
@@ -148,7 +160,11 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
     };
   }
 
-  const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([import("@electric-sql/pglite"), import("drizzle-orm/pglite"), import("drizzle-orm/pglite/migrator")]);
+  const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
+    import("@electric-sql/pglite"),
+    import("drizzle-orm/pglite"),
+    import("drizzle-orm/pglite/migrator"),
+  ]);
   let pgliteDir: string | undefined;
   if (options.dataDir !== undefined) {
     pgliteDir = join(options.dataDir, "pgdata");

@@ -7,7 +7,9 @@ const handle = await createDatabase({ databaseUrl: config.databaseUrl, dataDir: 
 try {
   await handle.migrate();
   const status = await handle.migrationStatus();
-  console.log(`migrations: ${status.applied} applied, ${status.expected} in the set, ${status.current ? "current" : "PENDING"}`);
+  console.log(
+    `migrations: ${status.applied} applied, ${status.expected} in the set, ${status.current ? "current" : "PENDING"}`,
+  );
 } finally {
   await handle.close();
 }

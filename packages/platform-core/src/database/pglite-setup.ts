@@ -6,8 +6,12 @@ import { migrate } from "drizzle-orm/pglite/migrator";
 import { PGLITE_SETTINGS } from "./index.ts";
 
 const [pgliteDir, migrationsFolder] = process.argv.slice(2);
-if (pgliteDir === undefined || migrationsFolder === undefined) throw new Error("usage: pglite-setup.ts <pgdata dir> <migrations folder>");
-const client = await PGlite.create({ dataDir: pgliteDir, startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS.flatMap((setting) => ["-c", setting])] });
+if (pgliteDir === undefined || migrationsFolder === undefined)
+  throw new Error("usage: pglite-setup.ts <pgdata dir> <migrations folder>");
+const client = await PGlite.create({
+  dataDir: pgliteDir,
+  startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS.flatMap((setting) => ["-c", setting])],
+});
 try {
   await migrate(drizzle(client), { migrationsFolder });
 } finally {

@@ -28,7 +28,11 @@ describe("job queue", () => {
     await handle.db.transaction(async (tx) => {
       await enqueueJob(tx, clock, "probe", { n: 2 });
     });
-    const worker = createWorker({ db: handle.db, clock, definitions: { probe: { run: async (payload) => void ran.push(payload) } } });
+    const worker = createWorker({
+      db: handle.db,
+      clock,
+      definitions: { probe: { run: async (payload) => void ran.push(payload) } },
+    });
     expect(await worker.runOnce()).toEqual({ succeeded: 1, retried: 0, dead: 0 });
     expect(ran).toEqual([{ n: 2 }]);
   });
@@ -75,7 +79,13 @@ describe("job queue", () => {
     const scheduled: { run: () => void; delayMs: number }[] = [];
     const timers = { set: (run: () => void, delayMs: number) => scheduled.push({ run, delayMs }), clear: () => {} };
     const done: number[] = [];
-    const worker = createWorker({ db: handle.db, clock, batchSize: 2, timers, definitions: { poll: { run: async (payload) => void done.push((payload as { n: number }).n) } } });
+    const worker = createWorker({
+      db: handle.db,
+      clock,
+      batchSize: 2,
+      timers,
+      definitions: { poll: { run: async (payload) => void done.push((payload as { n: number }).n) } },
+    });
     for (let n = 0; n < 3; n++) await enqueueJob(handle.db, clock, "poll", { n });
     const turn = async () => {
       const next = scheduled.length;
@@ -100,7 +110,13 @@ describe("job queue", () => {
 
   test("a job is dead after its last attempt", async () => {
     const id = await enqueueJob(handle.db, clock, "doomed", {}, { maxAttempts: 3 });
-    const worker = createWorker({ db: handle.db, clock, definitions: { doomed: { backoff: { baseMs: 1000, maxMs: 1000 }, run: async () => Promise.reject(new Error("smtp down")) } } });
+    const worker = createWorker({
+      db: handle.db,
+      clock,
+      definitions: {
+        doomed: { backoff: { baseMs: 1000, maxMs: 1000 }, run: async () => Promise.reject(new Error("smtp down")) },
+      },
+    });
     expect((await worker.runOnce()).retried).toBe(1);
     clock.advance(1000);
     expect((await worker.runOnce()).retried).toBe(1);
@@ -118,11 +134,22 @@ describe("job queue", () => {
   test("a crashed worker's job is picked up again when its lease runs out", async () => {
     const id = await enqueueJob(handle.db, clock, "lease", {});
     // The first worker claims the job and dies without finishing it.
-    const [claimed] = await claimJobs(handle.db, { types: ["lease"], workerId: "crashed", now: clock.now(), leaseMs: 60_000, limit: 1 });
+    const [claimed] = await claimJobs(handle.db, {
+      types: ["lease"],
+      workerId: "crashed",
+      now: clock.now(),
+      leaseMs: 60_000,
+      limit: 1,
+    });
     expect(claimed?.id).toBe(id);
 
     const ran: string[] = [];
-    const survivor = createWorker({ db: handle.db, clock, leaseMs: 60_000, definitions: { lease: { run: async () => void ran.push("survivor") } } });
+    const survivor = createWorker({
+      db: handle.db,
+      clock,
+      leaseMs: 60_000,
+      definitions: { lease: { run: async () => void ran.push("survivor") } },
+    });
     expect(await survivor.runOnce()).toEqual({ succeeded: 0, retried: 0, dead: 0 });
     clock.advance(60_000);
     expect((await survivor.runOnce()).succeeded).toBe(1);
@@ -137,7 +164,11 @@ describe("job queue", () => {
     await claimJobs(handle.db, { types: ["last"], workerId: "crashed", now: clock.now(), leaseMs: 1000, limit: 1 });
     clock.advance(1000);
     let ran = false;
-    const worker = createWorker({ db: handle.db, clock, definitions: { last: { run: async () => void (ran = true) } } });
+    const worker = createWorker({
+      db: handle.db,
+      clock,
+      definitions: { last: { run: async () => void (ran = true) } },
+    });
     expect((await worker.runOnce()).dead).toBe(1);
     expect(ran).toBe(false);
     expect((await getJob(handle.db, id))?.status).toBe("dead");

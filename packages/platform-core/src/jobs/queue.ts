@@ -19,7 +19,13 @@ export const DEFAULT_MAX_ATTEMPTS = 6;
  * Adds a job. Pass the caller's transaction as `db` so that a rolled-back change enqueues nothing.
  * @example await db.transaction(async (tx) => { ...; await enqueueJob(tx, clock, "email.send", { messageId }) })
  */
-export async function enqueueJob(db: Database, clock: Clock, type: string, payload: unknown, options: EnqueueOptions = {}): Promise<JobId> {
+export async function enqueueJob(
+  db: Database,
+  clock: Clock,
+  type: string,
+  payload: unknown,
+  options: EnqueueOptions = {},
+): Promise<JobId> {
   const now = clock.now();
   const id = newId("job", now.getTime());
   await db.insert(jobs).values({
@@ -39,7 +45,10 @@ export async function enqueueJob(db: Database, clock: Clock, type: string, paylo
  * and running jobs whose lease ran out (their worker crashed). `FOR UPDATE SKIP LOCKED` lets many
  * workers claim at once without ever taking the same job.
  */
-export async function claimJobs(db: Database, options: { types: string[]; workerId: string; now: Date; leaseMs: number; limit: number }): Promise<JobRow[]> {
+export async function claimJobs(
+  db: Database,
+  options: { types: string[]; workerId: string; now: Date; leaseMs: number; limit: number },
+): Promise<JobRow[]> {
   const { types, workerId, now, leaseMs, limit } = options;
   if (types.length === 0) return [];
   const due = db
@@ -48,7 +57,10 @@ export async function claimJobs(db: Database, options: { types: string[]; worker
     .where(
       and(
         inArray(jobs.type, types),
-        or(and(eq(jobs.status, "queued"), lte(jobs.runAt, now)), and(eq(jobs.status, "running"), lte(jobs.lockedUntil, now))),
+        or(
+          and(eq(jobs.status, "queued"), lte(jobs.runAt, now)),
+          and(eq(jobs.status, "running"), lte(jobs.lockedUntil, now)),
+        ),
       ),
     )
     .orderBy(jobs.runAt)
@@ -68,20 +80,41 @@ export async function claimJobs(db: Database, options: { types: string[]; worker
 }
 
 /** The lease is still ours: same worker, same attempt. A worker whose lease expired writes nothing. */
-const stillOwned = (job: JobRow) => and(eq(jobs.id, job.id), eq(jobs.lockedBy, job.lockedBy ?? ""), eq(jobs.attempts, job.attempts), eq(jobs.status, "running"));
+const stillOwned = (job: JobRow) =>
+  and(
+    eq(jobs.id, job.id),
+    eq(jobs.lockedBy, job.lockedBy ?? ""),
+    eq(jobs.attempts, job.attempts),
+    eq(jobs.status, "running"),
+  );
 
 export async function completeJob(db: Database, job: JobRow, now: Date): Promise<void> {
-  await db.update(jobs).set({ status: "succeeded", lockedUntil: null, lockedBy: null, updatedAt: now, finishedAt: now, lastError: null }).where(stillOwned(job));
+  await db
+    .update(jobs)
+    .set({ status: "succeeded", lockedUntil: null, lockedBy: null, updatedAt: now, finishedAt: now, lastError: null })
+    .where(stillOwned(job));
 }
 
 /** Records a failed attempt: back to the queue at `retryAt`, or dead when no attempts are left. */
-export async function failJob(db: Database, job: JobRow, now: Date, error: string, retryAt: Date): Promise<"retry" | "dead"> {
+export async function failJob(
+  db: Database,
+  job: JobRow,
+  now: Date,
+  error: string,
+  retryAt: Date,
+): Promise<"retry" | "dead"> {
   const lastError = error.slice(0, 2000);
   if (job.attempts >= job.maxAttempts) {
-    await db.update(jobs).set({ status: "dead", lockedUntil: null, lockedBy: null, lastError, updatedAt: now, finishedAt: now }).where(stillOwned(job));
+    await db
+      .update(jobs)
+      .set({ status: "dead", lockedUntil: null, lockedBy: null, lastError, updatedAt: now, finishedAt: now })
+      .where(stillOwned(job));
     return "dead";
   }
-  await db.update(jobs).set({ status: "queued", lockedUntil: null, lockedBy: null, lastError, runAt: retryAt, updatedAt: now }).where(stillOwned(job));
+  await db
+    .update(jobs)
+    .set({ status: "queued", lockedUntil: null, lockedBy: null, lastError, runAt: retryAt, updatedAt: now })
+    .where(stillOwned(job));
   return "retry";
 }
 

@@ -62,7 +62,10 @@ export function createWorker(options: WorkerOptions): Worker {
   const batchSize = options.batchSize ?? 10;
   const workerId = options.workerId ?? `worker-${crypto.randomUUID()}`;
   const types = Object.keys(definitions);
-  const timers = options.timers ?? { set: (run: () => void, delayMs: number) => setTimeout(run, delayMs), clear: (handle: unknown) => clearTimeout(handle as ReturnType<typeof setTimeout>) };
+  const timers = options.timers ?? {
+    set: (run: () => void, delayMs: number) => setTimeout(run, delayMs),
+    clear: (handle: unknown) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  };
   let running = false;
   let pollMs = 1000;
   let timer: unknown;
@@ -73,7 +76,13 @@ export function createWorker(options: WorkerOptions): Worker {
     const now = () => clock.now();
     // A job reclaimed after its last attempt's lease ran out is dead without running again.
     if (definition === undefined || job.attempts > job.maxAttempts) {
-      await failJob(db, { ...job, maxAttempts: Math.min(job.maxAttempts, job.attempts) }, now(), definition === undefined ? "no handler" : "lease expired on the last attempt", now());
+      await failJob(
+        db,
+        { ...job, maxAttempts: Math.min(job.maxAttempts, job.attempts) },
+        now(),
+        definition === undefined ? "no handler" : "lease expired on the last attempt",
+        now(),
+      );
       summary.dead++;
       return;
     }

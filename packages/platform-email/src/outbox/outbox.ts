@@ -1,5 +1,16 @@
 import { and, desc, eq } from "drizzle-orm";
-import { backoffDelay, enqueueJob, newId, PlatformError, type Backoff, type Clock, type Database, type JobDefinition, type KeyRing, type Logger } from "@burrow/platform-core";
+import {
+  backoffDelay,
+  enqueueJob,
+  newId,
+  PlatformError,
+  type Backoff,
+  type Clock,
+  type Database,
+  type JobDefinition,
+  type KeyRing,
+  type Logger,
+} from "@burrow/platform-core";
 import { emailMessages, type EmailStatus } from "../schema.ts";
 import type { TemplateRenderer } from "../templates/render.ts";
 import type { TemplateStore } from "../templates/store.ts";
@@ -38,14 +49,26 @@ export interface Outbox {
   sendJob: JobDefinition;
 }
 
-export function createOutbox(options: { db: Database; clock: Clock; keyRing: KeyRing; templates: TemplateStore; renderer: TemplateRenderer; transport: EmailTransport; from: string; log: Logger }): Outbox {
+export function createOutbox(options: {
+  db: Database;
+  clock: Clock;
+  keyRing: KeyRing;
+  templates: TemplateStore;
+  renderer: TemplateRenderer;
+  transport: EmailTransport;
+  from: string;
+  log: Logger;
+}): Outbox {
   const { clock, keyRing, templates, renderer, transport } = options;
   // The message id binds each ciphertext to its row: a body cannot be swapped into another message.
   const seal = (id: string, body: string) => keyRing.encrypt(body, id);
   const open = (id: string, body: string) => keyRing.decrypt(body, id);
 
   async function setStatus(db: Database, id: string, values: Partial<EmailMessageRow>): Promise<void> {
-    await db.update(emailMessages).set({ ...values, updatedAt: clock.now() }).where(eq(emailMessages.id, id));
+    await db
+      .update(emailMessages)
+      .set({ ...values, updatedAt: clock.now() })
+      .where(eq(emailMessages.id, id));
   }
 
   return {
@@ -106,8 +129,21 @@ export function createOutbox(options: { db: Database; clock: Clock; keyRing: Key
         if (row === undefined || row.status === "sent") return;
         await setStatus(db, messageId, { status: "sending", attempts: job.attempts });
         try {
-          const result = await transport.send({ id: row.id, from: options.from, to: row.to, subject: row.subject, html: open(row.id, row.htmlEncrypted), text: open(row.id, row.textEncrypted) });
-          await setStatus(db, messageId, { status: "sent", sentAt: clock.now(), providerMessageId: result.providerMessageId, lastError: null, nextAttemptAt: null });
+          const result = await transport.send({
+            id: row.id,
+            from: options.from,
+            to: row.to,
+            subject: row.subject,
+            html: open(row.id, row.htmlEncrypted),
+            text: open(row.id, row.textEncrypted),
+          });
+          await setStatus(db, messageId, {
+            status: "sent",
+            sentAt: clock.now(),
+            providerMessageId: result.providerMessageId,
+            lastError: null,
+            nextAttemptAt: null,
+          });
         } catch (error) {
           const last = job.attempts >= job.maxAttempts;
           const message = error instanceof Error ? error.message : String(error);
@@ -116,7 +152,12 @@ export function createOutbox(options: { db: Database; clock: Clock; keyRing: Key
             lastError: message.slice(0, 1000),
             nextAttemptAt: last ? null : new Date(clock.now().getTime() + backoffDelay(EMAIL_BACKOFF, job.attempts)),
           });
-          if (last) options.log.warn("email dead after its last attempt", { messageId, template: row.templateKey, error: message });
+          if (last)
+            options.log.warn("email dead after its last attempt", {
+              messageId,
+              template: row.templateKey,
+              error: message,
+            });
           throw new PlatformError("service_unavailable", { detail: message, cause: error });
         }
       },

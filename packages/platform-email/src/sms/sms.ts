@@ -1,4 +1,12 @@
-import { enqueueJob, type Backoff, type Clock, type Database, type JobDefinition, type KeyRing, type Logger } from "@burrow/platform-core";
+import {
+  enqueueJob,
+  type Backoff,
+  type Clock,
+  type Database,
+  type JobDefinition,
+  type KeyRing,
+  type Logger,
+} from "@burrow/platform-core";
 
 export interface OutgoingSms {
   to: string;
@@ -25,11 +33,22 @@ export interface SmsOutbox {
   sendJob: JobDefinition;
 }
 
-export function createSmsOutbox(options: { clock: Clock; keyRing: KeyRing; transport: SmsTransport; log: Logger }): SmsOutbox {
+export function createSmsOutbox(options: {
+  clock: Clock;
+  keyRing: KeyRing;
+  transport: SmsTransport;
+  log: Logger;
+}): SmsOutbox {
   const { keyRing, transport } = options;
   return {
     async queue(db, sms) {
-      await enqueueJob(db, options.clock, SEND_SMS_JOB, { to: sms.to, body: keyRing.encrypt(sms.body, `sms:${sms.to}`) }, { maxAttempts: SMS_MAX_ATTEMPTS });
+      await enqueueJob(
+        db,
+        options.clock,
+        SEND_SMS_JOB,
+        { to: sms.to, body: keyRing.encrypt(sms.body, `sms:${sms.to}`) },
+        { maxAttempts: SMS_MAX_ATTEMPTS },
+      );
     },
     sendJob: {
       backoff: SMS_BACKOFF,
@@ -38,7 +57,11 @@ export function createSmsOutbox(options: { clock: Clock; keyRing: KeyRing; trans
         try {
           await transport.send({ to, body: keyRing.decrypt(body, `sms:${to}`) });
         } catch (error) {
-          if (job.attempts >= job.maxAttempts) options.log.warn("sms dead after its last attempt", { transport: transport.name, error: error instanceof Error ? error.message : String(error) });
+          if (job.attempts >= job.maxAttempts)
+            options.log.warn("sms dead after its last attempt", {
+              transport: transport.name,
+              error: error instanceof Error ? error.message : String(error),
+            });
           throw error;
         }
       },
@@ -50,7 +73,12 @@ export function createSmsOutbox(options: { clock: Clock; keyRing: KeyRing; trans
  * Twilio's Messages API over plain HTTPS (no SDK needed): form-encoded POST with Basic auth.
  * `baseUrl` is for tests that stand a local server in for the provider.
  */
-export function createTwilioTransport(options: { accountSid: string; authToken: string; from: string; baseUrl?: string }): SmsTransport {
+export function createTwilioTransport(options: {
+  accountSid: string;
+  authToken: string;
+  from: string;
+  baseUrl?: string;
+}): SmsTransport {
   const base = options.baseUrl ?? "https://api.twilio.com";
   const endpoint = `${base}/2010-04-01/Accounts/${encodeURIComponent(options.accountSid)}/Messages.json`;
   const authorization = `Basic ${Buffer.from(`${options.accountSid}:${options.authToken}`).toString("base64")}`;
@@ -74,7 +102,10 @@ export function createTwilioTransport(options: { accountSid: string; authToken: 
  * The development SMS transport: keeps the last 100 texts in memory for the /dev/sms page and logs
  * only that a text went out, never its code.
  */
-export function createDevSmsTransport(options: { log: Logger; pageUrl: string }): SmsTransport & { messages: (OutgoingSms & { at: Date })[] } {
+export function createDevSmsTransport(options: {
+  log: Logger;
+  pageUrl: string;
+}): SmsTransport & { messages: (OutgoingSms & { at: Date })[] } {
   const messages: (OutgoingSms & { at: Date })[] = [];
   return {
     name: "dev-sms",

@@ -64,7 +64,13 @@ function layout(parts: LayoutParts): string {
 `;
 }
 
-const define = (key: string, subject: string, variables: string[], parts: LayoutParts, text: string): TemplateDefinition => ({
+const define = (
+  key: string,
+  subject: string,
+  variables: string[],
+  parts: LayoutParts,
+  text: string,
+): TemplateDefinition => ({
   key,
   subject,
   variables,
@@ -77,98 +83,184 @@ export const DEFAULT_TEMPLATES: TemplateDefinition[] = [
     "auth.verify_email",
     "Confirm your email address for {{productName}}",
     ["url"],
-    { preview: "One click to confirm your address.", heading: "Confirm your email address", intro: "Thanks for signing up. Confirm that this address is yours to finish setting up your account.", action: { label: "Confirm email address" }, outro: "This link works once and expires in 24 hours." },
+    {
+      preview: "One click to confirm your address.",
+      heading: "Confirm your email address",
+      intro: "Thanks for signing up. Confirm that this address is yours to finish setting up your account.",
+      action: { label: "Confirm email address" },
+      outro: "This link works once and expires in 24 hours.",
+    },
     "Confirm your email address to finish setting up your {{productName}} account:\n\n{{url}}\n\nThis link works once and expires in 24 hours.",
   ),
   define(
     "auth.password_reset",
     "Reset your {{productName}} password",
     ["url"],
-    { preview: "A link to choose a new password.", heading: "Reset your password", intro: "Someone (hopefully you) asked to reset the password of your account. Choose a new one with the button below.", action: { label: "Choose a new password" }, outro: "This link works once and expires in 30 minutes. If you did not ask for it, your password stays as it is." },
+    {
+      preview: "A link to choose a new password.",
+      heading: "Reset your password",
+      intro:
+        "Someone (hopefully you) asked to reset the password of your account. Choose a new one with the button below.",
+      action: { label: "Choose a new password" },
+      outro: "This link works once and expires in 30 minutes. If you did not ask for it, your password stays as it is.",
+    },
     "Reset your {{productName}} password:\n\n{{url}}\n\nThis link works once and expires in 30 minutes. If you did not ask for it, your password stays as it is.",
   ),
   define(
     "auth.magic_link",
     "Your sign-in link for {{productName}}",
     ["url"],
-    { preview: "Sign in with one click.", heading: "Sign in to {{productName}}", intro: "Use the button below to sign in. No password needed.", action: { label: "Sign in" }, outro: "This link works once and expires in 15 minutes." },
+    {
+      preview: "Sign in with one click.",
+      heading: "Sign in to {{productName}}",
+      intro: "Use the button below to sign in. No password needed.",
+      action: { label: "Sign in" },
+      outro: "This link works once and expires in 15 minutes.",
+    },
     "Sign in to {{productName}}:\n\n{{url}}\n\nThis link works once and expires in 15 minutes.",
   ),
   define(
     "auth.otp_code",
     "Your {{productName}} sign-in code",
     ["code"],
-    { preview: "Your one-time code.", heading: "Your sign-in code", intro: "Enter this code to sign in:", action: { code: true }, outro: "The code expires in 10 minutes. Never share it: we will never ask you for it." },
+    {
+      preview: "Your one-time code.",
+      heading: "Your sign-in code",
+      intro: "Enter this code to sign in:",
+      action: { code: true },
+      outro: "The code expires in 10 minutes. Never share it: we will never ask you for it.",
+    },
     "Your {{productName}} sign-in code is {{code}}\n\nIt expires in 10 minutes. Never share it: we will never ask you for it.",
   ),
   define(
     "auth.email_change_confirm",
     "Confirm your new email address",
     ["url", "newEmail"],
-    { preview: "Confirm the change of your email address.", heading: "Confirm your new address", intro: "You asked to change the email address of your {{productName}} account to <strong>{{newEmail}}</strong>. Confirm it to complete the change.", action: { label: "Confirm new address" }, outro: "Until you confirm, your old address stays in use. The link expires in 24 hours." },
+    {
+      preview: "Confirm the change of your email address.",
+      heading: "Confirm your new address",
+      intro:
+        "You asked to change the email address of your {{productName}} account to <strong>{{newEmail}}</strong>. Confirm it to complete the change.",
+      action: { label: "Confirm new address" },
+      outro: "Until you confirm, your old address stays in use. The link expires in 24 hours.",
+    },
     "Confirm {{newEmail}} as the new email address of your {{productName}} account:\n\n{{url}}\n\nUntil you confirm, your old address stays in use. The link expires in 24 hours.",
   ),
   define(
     "auth.email_changed_notice",
     "Your email address is changing",
     ["newEmail"],
-    { preview: "A change of email address was requested.", heading: "Your email address is changing", intro: "A change of the email address of your {{productName}} account to <strong>{{newEmail}}</strong> was requested. If this was you, there is nothing to do.", outro: "If it was not you, reset your password now and contact support." },
+    {
+      preview: "A change of email address was requested.",
+      heading: "Your email address is changing",
+      intro:
+        "A change of the email address of your {{productName}} account to <strong>{{newEmail}}</strong> was requested. If this was you, there is nothing to do.",
+      outro: "If it was not you, reset your password now and contact support.",
+    },
     "A change of the email address of your {{productName}} account to {{newEmail}} was requested.\n\nIf it was not you, reset your password now and contact support.",
   ),
   define(
     "auth.password_changed",
     "Your {{productName}} password was changed",
     [],
-    { preview: "Your password was changed.", heading: "Your password was changed", intro: "The password of your {{productName}} account was just changed, and your other sessions were signed out.", outro: "If this was not you, reset your password at once and contact support." },
+    {
+      preview: "Your password was changed.",
+      heading: "Your password was changed",
+      intro: "The password of your {{productName}} account was just changed, and your other sessions were signed out.",
+      outro: "If this was not you, reset your password at once and contact support.",
+    },
     "The password of your {{productName}} account was just changed, and your other sessions were signed out.\n\nIf this was not you, reset your password at once and contact support.",
   ),
   define(
     "auth.sign_up_existing_account",
     "You already have a {{productName}} account",
     ["url"],
-    { preview: "Someone tried to sign up with your address.", heading: "You already have an account", intro: "Someone just tried to sign up for {{productName}} with this address, which already has an account. If it was you, sign in instead — or reset your password if you forgot it.", action: { label: "Reset password" }, outro: "If it was not you, you can ignore this email: nothing has changed." },
+    {
+      preview: "Someone tried to sign up with your address.",
+      heading: "You already have an account",
+      intro:
+        "Someone just tried to sign up for {{productName}} with this address, which already has an account. If it was you, sign in instead — or reset your password if you forgot it.",
+      action: { label: "Reset password" },
+      outro: "If it was not you, you can ignore this email: nothing has changed.",
+    },
     "Someone just tried to sign up for {{productName}} with this address, which already has an account. If you forgot your password, reset it here:\n\n{{url}}\n\nIf it was not you, you can ignore this email: nothing has changed.",
   ),
   define(
     "auth.account_setup",
     "Set up your {{productName}} account",
     ["url"],
-    { preview: "Your account is ready: choose a password.", heading: "Your account is ready", intro: "An account was created for you on {{productName}}. Choose a password to start using it.", action: { label: "Set up my account" }, outro: "This link works once and expires in 72 hours." },
+    {
+      preview: "Your account is ready: choose a password.",
+      heading: "Your account is ready",
+      intro: "An account was created for you on {{productName}}. Choose a password to start using it.",
+      action: { label: "Set up my account" },
+      outro: "This link works once and expires in 72 hours.",
+    },
     "An account was created for you on {{productName}}. Choose a password to start using it:\n\n{{url}}\n\nThis link works once and expires in 72 hours.",
   ),
   define(
     "auth.new_sign_in",
     "New sign-in to your {{productName}} account",
     ["device", "time"],
-    { preview: "A new sign-in to your account.", heading: "New sign-in", intro: "Your account was signed in to from <strong>{{device}}</strong> at {{time}} (UTC).", outro: "If this was not you, change your password and sign out of your other sessions." },
+    {
+      preview: "A new sign-in to your account.",
+      heading: "New sign-in",
+      intro: "Your account was signed in to from <strong>{{device}}</strong> at {{time}} (UTC).",
+      outro: "If this was not you, change your password and sign out of your other sessions.",
+    },
     "Your {{productName}} account was signed in to from {{device}} at {{time}} (UTC).\n\nIf this was not you, change your password and sign out of your other sessions.",
   ),
   define(
     "org.invitation",
     "{{inviterName}} invited you to {{orgName}} on {{productName}}",
     ["url", "orgName", "inviterName"],
-    { preview: "You have been invited to join an organization.", heading: "Join {{orgName}}", intro: "{{inviterName}} invited you to join <strong>{{orgName}}</strong> on {{productName}}.", action: { label: "Accept invitation" }, outro: "The invitation expires in 7 days." },
+    {
+      preview: "You have been invited to join an organization.",
+      heading: "Join {{orgName}}",
+      intro: "{{inviterName}} invited you to join <strong>{{orgName}}</strong> on {{productName}}.",
+      action: { label: "Accept invitation" },
+      outro: "The invitation expires in 7 days.",
+    },
     "{{inviterName}} invited you to join {{orgName}} on {{productName}}:\n\n{{url}}\n\nThe invitation expires in 7 days.",
   ),
   define(
     "security.mfa_failures",
     "Repeated failed sign-in codes on your {{productName}} account",
     [],
-    { preview: "Someone entered wrong second-factor codes for your account.", heading: "Wrong codes were entered for your account", intro: "Someone signed in to your {{productName}} account with your password and then entered several wrong two-step verification codes. Two-step verification for your account is paused for a while.", outro: "If this was not you, your password is known to someone else: reset it now and sign out of your other sessions." },
+    {
+      preview: "Someone entered wrong second-factor codes for your account.",
+      heading: "Wrong codes were entered for your account",
+      intro:
+        "Someone signed in to your {{productName}} account with your password and then entered several wrong two-step verification codes. Two-step verification for your account is paused for a while.",
+      outro:
+        "If this was not you, your password is known to someone else: reset it now and sign out of your other sessions.",
+    },
     "Someone signed in to your {{productName}} account with your password and then entered several wrong two-step verification codes. Two-step verification for your account is paused for a while.\n\nIf this was not you, your password is known to someone else: reset it now and sign out of your other sessions.",
   ),
   define(
     "security.account_claimed",
     "Your {{productName}} account is confirmed: choose a password",
     ["url"],
-    { preview: "Your address is confirmed; set a password to sign in with one.", heading: "Your address is confirmed", intro: "You proved this address is yours. A password had been set on the account before that, possibly by someone else, so we removed it and signed out every other session. Choose a password of your own to sign in with one.", action: { label: "Choose a password" }, outro: "If you never signed up for {{productName}}, you can ignore this email." },
+    {
+      preview: "Your address is confirmed; set a password to sign in with one.",
+      heading: "Your address is confirmed",
+      intro:
+        "You proved this address is yours. A password had been set on the account before that, possibly by someone else, so we removed it and signed out every other session. Choose a password of your own to sign in with one.",
+      action: { label: "Choose a password" },
+      outro: "If you never signed up for {{productName}}, you can ignore this email.",
+    },
     "You proved this address is yours. A password had been set on the account before that, possibly by someone else, so we removed it and signed out every other session. Choose a password of your own:\n\n{{url}}\n\nIf you never signed up for {{productName}}, you can ignore this email.",
   ),
   define(
     "security.mfa_changed",
     "Your {{productName}} sign-in methods changed",
     ["change"],
-    { preview: "A change to your two-step verification.", heading: "Your sign-in methods changed", intro: "A change was made to how you sign in to {{productName}}: <strong>{{change}}</strong>.", outro: "If this was not you, reset your password at once and contact support." },
+    {
+      preview: "A change to your two-step verification.",
+      heading: "Your sign-in methods changed",
+      intro: "A change was made to how you sign in to {{productName}}: <strong>{{change}}</strong>.",
+      outro: "If this was not you, reset your password at once and contact support.",
+    },
     "A change was made to how you sign in to {{productName}}: {{change}}.\n\nIf this was not you, reset your password at once and contact support.",
   ),
 ];

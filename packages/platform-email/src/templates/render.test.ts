@@ -28,8 +28,16 @@ describe("templates", () => {
   test("no message loads anything from a third party: no web fonts, no stylesheet links, no remote images", async () => {
     const renderer = createRenderer(branding);
     // An operator's template that names a font MJML would fetch from Google Fonts gets none either.
-    const custom = { subject: "Hi", mjml: `<mjml><mj-body><mj-section><mj-column><mj-text font-family="Lato, Roboto, sans-serif">Hello</mj-text></mj-column></mj-section></mj-body></mjml>`, text: null, variables: [] };
-    for (const [key, source] of [...DEFAULT_TEMPLATES.map((template) => [template.key, template] as const), ["custom", custom] as const]) {
+    const custom = {
+      subject: "Hi",
+      mjml: `<mjml><mj-body><mj-section><mj-column><mj-text font-family="Lato, Roboto, sans-serif">Hello</mj-text></mj-column></mj-section></mj-body></mjml>`,
+      text: null,
+      variables: [],
+    };
+    for (const [key, source] of [
+      ...DEFAULT_TEMPLATES.map((template) => [template.key, template] as const),
+      ["custom", custom] as const,
+    ]) {
       const { html } = await renderer.compile(key, source);
       expect(html).not.toContain("fonts.googleapis");
       expect(html).not.toMatch(/<link\b/i);
@@ -37,7 +45,9 @@ describe("templates", () => {
       expect(html).not.toMatch(/<img\b/i);
       expect(html).not.toMatch(/\bsrc=|url\(/i);
       // The only links in a message are the ones its variables put there (xmlns names are not fetched).
-      expect([...html.matchAll(/href="([^"]*)"/g)].map((match) => match[1]).filter((href) => href !== "{{url}}")).toEqual([]);
+      expect(
+        [...html.matchAll(/href="([^"]*)"/g)].map((match) => match[1]).filter((href) => href !== "{{url}}"),
+      ).toEqual([]);
     }
   });
 
@@ -45,7 +55,10 @@ describe("templates", () => {
     const renderer = createRenderer(branding);
     const template = DEFAULT_TEMPLATES.find((entry) => entry.key === "auth.email_change_confirm")!;
     const compiled = await renderer.compile("t1", template);
-    const email = renderer.render(compiled, { url: "https://id.example.com/confirm?token=a&b=1", newEmail: '<script>alert("x")</script>@evil.example' });
+    const email = renderer.render(compiled, {
+      url: "https://id.example.com/confirm?token=a&b=1",
+      newEmail: '<script>alert("x")</script>@evil.example',
+    });
     expect(email.subject).toBe("Confirm your new email address");
     expect(email.html).toContain("Acme ID");
     expect(email.html).toContain("#0f766e");
@@ -60,7 +73,11 @@ describe("templates", () => {
   test("the subject cannot be split into headers by a variable", async () => {
     const renderer = createRenderer(branding);
     const compiled = await renderer.compile("t2", DEFAULT_TEMPLATES.find((entry) => entry.key === "org.invitation")!);
-    const email = renderer.render(compiled, { url: "https://x.example", orgName: "Acme\r\nBcc: victim@example.com", inviterName: "Eve" });
+    const email = renderer.render(compiled, {
+      url: "https://x.example",
+      orgName: "Acme\r\nBcc: victim@example.com",
+      inviterName: "Eve",
+    });
     expect(email.subject).not.toMatch(/[\r\n]/);
   });
 
@@ -71,19 +88,54 @@ describe("templates", () => {
   });
 
   test("undeclared variables and broken MJML are refused with a clear problem", async () => {
-    await expect(validateTemplate({ subject: "Hi {{name}}", mjml: "<mjml><mj-body></mj-body></mjml>", text: null, variables: [] }, branding)).rejects.toMatchObject({ code: "validation_failed", detail: expect.stringContaining("name") });
-    await expect(validateTemplate({ subject: "Hi", mjml: "<mjml><mj-body><mj-nope>x</mj-nope></mj-body></mjml>", text: null, variables: [] }, branding)).rejects.toMatchObject({ code: "validation_failed", detail: expect.stringContaining("mj-nope") });
-    await expect(validateTemplate({ subject: "Hi", mjml: "<mjml><mj-body><mj-column><mj-section></mj-section></mj-column></mj-body></mjml>", text: null, variables: [] }, branding)).rejects.toMatchObject({ code: "validation_failed" });
-    await expect(validateTemplate({ subject: "Hi", mjml: "not mjml at all", text: null, variables: [] }, branding)).rejects.toMatchObject({ code: "validation_failed" });
+    await expect(
+      validateTemplate(
+        { subject: "Hi {{name}}", mjml: "<mjml><mj-body></mj-body></mjml>", text: null, variables: [] },
+        branding,
+      ),
+    ).rejects.toMatchObject({ code: "validation_failed", detail: expect.stringContaining("name") });
+    await expect(
+      validateTemplate(
+        { subject: "Hi", mjml: "<mjml><mj-body><mj-nope>x</mj-nope></mj-body></mjml>", text: null, variables: [] },
+        branding,
+      ),
+    ).rejects.toMatchObject({ code: "validation_failed", detail: expect.stringContaining("mj-nope") });
+    await expect(
+      validateTemplate(
+        {
+          subject: "Hi",
+          mjml: "<mjml><mj-body><mj-column><mj-section></mj-section></mj-column></mj-body></mjml>",
+          text: null,
+          variables: [],
+        },
+        branding,
+      ),
+    ).rejects.toMatchObject({ code: "validation_failed" });
+    await expect(
+      validateTemplate({ subject: "Hi", mjml: "not mjml at all", text: null, variables: [] }, branding),
+    ).rejects.toMatchObject({ code: "validation_failed" });
     // The problem never names a server path.
-    const problem = await validateTemplate({ subject: "Hi", mjml: '<mjml><mj-body><mj-section><mj-column><mj-text padding="banana">x</mj-text></mj-column></mj-section></mj-body></mjml>', text: null, variables: [] }, branding).catch((error: { detail: string }) => error);
+    const problem = await validateTemplate(
+      {
+        subject: "Hi",
+        mjml: '<mjml><mj-body><mj-section><mj-column><mj-text padding="banana">x</mj-text></mj-column></mj-section></mj-body></mjml>',
+        text: null,
+        variables: [],
+      },
+      branding,
+    ).catch((error: { detail: string }) => error);
     expect((problem as { detail: string }).detail).toContain("Line 1 (mj-text)");
     expect((problem as { detail: string }).detail).not.toContain(process.cwd());
   });
 
   test("compiles once per version and derives a text part when none is given", async () => {
     const renderer = createRenderer(branding);
-    const source = { subject: "Hello", mjml: '<mjml><mj-body><mj-section><mj-column><mj-text>Go to <a href="{{url}}">the page</a></mj-text></mj-column></mj-section></mj-body></mjml>', text: null, variables: ["url"] };
+    const source = {
+      subject: "Hello",
+      mjml: '<mjml><mj-body><mj-section><mj-column><mj-text>Go to <a href="{{url}}">the page</a></mj-text></mj-column></mj-section></mj-body></mjml>',
+      text: null,
+      variables: ["url"],
+    };
     const first = await renderer.compile("v1", source);
     expect(await renderer.compile("v1", { ...source, subject: "changed" })).toBe(first);
     const email = renderer.render(first, { url: "https://a.example/x" });

@@ -50,7 +50,9 @@ function fillGlobals(source: string, branding: Branding, escape: (value: string)
 export function htmlToText(html: string): string {
   return html
     .replace(/<(style|head|title)[^>]*>[\s\S]*?<\/\1>/gi, "")
-    .replace(/<a [^>]*href="([^"]*)"[^>]*>([\s\S]*?)<\/a>/gi, (_, href: string, label: string) => (label.replace(/<[^>]+>/g, "").trim() === href ? href : `${label} (${href})`))
+    .replace(/<a [^>]*href="([^"]*)"[^>]*>([\s\S]*?)<\/a>/gi, (_, href: string, label: string) =>
+      label.replace(/<[^>]+>/g, "").trim() === href ? href : `${label} (${href})`,
+    )
     .replace(/<br\s*\/?>/gi, "\n")
     .replace(/<\/(p|div|tr|h[1-6])>/gi, "\n")
     .replace(/<[^>]+>/g, "")
@@ -71,10 +73,17 @@ export function htmlToText(html: string): string {
  */
 export async function validateTemplate(source: TemplateSource, branding: Branding): Promise<void> {
   const allowed = new Set<string>([...source.variables, ...GLOBAL_VARIABLES]);
-  const used = new Set([...placeholdersIn(source.subject), ...placeholdersIn(source.mjml), ...placeholdersIn(source.text ?? "")]);
+  const used = new Set([
+    ...placeholdersIn(source.subject),
+    ...placeholdersIn(source.mjml),
+    ...placeholdersIn(source.text ?? ""),
+  ]);
   const undeclared = [...used].filter((name) => !allowed.has(name));
   if (undeclared.length > 0) {
-    throw new PlatformError("validation_failed", { detail: `The template uses undeclared variables: ${undeclared.join(", ")}.`, errors: undeclared.map((name) => ({ path: "variables", message: `{{${name}}} is not declared` })) });
+    throw new PlatformError("validation_failed", {
+      detail: `The template uses undeclared variables: ${undeclared.join(", ")}.`,
+      errors: undeclared.map((name) => ({ path: "variables", message: `{{${name}}} is not declared` })),
+    });
   }
   await compileMjml(source.mjml, branding);
 }
@@ -93,15 +102,32 @@ async function compileMjml(mjml: string, branding: Branding): Promise<string> {
   try {
     // `fonts: {}`: MJML would otherwise add a Google Fonts <link> for any stack naming Roboto, Lato,
     // Open Sans, … and a mail client loading it tells a third party who opened the mail.
-    result = await mjml2html(fillGlobals(mjml, branding, escapeHtml), { validationLevel: "strict", keepComments: false, fonts: {} });
+    result = await mjml2html(fillGlobals(mjml, branding, escapeHtml), {
+      validationLevel: "strict",
+      keepComments: false,
+      fonts: {},
+    });
   } catch (error) {
     // MJML names the server's working directory in its messages ("Line 1 of /srv/…"): keep the line, drop the path.
     const raw = error instanceof Error ? error.message : "invalid MJML";
-    const message = raw.replace(/ValidationError:\s*/g, "").replace(/Line (\d+) of [^(\n]*\(/g, "Line $1 (").trim().split("\n").filter(Boolean).slice(-3).join(" ");
-    throw new PlatformError("validation_failed", { detail: `The MJML does not compile: ${message}`, errors: [{ path: "mjml", message }] });
+    const message = raw
+      .replace(/ValidationError:\s*/g, "")
+      .replace(/Line (\d+) of [^(\n]*\(/g, "Line $1 (")
+      .trim()
+      .split("\n")
+      .filter(Boolean)
+      .slice(-3)
+      .join(" ");
+    throw new PlatformError("validation_failed", {
+      detail: `The MJML does not compile: ${message}`,
+      errors: [{ path: "mjml", message }],
+    });
   }
   if (result.errors.length > 0) {
-    throw new PlatformError("validation_failed", { detail: "The MJML does not compile.", errors: result.errors.map((error) => ({ path: "mjml", message: error.formattedMessage ?? error.message })) });
+    throw new PlatformError("validation_failed", {
+      detail: "The MJML does not compile.",
+      errors: result.errors.map((error) => ({ path: "mjml", message: error.formattedMessage ?? error.message })),
+    });
   }
   return result.html;
 }
@@ -125,7 +151,12 @@ export function createRenderer(branding: Branding): TemplateRenderer {
         compiled = (async () => {
           const html = await compileMjml(source.mjml, branding);
           const text = source.text ?? htmlToText(html);
-          return { subject: fillGlobals(source.subject, branding, (value) => value), html, text: fillGlobals(text, branding, (value) => value), variables: source.variables };
+          return {
+            subject: fillGlobals(source.subject, branding, (value) => value),
+            html,
+            text: fillGlobals(text, branding, (value) => value),
+            variables: source.variables,
+          };
         })();
         cache.set(cacheKey, compiled);
         compiled.catch(() => cache.delete(cacheKey));
@@ -136,7 +167,10 @@ export function createRenderer(branding: Branding): TemplateRenderer {
       const missing = compiled.variables.filter((name) => values[name] === undefined);
       // A programming error, not user input: never send a message with a hole in it.
       if (missing.length > 0) throw new Error(`Missing template variables: ${missing.join(", ")}`);
-      const substitute = (source: string, escape: (value: string) => string) => source.replace(PLACEHOLDER, (whole, name: string) => (values[name] === undefined ? whole : escape(values[name]!)));
+      const substitute = (source: string, escape: (value: string) => string) =>
+        source.replace(PLACEHOLDER, (whole, name: string) =>
+          values[name] === undefined ? whole : escape(values[name]!),
+        );
       return {
         subject: substitute(compiled.subject, (value) => value.replace(/[\r\n]+/g, " ")),
         html: substitute(compiled.html, escapeHtml),

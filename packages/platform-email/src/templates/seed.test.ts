@@ -19,7 +19,9 @@ describe("seeded templates", () => {
       const committed = readFileSync(join(DEFAULT_MIGRATIONS_FOLDER, migration.file), "utf8");
       expect(committed).toBe(seedSql(seededBy(migration.keys)));
     }
-    expect(SEED_MIGRATIONS.flatMap((migration) => migration.keys).sort()).toEqual(DEFAULT_TEMPLATES.map((template) => template.key).sort());
+    expect(SEED_MIGRATIONS.flatMap((migration) => migration.keys).sort()).toEqual(
+      DEFAULT_TEMPLATES.map((template) => template.key).sort(),
+    );
   });
 
   test("every default template is in the database as active version 1", async () => {

@@ -27,13 +27,27 @@ export function seedSql(templates: readonly TemplateDefinition[] = DEFAULT_TEMPL
 export const SEED_MIGRATIONS: { file: string; keys: string[] }[] = [
   {
     file: "0002_seed_email_templates.sql",
-    keys: ["auth.verify_email", "auth.password_reset", "auth.magic_link", "auth.otp_code", "auth.email_change_confirm", "auth.email_changed_notice", "auth.password_changed", "auth.sign_up_existing_account", "auth.account_setup", "auth.new_sign_in", "org.invitation", "security.mfa_changed"],
+    keys: [
+      "auth.verify_email",
+      "auth.password_reset",
+      "auth.magic_link",
+      "auth.otp_code",
+      "auth.email_change_confirm",
+      "auth.email_changed_notice",
+      "auth.password_changed",
+      "auth.sign_up_existing_account",
+      "auth.account_setup",
+      "auth.new_sign_in",
+      "org.invitation",
+      "security.mfa_changed",
+    ],
   },
   { file: "0016_seed_security_templates.sql", keys: ["security.mfa_failures", "security.account_claimed"] },
 ];
 
 /** The default templates a seed migration adds, in their order in defaults.ts. */
-export const seededBy = (keys: readonly string[]): TemplateDefinition[] => DEFAULT_TEMPLATES.filter((template) => keys.includes(template.key));
+export const seededBy = (keys: readonly string[]): TemplateDefinition[] =>
+  DEFAULT_TEMPLATES.filter((template) => keys.includes(template.key));
 
 if (import.meta.main) {
   const keys = process.argv.slice(2);

@@ -11,7 +11,11 @@ export interface TemplateStore {
   /** The active version for `locale`, falling back to English when the locale has none. */
   active(db: Database, key: string, locale?: string): Promise<TemplateRow>;
   /** Validates and saves a new version, which becomes the active one. */
-  save(db: Database, input: { key: string; locale: string; subject: string; mjml: string; text: string | null; variables: string[] }, updatedBy: string | null): Promise<TemplateRow>;
+  save(
+    db: Database,
+    input: { key: string; locale: string; subject: string; mjml: string; text: string | null; variables: string[] },
+    updatedBy: string | null,
+  ): Promise<TemplateRow>;
   list(db: Database): Promise<TemplateRow[]>;
 }
 
@@ -19,8 +23,14 @@ export function createTemplateStore(options: { clock: Clock; branding: Branding 
   return {
     async active(db, key, locale = FALLBACK_LOCALE) {
       const locales = locale === FALLBACK_LOCALE ? [FALLBACK_LOCALE] : [locale, FALLBACK_LOCALE];
-      const rows = await db.select().from(emailTemplates).where(and(eq(emailTemplates.key, key), eq(emailTemplates.active, true), inArray(emailTemplates.locale, locales)));
-      const row = rows.find((entry) => entry.locale === locale) ?? rows.find((entry) => entry.locale === FALLBACK_LOCALE);
+      const rows = await db
+        .select()
+        .from(emailTemplates)
+        .where(
+          and(eq(emailTemplates.key, key), eq(emailTemplates.active, true), inArray(emailTemplates.locale, locales)),
+        );
+      const row =
+        rows.find((entry) => entry.locale === locale) ?? rows.find((entry) => entry.locale === FALLBACK_LOCALE);
       if (row === undefined) throw new PlatformError("not_found", { detail: `No email template ${key}.` });
       return row;
     },
@@ -36,16 +46,37 @@ export function createTemplateStore(options: { clock: Clock; branding: Branding 
           .where(and(eq(emailTemplates.key, input.key), eq(emailTemplates.locale, input.locale)))
           .orderBy(desc(emailTemplates.version))
           .limit(1);
-        await tx.update(emailTemplates).set({ active: false }).where(and(eq(emailTemplates.key, input.key), eq(emailTemplates.locale, input.locale), eq(emailTemplates.active, true)));
+        await tx
+          .update(emailTemplates)
+          .set({ active: false })
+          .where(
+            and(
+              eq(emailTemplates.key, input.key),
+              eq(emailTemplates.locale, input.locale),
+              eq(emailTemplates.active, true),
+            ),
+          );
         const now = options.clock.now();
         const [row] = await tx
           .insert(emailTemplates)
-          .values({ id: newId("template", now.getTime()), ...input, version: (latest?.version ?? 0) + 1, active: true, updatedBy, createdAt: now })
+          .values({
+            id: newId("template", now.getTime()),
+            ...input,
+            version: (latest?.version ?? 0) + 1,
+            active: true,
+            updatedBy,
+            createdAt: now,
+          })
           .returning();
         return row!;
       });
     },
 
-    list: (db) => db.select().from(emailTemplates).where(eq(emailTemplates.active, true)).orderBy(emailTemplates.key, emailTemplates.locale),
+    list: (db) =>
+      db
+        .select()
+        .from(emailTemplates)
+        .where(eq(emailTemplates.active, true))
+        .orderBy(emailTemplates.key, emailTemplates.locale),
   };
 }

@@ -11,7 +11,11 @@ export function createDevMailbox(options: { log: Logger; mailboxUrl: string }): 
   return {
     name: "dev-mailbox",
     async send(email) {
-      options.log.info("email delivered to the development mailbox", { to: email.to, subject: email.subject, open: `${options.mailboxUrl}/${email.id}` });
+      options.log.info("email delivered to the development mailbox", {
+        to: email.to,
+        subject: email.subject,
+        open: `${options.mailboxUrl}/${email.id}`,
+      });
       return { providerMessageId: `dev-${email.id}` };
     },
   };

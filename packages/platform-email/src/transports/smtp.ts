@@ -10,7 +10,10 @@ export function createSmtpTransport(url: string, options: { timeoutMs?: number }
   const timeout = options.timeoutMs ?? 15_000;
   // nodemailer (about 20 MB resident) is loaded with the first message, not by every process that could send one.
   let transporter: Promise<Transporter> | undefined;
-  const connect = () => (transporter ??= import("nodemailer").then(({ default: nodemailer }) => nodemailer.createTransport({ url, connectionTimeout: timeout, greetingTimeout: timeout, socketTimeout: timeout })));
+  const connect = () =>
+    (transporter ??= import("nodemailer").then(({ default: nodemailer }) =>
+      nodemailer.createTransport({ url, connectionTimeout: timeout, greetingTimeout: timeout, socketTimeout: timeout }),
+    ));
   return {
     name: "smtp",
     async send(email) {
