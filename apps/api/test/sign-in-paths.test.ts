@@ -384,6 +384,8 @@ async function expectEnding(
       const problem = await readProblem(response);
       expect({ status: response.status, code: problem.code }).toEqual({ status: 403, code: "mfa_enrolment_required" });
       noSessionIn(response, problem as never);
+      // The refusal rolls back: no session is left that nobody holds.
+      expect(await sessionsOf(world, account.id)).toBe(sessionsBefore);
       return;
     }
   }

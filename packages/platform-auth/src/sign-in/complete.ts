@@ -73,6 +73,18 @@ export interface SignInCompletion {
 const DENIAL = Symbol("sign-in denial");
 type Denial = { [DENIAL]?: { entry: Parameters<AuthContext["audit"]["record"]>[1]; request: RequestContext } };
 
+/** Marks a refusal of a sign-in to be audited after its transaction rolls back. */
+function denied(error: PlatformError, userId: string, reason: string, request: RequestContext): PlatformError {
+  const entry = {
+    action: "user.sign_in_failed",
+    actor: { type: "user", id: userId },
+    target: { type: "user", id: userId },
+    outcome: "denied",
+    metadata: { reason },
+  } as const;
+  return Object.assign(error, { [DENIAL]: { entry, request } });
+}
+
 export function createSignInCompletion(
   context: AuthContext,
   parts: {
@@ -97,16 +109,7 @@ export function createSignInCompletion(
       .where(eq(users.id, userId));
     if (user === undefined || user.deletedAt !== null || user.status === "deleted" || user.status === "invited")
       throw new PlatformError("invalid_credentials");
-    const deny = (error: PlatformError, reason: string) => {
-      const entry = {
-        action: "user.sign_in_failed",
-        actor: { type: "user", id: userId },
-        target: { type: "user", id: userId },
-        outcome: "denied",
-        metadata: { reason },
-      } as const;
-      return Object.assign(error, { [DENIAL]: { entry, request } });
-    };
+    const deny = (error: PlatformError, reason: string) => denied(error, userId, reason, request);
     if (user.status === "suspended") throw deny(new PlatformError("account_suspended"), "suspended");
     try {
       await parts.throttle.assertNotLocked(tx, user.emailNormalized);
@@ -151,6 +154,15 @@ export function createSignInCompletion(
       }
       // Policy requires a factor this user lacks: a session that can do nothing but enrol one.
       if (await context.requiresMfa(tx, userId)) {
+        // Access tokens are verified offline and cannot carry the restriction, so a token grant gets
+        // nothing — and rolls back, leaving no session behind that nobody holds.
+        if (options.result === "tokens")
+          throw denied(
+            new PlatformError("mfa_enrolment_required", { detail: "Set up a second factor before using tokens." }),
+            userId,
+            "mfa_enrolment_required",
+            request,
+          );
         await audit.record(
           tx,
           {
