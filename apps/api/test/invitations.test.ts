@@ -83,13 +83,15 @@ describe("invitations", () => {
     expect((await accept({ token }, other.bearer)).status).toBe(403);
     expect((await accept({ token })).status).toBe(401);
     // The account exists: no second account for the address.
-    expect((await readProblem(await accept({ token, password: "another passphrase here" }))).code).toBe("conflict");
+    expect((await readProblem(await accept({ token, password: "another passphrase here" }))).code).toBe(
+      "account_exists",
+    );
     expect((await accept({ token }, invited.bearer)).status).toBe(200);
     expect(
       (await (await api.request(`/v1/me/permissions?orgId=${orgId}`, { headers: invited.bearer })).json()).role,
     ).toBe("viewer");
     expect((await readProblem(await invite(owner, { email: "existing@example.com", role: "member" }))).code).toBe(
-      "conflict",
+      "already_member",
     );
   });
 

@@ -98,7 +98,7 @@ describe("organizations over HTTP", () => {
     ).toBe(403);
 
     expect((await readProblem(await call(people.admin, "DELETE", `/v1/orgs/${orgId}/roles/${role.id}`))).code).toBe(
-      "conflict",
+      "role_in_use",
     );
     await call(people.admin, "PATCH", `/v1/orgs/${orgId}/members/${people.target.id}`, { role: "viewer" });
     expect((await call(people.admin, "DELETE", `/v1/orgs/${orgId}/roles/${role.id}`)).status).toBe(204);

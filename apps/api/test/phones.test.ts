@@ -94,7 +94,7 @@ describe("phone numbers", () => {
     await api.runJobs();
     const taken = await verify(squatter, "+14155550103", codeTo("+14155550103"));
     expect(taken.status).toBe(409);
-    expect((await readProblem(taken)).code).toBe("conflict");
+    expect((await readProblem(taken)).code).toBe("phone_taken");
   });
 
   test("texts are rate limited, bad input is refused, and only the owner removes a number", async () => {

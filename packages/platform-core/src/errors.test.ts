@@ -40,3 +40,11 @@ describe("errors", () => {
     }
   });
 });
+
+describe("docs/errors.md", () => {
+  test("lists every code of the catalogue with its status", async () => {
+    const page = await Bun.file(new URL("../../../docs/errors.md", import.meta.url)).text();
+    for (const [code, { status }] of Object.entries(ERROR_CATALOGUE))
+      expect(page).toContain(`| \`${code}\` | ${status} |`);
+  });
+});

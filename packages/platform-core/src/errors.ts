@@ -37,6 +37,17 @@ export const ERROR_CATALOGUE = {
   invalid_code: { status: 400, title: "The code is not valid or has expired." },
   // Conflicts and state
   conflict: { status: 409, title: "The request conflicts with the current state." },
+  not_suspended: { status: 409, title: "The user is not suspended." },
+  phone_taken: { status: 409, title: "This number is verified on another account." },
+  factor_already_confirmed: { status: 409, title: "This factor is already confirmed." },
+  second_factor_missing: { status: 409, title: "This needs a second factor first." },
+  passkey_already_registered: { status: 409, title: "This passkey is already registered." },
+  no_passkey: { status: 409, title: "No passkey is registered." },
+  role_taken: { status: 409, title: "A role with this key exists." },
+  role_in_use: { status: 409, title: "Members still hold this role." },
+  elevation_not_pending: { status: 409, title: "The elevation is not pending." },
+  already_member: { status: 409, title: "The address already belongs to a member." },
+  account_exists: { status: 409, title: "That address already has an account: sign in, then accept." },
   slug_taken: { status: 409, title: "That slug is taken." },
   last_owner: { status: 409, title: "An organization must keep at least one owner." },
   // Server

@@ -131,7 +131,8 @@ export function createElevations(options: {
       .set({ status: "active", approvedBy, startsAt: now, endsAt: new Date(now.getTime() + row.minutes * 60_000) })
       .where(and(eq(elevations.id, row.id), eq(elevations.status, "pending")))
       .returning();
-    if (started === undefined) throw new PlatformError("conflict", { detail: "The elevation is not pending." });
+    if (started === undefined)
+      throw new PlatformError("elevation_not_pending", { detail: "The elevation is not pending." });
     await audit.record(
       tx,
       {

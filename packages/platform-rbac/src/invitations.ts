@@ -116,7 +116,7 @@ export function createInvitations(options: {
       .values({ orgId: invitation.orgId, userId, roleId: invitation.roleId, joinedAt: clock.now() })
       .onConflictDoNothing()
       .returning();
-    if (inserted.length === 0) throw new PlatformError("conflict", { detail: "You are already a member." });
+    if (inserted.length === 0) throw new PlatformError("already_member", { detail: "You are already a member." });
     await audit.record(
       tx,
       {
@@ -168,7 +168,7 @@ export function createInvitations(options: {
             .from(organizationMemberships)
             .where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, existing.id)));
           if (member !== undefined)
-            throw new PlatformError("conflict", { detail: "That address already belongs to a member." });
+            throw new PlatformError("already_member", { detail: "That address already belongs to a member." });
         }
         const now = clock.now();
         // Re-sending: the pending invitation to this address is replaced.
@@ -288,7 +288,9 @@ export function createInvitations(options: {
       return db.transaction(async (tx) => {
         const invitation = await live(tx, input.token);
         if ((await options.auth.users.findByEmail(tx, invitation.emailNormalized)) !== undefined)
-          throw new PlatformError("conflict", { detail: "That address already has an account: sign in, then accept." });
+          throw new PlatformError("account_exists", {
+            detail: "That address already has an account: sign in, then accept.",
+          });
         // Receiving the invitation proves the address.
         const user = await options.auth.users.insert(tx, {
           email: invitation.email,

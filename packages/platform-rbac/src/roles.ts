@@ -142,7 +142,7 @@ export function createRoles(options: {
               or(isNull(roles.orgId), eq(roles.orgId, orgId)),
             ),
           );
-        if (taken !== undefined) throw new PlatformError("conflict", { detail: `The role ${input.key} exists.` });
+        if (taken !== undefined) throw new PlatformError("role_taken", { detail: `The role ${input.key} exists.` });
         const id = newId("role", clock.now().getTime());
         await tx.insert(roles).values({
           id,
@@ -208,7 +208,7 @@ export function createRoles(options: {
           .where(eq(organizationMemberships.roleId, roleId))
           .limit(1);
         if (held !== undefined)
-          throw new PlatformError("conflict", { detail: "Members still hold this role; give them another first." });
+          throw new PlatformError("role_in_use", { detail: "Members still hold this role; give them another first." });
         await tx.delete(roles).where(eq(roles.id, roleId));
         await audit.record(
           tx,

@@ -84,7 +84,7 @@ export function createPhones(context: AuthContext, parts: { tokens: OneTimeToken
             .from(userPhones)
             .where(and(eq(userPhones.phone, phone), isNotNull(userPhones.verifiedAt), ne(userPhones.userId, userId)));
           if (owner !== undefined)
-            throw new PlatformError("conflict", { detail: "This number is verified on another account." });
+            throw new PlatformError("phone_taken", { detail: "This number is verified on another account." });
           const hasPrimary =
             (
               await tx
@@ -111,7 +111,7 @@ export function createPhones(context: AuthContext, parts: { tokens: OneTimeToken
       } catch (error) {
         // The code was right but another account verified the number at the same moment.
         if ((error as { code?: string; cause?: { code?: string } }).cause?.code === "23505")
-          throw new PlatformError("conflict", { detail: "This number is verified on another account." });
+          throw new PlatformError("phone_taken", { detail: "This number is verified on another account." });
         throw error;
       }
       if (verified === undefined) throw new PlatformError("invalid_code");

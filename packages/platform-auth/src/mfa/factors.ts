@@ -194,7 +194,7 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
         .where(and(eq(mfaFactors.id, factorId), eq(mfaFactors.userId, userId), eq(mfaFactors.type, "totp")));
       if (factor === undefined) throw new PlatformError("not_found");
       if (factor.confirmedAt !== null)
-        throw new PlatformError("conflict", { detail: "This factor is already confirmed." });
+        throw new PlatformError("factor_already_confirmed", { detail: "This factor is already confirmed." });
       const step = await checkTotp({
         secret: keyRing.decrypt(factor.totpSecretEncrypted!, aad(factor.id)),
         code,
@@ -332,7 +332,7 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
       const userId = session.userId as UserId;
       return db.transaction(async (tx) => {
         if ((await tx.select({ id: mfaFactors.id }).from(mfaFactors).where(confirmed(userId))).length === 0)
-          throw new PlatformError("conflict", { detail: "Recovery codes need a second factor first." });
+          throw new PlatformError("second_factor_missing", { detail: "Recovery codes need a second factor first." });
         const codes = await newRecoveryCodes(tx, userId);
         await notifyChange(
           tx,

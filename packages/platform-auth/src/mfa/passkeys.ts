@@ -176,7 +176,8 @@ export function createPasskeys(context: AuthContext, parts: { factors: Factors; 
           .select({ id: mfaFactors.id })
           .from(mfaFactors)
           .where(eq(mfaFactors.credentialId, credential.id));
-        if (taken !== undefined) throw new PlatformError("conflict", { detail: "This passkey is already registered." });
+        if (taken !== undefined)
+          throw new PlatformError("passkey_already_registered", { detail: "This passkey is already registered." });
         const now = clock.now();
         const first =
           (
@@ -222,7 +223,7 @@ export function createPasskeys(context: AuthContext, parts: { factors: Factors; 
 
     async optionsForUser(userId, purpose, mfaChallengeId) {
       const existing = await passkeysOf(db, userId);
-      if (existing.length === 0) throw new PlatformError("conflict", { detail: "No passkey is registered." });
+      if (existing.length === 0) throw new PlatformError("no_passkey", { detail: "No passkey is registered." });
       const options = await generateAuthenticationOptions({
         rpID: rpId,
         userVerification: "required",

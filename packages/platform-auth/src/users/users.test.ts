@@ -100,7 +100,9 @@ describe("user services", () => {
     ]);
     await auth.users.unsuspend(handle.db, user.id, "system", {});
     expect((await auth.users.get(handle.db, user.id))?.status).toBe("active");
-    await expect(auth.users.unsuspend(handle.db, user.id, "system", {})).rejects.toMatchObject({ code: "conflict" });
+    await expect(auth.users.unsuspend(handle.db, user.id, "system", {})).rejects.toMatchObject({
+      code: "not_suspended",
+    });
   });
 
   test("soft delete revokes everything and frees the address", async () => {

@@ -216,7 +216,8 @@ export function createUsers(context: AuthContext, parts: { sessions: Sessions })
     suspend: (db, id, actor, request) => setStatus(db, id, "suspended", "user.suspended", actor, request),
     async unsuspend(db, id, actor, request) {
       const row = await requireUser(db, id);
-      if (row.status !== "suspended") throw new PlatformError("conflict", { detail: "The user is not suspended." });
+      if (row.status !== "suspended")
+        throw new PlatformError("not_suspended", { detail: "The user is not suspended." });
       await setStatus(db, id, "active", "user.unsuspended", actor, request);
     },
     softDelete: (db, id, actor, request) =>
