@@ -42,8 +42,8 @@ describe("audit log", () => {
 
   test("raw IPs are kept only when configured", async () => {
     const audit = createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: true });
-    await audit.record(handle.db, { action: "probe.raw", actor: { type: "system" } }, { ip: "198.51.100.1" });
-    const [entry] = await audit.list(handle.db, { action: "probe.raw" });
+    await audit.record(handle.db, { action: "app.probe.raw", actor: { type: "system" } }, { ip: "198.51.100.1" });
+    const [entry] = await audit.list(handle.db, { action: "app.probe.raw" });
     expect(entry?.ip).toBe("198.51.100.1");
     expect(entry?.actorId).toBeNull();
   });
@@ -52,11 +52,11 @@ describe("audit log", () => {
     const audit = createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false });
     for (let index = 0; index < 5; index++) {
       clock.advance(1000);
-      await audit.record(handle.db, { action: "probe.page", actor: { type: "anonymous" }, metadata: { index } });
+      await audit.record(handle.db, { action: "app.probe.page", actor: { type: "anonymous" }, metadata: { index } });
     }
-    const first = await audit.list(handle.db, { action: "probe.page", limit: 3 });
+    const first = await audit.list(handle.db, { action: "app.probe.page", limit: 3 });
     expect(first.map((entry) => entry.metadata.index)).toEqual([4, 3, 2]);
-    const rest = await audit.list(handle.db, { action: "probe.page", before: first.at(-1)!.id });
+    const rest = await audit.list(handle.db, { action: "app.probe.page", before: first.at(-1)!.id });
     expect(rest.map((entry) => entry.metadata.index)).toEqual([1, 0]);
   });
 });

@@ -1,3 +1,4 @@
+import type { AuditAction } from "./audit-actions.ts";
 import { and, desc, eq, gte, lt, lte, type SQL } from "drizzle-orm";
 import type { Clock } from "./clock.ts";
 import { hmacSha256 } from "./crypto.ts";
@@ -19,7 +20,7 @@ export type AuditActor =
   | { type: "anonymous" };
 
 export interface AuditEvent {
-  action: string;
+  action: AuditAction;
   actor: AuditActor;
   target?: { type: string; id: string };
   orgId?: string;

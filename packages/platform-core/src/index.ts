@@ -7,6 +7,7 @@ export * from "./config.ts";
 export * from "./database/index.ts";
 export * from "./database/columns.ts";
 export * from "./audit.ts";
+export * from "./audit-actions.ts";
 export * from "./rate-limit.ts";
 export * from "./jobs/queue.ts";
 export * from "./jobs/worker.ts";

@@ -6,6 +6,7 @@ import {
   type KeyRing,
   type RequestContext,
   type UserId,
+  type AuditAction,
 } from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
 import { mfaFactors, mfaRecoveryCodes, users } from "../schema.ts";
@@ -86,7 +87,7 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
     tx: Database,
     userId: string,
     change: string,
-    action: string,
+    action: AuditAction,
     request: RequestContext,
     factorId?: string,
   ): Promise<void> {

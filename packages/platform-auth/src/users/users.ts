@@ -1,5 +1,13 @@
 import { and, asc, eq, gt, ilike, isNull, or, type SQL } from "drizzle-orm";
-import { isId, newId, PlatformError, type Database, type RequestContext, type UserId } from "@burrow/platform-core";
+import {
+  isId,
+  newId,
+  PlatformError,
+  type AuditAction,
+  type Database,
+  type RequestContext,
+  type UserId,
+} from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
 import type { SessionRow, Sessions } from "../sessions/sessions.ts";
 import { signInThrottles, users, type UserStatus } from "../schema.ts";
@@ -103,7 +111,7 @@ export function createUsers(context: AuthContext, parts: { sessions: Sessions })
     db: Database,
     id: UserId,
     status: UserStatus,
-    action: string,
+    action: AuditAction,
     actor: UserId | "system",
     request: RequestContext,
     extra: Partial<UserRow> = {},
