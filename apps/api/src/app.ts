@@ -18,7 +18,7 @@ import { emailFlowRoutes } from "./routes/email-flows.ts";
 import { hostedPages } from "./pages/routes.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { mfaRoutes } from "./routes/mfa.ts";
-import { orgRoutes } from "./routes/orgs.ts";
+import { orgRoutes } from "./routes/orgs/index.ts";
 import { meRoutes } from "./routes/me.ts";
 import { docsRoutes } from "./routes/docs.ts";
 
