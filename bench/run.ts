@@ -4,7 +4,7 @@
 import { Hono } from "hono";
 import { createDatabase, loadConfig, silentLogger } from "@burrow/platform-core";
 import { createApp } from "../apps/api/src/app.ts";
-import { composePlatform } from "../apps/api/src/platform.ts";
+import { composePlatform } from "@burrow/platform-http";
 import { createRenderer, DEFAULT_TEMPLATES } from "@burrow/platform-email";
 import { createRbac } from "@burrow/platform-rbac";
 

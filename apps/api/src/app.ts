@@ -2,15 +2,18 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { PlatformError, type FieldError } from "@burrow/platform-core";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import type { AppEnv } from "./env.ts";
-import { jsonBody } from "./middleware/json-body.ts";
-import { notFound, onError } from "./middleware/problems.ts";
-import { requestContext } from "./middleware/request-context.ts";
-import { securityHeaders } from "./middleware/security-headers.ts";
-import type { Platform } from "./platform.ts";
-import { authenticate } from "./middleware/authenticate.ts";
-import { csrf } from "./middleware/csrf.ts";
-import { ipRateLimit } from "./middleware/ip-rate-limit.ts";
+import {
+  type AppEnv,
+  authenticate,
+  csrf,
+  ipRateLimit,
+  jsonBody,
+  notFound,
+  onError,
+  type Platform,
+  requestContext,
+  securityHeaders,
+} from "@burrow/platform-http";
 import { authRoutes } from "./routes/auth.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { devMailboxRoutes } from "./routes/dev-mailbox.ts";

@@ -1,8 +1,7 @@
 // The process entry: `bun start`. Serves the API, runs the job workers, drains on SIGTERM.
 import { ConfigError, createWorker, loadConfig } from "@burrow/platform-core";
 import { createApp } from "./app.ts";
-import type { Bindings } from "./env.ts";
-import { openPlatform } from "./platform.ts";
+import { type Bindings, openPlatform } from "@burrow/platform-http";
 
 let config;
 try {

@@ -4,8 +4,7 @@ import { principalRoles, rolePermissions, roles } from "@burrow/platform-rbac/sc
 import { referenceTotp } from "@burrow/platform-auth/testing";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createApp } from "../src/app.ts";
-import type { AppEnv } from "../src/env.ts";
-import { composePlatform, type Platform } from "../src/platform.ts";
+import { type AppEnv, composePlatform, type Platform } from "@burrow/platform-http";
 
 export interface TestApi {
   app: OpenAPIHono<AppEnv>;

@@ -5,7 +5,7 @@ import { launchChromium } from "@burrow/platform-core/browser";
 import { loadConfig, silentLogger, type UserId } from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
 import { authSessions, mfaFactors } from "@burrow/platform-auth/schema";
-import { composePlatform } from "../src/platform.ts";
+import { composePlatform } from "@burrow/platform-http";
 import { createTestApi, type TestApi } from "./helpers.ts";
 
 interface Answer {

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_MIGRATIONS_FOLDER, createDatabase, loadConfig, silentLogger } from "@burrow/platform-core";
 import { createApp } from "../src/app.ts";
-import { composePlatform } from "../src/platform.ts";
+import { composePlatform } from "@burrow/platform-http";
 import { createTestApi, readProblem, signUpUser, type TestApi } from "./helpers.ts";
 
 describe("API shell", () => {

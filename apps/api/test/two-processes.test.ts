@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import { loadConfig, silentLogger } from "@burrow/platform-core";
 import { createTestDatabase, type TestDatabase } from "@burrow/platform-core/testing";
 import { organizationMemberships, roles } from "@burrow/platform-rbac/schema";
-import { composePlatform, type Platform } from "../src/platform.ts";
+import { composePlatform, type Platform } from "@burrow/platform-http";
 
 const ENV = {
   NODE_ENV: "test",

@@ -1,7 +1,7 @@
 // `bun run keys:rotate`: makes a new active signing key. Tokens signed with the previous key stay
 // valid until they expire; every running node picks the new key up through NOTIFY.
 import { loadConfig } from "@burrow/platform-core";
-import { openPlatform } from "../platform.ts";
+import { openPlatform } from "@burrow/platform-http";
 
 const platform = await openPlatform(loadConfig());
 try {

@@ -1,9 +1,6 @@
 import { isPlatformError, PlatformError } from "@burrow/platform-core";
 import { Hono, type Context } from "hono";
-import { writeSessionCookie } from "../cookies.ts";
-import type { AppEnv } from "../env.ts";
-import type { Platform } from "../platform.ts";
-import { CONTENT_SECURITY_POLICIES } from "../middleware/security-headers.ts";
+import { type AppEnv, CONTENT_SECURITY_POLICIES, type Platform, writeSessionCookie } from "@burrow/platform-http";
 import { emailField, form, html, page, passwordField } from "./layout.ts";
 
 interface PageDefinition {

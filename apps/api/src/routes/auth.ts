@@ -1,10 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { SessionId } from "@burrow/platform-core";
-import { clearSessionCookie } from "../cookies.ts";
-import type { AppEnv } from "../env.ts";
+import { type AppEnv, clearSessionCookie, type Platform, requireCaller, requireSession } from "@burrow/platform-http";
 import { outcomeResponse, signedInResponse } from "./signed-in.ts";
-import { requireCaller, requireSession } from "../middleware/authenticate.ts";
-import type { Platform } from "../platform.ts";
 import {
   Email,
   jsonBody,

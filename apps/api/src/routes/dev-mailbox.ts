@@ -1,9 +1,7 @@
 import { Hono } from "hono";
 import { escapeHtml } from "@burrow/platform-email";
 import { isId, PlatformError } from "@burrow/platform-core";
-import type { AppEnv } from "../env.ts";
-import { CONTENT_SECURITY_POLICIES } from "../middleware/security-headers.ts";
-import type { Platform } from "../platform.ts";
+import { type AppEnv, CONTENT_SECURITY_POLICIES, type Platform } from "@burrow/platform-http";
 
 /**
  * The development mailbox's pages: the newest messages, each message as the recipient would see it

@@ -1,8 +1,7 @@
 import { dirname, join } from "node:path";
 import { PlatformError } from "@burrow/platform-core";
 import { Hono } from "hono";
-import type { AppEnv } from "../env.ts";
-import { CONTENT_SECURITY_POLICIES } from "../middleware/security-headers.ts";
+import { type AppEnv, CONTENT_SECURITY_POLICIES } from "@burrow/platform-http";
 
 /**
  * The interactive API reference: Swagger UI from the pinned `swagger-ui-dist` package, served from

@@ -1,8 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppEnv } from "../env.ts";
+import { type AppEnv, type Platform, requireSession } from "@burrow/platform-http";
 import { issueSessionToken, outcomeResponse } from "./signed-in.ts";
-import { requireSession } from "../middleware/authenticate.ts";
-import type { Platform } from "../platform.ts";
 import { Email, jsonBody, jsonContent, PasswordInput, problems, SignInAnswer, User } from "../schemas.ts";
 
 const tags = ["Email and recovery"];

@@ -1,7 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { PlatformError } from "@burrow/platform-core";
-import type { AppEnv } from "../env.ts";
-import type { Platform } from "../platform.ts";
+import { type AppEnv, type Platform } from "@burrow/platform-http";
 
 const Status = z.object({ status: z.literal("ok") }).openapi("HealthStatus");
 const Readiness = z

@@ -1,8 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { clearSessionCookie } from "../cookies.ts";
-import type { AppEnv } from "../env.ts";
-import { requireActor, requireSession } from "../middleware/authenticate.ts";
-import type { Platform } from "../platform.ts";
+import { type AppEnv, clearSessionCookie, type Platform, requireActor, requireSession } from "@burrow/platform-http";
 import { idSchema, PlatformError } from "@burrow/platform-core";
 import type { PhoneRow } from "@burrow/platform-auth";
 import { E164Phone, jsonBody, jsonContent, Metadata, Phone, problems, User } from "../schemas.ts";

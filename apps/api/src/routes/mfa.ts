@@ -1,9 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema } from "@burrow/platform-core";
 import type { FactorRow } from "@burrow/platform-auth";
-import type { AppEnv } from "../env.ts";
-import { requireSession } from "../middleware/authenticate.ts";
-import type { Platform } from "../platform.ts";
+import { type AppEnv, type Platform, requireSession } from "@burrow/platform-http";
 import { jsonBody, jsonContent, problems, SignedIn } from "../schemas.ts";
 import { issueSessionToken, signedInResponse } from "./signed-in.ts";
 

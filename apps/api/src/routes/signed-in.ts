@@ -1,8 +1,6 @@
 import type { SignedIn, SignInOutcome } from "@burrow/platform-auth";
 import type { Context } from "hono";
-import { writeSessionCookie } from "../cookies.ts";
-import type { AppEnv } from "../env.ts";
-import type { Platform } from "../platform.ts";
+import { type AppEnv, type Platform, writeSessionCookie } from "@burrow/platform-http";
 
 /** The header a client sends to be given session tokens in bodies (native apps, servers, tests). */
 export const BEARER_CLIENT_HEADER = "x-burrow-client";

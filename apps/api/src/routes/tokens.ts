@@ -1,9 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema, PlatformError } from "@burrow/platform-core";
 import type { ApiKeyRow } from "@burrow/platform-auth";
-import type { AppEnv } from "../env.ts";
-import { requireSession } from "../middleware/authenticate.ts";
-import type { Platform } from "../platform.ts";
+import { type AppEnv, type Platform, requireSession } from "@burrow/platform-http";
 import { Email, jsonBody, jsonContent, MfaRequired, PasswordInput, problems } from "../schemas.ts";
 
 const tags = ["Tokens and keys"];

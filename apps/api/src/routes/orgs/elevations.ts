@@ -2,9 +2,7 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema } from "@burrow/platform-core";
 import type { EligibilityView, ElevationRow } from "@burrow/platform-rbac";
-import type { AppEnv } from "../../env.ts";
-import { requireCaller } from "../../middleware/authenticate.ts";
-import type { Platform } from "../../platform.ts";
+import { type AppEnv, type Platform, requireCaller } from "@burrow/platform-http";
 import { jsonBody, jsonContent, problems } from "../../schemas.ts";
 import { OrgId, Role, route } from "./shared.ts";
 

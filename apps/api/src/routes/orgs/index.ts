@@ -1,6 +1,5 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../../env.ts";
-import type { Platform } from "../../platform.ts";
+import { type AppEnv, type Platform } from "@burrow/platform-http";
 import { elevationRoutes } from "./elevations.ts";
 import { invitationRoutes } from "./invitations.ts";
 import { organizationRoutes } from "./organizations.ts";

@@ -2,9 +2,7 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema } from "@burrow/platform-core";
 import type { InvitationView } from "@burrow/platform-rbac";
-import type { AppEnv } from "../../env.ts";
-import { requireCaller } from "../../middleware/authenticate.ts";
-import type { Platform } from "../../platform.ts";
+import { type AppEnv, type Platform, requireCaller } from "@burrow/platform-http";
 import { Email, jsonBody, jsonContent, PasswordInput, problems } from "../../schemas.ts";
 import { signedInResponse } from "../signed-in.ts";
 import { OrgId, Role, route } from "./shared.ts";

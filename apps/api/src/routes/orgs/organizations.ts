@@ -2,9 +2,7 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema } from "@burrow/platform-core";
 import type { OrganizationRow } from "@burrow/platform-rbac";
-import type { AppEnv } from "../../env.ts";
-import { requireCaller } from "../../middleware/authenticate.ts";
-import type { Platform } from "../../platform.ts";
+import { type AppEnv, type Platform, requireCaller } from "@burrow/platform-http";
 import { jsonBody, jsonContent, Metadata, problems } from "../../schemas.ts";
 import { Name, OrgId, Role, route, UserId } from "./shared.ts";
 

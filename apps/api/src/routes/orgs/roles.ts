@@ -1,9 +1,7 @@
 // Routes for custom roles of an organization.
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema } from "@burrow/platform-core";
-import type { AppEnv } from "../../env.ts";
-import { requireCaller } from "../../middleware/authenticate.ts";
-import type { Platform } from "../../platform.ts";
+import { type AppEnv, type Platform, requireCaller } from "@burrow/platform-http";
 import { jsonBody, jsonContent, problems } from "../../schemas.ts";
 import { Name, OrgId, route } from "./shared.ts";
 

@@ -1,6 +1,6 @@
 import type { Server } from "bun";
 import type { RequestContext } from "@burrow/platform-core";
-import type { Authentication } from "./middleware/authenticate.ts";
+import type { Authentication } from "./authenticate/index.ts";
 
 /** What Bun.serve (or a test) hands the app with each request. */
 export interface Bindings {
