@@ -1,0 +1,288 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { and, eq } from "drizzle-orm";
+import {
+  createAuditLog,
+  createKeyRing,
+  loadConfig,
+  newId,
+  silentLogger,
+  type DatabaseHandle,
+  type SessionId,
+  type UserId,
+} from "@burrow/platform-core";
+import { auditLogs } from "@burrow/platform-core/schema";
+import { createEmail } from "@burrow/platform-email";
+import { createTestClock, createTestDatabase } from "@burrow/platform-core/testing";
+import { createAuth, type Auth } from "../index.ts";
+import { REAUTHENTICATION_WINDOW_MS } from "../flows/lifetimes.ts";
+import { authSessions, users } from "../schema.ts";
+import { assertRecentAuthentication } from "./sessions.ts";
+
+const config = loadConfig({
+  NODE_ENV: "test",
+  BURROW_SECRET: "x".repeat(40),
+  BURROW_ENCRYPTION_KEYS: `v1:${Buffer.alloc(32, 3).toString("base64")}`,
+  BURROW_DATA_DIR: "/nonexistent-test-data-dir",
+  BURROW_EMAIL_VERIFICATION: "off",
+});
+const { idleTimeoutMs, absoluteLifetimeMs, activityRefreshMs } = config.session;
+const DAY = 86_400_000;
+
+describe("sessions", () => {
+  let handle: DatabaseHandle;
+  let auth: Auth;
+  const clock = createTestClock();
+  let counter = 0;
+
+  beforeAll(async () => {
+    handle = await createTestDatabase();
+    const keyRing = createKeyRing(config.encryptionKeys);
+    const email = createEmail({ db: handle.db, config, clock, keyRing, log: silentLogger });
+    auth = createAuth({
+      db: handle.db,
+      config,
+      clock,
+      audit: createAuditLog({ clock, secret: config.secret, storeRawIp: false }),
+      email: email.outbox,
+      sms: email.sms,
+      keyRing,
+    });
+  });
+  afterAll(() => handle.close());
+
+  /** A user row written directly: these rules are about sessions, not sign-up. */
+  const newUser = async (): Promise<UserId> => {
+    const id = newId("user") as UserId;
+    const address = `session-user-${++counter}@example.com`;
+    await handle.db
+      .insert(users)
+      .values({ id, email: address, emailNormalized: address, createdAt: clock.now(), updatedAt: clock.now() });
+    return id;
+  };
+  const start = (userId: UserId, restriction?: "mfa_enrolment") =>
+    auth.sessions.create(handle.db, {
+      userId,
+      methods: ["password"],
+      request: { userAgent: "test" },
+      ...(restriction ? { restriction } : {}),
+    });
+  const stored = async (sessionId: string) =>
+    (await handle.db.select().from(authSessions).where(eq(authSessions.id, sessionId)))[0]!;
+  const auditOf = (action: string, targetId: string) =>
+    handle.db
+      .select()
+      .from(auditLogs)
+      .where(and(eq(auditLogs.action, action), eq(auditLogs.targetId, targetId)));
+
+  test("create returns a token shaped ses_<id>.<secret> that validates to the session and its user", async () => {
+    const userId = await newUser();
+    const { session, token } = await start(userId);
+    expect(token).toMatch(/^ses_[A-Za-z0-9]+\.[A-Za-z0-9_-]{43}$/);
+    expect(token.split(".")[0]).toBe(session.id);
+    // Only the hash of the secret is stored.
+    expect(session.secretHash).not.toContain(token.split(".")[1]!);
+    const result = await auth.sessions.validate(token);
+    expect(result.reason).toBeNull();
+    expect(result.session?.id).toBe(session.id);
+    expect(result.user?.id).toBe(userId);
+  });
+
+  test("a token not shaped like ours is malformed", async () => {
+    for (const token of ["", "nonsense", "ses_abc", "ses_abc.short", "usr_0123.xyz"])
+      expect((await auth.sessions.validate(token)).reason).toBe("malformed");
+  });
+
+  test("a wrong secret for a real session is refused exactly as an unknown session is", async () => {
+    const { token } = await start(await newUser());
+    const [id, secret] = token.split(".") as [string, string];
+    const wrongSecret = `${id}.${secret.startsWith("A") ? "B" : "A"}${secret.slice(1)}`;
+    const unknownId = `${newId("session")}.${secret}`;
+    const wrong = await auth.sessions.validate(wrongSecret);
+    const unknown = await auth.sessions.validate(unknownId);
+    expect(wrong).toEqual({ session: null, user: null, reason: "unknown" });
+    expect(unknown).toEqual(wrong);
+    // The real token still works: a wrong guess does not end the session.
+    expect((await auth.sessions.validate(token)).reason).toBeNull();
+  });
+
+  test("a session unused for the idle timeout expires", async () => {
+    const { token } = await start(await newUser());
+    clock.advance(idleTimeoutMs - 1);
+    expect((await auth.sessions.validate(token)).reason).toBeNull();
+    // That use restarted the idle clock: idle again for the full timeout and it is over.
+    clock.advance(idleTimeoutMs - 1);
+    expect((await auth.sessions.validate(token)).reason).toBeNull();
+    clock.advance(idleTimeoutMs);
+    expect((await auth.sessions.validate(token)).reason).toBe("expired");
+  });
+
+  test("activity never carries a session past its absolute lifetime", async () => {
+    const { session, token } = await start(await newUser());
+    expect(session.expiresAt.getTime() - session.createdAt.getTime()).toBe(absoluteLifetimeMs);
+    const step = Math.floor(idleTimeoutMs / 2);
+    let elapsed = 0;
+    while (elapsed + step < absoluteLifetimeMs) {
+      clock.advance(step);
+      elapsed += step;
+      expect((await auth.sessions.validate(token)).reason).toBeNull();
+    }
+    clock.advance(absoluteLifetimeMs - elapsed);
+    expect((await auth.sessions.validate(token)).reason).toBe("expired");
+    expect(await auth.sessions.list(handle.db, session.userId as UserId)).toEqual([]);
+  });
+
+  test("validation writes last activity at most once per activityRefreshMs", async () => {
+    const { session, token } = await start(await newUser());
+    const createdAt = session.lastActiveAt.getTime();
+    clock.advance(activityRefreshMs - 1);
+    await auth.sessions.validate(token);
+    await auth.sessions.validate(token);
+    expect((await stored(session.id)).lastActiveAt.getTime()).toBe(createdAt);
+    clock.advance(1);
+    await auth.sessions.validate(token);
+    const refreshedAt = createdAt + activityRefreshMs;
+    expect((await stored(session.id)).lastActiveAt.getTime()).toBe(refreshedAt);
+    // Within the next interval, no further write.
+    clock.advance(activityRefreshMs - 1);
+    await auth.sessions.validate(token);
+    expect((await stored(session.id)).lastActiveAt.getTime()).toBe(refreshedAt);
+  });
+
+  test("a suspended user's session is refused as suspended", async () => {
+    const userId = await newUser();
+    const { token } = await start(userId);
+    await handle.db.update(users).set({ status: "suspended" }).where(eq(users.id, userId));
+    expect((await auth.sessions.validate(token)).reason).toBe("suspended");
+  });
+
+  test("revoke ends one of the user's sessions, once, and never another user's", async () => {
+    const userId = await newUser();
+    const other = await newUser();
+    const { session, token } = await start(userId);
+    expect(await auth.sessions.revoke(handle.db, other, session.id as SessionId, "test")).toBe(false);
+    expect((await auth.sessions.validate(token)).reason).toBeNull();
+    expect(await auth.sessions.revoke(handle.db, userId, session.id as SessionId, "test")).toBe(true);
+    expect(await auth.sessions.revoke(handle.db, userId, session.id as SessionId, "test")).toBe(false);
+    expect((await auth.sessions.validate(token)).reason).toBe("revoked");
+    expect((await stored(session.id)).revokedReason).toBe("test");
+  });
+
+  test("revokeAll ends every active session of the user except keep, and counts them", async () => {
+    const userId = await newUser();
+    const bystander = await start(await newUser());
+    const kept = await start(userId);
+    const others = [await start(userId), await start(userId)];
+    expect(await auth.sessions.revokeAll(handle.db, userId, "test", kept.session.id as SessionId)).toBe(2);
+    expect((await auth.sessions.validate(kept.token)).reason).toBeNull();
+    for (const { token } of others) expect((await auth.sessions.validate(token)).reason).toBe("revoked");
+    expect((await auth.sessions.validate(bystander.token)).reason).toBeNull();
+    // Without keep, the rest go too; revoked ones are not counted again.
+    expect(await auth.sessions.revokeAll(handle.db, userId, "test")).toBe(1);
+    expect((await auth.sessions.validate(kept.token)).reason).toBe("revoked");
+  });
+
+  test("revokeOwn ends the caller's own session (audited); another user's or an unknown one is not_found", async () => {
+    const userId = await newUser();
+    const caller = await start(userId);
+    const mine = await start(userId);
+    const theirs = await start(await newUser());
+    await expect(auth.sessions.revokeOwn(caller.session, theirs.session.id as SessionId, {})).rejects.toMatchObject({
+      code: "not_found",
+    });
+    await expect(auth.sessions.revokeOwn(caller.session, newId("session") as SessionId, {})).rejects.toMatchObject({
+      code: "not_found",
+    });
+    expect((await auth.sessions.validate(theirs.token)).reason).toBeNull();
+    expect(await auditOf("session.revoked", theirs.session.id)).toEqual([]);
+
+    await auth.sessions.revokeOwn(caller.session, mine.session.id as SessionId, {});
+    expect((await auth.sessions.validate(mine.token)).reason).toBe("revoked");
+    expect((await auth.sessions.validate(caller.token)).reason).toBeNull();
+    const [entry] = await auditOf("session.revoked", mine.session.id);
+    expect(entry).toMatchObject({ actorType: "user", actorId: userId, targetType: "session" });
+    // Already revoked: not found again.
+    await expect(auth.sessions.revokeOwn(caller.session, mine.session.id as SessionId, {})).rejects.toMatchObject({
+      code: "not_found",
+    });
+  });
+
+  test("revokeOthers ends every other session of the caller, keeps the caller's, and is audited with the count", async () => {
+    const userId = await newUser();
+    const caller = await start(userId);
+    const others = [await start(userId), await start(userId), await start(userId)];
+    const bystander = await start(await newUser());
+    expect(await auth.sessions.revokeOthers(caller.session, {})).toBe(3);
+    expect((await auth.sessions.validate(caller.token)).reason).toBeNull();
+    for (const { token } of others) expect((await auth.sessions.validate(token)).reason).toBe("revoked");
+    expect((await auth.sessions.validate(bystander.token)).reason).toBeNull();
+    const [entry] = await auditOf("session.revoked_others", userId);
+    expect(entry).toMatchObject({ actorId: userId, metadata: { count: 3 } });
+  });
+
+  test("renew gives the session a new token and the old one stops working", async () => {
+    const { session, token } = await start(await newUser());
+    const renewed = await auth.sessions.renew(handle.db, session.id);
+    expect(renewed).not.toBe(token);
+    expect(renewed.split(".")[0]).toBe(session.id);
+    expect((await auth.sessions.validate(token)).reason).toBe("unknown");
+    expect((await auth.sessions.validate(renewed)).session?.id).toBe(session.id);
+  });
+
+  test("a restricted session is marked so; liftRestriction frees all the user's and renews only the current one", async () => {
+    const userId = await newUser();
+    const current = await start(userId, "mfa_enrolment");
+    const second = await start(userId, "mfa_enrolment");
+    const full = await start(userId);
+    const elsewhere = await start(await newUser(), "mfa_enrolment");
+    expect(current.session.restriction).toBe("mfa_enrolment");
+    expect(auth.sessions.toPublic(current.session).restricted).toBe(true);
+    expect(auth.sessions.toPublic(full.session).restricted).toBe(false);
+
+    const { lifted, token } = await auth.sessions.liftRestriction(handle.db, userId, current.session.id);
+    expect(lifted).toBe(2);
+    expect(token).not.toBeNull();
+    expect((await auth.sessions.validate(current.token)).reason).toBe("unknown");
+    const validated = await auth.sessions.validate(token!);
+    expect(validated.session?.id).toBe(current.session.id);
+    expect(validated.session?.restriction).toBeNull();
+    // The other lifted session keeps its token; the other user's stays restricted.
+    expect((await auth.sessions.validate(second.token)).session?.restriction).toBeNull();
+    expect((await auth.sessions.validate(full.token)).reason).toBeNull();
+    expect((await stored(elsewhere.session.id)).restriction).toBe("mfa_enrolment");
+
+    // Nothing restricted any more: nothing lifted, and a named current session gets no new token.
+    expect(await auth.sessions.liftRestriction(handle.db, userId, full.session.id)).toEqual({ lifted: 0, token: null });
+    expect((await auth.sessions.validate(full.token)).reason).toBeNull();
+  });
+
+  test("assertRecent allows 10 minutes after authentication, then reauthentication_required until markAuthenticated", async () => {
+    const { session, token } = await start(await newUser());
+    expect(REAUTHENTICATION_WINDOW_MS).toBe(10 * 60_000);
+    clock.advance(REAUTHENTICATION_WINDOW_MS);
+    expect(() => auth.sessions.assertRecent(session)).not.toThrow();
+    clock.advance(1);
+    expect(() => auth.sessions.assertRecent(session)).toThrow(
+      expect.objectContaining({ code: "reauthentication_required" }),
+    );
+    await auth.sessions.markAuthenticated(handle.db, session, "totp");
+    const fresh = (await auth.sessions.validate(token)).session!;
+    expect(fresh.authMethods).toEqual(["password", "totp"]);
+    expect(() => auth.sessions.assertRecent(fresh)).not.toThrow();
+    // A method already recorded is not listed twice.
+    await auth.sessions.markAuthenticated(handle.db, fresh, "totp");
+    expect((await stored(session.id)).authMethods).toEqual(["password", "totp"]);
+  });
+
+  test("assertRecentAuthentication is the one 10-minute step-up rule", () => {
+    const authenticatedAt = new Date("2026-01-01T00:00:00.000Z");
+    const at = (ms: number) => new Date(authenticatedAt.getTime() + ms);
+    expect(() => assertRecentAuthentication({ authenticatedAt }, at(0))).not.toThrow();
+    expect(() => assertRecentAuthentication({ authenticatedAt }, at(10 * 60_000))).not.toThrow();
+    expect(() => assertRecentAuthentication({ authenticatedAt }, at(10 * 60_000 + 1))).toThrow(
+      expect.objectContaining({ code: "reauthentication_required", status: 403 }),
+    );
+    expect(() => assertRecentAuthentication({ authenticatedAt }, at(DAY))).toThrow(
+      expect.objectContaining({ code: "reauthentication_required" }),
+    );
+  });
+});

@@ -1,0 +1,188 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
+import {
+  createAuditLog,
+  createKeyRing,
+  loadConfig,
+  newId,
+  silentLogger,
+  type AuditLog,
+  type DatabaseHandle,
+  type UserId,
+} from "@burrow/platform-core";
+import { auditLogs } from "@burrow/platform-core/schema";
+import { createEmail } from "@burrow/platform-email";
+import { createTestClock, createTestDatabase } from "@burrow/platform-core/testing";
+import { createAuth, type Auth } from "../index.ts";
+import { refreshTokenFamilies, users } from "../schema.ts";
+import { createRefreshTokens } from "./refresh.ts";
+
+const HOUR = 3_600_000;
+const env = {
+  NODE_ENV: "test",
+  BURROW_SECRET: "x".repeat(40),
+  BURROW_ENCRYPTION_KEYS: `v1:${Buffer.alloc(32, 3).toString("base64")}`,
+  BURROW_DATA_DIR: "/nonexistent-test-data-dir",
+  BURROW_EMAIL_VERIFICATION: "off",
+  // The session idles out before its refresh token does, and the token before the family ends.
+  BURROW_SESSION_IDLE: "1d",
+  BURROW_REFRESH_IDLE: "2d",
+  BURROW_REFRESH_GRACE: "10s",
+};
+const config = loadConfig(env);
+const graceMs = config.tokens.refreshGraceMs;
+
+describe("refresh tokens", () => {
+  let handle: DatabaseHandle;
+  let auth: Auth;
+  let audit: AuditLog;
+  const clock = createTestClock();
+  let counter = 0;
+
+  beforeAll(async () => {
+    handle = await createTestDatabase();
+    const keyRing = createKeyRing(config.encryptionKeys);
+    const email = createEmail({ db: handle.db, config, clock, keyRing, log: silentLogger });
+    audit = createAuditLog({ clock, secret: config.secret, storeRawIp: false });
+    auth = createAuth({ db: handle.db, config, clock, audit, email: email.outbox, sms: email.sms, keyRing });
+  });
+  afterAll(() => handle.close());
+
+  /** A user, a session and the first token of a family bound to it. */
+  const startFamily = async (options: { restriction?: "mfa_enrolment" } = {}) => {
+    const userId = newId("user") as UserId;
+    const address = `refresh-${++counter}@example.com`;
+    await handle.db
+      .insert(users)
+      .values({ id: userId, email: address, emailNormalized: address, createdAt: clock.now(), updatedAt: clock.now() });
+    const { session, token: sessionToken } = await auth.sessions.create(handle.db, {
+      userId,
+      methods: ["password"],
+      request: {},
+      ...options,
+    });
+    const refreshToken = await auth.refreshTokens.start(handle.db, { sessionId: session.id, userId });
+    return { userId, session, sessionToken, refreshToken };
+  };
+  const family = async (familyId: string) =>
+    (await handle.db.select().from(refreshTokenFamilies).where(eq(refreshTokenFamilies.id, familyId)))[0]!;
+  const invalid = { code: "invalid_token" };
+
+  test("every use returns a new token for the same session and family", async () => {
+    const { userId, session, refreshToken } = await startFamily();
+    expect(refreshToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const first = await auth.refreshTokens.rotate(refreshToken, {});
+    expect(first).toMatchObject({ sessionId: session.id, userId, orgId: null });
+    expect(first.refreshToken).not.toBe(refreshToken);
+    clock.advance(graceMs + 1);
+    const second = await auth.refreshTokens.rotate(first.refreshToken, {});
+    expect(second.refreshToken).not.toBe(first.refreshToken);
+    expect(second.familyId).toBe(first.familyId);
+    expect((await family(first.familyId)).revokedAt).toBeNull();
+  });
+
+  test("reuse of a rotated token after the grace window revokes the whole family and its session, audited", async () => {
+    const { userId, sessionToken, refreshToken } = await startFamily();
+    const rotated = await auth.refreshTokens.rotate(refreshToken, {});
+    clock.advance(graceMs + 1);
+    await expect(auth.refreshTokens.rotate(refreshToken, {})).rejects.toMatchObject(invalid);
+    // The revocation was committed although the call failed: the successor is dead, and so is the session.
+    await expect(auth.refreshTokens.rotate(rotated.refreshToken, {})).rejects.toMatchObject(invalid);
+    expect(await family(rotated.familyId)).toMatchObject({ revokedReason: "refresh_token_reuse" });
+    expect((await auth.sessions.validate(sessionToken)).reason).toBe("revoked");
+    const entries = await handle.db.select().from(auditLogs).where(eq(auditLogs.targetId, userId));
+    expect(entries.map((entry) => [entry.action, entry.outcome])).toEqual(
+      expect.arrayContaining([
+        ["security.refresh_token_reuse", "denied"],
+        ["refresh_token.family_revoked", "success"],
+      ]),
+    );
+  });
+
+  test("within the grace window a rotated token still refreshes and the family survives", async () => {
+    const { sessionToken, refreshToken } = await startFamily();
+    const first = await auth.refreshTokens.rotate(refreshToken, {});
+    clock.advance(graceMs);
+    const again = await auth.refreshTokens.rotate(refreshToken, {});
+    expect(again.familyId).toBe(first.familyId);
+    expect(again.refreshToken).not.toBe(first.refreshToken);
+    expect((await family(first.familyId)).revokedAt).toBeNull();
+    expect((await auth.sessions.validate(sessionToken)).reason).toBeNull();
+    // One millisecond past the window it is reuse.
+    clock.advance(1);
+    await expect(auth.refreshTokens.rotate(refreshToken, {})).rejects.toMatchObject(invalid);
+    expect((await family(first.familyId)).revokedReason).toBe("refresh_token_reuse");
+  });
+
+  test("parallel refreshes with one token all succeed inside the grace window", async () => {
+    const { refreshToken } = await startFamily();
+    const results = await Promise.all([1, 2, 3].map(() => auth.refreshTokens.rotate(refreshToken, {})));
+    expect(new Set(results.map((result) => result.refreshToken)).size).toBe(3);
+    expect(new Set(results.map((result) => result.familyId)).size).toBe(1);
+    expect((await family(results[0]!.familyId)).revokedAt).toBeNull();
+  });
+
+  test("with the grace window off, the first reuse revokes the family", async () => {
+    const strict = createRefreshTokens({
+      db: handle.db,
+      config: loadConfig({ ...env, BURROW_REFRESH_GRACE: "0" }),
+      clock,
+      audit,
+      sessions: auth.sessions,
+    });
+    const { session, userId, sessionToken } = await startFamily();
+    const token = await strict.start(handle.db, { sessionId: session.id, userId });
+    const rotated = await strict.rotate(token, {});
+    await expect(strict.rotate(token, {})).rejects.toMatchObject(invalid);
+    expect((await family(rotated.familyId)).revokedReason).toBe("refresh_token_reuse");
+    expect((await auth.sessions.validate(sessionToken)).reason).toBe("revoked");
+  });
+
+  test("a refresh past the session's idle timeout is refused and does not revive the session", async () => {
+    const { sessionToken, refreshToken } = await startFamily();
+    clock.advance(config.session.idleTimeoutMs);
+    // The refresh token itself (2 days idle) has not expired; the session has.
+    await expect(auth.refreshTokens.rotate(refreshToken, {})).rejects.toMatchObject(invalid);
+    expect((await auth.sessions.validate(sessionToken)).reason).toBe("expired");
+  });
+
+  test("a refresh is use of the session: it keeps the session's idle clock running", async () => {
+    const { sessionToken, refreshToken } = await startFamily();
+    let token = refreshToken;
+    for (let step = 0; step < 3; step++) {
+      clock.advance(config.session.idleTimeoutMs - HOUR);
+      token = (await auth.refreshTokens.rotate(token, {})).refreshToken;
+    }
+    expect((await auth.sessions.validate(sessionToken)).reason).toBeNull();
+  });
+
+  test("a token unused for the refresh idle time is refused even while its session lives", async () => {
+    const { sessionToken, refreshToken } = await startFamily();
+    // Keep the session alive by other means (cookie requests) for two days.
+    for (let elapsed = 0; elapsed < config.tokens.refreshIdleMs; elapsed += 12 * HOUR) {
+      clock.advance(12 * HOUR);
+      expect((await auth.sessions.validate(sessionToken)).reason).toBeNull();
+    }
+    await expect(auth.refreshTokens.rotate(refreshToken, {})).rejects.toMatchObject(invalid);
+  });
+
+  test("a restricted session, a suspended user or an unknown token gets no refresh", async () => {
+    const restricted = await startFamily({ restriction: "mfa_enrolment" });
+    await expect(auth.refreshTokens.rotate(restricted.refreshToken, {})).rejects.toMatchObject(invalid);
+    const suspended = await startFamily();
+    await handle.db.update(users).set({ status: "suspended" }).where(eq(users.id, suspended.userId));
+    await expect(auth.refreshTokens.rotate(suspended.refreshToken, {})).rejects.toMatchObject(invalid);
+    await expect(auth.refreshTokens.rotate("A".repeat(43), {})).rejects.toMatchObject(invalid);
+    await expect(auth.refreshTokens.rotate("not a token", {})).rejects.toMatchObject(invalid);
+  });
+
+  test("revoke ends the family and its session; an unknown token is answered the same", async () => {
+    const { sessionToken, refreshToken } = await startFamily();
+    const rotated = await auth.refreshTokens.rotate(refreshToken, {});
+    await auth.refreshTokens.revoke(rotated.refreshToken, {});
+    expect((await family(rotated.familyId)).revokedReason).toBe("revoked_by_client");
+    expect((await auth.sessions.validate(sessionToken)).reason).toBe("revoked");
+    await expect(auth.refreshTokens.rotate(rotated.refreshToken, {})).rejects.toMatchObject(invalid);
+    await expect(auth.refreshTokens.revoke("B".repeat(43), {})).resolves.toBeUndefined();
+  });
+});

@@ -1,0 +1,268 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { and, eq } from "drizzle-orm";
+import {
+  createAuditLog,
+  createKeyRing,
+  loadConfig,
+  newId,
+  silentLogger,
+  type DatabaseHandle,
+  type UserId,
+} from "@burrow/platform-core";
+import { auditLogs } from "@burrow/platform-core/schema";
+import { createTestClock, createTestDatabase } from "@burrow/platform-core/testing";
+import { createAuth, type Auth } from "@burrow/platform-auth";
+import { users } from "@burrow/platform-auth/schema";
+import { createEmail, type Email } from "@burrow/platform-email";
+import { createRbac, INVITATION_TTL_MS, type Invitations, type Rbac } from "./index.ts";
+import { organizationMemberships, roles } from "./schema.ts";
+
+const config = loadConfig({
+  NODE_ENV: "test",
+  BURROW_SECRET: "x".repeat(40),
+  BURROW_ENCRYPTION_KEYS: `v1:${Buffer.alloc(32, 3).toString("base64")}`,
+  BURROW_DATA_DIR: "/nonexistent-test-data-dir",
+  BURROW_EMAIL_VERIFICATION: "off",
+});
+const PASSWORD = "purple submarine garden";
+
+describe("invitations", () => {
+  let handle: DatabaseHandle;
+  let auth: Auth;
+  let rbac: Rbac;
+  let invitations: Invitations;
+  let email: Email;
+  const clock = createTestClock();
+  let counter = 0;
+
+  beforeAll(async () => {
+    handle = await createTestDatabase();
+    const keyRing = createKeyRing(config.encryptionKeys);
+    const audit = createAuditLog({ clock, secret: config.secret, storeRawIp: false });
+    email = createEmail({ db: handle.db, config, clock, keyRing, log: silentLogger });
+    // Composed as apps/api/src/platform.ts does: rbac's invitations use auth and the outbox.
+    auth = createAuth({ db: handle.db, config, clock, audit, keyRing, email: email.outbox, sms: email.sms });
+    rbac = createRbac({ db: handle.db, clock, audit, invitations: { config, auth, mailer: email.outbox } });
+    invitations = rbac.invitations!;
+  });
+  afterAll(() => handle.close());
+
+  const address = (label: string) => `${label}-${++counter}@example.com`;
+  /** An account whose address is proven, and a session of it. */
+  const verifiedUser = async (mail: string, restriction?: "mfa_enrolment") => {
+    const id = newId("user") as UserId;
+    await handle.db.insert(users).values({
+      id,
+      email: mail,
+      emailNormalized: mail,
+      emailVerifiedAt: clock.now(),
+      createdAt: clock.now(),
+      updatedAt: clock.now(),
+    });
+    const { session } = await auth.sessions.create(handle.db, {
+      userId: id,
+      methods: ["password"],
+      request: {},
+      ...(restriction ? { restriction } : {}),
+    });
+    return { id, session };
+  };
+  /** An organization, its owner and an admin. */
+  const team = async () => {
+    const owner = await verifiedUser(address("owner"));
+    const admin = await verifiedUser(address("admin"));
+    const org = await rbac.organizations.create(owner.id, { name: `Invitations ${counter}` }, {});
+    const [adminRole] = await handle.db.select().from(roles).where(eq(roles.key, "admin"));
+    await handle.db
+      .insert(organizationMemberships)
+      .values({ orgId: org.id, userId: admin.id, roleId: adminRole!.id, joinedAt: clock.now() });
+    await rbac.resolver.changed(handle.db, admin.id);
+    return { orgId: org.id, owner: owner.id, admin: admin.id };
+  };
+  /** Invites, then reads the token from the mailed link (as the recipient would). */
+  const invite = async (actorId: string, orgId: string, to: string, role = "member") => {
+    clock.advance(1000);
+    const invitation = await invitations.invite(actorId, orgId, { email: to, role }, {});
+    const messages = (await email.outbox.list(handle.db, { to })).filter(
+      (message) => message.templateKey === "org.invitation",
+    );
+    const newest = messages.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0]!;
+    const text = (await email.outbox.get(handle.db, newest.id))!.text;
+    const link = text.match(/https?:\/\/\S*\/auth\/accept-invitation\?token=[A-Za-z0-9_-]{43}/)?.[0];
+    if (link === undefined) throw new Error("no invitation link in the message");
+    return { invitation, token: new URL(link).searchParams.get("token")! };
+  };
+  const invalidLink = { code: "invalid_link" };
+
+  test("an invitation names the role it grants, in the answer and the list, and is mailed and audited", async () => {
+    const { orgId, owner } = await team();
+    const to = address("shown");
+    const { invitation, token } = await invite(owner, orgId, to, "admin");
+    expect(invitation).toMatchObject({ role: "admin", email: to, orgId, acceptedAt: null, revokedAt: null });
+    expect(invitation.expiresAt.getTime() - invitation.createdAt.getTime()).toBe(INVITATION_TTL_MS);
+    expect(invitation.tokenHash).not.toContain(token);
+    const listed = await invitations.list(owner, orgId);
+    expect(listed.find((row) => row.id === invitation.id)?.role).toBe("admin");
+    const sent = await handle.db
+      .select()
+      .from(auditLogs)
+      .where(and(eq(auditLogs.action, "invitation.sent"), eq(auditLogs.targetId, invitation.id)));
+    expect(sent[0]).toMatchObject({ actorId: owner, orgId, metadata: { role: "admin" } });
+  });
+
+  test("an existing account with the invited, verified address joins with the invited role; the invitation is single-use", async () => {
+    const { orgId, owner } = await team();
+    const to = address("existing");
+    const invitee = await verifiedUser(to);
+    const { token } = await invite(owner, orgId, to, "admin");
+    expect(await rbac.can(invitee.id, "members:invite", { orgId })).toBe(false);
+    expect(await invitations.accept(invitee.session, token, {})).toEqual({ orgId });
+    expect((await rbac.resolver.resolve(invitee.id, orgId)).orgRole).toBe("admin");
+    expect(await rbac.can(invitee.id, "members:invite", { orgId })).toBe(true);
+    await expect(invitations.accept(invitee.session, token, {})).rejects.toMatchObject(invalidLink);
+    await expect(invitations.acceptWithNewAccount({ token, password: PASSWORD }, {})).rejects.toMatchObject(
+      invalidLink,
+    );
+  });
+
+  test("only the proven owner of the invited address may accept; the invitation stays usable for them", async () => {
+    const { orgId, owner } = await team();
+    const to = address("owned");
+    const { token } = await invite(owner, orgId, to);
+    const stranger = await verifiedUser(address("stranger"));
+    await expect(invitations.accept(stranger.session, token, {})).rejects.toMatchObject({ code: "forbidden" });
+    const unverified = await verifiedUser(to);
+    await handle.db.update(users).set({ emailVerifiedAt: null }).where(eq(users.id, unverified.id));
+    await expect(invitations.accept(unverified.session, token, {})).rejects.toMatchObject({ code: "forbidden" });
+    await handle.db.update(users).set({ emailVerifiedAt: clock.now() }).where(eq(users.id, unverified.id));
+    expect(await invitations.accept(unverified.session, token, {})).toEqual({ orgId });
+  });
+
+  test("a session held back for MFA enrolment may not accept (mfa_enrolment_required)", async () => {
+    const { orgId, owner } = await team();
+    const to = address("restricted");
+    const { token } = await invite(owner, orgId, to);
+    const invitee = await verifiedUser(to, "mfa_enrolment");
+    await expect(invitations.accept(invitee.session, token, {})).rejects.toMatchObject({
+      code: "mfa_enrolment_required",
+    });
+    expect((await rbac.resolver.resolve(invitee.id, orgId)).orgRole).toBeNull();
+  });
+
+  test("with no account yet, accepting makes a verified account with the password, signs it in and joins it", async () => {
+    const { orgId, owner } = await team();
+    const to = address("newcomer");
+    const { token } = await invite(owner, orgId, to, "admin");
+    const { orgId: joined, signedIn } = await invitations.acceptWithNewAccount(
+      { token, password: PASSWORD, name: "New Comer" },
+      {},
+    );
+    expect(joined).toBe(orgId);
+    expect(signedIn.user).toMatchObject({ email: to, name: "New Comer" });
+    expect(signedIn.user.emailVerifiedAt).not.toBeNull();
+    expect(signedIn.session.authMethods).toEqual(["invitation"]);
+    expect((await auth.sessions.validate(signedIn.token)).user?.id).toBe(signedIn.user.id);
+    expect((await rbac.resolver.resolve(signedIn.user.id, orgId)).orgRole).toBe("admin");
+    // The password was set: the account signs in with it.
+    expect((await auth.signIn({ email: to, password: PASSWORD }, {})).kind).toBe("signed_in");
+    // Single use.
+    await expect(invitations.acceptWithNewAccount({ token, password: PASSWORD }, {})).rejects.toMatchObject(
+      invalidLink,
+    );
+  });
+
+  test("under BURROW_MFA_REQUIRED=all, the new account's session is restricted to MFA enrolment", async () => {
+    const strictConfig = loadConfig({
+      NODE_ENV: "test",
+      BURROW_SECRET: "x".repeat(40),
+      BURROW_ENCRYPTION_KEYS: `v1:${Buffer.alloc(32, 3).toString("base64")}`,
+      BURROW_DATA_DIR: "/nonexistent-test-data-dir",
+      BURROW_EMAIL_VERIFICATION: "off",
+      BURROW_MFA_REQUIRED: "all",
+    });
+    const keyRing = createKeyRing(strictConfig.encryptionKeys);
+    const audit = createAuditLog({ clock, secret: strictConfig.secret, storeRawIp: false });
+    const strictAuth = createAuth({
+      db: handle.db,
+      config: strictConfig,
+      clock,
+      audit,
+      keyRing,
+      email: email.outbox,
+      sms: email.sms,
+    });
+    const strict = createRbac({
+      db: handle.db,
+      clock,
+      audit,
+      invitations: { config: strictConfig, auth: strictAuth, mailer: email.outbox },
+    });
+    const { orgId, owner } = await team();
+    const { token } = await invite(owner, orgId, address("policy"));
+    const { signedIn } = await strict.invitations!.acceptWithNewAccount({ token, password: PASSWORD }, {});
+    expect(signedIn.session.restriction).toBe("mfa_enrolment");
+    // Joined all the same: the restriction limits the session, not the membership.
+    expect((await rbac.resolver.resolve(signedIn.user.id, orgId)).orgRole).toBe("member");
+  });
+
+  test("accepting with a new account is refused when the address already has one (account_exists)", async () => {
+    const { orgId, owner } = await team();
+    const to = address("taken");
+    const existing = await verifiedUser(to);
+    const { token } = await invite(owner, orgId, to);
+    await expect(invitations.acceptWithNewAccount({ token, password: PASSWORD }, {})).rejects.toMatchObject({
+      code: "account_exists",
+    });
+    // Nothing was used up: the owner of the address can still accept.
+    expect(await invitations.accept(existing.session, token, {})).toEqual({ orgId });
+  });
+
+  test("a weak password for a new account is refused and the invitation is left unused", async () => {
+    const { orgId, owner } = await team();
+    const to = address("weak");
+    const { token } = await invite(owner, orgId, to);
+    await expect(invitations.acceptWithNewAccount({ token, password: "password" }, {})).rejects.toMatchObject({
+      code: "weak_password",
+    });
+    expect(await auth.users.findByEmail(handle.db, to)).toBeUndefined();
+    expect((await invitations.acceptWithNewAccount({ token, password: PASSWORD }, {})).orgId).toBe(orgId);
+  });
+
+  test("an invitation expires after 7 days", async () => {
+    const { orgId, owner } = await team();
+    const to = address("late");
+    const invitee = await verifiedUser(to);
+    const { token } = await invite(owner, orgId, to);
+    clock.advance(INVITATION_TTL_MS);
+    await expect(invitations.accept(invitee.session, token, {})).rejects.toMatchObject(invalidLink);
+    await expect(invitations.acceptWithNewAccount({ token, password: PASSWORD }, {})).rejects.toMatchObject(
+      invalidLink,
+    );
+  });
+
+  test("re-sending replaces the pending invitation; a revoked one is dead and cannot be revoked twice", async () => {
+    const { orgId, owner } = await team();
+    const to = address("twice");
+    const invitee = await verifiedUser(to);
+    const first = await invite(owner, orgId, to);
+    const second = await invite(owner, orgId, to);
+    await expect(invitations.accept(invitee.session, first.token, {})).rejects.toMatchObject(invalidLink);
+    await invitations.revoke(owner, orgId, second.invitation.id, {});
+    await expect(invitations.accept(invitee.session, second.token, {})).rejects.toMatchObject(invalidLink);
+    await expect(invitations.revoke(owner, orgId, second.invitation.id, {})).rejects.toMatchObject({
+      code: "not_found",
+    });
+  });
+
+  test("nobody invites beyond their own role, and a member's address is already_member", async () => {
+    const { orgId, owner, admin } = await team();
+    await expect(
+      invitations.invite(admin, orgId, { email: address("promoted"), role: "owner" }, {}),
+    ).rejects.toMatchObject({ code: "forbidden" });
+    expect((await invite(admin, orgId, address("helper"), "admin")).invitation.role).toBe("admin");
+    const [adminRow] = await handle.db.select({ email: users.email }).from(users).where(eq(users.id, admin));
+    await expect(
+      invitations.invite(owner, orgId, { email: adminRow!.email.toUpperCase(), role: "member" }, {}),
+    ).rejects.toMatchObject({ code: "already_member" });
+  });
+});

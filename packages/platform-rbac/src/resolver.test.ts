@@ -1,0 +1,163 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { and, eq } from "drizzle-orm";
+import { createAuditLog, newId, type DatabaseHandle } from "@burrow/platform-core";
+import { createTestClock, createTestDatabase } from "@burrow/platform-core/testing";
+import { users } from "@burrow/platform-auth/schema";
+import { createRbac, type Rbac } from "./index.ts";
+import { elevations, organizationMemberships, organizations, principalRoles, roles } from "./schema.ts";
+
+const HOUR = 3_600_000;
+
+describe("permission resolver", () => {
+  let handle: DatabaseHandle;
+  let rbac: Rbac;
+  const clock = createTestClock();
+  let counter = 0;
+
+  beforeAll(async () => {
+    handle = await createTestDatabase();
+    rbac = createRbac({
+      db: handle.db,
+      clock,
+      audit: createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false }),
+    });
+  });
+  afterAll(() => handle.close());
+
+  const newUser = async () => {
+    const id = newId("user");
+    const address = `resolver-${++counter}@example.com`;
+    await handle.db
+      .insert(users)
+      .values({ id, email: address, emailNormalized: address, createdAt: clock.now(), updatedAt: clock.now() });
+    return id;
+  };
+  const roleId = async (key: string) =>
+    (await handle.db.select({ id: roles.id }).from(roles).where(eq(roles.key, key)))[0]!.id;
+  /** Writes a membership behind the resolver's back (no `changed`). */
+  const addMember = async (orgId: string, userId: string, role: string) =>
+    handle.db
+      .insert(organizationMemberships)
+      .values({ orgId, userId, roleId: await roleId(role), joinedAt: clock.now() });
+  const grantPlatformRole = async (userId: string, role: string) =>
+    handle.db
+      .insert(principalRoles)
+      .values({ id: newId("role"), userId, roleId: await roleId(role), createdAt: clock.now() });
+  const patterns = async (userId: string, orgId?: string | null) =>
+    [...(await rbac.resolver.resolve(userId, orgId)).patterns].sort();
+
+  test("the effective patterns are the organization role's in that organization plus the platform roles' everywhere", async () => {
+    const owner = await newUser();
+    const user = await newUser();
+    const acme = await rbac.organizations.create(owner, { name: "Resolver Acme" }, {});
+    const other = await rbac.organizations.create(owner, { name: "Resolver Other" }, {});
+    await addMember(acme.id, user, "admin");
+    await grantPlatformRole(user, "support");
+    await rbac.resolver.changed(handle.db, user);
+
+    const inAcme = await rbac.resolver.resolve(user, acme.id);
+    expect(inAcme.orgRole).toBe("admin");
+    expect([...inAcme.patterns].sort()).toEqual(
+      ["audit:read", "members:*", "members:read", "org:read", "org:update", "roles:*", "users:read"].sort(),
+    );
+    // Elsewhere, and with no organization, only the platform role counts.
+    const support = ["audit:read", "members:read", "org:read", "users:read"];
+    expect((await rbac.resolver.resolve(user, other.id)).orgRole).toBeNull();
+    expect(await patterns(user, other.id)).toEqual(support);
+    expect(await patterns(user)).toEqual(support);
+    // A pattern covers the actions under it.
+    expect(await rbac.can(user, "members:invite", { orgId: acme.id })).toBe(true);
+    expect(await rbac.can(user, "members:invite", { orgId: other.id })).toBe(false);
+    expect(await rbac.can(user, "org:delete", { orgId: acme.id })).toBe(false);
+  });
+
+  test("a deleted organization grants nothing", async () => {
+    const owner = await newUser();
+    const org = await rbac.organizations.create(owner, { name: "Resolver Gone" }, {});
+    expect(await rbac.can(owner, "org:delete", { orgId: org.id })).toBe(true);
+    await handle.db.update(organizations).set({ deletedAt: clock.now() }).where(eq(organizations.id, org.id));
+    await rbac.resolver.changed(handle.db, owner);
+    expect(await rbac.resolver.resolve(owner, org.id)).toEqual({ patterns: new Set(), orgRole: null });
+  });
+
+  test("results are cached: a change written without changed() is not seen; changed() makes it seen at once", async () => {
+    const owner = await newUser();
+    const user = await newUser();
+    const org = await rbac.organizations.create(owner, { name: "Resolver Cache" }, {});
+    expect(await rbac.can(user, "org:read", { orgId: org.id })).toBe(false);
+    await addMember(org.id, user, "viewer");
+    expect(await rbac.can(user, "org:read", { orgId: org.id })).toBe(false);
+    await rbac.resolver.changed(handle.db, user);
+    expect(await rbac.can(user, "org:read", { orgId: org.id })).toBe(true);
+    // Called inside the transaction that changes the roles, as documented.
+    const memberRole = await roleId("member");
+    await handle.db.transaction(async (tx) => {
+      await tx
+        .update(organizationMemberships)
+        .set({ roleId: memberRole })
+        .where(and(eq(organizationMemberships.orgId, org.id), eq(organizationMemberships.userId, user)));
+      await rbac.resolver.changed(tx, user);
+    });
+    expect((await rbac.resolver.resolve(user, org.id)).orgRole).toBe("member");
+    expect(await rbac.can(user, "roles:read", { orgId: org.id })).toBe(true);
+  });
+
+  test("changed(user) evicts every organization's entry of that user and nobody else's; changed('*') evicts all", async () => {
+    const owner = await newUser();
+    const first = await newUser();
+    const second = await newUser();
+    const orgA = await rbac.organizations.create(owner, { name: "Resolver Evict A" }, {});
+    const orgB = await rbac.organizations.create(owner, { name: "Resolver Evict B" }, {});
+    // Cache the empty answers.
+    for (const user of [first, second])
+      for (const org of [orgA, orgB]) expect(await rbac.can(user, "org:read", { orgId: org.id })).toBe(false);
+    for (const user of [first, second]) for (const org of [orgA, orgB]) await addMember(org.id, user, "viewer");
+
+    await rbac.resolver.changed(handle.db, first);
+    expect(await rbac.can(first, "org:read", { orgId: orgA.id })).toBe(true);
+    expect(await rbac.can(first, "org:read", { orgId: orgB.id })).toBe(true);
+    expect(await rbac.can(second, "org:read", { orgId: orgA.id })).toBe(false);
+
+    await rbac.resolver.changed(handle.db, "*");
+    expect(await rbac.can(second, "org:read", { orgId: orgA.id })).toBe(true);
+    expect(await rbac.can(second, "org:read", { orgId: orgB.id })).toBe(true);
+  });
+
+  test("an entry holding an elevation stops being true when the elevation ends, without any eviction", async () => {
+    const user = await newUser();
+    const endsAt = new Date(clock.now().getTime() + HOUR);
+    await handle.db.insert(elevations).values({
+      id: newId("elevation"),
+      userId: user,
+      roleId: await roleId("support"),
+      orgId: null,
+      reason: "incident",
+      minutes: 60,
+      status: "active",
+      requestedAt: clock.now(),
+      startsAt: clock.now(),
+      endsAt,
+    });
+    await rbac.resolver.changed(handle.db, user);
+    expect(await rbac.can(user, "audit:read")).toBe(true);
+    clock.advance(HOUR - 1);
+    expect(await rbac.can(user, "audit:read")).toBe(true);
+    clock.advance(1);
+    expect(await rbac.can(user, "audit:read")).toBe(false);
+  });
+
+  test("a miss read through the caller's transaction sees that transaction's own writes", async () => {
+    const owner = await newUser();
+    const user = await newUser();
+    const org = await rbac.organizations.create(owner, { name: "Resolver Tx" }, {});
+    const viewer = await roleId("viewer");
+    // On PGlite there is one connection: everything inside goes through tx.
+    await handle.db.transaction(async (tx) => {
+      await tx
+        .insert(organizationMemberships)
+        .values({ orgId: org.id, userId: user, roleId: viewer, joinedAt: clock.now() });
+      await rbac.resolver.changed(tx, user);
+      expect(await rbac.can(user, "org:read", { orgId: org.id, db: tx })).toBe(true);
+    });
+  });
+});

@@ -1,0 +1,209 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
+import { createAuditLog, newId, sha256, type DatabaseHandle } from "@burrow/platform-core";
+import { createTestClock, createTestDatabase } from "@burrow/platform-core/testing";
+import { users } from "@burrow/platform-auth/schema";
+import { createRbac, type Rbac } from "./index.ts";
+import { organizationInvitations, organizationMemberships, roles } from "./schema.ts";
+
+describe("custom roles", () => {
+  let handle: DatabaseHandle;
+  let rbac: Rbac;
+  const clock = createTestClock();
+  let counter = 0;
+
+  beforeAll(async () => {
+    handle = await createTestDatabase();
+    rbac = createRbac({
+      db: handle.db,
+      clock,
+      audit: createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false }),
+      permissions: { "projects:write": "Edit projects", "projects:read": "See projects" },
+    });
+  });
+  afterAll(() => handle.close());
+
+  const newUser = async () => {
+    const id = newId("user");
+    const address = `roles-${++counter}@example.com`;
+    await handle.db
+      .insert(users)
+      .values({ id, email: address, emailNormalized: address, createdAt: clock.now(), updatedAt: clock.now() });
+    return id;
+  };
+  /** An organization with an owner, an admin and a member. */
+  const team = async () => {
+    const people = {
+      owner: await newUser(),
+      admin: await newUser(),
+      member: await newUser(),
+      outsider: await newUser(),
+    };
+    const org = await rbac.organizations.create(people.owner, { name: `Roles ${counter}` }, {});
+    for (const key of ["admin", "member"] as const) {
+      const [role] = await handle.db.select().from(roles).where(eq(roles.key, key));
+      await handle.db
+        .insert(organizationMemberships)
+        .values({ orgId: org.id, userId: people[key], roleId: role!.id, joinedAt: clock.now() });
+      await rbac.resolver.changed(handle.db, people[key]);
+    }
+    return { orgId: org.id, ...people };
+  };
+
+  test("a custom role is created with its permissions sorted and deduplicated, and listed after the built-in ones", async () => {
+    const { orgId, owner, member } = await team();
+    const role = await rbac.roles.create(
+      owner,
+      orgId,
+      { key: "editor", name: "Editor", permissions: ["projects:write", "org:read", "projects:write"] },
+      {},
+    );
+    expect(role).toMatchObject({ key: "editor", builtIn: false, permissions: ["org:read", "projects:write"] });
+    const second = await rbac.roles.create(owner, orgId, { key: "reader", name: "Reader", permissions: [] }, {});
+    expect(second.permissions).toEqual([]);
+    // roles:read is enough to list: built-in organization roles by power, then the organization's own.
+    expect((await rbac.roles.list(member, orgId)).map((view) => view.key)).toEqual([
+      "owner",
+      "admin",
+      "member",
+      "viewer",
+      "editor",
+      "reader",
+    ]);
+  });
+
+  test("nobody grants what they do not hold: an admin may not put org:delete, org:* or * in a role", async () => {
+    const { orgId, admin } = await team();
+    for (const permissions of [["org:delete"], ["org:*"], ["*"], ["members:read", "projects:write"]])
+      await expect(
+        rbac.roles.create(admin, orgId, { key: "sneaky", name: "Sneaky", permissions }, {}),
+      ).rejects.toMatchObject({ code: "forbidden" });
+    // What the admin holds, through its patterns, it may grant.
+    const role = await rbac.roles.create(
+      admin,
+      orgId,
+      { key: "helper", name: "Helper", permissions: ["members:*", "org:update", "roles:read"] },
+      {},
+    );
+    expect(role.permissions).toEqual(["members:*", "org:update", "roles:read"]);
+    // Nor by changing a role afterwards.
+    await expect(
+      rbac.roles.update(admin, orgId, role.id, { permissions: ["members:*", "org:delete"] }, {}),
+    ).rejects.toMatchObject({ code: "forbidden" });
+    expect((await rbac.roles.list(admin, orgId)).find((view) => view.id === role.id)?.permissions).toEqual(
+      role.permissions,
+    );
+  });
+
+  test("permissions outside the catalogue and malformed keys are validation_failed", async () => {
+    const { orgId, owner } = await team();
+    for (const permissions of [["invented:thing"], ["projects:delete"], ["nothing:*"], ["Org:Read"]])
+      await expect(rbac.roles.create(owner, orgId, { key: "odd", name: "Odd", permissions }, {})).rejects.toMatchObject(
+        { code: "validation_failed" },
+      );
+    // A pattern over a known resource is in the catalogue.
+    expect(
+      (await rbac.roles.create(owner, orgId, { key: "projects", name: "Projects", permissions: ["projects:*"] }, {}))
+        .permissions,
+    ).toEqual(["projects:*"]);
+    for (const key of ["A", "x", "1abc", "has-dash", "with space", "a".repeat(51)])
+      await expect(rbac.roles.create(owner, orgId, { key, name: "Bad", permissions: [] }, {})).rejects.toMatchObject({
+        code: "validation_failed",
+      });
+  });
+
+  test("a key taken by a built-in role or by one of this organization's is role_taken; other organizations may reuse it", async () => {
+    const first = await team();
+    const second = await team();
+    await expect(
+      rbac.roles.create(first.owner, first.orgId, { key: "admin", name: "Admin 2", permissions: [] }, {}),
+    ).rejects.toMatchObject({ code: "role_taken" });
+    await rbac.roles.create(first.owner, first.orgId, { key: "auditor", name: "Auditor", permissions: [] }, {});
+    await expect(
+      rbac.roles.create(first.owner, first.orgId, { key: "auditor", name: "Again", permissions: [] }, {}),
+    ).rejects.toMatchObject({ code: "role_taken" });
+    expect(
+      (await rbac.roles.create(second.owner, second.orgId, { key: "auditor", name: "Theirs", permissions: [] }, {}))
+        .key,
+    ).toBe("auditor");
+  });
+
+  test("managing roles needs roles:manage: a member is forbidden, an outsider gets not_found", async () => {
+    const { orgId, member, outsider } = await team();
+    const input = { key: "nope", name: "Nope", permissions: [] };
+    await expect(rbac.roles.create(member, orgId, input, {})).rejects.toMatchObject({ code: "forbidden" });
+    await expect(rbac.roles.create(outsider, orgId, input, {})).rejects.toMatchObject({ code: "not_found" });
+    await expect(rbac.roles.list(outsider, orgId)).rejects.toMatchObject({ code: "not_found" });
+  });
+
+  test("changing a role's permissions takes effect at once for everyone holding it", async () => {
+    const { orgId, owner, member } = await team();
+    const role = await rbac.roles.create(
+      owner,
+      orgId,
+      { key: "writer", name: "Writer", permissions: ["org:read"] },
+      {},
+    );
+    await rbac.organizations.changeRole(owner, orgId, member, "writer", {});
+    expect(await rbac.can(member, "projects:write", { orgId })).toBe(false);
+    await rbac.roles.update(owner, orgId, role.id, { permissions: ["org:read", "projects:write"] }, {});
+    expect(await rbac.can(member, "projects:write", { orgId })).toBe(true);
+    await rbac.roles.update(owner, orgId, role.id, { name: "Author", permissions: ["org:read"] }, {});
+    expect(await rbac.can(member, "projects:write", { orgId })).toBe(false);
+    expect((await rbac.roles.list(owner, orgId)).find((view) => view.id === role.id)?.name).toBe("Author");
+  });
+
+  test("a role a member holds cannot be removed (role_in_use); once nobody holds it, it can", async () => {
+    const { orgId, owner, member } = await team();
+    const role = await rbac.roles.create(owner, orgId, { key: "temp", name: "Temp", permissions: ["org:read"] }, {});
+    await rbac.organizations.changeRole(owner, orgId, member, "temp", {});
+    await expect(rbac.roles.remove(owner, orgId, role.id, {})).rejects.toMatchObject({ code: "role_in_use" });
+    await rbac.organizations.changeRole(owner, orgId, member, "member", {});
+    await rbac.roles.remove(owner, orgId, role.id, {});
+    expect((await rbac.roles.list(owner, orgId)).map((view) => view.key)).not.toContain("temp");
+  });
+
+  test("built-in roles and other organizations' roles are not_found to change or remove", async () => {
+    const mine = await team();
+    const theirs = await team();
+    const [ownerRole] = await handle.db.select().from(roles).where(eq(roles.key, "owner"));
+    await expect(rbac.roles.update(mine.owner, mine.orgId, ownerRole!.id, { name: "Boss" }, {})).rejects.toMatchObject({
+      code: "not_found",
+    });
+    await expect(rbac.roles.remove(mine.owner, mine.orgId, ownerRole!.id, {})).rejects.toMatchObject({
+      code: "not_found",
+    });
+    const foreign = await rbac.roles.create(
+      theirs.owner,
+      theirs.orgId,
+      { key: "foreign", name: "F", permissions: [] },
+      {},
+    );
+    await expect(rbac.roles.remove(mine.owner, mine.orgId, foreign.id, {})).rejects.toMatchObject({
+      code: "not_found",
+    });
+    await expect(rbac.roles.update(mine.owner, mine.orgId, foreign.id, { permissions: [] }, {})).rejects.toMatchObject({
+      code: "not_found",
+    });
+  });
+
+  test("a role no member holds can be removed even if an invitation once offered it", async () => {
+    const { orgId, owner } = await team();
+    const role = await rbac.roles.create(owner, orgId, { key: "guest", name: "Guest", permissions: ["org:read"] }, {});
+    // An invitation to the role, revoked since: nobody holds the role, nobody can join with it.
+    await handle.db.insert(organizationInvitations).values({
+      id: newId("invitation"),
+      orgId,
+      email: "invited@example.com",
+      emailNormalized: "invited@example.com",
+      roleId: role.id,
+      invitedBy: owner,
+      tokenHash: sha256(`revoked-${counter}`),
+      expiresAt: new Date(clock.now().getTime() + 86_400_000),
+      createdAt: clock.now(),
+      revokedAt: clock.now(),
+    });
+    await rbac.roles.remove(owner, orgId, role.id, {});
+    expect((await rbac.roles.list(owner, orgId)).map((view) => view.key)).not.toContain("guest");
+  });
+});
