@@ -206,4 +206,27 @@ describe("custom roles", () => {
     await rbac.roles.remove(owner, orgId, role.id, {});
     expect((await rbac.roles.list(owner, orgId)).map((view) => view.key)).not.toContain("guest");
   });
+
+  test("a role a pending invitation offers is not removed: 409 role_in_use, and nothing changes", async () => {
+    const { orgId, owner } = await team();
+    const role = await rbac.roles.create(
+      owner,
+      orgId,
+      { key: "pending_guest", name: "Guest", permissions: ["org:read"] },
+      {},
+    );
+    await handle.db.insert(organizationInvitations).values({
+      id: newId("invitation"),
+      orgId,
+      email: "pending@example.com",
+      emailNormalized: "pending@example.com",
+      roleId: role.id,
+      invitedBy: owner,
+      tokenHash: sha256(`pending-${counter}`),
+      expiresAt: new Date(clock.now().getTime() + 86_400_000),
+      createdAt: clock.now(),
+    });
+    await expect(rbac.roles.remove(owner, orgId, role.id, {})).rejects.toMatchObject({ code: "role_in_use" });
+    expect((await rbac.roles.list(owner, orgId)).map((view) => view.key)).toContain("pending_guest");
+  });
 });

@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull, or } from "drizzle-orm";
+import { and, asc, eq, gt, isNull, or } from "drizzle-orm";
 import {
   newId,
   PlatformError,
@@ -10,7 +10,7 @@ import {
 import type { Organizations } from "./organizations.ts";
 import { BUILT_IN_ROLES, coversAll, PERMISSION } from "./permissions.ts";
 import type { PermissionResolver } from "./resolver.ts";
-import { organizationMemberships, rolePermissions, roles } from "./schema.ts";
+import { organizationInvitations, organizationMemberships, rolePermissions, roles } from "./schema.ts";
 
 export interface RoleView {
   id: string;
@@ -37,7 +37,7 @@ export interface Roles {
     changes: { name?: string; permissions?: string[] },
     request: RequestContext,
   ): Promise<RoleView>;
-  /** Refused while a member holds the role. */
+  /** Refused (409 role_in_use) while a member holds the role or a pending invitation offers it. */
   remove(actorId: string, orgId: string, roleId: string, request: RequestContext): Promise<void>;
 }
 
@@ -209,6 +209,20 @@ export function createRoles(options: {
           .limit(1);
         if (held !== undefined)
           throw new PlatformError("role_in_use", { detail: "Members still hold this role; give them another first." });
+        const [offered] = await tx
+          .select({ id: organizationInvitations.id })
+          .from(organizationInvitations)
+          .where(
+            and(
+              eq(organizationInvitations.roleId, roleId),
+              isNull(organizationInvitations.acceptedAt),
+              isNull(organizationInvitations.revokedAt),
+              gt(organizationInvitations.expiresAt, clock.now()),
+            ),
+          )
+          .limit(1);
+        if (offered !== undefined)
+          throw new PlatformError("role_in_use", { detail: "A pending invitation offers this role; revoke it first." });
         await tx.delete(roles).where(eq(roles.id, roleId));
         await audit.record(
           tx,

@@ -102,9 +102,11 @@ export const organizationInvitations = pgTable(
       .references(() => organizations.id, { onDelete: "cascade" }),
     email: text("email").notNull(),
     emailNormalized: text("email_normalized").notNull(),
+    // A finished invitation (accepted, revoked, expired) goes with its role; its history is in the
+    // audit log. A pending one keeps the role from being removed (roles.remove).
     roleId: text("role_id")
       .notNull()
-      .references(() => roles.id),
+      .references(() => roles.id, { onDelete: "cascade" }),
     invitedBy: text("invited_by").notNull(),
     tokenHash: text("token_hash").notNull().unique(),
     expiresAt: timestamptz("expires_at").notNull(),

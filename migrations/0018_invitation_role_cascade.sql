@@ -1,0 +1,3 @@
+ALTER TABLE "organization_invitations" DROP CONSTRAINT "organization_invitations_role_id_roles_id_fk";
+--> statement-breakpoint
+ALTER TABLE "organization_invitations" ADD CONSTRAINT "organization_invitations_role_id_roles_id_fk" FOREIGN KEY ("role_id") REFERENCES "public"."roles"("id") ON DELETE cascade ON UPDATE no action;
