@@ -1,4 +1,13 @@
-import type { AuditLog, Clock, Config, Database, JobDefinition, KeyRing, UserId } from "@burrow/platform-core";
+import type {
+  AuditLog,
+  ChannelListener,
+  Clock,
+  Config,
+  Database,
+  JobDefinition,
+  KeyRing,
+  UserId,
+} from "@burrow/platform-core";
 import type { AuthContext, AuthMailer, AuthTexter } from "./context.ts";
 import { createPhones, type Phones } from "./flows/phones.ts";
 import { createChallenges, createChallengeStore, type Challenges } from "./mfa/challenges.ts";
@@ -11,7 +20,7 @@ import { createOneTimeTokens, type OneTimeTokens } from "./tokens/tokens.ts";
 import { createApiKeys, DEFAULT_USER_SCOPES, type ApiKeys } from "./tokens/api-keys.ts";
 import { createRefreshTokens, type RefreshTokens } from "./tokens/refresh.ts";
 import { createAccessTokens, type AccessTokens, type ClaimsProvider } from "./tokens/service.ts";
-import { createSigningKeys, type SigningKeys } from "./tokens/signing-keys.ts";
+import { createSigningKeys, SIGNING_KEYS_CHANNEL, type SigningKeys } from "./tokens/signing-keys.ts";
 import { createPasswordHasher, type PasswordHasher } from "./passwords/hashing.ts";
 import { DEFAULT_PASSWORD_POLICY, type PasswordPolicy } from "./passwords/policy.ts";
 import { createSessions, type Sessions } from "./sessions/sessions.ts";
@@ -39,6 +48,8 @@ export interface Auth extends Accounts, PasskeySignIn {
   apiKeys: ApiKeys;
   /** Job types auth needs run; the app registers them with its worker. */
   jobs: Record<string, JobDefinition>;
+  /** What auth keeps in memory and reloads when another node changes it (the signing keys). */
+  listeners: ChannelListener[];
 }
 
 export interface CreateAuthOptions {
@@ -152,6 +163,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
     accessTokens,
     apiKeys,
     jobs: { [EMAIL_REQUEST_JOB]: flows.requestJob },
+    listeners: [{ channel: SIGNING_KEYS_CHANNEL, onNotify: () => signingKeys.load() }],
   };
 }
 

@@ -1,5 +1,5 @@
-import type { Clock, Config, Database, KeyRing, Logger } from "@burrow/platform-core";
-import { createOutbox, type Outbox } from "./outbox/outbox.ts";
+import type { Clock, Config, Database, JobDefinition, KeyRing, Logger } from "@burrow/platform-core";
+import { createOutbox, SEND_EMAIL_JOB, type Outbox } from "./outbox/outbox.ts";
 import { createRenderer, type TemplateRenderer } from "./templates/render.ts";
 import { createTemplateStore, type TemplateStore } from "./templates/store.ts";
 import { createDevMailbox } from "./transports/dev-mailbox.ts";
@@ -9,6 +9,7 @@ import {
   createDevSmsTransport,
   createSmsOutbox,
   createTwilioTransport,
+  SEND_SMS_JOB,
   type SmsOutbox,
   type SmsTransport,
 } from "./sms/sms.ts";
@@ -29,6 +30,8 @@ export interface Email {
   transport: EmailTransport;
   sms: SmsOutbox;
   smsTransport: SmsTransport;
+  /** Job types email needs run (sending mail and texts); the app registers them with its worker. */
+  jobs: Record<string, JobDefinition>;
 }
 
 /**
@@ -81,7 +84,15 @@ export function createEmail(options: {
     transport: smsTransport,
     log: options.log,
   });
-  return { templates, renderer, outbox, transport, sms, smsTransport };
+  return {
+    templates,
+    renderer,
+    outbox,
+    transport,
+    sms,
+    smsTransport,
+    jobs: { [SEND_EMAIL_JOB]: outbox.sendJob, [SEND_SMS_JOB]: sms.sendJob },
+  };
 }
 
 export { DEFAULT_TEMPLATES, GLOBAL_VARIABLES, type TemplateDefinition } from "./templates/defaults.ts";

@@ -1,4 +1,4 @@
-import type { AuditLog, Clock, Config, Database } from "@burrow/platform-core";
+import type { AuditLog, ChannelListener, Clock, Config, Database } from "@burrow/platform-core";
 import type { Auth } from "@burrow/platform-auth";
 import type { Outbox } from "@burrow/platform-email";
 import { createElevations, type Elevations } from "./elevations.ts";
@@ -6,7 +6,7 @@ import { createEntitlements, type Entitlements } from "./entitlements.ts";
 import { createInvitations, type Invitations } from "./invitations.ts";
 import { createOrganizations, type Organizations } from "./organizations.ts";
 import { BUILT_IN_PERMISSIONS } from "./permissions.ts";
-import { createPermissionResolver, type PermissionResolver } from "./resolver.ts";
+import { createPermissionResolver, RBAC_CHANNEL, type PermissionResolver } from "./resolver.ts";
 import { createRoles, type Roles } from "./roles.ts";
 
 export interface Rbac {
@@ -20,6 +20,8 @@ export interface Rbac {
   /** The permission catalogue: Burrow's and the builder's, with descriptions. */
   catalogue: Record<string, string>;
   can: PermissionResolver["can"];
+  /** Cached permissions evicted when another node changes them. */
+  listeners: ChannelListener[];
 }
 
 /**
@@ -78,7 +80,17 @@ export function createRbac(options: {
     maxMinutes: options.elevationMaxMinutes ?? 240,
     hasSecondFactor: options.hasSecondFactor ?? (async () => false),
   });
-  return { resolver, organizations, roles, entitlements, elevations, invitations, catalogue, can: resolver.can };
+  return {
+    resolver,
+    organizations,
+    roles,
+    entitlements,
+    elevations,
+    invitations,
+    catalogue,
+    can: resolver.can,
+    listeners: [{ channel: RBAC_CHANNEL, onNotify: (payload) => resolver.evict(payload) }],
+  };
 }
 
 export {

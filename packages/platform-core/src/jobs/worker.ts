@@ -10,6 +10,15 @@ export interface Backoff {
 }
 
 /** How one job type is run. */
+/**
+ * A package's reaction to a Postgres NOTIFY on its channel (for example "signing keys changed on
+ * another node"). Each package exports its own; the composition subscribes them all.
+ */
+export interface ChannelListener {
+  channel: string;
+  onNotify(payload: string): void | Promise<void>;
+}
+
 export interface JobDefinition {
   run(payload: unknown, job: JobRow): Promise<void>;
   backoff?: Backoff;

@@ -14,16 +14,9 @@ import {
   type KeyRing,
   type Logger,
 } from "@burrow/platform-core";
-import { createAuth, DEFAULT_USER_SCOPES, SIGNING_KEYS_CHANNEL, type Auth } from "@burrow/platform-auth";
-import { covers, createRbac, RBAC_CHANNEL, type Rbac } from "@burrow/platform-rbac";
-import {
-  createEmail,
-  SEND_EMAIL_JOB,
-  SEND_SMS_JOB,
-  type Email,
-  type EmailTransport,
-  type SmsTransport,
-} from "@burrow/platform-email";
+import { createAuth, DEFAULT_USER_SCOPES, type Auth } from "@burrow/platform-auth";
+import { covers, createRbac, type Rbac } from "@burrow/platform-rbac";
+import { createEmail, type Email, type EmailTransport, type SmsTransport } from "@burrow/platform-email";
 
 /** Everything the HTTP layer needs, composed once per process (or per test). */
 export interface Platform {
@@ -115,7 +108,7 @@ export function composePlatform(options: ComposeOptions): Platform {
     email,
     auth,
     rbac,
-    jobs: { [SEND_EMAIL_JOB]: email.outbox.sendJob, [SEND_SMS_JOB]: email.sms.sendJob, ...auth.jobs },
+    jobs: { ...email.jobs, ...auth.jobs },
   };
 }
 
@@ -128,13 +121,14 @@ export async function openPlatform(config: Config): Promise<Platform> {
   await database.migrate();
   const platform = composePlatform({ config, database });
   await platform.auth.signingKeys.load();
-  await database.listen(
-    SIGNING_KEYS_CHANNEL,
-    () =>
-      void platform.auth.signingKeys
-        .load()
-        .catch((error: unknown) => platform.log.error("reloading signing keys failed", { error: String(error) })),
-  );
-  await database.listen(RBAC_CHANNEL, (payload) => platform.rbac.resolver.evict(payload));
+  for (const listener of [...platform.auth.listeners, ...platform.rbac.listeners]) {
+    await database.listen(listener.channel, (payload) => {
+      Promise.resolve()
+        .then(() => listener.onNotify(payload))
+        .catch((error: unknown) =>
+          platform.log.error("a notification handler failed", { channel: listener.channel, error: String(error) }),
+        );
+    });
+  }
   return platform;
 }
