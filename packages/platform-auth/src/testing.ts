@@ -1,4 +1,18 @@
+// Helpers for tests: an independent TOTP generator, and auth composed over a test database.
 import { createHmac } from "node:crypto";
+import {
+  createAuditLog,
+  createKeyRing,
+  loadConfig,
+  silentLogger,
+  type AuditLog,
+  type Config,
+  type DatabaseHandle,
+  type KeyRing,
+} from "@burrow/platform-core";
+import { createTestClock, createTestDatabase, type TestClock } from "@burrow/platform-core/testing";
+import { createEmail, type Email } from "@burrow/platform-email";
+import { createAuth, type Auth } from "./index.ts";
 
 /** Decodes RFC 4648 base32 (what authenticator apps are given). */
 export function base32Decode(input: string): Buffer {
@@ -23,4 +37,44 @@ export function referenceTotp(secretBase32: string, epochSeconds: number, digits
   const offset = mac[mac.length - 1]! & 0x0f;
   const binary = ((mac[offset]! & 0x7f) << 24) | (mac[offset + 1]! << 16) | (mac[offset + 2]! << 8) | mac[offset + 3]!;
   return String(binary % 10 ** digits).padStart(digits, "0");
+}
+
+/** The environment unit tests run auth under: fixed secrets, no data directory, verification off. */
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({
+    NODE_ENV: "test",
+    BURROW_SECRET: "x".repeat(40),
+    BURROW_ENCRYPTION_KEYS: `v1:${Buffer.alloc(32, 3).toString("base64")}`,
+    BURROW_DATA_DIR: "/nonexistent-test-data-dir",
+    BURROW_EMAIL_VERIFICATION: "off",
+    ...env,
+  });
+}
+
+/** Auth composed over a fresh test database (PGlite, or PostgreSQL when DATABASE_URL is set). */
+export interface TestAuth {
+  handle: DatabaseHandle;
+  config: Config;
+  clock: TestClock;
+  audit: AuditLog;
+  keyRing: KeyRing;
+  email: Email;
+  auth: Auth;
+}
+
+/**
+ * Composes auth as the app does, for tests beside the code; close `handle` after.
+ * @example const { handle, auth, clock } = await createTestAuth({ env: { BURROW_MFA_LOCKOUT: "10/15m" } });
+ */
+export async function createTestAuth(
+  options: { env?: Record<string, string>; clock?: TestClock } = {},
+): Promise<TestAuth> {
+  const config = testConfig(options.env);
+  const clock = options.clock ?? createTestClock();
+  const handle = await createTestDatabase();
+  const keyRing = createKeyRing(config.encryptionKeys);
+  const audit = createAuditLog({ clock, secret: config.secret, storeRawIp: false });
+  const email = createEmail({ db: handle.db, config, clock, keyRing, log: silentLogger });
+  const auth = createAuth({ db: handle.db, config, clock, audit, keyRing, email: email.outbox, sms: email.sms });
+  return { handle, config, clock, audit, keyRing, email, auth };
 }

@@ -40,6 +40,27 @@ describe("audit log", () => {
     });
   });
 
+  test("recordByUser records the user as both actor and target, with its outcome and metadata", async () => {
+    const audit = createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false });
+    await audit.recordByUser(
+      handle.db,
+      "usr_self",
+      "user.reauthentication_failed",
+      {},
+      { outcome: "failure", metadata: { password: "x" } },
+    );
+    const [entry] = await audit.list(handle.db, { actorId: "usr_self" });
+    expect(entry).toMatchObject({
+      action: "user.reauthentication_failed",
+      actorType: "user",
+      actorId: "usr_self",
+      targetType: "user",
+      targetId: "usr_self",
+      outcome: "failure",
+      metadata: { password: "[redacted]" },
+    });
+  });
+
   test("raw IPs are kept only when configured", async () => {
     const audit = createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: true });
     await audit.record(handle.db, { action: "app.probe.raw", actor: { type: "system" } }, { ip: "198.51.100.1" });

@@ -49,6 +49,14 @@ function scrub(value: unknown, depth = 0): unknown {
 export interface AuditLog {
   /** Writes one entry. Pass the caller's transaction so the entry commits with the change. */
   record(db: Database, event: AuditEvent, request?: RequestContext): Promise<void>;
+  /** A user acting on their own account: `record` with the user as both actor and target. */
+  recordByUser(
+    db: Database,
+    userId: string,
+    action: AuditAction,
+    request: RequestContext,
+    details?: Pick<AuditEvent, "outcome" | "metadata">,
+  ): Promise<void>;
   /** The IP as stored: an HMAC under the server secret unless raw IPs are configured. */
   ipForStorage(ip: string | undefined): string | null;
   list(db: Database, filter?: AuditFilter): Promise<AuditEntry[]>;
@@ -75,8 +83,16 @@ export function createAuditLog(options: { clock: Clock; secret: string; storeRaw
     if (ip === undefined || ip === "") return null;
     return options.storeRawIp ? ip : hmacSha256(options.secret, `ip:${ip}`).slice(0, 32);
   };
-  return {
+  const log: AuditLog = {
     ipForStorage,
+    recordByUser(db, userId, action, request, details = {}) {
+      return log.record(
+        db,
+        { action, actor: { type: "user", id: userId }, target: { type: "user", id: userId }, ...details },
+        request,
+      );
+    },
+
     async record(db, event, request = {}) {
       const now = options.clock.now();
       await db.insert(auditLogs).values({
@@ -112,4 +128,5 @@ export function createAuditLog(options: { clock: Clock; secret: string; storeRaw
         .limit(Math.min(filter.limit ?? 50, 500));
     },
   };
+  return log;
 }

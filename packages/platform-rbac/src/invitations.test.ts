@@ -3,27 +3,21 @@ import { and, eq } from "drizzle-orm";
 import {
   createAuditLog,
   createKeyRing,
-  loadConfig,
   newId,
-  silentLogger,
+  type AuditLog,
   type DatabaseHandle,
   type UserId,
 } from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
-import { createTestClock, createTestDatabase } from "@burrow/platform-core/testing";
+import { createTestClock } from "@burrow/platform-core/testing";
 import { createAuth, type Auth } from "@burrow/platform-auth";
+import { createTestAuth, testConfig } from "@burrow/platform-auth/testing";
 import { users } from "@burrow/platform-auth/schema";
-import { createEmail, type Email } from "@burrow/platform-email";
+import { type Email } from "@burrow/platform-email";
 import { createRbac, INVITATION_TTL_MS, type Invitations, type Rbac } from "./index.ts";
 import { organizationMemberships, roles } from "./schema.ts";
 
-const config = loadConfig({
-  NODE_ENV: "test",
-  BURROW_SECRET: "x".repeat(40),
-  BURROW_ENCRYPTION_KEYS: `v1:${Buffer.alloc(32, 3).toString("base64")}`,
-  BURROW_DATA_DIR: "/nonexistent-test-data-dir",
-  BURROW_EMAIL_VERIFICATION: "off",
-});
+const config = testConfig();
 const PASSWORD = "purple submarine garden";
 
 describe("invitations", () => {
@@ -32,16 +26,13 @@ describe("invitations", () => {
   let rbac: Rbac;
   let invitations: Invitations;
   let email: Email;
+  let audit: AuditLog;
   const clock = createTestClock();
   let counter = 0;
 
   beforeAll(async () => {
-    handle = await createTestDatabase();
-    const keyRing = createKeyRing(config.encryptionKeys);
-    const audit = createAuditLog({ clock, secret: config.secret, storeRawIp: false });
-    email = createEmail({ db: handle.db, config, clock, keyRing, log: silentLogger });
-    // Composed as apps/api/src/platform.ts does: rbac's invitations use auth and the outbox.
-    auth = createAuth({ db: handle.db, config, clock, audit, keyRing, email: email.outbox, sms: email.sms });
+    ({ handle, auth, audit, email } = await createTestAuth({ clock }));
+    // Composed as the platform composition does: rbac's invitations use auth and the outbox.
     rbac = createRbac({ db: handle.db, clock, audit, invitations: { config, auth, mailer: email.outbox } });
     invitations = rbac.invitations!;
   });
@@ -172,14 +163,7 @@ describe("invitations", () => {
   });
 
   test("under BURROW_MFA_REQUIRED=all, the new account's session is restricted to MFA enrolment", async () => {
-    const strictConfig = loadConfig({
-      NODE_ENV: "test",
-      BURROW_SECRET: "x".repeat(40),
-      BURROW_ENCRYPTION_KEYS: `v1:${Buffer.alloc(32, 3).toString("base64")}`,
-      BURROW_DATA_DIR: "/nonexistent-test-data-dir",
-      BURROW_EMAIL_VERIFICATION: "off",
-      BURROW_MFA_REQUIRED: "all",
-    });
+    const strictConfig = testConfig({ BURROW_MFA_REQUIRED: "all" });
     const keyRing = createKeyRing(strictConfig.encryptionKeys);
     const audit = createAuditLog({ clock, secret: strictConfig.secret, storeRawIp: false });
     const strictAuth = createAuth({

@@ -130,16 +130,9 @@ export function createEmailFlows(
     // enrolled shuts them out too (no password, no sessions); the owner asks an operator to reset it.
     const secret = await tokens.issueLink(tx, { userId, purpose: "password_reset", ttlMs: LIFETIMES.passwordReset });
     await mail(tx, user.email, "security.account_claimed", { url: link("/auth/reset-password", secret) });
-    await audit.record(
-      tx,
-      {
-        action: "user.address_claimed",
-        actor: { type: "user", id: user.id },
-        target: { type: "user", id: user.id },
-        metadata: { sessionsRevoked, keysRevoked },
-      },
-      request,
-    );
+    await audit.recordByUser(tx, user.id, "user.address_claimed", request, {
+      metadata: { sessionsRevoked, keysRevoked },
+    });
   }
 
   /** A first factor by mail: receiving it proves the address; then a session or an MFA challenge. */
@@ -230,15 +223,7 @@ export function createEmailFlows(
           await firstProof(tx, user, request, { passwordShown });
         }
         const [updated] = await tx.select().from(users).where(eq(users.id, user.id));
-        await audit.record(
-          tx,
-          {
-            action: "user.email_verified",
-            actor: { type: "user", id: user.id },
-            target: { type: "user", id: user.id },
-          },
-          request,
-        );
+        await audit.recordByUser(tx, user.id, "user.email_verified", request);
         return toPublicUser(updated!);
       });
     },
@@ -258,16 +243,9 @@ export function createEmailFlows(
         await tokens.revokeAll(tx, user.id as UserId, "email_change");
         await throttle.recordSuccess(tx, user.emailNormalized);
         await parts.notices.sendPasswordChanged(tx, user);
-        await audit.record(
-          tx,
-          {
-            action: "user.password_reset",
-            actor: { type: "user", id: user.id },
-            target: { type: "user", id: user.id },
-            metadata: { sessionsRevoked: revoked },
-          },
-          request,
-        );
+        await audit.recordByUser(tx, user.id, "user.password_reset", request, {
+          metadata: { sessionsRevoked: revoked },
+        });
       });
     },
 
@@ -329,16 +307,7 @@ export function createEmailFlows(
             : await hasher.verify(normalizePassword(proof.password), hash);
         if (!valid) {
           await throttle.recordFailure(db, user.emailNormalized, slot);
-          await audit.record(
-            db,
-            {
-              action: "user.reauthentication_failed",
-              actor: { type: "user", id: user.id },
-              target: { type: "user", id: user.id },
-              outcome: "failure",
-            },
-            request,
-          );
+          await audit.recordByUser(db, user.id, "user.reauthentication_failed", request, { outcome: "failure" });
           throw new PlatformError("invalid_credentials");
         }
         await throttle.recordSuccess(db, user.emailNormalized);
@@ -349,16 +318,7 @@ export function createEmailFlows(
             ? { method: "totp" as const, code: proof.totp }
             : { method: "passkey" as const, assertion: proof.passkey };
         if (!(await parts.challenges.check(user.id, { ...second, purpose: "reauthentication" }, request))) {
-          await audit.record(
-            db,
-            {
-              action: "user.reauthentication_failed",
-              actor: { type: "user", id: user.id },
-              target: { type: "user", id: user.id },
-              outcome: "failure",
-            },
-            request,
-          );
+          await audit.recordByUser(db, user.id, "user.reauthentication_failed", request, { outcome: "failure" });
           throw new PlatformError(method === "totp" ? "invalid_code" : "invalid_credentials");
         }
       }
@@ -405,15 +365,7 @@ export function createEmailFlows(
           newEmail: target,
         });
         await mail(tx, user.email, "auth.email_changed_notice", { newEmail: target });
-        await audit.record(
-          tx,
-          {
-            action: "user.email_change_requested",
-            actor: { type: "user", id: user.id },
-            target: { type: "user", id: user.id },
-          },
-          request,
-        );
+        await audit.recordByUser(tx, user.id, "user.email_change_requested", request);
       });
     },
 
@@ -438,15 +390,7 @@ export function createEmailFlows(
           // Links and codes mailed to the old address must not outlive it.
           for (const purpose of TOKEN_PURPOSES.filter((kind) => kind !== "phone_verify"))
             await tokens.revokeAll(tx, user.id as UserId, purpose);
-          await audit.record(
-            tx,
-            {
-              action: "user.email_changed",
-              actor: { type: "user", id: user.id },
-              target: { type: "user", id: user.id },
-            },
-            request,
-          );
+          await audit.recordByUser(tx, user.id, "user.email_changed", request);
           return toPublicUser(updated!);
         });
       } catch (error) {
@@ -475,15 +419,7 @@ export function createEmailFlows(
           .update(users)
           .set({ status: "active", emailVerifiedAt: user.emailVerifiedAt ?? now, updatedAt: now })
           .where(eq(users.id, user.id));
-        await audit.record(
-          tx,
-          {
-            action: "user.account_set_up",
-            actor: { type: "user", id: user.id },
-            target: { type: "user", id: user.id },
-          },
-          request,
-        );
+        await audit.recordByUser(tx, user.id, "user.account_set_up", request);
       });
     },
   };

@@ -63,11 +63,7 @@ export function createPhones(context: AuthContext, parts: { tokens: OneTimeToken
           to: phone,
           body: `${config.email.productName} verification code: ${code}. It expires in 10 minutes. Do not share it.`,
         });
-        await audit.record(
-          tx,
-          { action: "user.phone_added", actor: { type: "user", id: userId }, target: { type: "user", id: userId } },
-          request,
-        );
+        await audit.recordByUser(tx, userId, "user.phone_added", request);
         return row!;
       });
     },
@@ -97,15 +93,7 @@ export function createPhones(context: AuthContext, parts: { tokens: OneTimeToken
             .set({ verifiedAt: clock.now(), isPrimary: hasPrimary ? undefined : true })
             .where(and(eq(userPhones.userId, userId), eq(userPhones.phone, phone)))
             .returning();
-          await audit.record(
-            tx,
-            {
-              action: "user.phone_verified",
-              actor: { type: "user", id: userId },
-              target: { type: "user", id: userId },
-            },
-            request,
-          );
+          await audit.recordByUser(tx, userId, "user.phone_verified", request);
           return row!;
         });
       } catch (error) {
@@ -127,12 +115,7 @@ export function createPhones(context: AuthContext, parts: { tokens: OneTimeToken
           .delete(userPhones)
           .where(and(eq(userPhones.id, phoneId), eq(userPhones.userId, userId)))
           .returning({ id: userPhones.id });
-        if (rows.length > 0)
-          await audit.record(
-            tx,
-            { action: "user.phone_removed", actor: { type: "user", id: userId }, target: { type: "user", id: userId } },
-            request,
-          );
+        if (rows.length > 0) await audit.recordByUser(tx, userId, "user.phone_removed", request);
         return rows.length;
       });
       if (removed === 0) throw new PlatformError("not_found");

@@ -1,31 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, eq } from "drizzle-orm";
-import {
-  createAuditLog,
-  createKeyRing,
-  loadConfig,
-  newId,
-  silentLogger,
-  type DatabaseHandle,
-  type UserId,
-} from "@burrow/platform-core";
+import { newId, type DatabaseHandle, type UserId } from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
-import { createEmail } from "@burrow/platform-email";
 import { emailMessages } from "@burrow/platform-email/schema";
-import { createTestClock, createTestDatabase } from "@burrow/platform-core/testing";
-import { createAuth, type Auth } from "../index.ts";
+import { createTestClock } from "@burrow/platform-core/testing";
+import type { Auth } from "../index.ts";
 import { signInThrottles, users } from "../schema.ts";
-import { referenceTotp } from "../testing.ts";
+import { createTestAuth, referenceTotp, testConfig } from "../testing.ts";
 import { createChallengeStore, MFA_MAX_ATTEMPTS, MFA_TOKEN_TTL_MS, secondFactorKey } from "./challenges.ts";
 
-const config = loadConfig({
-  NODE_ENV: "test",
-  BURROW_SECRET: "x".repeat(40),
-  BURROW_ENCRYPTION_KEYS: `v1:${Buffer.alloc(32, 3).toString("base64")}`,
-  BURROW_DATA_DIR: "/nonexistent-test-data-dir",
-  BURROW_EMAIL_VERIFICATION: "off",
-  BURROW_MFA_LOCKOUT: "10/15m",
-});
+const config = testConfig({ BURROW_MFA_LOCKOUT: "10/15m" });
 const PASSWORD = "purple submarine garden";
 const STEP_MS = 30_000;
 
@@ -37,18 +21,7 @@ describe("MFA challenges", () => {
   let counter = 0;
 
   beforeAll(async () => {
-    handle = await createTestDatabase();
-    const keyRing = createKeyRing(config.encryptionKeys);
-    const email = createEmail({ db: handle.db, config, clock, keyRing, log: silentLogger });
-    auth = createAuth({
-      db: handle.db,
-      config,
-      clock,
-      audit: createAuditLog({ clock, secret: config.secret, storeRawIp: false }),
-      email: email.outbox,
-      sms: email.sms,
-      keyRing,
-    });
+    ({ handle, auth } = await createTestAuth({ clock, env: { BURROW_MFA_LOCKOUT: "10/15m" } }));
   });
   afterAll(() => handle.close());
 

@@ -147,17 +147,10 @@ export function createChallenges(
     }
     const locked = await throttle.recordFailure(db, key, slot);
     await db.transaction(async (tx) => {
-      await audit.record(
-        tx,
-        {
-          action: "mfa.factor_failed",
-          actor: { type: "user", id: userId },
-          target: { type: "user", id: userId },
-          outcome: "failure",
-          metadata: { method: proof.method, purpose: proof.purpose },
-        },
-        request,
-      );
+      await audit.recordByUser(tx, userId, "mfa.factor_failed", request, {
+        outcome: "failure",
+        metadata: { method: proof.method, purpose: proof.purpose },
+      });
       if (!locked) return;
       await audit.record(
         tx,
@@ -211,16 +204,9 @@ export function createChallenges(
           .where(and(eq(mfaChallenges.id, challenge.id), isNull(mfaChallenges.consumedAt)))
           .returning();
         if (claimed === undefined) return undefined;
-        await audit.record(
-          tx,
-          {
-            action: "mfa.factor_used",
-            actor: { type: "user", id: challenge.userId },
-            target: { type: "user", id: challenge.userId },
-            metadata: { method: input.method },
-          },
-          request,
-        );
+        await audit.recordByUser(tx, challenge.userId, "mfa.factor_used", request, {
+          metadata: { method: input.method },
+        });
         return parts.completion.afterAllFactors(tx, challenge.userId, [challenge.firstMethod, input.method], request);
       });
       if (signedIn === undefined)

@@ -138,12 +138,7 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
     await notifyChange(tx, userId, change, "mfa.factor_added", request, factorId);
     // Enrolment done: sessions held back by the MFA policy become full sessions.
     const { lifted, token } = await context.sessions.liftRestriction(tx, userId, options.sessionId);
-    if (lifted > 0)
-      await audit.record(
-        tx,
-        { action: "mfa.policy_enrolled", actor: { type: "user", id: userId }, target: { type: "user", id: userId } },
-        request,
-      );
+    if (lifted > 0) await audit.recordByUser(tx, userId, "mfa.policy_enrolled", request);
     return { recoveryCodes, sessionToken: token };
   }
 

@@ -1,30 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, eq } from "drizzle-orm";
-import {
-  createAuditLog,
-  createKeyRing,
-  loadConfig,
-  newId,
-  silentLogger,
-  type DatabaseHandle,
-  type SessionId,
-  type UserId,
-} from "@burrow/platform-core";
+import { newId, type DatabaseHandle, type SessionId, type UserId } from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
-import { createEmail } from "@burrow/platform-email";
-import { createTestClock, createTestDatabase } from "@burrow/platform-core/testing";
-import { createAuth, type Auth } from "../index.ts";
+import { createTestClock } from "@burrow/platform-core/testing";
+import type { Auth } from "../index.ts";
+import { createTestAuth, testConfig } from "../testing.ts";
 import { REAUTHENTICATION_WINDOW_MS } from "../flows/lifetimes.ts";
 import { authSessions, users } from "../schema.ts";
 import { assertRecentAuthentication } from "./sessions.ts";
 
-const config = loadConfig({
-  NODE_ENV: "test",
-  BURROW_SECRET: "x".repeat(40),
-  BURROW_ENCRYPTION_KEYS: `v1:${Buffer.alloc(32, 3).toString("base64")}`,
-  BURROW_DATA_DIR: "/nonexistent-test-data-dir",
-  BURROW_EMAIL_VERIFICATION: "off",
-});
+const config = testConfig();
 const { idleTimeoutMs, absoluteLifetimeMs, activityRefreshMs } = config.session;
 const DAY = 86_400_000;
 
@@ -35,18 +20,7 @@ describe("sessions", () => {
   let counter = 0;
 
   beforeAll(async () => {
-    handle = await createTestDatabase();
-    const keyRing = createKeyRing(config.encryptionKeys);
-    const email = createEmail({ db: handle.db, config, clock, keyRing, log: silentLogger });
-    auth = createAuth({
-      db: handle.db,
-      config,
-      clock,
-      audit: createAuditLog({ clock, secret: config.secret, storeRawIp: false }),
-      email: email.outbox,
-      sms: email.sms,
-      keyRing,
-    });
+    ({ handle, auth } = await createTestAuth({ clock }));
   });
   afterAll(() => handle.close());
 

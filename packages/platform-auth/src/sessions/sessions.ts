@@ -210,16 +210,7 @@ export function createSessions(context: AuthContext): Sessions {
     async revokeOthers(caller, request) {
       return context.db.transaction(async (tx) => {
         const count = await sessions.revokeAll(tx, caller.userId as UserId, "revoked_by_user", caller.id as SessionId);
-        await audit.record(
-          tx,
-          {
-            action: "session.revoked_others",
-            actor: { type: "user", id: caller.userId },
-            target: { type: "user", id: caller.userId },
-            metadata: { count },
-          },
-          request,
-        );
+        await audit.recordByUser(tx, caller.userId, "session.revoked_others", request, { metadata: { count } });
         return count;
       });
     },

@@ -147,16 +147,7 @@ export function createAccounts(
           const user = await parts.users.insert(tx, { email, name: input.name ?? null });
           const now = clock.now();
           await tx.insert(credentialsPassword).values({ userId: user.id, hash, createdAt: now, updatedAt: now });
-          await audit.record(
-            tx,
-            {
-              action: "user.signed_up",
-              actor: { type: "user", id: user.id },
-              target: { type: "user", id: user.id },
-              metadata: { method: "password" },
-            },
-            request,
-          );
+          await audit.recordByUser(tx, user.id, "user.signed_up", request, { metadata: { method: "password" } });
           if (verificationRequired()) {
             await notices.sendVerification(tx, user);
             return { kind: "verification_required" as const };
@@ -223,33 +214,19 @@ export function createAccounts(
       const { user } = row;
       await throttle.recordSuccess(db, key);
       if (user.status === "suspended") {
-        await audit.record(
-          db,
-          {
-            action: "user.sign_in_failed",
-            actor: { type: "user", id: user.id },
-            target: { type: "user", id: user.id },
-            outcome: "denied",
-            metadata: { reason: "suspended" },
-          },
-          request,
-        );
+        await audit.recordByUser(db, user.id, "user.sign_in_failed", request, {
+          outcome: "denied",
+          metadata: { reason: "suspended" },
+        });
         throw new PlatformError("account_suspended");
       }
       if (user.status !== "active") throw new PlatformError("invalid_credentials");
       if (verificationRequired() && user.emailVerifiedAt === null) {
         const verificationEmailSent = await db.transaction(async (tx) => {
-          await audit.record(
-            tx,
-            {
-              action: "user.sign_in_failed",
-              actor: { type: "user", id: user.id },
-              target: { type: "user", id: user.id },
-              outcome: "denied",
-              metadata: { reason: "email_not_verified" },
-            },
-            request,
-          );
+          await audit.recordByUser(tx, user.id, "user.sign_in_failed", request, {
+            outcome: "denied",
+            metadata: { reason: "email_not_verified" },
+          });
           return notices.resendVerification(tx, user);
         });
         // Only the account's password gets here, so saying whether a mail went out reveals nothing.
@@ -299,32 +276,16 @@ export function createAccounts(
           : await hasher.verify(normalizePassword(input.currentPassword), credential.hash);
       if (!valid) {
         await throttle.recordFailure(db, user.emailNormalized, slot);
-        await audit.record(
-          db,
-          {
-            action: "user.password_change_failed",
-            actor: { type: "user", id: user.id },
-            target: { type: "user", id: user.id },
-            outcome: "failure",
-          },
-          request,
-        );
+        await audit.recordByUser(db, user.id, "user.password_change_failed", request, { outcome: "failure" });
         throw new PlatformError("invalid_credentials", { detail: "The current password is incorrect." });
       }
       await throttle.recordSuccess(db, user.emailNormalized);
       await db.transaction(async (tx) => {
         await setPassword(tx, { id: user.id as UserId, email: user.email, name: user.name }, input.newPassword);
         const revoked = await sessions.revokeAll(tx, user.id as UserId, "password_changed", session.id as SessionId);
-        await audit.record(
-          tx,
-          {
-            action: "user.password_changed",
-            actor: { type: "user", id: user.id },
-            target: { type: "user", id: user.id },
-            metadata: { otherSessionsRevoked: revoked },
-          },
-          request,
-        );
+        await audit.recordByUser(tx, user.id, "user.password_changed", request, {
+          metadata: { otherSessionsRevoked: revoked },
+        });
         await notices.sendPasswordChanged(tx, user);
       });
     },

@@ -31,16 +31,9 @@ export function createSessionStarter(context: AuthContext, sessions: Sessions): 
       .set({ lastSignInAt: context.clock.now() })
       .where(eq(users.id, userId))
       .returning();
-    await context.audit.record(
-      tx,
-      {
-        action: "user.signed_in",
-        actor: { type: "user", id: userId },
-        target: { type: "user", id: userId },
-        metadata: { methods, sessionId: session.id },
-      },
-      request,
-    );
+    await context.audit.recordByUser(tx, userId, "user.signed_in", request, {
+      metadata: { methods, sessionId: session.id },
+    });
     return { user: toPublicUser(row!), session, token };
   };
 }
@@ -140,16 +133,7 @@ export function createSignInCompletion(
           redirectTo: options.redirectTo ?? null,
           orgId: options.orgId ?? null,
         });
-        await audit.record(
-          tx,
-          {
-            action: "user.mfa_challenged",
-            actor: { type: "user", id: userId },
-            target: { type: "user", id: userId },
-            metadata: { firstMethod: method },
-          },
-          request,
-        );
+        await audit.recordByUser(tx, userId, "user.mfa_challenged", request, { metadata: { firstMethod: method } });
         return { kind: "mfa_required", mfaToken, methods };
       }
       // Policy requires a factor this user lacks: a session that can do nothing but enrol one.
@@ -163,15 +147,7 @@ export function createSignInCompletion(
             "mfa_enrolment_required",
             request,
           );
-        await audit.record(
-          tx,
-          {
-            action: "mfa.policy_enrolment_required",
-            actor: { type: "user", id: userId },
-            target: { type: "user", id: userId },
-          },
-          request,
-        );
+        await audit.recordByUser(tx, userId, "mfa.policy_enrolment_required", request);
         return {
           kind: "signed_in",
           redirectTo: options.redirectTo ?? null,

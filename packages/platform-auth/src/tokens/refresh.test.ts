@@ -1,35 +1,21 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import {
-  createAuditLog,
-  createKeyRing,
-  loadConfig,
-  newId,
-  silentLogger,
-  type AuditLog,
-  type DatabaseHandle,
-  type UserId,
-} from "@burrow/platform-core";
+import { newId, type AuditLog, type DatabaseHandle, type UserId } from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
-import { createEmail } from "@burrow/platform-email";
-import { createTestClock, createTestDatabase } from "@burrow/platform-core/testing";
-import { createAuth, type Auth } from "../index.ts";
+import { createTestClock } from "@burrow/platform-core/testing";
+import type { Auth } from "../index.ts";
+import { createTestAuth, testConfig } from "../testing.ts";
 import { refreshTokenFamilies, users } from "../schema.ts";
 import { createRefreshTokens } from "./refresh.ts";
 
 const HOUR = 3_600_000;
 const env = {
-  NODE_ENV: "test",
-  BURROW_SECRET: "x".repeat(40),
-  BURROW_ENCRYPTION_KEYS: `v1:${Buffer.alloc(32, 3).toString("base64")}`,
-  BURROW_DATA_DIR: "/nonexistent-test-data-dir",
-  BURROW_EMAIL_VERIFICATION: "off",
   // The session idles out before its refresh token does, and the token before the family ends.
   BURROW_SESSION_IDLE: "1d",
   BURROW_REFRESH_IDLE: "2d",
   BURROW_REFRESH_GRACE: "10s",
 };
-const config = loadConfig(env);
+const config = testConfig(env);
 const graceMs = config.tokens.refreshGraceMs;
 
 describe("refresh tokens", () => {
@@ -40,11 +26,7 @@ describe("refresh tokens", () => {
   let counter = 0;
 
   beforeAll(async () => {
-    handle = await createTestDatabase();
-    const keyRing = createKeyRing(config.encryptionKeys);
-    const email = createEmail({ db: handle.db, config, clock, keyRing, log: silentLogger });
-    audit = createAuditLog({ clock, secret: config.secret, storeRawIp: false });
-    auth = createAuth({ db: handle.db, config, clock, audit, email: email.outbox, sms: email.sms, keyRing });
+    ({ handle, auth, audit } = await createTestAuth({ clock, env }));
   });
   afterAll(() => handle.close());
 
@@ -125,7 +107,7 @@ describe("refresh tokens", () => {
   test("with the grace window off, the first reuse revokes the family", async () => {
     const strict = createRefreshTokens({
       db: handle.db,
-      config: loadConfig({ ...env, BURROW_REFRESH_GRACE: "0" }),
+      config: testConfig({ ...env, BURROW_REFRESH_GRACE: "0" }),
       clock,
       audit,
       sessions: auth.sessions,

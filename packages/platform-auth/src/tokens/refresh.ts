@@ -176,16 +176,9 @@ export function createRefreshTokens(options: {
         // Revoking an unknown token answers the same (RFC 7009): nothing to say about it.
         if (row === undefined) return;
         await revokeFamily(tx, row.family.id, row.session.id, "revoked_by_client");
-        await audit.record(
-          tx,
-          {
-            action: "refresh_token.family_revoked",
-            actor: { type: "user", id: row.family.userId },
-            target: { type: "user", id: row.family.userId },
-            metadata: { familyId: row.family.id, reason: "revoked_by_client" },
-          },
-          request,
-        );
+        await audit.recordByUser(tx, row.family.userId, "refresh_token.family_revoked", request, {
+          metadata: { familyId: row.family.id, reason: "revoked_by_client" },
+        });
       });
     },
   };

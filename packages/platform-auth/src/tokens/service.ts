@@ -90,16 +90,7 @@ export function createAccessTokens(options: {
   }
 
   async function issued(userId: string, grantType: string, request: RequestContext): Promise<void> {
-    await audit.record(
-      db,
-      {
-        action: "token.issued",
-        actor: { type: "user", id: userId },
-        target: { type: "user", id: userId },
-        metadata: { grantType },
-      },
-      request,
-    );
+    await audit.recordByUser(db, userId, "token.issued", request, { metadata: { grantType } });
   }
 
   async function authenticate(token: string) {

@@ -1,22 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import {
-  createAuditLog,
-  createKeyRing,
-  loadConfig,
-  silentLogger,
-  type DatabaseHandle,
-  type UserId,
-} from "@burrow/platform-core";
-import { createEmail } from "@burrow/platform-email";
-import { createTestClock, createTestDatabase } from "@burrow/platform-core/testing";
-import { createAuth, type Auth } from "../index.ts";
-
-const config = loadConfig({
-  NODE_ENV: "test",
-  BURROW_SECRET: "x".repeat(40),
-  BURROW_ENCRYPTION_KEYS: `v1:${Buffer.alloc(32, 3).toString("base64")}`,
-  BURROW_EMAIL_VERIFICATION: "off",
-});
+import { type DatabaseHandle, type UserId } from "@burrow/platform-core";
+import { createTestClock } from "@burrow/platform-core/testing";
+import type { Auth } from "../index.ts";
+import { createTestAuth } from "../testing.ts";
 
 describe("user services", () => {
   let handle: DatabaseHandle;
@@ -24,23 +10,7 @@ describe("user services", () => {
   const clock = createTestClock();
   const verifies: string[] = [];
   beforeAll(async () => {
-    handle = await createTestDatabase();
-    const email = createEmail({
-      db: handle.db,
-      config,
-      clock,
-      keyRing: createKeyRing(config.encryptionKeys),
-      log: silentLogger,
-    });
-    auth = createAuth({
-      db: handle.db,
-      config,
-      clock,
-      audit: createAuditLog({ clock, secret: config.secret, storeRawIp: false }),
-      email: email.outbox,
-      sms: email.sms,
-      keyRing: createKeyRing(config.encryptionKeys),
-    });
+    ({ handle, auth } = await createTestAuth({ clock }));
   });
   afterAll(() => handle.close());
 
