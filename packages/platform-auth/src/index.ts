@@ -52,6 +52,21 @@ export interface Auth extends Accounts, PasskeySignIn {
   listeners: ChannelListener[];
 }
 
+/**
+ * The port through which a permissions package decides for auth. Each part is asked when it is needed,
+ * inside auth's own transaction where one is given; leaving a part out keeps auth's default.
+ */
+export interface AccessPolicy {
+  /** Whether a role requires MFA of this user (BURROW_MFA_REQUIRED=all covers everyone anyway). */
+  mfaRequiredFor(db: Database, userId: UserId): Promise<boolean>;
+  /** Extra claims for access tokens (roles and permissions); throws to refuse minting for an organization. */
+  claims: ClaimsProvider;
+  /** What a user may put on an API key or use to rotate signing keys; their own profile by default. */
+  grantableScopes(userId: UserId): Promise<string[]>;
+  /** Runs in the transaction that suspends or deletes a user (rbac ends their eligibilities and elevations). */
+  onUserDeactivated(db: Database, userId: UserId): Promise<void>;
+}
+
 export interface CreateAuthOptions {
   db: Database;
   config: Config;
@@ -63,14 +78,8 @@ export interface CreateAuthOptions {
   sms: AuthTexter;
   /** The core key ring: signing keys' private halves are encrypted with it. */
   keyRing: KeyRing;
-  /** Extra claims for access tokens (the rbac package supplies roles and permissions). */
-  claims?: ClaimsProvider;
-  /** Whether a role requires MFA of this user (BURROW_MFA_REQUIRED=all covers everyone). */
-  mfaRequiredFor?: (db: Database, userId: UserId) => Promise<boolean>;
-  /** Runs in the transaction that suspends or deletes a user (rbac ends their eligibilities and elevations). */
-  onUserDeactivated?: (db: Database, userId: UserId) => Promise<void>;
-  /** What a user may put on an API key; their own profile by default. */
-  grantableScopes?: (userId: UserId) => Promise<string[]>;
+  /** What roles decide for accounts: `rbac.accessPolicy` from @burrow/platform-rbac, or your own. */
+  access?: Partial<AccessPolicy>;
   hasher?: PasswordHasher;
   policy?: PasswordPolicy;
 }
@@ -85,6 +94,7 @@ export interface CreateAuthOptions {
  * else askForSecondFactor(outcome.mfaToken, outcome.methods);
  */
 export function createAuth(options: CreateAuthOptions): Auth {
+  const access = options.access ?? {};
   const context: AuthContext = {
     db: options.db,
     config: options.config,
@@ -95,8 +105,8 @@ export function createAuth(options: CreateAuthOptions): Auth {
     hasher: options.hasher ?? createPasswordHasher(),
     policy: options.policy ?? DEFAULT_PASSWORD_POLICY,
     requiresMfa: async (db, userId) =>
-      options.config.mfaRequired === "all" || ((await options.mfaRequiredFor?.(db, userId as UserId)) ?? false),
-    onUserDeactivated: async (db, userId) => options.onUserDeactivated?.(db, userId as UserId),
+      options.config.mfaRequired === "all" || ((await access.mfaRequiredFor?.(db, userId as UserId)) ?? false),
+    onUserDeactivated: async (db, userId) => access.onUserDeactivated?.(db, userId as UserId),
   };
   const sessions = createSessions(context);
   const users = createUsers(context, { sessions });
@@ -117,7 +127,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
   const challenges = createChallenges(context, { factors, passkeys, throttle: secondFactorThrottle, completion });
   const accounts = createAccounts(context, { sessions, users, throttle, notices, completion });
   const base = { db: context.db, config: context.config, clock: context.clock, audit: context.audit };
-  const grantableScopes = options.grantableScopes ?? (async () => DEFAULT_USER_SCOPES);
+  const grantableScopes = access.grantableScopes ?? (async () => DEFAULT_USER_SCOPES);
   const apiKeys = createApiKeys({ ...base, sessions, grantableScopes });
   const flows = createEmailFlows(context, {
     users,
@@ -141,7 +151,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
     refresh: refreshTokens,
     sessions,
     accounts,
-    ...(options.claims ? { claims: options.claims } : {}),
+    ...(access.claims ? { claims: access.claims } : {}),
   });
   return {
     ...accounts,
@@ -217,7 +227,7 @@ export {
   type SecondFactorProof,
 } from "./mfa/challenges.ts";
 export type { PasskeySignIn } from "./sign-in/passkey.ts";
-export type { FactorRow, Factors } from "./mfa/factors.ts";
+export { secondFactorMethods, type FactorRow, type Factors } from "./mfa/factors.ts";
 export { WEBAUTHN_CHALLENGE_TTL_MS, type Passkeys } from "./mfa/passkeys.ts";
 export type { SignInThrottle } from "./sign-in/throttle.ts";
 export {

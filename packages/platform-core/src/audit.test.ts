@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createAuditLog } from "./audit.ts";
 import type { DatabaseHandle } from "./database/index.ts";
-import { createTestClock, createTestDatabase } from "./testing.ts";
+import { createTestClock, createTestDatabase } from "./test-database.ts";
 
 describe("audit log", () => {
   let handle: DatabaseHandle;

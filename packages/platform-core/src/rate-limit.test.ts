@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { DatabaseHandle } from "./database/index.ts";
 import { consumeRateLimit } from "./rate-limit.ts";
-import { createTestClock, createTestDatabase } from "./testing.ts";
+import { createTestClock, createTestDatabase } from "./test-database.ts";
 
 describe("rate limit", () => {
   let handle: DatabaseHandle;

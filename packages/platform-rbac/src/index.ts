@@ -1,13 +1,14 @@
 import type { AuditLog, ChannelListener, Clock, Config, Database } from "@burrow/platform-core";
-import type { Auth } from "@burrow/platform-auth";
+import type { AccessPolicy, Auth } from "@burrow/platform-auth";
+import { createAccessPolicy } from "./access/policy.ts";
 import type { Outbox } from "@burrow/platform-email";
-import { createElevations, type Elevations } from "./elevations.ts";
-import { createEntitlements, type Entitlements } from "./entitlements.ts";
-import { createInvitations, type Invitations } from "./invitations.ts";
-import { createOrganizations, type Organizations } from "./organizations.ts";
-import { BUILT_IN_PERMISSIONS } from "./permissions.ts";
-import { createPermissionResolver, RBAC_CHANNEL, type PermissionResolver } from "./resolver.ts";
-import { createRoles, type Roles } from "./roles.ts";
+import { createElevations, type Elevations } from "./elevations/elevations.ts";
+import { createEntitlements, type Entitlements } from "./entitlements/entitlements.ts";
+import { createInvitations, type Invitations } from "./invitations/invitations.ts";
+import { createOrganizations, type Organizations } from "./organizations/organizations.ts";
+import { BUILT_IN_PERMISSIONS } from "./access/permissions.ts";
+import { createPermissionResolver, RBAC_CHANNEL, type PermissionResolver } from "./access/resolver.ts";
+import { createRoles, type Roles } from "./roles/roles.ts";
 
 export interface Rbac {
   resolver: PermissionResolver;
@@ -15,18 +16,33 @@ export interface Rbac {
   roles: Roles;
   entitlements: Entitlements;
   elevations: Elevations;
-  /** Present when composed with auth and the email outbox. */
-  invitations: Invitations | undefined;
+  /** What roles decide for accounts: give it to `createAuth({ access })`. */
+  accessPolicy: AccessPolicy;
   /** The permission catalogue: Burrow's and the builder's, with descriptions. */
   catalogue: Record<string, string>;
   can: PermissionResolver["can"];
   /** Cached permissions evicted when another node changes them. */
   listeners: ChannelListener[];
+  /** Invitations to organizations, which join or create accounts: they need auth, made after rbac. */
+  createInvitations(accounts: InvitationAccounts): Invitations;
+}
+
+/** What invitations need of the rest of the platform: accounts (to join or create) and the outbox. */
+export interface InvitationAccounts {
+  config: Config;
+  auth: Pick<Auth, "users" | "setPassword" | "completion">;
+  mailer: Pick<Outbox, "queue">;
 }
 
 /**
- * Organizations, roles and permission checks.
- * @example const rbac = createRbac({ db, clock, audit, permissions: { "projects:write": "Edit projects" } }); await rbac.can(userId, "projects:write", { orgId })
+ * Organizations, roles and permission checks. Rbac builds on auth, and auth asks rbac's rules
+ * (who needs MFA, what tokens carry): so rbac comes first, auth takes its `accessPolicy`, and the
+ * invitations, which need both, come last.
+ * @example
+ * const rbac = createRbac({ db, clock, audit, permissions: { "projects:write": "Edit projects" } });
+ * const auth = createAuth({ db, config, clock, audit, keyRing, email: email.outbox, sms: email.sms, access: rbac.accessPolicy });
+ * const invitations = rbac.createInvitations({ config, auth, mailer: email.outbox });
+ * await rbac.can(userId, "projects:write", { orgId });
  */
 export function createRbac(options: {
   db: Database;
@@ -35,50 +51,20 @@ export function createRbac(options: {
   permissions?: Record<string, string>;
   /** The longest an elevation may last, in minutes (4 hours by default). */
   elevationMaxMinutes?: number;
-  /**
-   * Whether a user has a second factor (for example `auth.factors.methods(db, id)` being non-empty).
-   * Every holder of `*` must have one, so elevation into a role holding `*` asks this; without it,
-   * such elevations are refused.
-   */
-  hasSecondFactor?: (db: Database, userId: string) => Promise<boolean>;
-  /** For invitations: accounts (to join or create) and the outbox (to mail them). */
-  invitations?: {
-    config: Config;
-    auth: Pick<Auth, "users" | "setPassword" | "completion">;
-    mailer: Pick<Outbox, "queue">;
-  };
 }): Rbac {
-  const resolver = createPermissionResolver({ db: options.db, clock: options.clock });
-  const organizations = createOrganizations({ db: options.db, clock: options.clock, audit: options.audit, resolver });
+  const { db, clock, audit } = options;
+  const resolver = createPermissionResolver({ db, clock });
+  const organizations = createOrganizations({ db, clock, audit, resolver });
   const catalogue = { ...BUILT_IN_PERMISSIONS, ...options.permissions };
-  const roles = createRoles({
-    db: options.db,
-    clock: options.clock,
-    audit: options.audit,
-    resolver,
-    organizations,
-    catalogue,
-  });
-  const invitations =
-    options.invitations === undefined
-      ? undefined
-      : createInvitations({
-          db: options.db,
-          clock: options.clock,
-          audit: options.audit,
-          resolver,
-          organizations,
-          ...options.invitations,
-        });
-  const entitlements = createEntitlements({ db: options.db, clock: options.clock, audit: options.audit });
+  const roles = createRoles({ db, clock, audit, resolver, organizations, catalogue });
+  const entitlements = createEntitlements({ db, clock, audit });
   const elevations = createElevations({
-    db: options.db,
-    clock: options.clock,
-    audit: options.audit,
+    db,
+    clock,
+    audit,
     resolver,
     organizations,
     maxMinutes: options.elevationMaxMinutes ?? 240,
-    hasSecondFactor: options.hasSecondFactor ?? (async () => false),
   });
   return {
     resolver,
@@ -86,10 +72,11 @@ export function createRbac(options: {
     roles,
     entitlements,
     elevations,
-    invitations,
+    accessPolicy: createAccessPolicy({ resolver, elevations }),
     catalogue,
     can: resolver.can,
     listeners: [{ channel: RBAC_CHANNEL, onNotify: (payload) => resolver.evict(payload) }],
+    createInvitations: (accounts) => createInvitations({ db, clock, audit, resolver, organizations, ...accounts }),
   };
 }
 
@@ -100,12 +87,22 @@ export {
   coversAll,
   PERMISSION,
   type BuiltInRole,
-} from "./permissions.ts";
-export { createGuards, type GuardOptions } from "./guards.ts";
-export { RBAC_CHANNEL, type PermissionResolver, type ResolvedPermissions } from "./resolver.ts";
-export { slugFromName, type Member, type OrganizationRow, type Organizations } from "./organizations.ts";
-export { INVITATION_TTL_MS, type InvitationRow, type InvitationView, type Invitations } from "./invitations.ts";
-export type { RoleView, Roles } from "./roles.ts";
-export { findOrgRole } from "./organizations.ts";
-export type { Entitlement, Entitlements, Subject, SubscriptionStatus } from "./entitlements.ts";
-export { DEFAULT_ELEVATION_MINUTES, type EligibilityView, type ElevationRow, type Elevations } from "./elevations.ts";
+} from "./access/permissions.ts";
+export { createGuards, type GuardOptions } from "./access/guards.ts";
+export { RBAC_CHANNEL, type PermissionResolver, type ResolvedPermissions } from "./access/resolver.ts";
+export { slugFromName, type Member, type OrganizationRow, type Organizations } from "./organizations/organizations.ts";
+export {
+  INVITATION_TTL_MS,
+  type InvitationRow,
+  type InvitationView,
+  type Invitations,
+} from "./invitations/invitations.ts";
+export type { RoleView, Roles } from "./roles/roles.ts";
+export { findOrgRole } from "./organizations/organizations.ts";
+export type { Entitlement, Entitlements, Subject, SubscriptionStatus } from "./entitlements/entitlements.ts";
+export {
+  DEFAULT_ELEVATION_MINUTES,
+  type EligibilityView,
+  type ElevationRow,
+  type Elevations,
+} from "./elevations/elevations.ts";

@@ -188,7 +188,7 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
   });
   app.post("/auth/accept-invitation", async (c) => {
     const fields = await readForm(c);
-    const invitations = platform.rbac.invitations!;
+    const invitations = platform.invitations;
     try {
       if (fields.mode === "create") {
         const { signedIn } = await invitations.acceptWithNewAccount(

@@ -6,7 +6,7 @@ import { emailMessages } from "@burrow/platform-email/schema";
 import { createTestClock } from "@burrow/platform-core/testing";
 import type { Auth } from "../index.ts";
 import { signInThrottles, users } from "../schema.ts";
-import { createTestAuth, referenceTotp, testConfig } from "../testing.ts";
+import { createTestAuth, referenceTotp, testConfig } from "../test-auth.ts";
 import { createChallengeStore, MFA_MAX_ATTEMPTS, MFA_TOKEN_TTL_MS, secondFactorKey } from "./challenges.ts";
 
 const config = testConfig({ BURROW_MFA_LOCKOUT: "10/15m" });

@@ -79,6 +79,25 @@ export interface Factors {
   regenerateRecoveryCodes(session: SessionRow, request: RequestContext): Promise<string[]>;
 }
 
+const confirmed = (userId: string) => and(eq(mfaFactors.userId, userId), isNotNull(mfaFactors.confirmedAt));
+
+/**
+ * The second-factor methods a user can use now: empty when they have none confirmed. A read of auth's
+ * own table, needing no service, so that another package (rbac's elevation rules) can ask it.
+ */
+export async function secondFactorMethods(
+  db: Database,
+  userId: string,
+): Promise<("totp" | "passkey" | "recovery_code")[]> {
+  const rows = await db.select({ type: mfaFactors.type }).from(mfaFactors).where(confirmed(userId));
+  if (rows.length === 0) return [];
+  const methods: ("totp" | "passkey" | "recovery_code")[] = [];
+  if (rows.some((row) => row.type === "totp")) methods.push("totp");
+  if (rows.some((row) => row.type === "passkey")) methods.push("passkey");
+  methods.push("recovery_code");
+  return methods;
+}
+
 export function createFactors(context: AuthContext & { keyRing: KeyRing; sessions: Sessions }): Factors {
   const { db, clock, audit, keyRing, hasher, config } = context;
   const aad = (factorId: string) => `totp:${factorId}`;
@@ -123,8 +142,6 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
     }
     return codes;
   }
-
-  const confirmed = (userId: string) => and(eq(mfaFactors.userId, userId), isNotNull(mfaFactors.confirmedAt));
 
   async function factorAdded(
     tx: Database,
@@ -255,15 +272,7 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
     list: (tx, userId) =>
       tx.select().from(mfaFactors).where(eq(mfaFactors.userId, userId)).orderBy(asc(mfaFactors.createdAt)),
 
-    async methods(tx, userId) {
-      const rows = await tx.select({ type: mfaFactors.type }).from(mfaFactors).where(confirmed(userId));
-      if (rows.length === 0) return [];
-      const methods: ("totp" | "passkey" | "recovery_code")[] = [];
-      if (rows.some((row) => row.type === "totp")) methods.push("totp");
-      if (rows.some((row) => row.type === "passkey")) methods.push("passkey");
-      methods.push("recovery_code");
-      return methods;
-    },
+    methods: secondFactorMethods,
 
     verifyTotp: (tx, userId) => async (code) => {
       const rows = await tx

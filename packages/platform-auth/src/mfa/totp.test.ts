@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { generate } from "otplib";
-import { base32Decode, referenceTotp } from "../testing.ts";
+import { base32Decode, referenceTotp } from "../test-auth.ts";
 import { checkTotp, newTotpSecret } from "./totp.ts";
 
 describe("TOTP", () => {

@@ -4,7 +4,7 @@ import { newId, type DatabaseHandle, type SessionId, type UserId } from "@burrow
 import { auditLogs } from "@burrow/platform-core/schema";
 import { createTestClock } from "@burrow/platform-core/testing";
 import type { Auth } from "../index.ts";
-import { createTestAuth, testConfig } from "../testing.ts";
+import { createTestAuth, testConfig } from "../test-auth.ts";
 import { REAUTHENTICATION_WINDOW_MS } from "../flows/lifetimes.ts";
 import { authSessions, users } from "../schema.ts";
 import { assertRecentAuthentication } from "./sessions.ts";

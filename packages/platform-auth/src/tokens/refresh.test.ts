@@ -4,7 +4,7 @@ import { newId, type AuditLog, type DatabaseHandle, type UserId } from "@burrow/
 import { auditLogs } from "@burrow/platform-core/schema";
 import { createTestClock } from "@burrow/platform-core/testing";
 import type { Auth } from "../index.ts";
-import { createTestAuth, testConfig } from "../testing.ts";
+import { createTestAuth, testConfig } from "../test-auth.ts";
 import { refreshTokenFamilies, users } from "../schema.ts";
 import { createRefreshTokens } from "./refresh.ts";
 

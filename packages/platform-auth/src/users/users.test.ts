@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type DatabaseHandle, type UserId } from "@burrow/platform-core";
 import { createTestClock } from "@burrow/platform-core/testing";
 import type { Auth } from "../index.ts";
-import { createTestAuth } from "../testing.ts";
+import { createTestAuth } from "../test-auth.ts";
 
 describe("user services", () => {
   let handle: DatabaseHandle;

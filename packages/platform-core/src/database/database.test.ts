@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
-import { createTestDatabase } from "../testing.ts";
+import { createTestDatabase } from "../test-database.ts";
 import { createDatabase, notify, queryRows, type DatabaseHandle } from "./index.ts";
 
 describe("database", () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
-import { createTestClock, createTestDatabase } from "../testing.ts";
+import { createTestClock, createTestDatabase } from "../test-database.ts";
 import type { DatabaseHandle } from "../database/index.ts";
 import { jobs } from "../schema.ts";
 import { claimJobs, enqueueJob, getJob } from "./queue.ts";

@@ -4,7 +4,7 @@ import { createTestClock, createTestDatabase } from "@burrow/platform-core/testi
 import { jobs } from "@burrow/platform-core/schema";
 import { emailMessages } from "../schema.ts";
 import { createEmail, type Email } from "../index.ts";
-import { createTestMailServer } from "../testing.ts";
+import { createTestMailServer } from "../test-mail-server.ts";
 
 describe("outbox over SMTP", () => {
   let handle: DatabaseHandle;

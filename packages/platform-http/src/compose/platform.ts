@@ -1,5 +1,4 @@
 import {
-  PlatformError,
   createAuditLog,
   createKeyRing,
   createDatabase,
@@ -14,8 +13,8 @@ import {
   type KeyRing,
   type Logger,
 } from "@burrow/platform-core";
-import { createAuth, DEFAULT_USER_SCOPES, type Auth } from "@burrow/platform-auth";
-import { covers, createRbac, type Rbac } from "@burrow/platform-rbac";
+import { createAuth, type Auth } from "@burrow/platform-auth";
+import { createRbac, type Invitations, type Rbac } from "@burrow/platform-rbac";
 import { createEmail, type Email, type EmailTransport, type SmsTransport } from "@burrow/platform-email";
 
 /** Everything the HTTP layer needs, composed once per process (or per test). */
@@ -30,6 +29,7 @@ export interface Platform {
   email: Email;
   auth: Auth;
   rbac: Rbac;
+  invitations: Invitations;
   /** Job types this process runs, by type. */
   jobs: Record<string, JobDefinition>;
 }
@@ -61,8 +61,13 @@ export function composePlatform(options: ComposeOptions): Platform {
     ...(options.emailTransport ? { transport: options.emailTransport } : {}),
     ...(options.smsTransport ? { smsTransport: options.smsTransport } : {}),
   });
-  // Auth's hooks ask rbac, and rbac's invitations use auth: the hooks read `rbac` only when called.
-  let rbac: Rbac | undefined;
+  // Rbac builds on auth and auth asks rbac's rules: rbac first, auth through its port, invitations last.
+  const rbac = createRbac({
+    db: database.db,
+    clock,
+    audit,
+    elevationMaxMinutes: Math.floor(config.elevationMaxMs / 60_000),
+  });
   const auth = createAuth({
     db: database.db,
     config,
@@ -71,32 +76,9 @@ export function composePlatform(options: ComposeOptions): Platform {
     keyRing,
     email: email.outbox,
     sms: email.sms,
-    // Pointing the wrong way for an import (rbac builds on auth), so wired here: platform roles decide.
-    mfaRequiredFor: (tx, userId) => rbac!.can(userId, "*", { db: tx }),
-    // Access tokens carry the roles and permissions for the organization they are minted for.
-    claims: async (userId, { orgId }) => {
-      const resolved = await rbac!.resolver.resolve(userId, orgId);
-      const permissions = [...resolved.patterns].sort();
-      if (orgId === null) return permissions.length === 0 ? {} : { permissions };
-      // Not a member (or no such organization) and no platform permission to read it: one answer for both.
-      if (resolved.orgRole === null && !covers(resolved.patterns, "org:read"))
-        throw new PlatformError("forbidden", { detail: "You cannot act for that organization." });
-      return { org_id: orgId, org_role: resolved.orgRole, permissions };
-    },
-    // A key never carries more than its creator holds: their own profile, plus their platform permissions.
-    grantableScopes: async (userId) => [...DEFAULT_USER_SCOPES, ...(await rbac!.resolver.resolve(userId)).patterns],
-    // In the transaction that suspends or deletes a user: no eligibility or elevation outlives the account.
-    onUserDeactivated: (tx, userId) => rbac!.elevations.endAllFor(tx, userId),
+    access: rbac.accessPolicy,
   });
-  rbac = createRbac({
-    db: database.db,
-    clock,
-    audit,
-    elevationMaxMinutes: Math.floor(config.elevationMaxMs / 60_000),
-    // Elevation into a role holding `*` needs a second factor, as holding `*` does.
-    hasSecondFactor: async (db, userId) => (await auth.factors.methods(db, userId)).length > 0,
-    invitations: { config, auth, mailer: email.outbox },
-  });
+  const invitations = rbac.createInvitations({ config, auth, mailer: email.outbox });
   return {
     config,
     database,
@@ -108,6 +90,7 @@ export function composePlatform(options: ComposeOptions): Platform {
     email,
     auth,
     rbac,
+    invitations,
     jobs: { ...email.jobs, ...auth.jobs },
   };
 }

@@ -86,16 +86,16 @@ const toInvitation = (row: InvitationView, now: Date) => ({
 });
 
 export function invitationRoutes(platform: Platform): OpenAPIHono<AppEnv> {
-  const { rbac } = platform;
+  const { invitations } = platform;
   return new OpenAPIHono<AppEnv>()
     .openapi(listInvitations, async (c) => {
       const caller = await requireCaller(c);
-      const rows = await rbac.invitations!.list(caller.user.id, c.req.valid("param").orgId);
+      const rows = await invitations.list(caller.user.id, c.req.valid("param").orgId);
       return c.json({ data: rows.map((row) => toInvitation(row, platform.clock.now())) }, 200);
     })
     .openapi(invite, async (c) => {
       const caller = await requireCaller(c);
-      const row = await rbac.invitations!.invite(
+      const row = await invitations.invite(
         caller.user.id,
         c.req.valid("param").orgId,
         c.req.valid("json"),
@@ -106,16 +106,16 @@ export function invitationRoutes(platform: Platform): OpenAPIHono<AppEnv> {
     .openapi(revokeInvitation, async (c) => {
       const caller = await requireCaller(c);
       const { orgId, invitationId } = c.req.valid("param");
-      await rbac.invitations!.revoke(caller.user.id, orgId, invitationId, c.get("requestContext"));
+      await invitations.revoke(caller.user.id, orgId, invitationId, c.get("requestContext"));
       return c.body(null, 204);
     })
     .openapi(acceptInvitation, async (c) => {
       const body = c.req.valid("json");
       if ("password" in body) {
-        const { orgId, signedIn } = await rbac.invitations!.acceptWithNewAccount(body, c.get("requestContext"));
+        const { orgId, signedIn } = await invitations.acceptWithNewAccount(body, c.get("requestContext"));
         return c.json({ orgId, ...signedInResponse(c, platform, signedIn) }, 200);
       }
       const caller = await requireCaller(c);
-      return c.json(await rbac.invitations!.accept(caller.session, body.token, c.get("requestContext")), 200);
+      return c.json(await invitations.accept(caller.session, body.token, c.get("requestContext")), 200);
     });
 }

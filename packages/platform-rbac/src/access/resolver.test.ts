@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, eq } from "drizzle-orm";
-import { createAuditLog, newId, type DatabaseHandle } from "@burrow/platform-core";
-import { createTestClock, createTestDatabase } from "@burrow/platform-core/testing";
-import { users } from "@burrow/platform-auth/schema";
-import { createRbac, type Rbac } from "./index.ts";
-import { elevations, organizationMemberships, organizations, principalRoles, roles } from "./schema.ts";
+import { newId, type DatabaseHandle } from "@burrow/platform-core";
+import { createTestClock } from "@burrow/platform-core/testing";
+import type { Rbac } from "../index.ts";
+import { createTestRbac, type TestRbac } from "../test-rbac.ts";
+import { elevations, organizationMemberships, organizations, principalRoles } from "../schema.ts";
 
 const HOUR = 3_600_000;
 
@@ -12,28 +12,15 @@ describe("permission resolver", () => {
   let handle: DatabaseHandle;
   let rbac: Rbac;
   const clock = createTestClock();
-  let counter = 0;
-
+  let t: TestRbac;
   beforeAll(async () => {
-    handle = await createTestDatabase();
-    rbac = createRbac({
-      db: handle.db,
-      clock,
-      audit: createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false }),
-    });
+    t = await createTestRbac({ clock });
+    ({ handle, rbac } = t);
   });
   afterAll(() => handle.close());
 
-  const newUser = async () => {
-    const id = newId("user");
-    const address = `resolver-${++counter}@example.com`;
-    await handle.db
-      .insert(users)
-      .values({ id, email: address, emailNormalized: address, createdAt: clock.now(), updatedAt: clock.now() });
-    return id;
-  };
-  const roleId = async (key: string) =>
-    (await handle.db.select({ id: roles.id }).from(roles).where(eq(roles.key, key)))[0]!.id;
+  const newUser = () => t.newUser("resolver");
+  const roleId = (key: string) => t.roleId(key);
   /** Writes a membership behind the resolver's back (no `changed`). */
   const addMember = async (orgId: string, userId: string, role: string) =>
     handle.db

@@ -7,10 +7,10 @@ import {
   type Database,
   type RequestContext,
 } from "@burrow/platform-core";
-import type { Organizations } from "./organizations.ts";
-import { BUILT_IN_ROLES, coversAll, PERMISSION } from "./permissions.ts";
-import type { PermissionResolver } from "./resolver.ts";
-import { organizationInvitations, organizationMemberships, rolePermissions, roles } from "./schema.ts";
+import type { Organizations } from "../organizations/organizations.ts";
+import { BUILT_IN_ROLES, coversAll, PERMISSION } from "../access/permissions.ts";
+import type { PermissionResolver } from "../access/resolver.ts";
+import { organizationInvitations, organizationMemberships, rolePermissions, roles } from "../schema.ts";
 
 export interface RoleView {
   id: string;

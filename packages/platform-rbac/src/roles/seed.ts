@@ -1,8 +1,8 @@
-import { BUILT_IN_ROLES, type BuiltInRole } from "./permissions.ts";
+import { BUILT_IN_ROLES, type BuiltInRole } from "../access/permissions.ts";
 
 /**
  * The migration that seeds the built-in roles. Ids are derived from the key in SQL, so the file is
- * the same on every run. `bun run packages/platform-rbac/src/seed.ts > migrations/NNNN_seed_roles.sql`
+ * the same on every run. `bun run packages/platform-rbac/src/roles/seed.ts > migrations/NNNN_seed_roles.sql`
  */
 export function seedRolesSql(roles: readonly BuiltInRole[] = BUILT_IN_ROLES): string {
   const id = (key: string) => `'rol_0' || substr(md5('${key}'), 1, 25)`;

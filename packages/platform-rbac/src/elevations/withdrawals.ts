@@ -1,6 +1,6 @@
 import { and, eq, inArray, isNull, type SQL } from "drizzle-orm";
 import type { AuditActor, AuditLog, Clock, Database, RequestContext } from "@burrow/platform-core";
-import { elevations, roleEligibilities } from "./schema.ts";
+import { elevations, roleEligibilities } from "../schema.ts";
 
 /** Whose eligibilities end: one user (everywhere), one organization (everyone in it), or both; optionally one role. */
 export interface WithdrawalMatch {

@@ -9,10 +9,10 @@ import {
 } from "@burrow/platform-core";
 import { assertRecentAuthentication } from "@burrow/platform-auth";
 import { users } from "@burrow/platform-auth/schema";
-import { coversAll } from "./permissions.ts";
-import type { PermissionResolver } from "./resolver.ts";
-import { organizationMemberships, organizations, rolePermissions, roles } from "./schema.ts";
-import { withdrawElevations } from "./withdrawals.ts";
+import { coversAll } from "../access/permissions.ts";
+import type { PermissionResolver } from "../access/resolver.ts";
+import { organizationMemberships, organizations, rolePermissions, roles } from "../schema.ts";
+import { withdrawElevations } from "../elevations/withdrawals.ts";
 
 export type OrganizationRow = typeof organizations.$inferSelect;
 

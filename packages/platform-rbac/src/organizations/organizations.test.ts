@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createAuditLog, createDatabase, newId, type DatabaseHandle } from "@burrow/platform-core";
 import { createTestClock, createTestDatabase } from "@burrow/platform-core/testing";
 import { users } from "@burrow/platform-auth/schema";
-import { createRbac, RBAC_CHANNEL, slugFromName, type Rbac } from "./index.ts";
-import { covers, coversAll } from "./permissions.ts";
+import { createRbac, RBAC_CHANNEL, slugFromName, type Rbac } from "../index.ts";
+import { createTestRbac } from "../test-rbac.ts";
+import { covers, coversAll } from "../access/permissions.ts";
 
 describe("permissions", () => {
   test("wildcards cover what they should and nothing more", () => {
@@ -29,22 +30,9 @@ describe("organizations", () => {
   const clock = createTestClock();
   const ids: Record<string, string> = {};
   beforeAll(async () => {
-    handle = await createTestDatabase();
-    rbac = createRbac({
-      db: handle.db,
-      clock,
-      audit: createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false }),
-    });
-    for (const name of ["owner", "admin", "member", "outsider", "second"]) {
-      ids[name] = newId("user");
-      await handle.db.insert(users).values({
-        id: ids[name]!,
-        email: `${name}@example.com`,
-        emailNormalized: `${name}@example.com`,
-        createdAt: clock.now(),
-        updatedAt: clock.now(),
-      });
-    }
+    const t = await createTestRbac({ clock });
+    ({ handle, rbac } = t);
+    for (const name of ["owner", "admin", "member", "outsider", "second"]) ids[name] = await t.newUser(name);
   });
   afterAll(() => handle.close());
 
@@ -67,7 +55,7 @@ describe("organizations", () => {
   test("roles decide; outsiders get 404, members 403 for what they lack; the last owner stays", async () => {
     const org = await rbac.organizations.create(ids.owner!, { name: "Roles" }, {});
     const { db } = handle;
-    const { organizationMemberships, roles } = await import("./schema.ts");
+    const { organizationMemberships, roles } = await import("../schema.ts");
     const { eq } = await import("drizzle-orm");
     const roleId = async (key: string) => (await db.select().from(roles).where(eq(roles.key, key)))[0]!.id;
     for (const name of ["admin", "member"] as const)
@@ -153,7 +141,7 @@ describe("a role change made on one node is enforced on another within 100 ms", 
             updatedAt: clock.now(),
           });
         const org = await nodeA.organizations.create(owner, { name: "Shared" }, {});
-        const { organizationMemberships, roles } = await import("./schema.ts");
+        const { organizationMemberships, roles } = await import("../schema.ts");
         const { eq } = await import("drizzle-orm");
         const [memberRole] = await handle.db.select().from(roles).where(eq(roles.key, "member"));
         await handle.db
@@ -192,7 +180,7 @@ describe("the last-owner rule holds under concurrency", () => {
           clock,
           audit: createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false }),
         });
-        const { organizationMemberships, roles } = await import("./schema.ts");
+        const { organizationMemberships, roles } = await import("../schema.ts");
         const { and, eq } = await import("drizzle-orm");
         const [ownerRole] = await handle.db.select().from(roles).where(eq(roles.key, "owner"));
         const owners = async (orgId: string) =>

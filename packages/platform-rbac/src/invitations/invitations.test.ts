@@ -14,8 +14,8 @@ import { createAuth, type Auth } from "@burrow/platform-auth";
 import { createTestAuth, testConfig } from "@burrow/platform-auth/testing";
 import { users } from "@burrow/platform-auth/schema";
 import { type Email } from "@burrow/platform-email";
-import { createRbac, INVITATION_TTL_MS, type Invitations, type Rbac } from "./index.ts";
-import { organizationMemberships, roles } from "./schema.ts";
+import { createRbac, INVITATION_TTL_MS, type Invitations, type Rbac } from "../index.ts";
+import { organizationMemberships, roles } from "../schema.ts";
 
 const config = testConfig();
 const PASSWORD = "purple submarine garden";
@@ -33,8 +33,8 @@ describe("invitations", () => {
   beforeAll(async () => {
     ({ handle, auth, audit, email } = await createTestAuth({ clock }));
     // Composed as the platform composition does: rbac's invitations use auth and the outbox.
-    rbac = createRbac({ db: handle.db, clock, audit, invitations: { config, auth, mailer: email.outbox } });
-    invitations = rbac.invitations!;
+    rbac = createRbac({ db: handle.db, clock, audit });
+    invitations = rbac.createInvitations({ config, auth, mailer: email.outbox });
   });
   afterAll(() => handle.close());
 
@@ -175,15 +175,10 @@ describe("invitations", () => {
       email: email.outbox,
       sms: email.sms,
     });
-    const strict = createRbac({
-      db: handle.db,
-      clock,
-      audit,
-      invitations: { config: strictConfig, auth: strictAuth, mailer: email.outbox },
-    });
+    const strict = rbac.createInvitations({ config: strictConfig, auth: strictAuth, mailer: email.outbox });
     const { orgId, owner } = await team();
     const { token } = await invite(owner, orgId, address("policy"));
-    const { signedIn } = await strict.invitations!.acceptWithNewAccount({ token, password: PASSWORD }, {});
+    const { signedIn } = await strict.acceptWithNewAccount({ token, password: PASSWORD }, {});
     expect(signedIn.session.restriction).toBe("mfa_enrolment");
     // Joined all the same: the restriction limits the session, not the membership.
     expect((await rbac.resolver.resolve(signedIn.user.id, orgId)).orgRole).toBe("member");

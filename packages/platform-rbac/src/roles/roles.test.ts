@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { createAuditLog, newId, sha256, type DatabaseHandle } from "@burrow/platform-core";
-import { createTestClock, createTestDatabase } from "@burrow/platform-core/testing";
-import { users } from "@burrow/platform-auth/schema";
-import { createRbac, type Rbac } from "./index.ts";
-import { organizationInvitations, organizationMemberships, roles } from "./schema.ts";
+import { newId, sha256, type DatabaseHandle } from "@burrow/platform-core";
+import { createTestClock } from "@burrow/platform-core/testing";
+import type { Rbac } from "../index.ts";
+import { createTestRbac, type TestRbac } from "../test-rbac.ts";
+import { organizationInvitations, organizationMemberships, roles } from "../schema.ts";
 
 describe("custom roles", () => {
   let handle: DatabaseHandle;
@@ -12,25 +12,17 @@ describe("custom roles", () => {
   const clock = createTestClock();
   let counter = 0;
 
+  let t: TestRbac;
   beforeAll(async () => {
-    handle = await createTestDatabase();
-    rbac = createRbac({
-      db: handle.db,
+    t = await createTestRbac({
       clock,
-      audit: createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false }),
       permissions: { "projects:write": "Edit projects", "projects:read": "See projects" },
     });
+    ({ handle, rbac } = t);
   });
   afterAll(() => handle.close());
 
-  const newUser = async () => {
-    const id = newId("user");
-    const address = `roles-${++counter}@example.com`;
-    await handle.db
-      .insert(users)
-      .values({ id, email: address, emailNormalized: address, createdAt: clock.now(), updatedAt: clock.now() });
-    return id;
-  };
+  const newUser = () => t.newUser("roles");
   /** An organization with an owner, an admin and a member. */
   const team = async () => {
     const people = {
@@ -39,7 +31,7 @@ describe("custom roles", () => {
       member: await newUser(),
       outsider: await newUser(),
     };
-    const org = await rbac.organizations.create(people.owner, { name: `Roles ${counter}` }, {});
+    const org = await rbac.organizations.create(people.owner, { name: `Roles ${++counter}` }, {});
     for (const key of ["admin", "member"] as const) {
       const [role] = await handle.db.select().from(roles).where(eq(roles.key, key));
       await handle.db

@@ -1,6 +1,6 @@
 import { PlatformError } from "@burrow/platform-core";
 import type { Context, MiddlewareHandler } from "hono";
-import type { Entitlements } from "./entitlements.ts";
+import type { Entitlements } from "../entitlements/entitlements.ts";
 import type { PermissionResolver } from "./resolver.ts";
 
 /** Where a guard finds the signed-in user and the organization a request is about. */

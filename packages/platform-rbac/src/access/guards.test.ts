@@ -1,34 +1,21 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Hono } from "hono";
-import { createAuditLog, newId, PlatformError, type DatabaseHandle } from "@burrow/platform-core";
-import { createTestClock, createTestDatabase } from "@burrow/platform-core/testing";
-import { users } from "@burrow/platform-auth/schema";
-import { createGuards, createRbac, type Rbac } from "./index.ts";
+import { PlatformError, type DatabaseHandle } from "@burrow/platform-core";
+import { createGuards, type Rbac } from "../index.ts";
+import { createTestRbac } from "../test-rbac.ts";
 
 describe("guards for builders' routes", () => {
   let handle: DatabaseHandle;
   let rbac: Rbac;
   let app: Hono;
   let orgId: string;
-  const clock = createTestClock();
-  const owner = newId("user");
-  const stranger = newId("user");
+  let owner: string;
+  let stranger: string;
   beforeAll(async () => {
-    handle = await createTestDatabase();
-    rbac = createRbac({
-      db: handle.db,
-      clock,
-      audit: createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false }),
-      permissions: { "projects:write": "Edit projects" },
-    });
-    for (const id of [owner, stranger])
-      await handle.db.insert(users).values({
-        id,
-        email: `${id}@example.com`,
-        emailNormalized: `${id}@example.com`,
-        createdAt: clock.now(),
-        updatedAt: clock.now(),
-      });
+    const test = await createTestRbac({ permissions: { "projects:write": "Edit projects" } });
+    ({ handle, rbac } = test);
+    owner = await test.newUser("owner");
+    stranger = await test.newUser("stranger");
     orgId = (await rbac.organizations.create(owner, { name: "Builder" }, {})).id;
     const { requirePermission, requireOrgMember } = createGuards({
       resolver: rbac.resolver,

@@ -1,32 +1,22 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Hono } from "hono";
-import { createAuditLog, newId, PlatformError, type DatabaseHandle } from "@burrow/platform-core";
-import { createTestClock, createTestDatabase } from "@burrow/platform-core/testing";
-import { users } from "@burrow/platform-auth/schema";
-import { createGuards, createRbac, type Rbac } from "./index.ts";
+import { PlatformError, type DatabaseHandle } from "@burrow/platform-core";
+import { createTestClock } from "@burrow/platform-core/testing";
+import { createGuards, type Rbac } from "../index.ts";
+import { createTestRbac } from "../test-rbac.ts";
 
 describe("entitlements", () => {
   let handle: DatabaseHandle;
   let rbac: Rbac;
   const clock = createTestClock();
-  const user = newId("user");
-  const outsider = newId("user");
+  let user: string;
+  let outsider: string;
   let orgId: string;
   beforeAll(async () => {
-    handle = await createTestDatabase();
-    rbac = createRbac({
-      db: handle.db,
-      clock,
-      audit: createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false }),
-    });
-    for (const id of [user, outsider])
-      await handle.db.insert(users).values({
-        id,
-        email: `${id}@example.com`,
-        emailNormalized: `${id}@example.com`,
-        createdAt: clock.now(),
-        updatedAt: clock.now(),
-      });
+    const t = await createTestRbac({ clock });
+    ({ handle, rbac } = t);
+    user = await t.newUser("subscriber");
+    outsider = await t.newUser("outsider");
     orgId = (await rbac.organizations.create(user, { name: "Plans" }, {})).id;
     await rbac.entitlements.definePlan({
       key: "free",

@@ -7,7 +7,14 @@ import {
   type Database,
   type RequestContext,
 } from "@burrow/platform-core";
-import { entitlementOverrides, features, planFeatures, plans, subscriptions, SUBSCRIPTION_STATUSES } from "./schema.ts";
+import {
+  entitlementOverrides,
+  features,
+  planFeatures,
+  plans,
+  subscriptions,
+  SUBSCRIPTION_STATUSES,
+} from "../schema.ts";
 
 export type Subject = { type: "user" | "organization"; id: string };
 export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];

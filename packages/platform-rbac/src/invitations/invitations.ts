@@ -15,10 +15,10 @@ import {
 } from "@burrow/platform-core";
 import { normalizeEmail, type Auth, type SessionRow, type SignedIn } from "@burrow/platform-auth";
 import type { Outbox } from "@burrow/platform-email";
-import { findOrgRole, type Organizations } from "./organizations.ts";
-import { coversAll } from "./permissions.ts";
-import type { PermissionResolver } from "./resolver.ts";
-import { organizationInvitations, organizationMemberships, organizations, roles } from "./schema.ts";
+import { findOrgRole, type Organizations } from "../organizations/organizations.ts";
+import { coversAll } from "../access/permissions.ts";
+import type { PermissionResolver } from "../access/resolver.ts";
+import { organizationInvitations, organizationMemberships, organizations, roles } from "../schema.ts";
 
 export type InvitationRow = typeof organizationInvitations.$inferSelect;
 /** An invitation with the key of the role it grants. */

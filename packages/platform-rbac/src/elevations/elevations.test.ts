@@ -1,35 +1,22 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { createAuditLog, newId, type DatabaseHandle } from "@burrow/platform-core";
-import { createTestClock, createTestDatabase } from "@burrow/platform-core/testing";
-import { users } from "@burrow/platform-auth/schema";
-import { createRbac, type Rbac } from "./index.ts";
-import { elevations, organizationMemberships, roleEligibilities, roles } from "./schema.ts";
+import { newId, type DatabaseHandle } from "@burrow/platform-core";
+import { createTestClock } from "@burrow/platform-core/testing";
+import type { Rbac } from "../index.ts";
+import { createTestRbac, type TestRbac } from "../test-rbac.ts";
+import { elevations, organizationMemberships, roleEligibilities } from "../schema.ts";
 
 describe("elevations", () => {
   let handle: DatabaseHandle;
   let rbac: Rbac;
   const clock = createTestClock();
   const ids: Record<string, string> = {};
-  const roleId = async (key: string) => (await handle.db.select().from(roles).where(eq(roles.key, key)))[0]!.id;
+  let t: TestRbac;
+  const roleId = (key: string) => t.roleId(key);
   beforeAll(async () => {
-    handle = await createTestDatabase();
-    // No hasSecondFactor wired: rbac cannot know of one.
-    rbac = createRbac({
-      db: handle.db,
-      clock,
-      audit: createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false }),
-    });
-    for (const name of ["owner", "former", "member", "other"]) {
-      ids[name] = newId("user");
-      await handle.db.insert(users).values({
-        id: ids[name]!,
-        email: `${name}@example.com`,
-        emailNormalized: `${name}@example.com`,
-        createdAt: clock.now(),
-        updatedAt: clock.now(),
-      });
-    }
+    t = await createTestRbac({ clock });
+    ({ handle, rbac } = t);
+    for (const name of ["owner", "former", "member", "other"]) ids[name] = await t.newUser(name);
   }, 60_000);
   afterAll(() => handle.close());
 

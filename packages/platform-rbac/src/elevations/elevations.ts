@@ -8,11 +8,12 @@ import {
   type Database,
   type RequestContext,
 } from "@burrow/platform-core";
+import { secondFactorMethods } from "@burrow/platform-auth";
 import { users } from "@burrow/platform-auth/schema";
-import { findOrgRole, lockOrganization, type Organizations } from "./organizations.ts";
-import { coversAll, PERMISSION } from "./permissions.ts";
-import type { PermissionResolver } from "./resolver.ts";
-import { elevations, organizationMemberships, roleEligibilities, rolePermissions, roles } from "./schema.ts";
+import { findOrgRole, lockOrganization, type Organizations } from "../organizations/organizations.ts";
+import { coversAll, PERMISSION } from "../access/permissions.ts";
+import type { PermissionResolver } from "../access/resolver.ts";
+import { elevations, organizationMemberships, roleEligibilities, rolePermissions, roles } from "../schema.ts";
 import { withdrawElevations } from "./withdrawals.ts";
 
 export type ElevationRow = typeof elevations.$inferSelect;
@@ -97,8 +98,6 @@ export function createElevations(options: {
   resolver: PermissionResolver;
   organizations: Organizations;
   maxMinutes: number;
-  /** Whether the user has a second factor: every holder of `*` must (the MFA policy). */
-  hasSecondFactor: (db: Database, userId: string) => Promise<boolean>;
 }): Elevations {
   const { db, clock, audit, resolver } = options;
   const user = (id: string) => ({ type: "user", id }) as const;
@@ -111,7 +110,7 @@ export function createElevations(options: {
 
   /** The policy that every holder of `*` has a second factor covers holding it for half an hour too. */
   async function assertSecondFactorFor(tx: Database, userId: string, permissions: string[]): Promise<void> {
-    if (permissions.includes("*") && !(await options.hasSecondFactor(tx, userId))) {
+    if (permissions.includes("*") && (await secondFactorMethods(tx, userId)).length === 0) {
       throw new PlatformError("mfa_required_by_policy", {
         detail: "A role holding every permission needs a second factor: set one up first.",
       });
