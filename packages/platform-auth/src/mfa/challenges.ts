@@ -1,9 +1,10 @@
-import { and, eq, gt, isNull, lt, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import {
+  mintSecret,
   newId,
   PlatformError,
-  randomToken,
-  sha256,
+  secretHash,
+  singleUse,
   type Clock,
   type Database,
   type RequestContext,
@@ -31,18 +32,29 @@ export interface ChallengeStart {
   orgId?: string | null;
 }
 
+const challenges = singleUse(
+  mfaChallenges,
+  {
+    id: mfaChallenges.id,
+    expiresAt: mfaChallenges.expiresAt,
+    usedAt: mfaChallenges.consumedAt,
+    attempts: mfaChallenges.attempts,
+  },
+  { maxAttempts: MFA_MAX_ATTEMPTS },
+);
+
 /** The key of a user's second-factor failure counter: apart from the address's password counter. */
 export const secondFactorKey = (userId: string): string => `mfa:${userId}`;
 
 /** Stores a challenge for a passed first factor; returns its `mfaToken` (shown once, kept as a hash). */
 export function createChallengeStore(clock: Clock): (tx: Database, start: ChallengeStart) => Promise<string> {
   return async (tx, start) => {
-    const token = randomToken(32);
+    const { secret: token, hash } = mintSecret();
     const now = clock.now();
     await tx.insert(mfaChallenges).values({
       id: newId("mfaChallenge", now.getTime()),
       userId: start.userId,
-      tokenHash: sha256(token),
+      tokenHash: hash,
       firstMethod: start.firstMethod,
       result: start.result,
       redirectTo: start.redirectTo ?? null,
@@ -89,22 +101,14 @@ export function createChallenges(
   const { db, clock, audit } = context;
   const { throttle } = parts;
 
+  const invalidToken = () =>
+    new PlatformError("invalid_token", { detail: "The MFA token is not valid, was used, or has expired." });
+
   async function live(mfaToken: string) {
-    const [challenge] = /^[A-Za-z0-9_-]{43}$/.test(mfaToken)
-      ? await db
-          .select()
-          .from(mfaChallenges)
-          .where(
-            and(
-              eq(mfaChallenges.tokenHash, sha256(mfaToken)),
-              isNull(mfaChallenges.consumedAt),
-              gt(mfaChallenges.expiresAt, clock.now()),
-              lt(mfaChallenges.attempts, MFA_MAX_ATTEMPTS),
-            ),
-          )
-      : [];
-    if (challenge === undefined)
-      throw new PlatformError("invalid_token", { detail: "The MFA token is not valid, was used, or has expired." });
+    const hash = secretHash(mfaToken);
+    const challenge =
+      hash === undefined ? undefined : await challenges.find(db, clock.now(), eq(mfaChallenges.tokenHash, hash));
+    if (challenge === undefined) throw invalidToken();
     return challenge;
   }
 
@@ -180,37 +184,20 @@ export function createChallenges(
     async verify(input, request) {
       const challenge = await live(input.mfaToken);
       // Each try is counted before the factor is checked: the limit holds under parallel requests.
-      const [counted] = await db
-        .update(mfaChallenges)
-        .set({ attempts: sql`${mfaChallenges.attempts} + 1` })
-        .where(
-          and(
-            eq(mfaChallenges.id, challenge.id),
-            isNull(mfaChallenges.consumedAt),
-            lt(mfaChallenges.attempts, MFA_MAX_ATTEMPTS),
-          ),
-        )
-        .returning({ id: mfaChallenges.id });
-      if (counted === undefined)
-        throw new PlatformError("invalid_token", { detail: "The MFA token is not valid, was used, or has expired." });
+      if (!(await challenges.countAttempt(db, clock.now(), challenge.id))) throw invalidToken();
       if (
         !(await check(challenge.userId, { ...input, mfaChallengeId: challenge.id, purpose: "second_factor" }, request))
       )
         throw new PlatformError("invalid_code");
       const signedIn = await parts.completion.transaction(async (tx) => {
-        const [claimed] = await tx
-          .update(mfaChallenges)
-          .set({ consumedAt: clock.now() })
-          .where(and(eq(mfaChallenges.id, challenge.id), isNull(mfaChallenges.consumedAt)))
-          .returning();
+        const claimed = await challenges.redeem(tx, clock.now(), eq(mfaChallenges.id, challenge.id));
         if (claimed === undefined) return undefined;
         await audit.recordByUser(tx, challenge.userId, "mfa.factor_used", request, {
           metadata: { method: input.method },
         });
         return parts.completion.afterAllFactors(tx, challenge.userId, [challenge.firstMethod, input.method], request);
       });
-      if (signedIn === undefined)
-        throw new PlatformError("invalid_token", { detail: "The MFA token is not valid, was used, or has expired." });
+      if (signedIn === undefined) throw invalidToken();
       return { ...signedIn, result: challenge.result, redirectTo: challenge.redirectTo, orgId: challenge.orgId };
     },
   };

@@ -1,4 +1,4 @@
-import { and, eq, gt, isNotNull, isNull } from "drizzle-orm";
+import { and, eq, isNotNull } from "drizzle-orm";
 import type * as WebAuthn from "@simplewebauthn/server";
 import type {
   AuthenticationResponseJSON,
@@ -6,7 +6,14 @@ import type {
   PublicKeyCredentialRequestOptionsJSON,
   RegistrationResponseJSON,
 } from "@simplewebauthn/server";
-import { newId, PlatformError, type Database, type RequestContext, type UserId } from "@burrow/platform-core";
+import {
+  newId,
+  PlatformError,
+  singleUse,
+  type Database,
+  type RequestContext,
+  type UserId,
+} from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
 import { mfaFactors, users, webauthnChallenges } from "../schema.ts";
 import type { SessionRow, Sessions } from "../sessions/sessions.ts";
@@ -25,6 +32,13 @@ const verifyAuthenticationResponse: typeof WebAuthn.verifyAuthenticationResponse
 
 /** A ceremony's challenge is good for 5 minutes, once. */
 export const WEBAUTHN_CHALLENGE_TTL_MS = 5 * 60_000;
+
+// The challenge itself is public (the browser signs it); the ceremony's id is what is redeemed once.
+const ceremonies = singleUse(webauthnChallenges, {
+  id: webauthnChallenges.id,
+  expiresAt: webauthnChallenges.expiresAt,
+  usedAt: webauthnChallenges.consumedAt,
+});
 
 type Purpose = "registration" | "sign_in" | "second_factor" | "reauthentication";
 
@@ -97,21 +111,11 @@ export function createPasskeys(context: AuthContext, parts: { factors: Factors; 
     purpose: Purpose,
     bound: { userId?: string; mfaChallengeId?: string },
   ): Promise<string> {
-    const now = clock.now();
-    const conditions = [
-      eq(webauthnChallenges.id, id),
-      eq(webauthnChallenges.purpose, purpose),
-      isNull(webauthnChallenges.consumedAt),
-      gt(webauthnChallenges.expiresAt, now),
-    ];
+    const conditions = [eq(webauthnChallenges.id, id), eq(webauthnChallenges.purpose, purpose)];
     if (bound.userId !== undefined) conditions.push(eq(webauthnChallenges.userId, bound.userId));
     if (bound.mfaChallengeId !== undefined)
       conditions.push(eq(webauthnChallenges.mfaChallengeId, bound.mfaChallengeId));
-    const [row] = await tx
-      .update(webauthnChallenges)
-      .set({ consumedAt: now })
-      .where(and(...conditions))
-      .returning();
+    const row = await ceremonies.redeem(tx, clock.now(), and(...conditions)!);
     if (row === undefined)
       throw new PlatformError("invalid_token", {
         detail: "The passkey challenge is not valid, was used, or has expired.",

@@ -1,9 +1,10 @@
 import { and, eq, isNull } from "drizzle-orm";
 import {
+  mintSecret,
   newId,
   PlatformError,
-  randomToken,
-  sha256,
+  secretHash,
+  singleUse,
   type AuditLog,
   type Clock,
   type Config,
@@ -35,6 +36,13 @@ export interface RefreshTokens {
   revoke(token: string, request: RequestContext): Promise<void>;
 }
 
+// A token is used once, by rotating it: `rotated_at` is its redemption (the family keeps the revocation).
+const rotations = singleUse(refreshTokens, {
+  id: refreshTokens.id,
+  expiresAt: refreshTokens.expiresAt,
+  usedAt: refreshTokens.rotatedAt,
+});
+
 export function createRefreshTokens(options: {
   db: Database;
   config: Config;
@@ -47,11 +55,11 @@ export function createRefreshTokens(options: {
 
   async function issue(tx: Database, familyId: string, familyExpiresAt: Date): Promise<string> {
     const now = clock.now();
-    const token = randomToken(32);
+    const { secret: token, hash } = mintSecret();
     await tx.insert(refreshTokens).values({
       id: newId("refreshToken", now.getTime()),
       familyId,
-      tokenHash: sha256(token),
+      tokenHash: hash,
       createdAt: now,
       expiresAt: new Date(Math.min(now.getTime() + refreshIdleMs, familyExpiresAt.getTime())),
     });
@@ -59,14 +67,15 @@ export function createRefreshTokens(options: {
   }
 
   async function find(tx: Database, token: string) {
-    if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
+    const hash = secretHash(token);
+    if (hash === undefined) return undefined;
     const [row] = await tx
       .select({ token: refreshTokens, family: refreshTokenFamilies, session: authSessions, userStatus: users.status })
       .from(refreshTokens)
       .innerJoin(refreshTokenFamilies, eq(refreshTokenFamilies.id, refreshTokens.familyId))
       .innerJoin(authSessions, eq(authSessions.id, refreshTokenFamilies.sessionId))
       .innerJoin(users, eq(users.id, refreshTokenFamilies.userId))
-      .where(eq(refreshTokens.tokenHash, sha256(token)));
+      .where(eq(refreshTokens.tokenHash, hash));
     return row;
   }
 
@@ -122,11 +131,7 @@ export function createRefreshTokens(options: {
         let rotatedAt = row.token.rotatedAt;
         if (rotatedAt === null) {
           if (now >= row.token.expiresAt) return "invalid";
-          const [won] = await tx
-            .update(refreshTokens)
-            .set({ rotatedAt: now })
-            .where(and(eq(refreshTokens.id, row.token.id), isNull(refreshTokens.rotatedAt)))
-            .returning();
+          const won = await rotations.redeem(tx, now, eq(refreshTokens.id, row.token.id));
           if (won !== undefined) return result(await issue(tx, family.id, family.expiresAt));
           // Another request rotated it a moment ago: judge this one by the grace window.
           rotatedAt =

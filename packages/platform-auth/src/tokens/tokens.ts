@@ -1,11 +1,12 @@
-import { and, desc, eq, gt, isNull, lt, sql } from "drizzle-orm";
+import { and, desc, eq, isNull } from "drizzle-orm";
 import {
   constantTimeEqual,
   hmacSha256,
+  mintSecret,
   newId,
   randomDigits,
-  randomToken,
-  sha256,
+  secretHash,
+  singleUse,
   type Clock,
   type Database,
   type UserId,
@@ -55,22 +56,24 @@ export interface OneTimeTokens {
  */
 const KEEPS_EARLIER: ReadonlySet<TokenPurpose> = new Set<TokenPurpose>(["verify_email"]);
 
+const tokens = singleUse(
+  authTokens,
+  {
+    id: authTokens.id,
+    expiresAt: authTokens.expiresAt,
+    usedAt: authTokens.consumedAt,
+    revokedAt: authTokens.revokedAt,
+    attempts: authTokens.attempts,
+  },
+  { maxAttempts: MAX_CODE_ATTEMPTS },
+);
+
 export function createOneTimeTokens(options: { clock: Clock; secret: string }): OneTimeTokens {
   const { clock } = options;
   const codeHash = (tokenId: string, code: string) => hmacSha256(options.secret, `code:${tokenId}:${code}`);
 
   async function revokeAll(db: Database, userId: UserId, purpose: TokenPurpose): Promise<void> {
-    await db
-      .update(authTokens)
-      .set({ revokedAt: clock.now() })
-      .where(
-        and(
-          eq(authTokens.userId, userId),
-          eq(authTokens.purpose, purpose),
-          isNull(authTokens.consumedAt),
-          isNull(authTokens.revokedAt),
-        ),
-      );
+    await tokens.revoke(db, clock.now(), and(eq(authTokens.userId, userId), eq(authTokens.purpose, purpose))!);
   }
 
   async function insert(
@@ -92,9 +95,6 @@ export function createOneTimeTokens(options: { clock: Clock; secret: string }): 
     });
   }
 
-  const live = (now: Date) =>
-    and(isNull(authTokens.consumedAt), isNull(authTokens.revokedAt), gt(authTokens.expiresAt, now));
-
   return {
     revokeAll,
 
@@ -109,8 +109,8 @@ export function createOneTimeTokens(options: { clock: Clock; secret: string }): 
     },
 
     async issueLink(db, input) {
-      const secret = randomToken(32);
-      await insert(db, input, () => sha256(secret));
+      const { secret, hash } = mintSecret();
+      await insert(db, input, () => hash);
       return secret;
     },
 
@@ -121,53 +121,26 @@ export function createOneTimeTokens(options: { clock: Clock; secret: string }): 
     },
 
     async consumeLink(db, purpose, secret) {
-      if (!/^[A-Za-z0-9_-]{43}$/.test(secret)) return undefined;
-      const now = clock.now();
-      const [row] = await db
-        .update(authTokens)
-        .set({ consumedAt: now })
-        .where(and(eq(authTokens.tokenHash, sha256(secret)), eq(authTokens.purpose, purpose), live(now)))
-        .returning();
-      return row;
+      const hash = secretHash(secret);
+      if (hash === undefined) return undefined;
+      return tokens.redeem(db, clock.now(), and(eq(authTokens.tokenHash, hash), eq(authTokens.purpose, purpose))!);
     },
 
     async consumeCode(db, input) {
       if (!/^\d{4,10}$/.test(input.code)) return undefined;
       const now = clock.now();
-      const conditions = [
-        eq(authTokens.userId, input.userId),
-        eq(authTokens.purpose, input.purpose),
-        live(now),
-        lt(authTokens.attempts, MAX_CODE_ATTEMPTS),
-      ];
+      const conditions = [eq(authTokens.userId, input.userId), eq(authTokens.purpose, input.purpose)];
       if (input.target !== undefined)
         conditions.push(input.target === null ? isNull(authTokens.target) : eq(authTokens.target, input.target));
-      // Locked for the rest of the caller's transaction: parallel guesses queue here, and each one
-      // sees the attempts counted by those before it, so no more than the limit are ever compared.
-      const [row] = await db
-        .select()
-        .from(authTokens)
-        .where(and(...conditions))
-        .orderBy(desc(authTokens.createdAt))
-        .limit(1)
-        .for("update");
-      if (row === undefined) return undefined;
-      if (constantTimeEqual(row.tokenHash, codeHash(row.id, input.code))) {
-        const [used] = await db
-          .update(authTokens)
-          .set({ consumedAt: now })
-          .where(and(eq(authTokens.id, row.id), live(now)))
-          .returning();
-        return used;
-      }
+      // Only the newest live code is checked. Locked for the rest of the caller's transaction: parallel
+      // guesses queue here, and each one sees the misses counted before it, so no more than the limit
+      // are ever compared.
+      const newest = await tokens.find(db, now, and(...conditions)!, { lock: true, newestBy: authTokens.createdAt });
+      if (newest === undefined) return undefined;
+      if (constantTimeEqual(newest.tokenHash, codeHash(newest.id, input.code)))
+        return tokens.redeem(db, now, eq(authTokens.id, newest.id));
       // The miss that reaches the limit kills the code.
-      await db
-        .update(authTokens)
-        .set({
-          attempts: sql`${authTokens.attempts} + 1`,
-          revokedAt: sql`case when ${authTokens.attempts} + 1 >= ${MAX_CODE_ATTEMPTS} then ${now.toISOString()}::timestamptz else ${authTokens.revokedAt} end`,
-        })
-        .where(eq(authTokens.id, row.id));
+      await tokens.countMiss(db, now, newest.id);
       return undefined;
     },
   };

@@ -147,4 +147,29 @@ describe("permission resolver", () => {
       expect(await rbac.can(user, "org:read", { orgId: org.id, db: tx })).toBe(true);
     });
   });
+
+  test("what a transaction that rolls back read about the users it changed is never kept", async () => {
+    const owner = await newUser();
+    const user = await newUser();
+    const org = await rbac.organizations.create(owner, { name: "Resolver Rollback" }, {});
+    const admin = await roleId("admin");
+    // Cached before: not a member.
+    expect(await rbac.can(user, "members:update", { orgId: org.id })).toBe(false);
+    const rolledBack = new Error("roll back");
+    await expect(
+      handle.db.transaction(async (tx) => {
+        await tx
+          .insert(organizationMemberships)
+          .values({ orgId: org.id, userId: user, roleId: admin, joinedAt: clock.now() });
+        await rbac.resolver.changed(tx, user);
+        // Read inside, twice (a second read must not be a hit either): the transaction sees its own write.
+        expect(await rbac.can(user, "members:update", { orgId: org.id, db: tx })).toBe(true);
+        expect(await rbac.can(user, "members:update", { orgId: org.id, db: tx })).toBe(true);
+        throw rolledBack;
+      }),
+    ).rejects.toBe(rolledBack);
+    // The membership never happened, and no cached entry says it did.
+    expect(await rbac.can(user, "members:update", { orgId: org.id })).toBe(false);
+    expect((await rbac.resolver.resolve(user, org.id)).orgRole).toBeNull();
+  });
 });

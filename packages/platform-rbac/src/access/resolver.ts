@@ -33,6 +33,15 @@ const MAX_ENTRIES = 20_000;
 export function createPermissionResolver(options: { db: Database; clock: Clock }): PermissionResolver {
   /** `until`: the clock time the entry stops being true by itself (the end of an elevation in it). */
   const cache = new Map<string, { value: ResolvedPermissions; at: number; until: number }>();
+  /**
+   * The users each open transaction has changed. What such a transaction reads about them is not yet
+   * true (it may still roll back): it reads through, past the cache, and nothing it reads is kept.
+   */
+  const changedIn = new WeakMap<Database, Set<string>>();
+  const uncommitted = (db: Database, userId: string) => {
+    const changed = changedIn.get(db);
+    return changed !== undefined && (changed.has(userId) || changed.has("*"));
+  };
 
   async function load(
     db: Database,
@@ -87,6 +96,7 @@ export function createPermissionResolver(options: { db: Database; clock: Clock }
     orgId: string | null = null,
     db: Database = options.db,
   ): Promise<ResolvedPermissions> {
+    if (db !== options.db && uncommitted(db, userId)) return (await load(db, userId, orgId)).value;
     const key = `${userId}|${orgId ?? ""}`;
     const hit = cache.get(key);
     if (hit !== undefined && Date.now() - hit.at < ENTRY_TTL_MS && options.clock.now().getTime() < hit.until)
@@ -112,6 +122,7 @@ export function createPermissionResolver(options: { db: Database; clock: Clock }
     },
     async changed(tx, userId) {
       evict(userId);
+      if (tx !== options.db) changedIn.set(tx, (changedIn.get(tx) ?? new Set()).add(userId));
       await notify(tx, RBAC_CHANNEL, userId);
     },
     evict,

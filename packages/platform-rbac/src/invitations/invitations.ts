@@ -1,10 +1,11 @@
-import { and, desc, eq, gt, isNull } from "drizzle-orm";
+import { and, desc, eq, isNull } from "drizzle-orm";
 import {
   consumeRateLimit,
   newId,
   PlatformError,
-  randomToken,
-  sha256,
+  mintSecret,
+  secretHash,
+  singleUse,
   type AuditLog,
   type Clock,
   type Config,
@@ -36,6 +37,14 @@ export const INVITATION_RATE_LIMITS: { perInviter: RatePolicy; perOrganization: 
   perInviter: { count: 20, windowMs: 3 * 60_000 },
   perOrganization: { count: 50, windowMs: 60_000 },
 };
+
+// An invitation's token is redeemed once, by accepting it.
+const invitationSecrets = singleUse(organizationInvitations, {
+  id: organizationInvitations.id,
+  expiresAt: organizationInvitations.expiresAt,
+  usedAt: organizationInvitations.acceptedAt,
+  revokedAt: organizationInvitations.revokedAt,
+});
 
 export interface Invitations {
   /** Mails `org.invitation`; a newer invitation to the same address replaces the pending one. */
@@ -83,33 +92,26 @@ export function createInvitations(options: {
 
   /** The live invitation a token names, or 400 `invalid_link` for anything else (used, revoked, expired, unknown). */
   async function live(tx: Database, token: string): Promise<InvitationRow> {
-    const [row] = /^[A-Za-z0-9_-]{43}$/.test(token)
-      ? await tx
-          .select({ invitation: organizationInvitations })
-          .from(organizationInvitations)
-          .innerJoin(
-            organizations,
-            and(eq(organizations.id, organizationInvitations.orgId), isNull(organizations.deletedAt)),
-          )
-          .where(
-            and(
-              eq(organizationInvitations.tokenHash, sha256(token)),
-              isNull(organizationInvitations.acceptedAt),
-              isNull(organizationInvitations.revokedAt),
-              gt(organizationInvitations.expiresAt, clock.now()),
-            ),
-          )
-      : [];
+    const hash = secretHash(token);
+    const [row] =
+      hash !== undefined
+        ? await tx
+            .select({ invitation: organizationInvitations })
+            .from(organizationInvitations)
+            .innerJoin(
+              organizations,
+              and(eq(organizations.id, organizationInvitations.orgId), isNull(organizations.deletedAt)),
+            )
+            .where(and(eq(organizationInvitations.tokenHash, hash), invitationSecrets.live(clock.now())))
+        : [];
     if (row === undefined) throw new PlatformError("invalid_link");
     return row.invitation;
   }
 
   async function join(tx: Database, invitation: InvitationRow, userId: string, request: RequestContext): Promise<void> {
-    const [claimed] = await tx
-      .update(organizationInvitations)
-      .set({ acceptedAt: clock.now(), acceptedBy: userId })
-      .where(and(eq(organizationInvitations.id, invitation.id), isNull(organizationInvitations.acceptedAt)))
-      .returning();
+    const claimed = await invitationSecrets.redeem(tx, clock.now(), eq(organizationInvitations.id, invitation.id), {
+      acceptedBy: userId,
+    });
     if (claimed === undefined) throw new PlatformError("invalid_link");
     const inserted = await tx
       .insert(organizationMemberships)
@@ -172,18 +174,12 @@ export function createInvitations(options: {
         }
         const now = clock.now();
         // Re-sending: the pending invitation to this address is replaced.
-        await tx
-          .update(organizationInvitations)
-          .set({ revokedAt: now })
-          .where(
-            and(
-              eq(organizationInvitations.orgId, orgId),
-              eq(organizationInvitations.emailNormalized, emailNormalized),
-              isNull(organizationInvitations.acceptedAt),
-              isNull(organizationInvitations.revokedAt),
-            ),
-          );
-        const token = randomToken(32);
+        await invitationSecrets.revoke(
+          tx,
+          now,
+          and(eq(organizationInvitations.orgId, orgId), eq(organizationInvitations.emailNormalized, emailNormalized))!,
+        );
+        const { secret: token, hash } = mintSecret();
         const [row] = await tx
           .insert(organizationInvitations)
           .values({
@@ -193,7 +189,7 @@ export function createInvitations(options: {
             emailNormalized,
             roleId: role.id,
             invitedBy: actorId,
-            tokenHash: sha256(token),
+            tokenHash: hash,
             expiresAt: new Date(now.getTime() + INVITATION_TTL_MS),
             createdAt: now,
           })
@@ -243,19 +239,12 @@ export function createInvitations(options: {
     async revoke(actorId, orgId, invitationId, request) {
       await authorize(actorId, orgId);
       await db.transaction(async (tx) => {
-        const rows = await tx
-          .update(organizationInvitations)
-          .set({ revokedAt: clock.now() })
-          .where(
-            and(
-              eq(organizationInvitations.id, invitationId),
-              eq(organizationInvitations.orgId, orgId),
-              isNull(organizationInvitations.acceptedAt),
-              isNull(organizationInvitations.revokedAt),
-            ),
-          )
-          .returning();
-        if (rows.length === 0) throw new PlatformError("not_found");
+        const revoked = await invitationSecrets.revoke(
+          tx,
+          clock.now(),
+          and(eq(organizationInvitations.id, invitationId), eq(organizationInvitations.orgId, orgId))!,
+        );
+        if (revoked === 0) throw new PlatformError("not_found");
         await audit.record(
           tx,
           {
