@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createAuditLog, createDatabase, newId, type DatabaseHandle } from "@burrow/platform-core";
-import { createTestClock, createTestDatabase } from "@burrow/platform-core/testing";
-import { users } from "@burrow/platform-auth/schema";
+import { and, eq } from "drizzle-orm";
+import { createDatabase, type DatabaseHandle } from "@burrow/platform-core";
+import { createTestClock } from "@burrow/platform-core/testing";
 import { createRbac, RBAC_CHANNEL, slugFromName, type Rbac } from "../index.ts";
-import { createTestRbac } from "../test-rbac.ts";
+import { organizationMemberships } from "../schema.ts";
+import { createTestRbac, type TestRbac } from "../test-rbac.ts";
 import { covers, coversAll } from "../access/permissions.ts";
 
 describe("permissions", () => {
@@ -29,8 +30,9 @@ describe("organizations", () => {
   let rbac: Rbac;
   const clock = createTestClock();
   const ids: Record<string, string> = {};
+  let t: TestRbac;
   beforeAll(async () => {
-    const t = await createTestRbac({ clock });
+    t = await createTestRbac({ clock });
     ({ handle, rbac } = t);
     for (const name of ["owner", "admin", "member", "outsider", "second"]) ids[name] = await t.newUser(name);
   });
@@ -55,9 +57,7 @@ describe("organizations", () => {
   test("roles decide; outsiders get 404, members 403 for what they lack; the last owner stays", async () => {
     const org = await rbac.organizations.create(ids.owner!, { name: "Roles" }, {});
     const { db } = handle;
-    const { organizationMemberships, roles } = await import("../schema.ts");
-    const { eq } = await import("drizzle-orm");
-    const roleId = async (key: string) => (await db.select().from(roles).where(eq(roles.key, key)))[0]!.id;
+    const roleId = (key: string) => t.roleId(key);
     for (const name of ["admin", "member"] as const)
       await db
         .insert(organizationMemberships)
@@ -115,38 +115,26 @@ describe("a role change made on one node is enforced on another within 100 ms", 
   test.skipIf(process.env.DATABASE_URL === undefined)(
     "two processes' caches share one PostgreSQL through LISTEN/NOTIFY",
     async () => {
-      const handle = await createTestDatabase();
+      const t = await createTestRbac();
+      const { handle, clock } = t;
       const url = handle.url;
       try {
-        const clock = createTestClock();
-        const audit = createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false });
         // A second connection pool on the same database stands for a second API process.
         const other = url === undefined ? handle : await createDatabase({ databaseUrl: url });
-        const nodeA = createRbac({ db: handle.db, clock, audit });
-        const nodeB = createRbac({ db: other.db, clock, audit });
+        const nodeA = t.rbac;
+        const nodeB = createRbac({ db: other.db, clock, audit: t.audit });
         // Node B wires the channel as the app does: evict on every notification (and tell the test).
         let notified = Promise.withResolvers<void>();
         const unlisten = await other.listen(RBAC_CHANNEL, (payload) => {
           nodeB.resolver.evict(payload);
           notified.resolve();
         });
-        const owner = newId("user");
-        const member = newId("user");
-        for (const id of [owner, member])
-          await handle.db.insert(users).values({
-            id,
-            email: `${id}@example.com`,
-            emailNormalized: `${id}@example.com`,
-            createdAt: clock.now(),
-            updatedAt: clock.now(),
-          });
+        const owner = await t.newUser("owner");
+        const member = await t.newUser("member");
         const org = await nodeA.organizations.create(owner, { name: "Shared" }, {});
-        const { organizationMemberships, roles } = await import("../schema.ts");
-        const { eq } = await import("drizzle-orm");
-        const [memberRole] = await handle.db.select().from(roles).where(eq(roles.key, "member"));
         await handle.db
           .insert(organizationMemberships)
-          .values({ orgId: org.id, userId: member, roleId: memberRole!.id, joinedAt: clock.now() });
+          .values({ orgId: org.id, userId: member, roleId: await t.roleId("member"), joinedAt: clock.now() });
         await notified.promise;
         notified = Promise.withResolvers<void>();
         // Node B has the member's permissions cached.
@@ -172,38 +160,23 @@ describe("the last-owner rule holds under concurrency", () => {
   test.skipIf(process.env.DATABASE_URL === undefined)(
     "two owners leaving, or demoting each other, at once: 20 races, an owner always remains",
     async () => {
-      const handle = await createTestDatabase();
+      const t = await createTestRbac();
+      const { handle, clock, rbac } = t;
       try {
-        const clock = createTestClock();
-        const rbac = createRbac({
-          db: handle.db,
-          clock,
-          audit: createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false }),
-        });
-        const { organizationMemberships, roles } = await import("../schema.ts");
-        const { and, eq } = await import("drizzle-orm");
-        const [ownerRole] = await handle.db.select().from(roles).where(eq(roles.key, "owner"));
+        const ownerRoleId = await t.roleId("owner");
         const owners = async (orgId: string) =>
           (
             await handle.db
               .select()
               .from(organizationMemberships)
-              .where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.roleId, ownerRole!.id)))
+              .where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.roleId, ownerRoleId)))
           ).length;
         const rounds = Array.from({ length: 20 }, async (_, round) => {
-          const [first, second] = [newId("user"), newId("user")];
-          for (const id of [first, second])
-            await handle.db.insert(users).values({
-              id,
-              email: `${id}@example.com`,
-              emailNormalized: `${id}@example.com`,
-              createdAt: clock.now(),
-              updatedAt: clock.now(),
-            });
+          const [first, second] = [await t.newUser("race"), await t.newUser("race")];
           const org = await rbac.organizations.create(first, { name: `Race ${round}` }, {});
           await handle.db
             .insert(organizationMemberships)
-            .values({ orgId: org.id, userId: second, roleId: ownerRole!.id, joinedAt: clock.now() });
+            .values({ orgId: org.id, userId: second, roleId: ownerRoleId, joinedAt: clock.now() });
           await rbac.resolver.changed(handle.db, second);
           const outcomes =
             round % 2 === 0
