@@ -22,6 +22,7 @@ import { hostedPages } from "./pages/routes.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { mfaRoutes } from "./routes/mfa.ts";
 import { orgRoutes } from "./routes/orgs/index.ts";
+import { auditRoutes } from "./routes/audit.ts";
 import { meRoutes } from "./routes/me.ts";
 import { docsRoutes } from "./routes/docs.ts";
 
@@ -93,6 +94,7 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
   app.route("/", tokenRoutes(platform));
   app.route("/", mfaRoutes(platform));
   app.route("/", orgRoutes(platform));
+  app.route("/", auditRoutes(platform));
   app.route("/", hostedPages(platform));
   if (config.env !== "production" && platform.email.transport.name === "dev-mailbox")
     app.route("/", devMailboxRoutes(platform));

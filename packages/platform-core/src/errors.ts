@@ -7,6 +7,7 @@ export const ERROR_CATALOGUE = {
   validation_failed: { status: 400, title: "The request is not valid." },
   malformed_json: { status: 400, title: "The request body is not valid JSON." },
   invalid_id: { status: 400, title: "An identifier in the request is malformed." },
+  invalid_cursor: { status: 400, title: "The pagination cursor is not valid." },
   unsupported_media_type: { status: 415, title: "The request body must be application/json." },
   payload_too_large: { status: 413, title: "The request body is too large." },
   not_found: { status: 404, title: "The resource was not found." },

@@ -15,6 +15,7 @@ import {
 } from "@burrow/platform-core";
 import { createAuth, type Auth } from "@burrow/platform-auth";
 import { createRbac, type Invitations, type Rbac } from "@burrow/platform-rbac";
+import { createAuditTrail, type AuditTrail } from "@burrow/platform-ops";
 import { createEmail, type Email, type EmailTransport, type SmsTransport } from "@burrow/platform-email";
 
 /** Everything the HTTP layer needs, composed once per process (or per test). */
@@ -30,6 +31,8 @@ export interface Platform {
   auth: Auth;
   rbac: Rbac;
   invitations: Invitations;
+  /** Operations: the audit log's search and export. */
+  auditTrail: AuditTrail;
   /** Job types this process runs, by type. */
   jobs: Record<string, JobDefinition>;
 }
@@ -79,6 +82,7 @@ export function composePlatform(options: ComposeOptions): Platform {
     access: rbac.accessPolicy,
   });
   const invitations = rbac.createInvitations({ config, auth, mailer: email.outbox });
+  const auditTrail = createAuditTrail({ db: database.db, audit, resolver: rbac.resolver, secret: config.secret });
   return {
     config,
     database,
@@ -91,6 +95,7 @@ export function composePlatform(options: ComposeOptions): Platform {
     auth,
     rbac,
     invitations,
+    auditTrail,
     jobs: { ...email.jobs, ...auth.jobs },
   };
 }

@@ -1,0 +1,151 @@
+// The audit log for operators (search, export) and a user's own security activity.
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { idSchema } from "@burrow/platform-core";
+import { type AppEnv, type Platform, requireActor, requireCaller } from "@burrow/platform-http";
+import { auditCsvLine, auditRecord, type AuditQuery } from "@burrow/platform-ops";
+import { jsonContent, problems } from "../schemas.ts";
+
+const tags = ["Audit"];
+
+const AuditEntry = z
+  .object({
+    id: z.string(),
+    occurredAt: z.string(),
+    actorType: z.enum(["user", "api_key", "system", "anonymous"]),
+    actorId: z.string().nullable(),
+    action: z.string().openapi({ example: "user.signed_in" }),
+    targetType: z.string().nullable(),
+    targetId: z.string().nullable(),
+    orgId: z.string().nullable(),
+    outcome: z.enum(["success", "failure", "denied"]),
+    ip: z.string().nullable().openapi({ description: "The client IP's HMAC (or the raw IP when so configured)" }),
+    userAgent: z.string().nullable(),
+    requestId: z.string().nullable(),
+    metadata: z.record(z.string(), z.unknown()),
+  })
+  .openapi("AuditEntry");
+
+// An actor is a user or an API key; a target any kind of id (it is matched, not looked up).
+const ActorId = z.union([idSchema("user"), idSchema("apiKey")]);
+const AnyId = z.string().regex(/^[a-z]{2,5}_[0-9a-z]{26}$/, "Expected an id (prefix_…)");
+const Time = z.iso.datetime({ offset: true }).transform((value) => new Date(value));
+const AuditFilters = z
+  .object({
+    actorId: ActorId.optional(),
+    action: z
+      .string()
+      .regex(/^[a-z][a-z0-9_.]{1,99}$/)
+      .optional(),
+    targetId: AnyId.optional(),
+    orgId: idSchema("organization").optional(),
+    outcome: z.enum(["success", "failure", "denied"]).optional(),
+    ip: z.string().max(64).optional(),
+    from: Time.optional(),
+    to: Time.optional(),
+    cursor: z.string().max(200).optional(),
+    limit: z.coerce.number().int().min(1).max(200).optional(),
+  })
+  .strict();
+
+const searchAuditLogs = createRoute({
+  method: "get",
+  path: "/v1/admin/audit-logs",
+  tags,
+  summary: "Search the audit log (audit:read), newest first; or export it",
+  description:
+    "Filters combine with AND. Pages by `cursor` (from `nextCursor`). With `Accept: application/x-ndjson` or `text/csv` the whole filtered set is streamed as an export (no paging).",
+  request: { query: AuditFilters },
+  responses: {
+    200: {
+      description: "A page of entries, or the export",
+      content: {
+        "application/json": { schema: z.object({ data: z.array(AuditEntry), nextCursor: z.string().nullable() }) },
+        "application/x-ndjson": { schema: AuditEntry },
+        "text/csv": { schema: z.string() },
+      },
+    },
+    ...problems(400, 401, 403),
+  },
+});
+
+const myActivity = createRoute({
+  method: "get",
+  path: "/v1/me/activity",
+  tags: ["Profile"],
+  summary: "The caller's recent security activity: sign-ins, password, MFA, address and key changes",
+  request: { query: z.object({ limit: z.coerce.number().int().min(1).max(200).optional() }).strict() },
+  responses: { 200: jsonContent(z.object({ data: z.array(AuditEntry) }), "Activity"), ...problems(400, 401) },
+});
+
+/** The export format the Accept header asks for, if any. */
+function exportFormat(accept: string | undefined): "ndjson" | "csv" | null {
+  if (accept === undefined) return null;
+  if (/application\/x-ndjson/i.test(accept)) return "ndjson";
+  if (/text\/csv/i.test(accept)) return "csv";
+  return null;
+}
+
+export function auditRoutes(platform: Platform): OpenAPIHono<AppEnv> {
+  const { auditTrail } = platform;
+  return new OpenAPIHono<AppEnv>()
+    .openapi(searchAuditLogs, async (c) => {
+      const caller = await requireActor(c, "audit:read");
+      const { cursor, limit, ...filters } = c.req.valid("query");
+      const query = filters as AuditQuery;
+      const format = exportFormat(c.req.header("accept"));
+      if (format === null) {
+        const page = await auditTrail.search(caller.user.id, query, {
+          ...(cursor === undefined ? {} : { cursor }),
+          ...(limit === undefined ? {} : { limit }),
+        });
+        return c.json({ data: page.data.map(auditRecord), nextCursor: page.nextCursor }, 200);
+      }
+      // Permission and filters are checked here, before the first byte: an error is still a problem document.
+      const rows = await auditTrail.export(caller.user.id, query);
+      const encoder = new TextEncoder();
+      const iterator = rows[Symbol.asyncIterator]();
+      const line = (row: Parameters<typeof auditRecord>[0]) =>
+        format === "csv" ? auditCsvLine(row) : `${JSON.stringify(auditRecord(row))}\n`;
+      // Pulled as the client reads: a slow reader holds the export back instead of filling memory.
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          if (format === "csv") controller.enqueue(encoder.encode(auditCsvLine("header")));
+        },
+        async pull(controller) {
+          try {
+            let chunk = "";
+            for (let count = 0; count < 500; count++) {
+              const next = await iterator.next();
+              if (next.done) {
+                if (chunk !== "") controller.enqueue(encoder.encode(chunk));
+                controller.close();
+                return;
+              }
+              chunk += line(next.value);
+            }
+            controller.enqueue(encoder.encode(chunk));
+          } catch (error) {
+            // Past the headers nothing can be answered any more: the client sees a cut-off export.
+            platform.log.error("an audit export failed", { error: String(error) });
+            controller.error(error);
+          }
+        },
+        async cancel() {
+          await iterator.return?.();
+        },
+      });
+      const type = format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson";
+      return new Response(body, {
+        status: 200,
+        headers: {
+          "content-type": type,
+          "content-disposition": `attachment; filename="audit-log.${format === "csv" ? "csv" : "ndjson"}"`,
+        },
+      }) as never;
+    })
+    .openapi(myActivity, async (c) => {
+      const caller = await requireCaller(c);
+      const rows = await auditTrail.activity(caller.user.id, c.req.valid("query").limit);
+      return c.json({ data: rows.map(auditRecord) }, 200);
+    });
+}

@@ -1,0 +1,12 @@
+// Operations: what operators and integrators need to run Burrow and trust it (the audit trail first).
+export {
+  ACTIVITY_ACTIONS,
+  AUDIT_CSV_COLUMNS,
+  auditCsvLine,
+  auditRecord,
+  createAuditTrail,
+  type AuditPage,
+  type AuditQuery,
+  type AuditRecord,
+  type AuditTrail,
+} from "./audit-trail/audit-trail.ts";
