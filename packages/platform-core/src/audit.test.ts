@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
 import { createAuditLog } from "./audit.ts";
 import type { DatabaseHandle } from "./database/index.ts";
+import { auditLogs } from "./schema.ts";
 import { createTestClock, createTestDatabase } from "./test-database.ts";
 
 describe("audit log", () => {
@@ -10,6 +12,8 @@ describe("audit log", () => {
     handle = await createTestDatabase();
   });
   afterAll(() => handle.close());
+  const entries = (column: typeof auditLogs.actorId | typeof auditLogs.action, value: string) =>
+    handle.db.select().from(auditLogs).where(eq(column, value));
 
   test("records who did what, hashes the IP and drops secrets from metadata", async () => {
     const audit = createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false });
@@ -23,7 +27,7 @@ describe("audit log", () => {
       },
       { ip: "203.0.113.9", userAgent: "test-agent", requestId: "req_1" },
     );
-    const [entry] = await audit.list(handle.db, { actorId: "usr_1" });
+    const [entry] = await entries(auditLogs.actorId, "usr_1");
     expect(entry?.action).toBe("user.signed_in");
     expect(entry?.outcome).toBe("success");
     expect(entry?.ip).not.toContain("203.0.113.9");
@@ -49,7 +53,7 @@ describe("audit log", () => {
       {},
       { outcome: "failure", metadata: { password: "x" } },
     );
-    const [entry] = await audit.list(handle.db, { actorId: "usr_self" });
+    const [entry] = await entries(auditLogs.actorId, "usr_self");
     expect(entry).toMatchObject({
       action: "user.reauthentication_failed",
       actorType: "user",
@@ -64,20 +68,8 @@ describe("audit log", () => {
   test("raw IPs are kept only when configured", async () => {
     const audit = createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: true });
     await audit.record(handle.db, { action: "app.probe.raw", actor: { type: "system" } }, { ip: "198.51.100.1" });
-    const [entry] = await audit.list(handle.db, { action: "app.probe.raw" });
+    const [entry] = await entries(auditLogs.action, "app.probe.raw");
     expect(entry?.ip).toBe("198.51.100.1");
     expect(entry?.actorId).toBeNull();
-  });
-
-  test("lists newest first with filters and a cursor", async () => {
-    const audit = createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false });
-    for (let index = 0; index < 5; index++) {
-      clock.advance(1000);
-      await audit.record(handle.db, { action: "app.probe.page", actor: { type: "anonymous" }, metadata: { index } });
-    }
-    const first = await audit.list(handle.db, { action: "app.probe.page", limit: 3 });
-    expect(first.map((entry) => entry.metadata.index)).toEqual([4, 3, 2]);
-    const rest = await audit.list(handle.db, { action: "app.probe.page", before: first.at(-1)!.id });
-    expect(rest.map((entry) => entry.metadata.index)).toEqual([1, 0]);
   });
 });

@@ -1,5 +1,4 @@
 import type { AuditAction } from "./audit-actions.ts";
-import { and, desc, eq, gte, lt, lte, type SQL } from "drizzle-orm";
 import type { Clock } from "./clock.ts";
 import { hmacSha256 } from "./crypto.ts";
 import type { Database } from "./database/index.ts";
@@ -59,19 +58,6 @@ export interface AuditLog {
   ): Promise<void>;
   /** The IP as stored: an HMAC under the server secret unless raw IPs are configured. */
   ipForStorage(ip: string | undefined): string | null;
-  list(db: Database, filter?: AuditFilter): Promise<AuditEntry[]>;
-}
-
-export interface AuditFilter {
-  actorId?: string;
-  targetId?: string;
-  orgId?: string;
-  action?: string;
-  from?: Date;
-  to?: Date;
-  /** Entries strictly older than this id (cursor pagination, newest first). */
-  before?: string;
-  limit?: number;
 }
 
 /**
@@ -110,22 +96,6 @@ export function createAuditLog(options: { clock: Clock; secret: string; storeRaw
         requestId: request.requestId ?? null,
         metadata: (scrub(event.metadata ?? {}) as Record<string, unknown>) ?? {},
       });
-    },
-    async list(db, filter = {}) {
-      const conditions: SQL[] = [];
-      if (filter.actorId !== undefined) conditions.push(eq(auditLogs.actorId, filter.actorId));
-      if (filter.targetId !== undefined) conditions.push(eq(auditLogs.targetId, filter.targetId));
-      if (filter.orgId !== undefined) conditions.push(eq(auditLogs.orgId, filter.orgId));
-      if (filter.action !== undefined) conditions.push(eq(auditLogs.action, filter.action));
-      if (filter.from !== undefined) conditions.push(gte(auditLogs.occurredAt, filter.from));
-      if (filter.to !== undefined) conditions.push(lte(auditLogs.occurredAt, filter.to));
-      if (filter.before !== undefined) conditions.push(lt(auditLogs.id, filter.before));
-      return db
-        .select()
-        .from(auditLogs)
-        .where(and(...conditions))
-        .orderBy(desc(auditLogs.id))
-        .limit(Math.min(filter.limit ?? 50, 500));
     },
   };
   return log;
