@@ -6,27 +6,28 @@ import type {
   Database,
   JobDefinition,
   KeyRing,
+  Sweeper,
   UserId,
 } from "@burrow/platform-core";
 import type { AuthContext, AuthMailer, AuthTexter } from "./context.ts";
 import { createPhones, type Phones } from "./flows/phones.ts";
-import { createChallenges, createChallengeStore, type Challenges } from "./mfa/challenges.ts";
+import { createChallenges, createChallengeStore, mfaChallengeSweeper, type Challenges } from "./mfa/challenges.ts";
 import { createFactors, type Factors } from "./mfa/factors.ts";
-import { createPasskeys, type Passkeys } from "./mfa/passkeys.ts";
+import { ceremonySweeper, createPasskeys, type Passkeys } from "./mfa/passkeys.ts";
 import { createSessionStarter, createSignInCompletion, type SignInCompletion } from "./sign-in/complete.ts";
 import { createEmailFlows, EMAIL_REQUEST_JOB, type EmailFlows } from "./flows/email-flows.ts";
 import { createNotices, type Notices } from "./flows/notices.ts";
-import { createOneTimeTokens, type OneTimeTokens } from "./tokens/tokens.ts";
+import { createOneTimeTokens, oneTimeTokenSweeper, type OneTimeTokens } from "./tokens/tokens.ts";
 import { createApiKeys, DEFAULT_USER_SCOPES, type ApiKeys } from "./tokens/api-keys.ts";
-import { createRefreshTokens, type RefreshTokens } from "./tokens/refresh.ts";
+import { createRefreshTokens, refreshFamilySweeper, type RefreshTokens } from "./tokens/refresh.ts";
 import { createAccessTokens, type AccessTokens, type ClaimsProvider } from "./tokens/service.ts";
 import { createSigningKeys, SIGNING_KEYS_CHANNEL, type SigningKeys } from "./tokens/signing-keys.ts";
 import { createPasswordHasher, type PasswordHasher } from "./passwords/hashing.ts";
 import { DEFAULT_PASSWORD_POLICY, type PasswordPolicy } from "./passwords/policy.ts";
-import { createSessions, type Sessions } from "./sessions/sessions.ts";
+import { createSessions, sessionSweeper, type Sessions } from "./sessions/sessions.ts";
 import { createAccounts, type Accounts } from "./sign-in/accounts.ts";
 import { createPasskeySignIn, type PasskeySignIn } from "./sign-in/passkey.ts";
-import { createSignInThrottle, type SignInThrottle } from "./sign-in/throttle.ts";
+import { createSignInThrottle, throttleSweeper, type SignInThrottle } from "./sign-in/throttle.ts";
 import { createUsers, type Users } from "./users/users.ts";
 
 export interface Auth extends Accounts, PasskeySignIn {
@@ -50,6 +51,8 @@ export interface Auth extends Accounts, PasskeySignIn {
   jobs: Record<string, JobDefinition>;
   /** What auth keeps in memory and reloads when another node changes it (the signing keys). */
   listeners: ChannelListener[];
+  /** What of auth's tables housekeeping may delete once it has expired. */
+  sweepers: Sweeper[];
 }
 
 /**
@@ -174,6 +177,14 @@ export function createAuth(options: CreateAuthOptions): Auth {
     apiKeys,
     jobs: { [EMAIL_REQUEST_JOB]: flows.requestJob },
     listeners: [{ channel: SIGNING_KEYS_CHANNEL, onNotify: () => signingKeys.load() }],
+    sweepers: [
+      sessionSweeper(context.config),
+      refreshFamilySweeper,
+      oneTimeTokenSweeper,
+      mfaChallengeSweeper,
+      ceremonySweeper,
+      throttleSweeper,
+    ],
   };
 }
 

@@ -2,7 +2,17 @@ import { sql } from "drizzle-orm";
 import { timestamptz } from "./database/columns.ts";
 
 export { timestamptz };
-import { bigint, boolean, doublePrecision, index, integer, jsonb, pgTable, text } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  boolean,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
 
 /** Who did what to whom, when and from where. Never holds a secret (see audit.ts). */
 export const auditLogs = pgTable(
@@ -51,8 +61,11 @@ export const jobs = pgTable(
     createdAt: timestamptz("created_at").notNull(),
     updatedAt: timestamptz("updated_at").notNull(),
     finishedAt: timestamptz("finished_at"),
+    /** A recurring job's key: at most one queued or running job holds it (one run per interval, cluster-wide). */
+    key: text("key"),
   },
   (table) => [
+    uniqueIndex("jobs_key_pending_key").on(table.key).where(sql`status in ('queued', 'running')`),
     // Claims scan only due work: queued jobs by run time, and running jobs by lease end.
     index("jobs_due_idx").on(table.runAt).where(sql`status = 'queued'`),
     index("jobs_lease_idx").on(table.lockedUntil).where(sql`status = 'running'`),

@@ -4,6 +4,7 @@ import { and, desc, eq, gt, isNull, lt, sql, type SQL } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
 import { randomToken, sha256 } from "./crypto.ts";
 import type { Database } from "./database/index.ts";
+import { deleteInBatches, type Sweeper } from "./housekeeping.ts";
 
 /** A secret is 256 random bits in base64url: 43 characters. Anything else is not one of ours. */
 const SECRET_SHAPE = /^[A-Za-z0-9_-]{43}$/;
@@ -52,6 +53,8 @@ export interface SingleUse<Row> {
   countAttempt(db: Database, now: Date, id: string): Promise<boolean>;
   /** Counts a wrong guess after the check; the one that reaches the limit revokes the row. */
   countMiss(db: Database, now: Date, id: string): Promise<void>;
+  /** Housekeeping: deletes rows expired for longer than `keepMs` (used or not; their time is over). */
+  sweeper(name: string, keepMs: number): Sweeper;
   /** Revokes every row matching `where` not yet used or revoked (expired ones too); how many there were. */
   revoke(db: Database, now: Date, where: SQL): Promise<number>;
 }
@@ -123,6 +126,12 @@ export function singleUse<T extends PgTable>(
           sql`case when ${attempts} + 1 >= ${maxAttempts} then ${now.toISOString()}::timestamptz else ${columns.revokedAt} end`;
       await db.update(target).set(set).where(eq(columns.id, id));
     },
+
+    sweeper: (name, keepMs) => ({
+      name,
+      sweep: (db, now) =>
+        deleteInBatches(db, target, columns.id, lt(columns.expiresAt, new Date(now.getTime() - keepMs))),
+    }),
 
     async revoke(db, now, where) {
       if (revokedKey === undefined) throw new TypeError("This table keeps no revocation time");

@@ -1,4 +1,15 @@
-import type { Clock, Config, Database, JobDefinition, KeyRing, Logger } from "@burrow/platform-core";
+import { and, inArray, lt } from "drizzle-orm";
+import {
+  deleteInBatches,
+  type Clock,
+  type Config,
+  type Database,
+  type JobDefinition,
+  type KeyRing,
+  type Logger,
+  type Sweeper,
+} from "@burrow/platform-core";
+import { emailMessages } from "./schema.ts";
 import { createOutbox, SEND_EMAIL_JOB, type Outbox } from "./outbox/outbox.ts";
 import { createRenderer, type TemplateRenderer } from "./templates/render.ts";
 import { createTemplateStore, type TemplateStore } from "./templates/store.ts";
@@ -32,7 +43,24 @@ export interface Email {
   smsTransport: SmsTransport;
   /** Job types email needs run (sending mail and texts); the app registers them with its worker. */
   jobs: Record<string, JobDefinition>;
+  /** What of email's tables housekeeping may delete: messages 30 days after they were sent or gave up. */
+  sweepers: Sweeper[];
 }
+
+/** A finished message (sent, or given up on) goes after 30 days: its body is a copy of a template, its event is audited. */
+const messageSweeper: Sweeper = {
+  name: "email.messages",
+  sweep: (db, now) =>
+    deleteInBatches(
+      db,
+      emailMessages,
+      emailMessages.id,
+      and(
+        inArray(emailMessages.status, ["sent", "dead"]),
+        lt(emailMessages.updatedAt, new Date(now.getTime() - 30 * 86_400_000)),
+      )!,
+    ),
+};
 
 /**
  * Composes the email platform. The transport is SMTP when `SMTP_URL` is set, else (outside
@@ -92,6 +120,7 @@ export function createEmail(options: {
     sms,
     smsTransport,
     jobs: { [SEND_EMAIL_JOB]: outbox.sendJob, [SEND_SMS_JOB]: sms.sendJob },
+    sweepers: [messageSweeper],
   };
 }
 

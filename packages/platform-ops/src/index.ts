@@ -10,3 +10,4 @@ export {
   type AuditRecord,
   type AuditTrail,
 } from "./audit-trail/audit-trail.ts";
+export { createHousekeeping, HOUSEKEEPING_JOB, type Housekeeping } from "./housekeeping/housekeeping.ts";

@@ -43,6 +43,8 @@ const challenges = singleUse(
   { maxAttempts: MFA_MAX_ATTEMPTS },
 );
 
+export const mfaChallengeSweeper = challenges.sweeper("auth.mfa_challenges", 86_400_000);
+
 /** The key of a user's second-factor failure counter: apart from the address's password counter. */
 export const secondFactorKey = (userId: string): string => `mfa:${userId}`;
 

@@ -42,6 +42,8 @@ const ceremonies = singleUse(webauthnChallenges, {
 
 type Purpose = "registration" | "sign_in" | "second_factor" | "reauthentication";
 
+export const ceremonySweeper = ceremonies.sweeper("auth.webauthn_challenges", 86_400_000);
+
 export interface Passkeys {
   /** Adding a passkey needs a recent authentication on the caller's session (step-up). */
   registrationOptions(

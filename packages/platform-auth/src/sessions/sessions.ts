@@ -1,10 +1,13 @@
-import { and, desc, eq, isNull, ne, sql } from "drizzle-orm";
+import { and, desc, eq, isNull, lt, ne, or, sql } from "drizzle-orm";
 import {
   constantTimeEqual,
+  deleteInBatches,
   newId,
   PlatformError,
   sha256,
+  type Config,
   type Database,
+  type Sweeper,
   type RequestContext,
   type SessionId,
   type UserId,
@@ -95,6 +98,32 @@ export interface Sessions {
 export function assertRecentAuthentication(session: { authenticatedAt: Date }, now: Date): void {
   if (now.getTime() - session.authenticatedAt.getTime() > REAUTHENTICATION_WINDOW_MS)
     throw new PlatformError("reauthentication_required");
+}
+
+const WEEK_MS = 7 * 86_400_000;
+
+/**
+ * Housekeeping: a session goes a week after it ended — revoked, past its absolute end, or idle past
+ * its timeout — so "signed out" and "expired" can still be told apart for a while (their audit
+ * entries stay for the audit log's retention).
+ */
+export function sessionSweeper(config: Pick<Config, "session">): Sweeper {
+  return {
+    name: "auth.sessions",
+    sweep: (db, now) => {
+      const weekAgo = new Date(now.getTime() - WEEK_MS);
+      return deleteInBatches(
+        db,
+        authSessions,
+        authSessions.id,
+        or(
+          lt(authSessions.revokedAt, weekAgo),
+          lt(authSessions.expiresAt, weekAgo),
+          lt(authSessions.lastActiveAt, new Date(weekAgo.getTime() - config.session.idleTimeoutMs)),
+        )!,
+      );
+    },
+  };
 }
 
 export function createSessions(context: AuthContext): Sessions {

@@ -1,5 +1,13 @@
-import { and, eq, isNull, lte, or, sql } from "drizzle-orm";
-import { PlatformError, queryRows, type Clock, type Database, type RatePolicy } from "@burrow/platform-core";
+import { and, eq, isNull, lt, lte, or, sql } from "drizzle-orm";
+import {
+  deleteInBatches,
+  PlatformError,
+  queryRows,
+  type Clock,
+  type Database,
+  type RatePolicy,
+  type Sweeper,
+} from "@burrow/platform-core";
 import { signInThrottles } from "../schema.ts";
 
 /**
@@ -21,6 +29,24 @@ export interface SignInThrottle {
   /** Throws 429 `too_many_attempts` with `Retry-After` while the key is locked; takes no slot. */
   assertNotLocked(db: Database, key: string): Promise<void>;
 }
+
+/**
+ * Housekeeping: a counter untouched for 30 days and not locking now goes; with it the lock level, so
+ * escalation forgets an address after a quiet month.
+ */
+export const throttleSweeper: Sweeper = {
+  name: "auth.sign_in_throttles",
+  sweep: (db, now) =>
+    deleteInBatches(
+      db,
+      signInThrottles,
+      signInThrottles.key,
+      and(
+        lt(signInThrottles.updatedAt, new Date(now.getTime() - 30 * 86_400_000)),
+        or(isNull(signInThrottles.lockedUntil), lt(signInThrottles.lockedUntil, now)),
+      )!,
+    ),
+};
 
 export function createSignInThrottle(options: {
   clock: Clock;

@@ -1,5 +1,6 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, lt, or } from "drizzle-orm";
 import {
+  deleteInBatches,
   mintSecret,
   newId,
   PlatformError,
@@ -10,6 +11,7 @@ import {
   type Config,
   type Database,
   type RequestContext,
+  type Sweeper,
 } from "@burrow/platform-core";
 import { authSessions, refreshTokenFamilies, refreshTokens, users } from "../schema.ts";
 import type { Sessions } from "../sessions/sessions.ts";
@@ -42,6 +44,23 @@ const rotations = singleUse(refreshTokens, {
   expiresAt: refreshTokens.expiresAt,
   usedAt: refreshTokens.rotatedAt,
 });
+
+/**
+ * Housekeeping: a family goes (with its tokens) a week after it ended — revoked or past its absolute
+ * end. While a family lives its rotated tokens stay: a rotated token shown again is how reuse is caught.
+ */
+export const refreshFamilySweeper: Sweeper = {
+  name: "auth.refresh_families",
+  sweep: (db, now) => {
+    const weekAgo = new Date(now.getTime() - 7 * 86_400_000);
+    return deleteInBatches(
+      db,
+      refreshTokenFamilies,
+      refreshTokenFamilies.id,
+      or(lt(refreshTokenFamilies.revokedAt, weekAgo), lt(refreshTokenFamilies.expiresAt, weekAgo))!,
+    );
+  },
+};
 
 export function createRefreshTokens(options: {
   db: Database;

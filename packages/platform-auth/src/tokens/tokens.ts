@@ -68,6 +68,9 @@ const tokens = singleUse(
   { maxAttempts: MAX_CODE_ATTEMPTS },
 );
 
+/** Links and codes go a day after they expire, used or not: nothing reads them after that. */
+export const oneTimeTokenSweeper = tokens.sweeper("auth.tokens", 86_400_000);
+
 export function createOneTimeTokens(options: { clock: Clock; secret: string }): OneTimeTokens {
   const { clock } = options;
   const codeHash = (tokenId: string, code: string) => hmacSha256(options.secret, `code:${tokenId}:${code}`);

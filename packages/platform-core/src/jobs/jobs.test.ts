@@ -210,4 +210,52 @@ describe("job queue", () => {
     const byWorker = new Set([...runs.values()].flat());
     if (handle.driver === "postgres") expect(byWorker.size).toBe(2);
   });
+
+  test("a recurring job runs once per interval, however many workers schedule it", async () => {
+    const ran: string[] = [];
+    const definitions = {
+      sweep: { everyMs: 3_600_000, run: async () => void ran.push(clock.now().toISOString()) },
+    };
+    // Three nodes start: one pending run between them.
+    const workers = [1, 2, 3].map((n) => createWorker({ db: handle.db, clock, definitions, workerId: `node-${n}` }));
+    for (const worker of workers) await worker.scheduleRecurring();
+    const pending = async () =>
+      (await handle.db.select().from(jobs)).filter((job) => job.status === "queued" || job.status === "running");
+    expect(await pending()).toHaveLength(1);
+    expect(await workers[0]!.runOnce()).toEqual({ succeeded: 1, retried: 0, dead: 0 });
+    expect(ran).toHaveLength(1);
+    // The next run is queued an interval later, and not before.
+    const [next] = await pending();
+    expect(next!.runAt.getTime()).toBe(clock.now().getTime() + 3_600_000);
+    for (const worker of workers) await worker.scheduleRecurring();
+    expect(await pending()).toHaveLength(1);
+    clock.advance(3_599_999);
+    expect((await Promise.all(workers.map((worker) => worker.runOnce()))).map((r) => r.succeeded)).toEqual([0, 0, 0]);
+    clock.advance(1);
+    const runs = await Promise.all(workers.map((worker) => worker.runOnce()));
+    expect(runs.reduce((sum, r) => sum + r.succeeded, 0)).toBe(1);
+    expect(ran).toHaveLength(2);
+  });
+
+  test("a recurring job that runs out of attempts still comes back at its next interval", async () => {
+    const worker = createWorker({
+      db: handle.db,
+      clock,
+      definitions: {
+        flaky: {
+          everyMs: 60_000,
+          backoff: { baseMs: 1000, maxMs: 1000 },
+          run: async () => {
+            throw new Error("database busy");
+          },
+        },
+      },
+    });
+    await worker.scheduleRecurring();
+    await handle.db.update(jobs).set({ maxAttempts: 1 });
+    expect(await worker.runOnce()).toEqual({ succeeded: 0, retried: 0, dead: 1 });
+    const queued = (await handle.db.select().from(jobs)).filter((job) => job.status === "queued");
+    expect(queued).toHaveLength(1);
+    expect(queued[0]!.runAt.getTime()).toBe(clock.now().getTime() + 60_000);
+  });
 });

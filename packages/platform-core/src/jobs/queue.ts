@@ -41,6 +41,34 @@ export async function enqueueJob(
 }
 
 /**
+ * Schedules a recurring job's next run under `key`, unless a run with that key is already queued or
+ * running (on any node): the unique index on pending keys makes the check and the insert one step.
+ * Returns whether this call scheduled it.
+ */
+export async function scheduleRecurring(
+  db: Database,
+  clock: Clock,
+  input: { type: string; key: string; runAt: Date; payload?: unknown },
+): Promise<boolean> {
+  const now = clock.now();
+  const inserted = await db
+    .insert(jobs)
+    .values({
+      id: newId("job", now.getTime()),
+      type: input.type,
+      key: input.key,
+      payload: input.payload ?? {},
+      maxAttempts: DEFAULT_MAX_ATTEMPTS,
+      runAt: input.runAt,
+      createdAt: now,
+      updatedAt: now,
+    })
+    .onConflictDoNothing()
+    .returning({ id: jobs.id });
+  return inserted.length > 0;
+}
+
+/**
  * Claims up to `limit` due jobs of the given types for `workerId`: queued jobs whose time has come
  * and running jobs whose lease ran out (their worker crashed). `FOR UPDATE SKIP LOCKED` lets many
  * workers claim at once without ever taking the same job.

@@ -1,6 +1,6 @@
 import type { Clock } from "../clock.ts";
 import type { Database } from "../database/index.ts";
-import { claimJobs, completeJob, failJob, type JobRow } from "./queue.ts";
+import { claimJobs, completeJob, failJob, scheduleRecurring, type JobRow } from "./queue.ts";
 
 export interface Backoff {
   /** Delay after the first failed attempt. */
@@ -22,6 +22,11 @@ export interface ChannelListener {
 export interface JobDefinition {
   run(payload: unknown, job: JobRow): Promise<void>;
   backoff?: Backoff;
+  /**
+   * Runs by itself every `everyMs`, once across all nodes: a worker schedules it when it starts (due
+   * at once) and after each run, under the job type as its key.
+   */
+  everyMs?: number;
 }
 
 export const DEFAULT_BACKOFF: Backoff = { baseMs: 30_000, maxMs: 3_600_000 };
@@ -54,6 +59,8 @@ export interface RunSummary {
 export interface Worker {
   /** Claims and runs one batch of due jobs; tests call it after moving the clock. */
   runOnce(): Promise<RunSummary>;
+  /** Queues the first run of each recurring job type unless one is pending (`start` does this). */
+  scheduleRecurring(): Promise<void>;
   /** Polls in the background until `stop()`. */
   start(options?: { pollMs?: number }): void;
   /** Stops polling and waits for the batch in flight. */
@@ -79,6 +86,7 @@ export function createWorker(options: WorkerOptions): Worker {
   let pollMs = 1000;
   let timer: unknown;
   let inFlight: Promise<unknown> = Promise.resolve();
+  let recurringQueued = false;
 
   async function runJob(job: JobRow, summary: RunSummary): Promise<void> {
     const definition = definitions[job.type];
@@ -99,6 +107,12 @@ export function createWorker(options: WorkerOptions): Worker {
       await definition.run(job.payload, job);
       await completeJob(db, job, now());
       summary.succeeded++;
+      if (definition.everyMs !== undefined)
+        await scheduleRecurring(db, clock, {
+          type: job.type,
+          key: job.type,
+          runAt: new Date(now().getTime() + definition.everyMs),
+        });
     } catch (error) {
       options.onError?.(error, job);
       const message = error instanceof Error ? error.message : String(error);
@@ -106,7 +120,20 @@ export function createWorker(options: WorkerOptions): Worker {
       const outcome = await failJob(db, job, now(), message, retryAt);
       if (outcome === "dead") summary.dead++;
       else summary.retried++;
+      // A recurring job that ran out of attempts still runs at its next interval.
+      if (outcome === "dead" && definition.everyMs !== undefined)
+        await scheduleRecurring(db, clock, {
+          type: job.type,
+          key: job.type,
+          runAt: new Date(now().getTime() + definition.everyMs),
+        });
     }
+  }
+
+  /** Every recurring type has its next run queued (a no-op where another node already queued it). */
+  async function scheduleAllRecurring(): Promise<void> {
+    for (const [type, definition] of Object.entries(definitions))
+      if (definition.everyMs !== undefined) await scheduleRecurring(db, clock, { type, key: type, runAt: clock.now() });
   }
 
   async function runOnce(): Promise<RunSummary> {
@@ -119,7 +146,11 @@ export function createWorker(options: WorkerOptions): Worker {
   function schedule(delayMs: number): void {
     if (!running) return;
     timer = timers.set(() => {
-      const batch = runOnce()
+      // The first turn queues the recurring jobs (until that has worked once), then claims.
+      const batch = (
+        recurringQueued ? Promise.resolve() : scheduleAllRecurring().then(() => void (recurringQueued = true))
+      )
+        .then(runOnce)
         .then((summary) => summary.succeeded + summary.retried + summary.dead)
         .catch((error: unknown) => {
           console.error("[jobs] claim failed:", error instanceof Error ? error.message : error);
@@ -133,6 +164,7 @@ export function createWorker(options: WorkerOptions): Worker {
 
   return {
     runOnce,
+    scheduleRecurring: scheduleAllRecurring,
     start(startOptions = {}) {
       if (running) return;
       running = true;

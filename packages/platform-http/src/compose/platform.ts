@@ -1,4 +1,5 @@
 import {
+  coreSweepers,
   createAuditLog,
   createKeyRing,
   createDatabase,
@@ -15,7 +16,7 @@ import {
 } from "@burrow/platform-core";
 import { createAuth, type Auth } from "@burrow/platform-auth";
 import { createRbac, type Invitations, type Rbac } from "@burrow/platform-rbac";
-import { createAuditTrail, type AuditTrail } from "@burrow/platform-ops";
+import { createAuditTrail, createHousekeeping, type AuditTrail, type Housekeeping } from "@burrow/platform-ops";
 import { createEmail, type Email, type EmailTransport, type SmsTransport } from "@burrow/platform-email";
 
 /** Everything the HTTP layer needs, composed once per process (or per test). */
@@ -33,6 +34,8 @@ export interface Platform {
   invitations: Invitations;
   /** Operations: the audit log's search and export. */
   auditTrail: AuditTrail;
+  /** Sweeps expired rows on a schedule (its job is in `jobs`). */
+  housekeeping: Housekeeping;
   /** Job types this process runs, by type. */
   jobs: Record<string, JobDefinition>;
 }
@@ -82,6 +85,17 @@ export function composePlatform(options: ComposeOptions): Platform {
     access: rbac.accessPolicy,
   });
   const invitations = rbac.createInvitations({ config, auth, mailer: email.outbox });
+  const housekeeping = createHousekeeping({
+    db: database.db,
+    clock,
+    log,
+    everyMs: config.housekeeping.everyMs,
+    sweepers: [
+      ...coreSweepers({ auditRetentionMs: config.housekeeping.auditRetentionMs }),
+      ...email.sweepers,
+      ...auth.sweepers,
+    ],
+  });
   const auditTrail = createAuditTrail({ db: database.db, audit, resolver: rbac.resolver, secret: config.secret });
   return {
     config,
@@ -96,7 +110,8 @@ export function composePlatform(options: ComposeOptions): Platform {
     rbac,
     invitations,
     auditTrail,
-    jobs: { ...email.jobs, ...auth.jobs },
+    housekeeping,
+    jobs: { ...email.jobs, ...auth.jobs, ...housekeeping.jobs },
   };
 }
 
