@@ -11,3 +11,4 @@ export {
   type AuditTrail,
 } from "./audit-trail/audit-trail.ts";
 export { createHousekeeping, HOUSEKEEPING_JOB, type Housekeeping } from "./housekeeping/housekeeping.ts";
+export { createOperatorTools, type OperatorTools, type SystemStatus } from "./operator/operator.ts";

@@ -22,6 +22,11 @@ export interface Notices {
   sendExistingAccountNotice(db: Database, user: { email: string }): Promise<void>;
   sendPasswordChanged(db: Database, user: { email: string }): Promise<void>;
   sendAccountSetup(db: Database, user: { id: string; email: string }): Promise<void>;
+  /**
+   * An account-setup link (72 hours, once) for the operator to hand over themselves: how a fresh
+   * install's first administrator gets in (`burrow create-admin`). Revokes earlier set-up links.
+   */
+  accountSetupLink(db: Database, user: { id: string }): Promise<string>;
 }
 
 export function createNotices(options: {
@@ -31,6 +36,15 @@ export function createNotices(options: {
   tokens: OneTimeTokens;
 }): Notices {
   const { config, clock, email, tokens } = options;
+
+  async function accountSetupLink(db: Database, user: { id: string }): Promise<string> {
+    const secret = await tokens.issueLink(db, {
+      userId: user.id as UserId,
+      purpose: "account_setup",
+      ttlMs: LIFETIMES.accountSetup,
+    });
+    return buildLink(config, "/auth/account-setup", { token: secret });
+  }
 
   async function sendVerification(db: Database, user: { id: string; email: string }): Promise<void> {
     // Bound to the address it was sent to: it proves nothing about an address set later.
@@ -66,16 +80,12 @@ export function createNotices(options: {
     async sendPasswordChanged(db, user) {
       await email.queue(db, { to: user.email, template: "auth.password_changed", variables: {} });
     },
+    accountSetupLink,
     async sendAccountSetup(db, user) {
-      const secret = await tokens.issueLink(db, {
-        userId: user.id as UserId,
-        purpose: "account_setup",
-        ttlMs: LIFETIMES.accountSetup,
-      });
       await email.queue(db, {
         to: user.email,
         template: "auth.account_setup",
-        variables: { url: buildLink(config, "/auth/account-setup", { token: secret }) },
+        variables: { url: await accountSetupLink(db, user) },
       });
     },
   };

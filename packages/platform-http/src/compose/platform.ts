@@ -16,7 +16,14 @@ import {
 } from "@burrow/platform-core";
 import { createAuth, type Auth } from "@burrow/platform-auth";
 import { createRbac, type Invitations, type Rbac } from "@burrow/platform-rbac";
-import { createAuditTrail, createHousekeeping, type AuditTrail, type Housekeeping } from "@burrow/platform-ops";
+import {
+  createAuditTrail,
+  createHousekeeping,
+  createOperatorTools,
+  type AuditTrail,
+  type Housekeeping,
+  type OperatorTools,
+} from "@burrow/platform-ops";
 import { createEmail, type Email, type EmailTransport, type SmsTransport } from "@burrow/platform-email";
 
 /** Everything the HTTP layer needs, composed once per process (or per test). */
@@ -36,6 +43,8 @@ export interface Platform {
   auditTrail: AuditTrail;
   /** Sweeps expired rows on a schedule (its job is in `jobs`). */
   housekeeping: Housekeeping;
+  /** What the `burrow` command line does on the server (acts of the system). */
+  operator: OperatorTools;
   /** Job types this process runs, by type. */
   jobs: Record<string, JobDefinition>;
 }
@@ -111,6 +120,7 @@ export function composePlatform(options: ComposeOptions): Platform {
     invitations,
     auditTrail,
     housekeeping,
+    operator: createOperatorTools({ database, auth, rbac, housekeeping, audit }),
     jobs: { ...email.jobs, ...auth.jobs, ...housekeeping.jobs },
   };
 }

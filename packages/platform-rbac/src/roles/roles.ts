@@ -10,7 +10,7 @@ import {
 import type { Organizations } from "../organizations/organizations.ts";
 import { BUILT_IN_ROLES, coversAll, PERMISSION } from "../access/permissions.ts";
 import type { PermissionResolver } from "../access/resolver.ts";
-import { organizationInvitations, organizationMemberships, rolePermissions, roles } from "../schema.ts";
+import { organizationInvitations, organizationMemberships, principalRoles, rolePermissions, roles } from "../schema.ts";
 
 export interface RoleView {
   id: string;
@@ -39,6 +39,12 @@ export interface Roles {
   ): Promise<RoleView>;
   /** Refused (409 role_in_use) while a member holds the role or a pending invitation offers it. */
   remove(actorId: string, orgId: string, roleId: string, request: RequestContext): Promise<void>;
+  /**
+   * Gives a user a platform role, on the operator's own authority (the command line on the server:
+   * whoever runs it holds the database already). Audited as the system's act; false when the user
+   * held the role already. No HTTP route reaches it.
+   */
+  grantPlatformRoleAsOperator(db: Database, userId: string, key: string, request: RequestContext): Promise<boolean>;
 }
 
 const KEY = /^[a-z][a-z0-9_]{1,49}$/;
@@ -108,6 +114,39 @@ export function createRoles(options: {
   }
 
   return {
+    async grantPlatformRoleAsOperator(tx, userId, key, request) {
+      const [role] = await tx
+        .select({ id: roles.id })
+        .from(roles)
+        .where(and(eq(roles.key, key), eq(roles.scope, "platform")));
+      if (role === undefined)
+        throw new PlatformError("validation_failed", {
+          errors: [{ path: "role", message: `There is no platform role ${key}` }],
+        });
+      const held = await tx
+        .select({ id: principalRoles.id })
+        .from(principalRoles)
+        .where(
+          and(eq(principalRoles.userId, userId), eq(principalRoles.roleId, role.id), isNull(principalRoles.orgId)),
+        );
+      if (held.length > 0) return false;
+      await tx
+        .insert(principalRoles)
+        .values({ id: newId("role", clock.now().getTime()), userId, roleId: role.id, createdAt: clock.now() });
+      await audit.record(
+        tx,
+        {
+          action: "role.platform_granted",
+          actor: { type: "system" },
+          target: { type: "user", id: userId },
+          metadata: { role: key },
+        },
+        request,
+      );
+      await resolver.changed(tx, userId);
+      return true;
+    },
+
     async list(actorId, orgId) {
       await authorize(actorId, orgId, "roles:read");
       const rows = await db
