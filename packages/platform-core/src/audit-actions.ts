@@ -68,6 +68,7 @@ export const AUDIT_ACTIONS = {
   "role.created": "A custom role was created.",
   "role.changed": "A custom role's permissions changed.",
   "role.platform_granted": "An operator gave a user a platform role (the command line).",
+  "security_event.resolved": "An operator resolved a security event, with a note.",
   "role.deleted": "A custom role was deleted.",
   "permission.denied": "A permission check refused an action.",
   "elevation.eligibility_granted": "A user became eligible to elevate into a role.",

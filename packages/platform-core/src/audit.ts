@@ -4,6 +4,7 @@ import { hmacSha256 } from "./crypto.ts";
 import type { Database } from "./database/index.ts";
 import { newId } from "./ids.ts";
 import { auditLogs } from "./schema.ts";
+import { raiseSecurityEvent } from "./security-events.ts";
 
 /** Where a request came from, as the edge saw it. Passed from the HTTP layer into services. */
 export interface RequestContext {
@@ -81,8 +82,9 @@ export function createAuditLog(options: { clock: Clock; secret: string; storeRaw
 
     async record(db, event, request = {}) {
       const now = options.clock.now();
+      const id = newId("audit", now.getTime());
       await db.insert(auditLogs).values({
-        id: newId("audit", now.getTime()),
+        id,
         occurredAt: now,
         actorType: event.actor.type,
         actorId: "id" in event.actor ? event.actor.id : null,
@@ -96,6 +98,7 @@ export function createAuditLog(options: { clock: Clock; secret: string; storeRaw
         requestId: request.requestId ?? null,
         metadata: (scrub(event.metadata ?? {}) as Record<string, unknown>) ?? {},
       });
+      await raiseSecurityEvent(db, event, { id, occurredAt: now });
     },
   };
   return log;

@@ -40,7 +40,7 @@ export interface Config {
   /** `all`: every user must have a second factor (roles can require it too, at composition). */
   mfaRequired: "off" | "all";
   /** How often expired rows are swept, and how long audit entries are kept. */
-  housekeeping: { everyMs: number; auditRetentionMs: number };
+  housekeeping: { everyMs: number; auditRetentionMs: number; securityEventRetentionMs: number };
   webauthn: {
     /** The relying-party id: PUBLIC_URL's host unless set. */
     rpId: string;
@@ -157,6 +157,7 @@ const envSchema = z.object({
   BURROW_SESSION_LIFETIME: durationText("BURROW_SESSION_LIFETIME").default(30 * 86_400_000),
   BURROW_ELEVATION_MAX: durationText("BURROW_ELEVATION_MAX").default(4 * 3_600_000),
   BURROW_AUDIT_RETENTION: durationText("BURROW_AUDIT_RETENTION").default(365 * 86_400_000),
+  BURROW_SECURITY_EVENT_RETENTION: durationText("BURROW_SECURITY_EVENT_RETENTION").default(730 * 86_400_000),
   BURROW_HOUSEKEEPING_EVERY: durationText("BURROW_HOUSEKEEPING_EVERY").default(3_600_000),
   BURROW_MFA_REQUIRED: z.enum(["off", "all"]).default("off"),
   BURROW_RP_ID: z
@@ -282,7 +283,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     emailVerification: values.BURROW_EMAIL_VERIFICATION,
     mfaRequired: values.BURROW_MFA_REQUIRED,
     elevationMaxMs: values.BURROW_ELEVATION_MAX,
-    housekeeping: { everyMs: values.BURROW_HOUSEKEEPING_EVERY, auditRetentionMs: values.BURROW_AUDIT_RETENTION },
+    housekeeping: {
+      everyMs: values.BURROW_HOUSEKEEPING_EVERY,
+      auditRetentionMs: values.BURROW_AUDIT_RETENTION,
+      securityEventRetentionMs: values.BURROW_SECURITY_EVENT_RETENTION,
+    },
     webauthn: {
       rpId: values.BURROW_RP_ID ?? new URL(publicUrl).hostname,
       rpName: values.BURROW_PRODUCT_NAME,

@@ -39,6 +39,7 @@ export const ERROR_CATALOGUE = {
   // Conflicts and state
   conflict: { status: 409, title: "The request conflicts with the current state." },
   not_suspended: { status: 409, title: "The user is not suspended." },
+  already_resolved: { status: 409, title: "The security event is resolved already." },
   phone_taken: { status: 409, title: "This number is verified on another account." },
   factor_already_confirmed: { status: 409, title: "This factor is already confirmed." },
   second_factor_missing: { status: 409, title: "This needs a second factor first." },

@@ -3,7 +3,7 @@
 import { and, eq, inArray, lt, or, type SQL } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
 import type { Database } from "./database/index.ts";
-import { auditLogs, jobs, rateLimitBuckets } from "./schema.ts";
+import { auditLogs, jobs, rateLimitBuckets, securityEvents } from "./schema.ts";
 
 /** One kind of expired row, swept by the package that owns its table. */
 export interface Sweeper {
@@ -44,7 +44,7 @@ const ago = (now: Date, ms: number) => new Date(now.getTime() - ms);
  * finished jobs (succeeded after 7 days, dead after 30, so failures stay visible for a while), and
  * audit entries past their retention.
  */
-export function coreSweepers(options: { auditRetentionMs: number }): Sweeper[] {
+export function coreSweepers(options: { auditRetentionMs: number; securityEventRetentionMs: number }): Sweeper[] {
   return [
     {
       name: "core.rate_limit_buckets",
@@ -67,6 +67,17 @@ export function coreSweepers(options: { auditRetentionMs: number }): Sweeper[] {
             and(eq(jobs.status, "succeeded"), lt(jobs.finishedAt, ago(now, 7 * DAY_MS))),
             and(eq(jobs.status, "dead"), lt(jobs.updatedAt, ago(now, 30 * DAY_MS))),
           )!,
+        ),
+    },
+    {
+      // Resolved ones only: an open event waits for an operator however old it is.
+      name: "core.security_events",
+      sweep: (db, now) =>
+        deleteInBatches(
+          db,
+          securityEvents,
+          securityEvents.id,
+          lt(securityEvents.resolvedAt, ago(now, options.securityEventRetentionMs)),
         ),
     },
     {

@@ -31,6 +31,7 @@ export const ID_PREFIXES = {
   message: "msg",
   template: "tpl",
   webhook: "whk",
+  securityEvent: "sev",
   request: "req",
 } as const;
 

@@ -11,6 +11,7 @@ export * from "./audit-actions.ts";
 export * from "./rate-limit.ts";
 export * from "./single-use.ts";
 export * from "./housekeeping.ts";
+export * from "./security-events.ts";
 export * from "./jobs/queue.ts";
 export * from "./jobs/worker.ts";
 export * from "./log.ts";

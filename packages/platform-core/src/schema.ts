@@ -42,6 +42,33 @@ export const auditLogs = pgTable(
   ],
 );
 
+/**
+ * What deserves an operator's attention, raised from audit entries by the rules in
+ * security-events.ts, in the same transaction; an operator resolves each with a note.
+ */
+export const securityEvents = pgTable(
+  "security_events",
+  {
+    id: text("id").primaryKey(),
+    kind: text("kind").notNull(),
+    severity: text("severity", { enum: ["low", "medium", "high"] }).notNull(),
+    userId: text("user_id"),
+    orgId: text("org_id"),
+    /** The audit entry that raised it: who, what, from where. */
+    auditId: text("audit_id").notNull(),
+    details: jsonb("details").$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: timestamptz("created_at").notNull(),
+    resolvedAt: timestamptz("resolved_at"),
+    resolvedBy: text("resolved_by"),
+    resolutionNote: text("resolution_note"),
+  },
+  (table) => [
+    index("security_events_created_idx").on(table.createdAt),
+    index("security_events_open_idx").on(table.createdAt).where(sql`resolved_at is null`),
+    index("security_events_user_idx").on(table.userId, table.createdAt),
+  ],
+);
+
 /** The durable job queue. See jobs/queue.ts for the life cycle. */
 export const jobs = pgTable(
   "jobs",

@@ -12,3 +12,10 @@ export {
 } from "./audit-trail/audit-trail.ts";
 export { createHousekeeping, HOUSEKEEPING_JOB, type Housekeeping } from "./housekeeping/housekeeping.ts";
 export { createOperatorTools, type OperatorTools, type SystemStatus } from "./operator/operator.ts";
+export {
+  createSecurityEvents,
+  RESOLVE_PERMISSION,
+  type SecurityEventFilter,
+  type SecurityEventRow,
+  type SecurityEvents,
+} from "./security-events/security-events.ts";

@@ -1,9 +1,9 @@
 // The audit log for operators (search, export) and a user's own security activity.
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { idSchema } from "@burrow/platform-core";
-import { type AppEnv, type Platform, requireActor, requireCaller } from "@burrow/platform-http";
-import { auditCsvLine, auditRecord, type AuditQuery } from "@burrow/platform-ops";
-import { jsonContent, problems } from "../schemas.ts";
+import { idSchema, SECURITY_EVENT_RULES } from "@burrow/platform-core";
+import { type AppEnv, type Platform, requireActor, requireCaller, requireSession } from "@burrow/platform-http";
+import { auditCsvLine, auditRecord, type AuditQuery, type SecurityEventRow } from "@burrow/platform-ops";
+import { jsonBody, jsonContent, problems } from "../schemas.ts";
 
 const tags = ["Audit"];
 
@@ -77,6 +77,67 @@ const myActivity = createRoute({
   responses: { 200: jsonContent(z.object({ data: z.array(AuditEntry) }), "Activity"), ...problems(400, 401) },
 });
 
+const SecurityEvent = z
+  .object({
+    id: z.string(),
+    kind: z.string().openapi({ example: "refresh_token_reuse" }),
+    severity: z.enum(["low", "medium", "high"]),
+    userId: z.string().nullable(),
+    orgId: z.string().nullable(),
+    auditId: z.string().openapi({ description: "The audit entry that raised it" }),
+    details: z.record(z.string(), z.unknown()),
+    createdAt: z.string(),
+    resolvedAt: z.string().nullable(),
+    resolvedBy: z.string().nullable(),
+    resolutionNote: z.string().nullable(),
+  })
+  .openapi("SecurityEvent");
+const SecurityEventId = idSchema("securityEvent").openapi({ param: { name: "eventId", in: "path" }, type: "string" });
+
+const listSecurityEvents = createRoute({
+  method: "get",
+  path: "/v1/admin/security-events",
+  tags,
+  summary: "Security events (audit:read), newest first",
+  description: `Raised from audit entries: ${Object.values(SECURITY_EVENT_RULES)
+    .map((rule) => `\`${rule!.kind}\``)
+    .join(", ")}. \`resolved=false\` lists the open ones.`,
+  request: {
+    query: z
+      .object({
+        kind: z.enum(Object.values(SECURITY_EVENT_RULES).map((rule) => rule!.kind) as [string, ...string[]]).optional(),
+        severity: z.enum(["low", "medium", "high"]).optional(),
+        userId: idSchema("user").optional(),
+        resolved: z.enum(["true", "false"]).optional(),
+        cursor: z.string().max(200).optional(),
+        limit: z.coerce.number().int().min(1).max(200).optional(),
+      })
+      .strict(),
+  },
+  responses: {
+    200: jsonContent(z.object({ data: z.array(SecurityEvent), nextCursor: z.string().nullable() }), "Events"),
+    ...problems(400, 401, 403),
+  },
+});
+
+const resolveSecurityEvent = createRoute({
+  method: "post",
+  path: "/v1/admin/security-events/{eventId}/resolve",
+  tags,
+  summary: "Resolve a security event with a note (security_events:resolve)",
+  request: {
+    params: z.object({ eventId: SecurityEventId }),
+    body: jsonBody(z.object({ note: z.string().trim().min(1).max(2000) }).strict()),
+  },
+  responses: { 200: jsonContent(SecurityEvent, "Resolved"), ...problems(400, 401, 403, 404, 409, 415) },
+});
+
+const toSecurityEvent = (row: SecurityEventRow) => ({
+  ...row,
+  createdAt: row.createdAt.toISOString(),
+  resolvedAt: row.resolvedAt?.toISOString() ?? null,
+});
+
 /** The export format the Accept header asks for, if any. */
 function exportFormat(accept: string | undefined): "ndjson" | "csv" | null {
   if (accept === undefined) return null;
@@ -142,6 +203,26 @@ export function auditRoutes(platform: Platform): OpenAPIHono<AppEnv> {
           "content-disposition": `attachment; filename="audit-log.${format === "csv" ? "csv" : "ndjson"}"`,
         },
       }) as never;
+    })
+    .openapi(listSecurityEvents, async (c) => {
+      const caller = await requireActor(c, "audit:read");
+      const { cursor, limit, resolved, ...filter } = c.req.valid("query");
+      const page = await platform.securityEvents.list(
+        caller.user.id,
+        { ...filter, ...(resolved === undefined ? {} : { resolved: resolved === "true" }) },
+        { ...(cursor === undefined ? {} : { cursor }), ...(limit === undefined ? {} : { limit }) },
+      );
+      return c.json({ data: page.data.map(toSecurityEvent), nextCursor: page.nextCursor }, 200);
+    })
+    .openapi(resolveSecurityEvent, async (c) => {
+      const caller = await requireSession(c);
+      const row = await platform.securityEvents.resolve(
+        caller.user.id,
+        c.req.valid("param").eventId,
+        c.req.valid("json").note,
+        c.get("requestContext"),
+      );
+      return c.json(toSecurityEvent(row), 200);
     })
     .openapi(myActivity, async (c) => {
       const caller = await requireCaller(c);

@@ -134,7 +134,12 @@ export function createApiKeys(options: {
             action: "api_key.created",
             actor: { type: "user", id: userId },
             target: { type: "api_key", id },
-            metadata: { name: input.name, scopes: input.scopes },
+            metadata: {
+              name: input.name,
+              scopes: input.scopes,
+              // Beyond the owner's own profile: a security event for operators (SECURITY_EVENT_RULES).
+              platformScopes: input.scopes.some((scope) => !DEFAULT_USER_SCOPES.includes(scope)),
+            },
           },
           request,
         );

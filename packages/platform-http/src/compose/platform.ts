@@ -20,7 +20,9 @@ import {
   createAuditTrail,
   createHousekeeping,
   createOperatorTools,
+  createSecurityEvents,
   type AuditTrail,
+  type SecurityEvents,
   type Housekeeping,
   type OperatorTools,
 } from "@burrow/platform-ops";
@@ -41,6 +43,8 @@ export interface Platform {
   invitations: Invitations;
   /** Operations: the audit log's search and export. */
   auditTrail: AuditTrail;
+  /** Security events (raised by the audit writer): list and resolve. */
+  securityEvents: SecurityEvents;
   /** Sweeps expired rows on a schedule (its job is in `jobs`). */
   housekeeping: Housekeeping;
   /** What the `burrow` command line does on the server (acts of the system). */
@@ -99,11 +103,7 @@ export function composePlatform(options: ComposeOptions): Platform {
     clock,
     log,
     everyMs: config.housekeeping.everyMs,
-    sweepers: [
-      ...coreSweepers({ auditRetentionMs: config.housekeeping.auditRetentionMs }),
-      ...email.sweepers,
-      ...auth.sweepers,
-    ],
+    sweepers: [...coreSweepers(config.housekeeping), ...email.sweepers, ...auth.sweepers],
   });
   const auditTrail = createAuditTrail({ db: database.db, audit, resolver: rbac.resolver, secret: config.secret });
   return {
@@ -119,6 +119,13 @@ export function composePlatform(options: ComposeOptions): Platform {
     rbac,
     invitations,
     auditTrail,
+    securityEvents: createSecurityEvents({
+      db: database.db,
+      audit,
+      resolver: rbac.resolver,
+      clock,
+      secret: config.secret,
+    }),
     housekeeping,
     operator: createOperatorTools({ database, auth, rbac, housekeeping, audit }),
     jobs: { ...email.jobs, ...auth.jobs, ...housekeeping.jobs },

@@ -1,9 +1,6 @@
-import { and, desc, eq, gte, inArray, lt, lte, or, type SQL } from "drizzle-orm";
+import { and, eq, gte, inArray, lte, or, type SQL } from "drizzle-orm";
 import {
   AUDIT_ACTIONS,
-  constantTimeEqual,
-  hmacSha256,
-  isId,
   PlatformError,
   type AuditAction,
   type AuditEntry,
@@ -11,6 +8,7 @@ import {
   type Database,
 } from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
+import { keyset } from "../keyset.ts";
 import type { PermissionResolver } from "@burrow/platform-rbac";
 
 /** What an operator can filter the audit log by; every part optional, all of them combined with AND. */
@@ -98,36 +96,16 @@ export function createAuditTrail(options: {
   secret: string;
 }): AuditTrail {
   const { db } = options;
-  // A position in the log: the last entry's time and id, signed so that a client cannot make one up.
-  const sign = (position: string) => hmacSha256(options.secret, `audit-cursor:${position}`).slice(0, 32);
-  const cursorFor = (entry: AuditEntry) => {
-    const position = `${entry.occurredAt.getTime()}.${entry.id}`;
-    return Buffer.from(`${position}.${sign(position)}`).toString("base64url");
-  };
-  function olderThanCursor(cursor: string): SQL {
-    const [time, id, mac] = Buffer.from(cursor, "base64url").toString("utf8").split(".");
-    if (
-      time === undefined ||
-      id === undefined ||
-      mac === undefined ||
-      !/^\d{1,15}$/.test(time) ||
-      !isId("audit", id) ||
-      !constantTimeEqual(mac, sign(`${time}.${id}`))
-    )
-      throw new PlatformError("invalid_cursor");
-    return olderThan({ occurredAt: new Date(Number(time)), id });
-  }
-  /**
-   * Newest first by time, then id: every index on the log ends in its time, so any one filter reads
-   * in order from its index, and "older than the last entry" is stable while new entries arrive.
-   */
-  const olderThan = (entry: Pick<AuditEntry, "occurredAt" | "id">) =>
-    // Spelled out rather than as a row comparison, so that `occurred_at <= …` bounds an index scan.
-    and(
-      lte(auditLogs.occurredAt, entry.occurredAt),
-      or(lt(auditLogs.occurredAt, entry.occurredAt), lt(auditLogs.id, entry.id)),
-    )!;
-  const newestFirst = [desc(auditLogs.occurredAt), desc(auditLogs.id)];
+  // Newest first by time, then id: every index on the log ends in its time, so any one filter reads
+  // in order from its index.
+  const pages = keyset({
+    time: auditLogs.occurredAt,
+    id: auditLogs.id,
+    idKind: "audit",
+    secret: options.secret,
+    purpose: "audit",
+  });
+  const position = (entry: AuditEntry) => ({ at: entry.occurredAt, id: entry.id });
 
   async function authorize(actorId: string): Promise<void> {
     if (!(await options.resolver.can(actorId, "audit:read")))
@@ -169,16 +147,16 @@ export function createAuditTrail(options: {
     async search(actorId, query, page = {}) {
       await authorize(actorId);
       const where = conditions(query);
-      if (page.cursor !== undefined) where.push(olderThanCursor(page.cursor));
+      if (page.cursor !== undefined) where.push(pages.after(page.cursor));
       const limit = Math.max(1, Math.min(page.limit ?? 50, MAX_PAGE));
       const rows = await db
         .select()
         .from(auditLogs)
         .where(and(...where))
-        .orderBy(...newestFirst)
+        .orderBy(...pages.newestFirst)
         .limit(limit + 1);
       const data = rows.slice(0, limit);
-      return { data, nextCursor: rows.length > limit ? cursorFor(data.at(-1)!) : null };
+      return { data, nextCursor: rows.length > limit ? pages.cursorFor(position(data.at(-1)!)) : null };
     },
 
     async export(actorId, query) {
@@ -192,8 +170,8 @@ export function createAuditTrail(options: {
             const batch = await db
               .select()
               .from(auditLogs)
-              .where(and(...where, ...(last === undefined ? [] : [olderThan(last)])))
-              .orderBy(...newestFirst)
+              .where(and(...where, ...(last === undefined ? [] : [pages.olderThan(position(last))])))
+              .orderBy(...pages.newestFirst)
               .limit(EXPORT_BATCH);
             yield* batch;
             if (batch.length < EXPORT_BATCH) return;
@@ -211,7 +189,7 @@ export function createAuditTrail(options: {
         .select()
         .from(auditLogs)
         .where(and(eq(auditLogs.targetId, userId), inArray(auditLogs.action, ACTIVITY_ACTIONS)))
-        .orderBy(...newestFirst)
+        .orderBy(...pages.newestFirst)
         .limit(Math.max(1, Math.min(limit, MAX_PAGE))),
   };
 }

@@ -18,7 +18,8 @@ export const BUILT_IN_PERMISSIONS: Record<string, string> = {
   "roles:manage": "Create and change custom roles",
   "users:read": "Read any user (platform)",
   "users:manage": "Suspend, delete and unlock users (platform)",
-  "audit:read": "Read the audit log (platform)",
+  "audit:read": "Read the audit log and security events (platform)",
+  "security_events:resolve": "Resolve security events (platform)",
   "signing_keys:rotate": "Rotate the access-token signing key (platform)",
   "tokens:introspect": "Introspect access tokens with an API key (platform)",
 };

@@ -1,0 +1,43 @@
+import { and, desc, lt, lte, or, type SQL } from "drizzle-orm";
+import type { PgColumn } from "drizzle-orm/pg-core";
+import { constantTimeEqual, hmacSha256, isId, PlatformError, type IdKind } from "@burrow/platform-core";
+
+/** A position in a list read newest first: the last row's time and id. */
+export interface Position {
+  at: Date;
+  id: string;
+}
+
+/**
+ * Keyset paging newest first by (time, id), with cursors signed under the server secret so that a
+ * client cannot hand back one it made up (400 `invalid_cursor`). Rows arriving meanwhile are newer,
+ * so a page boundary never moves.
+ */
+export function keyset(options: { time: PgColumn; id: PgColumn; idKind: IdKind; secret: string; purpose: string }) {
+  const sign = (position: string) => hmacSha256(options.secret, `${options.purpose}-cursor:${position}`).slice(0, 32);
+  /** Rows older than `position`. Spelled out rather than as a row comparison, so `time <= …` bounds an index scan. */
+  const olderThan = (position: Position): SQL =>
+    and(lte(options.time, position.at), or(lt(options.time, position.at), lt(options.id, position.id)))!;
+  return {
+    newestFirst: [desc(options.time), desc(options.id)] as const,
+    olderThan,
+    cursorFor(position: Position): string {
+      const text = `${position.at.getTime()}.${position.id}`;
+      return Buffer.from(`${text}.${sign(text)}`).toString("base64url");
+    },
+    /** The condition for the page after `cursor`, or 400 `invalid_cursor`. */
+    after(cursor: string): SQL {
+      const [time, id, mac] = Buffer.from(cursor, "base64url").toString("utf8").split(".");
+      if (
+        time === undefined ||
+        id === undefined ||
+        mac === undefined ||
+        !/^\d{1,15}$/.test(time) ||
+        !isId(options.idKind, id) ||
+        !constantTimeEqual(mac, sign(`${time}.${id}`))
+      )
+        throw new PlatformError("invalid_cursor");
+      return olderThan({ at: new Date(Number(time)), id });
+    },
+  };
+}
