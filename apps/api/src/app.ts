@@ -13,6 +13,7 @@ import {
   type Platform,
   requestContext,
   securityHeaders,
+  requestMetrics,
 } from "@burrow/platform-http";
 import { authRoutes } from "./routes/auth.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -49,6 +50,7 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
   const { config } = platform;
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
+  app.use("*", requestMetrics(platform.prometheus.observeRequest));
   app.use("*", requestContext({ trustedProxies: config.trustedProxies }));
   app.use("*", securityHeaders({ production: config.env === "production" }));
   app.use(

@@ -29,6 +29,7 @@ const worker = createWorker({
   db: platform.db,
   clock: platform.clock,
   definitions: platform.jobs,
+  metrics: platform.prometheus.metrics,
   onError: (error, job) =>
     platform.log.warn("job failed", {
       jobId: job.id,

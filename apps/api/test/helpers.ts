@@ -37,7 +37,12 @@ export async function createTestApi(env: Record<string, string> = {}): Promise<T
   const clock = createTestClock(new Date("2026-03-01T12:00:00.000Z"));
   const platform = composePlatform({ config, database, clock, log: silentLogger });
   const app = createApp(platform);
-  const worker = createWorker({ db: database.db, clock, definitions: platform.jobs });
+  const worker = createWorker({
+    db: database.db,
+    clock,
+    definitions: platform.jobs,
+    metrics: platform.prometheus.metrics,
+  });
   return {
     app,
     platform,

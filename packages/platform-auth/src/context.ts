@@ -1,4 +1,4 @@
-import type { AuditLog, Clock, Config, Database } from "@burrow/platform-core";
+import type { AuditLog, Clock, Config, Database, Metrics } from "@burrow/platform-core";
 import type { Outbox, SmsOutbox } from "@burrow/platform-email";
 import type { PasswordHasher } from "./passwords/hashing.ts";
 import type { PasswordPolicy } from "./passwords/policy.ts";
@@ -19,6 +19,8 @@ export interface AuthContext {
   sms: AuthTexter;
   hasher: PasswordHasher;
   policy: PasswordPolicy;
+  /** Where auth counts what it does (sessions validated); counts nothing unless wired. */
+  metrics: Metrics;
   /**
    * True when policy (config, or a role through composition) requires this user to have a second
    * factor. Pass the open transaction: on PGlite a second connection does not exist.

@@ -6,9 +6,11 @@ import type {
   Database,
   JobDefinition,
   KeyRing,
+  Metrics,
   Sweeper,
   UserId,
 } from "@burrow/platform-core";
+import { NO_METRICS } from "@burrow/platform-core";
 import type { AuthContext, AuthMailer, AuthTexter } from "./context.ts";
 import { createPhones, type Phones } from "./flows/phones.ts";
 import { createChallenges, createChallengeStore, mfaChallengeSweeper, type Challenges } from "./mfa/challenges.ts";
@@ -85,6 +87,8 @@ export interface CreateAuthOptions {
   access?: Partial<AccessPolicy>;
   hasher?: PasswordHasher;
   policy?: PasswordPolicy;
+  /** Where auth counts what it does (platform-ops' Prometheus metrics); nothing by default. */
+  metrics?: Metrics;
 }
 
 /**
@@ -107,6 +111,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
     sms: options.sms,
     hasher: options.hasher ?? createPasswordHasher(),
     policy: options.policy ?? DEFAULT_PASSWORD_POLICY,
+    metrics: options.metrics ?? NO_METRICS,
     requiresMfa: async (db, userId) =>
       options.config.mfaRequired === "all" || ((await access.mfaRequiredFor?.(db, userId as UserId)) ?? false),
     onUserDeactivated: async (db, userId) => access.onUserDeactivated?.(db, userId as UserId),

@@ -5,6 +5,20 @@ import type { Database } from "./database/index.ts";
 import { newId } from "./ids.ts";
 import { auditLogs } from "./schema.ts";
 import { raiseSecurityEvent } from "./security-events.ts";
+import { NO_METRICS, type Metrics } from "./metrics.ts";
+
+/**
+ * What an audit entry counts for (counted when written, so a rolled-back attempt is counted too):
+ * every entry by action and outcome, and sign-ins by their first method.
+ */
+function countAudited(metrics: Metrics, event: AuditEvent): void {
+  const outcome = event.outcome ?? "success";
+  metrics.count("audit_events_total", { action: event.action, outcome });
+  if (event.action !== "user.signed_in" && event.action !== "user.sign_in_failed") return;
+  const methods = event.metadata?.methods;
+  const method = Array.isArray(methods) ? methods[0] : event.metadata?.method;
+  metrics.count("sign_ins_total", { method: typeof method === "string" ? method : "unknown", outcome });
+}
 
 /** Where a request came from, as the edge saw it. Passed from the HTTP layer into services. */
 export interface RequestContext {
@@ -65,7 +79,13 @@ export interface AuditLog {
  * The audit writer. IPs are stored as HMAC-SHA-256 under the server secret by default: equal IPs
  * stay linkable for investigations without the log holding personal data in the clear.
  */
-export function createAuditLog(options: { clock: Clock; secret: string; storeRawIp: boolean }): AuditLog {
+export function createAuditLog(options: {
+  clock: Clock;
+  secret: string;
+  storeRawIp: boolean;
+  metrics?: Metrics;
+}): AuditLog {
+  const metrics = options.metrics ?? NO_METRICS;
   const ipForStorage = (ip: string | undefined): string | null => {
     if (ip === undefined || ip === "") return null;
     return options.storeRawIp ? ip : hmacSha256(options.secret, `ip:${ip}`).slice(0, 32);
@@ -99,6 +119,7 @@ export function createAuditLog(options: { clock: Clock; secret: string; storeRaw
         metadata: (scrub(event.metadata ?? {}) as Record<string, unknown>) ?? {},
       });
       await raiseSecurityEvent(db, event, { id, occurredAt: now });
+      countAudited(metrics, event);
     },
   };
   return log;

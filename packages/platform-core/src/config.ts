@@ -26,6 +26,8 @@ export interface Config {
   redirectOrigins: string[];
   /** Proxy addresses whose X-Forwarded-For is believed. */
   trustedProxies: string[];
+  /** When set, /metrics needs `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
   bodyLimitBytes: number;
   storeRawIp: boolean;
   lockout: RatePolicy & { maxLockMs: number };
@@ -133,6 +135,7 @@ const envSchema = z.object({
     .regex(/^smtps?:\/\//, "SMTP_URL must be an smtp:// or smtps:// URL")
     .optional(),
   BURROW_SECRET: z.string().optional(),
+  BURROW_METRICS_TOKEN: z.string().min(16, "BURROW_METRICS_TOKEN must be at least 16 characters").optional(),
   BURROW_ENCRYPTION_KEYS: z.string().optional(),
   BURROW_ALLOWED_ORIGINS: originList.default([]),
   BURROW_REDIRECT_ORIGINS: originList.default([]),
@@ -270,6 +273,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     allowedOrigins,
     redirectOrigins: [...new Set([publicUrl, ...values.BURROW_REDIRECT_ORIGINS])],
     trustedProxies: values.BURROW_TRUSTED_PROXIES,
+    metricsToken: values.BURROW_METRICS_TOKEN,
     bodyLimitBytes: values.BURROW_BODY_LIMIT,
     storeRawIp: values.BURROW_STORE_RAW_IP,
     lockout: { ...values.BURROW_LOCKOUT, maxLockMs: values.BURROW_LOCKOUT_MAX },

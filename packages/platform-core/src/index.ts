@@ -12,6 +12,7 @@ export * from "./rate-limit.ts";
 export * from "./single-use.ts";
 export * from "./housekeeping.ts";
 export * from "./security-events.ts";
+export * from "./metrics.ts";
 export * from "./jobs/queue.ts";
 export * from "./jobs/worker.ts";
 export * from "./log.ts";

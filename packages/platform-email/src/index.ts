@@ -7,6 +7,7 @@ import {
   type JobDefinition,
   type KeyRing,
   type Logger,
+  type Metrics,
   type Sweeper,
 } from "@burrow/platform-core";
 import { emailMessages } from "./schema.ts";
@@ -75,6 +76,8 @@ export function createEmail(options: {
   log: Logger;
   transport?: EmailTransport;
   smsTransport?: SmsTransport;
+  /** Where sends are counted (platform-ops' Prometheus metrics); nothing by default. */
+  metrics?: Metrics;
 }): Email {
   const { config } = options;
   const branding = { productName: config.email.productName, brandColor: config.email.brandColor };
@@ -95,6 +98,7 @@ export function createEmail(options: {
     transport,
     from: config.email.from,
     log: options.log,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   let smsTransport = options.smsTransport;
   if (smsTransport === undefined) {

@@ -9,4 +9,5 @@ export * from "./json-body/index.ts";
 export * from "./problems/index.ts";
 export * from "./request-context/index.ts";
 export * from "./security-headers/index.ts";
+export * from "./request-metrics/index.ts";
 export * from "./compose/platform.ts";

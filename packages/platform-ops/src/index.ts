@@ -19,3 +19,4 @@ export {
   type SecurityEventRow,
   type SecurityEvents,
 } from "./security-events/security-events.ts";
+export { createPrometheusMetrics, type PrometheusMetrics } from "./metrics/prometheus.ts";

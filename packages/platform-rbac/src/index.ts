@@ -1,4 +1,4 @@
-import type { AuditLog, ChannelListener, Clock, Config, Database } from "@burrow/platform-core";
+import type { AuditLog, ChannelListener, Clock, Config, Database, Metrics } from "@burrow/platform-core";
 import type { AccessPolicy, Auth } from "@burrow/platform-auth";
 import { createAccessPolicy } from "./access/policy.ts";
 import type { Outbox } from "@burrow/platform-email";
@@ -51,9 +51,11 @@ export function createRbac(options: {
   permissions?: Record<string, string>;
   /** The longest an elevation may last, in minutes (4 hours by default). */
   elevationMaxMinutes?: number;
+  /** Where permission-cache hits and misses are counted; nothing by default. */
+  metrics?: Metrics;
 }): Rbac {
   const { db, clock, audit } = options;
-  const resolver = createPermissionResolver({ db, clock });
+  const resolver = createPermissionResolver({ db, clock, ...(options.metrics ? { metrics: options.metrics } : {}) });
   const organizations = createOrganizations({ db, clock, audit, resolver });
   const catalogue = { ...BUILT_IN_PERMISSIONS, ...options.permissions };
   const roles = createRoles({ db, clock, audit, resolver, organizations, catalogue });

@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { PlatformError } from "@burrow/platform-core";
+import { constantTimeEqual, PlatformError } from "@burrow/platform-core";
 import { type AppEnv, type Platform } from "@burrow/platform-http";
 
 const Status = z.object({ status: z.literal("ok") }).openapi("HealthStatus");
@@ -26,8 +26,34 @@ const readyz = createRoute({
   },
 });
 
+const metrics = createRoute({
+  method: "get",
+  path: "/metrics",
+  tags: ["Operations"],
+  summary: "Prometheus metrics (Bearer BURROW_METRICS_TOKEN when set; off in production without one)",
+  responses: {
+    200: { description: "Prometheus text format", content: { "text/plain": { schema: z.string() } } },
+    401: { description: "Missing or wrong token (problem+json)" },
+    404: { description: "Off: production without BURROW_METRICS_TOKEN (problem+json)" },
+  },
+});
+
 export function healthRoutes(platform: Platform): OpenAPIHono<AppEnv> {
+  const { config } = platform;
   return new OpenAPIHono<AppEnv>()
+    .openapi(metrics, async (c) => {
+      if (config.metricsToken === undefined) {
+        // Secure by default: production serves metrics only to a scraper holding the token.
+        if (config.env === "production") throw new PlatformError("not_found");
+      } else {
+        const presented = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1] ?? "";
+        if (!constantTimeEqual(presented, config.metricsToken)) {
+          c.header("WWW-Authenticate", 'Bearer realm="metrics"');
+          throw new PlatformError("unauthenticated", { detail: "The metrics token is missing or wrong." });
+        }
+      }
+      return c.body(await platform.prometheus.render(), 200, { "content-type": platform.prometheus.contentType });
+    })
     .openapi(healthz, (c) => c.json({ status: "ok" as const }, 200))
     .openapi(readyz, async (c) => {
       if (!(await platform.database.ping()))

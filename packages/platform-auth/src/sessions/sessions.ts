@@ -137,6 +137,16 @@ export function createSessions(context: AuthContext): Sessions {
     .where(eq(authSessions.id, sql.placeholder("id")))
     .prepare("burrow_validate_session");
 
+  async function validateToken(token: string): Promise<SessionValidation> {
+    const parsed = parseSessionToken(token);
+    if (parsed === undefined) return { session: null, user: null, reason: "malformed" };
+    const [row] = await validateQuery.execute({ id: parsed.id });
+    // Compare hashes in constant time: the id is public, the secret is what must not leak by timing.
+    if (row === undefined || !constantTimeEqual(row.session.secretHash, sha256(parsed.secret)))
+      return { session: null, user: null, reason: "unknown" };
+    return check(row);
+  }
+
   async function check({
     session,
     user,
@@ -184,13 +194,9 @@ export function createSessions(context: AuthContext): Sessions {
     },
 
     async validate(token) {
-      const parsed = parseSessionToken(token);
-      if (parsed === undefined) return { session: null, user: null, reason: "malformed" };
-      const [row] = await validateQuery.execute({ id: parsed.id });
-      // Compare hashes in constant time: the id is public, the secret is what must not leak by timing.
-      if (row === undefined || !constantTimeEqual(row.session.secretHash, sha256(parsed.secret)))
-        return { session: null, user: null, reason: "unknown" };
-      return check(row);
+      const validation = await validateToken(token);
+      context.metrics.count("sessions_validated_total", { outcome: validation.session === null ? "invalid" : "valid" });
+      return validation;
     },
 
     async validateById(sessionId) {

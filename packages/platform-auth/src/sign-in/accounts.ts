@@ -192,7 +192,7 @@ export function createAccounts(
               actor,
               ...(target ? { target } : {}),
               outcome: "failure",
-              metadata: { reason: row === undefined ? "unknown_email" : "wrong_password" },
+              metadata: { method: "password", reason: row === undefined ? "unknown_email" : "wrong_password" },
             },
             request,
           );
@@ -216,7 +216,7 @@ export function createAccounts(
       if (user.status === "suspended") {
         await audit.recordByUser(db, user.id, "user.sign_in_failed", request, {
           outcome: "denied",
-          metadata: { reason: "suspended" },
+          metadata: { method: "password", reason: "suspended" },
         });
         throw new PlatformError("account_suspended");
       }
@@ -225,7 +225,7 @@ export function createAccounts(
         const verificationEmailSent = await db.transaction(async (tx) => {
           await audit.recordByUser(tx, user.id, "user.sign_in_failed", request, {
             outcome: "denied",
-            metadata: { reason: "email_not_verified" },
+            metadata: { method: "password", reason: "email_not_verified" },
           });
           return notices.resendVerification(tx, user);
         });

@@ -1,5 +1,6 @@
 import type { Clock } from "../clock.ts";
 import type { Database } from "../database/index.ts";
+import { NO_METRICS, type Metrics } from "../metrics.ts";
 import { claimJobs, completeJob, failJob, scheduleRecurring, type JobRow } from "./queue.ts";
 
 export interface Backoff {
@@ -46,6 +47,8 @@ export interface WorkerOptions {
   workerId?: string;
   /** Where handler failures are reported (never with the payload, which may hold secrets). */
   onError?: (error: unknown, job: JobRow) => void;
+  /** Where runs are counted by type and outcome; nothing by default. */
+  metrics?: Metrics;
   /** The timer the polling loop uses; tests hand in one they drive. */
   timers?: { set(run: () => void, delayMs: number): unknown; clear(handle: unknown): void };
 }
@@ -74,6 +77,7 @@ export interface Worker {
  */
 export function createWorker(options: WorkerOptions): Worker {
   const { db, clock, definitions } = options;
+  const metrics = options.metrics ?? NO_METRICS;
   const leaseMs = options.leaseMs ?? 60_000;
   const batchSize = options.batchSize ?? 10;
   const workerId = options.workerId ?? `worker-${crypto.randomUUID()}`;
@@ -107,6 +111,7 @@ export function createWorker(options: WorkerOptions): Worker {
       await definition.run(job.payload, job);
       await completeJob(db, job, now());
       summary.succeeded++;
+      metrics.count("jobs_run_total", { type: job.type, outcome: "succeeded" });
       if (definition.everyMs !== undefined)
         await scheduleRecurring(db, clock, {
           type: job.type,
@@ -120,6 +125,7 @@ export function createWorker(options: WorkerOptions): Worker {
       const outcome = await failJob(db, job, now(), message, retryAt);
       if (outcome === "dead") summary.dead++;
       else summary.retried++;
+      metrics.count("jobs_run_total", { type: job.type, outcome: outcome === "dead" ? "dead" : "retried" });
       // A recurring job that ran out of attempts still runs at its next interval.
       if (outcome === "dead" && definition.everyMs !== undefined)
         await scheduleRecurring(db, clock, {

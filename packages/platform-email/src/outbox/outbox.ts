@@ -3,6 +3,7 @@ import {
   backoffDelay,
   enqueueJob,
   newId,
+  NO_METRICS,
   PlatformError,
   type Backoff,
   type Clock,
@@ -10,6 +11,7 @@ import {
   type JobDefinition,
   type KeyRing,
   type Logger,
+  type Metrics,
 } from "@burrow/platform-core";
 import { emailMessages, type EmailStatus } from "../schema.ts";
 import type { TemplateRenderer } from "../templates/render.ts";
@@ -58,7 +60,9 @@ export function createOutbox(options: {
   transport: EmailTransport;
   from: string;
   log: Logger;
+  metrics?: Metrics;
 }): Outbox {
+  const metrics = options.metrics ?? NO_METRICS;
   const { clock, keyRing, templates, renderer, transport } = options;
   // The message id binds each ciphertext to its row: a body cannot be swapped into another message.
   const seal = (id: string, body: string) => keyRing.encrypt(body, id);
@@ -144,6 +148,7 @@ export function createOutbox(options: {
             lastError: null,
             nextAttemptAt: null,
           });
+          metrics.count("emails_total", { outcome: "sent" });
         } catch (error) {
           const last = job.attempts >= job.maxAttempts;
           const message = error instanceof Error ? error.message : String(error);
@@ -152,6 +157,7 @@ export function createOutbox(options: {
             lastError: message.slice(0, 1000),
             nextAttemptAt: last ? null : new Date(clock.now().getTime() + backoffDelay(EMAIL_BACKOFF, job.attempts)),
           });
+          metrics.count("emails_total", { outcome: last ? "dead" : "retry" });
           if (last)
             options.log.warn("email dead after its last attempt", {
               messageId,

@@ -20,8 +20,10 @@ import {
   createAuditTrail,
   createHousekeeping,
   createOperatorTools,
+  createPrometheusMetrics,
   createSecurityEvents,
   type AuditTrail,
+  type PrometheusMetrics,
   type SecurityEvents,
   type Housekeeping,
   type OperatorTools,
@@ -49,6 +51,8 @@ export interface Platform {
   housekeeping: Housekeeping;
   /** What the `burrow` command line does on the server (acts of the system). */
   operator: OperatorTools;
+  /** Burrow's Prometheus metrics: the counters the packages keep, HTTP requests, the queue. */
+  prometheus: PrometheusMetrics;
   /** Job types this process runs, by type. */
   jobs: Record<string, JobDefinition>;
 }
@@ -69,7 +73,10 @@ export function composePlatform(options: ComposeOptions): Platform {
   const { config, database } = options;
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger({ level: config.logLevel });
-  const audit = createAuditLog({ clock, secret: config.secret, storeRawIp: config.storeRawIp });
+  // First: every package counts through it.
+  const prometheus = createPrometheusMetrics({ db: database.db });
+  const { metrics } = prometheus;
+  const audit = createAuditLog({ clock, secret: config.secret, storeRawIp: config.storeRawIp, metrics });
   const keyRing = createKeyRing(config.encryptionKeys);
   const email = createEmail({
     db: database.db,
@@ -77,6 +84,7 @@ export function composePlatform(options: ComposeOptions): Platform {
     clock,
     keyRing,
     log,
+    metrics,
     ...(options.emailTransport ? { transport: options.emailTransport } : {}),
     ...(options.smsTransport ? { smsTransport: options.smsTransport } : {}),
   });
@@ -86,6 +94,7 @@ export function composePlatform(options: ComposeOptions): Platform {
     clock,
     audit,
     elevationMaxMinutes: Math.floor(config.elevationMaxMs / 60_000),
+    metrics,
   });
   const auth = createAuth({
     db: database.db,
@@ -96,6 +105,7 @@ export function composePlatform(options: ComposeOptions): Platform {
     email: email.outbox,
     sms: email.sms,
     access: rbac.accessPolicy,
+    metrics,
   });
   const invitations = rbac.createInvitations({ config, auth, mailer: email.outbox });
   const housekeeping = createHousekeeping({
@@ -127,6 +137,7 @@ export function composePlatform(options: ComposeOptions): Platform {
       secret: config.secret,
     }),
     housekeeping,
+    prometheus,
     operator: createOperatorTools({ database, auth, rbac, housekeeping, audit }),
     jobs: { ...email.jobs, ...auth.jobs, ...housekeeping.jobs },
   };

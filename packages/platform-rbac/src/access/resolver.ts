@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { notify, queryRows, type Clock, type Database } from "@burrow/platform-core";
+import { NO_METRICS, notify, queryRows, type Clock, type Database, type Metrics } from "@burrow/platform-core";
 import { covers } from "./permissions.ts";
 
 /** Nodes drop cached permissions when this channel names a user (or `*`). */
@@ -30,7 +30,12 @@ export interface PermissionResolver {
 const ENTRY_TTL_MS = 60_000;
 const MAX_ENTRIES = 20_000;
 
-export function createPermissionResolver(options: { db: Database; clock: Clock }): PermissionResolver {
+export function createPermissionResolver(options: {
+  db: Database;
+  clock: Clock;
+  metrics?: Metrics;
+}): PermissionResolver {
+  const metrics = options.metrics ?? NO_METRICS;
   /** `until`: the clock time the entry stops being true by itself (the end of an elevation in it). */
   const cache = new Map<string, { value: ResolvedPermissions; at: number; until: number }>();
   /**
@@ -99,8 +104,11 @@ export function createPermissionResolver(options: { db: Database; clock: Clock }
     if (db !== options.db && uncommitted(db, userId)) return (await load(db, userId, orgId)).value;
     const key = `${userId}|${orgId ?? ""}`;
     const hit = cache.get(key);
-    if (hit !== undefined && Date.now() - hit.at < ENTRY_TTL_MS && options.clock.now().getTime() < hit.until)
+    if (hit !== undefined && Date.now() - hit.at < ENTRY_TTL_MS && options.clock.now().getTime() < hit.until) {
+      metrics.count("permission_cache_total", { result: "hit" });
       return hit.value;
+    }
+    metrics.count("permission_cache_total", { result: "miss" });
     const { value, until } = await load(db, userId, orgId);
     if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value!);
     cache.set(key, { value, at: Date.now(), until });

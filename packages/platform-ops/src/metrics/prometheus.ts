@@ -1,0 +1,77 @@
+import { sql } from "drizzle-orm";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { COUNTERS, queryRows, type CounterName, type Database, type Metrics } from "@burrow/platform-core";
+
+export interface PrometheusMetrics {
+  /** The port the packages count through (`createAuth({ metrics })`, `createRbac`, `createEmail`, …). */
+  metrics: Metrics;
+  /** One HTTP request: by route template (never the raw path), method and status. */
+  observeRequest(route: string, method: string, status: number, seconds: number): void;
+  /** The text format Prometheus scrapes, with the job queue's depth read now. */
+  render(): Promise<string>;
+  contentType: string;
+}
+
+/**
+ * Burrow's metrics on a registry of their own (a builder's default registry is left alone): the
+ * counters declared in core's COUNTERS, HTTP requests, the job queue by type and state (read from
+ * the database at each scrape, so every node reports the same queue), and the database pool.
+ */
+export function createPrometheusMetrics(options: { db: Database }): PrometheusMetrics {
+  const registry = new Registry();
+  const counters = Object.fromEntries(
+    Object.entries(COUNTERS).map(([name, spec]) => [
+      name,
+      new Counter({ name: `burrow_${name}`, help: spec.help, labelNames: [...spec.labels], registers: [registry] }),
+    ]),
+  ) as Record<CounterName, Counter>;
+  const requests = new Counter({
+    name: "burrow_http_requests_total",
+    help: "HTTP requests by route template, method and status",
+    labelNames: ["route", "method", "status"],
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: "burrow_http_request_duration_seconds",
+    help: "HTTP request latency by route template and method",
+    labelNames: ["route", "method"],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const queue = new Gauge({
+    name: "burrow_jobs",
+    help: "Jobs in the queue by type and state (queued, running, dead), read at scrape",
+    labelNames: ["type", "state"],
+    registers: [registry],
+  });
+  const connections = new Gauge({
+    name: "burrow_db_connections",
+    help: "Connections open to this database, from every node (pg_stat_activity; 0 on the embedded database)",
+    registers: [registry],
+  });
+
+  return {
+    metrics: {
+      count: (name, labels, by = 1) => counters[name].inc(labels as Record<string, string>, by),
+    },
+    observeRequest(route, method, status, seconds) {
+      requests.inc({ route, method, status: String(status) });
+      latency.observe({ route, method }, seconds);
+    },
+    async render() {
+      const rows = await queryRows<{ type: string; status: string; count: number | string }>(
+        options.db,
+        sql`select type, status, count(*) as count from jobs where status <> 'succeeded' group by type, status`,
+      );
+      queue.reset();
+      for (const row of rows) queue.set({ type: row.type, state: row.status }, Number(row.count));
+      const [open] = await queryRows<{ count: number | string }>(
+        options.db,
+        sql`select count(*) as count from pg_stat_activity where datname = current_database()`,
+      );
+      connections.set(Number(open?.count ?? 0));
+      return registry.metrics();
+    },
+    contentType: registry.contentType,
+  };
+}
