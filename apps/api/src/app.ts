@@ -13,6 +13,7 @@ import {
   type Platform,
   requestContext,
   securityHeaders,
+  requestLog,
   requestMetrics,
 } from "@burrow/platform-http";
 import { authRoutes } from "./routes/auth.ts";
@@ -52,6 +53,7 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
 
   app.use("*", requestMetrics(platform.prometheus.observeRequest));
   app.use("*", requestContext({ trustedProxies: config.trustedProxies }));
+  app.use("*", requestLog(platform.log));
   app.use("*", securityHeaders({ production: config.env === "production" }));
   app.use(
     "*",

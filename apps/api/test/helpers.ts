@@ -1,5 +1,13 @@
 import { createTestClock, createTestDatabase, type TestClock } from "@burrow/platform-core/testing";
-import { createWorker, loadConfig, newId, silentLogger, type Config, type DatabaseHandle } from "@burrow/platform-core";
+import {
+  createWorker,
+  loadConfig,
+  newId,
+  silentLogger,
+  type Config,
+  type DatabaseHandle,
+  type Logger,
+} from "@burrow/platform-core";
 import { principalRoles, rolePermissions, roles } from "@burrow/platform-rbac/schema";
 import { referenceTotp } from "@burrow/platform-auth/testing";
 import type { OpenAPIHono } from "@hono/zod-openapi";
@@ -22,7 +30,10 @@ export interface TestApi {
 const TEST_KEY = `v1:${Buffer.alloc(32, 42).toString("base64")}`;
 
 /** An app over a fresh test database with a clock the test moves. */
-export async function createTestApi(env: Record<string, string> = {}): Promise<TestApi> {
+export async function createTestApi(
+  env: Record<string, string> = {},
+  options: { log?: Logger } = {},
+): Promise<TestApi> {
   const config = loadConfig({
     NODE_ENV: "test",
     BURROW_SECRET: "test-secret-".padEnd(48, "x"),
@@ -35,7 +46,7 @@ export async function createTestApi(env: Record<string, string> = {}): Promise<T
   });
   const database = await createTestDatabase();
   const clock = createTestClock(new Date("2026-03-01T12:00:00.000Z"));
-  const platform = composePlatform({ config, database, clock, log: silentLogger });
+  const platform = composePlatform({ config, database, clock, log: options.log ?? silentLogger });
   const app = createApp(platform);
   const worker = createWorker({
     db: database.db,

@@ -10,4 +10,5 @@ export * from "./problems/index.ts";
 export * from "./request-context/index.ts";
 export * from "./security-headers/index.ts";
 export * from "./request-metrics/index.ts";
+export * from "./request-log/index.ts";
 export * from "./compose/platform.ts";

@@ -39,6 +39,8 @@ export interface Authentication {
   presented: "cookie" | "bearer" | null;
   caller(): Promise<Caller | undefined>;
   require(): Promise<Caller>;
+  /** The caller's user id if a route already identified them (for the request log; never a query). */
+  knownUserId(): string | undefined;
 }
 
 const BEARER = /^Bearer\s+(\S+)$/i;
@@ -110,7 +112,12 @@ export const authenticate = (options: {
       };
     }
 
-    const resolve = () => (result ??= identify());
+    let knownUserId: string | undefined;
+    const resolve = () =>
+      (result ??= identify().then((outcome) => {
+        if ("caller" in outcome) knownUserId = outcome.caller.user.id;
+        return outcome;
+      }));
     c.set("authentication", {
       presented,
       caller: async () => {
@@ -122,6 +129,7 @@ export const authenticate = (options: {
         if ("error" in outcome) throw outcome.error;
         return outcome.caller;
       },
+      knownUserId: () => knownUserId,
     });
     await next();
   };

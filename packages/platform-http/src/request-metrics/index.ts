@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { matchedRoutes } from "hono/route";
+import { routeTemplate } from "../request-log/index.ts";
 
 /**
  * Times every request and reports it by route template (`/v1/orgs/:orgId`, never the raw path, so
@@ -13,10 +13,7 @@ export function requestMetrics(
     try {
       await next();
     } finally {
-      const last = matchedRoutes(c).at(-1);
-      // The last match is the handler; a middleware ("ALL") there means no route matched.
-      const route = last === undefined || last.method === "ALL" ? "unmatched" : last.path;
-      observe(route, c.req.method, c.res.status, (performance.now() - started) / 1000);
+      observe(routeTemplate(c), c.req.method, c.res.status, (performance.now() - started) / 1000);
     }
   };
 }
