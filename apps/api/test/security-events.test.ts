@@ -55,6 +55,32 @@ describe("security events", () => {
     expect(entry?.action).toBe("user.locked");
   });
 
+  test("more than 20 failed sign-ins from one address across accounts raise one credential_stuffing event", async () => {
+    const stuffing = async () => (await events("?kind=credential_stuffing")).length;
+    const before = await stuffing();
+    // Another address, a few failures: nothing.
+    for (let n = 0; n < 5; n++) await signIn(api, `guess${n}@example.com`, "hunter2 hunter2", { ip: "198.51.100.20" });
+    for (let n = 0; n < 20; n++)
+      expect((await signIn(api, `victim${n}@example.com`, "hunter2 hunter2", { ip: "203.0.113.50" })).status).toBe(401);
+    expect(await stuffing()).toBe(before);
+    await signIn(api, "victim20@example.com", "hunter2 hunter2", { ip: "203.0.113.50" });
+    expect(await stuffing()).toBe(before + 1);
+    // Going on does not raise it again while the address stays over.
+    for (let n = 21; n < 26; n++)
+      await signIn(api, `victim${n}@example.com`, "hunter2 hunter2", { ip: "203.0.113.50" });
+    expect(await stuffing()).toBe(before + 1);
+    // Back under after a quiet window, then over again: a second event.
+    api.clock.advance(10 * 60_000);
+    for (let n = 0; n < 21; n++) await signIn(api, `again${n}@example.com`, "hunter2 hunter2", { ip: "203.0.113.50" });
+    expect(await stuffing()).toBe(before + 2);
+    const [event] = await events("?kind=credential_stuffing");
+    const [entry] = await api.platform.db.select().from(auditLogs).where(eq(auditLogs.id, event!.auditId));
+    expect(entry).toMatchObject({
+      action: "security.credential_stuffing",
+      ip: api.platform.audit.ipForStorage("203.0.113.50"),
+    });
+  });
+
   test("an API key with platform scopes raises one; a key for one's own profile does not", async () => {
     const make = (scopes: string[]) =>
       api.request("/v1/api-keys", { method: "POST", headers: operator.bearer, json: { name: "k", scopes } });

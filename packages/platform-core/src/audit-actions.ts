@@ -47,6 +47,7 @@ export const AUDIT_ACTIONS = {
   "session.revoked_others": "The user ended their other sessions.",
   "token.issued": "Access and refresh tokens were issued.",
   "refresh_token.family_revoked": "A refresh-token family was revoked.",
+  "security.credential_stuffing": "Many failed sign-ins came from one client address, across accounts.",
   "security.refresh_token_reuse": "A rotated refresh token was used again; its family was revoked.",
   "signing_key.rotated": "A new access-token signing key became active.",
   "api_key.created": "An API key was created.",

@@ -24,6 +24,12 @@ export const SECURITY_EVENT_RULES: Partial<Record<AuditAction, SecurityEventRule
     severity: "high",
     meaning: "A rotated refresh token was shown again: it was copied. Its family and session were revoked.",
   },
+  "security.credential_stuffing": {
+    kind: "credential_stuffing",
+    severity: "high",
+    meaning:
+      "More than 20 failed sign-ins from one client address within about 10 minutes, whichever accounts they named.",
+  },
   "user.locked": {
     kind: "account_locked",
     severity: "medium",

@@ -7,7 +7,7 @@ import type { SessionRow, Sessions } from "../sessions/sessions.ts";
 import { normalizeEmail, type PublicUser, type Users } from "../users/users.ts";
 import type { Notices } from "../flows/notices.ts";
 import type { SignInCompletion, SignInOutcome } from "./complete.ts";
-import type { SignInThrottle } from "./throttle.ts";
+import { watchForCredentialStuffing, type SignInThrottle } from "./throttle.ts";
 
 export interface SignedIn {
   user: PublicUser;
@@ -196,6 +196,7 @@ export function createAccounts(
             },
             request,
           );
+          await watchForCredentialStuffing(tx, context, request);
           if (locked)
             await audit.record(
               tx,

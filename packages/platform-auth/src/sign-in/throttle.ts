@@ -1,13 +1,17 @@
 import { and, eq, isNull, lt, lte, or, sql } from "drizzle-orm";
 import {
+  consumeRateLimit,
   deleteInBatches,
   PlatformError,
   queryRows,
+  type AuditLog,
   type Clock,
   type Database,
   type RatePolicy,
+  type RequestContext,
   type Sweeper,
 } from "@burrow/platform-core";
+import { rateLimitBuckets } from "@burrow/platform-core/schema";
 import { signInThrottles } from "../schema.ts";
 
 /**
@@ -28,6 +32,44 @@ export interface SignInThrottle {
   recordSuccess(db: Database, key: string): Promise<void>;
   /** Throws 429 `too_many_attempts` with `Retry-After` while the key is locked; takes no slot. */
   assertNotLocked(db: Database, key: string): Promise<void>;
+}
+
+/**
+ * Credential stuffing: many failed sign-ins from one client address, whichever accounts they name
+ * (the per-address lockout never sees them: each account gets a few). 20 failures within about 10
+ * minutes are allowed; the next raises one `security.credential_stuffing` entry (a high security event), when the address
+ * first goes over; it does not block (the per-IP limit and the lockouts do that).
+ */
+export const CREDENTIAL_STUFFING_POLICY: RatePolicy = { count: 20, windowMs: 10 * 60_000 };
+
+export async function watchForCredentialStuffing(
+  tx: Database,
+  context: { clock: Clock; audit: AuditLog },
+  request: RequestContext,
+): Promise<void> {
+  const ip = context.audit.ipForStorage(request.ip);
+  if (ip === null) return;
+  const key = `stuffing:${ip}`;
+  const [before] = await tx
+    .select({ allowed: rateLimitBuckets.allowed })
+    .from(rateLimitBuckets)
+    .where(eq(rateLimitBuckets.key, key));
+  const now = await consumeRateLimit(tx, context.clock, key, CREDENTIAL_STUFFING_POLICY);
+  // Raised once, as the address goes over; again only after it has come back under.
+  if (now.allowed || before?.allowed === false) return;
+  await context.audit.record(
+    tx,
+    {
+      action: "security.credential_stuffing",
+      actor: { type: "anonymous" },
+      outcome: "denied",
+      metadata: {
+        failures: CREDENTIAL_STUFFING_POLICY.count,
+        windowMinutes: CREDENTIAL_STUFFING_POLICY.windowMs / 60_000,
+      },
+    },
+    request,
+  );
 }
 
 /**
