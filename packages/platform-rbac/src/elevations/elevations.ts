@@ -14,6 +14,7 @@ import { findOrgRole, lockOrganization, type Organizations } from "../organizati
 import { coversAll, PERMISSION } from "../access/permissions.ts";
 import type { PermissionResolver } from "../access/resolver.ts";
 import { elevations, organizationMemberships, roleEligibilities, rolePermissions, roles } from "../schema.ts";
+import { findPlatformRole } from "../roles/roles.ts";
 import { withdrawElevations } from "./withdrawals.ts";
 
 export type ElevationRow = typeof elevations.$inferSelect;
@@ -68,18 +69,6 @@ export interface Elevations {
   list(db: Database, userId: string): Promise<ElevationRow[]>;
   /** Inside the transaction that suspends or deletes a user: ends every eligibility and elevation they have. */
   endAllFor(tx: Database, userId: string): Promise<void>;
-}
-
-async function platformRole(tx: Database, key: string): Promise<{ id: string; permissions: string[] }> {
-  const [role] = await tx
-    .select({ id: roles.id })
-    .from(roles)
-    .where(and(eq(roles.key, key), eq(roles.scope, "platform")));
-  if (role === undefined)
-    throw new PlatformError("validation_failed", {
-      errors: [{ path: "role", message: `There is no platform role ${key}` }],
-    });
-  return { id: role.id, permissions: await permissionsOf(tx, role.id) };
 }
 
 async function permissionsOf(tx: Database, roleId: string): Promise<string[]> {
@@ -162,7 +151,7 @@ export function createElevations(options: {
         throw new PlatformError("forbidden", { detail: "You cannot make yourself eligible for a role." });
       await db.transaction(async (tx) => {
         if (orgId !== null && !(await lockOrganization(tx, orgId))) throw new PlatformError("not_found");
-        const role = orgId !== null ? await findOrgRole(tx, input.role, orgId) : await platformRole(tx, input.role);
+        const role = orgId !== null ? await findOrgRole(tx, input.role, orgId) : await findPlatformRole(tx, input.role);
         // Nobody grants what they do not hold — not even for later.
         if (!coversAll([...(await resolver.resolve(actorId, orgId, tx)).patterns], role.permissions))
           throw new PlatformError("forbidden", {

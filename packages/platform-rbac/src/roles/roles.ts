@@ -49,6 +49,23 @@ export interface Roles {
 
 const KEY = /^[a-z][a-z0-9_]{1,49}$/;
 
+/** A platform role by key, with its permissions; 400 for a key that is not one. */
+export async function findPlatformRole(tx: Database, key: string): Promise<{ id: string; permissions: string[] }> {
+  const [role] = await tx
+    .select({ id: roles.id })
+    .from(roles)
+    .where(and(eq(roles.key, key), eq(roles.scope, "platform")));
+  if (role === undefined)
+    throw new PlatformError("validation_failed", {
+      errors: [{ path: "role", message: `There is no platform role ${key}` }],
+    });
+  const held = await tx
+    .select({ permission: rolePermissions.permission })
+    .from(rolePermissions)
+    .where(eq(rolePermissions.roleId, role.id));
+  return { id: role.id, permissions: held.map((row) => row.permission) };
+}
+
 export function createRoles(options: {
   db: Database;
   clock: Clock;
@@ -115,14 +132,7 @@ export function createRoles(options: {
 
   return {
     async grantPlatformRoleAsOperator(tx, userId, key, request) {
-      const [role] = await tx
-        .select({ id: roles.id })
-        .from(roles)
-        .where(and(eq(roles.key, key), eq(roles.scope, "platform")));
-      if (role === undefined)
-        throw new PlatformError("validation_failed", {
-          errors: [{ path: "role", message: `There is no platform role ${key}` }],
-        });
+      const role = await findPlatformRole(tx, key);
       const held = await tx
         .select({ id: principalRoles.id })
         .from(principalRoles)
