@@ -2,10 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createTestMailServer, type TestMailServer } from "@burrow/platform-email/testing";
 import { eq } from "drizzle-orm";
 import { users } from "@burrow/platform-auth/schema";
-import { createTestApi, PASSWORD, readProblem, signIn, signUpUser, type TestApi } from "./helpers.ts";
-
-const post = (api: TestApi, path: string, json: unknown, headers: Record<string, string> = {}) =>
-  api.request(path, { method: "POST", json, headers });
+import { createTestApi, PASSWORD, post, readProblem, signIn, signUpUser, type TestApi } from "./helpers.ts";
 
 /** The token link in the newest mail to `to`. */
 function linkIn(mail: TestMailServer, to: string): { url: URL; token: string } {

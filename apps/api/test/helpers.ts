@@ -142,6 +142,10 @@ export async function signUpUser(
   };
 }
 
+/** A POST with a JSON body, as a client at the default test address sends it. */
+export const post = (api: TestApi, path: string, json: unknown, headers: Record<string, string> = {}) =>
+  api.request(path, { method: "POST", json, headers });
+
 /** Signs in and returns the response (not asserting success). */
 export function signIn(
   api: TestApi,

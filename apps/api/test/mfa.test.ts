@@ -6,6 +6,7 @@ import { createTestMailServer } from "@burrow/platform-email/testing";
 import {
   createTestApi,
   enrolTotp,
+  post,
   readProblem,
   reauthenticate,
   signIn,
@@ -13,9 +14,6 @@ import {
   type TestApi,
   type TestUser,
 } from "./helpers.ts";
-
-const post = (api: TestApi, path: string, json: unknown, headers: Record<string, string> = {}) =>
-  api.request(path, { method: "POST", json, headers });
 
 describe("TOTP and sign-in with a second factor", () => {
   let api: TestApi;

@@ -16,6 +16,7 @@ import {
   grantPlatformPermissions,
   ORIGIN,
   PASSWORD,
+  post,
   readProblem,
   reauthenticate,
   sessionCookieFrom,
@@ -24,9 +25,6 @@ import {
   type TestApi,
   type TestUser,
 } from "./helpers.ts";
-
-const post = (api: TestApi, path: string, json: unknown, headers: Record<string, string> = {}) =>
-  api.request(path, { method: "POST", json, headers });
 
 describe("security review: second factors", () => {
   let api: TestApi;

@@ -8,6 +8,7 @@ import {
   createTestApi,
   grantPlatformPermissions,
   ORIGIN,
+  post,
   readProblem,
   sessionCookieFrom,
   signIn,
@@ -16,8 +17,6 @@ import {
   type TestUser,
 } from "./helpers.ts";
 
-const post = (api: TestApi, path: string, json: unknown, headers: Record<string, string> = {}) =>
-  api.request(path, { method: "POST", json, headers });
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 async function passwordGrant(api: TestApi, user: TestUser) {
