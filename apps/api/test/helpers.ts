@@ -122,13 +122,13 @@ let counter = 0;
 /** Signs a new user up (verification off) and returns its session. */
 export async function signUpUser(
   api: TestApi,
-  overrides: { email?: string; password?: string; name?: string } = {},
+  overrides: { email?: string; password?: string; name?: string; userAgent?: string } = {},
 ): Promise<TestUser> {
   const email = overrides.email ?? `user${++counter}-${crypto.randomUUID().slice(0, 8)}@example.com`;
   const password = overrides.password ?? PASSWORD;
   const response = await api.request("/v1/auth/sign-up", {
     method: "POST",
-    headers: BEARER_CLIENT,
+    headers: { ...BEARER_CLIENT, ...(overrides.userAgent ? { "user-agent": overrides.userAgent } : {}) },
     json: { email, password, ...(overrides.name ? { name: overrides.name } : {}) },
   });
   if (response.status !== 201) throw new Error(`sign-up failed: ${response.status} ${await response.text()}`);

@@ -30,6 +30,7 @@ import { createSessions, sessionSweeper, type Sessions } from "./sessions/sessio
 import { createAccounts, type Accounts } from "./sign-in/accounts.ts";
 import { createPasskeySignIn, type PasskeySignIn } from "./sign-in/passkey.ts";
 import { createSignInThrottle, throttleSweeper, type SignInThrottle } from "./sign-in/throttle.ts";
+import { createKnownDevices, knownDeviceSweeper } from "./sign-in/devices.ts";
 import { createUsers, type Users } from "./users/users.ts";
 
 export interface Auth extends Accounts, PasskeySignIn {
@@ -122,7 +123,11 @@ export function createAuth(options: CreateAuthOptions): Auth {
   const tokens = createOneTimeTokens({ clock: context.clock, secret: context.config.secret });
   const notices = createNotices({ config: context.config, clock: context.clock, email: context.email, tokens });
   const factors = createFactors({ ...context, keyRing: options.keyRing, sessions });
-  const startSession = createSessionStarter(context, sessions);
+  const startSession = createSessionStarter(context, {
+    sessions,
+    devices: createKnownDevices(context.clock),
+    notices,
+  });
   const passkeys = createPasskeys(context, { factors, sessions });
   const completion = createSignInCompletion(context, {
     startSession,
@@ -189,6 +194,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
       mfaChallengeSweeper,
       ceremonySweeper,
       throttleSweeper,
+      knownDeviceSweeper,
     ],
   };
 }
@@ -246,6 +252,7 @@ export type { PasskeySignIn } from "./sign-in/passkey.ts";
 export { secondFactorMethods, type FactorRow, type Factors } from "./mfa/factors.ts";
 export { WEBAUTHN_CHALLENGE_TTL_MS, type Passkeys } from "./mfa/passkeys.ts";
 export type { SignInThrottle } from "./sign-in/throttle.ts";
+export { describeDevice, type KnownDevices } from "./sign-in/devices.ts";
 export {
   normalizeEmail,
   toPublicUser,

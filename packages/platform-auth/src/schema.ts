@@ -123,6 +123,7 @@ export const TOKEN_PURPOSES = [
   "email_change",
   "account_setup",
   "phone_verify",
+  "disown_sign_in",
 ] as const;
 export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];
 
@@ -324,3 +325,22 @@ export const mfaChallenges = pgTable("mfa_challenges", {
   consumedAt: timestamptz("consumed_at"),
   createdAt: timestamptz("created_at").notNull(),
 });
+
+/**
+ * The browsers and apps each user has signed in from, by their label ("Chrome on macOS"): a sign-in
+ * from a label the account has not used before is a new device (security event and mail). Forgotten
+ * a year after last use.
+ */
+export const knownDevices = pgTable(
+  "auth_known_devices",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    label: text("label").notNull(),
+    firstSeenAt: timestamptz("first_seen_at").notNull(),
+    lastSeenAt: timestamptz("last_seen_at").notNull(),
+  },
+  (table) => [uniqueIndex("auth_known_devices_user_label_idx").on(table.userId, table.label)],
+);

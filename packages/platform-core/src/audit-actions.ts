@@ -8,6 +8,8 @@ export const AUDIT_ACTIONS = {
   "user.signed_up": "An account was created.",
   "user.sign_up_existing_email": "Someone tried to sign up with an address that has an account (its owner was told).",
   "user.signed_in": "A sign-in completed and a session started.",
+  "user.new_device_sign_in": "A sign-in from a browser or app the account had not used before; the user was mailed.",
+  "user.sign_in_disowned": "The user said a sign-in was not theirs (the mailed link): every session was ended.",
   "user.sign_in_failed": "A sign-in was refused (wrong proof, or denied by status or policy).",
   "user.signed_out": "A session was ended by signing out.",
   "user.locked": "Too many failed sign-ins locked the address.",

@@ -31,6 +31,8 @@ export const ID_PREFIXES = {
   message: "msg",
   template: "tpl",
   webhook: "whk",
+  webhookDelivery: "whd",
+  device: "dev",
   securityEvent: "sev",
   request: "req",
 } as const;

@@ -30,6 +30,16 @@ export const SECURITY_EVENT_RULES: Partial<Record<AuditAction, SecurityEventRule
     meaning:
       "More than 20 failed sign-ins from one client address within about 10 minutes, whichever accounts they named.",
   },
+  "user.new_device_sign_in": {
+    kind: "new_device_sign_in",
+    severity: "low",
+    meaning: "A user signed in from a browser or app their account had not used before (they were mailed).",
+  },
+  "user.sign_in_disowned": {
+    kind: "sign_in_disowned",
+    severity: "high",
+    meaning: "A user said a sign-in was not theirs: every session was ended. Their password may be known to someone.",
+  },
   "user.locked": {
     kind: "account_locked",
     severity: "medium",

@@ -98,6 +98,16 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
         return done("Your account is ready", "Sign in with your email address and the password you chose.");
       },
     },
+    {
+      path: "/auth/not-me",
+      title: "Secure your account",
+      prompt: (token) =>
+        `<h1>Was this sign-in not you?</h1><p>Sign your account out everywhere: every browser and app, including the one that just signed in, will have to sign in again.</p>${form({ action: "/auth/not-me", token, submit: "Sign out everywhere" })}`,
+      async submit(c, fields) {
+        await flows.disownSignIn(fields.token ?? "", request(c));
+        return `<h1>Signed out everywhere</h1><p>Every session of your account has ended. Whoever signed in may know your password: <a href="/auth/forgot-password">choose a new one now</a>, and turn on two-step verification.</p>`;
+      },
+    },
   ];
 
   const app = new Hono<AppEnv>();

@@ -70,6 +70,11 @@ export interface EmailFlows {
   requestEmailChange(session: SessionRow, newEmail: string, request: RequestContext): Promise<void>;
   confirmEmailChange(token: string, request: RequestContext): Promise<PublicUser>;
   completeAccountSetup(token: string, password: string, request: RequestContext): Promise<void>;
+  /**
+   * "This wasn't me", from a new-device mail: ends every session of the account (refresh tokens go
+   * with them) and every other such link. The password stays; the page offers to reset it.
+   */
+  disownSignIn(token: string, request: RequestContext): Promise<{ sessionsRevoked: number }>;
   /** The job that serves `request()`. */
   requestJob: JobDefinition;
 }
@@ -420,6 +425,18 @@ export function createEmailFlows(
           .set({ status: "active", emailVerifiedAt: user.emailVerifiedAt ?? now, updatedAt: now })
           .where(eq(users.id, user.id));
         await audit.recordByUser(tx, user.id, "user.account_set_up", request);
+      });
+    },
+
+    async disownSignIn(token, request) {
+      return db.transaction(async (tx) => {
+        const row = await tokens.consumeLink(tx, "disown_sign_in", token);
+        if (row === undefined) throw new PlatformError("invalid_link");
+        const userId = row.userId as UserId;
+        const sessionsRevoked = await sessions.revokeAll(tx, userId, "sign_in_disowned");
+        await tokens.revokeAll(tx, userId, "disown_sign_in");
+        await audit.recordByUser(tx, userId, "user.sign_in_disowned", request, { metadata: { sessionsRevoked } });
+        return { sessionsRevoked };
       });
     },
   };

@@ -11,6 +11,8 @@ export const LIFETIMES = {
   emailCode: 10 * MINUTE,
   emailChange: 24 * 60 * MINUTE,
   accountSetup: 72 * 60 * MINUTE,
+  /** The "this wasn't me" link of a new-device mail: read days later, it should still work. */
+  disownSignIn: 7 * 24 * 60 * MINUTE,
 } as const;
 
 /** How long a sign-in or re-authentication counts as recent for sensitive changes. */

@@ -27,6 +27,8 @@ export interface Notices {
    * install's first administrator gets in (`burrow create-admin`). Revokes earlier set-up links.
    */
   accountSetupLink(db: Database, user: { id: string }): Promise<string>;
+  /** Tells the user of a sign-in from a new device, with a "this wasn't me" link that ends every session. */
+  sendNewSignIn(db: Database, user: { id: string; email: string }, device: string): Promise<void>;
 }
 
 export function createNotices(options: {
@@ -81,6 +83,22 @@ export function createNotices(options: {
       await email.queue(db, { to: user.email, template: "auth.password_changed", variables: {} });
     },
     accountSetupLink,
+    async sendNewSignIn(db, user, device) {
+      const secret = await tokens.issueLink(db, {
+        userId: user.id as UserId,
+        purpose: "disown_sign_in",
+        ttlMs: LIFETIMES.disownSignIn,
+      });
+      await email.queue(db, {
+        to: user.email,
+        template: "auth.new_sign_in",
+        variables: {
+          device,
+          time: clock.now().toISOString().slice(0, 16).replace("T", " "),
+          url: buildLink(config, "/auth/not-me", { token: secret }),
+        },
+      });
+    },
     async sendAccountSetup(db, user) {
       await email.queue(db, {
         to: user.email,

@@ -8,13 +8,19 @@ import type { Sessions } from "../sessions/sessions.ts";
 import type { SignInThrottle } from "./throttle.ts";
 import { toPublicUser } from "../users/users.ts";
 import type { SignedIn } from "./accounts.ts";
+import type { KnownDevices } from "./devices.ts";
+import type { Notices } from "../flows/notices.ts";
 
 /** Where a sign-in stands after its first factor. */
 export type SignInOutcome =
   | ({ kind: "signed_in"; redirectTo: string | null } & SignedIn)
   | { kind: "mfa_required"; mfaToken: string; methods: string[] };
 
-/** Creates the session and records the sign-in: the last step of every sign-in. */
+/**
+ * Creates the session and records the sign-in: the last step of every sign-in. A sign-in from a
+ * device the account has not used before is audited (a security event) and mailed to the user with
+ * a "this wasn't me" link.
+ */
 export type StartSession = (
   tx: Database,
   userId: string,
@@ -23,7 +29,11 @@ export type StartSession = (
   options?: { restriction?: "mfa_enrolment" },
 ) => Promise<SignedIn>;
 
-export function createSessionStarter(context: AuthContext, sessions: Sessions): StartSession {
+export function createSessionStarter(
+  context: AuthContext,
+  parts: { sessions: Sessions; devices: KnownDevices; notices: Notices },
+): StartSession {
+  const { sessions, devices, notices } = parts;
   return async (tx, userId, methods, request, options = {}) => {
     const { session, token } = await sessions.create(tx, { userId: userId as UserId, methods, request, ...options });
     const [row] = await tx
@@ -34,6 +44,13 @@ export function createSessionStarter(context: AuthContext, sessions: Sessions): 
     await context.audit.recordByUser(tx, userId, "user.signed_in", request, {
       metadata: { methods, sessionId: session.id },
     });
+    const device = await devices.signedInFrom(tx, userId, request.userAgent);
+    if (device.isNew) {
+      await context.audit.recordByUser(tx, userId, "user.new_device_sign_in", request, {
+        metadata: { device: device.label, sessionId: session.id },
+      });
+      if (row!.email !== null) await notices.sendNewSignIn(tx, { id: userId, email: row!.email }, device.label);
+    }
     return { user: toPublicUser(row!), session, token };
   };
 }

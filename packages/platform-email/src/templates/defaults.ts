@@ -201,14 +201,16 @@ export const DEFAULT_TEMPLATES: TemplateDefinition[] = [
   define(
     "auth.new_sign_in",
     "New sign-in to your {{productName}} account",
-    ["device", "time"],
+    ["device", "time", "url"],
     {
       preview: "A new sign-in to your account.",
       heading: "New sign-in",
-      intro: "Your account was signed in to from <strong>{{device}}</strong> at {{time}} (UTC).",
-      outro: "If this was not you, change your password and sign out of your other sessions.",
+      intro:
+        "Your account was signed in to from <strong>{{device}}</strong> at {{time}} (UTC), a browser or app it had not used before. If this was you, there is nothing to do.",
+      action: { label: "This wasn't me" },
+      outro: "The button signs your account out everywhere; then choose a new password. The link works for 7 days.",
     },
-    "Your {{productName}} account was signed in to from {{device}} at {{time}} (UTC).\n\nIf this was not you, change your password and sign out of your other sessions.",
+    "Your {{productName}} account was signed in to from {{device}} at {{time}} (UTC), a browser or app it had not used before. If this was you, there is nothing to do.\n\nIf it was not you, sign your account out everywhere, then choose a new password:\n\n{{url}}\n\nThe link works for 7 days.",
   ),
   define(
     "org.invitation",

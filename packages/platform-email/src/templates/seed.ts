@@ -20,6 +20,24 @@ export function seedSql(templates: readonly TemplateDefinition[] = DEFAULT_TEMPL
 }
 
 /**
+ * The SQL of a migration that brings shipped templates up to date with defaults.ts: version 1 of each
+ * is rewritten, unless an operator has saved a version of their own (theirs stays as they made it).
+ */
+export function reviseSql(templates: readonly TemplateDefinition[]): string {
+  const quote = (value: string) => {
+    if (value.includes("$tpl$")) throw new Error("template text may not contain $tpl$");
+    return `$tpl$${value}$tpl$`;
+  };
+  const rows = templates.map(
+    (template) =>
+      `update "email_templates" set "subject" = ${quote(template.subject)}, "mjml" = ${quote(template.mjml)}, "text" = ${quote(template.text)}, "variables" = ${quote(JSON.stringify(template.variables))}::jsonb\n` +
+      `where "key" = ${quote(template.key)} and "locale" = 'en' and "version" = 1 and "updated_by" is null\n` +
+      `  and not exists (select 1 from "email_templates" "later" where "later"."key" = ${quote(template.key)} and "later"."version" > 1);`,
+  );
+  return `-- Revised default email templates (generated from packages/platform-email/src/templates/defaults.ts).\n${rows.join("\n--> statement-breakpoint\n")}\n`;
+}
+
+/**
  * Each seed migration and the template keys it adds. A template added to defaults.ts later gets a
  * migration of its own (`bun run packages/platform-email/src/templates/seed.ts KEY… > migrations/…`),
  * so databases migrated before it receive it too.
@@ -45,11 +63,21 @@ export const SEED_MIGRATIONS: { file: string; keys: string[] }[] = [
   { file: "0016_seed_security_templates.sql", keys: ["security.mfa_failures", "security.account_claimed"] },
 ];
 
+/**
+ * Migrations that revise shipped templates (`bun run …/seed.ts --revise KEY… > migrations/…`). A seed
+ * migration is history once a later one revises its templates: the database after every migration is
+ * what defaults.ts says, which the seed test checks.
+ */
+export const REVISION_MIGRATIONS: { file: string; keys: string[] }[] = [
+  { file: "0021_new_device_sign_in.sql", keys: ["auth.new_sign_in"] },
+];
+
 /** The default templates a seed migration adds, in their order in defaults.ts. */
 export const seededBy = (keys: readonly string[]): TemplateDefinition[] =>
   DEFAULT_TEMPLATES.filter((template) => keys.includes(template.key));
 
 if (import.meta.main) {
-  const keys = process.argv.slice(2);
-  process.stdout.write(keys.length === 0 ? seedSql() : seedSql(seededBy(keys)));
+  const args = process.argv.slice(2);
+  if (args[0] === "--revise") process.stdout.write(reviseSql(seededBy(args.slice(1))));
+  else process.stdout.write(args.length === 0 ? seedSql() : seedSql(seededBy(args)));
 }

@@ -49,6 +49,8 @@ export interface AuditTrail {
 /** The actions a user sees as their own security activity. */
 export const ACTIVITY_ACTIONS: AuditAction[] = [
   "user.signed_in",
+  "user.new_device_sign_in",
+  "user.sign_in_disowned",
   "user.sign_in_failed",
   "user.signed_out",
   "user.locked",
