@@ -3,8 +3,16 @@ import { join } from "node:path";
 import { and, eq, isNull } from "drizzle-orm";
 import { auditLogs } from "@burrow/platform-core/schema";
 import { authSessions } from "@burrow/platform-auth/schema";
+import { createTestDatabase } from "@burrow/platform-core/testing";
 import { runCli, type CliTarget } from "../src/cli/burrow.ts";
 import { createTestApi, signIn, signUpUser, type TestApi } from "./helpers.ts";
+
+async function runBurrow(target: CliTarget, argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const code = await runCli(argv, { out: (text) => void (out += text), err: (text) => void (err += text) }, target);
+  return { code, out, err };
+}
 
 describe("the burrow command line", () => {
   let api: TestApi;
@@ -19,12 +27,7 @@ describe("the burrow command line", () => {
   });
   afterAll(() => api.close());
 
-  async function burrow(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = "";
-    let err = "";
-    const code = await runCli(argv, { out: (text) => void (out += text), err: (text) => void (err += text) }, target);
-    return { code, out, err };
-  }
+  const burrow = (...argv: string[]) => runBurrow(target, argv);
 
   test("create-admin makes a platform administrator and prints a set-up link that works once", async () => {
     const created = await burrow("create-admin", "first-admin@example.com");
@@ -88,7 +91,10 @@ describe("the burrow command line", () => {
     expect(parsed.migrations.current).toBe(true);
     expect(parsed.signingKeys.kids).toContain(kid);
     expect((await burrow("status")).out).toContain(`signing keys: ${parsed.signingKeys.published} published`);
-    expect((await burrow("migrate:status")).out).toMatch(/^migrations: \d+ applied, 0 pending \(current\)\n$/);
+    const [summary, ...lines] = (await burrow("migrate:status")).out.trimEnd().split("\n");
+    expect(summary).toMatch(/^migrations: \d+ applied, 0 pending \(current\)$/);
+    expect(lines.length).toBe(parsed.migrations.expected);
+    expect(lines.every((line) => /^ {2}applied {2}\d{4}_\w+$/.test(line))).toBe(true);
     const cleaned = await burrow("cleanup", "--json");
     expect(Object.keys(JSON.parse(cleaned.out).deleted)).toContain("auth.sessions");
   });
@@ -102,6 +108,7 @@ describe("the burrow command line", () => {
       ["create-admin", "not an address"],
       ["no-such-command"],
       ["status", "--colour"],
+      ["migrate:rollback", "--to", "9999_no_such_migration"],
     ]) {
       const result = await burrow(...argv);
       expect(result.code).toBe(2);
@@ -111,6 +118,52 @@ describe("the burrow command line", () => {
     expect((await api.platform.db.select().from(auditLogs)).length).toBe(before);
     expect((await burrow("--help")).code).toBe(0);
     expect((await burrow("create-admin", "--help")).out).toContain("<email>");
+  });
+
+  test("migrate:rollback undoes the newest migration or back to --to, and migrate:status lists what is pending", async () => {
+    // A database of its own: the API's stays fully migrated for the other tests.
+    const database = await createTestDatabase();
+    const own: CliTarget = {
+      openDatabase: async () => database,
+      openPlatform: () => Promise.reject(new Error("the migration commands need no platform")),
+      close: async () => {},
+    };
+    try {
+      const tags = (await database.migrationStatus()).migrations.map(({ tag }) => tag);
+      const newest = tags.at(-1) as string;
+      const rolledBack = await runBurrow(own, ["migrate:rollback"]);
+      expect(rolledBack).toMatchObject({
+        code: 0,
+        out: `rolled back ${newest}\nnewest applied migration: ${tags.at(-2)}\n`,
+      });
+      const status = await runBurrow(own, ["migrate:status"]);
+      expect(status.out).toStartWith(`migrations: ${tags.length - 1} applied, 1 pending\n`);
+      expect(status.out).toContain(`  applied  ${tags.at(-2)}\n  pending  ${newest}\n`);
+      const listed = JSON.parse((await runBurrow(own, ["migrate:status", "--json"])).out);
+      expect(listed.migrations.pending).toBe(1);
+      expect(listed.migrations.migrations.at(-1)).toEqual({ tag: newest, applied: false });
+
+      const to = tags.at(-4) as string;
+      const back = JSON.parse((await runBurrow(own, ["migrate:rollback", "--to", to, "--json"])).out);
+      expect(back.rolledBack).toEqual([tags.at(-2), tags.at(-3)]);
+      expect(back.migrations.migrations.filter((migration: { applied: boolean }) => migration.applied).at(-1).tag).toBe(
+        to,
+      );
+
+      // An unknown tag: exit 2, one line, nothing rolled back.
+      const unknown = await runBurrow(own, ["migrate:rollback", "--to", "9999_no_such_migration"]);
+      expect(unknown).toEqual({
+        code: 2,
+        out: "",
+        err: "burrow: There is no migration 9999_no_such_migration in the set.\n",
+      });
+      expect((await database.migrationStatus()).applied).toBe(tags.length - 3);
+
+      expect((await runBurrow(own, ["migrate"])).code).toBe(0);
+      expect((await database.migrationStatus()).current).toBe(true);
+    } finally {
+      await database.close();
+    }
   });
 
   test("as a process: --help exits 0 and a usage error exits 2, without a database", async () => {

@@ -18,18 +18,29 @@ function takeMigratedSnapshot(): Promise<Blob> {
   return migratedSnapshot;
 }
 
+/** A test database; `url` is set on PostgreSQL, for tests that open a second pool (a second "node"). */
+export type TestDatabase = DatabaseHandle & { url?: string };
+
+export interface TestDatabaseOptions {
+  /** Leave it unmigrated: no tables, no bookkeeping (the rollback tests start from nothing). */
+  empty?: boolean;
+  /** Another migration set than the committed one; the database is then migrated afresh, not copied. */
+  migrationsFolder?: string;
+}
+
 /**
  * A fresh, migrated database for one test file: in-memory PGlite by default, or a newly created
  * PostgreSQL database next to the one `DATABASE_URL` names, dropped again by `close()`.
  * @example const handle = await createTestDatabase(); afterAll(() => handle.close());
  */
-/** A test database; `url` is set on PostgreSQL, for tests that open a second pool (a second "node"). */
-export type TestDatabase = DatabaseHandle & { url?: string };
-
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
+  const { empty = false, migrationsFolder } = options;
   const baseUrl = process.env.DATABASE_URL;
   if (baseUrl === undefined || baseUrl === "") {
-    return createDatabase({ fromSnapshot: await takeMigratedSnapshot() });
+    if (!empty && migrationsFolder === undefined) return createDatabase({ fromSnapshot: await takeMigratedSnapshot() });
+    const handle = await createDatabase({ migrationsFolder });
+    if (!empty) await handle.migrate();
+    return handle;
   }
 
   const url = new URL(baseUrl);
@@ -42,8 +53,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     await admin.end();
   }
   url.pathname = `/${name}`;
-  const handle = await createDatabase({ databaseUrl: url.toString(), maxConnections: 5 });
-  await handle.migrate();
+  const handle = await createDatabase({ databaseUrl: url.toString(), maxConnections: 5, migrationsFolder });
+  if (!empty) await handle.migrate();
   return {
     ...handle,
     url: url.toString(),

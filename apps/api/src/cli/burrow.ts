@@ -66,14 +66,33 @@ export async function runCli(argv: string[], io: CliIo, target: CliTarget): Prom
     );
   program
     .command("migrate:status")
-    .description("How many migrations are applied and pending")
+    .description("Which migrations are applied and which are pending, one line each")
     .action(
       action(async () => {
         const status = await (await target.openDatabase()).migrationStatus();
-        const pending = Math.max(0, status.expected - status.applied);
-        print(`migrations: ${status.applied} applied, ${pending} pending${status.current ? " (current)" : ""}`, {
-          migrations: { ...status, pending },
-        });
+        const pending = status.migrations.filter((migration) => !migration.applied).length;
+        const lines = status.migrations.map(({ tag, applied }) => `  ${applied ? "applied" : "pending"}  ${tag}`);
+        print(
+          [
+            `migrations: ${status.applied} applied, ${pending} pending${status.current ? " (current)" : ""}`,
+            ...lines,
+          ].join("\n"),
+          { migrations: { ...status, pending } },
+        );
+      }),
+    );
+  program
+    .command("migrate:rollback")
+    .description("Undo the newest applied migration with its down file (migrations/down/<tag>.sql)")
+    .option("--to <tag>", "undo every migration after this one instead; it stays applied")
+    .action(
+      action(async (options: { to?: string }) => {
+        const database = await target.openDatabase();
+        const rolledBack = await database.rollback(options.to === undefined ? {} : { to: options.to });
+        const status = await database.migrationStatus();
+        const newest = status.migrations.filter((migration) => migration.applied).at(-1)?.tag ?? "none";
+        const done = rolledBack.length === 0 ? ["nothing to roll back"] : rolledBack.map((tag) => `rolled back ${tag}`);
+        print([...done, `newest applied migration: ${newest}`].join("\n"), { rolledBack, migrations: status });
       }),
     );
   program

@@ -2,6 +2,7 @@ import { sql, type SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { PlatformError } from "../errors.ts";
 
 /** A drizzle database or an open transaction on it: every service takes one of these. */
 export type Database = PgDatabase<PgQueryResultHKT>;
@@ -23,6 +24,15 @@ export interface MigrationStatus {
   applied: number;
   expected: number;
   current: boolean;
+  /** Every migration of the set, oldest first, and whether this database has it. */
+  migrations: { tag: string; applied: boolean }[];
+}
+
+export interface RollbackOptions {
+  /** Roll back until this migration is the newest applied one (it stays applied). */
+  to?: string;
+  /** How many of the newest applied migrations to roll back, when `to` is absent: 1 by default. */
+  steps?: number;
 }
 
 export interface DatabaseHandle {
@@ -31,6 +41,12 @@ export interface DatabaseHandle {
   /** Applies pending migrations; safe to call from several nodes at once. */
   migrate(): Promise<void>;
   migrationStatus(): Promise<MigrationStatus>;
+  /**
+   * Runs the down files (`migrations/down/<tag>.sql`) of the newest applied migrations, newest first,
+   * each in one transaction with forgetting that it was applied; returns the tags rolled back.
+   * @example await handle.rollback({ to: "0019_recurring_job_keys" });
+   */
+  rollback(options?: RollbackOptions): Promise<string[]>;
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;
   /** Subscribes to a Postgres NOTIFY channel; returns the function that unsubscribes. */
@@ -55,6 +71,7 @@ export async function notify(db: Database, channel: string, payload: string): Pr
 }
 
 interface JournalEntry {
+  tag: string;
   when: number;
 }
 
@@ -65,24 +82,85 @@ function readJournal(folder: string): JournalEntry[] {
   return journal.entries;
 }
 
-async function readMigrationStatus(db: Database, folder: string): Promise<MigrationStatus> {
-  const entries = readJournal(folder);
+/**
+ * The `created_at` of every migration drizzle recorded as applied, newest first. Drizzle stores the
+ * journal entry's `when` there (not the time it ran), which is how a row is matched to its tag.
+ */
+async function readAppliedWhens(db: Database): Promise<number[]> {
   const [exists] = await queryRows<{ present: boolean }>(
     db,
     sql`select to_regclass('drizzle.__drizzle_migrations') is not null as present`,
   );
-  let applied = 0;
-  let last = 0;
-  if (exists?.present === true) {
-    const [row] = await queryRows<{ count: number | string; last: number | string | null }>(
-      db,
-      sql`select count(*) as count, max(created_at) as last from drizzle.__drizzle_migrations`,
-    );
-    applied = Number(row?.count ?? 0);
-    last = Number(row?.last ?? 0);
-  }
+  if (exists?.present !== true) return [];
+  const rows = await queryRows<{ created_at: number | string }>(
+    db,
+    sql`select created_at from drizzle.__drizzle_migrations order by created_at desc`,
+  );
+  return rows.map((row) => Number(row.created_at));
+}
+
+async function readMigrationStatus(db: Database, folder: string): Promise<MigrationStatus> {
+  const entries = readJournal(folder);
+  const applied = await readAppliedWhens(db);
   const newest = entries.at(-1)?.when ?? 0;
-  return { applied, expected: entries.length, current: last >= newest };
+  return {
+    applied: applied.length,
+    expected: entries.length,
+    current: (applied[0] ?? 0) >= newest,
+    migrations: entries.map((entry) => ({ tag: entry.tag, applied: applied.includes(entry.when) })),
+  };
+}
+
+/** The statements of a migration's down file, split where the up files split. */
+function readDownStatements(folder: string, tag: string): string[] {
+  const path = join(folder, "down", `${tag}.sql`);
+  if (!existsSync(path)) throw new Error(`Migration ${tag} has no down file: ${path} is missing.`);
+  return readFileSync(path, "utf8")
+    .split("--> statement-breakpoint")
+    .map((statement) => statement.trim())
+    .filter((statement) => statement !== "");
+}
+
+async function rollbackMigrations(db: Database, folder: string, options: RollbackOptions): Promise<string[]> {
+  if (options.to !== undefined && options.steps !== undefined)
+    throw new PlatformError("validation_failed", { detail: "Roll back either to a migration or by steps, not both." });
+  const steps = options.steps ?? 1;
+  if (!Number.isInteger(steps) || steps < 0)
+    throw new PlatformError("validation_failed", {
+      detail: `Steps must be a whole number of 0 or more, not ${steps}.`,
+    });
+  const entries = readJournal(folder);
+  const appliedWhens = await readAppliedWhens(db);
+  const newestApplied = appliedWhens[0];
+  // A newer release's migration is rolled back with that release: only it has the down file.
+  if (newestApplied !== undefined && !entries.some((entry) => entry.when === newestApplied))
+    throw new Error(
+      `The newest applied migration (recorded as ${newestApplied}) is not in ${folder}: roll it back with the release that brought it.`,
+    );
+  const applied = entries.filter((entry) => appliedWhens.includes(entry.when)).reverse();
+
+  let count = steps;
+  if (options.to !== undefined) {
+    const target = options.to;
+    count = applied.findIndex((entry) => entry.tag === target);
+    if (count === -1) {
+      const known = entries.some((entry) => entry.tag === target);
+      throw new PlatformError("validation_failed", {
+        detail: known
+          ? `Migration ${target} is not applied, so there is nothing to roll back to.`
+          : `There is no migration ${target} in the set.`,
+      });
+    }
+  }
+  // Every down file is read before the first runs, so a missing one stops the rollback before it starts.
+  const downs = applied.slice(0, count).map((entry) => ({ entry, statements: readDownStatements(folder, entry.tag) }));
+  for (const { entry, statements } of downs) {
+    await db.transaction(async (tx) => {
+      for (const statement of statements) await tx.execute(sql.raw(statement));
+      await tx.execute(sql`delete from drizzle.__drizzle_migrations where created_at = ${entry.when}`);
+    });
+  }
+  return downs.map(({ entry }) => entry.tag);
 }
 
 /** Key of the advisory lock nodes take while migrating, so two nodes never migrate at once. */
@@ -128,21 +206,29 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
     const url = options.databaseUrl;
     const client = postgres(url, { max: options.maxConnections ?? 10, onnotice: () => {} });
     const db = drizzlePostgres(client) as unknown as Database;
+    // One dedicated connection holds the advisory lock for the whole migration or rollback.
+    const withMigrationLock = async <Result>(
+      work: (lockDb: ReturnType<typeof drizzlePostgres>) => Promise<Result>,
+    ): Promise<Result> => {
+      const lockClient = postgres(url, { max: 1, onnotice: () => {} });
+      try {
+        await lockClient`select pg_advisory_lock(${MIGRATION_LOCK})`;
+        const result = await work(drizzlePostgres(lockClient));
+        await lockClient`select pg_advisory_unlock(${MIGRATION_LOCK})`;
+        return result;
+      } finally {
+        await lockClient.end();
+      }
+    };
     return {
       db,
       driver: "postgres",
-      async migrate() {
-        // One dedicated connection holds the advisory lock for the whole migration.
-        const lockClient = postgres(url, { max: 1, onnotice: () => {} });
-        try {
-          await lockClient`select pg_advisory_lock(${MIGRATION_LOCK})`;
-          await migratePostgres(drizzlePostgres(lockClient), { migrationsFolder });
-          await lockClient`select pg_advisory_unlock(${MIGRATION_LOCK})`;
-        } finally {
-          await lockClient.end();
-        }
-      },
+      migrate: () => withMigrationLock((lockDb) => migratePostgres(lockDb, { migrationsFolder })),
       migrationStatus: () => readMigrationStatus(db, migrationsFolder),
+      rollback: (rollbackOptions = {}) =>
+        withMigrationLock((lockDb) =>
+          rollbackMigrations(lockDb as unknown as Database, migrationsFolder, rollbackOptions),
+        ),
       ping: async () => {
         try {
           await client`select 1`;
@@ -184,6 +270,7 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
     driver: "pglite",
     migrate: () => migratePglite(pgliteDb, { migrationsFolder }),
     migrationStatus: () => readMigrationStatus(db, migrationsFolder),
+    rollback: (rollbackOptions = {}) => rollbackMigrations(db, migrationsFolder, rollbackOptions),
     ping: async () => {
       if (closed) return false;
       try {
