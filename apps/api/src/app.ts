@@ -25,6 +25,7 @@ import { tokenRoutes } from "./routes/tokens.ts";
 import { mfaRoutes } from "./routes/mfa.ts";
 import { orgRoutes } from "./routes/orgs/index.ts";
 import { auditRoutes } from "./routes/audit.ts";
+import { webhookRoutes } from "./routes/webhooks.ts";
 import { meRoutes } from "./routes/me.ts";
 import { docsRoutes } from "./routes/docs.ts";
 
@@ -99,6 +100,7 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
   app.route("/", mfaRoutes(platform));
   app.route("/", orgRoutes(platform));
   app.route("/", auditRoutes(platform));
+  app.route("/", webhookRoutes(platform));
   app.route("/", hostedPages(platform));
   if (config.env !== "production" && platform.email.transport.name === "dev-mailbox")
     app.route("/", devMailboxRoutes(platform));

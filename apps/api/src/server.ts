@@ -25,20 +25,29 @@ const server = Bun.serve({
   maxRequestBodySize: Number.MAX_SAFE_INTEGER,
   fetch: (request, bunServer) => app.fetch(request, { server: bunServer } satisfies Bindings),
 });
-const worker = createWorker({
-  db: platform.db,
-  clock: platform.clock,
-  definitions: platform.jobs,
-  metrics: platform.prometheus.metrics,
-  onError: (error, job) =>
-    platform.log.warn("job failed", {
-      jobId: job.id,
-      type: job.type,
-      attempt: job.attempts,
-      error: error instanceof Error ? error.message : String(error),
-    }),
-});
-worker.start();
+// Two workers: webhook deliveries wait on other people's servers (up to BURROW_WEBHOOK_TIMEOUT each),
+// so they get a worker of their own and never hold up mail or housekeeping.
+const workerFor = (definitions: typeof platform.jobs, batchSize: number) =>
+  createWorker({
+    db: platform.db,
+    clock: platform.clock,
+    definitions,
+    batchSize,
+    metrics: platform.prometheus.metrics,
+    onError: (error, job) =>
+      platform.log.warn("job failed", {
+        jobId: job.id,
+        type: job.type,
+        attempt: job.attempts,
+        error: error instanceof Error ? error.message : String(error),
+      }),
+  });
+const webhookJobs = platform.webhooks.jobs;
+const workers = [
+  workerFor(Object.fromEntries(Object.entries(platform.jobs).filter(([type]) => !(type in webhookJobs))), 10),
+  workerFor(webhookJobs, 25),
+];
+for (const worker of workers) worker.start();
 
 // The address to open is PUBLIC_URL (an allowed origin), not the bind address: a browser at
 // http://127.0.0.1:3000 would be refused by the CSRF check when only http://localhost:3000 is allowed.
@@ -55,7 +64,7 @@ async function shutdown(signal: string): Promise<void> {
   platform.log.info("shutting down", { signal });
   // Stop accepting, let in-flight requests finish, then stop workers and close the database.
   await server.stop(false);
-  await worker.stop();
+  await Promise.all(workers.map((worker) => worker.stop()));
   await platform.database.close();
   process.exit(0);
 }

@@ -3,11 +3,11 @@ import { sql } from "drizzle-orm";
 import { createLogger, queryRows } from "@burrow/platform-core";
 import { referenceTotp } from "@burrow/platform-auth/testing";
 import { createTestMailServer } from "@burrow/platform-email/testing";
-import { BEARER_CLIENT, createTestApi, type TestApi } from "./helpers.ts";
+import { BEARER_CLIENT, createTestApi, grantPlatformPermissions, signUpUser, type TestApi } from "./helpers.ts";
 
 // Known secrets are planted by running the real flows; then every place Burrow writes to — the log,
-// the audit table, security events, the job queue, the outbox — is searched for each of them.
-describe("no secret is ever written to the logs, the audit log, security events or jobs", () => {
+// the audit table, security events, the job queue, the outbox, webhook payloads — is searched for each of them.
+describe("no secret is ever written to the logs, the audit log, security events, jobs or webhooks", () => {
   let api: TestApi;
   const mail = createTestMailServer();
   const lines: string[] = [];
@@ -28,10 +28,14 @@ describe("no secret is ever written to the logs, the audit log, security events 
   beforeAll(async () => {
     await mail.start();
     api = await createTestApi(
-      { SMTP_URL: mail.url() },
+      { SMTP_URL: mail.url(), BURROW_WEBHOOK_ALLOW_LOOPBACK: "1" },
       // The real logger at its most talkative, writing into the test instead of stderr.
       { log: createLogger({ level: "debug", write: (line) => void lines.push(line) }) },
     );
+    // An endpoint for every event: each flow below also writes webhook payloads.
+    const operator = await signUpUser(api);
+    await grantPlatformPermissions(api, operator.id, ["webhooks:manage"]);
+    await api.platform.webhooks.create(operator.id, { url: "http://127.0.0.1:9/hook", eventTypes: ["*"] }, {});
   });
   afterAll(async () => {
     await api.close();
@@ -97,11 +101,12 @@ describe("no secret is ever written to the logs, the audit log, security events 
       jobs: JSON.stringify(await queryRows(db, sql`select * from jobs`)),
       // Mail bodies hold links by design; at rest they are encrypted, so not even those are readable.
       email_messages: JSON.stringify(await queryRows(db, sql`select * from email_messages`)),
+      webhook_deliveries: JSON.stringify(await queryRows(db, sql`select * from webhook_deliveries`)),
     };
     expect(lines.length).toBeGreaterThan(10);
     expect(lines.some((line) => line.includes('"route":"/v1/auth/sign-in"'))).toBe(true);
     // The search reads what was written: what is not secret (the user's id) is there to be found.
-    for (const where of ["log", "audit_logs"]) expect(places[where]).toContain(userId);
+    for (const where of ["log", "audit_logs", "webhook_deliveries"]) expect(places[where]).toContain(userId);
     const found: string[] = [];
     for (const [what, secret] of secrets)
       for (const [where, text] of Object.entries(places)) if (text.includes(secret)) found.push(`${what} in ${where}`);

@@ -83,6 +83,13 @@ export const AUDIT_ACTIONS = {
   "entitlement.override_added": "An organization's plan limit was overridden.",
   "entitlement.override_removed": "An override was removed.",
   "subscription.changed": "An organization's plan changed.",
+  // Webhooks
+  "webhook.endpoint_created": "An operator added a webhook endpoint.",
+  "webhook.endpoint_updated": "A webhook endpoint's URL, events, description or state changed.",
+  "webhook.endpoint_deleted": "A webhook endpoint was removed.",
+  "webhook.endpoint_disabled": "A webhook endpoint failed too many times in a row and was disabled.",
+  "webhook.secret_rotated": "A webhook endpoint got a new signing secret (the old one signs beside it for 24 hours).",
+  "webhook.redelivered": "An operator sent a webhook delivery again.",
 } as const;
 
 /** An action of the catalogue, or a builder's own under `app.`. */

@@ -60,6 +60,12 @@ function scrub(value: unknown, depth = 0): unknown {
   return value;
 }
 
+/**
+ * Runs in the transaction of every entry written, after it (webhooks queue their deliveries here, so
+ * an event commits exactly with its change). Wired at composition time.
+ */
+export type AuditObserver = (db: Database, event: AuditEvent, entry: { id: string; occurredAt: Date }) => Promise<void>;
+
 export interface AuditLog {
   /** Writes one entry. Pass the caller's transaction so the entry commits with the change. */
   record(db: Database, event: AuditEvent, request?: RequestContext): Promise<void>;
@@ -84,7 +90,9 @@ export function createAuditLog(options: {
   secret: string;
   storeRawIp: boolean;
   metrics?: Metrics;
+  observers?: AuditObserver[];
 }): AuditLog {
+  const observers = options.observers ?? [];
   const metrics = options.metrics ?? NO_METRICS;
   const ipForStorage = (ip: string | undefined): string | null => {
     if (ip === undefined || ip === "") return null;
@@ -103,6 +111,7 @@ export function createAuditLog(options: {
     async record(db, event, request = {}) {
       const now = options.clock.now();
       const id = newId("audit", now.getTime());
+      const metadata = (scrub(event.metadata ?? {}) as Record<string, unknown>) ?? {};
       await db.insert(auditLogs).values({
         id,
         occurredAt: now,
@@ -116,9 +125,11 @@ export function createAuditLog(options: {
         ip: ipForStorage(request.ip),
         userAgent: request.userAgent?.slice(0, 512) ?? null,
         requestId: request.requestId ?? null,
-        metadata: (scrub(event.metadata ?? {}) as Record<string, unknown>) ?? {},
+        metadata,
       });
       await raiseSecurityEvent(db, event, { id, occurredAt: now });
+      // Observers see what the log holds: metadata without anything that could be a secret.
+      for (const observe of observers) await observe(db, { ...event, metadata }, { id, occurredAt: now });
       countAudited(metrics, event);
     },
   };

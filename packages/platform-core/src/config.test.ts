@@ -49,6 +49,16 @@ describe("config", () => {
         loadConfig({ ...base, BURROW_SECRET: "x".repeat(40), BURROW_ENCRYPTION_KEYS: `v1:${key}`, HOST: "10.0.0.5" })
           .host,
       ).toBe("10.0.0.5");
+      // Webhooks to loopback are a development convenience only.
+      expect(config.webhooks).toEqual({ allowLoopback: false, timeoutMs: 10_000, disableAfterFailures: 20 });
+      expect(() =>
+        loadConfig({
+          ...base,
+          BURROW_SECRET: "x".repeat(40),
+          BURROW_ENCRYPTION_KEYS: `v1:${key}`,
+          BURROW_WEBHOOK_ALLOW_LOOPBACK: "1",
+        }),
+      ).toThrow(/BURROW_WEBHOOK_ALLOW_LOOPBACK/);
     });
   });
 

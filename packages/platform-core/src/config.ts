@@ -43,6 +43,14 @@ export interface Config {
   mfaRequired: "off" | "all";
   /** How often expired rows are swept, and how long audit entries are kept. */
   housekeeping: { everyMs: number; auditRetentionMs: number; securityEventRetentionMs: number };
+  webhooks: {
+    /** Development only: deliveries may go to 127.0.0.1 / ::1 (refused in production). */
+    allowLoopback: boolean;
+    /** A delivery attempt is given up after this long. */
+    timeoutMs: number;
+    /** An endpoint is disabled after this many failed attempts in a row. */
+    disableAfterFailures: number;
+  };
   webauthn: {
     /** The relying-party id: PUBLIC_URL's host unless set. */
     rpId: string;
@@ -163,6 +171,9 @@ const envSchema = z.object({
   BURROW_SECURITY_EVENT_RETENTION: durationText("BURROW_SECURITY_EVENT_RETENTION").default(730 * 86_400_000),
   BURROW_HOUSEKEEPING_EVERY: durationText("BURROW_HOUSEKEEPING_EVERY").default(3_600_000),
   BURROW_MFA_REQUIRED: z.enum(["off", "all"]).default("off"),
+  BURROW_WEBHOOK_ALLOW_LOOPBACK: booleanText.default(false),
+  BURROW_WEBHOOK_TIMEOUT: durationText("BURROW_WEBHOOK_TIMEOUT").default(10_000),
+  BURROW_WEBHOOK_DISABLE_AFTER: z.coerce.number().int().min(1).max(10_000).default(20),
   BURROW_RP_ID: z
     .string()
     .regex(/^[a-z0-9.-]+$/, "BURROW_RP_ID must be a host name such as example.com")
@@ -241,6 +252,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
     if (values.PUBLIC_URL === undefined)
       throw new ConfigError("PUBLIC_URL must be set in production (the origin users reach Burrow at)");
+    if (values.BURROW_WEBHOOK_ALLOW_LOOPBACK)
+      throw new ConfigError("BURROW_WEBHOOK_ALLOW_LOOPBACK is for development: it is refused in production");
   } else if (secret === undefined || keysText === undefined) {
     const embeddedSecrets = loadEmbeddedSecrets(dataDir);
     secret ??= embeddedSecrets.secret;
@@ -291,6 +304,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       everyMs: values.BURROW_HOUSEKEEPING_EVERY,
       auditRetentionMs: values.BURROW_AUDIT_RETENTION,
       securityEventRetentionMs: values.BURROW_SECURITY_EVENT_RETENTION,
+    },
+    webhooks: {
+      allowLoopback: values.BURROW_WEBHOOK_ALLOW_LOOPBACK,
+      timeoutMs: values.BURROW_WEBHOOK_TIMEOUT,
+      disableAfterFailures: values.BURROW_WEBHOOK_DISABLE_AFTER,
     },
     webauthn: {
       rpId: values.BURROW_RP_ID ?? new URL(publicUrl).hostname,

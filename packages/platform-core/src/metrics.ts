@@ -11,6 +11,10 @@ export const COUNTERS = {
   sessions_validated_total: { help: "Session credentials checked, by outcome (valid, invalid)", labels: ["outcome"] },
   permission_cache_total: { help: "Permission look-ups, by result (hit, miss)", labels: ["result"] },
   emails_total: { help: "Emails sent or failed, by outcome (sent, retry, dead)", labels: ["outcome"] },
+  webhook_deliveries_total: {
+    help: "Webhook delivery attempts, by outcome (succeeded, retried, failed)",
+    labels: ["outcome"],
+  },
   jobs_run_total: { help: "Job runs, by type and outcome (succeeded, retried, dead)", labels: ["type", "outcome"] },
 } as const satisfies Record<string, { help: string; labels: readonly string[] }>;
 

@@ -65,6 +65,11 @@ export const SECURITY_EVENT_RULES: Partial<Record<AuditAction, SecurityEventRule
     severity: "medium",
     meaning: "An elevation into a role was approved.",
   },
+  "webhook.endpoint_disabled": {
+    kind: "webhook_endpoint_disabled",
+    severity: "medium",
+    meaning: "A webhook endpoint failed too many deliveries in a row and was disabled; its events are not sent.",
+  },
   "api_key.created": {
     kind: "platform_api_key_created",
     severity: "medium",

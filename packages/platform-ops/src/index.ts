@@ -20,3 +20,19 @@ export {
   type SecurityEvents,
 } from "./security-events/security-events.ts";
 export { createPrometheusMetrics, type PrometheusMetrics } from "./metrics/prometheus.ts";
+export {
+  createWebhooks,
+  retryDelayMs,
+  signWebhook,
+  SECRET_OVERLAP_MS,
+  WEBHOOK_DELIVER_JOB,
+  WEBHOOK_MAX_ATTEMPTS,
+  WEBHOOKS_MANAGE,
+  WEBHOOKS_READ,
+  type EndpointInput,
+  type PublicDelivery,
+  type PublicEndpoint,
+  type Webhooks,
+} from "./webhooks/webhooks.ts";
+export { WEBHOOK_EVENT_TYPES, WEBHOOK_EVENTS, webhookEventFor, type WebhookEventType } from "./webhooks/events.ts";
+export { checkWebhookUrl, forbiddenAddress, postWebhook, type Resolve } from "./webhooks/outbound.ts";

@@ -97,7 +97,7 @@ export async function runCli(argv: string[], io: CliIo, target: CliTarget): Prom
     );
   program
     .command("status")
-    .description("Migrations, the job queue by type and state, and the published signing keys")
+    .description("Migrations, the job queue by type and state, the published signing keys, failing webhook endpoints")
     .action(
       action(async () => {
         const status = await (await target.openPlatform()).operator.status();
@@ -112,6 +112,7 @@ export async function runCli(argv: string[], io: CliIo, target: CliTarget): Prom
             `migrations: ${status.migrations.applied}/${status.migrations.expected}${status.migrations.current ? " (current)" : " (PENDING)"}`,
             `jobs:${jobs.length === 0 ? " none" : `\n${jobs.join("\n")}`}`,
             `signing keys: ${status.signingKeys.published} published (${status.signingKeys.kids.join(", ")})`,
+            `webhook endpoints failing: ${status.webhooks.failingEndpoints}`,
           ].join("\n"),
           status,
         );

@@ -22,6 +22,8 @@ import {
   createOperatorTools,
   createPrometheusMetrics,
   createSecurityEvents,
+  createWebhooks,
+  type Webhooks,
   type AuditTrail,
   type PrometheusMetrics,
   type SecurityEvents,
@@ -51,6 +53,8 @@ export interface Platform {
   housekeeping: Housekeeping;
   /** What the `burrow` command line does on the server (acts of the system). */
   operator: OperatorTools;
+  /** Signed webhooks: endpoints, deliveries and the audit observer that queues them. */
+  webhooks: Webhooks;
   /** Burrow's Prometheus metrics: the counters the packages keep, HTTP requests, the queue. */
   prometheus: PrometheusMetrics;
   /** Job types this process runs, by type. */
@@ -76,8 +80,25 @@ export function composePlatform(options: ComposeOptions): Platform {
   // First: every package counts through it.
   const prometheus = createPrometheusMetrics({ db: database.db });
   const { metrics } = prometheus;
-  const audit = createAuditLog({ clock, secret: config.secret, storeRawIp: config.storeRawIp, metrics });
   const keyRing = createKeyRing(config.encryptionKeys);
+  // Webhooks watch the audit log (an event is queued in its change's transaction) and write to it:
+  // built first, they reach the log and the permission resolver once those exist.
+  const webhooks = createWebhooks({
+    db: database.db,
+    config,
+    clock,
+    keyRing,
+    metrics,
+    audit: () => audit,
+    resolver: () => rbac.resolver,
+  });
+  const audit = createAuditLog({
+    clock,
+    secret: config.secret,
+    storeRawIp: config.storeRawIp,
+    metrics,
+    observers: [webhooks.observe],
+  });
   const email = createEmail({
     db: database.db,
     config,
@@ -113,7 +134,7 @@ export function composePlatform(options: ComposeOptions): Platform {
     clock,
     log,
     everyMs: config.housekeeping.everyMs,
-    sweepers: [...coreSweepers(config.housekeeping), ...email.sweepers, ...auth.sweepers],
+    sweepers: [...coreSweepers(config.housekeeping), ...email.sweepers, ...auth.sweepers, webhooks.sweeper],
   });
   const auditTrail = createAuditTrail({ db: database.db, audit, resolver: rbac.resolver, secret: config.secret });
   return {
@@ -138,8 +159,9 @@ export function composePlatform(options: ComposeOptions): Platform {
     }),
     housekeeping,
     prometheus,
-    operator: createOperatorTools({ database, auth, rbac, housekeeping, audit }),
-    jobs: { ...email.jobs, ...auth.jobs, ...housekeeping.jobs },
+    webhooks,
+    operator: createOperatorTools({ database, auth, rbac, housekeeping, audit, webhooks }),
+    jobs: { ...email.jobs, ...auth.jobs, ...housekeeping.jobs, ...webhooks.jobs },
   };
 }
 

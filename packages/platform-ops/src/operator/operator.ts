@@ -11,12 +11,15 @@ import {
 import type { Auth } from "@burrow/platform-auth";
 import type { Rbac } from "@burrow/platform-rbac";
 import type { Housekeeping } from "../housekeeping/housekeeping.ts";
+import type { Webhooks } from "../webhooks/webhooks.ts";
 
 export interface SystemStatus {
   migrations: MigrationStatus;
   /** Jobs by type and state (queued, running, succeeded, dead). */
   jobs: Record<string, Record<string, number>>;
   signingKeys: { published: number; kids: string[] };
+  /** Webhook endpoints failing now, or disabled for failing. */
+  webhooks: { failingEndpoints: number };
 }
 
 /**
@@ -44,6 +47,7 @@ export function createOperatorTools(options: {
   rbac: Pick<Rbac, "roles">;
   housekeeping: Pick<Housekeeping, "sweepAll">;
   audit: Pick<AuditLog, "record">;
+  webhooks: Pick<Webhooks, "failingEndpoints">;
 }): OperatorTools {
   const { auth } = options;
   const db: Database = options.database.db;
@@ -68,6 +72,7 @@ export function createOperatorTools(options: {
         migrations: await options.database.migrationStatus(),
         jobs,
         signingKeys: { published: kids.length, kids },
+        webhooks: { failingEndpoints: await options.webhooks.failingEndpoints() },
       };
     },
 

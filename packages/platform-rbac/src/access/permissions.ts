@@ -20,6 +20,8 @@ export const BUILT_IN_PERMISSIONS: Record<string, string> = {
   "users:manage": "Suspend, delete and unlock users (platform)",
   "audit:read": "Read the audit log and security events (platform)",
   "security_events:resolve": "Resolve security events (platform)",
+  "webhooks:read": "See webhook endpoints and their deliveries (platform)",
+  "webhooks:manage": "Add, change and remove webhook endpoints, rotate their secrets, redeliver (platform)",
   "signing_keys:rotate": "Rotate the access-token signing key (platform)",
   "tokens:introspect": "Introspect access tokens with an API key (platform)",
 };
