@@ -65,6 +65,7 @@ describe("hosted pages, the development mailbox and /docs in Chromium, offline",
     "/auth/account-setup",
     "/auth/accept-invitation",
     "/auth/forgot-password",
+    "/auth/not-me",
   ];
   for (const path of pages) {
     test(`${path} shows its designed card and button`, async () => {
@@ -100,6 +101,7 @@ describe("hosted pages, the development mailbox and /docs in Chromium, offline",
         expect(button.height).toBeGreaterThanOrEqual(40);
         if (path === "/auth/reset-password")
           await page.screenshot({ path: join(SCREENSHOTS, "hosted-page-reset-password.png") });
+        if (path === "/auth/not-me") await page.screenshot({ path: join(SCREENSHOTS, "hosted-page-not-me.png") });
       } finally {
         await page.close();
       }
