@@ -25,6 +25,23 @@ export function keyset(options: { time: PgColumn; id: PgColumn; idKind: IdKind; 
       const text = `${position.at.getTime()}.${position.id}`;
       return Buffer.from(`${text}.${sign(text)}`).toString("base64url");
     },
+    /**
+     * Reads one page: `read(where, take)` selects up to `take` rows matching `where`, newest first.
+     * `limit` is 1–`maxLimit` (50 when absent); the cursor names the page's last row when more follow.
+     */
+    async page<Row>(
+      filters: SQL[],
+      page: { cursor?: string; limit?: number },
+      read: (where: SQL | undefined, take: number) => Promise<Row[]>,
+      position: (row: Row) => Position,
+      maxLimit = 200,
+    ): Promise<{ data: Row[]; nextCursor: string | null }> {
+      const where = page.cursor === undefined ? filters : [...filters, this.after(page.cursor)];
+      const limit = Math.max(1, Math.min(page.limit ?? 50, maxLimit));
+      const rows = await read(and(...where), limit + 1);
+      const data = rows.slice(0, limit);
+      return { data, nextCursor: rows.length > limit ? this.cursorFor(position(data.at(-1)!)) : null };
+    },
     /** The condition for the page after `cursor`, or 400 `invalid_cursor`. */
     after(cursor: string): SQL {
       const [time, id, mac] = Buffer.from(cursor, "base64url").toString("utf8").split(".");

@@ -148,17 +148,19 @@ export function createAuditTrail(options: {
   return {
     async search(actorId, query, page = {}) {
       await authorize(actorId);
-      const where = conditions(query);
-      if (page.cursor !== undefined) where.push(pages.after(page.cursor));
-      const limit = Math.max(1, Math.min(page.limit ?? 50, MAX_PAGE));
-      const rows = await db
-        .select()
-        .from(auditLogs)
-        .where(and(...where))
-        .orderBy(...pages.newestFirst)
-        .limit(limit + 1);
-      const data = rows.slice(0, limit);
-      return { data, nextCursor: rows.length > limit ? pages.cursorFor(position(data.at(-1)!)) : null };
+      return pages.page(
+        conditions(query),
+        page,
+        (where, take) =>
+          db
+            .select()
+            .from(auditLogs)
+            .where(where)
+            .orderBy(...pages.newestFirst)
+            .limit(take),
+        position,
+        MAX_PAGE,
+      );
     },
 
     async export(actorId, query) {

@@ -58,20 +58,18 @@ export function createSecurityEvents(options: {
       if (filter.userId !== undefined) where.push(eq(securityEvents.userId, filter.userId));
       if (filter.resolved === true) where.push(isNotNull(securityEvents.resolvedAt));
       if (filter.resolved === false) where.push(isNull(securityEvents.resolvedAt));
-      if (page.cursor !== undefined) where.push(pages.after(page.cursor));
-      const limit = Math.max(1, Math.min(page.limit ?? 50, 200));
-      const rows = await db
-        .select()
-        .from(securityEvents)
-        .where(and(...where))
-        .orderBy(...pages.newestFirst)
-        .limit(limit + 1);
-      const data = rows.slice(0, limit);
-      const last = data.at(-1);
-      return {
-        data,
-        nextCursor: rows.length > limit && last ? pages.cursorFor({ at: last.createdAt, id: last.id }) : null,
-      };
+      return pages.page(
+        where,
+        page,
+        (condition, take) =>
+          db
+            .select()
+            .from(securityEvents)
+            .where(condition)
+            .orderBy(...pages.newestFirst)
+            .limit(take),
+        (row) => ({ at: row.createdAt, id: row.id }),
+      );
     },
 
     async resolve(actorId, eventId, note, request) {

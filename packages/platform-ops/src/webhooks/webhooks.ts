@@ -498,20 +498,19 @@ export function createWebhooks(options: {
       await endpointRow(db, endpointId);
       const where: SQL[] = [eq(webhookDeliveries.endpointId, endpointId)];
       if (page.status !== undefined) where.push(eq(webhookDeliveries.status, page.status));
-      if (page.cursor !== undefined) where.push(pages.after(page.cursor));
-      const limit = Math.max(1, Math.min(page.limit ?? 50, 200));
-      const rows = await db
-        .select()
-        .from(webhookDeliveries)
-        .where(and(...where))
-        .orderBy(...pages.newestFirst)
-        .limit(limit + 1);
-      const data = rows.slice(0, limit);
-      const last = data.at(-1);
-      return {
-        data: data.map(toPublicDelivery),
-        nextCursor: rows.length > limit && last ? pages.cursorFor({ at: last.createdAt, id: last.id }) : null,
-      };
+      const { data, nextCursor } = await pages.page(
+        where,
+        page,
+        (condition, take) =>
+          db
+            .select()
+            .from(webhookDeliveries)
+            .where(condition)
+            .orderBy(...pages.newestFirst)
+            .limit(take),
+        (row) => ({ at: row.createdAt, id: row.id }),
+      );
+      return { data: data.map(toPublicDelivery), nextCursor };
     },
 
     async redeliver(actorId, deliveryId, request) {
