@@ -119,6 +119,13 @@ describe("webhooks", () => {
       eventType: "user.created",
     });
     expect(delivery!.id).toBe(message!.headers["webhook-id"]!);
+
+    // An account an operator makes (burrow create-admin) is a user.created too, by the system.
+    const made = await api.platform.operator.createAdmin("made.by.operator@example.com");
+    await api.runJobs();
+    const byOperator = verify(endpoint.secret, receiver.to("/users").at(-1)!, api.clock.now());
+    expect(byOperator.data.object).toMatchObject({ id: made.userId, email: "made.by.operator@example.com" });
+    expect(byOperator.data.actor).toEqual({ type: "system" });
     await admin("DELETE", `/v1/admin/webhooks/${endpoint.id}`);
   });
 

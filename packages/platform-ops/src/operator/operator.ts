@@ -84,6 +84,12 @@ export function createOperatorTools(options: {
         if (existing !== undefined && existing.status === "deleted")
           throw new PlatformError("not_found", { detail: `There is no account for ${email}.` });
         const user = existing ?? (await auth.users.insert(tx, { email }));
+        if (existing === undefined)
+          await options.audit.record(
+            tx,
+            { action: "user.created", actor: { type: "system" }, target: { type: "user", id: user.id } },
+            REQUEST,
+          );
         const granted = await options.rbac.roles.grantPlatformRoleAsOperator(tx, user.id, "platform_admin", REQUEST);
         const setupLink = existing === undefined ? await auth.notices.accountSetupLink(tx, user) : null;
         return { userId: user.id, created: existing === undefined, granted, setupLink };

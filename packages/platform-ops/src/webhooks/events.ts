@@ -6,7 +6,10 @@ import type { AuditAction, AuditEvent } from "@burrow/platform-core";
  * its change commits: no event without its change, no change without its event.
  */
 export const WEBHOOK_EVENTS = {
-  "user.created": { meaning: "An account was created.", from: ["user.signed_up"] },
+  "user.created": {
+    meaning: "An account was created: sign-up, an invitation accepted without one, or an operator.",
+    from: ["user.signed_up", "user.created"],
+  },
   "user.updated": {
     meaning: "An account's profile, address or phone changed, or its address was proven.",
     from: [

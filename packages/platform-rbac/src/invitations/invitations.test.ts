@@ -152,6 +152,12 @@ describe("invitations", () => {
     expect(signedIn.user).toMatchObject({ email: to, name: "New Comer" });
     expect(signedIn.user.emailVerifiedAt).not.toBeNull();
     expect(signedIn.session.authMethods).toEqual(["invitation"]);
+    // The account's creation is audited as a sign-up (webhooks send it as user.created).
+    const [created] = await handle.db
+      .select()
+      .from(auditLogs)
+      .where(and(eq(auditLogs.action, "user.signed_up"), eq(auditLogs.targetId, signedIn.user.id)));
+    expect(created?.metadata).toMatchObject({ method: "invitation" });
     expect((await auth.sessions.validate(signedIn.token)).user?.id).toBe(signedIn.user.id);
     expect((await rbac.resolver.resolve(signedIn.user.id, orgId)).orgRole).toBe("admin");
     // The password was set: the account signs in with it.

@@ -286,6 +286,9 @@ export function createInvitations(options: {
           name: input.name ?? null,
           emailVerified: true,
         });
+        await audit.recordByUser(tx, user.id, "user.signed_up", request, {
+          metadata: { method: "invitation", invitationId: invitation.id },
+        });
         await options.auth.setPassword(
           tx,
           { id: user.id as UserId, email: user.email, name: user.name },
