@@ -14,17 +14,15 @@ describe("email flows over real SMTP", () => {
   let api: TestApi;
   const mail = createTestMailServer();
   beforeAll(async () => {
-    await mail.start();
-    api = await createTestApi({
-      SMTP_URL: mail.url(),
-      BURROW_EMAIL_VERIFICATION: "required",
-      BURROW_REDIRECT_ORIGINS: "https://app.example.com",
-    });
+    api = await createTestApi(
+      {
+        BURROW_EMAIL_VERIFICATION: "required",
+        BURROW_REDIRECT_ORIGINS: "https://app.example.com",
+      },
+      { mail },
+    );
   });
-  afterAll(async () => {
-    await api.close();
-    await mail.stop();
-  });
+  afterAll(() => api.close());
 
   /** A verified user, signed up and confirmed through the mailed link. */
   async function verifiedUser(email: string) {

@@ -11,6 +11,7 @@ import {
 import { principalRoles, rolePermissions, roles } from "@burrow/platform-rbac/schema";
 import { referenceTotp } from "@burrow/platform-auth/testing";
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { TestMailServer } from "@burrow/platform-email/testing";
 import { createApp } from "../src/app.ts";
 import { type AppEnv, composePlatform, type Platform } from "@burrow/platform-http";
 
@@ -27,21 +28,30 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-const TEST_KEY = `v1:${Buffer.alloc(32, 42).toString("base64")}`;
+/** The environment every test composition starts from (processes a test spawns included). */
+export const TEST_ENV = {
+  NODE_ENV: "test",
+  BURROW_SECRET: "test-secret-".padEnd(48, "x"),
+  BURROW_ENCRYPTION_KEYS: `v1:${Buffer.alloc(32, 42).toString("base64")}`,
+  // Most tests send many requests from one address; the limiter has its own tests.
+  BURROW_IP_RATE_LIMIT: "off",
+  BURROW_EMAIL_VERIFICATION: "off",
+} as const;
 
-/** An app over a fresh test database with a clock the test moves. */
+/**
+ * An app over a fresh test database with a clock the test moves. With `mail`, the server is started,
+ * the app sends to it, and `close()` stops it again.
+ */
 export async function createTestApi(
   env: Record<string, string> = {},
-  options: { log?: Logger } = {},
+  options: { log?: Logger; mail?: TestMailServer } = {},
 ): Promise<TestApi> {
+  const { mail } = options;
+  await mail?.start();
   const config = loadConfig({
-    NODE_ENV: "test",
-    BURROW_SECRET: "test-secret-".padEnd(48, "x"),
-    BURROW_ENCRYPTION_KEYS: TEST_KEY,
+    ...TEST_ENV,
     BURROW_DATA_DIR: "/nonexistent-test-data-dir",
-    // Most tests send many requests from one address; the limiter has its own tests.
-    BURROW_IP_RATE_LIMIT: "off",
-    BURROW_EMAIL_VERIFICATION: "off",
+    ...(mail === undefined ? {} : { SMTP_URL: mail.url() }),
     ...env,
   });
   const database = await createTestDatabase();
@@ -79,6 +89,7 @@ export async function createTestApi(
     async close() {
       await platform.email.transport.close?.();
       await database.close();
+      await mail?.stop();
     },
   };
 }

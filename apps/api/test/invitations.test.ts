@@ -21,18 +21,14 @@ describe("invitations", () => {
   let owner: TestUser;
   let orgId: string;
   beforeAll(async () => {
-    await mail.start();
-    api = await createTestApi({ SMTP_URL: mail.url() });
+    api = await createTestApi({}, { mail });
     owner = await signUpUser(api, { name: "Ada Owner" });
     orgId = (
       await (await api.request("/v1/orgs", { method: "POST", headers: owner.bearer, json: { name: "Acme" } })).json()
     ).id;
     // Creating the first test database of a process migrates it: seconds on a busy machine.
   }, 60_000);
-  afterAll(async () => {
-    await api.close();
-    await mail.stop();
-  });
+  afterAll(() => api.close());
 
   const invite = (who: TestUser, json: unknown, org = orgId) =>
     api.request(`/v1/orgs/${org}/invitations`, { method: "POST", headers: who.bearer, json });
@@ -223,8 +219,7 @@ describe("invitations under BURROW_MFA_REQUIRED=all", () => {
   let owner: TestUser;
   let orgId: string;
   beforeAll(async () => {
-    await mail.start();
-    api = await createTestApi({ SMTP_URL: mail.url(), BURROW_MFA_REQUIRED: "all" });
+    api = await createTestApi({ BURROW_MFA_REQUIRED: "all" }, { mail });
     owner = await signUpUser(api);
     const enrolment = await (
       await api.request("/v1/mfa/totp/enroll", { method: "POST", headers: owner.bearer, json: {} })
@@ -242,10 +237,7 @@ describe("invitations under BURROW_MFA_REQUIRED=all", () => {
       await (await api.request("/v1/orgs", { method: "POST", headers: owner.bearer, json: { name: "Strict" } })).json()
     ).id;
   }, 60_000);
-  afterAll(async () => {
-    await api.close();
-    await mail.stop();
-  });
+  afterAll(() => api.close());
 
   const tokenFor = async (to: string) => {
     await api.runJobs();

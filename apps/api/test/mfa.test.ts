@@ -19,13 +19,9 @@ describe("TOTP and sign-in with a second factor", () => {
   let api: TestApi;
   const mail = createTestMailServer();
   beforeAll(async () => {
-    await mail.start();
-    api = await createTestApi({ SMTP_URL: mail.url() });
+    api = await createTestApi({}, { mail });
   });
-  afterAll(async () => {
-    await api.close();
-    await mail.stop();
-  });
+  afterAll(() => api.close());
 
   /** The code an authenticator app would show now (an independent RFC 6238 implementation). */
   const codeNow = (secret: string, offsetSeconds = 0) =>

@@ -37,13 +37,9 @@ describe("sign-in from a new device", () => {
   let api: TestApi;
   const mail = createTestMailServer();
   beforeAll(async () => {
-    await mail.start();
-    api = await createTestApi({ SMTP_URL: mail.url() });
+    api = await createTestApi({}, { mail });
   });
-  afterAll(async () => {
-    await api.close();
-    await mail.stop();
-  });
+  afterAll(() => api.close());
 
   const signInFrom = async (user: TestUser, userAgent: string) => {
     const response = await signIn(api, user.email, user.password, { headers: { "user-agent": userAgent } });

@@ -6,17 +6,15 @@ describe("hosted pages for emailed links", () => {
   let api: TestApi;
   const mail = createTestMailServer();
   beforeAll(async () => {
-    await mail.start();
-    api = await createTestApi({
-      SMTP_URL: mail.url(),
-      BURROW_EMAIL_VERIFICATION: "required",
-      BURROW_REDIRECT_ORIGINS: "https://app.example.com",
-    });
+    api = await createTestApi(
+      {
+        BURROW_EMAIL_VERIFICATION: "required",
+        BURROW_REDIRECT_ORIGINS: "https://app.example.com",
+      },
+      { mail },
+    );
   });
-  afterAll(async () => {
-    await api.close();
-    await mail.stop();
-  });
+  afterAll(() => api.close());
 
   const linkTo = async (to: string, path: string) => {
     await api.runJobs();

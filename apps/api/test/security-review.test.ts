@@ -30,13 +30,9 @@ describe("security review: second factors", () => {
   let api: TestApi;
   const mail = createTestMailServer();
   beforeAll(async () => {
-    await mail.start();
-    api = await createTestApi({ SMTP_URL: mail.url() });
+    api = await createTestApi({}, { mail });
   });
-  afterAll(async () => {
-    await api.close();
-    await mail.stop();
-  });
+  afterAll(() => api.close());
 
   const codeNow = (secret: string, offsetSeconds = 0) =>
     referenceTotp(secret, Math.floor(api.clock.now().getTime() / 1000) + offsetSeconds);
@@ -251,6 +247,7 @@ describe("security review: addresses and links", () => {
   let open: TestApi;
   const mail = createTestMailServer();
   beforeAll(async () => {
+    // One mail server for two apps: started and stopped here, not by either app.
     await mail.start();
     api = await createTestApi({ SMTP_URL: mail.url(), BURROW_EMAIL_VERIFICATION: "required" });
     // Verification off: a sign-up is signed in at once (the builder's choice), unproven.

@@ -4,15 +4,9 @@ import { loadConfig, silentLogger } from "@burrow/platform-core";
 import { createTestDatabase, type TestDatabase } from "@burrow/platform-core/testing";
 import { organizationMemberships, roles } from "@burrow/platform-rbac/schema";
 import { composePlatform, type Platform } from "@burrow/platform-http";
+import { TEST_ENV } from "./helpers.ts";
 
-const ENV = {
-  NODE_ENV: "test",
-  BURROW_SECRET: "test-secret-".padEnd(48, "x"),
-  BURROW_ENCRYPTION_KEYS: `v1:${Buffer.alloc(32, 42).toString("base64")}`,
-  BURROW_IP_RATE_LIMIT: "off",
-  BURROW_EMAIL_VERIFICATION: "off",
-  LOG_LEVEL: "info",
-};
+const ENV = { ...TEST_ENV, LOG_LEVEL: "info" };
 
 // Two API processes on one PostgreSQL (PGlite lives inside one process: reported as skipped there).
 describe.skipIf(process.env.DATABASE_URL === undefined)("two API processes sharing one PostgreSQL", () => {

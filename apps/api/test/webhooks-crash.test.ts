@@ -7,16 +7,9 @@ import { createDatabase, createWorker, loadConfig, silentLogger, type DatabaseHa
 import { createTestClock, createTestDatabase } from "@burrow/platform-core/testing";
 import { composePlatform } from "@burrow/platform-http";
 import { webhookDeliveries } from "@burrow/platform-ops/schema";
-import { grantPlatformPermissions, PASSWORD } from "./helpers.ts";
+import { grantPlatformPermissions, PASSWORD, TEST_ENV } from "./helpers.ts";
 
-const ENV = {
-  NODE_ENV: "test",
-  BURROW_SECRET: "test-secret-".padEnd(48, "x"),
-  BURROW_ENCRYPTION_KEYS: `v1:${Buffer.alloc(32, 42).toString("base64")}`,
-  BURROW_IP_RATE_LIMIT: "off",
-  BURROW_EMAIL_VERIFICATION: "off",
-  BURROW_WEBHOOK_ALLOW_LOOPBACK: "1",
-};
+const ENV = { ...TEST_ENV, BURROW_WEBHOOK_ALLOW_LOOPBACK: "1" };
 
 // A server process is killed with SIGKILL while its webhook worker waits on the receiver; a worker
 // started afterwards sends the message again, with the same webhook-id. On PGlite the database is a
