@@ -1,5 +1,5 @@
 // The counters Burrow's packages keep, declared once. Packages count through the `Metrics` port;
-// platform-ops implements it with prom-client and serves /metrics. Without it, counting costs nothing.
+// platform-ops implements it (its own small Prometheus text writer) and serves /metrics. Without it, counting costs nothing.
 
 /** Every counter, with its help text and label names (Prometheus: `burrow_<name>`). */
 export const COUNTERS = {

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { COUNTERS, queryRows, type CounterName, type Database, type Metrics } from "@burrow/platform-core";
+import { Counter, EXPOSITION_CONTENT_TYPE, Gauge, Histogram, Registry } from "./exposition.ts";
 
 export interface PrometheusMetrics {
   /** The port the packages count through (`createAuth({ metrics })`, `createRbac`, `createEmail`, …). */
@@ -22,33 +22,37 @@ export function createPrometheusMetrics(options: { db: Database }): PrometheusMe
   const counters = Object.fromEntries(
     Object.entries(COUNTERS).map(([name, spec]) => [
       name,
-      new Counter({ name: `burrow_${name}`, help: spec.help, labelNames: [...spec.labels], registers: [registry] }),
+      registry.register(new Counter({ name: `burrow_${name}`, help: spec.help, labelNames: spec.labels })),
     ]),
   ) as Record<CounterName, Counter>;
-  const requests = new Counter({
-    name: "burrow_http_requests_total",
-    help: "HTTP requests by route template, method and status",
-    labelNames: ["route", "method", "status"],
-    registers: [registry],
-  });
-  const latency = new Histogram({
-    name: "burrow_http_request_duration_seconds",
-    help: "HTTP request latency by route template and method",
-    labelNames: ["route", "method"],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [registry],
-  });
-  const queue = new Gauge({
-    name: "burrow_jobs",
-    help: "Jobs in the queue by type and state (queued, running, dead), read at scrape",
-    labelNames: ["type", "state"],
-    registers: [registry],
-  });
-  const connections = new Gauge({
-    name: "burrow_db_connections",
-    help: "Connections open to this database, from every node (pg_stat_activity; 0 on the embedded database)",
-    registers: [registry],
-  });
+  const requests = registry.register(
+    new Counter({
+      name: "burrow_http_requests_total",
+      help: "HTTP requests by route template, method and status",
+      labelNames: ["route", "method", "status"],
+    }),
+  );
+  const latency = registry.register(
+    new Histogram({
+      name: "burrow_http_request_duration_seconds",
+      help: "HTTP request latency by route template and method",
+      labelNames: ["route", "method"],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    }),
+  );
+  const queue = registry.register(
+    new Gauge({
+      name: "burrow_jobs",
+      help: "Jobs in the queue by type and state (queued, running, dead), read at scrape",
+      labelNames: ["type", "state"],
+    }),
+  );
+  const connections = registry.register(
+    new Gauge({
+      name: "burrow_db_connections",
+      help: "Connections open to this database, from every node (pg_stat_activity; 0 on the embedded database)",
+    }),
+  );
 
   return {
     metrics: {
@@ -69,9 +73,9 @@ export function createPrometheusMetrics(options: { db: Database }): PrometheusMe
         options.db,
         sql`select count(*) as count from pg_stat_activity where datname = current_database()`,
       );
-      connections.set(Number(open?.count ?? 0));
-      return registry.metrics();
+      connections.set({}, Number(open?.count ?? 0));
+      return registry.render();
     },
-    contentType: registry.contentType,
+    contentType: EXPOSITION_CONTENT_TYPE,
   };
 }
