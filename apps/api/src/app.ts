@@ -26,6 +26,7 @@ import { mfaRoutes } from "./routes/mfa.ts";
 import { orgRoutes } from "./routes/orgs/index.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
+import { adminUserRoutes } from "./routes/admin-users.ts";
 import { meRoutes } from "./routes/me.ts";
 import { docsRoutes } from "./routes/docs.ts";
 
@@ -101,6 +102,7 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
   app.route("/", orgRoutes(platform));
   app.route("/", auditRoutes(platform));
   app.route("/", webhookRoutes(platform));
+  app.route("/", adminUserRoutes(platform));
   app.route("/", hostedPages(platform));
   if (config.env !== "production" && platform.email.transport.name === "dev-mailbox")
     app.route("/", devMailboxRoutes(platform));

@@ -36,3 +36,9 @@ export {
 } from "./webhooks/webhooks.ts";
 export { WEBHOOK_EVENT_TYPES, WEBHOOK_EVENTS, webhookEventFor, type WebhookEventType } from "./webhooks/events.ts";
 export { checkWebhookUrl, forbiddenAddress, postWebhook, type Resolve } from "./webhooks/outbound.ts";
+export {
+  createUserAdministration,
+  USERS_MANAGE,
+  USERS_READ,
+  type UserAdministration,
+} from "./user-admin/user-admin.ts";

@@ -21,6 +21,8 @@ import {
   createHousekeeping,
   createOperatorTools,
   createPrometheusMetrics,
+  createUserAdministration,
+  type UserAdministration,
   createSecurityEvents,
   createWebhooks,
   type Webhooks,
@@ -47,6 +49,8 @@ export interface Platform {
   invitations: Invitations;
   /** Operations: the audit log's search and export. */
   auditTrail: AuditTrail;
+  /** Operators' user management (users:read, users:manage), for /v1/admin/users and the admin app. */
+  userAdministration: UserAdministration;
   /** Security events (raised by the audit writer): list and resolve. */
   securityEvents: SecurityEvents;
   /** Sweeps expired rows on a schedule (its job is in `jobs`). */
@@ -150,6 +154,7 @@ export function composePlatform(options: ComposeOptions): Platform {
     rbac,
     invitations,
     auditTrail,
+    userAdministration: createUserAdministration({ db: database.db, users: auth.users, resolver: rbac.resolver }),
     securityEvents: createSecurityEvents({
       db: database.db,
       audit,

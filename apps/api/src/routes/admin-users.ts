@@ -1,0 +1,99 @@
+// Operators' user management over HTTP (users:read, users:manage): the same service the admin app calls.
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { idSchema, type UserId } from "@burrow/platform-core";
+import { toPublicUser, USER_STATUSES } from "@burrow/platform-auth";
+import { type AppEnv, type Platform, requireActor } from "@burrow/platform-http";
+import { USERS_MANAGE, USERS_READ } from "@burrow/platform-ops";
+import { jsonContent, problems, User } from "../schemas.ts";
+
+const tags = ["Administration"];
+const UserParam = z.object({ userId: idSchema("user") });
+
+const searchUsers = createRoute({
+  method: "get",
+  path: "/v1/admin/users",
+  tags,
+  summary: "Search users by id, email or name (users:read), in id order",
+  description: "`query` matches an id exactly, or part of an email or name. Pages by `cursor` (from `nextCursor`).",
+  request: {
+    query: z
+      .object({
+        query: z.string().max(320).optional(),
+        status: z.enum(USER_STATUSES).optional(),
+        cursor: idSchema("user").optional(),
+        limit: z.coerce.number().int().min(1).max(200).optional(),
+      })
+      .strict(),
+  },
+  responses: {
+    200: jsonContent(z.object({ data: z.array(User), nextCursor: z.string().nullable() }), "A page of users"),
+    ...problems(400, 401, 403),
+  },
+});
+
+const getUser = createRoute({
+  method: "get",
+  path: "/v1/admin/users/{userId}",
+  tags,
+  summary: "Read a user (users:read)",
+  request: { params: UserParam },
+  responses: { 200: jsonContent(User, "The user"), ...problems(400, 401, 403, 404) },
+});
+
+const action = (name: "suspend" | "unsuspend" | "unlock", summary: string, extra: (409 | 400)[] = []) =>
+  createRoute({
+    method: "post",
+    path: `/v1/admin/users/{userId}/${name}`,
+    tags,
+    summary: `${summary} (users:manage)`,
+    request: { params: UserParam },
+    responses: { 200: jsonContent(User, "The user after the change"), ...problems(400, 401, 403, 404, ...extra) },
+  });
+const ACTIONS = [
+  { name: "suspend", route: action("suspend", "Suspend the account and end every session it has") },
+  { name: "unsuspend", route: action("unsuspend", "Lift a suspension", [409]) },
+  { name: "unlock", route: action("unlock", "Clear the sign-in lock on the user's address") },
+] as const;
+
+const deleteUser = createRoute({
+  method: "delete",
+  path: "/v1/admin/users/{userId}",
+  tags,
+  summary: "Delete the account: its address is freed and every session ends (users:manage)",
+  request: { params: UserParam },
+  responses: { 204: { description: "Deleted" }, ...problems(400, 401, 403, 404) },
+});
+
+export function adminUserRoutes(platform: Platform) {
+  const admin = platform.userAdministration;
+  const target = (param: { userId: string }) => param.userId as UserId;
+  const app = new OpenAPIHono<AppEnv>()
+    .openapi(searchUsers, async (c) => {
+      const caller = await requireActor(c, USERS_READ);
+      const { query, status, cursor, limit } = c.req.valid("query");
+      const page = await admin.search(caller.user.id, {
+        ...(query === undefined ? {} : { query }),
+        ...(status === undefined ? {} : { status }),
+        ...(cursor === undefined ? {} : { cursor }),
+        ...(limit === undefined ? {} : { limit }),
+      });
+      return c.json({ data: page.data.map(toPublicUser), nextCursor: page.nextCursor }, 200);
+    })
+    .openapi(getUser, async (c) => {
+      const caller = await requireActor(c, USERS_READ);
+      return c.json(toPublicUser(await admin.get(caller.user.id, target(c.req.valid("param")))), 200);
+    })
+    .openapi(deleteUser, async (c) => {
+      const caller = await requireActor(c, USERS_MANAGE);
+      await admin.delete(caller.user.id, target(c.req.valid("param")), c.get("requestContext"));
+      return c.body(null, 204);
+    });
+  // Suspend, unsuspend and unlock: the same shape, each one service call that answers with the user.
+  for (const { name, route } of ACTIONS)
+    app.openapi(route, async (c) => {
+      const caller = await requireActor(c, USERS_MANAGE);
+      const row = await admin[name](caller.user.id, target(c.req.valid("param")), c.get("requestContext"));
+      return c.json(toPublicUser(row), 200);
+    });
+  return app;
+}

@@ -1,0 +1,155 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import {
+  createTestApi,
+  grantPlatformPermissions,
+  post,
+  readProblem,
+  signIn,
+  signUpUser,
+  type TestApi,
+  type TestUser,
+} from "./helpers.ts";
+
+describe("/v1/admin/users", () => {
+  let api: TestApi;
+  let operator: TestUser;
+  let reader: TestUser;
+  beforeAll(async () => {
+    api = await createTestApi();
+    operator = await signUpUser(api, { name: "Olga Operator" });
+    reader = await signUpUser(api);
+    await grantPlatformPermissions(api, operator.id, ["users:read", "users:manage", "audit:read"]);
+    await grantPlatformPermissions(api, reader.id, ["users:read"]);
+  });
+  afterAll(() => api.close());
+
+  const auditActions = async (targetId: string) =>
+    (
+      (await (await api.request(`/v1/admin/audit-logs?targetId=${targetId}`, { headers: operator.bearer })).json()) as {
+        data: { action: string; actorId: string }[];
+      }
+    ).data;
+
+  test("searches by email, name or id with cursor pages, and reads one user", async () => {
+    const tag = crypto.randomUUID().slice(0, 8);
+    const found = [];
+    for (let index = 0; index < 3; index++)
+      found.push(await signUpUser(api, { email: `find-${tag}-${index}@example.com` }));
+    const first = await api.request(`/v1/admin/users?query=find-${tag}&limit=2`, { headers: reader.bearer });
+    expect(first.status).toBe(200);
+    const page = (await first.json()) as { data: { id: string; email: string }[]; nextCursor: string | null };
+    expect(page.data.map((user) => user.id)).toEqual(found.slice(0, 2).map((user) => user.id));
+    expect(page.nextCursor).not.toBeNull();
+    const rest = (await (
+      await api.request(`/v1/admin/users?query=find-${tag}&limit=2&cursor=${page.nextCursor}`, {
+        headers: reader.bearer,
+      })
+    ).json()) as { data: { id: string }[]; nextCursor: string | null };
+    expect(rest.data.map((user) => user.id)).toEqual([found[2]!.id]);
+    expect(rest.nextCursor).toBeNull();
+
+    const byName = (await (await api.request("/v1/admin/users?query=olga", { headers: reader.bearer })).json()) as {
+      data: { id: string }[];
+    };
+    expect(byName.data.map((user) => user.id)).toEqual([operator.id]);
+    const one = await api.request(`/v1/admin/users/${found[0]!.id}`, { headers: reader.bearer });
+    expect(((await one.json()) as { email: string }).email).toBe(found[0]!.email);
+  });
+
+  test("suspends (ending the user's sessions), unsuspends and deletes, each audited with the operator as actor", async () => {
+    const target = await signUpUser(api);
+    const suspended = await post(api, `/v1/admin/users/${target.id}/suspend`, {}, operator.bearer);
+    expect(suspended.status).toBe(200);
+    expect(((await suspended.json()) as { status: string }).status).toBe("suspended");
+    // The user's next request fails: their session ended with the suspension.
+    expect((await api.request("/v1/me", { headers: target.bearer })).status).toBe(401);
+
+    const lifted = await post(api, `/v1/admin/users/${target.id}/unsuspend`, {}, operator.bearer);
+    expect(((await lifted.json()) as { status: string }).status).toBe("active");
+    const again = await post(api, `/v1/admin/users/${target.id}/unsuspend`, {}, operator.bearer);
+    expect(again.status).toBe(409);
+    expect((await readProblem(again)).code).toBe("not_suspended");
+    expect((await signIn(api, target.email, target.password)).status).toBe(200);
+
+    const deleted = await api.request(`/v1/admin/users/${target.id}`, { method: "DELETE", headers: operator.bearer });
+    expect(deleted.status).toBe(204);
+    expect((await api.request(`/v1/admin/users/${target.id}`, { headers: operator.bearer })).status).toBe(404);
+
+    const actions = await auditActions(target.id);
+    for (const action of ["user.suspended", "user.unsuspended", "user.deleted"])
+      expect(actions.find((entry) => entry.action === action)?.actorId).toBe(operator.id);
+  });
+
+  test("unlocks an address locked by failed sign-ins", async () => {
+    const target = await signUpUser(api);
+    for (let attempt = 0; attempt < 5; attempt++) await signIn(api, target.email, "not the password");
+    expect((await signIn(api, target.email, target.password)).status).toBe(429);
+    const unlocked = await post(api, `/v1/admin/users/${target.id}/unlock`, {}, operator.bearer);
+    expect(unlocked.status).toBe(200);
+    expect((await signIn(api, target.email, target.password)).status).toBe(200);
+    expect((await auditActions(target.id)).some((entry) => entry.action === "user.unlocked")).toBe(true);
+  });
+
+  test("an API key with the users:read scope can search, and cannot suspend without users:manage", async () => {
+    const created = await api.request("/v1/api-keys", {
+      method: "POST",
+      headers: operator.bearer,
+      json: { name: "support bot", scopes: ["users:read"] },
+    });
+    expect(created.status).toBe(201);
+    const key = { authorization: `Bearer ${((await created.json()) as { secret: string }).secret}` };
+    expect((await api.request(`/v1/admin/users/${reader.id}`, { headers: key })).status).toBe(200);
+    const refused = await post(api, `/v1/admin/users/${reader.id}/suspend`, {}, key);
+    expect(refused.status).toBe(403);
+    expect((await readProblem(refused)).detail).toContain("users:manage");
+    expect((await api.request("/v1/me", { headers: reader.bearer })).status).toBe(200);
+  });
+
+  test("refuses without the permission, for oneself, and for bad input, changing nothing", async () => {
+    const target = await signUpUser(api);
+    const nobody = await signUpUser(api);
+    const cases: [Response, number, string][] = [
+      [await api.request("/v1/admin/users"), 401, "unauthenticated"],
+      [await api.request("/v1/admin/users", { headers: nobody.bearer }), 403, "forbidden"],
+      [await post(api, `/v1/admin/users/${target.id}/suspend`, {}, reader.bearer), 403, "forbidden"],
+      [
+        await api.request(`/v1/admin/users/${target.id}`, { method: "DELETE", headers: reader.bearer }),
+        403,
+        "forbidden",
+      ],
+      [await post(api, `/v1/admin/users/${operator.id}/suspend`, {}, operator.bearer), 403, "forbidden"],
+      [
+        await api.request(`/v1/admin/users/${operator.id}`, { method: "DELETE", headers: operator.bearer }),
+        403,
+        "forbidden",
+      ],
+      [await api.request("/v1/admin/users/usr_nope", { headers: operator.bearer }), 400, "invalid_id"],
+      [
+        await api.request("/v1/admin/users/org_00000000000000000000000000", { headers: operator.bearer }),
+        400,
+        "invalid_id",
+      ],
+      [
+        await api.request("/v1/admin/users/usr_00000000000000000000000000", { headers: operator.bearer }),
+        404,
+        "not_found",
+      ],
+      [await api.request("/v1/admin/users?status=sleeping", { headers: operator.bearer }), 400, "validation_failed"],
+      [await api.request("/v1/admin/users?limit=0", { headers: operator.bearer }), 400, "validation_failed"],
+      [await api.request("/v1/admin/users?cursor=abc", { headers: operator.bearer }), 400, "validation_failed"],
+      [
+        await api.request(`/v1/admin/users?query=${"x".repeat(321)}`, { headers: operator.bearer }),
+        400,
+        "validation_failed",
+      ],
+    ];
+    for (const [response, status, code] of cases) {
+      expect(response.status).toBe(status);
+      expect((await readProblem(response)).code).toBe(code);
+    }
+    expect((await api.request("/v1/me", { headers: target.bearer })).status).toBe(200);
+    expect((await api.request("/v1/me", { headers: operator.bearer })).status).toBe(200);
+    const written = (await auditActions(target.id)).map((entry) => entry.action);
+    for (const action of ["user.suspended", "user.deleted"]) expect(written).not.toContain(action);
+  });
+});

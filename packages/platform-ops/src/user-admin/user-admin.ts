@@ -1,0 +1,75 @@
+// Operators' user management: search, read, suspend, unsuspend, unlock and delete any account.
+// The HTTP routes under /v1/admin/users and the admin app both call this one service, so the
+// permission checks (users:read, users:manage) live here and neither caller can skip them.
+import { type Database, PlatformError, type RequestContext, type UserId } from "@burrow/platform-core";
+import type { UserRow, UserSearch, Users } from "@burrow/platform-auth";
+import type { PermissionResolver } from "@burrow/platform-rbac";
+
+export const USERS_READ = "users:read";
+export const USERS_MANAGE = "users:manage";
+
+export interface UserAdministration {
+  search(actorId: string, search: UserSearch): Promise<{ data: UserRow[]; nextCursor: string | null }>;
+  get(actorId: string, userId: UserId): Promise<UserRow>;
+  suspend(actorId: string, userId: UserId, request: RequestContext): Promise<UserRow>;
+  unsuspend(actorId: string, userId: UserId, request: RequestContext): Promise<UserRow>;
+  unlock(actorId: string, userId: UserId, request: RequestContext): Promise<UserRow>;
+  delete(actorId: string, userId: UserId, request: RequestContext): Promise<void>;
+}
+
+export function createUserAdministration(options: {
+  db: Database;
+  users: Pick<Users, "get" | "search" | "suspend" | "unsuspend" | "unlock" | "softDelete">;
+  resolver: Pick<PermissionResolver, "can">;
+}): UserAdministration {
+  const { db, users, resolver } = options;
+
+  async function authorize(actorId: string, permission: string): Promise<void> {
+    if (!(await resolver.can(actorId, permission)))
+      throw new PlatformError("forbidden", { detail: `This needs the ${permission} permission.` });
+  }
+  /** A deleted account is gone for operators too: 404, like an id that never existed. */
+  async function existing(userId: UserId): Promise<UserRow> {
+    const row = await users.get(db, userId);
+    if (row === undefined || row.status === "deleted") throw new PlatformError("not_found");
+    return row;
+  }
+  /** Suspending or deleting oneself would lock the operator out mid-action: refused. */
+  function notSelf(actorId: string, userId: UserId): void {
+    if (actorId === userId)
+      throw new PlatformError("forbidden", { detail: "Operators cannot suspend or delete their own account here." });
+  }
+  async function manage(actorId: string, userId: UserId, change: (row: UserRow) => Promise<void>): Promise<UserRow> {
+    await authorize(actorId, USERS_MANAGE);
+    const row = await existing(userId);
+    await change(row);
+    return existing(userId);
+  }
+
+  return {
+    async search(actorId, search) {
+      await authorize(actorId, USERS_READ);
+      return users.search(db, search);
+    },
+    async get(actorId, userId) {
+      await authorize(actorId, USERS_READ);
+      return existing(userId);
+    },
+    suspend: (actorId, userId, request) =>
+      manage(actorId, userId, async (row) => {
+        notSelf(actorId, userId);
+        if (row.status === "suspended") return;
+        await db.transaction((tx) => users.suspend(tx, userId, actorId as UserId, request));
+      }),
+    unsuspend: (actorId, userId, request) =>
+      manage(actorId, userId, () => db.transaction((tx) => users.unsuspend(tx, userId, actorId as UserId, request))),
+    unlock: (actorId, userId, request) =>
+      manage(actorId, userId, () => db.transaction((tx) => users.unlock(tx, userId, actorId as UserId, request))),
+    async delete(actorId, userId, request) {
+      await authorize(actorId, USERS_MANAGE);
+      notSelf(actorId, userId);
+      await existing(userId);
+      await db.transaction((tx) => users.softDelete(tx, userId, actorId as UserId, request));
+    },
+  };
+}
