@@ -80,6 +80,29 @@ describe("/v1/admin/users", () => {
       expect(actions.find((entry) => entry.action === action)?.actorId).toBe(operator.id);
   });
 
+  test("revokes every session of a user: their next request fails, their refresh token is dead, and it is audited", async () => {
+    const target = await signUpUser(api);
+    const granted = await post(api, "/v1/auth/token", {
+      grantType: "password",
+      email: target.email,
+      password: target.password,
+    });
+    const { refreshToken } = (await granted.json()) as { refreshToken: string };
+    const revoked = await post(api, `/v1/admin/users/${target.id}/revoke-sessions`, {}, operator.bearer);
+    expect(revoked.status).toBe(200);
+    expect(((await revoked.json()) as { revoked: number }).revoked).toBe(2);
+    expect((await api.request("/v1/me", { headers: target.bearer })).status).toBe(401);
+    const refreshed = await post(api, "/v1/auth/token", { grantType: "refresh_token", refreshToken });
+    expect(refreshed.status).toBe(401);
+    expect((await readProblem(refreshed)).code).toBe("invalid_token");
+    const entry = (await auditActions(target.id)).find((candidate) => candidate.action === "user.sessions_revoked");
+    expect(entry?.actorId).toBe(operator.id);
+    // The account itself is untouched: signing in again works.
+    expect((await signIn(api, target.email, target.password)).status).toBe(200);
+    const refused = await post(api, `/v1/admin/users/${target.id}/revoke-sessions`, {}, reader.bearer);
+    expect(refused.status).toBe(403);
+  });
+
   test("unlocks an address locked by failed sign-ins", async () => {
     const target = await signUpUser(api);
     for (let attempt = 0; attempt < 5; attempt++) await signIn(api, target.email, "not the password");

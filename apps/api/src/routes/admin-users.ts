@@ -55,6 +55,18 @@ const ACTIONS = [
   { name: "unlock", route: action("unlock", "Clear the sign-in lock on the user's address") },
 ] as const;
 
+const revokeSessions = createRoute({
+  method: "post",
+  path: "/v1/admin/users/{userId}/revoke-sessions",
+  tags,
+  summary: "End every session of the user, and the refresh tokens on them (users:manage)",
+  request: { params: UserParam },
+  responses: {
+    200: jsonContent(z.object({ revoked: z.number().int() }), "How many sessions were ended"),
+    ...problems(400, 401, 403, 404),
+  },
+});
+
 const deleteUser = createRoute({
   method: "delete",
   path: "/v1/admin/users/{userId}",
@@ -82,6 +94,11 @@ export function adminUserRoutes(platform: Platform) {
     .openapi(getUser, async (c) => {
       const caller = await requireActor(c, USERS_READ);
       return c.json(toPublicUser(await admin.get(caller.user.id, target(c.req.valid("param")))), 200);
+    })
+    .openapi(revokeSessions, async (c) => {
+      const caller = await requireActor(c, USERS_MANAGE);
+      const revoked = await admin.revokeSessions(caller.user.id, target(c.req.valid("param")), c.get("requestContext"));
+      return c.json({ revoked }, 200);
     })
     .openapi(deleteUser, async (c) => {
       const caller = await requireActor(c, USERS_MANAGE);

@@ -154,7 +154,13 @@ export function composePlatform(options: ComposeOptions): Platform {
     rbac,
     invitations,
     auditTrail,
-    userAdministration: createUserAdministration({ db: database.db, users: auth.users, resolver: rbac.resolver }),
+    userAdministration: createUserAdministration({
+      db: database.db,
+      users: auth.users,
+      sessions: auth.sessions,
+      audit,
+      resolver: rbac.resolver,
+    }),
     securityEvents: createSecurityEvents({
       db: database.db,
       audit,

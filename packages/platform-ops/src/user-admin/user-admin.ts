@@ -1,8 +1,8 @@
 // Operators' user management: search, read, suspend, unsuspend, unlock and delete any account.
 // The HTTP routes under /v1/admin/users and the admin app both call this one service, so the
 // permission checks (users:read, users:manage) live here and neither caller can skip them.
-import { type Database, PlatformError, type RequestContext, type UserId } from "@burrow/platform-core";
-import type { UserRow, UserSearch, Users } from "@burrow/platform-auth";
+import { type AuditLog, type Database, PlatformError, type RequestContext, type UserId } from "@burrow/platform-core";
+import type { Sessions, UserRow, UserSearch, Users } from "@burrow/platform-auth";
 import type { PermissionResolver } from "@burrow/platform-rbac";
 
 export const USERS_READ = "users:read";
@@ -14,15 +14,19 @@ export interface UserAdministration {
   suspend(actorId: string, userId: UserId, request: RequestContext): Promise<UserRow>;
   unsuspend(actorId: string, userId: UserId, request: RequestContext): Promise<UserRow>;
   unlock(actorId: string, userId: UserId, request: RequestContext): Promise<UserRow>;
+  /** Ends every session of the user (and the refresh tokens that hang on them); answers how many. */
+  revokeSessions(actorId: string, userId: UserId, request: RequestContext): Promise<number>;
   delete(actorId: string, userId: UserId, request: RequestContext): Promise<void>;
 }
 
 export function createUserAdministration(options: {
   db: Database;
   users: Pick<Users, "get" | "search" | "suspend" | "unsuspend" | "unlock" | "softDelete">;
+  sessions: Pick<Sessions, "revokeAll">;
+  audit: Pick<AuditLog, "record">;
   resolver: Pick<PermissionResolver, "can">;
 }): UserAdministration {
-  const { db, users, resolver } = options;
+  const { db, users, sessions, audit, resolver } = options;
 
   async function authorize(actorId: string, permission: string): Promise<void> {
     if (!(await resolver.can(actorId, permission)))
@@ -65,6 +69,24 @@ export function createUserAdministration(options: {
       manage(actorId, userId, () => db.transaction((tx) => users.unsuspend(tx, userId, actorId as UserId, request))),
     unlock: (actorId, userId, request) =>
       manage(actorId, userId, () => db.transaction((tx) => users.unlock(tx, userId, actorId as UserId, request))),
+    async revokeSessions(actorId, userId, request) {
+      await authorize(actorId, USERS_MANAGE);
+      const row = await existing(userId);
+      return db.transaction(async (tx) => {
+        const count = await sessions.revokeAll(tx, userId, "revoked_by_operator");
+        await audit.record(
+          tx,
+          {
+            action: "user.sessions_revoked",
+            actor: { type: "user", id: actorId },
+            target: { type: "user", id: row.id },
+            metadata: { sessions: count },
+          },
+          request,
+        );
+        return count;
+      });
+    },
     async delete(actorId, userId, request) {
       await authorize(actorId, USERS_MANAGE);
       notSelf(actorId, userId);
