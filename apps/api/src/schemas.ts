@@ -19,6 +19,19 @@ export const Metadata = z
   .refine((value) => JSON.stringify(value).length <= 8192, { message: "Metadata must be at most 8 KB of JSON" })
   .openapi({ description: "Free-form JSON the user may edit (≤ 8 KB)." });
 
+/** What a user (or an operator, for them) may change on a profile; anything else is a 400. */
+export const ProfileChanges = z
+  .object({
+    name: z.string().trim().min(1).max(200).nullable().optional(),
+    avatarUrl: z
+      .url({ protocol: /^https?$/, message: "Must be an http(s) URL" })
+      .max(2048)
+      .nullable()
+      .optional(),
+    metadata: Metadata.optional(),
+  })
+  .strict();
+
 export const User = z
   .object({
     id: z.string().openapi({ example: "usr_01m80vsrdweg5af65ybwzm0tmk" }),

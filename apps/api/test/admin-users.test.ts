@@ -103,6 +103,30 @@ describe("/v1/admin/users", () => {
     expect(refused.status).toBe(403);
   });
 
+  test("edits a user's name and metadata, audited with the operator as actor; other fields and readers are refused", async () => {
+    const target = await signUpUser(api, { name: "Before" });
+    const patch = (json: unknown, headers = operator.bearer) =>
+      api.request(`/v1/admin/users/${target.id}`, { method: "PATCH", headers, json });
+    const edited = await patch({ name: "After", metadata: { plan: "pro" } });
+    expect(edited.status).toBe(200);
+    expect(await edited.json()).toMatchObject({ name: "After", metadata: { plan: "pro" } });
+    const entry = (await auditActions(target.id)).find((candidate) => candidate.action === "user.profile_updated");
+    expect(entry?.actorId).toBe(operator.id);
+    for (const [response, status, code] of [
+      [await patch({ status: "active" }), 400, "validation_failed"],
+      [await patch({ email: "other@example.com" }), 400, "validation_failed"],
+      [await patch({ name: "Reader" }, reader.bearer), 403, "forbidden"],
+    ] as const) {
+      expect(response.status).toBe(status);
+      expect((await readProblem(response)).code).toBe(code);
+    }
+    const after = (await (await api.request("/v1/me", { headers: target.bearer })).json()) as {
+      name: string;
+      email: string;
+    };
+    expect(after).toMatchObject({ name: "After", email: target.email });
+  });
+
   test("unlocks an address locked by failed sign-ins", async () => {
     const target = await signUpUser(api);
     for (let attempt = 0; attempt < 5; attempt++) await signIn(api, target.email, "not the password");

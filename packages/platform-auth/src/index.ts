@@ -259,6 +259,7 @@ export {
   type PublicUser,
   type UserRow,
   type Users,
+  type ProfileChanges,
   type UserSearch,
 } from "./users/users.ts";
 export { TOKEN_PURPOSES, USER_STATUSES, type TokenPurpose, type UserStatus } from "./schema.ts";

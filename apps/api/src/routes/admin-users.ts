@@ -4,7 +4,7 @@ import { idSchema, type UserId } from "@burrow/platform-core";
 import { toPublicUser, USER_STATUSES } from "@burrow/platform-auth";
 import { type AppEnv, type Platform, requireActor } from "@burrow/platform-http";
 import { USERS_MANAGE, USERS_READ } from "@burrow/platform-ops";
-import { jsonContent, problems, User } from "../schemas.ts";
+import { jsonBody, jsonContent, ProfileChanges, problems, User } from "../schemas.ts";
 
 const tags = ["Administration"];
 const UserParam = z.object({ userId: idSchema("user") });
@@ -55,6 +55,15 @@ const ACTIONS = [
   { name: "unlock", route: action("unlock", "Clear the sign-in lock on the user's address") },
 ] as const;
 
+const updateUser = createRoute({
+  method: "patch",
+  path: "/v1/admin/users/{userId}",
+  tags,
+  summary: "Edit a user's name, avatar URL and metadata (users:manage)",
+  request: { params: UserParam, body: jsonBody(ProfileChanges) },
+  responses: { 200: jsonContent(User, "The user after the change"), ...problems(400, 401, 403, 404, 415) },
+});
+
 const revokeSessions = createRoute({
   method: "post",
   path: "/v1/admin/users/{userId}/revoke-sessions",
@@ -94,6 +103,16 @@ export function adminUserRoutes(platform: Platform) {
     .openapi(getUser, async (c) => {
       const caller = await requireActor(c, USERS_READ);
       return c.json(toPublicUser(await admin.get(caller.user.id, target(c.req.valid("param")))), 200);
+    })
+    .openapi(updateUser, async (c) => {
+      const caller = await requireActor(c, USERS_MANAGE);
+      const row = await admin.update(
+        caller.user.id,
+        target(c.req.valid("param")),
+        c.req.valid("json"),
+        c.get("requestContext"),
+      );
+      return c.json(toPublicUser(row), 200);
     })
     .openapi(revokeSessions, async (c) => {
       const caller = await requireActor(c, USERS_MANAGE);

@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { type AppEnv, clearSessionCookie, type Platform, requireActor, requireSession } from "@burrow/platform-http";
 import { idSchema, PlatformError } from "@burrow/platform-core";
 import type { PhoneRow } from "@burrow/platform-auth";
-import { E164Phone, jsonBody, jsonContent, Metadata, Phone, problems, User } from "../schemas.ts";
+import { E164Phone, jsonBody, jsonContent, Phone, ProfileChanges, problems, User } from "../schemas.ts";
 
 const tags = ["Profile"];
 
@@ -22,19 +22,7 @@ const patchMe = createRoute({
   description:
     "Only `name`, `avatarUrl` and `metadata` may be set; any other field (status, email, privateMetadata, id, …) is refused with 400 and nothing changes.",
   request: {
-    body: jsonBody(
-      z
-        .object({
-          name: z.string().trim().min(1).max(200).nullable().optional(),
-          avatarUrl: z
-            .url({ protocol: /^https?$/, message: "Must be an http(s) URL" })
-            .max(2048)
-            .nullable()
-            .optional(),
-          metadata: Metadata.optional(),
-        })
-        .strict(),
-    ),
+    body: jsonBody(ProfileChanges),
   },
   responses: { 200: jsonContent(User, "Updated profile"), ...problems(400, 401, 403, 415) },
 });

@@ -75,7 +75,14 @@ export interface Users {
     db: Database,
     input: { email: string; name?: string | null; status?: UserStatus; emailVerified?: boolean },
   ): Promise<UserRow>;
-  updateProfile(db: Database, id: UserId, changes: ProfileChanges, request: RequestContext): Promise<PublicUser>;
+  /** `actor` is the user themselves unless an operator makes the change. */
+  updateProfile(
+    db: Database,
+    id: UserId,
+    changes: ProfileChanges,
+    request: RequestContext,
+    actor?: UserId,
+  ): Promise<PublicUser>;
   /** Server-side only: replaces the private metadata. */
   setPrivateMetadata(db: Database, id: UserId, privateMetadata: Record<string, unknown>): Promise<void>;
   markEmailVerified(db: Database, id: UserId): Promise<void>;
@@ -164,7 +171,7 @@ export function createUsers(context: AuthContext, parts: { sessions: Sessions })
       return row!;
     },
 
-    async updateProfile(db, id, changes, request) {
+    async updateProfile(db, id, changes, request, actor = id) {
       await requireUser(db, id);
       const set: Partial<UserRow> = { updatedAt: clock.now() };
       if (changes.name !== undefined) set.name = changes.name;
@@ -175,7 +182,7 @@ export function createUsers(context: AuthContext, parts: { sessions: Sessions })
         db,
         {
           action: "user.profile_updated",
-          actor: { type: "user", id },
+          actor: { type: "user", id: actor },
           target: { type: "user", id },
           metadata: { fields: Object.keys(changes) },
         },

@@ -2,7 +2,7 @@
 // The HTTP routes under /v1/admin/users and the admin app both call this one service, so the
 // permission checks (users:read, users:manage) live here and neither caller can skip them.
 import { type AuditLog, type Database, PlatformError, type RequestContext, type UserId } from "@burrow/platform-core";
-import type { Sessions, UserRow, UserSearch, Users } from "@burrow/platform-auth";
+import type { ProfileChanges, Sessions, UserRow, UserSearch, Users } from "@burrow/platform-auth";
 import type { PermissionResolver } from "@burrow/platform-rbac";
 
 export const USERS_READ = "users:read";
@@ -11,6 +11,8 @@ export const USERS_MANAGE = "users:manage";
 export interface UserAdministration {
   search(actorId: string, search: UserSearch): Promise<{ data: UserRow[]; nextCursor: string | null }>;
   get(actorId: string, userId: UserId): Promise<UserRow>;
+  /** Name, avatar URL and metadata, as the user could change them; audited with the operator as actor. */
+  update(actorId: string, userId: UserId, changes: ProfileChanges, request: RequestContext): Promise<UserRow>;
   suspend(actorId: string, userId: UserId, request: RequestContext): Promise<UserRow>;
   unsuspend(actorId: string, userId: UserId, request: RequestContext): Promise<UserRow>;
   unlock(actorId: string, userId: UserId, request: RequestContext): Promise<UserRow>;
@@ -21,7 +23,7 @@ export interface UserAdministration {
 
 export function createUserAdministration(options: {
   db: Database;
-  users: Pick<Users, "get" | "search" | "suspend" | "unsuspend" | "unlock" | "softDelete">;
+  users: Pick<Users, "get" | "search" | "updateProfile" | "suspend" | "unsuspend" | "unlock" | "softDelete">;
   sessions: Pick<Sessions, "revokeAll">;
   audit: Pick<AuditLog, "record">;
   resolver: Pick<PermissionResolver, "can">;
@@ -59,6 +61,10 @@ export function createUserAdministration(options: {
       await authorize(actorId, USERS_READ);
       return existing(userId);
     },
+    update: (actorId, userId, changes, request) =>
+      manage(actorId, userId, async () => {
+        await db.transaction((tx) => users.updateProfile(tx, userId, changes, request, actorId as UserId));
+      }),
     suspend: (actorId, userId, request) =>
       manage(actorId, userId, async (row) => {
         notSelf(actorId, userId);
