@@ -19,6 +19,13 @@ export const Metadata = z
   .refine((value) => JSON.stringify(value).length <= 8192, { message: "Metadata must be at most 8 KB of JSON" })
   .openapi({ description: "Free-form JSON the user may edit (≤ 8 KB)." });
 
+/** A list's page size: 1 to 200 (each list has its own default). */
+export const PageLimit = z.coerce.number().int().min(1).max(200);
+
+/** One page of a keyset-paged list: the items and the cursor for the next page (null at the end). */
+export const pageOf = <Item extends z.ZodType>(item: Item) =>
+  z.object({ data: z.array(item), nextCursor: z.string().nullable() });
+
 /** What a user (or an operator, for them) may change on a profile; anything else is a 400. */
 export const ProfileChanges = z
   .object({

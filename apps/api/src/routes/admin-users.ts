@@ -4,7 +4,7 @@ import { idSchema, type UserId } from "@burrow/platform-core";
 import { toPublicUser, USER_STATUSES } from "@burrow/platform-auth";
 import { type AppEnv, type Platform, requireActor } from "@burrow/platform-http";
 import { USERS_MANAGE, USERS_READ } from "@burrow/platform-ops";
-import { jsonBody, jsonContent, ProfileChanges, problems, User } from "../schemas.ts";
+import { jsonBody, jsonContent, PageLimit, pageOf, problems, ProfileChanges, User } from "../schemas.ts";
 
 const tags = ["Administration"];
 const UserParam = z.object({ userId: idSchema("user") });
@@ -21,12 +21,12 @@ const searchUsers = createRoute({
         query: z.string().max(320).optional(),
         status: z.enum(USER_STATUSES).optional(),
         cursor: idSchema("user").optional(),
-        limit: z.coerce.number().int().min(1).max(200).optional(),
+        limit: PageLimit.optional(),
       })
       .strict(),
   },
   responses: {
-    200: jsonContent(z.object({ data: z.array(User), nextCursor: z.string().nullable() }), "A page of users"),
+    200: jsonContent(pageOf(User), "A page of users"),
     ...problems(400, 401, 403),
   },
 });

@@ -3,7 +3,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema, SECURITY_EVENT_RULES } from "@burrow/platform-core";
 import { type AppEnv, type Platform, requireActor, requireCaller, requireSession } from "@burrow/platform-http";
 import { auditCsvLine, auditRecord, type AuditQuery, type SecurityEventRow } from "@burrow/platform-ops";
-import { jsonBody, jsonContent, problems } from "../schemas.ts";
+import { jsonBody, jsonContent, PageLimit, pageOf, problems } from "../schemas.ts";
 
 const tags = ["Audit"];
 
@@ -43,7 +43,7 @@ const AuditFilters = z
     from: Time.optional(),
     to: Time.optional(),
     cursor: z.string().max(200).optional(),
-    limit: z.coerce.number().int().min(1).max(200).optional(),
+    limit: PageLimit.optional(),
   })
   .strict();
 
@@ -59,7 +59,7 @@ const searchAuditLogs = createRoute({
     200: {
       description: "A page of entries, or the export",
       content: {
-        "application/json": { schema: z.object({ data: z.array(AuditEntry), nextCursor: z.string().nullable() }) },
+        "application/json": { schema: pageOf(AuditEntry) },
         "application/x-ndjson": { schema: AuditEntry },
         "text/csv": { schema: z.string() },
       },
@@ -73,7 +73,7 @@ const myActivity = createRoute({
   path: "/v1/me/activity",
   tags: ["Profile"],
   summary: "The caller's recent security activity: sign-ins, password, MFA, address and key changes",
-  request: { query: z.object({ limit: z.coerce.number().int().min(1).max(200).optional() }).strict() },
+  request: { query: z.object({ limit: PageLimit.optional() }).strict() },
   responses: { 200: jsonContent(z.object({ data: z.array(AuditEntry) }), "Activity"), ...problems(400, 401) },
 });
 
@@ -110,12 +110,12 @@ const listSecurityEvents = createRoute({
         userId: idSchema("user").optional(),
         resolved: z.enum(["true", "false"]).optional(),
         cursor: z.string().max(200).optional(),
-        limit: z.coerce.number().int().min(1).max(200).optional(),
+        limit: PageLimit.optional(),
       })
       .strict(),
   },
   responses: {
-    200: jsonContent(z.object({ data: z.array(SecurityEvent), nextCursor: z.string().nullable() }), "Events"),
+    200: jsonContent(pageOf(SecurityEvent), "Events"),
     ...problems(400, 401, 403),
   },
 });

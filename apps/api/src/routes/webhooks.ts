@@ -9,7 +9,7 @@ import {
   type PublicDelivery,
   type PublicEndpoint,
 } from "@burrow/platform-ops";
-import { jsonBody, jsonContent, problems } from "../schemas.ts";
+import { jsonBody, jsonContent, PageLimit, pageOf, problems } from "../schemas.ts";
 
 const tags = ["Webhooks"];
 
@@ -149,12 +149,12 @@ const listDeliveries = createRoute({
       .object({
         status: z.enum(["pending", "succeeded", "failed"]).optional(),
         cursor: z.string().max(200).optional(),
-        limit: z.coerce.number().int().min(1).max(200).optional(),
+        limit: PageLimit.optional(),
       })
       .strict(),
   },
   responses: {
-    200: jsonContent(z.object({ data: z.array(Delivery), nextCursor: z.string().nullable() }), "Deliveries"),
+    200: jsonContent(pageOf(Delivery), "Deliveries"),
     ...problems(400, 401, 403, 404),
   },
 });
