@@ -26,6 +26,8 @@ export interface AuthContext {
    * factor. Pass the open transaction: on PGlite a second connection does not exist.
    */
   requiresMfa(db: Database, userId: string): Promise<boolean>;
+  /** True when the user may use the admin console (holds a platform permission). Wired at composition. */
+  mayOperate(db: Database, userId: string): Promise<boolean>;
   /**
    * Called inside the transaction that suspends or deletes a user, for what other packages hold for
    * them (rbac ends their eligibilities and elevations). Wired at composition time.

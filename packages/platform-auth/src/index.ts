@@ -71,6 +71,8 @@ export interface AccessPolicy {
   grantableScopes(userId: UserId): Promise<string[]>;
   /** Runs in the transaction that suspends or deletes a user (rbac ends their eligibilities and elevations). */
   onUserDeactivated(db: Database, userId: UserId): Promise<void>;
+  /** Whether the user may sign in to the admin console: holds a platform permission. Nobody by default. */
+  mayOperate(db: Database, userId: UserId): Promise<boolean>;
 }
 
 export interface CreateAuthOptions {
@@ -116,6 +118,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
     requiresMfa: async (db, userId) =>
       options.config.mfaRequired === "all" || ((await access.mfaRequiredFor?.(db, userId as UserId)) ?? false),
     onUserDeactivated: async (db, userId) => access.onUserDeactivated?.(db, userId as UserId),
+    mayOperate: async (db, userId) => (await access.mayOperate?.(db, userId as UserId)) ?? false,
   };
   const sessions = createSessions(context);
   const users = createUsers(context, { sessions });
@@ -203,7 +206,7 @@ export type { AuthContext, AuthMailer, AuthTexter } from "./context.ts";
 export { E164, type PhoneRow, type Phones } from "./flows/phones.ts";
 export { buildLink, checkRedirect } from "./flows/links.ts";
 export { EMAIL_REQUEST_JOB, type EmailFlows, type EmailRequestKind } from "./flows/email-flows.ts";
-export { LIFETIMES, REAUTHENTICATION_WINDOW_MS } from "./flows/lifetimes.ts";
+export { ADMIN_SESSION_LIFETIMES, LIFETIMES, REAUTHENTICATION_WINDOW_MS } from "./flows/lifetimes.ts";
 export type { Notices } from "./flows/notices.ts";
 export { MAX_CODE_ATTEMPTS, type OneTimeTokens, type TokenRow } from "./tokens/tokens.ts";
 export {
@@ -237,10 +240,10 @@ export {
   type PolicyViolation,
 } from "./passwords/policy.ts";
 export { parseSessionToken, formatSessionToken } from "./sessions/tokens.ts";
-export type { PublicSession, SessionRow, Sessions, SessionValidation } from "./sessions/sessions.ts";
+export type { PublicSession, SessionAudience, SessionRow, Sessions, SessionValidation } from "./sessions/sessions.ts";
 export { assertRecentAuthentication } from "./sessions/sessions.ts";
 export type { Accounts, SignedIn, SignUpResult } from "./sign-in/accounts.ts";
-export type { SignInCompletion, SignInOutcome } from "./sign-in/complete.ts";
+export type { SignInCompletion, SignInOutcome, SignInResult } from "./sign-in/complete.ts";
 export {
   MFA_MAX_ATTEMPTS,
   MFA_TOKEN_TTL_MS,

@@ -100,6 +100,10 @@ export const authSessions = pgTable(
     revokedReason: text("revoked_reason"),
     /** `mfa_enrolment`: policy requires a second factor this user lacks; the session may only enrol one. */
     restriction: text("restriction", { enum: ["mfa_enrolment"] }),
+    /** `admin`: a session of the admin console (its own cookie, stricter lifetimes); never valid for the API. */
+    audience: text("audience", { enum: ["app", "admin"] })
+      .notNull()
+      .default("app"),
   },
   (table) => [index("auth_sessions_user_idx").on(table.userId, table.createdAt)],
 );
@@ -316,7 +320,7 @@ export const mfaChallenges = pgTable("mfa_challenges", {
   /** How the first factor was passed, for the session's record (password, magic_link, …). */
   firstMethod: text("first_method").notNull(),
   /** What the client asked for: a session, or tokens (the password grant). */
-  result: text("result", { enum: ["session", "tokens"] }).notNull(),
+  result: text("result", { enum: ["session", "tokens", "admin_session"] }).notNull(),
   redirectTo: text("redirect_to"),
   /** The organization a password grant asked tokens for: kept across the second step. */
   orgId: text("org_id"),

@@ -17,3 +17,14 @@ export const LIFETIMES = {
 
 /** How long a sign-in or re-authentication counts as recent for sensitive changes. */
 export const REAUTHENTICATION_WINDOW_MS = 10 * MINUTE;
+
+/**
+ * The admin console's sessions (`audience: "admin"`): stricter than the app's whatever the
+ * configuration says, as an operator's session can change anyone's account.
+ */
+export const ADMIN_SESSION_LIFETIMES = {
+  idleTimeoutMs: 30 * MINUTE,
+  absoluteLifetimeMs: 12 * 60 * MINUTE,
+  /** Last activity is written at most this often, so the 30 idle minutes are counted closely. */
+  activityRefreshMs: MINUTE,
+} as const;

@@ -12,7 +12,7 @@ import {
 import type { AuthContext } from "../context.ts";
 import { mfaChallenges, users } from "../schema.ts";
 import type { SignedIn } from "../sign-in/accounts.ts";
-import type { SignInCompletion } from "../sign-in/complete.ts";
+import type { SignInCompletion, SignInResult } from "../sign-in/complete.ts";
 import type { SignInThrottle } from "../sign-in/throttle.ts";
 import type { Factors } from "./factors.ts";
 import type { Passkeys } from "./passkeys.ts";
@@ -27,7 +27,7 @@ export type SecondFactorMethod = "totp" | "recovery_code" | "passkey";
 export interface ChallengeStart {
   userId: string;
   firstMethod: string;
-  result: "session" | "tokens";
+  result: SignInResult;
   redirectTo?: string | null;
   orgId?: string | null;
 }
@@ -82,7 +82,7 @@ export interface Challenges {
   verify(
     input: { mfaToken: string } & SecondFactorProof,
     request: RequestContext,
-  ): Promise<SignedIn & { result: "session" | "tokens"; redirectTo: string | null; orgId: string | null }>;
+  ): Promise<SignedIn & { result: SignInResult; redirectTo: string | null; orgId: string | null }>;
   /** The live challenge an `mfaToken` names (for passkey options), or a 401. */
   find(mfaToken: string): Promise<{ id: string; userId: string }>;
   /**
@@ -197,7 +197,9 @@ export function createChallenges(
         await audit.recordByUser(tx, challenge.userId, "mfa.factor_used", request, {
           metadata: { method: input.method },
         });
-        return parts.completion.afterAllFactors(tx, challenge.userId, [challenge.firstMethod, input.method], request);
+        return parts.completion.afterAllFactors(tx, challenge.userId, [challenge.firstMethod, input.method], request, {
+          result: challenge.result,
+        });
       });
       if (signedIn === undefined) throw invalidToken();
       return { ...signedIn, result: challenge.result, redirectTo: challenge.redirectTo, orgId: challenge.orgId };

@@ -5,7 +5,7 @@ import { auditLogs } from "@burrow/platform-core/schema";
 import { createTestClock } from "@burrow/platform-core/testing";
 import type { Auth } from "../index.ts";
 import { createTestAuth, testConfig } from "../test-auth.ts";
-import { REAUTHENTICATION_WINDOW_MS } from "../flows/lifetimes.ts";
+import { ADMIN_SESSION_LIFETIMES, REAUTHENTICATION_WINDOW_MS } from "../flows/lifetimes.ts";
 import { authSessions, users } from "../schema.ts";
 import { assertRecentAuthentication } from "./sessions.ts";
 
@@ -258,5 +258,44 @@ describe("sessions", () => {
     expect(() => assertRecentAuthentication({ authenticatedAt }, at(DAY))).toThrow(
       expect.objectContaining({ code: "reauthentication_required" }),
     );
+  });
+
+  test("an admin console session is valid for the console only, ends after 30 idle minutes and 12 hours", async () => {
+    const userId = await newUser();
+    const { session, token } = await auth.sessions.create(handle.db, {
+      userId,
+      methods: ["password", "totp"],
+      request: {},
+      audience: "admin",
+    });
+    expect(session.expiresAt.getTime() - session.createdAt.getTime()).toBe(ADMIN_SESSION_LIFETIMES.absoluteLifetimeMs);
+    expect(ADMIN_SESSION_LIFETIMES).toMatchObject({ idleTimeoutMs: 30 * 60_000, absoluteLifetimeMs: 12 * 3_600_000 });
+    // The API's check (the default audience) does not know it, and the console does not know an app session.
+    expect((await auth.sessions.validate(token)).reason).toBe("unknown");
+    expect((await auth.sessions.validateById(session.id)).reason).toBe("unknown");
+    const app = await start(userId);
+    expect((await auth.sessions.validate(app.token, "admin")).reason).toBe("unknown");
+    expect((await auth.sessions.validate(token, "admin")).session?.id).toBe(session.id);
+
+    // Used every 29 minutes it lives on; 30 idle minutes end it (the app's idle timeout is longer).
+    expect(idleTimeoutMs).toBeGreaterThan(ADMIN_SESSION_LIFETIMES.idleTimeoutMs);
+    clock.advance(29 * 60_000);
+    expect((await auth.sessions.validate(token, "admin")).reason).toBeNull();
+    clock.advance(30 * 60_000);
+    expect((await auth.sessions.validate(token, "admin")).reason).toBe("expired");
+
+    // However active, it ends 12 hours after it began.
+    const busy = await auth.sessions.create(handle.db, {
+      userId,
+      methods: ["password"],
+      request: {},
+      audience: "admin",
+    });
+    for (let minutes = 0; minutes < 12 * 60 - 20; minutes += 20) {
+      clock.advance(20 * 60_000);
+      expect((await auth.sessions.validate(busy.token, "admin")).reason).toBeNull();
+    }
+    clock.advance(20 * 60_000);
+    expect((await auth.sessions.validate(busy.token, "admin")).reason).toBe("expired");
   });
 });

@@ -13,12 +13,15 @@ import {
   type UserId,
 } from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
-import { REAUTHENTICATION_WINDOW_MS } from "../flows/lifetimes.ts";
+import { ADMIN_SESSION_LIFETIMES, REAUTHENTICATION_WINDOW_MS } from "../flows/lifetimes.ts";
 import { authSessions, users } from "../schema.ts";
 import { toPublicUser, type PublicUser } from "../users/users.ts";
 import { formatSessionToken, newSessionSecret, parseSessionToken } from "./tokens.ts";
 
 export type SessionRow = typeof authSessions.$inferSelect;
+
+/** Who a session is for: the app and the API (`app`), or the admin console (`admin`). */
+export type SessionAudience = SessionRow["audience"];
 
 /** A session as its owner sees it. */
 export interface PublicSession {
@@ -43,13 +46,21 @@ export interface Sessions {
   /** Starts a new session; the token is returned once and never stored. */
   create(
     db: Database,
-    input: { userId: UserId; methods: string[]; request: RequestContext; restriction?: "mfa_enrolment" },
+    input: {
+      userId: UserId;
+      methods: string[];
+      request: RequestContext;
+      restriction?: "mfa_enrolment";
+      /** `admin` for the admin console: ADMIN_SESSION_LIFETIMES instead of the configured ones. */
+      audience?: SessionAudience;
+    },
   ): Promise<{ session: SessionRow; token: string }>;
   /**
    * The hot path: one prepared query (session ⨝ user) and, on ≥99% of requests, no write —
-   * last activity is written at most once per refresh interval.
+   * last activity is written at most once per refresh interval. A session for another audience is
+   * `unknown`: the console's token is no key to the API, nor the app's to the console.
    */
-  validate(token: string): Promise<SessionValidation>;
+  validate(token: string, audience?: SessionAudience): Promise<SessionValidation>;
   /** The same checks for a session named by a verified access token's `sid` (no secret to compare). */
   validateById(sessionId: string): Promise<SessionValidation>;
   list(db: Database, userId: UserId): Promise<SessionRow[]>;
@@ -128,7 +139,7 @@ export function sessionSweeper(config: Pick<Config, "session">): Sweeper {
 
 export function createSessions(context: AuthContext): Sessions {
   const { clock, config, audit } = context;
-  const { idleTimeoutMs, absoluteLifetimeMs, activityRefreshMs } = config.session;
+  const lifetimes = (audience: SessionAudience) => (audience === "admin" ? ADMIN_SESSION_LIFETIMES : config.session);
 
   const validateQuery = context.db
     .select({ session: authSessions, user: users })
@@ -137,12 +148,16 @@ export function createSessions(context: AuthContext): Sessions {
     .where(eq(authSessions.id, sql.placeholder("id")))
     .prepare("burrow_validate_session");
 
-  async function validateToken(token: string): Promise<SessionValidation> {
+  async function validateToken(token: string, audience: SessionAudience): Promise<SessionValidation> {
     const parsed = parseSessionToken(token);
     if (parsed === undefined) return { session: null, user: null, reason: "malformed" };
     const [row] = await validateQuery.execute({ id: parsed.id });
     // Compare hashes in constant time: the id is public, the secret is what must not leak by timing.
-    if (row === undefined || !constantTimeEqual(row.session.secretHash, sha256(parsed.secret)))
+    if (
+      row === undefined ||
+      !constantTimeEqual(row.session.secretHash, sha256(parsed.secret)) ||
+      row.session.audience !== audience
+    )
       return { session: null, user: null, reason: "unknown" };
     return check(row);
   }
@@ -159,7 +174,7 @@ export function createSessions(context: AuthContext): Sessions {
     if (now >= idleEnd(session)) return { session: null, user: null, reason: "expired" };
     if (user.status !== "active")
       return { session: null, user: null, reason: user.status === "suspended" ? "suspended" : "revoked" };
-    if (now.getTime() - session.lastActiveAt.getTime() >= activityRefreshMs) {
+    if (now.getTime() - session.lastActiveAt.getTime() >= lifetimes(session.audience).activityRefreshMs) {
       await context.db.update(authSessions).set({ lastActiveAt: now }).where(eq(authSessions.id, session.id));
       session.lastActiveAt = now;
     }
@@ -167,10 +182,12 @@ export function createSessions(context: AuthContext): Sessions {
   }
 
   const idleEnd = (session: SessionRow) =>
-    new Date(Math.min(session.lastActiveAt.getTime() + idleTimeoutMs, session.expiresAt.getTime()));
+    new Date(
+      Math.min(session.lastActiveAt.getTime() + lifetimes(session.audience).idleTimeoutMs, session.expiresAt.getTime()),
+    );
 
   const sessions: Sessions = {
-    async create(db, { userId, methods, request, restriction }) {
+    async create(db, { userId, methods, request, restriction, audience = "app" }) {
       const now = clock.now();
       const id = newId("session", now.getTime());
       const secret = newSessionSecret();
@@ -181,27 +198,28 @@ export function createSessions(context: AuthContext): Sessions {
           secretHash: sha256(secret),
           userId,
           createdAt: now,
-          expiresAt: new Date(now.getTime() + absoluteLifetimeMs),
+          expiresAt: new Date(now.getTime() + lifetimes(audience).absoluteLifetimeMs),
           lastActiveAt: now,
           ip: audit.ipForStorage(request.ip),
           userAgent: request.userAgent?.slice(0, 512) ?? null,
           authMethods: methods,
           authenticatedAt: now,
           restriction: restriction ?? null,
+          audience,
         })
         .returning();
       return { session: session!, token: formatSessionToken({ id, secret }) };
     },
 
-    async validate(token) {
-      const validation = await validateToken(token);
+    async validate(token, audience = "app") {
+      const validation = await validateToken(token, audience);
       context.metrics.count("sessions_validated_total", { outcome: validation.session === null ? "invalid" : "valid" });
       return validation;
     },
 
     async validateById(sessionId) {
       const [row] = await validateQuery.execute({ id: sessionId });
-      if (row === undefined) return { session: null, user: null, reason: "unknown" };
+      if (row === undefined || row.session.audience !== "app") return { session: null, user: null, reason: "unknown" };
       return check(row);
     },
 

@@ -6,7 +6,7 @@ import { credentialsPassword, passwordHistory, users } from "../schema.ts";
 import type { SessionRow, Sessions } from "../sessions/sessions.ts";
 import { normalizeEmail, type PublicUser, type Users } from "../users/users.ts";
 import type { Notices } from "../flows/notices.ts";
-import type { SignInCompletion, SignInOutcome } from "./complete.ts";
+import type { SignInCompletion, SignInOutcome, SignInResult } from "./complete.ts";
 import { watchForCredentialStuffing, type SignInThrottle } from "./throttle.ts";
 
 export interface SignedIn {
@@ -29,7 +29,7 @@ export interface Accounts {
   signIn(
     input: { email: string; password: string },
     request: RequestContext,
-    options?: { result?: "session" | "tokens"; orgId?: string | null },
+    options?: { result?: SignInResult; orgId?: string | null },
   ): Promise<SignInOutcome>;
   signOut(session: SessionRow, request: RequestContext): Promise<void>;
   /** Needs a recent authentication on the caller's session (step-up); the other sessions end. */

@@ -4,12 +4,18 @@ import type { AuthContext } from "../context.ts";
 import type { ChallengeStart } from "../mfa/challenges.ts";
 import type { Factors } from "../mfa/factors.ts";
 import { users } from "../schema.ts";
-import type { Sessions } from "../sessions/sessions.ts";
+import type { SessionAudience, Sessions } from "../sessions/sessions.ts";
 import type { SignInThrottle } from "./throttle.ts";
 import { toPublicUser } from "../users/users.ts";
 import type { SignedIn } from "./accounts.ts";
 import type { KnownDevices } from "./devices.ts";
 import type { Notices } from "../flows/notices.ts";
+
+/**
+ * What a sign-in is for: a session for the app, tokens (the token endpoint), or a session of the
+ * admin console, which only operators get and which always takes a second factor.
+ */
+export type SignInResult = "session" | "tokens" | "admin_session";
 
 /** Where a sign-in stands after its first factor. */
 export type SignInOutcome =
@@ -26,7 +32,7 @@ export type StartSession = (
   userId: string,
   methods: string[],
   request: RequestContext,
-  options?: { restriction?: "mfa_enrolment" },
+  options?: { restriction?: "mfa_enrolment"; audience?: SessionAudience },
 ) => Promise<SignedIn>;
 
 export function createSessionStarter(
@@ -65,13 +71,20 @@ export interface SignInCompletion {
     userId: string,
     method: string,
     request: RequestContext,
-    options?: { result?: "session" | "tokens"; redirectTo?: string | null; orgId?: string | null },
+    options?: { result?: SignInResult; redirectTo?: string | null; orgId?: string | null },
   ): Promise<SignInOutcome>;
   /**
    * The end of a sign-in whose factors are all proven (an MFA challenge answered, or a passkey with
-   * user verification, which is two factors in one): the account's status is checked again.
+   * user verification, which is two factors in one): the account's status is checked again, and for
+   * the admin console that the account still holds a platform permission.
    */
-  afterAllFactors(tx: Database, userId: string, methods: string[], request: RequestContext): Promise<SignedIn>;
+  afterAllFactors(
+    tx: Database,
+    userId: string,
+    methods: string[],
+    request: RequestContext,
+    options?: { result?: SignInResult },
+  ): Promise<SignedIn>;
   /**
    * The transaction a sign-in runs in. A refusal by the status check rolls it back, and its audit
    * entry is written after the rollback, so refusals are recorded and nothing else of the attempt is.
@@ -128,6 +141,17 @@ export function createSignInCompletion(
     }
   }
 
+  /** The admin console is for operators: anyone else is refused after proving who they are. */
+  async function assertOperator(tx: Database, userId: string, request: RequestContext): Promise<void> {
+    if (!(await context.mayOperate(tx, userId)))
+      throw denied(
+        new PlatformError("forbidden", { detail: "This account has no access to the admin console." }),
+        userId,
+        "not_an_operator",
+        request,
+      );
+  }
+
   return {
     async transaction(work) {
       try {
@@ -141,6 +165,8 @@ export function createSignInCompletion(
 
     async afterFirstFactor(tx, userId, method, request, options = {}) {
       await assertActive(tx, userId, request);
+      const admin = options.result === "admin_session";
+      if (admin) await assertOperator(tx, userId, request);
       const methods = await parts.factors.methods(tx, userId);
       if (methods.length > 0) {
         const mfaToken = await parts.createChallenge(tx, {
@@ -153,8 +179,9 @@ export function createSignInCompletion(
         await audit.recordByUser(tx, userId, "user.mfa_challenged", request, { metadata: { firstMethod: method } });
         return { kind: "mfa_required", mfaToken, methods };
       }
-      // Policy requires a factor this user lacks: a session that can do nothing but enrol one.
-      if (await context.requiresMfa(tx, userId)) {
+      // Policy requires a factor this user lacks (the console always does): a session that can do
+      // nothing but enrol one.
+      if (admin || (await context.requiresMfa(tx, userId))) {
         // Access tokens are verified offline and cannot carry the restriction, so a token grant gets
         // nothing — and rolls back, leaving no session behind that nobody holds.
         if (options.result === "tokens")
@@ -168,7 +195,10 @@ export function createSignInCompletion(
         return {
           kind: "signed_in",
           redirectTo: options.redirectTo ?? null,
-          ...(await startSession(tx, userId, [method], request, { restriction: "mfa_enrolment" })),
+          ...(await startSession(tx, userId, [method], request, {
+            restriction: "mfa_enrolment",
+            audience: admin ? "admin" : "app",
+          })),
         };
       }
       return {
@@ -178,9 +208,11 @@ export function createSignInCompletion(
       };
     },
 
-    async afterAllFactors(tx, userId, methods, request) {
+    async afterAllFactors(tx, userId, methods, request, options = {}) {
       await assertActive(tx, userId, request);
-      return startSession(tx, userId, methods, request);
+      if (options.result !== "admin_session") return startSession(tx, userId, methods, request);
+      await assertOperator(tx, userId, request);
+      return startSession(tx, userId, methods, request, { audience: "admin" });
     },
   };
 }

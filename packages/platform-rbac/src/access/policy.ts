@@ -30,5 +30,7 @@ export function createAccessPolicy(options: {
     grantableScopes: async (userId) => [...DEFAULT_USER_SCOPES, ...(await resolver.resolve(userId)).patterns],
     // In the transaction that suspends or deletes a user: no eligibility or elevation outlives the account.
     onUserDeactivated: (tx, userId) => elevations.endAllFor(tx, userId),
+    // The admin console is for anyone holding a platform permission; each page checks its own.
+    mayOperate: async (tx, userId) => (await resolver.resolve(userId, null, tx)).patterns.size > 0,
   };
 }
