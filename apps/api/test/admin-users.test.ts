@@ -4,6 +4,7 @@ import {
   grantPlatformPermissions,
   post,
   readProblem,
+  reauthenticate,
   signIn,
   signUpUser,
   type TestApi,
@@ -198,5 +199,26 @@ describe("/v1/admin/users", () => {
     expect((await api.request("/v1/me", { headers: operator.bearer })).status).toBe(200);
     const written = (await auditActions(target.id)).map((entry) => entry.action);
     for (const action of ["user.suspended", "user.deleted"]) expect(written).not.toContain(action);
+  });
+
+  test("deleting a user or ending all their sessions needs an operator's session to have authenticated in the last 10 minutes", async () => {
+    const target = await signUpUser(api);
+    api.clock.advance(11 * 60_000);
+    for (const [method, path] of [
+      ["DELETE", `/v1/admin/users/${target.id}`],
+      ["POST", `/v1/admin/users/${target.id}/revoke-sessions`],
+    ] as const) {
+      const refused = await api.request(path, { method, headers: operator.bearer });
+      expect(refused.status).toBe(403);
+      expect((await readProblem(refused)).code).toBe("reauthentication_required");
+    }
+    // Nothing changed: the account is there and its session still works.
+    expect((await api.request(`/v1/admin/users/${target.id}`, { headers: operator.bearer })).status).toBe(200);
+    expect((await api.request("/v1/me", { headers: target.bearer })).status).toBe(200);
+
+    expect((await reauthenticate(api, operator)).status).toBe(200);
+    const revoked = await post(api, `/v1/admin/users/${target.id}/revoke-sessions`, {}, operator.bearer);
+    expect(revoked.status).toBe(200);
+    expect((await api.request("/v1/me", { headers: target.bearer })).status).toBe(401);
   });
 });

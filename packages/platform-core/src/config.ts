@@ -10,6 +10,10 @@ export interface Config {
   /** True when running on the embedded database with generated secrets. */
   embedded: boolean;
   port: number;
+  /** The admin console's port (`ADMIN_PORT`, 3001); `off` (null) serves no console. */
+  adminPort: number | null;
+  /** The admin console's origin (`ADMIN_URL`): its links, and the only origin its forms are accepted from. */
+  adminUrl: string;
   /** The address the API listens on (`HOST`): 127.0.0.1 outside production, 0.0.0.0 in production. */
   host: string;
   dataDir: string;
@@ -125,6 +129,11 @@ const booleanText = z.enum(["true", "false", "1", "0"]).transform((value) => val
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  ADMIN_PORT: z
+    .union([z.literal("off"), z.coerce.number().int().min(0).max(65535)])
+    .default(3001)
+    .transform((value) => (value === "off" ? null : value)),
+  ADMIN_URL: z.url().optional(),
   HOST: z
     .string()
     .trim()
@@ -275,6 +284,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     env: values.NODE_ENV,
     embedded: values.DATABASE_URL === undefined,
     port: values.PORT,
+    adminPort: values.ADMIN_PORT,
+    adminUrl: new URL(values.ADMIN_URL ?? `http://localhost:${values.ADMIN_PORT ?? 3001}`).origin,
     // A container needs 0.0.0.0 to be reachable; a laptop should not offer its development server to the network.
     host: values.HOST ?? (production ? "0.0.0.0" : "127.0.0.1"),
     dataDir,

@@ -40,5 +40,6 @@ export {
   createUserAdministration,
   USERS_MANAGE,
   USERS_READ,
+  type StepUp,
   type UserAdministration,
 } from "./user-admin/user-admin.ts";

@@ -2,7 +2,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema, type UserId } from "@burrow/platform-core";
 import { toPublicUser, USER_STATUSES } from "@burrow/platform-auth";
-import { type AppEnv, type Platform, requireActor } from "@burrow/platform-http";
+import { type AppEnv, type Caller, type Platform, requireActor } from "@burrow/platform-http";
 import { USERS_MANAGE, USERS_READ } from "@burrow/platform-ops";
 import { jsonBody, jsonContent, PageLimit, pageOf, problems, ProfileChanges, User } from "../schemas.ts";
 
@@ -85,6 +85,9 @@ const deleteUser = createRoute({
   responses: { 204: { description: "Deleted" }, ...problems(400, 401, 403, 404) },
 });
 
+/** A person acting through a session steps up for destructive actions; an API key has no session to. */
+const stepUpOf = (caller: Caller) => (caller.kind === "session" ? caller.session : undefined);
+
 export function adminUserRoutes(platform: Platform) {
   const admin = platform.userAdministration;
   const target = (param: { userId: string }) => param.userId as UserId;
@@ -116,12 +119,17 @@ export function adminUserRoutes(platform: Platform) {
     })
     .openapi(revokeSessions, async (c) => {
       const caller = await requireActor(c, USERS_MANAGE);
-      const revoked = await admin.revokeSessions(caller.user.id, target(c.req.valid("param")), c.get("requestContext"));
+      const revoked = await admin.revokeSessions(
+        caller.user.id,
+        target(c.req.valid("param")),
+        c.get("requestContext"),
+        stepUpOf(caller),
+      );
       return c.json({ revoked }, 200);
     })
     .openapi(deleteUser, async (c) => {
       const caller = await requireActor(c, USERS_MANAGE);
-      await admin.delete(caller.user.id, target(c.req.valid("param")), c.get("requestContext"));
+      await admin.delete(caller.user.id, target(c.req.valid("param")), c.get("requestContext"), stepUpOf(caller));
       return c.body(null, 204);
     });
   // Suspend, unsuspend and unlock: the same shape, each one service call that answers with the user.

@@ -160,6 +160,7 @@ export function composePlatform(options: ComposeOptions): Platform {
       sessions: auth.sessions,
       audit,
       resolver: rbac.resolver,
+      clock,
     }),
     securityEvents: createSecurityEvents({
       db: database.db,

@@ -1,8 +1,24 @@
 // Operators' user management: search, read, suspend, unsuspend, unlock and delete any account.
 // The HTTP routes under /v1/admin/users and the admin app both call this one service, so the
 // permission checks (users:read, users:manage) live here and neither caller can skip them.
-import { type AuditLog, type Database, PlatformError, type RequestContext, type UserId } from "@burrow/platform-core";
-import type { ProfileChanges, Sessions, UserRow, UserSearch, Users } from "@burrow/platform-auth";
+import {
+  type AuditLog,
+  type Clock,
+  type Database,
+  PlatformError,
+  type RequestContext,
+  type SessionId,
+  type UserId,
+} from "@burrow/platform-core";
+import {
+  assertRecentAuthentication,
+  type ProfileChanges,
+  type SessionRow,
+  type Sessions,
+  type UserRow,
+  type UserSearch,
+  type Users,
+} from "@burrow/platform-auth";
 import type { PermissionResolver } from "@burrow/platform-rbac";
 
 export const USERS_READ = "users:read";
@@ -16,19 +32,37 @@ export interface UserAdministration {
   suspend(actorId: string, userId: UserId, request: RequestContext): Promise<UserRow>;
   unsuspend(actorId: string, userId: UserId, request: RequestContext): Promise<UserRow>;
   unlock(actorId: string, userId: UserId, request: RequestContext): Promise<UserRow>;
-  /** Ends every session of the user (and the refresh tokens that hang on them); answers how many. */
-  revokeSessions(actorId: string, userId: UserId, request: RequestContext): Promise<number>;
-  delete(actorId: string, userId: UserId, request: RequestContext): Promise<void>;
+  /** The user's live sessions, most recently active first (users:read). */
+  sessions(actorId: string, userId: UserId): Promise<SessionRow[]>;
+  /** Ends one session of the user; 404 when the user has no such live session. */
+  revokeSession(actorId: string, userId: UserId, sessionId: string, request: RequestContext): Promise<void>;
+  /**
+   * Ends every session of the user (and the refresh tokens that hang on them); answers how many.
+   * An operator acting through a session (`stepUp`) must have authenticated in the last 10 minutes.
+   */
+  revokeSessions(actorId: string, userId: UserId, request: RequestContext, stepUp?: StepUp): Promise<number>;
+  /** Deletes the account; like revokeSessions, a session's operator must have authenticated recently. */
+  delete(actorId: string, userId: UserId, request: RequestContext, stepUp?: StepUp): Promise<void>;
 }
+
+/**
+ * The operator's session, for the actions that need a recent authentication (deleting a user, ending
+ * all their sessions). An API key acts for automation: it has no session to step up and passes none.
+ */
+export type StepUp = Pick<SessionRow, "authenticatedAt">;
 
 export function createUserAdministration(options: {
   db: Database;
   users: Pick<Users, "get" | "search" | "updateProfile" | "suspend" | "unsuspend" | "unlock" | "softDelete">;
-  sessions: Pick<Sessions, "revokeAll">;
+  sessions: Pick<Sessions, "revokeAll" | "list" | "revoke">;
   audit: Pick<AuditLog, "record">;
   resolver: Pick<PermissionResolver, "can">;
+  clock: Clock;
 }): UserAdministration {
-  const { db, users, sessions, audit, resolver } = options;
+  const { db, users, sessions, audit, resolver, clock } = options;
+  const recent = (stepUp: StepUp | undefined) => {
+    if (stepUp !== undefined) assertRecentAuthentication(stepUp, clock.now());
+  };
 
   async function authorize(actorId: string, permission: string): Promise<void> {
     if (!(await resolver.can(actorId, permission)))
@@ -75,8 +109,32 @@ export function createUserAdministration(options: {
       manage(actorId, userId, () => db.transaction((tx) => users.unsuspend(tx, userId, actorId as UserId, request))),
     unlock: (actorId, userId, request) =>
       manage(actorId, userId, () => db.transaction((tx) => users.unlock(tx, userId, actorId as UserId, request))),
-    async revokeSessions(actorId, userId, request) {
+    async sessions(actorId, userId) {
+      await authorize(actorId, USERS_READ);
+      await existing(userId);
+      return sessions.list(db, userId);
+    },
+    async revokeSession(actorId, userId, sessionId, request) {
       await authorize(actorId, USERS_MANAGE);
+      await existing(userId);
+      await db.transaction(async (tx) => {
+        if (!(await sessions.revoke(tx, userId, sessionId as SessionId, "revoked_by_operator")))
+          throw new PlatformError("not_found");
+        await audit.record(
+          tx,
+          {
+            action: "session.revoked",
+            actor: { type: "user", id: actorId },
+            target: { type: "session", id: sessionId },
+            metadata: { userId },
+          },
+          request,
+        );
+      });
+    },
+    async revokeSessions(actorId, userId, request, stepUp) {
+      await authorize(actorId, USERS_MANAGE);
+      recent(stepUp);
       const row = await existing(userId);
       return db.transaction(async (tx) => {
         const count = await sessions.revokeAll(tx, userId, "revoked_by_operator");
@@ -93,8 +151,9 @@ export function createUserAdministration(options: {
         return count;
       });
     },
-    async delete(actorId, userId, request) {
+    async delete(actorId, userId, request, stepUp) {
       await authorize(actorId, USERS_MANAGE);
+      recent(stepUp);
       notSelf(actorId, userId);
       await existing(userId);
       await db.transaction((tx) => users.softDelete(tx, userId, actorId as UserId, request));
