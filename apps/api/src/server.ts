@@ -2,6 +2,7 @@
 import { ConfigError, createWorker, loadConfig } from "@burrow/platform-core";
 import { createApp } from "./app.ts";
 import { type Bindings, openPlatform } from "@burrow/platform-http";
+import { createAdminApp } from "@burrow/admin";
 
 let config;
 try {
@@ -25,6 +26,19 @@ const server = Bun.serve({
   maxRequestBodySize: Number.MAX_SAFE_INTEGER,
   fetch: (request, bunServer) => app.fetch(request, { server: bunServer } satisfies Bindings),
 });
+// The admin console listens beside the API in the same process: the embedded database serves one
+// process, and the console calls the same services the API does (ADMIN_PORT=off leaves it out).
+const adminServer =
+  config.adminPort === null
+    ? null
+    : (() => {
+        const admin = createAdminApp(platform);
+        return Bun.serve({
+          port: config.adminPort,
+          hostname: config.host,
+          fetch: (request, bunServer) => admin.fetch(request, { server: bunServer } satisfies Bindings),
+        });
+      })();
 // Two workers: webhook deliveries wait on other people's servers (up to BURROW_WEBHOOK_TIMEOUT each),
 // so they get a worker of their own and never hold up mail or housekeeping.
 const workerFor = (definitions: typeof platform.jobs, batchSize: number) =>
@@ -54,8 +68,15 @@ for (const worker of workers) worker.start();
 platform.log.info("burrow started", {
   url: config.publicUrl,
   listening: `${server.hostname}:${server.port}`,
+  ...(adminServer === null
+    ? {}
+    : { admin: config.adminUrl, adminListening: `${adminServer.hostname}:${adminServer.port}` }),
   database: platform.database.driver === "pglite" ? `embedded (${config.dataDir})` : "postgresql",
 });
+if (adminServer !== null && process.stdout.isTTY)
+  console.log(
+    `\n  API            ${config.publicUrl}  (reference: ${config.publicUrl}/docs)\n  Admin console  ${config.adminUrl}\n  First operator: bun run burrow create-admin you@example.com  (prints a one-time set-up link)\n`,
+  );
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
@@ -63,7 +84,7 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   platform.log.info("shutting down", { signal });
   // Stop accepting, let in-flight requests finish, then stop workers and close the database.
-  await server.stop(false);
+  await Promise.all([server.stop(false), adminServer?.stop(false)]);
   await Promise.all(workers.map((worker) => worker.stop()));
   await platform.database.close();
   process.exit(0);

@@ -1,0 +1,344 @@
+// The admin console: server-rendered pages over the same platform services the /v1/admin routes
+// call. The services check permissions, step-up and audit; this app reads forms, calls one service
+// and draws the answer. No client-side script: every action is a form that posts and redirects.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { isId, PlatformError, type UserId } from "@burrow/platform-core";
+import { USER_STATUSES, type SessionRow, type UserStatus } from "@burrow/platform-auth";
+import { covers } from "@burrow/platform-rbac";
+import {
+  type AppEnv,
+  ipRateLimit,
+  type Platform,
+  requestContext,
+  requestLog,
+  securityHeaders,
+} from "@burrow/platform-http";
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import type { Frame } from "./layout.tsx";
+import { clearAdminSession, csrfToken, csrfTokenValid, readAdminSession, writeAdminSession } from "./session.ts";
+import { EnrolPage, MfaPage, ReauthenticatePage, RecoveryCodesPage, SignInPage } from "./pages/sign-in.tsx";
+import { ErrorPage, OverviewPage } from "./pages/overview.tsx";
+import { UserPage, UsersPage } from "./pages/users.tsx";
+
+/**
+ * The console's policy: its own stylesheet and nothing else; no script at all, forms post only to
+ * the console, and no page may be framed.
+ */
+export const ADMIN_CSP =
+  "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const STYLESHEET = readFileSync(join(import.meta.dir, "assets/admin.css"), "utf8");
+
+/** What a signed-in page knows about its operator. */
+interface Operator extends Frame {
+  session: SessionRow;
+  userId: UserId;
+}
+
+/** A redirect thrown from a helper (not signed in, step-up needed): answered as it is. */
+const redirectNow = (c: Context, location: string): never => {
+  throw new HTTPException(303, { res: c.redirect(location, 303) });
+};
+
+/** Only a path on the console itself: never `//elsewhere` or a full URL. */
+const localPath = (value: string | undefined, fallback: string) =>
+  value !== undefined && /^\/(?![/\\])[\w\-./?=&%]*$/.test(value) ? value : fallback;
+
+/** The user named in the path; a malformed id is a page that does not exist. */
+function userIdOf(c: Context): UserId {
+  const value = c.req.param("userId") ?? "";
+  if (!isId("user", value)) throw new PlatformError("not_found");
+  return value as UserId;
+}
+
+const NOTICES: Record<string, string> = {
+  suspended: "The user is suspended and their sessions have ended.",
+  unsuspended: "The user is active again.",
+  unlocked: "The sign-in lock is cleared.",
+  "sessions-revoked": "Every session of the user has ended.",
+  "session-revoked": "The session has ended.",
+  deleted: "The user is deleted.",
+  reauthenticated: "You have confirmed it is you. Do the action again.",
+};
+
+export function createAdminApp(platform: Platform): Hono<AppEnv> {
+  const { config, auth } = platform;
+  const app = new Hono<AppEnv>();
+  const request = (c: Context<AppEnv>) => c.get("requestContext");
+
+  app.use("*", requestContext({ trustedProxies: config.trustedProxies }));
+  app.use("*", requestLog(platform.log));
+  app.use("*", securityHeaders({ production: config.env === "production" }));
+  app.use("*", async (c, next) => {
+    await next();
+    if (!c.res.headers.has("Content-Security-Policy")) c.header("Content-Security-Policy", ADMIN_CSP);
+    c.header("Cache-Control", "no-store");
+  });
+  // A state change must come from the console's own pages: the browser says where a request comes
+  // from (Origin, or Sec-Fetch-Site), and the form's token proves the page was ours.
+  app.use("*", async (c, next) => {
+    if (c.req.method === "GET" || c.req.method === "HEAD") return next();
+    const origin = c.req.header("origin");
+    const site = c.req.header("sec-fetch-site");
+    const sameOrigin = origin !== undefined ? origin === config.adminUrl : site === "same-origin";
+    if (!sameOrigin) throw new PlatformError("csrf_rejected");
+    return next();
+  });
+  app.use(
+    "*",
+    bodyLimit({ maxSize: 64 * 1024, onError: () => Promise.reject(new PlatformError("payload_too_large")) }),
+  );
+  app.use("/sign-in/*", ipRateLimit({ db: platform.db, clock: platform.clock, policy: config.ipRateLimit }));
+
+  /** The posted form, after its CSRF token is checked. */
+  async function form(c: Context<AppEnv>): Promise<Record<string, string>> {
+    const body = await c.req.parseBody().catch(() => {
+      throw new PlatformError("validation_failed", { detail: "The form could not be read." });
+    });
+    const fields: Record<string, string> = {};
+    for (const [key, value] of Object.entries(body)) if (typeof value === "string") fields[key] = value;
+    if (!csrfTokenValid(c, config, fields._csrf ?? "")) throw new PlatformError("csrf_rejected");
+    return fields;
+  }
+
+  /**
+   * The signed-in operator, or a redirect to sign in. A console session held back by the MFA rule
+   * may only enrol a factor; an account without platform permissions is signed out.
+   */
+  async function operator(c: Context<AppEnv>, options: { enrolling?: boolean } = {}): Promise<Operator> {
+    const token = readAdminSession(c, config);
+    const validation = token === undefined ? undefined : await auth.sessions.validate(token, "admin");
+    if (validation?.session == null) {
+      if (token !== undefined) clearAdminSession(c, config);
+      return redirectNow(c, "/sign-in");
+    }
+    const { session, user } = validation;
+    if (session.restriction !== null && options.enrolling !== true) return redirectNow(c, "/enrol-mfa");
+    const { patterns } = await platform.rbac.resolver.resolve(user.id);
+    if (patterns.size === 0) {
+      await auth.signOut(session, request(c));
+      clearAdminSession(c, config);
+      throw new PlatformError("forbidden", { detail: "This account has no access to the admin console." });
+    }
+    return {
+      session,
+      userId: user.id as UserId,
+      email: user.email,
+      can: (permission) => covers(patterns, permission),
+      csrf: csrfToken(c, config),
+      path: c.req.path,
+    };
+  }
+
+  app.get("/assets/admin.css", (c) => {
+    c.header("Content-Type", "text/css; charset=utf-8");
+    c.header("Cache-Control", "public, max-age=3600");
+    return c.body(STYLESHEET);
+  });
+
+  // ── Signing in: password, then the second factor (or enrolling one), then the console. ──
+  app.get("/sign-in", (c) => c.html(<SignInPage csrf={csrfToken(c, config)} />));
+  app.post("/sign-in", async (c) => {
+    const fields = await form(c);
+    const csrf = csrfToken(c, config);
+    try {
+      const outcome = await auth.signIn({ email: fields.email ?? "", password: fields.password ?? "" }, request(c), {
+        result: "admin_session",
+      });
+      if (outcome.kind === "mfa_required") return c.html(<MfaPage csrf={csrf} mfaToken={outcome.mfaToken} />);
+      writeAdminSession(c, config, outcome.token);
+      return c.redirect(outcome.session.restriction === null ? "/" : "/enrol-mfa", 303);
+    } catch (error) {
+      if (!(error instanceof PlatformError) || error.status >= 500) throw error;
+      return c.html(<SignInPage csrf={csrf} error={error.message} email={fields.email} />, error.status as 400);
+    }
+  });
+  app.post("/sign-in/mfa", async (c) => {
+    const fields = await form(c);
+    const code = (fields.code ?? "").replace(/\s+/g, "");
+    try {
+      const signedIn = await auth.challenges.verify(
+        { mfaToken: fields.mfaToken ?? "", method: /^\d{6,8}$/.test(code) ? "totp" : "recovery_code", code },
+        request(c),
+      );
+      if (signedIn.result !== "admin_session") throw new PlatformError("invalid_token");
+      writeAdminSession(c, config, signedIn.token);
+      return c.redirect("/", 303);
+    } catch (error) {
+      if (!(error instanceof PlatformError) || error.status >= 500) throw error;
+      const csrf = csrfToken(c, config);
+      // A wrong code may be tried again on the same challenge; a dead challenge starts over.
+      if (error.code === "invalid_code")
+        return c.html(<MfaPage csrf={csrf} mfaToken={fields.mfaToken ?? ""} error={error.message} />, 400);
+      return c.html(<SignInPage csrf={csrf} error={error.message} />, error.status as 400);
+    }
+  });
+  app.get("/enrol-mfa", async (c) => {
+    const me = await operator(c, { enrolling: true });
+    if (me.session.restriction === null) return c.redirect("/", 303);
+    const enrolment = await auth.factors.enrollTotp(me.session, "Burrow admin", request(c));
+    return c.html(
+      <EnrolPage
+        csrf={me.csrf}
+        factorId={enrolment.factorId}
+        secret={enrolment.secret}
+        qrDataUrl={`data:image/svg+xml;base64,${Buffer.from(enrolment.qrSvg).toString("base64")}`}
+        error={
+          c.req.query("error") === "code"
+            ? "That code did not work. Scan this new code into your app and try again."
+            : undefined
+        }
+      />,
+    );
+  });
+  app.post("/enrol-mfa", async (c) => {
+    const me = await operator(c, { enrolling: true });
+    const fields = await form(c);
+    try {
+      const { recoveryCodes, sessionToken } = await auth.factors.confirmTotp(
+        me.session,
+        fields.factorId ?? "",
+        (fields.code ?? "").replace(/\s+/g, ""),
+        request(c),
+      );
+      if (sessionToken !== null) writeAdminSession(c, config, sessionToken);
+      return c.html(<RecoveryCodesPage codes={recoveryCodes ?? []} />);
+    } catch (error) {
+      if (!(error instanceof PlatformError) || error.status >= 500) throw error;
+      return c.redirect("/enrol-mfa?error=code", 303);
+    }
+  });
+  app.post("/sign-out", async (c) => {
+    await form(c);
+    const token = readAdminSession(c, config);
+    const validation = token === undefined ? undefined : await auth.sessions.validate(token, "admin");
+    if (validation?.session != null) await auth.signOut(validation.session, request(c));
+    clearAdminSession(c, config);
+    return c.redirect("/sign-in", 303);
+  });
+  // Destructive actions need an authentication in the last 10 minutes: the code from the
+  // authenticator app (the second factor every operator has) confirms it.
+  app.get("/reauthenticate", async (c) => {
+    const me = await operator(c);
+    return c.html(<ReauthenticatePage csrf={me.csrf} next={localPath(c.req.query("next"), "/")} />);
+  });
+  app.post("/reauthenticate", async (c) => {
+    const me = await operator(c);
+    const fields = await form(c);
+    const next = localPath(fields.next, "/");
+    try {
+      const { token } = await auth.flows.reauthenticate(
+        me.session,
+        { totp: (fields.code ?? "").replace(/\s+/g, "") },
+        request(c),
+      );
+      writeAdminSession(c, config, token);
+      return c.redirect(`${next}${next.includes("?") ? "&" : "?"}done=reauthenticated`, 303);
+    } catch (error) {
+      if (!(error instanceof PlatformError) || error.status >= 500) throw error;
+      return c.html(<ReauthenticatePage csrf={me.csrf} next={next} error={error.message} />, error.status as 400);
+    }
+  });
+
+  // ── The console. ──
+  app.get("/", async (c) => {
+    const me = await operator(c);
+    return c.html(<OverviewPage frame={me} />);
+  });
+  app.get("/users", async (c) => {
+    const me = await operator(c);
+    const query = (c.req.query("query") ?? "").trim().slice(0, 254);
+    const statusText = c.req.query("status") ?? "";
+    const status = (USER_STATUSES as readonly string[]).includes(statusText) ? (statusText as UserStatus) : undefined;
+    const cursor = c.req.query("cursor");
+    const page = await platform.userAdministration.search(me.userId, {
+      ...(query === "" ? {} : { query }),
+      ...(status === undefined ? {} : { status }),
+      ...(cursor === undefined || cursor === "" ? {} : { cursor }),
+      limit: 50,
+    });
+    return c.html(<UsersPage frame={me} page={page} query={query} status={status} />);
+  });
+  app.get("/users/:userId", async (c) => {
+    const me = await operator(c);
+    const userId = userIdOf(c);
+    const user = await platform.userAdministration.get(me.userId, userId);
+    const sessions = await platform.userAdministration.sessions(me.userId, userId);
+    const audit = me.can("audit:read")
+      ? (await platform.auditTrail.search(me.userId, { targetId: userId }, { limit: 20 })).data
+      : null;
+    const done = c.req.query("done");
+    return c.html(
+      <UserPage
+        frame={me}
+        user={user}
+        sessions={sessions}
+        audit={audit}
+        notice={done === undefined ? undefined : NOTICES[done]}
+      />,
+    );
+  });
+
+  // Each action: one service call, then back to the user's page with what happened.
+  const actions: Record<string, (me: Operator, userId: UserId, c: Context<AppEnv>) => Promise<string>> = {
+    suspend: async (me, userId, c) => {
+      await platform.userAdministration.suspend(me.userId, userId, request(c));
+      return `/users/${userId}?done=suspended`;
+    },
+    unsuspend: async (me, userId, c) => {
+      await platform.userAdministration.unsuspend(me.userId, userId, request(c));
+      return `/users/${userId}?done=unsuspended`;
+    },
+    unlock: async (me, userId, c) => {
+      await platform.userAdministration.unlock(me.userId, userId, request(c));
+      return `/users/${userId}?done=unlocked`;
+    },
+    "revoke-sessions": async (me, userId, c) => {
+      await platform.userAdministration.revokeSessions(me.userId, userId, request(c), me.session);
+      return `/users/${userId}?done=sessions-revoked`;
+    },
+    delete: async (me, userId, c) => {
+      await platform.userAdministration.delete(me.userId, userId, request(c), me.session);
+      return "/users?done=deleted";
+    },
+  };
+  for (const [name, act] of Object.entries(actions))
+    app.post(`/users/:userId/${name}`, async (c) => {
+      const me = await operator(c);
+      await form(c);
+      const userId = userIdOf(c);
+      try {
+        return c.redirect(await act(me, userId, c), 303);
+      } catch (error) {
+        if (error instanceof PlatformError && error.code === "reauthentication_required")
+          return c.redirect(`/reauthenticate?next=${encodeURIComponent(`/users/${userId}`)}`, 303);
+        throw error;
+      }
+    });
+  app.post("/users/:userId/sessions/:sessionId/revoke", async (c) => {
+    const me = await operator(c);
+    await form(c);
+    const userId = userIdOf(c);
+    await platform.userAdministration.revokeSession(me.userId, userId, c.req.param("sessionId"), request(c));
+    return c.redirect(`/users/${userId}?done=session-revoked`, 303);
+  });
+
+  app.notFound((c) => c.html(<ErrorPage status={404} message="There is no such page." />, 404));
+  app.onError((error, c) => {
+    if (error instanceof HTTPException && error.status === 303) return error.getResponse();
+    if (error instanceof PlatformError && error.status < 500)
+      return c.html(<ErrorPage status={error.status} message={error.message} />, error.status as 400);
+    platform.log.error("admin request failed", {
+      requestId: c.get("requestId"),
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return c.html(
+      <ErrorPage status={500} message={`Something went wrong. Request id: ${c.get("requestId") ?? "unknown"}`} />,
+      500,
+    );
+  });
+  return app;
+}

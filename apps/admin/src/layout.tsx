@@ -1,0 +1,102 @@
+import type { Child } from "hono/jsx";
+
+/** What a page needs to draw the frame: who is signed in, what they may see, and the CSRF token. */
+export interface Frame {
+  email: string;
+  /** The operator's platform permission patterns; the menu shows only what they cover. */
+  can: (permission: string) => boolean;
+  csrf: string;
+  /** The path of the page, to mark its menu entry. */
+  path: string;
+}
+
+const MENU: { href: string; label: string; permission: string | null }[] = [
+  { href: "/", label: "Overview", permission: null },
+  { href: "/users", label: "Users", permission: "users:read" },
+];
+
+const Document = (props: { title: string; children: Child }) => (
+  <html lang="en">
+    <head>
+      <meta charset="utf-8" />
+      <meta name="viewport" content="width=device-width,initial-scale=1" />
+      <meta name="referrer" content="no-referrer" />
+      <title>{`${props.title} · Burrow admin`}</title>
+      <link rel="stylesheet" href="/assets/admin.css" />
+    </head>
+    <body>{props.children}</body>
+  </html>
+);
+
+/** A signed-in page: the menu on the side, the page's content beside it. */
+export const Shell = (props: { frame: Frame; title: string; notice?: string | undefined; children: Child }) => (
+  <Document title={props.title}>
+    <div class="shell">
+      <aside class="side">
+        <a class="brand" href="/">
+          Burrow admin
+        </a>
+        <nav aria-label="Main">
+          {MENU.filter((item) => item.permission === null || props.frame.can(item.permission)).map((item) => (
+            <a
+              href={item.href}
+              aria-current={
+                (item.href === "/" ? props.frame.path === "/" : props.frame.path.startsWith(item.href))
+                  ? "page"
+                  : undefined
+              }
+            >
+              {item.label}
+            </a>
+          ))}
+        </nav>
+        <div class="who">
+          Signed in as {props.frame.email}
+          <form method="post" action="/sign-out">
+            <CsrfField token={props.frame.csrf} />
+            <button type="submit">Sign out</button>
+          </form>
+        </div>
+      </aside>
+      <main>
+        <h1>{props.title}</h1>
+        {props.notice === undefined ? null : (
+          <div class="notice" role="status">
+            {props.notice}
+          </div>
+        )}
+        {props.children}
+      </main>
+    </div>
+  </Document>
+);
+
+/** A page outside the console: signing in, the second factor, enrolling one, errors. */
+export const Solo = (props: { title: string; error?: string | undefined; children: Child }) => (
+  <Document title={props.title}>
+    <div class="solo">
+      <div class="card">
+        <div class="brand">Burrow admin</div>
+        <h1>{props.title}</h1>
+        {props.error === undefined ? null : (
+          <div class="error" role="alert">
+            {props.error}
+          </div>
+        )}
+        {props.children}
+      </div>
+    </div>
+  </Document>
+);
+
+export const CsrfField = (props: { token: string }) => <input type="hidden" name="_csrf" value={props.token} />;
+
+/** A one-button form that posts an action (suspend, revoke, …), carrying the CSRF token. */
+export const ActionButton = (props: { action: string; csrf: string; label: string; kind?: "danger" | "secondary" }) => (
+  <form class="inline" method="post" action={props.action}>
+    <CsrfField token={props.csrf} />
+    <button type="submit" class={props.kind}>
+      {props.label}
+    </button>
+  </form>
+);

@@ -1,0 +1,97 @@
+import { CsrfField, Solo } from "../layout.tsx";
+
+export const SignInPage = (props: { csrf: string; error?: string | undefined; email?: string | undefined }) => (
+  <Solo title="Sign in" error={props.error}>
+    <p class="muted">Operators sign in with their Burrow account and a second factor.</p>
+    <form method="post" action="/sign-in">
+      <CsrfField token={props.csrf} />
+      <label for="email">Email address</label>
+      <input
+        id="email"
+        name="email"
+        type="email"
+        autocomplete="username"
+        maxlength={254}
+        value={props.email}
+        required
+      />
+      <label for="password">Password</label>
+      <input id="password" name="password" type="password" autocomplete="current-password" maxlength={256} required />
+      <button type="submit">Continue</button>
+    </form>
+  </Solo>
+);
+
+const CodeField = (props: { label: string }) => (
+  <>
+    <label for="code">{props.label}</label>
+    <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength={32} required />
+  </>
+);
+
+export const MfaPage = (props: { csrf: string; mfaToken: string; error?: string | undefined }) => (
+  <Solo title="Two-step verification" error={props.error}>
+    <p class="muted">Enter the code from your authenticator app, or one of your recovery codes.</p>
+    <form method="post" action="/sign-in/mfa">
+      <CsrfField token={props.csrf} />
+      <input type="hidden" name="mfaToken" value={props.mfaToken} />
+      <CodeField label="Code" />
+      <button type="submit">Verify</button>
+    </form>
+  </Solo>
+);
+
+export const EnrolPage = (props: {
+  csrf: string;
+  factorId: string;
+  secret: string;
+  qrDataUrl: string;
+  error?: string | undefined;
+}) => (
+  <Solo title="Set up two-step verification" error={props.error}>
+    <p class="muted">
+      The admin console needs a second factor. Scan the code with an authenticator app, then enter the code it shows.
+    </p>
+    <img class="qr" src={props.qrDataUrl} alt="QR code for your authenticator app" />
+    <p class="muted">
+      Or enter this key by hand: <code>{props.secret}</code>
+    </p>
+    <form method="post" action="/enrol-mfa">
+      <CsrfField token={props.csrf} />
+      <input type="hidden" name="factorId" value={props.factorId} />
+      <CodeField label="Code from the app" />
+      <button type="submit">Turn on</button>
+    </form>
+  </Solo>
+);
+
+export const RecoveryCodesPage = (props: { codes: string[] }) => (
+  <Solo title="Two-step verification is on">
+    <p>
+      Keep these recovery codes somewhere safe. Each one signs you in once if you lose your authenticator app; they are
+      not shown again.
+    </p>
+    <ul class="codes" aria-label="Recovery codes">
+      {props.codes.map((code) => (
+        <li>{code}</li>
+      ))}
+    </ul>
+    <p>
+      <a class="button" href="/">
+        Continue to the console
+      </a>
+    </p>
+  </Solo>
+);
+
+export const ReauthenticatePage = (props: { csrf: string; next: string; error?: string | undefined }) => (
+  <Solo title="Confirm it is you" error={props.error}>
+    <p class="muted">This action needs a fresh confirmation. Enter the code from your authenticator app.</p>
+    <form method="post" action="/reauthenticate">
+      <CsrfField token={props.csrf} />
+      <input type="hidden" name="next" value={props.next} />
+      <CodeField label="Code" />
+      <button type="submit">Confirm</button>
+    </form>
+  </Solo>
+);

@@ -1,0 +1,213 @@
+import { USER_STATUSES, type SessionRow, type UserRow, type UserStatus } from "@burrow/platform-auth";
+import type { AuditEntry } from "@burrow/platform-core";
+import { ActionButton, type Frame, Shell } from "../layout.tsx";
+
+const when = (date: Date | null) => (date === null ? "—" : date.toISOString().replace("T", " ").slice(0, 16));
+const Status = (props: { status: string }) => <span class={`badge ${props.status}`}>{props.status}</span>;
+
+export const UsersPage = (props: {
+  frame: Frame;
+  page: { data: UserRow[]; nextCursor: string | null };
+  query: string;
+  status: UserStatus | undefined;
+}) => {
+  const next = new URLSearchParams();
+  if (props.query !== "") next.set("query", props.query);
+  if (props.status !== undefined) next.set("status", props.status);
+  if (props.page.nextCursor !== null) next.set("cursor", props.page.nextCursor);
+  return (
+    <Shell frame={props.frame} title="Users">
+      <form class="toolbar" method="get" action="/users" role="search">
+        <div>
+          <label for="query">Email, name or id</label>
+          <input id="query" name="query" type="search" value={props.query} maxlength={254} />
+        </div>
+        <div>
+          <label for="status">Status</label>
+          <select id="status" name="status">
+            <option value="">Any</option>
+            {USER_STATUSES.filter((status) => status !== "deleted").map((status) => (
+              <option value={status} selected={status === props.status}>
+                {status}
+              </option>
+            ))}
+          </select>
+        </div>
+        <button type="submit">Search</button>
+      </form>
+      {props.page.data.length === 0 ? (
+        <div class="empty">No users match.</div>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Email</th>
+              <th scope="col">Name</th>
+              <th scope="col">Status</th>
+              <th scope="col">Created</th>
+              <th scope="col">Last sign-in</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.page.data.map((user) => (
+              <tr>
+                <td>
+                  <a href={`/users/${user.id}`}>{user.email}</a>
+                </td>
+                <td>{user.name ?? "—"}</td>
+                <td>
+                  <Status status={user.status} />
+                </td>
+                <td>{when(user.createdAt)}</td>
+                <td>{when(user.lastSignInAt)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {props.page.nextCursor === null ? null : (
+        <div class="pager">
+          <a class="button" href={`/users?${next.toString()}`}>
+            Next page
+          </a>
+        </div>
+      )}
+    </Shell>
+  );
+};
+
+export const UserPage = (props: {
+  frame: Frame;
+  user: UserRow;
+  sessions: SessionRow[];
+  audit: AuditEntry[] | null;
+  notice: string | undefined;
+}) => {
+  const { user, frame } = props;
+  const manage = frame.can("users:manage");
+  const base = `/users/${user.id}`;
+  const self = frame.email === user.email;
+  return (
+    <Shell frame={frame} title={user.name ?? user.email} notice={props.notice}>
+      <div class="card">
+        <dl>
+          <dt>Id</dt>
+          <dd>
+            <code>{user.id}</code>
+          </dd>
+          <dt>Email</dt>
+          <dd>
+            {user.email} {user.emailVerifiedAt === null ? <span class="badge">not verified</span> : null}
+          </dd>
+          <dt>Name</dt>
+          <dd>{user.name ?? "—"}</dd>
+          <dt>Status</dt>
+          <dd>
+            <Status status={user.status} />
+          </dd>
+          <dt>Created</dt>
+          <dd>{when(user.createdAt)}</dd>
+          <dt>Last sign-in</dt>
+          <dd>{when(user.lastSignInAt)}</dd>
+          <dt>Metadata</dt>
+          <dd>
+            <pre>{JSON.stringify(user.metadata ?? {}, null, 2)}</pre>
+          </dd>
+        </dl>
+      </div>
+      {manage ? (
+        <div class="actions" aria-label="Actions">
+          {user.status === "suspended" ? (
+            <ActionButton action={`${base}/unsuspend`} csrf={frame.csrf} label="Unsuspend" />
+          ) : self ? null : (
+            <ActionButton action={`${base}/suspend`} csrf={frame.csrf} label="Suspend" kind="secondary" />
+          )}
+          <ActionButton action={`${base}/unlock`} csrf={frame.csrf} label="Unlock sign-in" kind="secondary" />
+          <ActionButton
+            action={`${base}/revoke-sessions`}
+            csrf={frame.csrf}
+            label="Revoke all sessions"
+            kind="secondary"
+          />
+          {self ? null : <ActionButton action={`${base}/delete`} csrf={frame.csrf} label="Delete user" kind="danger" />}
+        </div>
+      ) : null}
+      <h2>Sessions</h2>
+      {props.sessions.length === 0 ? (
+        <div class="empty">No active sessions.</div>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Device</th>
+              <th scope="col">IP (hash)</th>
+              <th scope="col">Signed in with</th>
+              <th scope="col">Started</th>
+              <th scope="col">Last active</th>
+              {manage ? <th scope="col">Action</th> : null}
+            </tr>
+          </thead>
+          <tbody>
+            {props.sessions.map((session) => (
+              <tr>
+                <td>
+                  {session.userAgent ?? "unknown"}
+                  {session.audience === "admin" ? <span class="badge">admin console</span> : null}
+                </td>
+                <td>
+                  <code>{session.ip === null ? "—" : session.ip.slice(0, 16)}</code>
+                </td>
+                <td>{session.authMethods.join(" + ")}</td>
+                <td>{when(session.createdAt)}</td>
+                <td>{when(session.lastActiveAt)}</td>
+                {manage ? (
+                  <td>
+                    <ActionButton
+                      action={`${base}/sessions/${session.id}/revoke`}
+                      csrf={frame.csrf}
+                      label="Revoke"
+                      kind="secondary"
+                    />
+                  </td>
+                ) : null}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {props.audit === null ? null : (
+        <>
+          <h2>Recent audit trail</h2>
+          {props.audit.length === 0 ? (
+            <div class="empty">Nothing recorded yet.</div>
+          ) : (
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">When</th>
+                  <th scope="col">Action</th>
+                  <th scope="col">Actor</th>
+                  <th scope="col">Outcome</th>
+                </tr>
+              </thead>
+              <tbody>
+                {props.audit.map((entry) => (
+                  <tr>
+                    <td>{when(entry.occurredAt)}</td>
+                    <td>
+                      <code>{entry.action}</code>
+                    </td>
+                    <td>
+                      <code>{entry.actorId ?? entry.actorType}</code>
+                    </td>
+                    <td>{entry.outcome}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </>
+      )}
+    </Shell>
+  );
+};

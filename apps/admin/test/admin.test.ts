@@ -1,0 +1,204 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { referenceTotp } from "@burrow/platform-auth/testing";
+import { createAdminApp } from "../src/app.tsx";
+import {
+  createTestApi,
+  enrolTotp,
+  grantPlatformPermissions,
+  signUpUser,
+  type TestApi,
+  type TestUser,
+} from "../../api/test/helpers.ts";
+
+const ADMIN = "http://localhost:3001";
+
+/** A browser of the console: keeps its cookies, sends the console's Origin with forms. */
+class Browser {
+  cookies = new Map<string, string>();
+  constructor(
+    private readonly app: ReturnType<typeof createAdminApp>,
+    private readonly origin = ADMIN,
+  ) {}
+  async get(path: string): Promise<Response> {
+    return this.send(path, { method: "GET" });
+  }
+  /** Posts a form; the CSRF token is read from the last page unless given. */
+  async post(path: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
+    return this.send(path, {
+      method: "POST",
+      headers: { origin: this.origin, "content-type": "application/x-www-form-urlencoded", ...headers },
+      body: new URLSearchParams({ _csrf: this.csrf, ...fields }).toString(),
+    });
+  }
+  csrf = "";
+  lastHtml = "";
+  private async send(path: string, init: RequestInit): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (this.cookies.size > 0)
+      headers.set("cookie", [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; "));
+    const response = await this.app.request(`${ADMIN}${path}`, { ...init, headers }, { remoteAddress: "192.0.2.20" });
+    for (const line of response.headers.getSetCookie()) {
+      const [pair] = line.split(";");
+      const [name, value] = pair!.split("=") as [string, string];
+      if (/max-age=0|expires=thu, 01 jan 1970/i.test(line)) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+    if (response.headers.get("content-type")?.includes("text/html")) {
+      this.lastHtml = await response.clone().text();
+      const token = /name="_csrf" value="([^"]+)"/.exec(this.lastHtml)?.[1];
+      if (token !== undefined) this.csrf = token;
+    }
+    return response;
+  }
+  field(name: string): string {
+    return new RegExp(`name="${name}" value="([^"]+)"`).exec(this.lastHtml)?.[1] ?? "";
+  }
+}
+
+describe("the admin console", () => {
+  let api: TestApi;
+  let admin: ReturnType<typeof createAdminApp>;
+  let operator: TestUser;
+  let totpSecret: string;
+  const codeNow = (secret: string) => referenceTotp(secret, Math.floor(api.clock.now().getTime() / 1000));
+
+  beforeAll(async () => {
+    api = await createTestApi({ ADMIN_URL: ADMIN });
+    admin = createAdminApp(api.platform);
+    operator = await signUpUser(api, { name: "Olga Operator" });
+    await grantPlatformPermissions(api, operator.id, ["users:read", "users:manage", "audit:read"]);
+  });
+  afterAll(() => api.close());
+
+  /** Signs an operator in through the pages: password, then the code from their app. */
+  async function signInWithCode(user: TestUser, secret: string): Promise<Browser> {
+    const browser = new Browser(admin);
+    await browser.get("/sign-in");
+    const first = await browser.post("/sign-in", { email: user.email, password: user.password });
+    expect(first.status).toBe(200);
+    expect(browser.lastHtml).toContain("Two-step verification");
+    api.clock.advance(30_000);
+    const second = await browser.post("/sign-in/mfa", { mfaToken: browser.field("mfaToken"), code: codeNow(secret) });
+    expect(second.status).toBe(303);
+    expect(second.headers.get("location")).toBe("/");
+    return browser;
+  }
+
+  test("an operator without a second factor is walked through enrolling TOTP, then reaches the console", async () => {
+    const browser = new Browser(admin);
+    expect((await browser.get("/")).headers.get("location")).toBe("/sign-in");
+    const page = await browser.get("/sign-in");
+    expect(page.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+    expect(page.headers.get("content-security-policy")).not.toContain("script-src");
+    const signedIn = await browser.post("/sign-in", { email: operator.email, password: operator.password });
+    expect(signedIn.status).toBe(303);
+    expect(signedIn.headers.get("location")).toBe("/enrol-mfa");
+    // Held back until a factor is enrolled: every console page sends it back to enrolment.
+    expect((await browser.get("/users")).headers.get("location")).toBe("/enrol-mfa");
+
+    const enrol = await browser.get("/enrol-mfa");
+    expect(enrol.status).toBe(200);
+    totpSecret = /<code>([A-Z2-7]+)<\/code>/.exec(browser.lastHtml)![1]!;
+    const wrong = await browser.post("/enrol-mfa", { factorId: browser.field("factorId"), code: "000000" });
+    expect(wrong.status).toBe(303);
+    await browser.get(wrong.headers.get("location")!);
+    expect(browser.lastHtml).toContain("That code did not work");
+    totpSecret = /<code>([A-Z2-7]+)<\/code>/.exec(browser.lastHtml)![1]!;
+    const done = await browser.post("/enrol-mfa", { factorId: browser.field("factorId"), code: codeNow(totpSecret) });
+    expect(done.status).toBe(200);
+    expect(browser.lastHtml).toContain("recovery codes");
+    const users = await browser.get("/users");
+    expect(users.status).toBe(200);
+    expect(browser.lastHtml).toContain(operator.email);
+
+    // The console's session is no key to the API, and an API session is none to the console.
+    const adminToken = [...browser.cookies].find(([name]) => name === "burrow_admin")![1];
+    expect((await api.request("/v1/me", { headers: { authorization: `Bearer ${adminToken}` } })).status).toBe(401);
+    const apiSession = new Browser(admin);
+    apiSession.cookies.set("burrow_admin", operator.token);
+    expect((await apiSession.get("/users")).headers.get("location")).toBe("/sign-in");
+  });
+
+  test("finds a user, revokes their sessions (after re-authentication), suspends and unsuspends, each audited", async () => {
+    const browser = await signInWithCode(operator, totpSecret);
+    const target = await signUpUser(api, { name: "Tess Target" });
+    await browser.get(`/users?query=${encodeURIComponent(target.email)}`);
+    expect(browser.lastHtml).toContain(`/users/${target.id}`);
+    await browser.get(`/users/${target.id}`);
+    expect(browser.lastHtml).toContain("Tess Target");
+
+    const suspended = await browser.post(`/users/${target.id}/suspend`, {});
+    expect(suspended.headers.get("location")).toBe(`/users/${target.id}?done=suspended`);
+    expect((await api.request("/v1/me", { headers: target.bearer })).status).toBe(401);
+    await browser.get(`/users/${target.id}?done=suspended`);
+    expect(browser.lastHtml).toContain('class="badge suspended"');
+    expect(browser.lastHtml).toContain("user.suspended");
+    await browser.post(`/users/${target.id}/unsuspend`, {});
+    const again = await signUpUser(api);
+    await browser.get(`/users/${again.id}`);
+
+    // Ending every session is destructive: 11 minutes after signing in, it asks for the code first.
+    api.clock.advance(11 * 60_000);
+    const asked = await browser.post(`/users/${again.id}/revoke-sessions`, {});
+    expect(asked.headers.get("location")).toBe(`/reauthenticate?next=${encodeURIComponent(`/users/${again.id}`)}`);
+    expect((await api.request("/v1/me", { headers: again.bearer })).status).toBe(200);
+    await browser.get(asked.headers.get("location")!);
+    const confirmed = await browser.post("/reauthenticate", { next: `/users/${again.id}`, code: codeNow(totpSecret) });
+    expect(confirmed.headers.get("location")).toBe(`/users/${again.id}?done=reauthenticated`);
+    await browser.get(`/users/${again.id}`);
+    const revoked = await browser.post(`/users/${again.id}/revoke-sessions`, {});
+    expect(revoked.headers.get("location")).toBe(`/users/${again.id}?done=sessions-revoked`);
+    expect((await api.request("/v1/me", { headers: again.bearer })).status).toBe(401);
+  });
+
+  test("an operator who may only read sees no actions, and a direct post is refused", async () => {
+    const reader = await signUpUser(api);
+    await grantPlatformPermissions(api, reader.id, ["users:read"]);
+    const { secret } = await enrolTotp(api, reader);
+    const browser = await signInWithCode(reader, secret);
+    const target = await signUpUser(api);
+    await browser.get(`/users/${target.id}`);
+    expect(browser.lastHtml).toContain(target.email);
+    expect(browser.lastHtml).not.toContain("/suspend");
+    const refused = await browser.post(`/users/${target.id}/suspend`, {});
+    expect(refused.status).toBe(403);
+    expect((await api.request("/v1/me", { headers: target.bearer })).status).toBe(200);
+  });
+
+  test("an account without platform permissions gets no console session", async () => {
+    const someone = await signUpUser(api);
+    const browser = new Browser(admin);
+    await browser.get("/sign-in");
+    const refused = await browser.post("/sign-in", { email: someone.email, password: someone.password });
+    expect(refused.status).toBe(403);
+    expect(browser.lastHtml).toContain("no access to the admin console");
+    expect(browser.cookies.has("burrow_admin")).toBe(false);
+    // A wrong password reads as it does anywhere else.
+    const wrong = await browser.post("/sign-in", { email: someone.email, password: "not the password at all" });
+    expect(wrong.status).toBe(401);
+  });
+
+  test("cross-site posts and posts without the form's token are refused, changing nothing", async () => {
+    const browser = await signInWithCode(operator, totpSecret);
+    const target = await signUpUser(api);
+    await browser.get(`/users/${target.id}`);
+    const crossSite = await browser.post(`/users/${target.id}/suspend`, {}, { origin: "https://evil.example" });
+    expect(crossSite.status).toBe(403);
+    const noOrigin = await browser.post(`/users/${target.id}/suspend`, {}, { origin: "" });
+    expect(noOrigin.status).toBe(403);
+    const noToken = await browser.post(`/users/${target.id}/suspend`, { _csrf: "forged" });
+    expect(noToken.status).toBe(403);
+    expect((await api.request("/v1/me", { headers: target.bearer })).status).toBe(200);
+  });
+
+  test("user-supplied text is escaped, and unknown pages and ids are clear 404 pages", async () => {
+    const browser = await signInWithCode(operator, totpSecret);
+    const evil = await signUpUser(api, { name: "<img src=x onerror=alert(1)>" });
+    await browser.get(`/users/${evil.id}`);
+    expect(browser.lastHtml).not.toContain("<img src=x");
+    expect(browser.lastHtml).toContain("&lt;img src=x onerror=alert(1)&gt;");
+    expect((await browser.get("/users/not-an-id")).status).toBe(404);
+    expect((await browser.get("/users/usr_0000000000000000000000000")).status).toBe(404);
+    expect((await browser.get("/nowhere")).status).toBe(404);
+  });
+});
