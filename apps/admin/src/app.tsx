@@ -75,6 +75,8 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
   app.use("*", async (c, next) => {
     await next();
     if (!c.res.headers.has("Content-Security-Policy")) c.header("Content-Security-Policy", ADMIN_CSP);
+    // Forms name the console as their Origin (under no-referrer Chromium would send `Origin: null`).
+    c.header("Referrer-Policy", "same-origin");
     c.header("Cache-Control", "no-store");
   });
   // A state change must come from the console's own pages: the browser says where a request comes

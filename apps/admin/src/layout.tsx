@@ -20,7 +20,6 @@ const Document = (props: { title: string; children: Child }) => (
     <head>
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width,initial-scale=1" />
-      <meta name="referrer" content="no-referrer" />
       <title>{`${props.title} · Burrow admin`}</title>
       <link rel="stylesheet" href="/assets/admin.css" />
     </head>

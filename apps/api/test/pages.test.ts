@@ -32,7 +32,7 @@ describe("hosted pages for emailed links", () => {
     const link = await linkTo("page@example.com", "/auth/verify-email");
     const opened = await api.request(`${link.pathname}${link.search}`);
     expect(opened.status).toBe(200);
-    expect(opened.headers.get("referrer-policy")).toBe("no-referrer");
+    expect(opened.headers.get("referrer-policy")).toBe("same-origin");
     expect(opened.headers.get("content-security-policy")).toContain("default-src 'none'");
     expect(opened.headers.get("content-security-policy")).not.toContain("script-src");
     const body = await opened.text();

@@ -15,7 +15,7 @@ interface PageDefinition {
 /**
  * The pages emailed links open. A GET never uses the token — mail scanners and link previews fetch
  * links on their own — it shows a button or a form, and the POST does the work. Every answer carries
- * `Referrer-Policy: no-referrer` (the token is in the URL) and a CSP that allows no script at all.
+ * `Referrer-Policy: same-origin` (the token is in the URL) and a CSP that allows no script at all.
  */
 export function hostedPages(platform: Platform): Hono<AppEnv> {
   const { auth, config } = platform;
@@ -114,7 +114,9 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
   // Scoped to /auth/*: a sub-app's "*" would reach every route of the app it is mounted on.
   app.use("/auth/*", async (c, next) => {
     await next();
-    c.header("Referrer-Policy", "no-referrer");
+    // The token in the URL never goes to another site; our own origin still gets named on the form's
+    // POST (under no-referrer Chromium sends `Origin: null`, and the CSRF check refuses it).
+    c.header("Referrer-Policy", "same-origin");
     c.header("Content-Security-Policy", CONTENT_SECURITY_POLICIES.hostedPage);
     c.header("Cache-Control", "no-store");
   });

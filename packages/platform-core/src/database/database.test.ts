@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
@@ -64,6 +64,38 @@ describe("embedded database", () => {
       const rows = await queryRows<{ key: string }>(second.db, sql`select key from rate_limit_buckets`);
       expect(rows.map((row) => row.key)).toEqual(["persist"]);
       await second.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("one process at a time: a second open of the directory is refused until the first closes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "burrow-pglite-"));
+    try {
+      const first = await createDatabase({ dataDir: dir });
+      await expect(createDatabase({ dataDir: dir })).rejects.toThrow(/open in another process \(pid \d+\)/);
+      // Refused in another process too (the `burrow` command line beside a running server).
+      const other = Bun.spawn(
+        [
+          process.execPath,
+          "-e",
+          `await (await import(${JSON.stringify(join(import.meta.dir, "index.ts"))})).createDatabase({ dataDir: ${JSON.stringify(dir)} })`,
+        ],
+        { stdout: "ignore", stderr: "pipe" },
+      );
+      expect(await other.exited).not.toBe(0);
+      expect(await new Response(other.stderr).text()).toContain(`open in another process (pid ${process.pid})`);
+      await first.close();
+      const second = await createDatabase({ dataDir: dir });
+      await second.close();
+      // A lock left by a process that is gone (a crash) is stale and taken over.
+      const gone = Bun.spawn([process.execPath, "-e", "0"]);
+      await gone.exited;
+      writeFileSync(join(dir, "pgdata", "burrow.pid"), String(gone.pid));
+      const third = await createDatabase({ dataDir: dir });
+      expect(readFileSync(join(dir, "pgdata", "burrow.pid"), "utf8")).toBe(String(process.pid));
+      await third.close();
+      expect(existsSync(join(dir, "pgdata", "burrow.pid"))).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

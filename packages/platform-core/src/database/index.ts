@@ -1,6 +1,6 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { PlatformError } from "../errors.ts";
 
@@ -189,6 +189,41 @@ async function setUpClusterInChildProcess(pgliteDir: string, migrationsFolder: s
 }
 
 /**
+ * Embedded PGlite is one process's database: a second process opening the same directory (the
+ * `burrow` command line while `bun start` runs) would write over the first one's pages. So the
+ * directory holds a lock file with the owner's process id; a lock whose process is gone is stale.
+ */
+function lockDataDirectory(pgliteDir: string): () => void {
+  const path = join(pgliteDir, "burrow.pid");
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(path, String(process.pid), { flag: "wx" });
+      return () => rmSync(path, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const owner = Number(readFileSync(path, "utf8").trim());
+      if (Number.isInteger(owner) && owner > 0 && processAlive(owner))
+        throw new Error(
+          `The embedded database in ${pgliteDir} is open in another process (pid ${owner}), such as a running \`bun start\`. ` +
+            `Stop that process first, or run on PostgreSQL (DATABASE_URL) to use several processes at once. ` +
+            `If no Burrow process runs, delete ${path}.`,
+        );
+      rmSync(path, { force: true });
+    }
+  }
+  throw new Error(`Could not lock the embedded database in ${pgliteDir}`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
  * Opens the database: PostgreSQL through postgres.js when `databaseUrl` is set, else PGlite
  * (persisted in `dataDir`, or in memory for tests). Same schema, same migrations.
  * @example const handle = await createDatabase({ dataDir: "./.burrow" }); await handle.migrate();
@@ -252,16 +287,25 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
     import("drizzle-orm/pglite/migrator"),
   ]);
   let pgliteDir: string | undefined;
+  let unlock = () => {};
   if (options.dataDir !== undefined) {
     pgliteDir = join(options.dataDir, "pgdata");
     mkdirSync(pgliteDir, { recursive: true });
-    if (!existsSync(join(pgliteDir, "PG_VERSION"))) await setUpClusterInChildProcess(pgliteDir, migrationsFolder);
+    unlock = lockDataDirectory(pgliteDir);
   }
-  const client = await PGlite.create({
-    startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS.flatMap((setting) => ["-c", setting])],
-    ...(pgliteDir === undefined ? {} : { dataDir: pgliteDir }),
-    ...(options.fromSnapshot === undefined ? {} : { loadDataDir: options.fromSnapshot }),
-  });
+  let client: InstanceType<typeof PGlite>;
+  try {
+    if (pgliteDir !== undefined && !existsSync(join(pgliteDir, "PG_VERSION")))
+      await setUpClusterInChildProcess(pgliteDir, migrationsFolder);
+    client = await PGlite.create({
+      startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS.flatMap((setting) => ["-c", setting])],
+      ...(pgliteDir === undefined ? {} : { dataDir: pgliteDir }),
+      ...(options.fromSnapshot === undefined ? {} : { loadDataDir: options.fromSnapshot }),
+    });
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   const pgliteDb = drizzlePglite(client);
   const db = pgliteDb as unknown as Database;
   let closed = false;
@@ -289,6 +333,7 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
       if (closed) return;
       closed = true;
       await client.close();
+      unlock();
     },
   };
 }

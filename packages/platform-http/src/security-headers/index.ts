@@ -17,15 +17,17 @@ export const CONTENT_SECURITY_POLICIES = {
 } as const;
 
 /**
- * Headers every response carries. The Content-Security-Policy a route set for itself stands (the
- * hosted pages, the mailbox and /docs each set theirs from CONTENT_SECURITY_POLICIES); any other
- * response gets the API's, which allows nothing.
+ * Headers every response carries. The Content-Security-Policy and Referrer-Policy a route set for
+ * itself stand (the hosted pages, the mailbox and /docs each set theirs from CONTENT_SECURITY_POLICIES);
+ * any other response gets the API's, which allow nothing.
  */
 export const securityHeaders = (options: { production: boolean }): MiddlewareHandler =>
   async function securityHeaders(c, next) {
     await next();
     c.header("X-Content-Type-Options", "nosniff");
-    c.header("Referrer-Policy", "no-referrer");
+    // A page with forms sets `same-origin` for itself (under no-referrer, Chromium posts its forms
+    // with `Origin: null`, which the CSRF check must refuse); everything else sends no referrer.
+    if (!c.res.headers.has("Referrer-Policy")) c.header("Referrer-Policy", "no-referrer");
     c.header("X-Frame-Options", "DENY");
     c.header("Cross-Origin-Opener-Policy", "same-origin");
     c.header("Cross-Origin-Resource-Policy", "same-origin");

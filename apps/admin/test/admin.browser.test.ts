@@ -1,0 +1,160 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { launchChromium } from "@burrow/platform-core/browser";
+import { referenceTotp } from "@burrow/platform-auth/testing";
+import { createAdminApp } from "../src/app.tsx";
+import { createTestApi, signUpUser, type TestApi, type TestUser } from "../../api/test/helpers.ts";
+
+/** BURROW_UPDATE_SCREENSHOTS=1 writes the screenshots into docs/images; otherwise to a temporary folder. */
+const SCREENSHOTS =
+  process.env.BURROW_UPDATE_SCREENSHOTS === "1"
+    ? join(import.meta.dir, "../../../docs/images")
+    : join(tmpdir(), "burrow-screenshots");
+const PASSWORD = "correct horse battery staple admin";
+
+describe("the admin console in Chromium, offline: the first operator's journey", () => {
+  let api: TestApi;
+  let apiServer: ReturnType<typeof Bun.serve>;
+  let adminServer: ReturnType<typeof Bun.serve>;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let apiOrigin: string;
+  let adminOrigin: string;
+  let target: TestUser;
+  let totpSecret: string;
+  const outside: string[] = [];
+  const consoleErrors: string[] = [];
+  const codeNow = () => referenceTotp(totpSecret, Math.floor(api.clock.now().getTime() / 1000));
+  const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `admin-${name}.png`), fullPage: true });
+
+  beforeAll(async () => {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    let apiHandler: (request: Request) => Response | Promise<Response> = () =>
+      new Response("starting", { status: 503 });
+    let adminHandler = apiHandler;
+    apiServer = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (request) => apiHandler(request) });
+    adminServer = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (request) => adminHandler(request) });
+    apiOrigin = `http://localhost:${apiServer.port}`;
+    adminOrigin = `http://localhost:${adminServer.port}`;
+    api = await createTestApi({ PUBLIC_URL: apiOrigin, ADMIN_URL: adminOrigin });
+    const admin = createAdminApp(api.platform);
+    apiHandler = (request) => api.app.fetch(request, { remoteAddress: "127.0.0.1" });
+    adminHandler = (request) => admin.fetch(request, { remoteAddress: "127.0.0.1" });
+    target = await signUpUser(api, { name: "Tess Target", userAgent: "Mozilla/5.0 (Macintosh) Firefox/140.0" });
+    for (let index = 0; index < 12; index++) await signUpUser(api, { name: `Customer ${index + 1}` });
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    await context.route("**/*", (route) => {
+      const host = new URL(route.request().url()).hostname;
+      if (host === "localhost" || host === "127.0.0.1") return route.continue();
+      outside.push(route.request().url());
+      return route.abort();
+    });
+    page = await context.newPage();
+    page.on("console", (message) => {
+      if (message.type() === "error") consoleErrors.push(message.text());
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await apiServer?.stop(true);
+    await adminServer?.stop(true);
+    await api?.close();
+  });
+
+  test("create-admin's set-up link sets the password; the console asks for TOTP enrolment, then opens", async () => {
+    const created = await api.platform.operator.createAdmin("first.operator@example.com");
+    expect(created.setupLink).not.toBeNull();
+    await page.goto(created.setupLink!.replace(api.config.publicUrl, apiOrigin));
+    await page.fill("#password", PASSWORD);
+    await page.click("button[type=submit]");
+    await page.waitForLoadState("load");
+    await page.waitForSelector("text=Your account is ready");
+
+    await page.goto(`${adminOrigin}/`);
+    expect(page.url()).toBe(`${adminOrigin}/sign-in`);
+    // Styled by its own stylesheet under the strict CSP: the button is the brand colour.
+    const button = await page.evaluate(() => getComputedStyle(document.querySelector("button")!).backgroundColor);
+    expect(button).toBe("rgb(79, 70, 229)");
+    await page.fill("#email", "first.operator@example.com");
+    await page.fill("#password", PASSWORD);
+    await shot("sign-in");
+    await page.click("button[type=submit]");
+    await page.waitForURL(`${adminOrigin}/enrol-mfa`);
+    const qr = await page.evaluate(() => document.querySelector<HTMLImageElement>("img.qr")!.naturalWidth);
+    expect(qr).toBeGreaterThan(0);
+    totpSecret = (await page.textContent("main code, .card code"))!.trim();
+    await shot("enrol-mfa");
+    await page.fill("#code", codeNow());
+    await page.click("button[type=submit]");
+    await page.waitForSelector("text=Two-step verification is on");
+    expect(await page.locator(".codes li").count()).toBeGreaterThanOrEqual(8);
+    await page.click("text=Continue to the console");
+    await page.waitForURL(`${adminOrigin}/`);
+    expect(await page.locator("nav a", { hasText: "Users" }).count()).toBe(1);
+  });
+
+  test("finds a user, revokes a session (their next API request fails), suspends and unsuspends", async () => {
+    await page.goto(`${adminOrigin}/users`);
+    expect(await page.locator("tbody tr").count()).toBeGreaterThanOrEqual(14);
+    await shot("users");
+    await page.fill("#query", "Tess");
+    await page.click("form[role=search] button");
+    await page.waitForURL(/query=Tess/);
+    expect(await page.locator("tbody tr").count()).toBe(1);
+    await page.click(`a[href="/users/${target.id}"]`);
+    await page.waitForURL(`${adminOrigin}/users/${target.id}`);
+    expect(await page.locator("tbody tr", { hasText: "Firefox" }).count()).toBe(1);
+    await shot("user");
+
+    expect((await api.request("/v1/me", { headers: target.bearer })).status).toBe(200);
+    await page.click(`form[action$="/revoke"] button`);
+    await page.waitForSelector("text=The session has ended.");
+    expect((await api.request("/v1/me", { headers: target.bearer })).status).toBe(401);
+
+    await page.click("text=Suspend");
+    await page.waitForSelector("text=The user is suspended");
+    expect(await page.locator(".badge.suspended").count()).toBe(1);
+    await page.click("text=Unsuspend");
+    await page.waitForSelector("text=The user is active again.");
+    const trail = await page.locator("tbody tr code").allTextContents();
+    expect(trail).toEqual(expect.arrayContaining(["user.suspended", "user.unsuspended"]));
+  });
+
+  test("a cross-site form post is refused and changes nothing", async () => {
+    const evil = await context.newPage();
+    // A page elsewhere (another origin) that posts a form at the console, as a CSRF attack would.
+    await evil.goto(`${apiOrigin}/readyz`);
+    const navigated = evil.waitForURL(`${adminOrigin}/users/${target.id}/suspend`);
+    await evil.evaluate(
+      ({ action }) => {
+        const form = document.createElement("form");
+        form.method = "post";
+        form.action = action;
+        document.body.append(form);
+        form.submit();
+      },
+      { action: `${adminOrigin}/users/${target.id}/suspend` },
+    );
+    await navigated;
+    await evil.waitForLoadState("load");
+    expect(await evil.textContent("body")).toContain("Cross-site request rejected");
+    await evil.close();
+    await page.goto(`${adminOrigin}/users/${target.id}`);
+    expect(await page.locator(".badge.active").count()).toBe(1);
+  });
+
+  test("stays usable on a narrow window; nothing was loaded from anywhere else", async () => {
+    await page.setViewportSize({ width: 420, height: 800 });
+    await page.goto(`${adminOrigin}/users/${target.id}`);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await shot("user-narrow");
+    expect(outside).toEqual([]);
+    expect(consoleErrors).toEqual([]);
+  });
+});
