@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { isId, PlatformError, type UserId } from "@burrow/platform-core";
 import { USER_STATUSES, type SessionRow, type UserStatus } from "@burrow/platform-auth";
+import { type AuditQuery, auditExportResponse } from "@burrow/platform-ops";
 import { covers } from "@burrow/platform-rbac";
 import {
   type AppEnv,
@@ -22,6 +23,7 @@ import { clearAdminSession, csrfToken, csrfTokenValid, readAdminSession, writeAd
 import { EnrolPage, MfaPage, ReauthenticatePage, RecoveryCodesPage, SignInPage } from "./pages/sign-in.tsx";
 import { ErrorPage, OverviewPage } from "./pages/overview.tsx";
 import { UserPage, UsersPage } from "./pages/users.tsx";
+import { type AuditFilters, AuditPage, SecurityEventsPage } from "./pages/audit.tsx";
 
 /**
  * The console's policy: its own stylesheet and nothing else; no script at all, forms post only to
@@ -62,7 +64,33 @@ const NOTICES: Record<string, string> = {
   "session-revoked": "The session has ended.",
   deleted: "The user is deleted.",
   reauthenticated: "You have confirmed it is you. Do the action again.",
+  resolved: "The security event is resolved.",
 };
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** The audit log's filters from the page's query: text as typed, and the query the service takes. */
+function auditFilters(c: Context): { filters: AuditFilters; query: AuditQuery } {
+  const filters: AuditFilters = {};
+  const query: AuditQuery = {};
+  for (const name of ["actorId", "action", "targetId"] as const) {
+    const value = (c.req.query(name) ?? "").trim().slice(0, 80);
+    if (value !== "") filters[name] = query[name] = value;
+  }
+  const outcome = c.req.query("outcome");
+  if (outcome === "success" || outcome === "failure" || outcome === "denied") filters.outcome = query.outcome = outcome;
+  const from = c.req.query("from") ?? "";
+  if (DAY.test(from) && !Number.isNaN(Date.parse(from))) {
+    filters.from = from;
+    query.from = new Date(`${from}T00:00:00.000Z`);
+  }
+  const to = c.req.query("to") ?? "";
+  if (DAY.test(to) && !Number.isNaN(Date.parse(to))) {
+    filters.to = to;
+    query.to = new Date(`${to}T23:59:59.999Z`);
+  }
+  return { filters, query };
+}
 
 export function createAdminApp(platform: Platform): Hono<AppEnv> {
   const { config, auth } = platform;
@@ -282,6 +310,49 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
         notice={done === undefined ? undefined : NOTICES[done]}
       />,
     );
+  });
+
+  app.get("/audit", async (c) => {
+    const me = await operator(c);
+    const { filters, query } = auditFilters(c);
+    const cursor = c.req.query("cursor");
+    const page = await platform.auditTrail.search(me.userId, query, {
+      ...(cursor === undefined || cursor === "" ? {} : { cursor }),
+      limit: 50,
+    });
+    return c.html(<AuditPage frame={me} filters={filters} page={page} />);
+  });
+  app.get("/audit/export", async (c) => {
+    const me = await operator(c);
+    const rows = await platform.auditTrail.export(me.userId, auditFilters(c).query);
+    return auditExportResponse(rows, c.req.query("format") === "ndjson" ? "ndjson" : "csv", (error) =>
+      platform.log.error("an audit export failed", { error: String(error) }),
+    );
+  });
+  app.get("/security-events", async (c) => {
+    const me = await operator(c);
+    const resolved = c.req.query("resolved") === "true";
+    const cursor = c.req.query("cursor");
+    const page = await platform.securityEvents.list(
+      me.userId,
+      { resolved },
+      { ...(cursor === undefined || cursor === "" ? {} : { cursor }), limit: 50 },
+    );
+    const done = c.req.query("done");
+    return c.html(
+      <SecurityEventsPage
+        frame={me}
+        resolved={resolved}
+        page={page}
+        notice={done === undefined ? undefined : NOTICES[done]}
+      />,
+    );
+  });
+  app.post("/security-events/:eventId/resolve", async (c) => {
+    const me = await operator(c);
+    const fields = await form(c);
+    await platform.securityEvents.resolve(me.userId, c.req.param("eventId"), fields.note ?? "", request(c));
+    return c.redirect("/security-events?done=resolved", 303);
   });
 
   // Each action: one service call, then back to the user's page with what happened.

@@ -13,6 +13,8 @@ export interface Frame {
 const MENU: { href: string; label: string; permission: string | null }[] = [
   { href: "/", label: "Overview", permission: null },
   { href: "/users", label: "Users", permission: "users:read" },
+  { href: "/audit", label: "Audit log", permission: "audit:read" },
+  { href: "/security-events", label: "Security events", permission: "audit:read" },
 ];
 
 const Document = (props: { title: string; children: Child }) => (

@@ -125,6 +125,18 @@ describe("the admin console in Chromium, offline: the first operator's journey",
     expect(trail).toEqual(expect.arrayContaining(["user.suspended", "user.unsuspended"]));
   });
 
+  test("reads the audit entries those actions wrote, and the security event create-admin raised", async () => {
+    await page.click("nav >> text=Audit log");
+    await page.waitForURL(`${adminOrigin}/audit`);
+    const actions = await page.locator("tbody tr td:nth-child(2)").allTextContents();
+    expect(actions.slice(0, 3)).toEqual(["user.unsuspended", "user.suspended", "session.revoked"]);
+    await shot("audit");
+    await page.click("nav >> text=Security events");
+    await page.waitForURL(`${adminOrigin}/security-events`);
+    expect(await page.locator("tbody tr", { hasText: "platform_role_granted" }).count()).toBe(1);
+    await shot("security-events");
+  });
+
   test("a cross-site form post is refused and changes nothing", async () => {
     const evil = await context.newPage();
     // A page elsewhere (another origin) that posts a form at the console, as a CSRF attack would.

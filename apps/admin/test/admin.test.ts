@@ -66,7 +66,12 @@ describe("the admin console", () => {
     api = await createTestApi({ ADMIN_URL: ADMIN });
     admin = createAdminApp(api.platform);
     operator = await signUpUser(api, { name: "Olga Operator" });
-    await grantPlatformPermissions(api, operator.id, ["users:read", "users:manage", "audit:read"]);
+    await grantPlatformPermissions(api, operator.id, [
+      "users:read",
+      "users:manage",
+      "audit:read",
+      "security_events:resolve",
+    ]);
   });
   afterAll(() => api.close());
 
@@ -163,6 +168,10 @@ describe("the admin console", () => {
     const refused = await browser.post(`/users/${target.id}/suspend`, {});
     expect(refused.status).toBe(403);
     expect((await api.request("/v1/me", { headers: target.bearer })).status).toBe(200);
+    // The menu offers only what the permissions cover, and the pages beyond them are refused.
+    expect(browser.lastHtml).not.toContain('href="/audit"');
+    expect((await browser.get("/audit")).status).toBe(403);
+    expect((await browser.get("/security-events")).status).toBe(403);
   });
 
   test("an account without platform permissions gets no console session", async () => {
@@ -200,5 +209,38 @@ describe("the admin console", () => {
     expect((await browser.get("/users/not-an-id")).status).toBe(404);
     expect((await browser.get("/users/usr_0000000000000000000000000")).status).toBe(404);
     expect((await browser.get("/nowhere")).status).toBe(404);
+  });
+
+  test("the audit log filters, pages and exports; security events are listed and resolved with a note", async () => {
+    const browser = await signInWithCode(operator, totpSecret);
+    const target = await signUpUser(api);
+    await browser.get(`/users/${target.id}`);
+    await browser.post(`/users/${target.id}/suspend`, {});
+    await browser.get(`/audit?action=user.suspended&targetId=${target.id}`);
+    expect(browser.lastHtml).toContain(`user ${target.id}`);
+    expect(browser.lastHtml.match(/<tr>/g)?.length).toBe(2); // the header and the one entry
+    await browser.get(`/audit?action=user.suspended&targetId=${target.id}&from=2000-01-01&to=2000-01-02`);
+    expect(browser.lastHtml).toContain("No entries match.");
+    const csv = await browser.get(`/audit/export?targetId=${target.id}&format=csv`);
+    expect(csv.headers.get("content-type")).toContain("text/csv");
+    const lines = (await csv.text()).trim().split("\r\n");
+    expect(lines[0]).toStartWith("id,");
+    expect(lines.some((line) => line.includes("user.suspended"))).toBe(true);
+
+    // Granting a platform role raises a high-severity security event.
+    const granted = await api.platform.operator.createAdmin(`granted-${crypto.randomUUID().slice(0, 8)}@example.com`);
+    await browser.get("/security-events");
+    expect(browser.lastHtml).toContain("platform_role_granted");
+    const eventId = /action="\/security-events\/([^/]+)\/resolve"/.exec(browser.lastHtml)![1]!;
+    const empty = await browser.post(`/security-events/${eventId}/resolve`, { note: "   " });
+    expect(empty.status).toBe(400);
+    await browser.get("/security-events");
+    const resolved = await browser.post(`/security-events/${eventId}/resolve`, {
+      note: "Expected: <b>new operator</b>",
+    });
+    expect(resolved.headers.get("location")).toBe("/security-events?done=resolved");
+    await browser.get("/security-events?resolved=true");
+    expect(browser.lastHtml).toContain("Expected: &lt;b&gt;new operator&lt;/b&gt;");
+    expect(granted.userId).toStartWith("usr_");
   });
 });

@@ -193,7 +193,7 @@ export const UserPage = (props: {
               <tbody>
                 {props.audit.map((entry) => (
                   <tr>
-                    <td>{when(entry.occurredAt)}</td>
+                    <td class="nowrap">{when(entry.occurredAt)}</td>
                     <td>
                       <code>{entry.action}</code>
                     </td>

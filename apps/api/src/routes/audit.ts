@@ -2,7 +2,13 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema, SECURITY_EVENT_RULES } from "@burrow/platform-core";
 import { type AppEnv, type Platform, requireActor, requireCaller, requireSession } from "@burrow/platform-http";
-import { auditCsvLine, auditRecord, type AuditQuery, type SecurityEventRow } from "@burrow/platform-ops";
+import {
+  auditExportFormat,
+  auditExportResponse,
+  auditRecord,
+  type AuditQuery,
+  type SecurityEventRow,
+} from "@burrow/platform-ops";
 import { jsonBody, jsonContent, PageLimit, pageOf, problems } from "../schemas.ts";
 
 const tags = ["Audit"];
@@ -138,14 +144,6 @@ const toSecurityEvent = (row: SecurityEventRow) => ({
   resolvedAt: row.resolvedAt?.toISOString() ?? null,
 });
 
-/** The export format the Accept header asks for, if any. */
-function exportFormat(accept: string | undefined): "ndjson" | "csv" | null {
-  if (accept === undefined) return null;
-  if (/application\/x-ndjson/i.test(accept)) return "ndjson";
-  if (/text\/csv/i.test(accept)) return "csv";
-  return null;
-}
-
 export function auditRoutes(platform: Platform): OpenAPIHono<AppEnv> {
   const { auditTrail } = platform;
   return new OpenAPIHono<AppEnv>()
@@ -153,7 +151,7 @@ export function auditRoutes(platform: Platform): OpenAPIHono<AppEnv> {
       const caller = await requireActor(c, "audit:read");
       const { cursor, limit, ...filters } = c.req.valid("query");
       const query = filters as AuditQuery;
-      const format = exportFormat(c.req.header("accept"));
+      const format = auditExportFormat(c.req.header("accept"));
       if (format === null) {
         const page = await auditTrail.search(caller.user.id, query, {
           ...(cursor === undefined ? {} : { cursor }),
@@ -163,46 +161,9 @@ export function auditRoutes(platform: Platform): OpenAPIHono<AppEnv> {
       }
       // Permission and filters are checked here, before the first byte: an error is still a problem document.
       const rows = await auditTrail.export(caller.user.id, query);
-      const encoder = new TextEncoder();
-      const iterator = rows[Symbol.asyncIterator]();
-      const line = (row: Parameters<typeof auditRecord>[0]) =>
-        format === "csv" ? auditCsvLine(row) : `${JSON.stringify(auditRecord(row))}\n`;
-      // Pulled as the client reads: a slow reader holds the export back instead of filling memory.
-      const body = new ReadableStream<Uint8Array>({
-        start(controller) {
-          if (format === "csv") controller.enqueue(encoder.encode(auditCsvLine("header")));
-        },
-        async pull(controller) {
-          try {
-            let chunk = "";
-            for (let count = 0; count < 500; count++) {
-              const next = await iterator.next();
-              if (next.done) {
-                if (chunk !== "") controller.enqueue(encoder.encode(chunk));
-                controller.close();
-                return;
-              }
-              chunk += line(next.value);
-            }
-            controller.enqueue(encoder.encode(chunk));
-          } catch (error) {
-            // Past the headers nothing can be answered any more: the client sees a cut-off export.
-            platform.log.error("an audit export failed", { error: String(error) });
-            controller.error(error);
-          }
-        },
-        async cancel() {
-          await iterator.return?.();
-        },
-      });
-      const type = format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson";
-      return new Response(body, {
-        status: 200,
-        headers: {
-          "content-type": type,
-          "content-disposition": `attachment; filename="audit-log.${format === "csv" ? "csv" : "ndjson"}"`,
-        },
-      }) as never;
+      return auditExportResponse(rows, format, (error) =>
+        platform.log.error("an audit export failed", { error: String(error) }),
+      ) as never;
     })
     .openapi(listSecurityEvents, async (c) => {
       const caller = await requireActor(c, "audit:read");

@@ -228,3 +228,61 @@ export function auditCsvLine(entry: AuditEntry | "header"): string {
   });
   return `${cells.join(",")}\r\n`;
 }
+
+export type AuditExportFormat = "ndjson" | "csv";
+
+/** The export format an Accept header asks for, if any. */
+export function auditExportFormat(accept: string | undefined): AuditExportFormat | null {
+  if (accept === undefined) return null;
+  if (/application\/x-ndjson/i.test(accept)) return "ndjson";
+  if (/text\/csv/i.test(accept)) return "csv";
+  return null;
+}
+
+/**
+ * An export as a download: rows are pulled as the client reads (500 to a chunk), so a slow reader
+ * holds the export back instead of filling memory. Past the headers nothing can be answered any
+ * more: a failure is reported to `onError` and the client sees a cut-off file.
+ */
+export function auditExportResponse(
+  rows: AsyncIterable<AuditEntry>,
+  format: AuditExportFormat,
+  onError: (error: unknown) => void,
+): Response {
+  const encoder = new TextEncoder();
+  const iterator = rows[Symbol.asyncIterator]();
+  const line = (row: AuditEntry) => (format === "csv" ? auditCsvLine(row) : `${JSON.stringify(auditRecord(row))}\n`);
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (format === "csv") controller.enqueue(encoder.encode(auditCsvLine("header")));
+    },
+    async pull(controller) {
+      try {
+        let chunk = "";
+        for (let count = 0; count < 500; count++) {
+          const next = await iterator.next();
+          if (next.done) {
+            if (chunk !== "") controller.enqueue(encoder.encode(chunk));
+            controller.close();
+            return;
+          }
+          chunk += line(next.value);
+        }
+        controller.enqueue(encoder.encode(chunk));
+      } catch (error) {
+        onError(error);
+        controller.error(error);
+      }
+    },
+    async cancel() {
+      await iterator.return?.();
+    },
+  });
+  return new Response(body, {
+    status: 200,
+    headers: {
+      "content-type": format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson",
+      "content-disposition": `attachment; filename="audit-log.${format}"`,
+    },
+  });
+}

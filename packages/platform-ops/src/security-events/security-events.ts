@@ -72,8 +72,13 @@ export function createSecurityEvents(options: {
       );
     },
 
-    async resolve(actorId, eventId, note, request) {
+    async resolve(actorId, eventId, noteText, request) {
       await require(actorId, RESOLVE_PERMISSION);
+      const note = noteText.trim();
+      if (note.length === 0 || note.length > 2000)
+        throw new PlatformError("validation_failed", {
+          errors: [{ path: "note", message: "A note of 1 to 2000 characters is required" }],
+        });
       return db.transaction(async (tx) => {
         const [event] = await tx.select().from(securityEvents).where(eq(securityEvents.id, eventId));
         if (event === undefined) throw new PlatformError("not_found");
