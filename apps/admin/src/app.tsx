@@ -276,7 +276,7 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
   // ── The console. ──
   app.get("/", async (c) => {
     const me = await operator(c);
-    return c.html(<OverviewPage frame={me} />);
+    return c.html(<OverviewPage frame={me} summary={await platform.overview.summary(me.userId)} />);
   });
   app.get("/users", async (c) => {
     const me = await operator(c);

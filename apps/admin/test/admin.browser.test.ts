@@ -96,6 +96,12 @@ describe("the admin console in Chromium, offline: the first operator's journey",
     await page.click("text=Continue to the console");
     await page.waitForURL(`${adminOrigin}/`);
     expect(await page.locator("nav a", { hasText: "Users" }).count()).toBe(1);
+    // The chart is drawn: one bar per day and series, and the figures name today's sign-ups.
+    expect(await page.locator("svg[role=img] rect").count()).toBe(14 * 3);
+    expect(await page.getAttribute("svg[role=img]", "aria-label")).toContain(
+      "Sign-ups: 13, Sign-ins: 14, Failed sign-ins: 0",
+    );
+    await shot("overview");
   });
 
   test("finds a user, revokes a session (their next API request fails), suspends and unsuspends", async () => {

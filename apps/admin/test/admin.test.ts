@@ -5,6 +5,7 @@ import {
   createTestApi,
   enrolTotp,
   grantPlatformPermissions,
+  signIn,
   signUpUser,
   type TestApi,
   type TestUser,
@@ -242,5 +243,41 @@ describe("the admin console", () => {
     await browser.get("/security-events?resolved=true");
     expect(browser.lastHtml).toContain("Expected: &lt;b&gt;new operator&lt;/b&gt;");
     expect(granted.userId).toStartWith("usr_");
+  });
+
+  test("the overview counts accounts, sign-ups, sign-ins and failures per day, and shows each part to who may see it", async () => {
+    const today = () => api.clock.now().toISOString().slice(0, 10);
+    const before = await api.platform.overview.summary(operator.id);
+    expect(before.activity).toHaveLength(14);
+    expect(before.activity!.at(-1)!.day).toBe(today());
+    const newcomer = await signUpUser(api);
+    expect((await signIn(api, newcomer.email, "not the password, clearly")).status).toBe(401);
+    await api.platform.userAdministration.suspend(operator.id, newcomer.id as never, {});
+    const after = await api.platform.overview.summary(operator.id);
+    const [was, now] = [before.activity!.at(-1)!, after.activity!.at(-1)!];
+    expect(now.signUps - was.signUps).toBe(1);
+    expect(now.failedSignIns - was.failedSignIns).toBe(1);
+    expect(now.signIns - was.signIns).toBeGreaterThanOrEqual(1);
+    expect(after.users!.byStatus.suspended - before.users!.byStatus.suspended).toBe(1);
+    expect(after.users!.byStatus.active - before.users!.byStatus.active).toBe(0);
+    // Tomorrow, today's figures move one day back in the window.
+    api.clock.advance(86_400_000);
+    const tomorrow = await api.platform.overview.summary(operator.id);
+    expect(tomorrow.activity!.at(-2)).toEqual(now);
+    expect(tomorrow.activity!.at(-1)).toEqual({ day: today(), signUps: 0, signIns: 0, failedSignIns: 0 });
+
+    const browser = await signInWithCode(operator, totpSecret);
+    await browser.get("/");
+    expect(browser.lastHtml).toContain('role="img"');
+    expect(browser.lastHtml).toContain("Open security events");
+
+    // users:read alone: the accounts, not the audit log's figures; no permission: no overview.
+    const reader = await signUpUser(api);
+    await grantPlatformPermissions(api, reader.id, ["users:read"]);
+    const partial = await api.platform.overview.summary(reader.id);
+    expect(partial.users).not.toBeNull();
+    expect(partial.activity).toBeNull();
+    expect(partial.openSecurityEvents).toBeNull();
+    await expect(api.platform.overview.summary(newcomer.id)).rejects.toMatchObject({ code: "forbidden" });
   });
 });

@@ -27,6 +27,7 @@ import { orgRoutes } from "./routes/orgs/index.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 import { adminUserRoutes } from "./routes/admin-users.ts";
+import { adminOverviewRoutes } from "./routes/admin-overview.ts";
 import { meRoutes } from "./routes/me.ts";
 import { docsRoutes } from "./routes/docs.ts";
 
@@ -103,6 +104,7 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
   app.route("/", auditRoutes(platform));
   app.route("/", webhookRoutes(platform));
   app.route("/", adminUserRoutes(platform));
+  app.route("/", adminOverviewRoutes(platform));
   app.route("/", hostedPages(platform));
   if (config.env !== "production" && platform.email.transport.name === "dev-mailbox")
     app.route("/", devMailboxRoutes(platform));

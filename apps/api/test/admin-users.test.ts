@@ -221,4 +221,20 @@ describe("/v1/admin/users", () => {
     expect(revoked.status).toBe(200);
     expect((await api.request("/v1/me", { headers: target.bearer })).status).toBe(401);
   });
+
+  test("GET /v1/admin/overview answers the console's overview, each part for the permissions that cover it", async () => {
+    const full = await api.request("/v1/admin/overview?days=3", { headers: operator.bearer });
+    expect(full.status).toBe(200);
+    const body = (await full.json()) as { users: { byStatus: Record<string, number> }; activity: unknown[] };
+    expect(body.users.byStatus.active).toBeGreaterThan(0);
+    expect(body.activity).toHaveLength(3);
+    const partial = (await (await api.request("/v1/admin/overview", { headers: reader.bearer })).json()) as {
+      activity: unknown;
+    };
+    expect(partial.activity).toBeNull();
+    const nobody = await signUpUser(api);
+    const refused = await api.request("/v1/admin/overview", { headers: nobody.bearer });
+    expect(refused.status).toBe(403);
+    expect((await api.request("/v1/admin/overview?days=0", { headers: operator.bearer })).status).toBe(400);
+  });
 });

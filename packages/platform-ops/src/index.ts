@@ -46,3 +46,4 @@ export {
   type StepUp,
   type UserAdministration,
 } from "./user-admin/user-admin.ts";
+export { createOverview, type DailyActivity, type Overview, type OverviewSummary } from "./overview/overview.ts";

@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull, lt, ne, or, sql } from "drizzle-orm";
+import { and, desc, eq, gt, isNull, lt, ne, or, sql } from "drizzle-orm";
 import {
   constantTimeEqual,
   deleteInBatches,
@@ -64,6 +64,8 @@ export interface Sessions {
   /** The same checks for a session named by a verified access token's `sid` (no secret to compare). */
   validateById(sessionId: string): Promise<SessionValidation>;
   list(db: Database, userId: UserId): Promise<SessionRow[]>;
+  /** How many sessions of any user are live now (not ended, inside their lifetimes). */
+  countLive(db: Database): Promise<number>;
   /** Revokes one of the user's sessions; false when the user has no such active session. */
   revoke(db: Database, userId: UserId, sessionId: SessionId, reason: string): Promise<boolean>;
   /**
@@ -231,6 +233,25 @@ export function createSessions(context: AuthContext): Sessions {
         .where(and(eq(authSessions.userId, userId), isNull(authSessions.revokedAt)))
         .orderBy(desc(authSessions.lastActiveAt));
       return rows.filter((session) => now < idleEnd(session));
+    },
+
+    async countLive(db) {
+      const now = clock.now();
+      const idleSince = (audience: SessionAudience) => new Date(now.getTime() - lifetimes(audience).idleTimeoutMs);
+      const [row] = await db
+        .select({ count: sql<number | string>`count(*)` })
+        .from(authSessions)
+        .where(
+          and(
+            isNull(authSessions.revokedAt),
+            gt(authSessions.expiresAt, now),
+            or(
+              and(eq(authSessions.audience, "app"), gt(authSessions.lastActiveAt, idleSince("app"))),
+              and(eq(authSessions.audience, "admin"), gt(authSessions.lastActiveAt, idleSince("admin"))),
+            ),
+          ),
+        );
+      return Number(row?.count ?? 0);
     },
 
     async revoke(db, userId, sessionId, reason) {

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, ilike, isNull, or, type SQL } from "drizzle-orm";
+import { and, asc, eq, gt, ilike, isNull, or, sql, type SQL } from "drizzle-orm";
 import {
   isId,
   newId,
@@ -10,7 +10,7 @@ import {
 } from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
 import type { SessionRow, Sessions } from "../sessions/sessions.ts";
-import { signInThrottles, users, type UserStatus } from "../schema.ts";
+import { signInThrottles, USER_STATUSES, users, type UserStatus } from "../schema.ts";
 
 export type UserRow = typeof users.$inferSelect;
 
@@ -87,6 +87,8 @@ export interface Users {
   setPrivateMetadata(db: Database, id: UserId, privateMetadata: Record<string, unknown>): Promise<void>;
   markEmailVerified(db: Database, id: UserId): Promise<void>;
   search(db: Database, search: UserSearch): Promise<{ data: UserRow[]; nextCursor: string | null }>;
+  /** How many accounts are in each status (deleted ones included). */
+  countByStatus(db: Database): Promise<Record<UserStatus, number>>;
   /** Suspends and revokes every session at once. */
   suspend(db: Database, id: UserId, actor: UserId | "system", request: RequestContext): Promise<void>;
   unsuspend(db: Database, id: UserId, actor: UserId | "system", request: RequestContext): Promise<void>;
@@ -202,6 +204,16 @@ export function createUsers(context: AuthContext, parts: { sessions: Sessions })
         .update(users)
         .set({ emailVerifiedAt: now, updatedAt: now })
         .where(and(eq(users.id, id), isNull(users.emailVerifiedAt)));
+    },
+
+    async countByStatus(db) {
+      const rows = await db
+        .select({ status: users.status, count: sql<number | string>`count(*)` })
+        .from(users)
+        .groupBy(users.status);
+      const counts = Object.fromEntries(USER_STATUSES.map((status) => [status, 0])) as Record<UserStatus, number>;
+      for (const row of rows) counts[row.status] = Number(row.count);
+      return counts;
     },
 
     async search(db, search) {

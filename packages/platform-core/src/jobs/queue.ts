@@ -150,3 +150,13 @@ export async function getJob(db: Database, id: JobId): Promise<JobRow | undefine
   const [row] = await db.select().from(jobs).where(eq(jobs.id, id));
   return row;
 }
+
+/** The queue now: how many jobs of each type are in each state, finished ones left out. */
+export async function jobCounts(db: Database): Promise<{ type: string; state: string; count: number }[]> {
+  const rows = await db
+    .select({ type: jobs.type, state: jobs.status, count: sql<number | string>`count(*)` })
+    .from(jobs)
+    .where(sql`${jobs.status} <> 'succeeded'`)
+    .groupBy(jobs.type, jobs.status);
+  return rows.map((row) => ({ type: row.type, state: row.state, count: Number(row.count) }));
+}

@@ -1,4 +1,4 @@
-import { and, desc, eq } from "drizzle-orm";
+import { and, desc, eq, sql } from "drizzle-orm";
 import {
   backoffDelay,
   enqueueJob,
@@ -13,7 +13,7 @@ import {
   type Logger,
   type Metrics,
 } from "@burrow/platform-core";
-import { emailMessages, type EmailStatus } from "../schema.ts";
+import { EMAIL_STATUSES, emailMessages, type EmailStatus } from "../schema.ts";
 import type { TemplateRenderer } from "../templates/render.ts";
 import type { TemplateStore } from "../templates/store.ts";
 import type { EmailTransport } from "../transports/transport.ts";
@@ -47,6 +47,8 @@ export interface Outbox {
   queue(db: Database, input: QueueEmailInput): Promise<EmailMessageRow>;
   get(db: Database, id: string): Promise<EmailMessageView | undefined>;
   list(db: Database, options?: { status?: EmailStatus; to?: string; limit?: number }): Promise<EmailMessageRow[]>;
+  /** How many messages are in each status. */
+  countByStatus(db: Database): Promise<Record<EmailStatus, number>>;
   /** The job definition that sends queued messages through the transport. */
   sendJob: JobDefinition;
 }
@@ -108,6 +110,16 @@ export function createOutbox(options: {
       if (row === undefined) return undefined;
       const { htmlEncrypted, textEncrypted, ...rest } = row;
       return { ...rest, html: open(id, htmlEncrypted), text: open(id, textEncrypted) };
+    },
+
+    async countByStatus(db) {
+      const rows = await db
+        .select({ status: emailMessages.status, count: sql<number | string>`count(*)` })
+        .from(emailMessages)
+        .groupBy(emailMessages.status);
+      const counts = Object.fromEntries(EMAIL_STATUSES.map((status) => [status, 0])) as Record<EmailStatus, number>;
+      for (const row of rows) counts[row.status] = Number(row.count);
+      return counts;
     },
 
     async list(db, filter = {}) {

@@ -22,6 +22,8 @@ import {
   createOperatorTools,
   createPrometheusMetrics,
   createUserAdministration,
+  createOverview,
+  type Overview,
   type UserAdministration,
   createSecurityEvents,
   createWebhooks,
@@ -53,6 +55,8 @@ export interface Platform {
   userAdministration: UserAdministration;
   /** Security events (raised by the audit writer): list and resolve. */
   securityEvents: SecurityEvents;
+  /** The admin console's overview: accounts, sessions, sign-ins per day, the queue, open events. */
+  overview: Overview;
   /** Sweeps expired rows on a schedule (its job is in `jobs`). */
   housekeeping: Housekeeping;
   /** What the `burrow` command line does on the server (acts of the system). */
@@ -141,6 +145,13 @@ export function composePlatform(options: ComposeOptions): Platform {
     sweepers: [...coreSweepers(config.housekeeping), ...email.sweepers, ...auth.sweepers, webhooks.sweeper],
   });
   const auditTrail = createAuditTrail({ db: database.db, audit, resolver: rbac.resolver, secret: config.secret });
+  const securityEvents = createSecurityEvents({
+    db: database.db,
+    audit,
+    resolver: rbac.resolver,
+    clock,
+    secret: config.secret,
+  });
   return {
     config,
     database,
@@ -162,12 +173,16 @@ export function composePlatform(options: ComposeOptions): Platform {
       resolver: rbac.resolver,
       clock,
     }),
-    securityEvents: createSecurityEvents({
+    securityEvents,
+    overview: createOverview({
       db: database.db,
-      audit,
-      resolver: rbac.resolver,
       clock,
-      secret: config.secret,
+      users: auth.users,
+      sessions: auth.sessions,
+      outbox: email.outbox,
+      auditTrail,
+      securityEvents,
+      resolver: rbac.resolver,
     }),
     housekeeping,
     prometheus,

@@ -1,4 +1,4 @@
-import { and, eq, gte, inArray, lte, or, type SQL } from "drizzle-orm";
+import { and, eq, gte, inArray, lte, or, sql, type SQL } from "drizzle-orm";
 import {
   AUDIT_ACTIONS,
   PlatformError,
@@ -44,6 +44,15 @@ export interface AuditTrail {
   export(actorId: string, query: AuditQuery): Promise<AsyncIterable<AuditEntry>>;
   /** The user's own recent security activity (sign-ins, password, MFA and address changes, new keys). */
   activity(userId: string, limit?: number): Promise<AuditEntry[]>;
+  /**
+   * How many entries of each of `actions` were written on each UTC day since `since` (audit:read),
+   * read through the (action, time) index: `{ day: "2026-03-01", action, count }`.
+   */
+  dailyCounts(
+    actorId: string,
+    actions: readonly string[],
+    since: Date,
+  ): Promise<{ day: string; action: string; count: number }[]>;
 }
 
 /** The actions a user sees as their own security activity. */
@@ -188,6 +197,16 @@ export function createAuditTrail(options: {
       };
     },
 
+    async dailyCounts(actorId, actions, since) {
+      await authorize(actorId);
+      const day = sql<string>`to_char(${auditLogs.occurredAt} at time zone 'UTC', 'YYYY-MM-DD')`;
+      const rows = await db
+        .select({ day, action: auditLogs.action, count: sql<number | string>`count(*)` })
+        .from(auditLogs)
+        .where(and(inArray(auditLogs.action, [...actions]), gte(auditLogs.occurredAt, since)))
+        .groupBy(day, auditLogs.action);
+      return rows.map((row) => ({ day: row.day, action: row.action, count: Number(row.count) }));
+    },
     activity: (userId, limit = 50) =>
       db
         .select()

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { COUNTERS, queryRows, type CounterName, type Database, type Metrics } from "@burrow/platform-core";
+import { COUNTERS, jobCounts, queryRows, type CounterName, type Database, type Metrics } from "@burrow/platform-core";
 import { Counter, EXPOSITION_CONTENT_TYPE, Gauge, Histogram, Registry } from "./exposition.ts";
 
 export interface PrometheusMetrics {
@@ -63,12 +63,8 @@ export function createPrometheusMetrics(options: { db: Database }): PrometheusMe
       latency.observe({ route, method }, seconds);
     },
     async render() {
-      const rows = await queryRows<{ type: string; status: string; count: number | string }>(
-        options.db,
-        sql`select type, status, count(*) as count from jobs where status <> 'succeeded' group by type, status`,
-      );
       queue.reset();
-      for (const row of rows) queue.set({ type: row.type, state: row.status }, Number(row.count));
+      for (const row of await jobCounts(options.db)) queue.set({ type: row.type, state: row.state }, row.count);
       const [open] = await queryRows<{ count: number | string }>(
         options.db,
         sql`select count(*) as count from pg_stat_activity where datname = current_database()`,

@@ -1,4 +1,4 @@
-import { and, eq, isNotNull, isNull, type SQL } from "drizzle-orm";
+import { and, eq, isNotNull, isNull, sql, type SQL } from "drizzle-orm";
 import { PlatformError, type AuditLog, type Database, type RequestContext } from "@burrow/platform-core";
 import { securityEvents } from "@burrow/platform-core/schema";
 import type { PermissionResolver } from "@burrow/platform-rbac";
@@ -21,6 +21,8 @@ export interface SecurityEvents {
     filter: SecurityEventFilter,
     page?: { cursor?: string; limit?: number },
   ): Promise<{ data: SecurityEventRow[]; nextCursor: string | null }>;
+  /** How many events are open (audit:read). */
+  countOpen(actorId: string): Promise<number>;
   /** Resolves an open event with a note (security_events:resolve); audited. 409 when already resolved. */
   resolve(actorId: string, eventId: string, note: string, request: RequestContext): Promise<SecurityEventRow>;
 }
@@ -50,6 +52,15 @@ export function createSecurityEvents(options: {
   }
 
   return {
+    async countOpen(actorId) {
+      await require(actorId, "audit:read");
+      const [row] = await db
+        .select({ count: sql<number | string>`count(*)` })
+        .from(securityEvents)
+        .where(isNull(securityEvents.resolvedAt));
+      return Number(row?.count ?? 0);
+    },
+
     async list(actorId, filter, page = {}) {
       await require(actorId, "audit:read");
       const where: SQL[] = [];
