@@ -22,7 +22,7 @@ import type { Frame } from "./layout.tsx";
 import { clearAdminSession, csrfToken, csrfTokenValid, readAdminSession, writeAdminSession } from "./session.ts";
 import { EnrolPage, MfaPage, ReauthenticatePage, RecoveryCodesPage, SignInPage } from "./pages/sign-in.tsx";
 import { ErrorPage, OverviewPage } from "./pages/overview.tsx";
-import { UserPage, UsersPage } from "./pages/users.tsx";
+import { NewUserPage, UserPage, UsersPage } from "./pages/users.tsx";
 import { type AuditFilters, AuditPage, SecurityEventsPage } from "./pages/audit.tsx";
 
 /**
@@ -62,6 +62,7 @@ const NOTICES: Record<string, string> = {
   unlocked: "The sign-in lock is cleared.",
   "sessions-revoked": "Every session of the user has ended.",
   "session-revoked": "The session has ended.",
+  created: "The user is created. Their account-setup link is on its way, if you chose to mail it.",
   deleted: "The user is deleted.",
   reauthenticated: "You have confirmed it is you. Do the action again.",
   resolved: "The security event is resolved.",
@@ -291,6 +292,36 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
       limit: 50,
     });
     return c.html(<UsersPage frame={me} page={page} query={query} status={status} />);
+  });
+  app.get("/users/new", async (c) => {
+    const me = await operator(c);
+    if (!me.can("users:manage"))
+      throw new PlatformError("forbidden", { detail: "This needs the users:manage permission." });
+    return c.html(<NewUserPage frame={me} />);
+  });
+  app.post("/users/new", async (c) => {
+    const me = await operator(c);
+    const fields = await form(c);
+    try {
+      const user = await platform.userAdministration.create(
+        me.userId,
+        { email: fields.email ?? "", name: fields.name ?? null, sendSetupEmail: fields.sendSetupEmail === "yes" },
+        request(c),
+      );
+      return c.redirect(`/users/${user.id}?done=created`, 303);
+    } catch (error) {
+      if (!(error instanceof PlatformError) || error.status >= 500 || error.status === 403) throw error;
+      const detail = error.errors?.map((issue) => `${issue.path}: ${issue.message}`).join("; ");
+      return c.html(
+        <NewUserPage
+          frame={me}
+          error={detail === undefined ? error.message : `${error.message} ${detail}`}
+          email={fields.email}
+          name={fields.name}
+        />,
+        error.status as 400,
+      );
+    }
   });
   app.get("/users/:userId", async (c) => {
     const me = await operator(c);

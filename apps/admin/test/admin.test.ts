@@ -173,6 +173,7 @@ describe("the admin console", () => {
     expect(browser.lastHtml).not.toContain('href="/audit"');
     expect((await browser.get("/audit")).status).toBe(403);
     expect((await browser.get("/security-events")).status).toBe(403);
+    expect((await browser.get("/users/new")).status).toBe(403);
   });
 
   test("an account without platform permissions gets no console session", async () => {
@@ -279,5 +280,27 @@ describe("the admin console", () => {
     expect(partial.activity).toBeNull();
     expect(partial.openSecurityEvents).toBeNull();
     await expect(api.platform.overview.summary(newcomer.id)).rejects.toMatchObject({ code: "forbidden" });
+  });
+
+  test("creates a user, who gets the account-setup mail; a taken address is said so on the form", async () => {
+    const browser = await signInWithCode(operator, totpSecret);
+    await browser.get("/users");
+    expect(browser.lastHtml).toContain('href="/users/new"');
+    await browser.get("/users/new");
+    const address = `hire-${crypto.randomUUID().slice(0, 8)}@example.com`;
+    const created = await browser.post("/users/new", { email: address, name: "Hiro Hire", sendSetupEmail: "yes" });
+    expect(created.status).toBe(303);
+    const location = created.headers.get("location")!;
+    expect(location).toMatch(/^\/users\/usr_[a-z0-9]+\?done=created$/);
+    await browser.get(location);
+    expect(browser.lastHtml).toContain('class="badge invited"');
+    const messages = await api.platform.email.outbox.list(api.database.db, { to: address });
+    expect(messages.map((message) => message.templateKey)).toEqual(["auth.account_setup"]);
+
+    await browser.get("/users/new");
+    const taken = await browser.post("/users/new", { email: address });
+    expect(taken.status).toBe(409);
+    expect(browser.lastHtml).toContain("An account with this email already exists.");
+    expect(browser.lastHtml).toContain(`value="${address}"`);
   });
 });

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createTestMailServer } from "@burrow/platform-email/testing";
 import {
   createTestApi,
+  ORIGIN,
+  PASSWORD,
   grantPlatformPermissions,
   post,
   readProblem,
@@ -236,5 +239,59 @@ describe("/v1/admin/users", () => {
     const refused = await api.request("/v1/admin/overview", { headers: nobody.bearer });
     expect(refused.status).toBe(403);
     expect((await api.request("/v1/admin/overview?days=0", { headers: operator.bearer })).status).toBe(400);
+  });
+});
+
+describe("POST /v1/admin/users", () => {
+  let api: TestApi;
+  let operator: TestUser;
+  const mail = createTestMailServer();
+  beforeAll(async () => {
+    api = await createTestApi({}, { mail });
+    operator = await signUpUser(api);
+    await grantPlatformPermissions(api, operator.id, ["users:read", "users:manage", "audit:read"]);
+  });
+  afterAll(() => api.close());
+
+  test("makes an invited account whose owner sets it up through the mailed link, then signs in", async () => {
+    const created = await post(
+      api,
+      "/v1/admin/users",
+      { email: "new.hire@example.com", name: "New Hire" },
+      operator.bearer,
+    );
+    expect(created.status).toBe(201);
+    const user = (await created.json()) as { id: string; status: string; name: string };
+    expect(user).toMatchObject({ status: "invited", name: "New Hire" });
+    // Until it is set up, the account cannot sign in (and says no more than for an unknown address).
+    const early = await signIn(api, "new.hire@example.com", "whatever password it is");
+    expect((await readProblem(early)).code).toBe("invalid_credentials");
+
+    await api.runJobs();
+    const link = await mail.linkTo("new.hire@example.com", "/auth/account-setup");
+    const setUp = await api.request("/auth/account-setup", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN },
+      body: new URLSearchParams({ token: link.searchParams.get("token")!, password: PASSWORD }).toString(),
+    });
+    expect(setUp.status).toBe(200);
+    expect((await signIn(api, "new.hire@example.com", PASSWORD)).status).toBe(200);
+    const audit = await api.platform.auditTrail.search(operator.id, { targetId: user.id, action: "user.created" });
+    expect(audit.data[0]?.actorId).toBe(operator.id);
+  });
+
+  test("refuses a taken address, bad input and callers without users:manage, creating nothing", async () => {
+    const taken = await post(api, "/v1/admin/users", { email: operator.email }, operator.bearer);
+    expect(taken.status).toBe(409);
+    expect((await readProblem(taken)).code).toBe("email_taken");
+    const bad = await post(api, "/v1/admin/users", { email: "not-an-address" }, operator.bearer);
+    expect((await readProblem(bad)).code).toBe("validation_failed");
+    const extra = await post(api, "/v1/admin/users", { email: "x@example.com", role: "admin" }, operator.bearer);
+    expect(extra.status).toBe(400);
+    const someone = await signUpUser(api);
+    const refused = await post(api, "/v1/admin/users", { email: "y@example.com" }, someone.bearer);
+    expect(refused.status).toBe(403);
+    expect(await api.platform.auth.users.findByEmail(api.database.db, "x@example.com")).toBeUndefined();
+    expect(await api.platform.auth.users.findByEmail(api.database.db, "y@example.com")).toBeUndefined();
   });
 });

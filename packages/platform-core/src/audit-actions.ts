@@ -6,7 +6,8 @@
 export const AUDIT_ACTIONS = {
   // Accounts and sign-in
   "user.signed_up": "An account was created by signing up, or by accepting an invitation without one.",
-  "user.created": "An operator made an account (the command line); its owner sets it up through a link.",
+  "user.created":
+    "An operator made an account (the console, the API or the command line); its owner sets it up through a link.",
   "user.sign_up_existing_email": "Someone tried to sign up with an address that has an account (its owner was told).",
   "user.signed_in": "A sign-in completed and a session started.",
   "user.new_device_sign_in": "A sign-in from a browser or app the account had not used before; the user was mailed.",

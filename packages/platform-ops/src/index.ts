@@ -43,6 +43,7 @@ export {
   createUserAdministration,
   USERS_MANAGE,
   USERS_READ,
+  type NewUser,
   type StepUp,
   type UserAdministration,
 } from "./user-admin/user-admin.ts";

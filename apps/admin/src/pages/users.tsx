@@ -1,6 +1,6 @@
 import { USER_STATUSES, type SessionRow, type UserRow, type UserStatus } from "@burrow/platform-auth";
 import type { AuditEntry } from "@burrow/platform-core";
-import { ActionButton, type Frame, Shell } from "../layout.tsx";
+import { ActionButton, CsrfField, type Frame, Shell } from "../layout.tsx";
 
 const when = (date: Date | null) => (date === null ? "—" : date.toISOString().replace("T", " ").slice(0, 16));
 const Status = (props: { status: string }) => <span class={`badge ${props.status}`}>{props.status}</span>;
@@ -34,6 +34,11 @@ export const UsersPage = (props: {
           </select>
         </div>
         <button type="submit">Search</button>
+        {props.frame.can("users:manage") ? (
+          <a class="button secondary-link" href="/users/new">
+            New user
+          </a>
+        ) : null}
       </form>
       {props.page.data.length === 0 ? (
         <div class="empty">No users match.</div>
@@ -211,3 +216,32 @@ export const UserPage = (props: {
     </Shell>
   );
 };
+
+export const NewUserPage = (props: {
+  frame: Frame;
+  error?: string | undefined;
+  email?: string | undefined;
+  name?: string | undefined;
+}) => (
+  <Shell frame={props.frame} title="New user">
+    {props.error === undefined ? null : (
+      <div class="error" role="alert">
+        {props.error}
+      </div>
+    )}
+    <form class="card narrow" method="post" action="/users/new">
+      <CsrfField token={props.frame.csrf} />
+      <label for="email">Email address</label>
+      <input id="email" name="email" type="email" maxlength={254} value={props.email} required />
+      <label for="name">Name (optional)</label>
+      <input id="name" name="name" maxlength={200} value={props.name} />
+      <label class="check">
+        <input type="checkbox" name="sendSetupEmail" value="yes" checked /> Mail the account-setup link (valid 72 hours)
+      </label>
+      <p class="muted">
+        The account is invited until its owner opens the link and chooses a password; until then it cannot sign in.
+      </p>
+      <button type="submit">Create user</button>
+    </form>
+  </Shell>
+);

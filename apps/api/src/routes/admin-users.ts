@@ -55,6 +55,27 @@ const ACTIONS = [
   { name: "unlock", route: action("unlock", "Clear the sign-in lock on the user's address") },
 ] as const;
 
+const createUser = createRoute({
+  method: "post",
+  path: "/v1/admin/users",
+  tags,
+  summary: "Make an account whose owner sets it up through a mailed link (users:manage)",
+  description:
+    "The account is `invited` (it cannot sign in) until its owner opens the account-setup link (72 hours, once) and chooses a password, which also confirms the address. `sendSetupEmail: false` makes it without mailing the link.",
+  request: {
+    body: jsonBody(
+      z
+        .object({
+          email: z.email().max(254),
+          name: z.string().trim().max(200).nullable().optional(),
+          sendSetupEmail: z.boolean().optional(),
+        })
+        .strict(),
+    ),
+  },
+  responses: { 201: jsonContent(User, "The new account"), ...problems(400, 401, 403, 409, 415) },
+});
+
 const updateUser = createRoute({
   method: "patch",
   path: "/v1/admin/users/{userId}",
@@ -102,6 +123,13 @@ export function adminUserRoutes(platform: Platform) {
         ...(limit === undefined ? {} : { limit }),
       });
       return c.json({ data: page.data.map(toPublicUser), nextCursor: page.nextCursor }, 200);
+    })
+    .openapi(createUser, async (c) => {
+      const caller = await requireActor(c, USERS_MANAGE);
+      return c.json(
+        toPublicUser(await admin.create(caller.user.id, c.req.valid("json"), c.get("requestContext"))),
+        201,
+      );
     })
     .openapi(getUser, async (c) => {
       const caller = await requireActor(c, USERS_READ);

@@ -169,6 +169,7 @@ export function composePlatform(options: ComposeOptions): Platform {
       db: database.db,
       users: auth.users,
       sessions: auth.sessions,
+      notices: auth.notices,
       audit,
       resolver: rbac.resolver,
       clock,

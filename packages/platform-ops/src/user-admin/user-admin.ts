@@ -12,6 +12,7 @@ import {
 } from "@burrow/platform-core";
 import {
   assertRecentAuthentication,
+  type Notices,
   type ProfileChanges,
   type SessionRow,
   type Sessions,
@@ -24,7 +25,19 @@ import type { PermissionResolver } from "@burrow/platform-rbac";
 export const USERS_READ = "users:read";
 export const USERS_MANAGE = "users:manage";
 
+export interface NewUser {
+  email: string;
+  name?: string | null;
+  /** Mail the account-setup link (72 hours, once) to the address; true by default. */
+  sendSetupEmail?: boolean;
+}
+
 export interface UserAdministration {
+  /**
+   * Makes an account (users:manage) that its owner sets up through the mailed link: `invited` until
+   * then, and unable to sign in. 409 `email_taken` when the address has an account.
+   */
+  create(actorId: string, input: NewUser, request: RequestContext): Promise<UserRow>;
   search(actorId: string, search: UserSearch): Promise<{ data: UserRow[]; nextCursor: string | null }>;
   get(actorId: string, userId: UserId): Promise<UserRow>;
   /** Name, avatar URL and metadata, as the user could change them; audited with the operator as actor. */
@@ -53,13 +66,17 @@ export type StepUp = Pick<SessionRow, "authenticatedAt">;
 
 export function createUserAdministration(options: {
   db: Database;
-  users: Pick<Users, "get" | "search" | "updateProfile" | "suspend" | "unsuspend" | "unlock" | "softDelete">;
+  users: Pick<
+    Users,
+    "get" | "search" | "updateProfile" | "suspend" | "unsuspend" | "unlock" | "softDelete" | "findByEmail" | "insert"
+  >;
+  notices: Pick<Notices, "sendAccountSetup">;
   sessions: Pick<Sessions, "revokeAll" | "list" | "revoke">;
   audit: Pick<AuditLog, "record">;
   resolver: Pick<PermissionResolver, "can">;
   clock: Clock;
 }): UserAdministration {
-  const { db, users, sessions, audit, resolver, clock } = options;
+  const { db, users, sessions, audit, resolver, clock, notices } = options;
   const recent = (stepUp: StepUp | undefined) => {
     if (stepUp !== undefined) assertRecentAuthentication(stepUp, clock.now());
   };
@@ -87,6 +104,32 @@ export function createUserAdministration(options: {
   }
 
   return {
+    async create(actorId, input, request) {
+      await authorize(actorId, USERS_MANAGE);
+      const email = input.email.trim();
+      if (email.length > 254 || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email))
+        throw new PlatformError("validation_failed", { errors: [{ path: "email", message: "Not an email address" }] });
+      const name = input.name?.trim() || null;
+      if (name !== null && name.length > 200)
+        throw new PlatformError("validation_failed", { errors: [{ path: "name", message: "At most 200 characters" }] });
+      return db.transaction(async (tx) => {
+        const existing = await users.findByEmail(tx, email);
+        if (existing !== undefined && existing.status !== "deleted") throw new PlatformError("email_taken");
+        const user = await users.insert(tx, { email, name, status: "invited" });
+        await audit.record(
+          tx,
+          {
+            action: "user.created",
+            actor: { type: "user", id: actorId },
+            target: { type: "user", id: user.id },
+            metadata: { setupEmail: input.sendSetupEmail !== false },
+          },
+          request,
+        );
+        if (input.sendSetupEmail !== false) await notices.sendAccountSetup(tx, user);
+        return user;
+      });
+    },
     async search(actorId, search) {
       await authorize(actorId, USERS_READ);
       return users.search(db, search);
