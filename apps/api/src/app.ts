@@ -28,6 +28,7 @@ import { auditRoutes } from "./routes/audit.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 import { adminUserRoutes } from "./routes/admin-users.ts";
 import { adminOverviewRoutes } from "./routes/admin-overview.ts";
+import { adminEmailRoutes } from "./routes/admin-email.ts";
 import { meRoutes } from "./routes/me.ts";
 import { docsRoutes } from "./routes/docs.ts";
 
@@ -105,6 +106,7 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
   app.route("/", webhookRoutes(platform));
   app.route("/", adminUserRoutes(platform));
   app.route("/", adminOverviewRoutes(platform));
+  app.route("/", adminEmailRoutes(platform));
   app.route("/", hostedPages(platform));
   if (config.env !== "production" && platform.email.transport.name === "dev-mailbox")
     app.route("/", devMailboxRoutes(platform));

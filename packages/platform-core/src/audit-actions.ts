@@ -93,6 +93,10 @@ export const AUDIT_ACTIONS = {
   "webhook.endpoint_disabled": "A webhook endpoint failed too many times in a row and was disabled.",
   "webhook.secret_rotated": "A webhook endpoint got a new signing secret (the old one signs beside it for 24 hours).",
   "webhook.redelivered": "An operator sent a webhook delivery again.",
+  // Email
+  "email_template.updated": "An operator saved a new version of an email template (it is the one sent from now on).",
+  "email.test_sent": "An operator sent a template to their own address to see it.",
+  "email.retried": "An operator sent a message that had given up again.",
 } as const;
 
 /** An action of the catalogue, or a builder's own under `app.`. */

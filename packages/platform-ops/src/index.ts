@@ -48,3 +48,11 @@ export {
   type UserAdministration,
 } from "./user-admin/user-admin.ts";
 export { createOverview, type DailyActivity, type Overview, type OverviewSummary } from "./overview/overview.ts";
+export {
+  createEmailAdministration,
+  EMAIL_MANAGE,
+  EMAIL_READ,
+  type EmailAdministration,
+  sampleValues,
+  type TemplateDraft,
+} from "./email-admin/email-admin.ts";

@@ -47,6 +47,11 @@ export interface Outbox {
   queue(db: Database, input: QueueEmailInput): Promise<EmailMessageRow>;
   get(db: Database, id: string): Promise<EmailMessageView | undefined>;
   list(db: Database, options?: { status?: EmailStatus; to?: string; limit?: number }): Promise<EmailMessageRow[]>;
+  /**
+   * Sends a message that gave up (`dead`) again: back to queued, with a send job of its own and a
+   * fresh count of attempts. 404 for an unknown message, 409 for one that is not dead.
+   */
+  retry(db: Database, id: string): Promise<EmailMessageRow>;
   /** How many messages are in each status. */
   countByStatus(db: Database): Promise<Record<EmailStatus, number>>;
   /** The job definition that sends queued messages through the transport. */
@@ -110,6 +115,23 @@ export function createOutbox(options: {
       if (row === undefined) return undefined;
       const { htmlEncrypted, textEncrypted, ...rest } = row;
       return { ...rest, html: open(id, htmlEncrypted), text: open(id, textEncrypted) };
+    },
+
+    async retry(db, id) {
+      const now = clock.now();
+      const [row] = await db
+        .update(emailMessages)
+        .set({ status: "queued", attempts: 0, nextAttemptAt: now, lastError: null, updatedAt: now })
+        .where(and(eq(emailMessages.id, id), eq(emailMessages.status, "dead")))
+        .returning();
+      if (row === undefined) {
+        const [exists] = await db.select({ id: emailMessages.id }).from(emailMessages).where(eq(emailMessages.id, id));
+        throw new PlatformError(exists === undefined ? "not_found" : "conflict", {
+          detail: exists === undefined ? undefined : "Only a message that gave up (dead) can be retried.",
+        });
+      }
+      await enqueueJob(db, clock, SEND_EMAIL_JOB, { messageId: id }, { maxAttempts: EMAIL_MAX_ATTEMPTS });
+      return row;
     },
 
     async countByStatus(db) {

@@ -140,24 +140,34 @@ export interface TemplateRenderer {
   /** `cacheKey` names one immutable version, for example the template row's id. */
   compile(cacheKey: string, source: TemplateSource): Promise<CompiledTemplate>;
   render(compiled: CompiledTemplate, values: Record<string, string>): RenderedEmail;
+  /**
+   * A draft rendered as it would be sent, after the checks saving makes (its MJML, and only its
+   * declared variables). Nothing is cached: drafts change on every edit.
+   */
+  preview(source: TemplateSource, values: Record<string, string>): Promise<RenderedEmail>;
 }
 
 export function createRenderer(branding: Branding): TemplateRenderer {
   const cache = new Map<string, Promise<CompiledTemplate>>();
-  return {
+  async function compileNow(source: TemplateSource): Promise<CompiledTemplate> {
+    const html = await compileMjml(source.mjml, branding);
+    const text = source.text ?? htmlToText(html);
+    return {
+      subject: fillGlobals(source.subject, branding, (value) => value),
+      html,
+      text: fillGlobals(text, branding, (value) => value),
+      variables: source.variables,
+    };
+  }
+  const renderer: TemplateRenderer = {
+    async preview(source, values) {
+      await validateTemplate(source, branding);
+      return renderer.render(await compileNow(source), values);
+    },
     compile(cacheKey, source) {
       let compiled = cache.get(cacheKey);
       if (compiled === undefined) {
-        compiled = (async () => {
-          const html = await compileMjml(source.mjml, branding);
-          const text = source.text ?? htmlToText(html);
-          return {
-            subject: fillGlobals(source.subject, branding, (value) => value),
-            html,
-            text: fillGlobals(text, branding, (value) => value),
-            variables: source.variables,
-          };
-        })();
+        compiled = compileNow(source);
         cache.set(cacheKey, compiled);
         compiled.catch(() => cache.delete(cacheKey));
       }
@@ -178,4 +188,5 @@ export function createRenderer(branding: Branding): TemplateRenderer {
       };
     },
   };
+  return renderer;
 }

@@ -23,6 +23,8 @@ import {
   createPrometheusMetrics,
   createUserAdministration,
   createOverview,
+  createEmailAdministration,
+  type EmailAdministration,
   type Overview,
   type UserAdministration,
   createSecurityEvents,
@@ -55,6 +57,8 @@ export interface Platform {
   userAdministration: UserAdministration;
   /** Security events (raised by the audit writer): list and resolve. */
   securityEvents: SecurityEvents;
+  /** Operators' email: templates (preview, save, test) and the outbox (list, retry). */
+  emailAdministration: EmailAdministration;
   /** The admin console's overview: accounts, sessions, sign-ins per day, the queue, open events. */
   overview: Overview;
   /** Sweeps expired rows on a schedule (its job is in `jobs`). */
@@ -175,6 +179,14 @@ export function composePlatform(options: ComposeOptions): Platform {
       clock,
     }),
     securityEvents,
+    emailAdministration: createEmailAdministration({
+      db: database.db,
+      email,
+      users: auth.users,
+      audit,
+      resolver: rbac.resolver,
+      publicUrl: config.publicUrl,
+    }),
     overview: createOverview({
       db: database.db,
       clock,
