@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { isId, PlatformError, type UserId } from "@burrow/platform-core";
 import { USER_STATUSES, type SessionRow, type UserStatus } from "@burrow/platform-auth";
+import { EMAIL_STATUSES, type EmailStatus } from "@burrow/platform-email";
 import { type AuditQuery, auditExportResponse } from "@burrow/platform-ops";
 import { covers } from "@burrow/platform-rbac";
 import {
@@ -24,13 +25,21 @@ import { EnrolPage, MfaPage, ReauthenticatePage, RecoveryCodesPage, SignInPage }
 import { ErrorPage, OverviewPage } from "./pages/overview.tsx";
 import { NewUserPage, UserPage, UsersPage } from "./pages/users.tsx";
 import { type AuditFilters, AuditPage, SecurityEventsPage } from "./pages/audit.tsx";
+import { MessagesPage, TemplatePage, TemplatesPage } from "./pages/email.tsx";
 
 /**
  * The console's policy: its own stylesheet and nothing else; no script at all, forms post only to
  * the console, and no page may be framed.
  */
 export const ADMIN_CSP =
-  "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+  "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/**
+ * An email preview, framed by the editor: the email's own inline styles and images as a mail client
+ * would show them, still no script (the frame is sandboxed too), and framed only by the console.
+ */
+const PREVIEW_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; img-src data: https:; form-action 'none'; frame-ancestors 'self'; base-uri 'none'; sandbox";
 
 const STYLESHEET = readFileSync(join(import.meta.dir, "assets/admin.css"), "utf8");
 
@@ -44,6 +53,8 @@ interface Operator extends Frame {
 const redirectNow = (c: Context, location: string): never => {
   throw new HTTPException(303, { res: c.redirect(location, 303) });
 };
+
+const escapeText = (value: string) => value.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
 
 /** Only a path on the console itself: never `//elsewhere` or a full URL. */
 const localPath = (value: string | undefined, fallback: string) =>
@@ -66,6 +77,9 @@ const NOTICES: Record<string, string> = {
   deleted: "The user is deleted.",
   reauthenticated: "You have confirmed it is you. Do the action again.",
   resolved: "The security event is resolved.",
+  saved: "Saved: this version is the one sent from now on.",
+  "test-sent": "A test message is on its way to your address.",
+  retried: "The message is queued again.",
 };
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -384,6 +398,116 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
     const fields = await form(c);
     await platform.securityEvents.resolve(me.userId, c.req.param("eventId"), fields.note ?? "", request(c));
     return c.redirect("/security-events?done=resolved", 303);
+  });
+
+  // ── Email: templates with their editor and preview, the outbox. ──
+  const mailbox =
+    config.env !== "production" && platform.email.transport.name === "dev-mailbox"
+      ? `${config.publicUrl}/dev/mailbox`
+      : null;
+  const emailAdmin = platform.emailAdministration;
+  const localeOf = (c: Context) => {
+    const locale = c.req.query("locale") ?? "en";
+    return /^[a-z]{2}(-[A-Z]{2})?$/.test(locale) ? locale : "en";
+  };
+  const keyOf = (c: Context) => {
+    const key = c.req.param("key") ?? "";
+    if (!/^[a-z0-9_.]{1,100}$/.test(key)) throw new PlatformError("not_found");
+    return key;
+  };
+  const draftOf = (fields: Record<string, string>) => ({
+    subject: fields.subject ?? "",
+    mjml: fields.mjml ?? "",
+    text: (fields.text ?? "").trim() === "" ? null : (fields.text ?? ""),
+  });
+  const problemText = (error: PlatformError) => {
+    const detail = error.errors?.map((issue) => `${issue.path}: ${issue.message}`).join("; ");
+    return detail === undefined || detail === "" ? error.message : `${error.message} ${detail}`;
+  };
+  const previewResponse = (c: Context<AppEnv>, html: string, status: 200 | 400 = 200) => {
+    c.header("Content-Security-Policy", PREVIEW_CSP);
+    c.header("X-Frame-Options", "SAMEORIGIN");
+    return c.html(html, status);
+  };
+  app.get("/email", async (c) => {
+    const me = await operator(c);
+    return c.html(<TemplatesPage frame={me} templates={await emailAdmin.templates(me.userId)} mailbox={mailbox} />);
+  });
+  app.get("/email/templates/:key", async (c) => {
+    const me = await operator(c);
+    const template = await emailAdmin.template(me.userId, keyOf(c), localeOf(c));
+    const done = c.req.query("done");
+    return c.html(
+      <TemplatePage frame={me} template={template} notice={done === undefined ? undefined : NOTICES[done]} />,
+    );
+  });
+  app.post("/email/templates/:key", async (c) => {
+    const me = await operator(c);
+    const fields = await form(c);
+    const key = keyOf(c);
+    const locale = localeOf(c);
+    try {
+      await emailAdmin.save(me.userId, key, draftOf(fields), request(c), locale);
+      return c.redirect(`/email/templates/${key}?${locale === "en" ? "" : `locale=${locale}&`}done=saved`, 303);
+    } catch (error) {
+      if (!(error instanceof PlatformError) || error.status !== 400) throw error;
+      const template = await emailAdmin.template(me.userId, key, locale);
+      return c.html(
+        <TemplatePage frame={me} template={template} draft={draftOf(fields)} error={problemText(error)} />,
+        400,
+      );
+    }
+  });
+  app.get("/email/templates/:key/preview", async (c) => {
+    const me = await operator(c);
+    const template = await emailAdmin.template(me.userId, keyOf(c), localeOf(c));
+    const rendered = await emailAdmin.preview(me.userId, template.key, template, template.locale);
+    return previewResponse(c, rendered.html);
+  });
+  app.post("/email/templates/:key/preview", async (c) => {
+    const me = await operator(c);
+    const fields = await form(c);
+    try {
+      const rendered = await emailAdmin.preview(me.userId, keyOf(c), draftOf(fields), localeOf(c));
+      return previewResponse(c, rendered.html);
+    } catch (error) {
+      if (!(error instanceof PlatformError) || error.status !== 400) throw error;
+      return previewResponse(
+        c,
+        `<!doctype html><meta charset="utf-8"><body style="font:15px/1.5 system-ui,sans-serif;color:#991b1b;padding:16px"><strong>This draft does not render.</strong><p>${escapeText(problemText(error))}</p></body>`,
+        400,
+      );
+    }
+  });
+  app.post("/email/templates/:key/test", async (c) => {
+    const me = await operator(c);
+    await form(c);
+    const key = keyOf(c);
+    const locale = localeOf(c);
+    await emailAdmin.sendTest(me.userId, key, request(c), locale);
+    return c.redirect(`/email/templates/${key}?${locale === "en" ? "" : `locale=${locale}&`}done=test-sent`, 303);
+  });
+  app.get("/email/messages", async (c) => {
+    const me = await operator(c);
+    const statusText = c.req.query("status") ?? "";
+    const status = (EMAIL_STATUSES as readonly string[]).includes(statusText) ? (statusText as EmailStatus) : undefined;
+    const messages = await emailAdmin.messages(me.userId, { ...(status === undefined ? {} : { status }), limit: 100 });
+    const done = c.req.query("done");
+    return c.html(
+      <MessagesPage
+        frame={me}
+        messages={messages}
+        status={status}
+        mailbox={mailbox}
+        notice={done === undefined ? undefined : NOTICES[done]}
+      />,
+    );
+  });
+  app.post("/email/messages/:messageId/retry", async (c) => {
+    const me = await operator(c);
+    await form(c);
+    await emailAdmin.retry(me.userId, c.req.param("messageId"), request(c));
+    return c.redirect("/email/messages?done=retried", 303);
   });
 
   // Each action: one service call, then back to the user's page with what happened.

@@ -15,6 +15,7 @@ const MENU: { href: string; label: string; permission: string | null }[] = [
   { href: "/users", label: "Users", permission: "users:read" },
   { href: "/audit", label: "Audit log", permission: "audit:read" },
   { href: "/security-events", label: "Security events", permission: "audit:read" },
+  { href: "/email", label: "Email", permission: "email:read" },
 ];
 
 const Document = (props: { title: string; children: Child }) => (

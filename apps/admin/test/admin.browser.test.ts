@@ -143,6 +143,33 @@ describe("the admin console in Chromium, offline: the first operator's journey",
     await shot("security-events");
   });
 
+  test("edits an email template and sees the preview change, then saves it", async () => {
+    await page.click("nav >> text=Email");
+    await page.waitForURL(`${adminOrigin}/email`);
+    await page.click('a[href="/email/templates/auth.magic_link"]');
+    await page.waitForURL(`${adminOrigin}/email/templates/auth.magic_link`);
+    const frame = page.frameLocator("iframe[name=preview]");
+    await frame.locator("text=Use the button below to sign in.").waitFor();
+    // The email's own inline styles apply in the frame: the button is the brand colour.
+    const button = await frame
+      .locator("a", { hasText: "Sign in" })
+      .evaluate((a) => getComputedStyle(a).backgroundColor);
+    expect(button).toBe("rgb(79, 70, 229)");
+    const mjml = await page.inputValue("#mjml");
+    await page.fill("#mjml", mjml.replace("Use the button below to sign in.", "Welcome back! Use the button below."));
+    await page.click("button:has-text('Preview')");
+    await frame.locator("text=Welcome back! Use the button below.").waitFor();
+    await shot("email-editor");
+    await page.click("button:has-text('Save as new version')");
+    await page.waitForSelector("text=Saved: this version is the one sent from now on.");
+    await frame.locator("text=Welcome back! Use the button below.").waitFor();
+    const saved = await api.platform.emailAdministration.template(
+      (await api.platform.auth.users.findByEmail(api.database.db, "first.operator@example.com"))!.id,
+      "auth.magic_link",
+    );
+    expect(saved.mjml).toContain("Welcome back! Use the button below.");
+  });
+
   test("a cross-site form post is refused and changes nothing", async () => {
     const evil = await context.newPage();
     // A page elsewhere (another origin) that posts a form at the console, as a CSRF attack would.

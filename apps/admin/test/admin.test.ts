@@ -72,6 +72,8 @@ describe("the admin console", () => {
       "users:manage",
       "audit:read",
       "security_events:resolve",
+      "email:read",
+      "email:manage",
     ]);
   });
   afterAll(() => api.close());
@@ -302,5 +304,55 @@ describe("the admin console", () => {
     expect(taken.status).toBe(409);
     expect(browser.lastHtml).toContain("An account with this email already exists.");
     expect(browser.lastHtml).toContain(`value="${address}"`);
+  });
+
+  test("the email editor previews a draft in its frame, saves it as a new version, and sends a test", async () => {
+    const browser = await signInWithCode(operator, totpSecret);
+    await browser.get("/email");
+    expect(browser.lastHtml).toContain('href="/email/templates/auth.magic_link"');
+    const page = await browser.get("/email/templates/auth.magic_link");
+    expect(page.headers.get("content-security-policy")).toContain("frame-src 'self'");
+    const mjml = browser.lastHtml
+      .match(/<textarea id="mjml"[^>]*>([\s\S]*?)<\/textarea>/)![1]!
+      .replaceAll("&lt;", "<")
+      .replaceAll("&gt;", ">")
+      .replaceAll("&quot;", '"')
+      .replaceAll("&#39;", "'")
+      .replaceAll("&amp;", "&");
+    const edited = mjml.replace(
+      "Use the button below to sign in.",
+      "Edited in the console. Use the button below to sign in.",
+    );
+    expect(edited).not.toBe(mjml);
+    const subject = browser.field("subject");
+
+    const framed = await browser.post("/email/templates/auth.magic_link/preview", { subject, mjml: edited, text: "" });
+    expect(framed.status).toBe(200);
+    expect(framed.headers.get("content-security-policy")).toContain("frame-ancestors 'self'");
+    expect(framed.headers.get("x-frame-options")).toBe("SAMEORIGIN");
+    expect(await framed.text()).toContain("Edited in the console.");
+    const broken = await browser.post("/email/templates/auth.magic_link/preview", { subject, mjml: "{{nope}}" });
+    expect(broken.status).toBe(400);
+    expect(await broken.text()).toContain("This draft does not render.");
+
+    await browser.get("/email/templates/auth.magic_link");
+    const before = (await api.platform.emailAdministration.template(operator.id, "auth.magic_link")).version;
+    const refusedDraft = await browser.post("/email/templates/auth.magic_link", { subject, mjml: "{{nope}}" });
+    expect(refusedDraft.status).toBe(400);
+    expect(browser.lastHtml).toContain("{{nope}}");
+    const saved = await browser.post("/email/templates/auth.magic_link", { subject, mjml: edited, text: "" });
+    expect(saved.headers.get("location")).toBe("/email/templates/auth.magic_link?done=saved");
+    const after = await api.platform.emailAdministration.template(operator.id, "auth.magic_link");
+    expect(after.version).toBe(before + 1);
+    expect(after.mjml).toContain("Edited in the console.");
+    expect((await browser.get("/email/templates/auth.magic_link/preview")).status).toBe(200);
+    expect(browser.lastHtml).toContain("Edited in the console.");
+
+    await browser.get("/email/templates/auth.magic_link");
+    const test = await browser.post("/email/templates/auth.magic_link/test", {});
+    expect(test.headers.get("location")).toBe("/email/templates/auth.magic_link?done=test-sent");
+    await browser.get("/email/messages");
+    expect(browser.lastHtml).toContain(operator.email);
+    expect(browser.lastHtml).toContain("auth.magic_link");
   });
 });

@@ -28,7 +28,8 @@ export const securityHeaders = (options: { production: boolean }): MiddlewareHan
     // A page with forms sets `same-origin` for itself (under no-referrer, Chromium posts its forms
     // with `Origin: null`, which the CSRF check must refuse); everything else sends no referrer.
     if (!c.res.headers.has("Referrer-Policy")) c.header("Referrer-Policy", "no-referrer");
-    c.header("X-Frame-Options", "DENY");
+    // A page made to be framed by its own origin (the admin console's email preview) says so itself.
+    if (!c.res.headers.has("X-Frame-Options")) c.header("X-Frame-Options", "DENY");
     c.header("Cross-Origin-Opener-Policy", "same-origin");
     c.header("Cross-Origin-Resource-Policy", "same-origin");
     if (!c.res.headers.has("Content-Security-Policy"))
