@@ -14,8 +14,8 @@ const baselines: Record<string, string> = {
   bare: `Bun.serve({ port: Number(process.env.PORT), hostname: "127.0.0.1", fetch: () => new Response("ok") });`,
   pglite: `
     import { PGlite } from "@electric-sql/pglite";
-    import { PGLITE_SETTINGS } from "@burrow/platform-core";
-    const db = await PGlite.create({ dataDir: process.env.PGDATA_DIR, startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS.flatMap((s) => ["-c", s])] });
+    import { pgliteOptions } from "@burrow/platform-core";
+    const db = await PGlite.create({ dataDir: process.env.PGDATA_DIR, ...(await pgliteOptions()) });
     await db.query("select 1");
     Bun.serve({ port: Number(process.env.PORT), hostname: "127.0.0.1", fetch: () => new Response("ok") });`,
 };

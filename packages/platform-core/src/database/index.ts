@@ -2,6 +2,7 @@ import { sql, type SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import type { Extensions } from "@electric-sql/pglite";
 import { PlatformError } from "../errors.ts";
 
 /** A drizzle database or an open transaction on it: every service takes one of these. */
@@ -175,6 +176,21 @@ const MIGRATION_LOCK = 0x6275_7272; // "burr"
 export const PGLITE_SETTINGS = ["shared_buffers=4MB", "max_connections=10"];
 
 /**
+ * What every embedded cluster opens with: the settings above, and the extensions the migrations
+ * create (pg_trgm, for the users search), which PGlite loads from its contrib modules.
+ */
+export async function pgliteOptions(): Promise<{ startParams: string[]; extensions: Extensions }> {
+  const [{ PGlite }, { pg_trgm }] = await Promise.all([
+    import("@electric-sql/pglite"),
+    import("@electric-sql/pglite/contrib/pg_trgm"),
+  ]);
+  return {
+    startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS.flatMap((setting) => ["-c", setting])],
+    extensions: { pg_trgm },
+  };
+}
+
+/**
  * A new embedded cluster is made (initdb) and migrated by a short-lived process of its own: that
  * one-time work peaks near 1 GB and leaves tens of MB of WebAssembly memory behind, which would
  * otherwise stay resident in the server for its whole life.
@@ -298,7 +314,7 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
     if (pgliteDir !== undefined && !existsSync(join(pgliteDir, "PG_VERSION")))
       await setUpClusterInChildProcess(pgliteDir, migrationsFolder);
     client = await PGlite.create({
-      startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS.flatMap((setting) => ["-c", setting])],
+      ...(await pgliteOptions()),
       ...(pgliteDir === undefined ? {} : { dataDir: pgliteDir }),
       ...(options.fromSnapshot === undefined ? {} : { loadDataDir: options.fromSnapshot }),
     });

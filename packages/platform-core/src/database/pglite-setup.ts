@@ -3,14 +3,14 @@
 import { PGlite } from "@electric-sql/pglite";
 import { drizzle } from "drizzle-orm/pglite";
 import { migrate } from "drizzle-orm/pglite/migrator";
-import { PGLITE_SETTINGS } from "./index.ts";
+import { pgliteOptions } from "./index.ts";
 
 const [pgliteDir, migrationsFolder] = process.argv.slice(2);
 if (pgliteDir === undefined || migrationsFolder === undefined)
   throw new Error("usage: pglite-setup.ts <pgdata dir> <migrations folder>");
 const client = await PGlite.create({
   dataDir: pgliteDir,
-  startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS.flatMap((setting) => ["-c", setting])],
+  ...(await pgliteOptions()),
 });
 try {
   await migrate(drizzle(client), { migrationsFolder });
