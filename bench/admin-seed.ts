@@ -5,7 +5,12 @@
 import { sql } from "drizzle-orm";
 import { createDatabase, type Database } from "@burrow/platform-core";
 
-export const ADMIN_DATASET = { users: 100_000, organizations: 1_000, membersPerOrganization: 10, auditEntries: 1_000_000 };
+export const ADMIN_DATASET = {
+  users: 100_000,
+  organizations: 1_000,
+  membersPerOrganization: 10,
+  auditEntries: 1_000_000,
+};
 
 /** An id of `prefix` whose body is the number `n` (a well-formed id: 26 base32 characters, in order). */
 const idOf = (prefix: string, n: string) => sql.raw(`'${prefix}_0' || lpad(to_hex(${n}), 25, '0')`);

@@ -73,6 +73,9 @@ const NOTICES: Record<string, string> = {
   unlocked: "The sign-in lock is cleared.",
   "sessions-revoked": "Every session of the user has ended.",
   "session-revoked": "The session has ended.",
+  "password-reset": "A password-reset link is on its way to the user's address.",
+  "email-verified": "The address is marked verified.",
+  "factor-removed": "The second factor is removed, and the user was told by mail.",
   created: "The user is created. Their account-setup link is on its way, if you chose to mail it.",
   deleted: "The user is deleted.",
   reauthenticated: "You have confirmed it is you. Do the action again.",
@@ -342,6 +345,7 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
     const userId = userIdOf(c);
     const user = await platform.userAdministration.get(me.userId, userId);
     const sessions = await platform.userAdministration.sessions(me.userId, userId);
+    const details = await platform.userAdministration.details(me.userId, userId);
     const audit = me.can("audit:read")
       ? (await platform.auditTrail.search(me.userId, { targetId: userId }, { limit: 20 })).data
       : null;
@@ -351,6 +355,7 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
         frame={me}
         user={user}
         sessions={sessions}
+        details={details}
         audit={audit}
         notice={done === undefined ? undefined : NOTICES[done]}
       />,
@@ -528,6 +533,14 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
       await platform.userAdministration.revokeSessions(me.userId, userId, request(c), me.session);
       return `/users/${userId}?done=sessions-revoked`;
     },
+    "password-reset": async (me, userId, c) => {
+      await platform.userAdministration.sendPasswordReset(me.userId, userId, request(c));
+      return `/users/${userId}?done=password-reset`;
+    },
+    "verify-email": async (me, userId, c) => {
+      await platform.userAdministration.markEmailVerified(me.userId, userId, request(c));
+      return `/users/${userId}?done=email-verified`;
+    },
     delete: async (me, userId, c) => {
       await platform.userAdministration.delete(me.userId, userId, request(c), me.session);
       return "/users?done=deleted";
@@ -546,6 +559,25 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
         throw error;
       }
     });
+  app.post("/users/:userId/factors/:factorId/remove", async (c) => {
+    const me = await operator(c);
+    await form(c);
+    const userId = userIdOf(c);
+    try {
+      await platform.userAdministration.removeFactor(
+        me.userId,
+        userId,
+        c.req.param("factorId"),
+        request(c),
+        me.session,
+      );
+    } catch (error) {
+      if (error instanceof PlatformError && error.code === "reauthentication_required")
+        return c.redirect(`/reauthenticate?next=${encodeURIComponent(`/users/${userId}`)}`, 303);
+      throw error;
+    }
+    return c.redirect(`/users/${userId}?done=factor-removed`, 303);
+  });
   app.post("/users/:userId/sessions/:sessionId/revoke", async (c) => {
     const me = await operator(c);
     await form(c);

@@ -355,4 +355,38 @@ describe("the admin console", () => {
     expect(browser.lastHtml).toContain(operator.email);
     expect(browser.lastHtml).toContain("auth.magic_link");
   });
+
+  test("a user's factors, organizations and keys; removing a factor, sending a reset, marking the address verified", async () => {
+    const browser = await signInWithCode(operator, totpSecret);
+    const target = await signUpUser(api);
+    const { factorId } = await enrolTotp(api, target);
+    const org = await api.request("/v1/orgs", { method: "POST", headers: target.bearer, json: { name: "Target Co" } });
+    expect(org.status).toBe(201);
+    await browser.get(`/users/${target.id}`);
+    expect(browser.lastHtml).toContain("Authenticator app");
+    expect(browser.lastHtml).toContain("Target Co");
+    expect(browser.lastHtml).toContain("No API keys.");
+
+    const removed = await browser.post(`/users/${target.id}/factors/${factorId}/remove`, {});
+    expect(removed.headers.get("location")).toBe(`/users/${target.id}?done=factor-removed`);
+    expect(await api.platform.auth.factors.list(api.database.db, target.id as never)).toEqual([]);
+    const trail = await api.platform.auditTrail.search(operator.id, {
+      action: "mfa.factor_removed",
+      targetId: factorId,
+    });
+    expect(trail.data[0]?.actorId).toBe(operator.id);
+
+    await browser.get(`/users/${target.id}`);
+    await browser.post(`/users/${target.id}/password-reset`, {});
+    await api.runJobs();
+    const mails = await api.platform.email.outbox.list(api.database.db, { to: target.email });
+    expect(mails.map((mail) => mail.templateKey)).toEqual(
+      expect.arrayContaining(["security.mfa_changed", "auth.password_reset"]),
+    );
+    await browser.get(`/users/${target.id}`);
+    expect(browser.lastHtml).toContain("not verified");
+    await browser.post(`/users/${target.id}/verify-email`, {});
+    await browser.get(`/users/${target.id}`);
+    expect(browser.lastHtml).not.toContain("not verified");
+  });
 });

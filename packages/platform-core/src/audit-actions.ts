@@ -19,6 +19,7 @@ export const AUDIT_ACTIONS = {
   "user.suspended": "An operator suspended the account.",
   "user.unsuspended": "An operator lifted a suspension.",
   "user.sessions_revoked": "An operator ended every session of the account.",
+  "user.password_reset_sent": "An operator mailed the user a password-reset link.",
   "user.deleted": "The account was deleted.",
   "user.mfa_challenged": "A first factor passed; a second factor was asked for.",
   "user.reauthenticated": "A session proved its user again (step-up).",

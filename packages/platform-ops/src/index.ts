@@ -45,6 +45,7 @@ export {
   USERS_READ,
   type NewUser,
   type StepUp,
+  type UserDetails,
   type UserAdministration,
 } from "./user-admin/user-admin.ts";
 export { createOverview, type DailyActivity, type Overview, type OverviewSummary } from "./overview/overview.ts";

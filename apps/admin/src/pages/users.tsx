@@ -1,5 +1,6 @@
 import { USER_STATUSES, type SessionRow, type UserRow, type UserStatus } from "@burrow/platform-auth";
 import type { AuditEntry } from "@burrow/platform-core";
+import type { UserDetails } from "@burrow/platform-ops";
 import { ActionButton, CsrfField, type Frame, Shell } from "../layout.tsx";
 
 const when = (date: Date | null) => (date === null ? "—" : date.toISOString().replace("T", " ").slice(0, 16));
@@ -85,6 +86,7 @@ export const UserPage = (props: {
   frame: Frame;
   user: UserRow;
   sessions: SessionRow[];
+  details: UserDetails;
   audit: AuditEntry[] | null;
   notice: string | undefined;
 }) => {
@@ -128,6 +130,20 @@ export const UserPage = (props: {
             <ActionButton action={`${base}/suspend`} csrf={frame.csrf} label="Suspend" kind="secondary" />
           )}
           <ActionButton action={`${base}/unlock`} csrf={frame.csrf} label="Unlock sign-in" kind="secondary" />
+          <ActionButton
+            action={`${base}/password-reset`}
+            csrf={frame.csrf}
+            label="Send password reset"
+            kind="secondary"
+          />
+          {user.emailVerifiedAt === null ? (
+            <ActionButton
+              action={`${base}/verify-email`}
+              csrf={frame.csrf}
+              label="Mark email verified"
+              kind="secondary"
+            />
+          ) : null}
           <ActionButton
             action={`${base}/revoke-sessions`}
             csrf={frame.csrf}
@@ -175,6 +191,101 @@ export const UserPage = (props: {
                     />
                   </td>
                 ) : null}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <h2>Second factors</h2>
+      {props.details.factors.length === 0 ? (
+        <div class="empty">No second factor.</div>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Kind</th>
+              <th scope="col">Label</th>
+              <th scope="col">Added</th>
+              <th scope="col">Last used</th>
+              {manage ? <th scope="col">Action</th> : null}
+            </tr>
+          </thead>
+          <tbody>
+            {props.details.factors.map((factor) => (
+              <tr>
+                <td>
+                  {factor.type === "totp" ? "Authenticator app" : "Passkey"}
+                  {factor.confirmedAt === null ? <span class="badge">not confirmed</span> : null}
+                </td>
+                <td>{factor.label}</td>
+                <td class="nowrap">{when(factor.createdAt)}</td>
+                <td class="nowrap">{when(factor.lastUsedAt)}</td>
+                {manage ? (
+                  <td>
+                    <ActionButton
+                      action={`${base}/factors/${factor.id}/remove`}
+                      csrf={frame.csrf}
+                      label="Remove"
+                      kind="secondary"
+                    />
+                  </td>
+                ) : null}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <h2>Organizations</h2>
+      {props.details.organizations.length === 0 ? (
+        <div class="empty">Not a member of any organization.</div>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Organization</th>
+              <th scope="col">Slug</th>
+              <th scope="col">Role</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.details.organizations.map((org) => (
+              <tr>
+                <td>{org.name}</td>
+                <td>
+                  <code>{org.slug}</code>
+                </td>
+                <td>{org.role}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <h2>API keys</h2>
+      {props.details.apiKeys.length === 0 ? (
+        <div class="empty">No API keys.</div>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Key</th>
+              <th scope="col">Scopes</th>
+              <th scope="col">Last used</th>
+              <th scope="col">State</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.details.apiKeys.map((key) => (
+              <tr>
+                <td>{key.name}</td>
+                <td>
+                  <code>{`bk_${key.prefix}…`}</code>
+                </td>
+                <td>
+                  <code>{key.scopes.join(" ")}</code>
+                </td>
+                <td class="nowrap">{when(key.lastUsedAt)}</td>
+                <td>{key.revokedAt === null ? "active" : `revoked ${when(key.revokedAt)}`}</td>
               </tr>
             ))}
           </tbody>

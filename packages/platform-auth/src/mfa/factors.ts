@@ -59,6 +59,12 @@ export interface Factors {
     request: RequestContext,
   ): Promise<{ recoveryCodes: string[] | null; sessionToken: string | null }>;
   remove(session: SessionRow, factorId: string, request: RequestContext): Promise<void>;
+  /**
+   * An operator removes a factor of the user (one who lost their phone): the user is mailed, the
+   * entry names the operator. The MFA policy does not hold it back: a user it covers is asked to
+   * enrol again at their next sign-in. The operator's step-up is the caller's to check.
+   */
+  removeByOperator(userId: UserId, factorId: string, operatorId: string, request: RequestContext): Promise<void>;
   list(db: Database, userId: UserId): Promise<FactorRow[]>;
   /** The second-factor methods the user can use now (empty when MFA is off for them). */
   methods(db: Database, userId: string): Promise<("totp" | "passkey" | "recovery_code")[]>;
@@ -102,6 +108,45 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
   const { db, clock, audit, keyRing, hasher, config } = context;
   const aad = (factorId: string) => `totp:${factorId}`;
 
+  /** Removes a factor: the user's own removal (under the policy), or an operator's (`operatorId`). */
+  async function removeFactor(
+    userId: UserId,
+    factorId: string,
+    request: RequestContext,
+    operatorId: string | null,
+  ): Promise<void> {
+    await db.transaction(async (tx) => {
+      const removed = await tx
+        .delete(mfaFactors)
+        .where(and(eq(mfaFactors.id, factorId), eq(mfaFactors.userId, userId)))
+        .returning();
+      if (removed.length === 0) throw new PlatformError("not_found");
+      const remaining = (await tx.select({ id: mfaFactors.id }).from(mfaFactors).where(confirmed(userId))).length;
+      // Rolled back by the throw: policy keeps at least one factor (an operator's removal aside).
+      if (
+        operatorId === null &&
+        remaining === 0 &&
+        removed[0]!.confirmedAt !== null &&
+        (await context.requiresMfa(tx, userId))
+      )
+        throw new PlatformError("mfa_required_by_policy", {
+          detail: "Your account must keep a second factor. Add another before removing this one.",
+        });
+      // Without any factor left, recovery codes would be a second way in to nothing: drop them.
+      if (remaining === 0) await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId));
+      if (removed[0]!.confirmedAt !== null)
+        await notifyChange(
+          tx,
+          userId,
+          `${removed[0]!.type === "passkey" ? "a passkey was removed" : "an authenticator app was removed"}${operatorId === null ? "" : " by an administrator"}`,
+          "mfa.factor_removed",
+          request,
+          factorId,
+          operatorId ?? userId,
+        );
+    });
+  }
+
   async function notifyChange(
     tx: Database,
     userId: string,
@@ -109,6 +154,7 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
     action: AuditAction,
     request: RequestContext,
     factorId?: string,
+    actorId: string = userId,
   ): Promise<void> {
     const [user] = await tx.select({ email: users.email }).from(users).where(eq(users.id, userId));
     if (user !== undefined)
@@ -117,7 +163,7 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
       tx,
       {
         action,
-        actor: { type: "user", id: userId },
+        actor: { type: "user", id: actorId },
         target: factorId === undefined ? { type: "user", id: userId } : { type: "mfa_factor", id: factorId },
       },
       request,
@@ -242,32 +288,10 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
 
     async remove(session, factorId, request) {
       context.sessions.assertRecent(session);
-      const userId = session.userId as UserId;
-      await db.transaction(async (tx) => {
-        const removed = await tx
-          .delete(mfaFactors)
-          .where(and(eq(mfaFactors.id, factorId), eq(mfaFactors.userId, userId)))
-          .returning();
-        if (removed.length === 0) throw new PlatformError("not_found");
-        const remaining = (await tx.select({ id: mfaFactors.id }).from(mfaFactors).where(confirmed(userId))).length;
-        // Rolled back by the throw: policy keeps at least one factor.
-        if (remaining === 0 && removed[0]!.confirmedAt !== null && (await context.requiresMfa(tx, userId)))
-          throw new PlatformError("mfa_required_by_policy", {
-            detail: "Your account must keep a second factor. Add another before removing this one.",
-          });
-        // Without any factor left, recovery codes would be a second way in to nothing: drop them.
-        if (remaining === 0) await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId));
-        if (removed[0]!.confirmedAt !== null)
-          await notifyChange(
-            tx,
-            userId,
-            removed[0]!.type === "passkey" ? "a passkey was removed" : "an authenticator app was removed",
-            "mfa.factor_removed",
-            request,
-            factorId,
-          );
-      });
+      await removeFactor(session.userId as UserId, factorId, request, null);
     },
+
+    removeByOperator: (userId, factorId, operatorId, request) => removeFactor(userId, factorId, request, operatorId),
 
     list: (tx, userId) =>
       tx.select().from(mfaFactors).where(eq(mfaFactors.userId, userId)).orderBy(asc(mfaFactors.createdAt)),

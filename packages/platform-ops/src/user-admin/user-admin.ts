@@ -12,6 +12,11 @@ import {
 } from "@burrow/platform-core";
 import {
   assertRecentAuthentication,
+  type ApiKeyRow,
+  type ApiKeys,
+  type EmailFlows,
+  type FactorRow,
+  type Factors,
   type Notices,
   type ProfileChanges,
   type SessionRow,
@@ -20,7 +25,7 @@ import {
   type UserSearch,
   type Users,
 } from "@burrow/platform-auth";
-import type { PermissionResolver } from "@burrow/platform-rbac";
+import type { Organizations, PermissionResolver } from "@burrow/platform-rbac";
 
 export const USERS_READ = "users:read";
 export const USERS_MANAGE = "users:manage";
@@ -54,6 +59,20 @@ export interface UserAdministration {
    * An operator acting through a session (`stepUp`) must have authenticated in the last 10 minutes.
    */
   revokeSessions(actorId: string, userId: UserId, request: RequestContext, stepUp?: StepUp): Promise<number>;
+  /** What else the account holds (users:read): second factors, API keys (never secrets), organizations. */
+  details(actorId: string, userId: UserId): Promise<UserDetails>;
+  /** Removes a second factor (users:manage, with a recent authentication); the user is mailed. */
+  removeFactor(
+    actorId: string,
+    userId: UserId,
+    factorId: string,
+    request: RequestContext,
+    stepUp?: StepUp,
+  ): Promise<void>;
+  /** Mails the user a password-reset link, as "forgot password" would (users:manage); audited. */
+  sendPasswordReset(actorId: string, userId: UserId, request: RequestContext): Promise<void>;
+  /** Marks the address verified, for an operator who confirmed it another way (users:manage); audited. */
+  markEmailVerified(actorId: string, userId: UserId, request: RequestContext): Promise<UserRow>;
   /** Deletes the account; like revokeSessions, a session's operator must have authenticated recently. */
   delete(actorId: string, userId: UserId, request: RequestContext, stepUp?: StepUp): Promise<void>;
 }
@@ -64,13 +83,35 @@ export interface UserAdministration {
  */
 export type StepUp = Pick<SessionRow, "authenticatedAt">;
 
+export interface UserDetails {
+  factors: Pick<FactorRow, "id" | "type" | "label" | "createdAt" | "confirmedAt" | "lastUsedAt">[];
+  apiKeys: Pick<
+    ApiKeyRow,
+    "id" | "name" | "prefix" | "scopes" | "createdAt" | "lastUsedAt" | "expiresAt" | "revokedAt"
+  >[];
+  organizations: { id: string; name: string; slug: string; role: string }[];
+}
+
 export function createUserAdministration(options: {
   db: Database;
   users: Pick<
     Users,
-    "get" | "search" | "updateProfile" | "suspend" | "unsuspend" | "unlock" | "softDelete" | "findByEmail" | "insert"
+    | "get"
+    | "search"
+    | "updateProfile"
+    | "suspend"
+    | "unsuspend"
+    | "unlock"
+    | "softDelete"
+    | "findByEmail"
+    | "insert"
+    | "markEmailVerified"
   >;
   notices: Pick<Notices, "sendAccountSetup">;
+  factors: Pick<Factors, "list" | "removeByOperator">;
+  apiKeys: Pick<ApiKeys, "list">;
+  organizations: Pick<Organizations, "listMine">;
+  flows: Pick<EmailFlows, "request">;
   sessions: Pick<Sessions, "revokeAll" | "list" | "revoke">;
   audit: Pick<AuditLog, "record">;
   resolver: Pick<PermissionResolver, "can">;
@@ -152,6 +193,73 @@ export function createUserAdministration(options: {
       manage(actorId, userId, () => db.transaction((tx) => users.unsuspend(tx, userId, actorId as UserId, request))),
     unlock: (actorId, userId, request) =>
       manage(actorId, userId, () => db.transaction((tx) => users.unlock(tx, userId, actorId as UserId, request))),
+    async details(actorId, userId) {
+      await authorize(actorId, USERS_READ);
+      await existing(userId);
+      const [factors, keys, organizations] = [
+        await options.factors.list(db, userId),
+        await options.apiKeys.list(db, userId),
+        await options.organizations.listMine(db, userId),
+      ];
+      return {
+        factors: factors.map(({ id, type, label, createdAt, confirmedAt, lastUsedAt }) => ({
+          id,
+          type,
+          label,
+          createdAt,
+          confirmedAt,
+          lastUsedAt,
+        })),
+        apiKeys: keys.map(({ id, name, prefix, scopes, createdAt, lastUsedAt, expiresAt, revokedAt }) => ({
+          id,
+          name,
+          prefix,
+          scopes,
+          createdAt,
+          lastUsedAt,
+          expiresAt,
+          revokedAt,
+        })),
+        organizations: organizations.map((org) => ({ id: org.id, name: org.name, slug: org.slug, role: org.role })),
+      };
+    },
+    async removeFactor(actorId, userId, factorId, request, stepUp) {
+      await authorize(actorId, USERS_MANAGE);
+      recent(stepUp);
+      await existing(userId);
+      await options.factors.removeByOperator(userId, factorId, actorId, request);
+    },
+    async sendPasswordReset(actorId, userId, request) {
+      await authorize(actorId, USERS_MANAGE);
+      const row = await existing(userId);
+      await options.flows.request("password_reset", row.email);
+      await audit.record(
+        db,
+        {
+          action: "user.password_reset_sent",
+          actor: { type: "user", id: actorId },
+          target: { type: "user", id: row.id },
+        },
+        request,
+      );
+    },
+    markEmailVerified: (actorId, userId, request) =>
+      manage(actorId, userId, async (row) => {
+        if (row.emailVerifiedAt !== null) return;
+        await db.transaction(async (tx) => {
+          await users.markEmailVerified(tx, userId);
+          await audit.record(
+            tx,
+            {
+              action: "user.email_verified",
+              actor: { type: "user", id: actorId },
+              target: { type: "user", id: row.id },
+              metadata: { by: "operator" },
+            },
+            request,
+          );
+        });
+      }),
     async sessions(actorId, userId) {
       await authorize(actorId, USERS_READ);
       await existing(userId);
