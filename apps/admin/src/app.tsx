@@ -23,7 +23,7 @@ import type { Frame } from "./layout.tsx";
 import { clearAdminSession, csrfToken, csrfTokenValid, readAdminSession, writeAdminSession } from "./session.ts";
 import { EnrolPage, MfaPage, ReauthenticatePage, RecoveryCodesPage, SignInPage } from "./pages/sign-in.tsx";
 import { ErrorPage, OverviewPage } from "./pages/overview.tsx";
-import { NewUserPage, UserPage, UsersPage } from "./pages/users.tsx";
+import { ImpersonationPage, NewUserPage, UserPage, UsersPage } from "./pages/users.tsx";
 import { type AuditFilters, AuditPage, SecurityEventsPage } from "./pages/audit.tsx";
 import { MessagesPage, TemplatePage, TemplatesPage } from "./pages/email.tsx";
 
@@ -559,6 +559,20 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
         throw error;
       }
     });
+  app.post("/users/:userId/impersonate", async (c) => {
+    const me = await operator(c);
+    await form(c);
+    const userId = userIdOf(c);
+    try {
+      const link = await platform.userAdministration.impersonate(me.userId, userId, request(c), me.session);
+      const user = await platform.userAdministration.get(me.userId, userId);
+      return c.html(<ImpersonationPage frame={me} user={user} url={link.url} expiresAt={link.expiresAt} />);
+    } catch (error) {
+      if (error instanceof PlatformError && error.code === "reauthentication_required")
+        return c.redirect(`/reauthenticate?next=${encodeURIComponent(`/users/${userId}`)}`, 303);
+      throw error;
+    }
+  });
   app.post("/users/:userId/factors/:factorId/remove", async (c) => {
     const me = await operator(c);
     await form(c);

@@ -74,6 +74,7 @@ describe("the admin console", () => {
       "security_events:resolve",
       "email:read",
       "email:manage",
+      "users:impersonate",
     ]);
   });
   afterAll(() => api.close());
@@ -388,5 +389,19 @@ describe("the admin console", () => {
     await browser.post(`/users/${target.id}/verify-email`, {});
     await browser.get(`/users/${target.id}`);
     expect(browser.lastHtml).not.toContain("not verified");
+  });
+
+  test("impersonating gives the operator a one-time link to open; never offered for themselves", async () => {
+    const browser = await signInWithCode(operator, totpSecret);
+    const target = await signUpUser(api);
+    await browser.get(`/users/${target.id}`);
+    expect(browser.lastHtml).toContain(`action="/users/${target.id}/impersonate"`);
+    const made = await browser.post(`/users/${target.id}/impersonate`, {});
+    expect(made.status).toBe(200);
+    const url = /href="(http:\/\/localhost:3000\/auth\/impersonate\?token=[^"]+)"/.exec(browser.lastHtml)![1]!;
+    const opened = await api.request(new URL(url.replaceAll("&amp;", "&")).pathname + new URL(url).search);
+    expect(opened.status).toBe(200);
+    await browser.get(`/users/${operator.id}`);
+    expect(browser.lastHtml).not.toContain(`/users/${operator.id}/impersonate`);
   });
 });

@@ -70,6 +70,10 @@ export const Session = z
       description:
         "True while policy requires a second factor this user has not set up: the session can only enrol one.",
     }),
+    impersonatedBy: z.string().nullable().openapi({
+      description:
+        "For a session an operator started to act as the user (30 minutes, no step-up): the operator's user id. Show a banner while it is set.",
+    }),
   })
   .openapi("Session");
 

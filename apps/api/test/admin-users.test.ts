@@ -295,3 +295,89 @@ describe("POST /v1/admin/users", () => {
     expect(await api.platform.auth.users.findByEmail(api.database.db, "y@example.com")).toBeUndefined();
   });
 });
+
+describe("impersonation", () => {
+  let api: TestApi;
+  let operator: TestUser;
+  beforeAll(async () => {
+    api = await createTestApi();
+    operator = await signUpUser(api);
+    await grantPlatformPermissions(api, operator.id, ["users:read", "users:impersonate", "audit:read"]);
+  });
+  afterAll(() => api.close());
+
+  /** Opens the link's hosted page and presses its button, as the operator's browser would; the cookie it sets. */
+  async function start(url: string): Promise<Response> {
+    const link = new URL(url);
+    expect((await api.request(`${link.pathname}${link.search}`)).status).toBe(200);
+    return api.request("/auth/impersonate", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN },
+      body: new URLSearchParams({ token: link.searchParams.get("token")! }).toString(),
+    });
+  }
+  const cookieOf = (response: Response) => /burrow_session=([^;]+)/.exec(response.headers.get("set-cookie") ?? "")![1]!;
+
+  test("a one-time link starts a 30-minute session as the user that names the operator in everything it does", async () => {
+    const target = await signUpUser(api, { name: "Ivy Impersonated" });
+    const made = await post(api, `/v1/admin/users/${target.id}/impersonate`, {}, operator.bearer);
+    expect(made.status).toBe(201);
+    const { url } = (await made.json()) as { url: string; expiresAt: string };
+    expect(url).toStartWith(`${ORIGIN}/auth/impersonate?token=`);
+    const page = await start(url);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain(`signed in as ${target.email}`);
+    const headers = { cookie: `burrow_session=${cookieOf(page)}`, origin: ORIGIN };
+
+    const session = (await (await api.request("/v1/auth/session", { headers })).json()) as {
+      user: { id: string };
+      session: { impersonatedBy: string | null; expiresAt: string; createdAt: string };
+    };
+    expect(session.user.id).toBe(target.id);
+    expect(session.session.impersonatedBy).toBe(operator.id);
+    expect(Date.parse(session.session.expiresAt) - Date.parse(session.session.createdAt)).toBe(30 * 60_000);
+
+    // What it does is the user's change, recorded with the operator's name.
+    expect((await api.request("/v1/me", { method: "PATCH", headers, json: { name: "Ivy Edited" } })).status).toBe(200);
+    const edits = await api.platform.auditTrail.search(operator.id, {
+      action: "user.profile_updated",
+      targetId: target.id,
+    });
+    expect(edits.data[0]?.metadata).toMatchObject({ impersonatedBy: operator.id });
+    const started = await api.platform.auditTrail.search(operator.id, { action: "user.impersonation_started" });
+    expect(started.data[0]).toMatchObject({ actorId: operator.id, targetId: target.id });
+    // It never counts as a recent authentication: no password change as the user.
+    const change = await api.request("/v1/auth/password/change", {
+      method: "POST",
+      headers,
+      json: { currentPassword: PASSWORD, newPassword: "another long password here" },
+    });
+    expect((await readProblem(change)).code).toBe("reauthentication_required");
+
+    // The link works once; the session ends after 30 minutes however busy.
+    expect((await start(url)).status).toBe(400);
+    api.clock.advance(31 * 60_000);
+    expect((await api.request("/v1/auth/session", { headers })).status).toBe(401);
+  });
+
+  test("never for oneself, an operator or a suspended account, nor without the permission", async () => {
+    const fresh = await signUpUser(api);
+    await grantPlatformPermissions(api, fresh.id, ["users:read", "users:impersonate"]);
+    const other = await signUpUser(api);
+    await grantPlatformPermissions(api, other.id, ["users:read"]);
+    expect((await post(api, `/v1/admin/users/${fresh.id}/impersonate`, {}, fresh.bearer)).status).toBe(403);
+    expect((await post(api, `/v1/admin/users/${other.id}/impersonate`, {}, fresh.bearer)).status).toBe(403);
+    const suspended = await signUpUser(api);
+    await grantPlatformPermissions(api, fresh.id, ["users:read", "users:impersonate", "users:manage"]);
+    await api.platform.userAdministration.suspend(fresh.id, suspended.id as never, {});
+    const refused = await post(api, `/v1/admin/users/${suspended.id}/impersonate`, {}, fresh.bearer);
+    expect(refused.status).toBe(409);
+    const someone = await signUpUser(api);
+    expect((await post(api, `/v1/admin/users/${someone.id}/impersonate`, {}, other.bearer)).status).toBe(403);
+    const audit = await api.platform.auditTrail.search(operator.id, {
+      action: "user.impersonation_link_created",
+      targetId: someone.id,
+    });
+    expect(audit.data).toEqual([]);
+  });
+});

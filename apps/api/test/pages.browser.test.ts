@@ -66,6 +66,7 @@ describe("hosted pages, the development mailbox and /docs in Chromium, offline",
     "/auth/accept-invitation",
     "/auth/forgot-password",
     "/auth/not-me",
+    "/auth/impersonate",
   ];
   for (const path of pages) {
     test(`${path} shows its designed card and button`, async () => {

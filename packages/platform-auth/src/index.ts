@@ -13,6 +13,7 @@ import type {
 import { NO_METRICS } from "@burrow/platform-core";
 import type { AuthContext, AuthMailer, AuthTexter } from "./context.ts";
 import { createPhones, type Phones } from "./flows/phones.ts";
+import { createImpersonation, type Impersonation } from "./flows/impersonation.ts";
 import { createChallenges, createChallengeStore, mfaChallengeSweeper, type Challenges } from "./mfa/challenges.ts";
 import { createFactors, type Factors } from "./mfa/factors.ts";
 import { ceremonySweeper, createPasskeys, type Passkeys } from "./mfa/passkeys.ts";
@@ -46,6 +47,8 @@ export interface Auth extends Accounts, PasskeySignIn {
   passkeys: Passkeys;
   challenges: Challenges;
   completion: SignInCompletion;
+  /** One-time links for operators to act as a user (the rule of who may is platform-ops'). */
+  impersonation: Impersonation;
   signingKeys: SigningKeys;
   refreshTokens: RefreshTokens;
   accessTokens: AccessTokens;
@@ -134,6 +137,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
   const passkeys = createPasskeys(context, { factors, sessions });
   const completion = createSignInCompletion(context, {
     startSession,
+    sessions,
     factors,
     throttle,
     createChallenge: createChallengeStore(context.clock),
@@ -158,6 +162,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
   });
   const passkeySignIn = createPasskeySignIn({ passkeys, completion });
   const phones = createPhones(context, { tokens });
+  const impersonation = createImpersonation(context, { tokens, completion });
   const signingKeys = createSigningKeys({ ...base, keyRing: options.keyRing, sessions, grantableScopes });
   const refreshTokens = createRefreshTokens({ ...base, sessions });
   const accessTokens = createAccessTokens({
@@ -184,6 +189,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
     passkeys,
     challenges,
     completion,
+    impersonation,
     signingKeys,
     refreshTokens,
     accessTokens,
@@ -206,7 +212,8 @@ export type { AuthContext, AuthMailer, AuthTexter } from "./context.ts";
 export { E164, type PhoneRow, type Phones } from "./flows/phones.ts";
 export { buildLink, checkRedirect } from "./flows/links.ts";
 export { EMAIL_REQUEST_JOB, type EmailFlows, type EmailRequestKind } from "./flows/email-flows.ts";
-export { ADMIN_SESSION_LIFETIMES, LIFETIMES, REAUTHENTICATION_WINDOW_MS } from "./flows/lifetimes.ts";
+export { ADMIN_SESSION_LIFETIMES, IMPERSONATION, LIFETIMES, REAUTHENTICATION_WINDOW_MS } from "./flows/lifetimes.ts";
+export type { Impersonation } from "./flows/impersonation.ts";
 export type { Notices } from "./flows/notices.ts";
 export { MAX_CODE_ATTEMPTS, type OneTimeTokens, type TokenRow } from "./tokens/tokens.ts";
 export {

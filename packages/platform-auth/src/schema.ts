@@ -108,6 +108,8 @@ export const authSessions = pgTable(
     audience: text("audience", { enum: ["app", "admin"] })
       .notNull()
       .default("app"),
+    /** The operator acting as the user: an impersonation session (30 minutes, no step-up). */
+    impersonatorId: text("impersonator_id"),
   },
   (table) => [index("auth_sessions_user_idx").on(table.userId, table.createdAt)],
 );
@@ -132,6 +134,7 @@ export const TOKEN_PURPOSES = [
   "account_setup",
   "phone_verify",
   "disown_sign_in",
+  "impersonation",
 ] as const;
 export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];
 

@@ -20,6 +20,9 @@ export const AUDIT_ACTIONS = {
   "user.unsuspended": "An operator lifted a suspension.",
   "user.sessions_revoked": "An operator ended every session of the account.",
   "user.password_reset_sent": "An operator mailed the user a password-reset link.",
+  "user.impersonation_link_created": "An operator made a one-time link to act as the user.",
+  "user.impersonation_started":
+    "An operator began acting as the user (a 30-minute session); entries it writes name them.",
   "user.deleted": "The account was deleted.",
   "user.mfa_challenged": "A first factor passed; a second factor was asked for.",
   "user.reauthenticated": "A session proved its user again (step-up).",

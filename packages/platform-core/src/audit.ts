@@ -25,6 +25,11 @@ export interface RequestContext {
   ip?: string | undefined;
   userAgent?: string | undefined;
   requestId?: string | undefined;
+  /**
+   * The operator acting as the user, when the request comes from an impersonation session: every
+   * entry the request writes names them (`metadata.impersonatedBy`).
+   */
+  impersonatorId?: string | undefined;
 }
 
 export type AuditActor =
@@ -112,6 +117,7 @@ export function createAuditLog(options: {
       const now = options.clock.now();
       const id = newId("audit", now.getTime());
       const metadata = (scrub(event.metadata ?? {}) as Record<string, unknown>) ?? {};
+      if (request.impersonatorId !== undefined) metadata.impersonatedBy = request.impersonatorId;
       await db.insert(auditLogs).values({
         id,
         occurredAt: now,

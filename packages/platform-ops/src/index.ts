@@ -41,6 +41,7 @@ export { WEBHOOK_EVENT_TYPES, WEBHOOK_EVENTS, webhookEventFor, type WebhookEvent
 export { checkWebhookUrl, forbiddenAddress, postWebhook, type Resolve } from "./webhooks/outbound.ts";
 export {
   createUserAdministration,
+  USERS_IMPERSONATE,
   USERS_MANAGE,
   USERS_READ,
   type NewUser,

@@ -153,6 +153,11 @@ export const UserPage = (props: {
           {self ? null : <ActionButton action={`${base}/delete`} csrf={frame.csrf} label="Delete user" kind="danger" />}
         </div>
       ) : null}
+      {frame.can("users:impersonate") && !self && user.status === "active" ? (
+        <div class="actions" aria-label="Impersonation">
+          <ActionButton action={`${base}/impersonate`} csrf={frame.csrf} label="Impersonate" kind="secondary" />
+        </div>
+      ) : null}
       <h2>Sessions</h2>
       {props.sessions.length === 0 ? (
         <div class="empty">No active sessions.</div>
@@ -354,5 +359,25 @@ export const NewUserPage = (props: {
       </p>
       <button type="submit">Create user</button>
     </form>
+  </Shell>
+);
+
+export const ImpersonationPage = (props: { frame: Frame; user: UserRow; url: string; expiresAt: Date }) => (
+  <Shell frame={props.frame} title={`Act as ${props.user.email}`}>
+    <div class="card narrow">
+      <p>
+        Open this one-time link in the browser that should act as the user. It works once, until{" "}
+        {props.expiresAt.toISOString().slice(11, 16)} UTC, and starts a 30-minute session as them. Everything done in it
+        is recorded with your name too; it cannot change their password, address, second factors or keys.
+      </p>
+      <p>
+        <a class="button" href={props.url} target="_blank" rel="noopener noreferrer">
+          Open as {props.user.email}
+        </a>
+      </p>
+      <p class="muted">
+        <a href={`/users/${props.user.id}`}>Back to the user</a>
+      </p>
+    </div>
   </Shell>
 );

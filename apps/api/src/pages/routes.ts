@@ -99,6 +99,18 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
       },
     },
     {
+      path: "/auth/impersonate",
+      title: "Act as a user",
+      prompt: (token) =>
+        `<h1>Act as this user</h1><p>An administrator made this link to see the app as one of its users. Continuing starts a session as them in this browser for 30 minutes; everything done in it is recorded with your name too. It cannot change their password, address, second factors or keys.</p>${form({ action: "/auth/impersonate", token, submit: "Start acting as the user" })}`,
+      async submit(c, fields) {
+        const signedIn = await auth.impersonation.start(fields.token ?? "", request(c));
+        writeSessionCookie(c, config, signedIn.token);
+        const until = signedIn.session.expiresAt.toISOString().slice(11, 16);
+        return `<p class="error" role="status">Impersonating: you are signed in as ${html(signedIn.user.email)} until ${until} UTC.</p><h1>You are acting as the user</h1><p>Open the app in this browser to see what they see. Sign out there, or close the browser, to stop; the session ends by itself at ${until} UTC.</p>`;
+      },
+    },
+    {
       path: "/auth/not-me",
       title: "Secure your account",
       prompt: (token) =>

@@ -3,7 +3,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema, type UserId } from "@burrow/platform-core";
 import { toPublicUser, USER_STATUSES } from "@burrow/platform-auth";
 import { type AppEnv, type Caller, type Platform, requireActor } from "@burrow/platform-http";
-import { USERS_MANAGE, USERS_READ } from "@burrow/platform-ops";
+import { USERS_IMPERSONATE, USERS_MANAGE, USERS_READ } from "@burrow/platform-ops";
 import { jsonBody, jsonContent, PageLimit, pageOf, problems, ProfileChanges, User } from "../schemas.ts";
 
 const tags = ["Administration"];
@@ -76,6 +76,20 @@ const createUser = createRoute({
   responses: { 201: jsonContent(User, "The new account"), ...problems(400, 401, 403, 409, 415) },
 });
 
+const impersonateUser = createRoute({
+  method: "post",
+  path: "/v1/admin/users/{userId}/impersonate",
+  tags,
+  summary: "A one-time link to act as the user for 30 minutes (users:impersonate)",
+  description:
+    "Open the link (5 minutes, once) in the browser that should act as the user: its hosted page starts a 30-minute session as them, whose every audit entry names you (`metadata.impersonatedBy`) and which never passes a step-up. Never for yourself, an operator or an account that is not active. A session caller must have authenticated in the last 10 minutes.",
+  request: { params: UserParam },
+  responses: {
+    201: jsonContent(z.object({ url: z.string(), expiresAt: z.string() }), "The link"),
+    ...problems(400, 401, 403, 404, 409),
+  },
+});
+
 const updateUser = createRoute({
   method: "patch",
   path: "/v1/admin/users/{userId}",
@@ -130,6 +144,16 @@ export function adminUserRoutes(platform: Platform) {
         toPublicUser(await admin.create(caller.user.id, c.req.valid("json"), c.get("requestContext"))),
         201,
       );
+    })
+    .openapi(impersonateUser, async (c) => {
+      const caller = await requireActor(c, USERS_IMPERSONATE);
+      const link = await admin.impersonate(
+        caller.user.id,
+        target(c.req.valid("param")),
+        c.get("requestContext"),
+        stepUpOf(caller),
+      );
+      return c.json({ url: link.url, expiresAt: link.expiresAt.toISOString() }, 201);
     })
     .openapi(getUser, async (c) => {
       const caller = await requireActor(c, USERS_READ);

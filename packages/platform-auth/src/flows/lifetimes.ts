@@ -28,3 +28,10 @@ export const ADMIN_SESSION_LIFETIMES = {
   /** Last activity is written at most this often, so the 30 idle minutes are counted closely. */
   activityRefreshMs: MINUTE,
 } as const;
+
+/**
+ * Impersonation: the one-time link an operator opens lives 5 minutes, the session it starts 30
+ * minutes however active (and never counts as a recent authentication: no step-up, so no password,
+ * address, factor or key changes as the user).
+ */
+export const IMPERSONATION = { linkTtlMs: 5 * MINUTE, sessionMs: 30 * MINUTE } as const;

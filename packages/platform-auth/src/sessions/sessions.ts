@@ -13,7 +13,7 @@ import {
   type UserId,
 } from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
-import { ADMIN_SESSION_LIFETIMES, REAUTHENTICATION_WINDOW_MS } from "../flows/lifetimes.ts";
+import { ADMIN_SESSION_LIFETIMES, IMPERSONATION, REAUTHENTICATION_WINDOW_MS } from "../flows/lifetimes.ts";
 import { authSessions, users } from "../schema.ts";
 import { toPublicUser, type PublicUser } from "../users/users.ts";
 import { formatSessionToken, newSessionSecret, parseSessionToken } from "./tokens.ts";
@@ -36,6 +36,8 @@ export interface PublicSession {
   current: boolean;
   /** True while the session may only enrol a second factor (MFA policy). */
   restricted: boolean;
+  /** The operator acting as the user, for an impersonation session: show a banner. */
+  impersonatedBy: string | null;
 }
 
 export type SessionValidation =
@@ -53,6 +55,8 @@ export interface Sessions {
       restriction?: "mfa_enrolment";
       /** `admin` for the admin console: ADMIN_SESSION_LIFETIMES instead of the configured ones. */
       audience?: SessionAudience;
+      /** An operator acting as the user: IMPERSONATION.sessionMs, and never a recent authentication. */
+      impersonatorId?: string;
     },
   ): Promise<{ session: SessionRow; token: string }>;
   /**
@@ -189,7 +193,7 @@ export function createSessions(context: AuthContext): Sessions {
     );
 
   const sessions: Sessions = {
-    async create(db, { userId, methods, request, restriction, audience = "app" }) {
+    async create(db, { userId, methods, request, restriction, audience = "app", impersonatorId }) {
       const now = clock.now();
       const id = newId("session", now.getTime());
       const secret = newSessionSecret();
@@ -200,14 +204,19 @@ export function createSessions(context: AuthContext): Sessions {
           secretHash: sha256(secret),
           userId,
           createdAt: now,
-          expiresAt: new Date(now.getTime() + lifetimes(audience).absoluteLifetimeMs),
+          expiresAt: new Date(
+            now.getTime() +
+              (impersonatorId === undefined ? lifetimes(audience).absoluteLifetimeMs : IMPERSONATION.sessionMs),
+          ),
           lastActiveAt: now,
           ip: audit.ipForStorage(request.ip),
           userAgent: request.userAgent?.slice(0, 512) ?? null,
           authMethods: methods,
-          authenticatedAt: now,
+          // An impersonation never passes a step-up: the operator does not know the user's secrets.
+          authenticatedAt: impersonatorId === undefined ? now : new Date(0),
           restriction: restriction ?? null,
           audience,
+          impersonatorId: impersonatorId ?? null,
         })
         .returning();
       return { session: session!, token: formatSessionToken({ id, secret }) };
@@ -356,6 +365,7 @@ export function createSessions(context: AuthContext): Sessions {
         authenticatedAt: session.authenticatedAt.toISOString(),
         current: session.id === currentId,
         restricted: session.restriction !== null,
+        impersonatedBy: session.impersonatorId,
       };
     },
   };

@@ -86,6 +86,12 @@ export interface SignInCompletion {
     options?: { result?: SignInResult },
   ): Promise<SignedIn>;
   /**
+   * An operator's way in as the user (impersonation): the same status check as any sign-in, then a
+   * 30-minute session that names the operator. Not the user's sign-in: no sign-in is recorded for
+   * them and no new-device mail goes out; the start is audited with the operator as actor.
+   */
+  impersonate(tx: Database, userId: string, operatorId: string, request: RequestContext): Promise<SignedIn>;
+  /**
    * The transaction a sign-in runs in. A refusal by the status check rolls it back, and its audit
    * entry is written after the rollback, so refusals are recorded and nothing else of the attempt is.
    */
@@ -112,6 +118,7 @@ export function createSignInCompletion(
   context: AuthContext,
   parts: {
     startSession: StartSession;
+    sessions: Pick<Sessions, "create">;
     factors: Factors;
     throttle: SignInThrottle;
     createChallenge: (tx: Database, start: ChallengeStart) => Promise<string>;
@@ -206,6 +213,28 @@ export function createSignInCompletion(
         redirectTo: options.redirectTo ?? null,
         ...(await startSession(tx, userId, [method], request)),
       };
+    },
+
+    async impersonate(tx, userId, operatorId, request) {
+      await assertActive(tx, userId, request);
+      const { session, token } = await parts.sessions.create(tx, {
+        userId: userId as UserId,
+        methods: ["impersonation"],
+        request,
+        impersonatorId: operatorId,
+      });
+      await audit.record(
+        tx,
+        {
+          action: "user.impersonation_started",
+          actor: { type: "user", id: operatorId },
+          target: { type: "user", id: userId },
+          metadata: { sessionId: session.id, expiresAt: session.expiresAt.toISOString() },
+        },
+        request,
+      );
+      const [row] = await tx.select().from(users).where(eq(users.id, userId));
+      return { user: toPublicUser(row!), session, token };
     },
 
     async afterAllFactors(tx, userId, methods, request, options = {}) {

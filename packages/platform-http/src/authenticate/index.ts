@@ -88,6 +88,7 @@ export const authenticate = (options: {
       if (JWT.test(credential)) {
         try {
           const { session, user } = await options.accessTokens.authenticate(credential);
+          if (session.impersonatorId !== null) request.impersonatorId = session.impersonatorId;
           return { caller: { kind: "session", user, session, via: "access_token" } };
         } catch (error) {
           if (error instanceof PlatformError) return { error };
@@ -102,6 +103,8 @@ export const authenticate = (options: {
           ),
         };
       }
+      // Whatever this request does as the user is recorded as the operator's doing too.
+      if (validation.session.impersonatorId !== null) request.impersonatorId = validation.session.impersonatorId;
       return {
         caller: {
           kind: "session",

@@ -178,6 +178,7 @@ export function composePlatform(options: ComposeOptions): Platform {
       apiKeys: auth.apiKeys,
       organizations: rbac.organizations,
       flows: auth.flows,
+      impersonation: auth.impersonation,
       audit,
       resolver: rbac.resolver,
       clock,

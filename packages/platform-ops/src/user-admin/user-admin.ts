@@ -16,6 +16,7 @@ import {
   type ApiKeys,
   type EmailFlows,
   type FactorRow,
+  type Impersonation,
   type Factors,
   type Notices,
   type ProfileChanges,
@@ -29,6 +30,7 @@ import type { Organizations, PermissionResolver } from "@burrow/platform-rbac";
 
 export const USERS_READ = "users:read";
 export const USERS_MANAGE = "users:manage";
+export const USERS_IMPERSONATE = "users:impersonate";
 
 export interface NewUser {
   email: string;
@@ -73,6 +75,17 @@ export interface UserAdministration {
   sendPasswordReset(actorId: string, userId: UserId, request: RequestContext): Promise<void>;
   /** Marks the address verified, for an operator who confirmed it another way (users:manage); audited. */
   markEmailVerified(actorId: string, userId: UserId, request: RequestContext): Promise<UserRow>;
+  /**
+   * A one-time link (5 minutes) that starts a 30-minute session as the user, in the browser that
+   * opens it (users:impersonate, with a recent authentication). Never as oneself, as an operator
+   * (anyone holding a platform permission) or as an account that is not active.
+   */
+  impersonate(
+    actorId: string,
+    userId: UserId,
+    request: RequestContext,
+    stepUp?: StepUp,
+  ): Promise<{ url: string; expiresAt: Date }>;
   /** Deletes the account; like revokeSessions, a session's operator must have authenticated recently. */
   delete(actorId: string, userId: UserId, request: RequestContext, stepUp?: StepUp): Promise<void>;
 }
@@ -112,9 +125,10 @@ export function createUserAdministration(options: {
   apiKeys: Pick<ApiKeys, "list">;
   organizations: Pick<Organizations, "listMine">;
   flows: Pick<EmailFlows, "request">;
+  impersonation: Pick<Impersonation, "issueLink">;
   sessions: Pick<Sessions, "revokeAll" | "list" | "revoke">;
   audit: Pick<AuditLog, "record">;
-  resolver: Pick<PermissionResolver, "can">;
+  resolver: Pick<PermissionResolver, "can" | "resolve">;
   clock: Clock;
 }): UserAdministration {
   const { db, users, sessions, audit, resolver, clock, notices } = options;
@@ -260,6 +274,33 @@ export function createUserAdministration(options: {
           );
         });
       }),
+    async impersonate(actorId, userId, request, stepUp) {
+      await authorize(actorId, USERS_IMPERSONATE);
+      recent(stepUp);
+      if (actorId === userId)
+        throw new PlatformError("forbidden", { detail: "Operators cannot impersonate themselves." });
+      const row = await existing(userId);
+      if (row.status !== "active")
+        throw new PlatformError("conflict", { detail: "Only an active account can be impersonated." });
+      if ((await resolver.resolve(userId)).patterns.size > 0)
+        throw new PlatformError("forbidden", {
+          detail: "Operators (anyone with a platform permission) cannot be impersonated.",
+        });
+      return db.transaction(async (tx) => {
+        const link = await options.impersonation.issueLink(tx, userId, actorId);
+        await audit.record(
+          tx,
+          {
+            action: "user.impersonation_link_created",
+            actor: { type: "user", id: actorId },
+            target: { type: "user", id: row.id },
+            metadata: { expiresAt: link.expiresAt.toISOString() },
+          },
+          request,
+        );
+        return link;
+      });
+    },
     async sessions(actorId, userId) {
       await authorize(actorId, USERS_READ);
       await existing(userId);

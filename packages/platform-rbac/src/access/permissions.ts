@@ -18,6 +18,7 @@ export const BUILT_IN_PERMISSIONS: Record<string, string> = {
   "roles:manage": "Create and change custom roles",
   "users:read": "Read any user (platform)",
   "users:manage": "Suspend, delete and unlock users (platform)",
+  "users:impersonate": "Act as a user for 30 minutes to see what they see; never as an operator (platform)",
   "audit:read": "Read the audit log and security events (platform)",
   "security_events:resolve": "Resolve security events (platform)",
   "webhooks:read": "See webhook endpoints and their deliveries (platform)",
