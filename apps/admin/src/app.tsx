@@ -26,6 +26,7 @@ import { ErrorPage, OverviewPage } from "./pages/overview.tsx";
 import { ImpersonationPage, NewUserPage, UserPage, UsersPage } from "./pages/users.tsx";
 import { type AuditFilters, AuditPage, SecurityEventsPage } from "./pages/audit.tsx";
 import { MessagesPage, TemplatePage, TemplatesPage } from "./pages/email.tsx";
+import { SecretPage, WebhookPage, WebhooksPage } from "./pages/webhooks.tsx";
 
 /**
  * The console's policy: its own stylesheet and nothing else; no script at all, forms post only to
@@ -83,6 +84,9 @@ const NOTICES: Record<string, string> = {
   saved: "Saved: this version is the one sent from now on.",
   "test-sent": "A test message is on its way to your address.",
   retried: "The message is queued again.",
+  "endpoint-saved": "The endpoint is saved.",
+  "endpoint-deleted": "The endpoint is deleted.",
+  redelivered: "The delivery is queued again, as the same message.",
 };
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -141,16 +145,29 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
   );
   app.use("/sign-in/*", ipRateLimit({ db: platform.db, clock: platform.clock, policy: config.ipRateLimit }));
 
-  /** The posted form, after its CSRF token is checked. */
-  async function form(c: Context<AppEnv>): Promise<Record<string, string>> {
-    const body = await c.req.parseBody().catch(() => {
+  /**
+   * The posted form, after its CSRF token is checked: each field's first value, and every value of
+   * the fields sent more than once (checkboxes).
+   */
+  async function formWithLists(
+    c: Context<AppEnv>,
+  ): Promise<{ fields: Record<string, string>; lists: Record<string, string[]> }> {
+    const body = await c.req.parseBody({ all: true }).catch(() => {
       throw new PlatformError("validation_failed", { detail: "The form could not be read." });
     });
     const fields: Record<string, string> = {};
-    for (const [key, value] of Object.entries(body)) if (typeof value === "string") fields[key] = value;
+    const lists: Record<string, string[]> = {};
+    for (const [key, value] of Object.entries(body)) {
+      const values = (Array.isArray(value) ? value : [value]).filter(
+        (item): item is string => typeof item === "string",
+      );
+      lists[key] = values;
+      if (values[0] !== undefined) fields[key] = values[0];
+    }
     if (!csrfTokenValid(c, config, fields._csrf ?? "")) throw new PlatformError("csrf_rejected");
-    return fields;
+    return { fields, lists };
   }
+  const form = async (c: Context<AppEnv>) => (await formWithLists(c)).fields;
 
   /**
    * The signed-in operator, or a redirect to sign in. A console session held back by the MFA rule
@@ -513,6 +530,104 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
     await form(c);
     await emailAdmin.retry(me.userId, c.req.param("messageId"), request(c));
     return c.redirect("/email/messages?done=retried", 303);
+  });
+
+  // ── Webhooks: endpoints and their deliveries. ──
+  const webhooks = platform.webhooks;
+  const endpointInput = (fields: Record<string, string>, lists: Record<string, string[]>) => ({
+    url: (fields.url ?? "").trim(),
+    description: (fields.description ?? "").trim(),
+    eventTypes: lists.eventTypes ?? [],
+  });
+  const endpointPage = async (c: Context<AppEnv>, me: Operator, endpointId: string, error?: string) => {
+    const cursor = c.req.query("cursor");
+    const [endpoint, deliveries] = [
+      await webhooks.get(me.userId, endpointId),
+      await webhooks.deliveries(me.userId, endpointId, {
+        limit: 25,
+        ...(cursor === undefined || cursor === "" ? {} : { cursor }),
+      }),
+    ];
+    const done = c.req.query("done");
+    return c.html(
+      <WebhookPage
+        frame={me}
+        endpoint={endpoint}
+        deliveries={deliveries}
+        notice={done === undefined ? undefined : NOTICES[done]}
+        error={error}
+      />,
+      error === undefined ? 200 : 400,
+    );
+  };
+  app.get("/webhooks", async (c) => {
+    const me = await operator(c);
+    const done = c.req.query("done");
+    return c.html(
+      <WebhooksPage
+        frame={me}
+        endpoints={await webhooks.list(me.userId)}
+        notice={done === undefined ? undefined : NOTICES[done]}
+      />,
+    );
+  });
+  app.post("/webhooks", async (c) => {
+    const me = await operator(c);
+    const { fields, lists } = await formWithLists(c);
+    try {
+      const { endpoint, secret } = await webhooks.create(me.userId, endpointInput(fields, lists), request(c));
+      return c.html(<SecretPage frame={me} endpoint={endpoint} secret={secret} rotated={false} />, 201);
+    } catch (error) {
+      if (!(error instanceof PlatformError) || error.status !== 400) throw error;
+      return c.html(
+        <WebhooksPage
+          frame={me}
+          endpoints={await webhooks.list(me.userId)}
+          error={problemText(error)}
+          values={fields}
+        />,
+        400,
+      );
+    }
+  });
+  app.get("/webhooks/:endpointId", async (c) => endpointPage(c, await operator(c), c.req.param("endpointId")));
+  app.post("/webhooks/:endpointId", async (c) => {
+    const me = await operator(c);
+    const { fields, lists } = await formWithLists(c);
+    const endpointId = c.req.param("endpointId");
+    try {
+      await webhooks.update(
+        me.userId,
+        endpointId,
+        { ...endpointInput(fields, lists), enabled: fields.enabled === "yes" },
+        request(c),
+      );
+    } catch (error) {
+      if (!(error instanceof PlatformError) || error.status !== 400) throw error;
+      return endpointPage(c, me, endpointId, problemText(error));
+    }
+    return c.redirect(`/webhooks/${endpointId}?done=endpoint-saved`, 303);
+  });
+  app.post("/webhooks/:endpointId/rotate", async (c) => {
+    const me = await operator(c);
+    await form(c);
+    const endpointId = c.req.param("endpointId");
+    const { secret } = await webhooks.rotateSecret(me.userId, endpointId, request(c));
+    return c.html(
+      <SecretPage frame={me} endpoint={await webhooks.get(me.userId, endpointId)} secret={secret} rotated />,
+    );
+  });
+  app.post("/webhooks/:endpointId/delete", async (c) => {
+    const me = await operator(c);
+    await form(c);
+    await webhooks.remove(me.userId, c.req.param("endpointId"), request(c));
+    return c.redirect("/webhooks?done=endpoint-deleted", 303);
+  });
+  app.post("/webhooks/deliveries/:deliveryId/redeliver", async (c) => {
+    const me = await operator(c);
+    await form(c);
+    const delivery = await webhooks.redeliver(me.userId, c.req.param("deliveryId"), request(c));
+    return c.redirect(`/webhooks/${delivery.endpointId}?done=redelivered`, 303);
   });
 
   // Each action: one service call, then back to the user's page with what happened.

@@ -16,6 +16,7 @@ const MENU: { href: string; label: string; permission: string | null }[] = [
   { href: "/audit", label: "Audit log", permission: "audit:read" },
   { href: "/security-events", label: "Security events", permission: "audit:read" },
   { href: "/email", label: "Email", permission: "email:read" },
+  { href: "/webhooks", label: "Webhooks", permission: "webhooks:read" },
 ];
 
 const Document = (props: { title: string; children: Child }) => (

@@ -40,7 +40,7 @@ describe("the admin console in Chromium, offline: the first operator's journey",
     adminServer = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (request) => adminHandler(request) });
     apiOrigin = `http://localhost:${apiServer.port}`;
     adminOrigin = `http://localhost:${adminServer.port}`;
-    api = await createTestApi({ PUBLIC_URL: apiOrigin, ADMIN_URL: adminOrigin });
+    api = await createTestApi({ PUBLIC_URL: apiOrigin, ADMIN_URL: adminOrigin, BURROW_WEBHOOK_ALLOW_LOOPBACK: "1" });
     const admin = createAdminApp(api.platform);
     apiHandler = (request) => api.app.fetch(request, { remoteAddress: "127.0.0.1" });
     adminHandler = (request) => admin.fetch(request, { remoteAddress: "127.0.0.1" });
@@ -168,6 +168,29 @@ describe("the admin console in Chromium, offline: the first operator's journey",
       "auth.magic_link",
     );
     expect(saved.mjml).toContain("Welcome back! Use the button below.");
+  });
+
+  test("adds a webhook endpoint, is shown its secret once, and sees the deliveries", async () => {
+    await page.goto(`${adminOrigin}/webhooks`);
+    await page.fill("#url", `http://127.0.0.1:${apiServer.port}/hooks/burrow`);
+    await page.fill("#description", "CRM sync");
+    await page.check('input[value="user.suspended"]');
+    await page.check('input[value="user.created"]');
+    await page.click("button:has-text('Add endpoint')");
+    await page.waitForSelector("text=Endpoint added");
+    expect(await page.textContent("pre")).toMatch(/^whsec_/);
+    await page.click("text=Continue");
+    await page.goto(`${adminOrigin}/users/${target.id}`);
+    await page.click("text=Suspend");
+    await page.waitForSelector("text=The user is suspended");
+    await page.click("text=Unsuspend");
+    await api.runJobs();
+    await page.goto(`${adminOrigin}/webhooks`);
+    await shot("webhooks");
+    await page.click("text=CRM sync >> xpath=../a");
+    await page.waitForSelector("text=Deliveries");
+    expect(await page.locator("tbody tr", { hasText: "user.suspended" }).count()).toBe(1);
+    await shot("webhook");
   });
 
   test("a cross-site form post is refused and changes nothing", async () => {
