@@ -27,6 +27,7 @@ import { ImpersonationPage, NewUserPage, UserPage, UsersPage } from "./pages/use
 import { type AuditFilters, AuditPage, SecurityEventsPage } from "./pages/audit.tsx";
 import { MessagesPage, TemplatePage, TemplatesPage } from "./pages/email.tsx";
 import { SecretPage, WebhookPage, WebhooksPage } from "./pages/webhooks.tsx";
+import { SettingsPage } from "./pages/settings.tsx";
 
 /**
  * The console's policy: its own stylesheet and nothing else; no script at all, forms post only to
@@ -87,6 +88,7 @@ const NOTICES: Record<string, string> = {
   "endpoint-saved": "The endpoint is saved.",
   "endpoint-deleted": "The endpoint is deleted.",
   redelivered: "The delivery is queued again, as the same message.",
+  rotated: "A new signing key is active; the previous one verifies its tokens until they expire.",
 };
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -628,6 +630,33 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
     await form(c);
     const delivery = await webhooks.redeliver(me.userId, c.req.param("deliveryId"), request(c));
     return c.redirect(`/webhooks/${delivery.endpointId}?done=redelivered`, 303);
+  });
+
+  // ── Settings: the configuration, the signing keys. ──
+  app.get("/settings", async (c) => {
+    const me = await operator(c);
+    const { settings, signingKeys } = await platform.settings.read(me.userId);
+    const done = c.req.query("done");
+    return c.html(
+      <SettingsPage
+        frame={me}
+        settings={settings}
+        signingKeys={signingKeys}
+        notice={done === undefined ? undefined : NOTICES[done]}
+      />,
+    );
+  });
+  app.post("/settings/rotate-signing-key", async (c) => {
+    const me = await operator(c);
+    await form(c);
+    try {
+      await platform.settings.rotateSigningKey(me.session, request(c));
+    } catch (error) {
+      if (error instanceof PlatformError && error.code === "reauthentication_required")
+        return c.redirect(`/reauthenticate?next=${encodeURIComponent("/settings")}`, 303);
+      throw error;
+    }
+    return c.redirect("/settings?done=rotated", 303);
   });
 
   // Each action: one service call, then back to the user's page with what happened.

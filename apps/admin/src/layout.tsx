@@ -17,6 +17,7 @@ const MENU: { href: string; label: string; permission: string | null }[] = [
   { href: "/security-events", label: "Security events", permission: "audit:read" },
   { href: "/email", label: "Email", permission: "email:read" },
   { href: "/webhooks", label: "Webhooks", permission: "webhooks:read" },
+  { href: "/settings", label: "Settings", permission: "settings:read" },
 ];
 
 const Document = (props: { title: string; children: Child }) => (

@@ -193,6 +193,14 @@ describe("the admin console in Chromium, offline: the first operator's journey",
     await shot("webhook");
   });
 
+  test("the settings page shows the configuration without its secrets", async () => {
+    await page.goto(`${adminOrigin}/settings`);
+    const text = (await page.textContent("main"))!;
+    expect(text).toContain("session.idleTimeoutMs");
+    expect(text).not.toContain(api.config.secret);
+    await shot("settings");
+  });
+
   test("a cross-site form post is refused and changes nothing", async () => {
     const evil = await context.newPage();
     // A page elsewhere (another origin) that posts a form at the console, as a CSRF attack would.

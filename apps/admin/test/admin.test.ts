@@ -348,4 +348,36 @@ describe("the admin console", () => {
     await browser.get(`/users/${operator.id}`);
     expect(browser.lastHtml).not.toContain(`/users/${operator.id}/impersonate`);
   });
+
+  test("settings show the configuration without a secret, and the signing keys, which rotate after a step-up", async () => {
+    const browser = await signInWithCode(operator, totpSecret);
+    expect((await browser.get("/settings")).status).toBe(403);
+    const keeper = await signUpUser(api);
+    await grantPlatformPermissions(api, keeper.id, ["settings:read", "signing_keys:rotate"]);
+    const factor = await enrolTotp(api, keeper);
+    const settings = await signInAs(api, admin, keeper, factor.secret);
+    await settings.get("/settings");
+    expect(settings.lastHtml).toContain("session.idleTimeoutMs");
+    expect(settings.lastHtml).toContain("set (redacted)");
+    expect(settings.lastHtml).not.toContain(api.config.secret);
+    [
+      ...settings.lastHtml.matchAll(
+        /<td><code>([^<]+)<\/code><\/td><td>EdDSA|<td><code>([^<]+)<\/code><\/td><td>ES256/g,
+      ),
+    ].length;
+    const before = api.platform.auth.signingKeys.jwks().keys.length;
+    expect(before).toBeGreaterThan(0);
+    api.clock.advance(11 * 60_000);
+    const asked = await settings.post("/settings/rotate-signing-key", {});
+    expect(asked.headers.get("location")).toBe("/reauthenticate?next=%2Fsettings");
+    await settings.get("/reauthenticate?next=%2Fsettings");
+    const code = referenceTotp(factor.secret, Math.floor(api.clock.now().getTime() / 1000));
+    await settings.post("/reauthenticate", { next: "/settings", code });
+    await settings.get("/settings");
+    const rotated = await settings.post("/settings/rotate-signing-key", {});
+    expect(rotated.headers.get("location")).toBe("/settings?done=rotated");
+    expect(api.platform.auth.signingKeys.jwks().keys.length).toBe(before + 1);
+    await settings.get("/settings?done=rotated");
+    for (const key of api.platform.auth.signingKeys.jwks().keys) expect(settings.lastHtml).toContain(String(key.kid));
+  });
 });

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError, loadConfig } from "./config.ts";
+import { ConfigError, describeConfig, loadConfig } from "./config.ts";
 
 const key = Buffer.alloc(32, 7).toString("base64");
 const withTempDir = (run: (dir: string) => void) => {
@@ -94,5 +94,31 @@ describe("config", () => {
       expect(() => loadConfig({ BURROW_DATA_DIR: dir, PORT: "http" })).toThrow(/PORT/);
       expect(() => loadConfig({ BURROW_DATA_DIR: dir, DATABASE_URL: "mysql://x" })).toThrow(/DATABASE_URL/);
     });
+  });
+});
+
+describe("describeConfig", () => {
+  test("lists every setting, and no secret or credential appears in it", () => {
+    const secret = "s".repeat(48);
+    const key = Buffer.alloc(32, 7).toString("base64");
+    const config = loadConfig({
+      NODE_ENV: "test",
+      BURROW_SECRET: secret,
+      BURROW_ENCRYPTION_KEYS: `v2:${key},v1:${Buffer.alloc(32, 8).toString("base64")}`,
+      DATABASE_URL: "postgres://burrow:db-password-123@db.internal:5432/burrow",
+      SMTP_URL: "smtp://mailer:smtp-password-456@smtp.internal:587",
+      BURROW_METRICS_TOKEN: "metrics-token-789".padEnd(32, "x"),
+    });
+    const settings = describeConfig(config);
+    const text = JSON.stringify(settings);
+    for (const leaked of [secret, key, "db-password-123", "smtp-password-456", "metrics-token-789"])
+      expect(text).not.toContain(leaked);
+    const value = (path: string) => settings.find((setting) => setting.path === path)?.value;
+    expect(value("secret")).toBe("set (redacted)");
+    expect(value("encryptionKeys")).toBe("set (v2, v1; values redacted)");
+    expect(value("databaseUrl")).toBe("postgres://[redacted]@db.internal:5432/burrow");
+    expect(value("metricsToken")).toBe("set (redacted)");
+    expect(value("session.idleTimeoutMs")).toMatch(/^\d+$/);
+    expect(value("tokens.accessTtlMs")).toMatch(/^\d+$/);
   });
 });

@@ -355,3 +355,39 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: values.LOG_LEVEL,
   };
 }
+
+/** Keys whose values are secrets: shown as set or not, never their value. */
+const SECRET_SETTING = /secret|password|token$|authtoken|encryptionkeys/i;
+
+/**
+ * The effective configuration as settings an operator can read: one `path = value` per leaf, with
+ * every secret replaced by whether it is set, and credentials cut out of URLs. Durations stay in ms.
+ */
+export function describeConfig(config: Config): { path: string; value: string }[] {
+  const out: { path: string; value: string }[] = [];
+  const walk = (value: unknown, path: string) => {
+    const key = path.slice(path.lastIndexOf(".") + 1);
+    if (SECRET_SETTING.test(key)) {
+      const set = value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0);
+      out.push({
+        path,
+        value:
+          key === "encryptionKeys" && Array.isArray(value)
+            ? `set (${value.map((entry) => (entry as { version: string }).version).join(", ")}; values redacted)`
+            : set
+              ? "set (redacted)"
+              : "not set",
+      });
+      return;
+    }
+    if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+      for (const [child, item] of Object.entries(value)) walk(item, path === "" ? child : `${path}.${child}`);
+      return;
+    }
+    const text = Array.isArray(value) ? value.map(String).join(", ") : value === undefined ? "not set" : String(value);
+    // postgres://user:password@host/db, smtp://user:pass@host: the credentials never show.
+    out.push({ path, value: text.replace(/\/\/([^/@\s]+)@/g, "//[redacted]@") });
+  };
+  walk(config, "");
+  return out;
+}

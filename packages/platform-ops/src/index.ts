@@ -58,3 +58,4 @@ export {
   sampleValues,
   type TemplateDraft,
 } from "./email-admin/email-admin.ts";
+export { createSettingsView, SETTINGS_READ, type SettingsView } from "./settings/settings.ts";

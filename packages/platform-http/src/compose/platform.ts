@@ -23,6 +23,8 @@ import {
   createPrometheusMetrics,
   createUserAdministration,
   createOverview,
+  createSettingsView,
+  type SettingsView,
   createEmailAdministration,
   type EmailAdministration,
   type Overview,
@@ -59,6 +61,8 @@ export interface Platform {
   securityEvents: SecurityEvents;
   /** Operators' email: templates (preview, save, test) and the outbox (list, retry). */
   emailAdministration: EmailAdministration;
+  /** The effective configuration (secrets redacted) and the signing keys, for operators. */
+  settings: SettingsView;
   /** The admin console's overview: accounts, sessions, sign-ins per day, the queue, open events. */
   overview: Overview;
   /** Sweeps expired rows on a schedule (its job is in `jobs`). */
@@ -192,6 +196,7 @@ export function composePlatform(options: ComposeOptions): Platform {
       resolver: rbac.resolver,
       publicUrl: config.publicUrl,
     }),
+    settings: createSettingsView({ config, signingKeys: auth.signingKeys, resolver: rbac.resolver }),
     overview: createOverview({
       db: database.db,
       clock,

@@ -24,6 +24,7 @@ export const BUILT_IN_PERMISSIONS: Record<string, string> = {
   "webhooks:read": "See webhook endpoints and their deliveries (platform)",
   "webhooks:manage": "Add, change and remove webhook endpoints, rotate their secrets, redeliver (platform)",
   "signing_keys:rotate": "Rotate the access-token signing key (platform)",
+  "settings:read": "See the effective configuration, secrets redacted, and the signing keys (platform)",
   "email:read": "See email templates and the outbox (platform)",
   "email:manage": "Edit email templates, send test mails, retry messages (platform)",
   "tokens:introspect": "Introspect access tokens with an API key (platform)",

@@ -1,0 +1,71 @@
+import { ActionButton, type Frame, Shell } from "../layout.tsx";
+
+export const SettingsPage = (props: {
+  frame: Frame;
+  settings: { path: string; value: string }[];
+  signingKeys: { kid: string; alg: string }[];
+  notice?: string | undefined;
+}) => (
+  <Shell frame={props.frame} title="Settings" notice={props.notice}>
+    <h2>Access-token signing keys</h2>
+    <p class="muted">
+      Published at <code>/.well-known/jwks.json</code>. The first is the active one; the others verify the tokens they
+      signed until those expire.
+    </p>
+    <table>
+      <thead>
+        <tr>
+          <th scope="col">Key id</th>
+          <th scope="col">Algorithm</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.signingKeys.map((key) => (
+          <tr>
+            <td>
+              <code>{key.kid}</code>
+            </td>
+            <td>{key.alg}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+    {props.frame.can("signing_keys:rotate") ? (
+      <div class="actions">
+        <ActionButton
+          action="/settings/rotate-signing-key"
+          csrf={props.frame.csrf}
+          label="Rotate signing key"
+          kind="secondary"
+        />
+      </div>
+    ) : null}
+    <h2>Social sign-in providers</h2>
+    <div class="empty">None configured.</div>
+    <h2>Effective configuration</h2>
+    <p class="muted">
+      As this process read it from its environment (docs/configuration.md names each variable). Secrets show only
+      whether they are set; URLs lose their credentials. Durations are in milliseconds.
+    </p>
+    <table>
+      <thead>
+        <tr>
+          <th scope="col">Setting</th>
+          <th scope="col">Value</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.settings.map((setting) => (
+          <tr>
+            <td>
+              <code>{setting.path}</code>
+            </td>
+            <td>
+              <code>{setting.value}</code>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  </Shell>
+);
