@@ -28,6 +28,7 @@ import { type AuditFilters, AuditPage, SecurityEventsPage } from "./pages/audit.
 import { MessagesPage, TemplatePage, TemplatesPage } from "./pages/email.tsx";
 import { SecretPage, WebhookPage, WebhooksPage } from "./pages/webhooks.tsx";
 import { SettingsPage } from "./pages/settings.tsx";
+import { OrganizationPage, OrganizationsPage } from "./pages/organizations.tsx";
 
 /**
  * The console's policy: its own stylesheet and nothing else; no script at all, forms post only to
@@ -88,6 +89,10 @@ const NOTICES: Record<string, string> = {
   "endpoint-saved": "The endpoint is saved.",
   "endpoint-deleted": "The endpoint is deleted.",
   redelivered: "The delivery is queued again, as the same message.",
+  "role-changed": "The member's role is changed.",
+  "member-removed": "The member is removed.",
+  "invitation-resent": "The invitation is sent again (the earlier link no longer works).",
+  "invitation-revoked": "The invitation is withdrawn.",
   rotated: "A new signing key is active; the previous one verifies its tokens until they expire.",
 };
 
@@ -630,6 +635,73 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
     await form(c);
     const delivery = await webhooks.redeliver(me.userId, c.req.param("deliveryId"), request(c));
     return c.redirect(`/webhooks/${delivery.endpointId}?done=redelivered`, 303);
+  });
+
+  // ── Organizations: search, members, invitations. ──
+  const { organizations, roles } = platform.rbac;
+  app.get("/orgs", async (c) => {
+    const me = await operator(c);
+    const query = (c.req.query("query") ?? "").trim().slice(0, 200);
+    const cursor = c.req.query("cursor");
+    const page = await organizations.search(me.userId, {
+      ...(query === "" ? {} : { query }),
+      ...(cursor === undefined || cursor === "" ? {} : { cursor }),
+    });
+    return c.html(<OrganizationsPage frame={me} page={page} query={query} />);
+  });
+  app.get("/orgs/:orgId", async (c) => {
+    const me = await operator(c);
+    const orgId = c.req.param("orgId");
+    const org = await organizations.get(me.userId, orgId);
+    const members = await organizations.members(me.userId, orgId);
+    const orgRoles = me.can("roles:read") ? await roles.list(me.userId, orgId) : null;
+    const invitations = me.can("members:invite") ? await platform.invitations.list(me.userId, orgId) : null;
+    const done = c.req.query("done");
+    return c.html(
+      <OrganizationPage
+        frame={me}
+        org={org}
+        members={members}
+        roles={orgRoles}
+        invitations={
+          invitations?.filter((invitation) => invitation.acceptedAt === null && invitation.revokedAt === null) ?? null
+        }
+        notice={done === undefined ? undefined : NOTICES[done]}
+      />,
+    );
+  });
+  app.post("/orgs/:orgId/members/:userId/role", async (c) => {
+    const me = await operator(c);
+    const fields = await form(c);
+    const orgId = c.req.param("orgId");
+    await organizations.changeRole(me.userId, orgId, c.req.param("userId"), fields.role ?? "", request(c));
+    return c.redirect(`/orgs/${orgId}?done=role-changed`, 303);
+  });
+  app.post("/orgs/:orgId/members/:userId/remove", async (c) => {
+    const me = await operator(c);
+    await form(c);
+    const orgId = c.req.param("orgId");
+    await organizations.removeMember(me.userId, orgId, c.req.param("userId"), request(c));
+    return c.redirect(`/orgs/${orgId}?done=member-removed`, 303);
+  });
+  app.post("/orgs/:orgId/invitations/:invitationId/resend", async (c) => {
+    const me = await operator(c);
+    await form(c);
+    const orgId = c.req.param("orgId");
+    const invitation = (await platform.invitations.list(me.userId, orgId)).find(
+      (entry) => entry.id === c.req.param("invitationId") && entry.acceptedAt === null && entry.revokedAt === null,
+    );
+    if (invitation === undefined) throw new PlatformError("not_found");
+    // A newer invitation to the same address replaces the pending one, with a new link.
+    await platform.invitations.invite(me.userId, orgId, { email: invitation.email, role: invitation.role }, request(c));
+    return c.redirect(`/orgs/${orgId}?done=invitation-resent`, 303);
+  });
+  app.post("/orgs/:orgId/invitations/:invitationId/revoke", async (c) => {
+    const me = await operator(c);
+    await form(c);
+    const orgId = c.req.param("orgId");
+    await platform.invitations.revoke(me.userId, orgId, c.req.param("invitationId"), request(c));
+    return c.redirect(`/orgs/${orgId}?done=invitation-revoked`, 303);
   });
 
   // ── Settings: the configuration, the signing keys. ──

@@ -13,6 +13,7 @@ export interface Frame {
 const MENU: { href: string; label: string; permission: string | null }[] = [
   { href: "/", label: "Overview", permission: null },
   { href: "/users", label: "Users", permission: "users:read" },
+  { href: "/orgs", label: "Organizations", permission: "org:read" },
   { href: "/audit", label: "Audit log", permission: "audit:read" },
   { href: "/security-events", label: "Security events", permission: "audit:read" },
   { href: "/email", label: "Email", permission: "email:read" },

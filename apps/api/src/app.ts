@@ -29,6 +29,7 @@ import { webhookRoutes } from "./routes/webhooks.ts";
 import { adminUserRoutes } from "./routes/admin-users.ts";
 import { adminOverviewRoutes } from "./routes/admin-overview.ts";
 import { adminEmailRoutes } from "./routes/admin-email.ts";
+import { adminOrganizationRoutes } from "./routes/admin-organizations.ts";
 import { meRoutes } from "./routes/me.ts";
 import { docsRoutes } from "./routes/docs.ts";
 
@@ -107,6 +108,7 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
   app.route("/", adminUserRoutes(platform));
   app.route("/", adminOverviewRoutes(platform));
   app.route("/", adminEmailRoutes(platform));
+  app.route("/", adminOrganizationRoutes(platform));
   app.route("/", hostedPages(platform));
   if (config.env !== "production" && platform.email.transport.name === "dev-mailbox")
     app.route("/", devMailboxRoutes(platform));

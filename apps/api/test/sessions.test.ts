@@ -72,10 +72,12 @@ describe("sessions", () => {
       "expiresAt",
       "id",
       "idleExpiresAt",
+      "impersonatedBy",
       "lastActiveAt",
       "restricted",
       "userAgent",
     ]);
+    expect(other.impersonatedBy).toBeNull();
 
     const revoke = await api.request(`/v1/auth/sessions/${other.id}`, { method: "DELETE", headers: user.bearer });
     expect(revoke.status).toBe(204);

@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, gt, ilike, isNull, or, sql } from "drizzle-orm";
 import {
   newId,
   PlatformError,
@@ -108,6 +108,14 @@ export interface Organizations {
     request: RequestContext,
   ): Promise<OrganizationRow>;
   listMine(db: Database, userId: string): Promise<(OrganizationRow & { role: string })[]>;
+  /**
+   * Every live organization, for operators (the platform permission `org:read`): by id exactly, or
+   * part of the name or slug; in id order, `limit` (1–200, 50) a page, with each one's member count.
+   */
+  search(
+    actorId: string,
+    search: { query?: string; cursor?: string; limit?: number },
+  ): Promise<{ data: (OrganizationRow & { members: number })[]; nextCursor: string | null }>;
   /** The organization, if the actor may read it; 404 otherwise (its existence is not confirmed). */
   get(actorId: string, orgId: string): Promise<OrganizationRow>;
   /**
@@ -260,6 +268,34 @@ export function createOrganizations(options: {
         await resolver.changed(tx, actorId);
         return org!;
       });
+    },
+
+    async search(actorId, search) {
+      if (!(await resolver.can(actorId, "org:read")))
+        throw new PlatformError("forbidden", { detail: "This needs the platform permission org:read." });
+      const limit = Math.min(Math.max(search.limit ?? 50, 1), 200);
+      const conditions = [isNull(organizations.deletedAt)];
+      const query = search.query?.trim();
+      if (query !== undefined && query !== "") {
+        const pattern = `%${query.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
+        conditions.push(
+          or(eq(organizations.id, query), ilike(organizations.name, pattern), ilike(organizations.slug, pattern))!,
+        );
+      }
+      if (search.cursor !== undefined) conditions.push(gt(organizations.id, search.cursor));
+      const rows = await db
+        .select({
+          org: organizations,
+          members: sql<
+            number | string
+          >`(select count(*) from ${organizationMemberships} where ${organizationMemberships.orgId} = ${organizations.id})`,
+        })
+        .from(organizations)
+        .where(and(...conditions))
+        .orderBy(asc(organizations.id))
+        .limit(limit + 1);
+      const page = rows.slice(0, limit).map((row) => ({ ...row.org, members: Number(row.members) }));
+      return { data: page, nextCursor: rows.length > limit ? page.at(-1)!.id : null };
     },
 
     async listMine(tx, userId) {
