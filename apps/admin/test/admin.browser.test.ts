@@ -193,6 +193,29 @@ describe("the admin console in Chromium, offline: the first operator's journey",
     await shot("webhook");
   });
 
+  test("finds an organization and opens its members", async () => {
+    // The target's session was revoked in the journey: a new owner makes the organization.
+    const founder = await signUpUser(api, { name: "Fran Founder" });
+    const created = await api.request("/v1/orgs", {
+      method: "POST",
+      headers: founder.bearer,
+      json: { name: "Fran Rockets" },
+    });
+    const orgId = ((await created.json()) as { id: string }).id;
+    await api.request(`/v1/orgs/${orgId}/invitations`, {
+      method: "POST",
+      headers: founder.bearer,
+      json: { email: "new.engineer@example.com", role: "member" },
+    });
+    await page.click("nav >> text=Organizations");
+    await page.waitForURL(`${adminOrigin}/orgs`);
+    await shot("organizations");
+    await page.click(`a[href="/orgs/${orgId}"]`);
+    await page.waitForSelector("text=new.engineer@example.com");
+    expect(await page.locator("tbody tr", { hasText: founder.email }).count()).toBe(1);
+    await shot("organization");
+  });
+
   test("the settings page shows the configuration without its secrets", async () => {
     await page.goto(`${adminOrigin}/settings`);
     const text = (await page.textContent("main"))!;
