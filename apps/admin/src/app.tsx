@@ -29,6 +29,7 @@ import { MessagesPage, TemplatePage, TemplatesPage } from "./pages/email.tsx";
 import { SecretPage, WebhookPage, WebhooksPage } from "./pages/webhooks.tsx";
 import { SettingsPage } from "./pages/settings.tsx";
 import { OrganizationPage, OrganizationsPage } from "./pages/organizations.tsx";
+import { RolesPage } from "./pages/roles.tsx";
 
 /**
  * The console's policy: its own stylesheet and nothing else; no script at all, forms post only to
@@ -90,6 +91,8 @@ const NOTICES: Record<string, string> = {
   "endpoint-deleted": "The endpoint is deleted.",
   redelivered: "The delivery is queued again, as the same message.",
   "role-changed": "The member's role is changed.",
+  approved: "The elevation is approved and active.",
+  denied: "The elevation is refused.",
   "member-removed": "The member is removed.",
   "invitation-resent": "The invitation is sent again (the earlier link no longer works).",
   "invitation-revoked": "The invitation is withdrawn.",
@@ -703,6 +706,37 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
     await platform.invitations.revoke(me.userId, orgId, c.req.param("invitationId"), request(c));
     return c.redirect(`/orgs/${orgId}?done=invitation-revoked`, 303);
   });
+
+  // ── Roles and elevations. ──
+  const ELEVATION_STATES = ["pending", "active", "ended", "denied"] as const;
+  app.get("/roles", async (c) => {
+    const me = await operator(c);
+    const statusText = c.req.query("status") ?? "";
+    const status = (ELEVATION_STATES as readonly string[]).includes(statusText)
+      ? (statusText as (typeof ELEVATION_STATES)[number])
+      : undefined;
+    const platformRoles = await roles.platformRoles(me.userId);
+    const eligibilities = await platform.rbac.elevations.eligibilities(me.userId, null);
+    const list = await platform.rbac.elevations.search(me.userId, status === undefined ? {} : { status });
+    const done = c.req.query("done");
+    return c.html(
+      <RolesPage
+        frame={me}
+        roles={platformRoles}
+        eligibilities={eligibilities}
+        elevations={list}
+        status={status}
+        notice={done === undefined ? undefined : NOTICES[done]}
+      />,
+    );
+  });
+  for (const decision of ["approve", "deny"] as const)
+    app.post(`/roles/elevations/:elevationId/${decision}`, async (c) => {
+      const me = await operator(c);
+      await form(c);
+      await platform.rbac.elevations[decision](me.userId, c.req.param("elevationId"), request(c));
+      return c.redirect(`/roles?done=${decision === "approve" ? "approved" : "denied"}`, 303);
+    });
 
   // ── Settings: the configuration, the signing keys. ──
   app.get("/settings", async (c) => {

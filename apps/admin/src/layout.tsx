@@ -14,6 +14,7 @@ const MENU: { href: string; label: string; permission: string | null }[] = [
   { href: "/", label: "Overview", permission: null },
   { href: "/users", label: "Users", permission: "users:read" },
   { href: "/orgs", label: "Organizations", permission: "org:read" },
+  { href: "/roles", label: "Roles", permission: "users:read" },
   { href: "/audit", label: "Audit log", permission: "audit:read" },
   { href: "/security-events", label: "Security events", permission: "audit:read" },
   { href: "/email", label: "Email", permission: "email:read" },

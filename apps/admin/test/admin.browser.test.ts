@@ -216,6 +216,13 @@ describe("the admin console in Chromium, offline: the first operator's journey",
     await shot("organization");
   });
 
+  test("the roles page lists the platform roles and who holds them", async () => {
+    await page.click("nav >> text=Roles");
+    await page.waitForURL(`${adminOrigin}/roles`);
+    expect(await page.locator("tbody tr", { hasText: "first.operator@example.com" }).count()).toBe(1);
+    await shot("roles");
+  });
+
   test("the settings page shows the configuration without its secrets", async () => {
     await page.goto(`${adminOrigin}/settings`);
     const text = (await page.textContent("main"))!;

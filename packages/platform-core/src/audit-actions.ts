@@ -85,6 +85,7 @@ export const AUDIT_ACTIONS = {
   "elevation.eligibility_revoked": "An eligibility was withdrawn.",
   "elevation.requested": "An elevation was asked for.",
   "elevation.approved": "An elevation was approved.",
+  "elevation.denied": "A pending elevation was refused.",
   "elevation.started": "An elevation began.",
   "elevation.ended": "An elevation ended.",
   "entitlement.override_added": "An organization's plan limit was overridden.",

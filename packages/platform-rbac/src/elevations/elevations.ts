@@ -64,6 +64,16 @@ export interface Elevations {
   ): Promise<ElevationRow>;
   /** Someone else holding the eligibility's approver permission, and every permission of the role, starts a pending elevation. */
   approve(approverId: string, elevationId: string, request: RequestContext): Promise<ElevationRow>;
+  /** Refuses a pending elevation: whoever could approve it may deny it. Audited as `elevation.denied`. */
+  deny(approverId: string, elevationId: string, request: RequestContext): Promise<ElevationRow>;
+  /**
+   * Every elevation on the platform and in organizations, newest first (the platform permission
+   * users:read), with who and which role: what an operator reviews.
+   */
+  search(
+    actorId: string,
+    filter?: { status?: ElevationRow["status"]; limit?: number },
+  ): Promise<(ElevationRow & { email: string; roleKey: string; roleName: string })[]>;
   /** Ends an elevation early (its holder). */
   end(userId: string, elevationId: string, request: RequestContext): Promise<void>;
   list(db: Database, userId: string): Promise<ElevationRow[]>;
@@ -104,6 +114,37 @@ export function createElevations(options: {
         detail: "A role holding every permission needs a second factor: set one up first.",
       });
     }
+  }
+
+  /**
+   * A pending elevation `approverId` may decide (approve or deny), locked in `tx`: nobody decides
+   * their own, and nobody grants by approval what they do not hold. 404 when it is not pending.
+   */
+  async function decidable(tx: Database, approverId: string, elevationId: string) {
+    const [row] = await tx
+      .select({ elevation: elevations, approverPermission: roleEligibilities.approverPermission })
+      .from(elevations)
+      .innerJoin(
+        roleEligibilities,
+        and(
+          eq(roleEligibilities.userId, elevations.userId),
+          eq(roleEligibilities.roleId, elevations.roleId),
+          sql`coalesce(${roleEligibilities.orgId}, '') = coalesce(${elevations.orgId}, '')`,
+        ),
+      )
+      .where(eq(elevations.id, elevationId));
+    if (row === undefined || row.elevation.status !== "pending") throw new PlatformError("not_found");
+    const { orgId } = row.elevation;
+    if (orgId !== null && !(await lockOrganization(tx, orgId))) throw new PlatformError("not_found");
+    const held = [...(await resolver.resolve(approverId, orgId, tx)).patterns];
+    const permissions = await permissionsOf(tx, row.elevation.roleId);
+    if (
+      row.elevation.userId === approverId ||
+      row.approverPermission === null ||
+      !coversAll(held, [row.approverPermission, ...permissions])
+    )
+      throw new PlatformError("forbidden", { detail: "You cannot decide on this elevation." });
+    return row;
   }
 
   async function start(
@@ -336,31 +377,8 @@ export function createElevations(options: {
 
     async approve(approverId, elevationId, request) {
       return db.transaction(async (tx) => {
-        const [row] = await tx
-          .select({ elevation: elevations, approverPermission: roleEligibilities.approverPermission })
-          .from(elevations)
-          .innerJoin(
-            roleEligibilities,
-            and(
-              eq(roleEligibilities.userId, elevations.userId),
-              eq(roleEligibilities.roleId, elevations.roleId),
-              sql`coalesce(${roleEligibilities.orgId}, '') = coalesce(${elevations.orgId}, '')`,
-            ),
-          )
-          .where(eq(elevations.id, elevationId));
-        if (row === undefined || row.elevation.status !== "pending") throw new PlatformError("not_found");
+        const row = await decidable(tx, approverId, elevationId);
         const { orgId } = row.elevation;
-        if (orgId !== null && !(await lockOrganization(tx, orgId))) throw new PlatformError("not_found");
-        // Nobody approves their own elevation, and nobody grants by approval what they do not hold.
-        const held = [...(await resolver.resolve(approverId, orgId, tx)).patterns];
-        const permissions = await permissionsOf(tx, row.elevation.roleId);
-        if (
-          row.elevation.userId === approverId ||
-          row.approverPermission === null ||
-          !coversAll(held, [row.approverPermission, ...permissions])
-        ) {
-          throw new PlatformError("forbidden", { detail: "You cannot approve this elevation." });
-        }
         await audit.record(
           tx,
           {
@@ -373,6 +391,42 @@ export function createElevations(options: {
         );
         return start(tx, row.elevation, approverId, request);
       });
+    },
+
+    async deny(approverId, elevationId, request) {
+      return db.transaction(async (tx) => {
+        const row = await decidable(tx, approverId, elevationId);
+        const { orgId } = row.elevation;
+        const [denied] = await tx
+          .update(elevations)
+          .set({ status: "denied", approvedBy: approverId, endedAt: clock.now() })
+          .where(eq(elevations.id, elevationId))
+          .returning();
+        await audit.record(
+          tx,
+          {
+            action: "elevation.denied",
+            actor: user(approverId),
+            target: { type: "elevation", id: elevationId },
+            ...(orgId ? { orgId } : {}),
+          },
+          request,
+        );
+        return denied!;
+      });
+    },
+
+    async search(actorId, filter = {}) {
+      await requirePlatform(actorId, "users:read");
+      const rows = await db
+        .select({ elevation: elevations, email: users.email, roleKey: roles.key, roleName: roles.name })
+        .from(elevations)
+        .innerJoin(users, eq(users.id, elevations.userId))
+        .innerJoin(roles, eq(roles.id, elevations.roleId))
+        .where(filter.status === undefined ? undefined : eq(elevations.status, filter.status))
+        .orderBy(desc(elevations.requestedAt))
+        .limit(Math.min(Math.max(filter.limit ?? 100, 1), 500));
+      return rows.map((row) => ({ ...row.elevation, email: row.email, roleKey: row.roleKey, roleName: row.roleName }));
     },
 
     async end(userId, elevationId, request) {

@@ -10,6 +10,7 @@ import {
 import type { Organizations } from "../organizations/organizations.ts";
 import { BUILT_IN_ROLES, coversAll, PERMISSION } from "../access/permissions.ts";
 import type { PermissionResolver } from "../access/resolver.ts";
+import { users } from "@burrow/platform-auth/schema";
 import { organizationInvitations, organizationMemberships, principalRoles, rolePermissions, roles } from "../schema.ts";
 
 export interface RoleView {
@@ -21,6 +22,15 @@ export interface RoleView {
 }
 
 export interface Roles {
+  /**
+   * The platform roles, each with its permissions and who holds it (the platform permission
+   * users:read): what the admin console's roles page shows.
+   */
+  platformRoles(
+    actorId: string,
+  ): Promise<
+    { id: string; key: string; name: string; permissions: string[]; holders: { userId: string; email: string }[] }[]
+  >;
   /** The built-in organization roles and this organization's own (roles:read). */
   list(actorId: string, orgId: string): Promise<RoleView[]>;
   /** A custom role (roles:manage); never with permissions the actor does not hold. */
@@ -155,6 +165,41 @@ export function createRoles(options: {
       );
       await resolver.changed(tx, userId);
       return true;
+    },
+
+    async platformRoles(actorId) {
+      if (!(await resolver.can(actorId, "users:read")))
+        throw new PlatformError("forbidden", { detail: "This needs the platform permission users:read." });
+      const rows = await db
+        .select({ role: roles, permission: rolePermissions.permission })
+        .from(roles)
+        .leftJoin(rolePermissions, eq(rolePermissions.roleId, roles.id))
+        .where(and(eq(roles.scope, "platform"), isNull(roles.orgId)))
+        .orderBy(asc(roles.key));
+      const holders = await db
+        .select({ roleId: principalRoles.roleId, userId: users.id, email: users.email })
+        .from(principalRoles)
+        .innerJoin(users, eq(users.id, principalRoles.userId))
+        .where(isNull(principalRoles.orgId))
+        .orderBy(asc(users.email));
+      const byRole = new Map<
+        string,
+        { id: string; key: string; name: string; permissions: string[]; holders: { userId: string; email: string }[] }
+      >();
+      for (const { role, permission } of rows) {
+        const entry = byRole.get(role.id) ?? {
+          id: role.id,
+          key: role.key,
+          name: role.name,
+          permissions: [],
+          holders: [],
+        };
+        if (permission !== null) entry.permissions.push(permission);
+        byRole.set(role.id, entry);
+      }
+      for (const holder of holders)
+        byRole.get(holder.roleId)?.holders.push({ userId: holder.userId, email: holder.email });
+      return [...byRole.values()];
     },
 
     async list(actorId, orgId) {

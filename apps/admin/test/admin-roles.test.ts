@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { UserId } from "@burrow/platform-core";
+import { createAdminApp } from "../src/app.tsx";
+import { Browser } from "./console.ts";
+import { createTestApi, signUpUser, type TestApi, type TestUser } from "../../api/test/helpers.ts";
+
+describe("the admin console's roles and elevations", () => {
+  let api: TestApi;
+  let admin: ReturnType<typeof createAdminApp>;
+  let bossId: string;
+  let eligible: TestUser;
+  let browser: Browser;
+  beforeAll(async () => {
+    api = await createTestApi({ ADMIN_URL: "http://localhost:3001" });
+    admin = createAdminApp(api.platform);
+    ({ userId: bossId } = await api.platform.operator.createAdmin("boss@example.com"));
+    eligible = await signUpUser(api);
+    // The console's own sign-in is tested elsewhere: here an administrator's console session is made directly.
+    const { token } = await api.platform.auth.sessions.create(api.database.db, {
+      userId: bossId as UserId,
+      methods: ["password", "totp"],
+      request: {},
+      audience: "admin",
+    });
+    browser = new Browser(admin);
+    browser.cookies.set("burrow_admin", token);
+  });
+  afterAll(() => api.close());
+
+  test("shows platform roles and who holds them, eligibilities, and decides pending elevations", async () => {
+    const { elevations } = api.platform.rbac;
+    await elevations.makeEligible(
+      bossId,
+      null,
+      { userId: eligible.id, role: "support", approverPermission: "users:manage" },
+      {},
+    );
+    const first = await elevations.request(eligible.id, { role: "support", reason: "ticket 42" }, {});
+    expect(first.status).toBe("pending");
+
+    await browser.get("/roles");
+    expect(browser.lastHtml).toContain("Platform administrator");
+    expect(browser.lastHtml).toContain("boss@example.com");
+    expect(browser.lastHtml).toContain("needs <code>users:manage</code>");
+    expect(browser.lastHtml).toContain("ticket 42");
+    const denied = await browser.post(`/roles/elevations/${first.id}/deny`, {});
+    expect(denied.headers.get("location")).toBe("/roles?done=denied");
+    expect(await api.platform.rbac.resolver.can(eligible.id, "audit:read")).toBe(false);
+    const audit = await api.platform.auditTrail.search(bossId, { action: "elevation.denied", targetId: first.id });
+    expect(audit.data[0]?.actorId).toBe(bossId);
+
+    const second = await elevations.request(eligible.id, { role: "support", reason: "ticket 43" }, {});
+    await browser.get("/roles?status=pending");
+    expect(browser.lastHtml).toContain("ticket 43");
+    expect(browser.lastHtml).not.toContain("ticket 42");
+    await browser.post(`/roles/elevations/${second.id}/approve`, {});
+    expect(await api.platform.rbac.resolver.can(eligible.id, "audit:read")).toBe(true);
+    // Decided already: a second decision is a 404 page, and changes nothing.
+    expect((await browser.post(`/roles/elevations/${second.id}/deny`, {})).status).toBe(404);
+    expect(await api.platform.rbac.resolver.can(eligible.id, "audit:read")).toBe(true);
+  });
+
+  test("the holder of an elevation cannot decide their own, and a user without users:read sees no roles", async () => {
+    const viewer = await signUpUser(api);
+    await expect(api.platform.rbac.roles.platformRoles(viewer.id)).rejects.toMatchObject({ code: "forbidden" });
+    await expect(api.platform.rbac.elevations.search(viewer.id)).rejects.toMatchObject({ code: "forbidden" });
+    const pending = await api.platform.rbac.elevations.request(eligible.id, { role: "support", reason: "again" }, {});
+    await expect(api.platform.rbac.elevations.deny(eligible.id, pending.id, {})).rejects.toMatchObject({
+      code: "forbidden",
+    });
+  });
+});
