@@ -78,6 +78,12 @@ const pages: [string, string][] = [
   ["security events", "/security-events"],
   ["email templates", "/email"],
   ["email outbox", "/email/messages"],
+  ["organizations, first page", "/orgs"],
+  ["organizations, search", "/orgs?query=Organization%20999"],
+  ["an organization", `/orgs/org_0${(42).toString(16).padStart(25, "0")}`],
+  ["roles and elevations", "/roles"],
+  ["webhooks", "/webhooks"],
+  ["settings", "/settings"],
 ];
 
 async function measure(fetch: () => Promise<Response>): Promise<{ p50: number; p95: number }> {
