@@ -101,6 +101,12 @@ const NOTICES: Record<string, string> = {
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
+/** The notice a page shows after an action redirected to it (`?done=`), from the fixed list above. */
+const noticeOf = (c: Context) => {
+  const done = c.req.query("done");
+  return done === undefined ? undefined : NOTICES[done];
+};
+
 /** The audit log's filters from the page's query: text as typed, and the query the service takes. */
 function auditFilters(c: Context): { filters: AuditFilters; query: AuditQuery } {
   const filters: AuditFilters = {};
@@ -206,6 +212,20 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
       csrf: csrfToken(c, config),
       path: c.req.path,
     };
+  }
+
+  /**
+   * Runs an action that may need a recent authentication: when the service says so, the operator is
+   * sent to confirm with their code and brought back to `back`.
+   */
+  async function steppingUp(c: Context<AppEnv>, back: string, work: () => Promise<Response>): Promise<Response> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof PlatformError && error.code === "reauthentication_required")
+        return c.redirect(`/reauthenticate?next=${encodeURIComponent(back)}`, 303);
+      throw error;
+    }
   }
 
   app.get("/assets/admin.css", (c) => {
@@ -376,16 +396,8 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
     const audit = me.can("audit:read")
       ? (await platform.auditTrail.search(me.userId, { targetId: userId }, { limit: 20 })).data
       : null;
-    const done = c.req.query("done");
     return c.html(
-      <UserPage
-        frame={me}
-        user={user}
-        sessions={sessions}
-        details={details}
-        audit={audit}
-        notice={done === undefined ? undefined : NOTICES[done]}
-      />,
+      <UserPage frame={me} user={user} sessions={sessions} details={details} audit={audit} notice={noticeOf(c)} />,
     );
   });
 
@@ -415,15 +427,7 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
       { resolved },
       { ...(cursor === undefined || cursor === "" ? {} : { cursor }), limit: 50 },
     );
-    const done = c.req.query("done");
-    return c.html(
-      <SecurityEventsPage
-        frame={me}
-        resolved={resolved}
-        page={page}
-        notice={done === undefined ? undefined : NOTICES[done]}
-      />,
-    );
+    return c.html(<SecurityEventsPage frame={me} resolved={resolved} page={page} notice={noticeOf(c)} />);
   });
   app.post("/security-events/:eventId/resolve", async (c) => {
     const me = await operator(c);
@@ -468,10 +472,7 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
   app.get("/email/templates/:key", async (c) => {
     const me = await operator(c);
     const template = await emailAdmin.template(me.userId, keyOf(c), localeOf(c));
-    const done = c.req.query("done");
-    return c.html(
-      <TemplatePage frame={me} template={template} notice={done === undefined ? undefined : NOTICES[done]} />,
-    );
+    return c.html(<TemplatePage frame={me} template={template} notice={noticeOf(c)} />);
   });
   app.post("/email/templates/:key", async (c) => {
     const me = await operator(c);
@@ -524,15 +525,8 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
     const statusText = c.req.query("status") ?? "";
     const status = (EMAIL_STATUSES as readonly string[]).includes(statusText) ? (statusText as EmailStatus) : undefined;
     const messages = await emailAdmin.messages(me.userId, { ...(status === undefined ? {} : { status }), limit: 100 });
-    const done = c.req.query("done");
     return c.html(
-      <MessagesPage
-        frame={me}
-        messages={messages}
-        status={status}
-        mailbox={mailbox}
-        notice={done === undefined ? undefined : NOTICES[done]}
-      />,
+      <MessagesPage frame={me} messages={messages} status={status} mailbox={mailbox} notice={noticeOf(c)} />,
     );
   });
   app.post("/email/messages/:messageId/retry", async (c) => {
@@ -558,28 +552,14 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
         ...(cursor === undefined || cursor === "" ? {} : { cursor }),
       }),
     ];
-    const done = c.req.query("done");
     return c.html(
-      <WebhookPage
-        frame={me}
-        endpoint={endpoint}
-        deliveries={deliveries}
-        notice={done === undefined ? undefined : NOTICES[done]}
-        error={error}
-      />,
+      <WebhookPage frame={me} endpoint={endpoint} deliveries={deliveries} notice={noticeOf(c)} error={error} />,
       error === undefined ? 200 : 400,
     );
   };
   app.get("/webhooks", async (c) => {
     const me = await operator(c);
-    const done = c.req.query("done");
-    return c.html(
-      <WebhooksPage
-        frame={me}
-        endpoints={await webhooks.list(me.userId)}
-        notice={done === undefined ? undefined : NOTICES[done]}
-      />,
-    );
+    return c.html(<WebhooksPage frame={me} endpoints={await webhooks.list(me.userId)} notice={noticeOf(c)} />);
   });
   app.post("/webhooks", async (c) => {
     const me = await operator(c);
@@ -659,7 +639,6 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
     const members = await organizations.members(me.userId, orgId);
     const orgRoles = me.can("roles:read") ? await roles.list(me.userId, orgId) : null;
     const invitations = me.can("members:invite") ? await platform.invitations.list(me.userId, orgId) : null;
-    const done = c.req.query("done");
     return c.html(
       <OrganizationPage
         frame={me}
@@ -669,7 +648,7 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
         invitations={
           invitations?.filter((invitation) => invitation.acceptedAt === null && invitation.revokedAt === null) ?? null
         }
-        notice={done === undefined ? undefined : NOTICES[done]}
+        notice={noticeOf(c)}
       />,
     );
   });
@@ -718,7 +697,6 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
     const platformRoles = await roles.platformRoles(me.userId);
     const eligibilities = await platform.rbac.elevations.eligibilities(me.userId, null);
     const list = await platform.rbac.elevations.search(me.userId, status === undefined ? {} : { status });
-    const done = c.req.query("done");
     return c.html(
       <RolesPage
         frame={me}
@@ -726,7 +704,7 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
         eligibilities={eligibilities}
         elevations={list}
         status={status}
-        notice={done === undefined ? undefined : NOTICES[done]}
+        notice={noticeOf(c)}
       />,
     );
   });
@@ -742,27 +720,15 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
   app.get("/settings", async (c) => {
     const me = await operator(c);
     const { settings, signingKeys } = await platform.settings.read(me.userId);
-    const done = c.req.query("done");
-    return c.html(
-      <SettingsPage
-        frame={me}
-        settings={settings}
-        signingKeys={signingKeys}
-        notice={done === undefined ? undefined : NOTICES[done]}
-      />,
-    );
+    return c.html(<SettingsPage frame={me} settings={settings} signingKeys={signingKeys} notice={noticeOf(c)} />);
   });
   app.post("/settings/rotate-signing-key", async (c) => {
     const me = await operator(c);
     await form(c);
-    try {
+    return steppingUp(c, "/settings", async () => {
       await platform.settings.rotateSigningKey(me.session, request(c));
-    } catch (error) {
-      if (error instanceof PlatformError && error.code === "reauthentication_required")
-        return c.redirect(`/reauthenticate?next=${encodeURIComponent("/settings")}`, 303);
-      throw error;
-    }
-    return c.redirect("/settings?done=rotated", 303);
+      return c.redirect("/settings?done=rotated", 303);
+    });
   });
 
   // Each action: one service call, then back to the user's page with what happened.
@@ -801,33 +767,23 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
       const me = await operator(c);
       await form(c);
       const userId = userIdOf(c);
-      try {
-        return c.redirect(await act(me, userId, c), 303);
-      } catch (error) {
-        if (error instanceof PlatformError && error.code === "reauthentication_required")
-          return c.redirect(`/reauthenticate?next=${encodeURIComponent(`/users/${userId}`)}`, 303);
-        throw error;
-      }
+      return steppingUp(c, `/users/${userId}`, async () => c.redirect(await act(me, userId, c), 303));
     });
   app.post("/users/:userId/impersonate", async (c) => {
     const me = await operator(c);
     await form(c);
     const userId = userIdOf(c);
-    try {
+    return steppingUp(c, `/users/${userId}`, async () => {
       const link = await platform.userAdministration.impersonate(me.userId, userId, request(c), me.session);
       const user = await platform.userAdministration.get(me.userId, userId);
       return c.html(<ImpersonationPage frame={me} user={user} url={link.url} expiresAt={link.expiresAt} />);
-    } catch (error) {
-      if (error instanceof PlatformError && error.code === "reauthentication_required")
-        return c.redirect(`/reauthenticate?next=${encodeURIComponent(`/users/${userId}`)}`, 303);
-      throw error;
-    }
+    });
   });
   app.post("/users/:userId/factors/:factorId/remove", async (c) => {
     const me = await operator(c);
     await form(c);
     const userId = userIdOf(c);
-    try {
+    return steppingUp(c, `/users/${userId}`, async () => {
       await platform.userAdministration.removeFactor(
         me.userId,
         userId,
@@ -835,12 +791,8 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
         request(c),
         me.session,
       );
-    } catch (error) {
-      if (error instanceof PlatformError && error.code === "reauthentication_required")
-        return c.redirect(`/reauthenticate?next=${encodeURIComponent(`/users/${userId}`)}`, 303);
-      throw error;
-    }
-    return c.redirect(`/users/${userId}?done=factor-removed`, 303);
+      return c.redirect(`/users/${userId}?done=factor-removed`, 303);
+    });
   });
   app.post("/users/:userId/sessions/:sessionId/revoke", async (c) => {
     const me = await operator(c);

@@ -106,3 +106,46 @@ export const ActionButton = (props: { action: string; csrf: string; label: strin
     </button>
   </form>
 );
+
+/** A time as the console shows it, in UTC: to the minute, or `exact` to the second. */
+export const when = (date: Date | null, exact = false) =>
+  date === null
+    ? "—"
+    : date
+        .toISOString()
+        .replace("T", " ")
+        .slice(0, exact ? 19 : 16);
+
+/** A list's table, or its empty state when there is nothing to show. A null heading is left out. */
+export const Table = (props: {
+  empty: string;
+  rows: readonly unknown[];
+  headings: (string | null)[];
+  children: Child;
+}) =>
+  props.rows.length === 0 ? (
+    <div class="empty">{props.empty}</div>
+  ) : (
+    <table>
+      <thead>
+        <tr>
+          {props.headings
+            .filter((heading) => heading !== null)
+            .map((heading) => (
+              <th scope="col">{heading}</th>
+            ))}
+        </tr>
+      </thead>
+      <tbody>{props.children}</tbody>
+    </table>
+  );
+
+/** The link to a list's next page, when there is one. */
+export const Pager = (props: { href: string | null; label?: string }) =>
+  props.href === null ? null : (
+    <div class="pager">
+      <a class="button" href={props.href}>
+        {props.label ?? "Next page"}
+      </a>
+    </div>
+  );

@@ -1,8 +1,6 @@
 import { AUDIT_ACTIONS, type AuditEntry } from "@burrow/platform-core";
 import type { SecurityEventRow } from "@burrow/platform-ops";
-import { CsrfField, type Frame, Shell } from "../layout.tsx";
-
-const when = (date: Date | null) => (date === null ? "—" : date.toISOString().replace("T", " ").slice(0, 19));
+import { CsrfField, type Frame, Pager, Shell, Table, when } from "../layout.tsx";
 
 /** The filters as the form sent them (text), kept to fill the form again and build page links. */
 export type AuditFilters = Partial<Record<"actorId" | "action" | "targetId" | "outcome" | "from" | "to", string>>;
@@ -63,45 +61,28 @@ export const AuditPage = (props: {
         Export what these filters match: <a href={`/audit/export?${query.toString()}&format=csv`}>CSV</a> ·{" "}
         <a href={`/audit/export?${query.toString()}&format=ndjson`}>NDJSON</a>
       </p>
-      {props.page.data.length === 0 ? (
-        <div class="empty">No entries match.</div>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">When (UTC)</th>
-              <th scope="col">Action</th>
-              <th scope="col">Actor</th>
-              <th scope="col">Target</th>
-              <th scope="col">Outcome</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.page.data.map((entry) => (
-              <tr>
-                <td class="nowrap">{when(entry.occurredAt)}</td>
-                <td>
-                  <code>{entry.action}</code>
-                </td>
-                <td>
-                  <code>{entry.actorId ?? entry.actorType}</code>
-                </td>
-                <td>
-                  <code>{entry.targetId === null ? "—" : `${entry.targetType} ${entry.targetId}`}</code>
-                </td>
-                <td class="nowrap">{entry.outcome}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      {props.page.nextCursor === null ? null : (
-        <div class="pager">
-          <a class="button" href={`/audit?${next.toString()}`}>
-            Older entries
-          </a>
-        </div>
-      )}
+      <Table
+        empty={"No entries match."}
+        rows={props.page.data}
+        headings={["When (UTC)", "Action", "Actor", "Target", "Outcome"]}
+      >
+        {props.page.data.map((entry) => (
+          <tr>
+            <td class="nowrap">{when(entry.occurredAt, true)}</td>
+            <td>
+              <code>{entry.action}</code>
+            </td>
+            <td>
+              <code>{entry.actorId ?? entry.actorType}</code>
+            </td>
+            <td>
+              <code>{entry.targetId === null ? "—" : `${entry.targetType} ${entry.targetId}`}</code>
+            </td>
+            <td class="nowrap">{entry.outcome}</td>
+          </tr>
+        ))}
+      </Table>
+      <Pager href={props.page.nextCursor === null ? null : `/audit?${next.toString()}`} label="Older entries" />
     </Shell>
   );
 };
@@ -126,57 +107,52 @@ export const SecurityEventsPage = (props: {
           </>
         )}
       </p>
-      {props.page.data.length === 0 ? (
-        <div class="empty">{props.resolved ? "Nothing resolved yet." : "No open security events."}</div>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">When (UTC)</th>
-              <th scope="col">Kind</th>
-              <th scope="col">Severity</th>
-              <th scope="col">User</th>
-              <th scope="col">{props.resolved ? "Resolution" : canResolve ? "Resolve" : "Details"}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.page.data.map((event) => (
-              <tr>
-                <td class="nowrap">{when(event.createdAt)}</td>
-                <td>
-                  <code>{event.kind}</code>
-                </td>
-                <td>
-                  <span
-                    class={`badge ${event.severity === "high" ? "suspended" : event.severity === "medium" ? "invited" : ""}`}
-                  >
-                    {event.severity}
-                  </span>
-                </td>
-                <td>{event.userId === null ? "—" : <a href={`/users/${event.userId}`}>{event.userId}</a>}</td>
-                <td>
-                  {event.resolvedAt !== null ? (
-                    <>
-                      {event.resolutionNote} <span class="muted">({when(event.resolvedAt)})</span>
-                    </>
-                  ) : canResolve ? (
-                    <form class="toolbar" method="post" action={`/security-events/${event.id}/resolve`}>
-                      <CsrfField token={props.frame.csrf} />
-                      <label for={`note-${event.id}`}>Note</label>
-                      <input id={`note-${event.id}`} name="note" required maxlength={1000} />
-                      <button type="submit" class="secondary">
-                        Resolve
-                      </button>
-                    </form>
-                  ) : (
-                    <code>{JSON.stringify(event.details ?? {})}</code>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <Table
+        empty={props.resolved ? "Nothing resolved yet." : "No open security events."}
+        rows={props.page.data}
+        headings={[
+          "When (UTC)",
+          "Kind",
+          "Severity",
+          "User",
+          props.resolved ? "Resolution" : canResolve ? "Resolve" : "Details",
+        ]}
+      >
+        {props.page.data.map((event) => (
+          <tr>
+            <td class="nowrap">{when(event.createdAt, true)}</td>
+            <td>
+              <code>{event.kind}</code>
+            </td>
+            <td>
+              <span
+                class={`badge ${event.severity === "high" ? "suspended" : event.severity === "medium" ? "invited" : ""}`}
+              >
+                {event.severity}
+              </span>
+            </td>
+            <td>{event.userId === null ? "—" : <a href={`/users/${event.userId}`}>{event.userId}</a>}</td>
+            <td>
+              {event.resolvedAt !== null ? (
+                <>
+                  {event.resolutionNote} <span class="muted">({when(event.resolvedAt, true)})</span>
+                </>
+              ) : canResolve ? (
+                <form class="toolbar" method="post" action={`/security-events/${event.id}/resolve`}>
+                  <CsrfField token={props.frame.csrf} />
+                  <label for={`note-${event.id}`}>Note</label>
+                  <input id={`note-${event.id}`} name="note" required maxlength={1000} />
+                  <button type="submit" class="secondary">
+                    Resolve
+                  </button>
+                </form>
+              ) : (
+                <code>{JSON.stringify(event.details ?? {})}</code>
+              )}
+            </td>
+          </tr>
+        ))}
+      </Table>
       {props.page.nextCursor === null ? null : (
         <div class="pager">
           <a

@@ -1,7 +1,6 @@
 import { EMAIL_STATUSES, type EmailMessageRow, type EmailStatus, type TemplateRow } from "@burrow/platform-email";
-import { ActionButton, CsrfField, type Frame, Shell } from "../layout.tsx";
+import { ActionButton, CsrfField, type Frame, Shell, Table, when } from "../layout.tsx";
 
-const when = (date: Date | null) => (date === null ? "—" : date.toISOString().replace("T", " ").slice(0, 16));
 const templatePath = (key: string, locale: string) =>
   `/email/templates/${encodeURIComponent(key)}${locale === "en" ? "" : `?locale=${encodeURIComponent(locale)}`}`;
 
@@ -146,51 +145,39 @@ export const MessagesPage = (props: {
       </div>
       <button type="submit">Filter</button>
     </form>
-    {props.messages.length === 0 ? (
-      <div class="empty">No messages.</div>
-    ) : (
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Queued (UTC)</th>
-            <th scope="col">To</th>
-            <th scope="col">Template</th>
-            <th scope="col">Status</th>
-            <th scope="col">Tries</th>
-            <th scope="col">Last error</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.messages.map((message) => (
-            <tr>
-              <td class="nowrap">{when(message.createdAt)}</td>
-              <td>{message.to}</td>
-              <td>
-                <code>{message.templateKey}</code>
-              </td>
-              <td>
-                <span
-                  class={`badge ${message.status === "sent" ? "active" : message.status === "dead" ? "suspended" : "invited"}`}
-                >
-                  {message.status}
-                </span>
-              </td>
-              <td>{message.attempts}</td>
-              <td>
-                {message.lastError ?? "—"}
-                {message.status === "dead" && props.frame.can("email:manage") ? (
-                  <ActionButton
-                    action={`/email/messages/${message.id}/retry`}
-                    csrf={props.frame.csrf}
-                    label="Retry"
-                    kind="secondary"
-                  />
-                ) : null}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    )}
+    <Table
+      empty={"No messages."}
+      rows={props.messages}
+      headings={["Queued (UTC)", "To", "Template", "Status", "Tries", "Last error"]}
+    >
+      {props.messages.map((message) => (
+        <tr>
+          <td class="nowrap">{when(message.createdAt)}</td>
+          <td>{message.to}</td>
+          <td>
+            <code>{message.templateKey}</code>
+          </td>
+          <td>
+            <span
+              class={`badge ${message.status === "sent" ? "active" : message.status === "dead" ? "suspended" : "invited"}`}
+            >
+              {message.status}
+            </span>
+          </td>
+          <td>{message.attempts}</td>
+          <td>
+            {message.lastError ?? "—"}
+            {message.status === "dead" && props.frame.can("email:manage") ? (
+              <ActionButton
+                action={`/email/messages/${message.id}/retry`}
+                csrf={props.frame.csrf}
+                label="Retry"
+                kind="secondary"
+              />
+            ) : null}
+          </td>
+        </tr>
+      ))}
+    </Table>
   </Shell>
 );

@@ -1,7 +1,5 @@
 import type { EligibilityView, ElevationRow } from "@burrow/platform-rbac";
-import { CsrfField, type Frame, Shell } from "../layout.tsx";
-
-const when = (date: Date | null) => (date === null ? "—" : date.toISOString().replace("T", " ").slice(0, 16));
+import { CsrfField, type Frame, Shell, Table, when } from "../layout.tsx";
 
 export type PlatformRoleView = {
   id: string;
@@ -55,42 +53,32 @@ export const RolesPage = (props: {
       </tbody>
     </table>
     <h2>Eligible-only platform roles</h2>
-    {props.eligibilities.length === 0 ? (
-      <div class="empty">Nobody is eligible to elevate into a platform role.</div>
-    ) : (
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">User</th>
-            <th scope="col">Role</th>
-            <th scope="col">Approval</th>
-            <th scope="col">Since</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.eligibilities.map((eligibility) => (
-            <tr>
-              <td>
-                <a href={`/users/${eligibility.userId}`}>
-                  <code>{eligibility.userId}</code>
-                </a>
-              </td>
-              <td>{eligibility.role}</td>
-              <td>
-                {eligibility.approverPermission === null ? (
-                  "starts at once"
-                ) : (
-                  <>
-                    needs <code>{eligibility.approverPermission}</code>
-                  </>
-                )}
-              </td>
-              <td class="nowrap">{when(eligibility.createdAt)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    )}
+    <Table
+      empty={"Nobody is eligible to elevate into a platform role."}
+      rows={props.eligibilities}
+      headings={["User", "Role", "Approval", "Since"]}
+    >
+      {props.eligibilities.map((eligibility) => (
+        <tr>
+          <td>
+            <a href={`/users/${eligibility.userId}`}>
+              <code>{eligibility.userId}</code>
+            </a>
+          </td>
+          <td>{eligibility.role}</td>
+          <td>
+            {eligibility.approverPermission === null ? (
+              "starts at once"
+            ) : (
+              <>
+                needs <code>{eligibility.approverPermission}</code>
+              </>
+            )}
+          </td>
+          <td class="nowrap">{when(eligibility.createdAt)}</td>
+        </tr>
+      ))}
+    </Table>
     <h2>Elevations</h2>
     <p class="tabs">
       {([undefined, "pending", "active", "ended", "denied"] as const).map((status) => (
@@ -102,60 +90,49 @@ export const RolesPage = (props: {
         </a>
       ))}
     </p>
-    {props.elevations.length === 0 ? (
-      <div class="empty">No elevations.</div>
-    ) : (
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Requested (UTC)</th>
-            <th scope="col">User</th>
-            <th scope="col">Role</th>
-            <th scope="col">Reason</th>
-            <th scope="col">State</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.elevations.map((elevation) => (
-            <tr>
-              <td class="nowrap">{when(elevation.requestedAt)}</td>
-              <td>
-                <a href={`/users/${elevation.userId}`}>{elevation.email}</a>
-              </td>
-              <td>
-                {elevation.roleName}
-                {elevation.orgId === null ? null : <div class="muted">in {elevation.orgId}</div>}
-              </td>
-              <td>
-                {elevation.reason}
-                <div class="muted">{elevation.minutes} minutes</div>
-              </td>
-              <td>
-                <span
-                  class={`badge ${elevation.status === "active" ? "active" : elevation.status === "pending" ? "invited" : ""}`}
-                >
-                  {elevation.status}
-                </span>
-                {elevation.status === "active" ? <div class="muted">until {when(elevation.endsAt)}</div> : null}
-                {elevation.status === "pending" ? (
-                  <div class="actions">
-                    <form class="inline" method="post" action={`/roles/elevations/${elevation.id}/approve`}>
-                      <CsrfField token={props.frame.csrf} />
-                      <button type="submit">Approve</button>
-                    </form>
-                    <form class="inline" method="post" action={`/roles/elevations/${elevation.id}/deny`}>
-                      <CsrfField token={props.frame.csrf} />
-                      <button type="submit" class="secondary">
-                        Deny
-                      </button>
-                    </form>
-                  </div>
-                ) : null}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    )}
+    <Table
+      empty={"No elevations."}
+      rows={props.elevations}
+      headings={["Requested (UTC)", "User", "Role", "Reason", "State"]}
+    >
+      {props.elevations.map((elevation) => (
+        <tr>
+          <td class="nowrap">{when(elevation.requestedAt)}</td>
+          <td>
+            <a href={`/users/${elevation.userId}`}>{elevation.email}</a>
+          </td>
+          <td>
+            {elevation.roleName}
+            {elevation.orgId === null ? null : <div class="muted">in {elevation.orgId}</div>}
+          </td>
+          <td>
+            {elevation.reason}
+            <div class="muted">{elevation.minutes} minutes</div>
+          </td>
+          <td>
+            <span
+              class={`badge ${elevation.status === "active" ? "active" : elevation.status === "pending" ? "invited" : ""}`}
+            >
+              {elevation.status}
+            </span>
+            {elevation.status === "active" ? <div class="muted">until {when(elevation.endsAt)}</div> : null}
+            {elevation.status === "pending" ? (
+              <div class="actions">
+                <form class="inline" method="post" action={`/roles/elevations/${elevation.id}/approve`}>
+                  <CsrfField token={props.frame.csrf} />
+                  <button type="submit">Approve</button>
+                </form>
+                <form class="inline" method="post" action={`/roles/elevations/${elevation.id}/deny`}>
+                  <CsrfField token={props.frame.csrf} />
+                  <button type="submit" class="secondary">
+                    Deny
+                  </button>
+                </form>
+              </div>
+            ) : null}
+          </td>
+        </tr>
+      ))}
+    </Table>
   </Shell>
 );

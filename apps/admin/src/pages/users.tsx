@@ -1,9 +1,8 @@
 import { USER_STATUSES, type SessionRow, type UserRow, type UserStatus } from "@burrow/platform-auth";
 import type { AuditEntry } from "@burrow/platform-core";
 import type { UserDetails } from "@burrow/platform-ops";
-import { ActionButton, CsrfField, type Frame, Shell } from "../layout.tsx";
+import { ActionButton, CsrfField, type Frame, Pager, Shell, Table, when } from "../layout.tsx";
 
-const when = (date: Date | null) => (date === null ? "—" : date.toISOString().replace("T", " ").slice(0, 16));
 const Status = (props: { status: string }) => <span class={`badge ${props.status}`}>{props.status}</span>;
 
 export const UsersPage = (props: {
@@ -41,43 +40,26 @@ export const UsersPage = (props: {
           </a>
         ) : null}
       </form>
-      {props.page.data.length === 0 ? (
-        <div class="empty">No users match.</div>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Email</th>
-              <th scope="col">Name</th>
-              <th scope="col">Status</th>
-              <th scope="col">Created</th>
-              <th scope="col">Last sign-in</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.page.data.map((user) => (
-              <tr>
-                <td>
-                  <a href={`/users/${user.id}`}>{user.email}</a>
-                </td>
-                <td>{user.name ?? "—"}</td>
-                <td>
-                  <Status status={user.status} />
-                </td>
-                <td>{when(user.createdAt)}</td>
-                <td>{when(user.lastSignInAt)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      {props.page.nextCursor === null ? null : (
-        <div class="pager">
-          <a class="button" href={`/users?${next.toString()}`}>
-            Next page
-          </a>
-        </div>
-      )}
+      <Table
+        empty={"No users match."}
+        rows={props.page.data}
+        headings={["Email", "Name", "Status", "Created", "Last sign-in"]}
+      >
+        {props.page.data.map((user) => (
+          <tr>
+            <td>
+              <a href={`/users/${user.id}`}>{user.email}</a>
+            </td>
+            <td>{user.name ?? "—"}</td>
+            <td>
+              <Status status={user.status} />
+            </td>
+            <td>{when(user.createdAt)}</td>
+            <td>{when(user.lastSignInAt)}</td>
+          </tr>
+        ))}
+      </Table>
+      <Pager href={props.page.nextCursor === null ? null : `/users?${next.toString()}`} />
     </Shell>
   );
 };
@@ -159,174 +141,117 @@ export const UserPage = (props: {
         </div>
       ) : null}
       <h2>Sessions</h2>
-      {props.sessions.length === 0 ? (
-        <div class="empty">No active sessions.</div>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Device</th>
-              <th scope="col">IP (hash)</th>
-              <th scope="col">Signed in with</th>
-              <th scope="col">Started</th>
-              <th scope="col">Last active</th>
-              {manage ? <th scope="col">Action</th> : null}
-            </tr>
-          </thead>
-          <tbody>
-            {props.sessions.map((session) => (
-              <tr>
-                <td>
-                  {session.userAgent ?? "unknown"}
-                  {session.audience === "admin" ? <span class="badge">admin console</span> : null}
-                </td>
-                <td>
-                  <code>{session.ip === null ? "—" : session.ip.slice(0, 16)}</code>
-                </td>
-                <td>{session.authMethods.join(" + ")}</td>
-                <td>{when(session.createdAt)}</td>
-                <td>{when(session.lastActiveAt)}</td>
-                {manage ? (
-                  <td>
-                    <ActionButton
-                      action={`${base}/sessions/${session.id}/revoke`}
-                      csrf={frame.csrf}
-                      label="Revoke"
-                      kind="secondary"
-                    />
-                  </td>
-                ) : null}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <Table
+        empty={"No active sessions."}
+        rows={props.sessions}
+        headings={["Device", "IP (hash)", "Signed in with", "Started", "Last active", manage ? "Action" : null]}
+      >
+        {props.sessions.map((session) => (
+          <tr>
+            <td>
+              {session.userAgent ?? "unknown"}
+              {session.audience === "admin" ? <span class="badge">admin console</span> : null}
+            </td>
+            <td>
+              <code>{session.ip === null ? "—" : session.ip.slice(0, 16)}</code>
+            </td>
+            <td>{session.authMethods.join(" + ")}</td>
+            <td>{when(session.createdAt)}</td>
+            <td>{when(session.lastActiveAt)}</td>
+            {manage ? (
+              <td>
+                <ActionButton
+                  action={`${base}/sessions/${session.id}/revoke`}
+                  csrf={frame.csrf}
+                  label="Revoke"
+                  kind="secondary"
+                />
+              </td>
+            ) : null}
+          </tr>
+        ))}
+      </Table>
       <h2>Second factors</h2>
-      {props.details.factors.length === 0 ? (
-        <div class="empty">No second factor.</div>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Kind</th>
-              <th scope="col">Label</th>
-              <th scope="col">Added</th>
-              <th scope="col">Last used</th>
-              {manage ? <th scope="col">Action</th> : null}
-            </tr>
-          </thead>
-          <tbody>
-            {props.details.factors.map((factor) => (
-              <tr>
-                <td>
-                  {factor.type === "totp" ? "Authenticator app" : "Passkey"}
-                  {factor.confirmedAt === null ? <span class="badge">not confirmed</span> : null}
-                </td>
-                <td>{factor.label}</td>
-                <td class="nowrap">{when(factor.createdAt)}</td>
-                <td class="nowrap">{when(factor.lastUsedAt)}</td>
-                {manage ? (
-                  <td>
-                    <ActionButton
-                      action={`${base}/factors/${factor.id}/remove`}
-                      csrf={frame.csrf}
-                      label="Remove"
-                      kind="secondary"
-                    />
-                  </td>
-                ) : null}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <Table
+        empty={"No second factor."}
+        rows={props.details.factors}
+        headings={["Kind", "Label", "Added", "Last used", manage ? "Action" : null]}
+      >
+        {props.details.factors.map((factor) => (
+          <tr>
+            <td>
+              {factor.type === "totp" ? "Authenticator app" : "Passkey"}
+              {factor.confirmedAt === null ? <span class="badge">not confirmed</span> : null}
+            </td>
+            <td>{factor.label}</td>
+            <td class="nowrap">{when(factor.createdAt)}</td>
+            <td class="nowrap">{when(factor.lastUsedAt)}</td>
+            {manage ? (
+              <td>
+                <ActionButton
+                  action={`${base}/factors/${factor.id}/remove`}
+                  csrf={frame.csrf}
+                  label="Remove"
+                  kind="secondary"
+                />
+              </td>
+            ) : null}
+          </tr>
+        ))}
+      </Table>
       <h2>Organizations</h2>
-      {props.details.organizations.length === 0 ? (
-        <div class="empty">Not a member of any organization.</div>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Organization</th>
-              <th scope="col">Slug</th>
-              <th scope="col">Role</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.details.organizations.map((org) => (
-              <tr>
-                <td>{org.name}</td>
-                <td>
-                  <code>{org.slug}</code>
-                </td>
-                <td>{org.role}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <Table
+        empty={"Not a member of any organization."}
+        rows={props.details.organizations}
+        headings={["Organization", "Slug", "Role"]}
+      >
+        {props.details.organizations.map((org) => (
+          <tr>
+            <td>{org.name}</td>
+            <td>
+              <code>{org.slug}</code>
+            </td>
+            <td>{org.role}</td>
+          </tr>
+        ))}
+      </Table>
       <h2>API keys</h2>
-      {props.details.apiKeys.length === 0 ? (
-        <div class="empty">No API keys.</div>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Key</th>
-              <th scope="col">Scopes</th>
-              <th scope="col">Last used</th>
-              <th scope="col">State</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.details.apiKeys.map((key) => (
-              <tr>
-                <td>{key.name}</td>
-                <td>
-                  <code>{`bk_${key.prefix}…`}</code>
-                </td>
-                <td>
-                  <code>{key.scopes.join(" ")}</code>
-                </td>
-                <td class="nowrap">{when(key.lastUsedAt)}</td>
-                <td>{key.revokedAt === null ? "active" : `revoked ${when(key.revokedAt)}`}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <Table
+        empty={"No API keys."}
+        rows={props.details.apiKeys}
+        headings={["Name", "Key", "Scopes", "Last used", "State"]}
+      >
+        {props.details.apiKeys.map((key) => (
+          <tr>
+            <td>{key.name}</td>
+            <td>
+              <code>{`bk_${key.prefix}…`}</code>
+            </td>
+            <td>
+              <code>{key.scopes.join(" ")}</code>
+            </td>
+            <td class="nowrap">{when(key.lastUsedAt)}</td>
+            <td>{key.revokedAt === null ? "active" : `revoked ${when(key.revokedAt)}`}</td>
+          </tr>
+        ))}
+      </Table>
       {props.audit === null ? null : (
         <>
           <h2>Recent audit trail</h2>
-          {props.audit.length === 0 ? (
-            <div class="empty">Nothing recorded yet.</div>
-          ) : (
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Action</th>
-                  <th scope="col">Actor</th>
-                  <th scope="col">Outcome</th>
-                </tr>
-              </thead>
-              <tbody>
-                {props.audit.map((entry) => (
-                  <tr>
-                    <td class="nowrap">{when(entry.occurredAt)}</td>
-                    <td>
-                      <code>{entry.action}</code>
-                    </td>
-                    <td>
-                      <code>{entry.actorId ?? entry.actorType}</code>
-                    </td>
-                    <td>{entry.outcome}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
+          <Table empty={"Nothing recorded yet."} rows={props.audit} headings={["When", "Action", "Actor", "Outcome"]}>
+            {props.audit.map((entry) => (
+              <tr>
+                <td class="nowrap">{when(entry.occurredAt)}</td>
+                <td>
+                  <code>{entry.action}</code>
+                </td>
+                <td>
+                  <code>{entry.actorId ?? entry.actorType}</code>
+                </td>
+                <td>{entry.outcome}</td>
+              </tr>
+            ))}
+          </Table>
         </>
       )}
     </Shell>

@@ -1,7 +1,5 @@
 import { type PublicDelivery, type PublicEndpoint, WEBHOOK_EVENT_TYPES } from "@burrow/platform-ops";
-import { ActionButton, CsrfField, type Frame, Shell } from "../layout.tsx";
-
-const when = (date: Date | null) => (date === null ? "—" : date.toISOString().replace("T", " ").slice(0, 19));
+import { ActionButton, CsrfField, type Frame, Pager, Shell, Table, when } from "../layout.tsx";
 
 const EndpointFields = (props: {
   endpoint?: PublicEndpoint | undefined;
@@ -47,40 +45,30 @@ export const WebhooksPage = (props: {
   notice?: string | undefined;
 }) => (
   <Shell frame={props.frame} title="Webhooks" notice={props.notice}>
-    {props.endpoints.length === 0 ? (
-      <div class="empty">No endpoints yet.</div>
-    ) : (
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Endpoint</th>
-            <th scope="col">Events</th>
-            <th scope="col">State</th>
-            <th scope="col">Failures in a row</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.endpoints.map((endpoint) => (
-            <tr>
-              <td>
-                <a href={`/webhooks/${endpoint.id}`}>{endpoint.url}</a>
-                <div class="muted">{endpoint.description}</div>
-              </td>
-              <td>
-                <code>{endpoint.eventTypes.join(" ")}</code>
-              </td>
-              <td>
-                <span class={`badge ${endpoint.enabled ? "active" : "suspended"}`}>
-                  {endpoint.enabled ? "enabled" : "disabled"}
-                </span>
-                {endpoint.disabledReason === null ? null : <div class="muted">{endpoint.disabledReason}</div>}
-              </td>
-              <td>{endpoint.consecutiveFailures}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    )}
+    <Table
+      empty={"No endpoints yet."}
+      rows={props.endpoints}
+      headings={["Endpoint", "Events", "State", "Failures in a row"]}
+    >
+      {props.endpoints.map((endpoint) => (
+        <tr>
+          <td>
+            <a href={`/webhooks/${endpoint.id}`}>{endpoint.url}</a>
+            <div class="muted">{endpoint.description}</div>
+          </td>
+          <td>
+            <code>{endpoint.eventTypes.join(" ")}</code>
+          </td>
+          <td>
+            <span class={`badge ${endpoint.enabled ? "active" : "suspended"}`}>
+              {endpoint.enabled ? "enabled" : "disabled"}
+            </span>
+            {endpoint.disabledReason === null ? null : <div class="muted">{endpoint.disabledReason}</div>}
+          </td>
+          <td>{endpoint.consecutiveFailures}</td>
+        </tr>
+      ))}
+    </Table>
     {props.frame.can("webhooks:manage") ? (
       <>
         <h2>Add an endpoint</h2>
@@ -155,71 +143,58 @@ export const WebhookPage = (props: {
         </>
       ) : null}
       <h2>Deliveries</h2>
-      {props.deliveries.data.length === 0 ? (
-        <div class="empty">Nothing delivered yet.</div>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Queued (UTC)</th>
-              <th scope="col">Event</th>
-              <th scope="col">State</th>
-              <th scope="col">Tries</th>
-              <th scope="col">Response</th>
-              <th scope="col">Request</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.deliveries.data.map((delivery) => (
-              <tr>
-                <td class="nowrap">{when(delivery.createdAt)}</td>
-                <td>
-                  <code>{delivery.eventType}</code>
-                </td>
-                <td>
-                  <span
-                    class={`badge ${delivery.status === "succeeded" ? "active" : delivery.status === "failed" ? "suspended" : "invited"}`}
-                  >
-                    {delivery.status}
-                  </span>
-                </td>
-                <td>{delivery.attempts}</td>
-                <td>
-                  {delivery.responseStatus === null ? "—" : `HTTP ${delivery.responseStatus}`}
-                  {delivery.responseTimeMs === null ? null : (
-                    <span class="muted"> in {delivery.responseTimeMs} ms</span>
-                  )}
-                  {delivery.lastError === null ? null : <div class="muted">{delivery.lastError}</div>}
-                </td>
-                <td>
-                  <details>
-                    <summary>
-                      Body of <code>{delivery.eventId}</code>
-                    </summary>
-                    <pre>{JSON.stringify(delivery.payload, null, 2)}</pre>
-                  </details>
-                  {manage ? (
-                    <form class="inline" method="post" action={`/webhooks/deliveries/${delivery.id}/redeliver`}>
-                      <CsrfField token={frame.csrf} />
-                      <input type="hidden" name="endpointId" value={endpoint.id} />
-                      <button type="submit" class="secondary">
-                        Redeliver
-                      </button>
-                    </form>
-                  ) : null}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      {props.deliveries.nextCursor === null ? null : (
-        <div class="pager">
-          <a class="button" href={`${base}?cursor=${encodeURIComponent(props.deliveries.nextCursor)}`}>
-            Older deliveries
-          </a>
-        </div>
-      )}
+      <Table
+        empty={"Nothing delivered yet."}
+        rows={props.deliveries.data}
+        headings={["Queued (UTC)", "Event", "State", "Tries", "Response", "Request"]}
+      >
+        {props.deliveries.data.map((delivery) => (
+          <tr>
+            <td class="nowrap">{when(delivery.createdAt, true)}</td>
+            <td>
+              <code>{delivery.eventType}</code>
+            </td>
+            <td>
+              <span
+                class={`badge ${delivery.status === "succeeded" ? "active" : delivery.status === "failed" ? "suspended" : "invited"}`}
+              >
+                {delivery.status}
+              </span>
+            </td>
+            <td>{delivery.attempts}</td>
+            <td>
+              {delivery.responseStatus === null ? "—" : `HTTP ${delivery.responseStatus}`}
+              {delivery.responseTimeMs === null ? null : <span class="muted"> in {delivery.responseTimeMs} ms</span>}
+              {delivery.lastError === null ? null : <div class="muted">{delivery.lastError}</div>}
+            </td>
+            <td>
+              <details>
+                <summary>
+                  Body of <code>{delivery.eventId}</code>
+                </summary>
+                <pre>{JSON.stringify(delivery.payload, null, 2)}</pre>
+              </details>
+              {manage ? (
+                <form class="inline" method="post" action={`/webhooks/deliveries/${delivery.id}/redeliver`}>
+                  <CsrfField token={frame.csrf} />
+                  <input type="hidden" name="endpointId" value={endpoint.id} />
+                  <button type="submit" class="secondary">
+                    Redeliver
+                  </button>
+                </form>
+              ) : null}
+            </td>
+          </tr>
+        ))}
+      </Table>
+      <Pager
+        href={
+          props.deliveries.nextCursor === null
+            ? null
+            : `${base}?cursor=${encodeURIComponent(props.deliveries.nextCursor)}`
+        }
+        label="Older deliveries"
+      />
     </Shell>
   );
 };
