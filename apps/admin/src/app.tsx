@@ -92,6 +92,8 @@ const NOTICES: Record<string, string> = {
   redelivered: "The delivery is queued again, as the same message.",
   "role-changed": "The member's role is changed.",
   approved: "The elevation is approved and active.",
+  "role-granted": "The platform role is granted.",
+  "role-revoked": "The platform role is taken away.",
   denied: "The elevation is refused.",
   "member-removed": "The member is removed.",
   "invitation-resent": "The invitation is sent again (the earlier link no longer works).",
@@ -393,11 +395,23 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
     const user = await platform.userAdministration.get(me.userId, userId);
     const sessions = await platform.userAdministration.sessions(me.userId, userId);
     const details = await platform.userAdministration.details(me.userId, userId);
+    const platformRoles = {
+      held: await platform.rbac.roles.platformRolesOf(me.userId, userId),
+      all: (await platform.rbac.roles.platformRoles(me.userId)).map((role) => ({ key: role.key, name: role.name })),
+    };
     const audit = me.can("audit:read")
       ? (await platform.auditTrail.search(me.userId, { targetId: userId }, { limit: 20 })).data
       : null;
     return c.html(
-      <UserPage frame={me} user={user} sessions={sessions} details={details} audit={audit} notice={noticeOf(c)} />,
+      <UserPage
+        frame={me}
+        user={user}
+        sessions={sessions}
+        details={details}
+        platformRoles={platformRoles}
+        audit={audit}
+        notice={noticeOf(c)}
+      />,
     );
   });
 
@@ -792,6 +806,24 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
         me.session,
       );
       return c.redirect(`/users/${userId}?done=factor-removed`, 303);
+    });
+  });
+  app.post("/users/:userId/platform-roles", async (c) => {
+    const me = await operator(c);
+    const fields = await form(c);
+    const userId = userIdOf(c);
+    return steppingUp(c, `/users/${userId}`, async () => {
+      await platform.rbac.roles.grantPlatformRole(me.session, userId, fields.role ?? "", request(c));
+      return c.redirect(`/users/${userId}?done=role-granted`, 303);
+    });
+  });
+  app.post("/users/:userId/platform-roles/:key/revoke", async (c) => {
+    const me = await operator(c);
+    await form(c);
+    const userId = userIdOf(c);
+    return steppingUp(c, `/users/${userId}`, async () => {
+      await platform.rbac.roles.revokePlatformRole(me.session, userId, c.req.param("key"), request(c));
+      return c.redirect(`/users/${userId}?done=role-revoked`, 303);
     });
   });
   app.post("/users/:userId/sessions/:sessionId/revoke", async (c) => {

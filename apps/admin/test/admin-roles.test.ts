@@ -69,4 +69,35 @@ describe("the admin console's roles and elevations", () => {
       code: "forbidden",
     });
   });
+
+  test("grants and takes away platform roles from a user's page, audited, never one's own; later, after a step-up", async () => {
+    const helper = await signUpUser(api);
+    await browser.get(`/users/${helper.id}`);
+    expect(browser.lastHtml).toContain("No platform role: an ordinary account.");
+    const granted = await browser.post(`/users/${helper.id}/platform-roles`, { role: "support" });
+    expect(granted.headers.get("location")).toBe(`/users/${helper.id}?done=role-granted`);
+    expect(await api.platform.rbac.roles.platformRolesOf(bossId, helper.id)).toEqual(["support"]);
+    expect(await api.platform.rbac.resolver.can(helper.id, "audit:read")).toBe(true);
+    const entry = await api.platform.auditTrail.search(bossId, {
+      action: "role.platform_granted",
+      targetId: helper.id,
+    });
+    expect(entry.data[0]?.actorId).toBe(bossId);
+
+    await browser.get(`/users/${helper.id}`);
+    await browser.post(`/users/${helper.id}/platform-roles/support/revoke`, {});
+    expect(await api.platform.rbac.roles.platformRolesOf(bossId, helper.id)).toEqual([]);
+    expect(await api.platform.rbac.resolver.can(helper.id, "audit:read")).toBe(false);
+
+    await browser.get(`/users/${bossId}`);
+    expect(browser.lastHtml).not.toContain(`/users/${bossId}/platform-roles`);
+    expect((await browser.post(`/users/${bossId}/platform-roles/platform_admin/revoke`, {})).status).toBe(403);
+    expect((await browser.post(`/users/${helper.id}/platform-roles`, { role: "no_such_role" })).status).toBe(400);
+
+    api.clock.advance(11 * 60_000);
+    await browser.get(`/users/${helper.id}`);
+    const later = await browser.post(`/users/${helper.id}/platform-roles`, { role: "support" });
+    expect(later.headers.get("location")).toBe(`/reauthenticate?next=${encodeURIComponent(`/users/${helper.id}`)}`);
+    expect(await api.platform.rbac.roles.platformRolesOf(bossId, helper.id)).toEqual([]);
+  });
 });

@@ -69,6 +69,7 @@ export const UserPage = (props: {
   user: UserRow;
   sessions: SessionRow[];
   details: UserDetails;
+  platformRoles: { held: string[]; all: { key: string; name: string }[] };
   audit: AuditEntry[] | null;
   notice: string | undefined;
 }) => {
@@ -199,6 +200,44 @@ export const UserPage = (props: {
           </tr>
         ))}
       </Table>
+      <h2>Platform roles</h2>
+      {props.platformRoles.held.length === 0 ? (
+        <div class="empty">No platform role: an ordinary account.</div>
+      ) : (
+        <div class="actions">
+          {props.platformRoles.held.map((key) => (
+            <span class="card role">
+              <code>{key}</code>{" "}
+              {manage && !self ? (
+                <ActionButton
+                  action={`${base}/platform-roles/${key}/revoke`}
+                  csrf={frame.csrf}
+                  label="Take away"
+                  kind="secondary"
+                />
+              ) : null}
+            </span>
+          ))}
+        </div>
+      )}
+      {manage && !self ? (
+        <form class="toolbar" method="post" action={`${base}/platform-roles`}>
+          <CsrfField token={frame.csrf} />
+          <div>
+            <label for="platform-role">Grant a platform role</label>
+            <select id="platform-role" name="role">
+              {props.platformRoles.all
+                .filter((role) => !props.platformRoles.held.includes(role.key))
+                .map((role) => (
+                  <option value={role.key}>{role.name}</option>
+                ))}
+            </select>
+          </div>
+          <button type="submit" class="secondary">
+            Grant
+          </button>
+        </form>
+      ) : null}
       <h2>Organizations</h2>
       <Table
         empty={"Not a member of any organization."}

@@ -10,6 +10,7 @@ import {
 import type { Organizations } from "../organizations/organizations.ts";
 import { BUILT_IN_ROLES, coversAll, PERMISSION } from "../access/permissions.ts";
 import type { PermissionResolver } from "../access/resolver.ts";
+import { assertRecentAuthentication } from "@burrow/platform-auth";
 import { users } from "@burrow/platform-auth/schema";
 import { organizationInvitations, organizationMemberships, principalRoles, rolePermissions, roles } from "../schema.ts";
 
@@ -55,6 +56,25 @@ export interface Roles {
    * held the role already. No HTTP route reaches it.
    */
   grantPlatformRoleAsOperator(db: Database, userId: string, key: string, request: RequestContext): Promise<boolean>;
+  /**
+   * An operator gives a user a platform role (users:manage, a recent authentication, and every
+   * permission of the role held by the operator). Never to oneself. False when it was held already.
+   */
+  grantPlatformRole(
+    operator: { userId: string; authenticatedAt: Date },
+    userId: string,
+    key: string,
+    request: RequestContext,
+  ): Promise<boolean>;
+  /** Takes a platform role away, on the same terms; never the last holder of `*`. 404 when not held. */
+  revokePlatformRole(
+    operator: { userId: string; authenticatedAt: Date },
+    userId: string,
+    key: string,
+    request: RequestContext,
+  ): Promise<void>;
+  /** The platform roles a user holds, by key (users:read). */
+  platformRolesOf(actorId: string, userId: string): Promise<string[]>;
 }
 
 const KEY = /^[a-z][a-z0-9_]{1,49}$/;
@@ -140,6 +160,15 @@ export function createRoles(options: {
     return role;
   }
 
+  /** The terms of every operator's change to platform roles: users:manage, recent, never oneself. */
+  async function platformChange(operator: { userId: string; authenticatedAt: Date }, userId: string): Promise<void> {
+    if (!(await resolver.can(operator.userId, "users:manage")))
+      throw new PlatformError("forbidden", { detail: "This needs the platform permission users:manage." });
+    assertRecentAuthentication(operator, clock.now());
+    if (operator.userId === userId)
+      throw new PlatformError("forbidden", { detail: "Operators cannot change their own platform roles." });
+  }
+
   return {
     async grantPlatformRoleAsOperator(tx, userId, key, request) {
       const role = await findPlatformRole(tx, key);
@@ -165,6 +194,86 @@ export function createRoles(options: {
       );
       await resolver.changed(tx, userId);
       return true;
+    },
+
+    async grantPlatformRole(operator, userId, key, request) {
+      await platformChange(operator, userId);
+      return db.transaction(async (tx) => {
+        const role = await findPlatformRole(tx, key);
+        const held = [...(await resolver.resolve(operator.userId, null, tx)).patterns];
+        if (!coversAll(held, role.permissions))
+          throw new PlatformError("forbidden", { detail: `You cannot grant the ${key} role.` });
+        const existing = await tx
+          .select({ id: principalRoles.id })
+          .from(principalRoles)
+          .where(
+            and(eq(principalRoles.userId, userId), eq(principalRoles.roleId, role.id), isNull(principalRoles.orgId)),
+          );
+        if (existing.length > 0) return false;
+        await tx
+          .insert(principalRoles)
+          .values({ id: newId("role", clock.now().getTime()), userId, roleId: role.id, createdAt: clock.now() });
+        await audit.record(
+          tx,
+          {
+            action: "role.platform_granted",
+            actor: { type: "user", id: operator.userId },
+            target: { type: "user", id: userId },
+            metadata: { role: key },
+          },
+          request,
+        );
+        await resolver.changed(tx, userId);
+        return true;
+      });
+    },
+
+    async revokePlatformRole(operator, userId, key, request) {
+      await platformChange(operator, userId);
+      await db.transaction(async (tx) => {
+        const role = await findPlatformRole(tx, key);
+        const held = [...(await resolver.resolve(operator.userId, null, tx)).patterns];
+        if (!coversAll(held, role.permissions))
+          throw new PlatformError("forbidden", { detail: `You cannot take away the ${key} role.` });
+        const removed = await tx
+          .delete(principalRoles)
+          .where(
+            and(eq(principalRoles.userId, userId), eq(principalRoles.roleId, role.id), isNull(principalRoles.orgId)),
+          )
+          .returning({ id: principalRoles.id });
+        if (removed.length === 0) throw new PlatformError("not_found");
+        if (role.permissions.includes("*")) {
+          const left = await tx
+            .select({ id: principalRoles.id })
+            .from(principalRoles)
+            .where(and(eq(principalRoles.roleId, role.id), isNull(principalRoles.orgId)));
+          // Rolled back by the throw: somebody must keep every permission.
+          if (left.length === 0) throw new PlatformError("conflict", { detail: `The last holder of ${key} keeps it.` });
+        }
+        await audit.record(
+          tx,
+          {
+            action: "role.platform_revoked",
+            actor: { type: "user", id: operator.userId },
+            target: { type: "user", id: userId },
+            metadata: { role: key },
+          },
+          request,
+        );
+        await resolver.changed(tx, userId);
+      });
+    },
+
+    async platformRolesOf(actorId, userId) {
+      if (!(await resolver.can(actorId, "users:read")))
+        throw new PlatformError("forbidden", { detail: "This needs the platform permission users:read." });
+      const rows = await db
+        .select({ key: roles.key })
+        .from(principalRoles)
+        .innerJoin(roles, eq(roles.id, principalRoles.roleId))
+        .where(and(eq(principalRoles.userId, userId), isNull(principalRoles.orgId)))
+        .orderBy(asc(roles.key));
+      return rows.map((row) => row.key);
     },
 
     async platformRoles(actorId) {
