@@ -311,6 +311,7 @@ describe("the admin console", () => {
     expect(browser.lastHtml).toContain("Authenticator app");
     expect(browser.lastHtml).toContain("Target Co");
     expect(browser.lastHtml).toContain("No API keys.");
+    expect(browser.lastHtml).toContain("No phone numbers.");
 
     const removed = await browser.post(`/users/${target.id}/factors/${factorId}/remove`, {});
     expect(removed.headers.get("location")).toBe(`/users/${target.id}?done=factor-removed`);

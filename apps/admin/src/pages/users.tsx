@@ -172,6 +172,19 @@ export const UserPage = (props: {
           </tr>
         ))}
       </Table>
+      <h2>Email and phones</h2>
+      <Table empty="No phone numbers." rows={props.details.phones} headings={["Phone", "Primary", "Verified", "Added"]}>
+        {props.details.phones.map((phone) => (
+          <tr>
+            <td>
+              <code>{phone.phone}</code>
+            </td>
+            <td>{phone.isPrimary ? "yes" : "no"}</td>
+            <td class="nowrap">{when(phone.verifiedAt)}</td>
+            <td class="nowrap">{when(phone.createdAt)}</td>
+          </tr>
+        ))}
+      </Table>
       <h2>Second factors</h2>
       <Table
         empty={"No second factor."}

@@ -182,6 +182,7 @@ export function composePlatform(options: ComposeOptions): Platform {
       apiKeys: auth.apiKeys,
       organizations: rbac.organizations,
       flows: auth.flows,
+      phones: auth.phones,
       impersonation: auth.impersonation,
       audit,
       resolver: rbac.resolver,

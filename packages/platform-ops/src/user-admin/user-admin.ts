@@ -19,6 +19,7 @@ import {
   type Impersonation,
   type Factors,
   type Notices,
+  type Phones,
   type ProfileChanges,
   type SessionRow,
   type Sessions,
@@ -103,6 +104,7 @@ export interface UserDetails {
     "id" | "name" | "prefix" | "scopes" | "createdAt" | "lastUsedAt" | "expiresAt" | "revokedAt"
   >[];
   organizations: { id: string; name: string; slug: string; role: string }[];
+  phones: { id: string; phone: string; isPrimary: boolean; verifiedAt: Date | null; createdAt: Date }[];
 }
 
 export function createUserAdministration(options: {
@@ -125,6 +127,7 @@ export function createUserAdministration(options: {
   apiKeys: Pick<ApiKeys, "list">;
   organizations: Pick<Organizations, "listMine">;
   flows: Pick<EmailFlows, "request">;
+  phones: Pick<Phones, "list">;
   impersonation: Pick<Impersonation, "issueLink">;
   sessions: Pick<Sessions, "revokeAll" | "list" | "revoke">;
   audit: Pick<AuditLog, "record">;
@@ -210,10 +213,11 @@ export function createUserAdministration(options: {
     async details(actorId, userId) {
       await authorize(actorId, USERS_READ);
       await existing(userId);
-      const [factors, keys, organizations] = [
+      const [factors, keys, organizations, phones] = [
         await options.factors.list(db, userId),
         await options.apiKeys.list(db, userId),
         await options.organizations.listMine(db, userId),
+        await options.phones.list(db, userId),
       ];
       return {
         factors: factors.map(({ id, type, label, createdAt, confirmedAt, lastUsedAt }) => ({
@@ -235,6 +239,13 @@ export function createUserAdministration(options: {
           revokedAt,
         })),
         organizations: organizations.map((org) => ({ id: org.id, name: org.name, slug: org.slug, role: org.role })),
+        phones: phones.map(({ id, phone, isPrimary, verifiedAt, createdAt }) => ({
+          id,
+          phone,
+          isPrimary,
+          verifiedAt,
+          createdAt,
+        })),
       };
     },
     async removeFactor(actorId, userId, factorId, request, stepUp) {
