@@ -93,6 +93,7 @@ const NOTICES: Record<string, string> = {
   "role-changed": "The member's role is changed.",
   approved: "The elevation is approved and active.",
   "role-granted": "The platform role is granted.",
+  "key-revoked": "The API key is revoked: requests with it fail from now on.",
   "role-revoked": "The platform role is taken away.",
   denied: "The elevation is refused.",
   "member-removed": "The member is removed.",
@@ -825,6 +826,13 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
       await platform.rbac.roles.revokePlatformRole(me.session, userId, c.req.param("key"), request(c));
       return c.redirect(`/users/${userId}?done=role-revoked`, 303);
     });
+  });
+  app.post("/users/:userId/api-keys/:keyId/revoke", async (c) => {
+    const me = await operator(c);
+    await form(c);
+    const userId = userIdOf(c);
+    await platform.userAdministration.revokeApiKey(me.userId, userId, c.req.param("keyId"), request(c));
+    return c.redirect(`/users/${userId}?done=key-revoked`, 303);
   });
   app.post("/users/:userId/sessions/:sessionId/revoke", async (c) => {
     const me = await operator(c);

@@ -310,8 +310,23 @@ describe("the admin console", () => {
     await browser.get(`/users/${target.id}`);
     expect(browser.lastHtml).toContain("Authenticator app");
     expect(browser.lastHtml).toContain("Target Co");
-    expect(browser.lastHtml).toContain("No API keys.");
     expect(browser.lastHtml).toContain("No phone numbers.");
+    const key = (await (
+      await api.request("/v1/api-keys", {
+        method: "POST",
+        headers: target.bearer,
+        json: { name: "Deploy bot", scopes: ["profile:read"] },
+      })
+    ).json()) as { id: string; secret: string };
+    expect((await api.request("/v1/me", { headers: { "x-api-key": key.secret } })).status).toBe(200);
+    await browser.get(`/users/${target.id}`);
+    expect(browser.lastHtml).toContain("Deploy bot");
+    expect(browser.lastHtml).not.toContain(key.secret);
+    const revokedKey = await browser.post(`/users/${target.id}/api-keys/${key.id}/revoke`, {});
+    expect(revokedKey.headers.get("location")).toBe(`/users/${target.id}?done=key-revoked`);
+    expect((await api.request("/v1/me", { headers: { "x-api-key": key.secret } })).status).toBe(401);
+    const keyAudit = await api.platform.auditTrail.search(operator.id, { action: "api_key.revoked", targetId: key.id });
+    expect(keyAudit.data[0]?.actorId).toBe(operator.id);
 
     const removed = await browser.post(`/users/${target.id}/factors/${factorId}/remove`, {});
     expect(removed.headers.get("location")).toBe(`/users/${target.id}?done=factor-removed`);

@@ -283,7 +283,17 @@ export const UserPage = (props: {
               <code>{key.scopes.join(" ")}</code>
             </td>
             <td class="nowrap">{when(key.lastUsedAt)}</td>
-            <td>{key.revokedAt === null ? "active" : `revoked ${when(key.revokedAt)}`}</td>
+            <td>
+              {key.revokedAt === null ? "active" : `revoked ${when(key.revokedAt)}`}
+              {manage && key.revokedAt === null ? (
+                <ActionButton
+                  action={`${base}/api-keys/${key.id}/revoke`}
+                  csrf={frame.csrf}
+                  label="Revoke"
+                  kind="secondary"
+                />
+              ) : null}
+            </td>
           </tr>
         ))}
       </Table>

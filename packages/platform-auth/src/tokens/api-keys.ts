@@ -61,7 +61,8 @@ export interface ApiKeys {
     request: RequestContext,
   ): Promise<{ key: ApiKeyRow; secret: string }>;
   list(db: Database, userId: UserId): Promise<ApiKeyRow[]>;
-  revoke(userId: UserId, keyId: string, request: RequestContext): Promise<void>;
+  /** Revokes one of the user's keys; `operatorId` when an operator does it (the audit entry names them). */
+  revoke(userId: UserId, keyId: string, request: RequestContext, operatorId?: string): Promise<void>;
   /** Revokes every live key the user owns; returns how many. */
   revokeAllFor(db: Database, userId: UserId): Promise<number>;
   /** Checks a presented key; undefined for anything not valid right now. Applies the key's rate limit. */
@@ -155,7 +156,7 @@ export function createApiKeys(options: {
         .where(and(eq(apiKeys.ownerType, "user"), eq(apiKeys.ownerId, userId)))
         .orderBy(desc(apiKeys.createdAt)),
 
-    async revoke(userId, keyId, request) {
+    async revoke(userId, keyId, request, operatorId) {
       const revoked = await db.transaction(async (tx) => {
         const rows = await tx
           .update(apiKeys)
@@ -172,7 +173,11 @@ export function createApiKeys(options: {
         if (rows.length > 0)
           await audit.record(
             tx,
-            { action: "api_key.revoked", actor: { type: "user", id: userId }, target: { type: "api_key", id: keyId } },
+            {
+              action: "api_key.revoked",
+              actor: { type: "user", id: operatorId ?? userId },
+              target: { type: "api_key", id: keyId },
+            },
             request,
           );
         return rows.length;

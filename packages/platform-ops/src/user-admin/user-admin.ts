@@ -64,6 +64,8 @@ export interface UserAdministration {
   revokeSessions(actorId: string, userId: UserId, request: RequestContext, stepUp?: StepUp): Promise<number>;
   /** What else the account holds (users:read): second factors, API keys (never secrets), organizations. */
   details(actorId: string, userId: UserId): Promise<UserDetails>;
+  /** Revokes one of the user's API keys (users:manage); the entry names the operator. */
+  revokeApiKey(actorId: string, userId: UserId, keyId: string, request: RequestContext): Promise<void>;
   /** Removes a second factor (users:manage, with a recent authentication); the user is mailed. */
   removeFactor(
     actorId: string,
@@ -124,7 +126,7 @@ export function createUserAdministration(options: {
   >;
   notices: Pick<Notices, "sendAccountSetup">;
   factors: Pick<Factors, "list" | "removeByOperator">;
-  apiKeys: Pick<ApiKeys, "list">;
+  apiKeys: Pick<ApiKeys, "list" | "revoke">;
   organizations: Pick<Organizations, "listMine">;
   flows: Pick<EmailFlows, "request">;
   phones: Pick<Phones, "list">;
@@ -247,6 +249,11 @@ export function createUserAdministration(options: {
           createdAt,
         })),
       };
+    },
+    async revokeApiKey(actorId, userId, keyId, request) {
+      await authorize(actorId, USERS_MANAGE);
+      await existing(userId);
+      await options.apiKeys.revoke(userId, keyId, request, actorId);
     },
     async removeFactor(actorId, userId, factorId, request, stepUp) {
       await authorize(actorId, USERS_MANAGE);
