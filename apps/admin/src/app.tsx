@@ -91,6 +91,8 @@ const NOTICES: Record<string, string> = {
   "endpoint-deleted": "The endpoint is deleted.",
   redelivered: "The delivery is queued again, as the same message.",
   "role-changed": "The member's role is changed.",
+  "override-added": "The override applies from now on.",
+  "override-removed": "The override is removed.",
   approved: "The elevation is approved and active.",
   "role-granted": "The platform role is granted.",
   "key-revoked": "The API key is revoked: requests with it fail from now on.",
@@ -654,18 +656,49 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
     const members = await organizations.members(me.userId, orgId);
     const orgRoles = me.can("roles:read") ? await roles.list(me.userId, orgId) : null;
     const invitations = me.can("members:invite") ? await platform.invitations.list(me.userId, orgId) : null;
+    const plan = await platform.entitlementAdministration.view(me.userId, orgId);
     return c.html(
       <OrganizationPage
         frame={me}
         org={org}
         members={members}
         roles={orgRoles}
+        plan={plan}
         invitations={
           invitations?.filter((invitation) => invitation.acceptedAt === null && invitation.revokedAt === null) ?? null
         }
         notice={noticeOf(c)}
       />,
     );
+  });
+  app.post("/orgs/:orgId/overrides", async (c) => {
+    const me = await operator(c);
+    const fields = await form(c);
+    const orgId = c.req.param("orgId");
+    const effect = fields.effect === "deny" || fields.effect === "limit" ? fields.effect : "grant";
+    const limit = fields.limit === undefined || fields.limit === "" ? null : Number(fields.limit);
+    const expires = fields.expires ?? "";
+    await platform.entitlementAdministration.addOverride(
+      me.userId,
+      orgId,
+      {
+        feature: fields.feature ?? "",
+        effect,
+        limit: limit !== null && Number.isInteger(limit) ? limit : null,
+        reason: fields.reason ?? "",
+        expiresAt:
+          DAY.test(expires) && !Number.isNaN(Date.parse(expires)) ? new Date(`${expires}T23:59:59.999Z`) : null,
+      },
+      request(c),
+    );
+    return c.redirect(`/orgs/${orgId}?done=override-added`, 303);
+  });
+  app.post("/orgs/:orgId/overrides/:overrideId/remove", async (c) => {
+    const me = await operator(c);
+    await form(c);
+    const orgId = c.req.param("orgId");
+    await platform.entitlementAdministration.removeOverride(me.userId, orgId, c.req.param("overrideId"), request(c));
+    return c.redirect(`/orgs/${orgId}?done=override-removed`, 303);
   });
   app.post("/orgs/:orgId/members/:userId/role", async (c) => {
     const me = await operator(c);

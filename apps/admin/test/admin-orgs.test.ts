@@ -29,6 +29,8 @@ describe("the admin console's organizations", () => {
       "members:remove",
       "members:invite",
       "roles:read",
+      "entitlements:manage",
+      "audit:read",
     ]);
     ({ secret } = await enrolTotp(api, operator));
     owner = await signUpUser(api);
@@ -123,5 +125,58 @@ describe("the admin console's organizations", () => {
     expect(body.data.map((org) => org.id)).toEqual([orgId]);
     expect(body.data[0]!.members).toBeGreaterThanOrEqual(1);
     expect((await api.request("/v1/admin/organizations?cursor=bad", { headers: operator.bearer })).status).toBe(400);
+  });
+
+  test("the organization's plan, and overrides an operator adds and removes", async () => {
+    const { entitlements } = api.platform.rbac;
+    await entitlements.definePlan({
+      key: "team",
+      name: "Team",
+      features: { sso: { kind: "boolean" }, seats: { kind: "limit", limit: 25 } },
+    });
+    await entitlements.setSubscription({ type: "organization", id: orgId }, { plan: "team", status: "active" });
+    const browser = await signInWithCode(api, admin, operator, secret);
+    await browser.get(`/orgs/${orgId}`);
+    expect(browser.lastHtml).toContain("Plan <strong>Team</strong>");
+    expect(browser.lastHtml).toContain("No overrides.");
+    const added = await browser.post(`/orgs/${orgId}/overrides`, {
+      feature: "seats",
+      effect: "limit",
+      limit: "40",
+      reason: "Launch promotion",
+      expires: "2026-12-31",
+    });
+    expect(added.headers.get("location")).toBe(`/orgs/${orgId}?done=override-added`);
+    const resolved = await entitlements.resolve({ userId: owner.id, orgId });
+    expect(resolved.seats).toEqual({ enabled: true, limit: 40 });
+    const trail = await api.platform.auditTrail
+      .search(operator.id, { action: "entitlement.override_added" })
+      .catch(() => null);
+    if (trail !== null) expect(trail.data[0]?.actorId).toBe(operator.id);
+
+    await browser.get(`/orgs/${orgId}`);
+    expect(browser.lastHtml).toContain("Launch promotion");
+    const overrideId = /action="\/orgs\/[^/]+\/overrides\/([^/]+)\/remove"/.exec(browser.lastHtml)![1]!;
+    expect(
+      (await browser.post(`/orgs/${orgId}/overrides`, { feature: "seats", effect: "limit", reason: "" })).status,
+    ).toBe(400);
+    await browser.get(`/orgs/${orgId}`);
+    await browser.post(`/orgs/${orgId}/overrides/${overrideId}/remove`, {});
+    expect((await entitlements.resolve({ userId: owner.id, orgId })).seats).toEqual({ enabled: true, limit: 25 });
+
+    // Without entitlements:manage: the plan is shown, no form, and a post is refused.
+    const reader = await signUpUser(api);
+    await grantPlatformPermissions(api, reader.id, ["org:read", "members:read"]);
+    const factor = await enrolTotp(api, reader);
+    const readerBrowser = await signInWithCode(api, admin, reader, factor.secret);
+    await readerBrowser.get(`/orgs/${orgId}`);
+    expect(readerBrowser.lastHtml).toContain("Plan <strong>Team</strong>");
+    expect(readerBrowser.lastHtml).not.toContain("Add override");
+    const refused = await readerBrowser.post(`/orgs/${orgId}/overrides`, {
+      feature: "sso",
+      effect: "grant",
+      reason: "x",
+    });
+    expect(refused.status).toBe(403);
   });
 });

@@ -59,3 +59,9 @@ export {
   type TemplateDraft,
 } from "./email-admin/email-admin.ts";
 export { createSettingsView, SETTINGS_READ, type SettingsView } from "./settings/settings.ts";
+export {
+  createEntitlementAdministration,
+  ENTITLEMENTS_MANAGE,
+  type EntitlementAdministration,
+  type OverrideInput,
+} from "./entitlement-admin/entitlement-admin.ts";

@@ -1,4 +1,4 @@
-import type { InvitationView, Member, OrganizationRow, RoleView } from "@burrow/platform-rbac";
+import type { Entitlements, InvitationView, Member, OrganizationRow, RoleView } from "@burrow/platform-rbac";
 import { ActionButton, CsrfField, type Frame, Pager, Shell, Table, when } from "../layout.tsx";
 
 export const OrganizationsPage = (props: {
@@ -43,6 +43,7 @@ export const OrganizationPage = (props: {
   members: Member[];
   roles: RoleView[] | null;
   invitations: InvitationView[] | null;
+  plan: Awaited<ReturnType<Entitlements["describe"]>>;
   notice?: string | undefined;
 }) => {
   const { org, frame } = props;
@@ -153,6 +154,82 @@ export const OrganizationPage = (props: {
           </Table>
         </>
       )}
+      <h2>Plan and entitlements</h2>
+      <p>
+        {props.plan.subscription === null ? (
+          "No subscription."
+        ) : (
+          <>
+            Plan <strong>{props.plan.subscription.planName}</strong> (<code>{props.plan.subscription.plan}</code>),{" "}
+            {props.plan.subscription.status}
+            {props.plan.subscription.periodEndsAt === null
+              ? ""
+              : `, period ends ${when(props.plan.subscription.periodEndsAt)}`}
+          </>
+        )}
+      </p>
+      <Table
+        empty="No overrides."
+        rows={props.plan.overrides}
+        headings={["Feature", "Effect", "Reason", "Expires", frame.can("entitlements:manage") ? "Action" : null]}
+      >
+        {props.plan.overrides.map((override) => (
+          <tr>
+            <td>
+              <code>{override.featureKey}</code>
+            </td>
+            <td>{override.effect === "limit" ? `limit ${override.limitValue}` : override.effect}</td>
+            <td>{override.reason}</td>
+            <td class="nowrap">{when(override.expiresAt)}</td>
+            {frame.can("entitlements:manage") ? (
+              <td>
+                <ActionButton
+                  action={`${base}/overrides/${override.id}/remove`}
+                  csrf={frame.csrf}
+                  label="Remove"
+                  kind="secondary"
+                />
+              </td>
+            ) : null}
+          </tr>
+        ))}
+      </Table>
+      {frame.can("entitlements:manage") && props.plan.features.length > 0 ? (
+        <form class="toolbar" method="post" action={`${base}/overrides`}>
+          <CsrfField token={frame.csrf} />
+          <div>
+            <label for="feature">Feature</label>
+            <select id="feature" name="feature">
+              {props.plan.features.map((feature) => (
+                <option value={feature.key}>{feature.key}</option>
+              ))}
+            </select>
+          </div>
+          <div>
+            <label for="effect">Effect</label>
+            <select id="effect" name="effect">
+              <option value="grant">grant</option>
+              <option value="deny">deny</option>
+              <option value="limit">limit</option>
+            </select>
+          </div>
+          <div>
+            <label for="limit">Limit</label>
+            <input id="limit" name="limit" type="number" min="0" />
+          </div>
+          <div>
+            <label for="reason">Reason</label>
+            <input id="reason" name="reason" required maxlength={500} />
+          </div>
+          <div>
+            <label for="expires">Expires</label>
+            <input id="expires" name="expires" type="date" />
+          </div>
+          <button type="submit" class="secondary">
+            Add override
+          </button>
+        </form>
+      ) : null}
     </Shell>
   );
 };

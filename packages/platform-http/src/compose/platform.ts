@@ -24,6 +24,8 @@ import {
   createUserAdministration,
   createOverview,
   createSettingsView,
+  createEntitlementAdministration,
+  type EntitlementAdministration,
   type SettingsView,
   createEmailAdministration,
   type EmailAdministration,
@@ -61,6 +63,8 @@ export interface Platform {
   securityEvents: SecurityEvents;
   /** Operators' email: templates (preview, save, test) and the outbox (list, retry). */
   emailAdministration: EmailAdministration;
+  /** Operators' view of an organization's plan, and the overrides they add or remove. */
+  entitlementAdministration: EntitlementAdministration;
   /** The effective configuration (secrets redacted) and the signing keys, for operators. */
   settings: SettingsView;
   /** The admin console's overview: accounts, sessions, sign-ins per day, the queue, open events. */
@@ -196,6 +200,11 @@ export function composePlatform(options: ComposeOptions): Platform {
       audit,
       resolver: rbac.resolver,
       publicUrl: config.publicUrl,
+    }),
+    entitlementAdministration: createEntitlementAdministration({
+      entitlements: rbac.entitlements,
+      organizations: rbac.organizations,
+      resolver: rbac.resolver,
     }),
     settings: createSettingsView({ config, signingKeys: auth.signingKeys, resolver: rbac.resolver }),
     overview: createOverview({

@@ -25,6 +25,7 @@ export const BUILT_IN_PERMISSIONS: Record<string, string> = {
   "webhooks:manage": "Add, change and remove webhook endpoints, rotate their secrets, redeliver (platform)",
   "signing_keys:rotate": "Rotate the access-token signing key (platform)",
   "settings:read": "See the effective configuration, secrets redacted, and the signing keys (platform)",
+  "entitlements:manage": "Add and remove entitlement overrides of organizations and users (platform)",
   "email:read": "See email templates and the outbox (platform)",
   "email:manage": "Edit email templates, send test mails, retry messages (platform)",
   "tokens:introspect": "Introspect access tokens with an API key (platform)",

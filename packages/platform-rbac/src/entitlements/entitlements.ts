@@ -1,4 +1,4 @@
-import { and, eq, gt, inArray, isNull, or } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, isNull, or } from "drizzle-orm";
 import {
   newId,
   PlatformError,
@@ -50,7 +50,20 @@ export interface Entitlements {
     },
     request?: RequestContext,
   ): Promise<string>;
-  removeOverride(overrideId: string, request?: RequestContext): Promise<void>;
+  /** Removes an override; `removedBy` names the operator in the audit entry (the system otherwise). */
+  removeOverride(overrideId: string, request?: RequestContext, removedBy?: string | null): Promise<void>;
+  /** What a subject has: its subscription (if any), its overrides, and every feature that exists. */
+  describe(subject: Subject): Promise<{
+    subscription: {
+      plan: string;
+      planName: string;
+      status: SubscriptionStatus;
+      trialEndsAt: Date | null;
+      periodEndsAt: Date | null;
+    } | null;
+    overrides: (typeof entitlementOverrides.$inferSelect)[];
+    features: { key: string; kind: string; description: string | null }[];
+  }>;
   /**
    * The user's and (when named) the organization's live subscriptions merged — a feature any plan
    * includes is on, the largest limit wins — then their overrides, with deny winning over everything.
@@ -174,7 +187,35 @@ export function createEntitlements(options: { db: Database; clock: Clock; audit:
       });
     },
 
-    async removeOverride(overrideId, request = {}) {
+    async describe(subject) {
+      const [subscription] = await db
+        .select({ subscription: subscriptions, plan: plans })
+        .from(subscriptions)
+        .innerJoin(plans, eq(plans.id, subscriptions.planId))
+        .where(and(eq(subscriptions.subjectType, subject.type), eq(subscriptions.subjectId, subject.id)));
+      const overrides = await db
+        .select()
+        .from(entitlementOverrides)
+        .where(and(eq(entitlementOverrides.subjectType, subject.type), eq(entitlementOverrides.subjectId, subject.id)))
+        .orderBy(asc(entitlementOverrides.createdAt));
+      const all = await db.select().from(features).orderBy(asc(features.key));
+      return {
+        subscription:
+          subscription === undefined
+            ? null
+            : {
+                plan: subscription.plan.key,
+                planName: subscription.plan.name,
+                status: subscription.subscription.status,
+                trialEndsAt: subscription.subscription.trialEndsAt,
+                periodEndsAt: subscription.subscription.periodEndsAt,
+              },
+        overrides,
+        features: all.map((feature) => ({ key: feature.key, kind: feature.kind, description: feature.description })),
+      };
+    },
+
+    async removeOverride(overrideId, request = {}, removedBy = null) {
       await db.transaction(async (tx) => {
         const removed = await tx
           .delete(entitlementOverrides)
@@ -185,7 +226,7 @@ export function createEntitlements(options: { db: Database; clock: Clock; audit:
           tx,
           {
             action: "entitlement.override_removed",
-            actor: { type: "system" },
+            actor: removedBy === null ? { type: "system" } : { type: "user", id: removedBy },
             target: { type: removed[0]!.subjectType, id: removed[0]!.subjectId },
             metadata: { feature: removed[0]!.featureKey },
           },
