@@ -6,7 +6,14 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launchChromium } from "@burrow/platform-core/browser";
 import { referenceTotp } from "@burrow/platform-auth/testing";
 import { createAdminApp } from "../src/app.tsx";
-import { createTestApi, signUpUser, type TestApi, type TestUser } from "../../api/test/helpers.ts";
+import {
+  createTestApi,
+  enrolTotp,
+  grantPlatformPermissions,
+  signUpUser,
+  type TestApi,
+  type TestUser,
+} from "../../api/test/helpers.ts";
 
 /** BURROW_UPDATE_SCREENSHOTS=1 writes the screenshots into docs/images; otherwise to a temporary folder. */
 const SCREENSHOTS =
@@ -229,6 +236,48 @@ describe("the admin console in Chromium, offline: the first operator's journey",
     expect(text).toContain("session.idleTimeoutMs");
     expect(text).not.toContain(api.config.secret);
     await shot("settings");
+  });
+
+  test("an operator who may only read users sees no Suspend button, and a direct post is refused", async () => {
+    const reader = await signUpUser(api, { name: "Rita Reader" });
+    await grantPlatformPermissions(api, reader.id, ["users:read"]);
+    const factor = await enrolTotp(api, reader);
+    const readerContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    await readerContext.route("**/*", (route) => {
+      const host = new URL(route.request().url()).hostname;
+      return host === "localhost" || host === "127.0.0.1" ? route.continue() : route.abort();
+    });
+    const readerPage = await readerContext.newPage();
+    try {
+      await readerPage.goto(`${adminOrigin}/sign-in`);
+      await readerPage.fill("#email", reader.email);
+      await readerPage.fill("#password", reader.password);
+      await readerPage.click("button[type=submit]");
+      await readerPage.waitForSelector("text=Two-step verification");
+      api.clock.advance(30_000);
+      await readerPage.fill("#code", referenceTotp(factor.secret, Math.floor(api.clock.now().getTime() / 1000)));
+      await readerPage.click("button[type=submit]");
+      await readerPage.waitForURL(`${adminOrigin}/`);
+      const other = await signUpUser(api);
+      await readerPage.goto(`${adminOrigin}/users/${other.id}`);
+      expect(await readerPage.locator("button", { hasText: "Suspend" }).count()).toBe(0);
+      expect(await readerPage.locator("nav a", { hasText: "Settings" }).count()).toBe(0);
+      // The form the button would have posted, built by hand with the page's own CSRF token.
+      await readerPage.evaluate((action) => {
+        const form = document.createElement("form");
+        form.method = "post";
+        form.action = action;
+        const token = document.querySelector<HTMLInputElement>('input[name="_csrf"]')!.cloneNode() as HTMLInputElement;
+        form.append(token);
+        document.body.append(form);
+        form.submit();
+      }, `/users/${other.id}/suspend`);
+      await readerPage.waitForURL(`${adminOrigin}/users/${other.id}/suspend`);
+      expect(await readerPage.textContent("h1")).toBe("Not allowed");
+      expect((await api.request("/v1/me", { headers: other.bearer })).status).toBe(200);
+    } finally {
+      await readerContext.close();
+    }
   });
 
   test("a cross-site form post is refused and changes nothing", async () => {
