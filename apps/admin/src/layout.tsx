@@ -149,3 +149,11 @@ export const Pager = (props: { href: string | null; label?: string }) =>
       </a>
     </div>
   );
+
+/** A table's action cell: one button, or no cell at all when the operator may not act. */
+export const ActionCell = (props: { show: boolean; action: string; csrf: string; label: string }) =>
+  props.show ? (
+    <td>
+      <ActionButton action={props.action} csrf={props.csrf} label={props.label} kind="secondary" />
+    </td>
+  ) : null;

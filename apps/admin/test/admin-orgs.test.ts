@@ -1,15 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createAdminApp } from "../src/app.tsx";
-import { signInWithCode } from "./console.ts";
-import {
-  BEARER_CLIENT,
-  createTestApi,
-  enrolTotp,
-  grantPlatformPermissions,
-  signUpUser,
-  type TestApi,
-  type TestUser,
-} from "../../api/test/helpers.ts";
+import type { createAdminApp } from "../src/app.tsx";
+import { createTestConsole, operatorWith, signInWithCode } from "./console.ts";
+import { BEARER_CLIENT, signUpUser, type TestApi, type TestUser } from "../../api/test/helpers.ts";
 
 describe("the admin console's organizations", () => {
   let api: TestApi;
@@ -19,10 +11,8 @@ describe("the admin console's organizations", () => {
   let secret: string;
   let orgId: string;
   beforeAll(async () => {
-    api = await createTestApi({ ADMIN_URL: "http://localhost:3001" });
-    admin = createAdminApp(api.platform);
-    operator = await signUpUser(api);
-    await grantPlatformPermissions(api, operator.id, [
+    ({ api, admin } = await createTestConsole());
+    ({ user: operator, secret } = await operatorWith(api, [
       "org:read",
       "members:read",
       "members:update",
@@ -31,8 +21,7 @@ describe("the admin console's organizations", () => {
       "roles:read",
       "entitlements:manage",
       "audit:read",
-    ]);
-    ({ secret } = await enrolTotp(api, operator));
+    ]));
     owner = await signUpUser(api);
     const created = await api.request("/v1/orgs", {
       method: "POST",
@@ -107,10 +96,8 @@ describe("the admin console's organizations", () => {
   });
 
   test("without org:read there is no organizations page, and the service refuses", async () => {
-    const other = await signUpUser(api);
-    await grantPlatformPermissions(api, other.id, ["users:read"]);
-    const factor = await enrolTotp(api, other);
-    const browser = await signInWithCode(api, admin, other, factor.secret);
+    const { user: other, secret: otherSecret } = await operatorWith(api, ["users:read"]);
+    const browser = await signInWithCode(api, admin, other, otherSecret);
     await browser.get("/");
     expect(browser.lastHtml).not.toContain('href="/orgs"');
     expect((await browser.get("/orgs")).status).toBe(403);
@@ -165,10 +152,8 @@ describe("the admin console's organizations", () => {
     expect((await entitlements.resolve({ userId: owner.id, orgId })).seats).toEqual({ enabled: true, limit: 25 });
 
     // Without entitlements:manage: the plan is shown, no form, and a post is refused.
-    const reader = await signUpUser(api);
-    await grantPlatformPermissions(api, reader.id, ["org:read", "members:read"]);
-    const factor = await enrolTotp(api, reader);
-    const readerBrowser = await signInWithCode(api, admin, reader, factor.secret);
+    const { user: reader, secret: readerSecret } = await operatorWith(api, ["org:read", "members:read"]);
+    const readerBrowser = await signInWithCode(api, admin, reader, readerSecret);
     await readerBrowser.get(`/orgs/${orgId}`);
     expect(readerBrowser.lastHtml).toContain("Plan <strong>Team</strong>");
     expect(readerBrowser.lastHtml).not.toContain("Add override");

@@ -1,14 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createAdminApp } from "../src/app.tsx";
-import { signInWithCode } from "./console.ts";
-import {
-  createTestApi,
-  enrolTotp,
-  grantPlatformPermissions,
-  signUpUser,
-  type TestApi,
-  type TestUser,
-} from "../../api/test/helpers.ts";
+import type { createAdminApp } from "../src/app.tsx";
+import { createTestConsole, operatorWith, signInWithCode } from "./console.ts";
+import { signUpUser, type TestApi, type TestUser } from "../../api/test/helpers.ts";
 
 describe("the admin console's webhooks", () => {
   let api: TestApi;
@@ -25,16 +18,13 @@ describe("the admin console's webhooks", () => {
     },
   });
   beforeAll(async () => {
-    api = await createTestApi({ ADMIN_URL: "http://localhost:3001", BURROW_WEBHOOK_ALLOW_LOOPBACK: "1" });
-    admin = createAdminApp(api.platform);
-    operator = await signUpUser(api);
-    await grantPlatformPermissions(api, operator.id, [
+    ({ api, admin } = await createTestConsole({ BURROW_WEBHOOK_ALLOW_LOOPBACK: "1" }));
+    ({ user: operator, secret } = await operatorWith(api, [
       "webhooks:read",
       "webhooks:manage",
       "users:read",
       "users:manage",
-    ]);
-    ({ secret } = await enrolTotp(api, operator));
+    ]));
   });
   afterAll(async () => {
     await receiver.stop(true);
@@ -89,10 +79,8 @@ describe("the admin console's webhooks", () => {
   });
 
   test("an operator who may only read sees no forms, and a direct post is refused", async () => {
-    const reader = await signUpUser(api);
-    await grantPlatformPermissions(api, reader.id, ["webhooks:read"]);
-    const factor = await enrolTotp(api, reader);
-    const signedIn = await signInWithCode(api, admin, reader, factor.secret);
+    const { user: reader, secret: readerSecret } = await operatorWith(api, ["webhooks:read"]);
+    const signedIn = await signInWithCode(api, admin, reader, readerSecret);
     await signedIn.get("/webhooks");
     expect(signedIn.lastHtml).not.toContain("Add an endpoint");
     const refused = await signedIn.post("/webhooks", { url: "https://example.com/x", eventTypes: "user.suspended" });

@@ -2,8 +2,15 @@
 // the console's pages do, and signing an operator in through the pages.
 import { expect } from "bun:test";
 import { referenceTotp } from "@burrow/platform-auth/testing";
-import type { createAdminApp } from "../src/app.tsx";
-import type { TestApi, TestUser } from "../../api/test/helpers.ts";
+import { createAdminApp } from "../src/app.tsx";
+import {
+  createTestApi,
+  enrolTotp,
+  grantPlatformPermissions,
+  signUpUser,
+  type TestApi,
+  type TestUser,
+} from "../../api/test/helpers.ts";
 
 export const ADMIN = "http://localhost:3001";
 
@@ -68,4 +75,20 @@ export async function signInWithCode(
   expect(second.status).toBe(303);
   expect(second.headers.get("location")).toBe("/");
   return browser;
+}
+
+/** The API and the console over one fresh test database. */
+export async function createTestConsole(
+  env: Record<string, string> = {},
+): Promise<{ api: TestApi; admin: ReturnType<typeof createAdminApp> }> {
+  const api = await createTestApi({ ADMIN_URL: ADMIN, ...env });
+  return { api, admin: createAdminApp(api.platform) };
+}
+
+/** A new user holding `permissions` (platform), with TOTP enrolled: they and their factor's secret. */
+export async function operatorWith(api: TestApi, permissions: string[]): Promise<{ user: TestUser; secret: string }> {
+  const user = await signUpUser(api);
+  await grantPlatformPermissions(api, user.id, permissions);
+  const { secret } = await enrolTotp(api, user);
+  return { user, secret };
 }

@@ -1,5 +1,5 @@
 import type { Entitlements, InvitationView, Member, OrganizationRow, RoleView } from "@burrow/platform-rbac";
-import { ActionButton, CsrfField, type Frame, Pager, Shell, Table, when } from "../layout.tsx";
+import { ActionButton, ActionCell, CsrfField, type Frame, Pager, Shell, Table, when } from "../layout.tsx";
 
 export const OrganizationsPage = (props: {
   frame: Frame;
@@ -104,16 +104,12 @@ export const OrganizationPage = (props: {
               )}
             </td>
             <td class="nowrap">{when(member.joinedAt)}</td>
-            {manage ? (
-              <td>
-                <ActionButton
-                  action={`${base}/members/${member.userId}/remove`}
-                  csrf={frame.csrf}
-                  label="Remove"
-                  kind="secondary"
-                />
-              </td>
-            ) : null}
+            <ActionCell
+              show={manage}
+              action={`${base}/members/${member.userId}/remove`}
+              csrf={frame.csrf}
+              label="Remove"
+            />
           </tr>
         ))}
       </Table>
@@ -181,16 +177,12 @@ export const OrganizationPage = (props: {
             <td>{override.effect === "limit" ? `limit ${override.limitValue}` : override.effect}</td>
             <td>{override.reason}</td>
             <td class="nowrap">{when(override.expiresAt)}</td>
-            {frame.can("entitlements:manage") ? (
-              <td>
-                <ActionButton
-                  action={`${base}/overrides/${override.id}/remove`}
-                  csrf={frame.csrf}
-                  label="Remove"
-                  kind="secondary"
-                />
-              </td>
-            ) : null}
+            <ActionCell
+              show={frame.can("entitlements:manage")}
+              action={`${base}/overrides/${override.id}/remove`}
+              csrf={frame.csrf}
+              label="Remove"
+            />
           </tr>
         ))}
       </Table>

@@ -1,7 +1,7 @@
 import { USER_STATUSES, type SessionRow, type UserRow, type UserStatus } from "@burrow/platform-auth";
 import type { AuditEntry } from "@burrow/platform-core";
 import type { UserDetails } from "@burrow/platform-ops";
-import { ActionButton, CsrfField, type Frame, Pager, Shell, Table, when } from "../layout.tsx";
+import { ActionButton, ActionCell, CsrfField, type Frame, Pager, Shell, Table, when } from "../layout.tsx";
 
 const Status = (props: { status: string }) => <span class={`badge ${props.status}`}>{props.status}</span>;
 
@@ -159,16 +159,12 @@ export const UserPage = (props: {
             <td>{session.authMethods.join(" + ")}</td>
             <td>{when(session.createdAt)}</td>
             <td>{when(session.lastActiveAt)}</td>
-            {manage ? (
-              <td>
-                <ActionButton
-                  action={`${base}/sessions/${session.id}/revoke`}
-                  csrf={frame.csrf}
-                  label="Revoke"
-                  kind="secondary"
-                />
-              </td>
-            ) : null}
+            <ActionCell
+              show={manage}
+              action={`${base}/sessions/${session.id}/revoke`}
+              csrf={frame.csrf}
+              label="Revoke"
+            />
           </tr>
         ))}
       </Table>
@@ -200,16 +196,7 @@ export const UserPage = (props: {
             <td>{factor.label}</td>
             <td class="nowrap">{when(factor.createdAt)}</td>
             <td class="nowrap">{when(factor.lastUsedAt)}</td>
-            {manage ? (
-              <td>
-                <ActionButton
-                  action={`${base}/factors/${factor.id}/remove`}
-                  csrf={frame.csrf}
-                  label="Remove"
-                  kind="secondary"
-                />
-              </td>
-            ) : null}
+            <ActionCell show={manage} action={`${base}/factors/${factor.id}/remove`} csrf={frame.csrf} label="Remove" />
           </tr>
         ))}
       </Table>

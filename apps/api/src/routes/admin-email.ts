@@ -146,6 +146,9 @@ const retryMessage = createRoute({
   responses: { 200: jsonContent(Message, "The message, queued again"), ...problems(400, 401, 403, 404, 409) },
 });
 
+/** A draft as the service takes it: no plain-text part means one made from the HTML. */
+const draftOf = (body: z.infer<typeof Draft>) => ({ subject: body.subject, mjml: body.mjml, text: body.text ?? null });
+
 export function adminEmailRoutes(platform: Platform) {
   const admin = platform.emailAdministration;
   return new OpenAPIHono<AppEnv>()
@@ -160,11 +163,10 @@ export function adminEmailRoutes(platform: Platform) {
     })
     .openapi(saveTemplate, async (c) => {
       const caller = await requireActor(c, EMAIL_MANAGE);
-      const { subject, mjml, text } = c.req.valid("json");
       const row = await admin.save(
         caller.user.id,
         c.req.valid("param").key,
-        { subject, mjml, text: text ?? null },
+        draftOf(c.req.valid("json")),
         c.get("requestContext"),
         c.req.valid("query").locale,
       );
@@ -172,12 +174,11 @@ export function adminEmailRoutes(platform: Platform) {
     })
     .openapi(previewTemplate, async (c) => {
       const caller = await requireActor(c, EMAIL_READ);
-      const { subject, mjml, text } = c.req.valid("json");
       return c.json(
         await admin.preview(
           caller.user.id,
           c.req.valid("param").key,
-          { subject, mjml, text: text ?? null },
+          draftOf(c.req.valid("json")),
           c.req.valid("query").locale,
         ),
         200,

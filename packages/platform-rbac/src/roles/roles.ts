@@ -160,86 +160,79 @@ export function createRoles(options: {
     return role;
   }
 
-  /** The terms of every operator's change to platform roles: users:manage, recent, never oneself. */
-  async function platformChange(operator: { userId: string; authenticatedAt: Date }, userId: string): Promise<void> {
-    if (!(await resolver.can(operator.userId, "users:manage")))
+  /**
+   * The terms of every operator's change to platform roles: users:manage, a recent authentication,
+   * never oneself, and only a role whose every permission the operator holds. Returns the role.
+   */
+  async function changeableBy(
+    tx: Database,
+    operator: { userId: string; authenticatedAt: Date },
+    userId: string,
+    key: string,
+  ): Promise<{ id: string; permissions: string[] }> {
+    if (!(await resolver.can(operator.userId, "users:manage", { db: tx })))
       throw new PlatformError("forbidden", { detail: "This needs the platform permission users:manage." });
     assertRecentAuthentication(operator, clock.now());
     if (operator.userId === userId)
       throw new PlatformError("forbidden", { detail: "Operators cannot change their own platform roles." });
+    const role = await findPlatformRole(tx, key);
+    if (!coversAll([...(await resolver.resolve(operator.userId, null, tx)).patterns], role.permissions))
+      throw new PlatformError("forbidden", { detail: `You cannot grant or take away the ${key} role.` });
+    return role;
+  }
+
+  /** The user's platform-role rows of `roleId` (a platform role is held at most once). */
+  const platformHolding = (userId: string, roleId: string) =>
+    and(eq(principalRoles.userId, userId), eq(principalRoles.roleId, roleId), isNull(principalRoles.orgId));
+
+  /** Gives the role, audited with `actor`; false when the user held it already. */
+  async function grant(
+    tx: Database,
+    userId: string,
+    role: { id: string },
+    key: string,
+    actor: { type: "system" } | { type: "user"; id: string },
+    request: RequestContext,
+  ): Promise<boolean> {
+    const held = await tx
+      .select({ id: principalRoles.id })
+      .from(principalRoles)
+      .where(platformHolding(userId, role.id));
+    if (held.length > 0) return false;
+    await tx
+      .insert(principalRoles)
+      .values({ id: newId("role", clock.now().getTime()), userId, roleId: role.id, createdAt: clock.now() });
+    await audit.record(
+      tx,
+      { action: "role.platform_granted", actor, target: { type: "user", id: userId }, metadata: { role: key } },
+      request,
+    );
+    await resolver.changed(tx, userId);
+    return true;
   }
 
   return {
-    async grantPlatformRoleAsOperator(tx, userId, key, request) {
-      const role = await findPlatformRole(tx, key);
-      const held = await tx
-        .select({ id: principalRoles.id })
-        .from(principalRoles)
-        .where(
-          and(eq(principalRoles.userId, userId), eq(principalRoles.roleId, role.id), isNull(principalRoles.orgId)),
-        );
-      if (held.length > 0) return false;
-      await tx
-        .insert(principalRoles)
-        .values({ id: newId("role", clock.now().getTime()), userId, roleId: role.id, createdAt: clock.now() });
-      await audit.record(
-        tx,
-        {
-          action: "role.platform_granted",
-          actor: { type: "system" },
-          target: { type: "user", id: userId },
-          metadata: { role: key },
-        },
-        request,
-      );
-      await resolver.changed(tx, userId);
-      return true;
-    },
+    grantPlatformRoleAsOperator: async (tx, userId, key, request) =>
+      grant(tx, userId, await findPlatformRole(tx, key), key, { type: "system" }, request),
 
-    async grantPlatformRole(operator, userId, key, request) {
-      await platformChange(operator, userId);
-      return db.transaction(async (tx) => {
-        const role = await findPlatformRole(tx, key);
-        const held = [...(await resolver.resolve(operator.userId, null, tx)).patterns];
-        if (!coversAll(held, role.permissions))
-          throw new PlatformError("forbidden", { detail: `You cannot grant the ${key} role.` });
-        const existing = await tx
-          .select({ id: principalRoles.id })
-          .from(principalRoles)
-          .where(
-            and(eq(principalRoles.userId, userId), eq(principalRoles.roleId, role.id), isNull(principalRoles.orgId)),
-          );
-        if (existing.length > 0) return false;
-        await tx
-          .insert(principalRoles)
-          .values({ id: newId("role", clock.now().getTime()), userId, roleId: role.id, createdAt: clock.now() });
-        await audit.record(
+    grantPlatformRole: (operator, userId, key, request) =>
+      db.transaction(async (tx) =>
+        grant(
           tx,
-          {
-            action: "role.platform_granted",
-            actor: { type: "user", id: operator.userId },
-            target: { type: "user", id: userId },
-            metadata: { role: key },
-          },
+          userId,
+          await changeableBy(tx, operator, userId, key),
+          key,
+          { type: "user", id: operator.userId },
           request,
-        );
-        await resolver.changed(tx, userId);
-        return true;
-      });
-    },
+        ),
+      ),
 
     async revokePlatformRole(operator, userId, key, request) {
-      await platformChange(operator, userId);
       await db.transaction(async (tx) => {
-        const role = await findPlatformRole(tx, key);
-        const held = [...(await resolver.resolve(operator.userId, null, tx)).patterns];
-        if (!coversAll(held, role.permissions))
-          throw new PlatformError("forbidden", { detail: `You cannot take away the ${key} role.` });
+        const role = await changeableBy(tx, operator, userId, key);
         const removed = await tx
           .delete(principalRoles)
-          .where(
-            and(eq(principalRoles.userId, userId), eq(principalRoles.roleId, role.id), isNull(principalRoles.orgId)),
-          )
+          .where(platformHolding(userId, role.id))
           .returning({ id: principalRoles.id });
         if (removed.length === 0) throw new PlatformError("not_found");
         if (role.permissions.includes("*")) {
