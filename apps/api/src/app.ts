@@ -32,6 +32,7 @@ import { adminEmailRoutes } from "./routes/admin-email.ts";
 import { adminOrganizationRoutes } from "./routes/admin-organizations.ts";
 import { meRoutes } from "./routes/me.ts";
 import { docsRoutes } from "./routes/docs.ts";
+import { securitySchemes } from "./schemas.ts";
 
 /** Turns a failed zod validation into a 400 problem listing each invalid field. */
 function validationHook(result: {
@@ -113,6 +114,8 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
   if (config.env !== "production" && platform.email.transport.name === "dev-mailbox")
     app.route("/", devMailboxRoutes(platform));
 
+  for (const [name, scheme] of Object.entries(securitySchemes))
+    app.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {

@@ -153,3 +153,34 @@ export const E164Phone = z
   .string()
   .regex(/^\+[1-9]\d{6,14}$/, "Must be an E.164 number such as +14155550123")
   .openapi({ example: "+14155550123" });
+
+/**
+ * How an operation's caller proves who they are, as OpenAPI security requirements (the schemes are
+ * declared once, in `securitySchemes`). A route's handler decides; these describe it for clients.
+ */
+export const securitySchemes = {
+  sessionCookie: {
+    type: "apiKey",
+    in: "cookie",
+    name: "burrow_session",
+    description: "The session cookie set by a browser sign-in (`__Host-burrow_session` over https).",
+  },
+  bearerAuth: {
+    type: "http",
+    scheme: "bearer",
+    description: "A session token (`ses_…`) or a short-lived access token (a JWT from `POST /v1/auth/token`).",
+  },
+  apiKey: {
+    type: "apiKey",
+    in: "header",
+    name: "X-API-Key",
+    description: "An API key (`bk_…`), also accepted as `Authorization: Bearer bk_…`; limited to its scopes.",
+  },
+} as const;
+/** A signed-in user: the session cookie, a session token or an access token. */
+type SecurityRequirement = Record<keyof typeof securitySchemes, string[]>;
+export const signedIn: Partial<SecurityRequirement>[] = [{ sessionCookie: [] }, { bearerAuth: [] }];
+/** A signed-in user, or an API key holding the operation's scope. */
+export const signedInOrApiKey: Partial<SecurityRequirement>[] = [...signedIn, { apiKey: [] }];
+/** An API key only (a service asking about a token). */
+export const apiKeyOnly: Partial<SecurityRequirement>[] = [{ apiKey: [] }];

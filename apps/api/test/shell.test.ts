@@ -39,6 +39,33 @@ describe("API shell", () => {
     expect(await docs.text()).toContain("/openapi.json");
   });
 
+  test("every operation has a unique operationId and says how its caller authenticates", async () => {
+    const document = await (await api.request("/openapi.json")).json();
+    const declared = Object.keys(document.components.securitySchemes);
+    expect(declared.sort()).toEqual(["apiKey", "bearerAuth", "sessionCookie"]);
+    const operationIds = new Set<string>();
+    const probes: { path: string; secured: boolean }[] = [];
+    for (const [path, operations] of Object.entries<Record<string, Record<string, unknown>>>(document.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const { operationId, security } = operation as { operationId?: string; security?: Record<string, string[]>[] };
+        expect(operationId, `${method} ${path}`).toMatch(/^[a-z][A-Za-z]+$/);
+        expect(operationIds.has(operationId!), `${operationId} twice`).toBe(false);
+        operationIds.add(operationId!);
+        expect(Array.isArray(security), `${method} ${path} declares security`).toBe(true);
+        for (const requirement of security!)
+          for (const scheme of Object.keys(requirement)) expect(declared).toContain(scheme);
+        // Reads without parameters can be called as they are: the declaration must match the answer.
+        if (method === "get" && !path.includes("{")) probes.push({ path, secured: security!.length > 0 });
+      }
+    }
+    expect(operationIds.size).toBeGreaterThan(100);
+    for (const { path, secured } of probes) {
+      const response = await api.request(path);
+      const unauthenticated = response.status === 401;
+      expect(`${path} ${unauthenticated ? "401" : "not 401"}`).toBe(`${path} ${secured ? "401" : "not 401"}`);
+    }
+  });
+
   test('a 401 says how to authenticate (RFC 6750): error="invalid_token" when a sent token was refused', async () => {
     const challenge = async (headers: Record<string, string>) => {
       const response = await api.request("/v1/auth/session", { headers });

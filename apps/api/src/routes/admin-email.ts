@@ -4,7 +4,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { EMAIL_STATUSES, type EmailMessageRow, type TemplateRow } from "@burrow/platform-email";
 import { type AppEnv, type Platform, requireActor } from "@burrow/platform-http";
 import { EMAIL_MANAGE, EMAIL_READ } from "@burrow/platform-ops";
-import { jsonBody, jsonContent, problems } from "../schemas.ts";
+import { jsonBody, jsonContent, problems, signedInOrApiKey } from "../schemas.ts";
 
 const tags = ["Administration"];
 const KeyParam = z.object({
@@ -79,6 +79,8 @@ const message = (row: EmailMessageRow) => ({
 });
 
 const listTemplates = createRoute({
+  operationId: "listEmailTemplates",
+  security: signedInOrApiKey,
   method: "get",
   path: "/v1/admin/email-templates",
   tags,
@@ -86,6 +88,8 @@ const listTemplates = createRoute({
   responses: { 200: jsonContent(z.object({ data: z.array(TemplateSummary) }), "The templates"), ...problems(401, 403) },
 });
 const getTemplate = createRoute({
+  operationId: "getEmailTemplate",
+  security: signedInOrApiKey,
   method: "get",
   path: "/v1/admin/email-templates/{key}",
   tags,
@@ -94,6 +98,8 @@ const getTemplate = createRoute({
   responses: { 200: jsonContent(Template, "The template"), ...problems(400, 401, 403, 404) },
 });
 const saveTemplate = createRoute({
+  operationId: "updateEmailTemplate",
+  security: signedInOrApiKey,
   method: "patch",
   path: "/v1/admin/email-templates/{key}",
   tags,
@@ -103,6 +109,8 @@ const saveTemplate = createRoute({
   responses: { 200: jsonContent(Template, "The new active version"), ...problems(400, 401, 403, 404, 415) },
 });
 const previewTemplate = createRoute({
+  operationId: "previewEmailTemplate",
+  security: signedInOrApiKey,
   method: "post",
   path: "/v1/admin/email-templates/{key}/preview",
   tags,
@@ -114,6 +122,8 @@ const previewTemplate = createRoute({
   },
 });
 const testTemplate = createRoute({
+  operationId: "sendEmailTemplateTest",
+  security: signedInOrApiKey,
   method: "post",
   path: "/v1/admin/email-templates/{key}/test",
   tags,
@@ -122,6 +132,8 @@ const testTemplate = createRoute({
   responses: { 202: jsonContent(Message, "The queued message"), ...problems(400, 401, 403, 404) },
 });
 const listMessages = createRoute({
+  operationId: "listEmailMessages",
+  security: signedInOrApiKey,
   method: "get",
   path: "/v1/admin/email-messages",
   tags,
@@ -138,6 +150,8 @@ const listMessages = createRoute({
   responses: { 200: jsonContent(z.object({ data: z.array(Message) }), "Messages"), ...problems(400, 401, 403) },
 });
 const retryMessage = createRoute({
+  operationId: "retryEmailMessage",
+  security: signedInOrApiKey,
   method: "post",
   path: "/v1/admin/email-messages/{messageId}/retry",
   tags,

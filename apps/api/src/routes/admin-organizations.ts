@@ -4,7 +4,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema } from "@burrow/platform-core";
 import { type AppEnv, type Platform, requireActor } from "@burrow/platform-http";
-import { jsonContent, PageLimit, pageOf, problems } from "../schemas.ts";
+import { jsonContent, PageLimit, pageOf, problems, signedInOrApiKey } from "../schemas.ts";
 
 const AdminOrganization = z
   .object({
@@ -18,6 +18,8 @@ const AdminOrganization = z
   .openapi("AdminOrganization");
 
 const searchOrganizations = createRoute({
+  operationId: "adminSearchOrganizations",
+  security: signedInOrApiKey,
   method: "get",
   path: "/v1/admin/organizations",
   tags: ["Administration"],

@@ -4,7 +4,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { USER_STATUSES } from "@burrow/platform-auth";
 import { EMAIL_STATUSES } from "@burrow/platform-email";
 import { type AppEnv, type Platform, requireActor } from "@burrow/platform-http";
-import { jsonContent, problems } from "../schemas.ts";
+import { jsonContent, problems, signedInOrApiKey } from "../schemas.ts";
 
 const count = z.number().int().min(0);
 const Overview = z
@@ -26,6 +26,8 @@ const Overview = z
   .openapi("AdminOverview");
 
 const getOverview = createRoute({
+  operationId: "getAdminOverview",
+  security: signedInOrApiKey,
   method: "get",
   path: "/v1/admin/overview",
   tags: ["Administration"],

@@ -4,12 +4,23 @@ import { idSchema, type UserId } from "@burrow/platform-core";
 import { toPublicUser, USER_STATUSES } from "@burrow/platform-auth";
 import { type AppEnv, type Caller, type Platform, requireActor } from "@burrow/platform-http";
 import { USERS_IMPERSONATE, USERS_MANAGE, USERS_READ } from "@burrow/platform-ops";
-import { jsonBody, jsonContent, PageLimit, pageOf, problems, ProfileChanges, User } from "../schemas.ts";
+import {
+  jsonBody,
+  jsonContent,
+  PageLimit,
+  pageOf,
+  problems,
+  ProfileChanges,
+  User,
+  signedInOrApiKey,
+} from "../schemas.ts";
 
 const tags = ["Administration"];
 const UserParam = z.object({ userId: idSchema("user") });
 
 const searchUsers = createRoute({
+  operationId: "adminSearchUsers",
+  security: signedInOrApiKey,
   method: "get",
   path: "/v1/admin/users",
   tags,
@@ -32,6 +43,8 @@ const searchUsers = createRoute({
 });
 
 const getUser = createRoute({
+  operationId: "adminGetUser",
+  security: signedInOrApiKey,
   method: "get",
   path: "/v1/admin/users/{userId}",
   tags,
@@ -42,6 +55,8 @@ const getUser = createRoute({
 
 const action = (name: "suspend" | "unsuspend" | "unlock", summary: string, extra: (409 | 400)[] = []) =>
   createRoute({
+    operationId: `admin${name[0]!.toUpperCase()}${name.slice(1)}User`,
+    security: signedInOrApiKey,
     method: "post",
     path: `/v1/admin/users/{userId}/${name}`,
     tags,
@@ -56,6 +71,8 @@ const ACTIONS = [
 ] as const;
 
 const createUser = createRoute({
+  operationId: "adminCreateUser",
+  security: signedInOrApiKey,
   method: "post",
   path: "/v1/admin/users",
   tags,
@@ -77,6 +94,8 @@ const createUser = createRoute({
 });
 
 const impersonateUser = createRoute({
+  operationId: "adminImpersonateUser",
+  security: signedInOrApiKey,
   method: "post",
   path: "/v1/admin/users/{userId}/impersonate",
   tags,
@@ -91,6 +110,8 @@ const impersonateUser = createRoute({
 });
 
 const updateUser = createRoute({
+  operationId: "adminUpdateUser",
+  security: signedInOrApiKey,
   method: "patch",
   path: "/v1/admin/users/{userId}",
   tags,
@@ -100,6 +121,8 @@ const updateUser = createRoute({
 });
 
 const revokeSessions = createRoute({
+  operationId: "adminRevokeUserSessions",
+  security: signedInOrApiKey,
   method: "post",
   path: "/v1/admin/users/{userId}/revoke-sessions",
   tags,
@@ -112,6 +135,8 @@ const revokeSessions = createRoute({
 });
 
 const deleteUser = createRoute({
+  operationId: "adminDeleteUser",
+  security: signedInOrApiKey,
   method: "delete",
   path: "/v1/admin/users/{userId}",
   tags,

@@ -9,7 +9,7 @@ import {
   type AuditQuery,
   type SecurityEventRow,
 } from "@burrow/platform-ops";
-import { jsonBody, jsonContent, PageLimit, pageOf, problems } from "../schemas.ts";
+import { jsonBody, jsonContent, PageLimit, pageOf, problems, signedIn, signedInOrApiKey } from "../schemas.ts";
 
 const tags = ["Audit"];
 
@@ -54,6 +54,8 @@ const AuditFilters = z
   .strict();
 
 const searchAuditLogs = createRoute({
+  operationId: "searchAuditLogs",
+  security: signedInOrApiKey,
   method: "get",
   path: "/v1/admin/audit-logs",
   tags,
@@ -75,6 +77,8 @@ const searchAuditLogs = createRoute({
 });
 
 const myActivity = createRoute({
+  operationId: "listMyActivity",
+  security: signedIn,
   method: "get",
   path: "/v1/me/activity",
   tags: ["Profile"],
@@ -101,6 +105,8 @@ const SecurityEvent = z
 const SecurityEventId = idSchema("securityEvent").openapi({ param: { name: "eventId", in: "path" }, type: "string" });
 
 const listSecurityEvents = createRoute({
+  operationId: "listSecurityEvents",
+  security: signedInOrApiKey,
   method: "get",
   path: "/v1/admin/security-events",
   tags,
@@ -127,6 +133,8 @@ const listSecurityEvents = createRoute({
 });
 
 const resolveSecurityEvent = createRoute({
+  operationId: "resolveSecurityEvent",
+  security: signedIn,
   method: "post",
   path: "/v1/admin/security-events/{eventId}/resolve",
   tags,

@@ -13,11 +13,14 @@ import {
   SignedIn,
   SignInAnswer,
   User,
+  signedIn,
 } from "../schemas.ts";
 
 const tags = ["Accounts and sessions"];
 
 const signUp = createRoute({
+  operationId: "signUp",
+  security: [],
   method: "post",
   path: "/v1/auth/sign-up",
   tags,
@@ -37,6 +40,8 @@ const signUp = createRoute({
 });
 
 const signIn = createRoute({
+  operationId: "signIn",
+  security: [],
   method: "post",
   path: "/v1/auth/sign-in",
   tags,
@@ -51,6 +56,8 @@ const signIn = createRoute({
 });
 
 const signOut = createRoute({
+  operationId: "signOut",
+  security: signedIn,
   method: "post",
   path: "/v1/auth/sign-out",
   tags,
@@ -59,6 +66,8 @@ const signOut = createRoute({
 });
 
 const currentSession = createRoute({
+  operationId: "getSession",
+  security: signedIn,
   method: "get",
   path: "/v1/auth/session",
   tags,
@@ -67,6 +76,8 @@ const currentSession = createRoute({
 });
 
 const listSessions = createRoute({
+  operationId: "listSessions",
+  security: signedIn,
   method: "get",
   path: "/v1/auth/sessions",
   tags,
@@ -78,6 +89,8 @@ const listSessions = createRoute({
 });
 
 const revokeSession = createRoute({
+  operationId: "revokeSession",
+  security: signedIn,
   method: "delete",
   path: "/v1/auth/sessions/{sessionId}",
   tags,
@@ -87,6 +100,8 @@ const revokeSession = createRoute({
 });
 
 const revokeOthers = createRoute({
+  operationId: "revokeOtherSessions",
+  security: signedIn,
   method: "post",
   path: "/v1/auth/sessions/revoke-others",
   tags,
@@ -98,6 +113,8 @@ const revokeOthers = createRoute({
 });
 
 const changePassword = createRoute({
+  operationId: "changePassword",
+  security: signedIn,
   method: "post",
   path: "/v1/auth/password/change",
   tags,

@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { type AppEnv, type Platform, requireSession } from "@burrow/platform-http";
 import { issueSessionToken, outcomeResponse } from "./signed-in.ts";
-import { Email, jsonBody, jsonContent, PasswordInput, problems, SignInAnswer, User } from "../schemas.ts";
+import { Email, jsonBody, jsonContent, PasswordInput, problems, SignInAnswer, User, signedIn } from "../schemas.ts";
 
 const tags = ["Email and recovery"];
 const Token = z.string().min(1).max(200).openapi({ description: "The token from the emailed link." });
@@ -11,6 +11,8 @@ const accepted = jsonContent(Accepted, "Accepted. The same answer whether or not
 const route = <R extends Parameters<typeof createRoute>[0]>(definition: R) => createRoute({ tags, ...definition });
 
 const verifyEmail = route({
+  operationId: "verifyEmail",
+  security: [],
   method: "post",
   path: "/v1/auth/email/verify",
   summary: "Confirm an email address with the emailed token",
@@ -20,6 +22,8 @@ const verifyEmail = route({
   responses: { 200: jsonContent(z.object({ user: User }), "Verified"), ...problems(400, 401, 415) },
 });
 const resendVerification = route({
+  operationId: "resendEmailVerification",
+  security: [],
   method: "post",
   path: "/v1/auth/email/verify/resend",
   summary: "Send the verification email again (rate limited)",
@@ -27,6 +31,8 @@ const resendVerification = route({
   responses: { 202: accepted, ...problems(400, 415, 429) },
 });
 const forgotPassword = route({
+  operationId: "forgotPassword",
+  security: [],
   method: "post",
   path: "/v1/auth/password/forgot",
   summary: "Email a password-reset link (valid 30 minutes)",
@@ -34,6 +40,8 @@ const forgotPassword = route({
   responses: { 202: accepted, ...problems(400, 415, 429) },
 });
 const resetPassword = route({
+  operationId: "resetPassword",
+  security: [],
   method: "post",
   path: "/v1/auth/password/reset",
   summary: "Set a new password with the emailed token; every session is signed out",
@@ -41,6 +49,8 @@ const resetPassword = route({
   responses: { 204: { description: "Password set. Sign in with it." }, ...problems(400, 415, 422) },
 });
 const magicLink = route({
+  operationId: "sendMagicLink",
+  security: [],
   method: "post",
   path: "/v1/auth/magic-link",
   summary: "Email a sign-in link (valid 15 minutes)",
@@ -48,6 +58,8 @@ const magicLink = route({
   responses: { 202: accepted, ...problems(400, 415, 429) },
 });
 const magicLinkVerify = route({
+  operationId: "verifyMagicLink",
+  security: [],
   method: "post",
   path: "/v1/auth/magic-link/verify",
   summary: "Sign in with the emailed link's token",
@@ -55,6 +67,8 @@ const magicLinkVerify = route({
   responses: { 200: jsonContent(SignInAnswer, "Signed in, or a second factor is required"), ...problems(400, 415) },
 });
 const emailCode = route({
+  operationId: "sendEmailCode",
+  security: [],
   method: "post",
   path: "/v1/auth/otp/email",
   summary: "Email a 6-digit sign-in code (valid 10 minutes, 5 tries)",
@@ -62,6 +76,8 @@ const emailCode = route({
   responses: { 202: accepted, ...problems(400, 415, 429) },
 });
 const emailCodeVerify = route({
+  operationId: "verifyEmailCode",
+  security: [],
   method: "post",
   path: "/v1/auth/otp/email/verify",
   summary: "Sign in with the emailed code",
@@ -74,6 +90,8 @@ const emailCodeVerify = route({
   },
 });
 const reauthenticate = route({
+  operationId: "reauthenticate",
+  security: signedIn,
   method: "post",
   path: "/v1/auth/reauthenticate",
   summary: "Prove it is you again before a sensitive change (counts for 10 minutes)",
@@ -103,6 +121,8 @@ const reauthenticate = route({
   },
 });
 const changeEmail = route({
+  operationId: "requestEmailChange",
+  security: signedIn,
   method: "post",
   path: "/v1/auth/email/change",
   summary: "Start changing the email address (recent re-authentication required)",
@@ -112,6 +132,8 @@ const changeEmail = route({
   responses: { 202: accepted, ...problems(400, 401, 403, 415) },
 });
 const confirmEmailChange = route({
+  operationId: "confirmEmailChange",
+  security: [],
   method: "post",
   path: "/v1/auth/email/change/confirm",
   summary: "Complete an email change with the token mailed to the new address",
@@ -119,6 +141,8 @@ const confirmEmailChange = route({
   responses: { 200: jsonContent(z.object({ user: User }), "Changed"), ...problems(400, 409, 415) },
 });
 const accountSetup = route({
+  operationId: "completeAccountSetup",
+  security: [],
   method: "post",
   path: "/v1/auth/account-setup",
   summary: "Choose the first password of an account created by an administrator or an invitation",

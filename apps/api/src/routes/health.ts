@@ -8,6 +8,8 @@ const Readiness = z
   .openapi("Readiness");
 
 const healthz = createRoute({
+  operationId: "getHealth",
+  security: [],
   method: "get",
   path: "/healthz",
   tags: ["Operations"],
@@ -16,6 +18,8 @@ const healthz = createRoute({
 });
 
 const readyz = createRoute({
+  operationId: "getReadiness",
+  security: [],
   method: "get",
   path: "/readyz",
   tags: ["Operations"],
@@ -27,6 +31,8 @@ const readyz = createRoute({
 });
 
 const metrics = createRoute({
+  operationId: "getMetrics",
+  security: [],
   method: "get",
   path: "/metrics",
   tags: ["Operations"],

@@ -2,11 +2,23 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { type AppEnv, clearSessionCookie, type Platform, requireActor, requireSession } from "@burrow/platform-http";
 import { idSchema, PlatformError } from "@burrow/platform-core";
 import type { PhoneRow } from "@burrow/platform-auth";
-import { E164Phone, jsonBody, jsonContent, Phone, ProfileChanges, problems, User } from "../schemas.ts";
+import {
+  E164Phone,
+  jsonBody,
+  jsonContent,
+  Phone,
+  ProfileChanges,
+  problems,
+  User,
+  signedIn,
+  signedInOrApiKey,
+} from "../schemas.ts";
 
 const tags = ["Profile"];
 
 const getMe = createRoute({
+  operationId: "getMe",
+  security: signedInOrApiKey,
   method: "get",
   path: "/v1/me",
   tags,
@@ -15,6 +27,8 @@ const getMe = createRoute({
 });
 
 const patchMe = createRoute({
+  operationId: "updateMe",
+  security: signedInOrApiKey,
   method: "patch",
   path: "/v1/me",
   tags,
@@ -28,6 +42,8 @@ const patchMe = createRoute({
 });
 
 const deleteMe = createRoute({
+  operationId: "deleteMe",
+  security: signedIn,
   method: "delete",
   path: "/v1/me",
   tags,
@@ -38,6 +54,8 @@ const deleteMe = createRoute({
 });
 
 const listPhones = createRoute({
+  operationId: "listPhones",
+  security: signedIn,
   method: "get",
   path: "/v1/me/phones",
   tags,
@@ -45,6 +63,8 @@ const listPhones = createRoute({
   responses: { 200: jsonContent(z.object({ data: z.array(Phone) }), "Phone numbers"), ...problems(401) },
 });
 const addPhone = createRoute({
+  operationId: "addPhone",
+  security: signedIn,
   method: "post",
   path: "/v1/me/phones",
   tags,
@@ -56,6 +76,8 @@ const addPhone = createRoute({
   },
 });
 const verifyPhone = createRoute({
+  operationId: "verifyPhone",
+  security: signedIn,
   method: "post",
   path: "/v1/me/phones/verify",
   tags,
@@ -66,6 +88,8 @@ const verifyPhone = createRoute({
   responses: { 200: jsonContent(Phone, "Verified"), ...problems(400, 401, 403, 409, 415) },
 });
 const removePhone = createRoute({
+  operationId: "removePhone",
+  security: signedIn,
   method: "delete",
   path: "/v1/me/phones/{phoneId}",
   tags,

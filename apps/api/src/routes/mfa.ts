@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema } from "@burrow/platform-core";
 import type { FactorRow } from "@burrow/platform-auth";
 import { type AppEnv, type Platform, requireSession } from "@burrow/platform-http";
-import { jsonBody, jsonContent, problems, SignedIn } from "../schemas.ts";
+import { jsonBody, jsonContent, problems, SignedIn, signedIn } from "../schemas.ts";
 import { issueSessionToken, signedInResponse } from "./signed-in.ts";
 
 const tags = ["Multi-factor"];
@@ -31,6 +31,8 @@ const FactorIdParam = z.object({
 });
 
 const enroll = createRoute({
+  operationId: "enrollTotp",
+  security: signedIn,
   method: "post",
   path: "/v1/mfa/totp/enroll",
   tags,
@@ -47,6 +49,8 @@ const enroll = createRoute({
   },
 });
 const confirm = createRoute({
+  operationId: "confirmTotp",
+  security: signedIn,
   method: "post",
   path: "/v1/mfa/totp/confirm",
   tags,
@@ -57,6 +61,8 @@ const confirm = createRoute({
   responses: { 200: jsonContent(RecoveryCodes, "Active"), ...problems(400, 401, 403, 404, 409, 415) },
 });
 const remove = createRoute({
+  operationId: "removeTotp",
+  security: signedIn,
   method: "delete",
   path: "/v1/mfa/totp/{factorId}",
   tags,
@@ -65,6 +71,8 @@ const remove = createRoute({
   responses: { 204: { description: "Removed" }, ...problems(400, 401, 403, 404) },
 });
 const list = createRoute({
+  operationId: "listMfaFactors",
+  security: signedIn,
   method: "get",
   path: "/v1/mfa/factors",
   tags,
@@ -72,6 +80,8 @@ const list = createRoute({
   responses: { 200: jsonContent(z.object({ data: z.array(Factor) }), "Factors"), ...problems(401, 403) },
 });
 const regenerate = createRoute({
+  operationId: "regenerateRecoveryCodes",
+  security: signedIn,
   method: "post",
   path: "/v1/mfa/recovery-codes",
   tags,
@@ -98,6 +108,8 @@ const PasskeyIdParam = z.object({
 });
 
 const registerOptions = createRoute({
+  operationId: "getPasskeyRegistrationOptions",
+  security: signedIn,
   method: "post",
   path: "/v1/passkeys/register/options",
   tags,
@@ -105,6 +117,8 @@ const registerOptions = createRoute({
   responses: { 200: jsonContent(Ceremony, "Options for startRegistration()"), ...problems(401, 403) },
 });
 const registerVerify = createRoute({
+  operationId: "registerPasskey",
+  security: signedIn,
   method: "post",
   path: "/v1/passkeys/register/verify",
   tags,
@@ -129,6 +143,8 @@ const registerVerify = createRoute({
   },
 });
 const listPasskeys = createRoute({
+  operationId: "listPasskeys",
+  security: signedIn,
   method: "get",
   path: "/v1/passkeys",
   tags,
@@ -136,6 +152,8 @@ const listPasskeys = createRoute({
   responses: { 200: jsonContent(z.object({ data: z.array(Factor) }), "Passkeys"), ...problems(401, 403) },
 });
 const renamePasskey = createRoute({
+  operationId: "renamePasskey",
+  security: signedIn,
   method: "patch",
   path: "/v1/passkeys/{passkeyId}",
   tags,
@@ -144,6 +162,8 @@ const renamePasskey = createRoute({
   responses: { 200: jsonContent(Factor, "Renamed"), ...problems(400, 401, 403, 404, 415) },
 });
 const deletePasskey = createRoute({
+  operationId: "deletePasskey",
+  security: signedIn,
   method: "delete",
   path: "/v1/passkeys/{passkeyId}",
   tags,
@@ -152,6 +172,8 @@ const deletePasskey = createRoute({
   responses: { 204: { description: "Removed" }, ...problems(400, 401, 403, 404) },
 });
 const signInOptions = createRoute({
+  operationId: "getPasskeySignInOptions",
+  security: [],
   method: "post",
   path: "/v1/auth/passkey/options",
   tags,
@@ -159,6 +181,8 @@ const signInOptions = createRoute({
   responses: { 200: jsonContent(Ceremony, "Options for startAuthentication()") },
 });
 const signInVerify = createRoute({
+  operationId: "signInWithPasskey",
+  security: [],
   method: "post",
   path: "/v1/auth/passkey/verify",
   tags,
@@ -167,6 +191,8 @@ const signInVerify = createRoute({
   responses: { 200: jsonContent(SignedIn, "Signed in"), ...problems(400, 401, 415) },
 });
 const mfaPasskeyOptions = createRoute({
+  operationId: "getMfaPasskeyOptions",
+  security: [],
   method: "post",
   path: "/v1/auth/mfa/passkey/options",
   tags,
@@ -175,6 +201,8 @@ const mfaPasskeyOptions = createRoute({
   responses: { 200: jsonContent(Ceremony, "Options for startAuthentication()"), ...problems(400, 401, 409, 415) },
 });
 const reauthPasskeyOptions = createRoute({
+  operationId: "getReauthenticationPasskeyOptions",
+  security: signedIn,
   method: "post",
   path: "/v1/auth/reauthenticate/passkey/options",
   tags,
@@ -183,6 +211,8 @@ const reauthPasskeyOptions = createRoute({
 });
 
 const verify = createRoute({
+  operationId: "verifyMfa",
+  security: [],
   method: "post",
   path: "/v1/auth/mfa/verify",
   tags,

@@ -2,7 +2,16 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema, PlatformError } from "@burrow/platform-core";
 import type { ApiKeyRow } from "@burrow/platform-auth";
 import { type AppEnv, type Platform, requireSession } from "@burrow/platform-http";
-import { Email, jsonBody, jsonContent, MfaRequired, PasswordInput, problems } from "../schemas.ts";
+import {
+  Email,
+  jsonBody,
+  jsonContent,
+  MfaRequired,
+  PasswordInput,
+  problems,
+  apiKeyOnly,
+  signedIn,
+} from "../schemas.ts";
 
 const tags = ["Tokens and keys"];
 
@@ -26,6 +35,8 @@ const Grant = z.discriminatedUnion("grantType", [
 ]);
 
 const token = createRoute({
+  operationId: "issueToken",
+  security: [],
   method: "post",
   path: "/v1/auth/token",
   tags,
@@ -40,6 +51,8 @@ const token = createRoute({
 });
 
 const revoke = createRoute({
+  operationId: "revokeToken",
+  security: [],
   method: "post",
   path: "/v1/auth/token/revoke",
   tags,
@@ -66,6 +79,8 @@ const Introspection = z
   .openapi("Introspection");
 
 const introspect = createRoute({
+  operationId: "introspectToken",
+  security: apiKeyOnly,
   method: "post",
   path: "/v1/auth/introspect",
   tags,
@@ -77,6 +92,8 @@ const introspect = createRoute({
 });
 
 const jwks = createRoute({
+  operationId: "getJwks",
+  security: [],
   method: "get",
   path: "/.well-known/jwks.json",
   tags,
@@ -103,6 +120,8 @@ const ApiKey = z
   .openapi("ApiKey");
 
 const listKeys = createRoute({
+  operationId: "listApiKeys",
+  security: signedIn,
   method: "get",
   path: "/v1/api-keys",
   tags,
@@ -113,6 +132,8 @@ const listKeys = createRoute({
   },
 });
 const createKey = createRoute({
+  operationId: "createApiKey",
+  security: signedIn,
   method: "post",
   path: "/v1/api-keys",
   tags,
@@ -131,6 +152,8 @@ const createKey = createRoute({
   responses: { 201: jsonContent(ApiKey.extend({ secret: z.string() }), "Created"), ...problems(400, 401, 403, 415) },
 });
 const revokeKey = createRoute({
+  operationId: "revokeApiKey",
+  security: signedIn,
   method: "delete",
   path: "/v1/api-keys/{keyId}",
   tags,
@@ -142,6 +165,8 @@ const revokeKey = createRoute({
 });
 
 const rotateKeys = createRoute({
+  operationId: "rotateSigningKeys",
+  security: signedIn,
   method: "post",
   path: "/v1/admin/signing-keys/rotate",
   tags,

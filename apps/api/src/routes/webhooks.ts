@@ -9,7 +9,7 @@ import {
   type PublicDelivery,
   type PublicEndpoint,
 } from "@burrow/platform-ops";
-import { jsonBody, jsonContent, PageLimit, pageOf, problems } from "../schemas.ts";
+import { jsonBody, jsonContent, PageLimit, pageOf, problems, signedInOrApiKey } from "../schemas.ts";
 
 const tags = ["Webhooks"];
 
@@ -59,6 +59,8 @@ const Url = z.string().trim().min(1).max(2000);
 const Description = z.string().trim().max(500);
 
 const listEndpoints = createRoute({
+  operationId: "listWebhookEndpoints",
+  security: signedInOrApiKey,
   method: "get",
   path: "/v1/admin/webhooks",
   tags,
@@ -67,6 +69,8 @@ const listEndpoints = createRoute({
 });
 
 const createEndpoint = createRoute({
+  operationId: "createWebhookEndpoint",
+  security: signedInOrApiKey,
   method: "post",
   path: "/v1/admin/webhooks",
   tags,
@@ -94,6 +98,8 @@ const createEndpoint = createRoute({
 const endpointParams = z.object({ endpointId: EndpointId });
 
 const getEndpoint = createRoute({
+  operationId: "getWebhookEndpoint",
+  security: signedInOrApiKey,
   method: "get",
   path: "/v1/admin/webhooks/{endpointId}",
   tags,
@@ -103,6 +109,8 @@ const getEndpoint = createRoute({
 });
 
 const updateEndpoint = createRoute({
+  operationId: "updateWebhookEndpoint",
+  security: signedInOrApiKey,
   method: "patch",
   path: "/v1/admin/webhooks/{endpointId}",
   tags,
@@ -121,6 +129,8 @@ const updateEndpoint = createRoute({
 });
 
 const deleteEndpoint = createRoute({
+  operationId: "deleteWebhookEndpoint",
+  security: signedInOrApiKey,
   method: "delete",
   path: "/v1/admin/webhooks/{endpointId}",
   tags,
@@ -130,6 +140,8 @@ const deleteEndpoint = createRoute({
 });
 
 const rotateSecret = createRoute({
+  operationId: "rotateWebhookSecret",
+  security: signedInOrApiKey,
   method: "post",
   path: "/v1/admin/webhooks/{endpointId}/rotate-secret",
   tags,
@@ -139,6 +151,8 @@ const rotateSecret = createRoute({
 });
 
 const listDeliveries = createRoute({
+  operationId: "listWebhookDeliveries",
+  security: signedInOrApiKey,
   method: "get",
   path: "/v1/admin/webhooks/{endpointId}/deliveries",
   tags,
@@ -160,6 +174,8 @@ const listDeliveries = createRoute({
 });
 
 const redeliver = createRoute({
+  operationId: "redeliverWebhook",
+  security: signedInOrApiKey,
   method: "post",
   path: "/v1/admin/webhooks/deliveries/{deliveryId}/redeliver",
   tags,

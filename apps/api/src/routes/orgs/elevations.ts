@@ -3,7 +3,7 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema } from "@burrow/platform-core";
 import type { EligibilityView, ElevationRow } from "@burrow/platform-rbac";
 import { type AppEnv, type Platform, requireCaller } from "@burrow/platform-http";
-import { jsonBody, jsonContent, problems } from "../../schemas.ts";
+import { jsonBody, jsonContent, problems, signedIn } from "../../schemas.ts";
 import { OrgId, Role, route } from "./shared.ts";
 
 const Elevation = z
@@ -20,12 +20,16 @@ const Elevation = z
   .openapi("Elevation");
 const ElevationId = idSchema("elevation").openapi({ param: { name: "elevationId", in: "path" }, type: "string" });
 const listElevations = route({
+  operationId: "listElevations",
+  security: signedIn,
   method: "get",
   path: "/v1/elevations",
   summary: "My elevations",
   responses: { 200: jsonContent(z.object({ data: z.array(Elevation) }), "Elevations"), ...problems(401, 403) },
 });
 const requestElevation = route({
+  operationId: "requestElevation",
+  security: signedIn,
   method: "post",
   path: "/v1/elevations",
   summary: "Take on an eligible role for a while (active at once, or pending approval)",
@@ -44,6 +48,8 @@ const requestElevation = route({
   responses: { 201: jsonContent(Elevation, "Requested"), ...problems(400, 401, 403, 415) },
 });
 const endElevation = route({
+  operationId: "endElevation",
+  security: signedIn,
   method: "delete",
   path: "/v1/elevations/{elevationId}",
   summary: "End an elevation early",
@@ -51,6 +57,8 @@ const endElevation = route({
   responses: { 204: { description: "Ended" }, ...problems(400, 401, 403, 404) },
 });
 const approveElevation = route({
+  operationId: "approveElevation",
+  security: signedIn,
   method: "post",
   path: "/v1/elevations/{elevationId}/approve",
   summary: "Approve someone else's pending elevation",
@@ -58,6 +66,8 @@ const approveElevation = route({
   responses: { 200: jsonContent(Elevation, "Started"), ...problems(400, 401, 403, 404, 409) },
 });
 const makeEligible = route({
+  operationId: "createEligibility",
+  security: signedIn,
   method: "post",
   path: "/v1/orgs/{orgId}/eligibilities",
   summary:
@@ -76,6 +86,8 @@ const makeEligible = route({
 });
 
 const makePlatformEligible = route({
+  operationId: "createPlatformEligibility",
+  security: signedIn,
   method: "post",
   path: "/v1/admin/eligibilities",
   summary:
@@ -106,6 +118,8 @@ const Eligibility = z
 // Eligibilities carry elevation ids (`elv_…`).
 const EligibilityId = idSchema("elevation").openapi({ param: { name: "eligibilityId", in: "path" }, type: "string" });
 const listEligibilities = route({
+  operationId: "listEligibilities",
+  security: signedIn,
   method: "get",
   path: "/v1/orgs/{orgId}/eligibilities",
   summary: "Who may elevate to which role here (members:read)",
@@ -116,6 +130,8 @@ const listEligibilities = route({
   },
 });
 const revokeEligibility = route({
+  operationId: "revokeEligibility",
+  security: signedIn,
   method: "delete",
   path: "/v1/orgs/{orgId}/eligibilities/{eligibilityId}",
   summary: "Revoke an eligibility, ending any elevation from it (members:update)",
@@ -123,12 +139,16 @@ const revokeEligibility = route({
   responses: { 204: { description: "Revoked" }, ...problems(400, 401, 403, 404) },
 });
 const listPlatformEligibilities = route({
+  operationId: "listPlatformEligibilities",
+  security: signedIn,
   method: "get",
   path: "/v1/admin/eligibilities",
   summary: "Who may elevate to which platform role (users:read)",
   responses: { 200: jsonContent(z.object({ data: z.array(Eligibility) }), "Eligibilities"), ...problems(401, 403) },
 });
 const revokePlatformEligibility = route({
+  operationId: "revokePlatformEligibility",
+  security: signedIn,
   method: "delete",
   path: "/v1/admin/eligibilities/{eligibilityId}",
   summary: "Revoke a platform eligibility, ending any elevation from it (users:manage)",

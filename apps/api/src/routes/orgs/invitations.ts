@@ -3,7 +3,7 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema } from "@burrow/platform-core";
 import type { InvitationView } from "@burrow/platform-rbac";
 import { type AppEnv, type Platform, requireCaller } from "@burrow/platform-http";
-import { Email, jsonBody, jsonContent, PasswordInput, problems } from "../../schemas.ts";
+import { Email, jsonBody, jsonContent, PasswordInput, problems, signedIn } from "../../schemas.ts";
 import { signedInResponse } from "../signed-in.ts";
 import { OrgId, Role, route } from "./shared.ts";
 
@@ -19,6 +19,8 @@ const Invitation = z
   .openapi("Invitation");
 const InvitationId = idSchema("invitation").openapi({ param: { name: "invitationId", in: "path" }, type: "string" });
 const listInvitations = route({
+  operationId: "listInvitations",
+  security: signedIn,
   method: "get",
   path: "/v1/orgs/{orgId}/invitations",
   summary: "Invitations (members:invite)",
@@ -29,6 +31,8 @@ const listInvitations = route({
   },
 });
 const invite = route({
+  operationId: "inviteMember",
+  security: signedIn,
   method: "post",
   path: "/v1/orgs/{orgId}/invitations",
   summary:
@@ -37,6 +41,8 @@ const invite = route({
   responses: { 201: jsonContent(Invitation, "Sent"), ...problems(400, 401, 403, 404, 409, 415) },
 });
 const revokeInvitation = route({
+  operationId: "revokeInvitation",
+  security: signedIn,
   method: "delete",
   path: "/v1/orgs/{orgId}/invitations/{invitationId}",
   summary: "Revoke an invitation",
@@ -44,6 +50,8 @@ const revokeInvitation = route({
   responses: { 204: { description: "Revoked" }, ...problems(400, 401, 403, 404) },
 });
 const acceptInvitation = route({
+  operationId: "acceptInvitation",
+  security: signedIn,
   method: "post",
   path: "/v1/invitations/accept",
   summary:

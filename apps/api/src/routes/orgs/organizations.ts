@@ -3,7 +3,7 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema } from "@burrow/platform-core";
 import type { OrganizationRow } from "@burrow/platform-rbac";
 import { type AppEnv, type Platform, requireCaller } from "@burrow/platform-http";
-import { jsonBody, jsonContent, Metadata, problems } from "../../schemas.ts";
+import { jsonBody, jsonContent, Metadata, problems, signedIn } from "../../schemas.ts";
 import { Name, OrgId, Role, route, UserId } from "./shared.ts";
 
 const Organization = z
@@ -33,6 +33,8 @@ const LogoUrl = z
   .max(2048)
   .nullable();
 const listOrgs = route({
+  operationId: "listOrganizations",
+  security: signedIn,
   method: "get",
   path: "/v1/orgs",
   summary: "The organizations I belong to",
@@ -42,6 +44,8 @@ const listOrgs = route({
   },
 });
 const createOrg = route({
+  operationId: "createOrganization",
+  security: signedIn,
   method: "post",
   path: "/v1/orgs",
   summary: "Create an organization (I become its owner)",
@@ -53,6 +57,8 @@ const createOrg = route({
   responses: { 201: jsonContent(Organization, "Created"), ...problems(400, 401, 403, 409, 415) },
 });
 const getOrg = route({
+  operationId: "getOrganization",
+  security: signedIn,
   method: "get",
   path: "/v1/orgs/{orgId}",
   summary: "An organization I can see",
@@ -60,6 +66,8 @@ const getOrg = route({
   responses: { 200: jsonContent(Organization, "The organization"), ...problems(400, 401, 403, 404) },
 });
 const updateOrg = route({
+  operationId: "updateOrganization",
+  security: signedIn,
   method: "patch",
   path: "/v1/orgs/{orgId}",
   summary: "Rename, re-slug or change the logo and metadata (org:update)",
@@ -77,6 +85,8 @@ const updateOrg = route({
   responses: { 200: jsonContent(Organization, "Updated"), ...problems(400, 401, 403, 404, 409, 415) },
 });
 const deleteOrg = route({
+  operationId: "deleteOrganization",
+  security: signedIn,
   method: "delete",
   path: "/v1/orgs/{orgId}",
   summary: "Delete an organization (owners; recent re-authentication required)",
@@ -84,6 +94,8 @@ const deleteOrg = route({
   responses: { 204: { description: "Deleted" }, ...problems(400, 401, 403, 404) },
 });
 const listMembers = route({
+  operationId: "listMembers",
+  security: signedIn,
   method: "get",
   path: "/v1/orgs/{orgId}/members",
   summary: "Members (members:read)",
@@ -91,6 +103,8 @@ const listMembers = route({
   responses: { 200: jsonContent(z.object({ data: z.array(Member) }), "Members"), ...problems(400, 401, 403, 404) },
 });
 const changeRole = route({
+  operationId: "changeMemberRole",
+  security: signedIn,
   method: "patch",
   path: "/v1/orgs/{orgId}/members/{userId}",
   summary: "Change a member's role (members:update; never beyond your own)",
@@ -98,6 +112,8 @@ const changeRole = route({
   responses: { 204: { description: "Changed" }, ...problems(400, 401, 403, 404, 409, 415) },
 });
 const removeMember = route({
+  operationId: "removeMember",
+  security: signedIn,
   method: "delete",
   path: "/v1/orgs/{orgId}/members/{userId}",
   summary: "Remove a member (members:remove), or leave (your own id)",
@@ -105,6 +121,8 @@ const removeMember = route({
   responses: { 204: { description: "Removed" }, ...problems(400, 401, 403, 404, 409) },
 });
 const transfer = route({
+  operationId: "transferOwnership",
+  security: signedIn,
   method: "post",
   path: "/v1/orgs/{orgId}/transfer-ownership",
   summary: "Make another member owner (owners); you become admin",
@@ -115,6 +133,8 @@ const transfer = route({
   responses: { 204: { description: "Transferred" }, ...problems(400, 401, 403, 404, 415) },
 });
 const catalogue = route({
+  operationId: "listPermissions",
+  security: signedIn,
   method: "get",
   path: "/v1/permissions",
   summary: "The permission catalogue",
@@ -127,6 +147,8 @@ const catalogue = route({
   },
 });
 const myPermissions = route({
+  operationId: "listMyPermissions",
+  security: signedIn,
   method: "get",
   path: "/v1/me/permissions",
   summary: "My effective permissions, in an organization if named",
@@ -141,6 +163,8 @@ const myPermissions = route({
 });
 
 const entitlementsRoute = route({
+  operationId: "listEntitlements",
+  security: signedIn,
   method: "get",
   path: "/v1/entitlements",
   summary: "My resolved features and limits, with the organization's when named",

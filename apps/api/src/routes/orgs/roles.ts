@@ -2,7 +2,7 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema } from "@burrow/platform-core";
 import { type AppEnv, type Platform, requireCaller } from "@burrow/platform-http";
-import { jsonBody, jsonContent, problems } from "../../schemas.ts";
+import { jsonBody, jsonContent, problems, signedIn } from "../../schemas.ts";
 import { Name, OrgId, route } from "./shared.ts";
 
 const RoleView = z
@@ -11,6 +11,8 @@ const RoleView = z
 const RoleId = idSchema("role").openapi({ param: { name: "roleId", in: "path" }, type: "string" });
 const Permissions = z.array(z.string().max(100)).max(100);
 const listRoles = route({
+  operationId: "listRoles",
+  security: signedIn,
   method: "get",
   path: "/v1/orgs/{orgId}/roles",
   summary: "The organization's roles: built-in and custom (roles:read)",
@@ -18,6 +20,8 @@ const listRoles = route({
   responses: { 200: jsonContent(z.object({ data: z.array(RoleView) }), "Roles"), ...problems(400, 401, 403, 404) },
 });
 const createRole = route({
+  operationId: "createRole",
+  security: signedIn,
   method: "post",
   path: "/v1/orgs/{orgId}/roles",
   summary: "Create a custom role (roles:manage; only permissions you hold)",
@@ -28,6 +32,8 @@ const createRole = route({
   responses: { 201: jsonContent(RoleView, "Created"), ...problems(400, 401, 403, 404, 409, 415) },
 });
 const updateRole = route({
+  operationId: "updateRole",
+  security: signedIn,
   method: "patch",
   path: "/v1/orgs/{orgId}/roles/{roleId}",
   summary: "Rename a custom role or change its permissions (roles:manage)",
@@ -38,6 +44,8 @@ const updateRole = route({
   responses: { 200: jsonContent(RoleView, "Changed"), ...problems(400, 401, 403, 404, 415) },
 });
 const deleteRole = route({
+  operationId: "deleteRole",
+  security: signedIn,
   method: "delete",
   path: "/v1/orgs/{orgId}/roles/{roleId}",
   summary: "Delete a custom role nobody holds (roles:manage)",
