@@ -3,7 +3,7 @@
 // numbers measure the framework, middleware and database work, not the network stack.
 import { Hono } from "hono";
 import { createDatabase, loadConfig, silentLogger } from "@burrow/platform-core";
-import { createApp } from "../apps/api/src/app.ts";
+import { createApp } from "@burrow/platform-http";
 import { composePlatform } from "@burrow/platform-http";
 import { createRenderer, DEFAULT_TEMPLATES } from "@burrow/platform-email";
 import { createRbac } from "@burrow/platform-rbac";

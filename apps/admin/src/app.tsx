@@ -456,7 +456,7 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
   // ── Email: templates with their editor and preview, the outbox. ──
   const mailbox =
     config.env !== "production" && platform.email.transport.name === "dev-mailbox"
-      ? `${config.publicUrl}/dev/mailbox`
+      ? `${config.publicUrl}${config.basePath}/dev/mailbox`
       : null;
   const emailAdmin = platform.emailAdministration;
   const localeOf = (c: Context) => {

@@ -1,12 +1,12 @@
-// The process entry: `bun start`. Serves the API, runs the job workers, drains on SIGTERM.
-import { ConfigError, createWorker, loadConfig } from "@burrow/platform-core";
-import { createApp } from "./app.ts";
-import { type Bindings, openPlatform } from "@burrow/platform-http";
+// The process entry: `bun start`. Serves the API (and the admin console) on Burrow's one
+// composition, `createBurrow`, runs the job workers, drains on SIGTERM.
+import { ConfigError } from "@burrow/platform-core";
+import { type Bindings, type Burrow, createBurrow } from "@burrow/platform-http";
 import { createAdminApp } from "@burrow/admin";
 
-let config;
+let burrow: Burrow;
 try {
-  config = loadConfig();
+  burrow = await createBurrow();
 } catch (error) {
   if (error instanceof ConfigError) {
     console.error(error.message);
@@ -14,9 +14,8 @@ try {
   }
   throw error;
 }
-
-const platform = await openPlatform(config);
-const app = createApp(platform);
+const { platform, routes: app } = burrow;
+const { config } = platform;
 const server = Bun.serve({
   port: config.port,
   hostname: config.host,
@@ -39,29 +38,6 @@ const adminServer =
           fetch: (request, bunServer) => admin.fetch(request, { server: bunServer } satisfies Bindings),
         });
       })();
-// Two workers: webhook deliveries wait on other people's servers (up to BURROW_WEBHOOK_TIMEOUT each),
-// so they get a worker of their own and never hold up mail or housekeeping.
-const workerFor = (definitions: typeof platform.jobs, batchSize: number) =>
-  createWorker({
-    db: platform.db,
-    clock: platform.clock,
-    definitions,
-    batchSize,
-    metrics: platform.prometheus.metrics,
-    onError: (error, job) =>
-      platform.log.warn("job failed", {
-        jobId: job.id,
-        type: job.type,
-        attempt: job.attempts,
-        error: error instanceof Error ? error.message : String(error),
-      }),
-  });
-const webhookJobs = platform.webhooks.jobs;
-const workers = [
-  workerFor(Object.fromEntries(Object.entries(platform.jobs).filter(([type]) => !(type in webhookJobs))), 10),
-  workerFor(webhookJobs, 25),
-];
-for (const worker of workers) worker.start();
 
 // The address to open is PUBLIC_URL (an allowed origin), not the bind address: a browser at
 // http://127.0.0.1:3000 would be refused by the CSRF check when only http://localhost:3000 is allowed.
@@ -85,8 +61,7 @@ async function shutdown(signal: string): Promise<void> {
   platform.log.info("shutting down", { signal });
   // Stop accepting, let in-flight requests finish, then stop workers and close the database.
   await Promise.all([server.stop(false), adminServer?.stop(false)]);
-  await Promise.all(workers.map((worker) => worker.stop()));
-  await platform.database.close();
+  await burrow.close();
   process.exit(0);
 }
 process.on("SIGTERM", () => void shutdown("SIGTERM"));

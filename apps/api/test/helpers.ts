@@ -12,7 +12,7 @@ import { principalRoles, rolePermissions, roles } from "@burrow/platform-rbac/sc
 import { referenceTotp } from "@burrow/platform-auth/testing";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { TestMailServer } from "@burrow/platform-email/testing";
-import { createApp } from "../src/app.ts";
+import { createApp } from "@burrow/platform-http";
 import { type AppEnv, composePlatform, type Platform } from "@burrow/platform-http";
 
 export interface TestApi {

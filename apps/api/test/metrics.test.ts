@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createApp } from "../src/app.ts";
+import { createApp } from "@burrow/platform-http";
 import { createTestApi, readProblem, signIn, signUpUser, type TestApi } from "./helpers.ts";
 
 const TOKEN = "metrics-token-for-the-test-0123456789";

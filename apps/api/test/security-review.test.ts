@@ -8,7 +8,7 @@ import { principalRoles } from "@burrow/platform-rbac/schema";
 import { authTokens } from "@burrow/platform-auth/schema";
 import { referenceTotp } from "@burrow/platform-auth/testing";
 import { createTestMailServer } from "@burrow/platform-email/testing";
-import { createApp } from "../src/app.ts";
+import { createApp } from "@burrow/platform-http";
 import {
   BEARER_CLIENT,
   createTestApi,

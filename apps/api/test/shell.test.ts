@@ -4,7 +4,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_MIGRATIONS_FOLDER, createDatabase, loadConfig, silentLogger } from "@burrow/platform-core";
-import { createApp } from "../src/app.ts";
+import { createApp } from "@burrow/platform-http";
 import { composePlatform } from "@burrow/platform-http";
 import { createTestApi, readProblem, signUpUser, type TestApi } from "./helpers.ts";
 

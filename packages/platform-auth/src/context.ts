@@ -2,6 +2,7 @@ import type { AuditLog, Clock, Config, Database, Metrics } from "@burrow/platfor
 import type { Outbox, SmsOutbox } from "@burrow/platform-email";
 import type { PasswordHasher } from "./passwords/hashing.ts";
 import type { PasswordPolicy } from "./passwords/policy.ts";
+import type { PublicUser } from "./users/users.ts";
 
 /** The part of the email outbox auth uses: queue a templated message in a transaction. */
 export type AuthMailer = Pick<Outbox, "queue">;
@@ -33,4 +34,18 @@ export interface AuthContext {
    * them (rbac ends their eligibilities and elevations). Wired at composition time.
    */
   onUserDeactivated(db: Database, userId: string): Promise<void>;
+  /** The builder's last word before a sign-in starts its session; a PlatformError refuses it. */
+  beforeSignIn: BeforeSignIn;
 }
+
+/**
+ * Asked by the one sign-in completion just before a session starts, whatever the way in (password,
+ * passkey, magic link, code, MFA): throwing a PlatformError refuses the sign-in, audited as denied.
+ * `db` is the sign-in's own transaction: query through it (embedded PGlite has no second connection).
+ */
+export type BeforeSignIn = (attempt: {
+  user: PublicUser;
+  methods: string[];
+  audience: "app" | "admin";
+  db: Database;
+}) => Promise<void>;

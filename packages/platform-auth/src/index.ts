@@ -11,7 +11,7 @@ import type {
   UserId,
 } from "@burrow/platform-core";
 import { NO_METRICS } from "@burrow/platform-core";
-import type { AuthContext, AuthMailer, AuthTexter } from "./context.ts";
+import type { AuthContext, AuthMailer, AuthTexter, BeforeSignIn } from "./context.ts";
 import { createPhones, type Phones } from "./flows/phones.ts";
 import { createImpersonation, type Impersonation } from "./flows/impersonation.ts";
 import { createChallenges, createChallengeStore, mfaChallengeSweeper, type Challenges } from "./mfa/challenges.ts";
@@ -95,6 +95,8 @@ export interface CreateAuthOptions {
   policy?: PasswordPolicy;
   /** Where auth counts what it does (platform-ops' Prometheus metrics); nothing by default. */
   metrics?: Metrics;
+  /** The builder's check before every sign-in's session starts (see `BeforeSignIn`). */
+  beforeSignIn?: BeforeSignIn;
 }
 
 /**
@@ -122,6 +124,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
       options.config.mfaRequired === "all" || ((await access.mfaRequiredFor?.(db, userId as UserId)) ?? false),
     onUserDeactivated: async (db, userId) => access.onUserDeactivated?.(db, userId as UserId),
     mayOperate: async (db, userId) => (await access.mayOperate?.(db, userId as UserId)) ?? false,
+    beforeSignIn: options.beforeSignIn ?? (async () => {}),
   };
   const sessions = createSessions(context);
   const users = createUsers(context, { sessions });
@@ -208,7 +211,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
   };
 }
 
-export type { AuthContext, AuthMailer, AuthTexter } from "./context.ts";
+export type { AuthContext, AuthMailer, AuthTexter, BeforeSignIn } from "./context.ts";
 export { E164, type PhoneRow, type Phones } from "./flows/phones.ts";
 export { buildLink, checkRedirect } from "./flows/links.ts";
 export { EMAIL_REQUEST_JOB, type EmailFlows, type EmailRequestKind } from "./flows/email-flows.ts";

@@ -20,6 +20,11 @@ export interface Config {
   databaseUrl: string | undefined;
   /** Origin used to build links and cookie attributes. Never taken from a request's Host. */
   publicUrl: string;
+  /**
+   * The path Burrow's routes are mounted under in the builder's app (`BURROW_BASE_PATH`, such as
+   * `/auth`); empty when they are at the root. Links in emails and the OpenAPI document include it.
+   */
+  basePath: string;
   smtpUrl: string | undefined;
   /** Server secret for HMACs (IP hashing and the like). ≥32 characters. */
   secret: string;
@@ -146,7 +151,23 @@ const envSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// URL")
     .optional(),
-  PUBLIC_URL: z.url().optional(),
+  PUBLIC_URL: z
+    .url({ message: "PUBLIC_URL must be an origin with its scheme, such as https://example.com" })
+    .refine((value) => !URL.canParse(value) || ["http:", "https:"].includes(new URL(value).protocol), {
+      message: "PUBLIC_URL must start with https:// (or http:// in development)",
+    })
+    .refine((value) => !URL.canParse(value) || (new URL(value).pathname === "/" && new URL(value).search === ""), {
+      message:
+        "PUBLIC_URL must be an origin such as https://example.com, without a path: to serve Burrow under a path, set BURROW_BASE_PATH",
+    })
+    .optional(),
+  BURROW_BASE_PATH: z
+    .string()
+    .regex(
+      /^(\/[A-Za-z0-9._~-]+)*$/,
+      "BURROW_BASE_PATH must be a path such as /auth (a leading slash, no trailing slash), or empty",
+    )
+    .default(""),
   SMTP_URL: z
     .string()
     .regex(/^smtps?:\/\//, "SMTP_URL must be an smtp:// or smtps:// URL")
@@ -291,6 +312,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir,
     databaseUrl: values.DATABASE_URL,
     publicUrl,
+    basePath: values.BURROW_BASE_PATH,
     smtpUrl: values.SMTP_URL,
     secret,
     encryptionKeys,

@@ -87,7 +87,11 @@ export function createEmail(options: {
   if (transport === undefined) {
     if (config.smtpUrl !== undefined) transport = createSmtpTransport(config.smtpUrl);
     else if (config.env === "production") throw new Error("SMTP_URL must be set in production");
-    else transport = createDevMailbox({ log: options.log, mailboxUrl: `${config.publicUrl}/dev/mailbox` });
+    else
+      transport = createDevMailbox({
+        log: options.log,
+        mailboxUrl: `${config.publicUrl}${config.basePath}/dev/mailbox`,
+      });
   }
   const outbox = createOutbox({
     db: options.db,
@@ -108,7 +112,11 @@ export function createEmail(options: {
         twilio.baseUrl === undefined ? twilio : { ...twilio, baseUrl: twilio.baseUrl },
       );
     else if (config.env === "production") smsTransport = NO_SMS;
-    else smsTransport = createDevSmsTransport({ log: options.log, pageUrl: `${config.publicUrl}/dev/sms` });
+    else
+      smsTransport = createDevSmsTransport({
+        log: options.log,
+        pageUrl: `${config.publicUrl}${config.basePath}/dev/sms`,
+      });
   }
   const sms = createSmsOutbox({
     clock: options.clock,

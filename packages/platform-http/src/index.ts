@@ -12,3 +12,6 @@ export * from "./security-headers/index.ts";
 export * from "./request-metrics/index.ts";
 export * from "./request-log/index.ts";
 export * from "./compose/platform.ts";
+export * from "./app.ts";
+export * from "./burrow.ts";
+export * from "./compose/hooks.ts";

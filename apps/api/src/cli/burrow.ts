@@ -4,7 +4,7 @@
 // commander parses the arguments: subcommands with their own --help, and usage errors we can catch.
 import { Command, CommanderError } from "commander";
 import { createDatabase, loadConfig, PlatformError, type DatabaseHandle } from "@burrow/platform-core";
-import { openPlatform, type Platform } from "@burrow/platform-http";
+import { openPlatform, startWorkers, type Platform } from "@burrow/platform-http";
 
 export interface CliIo {
   out(text: string): void;
@@ -93,6 +93,22 @@ export async function runCli(argv: string[], io: CliIo, target: CliTarget): Prom
         const newest = status.migrations.filter((migration) => migration.applied).at(-1)?.tag ?? "none";
         const done = rolledBack.length === 0 ? ["nothing to roll back"] : rolledBack.map((tag) => `rolled back ${tag}`);
         print([...done, `newest applied migration: ${newest}`].join("\n"), { rolledBack, migrations: status });
+      }),
+    );
+  program
+    .command("worker")
+    .description("Run the job workers (email, webhooks, housekeeping, hooks) without serving HTTP, until SIGTERM")
+    .action(
+      action(async () => {
+        const workers = startWorkers(await target.openPlatform());
+        print("worker started", { started: true });
+        await new Promise<void>((resolve) => {
+          process.once("SIGTERM", resolve);
+          process.once("SIGINT", resolve);
+        });
+        // Jobs in flight finish; what is left stays queued for the next worker.
+        await Promise.all(workers.map((worker) => worker.stop()));
+        print("worker stopped", { stopped: true });
       }),
     );
   program

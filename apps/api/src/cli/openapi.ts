@@ -3,7 +3,7 @@
 // the document depends on the routes only, never on data.
 import { createDatabase, loadConfig, silentLogger } from "@burrow/platform-core";
 import { composePlatform } from "@burrow/platform-http";
-import { createApp } from "../app.ts";
+import { createApp } from "@burrow/platform-http";
 
 const database = await createDatabase();
 try {

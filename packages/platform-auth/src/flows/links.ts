@@ -5,7 +5,7 @@ import { PlatformError, type Config } from "@burrow/platform-core";
  * X-Forwarded-Host, which an attacker can set to have a victim's token mailed to their own site.
  */
 export function buildLink(config: Config, path: string, params: Record<string, string>): string {
-  const url = new URL(path, config.publicUrl);
+  const url = new URL(config.basePath + path, config.publicUrl);
   for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
   return url.toString();
 }

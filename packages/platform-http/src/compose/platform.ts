@@ -1,4 +1,5 @@
 import {
+  ConfigError,
   coreSweepers,
   createAuditLog,
   createKeyRing,
@@ -41,6 +42,8 @@ import {
   type OperatorTools,
 } from "@burrow/platform-ops";
 import { createEmail, type Email, type EmailTransport, type SmsTransport } from "@burrow/platform-email";
+import { BUILT_IN_PERMISSIONS } from "@burrow/platform-rbac";
+import { type BurrowHooks, wireHooks } from "./hooks.ts";
 
 /** Everything the HTTP layer needs, composed once per process (or per test). */
 export interface Platform {
@@ -90,6 +93,24 @@ export interface ComposeOptions {
   emailTransport?: EmailTransport;
   /** Replaces the configured SMS transport. */
   smsTransport?: SmsTransport;
+  /** The builder's own permissions (`resource:action` → description), added to the catalogue. */
+  permissions?: Record<string, string>;
+  /** The builder's logic at sign-up, sign-in and token minting. */
+  hooks?: BurrowHooks;
+}
+
+const PERMISSION_NAME = /^[a-z][a-z0-9_]*(:[a-z][a-z0-9_]*)+$/;
+
+/** A builder's permission must be `resource:action` and must not redefine one of Burrow's. */
+export function checkBuilderPermissions(permissions: Record<string, string>): void {
+  for (const [name, description] of Object.entries(permissions)) {
+    if (!PERMISSION_NAME.test(name))
+      throw new ConfigError(`permissions: "${name}" is not a permission name such as "projects:write"`);
+    if (name in BUILT_IN_PERMISSIONS)
+      throw new ConfigError(`permissions: "${name}" is one of Burrow's own permissions; choose another name`);
+    if (typeof description !== "string" || description.trim() === "")
+      throw new ConfigError(`permissions: "${name}" needs a description`);
+  }
 }
 
 /** Wires the packages together over an open database. Tests call it with a test database and clock. */
@@ -101,6 +122,9 @@ export function composePlatform(options: ComposeOptions): Platform {
   const prometheus = createPrometheusMetrics({ db: database.db });
   const { metrics } = prometheus;
   const keyRing = createKeyRing(config.encryptionKeys);
+  const permissions = options.permissions ?? {};
+  checkBuilderPermissions(permissions);
+  const hooks = wireHooks(options.hooks ?? {}, { log, clock });
   // Webhooks watch the audit log (an event is queued in its change's transaction) and write to it:
   // built first, they reach the log and the permission resolver once those exist.
   const webhooks = createWebhooks({
@@ -117,7 +141,7 @@ export function composePlatform(options: ComposeOptions): Platform {
     secret: config.secret,
     storeRawIp: config.storeRawIp,
     metrics,
-    observers: [webhooks.observe],
+    observers: [webhooks.observe, ...hooks.observers],
   });
   const email = createEmail({
     db: database.db,
@@ -136,6 +160,7 @@ export function composePlatform(options: ComposeOptions): Platform {
     audit,
     elevationMaxMinutes: Math.floor(config.elevationMaxMs / 60_000),
     metrics,
+    permissions,
   });
   const auth = createAuth({
     db: database.db,
@@ -145,8 +170,9 @@ export function composePlatform(options: ComposeOptions): Platform {
     keyRing,
     email: email.outbox,
     sms: email.sms,
-    access: rbac.accessPolicy,
+    access: { ...rbac.accessPolicy, claims: hooks.claims(rbac.accessPolicy.claims) },
     metrics,
+    beforeSignIn: hooks.beforeSignIn,
   });
   const invitations = rbac.createInvitations({ config, auth, mailer: email.outbox });
   const housekeeping = createHousekeeping({
@@ -221,7 +247,7 @@ export function composePlatform(options: ComposeOptions): Platform {
     prometheus,
     webhooks,
     operator: createOperatorTools({ database, auth, rbac, housekeeping, audit, webhooks }),
-    jobs: { ...email.jobs, ...auth.jobs, ...housekeeping.jobs, ...webhooks.jobs },
+    jobs: { ...email.jobs, ...auth.jobs, ...housekeeping.jobs, ...webhooks.jobs, ...hooks.jobs },
   };
 }
 
@@ -229,10 +255,20 @@ export function composePlatform(options: ComposeOptions): Platform {
  * Opens the configured database, applies migrations, composes the platform and loads what it keeps
  * in memory (signing keys), reloading that when another node changes it.
  */
-export async function openPlatform(config: Config): Promise<Platform> {
+export async function openPlatform(
+  config: Config,
+  options: Omit<ComposeOptions, "config" | "database"> = {},
+): Promise<Platform> {
   const database = await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  await database.migrate();
-  const platform = composePlatform({ config, database });
+  let platform: Platform;
+  try {
+    await database.migrate();
+    platform = composePlatform({ ...options, config, database });
+  } catch (error) {
+    // A refused option (a clashing permission) must not leave the embedded database locked.
+    await database.close();
+    throw error;
+  }
   await platform.auth.signingKeys.load();
   for (const listener of [...platform.auth.listeners, ...platform.rbac.listeners]) {
     await database.listen(listener.channel, (payload) => {

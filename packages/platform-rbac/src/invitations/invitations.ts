@@ -199,7 +199,7 @@ export function createInvitations(options: {
           .from(organizations)
           .where(eq(organizations.id, orgId));
         const inviter = await options.auth.users.get(tx, actorId as UserId);
-        const url = new URL("/auth/accept-invitation", config.publicUrl);
+        const url = new URL(`${config.basePath}/auth/accept-invitation`, config.publicUrl);
         url.searchParams.set("token", token);
         await options.mailer.queue(tx, {
           to: input.email.trim(),

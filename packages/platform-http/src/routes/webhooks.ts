@@ -1,7 +1,9 @@
 // Webhook endpoints and their deliveries, for operators (webhooks:read, webhooks:manage).
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema } from "@burrow/platform-core";
-import { type AppEnv, type Platform, requireActor } from "@burrow/platform-http";
+import { requireActor } from "../authenticate/index.ts";
+import { type Platform } from "../compose/platform.ts";
+import { type AppEnv } from "../env.ts";
 import {
   WEBHOOK_EVENT_TYPES,
   WEBHOOKS_MANAGE,

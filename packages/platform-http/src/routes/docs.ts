@@ -1,7 +1,8 @@
 import { dirname, join } from "node:path";
 import { PlatformError } from "@burrow/platform-core";
 import { Hono } from "hono";
-import { type AppEnv, CONTENT_SECURITY_POLICIES } from "@burrow/platform-http";
+import { type AppEnv } from "../env.ts";
+import { CONTENT_SECURITY_POLICIES } from "../security-headers/index.ts";
 
 /**
  * The interactive API reference: Swagger UI from the pinned `swagger-ui-dist` package, served from
@@ -11,6 +12,8 @@ const SWAGGER_UI_DIR = dirname(require.resolve("swagger-ui-dist/package.json"));
 const SWAGGER_UI_VERSION = (require("swagger-ui-dist/package.json") as { version: string }).version;
 /** Versioned paths: a new swagger-ui-dist gets new URLs, so the assets can be cached for good. */
 const ASSETS = `/docs/assets/${SWAGGER_UI_VERSION}`;
+/** The page links relative to itself, so it works wherever the routes are mounted (BURROW_BASE_PATH). */
+const PAGE_ASSETS = ASSETS.slice(1);
 
 const FILES: Record<string, string> = {
   "swagger-ui.css": "text/css; charset=utf-8",
@@ -28,11 +31,11 @@ const START_SCRIPT = `window.addEventListener("load", function () {
 const PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Burrow API reference</title>
-<link rel="icon" type="image/png" href="${ASSETS}/favicon-32x32.png">
-<link rel="stylesheet" href="${ASSETS}/swagger-ui.css">
-</head><body><div id="swagger-ui" data-spec-url="/openapi.json"></div>
-<script src="${ASSETS}/swagger-ui-bundle.js"></script>
-<script src="${ASSETS}/start.js"></script>
+<link rel="icon" type="image/png" href="${PAGE_ASSETS}/favicon-32x32.png">
+<link rel="stylesheet" href="${PAGE_ASSETS}/swagger-ui.css">
+</head><body><div id="swagger-ui" data-spec-url="openapi.json"></div>
+<script src="${PAGE_ASSETS}/swagger-ui-bundle.js"></script>
+<script src="${PAGE_ASSETS}/start.js"></script>
 </body></html>`;
 
 export function docsRoutes(): Hono<AppEnv> {

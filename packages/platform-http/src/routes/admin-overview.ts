@@ -3,7 +3,9 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { USER_STATUSES } from "@burrow/platform-auth";
 import { EMAIL_STATUSES } from "@burrow/platform-email";
-import { type AppEnv, type Platform, requireActor } from "@burrow/platform-http";
+import { requireActor } from "../authenticate/index.ts";
+import { type Platform } from "../compose/platform.ts";
+import { type AppEnv } from "../env.ts";
 import { jsonContent, problems, signedInOrApiKey } from "../schemas.ts";
 
 const count = z.number().int().min(0);

@@ -1,6 +1,8 @@
 import type { SignedIn, SignInOutcome } from "@burrow/platform-auth";
 import type { Context } from "hono";
-import { type AppEnv, type Platform, writeSessionCookie } from "@burrow/platform-http";
+import { type Platform } from "../compose/platform.ts";
+import { writeSessionCookie } from "../cookies.ts";
+import { type AppEnv } from "../env.ts";
 
 /** The header a client sends to be given session tokens in bodies (native apps, servers, tests). */
 export const BEARER_CLIENT_HEADER = "x-burrow-client";

@@ -1,5 +1,8 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { type AppEnv, clearSessionCookie, type Platform, requireActor, requireSession } from "@burrow/platform-http";
+import { requireActor, requireSession } from "../authenticate/index.ts";
+import { type Platform } from "../compose/platform.ts";
+import { clearSessionCookie } from "../cookies.ts";
+import { type AppEnv } from "../env.ts";
 import { idSchema, PlatformError } from "@burrow/platform-core";
 import type { PhoneRow } from "@burrow/platform-auth";
 import {

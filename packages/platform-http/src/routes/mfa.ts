@@ -1,7 +1,9 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema } from "@burrow/platform-core";
 import type { FactorRow } from "@burrow/platform-auth";
-import { type AppEnv, type Platform, requireSession } from "@burrow/platform-http";
+import { requireSession } from "../authenticate/index.ts";
+import { type Platform } from "../compose/platform.ts";
+import { type AppEnv } from "../env.ts";
 import { jsonBody, jsonContent, problems, SignedIn, signedIn } from "../schemas.ts";
 import { issueSessionToken, signedInResponse } from "./signed-in.ts";
 

@@ -1,6 +1,9 @@
 import { isPlatformError, PlatformError } from "@burrow/platform-core";
 import { Hono, type Context } from "hono";
-import { type AppEnv, CONTENT_SECURITY_POLICIES, type Platform, writeSessionCookie } from "@burrow/platform-http";
+import { type Platform } from "../compose/platform.ts";
+import { writeSessionCookie } from "../cookies.ts";
+import { type AppEnv } from "../env.ts";
+import { CONTENT_SECURITY_POLICIES } from "../security-headers/index.ts";
 import { emailField, form, html, page, passwordField } from "./layout.ts";
 
 interface PageDefinition {
@@ -26,7 +29,7 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
   const done = (title: string, text: string) => `<h1>${html(title)}</h1><p>${html(text)}</p>`;
   const codeField = `<label for="code">Code from your authenticator app, or a recovery code</label><input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="16" required>`;
   const mfaPrompt = (mfaToken: string) =>
-    `<h1>Two-step verification</h1><p>Enter the code from your authenticator app.</p>${form({ action: "/auth/mfa", fields: `<input type="hidden" name="mfaToken" value="${html(mfaToken)}">${codeField}`, submit: "Verify" })}`;
+    `<h1>Two-step verification</h1><p>Enter the code from your authenticator app.</p>${form({ action: "mfa", fields: `<input type="hidden" name="mfaToken" value="${html(mfaToken)}">${codeField}`, submit: "Verify" })}`;
 
   const pages: PageDefinition[] = [
     {
@@ -35,7 +38,7 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
       prompt: (token) =>
         `<h1>Confirm your email address</h1><p>Enter the password you chose when you signed up to keep it. Did not sign up, or forgot it? Leave it empty: the address is confirmed, any password set before is removed, and we mail you a link to choose one.</p>${form(
           {
-            action: "/auth/verify-email",
+            action: "verify-email",
             token,
             fields: `<label for="password">Password (optional)</label><input id="password" name="password" type="password" autocomplete="current-password" maxlength="256">`,
             submit: "Confirm email address",
@@ -56,7 +59,7 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
       path: "/auth/reset-password",
       title: "Choose a new password",
       prompt: (token) =>
-        `<h1>Choose a new password</h1><p>At least 12 characters. A few unrelated words make a strong one.</p>${form({ action: "/auth/reset-password", token, fields: passwordField("newPassword", "New password"), submit: "Set password" })}`,
+        `<h1>Choose a new password</h1><p>At least 12 characters. A few unrelated words make a strong one.</p>${form({ action: "reset-password", token, fields: passwordField("newPassword", "New password"), submit: "Set password" })}`,
       async submit(c, fields) {
         await flows.resetPassword(fields.token ?? "", fields.newPassword ?? "", request(c));
         return done(
@@ -69,7 +72,7 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
       path: "/auth/magic-link",
       title: "Sign in",
       prompt: (token) =>
-        `<h1>Sign in</h1><p>Continue to sign in on this device.</p>${form({ action: "/auth/magic-link", token, submit: "Sign in" })}`,
+        `<h1>Sign in</h1><p>Continue to sign in on this device.</p>${form({ action: "magic-link", token, submit: "Sign in" })}`,
       async submit(c, fields) {
         const outcome = await flows.signInWithMagicLink(fields.token ?? "", request(c));
         if (outcome.kind === "mfa_required") return mfaPrompt(outcome.mfaToken);
@@ -82,7 +85,7 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
       path: "/auth/confirm-email-change",
       title: "Confirm your new email address",
       prompt: (token) =>
-        `<h1>Confirm your new email address</h1><p>Your account's address changes once you confirm.</p>${form({ action: "/auth/confirm-email-change", token, submit: "Confirm new address" })}`,
+        `<h1>Confirm your new email address</h1><p>Your account's address changes once you confirm.</p>${form({ action: "confirm-email-change", token, submit: "Confirm new address" })}`,
       async submit(c, fields) {
         const user = await flows.confirmEmailChange(fields.token ?? "", request(c));
         return done("Email address changed", `Your account now uses ${user.email}.`);
@@ -92,7 +95,7 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
       path: "/auth/account-setup",
       title: "Set up your account",
       prompt: (token) =>
-        `<h1>Set up your account</h1><p>Choose a password to start using your account.</p>${form({ action: "/auth/account-setup", token, fields: passwordField("password", "Password"), submit: "Set password" })}`,
+        `<h1>Set up your account</h1><p>Choose a password to start using your account.</p>${form({ action: "account-setup", token, fields: passwordField("password", "Password"), submit: "Set password" })}`,
       async submit(c, fields) {
         await flows.completeAccountSetup(fields.token ?? "", fields.password ?? "", request(c));
         return done("Your account is ready", "Sign in with your email address and the password you chose.");
@@ -102,7 +105,7 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
       path: "/auth/impersonate",
       title: "Act as a user",
       prompt: (token) =>
-        `<h1>Act as this user</h1><p>An administrator made this link to see the app as one of its users. Continuing starts a session as them in this browser for 30 minutes; everything done in it is recorded with your name too. It cannot change their password, address, second factors or keys.</p>${form({ action: "/auth/impersonate", token, submit: "Start acting as the user" })}`,
+        `<h1>Act as this user</h1><p>An administrator made this link to see the app as one of its users. Continuing starts a session as them in this browser for 30 minutes; everything done in it is recorded with your name too. It cannot change their password, address, second factors or keys.</p>${form({ action: "impersonate", token, submit: "Start acting as the user" })}`,
       async submit(c, fields) {
         const signedIn = await auth.impersonation.start(fields.token ?? "", request(c));
         writeSessionCookie(c, config, signedIn.token);
@@ -114,10 +117,10 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
       path: "/auth/not-me",
       title: "Secure your account",
       prompt: (token) =>
-        `<h1>Was this sign-in not you?</h1><p>Sign your account out everywhere: every browser and app, including the one that just signed in, will have to sign in again.</p>${form({ action: "/auth/not-me", token, submit: "Sign out everywhere" })}`,
+        `<h1>Was this sign-in not you?</h1><p>Sign your account out everywhere: every browser and app, including the one that just signed in, will have to sign in again.</p>${form({ action: "not-me", token, submit: "Sign out everywhere" })}`,
       async submit(c, fields) {
         await flows.disownSignIn(fields.token ?? "", request(c));
-        return `<h1>Signed out everywhere</h1><p>Every session of your account has ended. Whoever signed in may know your password: <a href="/auth/forgot-password">choose a new one now</a>, and turn on two-step verification.</p>`;
+        return `<h1>Signed out everywhere</h1><p>Every session of your account has ended. Whoever signed in may know your password: <a href="forgot-password">choose a new one now</a>, and turn on two-step verification.</p>`;
       },
     },
   ];
@@ -203,7 +206,7 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
 
   // The page an invitation email opens: join with the signed-in account, or create one for the invited address.
   const invitationPrompt = (token: string) =>
-    `<h1>Join the organization</h1><p>If you are signed in with the invited address, accept below. New here? Choose a password to create your account.</p>${form({ action: "/auth/accept-invitation", token, fields: `<input type="hidden" name="mode" value="join">`, submit: "Accept as the signed-in account" })}<p class="muted">or</p>${form({ action: "/auth/accept-invitation", token, fields: `<input type="hidden" name="mode" value="create">${passwordField("password", "Choose a password")}`, submit: "Create my account and join" })}`;
+    `<h1>Join the organization</h1><p>If you are signed in with the invited address, accept below. New here? Choose a password to create your account.</p>${form({ action: "accept-invitation", token, fields: `<input type="hidden" name="mode" value="join">`, submit: "Accept as the signed-in account" })}<p class="muted">or</p>${form({ action: "accept-invitation", token, fields: `<input type="hidden" name="mode" value="create">${passwordField("password", "Choose a password")}`, submit: "Create my account and join" })}`;
   app.get("/auth/accept-invitation", (c) => {
     const token = c.req.query("token");
     if (token === undefined || token.length > 200)
@@ -252,7 +255,7 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
     render(
       c,
       "Reset your password",
-      `<h1>Reset your password</h1><p>We will email you a link to choose a new one.</p>${form({ action: "/auth/forgot-password", fields: emailField, submit: "Email me a link" })}`,
+      `<h1>Reset your password</h1><p>We will email you a link to choose a new one.</p>${form({ action: "forgot-password", fields: emailField, submit: "Email me a link" })}`,
     ),
   );
   app.post("/auth/forgot-password", async (c) => {
@@ -262,7 +265,7 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
       return render(
         c,
         "Reset your password",
-        `<div class="error">Enter your email address.</div>${form({ action: "/auth/forgot-password", fields: emailField, submit: "Email me a link" })}`,
+        `<div class="error">Enter your email address.</div>${form({ action: "forgot-password", fields: emailField, submit: "Email me a link" })}`,
         400,
       );
     await flows.request("password_reset", email);

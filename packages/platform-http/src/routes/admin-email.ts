@@ -2,7 +2,9 @@
 // service the admin console calls.
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { EMAIL_STATUSES, type EmailMessageRow, type TemplateRow } from "@burrow/platform-email";
-import { type AppEnv, type Platform, requireActor } from "@burrow/platform-http";
+import { requireActor } from "../authenticate/index.ts";
+import { type Platform } from "../compose/platform.ts";
+import { type AppEnv } from "../env.ts";
 import { EMAIL_MANAGE, EMAIL_READ } from "@burrow/platform-ops";
 import { jsonBody, jsonContent, problems, signedInOrApiKey } from "../schemas.ts";
 

@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { type AppEnv, type Platform } from "@burrow/platform-http";
+import { type Platform } from "../../compose/platform.ts";
+import { type AppEnv } from "../../env.ts";
 import { elevationRoutes } from "./elevations.ts";
 import { invitationRoutes } from "./invitations.ts";
 import { organizationRoutes } from "./organizations.ts";

@@ -2,7 +2,9 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema } from "@burrow/platform-core";
 import type { OrganizationRow } from "@burrow/platform-rbac";
-import { type AppEnv, type Platform, requireCaller } from "@burrow/platform-http";
+import { requireCaller } from "../../authenticate/index.ts";
+import { type Platform } from "../../compose/platform.ts";
+import { type AppEnv } from "../../env.ts";
 import { jsonBody, jsonContent, Metadata, problems, signedIn } from "../../schemas.ts";
 import { Name, OrgId, Role, route, UserId } from "./shared.ts";
 

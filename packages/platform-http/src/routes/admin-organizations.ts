@@ -3,7 +3,9 @@
 // /v1/orgs/{orgId}/* routes, which platform permissions reach too.
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema } from "@burrow/platform-core";
-import { type AppEnv, type Platform, requireActor } from "@burrow/platform-http";
+import { requireActor } from "../authenticate/index.ts";
+import { type Platform } from "../compose/platform.ts";
+import { type AppEnv } from "../env.ts";
 import { jsonContent, PageLimit, pageOf, problems, signedInOrApiKey } from "../schemas.ts";
 
 const AdminOrganization = z

@@ -1,5 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { type AppEnv, type Platform, requireSession } from "@burrow/platform-http";
+import { requireSession } from "../authenticate/index.ts";
+import { type Platform } from "../compose/platform.ts";
+import { type AppEnv } from "../env.ts";
 import { issueSessionToken, outcomeResponse } from "./signed-in.ts";
 import { Email, jsonBody, jsonContent, PasswordInput, problems, SignInAnswer, User, signedIn } from "../schemas.ts";
 

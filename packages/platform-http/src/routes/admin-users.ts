@@ -2,7 +2,9 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema, type UserId } from "@burrow/platform-core";
 import { toPublicUser, USER_STATUSES } from "@burrow/platform-auth";
-import { type AppEnv, type Caller, type Platform, requireActor } from "@burrow/platform-http";
+import { type Caller, requireActor } from "../authenticate/index.ts";
+import { type Platform } from "../compose/platform.ts";
+import { type AppEnv } from "../env.ts";
 import { USERS_IMPERSONATE, USERS_MANAGE, USERS_READ } from "@burrow/platform-ops";
 import {
   jsonBody,

@@ -2,20 +2,17 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { PlatformError, type FieldError } from "@burrow/platform-core";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import {
-  type AppEnv,
-  authenticate,
-  csrf,
-  ipRateLimit,
-  jsonBody,
-  notFound,
-  onError,
-  type Platform,
-  requestContext,
-  securityHeaders,
-  requestLog,
-  requestMetrics,
-} from "@burrow/platform-http";
+import { authenticate } from "./authenticate/index.ts";
+import { type Platform } from "./compose/platform.ts";
+import { csrf } from "./csrf/index.ts";
+import { type AppEnv } from "./env.ts";
+import { ipRateLimit } from "./ip-rate-limit/index.ts";
+import { jsonBody } from "./json-body/index.ts";
+import { notFound, onError } from "./problems/index.ts";
+import { requestContext } from "./request-context/index.ts";
+import { requestLog } from "./request-log/index.ts";
+import { requestMetrics } from "./request-metrics/index.ts";
+import { securityHeaders } from "./security-headers/index.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { devMailboxRoutes } from "./routes/dev-mailbox.ts";
@@ -118,6 +115,8 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
     app.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
+    // Relative to the document, so it names the right place wherever the routes are mounted.
+    servers: [{ url: config.basePath === "" ? "/" : config.basePath }],
     info: {
       title: "Burrow API",
       version: "0.1.0",

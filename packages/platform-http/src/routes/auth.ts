@@ -1,6 +1,9 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { SessionId } from "@burrow/platform-core";
-import { type AppEnv, clearSessionCookie, type Platform, requireCaller, requireSession } from "@burrow/platform-http";
+import { requireCaller, requireSession } from "../authenticate/index.ts";
+import { type Platform } from "../compose/platform.ts";
+import { clearSessionCookie } from "../cookies.ts";
+import { type AppEnv } from "../env.ts";
 import { outcomeResponse, signedInResponse } from "./signed-in.ts";
 import {
   Email,

@@ -1,7 +1,9 @@
 // The audit log for operators (search, export) and a user's own security activity.
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema, SECURITY_EVENT_RULES } from "@burrow/platform-core";
-import { type AppEnv, type Platform, requireActor, requireCaller, requireSession } from "@burrow/platform-http";
+import { requireActor, requireCaller, requireSession } from "../authenticate/index.ts";
+import { type Platform } from "../compose/platform.ts";
+import { type AppEnv } from "../env.ts";
 import {
   auditExportFormat,
   auditExportResponse,

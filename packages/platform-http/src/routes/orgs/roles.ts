@@ -1,7 +1,9 @@
 // Routes for custom roles of an organization.
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema } from "@burrow/platform-core";
-import { type AppEnv, type Platform, requireCaller } from "@burrow/platform-http";
+import { requireCaller } from "../../authenticate/index.ts";
+import { type Platform } from "../../compose/platform.ts";
+import { type AppEnv } from "../../env.ts";
 import { jsonBody, jsonContent, problems, signedIn } from "../../schemas.ts";
 import { Name, OrgId, route } from "./shared.ts";
 

@@ -2,7 +2,9 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema } from "@burrow/platform-core";
 import type { InvitationView } from "@burrow/platform-rbac";
-import { type AppEnv, type Platform, requireCaller } from "@burrow/platform-http";
+import { requireCaller } from "../../authenticate/index.ts";
+import { type Platform } from "../../compose/platform.ts";
+import { type AppEnv } from "../../env.ts";
 import { Email, jsonBody, jsonContent, PasswordInput, problems, signedIn } from "../../schemas.ts";
 import { signedInResponse } from "../signed-in.ts";
 import { OrgId, Role, route } from "./shared.ts";

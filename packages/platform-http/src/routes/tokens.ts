@@ -1,7 +1,9 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { idSchema, PlatformError } from "@burrow/platform-core";
 import type { ApiKeyRow } from "@burrow/platform-auth";
-import { type AppEnv, type Platform, requireSession } from "@burrow/platform-http";
+import { requireSession } from "../authenticate/index.ts";
+import { type Platform } from "../compose/platform.ts";
+import { type AppEnv } from "../env.ts";
 import {
   Email,
   jsonBody,

@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { constantTimeEqual, PlatformError } from "@burrow/platform-core";
-import { type AppEnv, type Platform } from "@burrow/platform-http";
+import { type Platform } from "../compose/platform.ts";
+import { type AppEnv } from "../env.ts";
 
 const Status = z.object({ status: z.literal("ok") }).openapi("HealthStatus");
 const Readiness = z

@@ -1,7 +1,9 @@
 import { Hono } from "hono";
 import { escapeHtml } from "@burrow/platform-email";
 import { isId, PlatformError } from "@burrow/platform-core";
-import { type AppEnv, CONTENT_SECURITY_POLICIES, type Platform } from "@burrow/platform-http";
+import { type Platform } from "../compose/platform.ts";
+import { type AppEnv } from "../env.ts";
+import { CONTENT_SECURITY_POLICIES } from "../security-headers/index.ts";
 
 /**
  * The development mailbox's pages: the newest messages, each message as the recipient would see it
@@ -23,7 +25,7 @@ export function devMailboxRoutes(platform: Platform): Hono<AppEnv> {
       const rows = messages
         .map(
           (message) =>
-            `<tr><td>${message.createdAt.toISOString()}</td><td>${escapeHtml(message.to)}</td><td><a href="/dev/mailbox/${message.id}">${escapeHtml(message.subject)}</a></td><td>${message.status}</td></tr>`,
+            `<tr><td>${message.createdAt.toISOString()}</td><td>${escapeHtml(message.to)}</td><td><a href="mailbox/${message.id}">${escapeHtml(message.subject)}</a></td><td>${message.status}</td></tr>`,
         )
         .join("");
       return c.html(
