@@ -97,11 +97,19 @@ const NOTICES: Record<string, string> = {
   "role-granted": "The platform role is granted.",
   "key-revoked": "The API key is revoked: requests with it fail from now on.",
   "role-revoked": "The platform role is taken away.",
+  "eligibility-granted": "The user is eligible for the role: they can ask to elevate into it.",
+  "eligibility-revoked": "The eligibility is removed, and any elevation from it has ended.",
   denied: "The elevation is refused.",
   "member-removed": "The member is removed.",
   "invitation-resent": "The invitation is sent again (the earlier link no longer works).",
   "invitation-revoked": "The invitation is withdrawn.",
   rotated: "A new signing key is active; the previous one verifies its tokens until they expire.",
+};
+
+/** A refusal as a sentence: the problem's message and, for a bad input, what was wrong with which field. */
+const problemText = (error: PlatformError) => {
+  const detail = error.errors?.map((issue) => `${issue.path}: ${issue.message}`).join("; ");
+  return detail === undefined || detail === "" ? error.message : `${error.message} ${detail}`;
 };
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -380,14 +388,8 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
       return c.redirect(`/users/${user.id}?done=created`, 303);
     } catch (error) {
       if (!(error instanceof PlatformError) || error.status >= 500 || error.status === 403) throw error;
-      const detail = error.errors?.map((issue) => `${issue.path}: ${issue.message}`).join("; ");
       return c.html(
-        <NewUserPage
-          frame={me}
-          error={detail === undefined ? error.message : `${error.message} ${detail}`}
-          email={fields.email}
-          name={fields.name}
-        />,
+        <NewUserPage frame={me} error={problemText(error)} email={fields.email} name={fields.name} />,
         error.status as 400,
       );
     }
@@ -401,6 +403,9 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
     const platformRoles = {
       held: await platform.rbac.roles.platformRolesOf(me.userId, userId),
       all: (await platform.rbac.roles.platformRoles(me.userId)).map((role) => ({ key: role.key, name: role.name })),
+      eligible: (await platform.rbac.elevations.eligibilities(me.userId, null)).filter(
+        (eligibility) => eligibility.userId === userId,
+      ),
     };
     const audit = me.can("audit:read")
       ? (await platform.auditTrail.search(me.userId, { targetId: userId }, { limit: 20 })).data
@@ -473,10 +478,6 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
     mjml: fields.mjml ?? "",
     text: (fields.text ?? "").trim() === "" ? null : (fields.text ?? ""),
   });
-  const problemText = (error: PlatformError) => {
-    const detail = error.errors?.map((issue) => `${issue.path}: ${issue.message}`).join("; ");
-    return detail === undefined || detail === "" ? error.message : `${error.message} ${detail}`;
-  };
   const previewResponse = (c: Context<AppEnv>, html: string, status: 200 | 400 = 200) => {
     c.header("Content-Security-Policy", PREVIEW_CSP);
     c.header("X-Frame-Options", "SAMEORIGIN");
@@ -860,6 +861,31 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
       return c.redirect(`/users/${userId}?done=role-revoked`, 303);
     });
   });
+  app.post("/users/:userId/eligibilities", async (c) => {
+    const me = await operator(c);
+    const fields = await form(c);
+    const userId = userIdOf(c);
+    const approverPermission = (fields.approverPermission ?? "").trim();
+    await platform.rbac.elevations.makeEligible(
+      me.userId,
+      null,
+      { userId, role: fields.role ?? "", approverPermission: approverPermission === "" ? null : approverPermission },
+      request(c),
+    );
+    return c.redirect(`/users/${userId}?done=eligibility-granted`, 303);
+  });
+  // Removing an eligibility, from the user's page or from the roles page: back to where it was.
+  for (const [path, back] of [
+    ["/users/:userId/eligibilities/:eligibilityId/revoke", (c: Context) => `/users/${userIdOf(c)}`],
+    ["/roles/eligibilities/:eligibilityId/revoke", () => "/roles"],
+  ] as const)
+    app.post(path, async (c) => {
+      const me = await operator(c);
+      await form(c);
+      const to = back(c);
+      await platform.rbac.elevations.revokeEligibility(me.userId, null, c.req.param("eligibilityId") ?? "", request(c));
+      return c.redirect(`${to}?done=eligibility-revoked`, 303);
+    });
   app.post("/users/:userId/api-keys/:keyId/revoke", async (c) => {
     const me = await operator(c);
     await form(c);
@@ -879,7 +905,7 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
   app.onError((error, c) => {
     if (error instanceof HTTPException && error.status === 303) return error.getResponse();
     if (error instanceof PlatformError && error.status < 500)
-      return c.html(<ErrorPage status={error.status} message={error.message} />, error.status as 400);
+      return c.html(<ErrorPage status={error.status} message={problemText(error)} />, error.status as 400);
     platform.log.error("admin request failed", {
       requestId: c.get("requestId"),
       error: error instanceof Error ? error.message : String(error),

@@ -223,10 +223,17 @@ describe("the admin console in Chromium, offline: the first operator's journey",
     await shot("organization");
   });
 
-  test("the roles page lists the platform roles and who holds them", async () => {
+  test("makes a user eligible for a platform role from their page; the roles page lists who holds and who may elevate", async () => {
+    await page.goto(`${adminOrigin}/users/${target.id}`);
+    await page.selectOption("#eligible-role", "support");
+    await page.fill("#approver-permission", "users:manage");
+    await page.click("button:has-text('Make eligible')");
+    await page.waitForSelector("text=The user is eligible for the role");
+    expect(await page.locator("tbody tr", { hasText: "needs users:manage" }).count()).toBe(1);
     await page.click("nav >> text=Roles");
     await page.waitForURL(`${adminOrigin}/roles`);
     expect(await page.locator("tbody tr", { hasText: "first.operator@example.com" }).count()).toBe(1);
+    expect(await page.locator("tbody tr", { hasText: target.id }).count()).toBe(1);
     await shot("roles");
   });
 

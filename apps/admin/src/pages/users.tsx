@@ -1,7 +1,18 @@
 import { USER_STATUSES, type SessionRow, type UserRow, type UserStatus } from "@burrow/platform-auth";
 import type { AuditEntry } from "@burrow/platform-core";
 import type { UserDetails } from "@burrow/platform-ops";
+import type { EligibilityView } from "@burrow/platform-rbac";
 import { ActionButton, ActionCell, CsrfField, type Frame, Pager, Shell, Table, when } from "../layout.tsx";
+
+/** Who must approve an elevation from an eligibility: nobody (it starts at once), or holders of a permission. */
+export const Approval = (props: { permission: string | null }) =>
+  props.permission === null ? (
+    <>starts at once</>
+  ) : (
+    <>
+      needs <code>{props.permission}</code>
+    </>
+  );
 
 const Status = (props: { status: string }) => <span class={`badge ${props.status}`}>{props.status}</span>;
 
@@ -69,7 +80,7 @@ export const UserPage = (props: {
   user: UserRow;
   sessions: SessionRow[];
   details: UserDetails;
-  platformRoles: { held: string[]; all: { key: string; name: string }[] };
+  platformRoles: { held: string[]; all: { key: string; name: string }[]; eligible: EligibilityView[] };
   audit: AuditEntry[] | null;
   notice: string | undefined;
 }) => {
@@ -235,6 +246,50 @@ export const UserPage = (props: {
           </div>
           <button type="submit" class="secondary">
             Grant
+          </button>
+        </form>
+      ) : null}
+      <h2>Eligible-only platform roles</h2>
+      <Table
+        empty={"Not eligible to elevate into any platform role."}
+        rows={props.platformRoles.eligible}
+        headings={["Role", "Approval", "Since", manage ? "Action" : null]}
+      >
+        {props.platformRoles.eligible.map((eligibility) => (
+          <tr>
+            <td>
+              <code>{eligibility.role}</code>
+            </td>
+            <td>
+              <Approval permission={eligibility.approverPermission} />
+            </td>
+            <td class="nowrap">{when(eligibility.createdAt)}</td>
+            <ActionCell
+              show={manage}
+              action={`${base}/eligibilities/${eligibility.id}/revoke`}
+              csrf={frame.csrf}
+              label="Remove"
+            />
+          </tr>
+        ))}
+      </Table>
+      {manage && !self ? (
+        <form class="toolbar" method="post" action={`${base}/eligibilities`}>
+          <CsrfField token={frame.csrf} />
+          <div>
+            <label for="eligible-role">Make eligible for</label>
+            <select id="eligible-role" name="role">
+              {props.platformRoles.all.map((role) => (
+                <option value={role.key}>{role.name}</option>
+              ))}
+            </select>
+          </div>
+          <div>
+            <label for="approver-permission">Approvers hold (empty: starts at once)</label>
+            <input id="approver-permission" name="approverPermission" maxlength={100} placeholder="users:manage" />
+          </div>
+          <button type="submit" class="secondary">
+            Make eligible
           </button>
         </form>
       ) : null}
