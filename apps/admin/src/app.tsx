@@ -24,7 +24,7 @@ import { clearAdminSession, csrfToken, csrfTokenValid, readAdminSession, writeAd
 import { EnrolPage, MfaPage, ReauthenticatePage, RecoveryCodesPage, SignInPage } from "./pages/sign-in.tsx";
 import { ErrorPage, OverviewPage } from "./pages/overview.tsx";
 import { ImpersonationPage, NewUserPage, UserPage, UsersPage } from "./pages/users.tsx";
-import { type AuditFilters, AuditPage, SecurityEventsPage } from "./pages/audit.tsx";
+import { type AuditFilters, AuditPage, AuditTimelinePage, SecurityEventsPage } from "./pages/audit.tsx";
 import { MessagesPage, TemplatePage, TemplatesPage } from "./pages/email.tsx";
 import { SecretPage, WebhookPage, WebhooksPage } from "./pages/webhooks.tsx";
 import { SettingsPage } from "./pages/settings.tsx";
@@ -423,16 +423,21 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
     );
   });
 
-  app.get("/audit", async (c) => {
-    const me = await operator(c);
-    const { filters, query } = auditFilters(c);
-    const cursor = c.req.query("cursor");
-    const page = await platform.auditTrail.search(me.userId, query, {
-      ...(cursor === undefined || cursor === "" ? {} : { cursor }),
-      limit: 50,
+  // The same filtered, newest-first pages as a table (50) or as a timeline of days (200).
+  for (const [path, View, limit] of [
+    ["/audit", AuditPage, 50],
+    ["/audit/timeline", AuditTimelinePage, 200],
+  ] as const)
+    app.get(path, async (c) => {
+      const me = await operator(c);
+      const { filters, query } = auditFilters(c);
+      const cursor = c.req.query("cursor");
+      const page = await platform.auditTrail.search(me.userId, query, {
+        ...(cursor === undefined || cursor === "" ? {} : { cursor }),
+        limit,
+      });
+      return c.html(<View frame={me} filters={filters} page={page} />);
     });
-    return c.html(<AuditPage frame={me} filters={filters} page={page} />);
-  });
   app.get("/audit/export", async (c) => {
     const me = await operator(c);
     const rows = await platform.auditTrail.export(me.userId, auditFilters(c).query);

@@ -144,6 +144,12 @@ describe("the admin console in Chromium, offline: the first operator's journey",
     const actions = await page.locator("tbody tr td:nth-child(2)").allTextContents();
     expect(actions.slice(0, 3)).toEqual(["user.unsuspended", "user.suspended", "session.revoked"]);
     await shot("audit");
+    await page.click(".tabs >> text=Timeline");
+    await page.waitForURL(`${adminOrigin}/audit/timeline`);
+    const firstDay = await page.locator("section.day li code").first().textContent();
+    expect(firstDay).toBe("user.unsuspended");
+    expect(await page.locator("section.day svg.strip rect").count()).toBe(await page.locator("section.day li").count());
+    await shot("audit-timeline");
     await page.click("nav >> text=Security events");
     await page.waitForURL(`${adminOrigin}/security-events`);
     expect(await page.locator("tbody tr", { hasText: "platform_role_granted" }).count()).toBe(1);

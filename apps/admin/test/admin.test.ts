@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { UserId } from "@burrow/platform-core";
 import { referenceTotp } from "@burrow/platform-auth/testing";
 import { createAdminApp } from "../src/app.tsx";
 import { ADMIN, Browser, signInWithCode as signInAs } from "./console.ts";
@@ -395,5 +396,47 @@ describe("the admin console", () => {
     expect(api.platform.auth.signingKeys.jwks().keys.length).toBe(before + 1);
     await settings.get("/settings?done=rotated");
     for (const key of api.platform.auth.signingKeys.jwks().keys) expect(settings.lastHtml).toContain(String(key.kid));
+  });
+
+  test("the audit timeline groups the filtered entries by UTC day, newest first, with their times", async () => {
+    const target = await signUpUser(api);
+    const other = await signUpUser(api);
+    const { userAdministration } = api.platform;
+    const firstDay = api.clock.now().toISOString().slice(0, 10);
+    await userAdministration.suspend(operator.id, target.id as UserId, {});
+    await userAdministration.suspend(operator.id, other.id as UserId, {});
+    api.clock.advance(24 * 60 * 60_000);
+    const secondDay = api.clock.now().toISOString().slice(0, 10);
+    await userAdministration.unsuspend(operator.id, target.id as UserId, {});
+    const unsuspendedAt = api.clock.now().toISOString().slice(11, 19);
+    const browser = await signInWithCode(operator, totpSecret);
+
+    await browser.get(`/audit?targetId=${target.id}`);
+    expect(browser.lastHtml).toContain(`href="/audit/timeline?targetId=${target.id}"`);
+    const page = await browser.get(`/audit/timeline?targetId=${target.id}`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-security-policy")).not.toContain("script-src");
+    const html = browser.lastHtml;
+    const sections = [...html.matchAll(/<section class="day" aria-label="([^"]+)">/g)].map((match) => match[1]);
+    expect(sections).toEqual([secondDay, firstDay]);
+    const [newer, older] = html.split(/<section class="day"/).slice(1);
+    expect(newer).toContain("user.unsuspended");
+    expect(newer).toContain(`<time datetime="${secondDay}T${unsuspendedAt}.000Z">${unsuspendedAt}</time>`);
+    expect(newer).not.toContain("user.suspended");
+    expect(older).toContain("user.suspended");
+    expect(older).toContain("user.signed_up");
+    // The filter holds: the other user's suspension is not on the target's timeline.
+    expect(html).not.toContain(other.id);
+    // One tick per entry on each day's strip.
+    expect(newer!.match(/<rect /g)?.length).toBe(1);
+    // The filter form keeps the view, and the export links keep the filters.
+    expect(html).toContain('action="/audit/timeline"');
+    expect(html).toContain(`/audit/export?targetId=${target.id}&amp;format=csv`);
+
+    await browser.get(`/audit/timeline?targetId=${target.id}&from=2000-01-01&to=2000-01-02`);
+    expect(browser.lastHtml).toContain("No entries match.");
+    const bad = await browser.get("/audit/timeline?action=user.nothing");
+    expect(bad.status).toBe(400);
+    expect((await browser.get("/audit/timeline?cursor=AAAA")).status).toBe(400);
   });
 });
