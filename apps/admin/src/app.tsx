@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { isId, PlatformError, type UserId } from "@burrow/platform-core";
-import { USER_STATUSES, type SessionRow, type UserStatus } from "@burrow/platform-auth";
+import { type SecondFactorProof, USER_STATUSES, type SessionRow, type UserStatus } from "@burrow/platform-auth";
 import { EMAIL_STATUSES, type EmailStatus } from "@burrow/platform-email";
 import { type AuditQuery, auditExportResponse } from "@burrow/platform-ops";
 import { covers } from "@burrow/platform-rbac";
@@ -21,7 +21,15 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { Frame } from "./layout.tsx";
 import { clearAdminSession, csrfToken, csrfTokenValid, readAdminSession, writeAdminSession } from "./session.ts";
-import { EnrolPage, MfaPage, ReauthenticatePage, RecoveryCodesPage, SignInPage } from "./pages/sign-in.tsx";
+import {
+  EnrolPage,
+  MfaPage,
+  type PasskeyOffer,
+  ReauthenticatePage,
+  RecoveryCodesPage,
+  SignInPage,
+} from "./pages/sign-in.tsx";
+import { passkeyScript, withScripts } from "./scripts.ts";
 import { ErrorPage, OverviewPage } from "./pages/overview.tsx";
 import { ImpersonationPage, NewUserPage, UserPage, UsersPage } from "./pages/users.tsx";
 import { type AuditFilters, AuditPage, AuditTimelinePage, SecurityEventsPage } from "./pages/audit.tsx";
@@ -32,8 +40,9 @@ import { OrganizationPage, OrganizationsPage } from "./pages/organizations.tsx";
 import { RolesPage } from "./pages/roles.tsx";
 
 /**
- * The console's policy: its own stylesheet and nothing else; no script at all, forms post only to
- * the console, and no page may be framed.
+ * The console's policy: its own stylesheet and nothing else; no script, forms post only to the
+ * console, and no page may be framed. The few pages that load one of the console's own scripts add
+ * `script-src 'self'` (`withScripts`).
  */
 export const ADMIN_CSP =
   "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -247,6 +256,54 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
     return c.body(STYLESHEET);
   });
 
+  app.get("/assets/passkey.js", async (c) => {
+    c.header("Content-Type", "text/javascript; charset=utf-8");
+    c.header("Cache-Control", "public, max-age=3600");
+    return c.body(await passkeyScript());
+  });
+
+  /** A page that loads the console's scripts: the same policy with `script-src 'self'`. */
+  const scripted = (c: Context<AppEnv>, offer: PasskeyOffer | null) => {
+    if (offer !== null) c.header("Content-Security-Policy", withScripts(ADMIN_CSP));
+  };
+  /** A passkey ceremony for `userId`, or null when they have no passkey (the page offers codes alone). */
+  const passkeyOffer = async (
+    userId: string,
+    purpose: "second_factor" | "reauthentication",
+    mfaChallengeId?: string,
+  ): Promise<PasskeyOffer | null> => {
+    try {
+      return await auth.passkeys.optionsForUser(userId, purpose, mfaChallengeId);
+    } catch (error) {
+      if (error instanceof PlatformError && error.code === "no_passkey") return null;
+      throw error;
+    }
+  };
+  /** The second-factor page of a live sign-in: a passkey when the operator has one, and the code form. */
+  const mfaPage = async (c: Context<AppEnv>, mfaToken: string, error?: string) => {
+    const challenge = await auth.challenges.find(mfaToken);
+    const passkey = await passkeyOffer(challenge.userId, "second_factor", challenge.id);
+    scripted(c, passkey);
+    return c.html(
+      <MfaPage csrf={csrfToken(c, config)} mfaToken={mfaToken} passkey={passkey} error={error} />,
+      error === undefined ? 200 : 400,
+    );
+  };
+  /** The browser's WebAuthn answer as the passkey form posted it (JSON); the service checks every field. */
+  const assertionOf = (fields: Record<string, string>) => {
+    let response: unknown;
+    try {
+      response = JSON.parse(fields.response ?? "");
+    } catch {
+      response = null;
+    }
+    if (typeof response !== "object" || response === null || Array.isArray(response))
+      throw new PlatformError("validation_failed", {
+        errors: [{ path: "response", message: "The passkey's answer could not be read" }],
+      });
+    return { ceremonyId: fields.ceremonyId ?? "", response: response as never };
+  };
+
   // ── Signing in: password, then the second factor (or enrolling one), then the console. ──
   app.get("/sign-in", (c) => c.html(<SignInPage csrf={csrfToken(c, config)} />));
   app.post("/sign-in", async (c) => {
@@ -256,7 +313,7 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
       const outcome = await auth.signIn({ email: fields.email ?? "", password: fields.password ?? "" }, request(c), {
         result: "admin_session",
       });
-      if (outcome.kind === "mfa_required") return c.html(<MfaPage csrf={csrf} mfaToken={outcome.mfaToken} />);
+      if (outcome.kind === "mfa_required") return await mfaPage(c, outcome.mfaToken);
       writeAdminSession(c, config, outcome.token);
       return c.redirect(outcome.session.restriction === null ? "/" : "/enrol-mfa", 303);
     } catch (error) {
@@ -264,59 +321,103 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
       return c.html(<SignInPage csrf={csrf} error={error.message} email={fields.email} />, error.status as 400);
     }
   });
-  app.post("/sign-in/mfa", async (c) => {
-    const fields = await form(c);
-    const code = (fields.code ?? "").replace(/\s+/g, "");
-    try {
-      const signedIn = await auth.challenges.verify(
-        { mfaToken: fields.mfaToken ?? "", method: /^\d{6,8}$/.test(code) ? "totp" : "recovery_code", code },
-        request(c),
-      );
-      if (signedIn.result !== "admin_session") throw new PlatformError("invalid_token");
-      writeAdminSession(c, config, signedIn.token);
-      return c.redirect("/", 303);
-    } catch (error) {
-      if (!(error instanceof PlatformError) || error.status >= 500) throw error;
-      const csrf = csrfToken(c, config);
-      // A wrong code may be tried again on the same challenge; a dead challenge starts over.
-      if (error.code === "invalid_code")
-        return c.html(<MfaPage csrf={csrf} mfaToken={fields.mfaToken ?? ""} error={error.message} />, 400);
-      return c.html(<SignInPage csrf={csrf} error={error.message} />, error.status as 400);
-    }
-  });
+  // The second step, with a code or a passkey: both end in the challenge's verify, which ends in the
+  // one sign-in completion (status, policy, audit) and answers the console session it was asked for.
+  for (const [path, proofOf] of [
+    [
+      "/sign-in/mfa",
+      (fields: Record<string, string>): SecondFactorProof => {
+        const code = (fields.code ?? "").replace(/\s+/g, "");
+        return { method: /^\d{6,8}$/.test(code) ? "totp" : "recovery_code", code };
+      },
+    ],
+    [
+      "/sign-in/passkey",
+      (fields: Record<string, string>): SecondFactorProof => ({ method: "passkey", assertion: assertionOf(fields) }),
+    ],
+  ] as const)
+    app.post(path, async (c) => {
+      const fields = await form(c);
+      const mfaToken = fields.mfaToken ?? "";
+      try {
+        const signedIn = await auth.challenges.verify({ mfaToken, ...proofOf(fields) }, request(c));
+        if (signedIn.result !== "admin_session") throw new PlatformError("invalid_token");
+        writeAdminSession(c, config, signedIn.token);
+        return c.redirect("/", 303);
+      } catch (error) {
+        if (!(error instanceof PlatformError) || error.status >= 500) throw error;
+        // A wrong code or passkey may be tried again on the same challenge; a dead challenge starts over.
+        if (error.code === "invalid_code" || error.code === "validation_failed")
+          return await mfaPage(
+            c,
+            mfaToken,
+            path === "/sign-in/passkey" ? "The passkey was not accepted. Try again, or use a code." : error.message,
+          ).catch((again) => {
+            if (!(again instanceof PlatformError)) throw again;
+            return c.html(<SignInPage csrf={csrfToken(c, config)} error={again.message} />, again.status as 400);
+          });
+        return c.html(<SignInPage csrf={csrfToken(c, config)} error={error.message} />, error.status as 400);
+      }
+    });
   app.get("/enrol-mfa", async (c) => {
     const me = await operator(c, { enrolling: true });
     if (me.session.restriction === null) return c.redirect("/", 303);
     const enrolment = await auth.factors.enrollTotp(me.session, "Burrow admin", request(c));
+    const passkey = await auth.passkeys.registrationOptions(me.session);
+    scripted(c, passkey);
+    const error = c.req.query("error");
     return c.html(
       <EnrolPage
         csrf={me.csrf}
         factorId={enrolment.factorId}
         secret={enrolment.secret}
         qrDataUrl={`data:image/svg+xml;base64,${Buffer.from(enrolment.qrSvg).toString("base64")}`}
+        passkey={passkey}
         error={
-          c.req.query("error") === "code"
+          error === "code"
             ? "That code did not work. Scan this new code into your app and try again."
-            : undefined
+            : error === "passkey"
+              ? "The passkey could not be added. Try again, or use an authenticator app."
+              : undefined
         }
       />,
     );
   });
+  /** Enrolment done (TOTP or passkey): the session is a full one now, and the recovery codes are shown once. */
+  const enrolled = (c: Context<AppEnv>, added: { recoveryCodes: string[] | null; sessionToken: string | null }) => {
+    if (added.sessionToken !== null) writeAdminSession(c, config, added.sessionToken);
+    return c.html(<RecoveryCodesPage codes={added.recoveryCodes ?? []} />);
+  };
   app.post("/enrol-mfa", async (c) => {
     const me = await operator(c, { enrolling: true });
     const fields = await form(c);
     try {
-      const { recoveryCodes, sessionToken } = await auth.factors.confirmTotp(
-        me.session,
-        fields.factorId ?? "",
-        (fields.code ?? "").replace(/\s+/g, ""),
-        request(c),
+      return enrolled(
+        c,
+        await auth.factors.confirmTotp(
+          me.session,
+          fields.factorId ?? "",
+          (fields.code ?? "").replace(/\s+/g, ""),
+          request(c),
+        ),
       );
-      if (sessionToken !== null) writeAdminSession(c, config, sessionToken);
-      return c.html(<RecoveryCodesPage codes={recoveryCodes ?? []} />);
     } catch (error) {
       if (!(error instanceof PlatformError) || error.status >= 500) throw error;
       return c.redirect("/enrol-mfa?error=code", 303);
+    }
+  });
+  app.post("/enrol-passkey", async (c) => {
+    const me = await operator(c, { enrolling: true });
+    const fields = await form(c);
+    try {
+      const { ceremonyId, response } = assertionOf(fields);
+      return enrolled(
+        c,
+        await auth.passkeys.register(me.session, { ceremonyId, response, label: "Admin console passkey" }, request(c)),
+      );
+    } catch (error) {
+      if (!(error instanceof PlatformError) || error.status >= 500) throw error;
+      return c.redirect("/enrol-mfa?error=passkey", 303);
     }
   });
   app.post("/sign-out", async (c) => {
@@ -328,28 +429,36 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
     return c.redirect("/sign-in", 303);
   });
   // Destructive actions need an authentication in the last 10 minutes: the code from the
-  // authenticator app (the second factor every operator has) confirms it.
+  // authenticator app, or the operator's passkey, confirms it.
+  const reauthenticatePage = async (c: Context<AppEnv>, me: Operator, next: string, error?: PlatformError) => {
+    const passkey = await passkeyOffer(me.userId, "reauthentication");
+    scripted(c, passkey);
+    return c.html(
+      <ReauthenticatePage csrf={me.csrf} next={next} passkey={passkey} error={error?.message} />,
+      (error?.status ?? 200) as 200,
+    );
+  };
   app.get("/reauthenticate", async (c) => {
     const me = await operator(c);
-    return c.html(<ReauthenticatePage csrf={me.csrf} next={localPath(c.req.query("next"), "/")} />);
+    return reauthenticatePage(c, me, localPath(c.req.query("next"), "/"));
   });
-  app.post("/reauthenticate", async (c) => {
-    const me = await operator(c);
-    const fields = await form(c);
-    const next = localPath(fields.next, "/");
-    try {
-      const { token } = await auth.flows.reauthenticate(
-        me.session,
-        { totp: (fields.code ?? "").replace(/\s+/g, "") },
-        request(c),
-      );
-      writeAdminSession(c, config, token);
-      return c.redirect(`${next}${next.includes("?") ? "&" : "?"}done=reauthenticated`, 303);
-    } catch (error) {
-      if (!(error instanceof PlatformError) || error.status >= 500) throw error;
-      return c.html(<ReauthenticatePage csrf={me.csrf} next={next} error={error.message} />, error.status as 400);
-    }
-  });
+  for (const [path, proofOf] of [
+    ["/reauthenticate", (fields: Record<string, string>) => ({ totp: (fields.code ?? "").replace(/\s+/g, "") })],
+    ["/reauthenticate/passkey", (fields: Record<string, string>) => ({ passkey: assertionOf(fields) })],
+  ] as const)
+    app.post(path, async (c) => {
+      const me = await operator(c);
+      const fields = await form(c);
+      const next = localPath(fields.next, "/");
+      try {
+        const { token } = await auth.flows.reauthenticate(me.session, proofOf(fields), request(c));
+        writeAdminSession(c, config, token);
+        return c.redirect(`${next}${next.includes("?") ? "&" : "?"}done=reauthenticated`, 303);
+      } catch (error) {
+        if (!(error instanceof PlatformError) || error.status >= 500) throw error;
+        return reauthenticatePage(c, me, next, error);
+      }
+    });
 
   // ── The console. ──
   app.get("/", async (c) => {

@@ -22,13 +22,19 @@ const MENU: { href: string; label: string; permission: string | null }[] = [
   { href: "/settings", label: "Settings", permission: "settings:read" },
 ];
 
-const Document = (props: { title: string; children: Child }) => (
+/** A script of the console's own (`/assets/…`); a page that loads one is served with `script-src 'self'`. */
+export type ScriptPath = "/assets/passkey.js";
+
+const Document = (props: { title: string; scripts?: ScriptPath[] | undefined; children: Child }) => (
   <html lang="en">
     <head>
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width,initial-scale=1" />
       <title>{`${props.title} · Burrow admin`}</title>
       <link rel="stylesheet" href="/assets/admin.css" />
+      {(props.scripts ?? []).map((src) => (
+        <script type="module" src={src}></script>
+      ))}
     </head>
     <body>{props.children}</body>
   </html>
@@ -78,8 +84,13 @@ export const Shell = (props: { frame: Frame; title: string; notice?: string | un
 );
 
 /** A page outside the console: signing in, the second factor, enrolling one, errors. */
-export const Solo = (props: { title: string; error?: string | undefined; children: Child }) => (
-  <Document title={props.title}>
+export const Solo = (props: {
+  title: string;
+  error?: string | undefined;
+  scripts?: ScriptPath[] | undefined;
+  children: Child;
+}) => (
+  <Document title={props.title} scripts={props.scripts}>
     <div class="solo">
       <div class="card">
         <div class="brand">Burrow admin</div>
