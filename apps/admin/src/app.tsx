@@ -19,7 +19,7 @@ import {
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import type { Frame } from "./layout.tsx";
+import { DoneRow, type Frame } from "./layout.tsx";
 import { clearAdminSession, csrfToken, csrfTokenValid, readAdminSession, writeAdminSession } from "./session.ts";
 import {
   EnrolPage,
@@ -29,7 +29,7 @@ import {
   RecoveryCodesPage,
   SignInPage,
 } from "./pages/sign-in.tsx";
-import { passkeyScript, withScripts } from "./scripts.ts";
+import { htmxScript, passkeyScript, withScripts } from "./scripts.ts";
 import { ErrorPage, OverviewPage } from "./pages/overview.tsx";
 import { ImpersonationPage, NewUserPage, UserPage, UsersPage } from "./pages/users.tsx";
 import { type AuditFilters, AuditPage, AuditTimelinePage, SecurityEventsPage } from "./pages/audit.tsx";
@@ -62,9 +62,18 @@ interface Operator extends Frame {
   userId: UserId;
 }
 
-/** A redirect thrown from a helper (not signed in, step-up needed): answered as it is. */
+/** Whether htmx sent the request (an in-place update), rather than the browser itself. */
+const fromHtmx = (c: Context) => c.req.header("hx-request") === "true";
+
+/**
+ * A redirect thrown from a helper (not signed in, step-up needed): answered as it is. An htmx
+ * request is told to go there as a page (HX-Redirect), not to draw the sign-in page into a row.
+ */
 const redirectNow = (c: Context, location: string): never => {
-  throw new HTTPException(303, { res: c.redirect(location, 303) });
+  const res = fromHtmx(c)
+    ? new Response(null, { status: 200, headers: { "HX-Redirect": location } })
+    : c.redirect(location, 303);
+  throw new HTTPException(303, { res });
 };
 
 const escapeText = (value: string) => value.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
@@ -122,6 +131,13 @@ const problemText = (error: PlatformError) => {
 };
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * An action's answer: back to `page` with its notice (`?done=`), or, for htmx, the line that takes
+ * the acted-on row's place, saying the same.
+ */
+const actionDone = (c: Context, page: string, done: keyof typeof NOTICES) =>
+  fromHtmx(c) ? c.html(<DoneRow message={NOTICES[done] ?? ""} />) : c.redirect(`${page}?done=${done}`, 303);
 
 /** The notice a page shows after an action redirected to it (`?done=`), from the fixed list above. */
 const noticeOf = (c: Context) => {
@@ -245,7 +261,7 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
       return await work();
     } catch (error) {
       if (error instanceof PlatformError && error.code === "reauthentication_required")
-        return c.redirect(`/reauthenticate?next=${encodeURIComponent(back)}`, 303);
+        return redirectNow(c, `/reauthenticate?next=${encodeURIComponent(back)}`);
       throw error;
     }
   }
@@ -261,6 +277,15 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
     c.header("Cache-Control", "public, max-age=3600");
     return c.body(await passkeyScript());
   });
+
+  app.get("/assets/htmx.min.js", (c) => {
+    c.header("Content-Type", "text/javascript; charset=utf-8");
+    c.header("Cache-Control", "public, max-age=3600");
+    return c.body(htmxScript());
+  });
+  /** A page with in-place updates (it loads htmx): the console's policy with `script-src 'self'`. */
+  const enhanced = (c: Context<AppEnv>) =>
+    c.header("Content-Security-Policy", withScripts(ADMIN_CSP, { requests: "self" }));
 
   /** A page that loads the console's scripts: the same policy with `script-src 'self'`. */
   const scripted = (c: Context<AppEnv>, offer: PasskeyOffer | null) => {
@@ -477,6 +502,7 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
       ...(cursor === undefined || cursor === "" ? {} : { cursor }),
       limit: 50,
     });
+    enhanced(c);
     return c.html(<UsersPage frame={me} page={page} query={query} status={status} />);
   });
   app.get("/users/new", async (c) => {
@@ -519,6 +545,7 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
     const audit = me.can("audit:read")
       ? (await platform.auditTrail.search(me.userId, { targetId: userId }, { limit: 20 })).data
       : null;
+    enhanced(c);
     return c.html(
       <UserPage
         frame={me}
@@ -563,13 +590,14 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
       { resolved },
       { ...(cursor === undefined || cursor === "" ? {} : { cursor }), limit: 50 },
     );
+    enhanced(c);
     return c.html(<SecurityEventsPage frame={me} resolved={resolved} page={page} notice={noticeOf(c)} />);
   });
   app.post("/security-events/:eventId/resolve", async (c) => {
     const me = await operator(c);
     const fields = await form(c);
     await platform.securityEvents.resolve(me.userId, c.req.param("eventId"), fields.note ?? "", request(c));
-    return c.redirect("/security-events?done=resolved", 303);
+    return actionDone(c, "/security-events", "resolved");
   });
 
   // ── Email: templates with their editor and preview, the outbox. ──
@@ -998,21 +1026,21 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
       await form(c);
       const to = back(c);
       await platform.rbac.elevations.revokeEligibility(me.userId, null, c.req.param("eligibilityId") ?? "", request(c));
-      return c.redirect(`${to}?done=eligibility-revoked`, 303);
+      return actionDone(c, to, "eligibility-revoked");
     });
   app.post("/users/:userId/api-keys/:keyId/revoke", async (c) => {
     const me = await operator(c);
     await form(c);
     const userId = userIdOf(c);
     await platform.userAdministration.revokeApiKey(me.userId, userId, c.req.param("keyId"), request(c));
-    return c.redirect(`/users/${userId}?done=key-revoked`, 303);
+    return actionDone(c, `/users/${userId}`, "key-revoked");
   });
   app.post("/users/:userId/sessions/:sessionId/revoke", async (c) => {
     const me = await operator(c);
     await form(c);
     const userId = userIdOf(c);
     await platform.userAdministration.revokeSession(me.userId, userId, c.req.param("sessionId"), request(c));
-    return c.redirect(`/users/${userId}?done=session-revoked`, 303);
+    return actionDone(c, `/users/${userId}`, "session-revoked");
   });
 
   app.notFound((c) => c.html(<ErrorPage status={404} message="There is no such page." />, 404));

@@ -117,19 +117,30 @@ describe("the admin console in Chromium, offline: the first operator's journey",
     await page.goto(`${adminOrigin}/users`);
     expect(await page.locator("tbody tr").count()).toBeGreaterThanOrEqual(14);
     await shot("users");
-    await page.fill("#query", "Tess");
-    await page.click("form[role=search] button");
+    // Search as you type (htmx): the results change in place, the page is not loaded again.
+    await page.evaluate(() => Object.assign(window, { samePage: true }));
+    await page.locator("#query").pressSequentially("Tess");
+    await page.waitForFunction(() => document.querySelectorAll("#user-results tbody tr").length === 1);
     await page.waitForURL(/query=Tess/);
+    expect(await page.evaluate(() => (window as never as { samePage?: boolean }).samePage)).toBe(true);
+    // The Search button still submits the form as a page.
+    await page.click("form[role=search] button");
+    await page.waitForLoadState("load");
     expect(await page.locator("tbody tr").count()).toBe(1);
     await page.click(`a[href="/users/${target.id}"]`);
     await page.waitForURL(`${adminOrigin}/users/${target.id}`);
     expect(await page.locator("tbody tr", { hasText: "Firefox" }).count()).toBe(1);
     await shot("user");
 
+    // Revoking a session updates its row in place (htmx posts the form with its CSRF token).
     expect((await api.request("/v1/me", { headers: target.bearer })).status).toBe(200);
+    await page.evaluate(() => Object.assign(window, { samePage: true }));
     await page.click(`form[action$="/revoke"] button`);
-    await page.waitForSelector("text=The session has ended.");
+    await page.waitForSelector("tr.done >> text=The session has ended.");
+    expect(await page.evaluate(() => (window as never as { samePage?: boolean }).samePage)).toBe(true);
+    expect(page.url()).toBe(`${adminOrigin}/users/${target.id}`);
     expect((await api.request("/v1/me", { headers: target.bearer })).status).toBe(401);
+    await page.reload();
 
     await page.click("text=Suspend");
     await page.waitForSelector("text=The user is suspended");
@@ -156,6 +167,13 @@ describe("the admin console in Chromium, offline: the first operator's journey",
     await page.waitForURL(`${adminOrigin}/security-events`);
     expect(await page.locator("tbody tr", { hasText: "platform_role_granted" }).count()).toBe(1);
     await shot("security-events");
+    // Resolved in place: the row says so; the resolved list has it with its note.
+    await page.fill('tbody tr:has-text("platform_role_granted") input[name="note"]', "Expected: the first operator");
+    await page.click('tbody tr:has-text("platform_role_granted") button');
+    await page.waitForSelector("tr.done >> text=The security event is resolved.");
+    expect(page.url()).toBe(`${adminOrigin}/security-events`);
+    await page.goto(`${adminOrigin}/security-events?resolved=true`);
+    expect(await page.locator("tbody tr", { hasText: "Expected: the first operator" }).count()).toBe(1);
   });
 
   test("edits an email template and sees the preview change, then saves it", async () => {

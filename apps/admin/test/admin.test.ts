@@ -439,4 +439,66 @@ describe("the admin console", () => {
     expect(bad.status).toBe(400);
     expect((await browser.get("/audit/timeline?cursor=AAAA")).status).toBe(400);
   });
+
+  test("in-place updates: htmx served by the console itself, an action answered with its row, the same rules as a form", async () => {
+    const browser = await signInWithCode(operator, totpSecret);
+    const users = await browser.get("/users");
+    expect(users.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect(users.headers.get("content-security-policy")).not.toContain("unsafe-inline");
+    expect(users.headers.get("content-security-policy")).toContain("connect-src 'self'");
+    expect(browser.lastHtml).toContain('<script defer="" src="/assets/htmx.min.js"></script>');
+    expect(browser.lastHtml).toContain("&quot;includeIndicatorStyles&quot;:false");
+    expect(browser.lastHtml).toContain('hx-get="/users"');
+    const htmx = await browser.get("/assets/htmx.min.js");
+    expect(htmx.headers.get("content-type")).toStartWith("text/javascript");
+    expect(await htmx.text()).toContain('version:"2.0.11"');
+    // Pages without in-place updates stay script-free.
+    const audit = await browser.get("/audit");
+    expect(audit.headers.get("content-security-policy")).not.toContain("script-src");
+    expect(browser.lastHtml).not.toContain("<script");
+
+    const target = await signUpUser(api);
+    const [session] = await api.platform.userAdministration.sessions(operator.id, target.id as UserId);
+    await browser.get(`/users/${target.id}`);
+    expect(browser.lastHtml).toContain(`hx-post="/users/${target.id}/sessions/${session!.id}/revoke"`);
+    const hx = { "hx-request": "true" };
+    // Without the page's CSRF token, or from another origin, an htmx request is refused like a form.
+    const noToken = await browser.post(`/users/${target.id}/sessions/${session!.id}/revoke`, { _csrf: "" }, hx);
+    expect(noToken.status).toBe(403);
+    const elsewhere = await browser.post(
+      `/users/${target.id}/sessions/${session!.id}/revoke`,
+      {},
+      {
+        ...hx,
+        origin: "https://evil.example",
+      },
+    );
+    expect(elsewhere.status).toBe(403);
+    expect((await api.request("/v1/me", { headers: target.bearer })).status).toBe(200);
+
+    const revoked = await browser.post(`/users/${target.id}/sessions/${session!.id}/revoke`, {}, hx);
+    expect(revoked.status).toBe(200);
+    const row = await revoked.text();
+    expect(row).toStartWith('<tr class="done">');
+    expect(row).toContain("The session has ended.");
+    expect((await api.request("/v1/me", { headers: target.bearer })).status).toBe(401);
+    // Again: the session is gone, a 404 (htmx shows the error page in place of the page).
+    const again = await browser.post(`/users/${target.id}/sessions/${session!.id}/revoke`, {}, hx);
+    expect(again.status).toBe(404);
+
+    // A security event resolved in place; an empty note is the same 400 as the form's, and resolves nothing.
+    await api.platform.operator.createAdmin(`inplace-${crypto.randomUUID().slice(0, 8)}@example.com`);
+    await browser.get("/security-events");
+    const eventId = /hx-post="\/security-events\/([^/]+)\/resolve"/.exec(browser.lastHtml)![1]!;
+    expect((await browser.post(`/security-events/${eventId}/resolve`, { note: " " }, hx)).status).toBe(400);
+    const open = await api.platform.securityEvents.list(operator.id, { resolved: false }, { limit: 200 });
+    expect(open.data.some((event) => event.id === eventId)).toBe(true);
+    const resolved = await browser.post(`/security-events/${eventId}/resolve`, { note: "expected" }, hx);
+    expect(await resolved.text()).toContain("The security event is resolved.");
+
+    // A console session that has ended sends htmx to the sign-in page as a page, not into the row.
+    api.clock.advance(31 * 60_000);
+    const expired = await browser.post(`/users/${target.id}/sessions/${session!.id}/revoke`, {}, hx);
+    expect(expired.headers.get("hx-redirect")).toBe("/sign-in");
+  });
 });

@@ -1,6 +1,6 @@
 import { AUDIT_ACTIONS, type AuditEntry } from "@burrow/platform-core";
 import type { SecurityEventRow } from "@burrow/platform-ops";
-import { CsrfField, type Frame, Pager, Shell, Table, when } from "../layout.tsx";
+import { CsrfField, type Frame, inPlace, Pager, Shell, Table, when } from "../layout.tsx";
 
 /** The filters as the form sent them (text), kept to fill the form again and build page links. */
 export type AuditFilters = Partial<Record<"actorId" | "action" | "targetId" | "outcome" | "from" | "to", string>>;
@@ -222,7 +222,7 @@ export const SecurityEventsPage = (props: {
 }) => {
   const canResolve = props.frame.can("security_events:resolve");
   return (
-    <Shell frame={props.frame} title="Security events" notice={props.notice}>
+    <Shell frame={props.frame} title="Security events" notice={props.notice} scripts={["/assets/htmx.min.js"]}>
       <p class="muted">
         {props.resolved ? (
           <>
@@ -265,7 +265,12 @@ export const SecurityEventsPage = (props: {
                   {event.resolutionNote} <span class="muted">({when(event.resolvedAt, true)})</span>
                 </>
               ) : canResolve ? (
-                <form class="toolbar" method="post" action={`/security-events/${event.id}/resolve`}>
+                <form
+                  class="toolbar"
+                  method="post"
+                  action={`/security-events/${event.id}/resolve`}
+                  {...inPlace(`/security-events/${event.id}/resolve`)}
+                >
                   <CsrfField token={props.frame.csrf} />
                   <label for={`note-${event.id}`}>Note</label>
                   <input id={`note-${event.id}`} name="note" required maxlength={1000} />

@@ -4,6 +4,9 @@ import type { UserDetails } from "@burrow/platform-ops";
 import type { EligibilityView } from "@burrow/platform-rbac";
 import { ActionButton, ActionCell, CsrfField, type Frame, Pager, Shell, Table, when } from "../layout.tsx";
 
+/** The pages here update in place with htmx where it saves a page load (see docs/admin.md). */
+const HTMX = ["/assets/htmx.min.js" as const];
+
 /** Who must approve an elevation from an eligibility: nobody (it starts at once), or holders of a permission. */
 export const Approval = (props: { permission: string | null }) =>
   props.permission === null ? (
@@ -27,8 +30,20 @@ export const UsersPage = (props: {
   if (props.status !== undefined) next.set("status", props.status);
   if (props.page.nextCursor !== null) next.set("cursor", props.page.nextCursor);
   return (
-    <Shell frame={props.frame} title="Users">
-      <form class="toolbar" method="get" action="/users" role="search">
+    <Shell frame={props.frame} title="Users" scripts={HTMX}>
+      {/* Search as you type: the results are fetched and swapped in place; Search still submits without script. */}
+      <form
+        class="toolbar"
+        method="get"
+        action="/users"
+        role="search"
+        hx-get="/users"
+        hx-trigger="input changed delay:300ms from:#query, change from:#status"
+        hx-target="#user-results"
+        hx-select="#user-results"
+        hx-swap="outerHTML"
+        hx-replace-url="true"
+      >
         <div>
           <label for="query">Email, name or id</label>
           <input id="query" name="query" type="search" value={props.query} maxlength={254} />
@@ -51,26 +66,28 @@ export const UsersPage = (props: {
           </a>
         ) : null}
       </form>
-      <Table
-        empty={"No users match."}
-        rows={props.page.data}
-        headings={["Email", "Name", "Status", "Created", "Last sign-in"]}
-      >
-        {props.page.data.map((user) => (
-          <tr>
-            <td>
-              <a href={`/users/${user.id}`}>{user.email}</a>
-            </td>
-            <td>{user.name ?? "—"}</td>
-            <td>
-              <Status status={user.status} />
-            </td>
-            <td>{when(user.createdAt)}</td>
-            <td>{when(user.lastSignInAt)}</td>
-          </tr>
-        ))}
-      </Table>
-      <Pager href={props.page.nextCursor === null ? null : `/users?${next.toString()}`} />
+      <div id="user-results">
+        <Table
+          empty={"No users match."}
+          rows={props.page.data}
+          headings={["Email", "Name", "Status", "Created", "Last sign-in"]}
+        >
+          {props.page.data.map((user) => (
+            <tr>
+              <td>
+                <a href={`/users/${user.id}`}>{user.email}</a>
+              </td>
+              <td>{user.name ?? "—"}</td>
+              <td>
+                <Status status={user.status} />
+              </td>
+              <td>{when(user.createdAt)}</td>
+              <td>{when(user.lastSignInAt)}</td>
+            </tr>
+          ))}
+        </Table>
+        <Pager href={props.page.nextCursor === null ? null : `/users?${next.toString()}`} />
+      </div>
     </Shell>
   );
 };
@@ -89,7 +106,7 @@ export const UserPage = (props: {
   const base = `/users/${user.id}`;
   const self = frame.email === user.email;
   return (
-    <Shell frame={frame} title={user.name ?? user.email} notice={props.notice}>
+    <Shell frame={frame} title={user.name ?? user.email} notice={props.notice} scripts={HTMX}>
       <div class="card">
         <dl>
           <dt>Id</dt>
@@ -175,6 +192,7 @@ export const UserPage = (props: {
               action={`${base}/sessions/${session.id}/revoke`}
               csrf={frame.csrf}
               label="Revoke"
+              inPlace
             />
           </tr>
         ))}
@@ -269,6 +287,7 @@ export const UserPage = (props: {
               action={`${base}/eligibilities/${eligibility.id}/revoke`}
               csrf={frame.csrf}
               label="Remove"
+              inPlace
             />
           </tr>
         ))}
@@ -333,6 +352,7 @@ export const UserPage = (props: {
                   csrf={frame.csrf}
                   label="Revoke"
                   kind="secondary"
+                  inPlace
                 />
               ) : null}
             </td>
