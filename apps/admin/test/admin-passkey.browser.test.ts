@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, CDPSession, Page } from "playwright-core";
-import { launchChromium } from "@burrow/platform-core/browser";
+import { addVirtualAuthenticator, launchChromium } from "@burrow/platform-core/browser";
 import { createAdminApp } from "../src/app.tsx";
+import { offlineContext, SCREENSHOTS } from "./browser.ts";
 import {
   createTestApi,
   grantPlatformPermissions,
@@ -12,11 +12,6 @@ import {
   type TestApi,
   type TestUser,
 } from "../../api/test/helpers.ts";
-
-const SCREENSHOTS =
-  process.env.BURROW_UPDATE_SCREENSHOTS === "1"
-    ? join(import.meta.dir, "../../../docs/images")
-    : join(tmpdir(), "burrow-screenshots");
 
 describe("the admin console in Chromium: a passkey as the operator's second factor (virtual authenticator)", () => {
   let api: TestApi;
@@ -41,30 +36,14 @@ describe("the admin console in Chromium: a passkey as the operator's second fact
     operator = await signUpUser(api, { name: "Kim Key" });
     await grantPlatformPermissions(api, operator.id, ["users:read", "audit:read"]);
     browser = await launchChromium();
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    await context.route("**/*", (route) => {
-      const host = new URL(route.request().url()).hostname;
-      if (host === "localhost" || host === "127.0.0.1") return route.continue();
-      outside.push(route.request().url());
-      return route.abort();
-    });
+    const context = await offlineContext(browser, outside);
     page = await context.newPage();
     page.on("console", (message) => {
       if (message.type() === "error") consoleErrors.push(message.text());
     });
     page.on("pageerror", (error) => consoleErrors.push(error.message));
     cdp = await context.newCDPSession(page);
-    await cdp.send("WebAuthn.enable");
-    await cdp.send("WebAuthn.addVirtualAuthenticator", {
-      options: {
-        protocol: "ctap2",
-        transport: "internal",
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-        automaticPresenceSimulation: true,
-      },
-    });
+    await addVirtualAuthenticator(cdp);
   });
   afterAll(async () => {
     await browser?.close();
@@ -85,7 +64,6 @@ describe("the admin console in Chromium: a passkey as the operator's second fact
     // The script found WebAuthn and showed the passkey form beside the authenticator app's.
     await page.locator("button", { hasText: "Add a passkey" }).waitFor({ state: "visible" });
     expect(await page.locator("img.qr").count()).toBe(1);
-    await shot("enrol-passkey");
     await page.click("button:has-text('Add a passkey')");
     await page.waitForSelector("text=Two-step verification is on");
     const factors = (await api.platform.userAdministration.details(operator.id, operator.id as never)).factors;

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launchChromium } from "@burrow/platform-core/browser";
 import { referenceTotp } from "@burrow/platform-auth/testing";
 import { createAdminApp } from "../src/app.tsx";
+import { offlineContext, SCREENSHOTS } from "./browser.ts";
 import {
   createTestApi,
   enrolTotp,
@@ -15,11 +15,6 @@ import {
   type TestUser,
 } from "../../api/test/helpers.ts";
 
-/** BURROW_UPDATE_SCREENSHOTS=1 writes the screenshots into docs/images; otherwise to a temporary folder. */
-const SCREENSHOTS =
-  process.env.BURROW_UPDATE_SCREENSHOTS === "1"
-    ? join(import.meta.dir, "../../../docs/images")
-    : join(tmpdir(), "burrow-screenshots");
 const PASSWORD = "correct horse battery staple admin";
 
 describe("the admin console in Chromium, offline: the first operator's journey", () => {
@@ -54,13 +49,7 @@ describe("the admin console in Chromium, offline: the first operator's journey",
     target = await signUpUser(api, { name: "Tess Target", userAgent: "Mozilla/5.0 (Macintosh) Firefox/140.0" });
     for (let index = 0; index < 12; index++) await signUpUser(api, { name: `Customer ${index + 1}` });
     browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    await context.route("**/*", (route) => {
-      const host = new URL(route.request().url()).hostname;
-      if (host === "localhost" || host === "127.0.0.1") return route.continue();
-      outside.push(route.request().url());
-      return route.abort();
-    });
+    context = await offlineContext(browser, outside);
     page = await context.newPage();
     page.on("console", (message) => {
       if (message.type() === "error") consoleErrors.push(message.text());
@@ -275,11 +264,7 @@ describe("the admin console in Chromium, offline: the first operator's journey",
     const reader = await signUpUser(api, { name: "Rita Reader" });
     await grantPlatformPermissions(api, reader.id, ["users:read"]);
     const factor = await enrolTotp(api, reader);
-    const readerContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    await readerContext.route("**/*", (route) => {
-      const host = new URL(route.request().url()).hostname;
-      return host === "localhost" || host === "127.0.0.1" ? route.continue() : route.abort();
-    });
+    const readerContext = await offlineContext(browser, outside);
     const readerPage = await readerContext.newPage();
     try {
       await readerPage.goto(`${adminOrigin}/sign-in`);
