@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { isId, PlatformError, type UserId } from "@burrow/platform-core";
-import { USER_STATUSES, type SessionRow, type UserStatus } from "@burrow/platform-auth";
+import { type SecondFactorProof, USER_STATUSES, type SessionRow, type UserStatus } from "@burrow/platform-auth";
 import { EMAIL_STATUSES, type EmailStatus } from "@burrow/platform-email";
 import { type AuditQuery, auditExportResponse } from "@burrow/platform-ops";
 import { covers } from "@burrow/platform-rbac";
@@ -19,12 +19,20 @@ import {
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import type { Frame } from "./layout.tsx";
+import { DoneRow, type Frame } from "./layout.tsx";
 import { clearAdminSession, csrfToken, csrfTokenValid, readAdminSession, writeAdminSession } from "./session.ts";
-import { EnrolPage, MfaPage, ReauthenticatePage, RecoveryCodesPage, SignInPage } from "./pages/sign-in.tsx";
+import {
+  EnrolPage,
+  MfaPage,
+  type PasskeyOffer,
+  ReauthenticatePage,
+  RecoveryCodesPage,
+  SignInPage,
+} from "./pages/sign-in.tsx";
+import { htmxScript, passkeyScript, withScripts } from "./scripts.ts";
 import { ErrorPage, OverviewPage } from "./pages/overview.tsx";
 import { ImpersonationPage, NewUserPage, UserPage, UsersPage } from "./pages/users.tsx";
-import { type AuditFilters, AuditPage, SecurityEventsPage } from "./pages/audit.tsx";
+import { type AuditFilters, AuditPage, AuditTimelinePage, SecurityEventsPage } from "./pages/audit.tsx";
 import { MessagesPage, TemplatePage, TemplatesPage } from "./pages/email.tsx";
 import { SecretPage, WebhookPage, WebhooksPage } from "./pages/webhooks.tsx";
 import { SettingsPage } from "./pages/settings.tsx";
@@ -32,8 +40,9 @@ import { OrganizationPage, OrganizationsPage } from "./pages/organizations.tsx";
 import { RolesPage } from "./pages/roles.tsx";
 
 /**
- * The console's policy: its own stylesheet and nothing else; no script at all, forms post only to
- * the console, and no page may be framed.
+ * The console's policy: its own stylesheet and nothing else; no script, forms post only to the
+ * console, and no page may be framed. The few pages that load one of the console's own scripts add
+ * `script-src 'self'` (`withScripts`).
  */
 export const ADMIN_CSP =
   "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -53,9 +62,18 @@ interface Operator extends Frame {
   userId: UserId;
 }
 
-/** A redirect thrown from a helper (not signed in, step-up needed): answered as it is. */
+/** Whether htmx sent the request (an in-place update), rather than the browser itself. */
+const fromHtmx = (c: Context) => c.req.header("hx-request") === "true";
+
+/**
+ * A redirect thrown from a helper (not signed in, step-up needed): answered as it is. An htmx
+ * request is told to go there as a page (HX-Redirect), not to draw the sign-in page into a row.
+ */
 const redirectNow = (c: Context, location: string): never => {
-  throw new HTTPException(303, { res: c.redirect(location, 303) });
+  const res = fromHtmx(c)
+    ? new Response(null, { status: 200, headers: { "HX-Redirect": location } })
+    : c.redirect(location, 303);
+  throw new HTTPException(303, { res });
 };
 
 const escapeText = (value: string) => value.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
@@ -97,6 +115,8 @@ const NOTICES: Record<string, string> = {
   "role-granted": "The platform role is granted.",
   "key-revoked": "The API key is revoked: requests with it fail from now on.",
   "role-revoked": "The platform role is taken away.",
+  "eligibility-granted": "The user is eligible for the role: they can ask to elevate into it.",
+  "eligibility-revoked": "The eligibility is removed, and any elevation from it has ended.",
   denied: "The elevation is refused.",
   "member-removed": "The member is removed.",
   "invitation-resent": "The invitation is sent again (the earlier link no longer works).",
@@ -104,7 +124,20 @@ const NOTICES: Record<string, string> = {
   rotated: "A new signing key is active; the previous one verifies its tokens until they expire.",
 };
 
+/** A refusal as a sentence: the problem's message and, for a bad input, what was wrong with which field. */
+const problemText = (error: PlatformError) => {
+  const detail = error.errors?.map((issue) => `${issue.path}: ${issue.message}`).join("; ");
+  return detail === undefined || detail === "" ? error.message : `${error.message} ${detail}`;
+};
+
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * An action's answer: back to `page` with its notice (`?done=`), or, for htmx, the line that takes
+ * the acted-on row's place, saying the same.
+ */
+const actionDone = (c: Context, page: string, done: keyof typeof NOTICES) =>
+  fromHtmx(c) ? c.html(<DoneRow message={NOTICES[done] ?? ""} />) : c.redirect(`${page}?done=${done}`, 303);
 
 /** The notice a page shows after an action redirected to it (`?done=`), from the fixed list above. */
 const noticeOf = (c: Context) => {
@@ -228,7 +261,7 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
       return await work();
     } catch (error) {
       if (error instanceof PlatformError && error.code === "reauthentication_required")
-        return c.redirect(`/reauthenticate?next=${encodeURIComponent(back)}`, 303);
+        return redirectNow(c, `/reauthenticate?next=${encodeURIComponent(back)}`);
       throw error;
     }
   }
@@ -239,6 +272,63 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
     return c.body(STYLESHEET);
   });
 
+  app.get("/assets/passkey.js", async (c) => {
+    c.header("Content-Type", "text/javascript; charset=utf-8");
+    c.header("Cache-Control", "public, max-age=3600");
+    return c.body(await passkeyScript());
+  });
+
+  app.get("/assets/htmx.min.js", (c) => {
+    c.header("Content-Type", "text/javascript; charset=utf-8");
+    c.header("Cache-Control", "public, max-age=3600");
+    return c.body(htmxScript());
+  });
+  /** A page with in-place updates (it loads htmx): the console's policy with `script-src 'self'`. */
+  const enhanced = (c: Context<AppEnv>) =>
+    c.header("Content-Security-Policy", withScripts(ADMIN_CSP, { requests: "self" }));
+
+  /** A page that loads the console's scripts: the same policy with `script-src 'self'`. */
+  const scripted = (c: Context<AppEnv>, offer: PasskeyOffer | null) => {
+    if (offer !== null) c.header("Content-Security-Policy", withScripts(ADMIN_CSP));
+  };
+  /** A passkey ceremony for `userId`, or null when they have no passkey (the page offers codes alone). */
+  const passkeyOffer = async (
+    userId: string,
+    purpose: "second_factor" | "reauthentication",
+    mfaChallengeId?: string,
+  ): Promise<PasskeyOffer | null> => {
+    try {
+      return await auth.passkeys.optionsForUser(userId, purpose, mfaChallengeId);
+    } catch (error) {
+      if (error instanceof PlatformError && error.code === "no_passkey") return null;
+      throw error;
+    }
+  };
+  /** The second-factor page of a live sign-in: a passkey when the operator has one, and the code form. */
+  const mfaPage = async (c: Context<AppEnv>, mfaToken: string, error?: string) => {
+    const challenge = await auth.challenges.find(mfaToken);
+    const passkey = await passkeyOffer(challenge.userId, "second_factor", challenge.id);
+    scripted(c, passkey);
+    return c.html(
+      <MfaPage csrf={csrfToken(c, config)} mfaToken={mfaToken} passkey={passkey} error={error} />,
+      error === undefined ? 200 : 400,
+    );
+  };
+  /** The browser's WebAuthn answer as the passkey form posted it (JSON); the service checks every field. */
+  const assertionOf = (fields: Record<string, string>) => {
+    let response: unknown;
+    try {
+      response = JSON.parse(fields.response ?? "");
+    } catch {
+      response = null;
+    }
+    if (typeof response !== "object" || response === null || Array.isArray(response))
+      throw new PlatformError("validation_failed", {
+        errors: [{ path: "response", message: "The passkey's answer could not be read" }],
+      });
+    return { ceremonyId: fields.ceremonyId ?? "", response: response as never };
+  };
+
   // ── Signing in: password, then the second factor (or enrolling one), then the console. ──
   app.get("/sign-in", (c) => c.html(<SignInPage csrf={csrfToken(c, config)} />));
   app.post("/sign-in", async (c) => {
@@ -248,7 +338,7 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
       const outcome = await auth.signIn({ email: fields.email ?? "", password: fields.password ?? "" }, request(c), {
         result: "admin_session",
       });
-      if (outcome.kind === "mfa_required") return c.html(<MfaPage csrf={csrf} mfaToken={outcome.mfaToken} />);
+      if (outcome.kind === "mfa_required") return await mfaPage(c, outcome.mfaToken);
       writeAdminSession(c, config, outcome.token);
       return c.redirect(outcome.session.restriction === null ? "/" : "/enrol-mfa", 303);
     } catch (error) {
@@ -256,59 +346,103 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
       return c.html(<SignInPage csrf={csrf} error={error.message} email={fields.email} />, error.status as 400);
     }
   });
-  app.post("/sign-in/mfa", async (c) => {
-    const fields = await form(c);
-    const code = (fields.code ?? "").replace(/\s+/g, "");
-    try {
-      const signedIn = await auth.challenges.verify(
-        { mfaToken: fields.mfaToken ?? "", method: /^\d{6,8}$/.test(code) ? "totp" : "recovery_code", code },
-        request(c),
-      );
-      if (signedIn.result !== "admin_session") throw new PlatformError("invalid_token");
-      writeAdminSession(c, config, signedIn.token);
-      return c.redirect("/", 303);
-    } catch (error) {
-      if (!(error instanceof PlatformError) || error.status >= 500) throw error;
-      const csrf = csrfToken(c, config);
-      // A wrong code may be tried again on the same challenge; a dead challenge starts over.
-      if (error.code === "invalid_code")
-        return c.html(<MfaPage csrf={csrf} mfaToken={fields.mfaToken ?? ""} error={error.message} />, 400);
-      return c.html(<SignInPage csrf={csrf} error={error.message} />, error.status as 400);
-    }
-  });
+  // The second step, with a code or a passkey: both end in the challenge's verify, which ends in the
+  // one sign-in completion (status, policy, audit) and answers the console session it was asked for.
+  for (const [path, proofOf] of [
+    [
+      "/sign-in/mfa",
+      (fields: Record<string, string>): SecondFactorProof => {
+        const code = (fields.code ?? "").replace(/\s+/g, "");
+        return { method: /^\d{6,8}$/.test(code) ? "totp" : "recovery_code", code };
+      },
+    ],
+    [
+      "/sign-in/passkey",
+      (fields: Record<string, string>): SecondFactorProof => ({ method: "passkey", assertion: assertionOf(fields) }),
+    ],
+  ] as const)
+    app.post(path, async (c) => {
+      const fields = await form(c);
+      const mfaToken = fields.mfaToken ?? "";
+      try {
+        const signedIn = await auth.challenges.verify({ mfaToken, ...proofOf(fields) }, request(c));
+        if (signedIn.result !== "admin_session") throw new PlatformError("invalid_token");
+        writeAdminSession(c, config, signedIn.token);
+        return c.redirect("/", 303);
+      } catch (error) {
+        if (!(error instanceof PlatformError) || error.status >= 500) throw error;
+        // A wrong code or passkey may be tried again on the same challenge; a dead challenge starts over.
+        if (error.code === "invalid_code" || error.code === "validation_failed")
+          return await mfaPage(
+            c,
+            mfaToken,
+            path === "/sign-in/passkey" ? "The passkey was not accepted. Try again, or use a code." : error.message,
+          ).catch((again) => {
+            if (!(again instanceof PlatformError)) throw again;
+            return c.html(<SignInPage csrf={csrfToken(c, config)} error={again.message} />, again.status as 400);
+          });
+        return c.html(<SignInPage csrf={csrfToken(c, config)} error={error.message} />, error.status as 400);
+      }
+    });
   app.get("/enrol-mfa", async (c) => {
     const me = await operator(c, { enrolling: true });
     if (me.session.restriction === null) return c.redirect("/", 303);
     const enrolment = await auth.factors.enrollTotp(me.session, "Burrow admin", request(c));
+    const passkey = await auth.passkeys.registrationOptions(me.session);
+    scripted(c, passkey);
+    const error = c.req.query("error");
     return c.html(
       <EnrolPage
         csrf={me.csrf}
         factorId={enrolment.factorId}
         secret={enrolment.secret}
         qrDataUrl={`data:image/svg+xml;base64,${Buffer.from(enrolment.qrSvg).toString("base64")}`}
+        passkey={passkey}
         error={
-          c.req.query("error") === "code"
+          error === "code"
             ? "That code did not work. Scan this new code into your app and try again."
-            : undefined
+            : error === "passkey"
+              ? "The passkey could not be added. Try again, or use an authenticator app."
+              : undefined
         }
       />,
     );
   });
+  /** Enrolment done (TOTP or passkey): the session is a full one now, and the recovery codes are shown once. */
+  const enrolled = (c: Context<AppEnv>, added: { recoveryCodes: string[] | null; sessionToken: string | null }) => {
+    if (added.sessionToken !== null) writeAdminSession(c, config, added.sessionToken);
+    return c.html(<RecoveryCodesPage codes={added.recoveryCodes ?? []} />);
+  };
   app.post("/enrol-mfa", async (c) => {
     const me = await operator(c, { enrolling: true });
     const fields = await form(c);
     try {
-      const { recoveryCodes, sessionToken } = await auth.factors.confirmTotp(
-        me.session,
-        fields.factorId ?? "",
-        (fields.code ?? "").replace(/\s+/g, ""),
-        request(c),
+      return enrolled(
+        c,
+        await auth.factors.confirmTotp(
+          me.session,
+          fields.factorId ?? "",
+          (fields.code ?? "").replace(/\s+/g, ""),
+          request(c),
+        ),
       );
-      if (sessionToken !== null) writeAdminSession(c, config, sessionToken);
-      return c.html(<RecoveryCodesPage codes={recoveryCodes ?? []} />);
     } catch (error) {
       if (!(error instanceof PlatformError) || error.status >= 500) throw error;
       return c.redirect("/enrol-mfa?error=code", 303);
+    }
+  });
+  app.post("/enrol-passkey", async (c) => {
+    const me = await operator(c, { enrolling: true });
+    const fields = await form(c);
+    try {
+      const { ceremonyId, response } = assertionOf(fields);
+      return enrolled(
+        c,
+        await auth.passkeys.register(me.session, { ceremonyId, response, label: "Admin console passkey" }, request(c)),
+      );
+    } catch (error) {
+      if (!(error instanceof PlatformError) || error.status >= 500) throw error;
+      return c.redirect("/enrol-mfa?error=passkey", 303);
     }
   });
   app.post("/sign-out", async (c) => {
@@ -320,28 +454,36 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
     return c.redirect("/sign-in", 303);
   });
   // Destructive actions need an authentication in the last 10 minutes: the code from the
-  // authenticator app (the second factor every operator has) confirms it.
+  // authenticator app, or the operator's passkey, confirms it.
+  const reauthenticatePage = async (c: Context<AppEnv>, me: Operator, next: string, error?: PlatformError) => {
+    const passkey = await passkeyOffer(me.userId, "reauthentication");
+    scripted(c, passkey);
+    return c.html(
+      <ReauthenticatePage csrf={me.csrf} next={next} passkey={passkey} error={error?.message} />,
+      (error?.status ?? 200) as 200,
+    );
+  };
   app.get("/reauthenticate", async (c) => {
     const me = await operator(c);
-    return c.html(<ReauthenticatePage csrf={me.csrf} next={localPath(c.req.query("next"), "/")} />);
+    return reauthenticatePage(c, me, localPath(c.req.query("next"), "/"));
   });
-  app.post("/reauthenticate", async (c) => {
-    const me = await operator(c);
-    const fields = await form(c);
-    const next = localPath(fields.next, "/");
-    try {
-      const { token } = await auth.flows.reauthenticate(
-        me.session,
-        { totp: (fields.code ?? "").replace(/\s+/g, "") },
-        request(c),
-      );
-      writeAdminSession(c, config, token);
-      return c.redirect(`${next}${next.includes("?") ? "&" : "?"}done=reauthenticated`, 303);
-    } catch (error) {
-      if (!(error instanceof PlatformError) || error.status >= 500) throw error;
-      return c.html(<ReauthenticatePage csrf={me.csrf} next={next} error={error.message} />, error.status as 400);
-    }
-  });
+  for (const [path, proofOf] of [
+    ["/reauthenticate", (fields: Record<string, string>) => ({ totp: (fields.code ?? "").replace(/\s+/g, "") })],
+    ["/reauthenticate/passkey", (fields: Record<string, string>) => ({ passkey: assertionOf(fields) })],
+  ] as const)
+    app.post(path, async (c) => {
+      const me = await operator(c);
+      const fields = await form(c);
+      const next = localPath(fields.next, "/");
+      try {
+        const { token } = await auth.flows.reauthenticate(me.session, proofOf(fields), request(c));
+        writeAdminSession(c, config, token);
+        return c.redirect(`${next}${next.includes("?") ? "&" : "?"}done=reauthenticated`, 303);
+      } catch (error) {
+        if (!(error instanceof PlatformError) || error.status >= 500) throw error;
+        return reauthenticatePage(c, me, next, error);
+      }
+    });
 
   // ── The console. ──
   app.get("/", async (c) => {
@@ -360,6 +502,7 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
       ...(cursor === undefined || cursor === "" ? {} : { cursor }),
       limit: 50,
     });
+    enhanced(c);
     return c.html(<UsersPage frame={me} page={page} query={query} status={status} />);
   });
   app.get("/users/new", async (c) => {
@@ -380,14 +523,8 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
       return c.redirect(`/users/${user.id}?done=created`, 303);
     } catch (error) {
       if (!(error instanceof PlatformError) || error.status >= 500 || error.status === 403) throw error;
-      const detail = error.errors?.map((issue) => `${issue.path}: ${issue.message}`).join("; ");
       return c.html(
-        <NewUserPage
-          frame={me}
-          error={detail === undefined ? error.message : `${error.message} ${detail}`}
-          email={fields.email}
-          name={fields.name}
-        />,
+        <NewUserPage frame={me} error={problemText(error)} email={fields.email} name={fields.name} />,
         error.status as 400,
       );
     }
@@ -401,10 +538,14 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
     const platformRoles = {
       held: await platform.rbac.roles.platformRolesOf(me.userId, userId),
       all: (await platform.rbac.roles.platformRoles(me.userId)).map((role) => ({ key: role.key, name: role.name })),
+      eligible: (await platform.rbac.elevations.eligibilities(me.userId, null)).filter(
+        (eligibility) => eligibility.userId === userId,
+      ),
     };
     const audit = me.can("audit:read")
       ? (await platform.auditTrail.search(me.userId, { targetId: userId }, { limit: 20 })).data
       : null;
+    enhanced(c);
     return c.html(
       <UserPage
         frame={me}
@@ -418,16 +559,21 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
     );
   });
 
-  app.get("/audit", async (c) => {
-    const me = await operator(c);
-    const { filters, query } = auditFilters(c);
-    const cursor = c.req.query("cursor");
-    const page = await platform.auditTrail.search(me.userId, query, {
-      ...(cursor === undefined || cursor === "" ? {} : { cursor }),
-      limit: 50,
+  // The same filtered, newest-first pages as a table (50) or as a timeline of days (200).
+  for (const [path, View, limit] of [
+    ["/audit", AuditPage, 50],
+    ["/audit/timeline", AuditTimelinePage, 200],
+  ] as const)
+    app.get(path, async (c) => {
+      const me = await operator(c);
+      const { filters, query } = auditFilters(c);
+      const cursor = c.req.query("cursor");
+      const page = await platform.auditTrail.search(me.userId, query, {
+        ...(cursor === undefined || cursor === "" ? {} : { cursor }),
+        limit,
+      });
+      return c.html(<View frame={me} filters={filters} page={page} />);
     });
-    return c.html(<AuditPage frame={me} filters={filters} page={page} />);
-  });
   app.get("/audit/export", async (c) => {
     const me = await operator(c);
     const rows = await platform.auditTrail.export(me.userId, auditFilters(c).query);
@@ -444,13 +590,14 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
       { resolved },
       { ...(cursor === undefined || cursor === "" ? {} : { cursor }), limit: 50 },
     );
+    enhanced(c);
     return c.html(<SecurityEventsPage frame={me} resolved={resolved} page={page} notice={noticeOf(c)} />);
   });
   app.post("/security-events/:eventId/resolve", async (c) => {
     const me = await operator(c);
     const fields = await form(c);
     await platform.securityEvents.resolve(me.userId, c.req.param("eventId"), fields.note ?? "", request(c));
-    return c.redirect("/security-events?done=resolved", 303);
+    return actionDone(c, "/security-events", "resolved");
   });
 
   // ── Email: templates with their editor and preview, the outbox. ──
@@ -473,10 +620,6 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
     mjml: fields.mjml ?? "",
     text: (fields.text ?? "").trim() === "" ? null : (fields.text ?? ""),
   });
-  const problemText = (error: PlatformError) => {
-    const detail = error.errors?.map((issue) => `${issue.path}: ${issue.message}`).join("; ");
-    return detail === undefined || detail === "" ? error.message : `${error.message} ${detail}`;
-  };
   const previewResponse = (c: Context<AppEnv>, html: string, status: 200 | 400 = 200) => {
     c.header("Content-Security-Policy", PREVIEW_CSP);
     c.header("X-Frame-Options", "SAMEORIGIN");
@@ -860,26 +1003,51 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
       return c.redirect(`/users/${userId}?done=role-revoked`, 303);
     });
   });
+  app.post("/users/:userId/eligibilities", async (c) => {
+    const me = await operator(c);
+    const fields = await form(c);
+    const userId = userIdOf(c);
+    const approverPermission = (fields.approverPermission ?? "").trim();
+    await platform.rbac.elevations.makeEligible(
+      me.userId,
+      null,
+      { userId, role: fields.role ?? "", approverPermission: approverPermission === "" ? null : approverPermission },
+      request(c),
+    );
+    return c.redirect(`/users/${userId}?done=eligibility-granted`, 303);
+  });
+  // Removing an eligibility, from the user's page or from the roles page: back to where it was.
+  for (const [path, back] of [
+    ["/users/:userId/eligibilities/:eligibilityId/revoke", (c: Context) => `/users/${userIdOf(c)}`],
+    ["/roles/eligibilities/:eligibilityId/revoke", () => "/roles"],
+  ] as const)
+    app.post(path, async (c) => {
+      const me = await operator(c);
+      await form(c);
+      const to = back(c);
+      await platform.rbac.elevations.revokeEligibility(me.userId, null, c.req.param("eligibilityId") ?? "", request(c));
+      return actionDone(c, to, "eligibility-revoked");
+    });
   app.post("/users/:userId/api-keys/:keyId/revoke", async (c) => {
     const me = await operator(c);
     await form(c);
     const userId = userIdOf(c);
     await platform.userAdministration.revokeApiKey(me.userId, userId, c.req.param("keyId"), request(c));
-    return c.redirect(`/users/${userId}?done=key-revoked`, 303);
+    return actionDone(c, `/users/${userId}`, "key-revoked");
   });
   app.post("/users/:userId/sessions/:sessionId/revoke", async (c) => {
     const me = await operator(c);
     await form(c);
     const userId = userIdOf(c);
     await platform.userAdministration.revokeSession(me.userId, userId, c.req.param("sessionId"), request(c));
-    return c.redirect(`/users/${userId}?done=session-revoked`, 303);
+    return actionDone(c, `/users/${userId}`, "session-revoked");
   });
 
   app.notFound((c) => c.html(<ErrorPage status={404} message="There is no such page." />, 404));
   app.onError((error, c) => {
     if (error instanceof HTTPException && error.status === 303) return error.getResponse();
     if (error instanceof PlatformError && error.status < 500)
-      return c.html(<ErrorPage status={error.status} message={error.message} />, error.status as 400);
+      return c.html(<ErrorPage status={error.status} message={problemText(error)} />, error.status as 400);
     platform.log.error("admin request failed", {
       requestId: c.get("requestId"),
       error: error instanceof Error ? error.message : String(error),

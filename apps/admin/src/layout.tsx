@@ -22,21 +22,63 @@ const MENU: { href: string; label: string; permission: string | null }[] = [
   { href: "/settings", label: "Settings", permission: "settings:read" },
 ];
 
-const Document = (props: { title: string; children: Child }) => (
+/**
+ * A script of the console's own (`/assets/…`); a page that loads one is served with `script-src 'self'`.
+ * The passkey ceremony is a module bundled by Bun; htmx is the library's own file from node_modules.
+ */
+export type ScriptPath = "/assets/passkey.js" | "/assets/htmx.min.js";
+
+/**
+ * htmx under the console's policy: no indicator styles (an inline <style> the CSP refuses), no eval,
+ * no scripts from responses, requests only to the console, no copies of pages in localStorage; and a
+ * refused action (4xx) shows its error page in place of the page, as it would without script.
+ */
+export const HTMX_CONFIG = JSON.stringify({
+  includeIndicatorStyles: false,
+  allowEval: false,
+  allowScriptTags: false,
+  selfRequestsOnly: true,
+  historyCacheSize: 0,
+  responseHandling: [
+    { code: "204", swap: false },
+    { code: "[23]..", swap: true },
+    { code: "[4]..", swap: true, error: false, target: "body", swapOverride: "innerHTML" },
+    { code: "...", swap: false, error: true },
+  ],
+});
+
+const Document = (props: { title: string; scripts?: ScriptPath[] | undefined; children: Child }) => (
   <html lang="en">
     <head>
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width,initial-scale=1" />
       <title>{`${props.title} · Burrow admin`}</title>
       <link rel="stylesheet" href="/assets/admin.css" />
+      {(props.scripts ?? []).map((src) =>
+        src === "/assets/htmx.min.js" ? (
+          <>
+            <meta name="htmx-config" content={HTMX_CONFIG} />
+            <script defer src={src}></script>
+          </>
+        ) : (
+          <script type="module" src={src}></script>
+        ),
+      )}
     </head>
     <body>{props.children}</body>
   </html>
 );
 
 /** A signed-in page: the menu on the side, the page's content beside it. */
-export const Shell = (props: { frame: Frame; title: string; notice?: string | undefined; children: Child }) => (
-  <Document title={props.title}>
+export const Shell = (props: {
+  frame: Frame;
+  title: string;
+  notice?: string | undefined;
+  /** Pages with in-place updates load htmx; the rest of the console runs no script. */
+  scripts?: ScriptPath[] | undefined;
+  children: Child;
+}) => (
+  <Document title={props.title} scripts={props.scripts}>
     <div class="shell">
       <aside class="side">
         <a class="brand" href="/">
@@ -78,8 +120,13 @@ export const Shell = (props: { frame: Frame; title: string; notice?: string | un
 );
 
 /** A page outside the console: signing in, the second factor, enrolling one, errors. */
-export const Solo = (props: { title: string; error?: string | undefined; children: Child }) => (
-  <Document title={props.title}>
+export const Solo = (props: {
+  title: string;
+  error?: string | undefined;
+  scripts?: ScriptPath[] | undefined;
+  children: Child;
+}) => (
+  <Document title={props.title} scripts={props.scripts}>
     <div class="solo">
       <div class="card">
         <div class="brand">Burrow admin</div>
@@ -97,9 +144,23 @@ export const Solo = (props: { title: string; error?: string | undefined; childre
 
 export const CsrfField = (props: { token: string }) => <input type="hidden" name="_csrf" value={props.token} />;
 
+/**
+ * htmx attributes that post a form in place and put the answer where its table row was; without
+ * script the same form posts and redirects.
+ */
+export const inPlaceRow = { "hx-target": "closest tr", "hx-swap": "outerHTML" } as const;
+export const inPlace = (action: string) => ({ "hx-post": action, ...inPlaceRow });
+
 /** A one-button form that posts an action (suspend, revoke, …), carrying the CSRF token. */
-export const ActionButton = (props: { action: string; csrf: string; label: string; kind?: "danger" | "secondary" }) => (
-  <form class="inline" method="post" action={props.action}>
+export const ActionButton = (props: {
+  action: string;
+  csrf: string;
+  label: string;
+  kind?: "danger" | "secondary";
+  /** Posted in place by htmx (the answer replaces the button's table row). */
+  inPlace?: boolean;
+}) => (
+  <form class="inline" method="post" action={props.action} {...(props.inPlace ? inPlace(props.action) : {})}>
     <CsrfField token={props.csrf} />
     <button type="submit" class={props.kind}>
       {props.label}
@@ -151,9 +212,24 @@ export const Pager = (props: { href: string | null; label?: string }) =>
   );
 
 /** A table's action cell: one button, or no cell at all when the operator may not act. */
-export const ActionCell = (props: { show: boolean; action: string; csrf: string; label: string }) =>
+export const ActionCell = (props: { show: boolean; action: string; csrf: string; label: string; inPlace?: boolean }) =>
   props.show ? (
     <td>
-      <ActionButton action={props.action} csrf={props.csrf} label={props.label} kind="secondary" />
+      <ActionButton
+        action={props.action}
+        csrf={props.csrf}
+        label={props.label}
+        kind="secondary"
+        inPlace={props.inPlace ?? false}
+      />
     </td>
   ) : null;
+
+/** What an in-place action answers: the row it acted on becomes a line saying what happened. */
+export const DoneRow = (props: { message: string }) => (
+  <tr class="done">
+    <td colspan={20} role="status">
+      {props.message}
+    </td>
+  </tr>
+);

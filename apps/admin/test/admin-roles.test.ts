@@ -2,7 +2,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { UserId } from "@burrow/platform-core";
 import { createAdminApp } from "../src/app.tsx";
 import { Browser } from "./console.ts";
-import { createTestApi, signUpUser, type TestApi, type TestUser } from "../../api/test/helpers.ts";
+import {
+  createTestApi,
+  grantPlatformPermissions,
+  signUpUser,
+  type TestApi,
+  type TestUser,
+} from "../../api/test/helpers.ts";
 
 describe("the admin console's roles and elevations", () => {
   let api: TestApi;
@@ -99,5 +105,105 @@ describe("the admin console's roles and elevations", () => {
     const later = await browser.post(`/users/${helper.id}/platform-roles`, { role: "support" });
     expect(later.headers.get("location")).toBe(`/reauthenticate?next=${encodeURIComponent(`/users/${helper.id}`)}`);
     expect(await api.platform.rbac.roles.platformRolesOf(bossId, helper.id)).toEqual([]);
+  });
+
+  test("makes a user eligible for a platform role from their page and removes it there or on the roles page; bad input changes nothing", async () => {
+    const { elevations } = api.platform.rbac;
+    const helper = await signUpUser(api);
+    const eligibleFor = async () =>
+      (await elevations.eligibilities(bossId, null)).filter((eligibility) => eligibility.userId === helper.id);
+    await browser.get(`/users/${helper.id}`);
+    expect(browser.lastHtml).toContain("Not eligible to elevate into any platform role.");
+
+    // Each refusal is a page that says why, and no eligibility appears.
+    const refusals: [Record<string, string>, number, string][] = [
+      [{ role: "platform_admin", approverPermission: "" }, 400, "name the permission its approvers must hold"],
+      [{ role: "support", approverPermission: "not a permission" }, 400, "approverPermission"],
+      [{ role: "no_such_role", approverPermission: "" }, 400, ""],
+    ];
+    for (const [fields, status, says] of refusals) {
+      const refused = await browser.post(`/users/${helper.id}/eligibilities`, fields);
+      expect(refused.status).toBe(status);
+      expect(await refused.text()).toContain(says);
+      await browser.get(`/users/${helper.id}`);
+    }
+    const self = await browser.post(`/users/${bossId}/eligibilities`, { role: "support", approverPermission: "" });
+    expect(self.status).toBe(403);
+    await browser.get(`/users/${helper.id}`);
+    expect(await eligibleFor()).toEqual([]);
+    expect((await elevations.eligibilities(bossId, null)).some((row) => row.userId === bossId)).toBe(false);
+
+    const granted = await browser.post(`/users/${helper.id}/eligibilities`, {
+      role: "support",
+      approverPermission: "users:manage",
+    });
+    expect(granted.headers.get("location")).toBe(`/users/${helper.id}?done=eligibility-granted`);
+    const [eligibility] = await eligibleFor();
+    expect(eligibility).toMatchObject({ role: "support", approverPermission: "users:manage", createdBy: bossId });
+    const audit = await api.platform.auditTrail.search(bossId, {
+      action: "elevation.eligibility_granted",
+      targetId: helper.id,
+    });
+    expect(audit.data[0]?.actorId).toBe(bossId);
+    await browser.get(`/users/${helper.id}?done=eligibility-granted`);
+    expect(browser.lastHtml).toContain("needs <code>users:manage</code>");
+    expect(browser.lastHtml).toContain(`/users/${helper.id}/eligibilities/${eligibility!.id}/revoke`);
+
+    // An eligibility that starts at once, elevated into, then removed from the user's page: the elevation ends.
+    await browser.post(`/users/${helper.id}/eligibilities`, { role: "support", approverPermission: "" });
+    expect((await eligibleFor())[0]?.approverPermission).toBeNull();
+    await elevations.request(helper.id, { role: "support", reason: "ticket 77" }, {});
+    expect(await api.platform.rbac.resolver.can(helper.id, "audit:read")).toBe(true);
+    await browser.get(`/users/${helper.id}`);
+    const removed = await browser.post(`/users/${helper.id}/eligibilities/${eligibility!.id}/revoke`, {});
+    expect(removed.headers.get("location")).toBe(`/users/${helper.id}?done=eligibility-revoked`);
+    expect(await eligibleFor()).toEqual([]);
+    expect(await api.platform.rbac.resolver.can(helper.id, "audit:read")).toBe(false);
+    // Removed already: a 404 page.
+    expect((await browser.post(`/users/${helper.id}/eligibilities/${eligibility!.id}/revoke`, {})).status).toBe(404);
+
+    // From the roles page.
+    await browser.post(`/users/${helper.id}/eligibilities`, { role: "support", approverPermission: "users:manage" });
+    const [again] = await eligibleFor();
+    await browser.get("/roles");
+    expect(browser.lastHtml).toContain(`/roles/eligibilities/${again!.id}/revoke`);
+    const fromRoles = await browser.post(`/roles/eligibilities/${again!.id}/revoke`, {});
+    expect(fromRoles.headers.get("location")).toBe("/roles?done=eligibility-revoked");
+    expect(await eligibleFor()).toEqual([]);
+  });
+
+  test("an operator who may only read users sees eligibilities but cannot grant or remove one", async () => {
+    const target = await signUpUser(api);
+    await api.platform.rbac.elevations.makeEligible(
+      bossId,
+      null,
+      { userId: target.id, role: "support", approverPermission: "users:manage" },
+      {},
+    );
+    const [eligibility] = (await api.platform.rbac.elevations.eligibilities(bossId, null)).filter(
+      (row) => row.userId === target.id,
+    );
+    const reader = await signUpUser(api);
+    await grantPlatformPermissions(api, reader.id, ["users:read"]);
+    const { token } = await api.platform.auth.sessions.create(api.database.db, {
+      userId: reader.id as UserId,
+      methods: ["password", "totp"],
+      request: {},
+      audience: "admin",
+    });
+    const readerBrowser = new Browser(admin);
+    readerBrowser.cookies.set("burrow_admin", token);
+    await readerBrowser.get(`/users/${target.id}`);
+    expect(readerBrowser.lastHtml).toContain("needs <code>users:manage</code>");
+    expect(readerBrowser.lastHtml).not.toContain("Make eligible");
+    expect(readerBrowser.lastHtml).not.toContain("/eligibilities/");
+    expect(
+      (await readerBrowser.post(`/users/${target.id}/eligibilities`, { role: "support", approverPermission: "" }))
+        .status,
+    ).toBe(403);
+    expect((await readerBrowser.post(`/roles/eligibilities/${eligibility!.id}/revoke`, {})).status).toBe(403);
+    expect(
+      (await api.platform.rbac.elevations.eligibilities(bossId, null)).filter((row) => row.userId === target.id),
+    ).toEqual([eligibility!]);
   });
 });

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launchChromium } from "@burrow/platform-core/browser";
 import { referenceTotp } from "@burrow/platform-auth/testing";
 import { createAdminApp } from "../src/app.tsx";
+import { offlineContext, SCREENSHOTS } from "./browser.ts";
 import {
   createTestApi,
   enrolTotp,
@@ -15,11 +15,6 @@ import {
   type TestUser,
 } from "../../api/test/helpers.ts";
 
-/** BURROW_UPDATE_SCREENSHOTS=1 writes the screenshots into docs/images; otherwise to a temporary folder. */
-const SCREENSHOTS =
-  process.env.BURROW_UPDATE_SCREENSHOTS === "1"
-    ? join(import.meta.dir, "../../../docs/images")
-    : join(tmpdir(), "burrow-screenshots");
 const PASSWORD = "correct horse battery staple admin";
 
 describe("the admin console in Chromium, offline: the first operator's journey", () => {
@@ -54,13 +49,7 @@ describe("the admin console in Chromium, offline: the first operator's journey",
     target = await signUpUser(api, { name: "Tess Target", userAgent: "Mozilla/5.0 (Macintosh) Firefox/140.0" });
     for (let index = 0; index < 12; index++) await signUpUser(api, { name: `Customer ${index + 1}` });
     browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    await context.route("**/*", (route) => {
-      const host = new URL(route.request().url()).hostname;
-      if (host === "localhost" || host === "127.0.0.1") return route.continue();
-      outside.push(route.request().url());
-      return route.abort();
-    });
+    context = await offlineContext(browser, outside);
     page = await context.newPage();
     page.on("console", (message) => {
       if (message.type() === "error") consoleErrors.push(message.text());
@@ -95,9 +84,11 @@ describe("the admin console in Chromium, offline: the first operator's journey",
     const qr = await page.evaluate(() => document.querySelector<HTMLImageElement>("img.qr")!.naturalWidth);
     expect(qr).toBeGreaterThan(0);
     totpSecret = (await page.textContent("main code, .card code"))!.trim();
+    // The walk-through offers a passkey too (Chromium has WebAuthn); this operator takes the app.
+    expect(await page.locator("button", { hasText: "Add a passkey" }).isVisible()).toBe(true);
     await shot("enrol-mfa");
     await page.fill("#code", codeNow());
-    await page.click("button[type=submit]");
+    await page.click('form[action="/enrol-mfa"] button[type=submit]');
     await page.waitForSelector("text=Two-step verification is on");
     expect(await page.locator(".codes li").count()).toBeGreaterThanOrEqual(8);
     await page.click("text=Continue to the console");
@@ -115,19 +106,30 @@ describe("the admin console in Chromium, offline: the first operator's journey",
     await page.goto(`${adminOrigin}/users`);
     expect(await page.locator("tbody tr").count()).toBeGreaterThanOrEqual(14);
     await shot("users");
-    await page.fill("#query", "Tess");
-    await page.click("form[role=search] button");
+    // Search as you type (htmx): the results change in place, the page is not loaded again.
+    await page.evaluate(() => Object.assign(window, { samePage: true }));
+    await page.locator("#query").pressSequentially("Tess");
+    await page.waitForFunction(() => document.querySelectorAll("#user-results tbody tr").length === 1);
     await page.waitForURL(/query=Tess/);
+    expect(await page.evaluate(() => (window as never as { samePage?: boolean }).samePage)).toBe(true);
+    // The Search button still submits the form as a page.
+    await page.click("form[role=search] button");
+    await page.waitForLoadState("load");
     expect(await page.locator("tbody tr").count()).toBe(1);
     await page.click(`a[href="/users/${target.id}"]`);
     await page.waitForURL(`${adminOrigin}/users/${target.id}`);
     expect(await page.locator("tbody tr", { hasText: "Firefox" }).count()).toBe(1);
     await shot("user");
 
+    // Revoking a session updates its row in place (htmx posts the form with its CSRF token).
     expect((await api.request("/v1/me", { headers: target.bearer })).status).toBe(200);
+    await page.evaluate(() => Object.assign(window, { samePage: true }));
     await page.click(`form[action$="/revoke"] button`);
-    await page.waitForSelector("text=The session has ended.");
+    await page.waitForSelector("tr.done >> text=The session has ended.");
+    expect(await page.evaluate(() => (window as never as { samePage?: boolean }).samePage)).toBe(true);
+    expect(page.url()).toBe(`${adminOrigin}/users/${target.id}`);
     expect((await api.request("/v1/me", { headers: target.bearer })).status).toBe(401);
+    await page.reload();
 
     await page.click("text=Suspend");
     await page.waitForSelector("text=The user is suspended");
@@ -144,10 +146,23 @@ describe("the admin console in Chromium, offline: the first operator's journey",
     const actions = await page.locator("tbody tr td:nth-child(2)").allTextContents();
     expect(actions.slice(0, 3)).toEqual(["user.unsuspended", "user.suspended", "session.revoked"]);
     await shot("audit");
+    await page.click(".tabs >> text=Timeline");
+    await page.waitForURL(`${adminOrigin}/audit/timeline`);
+    const firstDay = await page.locator("section.day li code").first().textContent();
+    expect(firstDay).toBe("user.unsuspended");
+    expect(await page.locator("section.day svg.strip rect").count()).toBe(await page.locator("section.day li").count());
+    await shot("audit-timeline");
     await page.click("nav >> text=Security events");
     await page.waitForURL(`${adminOrigin}/security-events`);
     expect(await page.locator("tbody tr", { hasText: "platform_role_granted" }).count()).toBe(1);
     await shot("security-events");
+    // Resolved in place: the row says so; the resolved list has it with its note.
+    await page.fill('tbody tr:has-text("platform_role_granted") input[name="note"]', "Expected: the first operator");
+    await page.click('tbody tr:has-text("platform_role_granted") button');
+    await page.waitForSelector("tr.done >> text=The security event is resolved.");
+    expect(page.url()).toBe(`${adminOrigin}/security-events`);
+    await page.goto(`${adminOrigin}/security-events?resolved=true`);
+    expect(await page.locator("tbody tr", { hasText: "Expected: the first operator" }).count()).toBe(1);
   });
 
   test("edits an email template and sees the preview change, then saves it", async () => {
@@ -223,10 +238,17 @@ describe("the admin console in Chromium, offline: the first operator's journey",
     await shot("organization");
   });
 
-  test("the roles page lists the platform roles and who holds them", async () => {
+  test("makes a user eligible for a platform role from their page; the roles page lists who holds and who may elevate", async () => {
+    await page.goto(`${adminOrigin}/users/${target.id}`);
+    await page.selectOption("#eligible-role", "support");
+    await page.fill("#approver-permission", "users:manage");
+    await page.click("button:has-text('Make eligible')");
+    await page.waitForSelector("text=The user is eligible for the role");
+    expect(await page.locator("tbody tr", { hasText: "needs users:manage" }).count()).toBe(1);
     await page.click("nav >> text=Roles");
     await page.waitForURL(`${adminOrigin}/roles`);
     expect(await page.locator("tbody tr", { hasText: "first.operator@example.com" }).count()).toBe(1);
+    expect(await page.locator("tbody tr", { hasText: target.id }).count()).toBe(1);
     await shot("roles");
   });
 
@@ -242,11 +264,7 @@ describe("the admin console in Chromium, offline: the first operator's journey",
     const reader = await signUpUser(api, { name: "Rita Reader" });
     await grantPlatformPermissions(api, reader.id, ["users:read"]);
     const factor = await enrolTotp(api, reader);
-    const readerContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    await readerContext.route("**/*", (route) => {
-      const host = new URL(route.request().url()).hostname;
-      return host === "localhost" || host === "127.0.0.1" ? route.continue() : route.abort();
-    });
+    const readerContext = await offlineContext(browser, outside);
     const readerPage = await readerContext.newPage();
     try {
       await readerPage.goto(`${adminOrigin}/sign-in`);

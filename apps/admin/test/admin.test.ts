@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { UserId } from "@burrow/platform-core";
 import { referenceTotp } from "@burrow/platform-auth/testing";
 import { createAdminApp } from "../src/app.tsx";
 import { ADMIN, Browser, signInWithCode as signInAs } from "./console.ts";
@@ -395,5 +396,109 @@ describe("the admin console", () => {
     expect(api.platform.auth.signingKeys.jwks().keys.length).toBe(before + 1);
     await settings.get("/settings?done=rotated");
     for (const key of api.platform.auth.signingKeys.jwks().keys) expect(settings.lastHtml).toContain(String(key.kid));
+  });
+
+  test("the audit timeline groups the filtered entries by UTC day, newest first, with their times", async () => {
+    const target = await signUpUser(api);
+    const other = await signUpUser(api);
+    const { userAdministration } = api.platform;
+    const firstDay = api.clock.now().toISOString().slice(0, 10);
+    await userAdministration.suspend(operator.id, target.id as UserId, {});
+    await userAdministration.suspend(operator.id, other.id as UserId, {});
+    api.clock.advance(24 * 60 * 60_000);
+    const secondDay = api.clock.now().toISOString().slice(0, 10);
+    await userAdministration.unsuspend(operator.id, target.id as UserId, {});
+    const unsuspendedAt = api.clock.now().toISOString().slice(11, 19);
+    const browser = await signInWithCode(operator, totpSecret);
+
+    await browser.get(`/audit?targetId=${target.id}`);
+    expect(browser.lastHtml).toContain(`href="/audit/timeline?targetId=${target.id}"`);
+    const page = await browser.get(`/audit/timeline?targetId=${target.id}`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-security-policy")).not.toContain("script-src");
+    const html = browser.lastHtml;
+    const sections = [...html.matchAll(/<section class="day" aria-label="([^"]+)">/g)].map((match) => match[1]);
+    expect(sections).toEqual([secondDay, firstDay]);
+    const [newer, older] = html.split(/<section class="day"/).slice(1);
+    expect(newer).toContain("user.unsuspended");
+    expect(newer).toContain(`<time datetime="${secondDay}T${unsuspendedAt}.000Z">${unsuspendedAt}</time>`);
+    expect(newer).not.toContain("user.suspended");
+    expect(older).toContain("user.suspended");
+    expect(older).toContain("user.signed_up");
+    // The filter holds: the other user's suspension is not on the target's timeline.
+    expect(html).not.toContain(other.id);
+    // One tick per entry on each day's strip.
+    expect(newer!.match(/<rect /g)?.length).toBe(1);
+    // The filter form keeps the view, and the export links keep the filters.
+    expect(html).toContain('action="/audit/timeline"');
+    expect(html).toContain(`/audit/export?targetId=${target.id}&amp;format=csv`);
+
+    await browser.get(`/audit/timeline?targetId=${target.id}&from=2000-01-01&to=2000-01-02`);
+    expect(browser.lastHtml).toContain("No entries match.");
+    const bad = await browser.get("/audit/timeline?action=user.nothing");
+    expect(bad.status).toBe(400);
+    expect((await browser.get("/audit/timeline?cursor=AAAA")).status).toBe(400);
+  });
+
+  test("in-place updates: htmx served by the console itself, an action answered with its row, the same rules as a form", async () => {
+    const browser = await signInWithCode(operator, totpSecret);
+    const users = await browser.get("/users");
+    expect(users.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect(users.headers.get("content-security-policy")).not.toContain("unsafe-inline");
+    expect(users.headers.get("content-security-policy")).toContain("connect-src 'self'");
+    expect(browser.lastHtml).toContain('<script defer="" src="/assets/htmx.min.js"></script>');
+    expect(browser.lastHtml).toContain("&quot;includeIndicatorStyles&quot;:false");
+    expect(browser.lastHtml).toContain('hx-get="/users"');
+    const htmx = await browser.get("/assets/htmx.min.js");
+    expect(htmx.headers.get("content-type")).toStartWith("text/javascript");
+    expect(await htmx.text()).toContain('version:"2.0.11"');
+    // Pages without in-place updates stay script-free.
+    const audit = await browser.get("/audit");
+    expect(audit.headers.get("content-security-policy")).not.toContain("script-src");
+    expect(browser.lastHtml).not.toContain("<script");
+
+    const target = await signUpUser(api);
+    const [session] = await api.platform.userAdministration.sessions(operator.id, target.id as UserId);
+    await browser.get(`/users/${target.id}`);
+    expect(browser.lastHtml).toContain(`hx-post="/users/${target.id}/sessions/${session!.id}/revoke"`);
+    const hx = { "hx-request": "true" };
+    // Without the page's CSRF token, or from another origin, an htmx request is refused like a form.
+    const noToken = await browser.post(`/users/${target.id}/sessions/${session!.id}/revoke`, { _csrf: "" }, hx);
+    expect(noToken.status).toBe(403);
+    const elsewhere = await browser.post(
+      `/users/${target.id}/sessions/${session!.id}/revoke`,
+      {},
+      {
+        ...hx,
+        origin: "https://evil.example",
+      },
+    );
+    expect(elsewhere.status).toBe(403);
+    expect((await api.request("/v1/me", { headers: target.bearer })).status).toBe(200);
+
+    const revoked = await browser.post(`/users/${target.id}/sessions/${session!.id}/revoke`, {}, hx);
+    expect(revoked.status).toBe(200);
+    const row = await revoked.text();
+    expect(row).toStartWith('<tr class="done">');
+    expect(row).toContain("The session has ended.");
+    expect((await api.request("/v1/me", { headers: target.bearer })).status).toBe(401);
+    // Again: the session is gone, a 404 (htmx shows the error page in place of the page).
+    const again = await browser.post(`/users/${target.id}/sessions/${session!.id}/revoke`, {}, hx);
+    expect(again.status).toBe(404);
+
+    // A security event resolved in place; an empty note is the same 400 as the form's, and resolves nothing.
+    await api.platform.operator.createAdmin(`inplace-${crypto.randomUUID().slice(0, 8)}@example.com`);
+    await browser.get("/security-events");
+    const eventId = /hx-post="\/security-events\/([^/]+)\/resolve"/.exec(browser.lastHtml)![1]!;
+    expect((await browser.post(`/security-events/${eventId}/resolve`, { note: " " }, hx)).status).toBe(400);
+    const open = await api.platform.securityEvents.list(operator.id, { resolved: false }, { limit: 200 });
+    expect(open.data.some((event) => event.id === eventId)).toBe(true);
+    const resolved = await browser.post(`/security-events/${eventId}/resolve`, { note: "expected" }, hx);
+    expect(await resolved.text()).toContain("The security event is resolved.");
+
+    // A console session that has ended sends htmx to the sign-in page as a page, not into the row.
+    api.clock.advance(31 * 60_000);
+    const expired = await browser.post(`/users/${target.id}/sessions/${session!.id}/revoke`, {}, hx);
+    expect(expired.headers.get("hx-redirect")).toBe("/sign-in");
   });
 });

@@ -300,13 +300,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
 
   const publicUrl = new URL(values.PUBLIC_URL ?? `http://localhost:${values.PORT}`).origin;
+  const adminUrl = new URL(values.ADMIN_URL ?? `http://localhost:${values.ADMIN_PORT ?? 3001}`).origin;
   const allowedOrigins = [...new Set([publicUrl, ...values.BURROW_ALLOWED_ORIGINS])];
   return {
     env: values.NODE_ENV,
     embedded: values.DATABASE_URL === undefined,
     port: values.PORT,
     adminPort: values.ADMIN_PORT,
-    adminUrl: new URL(values.ADMIN_URL ?? `http://localhost:${values.ADMIN_PORT ?? 3001}`).origin,
+    adminUrl,
     // A container needs 0.0.0.0 to be reachable; a laptop should not offer its development server to the network.
     host: values.HOST ?? (production ? "0.0.0.0" : "127.0.0.1"),
     dataDir,
@@ -346,7 +347,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webauthn: {
       rpId: values.BURROW_RP_ID ?? new URL(publicUrl).hostname,
       rpName: values.BURROW_PRODUCT_NAME,
-      origins: [...new Set([publicUrl, ...values.BURROW_WEBAUTHN_ORIGINS])],
+      // The admin console's own pages run the passkey ceremonies of its sign-in and step-up.
+      origins: [...new Set([publicUrl, adminUrl, ...values.BURROW_WEBAUTHN_ORIGINS])],
     },
     tokens: {
       accessTtlMs: values.BURROW_ACCESS_TOKEN_TTL,

@@ -1,5 +1,6 @@
 import type { EligibilityView, ElevationRow } from "@burrow/platform-rbac";
-import { CsrfField, type Frame, Shell, Table, when } from "../layout.tsx";
+import { ActionCell, CsrfField, type Frame, Shell, Table, when } from "../layout.tsx";
+import { Approval } from "./users.tsx";
 
 export type PlatformRoleView = {
   id: string;
@@ -56,7 +57,7 @@ export const RolesPage = (props: {
     <Table
       empty={"Nobody is eligible to elevate into a platform role."}
       rows={props.eligibilities}
-      headings={["User", "Role", "Approval", "Since"]}
+      headings={["User", "Role", "Approval", "Since", props.frame.can("users:manage") ? "Action" : null]}
     >
       {props.eligibilities.map((eligibility) => (
         <tr>
@@ -67,18 +68,19 @@ export const RolesPage = (props: {
           </td>
           <td>{eligibility.role}</td>
           <td>
-            {eligibility.approverPermission === null ? (
-              "starts at once"
-            ) : (
-              <>
-                needs <code>{eligibility.approverPermission}</code>
-              </>
-            )}
+            <Approval permission={eligibility.approverPermission} />
           </td>
           <td class="nowrap">{when(eligibility.createdAt)}</td>
+          <ActionCell
+            show={props.frame.can("users:manage")}
+            action={`/roles/eligibilities/${eligibility.id}/revoke`}
+            csrf={props.frame.csrf}
+            label="Remove"
+          />
         </tr>
       ))}
     </Table>
+    <p class="muted">Make a user eligible from their page.</p>
     <h2>Elevations</h2>
     <p class="tabs">
       {([undefined, "pending", "active", "ended", "denied"] as const).map((status) => (

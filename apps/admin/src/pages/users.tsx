@@ -1,7 +1,21 @@
 import { USER_STATUSES, type SessionRow, type UserRow, type UserStatus } from "@burrow/platform-auth";
 import type { AuditEntry } from "@burrow/platform-core";
 import type { UserDetails } from "@burrow/platform-ops";
+import type { EligibilityView } from "@burrow/platform-rbac";
 import { ActionButton, ActionCell, CsrfField, type Frame, Pager, Shell, Table, when } from "../layout.tsx";
+
+/** The pages here update in place with htmx where it saves a page load (see docs/admin.md). */
+const HTMX = ["/assets/htmx.min.js" as const];
+
+/** Who must approve an elevation from an eligibility: nobody (it starts at once), or holders of a permission. */
+export const Approval = (props: { permission: string | null }) =>
+  props.permission === null ? (
+    <>starts at once</>
+  ) : (
+    <>
+      needs <code>{props.permission}</code>
+    </>
+  );
 
 const Status = (props: { status: string }) => <span class={`badge ${props.status}`}>{props.status}</span>;
 
@@ -16,8 +30,20 @@ export const UsersPage = (props: {
   if (props.status !== undefined) next.set("status", props.status);
   if (props.page.nextCursor !== null) next.set("cursor", props.page.nextCursor);
   return (
-    <Shell frame={props.frame} title="Users">
-      <form class="toolbar" method="get" action="/users" role="search">
+    <Shell frame={props.frame} title="Users" scripts={HTMX}>
+      {/* Search as you type: the results are fetched and swapped in place; Search still submits without script. */}
+      <form
+        class="toolbar"
+        method="get"
+        action="/users"
+        role="search"
+        hx-get="/users"
+        hx-trigger="input changed delay:300ms from:#query, change from:#status"
+        hx-target="#user-results"
+        hx-select="#user-results"
+        hx-swap="outerHTML"
+        hx-replace-url="true"
+      >
         <div>
           <label for="query">Email, name or id</label>
           <input id="query" name="query" type="search" value={props.query} maxlength={254} />
@@ -40,26 +66,28 @@ export const UsersPage = (props: {
           </a>
         ) : null}
       </form>
-      <Table
-        empty={"No users match."}
-        rows={props.page.data}
-        headings={["Email", "Name", "Status", "Created", "Last sign-in"]}
-      >
-        {props.page.data.map((user) => (
-          <tr>
-            <td>
-              <a href={`/users/${user.id}`}>{user.email}</a>
-            </td>
-            <td>{user.name ?? "—"}</td>
-            <td>
-              <Status status={user.status} />
-            </td>
-            <td>{when(user.createdAt)}</td>
-            <td>{when(user.lastSignInAt)}</td>
-          </tr>
-        ))}
-      </Table>
-      <Pager href={props.page.nextCursor === null ? null : `/users?${next.toString()}`} />
+      <div id="user-results">
+        <Table
+          empty={"No users match."}
+          rows={props.page.data}
+          headings={["Email", "Name", "Status", "Created", "Last sign-in"]}
+        >
+          {props.page.data.map((user) => (
+            <tr>
+              <td>
+                <a href={`/users/${user.id}`}>{user.email}</a>
+              </td>
+              <td>{user.name ?? "—"}</td>
+              <td>
+                <Status status={user.status} />
+              </td>
+              <td>{when(user.createdAt)}</td>
+              <td>{when(user.lastSignInAt)}</td>
+            </tr>
+          ))}
+        </Table>
+        <Pager href={props.page.nextCursor === null ? null : `/users?${next.toString()}`} />
+      </div>
     </Shell>
   );
 };
@@ -69,7 +97,7 @@ export const UserPage = (props: {
   user: UserRow;
   sessions: SessionRow[];
   details: UserDetails;
-  platformRoles: { held: string[]; all: { key: string; name: string }[] };
+  platformRoles: { held: string[]; all: { key: string; name: string }[]; eligible: EligibilityView[] };
   audit: AuditEntry[] | null;
   notice: string | undefined;
 }) => {
@@ -78,7 +106,7 @@ export const UserPage = (props: {
   const base = `/users/${user.id}`;
   const self = frame.email === user.email;
   return (
-    <Shell frame={frame} title={user.name ?? user.email} notice={props.notice}>
+    <Shell frame={frame} title={user.name ?? user.email} notice={props.notice} scripts={HTMX}>
       <div class="card">
         <dl>
           <dt>Id</dt>
@@ -164,6 +192,7 @@ export const UserPage = (props: {
               action={`${base}/sessions/${session.id}/revoke`}
               csrf={frame.csrf}
               label="Revoke"
+              inPlace
             />
           </tr>
         ))}
@@ -238,6 +267,51 @@ export const UserPage = (props: {
           </button>
         </form>
       ) : null}
+      <h2>Eligible-only platform roles</h2>
+      <Table
+        empty={"Not eligible to elevate into any platform role."}
+        rows={props.platformRoles.eligible}
+        headings={["Role", "Approval", "Since", manage ? "Action" : null]}
+      >
+        {props.platformRoles.eligible.map((eligibility) => (
+          <tr>
+            <td>
+              <code>{eligibility.role}</code>
+            </td>
+            <td>
+              <Approval permission={eligibility.approverPermission} />
+            </td>
+            <td class="nowrap">{when(eligibility.createdAt)}</td>
+            <ActionCell
+              show={manage}
+              action={`${base}/eligibilities/${eligibility.id}/revoke`}
+              csrf={frame.csrf}
+              label="Remove"
+              inPlace
+            />
+          </tr>
+        ))}
+      </Table>
+      {manage && !self ? (
+        <form class="toolbar" method="post" action={`${base}/eligibilities`}>
+          <CsrfField token={frame.csrf} />
+          <div>
+            <label for="eligible-role">Make eligible for</label>
+            <select id="eligible-role" name="role">
+              {props.platformRoles.all.map((role) => (
+                <option value={role.key}>{role.name}</option>
+              ))}
+            </select>
+          </div>
+          <div>
+            <label for="approver-permission">Approvers hold (empty: starts at once)</label>
+            <input id="approver-permission" name="approverPermission" maxlength={100} placeholder="users:manage" />
+          </div>
+          <button type="submit" class="secondary">
+            Make eligible
+          </button>
+        </form>
+      ) : null}
       <h2>Organizations</h2>
       <Table
         empty={"Not a member of any organization."}
@@ -278,6 +352,7 @@ export const UserPage = (props: {
                   csrf={frame.csrf}
                   label="Revoke"
                   kind="secondary"
+                  inPlace
                 />
               ) : null}
             </td>
