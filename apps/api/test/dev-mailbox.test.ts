@@ -18,7 +18,8 @@ describe("development mailbox", () => {
     expect(list.status).toBe(200);
     const listHtml = await list.text();
     expect(listHtml).toContain("new@example.com");
-    expect(listHtml).toContain(`/dev/mailbox/${message.id}`);
+    // Linked relative to the list (/dev/mailbox), so it works under any mount prefix.
+    expect(listHtml).toContain(`href="mailbox/${message.id}"`);
     const shown = await api.request(`/dev/mailbox/${message.id}`);
     expect(await shown.text()).toContain('href="http://localhost:3000/verify?token=dev123"');
     expect(shown.headers.get("content-security-policy")).toContain("default-src 'none'");

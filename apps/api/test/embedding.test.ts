@@ -189,3 +189,50 @@ describe("createBurrow refuses a wrong setting at start-up, naming it", () => {
     await refused({ permissions: { "Projects Write": "x" } }, /not a permission name/);
   });
 });
+
+describe("burrow worker: the job workers as a process of their own", () => {
+  test("sends what the web process queued, then stops cleanly on SIGTERM", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "burrow-worker-"));
+    const pg = process.env.DATABASE_URL ? await createTestDatabase({ empty: true }) : undefined;
+    const database = pg === undefined ? { BURROW_DATA_DIR: dataDir } : { DATABASE_URL: pg.url! };
+    const env = { ...TEST_ENV, BURROW_EMAIL_VERIFICATION: "required", ...database };
+    try {
+      // The web process queues a verification email and (worker: false) sends nothing itself.
+      const web = await createBurrow({ env, worker: false, log: silentLogger });
+      expect(
+        (
+          await web.routes.request("/v1/auth/sign-up", {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ email: "queued@example.com", password: PASSWORD }),
+          })
+        ).status,
+      ).toBe(202);
+      await web.close();
+
+      const entry = join(import.meta.dir, "../src/cli/burrow.ts");
+      const worker = Bun.spawn([process.execPath, entry, "worker"], {
+        env: { ...process.env, ...env },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      // Read the worker's log (standard error) until the queued mail has gone out: the development
+      // mailbox logs each delivery.
+      const decoder = new TextDecoder();
+      let log = "";
+      for await (const chunk of worker.stderr) {
+        log += decoder.decode(chunk);
+        if (log.includes("email delivered to the development mailbox")) break;
+      }
+      expect(log).toContain("queued@example.com");
+      worker.kill("SIGTERM");
+      expect(await worker.exited).toBe(0);
+      const output = await new Response(worker.stdout).text();
+      expect(output).toContain("worker started");
+      expect(output).toContain("worker stopped");
+    } finally {
+      await pg?.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

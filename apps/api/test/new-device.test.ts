@@ -104,7 +104,8 @@ describe("sign-in from a new device", () => {
     expect((await me(intruder)).status).toBe(200);
     const confirmed = await submit("/auth/not-me", { token: link.searchParams.get("token")! });
     expect(confirmed.status).toBe(200);
-    expect(await confirmed.text()).toContain("/auth/forgot-password");
+    // A link relative to the page (/auth/not-me), so it works under any mount prefix.
+    expect(await confirmed.text()).toContain('href="forgot-password"');
     for (const token of [mine, intruder, user.token]) expect((await me(token)).status).toBe(401);
     const [disowned] = await eventsOf(user.id, "sign_in_disowned");
     expect(disowned?.severity).toBe("high");
