@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, eq, isNull } from "drizzle-orm";
 import type { Browser, CDPSession, Page } from "playwright-core";
-import { launchChromium } from "@burrow/platform-core/browser";
+import { addVirtualAuthenticator, launchChromium } from "@burrow/platform-core/browser";
 import { loadConfig, silentLogger, type UserId } from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
 import { authSessions, mfaFactors } from "@burrow/platform-auth/schema";
@@ -46,18 +46,7 @@ describe("passkeys in Chromium with a virtual authenticator", () => {
     };
     browser = await launchChromium();
     page = await (await browser.newContext()).newPage();
-    cdp = await page.context().newCDPSession(page);
-    await cdp.send("WebAuthn.enable");
-    ({ authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
-      options: {
-        protocol: "ctap2",
-        transport: "internal",
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-        automaticPresenceSimulation: true,
-      },
-    }));
+    ({ cdp, authenticatorId } = await addVirtualAuthenticator(page));
     await page.goto(origin);
   });
   afterAll(async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
-import { launchChromium } from "@burrow/platform-core/browser";
+import { addVirtualAuthenticator, launchChromium } from "@burrow/platform-core/browser";
 import type { library } from "./fixtures/browser-entry.ts";
 import { startBurrow, type RunningBurrow } from "./burrow.ts";
 
@@ -42,18 +42,7 @@ describe("@burrow/client in Chromium", () => {
       return route.abort();
     });
     page = await context.newPage();
-    const cdp = await context.newCDPSession(page);
-    await cdp.send("WebAuthn.enable");
-    await cdp.send("WebAuthn.addVirtualAuthenticator", {
-      options: {
-        protocol: "ctap2",
-        transport: "internal",
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-        automaticPresenceSimulation: true,
-      },
-    });
+    await addVirtualAuthenticator(page);
     await page.goto(burrow.baseUrl);
   });
   afterAll(async () => {
