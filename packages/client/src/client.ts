@@ -122,6 +122,18 @@ export function createBurrowClient(options: BurrowClientOptions): BurrowClient {
     return { status: "signed_in", ...session };
   }
 
+  async function signIn(input: { email: string; password: string }): Promise<SignInResult> {
+    if (tokens === null) {
+      const answer = unwrap(await api.POST("/v1/auth/sign-in", { body: input }));
+      if ("mfaRequired" in answer)
+        return { status: "mfa_required", mfaToken: answer.mfaToken, methods: answer.methods };
+      return { status: "signed_in", user: answer.user, session: answer.session };
+    }
+    const answer = unwrap(await bare.POST("/v1/auth/token", { body: { grantType: "password", ...input } }));
+    if ("mfaRequired" in answer) return { status: "mfa_required", mfaToken: answer.mfaToken, methods: answer.methods };
+    return signedInWithTokens(answer);
+  }
+
   async function getSession(): Promise<{ user: User; session: Session } | null> {
     if (tokens !== null && (await tokens.accessToken()) === null) return null;
     try {
@@ -150,23 +162,12 @@ export function createBurrowClient(options: BurrowClientOptions): BurrowClient {
       if ("verificationRequired" in created) return { status: "verification_required" };
       if (created.sessionToken !== undefined)
         unwrap(await bare.POST("/v1/auth/sign-out", { headers: { authorization: `Bearer ${created.sessionToken}` } }));
-      const signedIn = await this.signIn({ email: input.email, password: input.password });
+      const signedIn = await signIn({ email: input.email, password: input.password });
       if (signedIn.status !== "signed_in") throw new Error("A new account asked for a second factor.");
       return signedIn;
     },
 
-    async signIn(input) {
-      if (tokens === null) {
-        const answer = unwrap(await api.POST("/v1/auth/sign-in", { body: input }));
-        if ("mfaRequired" in answer)
-          return { status: "mfa_required", mfaToken: answer.mfaToken, methods: answer.methods };
-        return { status: "signed_in", user: answer.user, session: answer.session };
-      }
-      const answer = unwrap(await bare.POST("/v1/auth/token", { body: { grantType: "password", ...input } }));
-      if ("mfaRequired" in answer)
-        return { status: "mfa_required", mfaToken: answer.mfaToken, methods: answer.methods };
-      return signedInWithTokens(answer);
-    },
+    signIn,
 
     async verifyMfa(proof) {
       const answer = unwrap(await bare.POST("/v1/auth/mfa/verify", { body: proof }));
