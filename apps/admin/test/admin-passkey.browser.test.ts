@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { Browser, CDPSession, Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { addVirtualAuthenticator, launchChromium } from "@burrow/platform-core/browser";
 import { createAdminApp } from "../src/app.tsx";
 import { offlineContext, SCREENSHOTS } from "./browser.ts";
@@ -18,7 +18,6 @@ describe("the admin console in Chromium: a passkey as the operator's second fact
   let server: ReturnType<typeof Bun.serve>;
   let browser: Browser;
   let page: Page;
-  let cdp: CDPSession;
   let origin: string;
   let operator: TestUser;
   const outside: string[] = [];
@@ -42,8 +41,7 @@ describe("the admin console in Chromium: a passkey as the operator's second fact
       if (message.type() === "error") consoleErrors.push(message.text());
     });
     page.on("pageerror", (error) => consoleErrors.push(error.message));
-    cdp = await context.newCDPSession(page);
-    await addVirtualAuthenticator(cdp);
+    await addVirtualAuthenticator(page);
   });
   afterAll(async () => {
     await browser?.close();

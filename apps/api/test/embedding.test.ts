@@ -220,10 +220,13 @@ describe("burrow worker: the job workers as a process of their own", () => {
       // mailbox logs each delivery.
       const decoder = new TextDecoder();
       let log = "";
-      for await (const chunk of worker.stderr) {
-        log += decoder.decode(chunk);
-        if (log.includes("email delivered to the development mailbox")) break;
+      const reader = worker.stderr.getReader();
+      while (!log.includes("email delivered to the development mailbox")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        log += decoder.decode(value);
       }
+      reader.releaseLock();
       expect(log).toContain("queued@example.com");
       worker.kill("SIGTERM");
       expect(await worker.exited).toBe(0);

@@ -46,8 +46,7 @@ describe("passkeys in Chromium with a virtual authenticator", () => {
     };
     browser = await launchChromium();
     page = await (await browser.newContext()).newPage();
-    cdp = await page.context().newCDPSession(page);
-    authenticatorId = await addVirtualAuthenticator(cdp);
+    ({ cdp, authenticatorId } = await addVirtualAuthenticator(page));
     await page.goto(origin);
   });
   afterAll(async () => {

@@ -1,4 +1,4 @@
-import { chromium, type Browser, type CDPSession } from "playwright-core";
+import { chromium, type Browser, type CDPSession, type Page } from "playwright-core";
 
 /** Debian's Chromium; tests never download a browser. Override with CHROMIUM_PATH. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -25,11 +25,12 @@ export function launchChromium(): Promise<Browser> {
 }
 
 /**
- * Turns on WebAuthn in a page's CDP session and adds a virtual platform authenticator (resident
- * keys, user verification, presence simulated): passkeys in tests without a person. Its id comes back.
- * @example const cdp = await context.newCDPSession(page); await addVirtualAuthenticator(cdp);
+ * Gives a page a virtual WebAuthn authenticator (Chrome DevTools Protocol): a platform authenticator
+ * with discoverable credentials that verifies the user and answers at once, for passkey tests.
+ * @example const { cdp, authenticatorId } = await addVirtualAuthenticator(page)
  */
-export async function addVirtualAuthenticator(cdp: CDPSession): Promise<string> {
+export async function addVirtualAuthenticator(page: Page): Promise<{ cdp: CDPSession; authenticatorId: string }> {
+  const cdp = await page.context().newCDPSession(page);
   await cdp.send("WebAuthn.enable");
   const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
     options: {
@@ -41,5 +42,5 @@ export async function addVirtualAuthenticator(cdp: CDPSession): Promise<string> 
       automaticPresenceSimulation: true,
     },
   });
-  return authenticatorId;
+  return { cdp, authenticatorId };
 }
