@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Hono } from "hono";
+import { desc, eq } from "drizzle-orm";
+import { auditLogs } from "@burrow/platform-core/schema";
 import { decodeJwt } from "jose";
 import { ConfigError, PlatformError, createWorker, silentLogger } from "@burrow/platform-core";
 import { createTestDatabase, type TestDatabase } from "@burrow/platform-core/testing";
@@ -165,6 +167,30 @@ describe("Burrow embedded in a builder's Hono app under /auth", () => {
     // Burrow's own claims are not the hook's to set: this user holds no platform permission.
     expect(claims.permissions).toBeUndefined();
     expect(claims.sub).toBe(hooked!.id);
+  });
+
+  test("served as Bun.serve({ fetch: app.fetch }), Burrow still sees the client's address", async () => {
+    await signUpAndVerify("served@example.com");
+    const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: app.fetch });
+    try {
+      const response = await fetch(`http://127.0.0.1:${server.port}/auth/v1/auth/sign-in`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: "served@example.com", password: PASSWORD }),
+      });
+      expect(response.status).toBe(200);
+      const [entry] = await burrow.platform.db
+        .select()
+        .from(auditLogs)
+        .where(eq(auditLogs.action, "user.signed_in"))
+        .orderBy(desc(auditLogs.id))
+        .limit(1);
+      // Stored as an HMAC of the address (BURROW_STORE_RAW_IP is off): present, and not the address.
+      expect(entry!.ip).toMatch(/^[A-Za-z0-9_-]{16,}$/);
+      expect(entry!.ip).not.toBe("127.0.0.1");
+    } finally {
+      await server.stop(true);
+    }
   });
 
   test("mounting twice, and asking for a permission nobody declared, fail at the call", () => {

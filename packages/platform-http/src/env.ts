@@ -7,6 +7,8 @@ export interface Bindings {
   server?: Server<unknown>;
   /** The peer address, for tests that call `app.request()` without a socket. */
   remoteAddress?: string;
+  /** Present when Bun's server itself is the env (`export default { fetch: app.fetch }`). */
+  requestIP?: Server<unknown>["requestIP"];
 }
 
 export interface Variables {

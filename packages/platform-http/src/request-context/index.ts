@@ -31,7 +31,10 @@ export const requestContext = (options: { trustedProxies: readonly string[] }): 
   async function requestContext(c, next) {
     const incoming = c.req.header("x-request-id");
     const requestId = incoming !== undefined && INCOMING_ID.test(incoming) ? incoming : newId("request");
-    const peer = c.env?.remoteAddress ?? c.env?.server?.requestIP(c.req.raw)?.address;
+    // Bun.serve hands its server as the env when an app is served as `{ fetch: app.fetch }` (a
+    // builder's app), and inside `{ server }` when Burrow's own start script serves it.
+    const requestIP = c.env?.server?.requestIP.bind(c.env.server) ?? c.env?.requestIP?.bind(c.env);
+    const peer = c.env?.remoteAddress ?? requestIP?.(c.req.raw)?.address;
     const clientIp = resolveClientIp(peer, c.req.header("x-forwarded-for"), options.trustedProxies);
     c.set("requestId", requestId);
     c.set("clientIp", clientIp);
