@@ -12,6 +12,7 @@ import type {
 } from "@burrow/platform-core";
 import { NO_METRICS } from "@burrow/platform-core";
 import type { AuthContext, AuthMailer, AuthTexter, BeforeSignIn } from "./context.ts";
+import { createAccountEmails, type AccountEmails } from "./users/emails.ts";
 import { createPhones, type Phones } from "./flows/phones.ts";
 import { createImpersonation, type Impersonation } from "./flows/impersonation.ts";
 import { createChallenges, createChallengeStore, mfaChallengeSweeper, type Challenges } from "./mfa/challenges.ts";
@@ -43,6 +44,8 @@ export interface Auth extends Accounts, PasskeySignIn {
   notices: Notices;
   flows: EmailFlows;
   phones: Phones;
+  /** The account's other email addresses: add, confirm, make primary, remove. */
+  emails: AccountEmails;
   factors: Factors;
   passkeys: Passkeys;
   challenges: Challenges;
@@ -165,6 +168,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
   });
   const passkeySignIn = createPasskeySignIn({ passkeys, completion });
   const phones = createPhones(context, { tokens });
+  const emails = createAccountEmails(context, { tokens, sessions });
   const impersonation = createImpersonation(context, { tokens, completion });
   const signingKeys = createSigningKeys({ ...base, keyRing: options.keyRing, sessions, grantableScopes });
   const refreshTokens = createRefreshTokens({ ...base, sessions });
@@ -188,6 +192,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
     notices,
     flows,
     phones,
+    emails,
     factors,
     passkeys,
     challenges,
@@ -276,3 +281,4 @@ export {
   type UserSearch,
 } from "./users/users.ts";
 export { TOKEN_PURPOSES, USER_STATUSES, type TokenPurpose, type UserStatus } from "./schema.ts";
+export type { AccountEmail, AccountEmails } from "./users/emails.ts";

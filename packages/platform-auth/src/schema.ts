@@ -58,6 +58,31 @@ export const userPhones = pgTable(
   ],
 );
 
+/**
+ * An account's other email addresses; the primary one stays on `users` (what tokens, the admin app,
+ * webhooks and the audit log show). Making one primary swaps it with the address on `users`.
+ */
+export const userEmails = pgTable(
+  "user_emails",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** As the user wrote it (trimmed). */
+    email: text("email").notNull(),
+    /** NFKC, lower-cased, as on `users`. */
+    emailNormalized: text("email_normalized").notNull(),
+    verifiedAt: timestamptz("verified_at"),
+    createdAt: timestamptz("created_at").notNull(),
+  },
+  (table) => [
+    // An address belongs to whoever verified it; an unverified claim squats nothing.
+    uniqueIndex("user_emails_verified_email_key").on(table.emailNormalized).where(sql`verified_at is not null`),
+    uniqueIndex("user_emails_user_email_key").on(table.userId, table.emailNormalized),
+  ],
+);
+
 export const credentialsPassword = pgTable("credentials_password", {
   userId: text("user_id")
     .primaryKey()
@@ -131,6 +156,7 @@ export const TOKEN_PURPOSES = [
   "magic_link",
   "email_otp",
   "email_change",
+  "email_add",
   "account_setup",
   "phone_verify",
   "disown_sign_in",

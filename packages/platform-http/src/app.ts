@@ -28,6 +28,7 @@ import { adminOverviewRoutes } from "./routes/admin-overview.ts";
 import { adminEmailRoutes } from "./routes/admin-email.ts";
 import { adminOrganizationRoutes } from "./routes/admin-organizations.ts";
 import { meRoutes } from "./routes/me.ts";
+import { meEmailRoutes } from "./routes/me-emails.ts";
 import { docsRoutes } from "./routes/docs.ts";
 import { securitySchemes } from "./schemas.ts";
 
@@ -97,6 +98,7 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
   app.route("/", healthRoutes(platform));
   app.route("/", authRoutes(platform));
   app.route("/", meRoutes(platform));
+  app.route("/", meEmailRoutes(platform));
   app.route("/", emailFlowRoutes(platform));
   app.route("/", tokenRoutes(platform));
   app.route("/", mfaRoutes(platform));

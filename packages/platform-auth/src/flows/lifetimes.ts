@@ -10,6 +10,8 @@ export const LIFETIMES = {
   magicLink: 15 * MINUTE,
   emailCode: 10 * MINUTE,
   emailChange: 24 * 60 * MINUTE,
+  /** Confirming another address for the account: as long as confirming the first one. */
+  emailAdd: 24 * 60 * MINUTE,
   accountSetup: 72 * 60 * MINUTE,
   /** The "this wasn't me" link of a new-device mail: read days later, it should still work. */
   disownSignIn: 7 * 24 * 60 * MINUTE,

@@ -1,10 +1,10 @@
-import { desc, eq, sql } from "drizzle-orm";
+import { and, desc, eq, isNull, sql } from "drizzle-orm";
 import { PlatformError, type Database, type RequestContext, type SessionId, type UserId } from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
 import { normalizePassword, checkPasswordPolicy } from "../passwords/policy.ts";
 import { credentialsPassword, passwordHistory, users } from "../schema.ts";
 import type { SessionRow, Sessions } from "../sessions/sessions.ts";
-import { normalizeEmail, type PublicUser, type Users } from "../users/users.ts";
+import { holdsAddress, normalizeEmail, type PublicUser, type Users } from "../users/users.ts";
 import type { Notices } from "../flows/notices.ts";
 import type { SignInCompletion, SignInOutcome, SignInResult } from "./complete.ts";
 import { watchForCredentialStuffing, type SignInThrottle } from "./throttle.ts";
@@ -175,7 +175,7 @@ export function createAccounts(
         .select({ user: users, hash: credentialsPassword.hash })
         .from(users)
         .innerJoin(credentialsPassword, eq(credentialsPassword.userId, users.id))
-        .where(sql`${users.emailNormalized} = ${key} and ${users.deletedAt} is null`);
+        .where(and(holdsAddress(key), isNull(users.deletedAt)));
 
       // An unknown address costs one Argon2id verify too, so timing does not tell them apart.
       const valid =

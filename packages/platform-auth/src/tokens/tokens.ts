@@ -51,10 +51,10 @@ export interface OneTimeTokens {
 /**
  * Purposes whose newer token leaves the earlier ones valid until they expire. Proving an address
  * grants nothing, and two mails can arrive in either order: revoking the first would leave the user
- * holding a dead link. A "this wasn't me" link only ends sessions: each new-device mail's must work. Links that grant access (reset, magic link, setup, email change) and codes
+ * holding a dead link (each address being added has its own). A "this wasn't me" link only ends sessions: each new-device mail's must work. Links that grant access (reset, magic link, setup, email change) and codes
  * supersede the earlier ones, so only the newest mail works.
  */
-const KEEPS_EARLIER: ReadonlySet<TokenPurpose> = new Set<TokenPurpose>(["verify_email", "disown_sign_in"]);
+const KEEPS_EARLIER: ReadonlySet<TokenPurpose> = new Set<TokenPurpose>(["verify_email", "email_add", "disown_sign_in"]);
 
 const tokens = singleUse(
   authTokens,

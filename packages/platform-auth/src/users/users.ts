@@ -10,7 +10,7 @@ import {
 } from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
 import type { SessionRow, Sessions } from "../sessions/sessions.ts";
-import { signInThrottles, USER_STATUSES, users, type UserStatus } from "../schema.ts";
+import { signInThrottles, USER_STATUSES, userEmails, users, type UserStatus } from "../schema.ts";
 
 export type UserRow = typeof users.$inferSelect;
 
@@ -69,6 +69,7 @@ export interface UserSearch {
 }
 
 export interface Users {
+  /** The account an address belongs to: its primary one, or another one it has verified. */
   findByEmail(db: Database, email: string): Promise<UserRow | undefined>;
   get(db: Database, id: UserId): Promise<UserRow | undefined>;
   insert(
@@ -143,7 +144,7 @@ export function createUsers(context: AuthContext, parts: { sessions: Sessions })
       const [row] = await db
         .select()
         .from(users)
-        .where(and(eq(users.emailNormalized, normalizeEmail(email)), isNull(users.deletedAt)));
+        .where(and(holdsAddress(normalizeEmail(email)), isNull(users.deletedAt)));
       return row;
     },
 
@@ -267,3 +268,10 @@ export function createUsers(context: AuthContext, parts: { sessions: Sessions })
     },
   };
 }
+
+/**
+ * The account an address belongs to: its primary address, or another one it has verified (at most
+ * one account can have, by the unique index). Unverified added addresses sign no one in.
+ */
+export const holdsAddress = (normalized: string): SQL =>
+  sql`(${users.emailNormalized} = ${normalized} or ${users.id} = (select ${userEmails.userId} from ${userEmails} where ${userEmails.emailNormalized} = ${normalized} and ${userEmails.verifiedAt} is not null))`;

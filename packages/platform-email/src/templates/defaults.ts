@@ -160,6 +160,46 @@ export const DEFAULT_TEMPLATES: TemplateDefinition[] = [
     "A change of the email address of your {{productName}} account to {{newEmail}} was requested.\n\nIf it was not you, reset your password now and contact support.",
   ),
   define(
+    "auth.email_add_confirm",
+    "Confirm this address for your {{productName}} account",
+    ["url", "email"],
+    {
+      preview: "Confirm an address added to your account.",
+      heading: "Confirm this email address",
+      intro:
+        "<strong>{{email}}</strong> was added to a {{productName}} account as another address. Confirm that it is yours to use it for signing in.",
+      action: { label: "Confirm this address" },
+      outro: "The link expires in 24 hours. If you did not add it, ignore this email: nothing changes.",
+    },
+    "Confirm {{email}} as another address of your {{productName}} account:\n\n{{url}}\n\nThe link expires in 24 hours. If you did not add it, ignore this email: nothing changes.",
+  ),
+  define(
+    "auth.email_added_notice",
+    "An email address was added to your account",
+    ["email"],
+    {
+      preview: "Another address was added to your account.",
+      heading: "An address was added",
+      intro:
+        "<strong>{{email}}</strong> was added to your {{productName}} account. Once confirmed, it can be used to sign in. If this was you, there is nothing to do.",
+      outro: "If it was not you, reset your password now and remove the address from your account.",
+    },
+    "{{email}} was added to your {{productName}} account. Once confirmed, it can be used to sign in.\n\nIf it was not you, reset your password now and remove the address from your account.",
+  ),
+  define(
+    "auth.primary_email_changed",
+    "Your primary email address changed",
+    ["newEmail"],
+    {
+      preview: "Your account's primary address changed.",
+      heading: "Your primary address changed",
+      intro:
+        "The primary email address of your {{productName}} account is now <strong>{{newEmail}}</strong>: mail for the account goes there. If this was you, there is nothing to do.",
+      outro: "If it was not you, reset your password now and contact support.",
+    },
+    "The primary email address of your {{productName}} account is now {{newEmail}}.\n\nIf it was not you, reset your password now and contact support.",
+  ),
+  define(
     "auth.password_changed",
     "Your {{productName}} password was changed",
     [],

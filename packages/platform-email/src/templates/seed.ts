@@ -61,6 +61,10 @@ export const SEED_MIGRATIONS: { file: string; keys: string[] }[] = [
     ],
   },
   { file: "0016_seed_security_templates.sql", keys: ["security.mfa_failures", "security.account_claimed"] },
+  {
+    file: "0027_seed_account_email_templates.sql",
+    keys: ["auth.email_add_confirm", "auth.email_added_notice", "auth.primary_email_changed"],
+  },
 ];
 
 /**

@@ -92,6 +92,16 @@ export function hostedPages(platform: Platform): Hono<AppEnv> {
       },
     },
     {
+      path: "/auth/confirm-email",
+      title: "Confirm this email address",
+      prompt: (token) =>
+        `<h1>Confirm this email address</h1><p>It was added to an account as another address. Once confirmed, it can be used to sign in.</p>${form({ action: "confirm-email", token, submit: "Confirm this address" })}`,
+      async submit(c, fields) {
+        const confirmed = await auth.emails.confirm(fields.token ?? "", request(c));
+        return done("Email address confirmed", `${confirmed.email} can now be used to sign in to your account.`);
+      },
+    },
+    {
       path: "/auth/account-setup",
       title: "Set up your account",
       prompt: (token) =>

@@ -11,11 +11,14 @@ export const WEBHOOK_EVENTS = {
     from: ["user.signed_up", "user.created"],
   },
   "user.updated": {
-    meaning: "An account's profile, address or phone changed, or its address was proven.",
+    meaning: "An account's profile, addresses or phone changed, or an address was proven.",
     from: [
       "user.profile_updated",
       "user.email_verified",
       "user.email_changed",
+      "user.email_added",
+      "user.email_removed",
+      "user.primary_email_changed",
       "user.phone_verified",
       "user.phone_removed",
       "user.account_set_up",

@@ -1,0 +1,212 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { and, eq } from "drizzle-orm";
+import { auditLogs } from "@burrow/platform-core/schema";
+import { users } from "@burrow/platform-auth/schema";
+import { createTestApi, PASSWORD, post, readProblem, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
+
+interface AccountEmail {
+  id: string | null;
+  email: string;
+  primary: boolean;
+  verified: boolean;
+}
+
+describe("several email addresses per account", () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await createTestApi();
+  });
+  afterAll(() => api.close());
+
+  const list = async (user: TestUser): Promise<AccountEmail[]> => {
+    const response = await api.request("/v1/me/emails", { headers: user.bearer });
+    expect(response.status).toBe(200);
+    return ((await response.json()) as { data: AccountEmail[] }).data;
+  };
+  const add = (user: TestUser, email: string) => post(api, "/v1/me/emails", { email }, user.bearer);
+  const mailTo = async (address: string) => {
+    const messages = await api.platform.email.outbox.list(api.platform.db, { to: address });
+    return Promise.all(
+      messages.map(async (message) => (await api.platform.email.outbox.get(api.platform.db, message.id))!),
+    );
+  };
+  /** The confirmation link mailed to `address`, as the hosted page's token. */
+  const confirmationToken = async (address: string): Promise<string> => {
+    const mail = (await mailTo(address)).find((message) => message.text.includes("/auth/confirm-email?token="));
+    return new URL(/http\S+\/auth\/confirm-email\?token=\S+/.exec(mail!.text)![0]).searchParams.get("token")!;
+  };
+  const addAndConfirm = async (user: TestUser, email: string): Promise<AccountEmail> => {
+    expect((await add(user, email)).status).toBe(201);
+    const confirmed = await post(api, "/v1/auth/email/confirm", { token: await confirmationToken(email) });
+    expect(confirmed.status).toBe(200);
+    return (await confirmed.json()) as AccountEmail;
+  };
+  const signInStatus = async (email: string) =>
+    (await post(api, "/v1/auth/sign-in", { email, password: PASSWORD })).status;
+
+  test("add: the new address is mailed a link, the primary a notice; confirmed, it signs in", async () => {
+    const user = await signUpUser(api);
+    const response = await add(user, "  Work.Ada@Example.com ");
+    expect(response.status).toBe(201);
+    const added = (await response.json()) as AccountEmail;
+    expect(added).toMatchObject({ email: "Work.Ada@Example.com", primary: false, verified: false });
+    expect((await mailTo(user.email)).map((message) => message.subject)).toContain(
+      "An email address was added to your account",
+    );
+    // Unverified, the address signs no one in: answered as an unknown one.
+    expect(await signInStatus("work.ada@example.com")).toBe(401);
+
+    const token = await confirmationToken("Work.Ada@Example.com");
+    const page = await api.request(`/auth/confirm-email?token=${token}`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('action="confirm-email"');
+    const confirmed = await post(api, "/v1/auth/email/confirm", { token });
+    expect(confirmed.status).toBe(200);
+    expect(((await confirmed.json()) as AccountEmail).verified).toBe(true);
+    // Once: the link is spent.
+    expect((await readProblem(await post(api, "/v1/auth/email/confirm", { token }))).code).toBe("invalid_link");
+
+    expect((await list(user)).map(({ email, primary, verified }) => ({ email, primary, verified }))).toEqual([
+      { email: user.email, primary: true, verified: expect.any(Boolean) },
+      { email: "Work.Ada@Example.com", primary: false, verified: true },
+    ]);
+    expect(await signInStatus("WORK.ada@example.com")).toBe(200);
+    // Mail for the account still goes to the primary address.
+    expect((await post(api, "/v1/auth/password/forgot", { email: "work.ada@example.com" })).status).toBe(202);
+    await api.runJobs();
+    expect((await mailTo(user.email)).some((message) => message.subject.includes("Reset"))).toBe(true);
+    expect((await mailTo("Work.Ada@Example.com")).some((message) => message.subject.includes("Reset"))).toBe(false);
+  });
+
+  test("make primary: tokens and the session show the new address, both addresses are told, it is audited", async () => {
+    const user = await signUpUser(api);
+    // A proven primary address (this suite runs with verification off, which proves nothing).
+    await api.platform.db.update(users).set({ emailVerifiedAt: new Date() }).where(eq(users.id, user.id));
+    const other = await addAndConfirm(user, `second-${user.id}@example.com`);
+    const response = await post(api, `/v1/me/emails/${other.id}/primary`, {}, user.bearer);
+    expect(response.status).toBe(200);
+    const session = (await (await api.request("/v1/auth/session", { headers: user.bearer })).json()) as {
+      user: { email: string };
+    };
+    expect(session.user.email).toBe(other.email);
+    const addresses = await list(user);
+    expect(addresses[0]).toMatchObject({ email: other.email, primary: true, verified: true, id: null });
+    expect(addresses.slice(1).map((address) => address.email)).toEqual([user.email]);
+    for (const address of [user.email, other.email])
+      expect((await mailTo(address)).map((message) => message.subject)).toContain("Your primary email address changed");
+    const entries = await api.platform.db
+      .select()
+      .from(auditLogs)
+      .where(and(eq(auditLogs.action, "user.primary_email_changed"), eq(auditLogs.targetId, user.id)));
+    expect(entries).toHaveLength(1);
+    // The old primary address still signs in, as another verified one.
+    expect(await signInStatus(user.email)).toBe(200);
+  });
+
+  test("remove: an added address goes; the primary cannot be named; the last verified one stays", async () => {
+    const user = await signUpUser(api);
+    const extra = (await (await add(user, `extra-${user.id}@example.com`)).json()) as AccountEmail;
+    expect((await api.request(`/v1/me/emails/${extra.id}`, { method: "DELETE", headers: user.bearer })).status).toBe(
+      204,
+    );
+    expect((await list(user)).map((address) => address.email)).toEqual([user.email]);
+    // Someone else's address id is unknown here.
+    const stranger = await signUpUser(api);
+    const theirs = (await (await add(stranger, `theirs-${stranger.id}@example.com`)).json()) as AccountEmail;
+    const foreign = await api.request(`/v1/me/emails/${theirs.id}`, { method: "DELETE", headers: user.bearer });
+    expect((await readProblem(foreign)).code).toBe("not_found");
+    expect(await list(stranger)).toHaveLength(2);
+
+    // An account whose primary address is unverified keeps its only verified one.
+    await api.platform.db.update(users).set({ emailVerifiedAt: null }).where(eq(users.id, user.id));
+    const only = await addAndConfirm(user, `only-${user.id}@example.com`);
+    const refused = await api.request(`/v1/me/emails/${only.id}`, { method: "DELETE", headers: user.bearer });
+    expect(refused.status).toBe(409);
+    expect((await readProblem(refused)).code).toBe("last_verified_email");
+    expect(await list(user)).toHaveLength(2);
+  });
+
+  test("an address verified on another account is answered like a new one, mails nothing and never verifies", async () => {
+    const owner = await signUpUser(api);
+    await api.platform.db.update(users).set({ emailVerifiedAt: new Date() }).where(eq(users.id, owner.id));
+    const claimer = await signUpUser(api);
+    const before = (await mailTo(owner.email)).length;
+    const response = await add(claimer, owner.email.toUpperCase());
+    expect(response.status).toBe(201);
+    expect((await mailTo(owner.email)).length).toBe(before);
+    const toClaimed = (await api.platform.email.outbox.list(api.platform.db)).filter(
+      (message) => message.to === owner.email.toUpperCase(),
+    );
+    expect(toClaimed).toHaveLength(0);
+    // And signing in with it still reaches its owner only.
+    expect(await signInStatus(owner.email)).toBe(200);
+  });
+
+  test("proving an address ends the unverified claims on it: another account's added one, a never-proven sign-up", async () => {
+    const real = await signUpUser(api);
+    const squatter = await signUpUser(api);
+    const address = `contested-${real.id}@example.com`;
+    expect((await add(squatter, address)).status).toBe(201);
+    // An account pre-registered with the address and never proven.
+    const [preRegistered] = await api.platform.db
+      .insert(users)
+      .values({
+        id: `usr_${"0".repeat(26)}`.slice(0, 30),
+        email: address,
+        emailNormalized: address,
+        createdAt: new Date(),
+        updatedAt: new Date(),
+      })
+      .returning();
+    await addAndConfirm(real, address);
+    expect((await list(squatter)).map((entry) => entry.email)).not.toContain(address);
+    const [after] = await api.platform.db.select().from(users).where(eq(users.id, preRegistered!.id));
+    expect(after!.deletedAt).not.toBeNull();
+    expect(await signInStatus(address)).toBe(200);
+  });
+
+  test("bad input is a clear problem and changes nothing", async () => {
+    const user = await signUpUser(api);
+    const unverified = (await (await add(user, `pending-${user.id}@example.com`)).json()) as AccountEmail;
+    const snapshot = await list(user);
+    const expectProblem = async (response: Response, status: number, code: string) => {
+      expect(response.status).toBe(status);
+      expect(response.headers.get("content-type")).toContain("application/problem+json");
+      expect((await readProblem(response)).code).toBe(code);
+    };
+    await expectProblem(await add(user, "not-an-address"), 400, "validation_failed");
+    await expectProblem(await add(user, `${"a".repeat(250)}@example.com`), 400, "validation_failed");
+    await expectProblem(await add(user, user.email), 409, "email_already_added");
+    await expectProblem(await add(user, `PENDING-${user.id}@example.com`), 409, "email_already_added");
+    await expectProblem(
+      await post(api, `/v1/me/emails/${unverified.id}/primary`, {}, user.bearer),
+      409,
+      "email_unverified",
+    );
+    await expectProblem(await post(api, "/v1/me/emails/not-an-id/primary", {}, user.bearer), 400, "invalid_id");
+    await expectProblem(
+      await post(api, "/v1/me/emails", { email: "x@example.com", extra: 1 }, user.bearer),
+      400,
+      "validation_failed",
+    );
+    await expectProblem(await post(api, "/v1/auth/email/confirm", { token: "forged" }), 400, "invalid_link");
+    await expectProblem(await api.request("/v1/me/emails"), 401, "unauthenticated");
+    expect(await list(user)).toEqual(snapshot);
+
+    // A stale session must re-authenticate first.
+    api.clock.advance(11 * 60_000);
+    await expectProblem(await add(user, `late-${user.id}@example.com`), 403, "reauthentication_required");
+    expect(await list(user)).toEqual(snapshot);
+  });
+
+  test("twenty additions in a minute are rate limited", async () => {
+    const user = await signUpUser(api);
+    const statuses: number[] = [];
+    for (let index = 0; index < 20; index++)
+      statuses.push((await add(user, `burst${index}-${user.id}@example.com`)).status);
+    // One was added in the first test of the burst's limit: five in ten minutes, then 429.
+    expect(statuses.filter((status) => status === 201)).toHaveLength(5);
+    expect(statuses.slice(5).every((status) => status === 429)).toBe(true);
+    expect(await list(user)).toHaveLength(6);
+  });
+});

@@ -1,0 +1,374 @@
+import { and, asc, eq, isNotNull, isNull, ne } from "drizzle-orm";
+import {
+  consumeRateLimit,
+  newId,
+  PlatformError,
+  type Database,
+  type RequestContext,
+  type UserId,
+} from "@burrow/platform-core";
+import type { AuthContext } from "../context.ts";
+import { buildLink } from "../flows/links.ts";
+import { LIFETIMES } from "../flows/lifetimes.ts";
+import { userEmails, users } from "../schema.ts";
+import type { SessionRow, Sessions } from "../sessions/sessions.ts";
+import type { OneTimeTokens } from "../tokens/tokens.ts";
+import { normalizeEmail, type UserRow } from "./users.ts";
+
+/** One address of an account, as its owner and operators see it. */
+export interface AccountEmail {
+  /** Null for the primary address, which lives on the account itself. */
+  id: string | null;
+  email: string;
+  primary: boolean;
+  verified: boolean;
+  createdAt: string;
+}
+
+/** Mail that asks for an address: a few a quarter hour per account, like every mail a user asks for. */
+const ADD_POLICY = { count: 5, windowMs: 10 * 60_000 };
+/** Addresses an account may hold besides its primary one. */
+const MAX_ADDRESSES = 10;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+export interface AccountEmails {
+  list(db: Database, userId: UserId): Promise<AccountEmail[]>;
+  /**
+   * Adds an unverified address and mails it a confirmation link, with a notice to the primary
+   * address. An address verified on another account is answered the same way, and no mail goes out:
+   * neither its owner nor the caller learns anything.
+   */
+  add(session: SessionRow, email: string, request: RequestContext): Promise<AccountEmail>;
+  /** Confirms an added address by its emailed link; a claim another account holds unverified is dropped. */
+  confirm(token: string, request: RequestContext): Promise<AccountEmail>;
+  /** Makes a verified address primary (the old one stays as another address); both are told. */
+  makePrimary(session: SessionRow, emailId: string, request: RequestContext): Promise<AccountEmail>;
+  /** Removes another address (never the primary one, which is not in the list of removable ones). */
+  remove(userId: UserId, emailId: string, request: RequestContext): Promise<void>;
+  /** An operator marks an address verified (audited with the operator as actor). */
+  markVerifiedByOperator(
+    userId: UserId,
+    emailId: string,
+    operatorId: string,
+    request: RequestContext,
+  ): Promise<AccountEmail>;
+  /** An operator removes an address (audited with the operator as actor). */
+  removeByOperator(userId: UserId, emailId: string, operatorId: string, request: RequestContext): Promise<void>;
+}
+
+type EmailRow = typeof userEmails.$inferSelect;
+
+const toView = (row: EmailRow): AccountEmail => ({
+  id: row.id,
+  email: row.email,
+  primary: false,
+  verified: row.verifiedAt !== null,
+  createdAt: row.createdAt.toISOString(),
+});
+
+const primaryView = (user: UserRow): AccountEmail => ({
+  id: null,
+  email: user.email,
+  primary: true,
+  verified: user.emailVerifiedAt !== null,
+  createdAt: user.createdAt.toISOString(),
+});
+
+export function createAccountEmails(
+  context: AuthContext,
+  parts: { tokens: OneTimeTokens; sessions: Pick<Sessions, "assertRecent"> },
+): AccountEmails {
+  const { db, clock, audit, email: outbox, config } = context;
+  const { tokens, sessions } = parts;
+
+  async function activeUser(tx: Database, userId: string): Promise<UserRow> {
+    const [user] = await tx
+      .select()
+      .from(users)
+      .where(and(eq(users.id, userId), isNull(users.deletedAt)));
+    if (user === undefined || user.status === "deleted") throw new PlatformError("not_found");
+    return user;
+  }
+
+  async function ownRow(tx: Database, userId: string, emailId: string): Promise<EmailRow> {
+    const [row] = await tx
+      .select()
+      .from(userEmails)
+      .where(and(eq(userEmails.id, emailId), eq(userEmails.userId, userId)));
+    if (row === undefined) throw new PlatformError("not_found");
+    return row;
+  }
+
+  /** Whether another account has proven this address (as its primary or another one). */
+  async function verifiedElsewhere(tx: Database, userId: string, normalized: string): Promise<boolean> {
+    const [primary] = await tx
+      .select({ id: users.id })
+      .from(users)
+      .where(
+        and(
+          eq(users.emailNormalized, normalized),
+          isNull(users.deletedAt),
+          isNotNull(users.emailVerifiedAt),
+          ne(users.id, userId),
+        ),
+      );
+    if (primary !== undefined) return true;
+    const [other] = await tx
+      .select({ id: userEmails.id })
+      .from(userEmails)
+      .where(
+        and(
+          eq(userEmails.emailNormalized, normalized),
+          isNotNull(userEmails.verifiedAt),
+          ne(userEmails.userId, userId),
+        ),
+      );
+    return other !== undefined;
+  }
+
+  /**
+   * Proving an address ends every unverified claim on it: other accounts' added addresses, and an
+   * account that signed up with it and never proved it (the pre-registration an attacker would use),
+   * which is deleted so the address is free.
+   */
+  async function dropUnverifiedClaims(tx: Database, userId: string, normalized: string, request: RequestContext) {
+    await tx
+      .delete(userEmails)
+      .where(
+        and(eq(userEmails.emailNormalized, normalized), isNull(userEmails.verifiedAt), ne(userEmails.userId, userId)),
+      );
+    const claimants = await tx
+      .select({ id: users.id })
+      .from(users)
+      .where(
+        and(
+          eq(users.emailNormalized, normalized),
+          isNull(users.deletedAt),
+          isNull(users.emailVerifiedAt),
+          ne(users.id, userId),
+        ),
+      );
+    const now = clock.now();
+    for (const claimant of claimants) {
+      await tx
+        .update(users)
+        .set({ status: "deleted", deletedAt: now, updatedAt: now })
+        .where(eq(users.id, claimant.id));
+      await context.onUserDeactivated(tx, claimant.id);
+      await audit.record(
+        tx,
+        {
+          action: "user.deleted",
+          actor: { type: "system" },
+          target: { type: "user", id: claimant.id },
+          metadata: { reason: "address_proven_by_another_account" },
+        },
+        request,
+      );
+    }
+  }
+
+  async function verify(tx: Database, row: EmailRow, request: RequestContext): Promise<AccountEmail> {
+    if (await verifiedElsewhere(tx, row.userId, row.emailNormalized)) throw new PlatformError("invalid_link");
+    await dropUnverifiedClaims(tx, row.userId, row.emailNormalized, request);
+    const [verified] = await tx
+      .update(userEmails)
+      .set({ verifiedAt: clock.now() })
+      .where(eq(userEmails.id, row.id))
+      .returning();
+    return toView(verified!);
+  }
+
+  async function remove(tx: Database, userId: string, emailId: string): Promise<EmailRow> {
+    const user = await activeUser(tx, userId);
+    const row = await ownRow(tx, userId, emailId);
+    // The last verified address is the one the account is recovered through.
+    if (row.verifiedAt !== null && user.emailVerifiedAt === null) {
+      const [otherVerified] = await tx
+        .select({ id: userEmails.id })
+        .from(userEmails)
+        .where(and(eq(userEmails.userId, userId), isNotNull(userEmails.verifiedAt), ne(userEmails.id, emailId)));
+      if (otherVerified === undefined)
+        throw new PlatformError("last_verified_email", {
+          detail: "This is the account's only verified address: verify another one first.",
+        });
+    }
+    await tx.delete(userEmails).where(eq(userEmails.id, emailId));
+    return row;
+  }
+
+  return {
+    async list(tx, userId) {
+      const user = await activeUser(tx, userId);
+      const others = await tx
+        .select()
+        .from(userEmails)
+        .where(eq(userEmails.userId, userId))
+        .orderBy(asc(userEmails.createdAt), asc(userEmails.id));
+      return [primaryView(user), ...others.map(toView)];
+    },
+
+    async add(session, email, request) {
+      sessions.assertRecent(session);
+      const address = email.trim();
+      if (address.length > 254 || !EMAIL.test(address))
+        throw new PlatformError("validation_failed", {
+          errors: [{ path: "email", message: "Must be an email address of at most 254 characters" }],
+        });
+      const normalized = normalizeEmail(address);
+      const limit = await consumeRateLimit(db, clock, `mail:email_add:${session.userId}`, ADD_POLICY);
+      if (!limit.allowed)
+        throw new PlatformError("rate_limited", {
+          headers: { "Retry-After": String(Math.max(1, Math.ceil(limit.retryAfterMs / 1000))) },
+        });
+      return db.transaction(async (tx) => {
+        const user = await activeUser(tx, session.userId);
+        const held = await tx
+          .select({ emailNormalized: userEmails.emailNormalized })
+          .from(userEmails)
+          .where(eq(userEmails.userId, user.id));
+        if (normalized === user.emailNormalized || held.some((row) => row.emailNormalized === normalized))
+          throw new PlatformError("email_already_added");
+        if (held.length >= MAX_ADDRESSES)
+          throw new PlatformError("validation_failed", {
+            detail: `An account holds at most ${MAX_ADDRESSES} addresses besides its primary one.`,
+            errors: [{ path: "email", message: "too many addresses" }],
+          });
+        const now = clock.now();
+        const [row] = await tx
+          .insert(userEmails)
+          .values({
+            id: newId("email", now.getTime()),
+            userId: user.id,
+            email: address,
+            emailNormalized: normalized,
+            createdAt: now,
+          })
+          .returning();
+        if (!(await verifiedElsewhere(tx, user.id, normalized))) {
+          const secret = await tokens.issueLink(tx, {
+            userId: user.id as UserId,
+            purpose: "email_add",
+            ttlMs: LIFETIMES.emailAdd,
+            target: row!.id,
+          });
+          await outbox.queue(tx, {
+            to: address,
+            template: "auth.email_add_confirm",
+            variables: { url: buildLink(config, "/auth/confirm-email", { token: secret }), email: address },
+          });
+        }
+        await outbox.queue(tx, { to: user.email, template: "auth.email_added_notice", variables: { email: address } });
+        await audit.recordByUser(tx, user.id, "user.email_added", request, { metadata: { emailId: row!.id } });
+        return toView(row!);
+      });
+    },
+
+    async confirm(token, request) {
+      try {
+        return await db.transaction(async (tx) => {
+          const used = await tokens.consumeLink(tx, "email_add", token);
+          if (used === undefined || used.target === null) throw new PlatformError("invalid_link");
+          await activeUser(tx, used.userId).catch(() => {
+            throw new PlatformError("invalid_link");
+          });
+          // The link names the added row: removed since, it is dead.
+          const [row] = await tx
+            .select()
+            .from(userEmails)
+            .where(and(eq(userEmails.id, used.target), eq(userEmails.userId, used.userId)));
+          if (row === undefined) throw new PlatformError("invalid_link");
+          if (row.verifiedAt !== null) return toView(row);
+          const view = await verify(tx, row, request);
+          await audit.recordByUser(tx, row.userId, "user.email_verified", request, { metadata: { emailId: row.id } });
+          return view;
+        });
+      } catch (error) {
+        // Proven by another account at the same moment: the unique index on verified addresses holds.
+        if ((error as { cause?: { code?: string } }).cause?.code === "23505") throw new PlatformError("invalid_link");
+        throw error;
+      }
+    },
+
+    async makePrimary(session, emailId, request) {
+      sessions.assertRecent(session);
+      return db.transaction(async (tx) => {
+        const user = await activeUser(tx, session.userId);
+        const row = await ownRow(tx, user.id, emailId);
+        if (row.verifiedAt === null)
+          throw new PlatformError("email_unverified", { detail: "Confirm the address before making it primary." });
+        const now = clock.now();
+        // Swap: the chosen address moves onto the account, the old primary becomes another address.
+        await tx.delete(userEmails).where(eq(userEmails.id, row.id));
+        await tx
+          .update(users)
+          .set({
+            email: row.email,
+            emailNormalized: row.emailNormalized,
+            emailVerifiedAt: row.verifiedAt,
+            updatedAt: now,
+          })
+          .where(eq(users.id, user.id));
+        await tx.insert(userEmails).values({
+          id: newId("email", now.getTime()),
+          userId: user.id,
+          email: user.email,
+          emailNormalized: user.emailNormalized,
+          verifiedAt: user.emailVerifiedAt,
+          createdAt: user.createdAt,
+        });
+        for (const to of [user.email, row.email])
+          await outbox.queue(tx, { to, template: "auth.primary_email_changed", variables: { newEmail: row.email } });
+        await audit.recordByUser(tx, user.id, "user.primary_email_changed", request, {
+          metadata: { emailId: row.id },
+        });
+        return { ...toView(row), id: null, primary: true };
+      });
+    },
+
+    async remove(userId, emailId, request) {
+      await db.transaction(async (tx) => {
+        await remove(tx, userId, emailId);
+        await audit.recordByUser(tx, userId, "user.email_removed", request, { metadata: { emailId } });
+      });
+    },
+
+    async markVerifiedByOperator(userId, emailId, operatorId, request) {
+      return db.transaction(async (tx) => {
+        await activeUser(tx, userId);
+        const row = await ownRow(tx, userId, emailId);
+        if (row.verifiedAt !== null) return toView(row);
+        if (await verifiedElsewhere(tx, userId, row.emailNormalized))
+          throw new PlatformError("email_taken", { detail: "Another account has verified this address." });
+        const view = await verify(tx, row, request);
+        await audit.record(
+          tx,
+          {
+            action: "user.email_verified",
+            actor: { type: "user", id: operatorId },
+            target: { type: "user", id: userId },
+            metadata: { emailId, byOperator: true },
+          },
+          request,
+        );
+        return view;
+      });
+    },
+
+    async removeByOperator(userId, emailId, operatorId, request) {
+      await db.transaction(async (tx) => {
+        await remove(tx, userId, emailId);
+        await audit.record(
+          tx,
+          {
+            action: "user.email_removed",
+            actor: { type: "user", id: operatorId },
+            target: { type: "user", id: userId },
+            metadata: { emailId },
+          },
+          request,
+        );
+      });
+    },
+  };
+}
