@@ -97,6 +97,8 @@ const NOTICES: Record<string, string> = {
   "session-revoked": "The session has ended.",
   "password-reset": "A password-reset link is on its way to the user's address.",
   "email-verified": "The address is marked verified.",
+  "address-verified": "The added address is marked verified.",
+  "address-removed": "The added address is removed.",
   "factor-removed": "The second factor is removed, and the user was told by mail.",
   created: "The user is created. Their account-setup link is on its way, if you chose to mail it.",
   deleted: "The user is deleted.",
@@ -969,6 +971,19 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
       const user = await platform.userAdministration.get(me.userId, userId);
       return c.html(<ImpersonationPage frame={me} user={user} url={link.url} expiresAt={link.expiresAt} />);
     });
+  });
+  // An added address: mark it verified, or remove it (never the account's last verified one).
+  app.post("/users/:userId/emails/:emailId/:action{verify|remove}", async (c) => {
+    const me = await operator(c);
+    await form(c);
+    const userId = userIdOf(c);
+    const emailId = c.req.param("emailId");
+    if (c.req.param("action") === "verify") {
+      await platform.userAdministration.markAddressVerified(me.userId, userId, emailId, request(c));
+      return c.redirect(`/users/${userId}?done=address-verified`, 303);
+    }
+    await platform.userAdministration.removeAddress(me.userId, userId, emailId, request(c));
+    return c.redirect(`/users/${userId}?done=address-removed`, 303);
   });
   app.post("/users/:userId/factors/:factorId/remove", async (c) => {
     const me = await operator(c);

@@ -7,6 +7,8 @@ import {
   createTestApi,
   enrolTotp,
   grantPlatformPermissions,
+  PASSWORD,
+  post,
   signIn,
   signUpUser,
   type TestApi,
@@ -350,6 +352,42 @@ describe("the admin console", () => {
     await browser.post(`/users/${target.id}/verify-email`, {});
     await browser.get(`/users/${target.id}`);
     expect(browser.lastHtml).not.toContain("not verified");
+  });
+
+  test("a user's addresses: listed with their state; an operator marks one verified and removes one, audited", async () => {
+    const browser = await signInWithCode(operator, totpSecret);
+    const target = await signUpUser(api);
+    const added = await post(api, "/v1/me/emails", { email: `second-${target.id}@example.com` }, target.bearer);
+    const address = (await added.json()) as { id: string };
+    await browser.get(`/users/${target.id}`);
+    expect(browser.lastHtml).toContain(`second-${target.id}@example.com`);
+    expect(browser.lastHtml).toContain(`action="/users/${target.id}/emails/${address.id}/verify"`);
+    const verified = await browser.post(`/users/${target.id}/emails/${address.id}/verify`, {});
+    expect(verified.headers.get("location")).toBe(`/users/${target.id}?done=address-verified`);
+    const listed = await api.platform.auth.emails.list(api.database.db, target.id as never);
+    expect(listed.find((entry) => entry.id === address.id)?.verified).toBe(true);
+    // The verified address now signs in to the account.
+    expect(
+      (await post(api, "/v1/auth/sign-in", { email: `second-${target.id}@example.com`, password: PASSWORD })).status,
+    ).toBe(200);
+    const trail = await api.platform.auditTrail.search(operator.id, {
+      action: "user.email_verified",
+      targetId: target.id,
+    });
+    expect(trail.data[0]?.actorId).toBe(operator.id);
+
+    // The account's primary address is unproven (this suite signs up without verification), so the
+    // added one is its only verified address: kept, and the page says why.
+    const kept = await browser.post(`/users/${target.id}/emails/${address.id}/remove`, {});
+    expect(kept.status).toBe(409);
+    expect(browser.lastHtml).toContain("only verified address");
+    expect(await api.platform.auth.emails.list(api.database.db, target.id as never)).toHaveLength(2);
+    await browser.post(`/users/${target.id}/verify-email`, {});
+    const removed = await browser.post(`/users/${target.id}/emails/${address.id}/remove`, {});
+    expect(removed.headers.get("location")).toBe(`/users/${target.id}?done=address-removed`);
+    expect(await api.platform.auth.emails.list(api.database.db, target.id as never)).toHaveLength(1);
+    await browser.get(`/users/${target.id}`);
+    expect(browser.lastHtml).not.toContain(`second-${target.id}@example.com`);
   });
 
   test("impersonating gives the operator a one-time link to open; never offered for themselves", async () => {

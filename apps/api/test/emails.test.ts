@@ -2,7 +2,16 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, eq } from "drizzle-orm";
 import { auditLogs } from "@burrow/platform-core/schema";
 import { users } from "@burrow/platform-auth/schema";
-import { createTestApi, PASSWORD, post, readProblem, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
+import {
+  createTestApi,
+  grantPlatformPermissions,
+  PASSWORD,
+  post,
+  readProblem,
+  signUpUser,
+  type TestApi,
+  type TestUser,
+} from "./helpers.ts";
 
 interface AccountEmail {
   id: string | null;
@@ -197,6 +206,43 @@ describe("several email addresses per account", () => {
     api.clock.advance(11 * 60_000);
     await expectProblem(await add(user, `late-${user.id}@example.com`), 403, "reauthentication_required");
     expect(await list(user)).toEqual(snapshot);
+  });
+
+  test("the admin API lists a user's addresses, marks one verified and removes one, with users:manage only", async () => {
+    const operator = await signUpUser(api);
+    await grantPlatformPermissions(api, operator.id, ["users:read", "users:manage"]);
+    const reader = await signUpUser(api);
+    await grantPlatformPermissions(api, reader.id, ["users:read"]);
+    const user = await signUpUser(api);
+    const added = (await (await add(user, `admin-${user.id}@example.com`)).json()) as AccountEmail;
+    const listed = await api.request(`/v1/admin/users/${user.id}/emails`, { headers: reader.bearer });
+    expect(((await listed.json()) as { data: AccountEmail[] }).data.map((entry) => entry.email)).toEqual([
+      user.email,
+      `admin-${user.id}@example.com`,
+    ]);
+    const verifyPath = `/v1/admin/users/${user.id}/emails/${added.id}/verify`;
+    expect((await readProblem(await post(api, verifyPath, {}, reader.bearer))).code).toBe("forbidden");
+    expect((await list(user))[1]!.verified).toBe(false);
+    const verified = await post(api, verifyPath, {}, operator.bearer);
+    expect(verified.status).toBe(200);
+    expect(((await verified.json()) as AccountEmail).verified).toBe(true);
+    const [entry] = await api.platform.db
+      .select()
+      .from(auditLogs)
+      .where(and(eq(auditLogs.action, "user.email_verified"), eq(auditLogs.targetId, user.id)));
+    expect(entry!.actorId).toBe(operator.id);
+    await api.platform.db.update(users).set({ emailVerifiedAt: new Date() }).where(eq(users.id, user.id));
+    const removed = await api.request(`/v1/admin/users/${user.id}/emails/${added.id}`, {
+      method: "DELETE",
+      headers: operator.bearer,
+    });
+    expect(removed.status).toBe(204);
+    expect(await list(user)).toHaveLength(1);
+    const unknown = await api.request(`/v1/admin/users/${user.id}/emails/${added.id}`, {
+      method: "DELETE",
+      headers: operator.bearer,
+    });
+    expect((await readProblem(unknown)).code).toBe("not_found");
   });
 
   test("twenty additions in a minute are rate limited", async () => {

@@ -149,6 +149,17 @@ export const Phone = z
   })
   .openapi("Phone");
 
+/** One of an account's email addresses (the primary one has no id: it lives on the account). */
+export const AccountEmail = z
+  .object({
+    id: z.string().nullable().openapi({ description: "Null for the primary address." }),
+    email: z.string(),
+    primary: z.boolean(),
+    verified: z.boolean(),
+    createdAt: z.string(),
+  })
+  .openapi("AccountEmail");
+
 export const E164Phone = z
   .string()
   .regex(/^\+[1-9]\d{6,14}$/, "Must be an E.164 number such as +14155550123")

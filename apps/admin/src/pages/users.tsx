@@ -198,6 +198,42 @@ export const UserPage = (props: {
         ))}
       </Table>
       <h2>Email and phones</h2>
+      <Table
+        empty="No address."
+        rows={props.details.emails}
+        headings={["Address", "Primary", "Verified", "Added", manage ? "Action" : null]}
+      >
+        {props.details.emails.map((address) => (
+          <tr>
+            <td>
+              <code>{address.email}</code>
+            </td>
+            <td>{address.primary ? "yes" : "no"}</td>
+            <td>{address.verified ? "yes" : "no"}</td>
+            <td class="nowrap">{when(new Date(address.createdAt))}</td>
+            {manage ? (
+              <td>
+                {address.id !== null && !address.verified ? (
+                  <ActionButton
+                    action={`${base}/emails/${address.id}/verify`}
+                    csrf={frame.csrf}
+                    label="Mark verified"
+                    kind="secondary"
+                  />
+                ) : null}
+                {address.id !== null ? (
+                  <ActionButton
+                    action={`${base}/emails/${address.id}/remove`}
+                    csrf={frame.csrf}
+                    label="Remove"
+                    kind="secondary"
+                  />
+                ) : null}
+              </td>
+            ) : null}
+          </tr>
+        ))}
+      </Table>
       <Table empty="No phone numbers." rows={props.details.phones} headings={["Phone", "Primary", "Verified", "Added"]}>
         {props.details.phones.map((phone) => (
           <tr>

@@ -213,6 +213,7 @@ export function composePlatform(options: ComposeOptions): Platform {
       organizations: rbac.organizations,
       flows: auth.flows,
       phones: auth.phones,
+      emails: auth.emails,
       impersonation: auth.impersonation,
       audit,
       resolver: rbac.resolver,

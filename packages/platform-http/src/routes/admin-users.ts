@@ -7,6 +7,7 @@ import { type Platform } from "../compose/platform.ts";
 import { type AppEnv } from "../env.ts";
 import { USERS_IMPERSONATE, USERS_MANAGE, USERS_READ } from "@burrow/platform-ops";
 import {
+  AccountEmail,
   jsonBody,
   jsonContent,
   PageLimit,
@@ -53,6 +54,50 @@ const getUser = createRoute({
   summary: "Read a user (users:read)",
   request: { params: UserParam },
   responses: { 200: jsonContent(User, "The user"), ...problems(400, 401, 403, 404) },
+});
+
+const AddressParam = UserParam.extend({
+  emailId: idSchema("email").openapi({ param: { name: "emailId", in: "path" }, type: "string" }),
+});
+
+const listUserEmails = createRoute({
+  operationId: "adminListUserEmails",
+  security: signedInOrApiKey,
+  method: "get",
+  path: "/v1/admin/users/{userId}/emails",
+  tags,
+  summary: "A user's email addresses, primary first (users:read)",
+  request: { params: UserParam },
+  responses: {
+    200: jsonContent(z.object({ data: z.array(AccountEmail) }), "Addresses"),
+    ...problems(400, 401, 403, 404),
+  },
+});
+
+const verifyUserEmail = createRoute({
+  operationId: "adminVerifyUserEmail",
+  security: signedInOrApiKey,
+  method: "post",
+  path: "/v1/admin/users/{userId}/emails/{emailId}/verify",
+  tags,
+  summary: "Mark one of a user's added addresses verified (users:manage)",
+  description:
+    "Refused (409 `email_taken`) when another account has verified the address. Audited with the operator as actor.",
+  request: { params: AddressParam },
+  responses: { 200: jsonContent(AccountEmail, "The address"), ...problems(400, 401, 403, 404, 409) },
+});
+
+const removeUserEmail = createRoute({
+  operationId: "adminRemoveUserEmail",
+  security: signedInOrApiKey,
+  method: "delete",
+  path: "/v1/admin/users/{userId}/emails/{emailId}",
+  tags,
+  summary: "Remove one of a user's added addresses (users:manage)",
+  description:
+    "Never the user's only verified address (409 `last_verified_email`). Audited with the operator as actor.",
+  request: { params: AddressParam },
+  responses: { 204: { description: "Removed" }, ...problems(400, 401, 403, 404, 409) },
 });
 
 const action = (name: "suspend" | "unsuspend" | "unlock", summary: string, extra: (409 | 400)[] = []) =>
@@ -209,6 +254,26 @@ export function adminUserRoutes(platform: Platform) {
     .openapi(deleteUser, async (c) => {
       const caller = await requireActor(c, USERS_MANAGE);
       await admin.delete(caller.user.id, target(c.req.valid("param")), c.get("requestContext"), stepUpOf(caller));
+      return c.body(null, 204);
+    });
+  app
+    .openapi(listUserEmails, async (c) => {
+      const caller = await requireActor(c, USERS_READ);
+      const details = await admin.details(caller.user.id, target(c.req.valid("param")));
+      return c.json({ data: details.emails }, 200);
+    })
+    .openapi(verifyUserEmail, async (c) => {
+      const caller = await requireActor(c, USERS_MANAGE);
+      const { emailId, ...param } = c.req.valid("param");
+      return c.json(
+        await admin.markAddressVerified(caller.user.id, target(param), emailId, c.get("requestContext")),
+        200,
+      );
+    })
+    .openapi(removeUserEmail, async (c) => {
+      const caller = await requireActor(c, USERS_MANAGE);
+      const { emailId, ...param } = c.req.valid("param");
+      await admin.removeAddress(caller.user.id, target(param), emailId, c.get("requestContext"));
       return c.body(null, 204);
     });
   // Suspend, unsuspend and unlock: the same shape, each one service call that answers with the user.

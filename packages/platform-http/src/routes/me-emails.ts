@@ -3,20 +3,10 @@ import { idSchema } from "@burrow/platform-core";
 import { requireSession } from "../authenticate/index.ts";
 import type { Platform } from "../compose/platform.ts";
 import type { AppEnv } from "../env.ts";
-import { jsonBody, jsonContent, problems, signedIn } from "../schemas.ts";
+import { AccountEmail, jsonBody, jsonContent, problems, signedIn } from "../schemas.ts";
 
 // An account's email addresses: the primary one (on the account) and the others it has added.
 const tags = ["Profile"];
-
-export const AccountEmail = z
-  .object({
-    id: z.string().nullable().openapi({ description: "Null for the primary address." }),
-    email: z.string(),
-    primary: z.boolean(),
-    verified: z.boolean(),
-    createdAt: z.string(),
-  })
-  .openapi("AccountEmail");
 
 const EmailParam = z.object({
   emailId: idSchema("email").openapi({ param: { name: "emailId", in: "path" }, type: "string" }),

@@ -12,6 +12,8 @@ import {
 } from "@burrow/platform-core";
 import {
   assertRecentAuthentication,
+  type AccountEmail,
+  type AccountEmails,
   type ApiKeyRow,
   type ApiKeys,
   type EmailFlows,
@@ -78,6 +80,10 @@ export interface UserAdministration {
   sendPasswordReset(actorId: string, userId: UserId, request: RequestContext): Promise<void>;
   /** Marks the address verified, for an operator who confirmed it another way (users:manage); audited. */
   markEmailVerified(actorId: string, userId: UserId, request: RequestContext): Promise<UserRow>;
+  /** Marks one of the user's added addresses verified (users:manage; audited with the operator as actor). */
+  markAddressVerified(actorId: string, userId: UserId, emailId: string, request: RequestContext): Promise<AccountEmail>;
+  /** Removes one of the user's added addresses (users:manage; never their last verified one). */
+  removeAddress(actorId: string, userId: UserId, emailId: string, request: RequestContext): Promise<void>;
   /**
    * A one-time link (5 minutes) that starts a 30-minute session as the user, in the browser that
    * opens it (users:impersonate, with a recent authentication). Never as oneself, as an operator
@@ -107,6 +113,8 @@ export interface UserDetails {
   >[];
   organizations: { id: string; name: string; slug: string; role: string }[];
   phones: { id: string; phone: string; isPrimary: boolean; verifiedAt: Date | null; createdAt: Date }[];
+  /** The primary address first, then the others the user added. */
+  emails: AccountEmail[];
 }
 
 export function createUserAdministration(options: {
@@ -130,6 +138,7 @@ export function createUserAdministration(options: {
   organizations: Pick<Organizations, "listMine">;
   flows: Pick<EmailFlows, "request">;
   phones: Pick<Phones, "list">;
+  emails: Pick<AccountEmails, "list" | "markVerifiedByOperator" | "removeByOperator">;
   impersonation: Pick<Impersonation, "issueLink">;
   sessions: Pick<Sessions, "revokeAll" | "list" | "revoke">;
   audit: Pick<AuditLog, "record">;
@@ -215,11 +224,12 @@ export function createUserAdministration(options: {
     async details(actorId, userId) {
       await authorize(actorId, USERS_READ);
       await existing(userId);
-      const [factors, keys, organizations, phones] = [
+      const [factors, keys, organizations, phones, emails] = [
         await options.factors.list(db, userId),
         await options.apiKeys.list(db, userId),
         await options.organizations.listMine(db, userId),
         await options.phones.list(db, userId),
+        await options.emails.list(db, userId),
       ];
       return {
         factors: factors.map(({ id, type, label, createdAt, confirmedAt, lastUsedAt }) => ({
@@ -248,7 +258,18 @@ export function createUserAdministration(options: {
           verifiedAt,
           createdAt,
         })),
+        emails,
       };
+    },
+    async markAddressVerified(actorId, userId, emailId, request) {
+      await authorize(actorId, USERS_MANAGE);
+      await existing(userId);
+      return options.emails.markVerifiedByOperator(userId, emailId, actorId, request);
+    },
+    async removeAddress(actorId, userId, emailId, request) {
+      await authorize(actorId, USERS_MANAGE);
+      await existing(userId);
+      await options.emails.removeByOperator(userId, emailId, actorId, request);
     },
     async revokeApiKey(actorId, userId, keyId, request) {
       await authorize(actorId, USERS_MANAGE);
