@@ -197,7 +197,7 @@ export const UserPage = (props: {
           </tr>
         ))}
       </Table>
-      <h2>Email and phones</h2>
+      <h2>Email addresses</h2>
       <Table
         empty="No address."
         rows={props.details.emails}
@@ -234,6 +234,7 @@ export const UserPage = (props: {
           </tr>
         ))}
       </Table>
+      <h2>Phones</h2>
       <Table empty="No phone numbers." rows={props.details.phones} headings={["Phone", "Primary", "Verified", "Added"]}>
         {props.details.phones.map((phone) => (
           <tr>
