@@ -85,6 +85,13 @@ describe("several email addresses per account", () => {
     await api.runJobs();
     expect((await mailTo(user.email)).some((message) => message.subject.includes("Reset"))).toBe(true);
     expect((await mailTo("Work.Ada@Example.com")).some((message) => message.subject.includes("Reset"))).toBe(false);
+    // So does a magic link or a code asked for by the other address.
+    const before = (await mailTo(user.email)).length;
+    expect((await post(api, "/v1/auth/magic-link", { email: "work.ada@example.com" })).status).toBe(202);
+    expect((await post(api, "/v1/auth/otp/email", { email: "work.ada@example.com" })).status).toBe(202);
+    await api.runJobs();
+    expect((await mailTo(user.email)).length).toBe(before + 2);
+    expect((await mailTo("Work.Ada@Example.com")).length).toBe(1);
   });
 
   test("make primary: tokens and the session show the new address, both addresses are told, it is audited", async () => {
