@@ -2,7 +2,7 @@
 // allowed by `script-src 'self'` on just the pages that load them. Nothing here is committed as
 // build output: the passkey script is bundled by Bun.build on its first request and kept in memory.
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { extname, join } from "node:path";
 
 /**
  * The policy of a page that loads one of the console's scripts: the console's policy with its own
@@ -17,7 +17,8 @@ let passkeyBundle: Promise<string> | undefined;
 /** The passkey ceremony (src/client/passkey.ts with @simplewebauthn/browser), bundled once per process. */
 export function passkeyScript(): Promise<string> {
   passkeyBundle ??= Bun.build({
-    entrypoints: [join(import.meta.dir, "client/passkey.ts")],
+    // client/passkey.ts here, client/passkey.js in the built package: the same extension as this file.
+    entrypoints: [join(import.meta.dir, `client/passkey${extname(import.meta.path)}`)],
     target: "browser",
     format: "esm",
     minify: true,

@@ -1,7 +1,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { extname, join, resolve } from "node:path";
 import type { Extensions } from "@electric-sql/pglite";
 import { PlatformError } from "../errors.ts";
 
@@ -57,7 +57,12 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
-export const DEFAULT_MIGRATIONS_FOLDER = resolve(import.meta.dir, "../../../../migrations");
+// Installed from its tarball, the package carries the migration set beside dist/ (the pack script copies
+// it there); in this repository it is the one set at the root, which drizzle-kit writes.
+const PACKED_MIGRATIONS_FOLDER = resolve(import.meta.dir, "../../migrations");
+export const DEFAULT_MIGRATIONS_FOLDER = existsSync(PACKED_MIGRATIONS_FOLDER)
+  ? PACKED_MIGRATIONS_FOLDER
+  : resolve(import.meta.dir, "../../../../migrations");
 
 /** Rows of a raw query, whichever driver ran it (postgres.js returns an array, PGlite `{ rows }`). */
 export async function queryRows<Row>(db: Database, query: SQL): Promise<Row[]> {
@@ -196,7 +201,9 @@ export async function pgliteOptions(): Promise<{ startParams: string[]; extensio
  * otherwise stay resident in the server for its whole life.
  */
 async function setUpClusterInChildProcess(pgliteDir: string, migrationsFolder: string): Promise<void> {
-  const child = Bun.spawn([process.execPath, join(import.meta.dir, "pglite-setup.ts"), pgliteDir, migrationsFolder], {
+  // pglite-setup.ts here, pglite-setup.js when run from the built package: the same extension as this file.
+  const script = join(import.meta.dir, `pglite-setup${extname(import.meta.path)}`);
+  const child = Bun.spawn([process.execPath, script, pgliteDir, migrationsFolder], {
     stdout: "inherit",
     stderr: "pipe",
   });
