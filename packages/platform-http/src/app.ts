@@ -29,6 +29,7 @@ import { adminEmailRoutes } from "./routes/admin-email.ts";
 import { adminOrganizationRoutes } from "./routes/admin-organizations.ts";
 import { meRoutes } from "./routes/me.ts";
 import { docsRoutes } from "./routes/docs.ts";
+import { oauthRoutes } from "./routes/oauth.ts";
 import { securitySchemes } from "./schemas.ts";
 
 /** Turns a failed zod validation into a 400 problem listing each invalid field. */
@@ -97,6 +98,7 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
   app.route("/", healthRoutes(platform));
   app.route("/", authRoutes(platform));
   app.route("/", meRoutes(platform));
+  app.route("/", oauthRoutes(platform));
   app.route("/", emailFlowRoutes(platform));
   app.route("/", tokenRoutes(platform));
   app.route("/", mfaRoutes(platform));
