@@ -7519,6 +7519,8 @@ export interface operations {
             | "invitation.revoked"
             | "mfa.factor.added"
             | "mfa.factor.removed"
+            | "oauth.account.linked"
+            | "oauth.account.unlinked"
             | "elevation.started"
             | "elevation.ended"
           )[];
@@ -7741,6 +7743,8 @@ export interface operations {
             | "invitation.revoked"
             | "mfa.factor.added"
             | "mfa.factor.removed"
+            | "oauth.account.linked"
+            | "oauth.account.unlinked"
             | "elevation.started"
             | "elevation.ended"
           )[];
