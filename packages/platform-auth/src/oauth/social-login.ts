@@ -54,10 +54,12 @@ export interface SocialLogin {
    * With `link`, the signed-in session's user links the provider instead of signing in. With
    * `appCodeChallenge`, the flow ends in a one-time code for the app at its allow-listed `redirectTo`.
    */
-  start(
-    input: { provider: string; redirectTo?: string; link?: SessionRow; appCodeChallenge?: string },
-    request: RequestContext,
-  ): Promise<{ authorizationUrl: string; browserSecret: string }>;
+  start(input: {
+    provider: string;
+    redirectTo?: string;
+    link?: SessionRow;
+    appCodeChallenge?: string;
+  }): Promise<{ authorizationUrl: string; browserSecret: string }>;
   /**
    * The provider's answer: the state (present, known, unused, unexpired, this browser's, this
    * provider's), the issuer, the code's exchange with the PKCE verifier, the ID token's signature,
@@ -120,7 +122,7 @@ export function createSocialLogin(
   }
 
   return {
-    async start(input, request) {
+    async start(input) {
       const resolved = await providers.resolve(db, input.provider);
       const redirectTo = checkRedirect(config, input.redirectTo) ?? null;
       if (input.appCodeChallenge !== undefined) {
@@ -160,7 +162,6 @@ export function createSocialLogin(
         code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
         code_challenge_method: "S256",
       });
-      void request;
       return { authorizationUrl: authorizationUrl.toString(), browserSecret: browser.secret };
     },
 

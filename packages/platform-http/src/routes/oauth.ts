@@ -154,15 +154,12 @@ export function oauthRoutes(platform: Platform): OpenAPIHono<AppEnv> {
       const { provider } = c.req.valid("param");
       const { redirectTo, link, codeChallenge } = c.req.valid("query");
       const session = link === "1" ? (await requireSession(c)).session : undefined;
-      const started = await social.start(
-        {
-          provider,
-          ...(redirectTo === undefined ? {} : { redirectTo }),
-          ...(session === undefined ? {} : { link: session }),
-          ...(codeChallenge === undefined ? {} : { appCodeChallenge: codeChallenge }),
-        },
-        c.get("requestContext"),
-      );
+      const started = await social.start({
+        provider,
+        ...(redirectTo === undefined ? {} : { redirectTo }),
+        ...(session === undefined ? {} : { link: session }),
+        ...(codeChallenge === undefined ? {} : { appCodeChallenge: codeChallenge }),
+      });
       const cookie = stateCookie(platform);
       setCookie(c, cookie.name, started.browserSecret, {
         httpOnly: true,
