@@ -355,6 +355,100 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/auth/oauth/{provider}/start": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Go to the provider to sign in (or, with `link=1` and a session, to link it)
+     * @description Answers 302 to the provider, with a short-lived HttpOnly cookie that binds the flow to this browser. `redirectTo` must be on an allowed origin. A native or single-page app adds `codeChallenge` (the S256 challenge of its PKCE verifier): the flow then ends at `redirectTo` with a one-time `code` for `POST /v1/auth/oauth/exchange`.
+     */
+    get: operations["startSocialLogin"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/auth/oauth/{provider}/callback": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The provider returns here
+     * @description Signed in: the session cookie and 303 to the flow's `redirectTo` (or a page). A second factor: the hosted two-step page. Refused: a hosted page naming the error code, with a 4xx status.
+     */
+    get: operations["socialLoginCallback"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/auth/oauth/exchange": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * An app's one-time code and its PKCE verifier for a session
+     * @description The code from `redirectTo` works once, for one minute, with the verifier whose challenge started the flow. The answer is that of every sign-in (`sessionToken` for clients sending `X-Burrow-Client: bearer`).
+     */
+    post: operations["exchangeSocialLoginCode"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/me/accounts": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The caller's linked provider accounts */
+    get: operations["listLinkedAccounts"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/me/accounts/{accountId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Unlink a provider account (never the last way to sign in) */
+    delete: operations["unlinkAccount"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/auth/email/verify": {
     parameters: {
       query?: never;
@@ -1873,6 +1967,17 @@ export interface components {
       verified: boolean;
       createdAt: string;
     };
+    LinkedAccount: {
+      id: string;
+      provider: string;
+      email: string | null;
+      emailVerified: boolean;
+      profile: {
+        [key: string]: unknown;
+      };
+      createdAt: string;
+      lastSignInAt: string | null;
+    };
     Accepted: {
       /** @enum {boolean} */
       accepted: true;
@@ -3305,6 +3410,270 @@ export interface operations {
     requestBody?: never;
     responses: {
       /** @description Removed */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Problem */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  startSocialLogin: {
+    parameters: {
+      query?: {
+        redirectTo?: string;
+        link?: "1";
+        codeChallenge?: string;
+      };
+      header?: never;
+      path: {
+        provider: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description To the provider */
+      302: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Problem */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  socialLoginCallback: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        provider: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page: signed in, linked, or the second step */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description To the flow's redirectTo */
+      303: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Refused (a page naming the code) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Refused (a page naming the code) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+    };
+  };
+  exchangeSocialLoginCode: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          code: string;
+          codeVerifier: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Signed in, or a second factor is required */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | (components["schemas"]["SignedIn"] & {
+                redirectTo: string | null;
+              })
+            | components["schemas"]["MfaRequired"];
+        };
+      };
+      /** @description Problem */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  listLinkedAccounts: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Linked accounts */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            data: components["schemas"]["LinkedAccount"][];
+          };
+        };
+      };
+      /** @description Problem */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  unlinkAccount: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        accountId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Unlinked */
       204: {
         headers: {
           [name: string]: unknown;
@@ -7592,6 +7961,8 @@ export interface operations {
             | "invitation.revoked"
             | "mfa.factor.added"
             | "mfa.factor.removed"
+            | "oauth.account.linked"
+            | "oauth.account.unlinked"
             | "elevation.started"
             | "elevation.ended"
           )[];
@@ -7814,6 +8185,8 @@ export interface operations {
             | "invitation.revoked"
             | "mfa.factor.added"
             | "mfa.factor.removed"
+            | "oauth.account.linked"
+            | "oauth.account.unlinked"
             | "elevation.started"
             | "elevation.ended"
           )[];

@@ -34,6 +34,9 @@ import { createPasskeySignIn, type PasskeySignIn } from "./sign-in/passkey.ts";
 import { createSignInThrottle, throttleSweeper, type SignInThrottle } from "./sign-in/throttle.ts";
 import { createKnownDevices, knownDeviceSweeper } from "./sign-in/devices.ts";
 import { createUsers, type Users } from "./users/users.ts";
+import { createLinkedAccounts, type LinkedAccounts } from "./oauth/accounts.ts";
+import { createProviderDirectory } from "./oauth/providers.ts";
+import { createSocialLogin, oauthStateSweeper, type SocialLogin } from "./oauth/social-login.ts";
 
 export interface Auth extends Accounts, PasskeySignIn {
   context: AuthContext;
@@ -56,6 +59,10 @@ export interface Auth extends Accounts, PasskeySignIn {
   refreshTokens: RefreshTokens;
   accessTokens: AccessTokens;
   apiKeys: ApiKeys;
+  /** Social login over OpenID Connect: start, callback, an app's code exchange. */
+  socialLogin: SocialLogin;
+  /** Provider accounts linked to users: list, unlink. */
+  linkedAccounts: LinkedAccounts;
   /** Job types auth needs run; the app registers them with its worker. */
   jobs: Record<string, JobDefinition>;
   /** What auth keeps in memory and reloads when another node changes it (the signing keys). */
@@ -166,6 +173,19 @@ export function createAuth(options: CreateAuthOptions): Auth {
     challenges,
     apiKeys,
   });
+  const linkedAccounts = createLinkedAccounts(context, {
+    keyRing: options.keyRing,
+    users,
+    accounts,
+    factors,
+    flows,
+  });
+  const socialLogin = createSocialLogin(context, {
+    keyRing: options.keyRing,
+    providers: createProviderDirectory({ config: context.config, clock: context.clock, keyRing: options.keyRing }),
+    accounts: linkedAccounts,
+    completion,
+  });
   const passkeySignIn = createPasskeySignIn({ passkeys, completion });
   const phones = createPhones(context, { tokens });
   const emails = createAccountEmails(context, { tokens, sessions });
@@ -202,6 +222,8 @@ export function createAuth(options: CreateAuthOptions): Auth {
     refreshTokens,
     accessTokens,
     apiKeys,
+    socialLogin,
+    linkedAccounts,
     jobs: { [EMAIL_REQUEST_JOB]: flows.requestJob },
     listeners: [{ channel: SIGNING_KEYS_CHANNEL, onNotify: () => signingKeys.load() }],
     sweepers: [
@@ -212,6 +234,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
       ceremonySweeper,
       throttleSweeper,
       knownDeviceSweeper,
+      oauthStateSweeper,
     ],
   };
 }
@@ -267,6 +290,13 @@ export {
   type SecondFactorProof,
 } from "./mfa/challenges.ts";
 export type { PasskeySignIn } from "./sign-in/passkey.ts";
+export type { LinkedAccounts, PublicLinkedAccount } from "./oauth/accounts.ts";
+export {
+  OAUTH_EXCHANGE_TTL_MS,
+  OAUTH_STATE_TTL_MS,
+  type CallbackOutcome,
+  type SocialLogin,
+} from "./oauth/social-login.ts";
 export { secondFactorMethods, type FactorRow, type Factors } from "./mfa/factors.ts";
 export { WEBAUTHN_CHALLENGE_TTL_MS, type Passkeys } from "./mfa/passkeys.ts";
 export type { SignInThrottle } from "./sign-in/throttle.ts";

@@ -381,3 +381,80 @@ export const knownDevices = pgTable(
   },
   (table) => [uniqueIndex("auth_known_devices_user_label_idx").on(table.userId, table.label)],
 );
+
+export const OAUTH_STATE_PURPOSES = ["sign_in", "link"] as const;
+
+/**
+ * Social-login providers an operator added at run time (those from BURROW_OAUTH_PROVIDERS live in the
+ * configuration). The client secret is encrypted with the key ring and never shown again.
+ */
+export const oauthProviders = pgTable("oauth_providers", {
+  /** The provider's key in URLs (`/v1/auth/oauth/{id}/start`). */
+  id: text("id").primaryKey(),
+  type: text("type", { enum: ["oidc", "google", "microsoft", "github"] }).notNull(),
+  issuer: text("issuer"),
+  clientId: text("client_id").notNull(),
+  clientSecretEncrypted: text("client_secret_encrypted").notNull(),
+  scopes: jsonb("scopes").$type<string[]>().notNull().default([]),
+  trustEmail: boolean("trust_email").notNull().default(false),
+  enabled: boolean("enabled").notNull().default(true),
+  createdAt: timestamptz("created_at").notNull(),
+  updatedAt: timestamptz("updated_at").notNull(),
+});
+
+/**
+ * One social login in flight: 10 minutes, used once. The `state` sent through the provider and the
+ * secret of the browser's cookie are stored as SHA-256 only; the PKCE verifier is encrypted (it must
+ * be sent to the provider later). A native app's flow ends in a one-time code (hashed) that the app
+ * exchanges with its own PKCE verifier, whose S256 challenge is kept here.
+ */
+export const oauthStates = pgTable("oauth_states", {
+  id: text("id").primaryKey(),
+  stateHash: text("state_hash").notNull().unique(),
+  browserHash: text("browser_hash").notNull(),
+  provider: text("provider").notNull(),
+  purpose: text("purpose", { enum: OAUTH_STATE_PURPOSES }).notNull(),
+  /** The signed-in user who links a provider (purpose `link`). */
+  userId: text("user_id").references(() => users.id, { onDelete: "cascade" }),
+  codeVerifierEncrypted: text("code_verifier_encrypted").notNull(),
+  nonce: text("nonce").notNull(),
+  redirectTo: text("redirect_to"),
+  /** A native or single-page app's S256 challenge: the flow ends in a one-time code, not a cookie. */
+  appCodeChallenge: text("app_code_challenge"),
+  exchangeCodeHash: text("exchange_code_hash").unique(),
+  exchangeUserId: text("exchange_user_id").references(() => users.id, { onDelete: "cascade" }),
+  exchangeExpiresAt: timestamptz("exchange_expires_at"),
+  exchangedAt: timestamptz("exchanged_at"),
+  expiresAt: timestamptz("expires_at").notNull(),
+  usedAt: timestamptz("used_at"),
+  createdAt: timestamptz("created_at").notNull(),
+});
+
+/**
+ * A provider account linked to a user. Its identity is (provider, subject) — never the address, which
+ * a provider may let anyone claim. The provider's tokens are encrypted with the key ring.
+ */
+export const oauthAccounts = pgTable(
+  "oauth_accounts",
+  {
+    id: text("id").primaryKey(),
+    provider: text("provider").notNull(),
+    subject: text("subject").notNull(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    email: text("email"),
+    /** Whether the provider said it verified the address (as it said; trust is the provider's setting). */
+    emailVerified: boolean("email_verified").notNull().default(false),
+    profile: jsonb("profile").$type<Record<string, unknown>>().notNull().default({}),
+    accessTokenEncrypted: text("access_token_encrypted"),
+    refreshTokenEncrypted: text("refresh_token_encrypted"),
+    createdAt: timestamptz("created_at").notNull(),
+    updatedAt: timestamptz("updated_at").notNull(),
+    lastSignInAt: timestamptz("last_sign_in_at"),
+  },
+  (table) => [
+    uniqueIndex("oauth_accounts_provider_subject_key").on(table.provider, table.subject),
+    index("oauth_accounts_user_idx").on(table.userId),
+  ],
+);

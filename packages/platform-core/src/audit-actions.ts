@@ -29,6 +29,13 @@ export const AUDIT_ACTIONS = {
   "user.reauthentication_failed": "A step-up proof was wrong.",
   "user.account_set_up": "An invited or created account chose its first password.",
   "user.profile_updated": "The user changed their profile.",
+  // Social login
+  "oauth.signed_in":
+    "A provider confirmed who the user is (a first factor); the sign-in goes on through the completion.",
+  "oauth.sign_in_failed": "A provider's callback was refused (state, provider error, token checks, or the address).",
+  "oauth.account_linked": "A provider account was linked to the user (first login, trusted address, or by the user).",
+  "oauth.account_unlinked": "A provider account was unlinked from the user.",
+  "oauth.provider_configured": "An operator added or changed a social-login provider.",
   // Passwords and addresses
   "user.password_changed": "The user changed their password.",
   "user.password_change_failed": "A password change gave the wrong current password.",

@@ -122,3 +122,66 @@ describe("describeConfig", () => {
     expect(value("tokens.accessTtlMs")).toMatch(/^\d+$/);
   });
 });
+
+describe("BURROW_OAUTH_PROVIDERS", () => {
+  const base = { NODE_ENV: "test", BURROW_SECRET: "s".repeat(48), BURROW_ENCRYPTION_KEYS: `v1:${key}` };
+  const providers = (value: unknown[], env: Record<string, string> = {}) =>
+    loadConfig({ ...base, ...env, BURROW_OAUTH_PROVIDERS: JSON.stringify(value) }).oauth.providers;
+
+  test("providers are read by id; presets fill in their issuer, and only Google's addresses are trusted by default", () => {
+    const read = providers([
+      { id: "google", type: "google", clientId: "g-client", clientSecret: "g-secret" },
+      {
+        id: "acme",
+        type: "oidc",
+        issuer: "https://sso.acme.example",
+        clientId: "a",
+        clientSecret: "b",
+        scopes: ["groups"],
+      },
+      { id: "gh", type: "github", clientId: "c", clientSecret: "d", trustEmail: true },
+    ]);
+    expect(read.google).toMatchObject({ issuer: "https://accounts.google.com", trustEmail: true, scopes: [] });
+    expect(read.acme).toMatchObject({ issuer: "https://sso.acme.example", trustEmail: false, scopes: ["groups"] });
+    expect(read.gh).toMatchObject({ issuer: undefined, trustEmail: true });
+    expect(loadConfig(base).oauth.providers).toEqual({});
+  });
+
+  test("malformed entries are refused by name", () => {
+    expect(() => loadConfig({ ...base, BURROW_OAUTH_PROVIDERS: "{not json" })).toThrow(/BURROW_OAUTH_PROVIDERS/);
+    expect(() => providers([{ id: "x", type: "oidc", clientId: "a", clientSecret: "b" }])).toThrow(
+      /issuer is required/,
+    );
+    expect(() => providers([{ id: "x", type: "microsoft", clientId: "a", clientSecret: "b" }])).toThrow(
+      /issuer is required/,
+    );
+    expect(() => providers([{ id: "Bad Id", type: "google", clientId: "a", clientSecret: "b" }])).toThrow(/id must/);
+    expect(() => providers([{ id: "x", type: "saml", clientId: "a", clientSecret: "b" }])).toThrow(/type/);
+    const twice = { id: "x", type: "google", clientId: "a", clientSecret: "b" };
+    expect(() => providers([twice, twice])).toThrow(/its own id/);
+  });
+
+  test("an issuer is https, or http on a loopback address outside production", () => {
+    const entry = (issuer: string) => [{ id: "x", type: "oidc", issuer, clientId: "a", clientSecret: "b" }];
+    expect(providers(entry("http://127.0.0.1:4000")).x?.issuer).toBe("http://127.0.0.1:4000");
+    expect(() => providers(entry("http://idp.example"))).toThrow(/must be an https/);
+    expect(() =>
+      providers(entry("http://127.0.0.1:4000"), { NODE_ENV: "production", PUBLIC_URL: "https://id.example" }),
+    ).toThrow(/must be an https/);
+  });
+
+  test("describeConfig shows providers without their client secrets", () => {
+    const config = loadConfig({
+      ...base,
+      BURROW_OAUTH_PROVIDERS: JSON.stringify([
+        { id: "google", type: "google", clientId: "g-client", clientSecret: "client-secret-4242" },
+      ]),
+    });
+    const settings = describeConfig(config);
+    expect(JSON.stringify(settings)).not.toContain("client-secret-4242");
+    expect(settings.find((setting) => setting.path === "oauth.providers.google.clientSecret")?.value).toBe(
+      "set (redacted)",
+    );
+    expect(settings.find((setting) => setting.path === "oauth.providers.google.clientId")?.value).toBe("g-client");
+  });
+});

@@ -86,8 +86,80 @@ export interface Config {
     productName: string;
     brandColor: string;
   };
+  /** Social login: the providers from `BURROW_OAUTH_PROVIDERS`, by id (operators add more at run time). */
+  oauth: { providers: Record<string, OAuthProviderConfig> };
   logLevel: "debug" | "info" | "warn" | "error";
 }
+
+export const OAUTH_PROVIDER_TYPES = ["oidc", "google", "microsoft", "github"] as const;
+export type OAuthProviderType = (typeof OAUTH_PROVIDER_TYPES)[number];
+
+/** One social-login provider: a generic OpenID Connect issuer, or a preset. */
+export interface OAuthProviderConfig {
+  /** The provider's key in URLs (`/v1/auth/oauth/{id}/start`). */
+  id: string;
+  type: OAuthProviderType;
+  /** The OpenID Connect issuer (discovery at `<issuer>/.well-known/openid-configuration`); presets fill it in. */
+  issuer: string | undefined;
+  clientId: string;
+  clientSecret: string;
+  scopes: string[];
+  /** Whether the provider's `email_verified` is believed: only then is an address marked verified or linked by it. */
+  trustEmail: boolean;
+}
+
+/** Presets' issuers; Microsoft's names the tenant, so it is given in the configuration. */
+export const OAUTH_PRESET_ISSUERS: Partial<Record<OAuthProviderType, string>> = {
+  google: "https://accounts.google.com",
+};
+
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+/**
+ * An issuer must be https. Plain http is allowed only to a loopback address outside production (a
+ * provider on the developer's machine, or the tests' in-process one): anywhere else an attacker on the
+ * path could swap the provider's keys.
+ */
+export function issuerAllowed(issuer: string, production: boolean): boolean {
+  if (!URL.canParse(issuer)) return false;
+  const url = new URL(issuer);
+  if (url.protocol === "https:") return true;
+  return url.protocol === "http:" && !production && LOOPBACK_HOSTS.has(url.hostname);
+}
+
+const oauthProviderEntry = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, "id must be 1-40 lower-case letters, digits or dashes"),
+    type: z.enum(OAUTH_PROVIDER_TYPES),
+    issuer: z.url().optional(),
+    clientId: z.string().min(1).max(500),
+    clientSecret: z.string().min(1).max(2000),
+    scopes: z
+      .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/))
+      .max(30)
+      .optional(),
+    trustEmail: z.boolean().optional(),
+  })
+  .strict()
+  .refine((entry) => entry.type === "github" || entry.type === "google" || entry.issuer !== undefined, {
+    message:
+      "issuer is required for oidc and microsoft providers (microsoft: https://login.microsoftonline.com/<tenant id>/v2.0)",
+  });
+
+const oauthProviderList = z
+  .string()
+  .transform((value, context) => {
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      context.addIssue({ code: "custom", message: "BURROW_OAUTH_PROVIDERS must be a JSON array" });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.array(oauthProviderEntry).max(50))
+  .refine((entries) => new Set(entries.map((entry) => entry.id)).size === entries.length, {
+    message: "BURROW_OAUTH_PROVIDERS: each provider needs its own id",
+  });
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -229,6 +301,7 @@ const envSchema = z.object({
     .string()
     .regex(/^#[0-9a-fA-F]{6}$/, "BURROW_BRAND_COLOR must be a colour written #rrggbb")
     .default("#4f46e5"),
+  BURROW_OAUTH_PROVIDERS: oauthProviderList.default([]),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
 
@@ -297,6 +370,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     encryptionKeys = parseEncryptionKeys(keysText);
   } catch (error) {
     throw new ConfigError(`BURROW_ENCRYPTION_KEYS: ${(error as Error).message}`);
+  }
+
+  const oauthProviders: Record<string, OAuthProviderConfig> = {};
+  for (const entry of values.BURROW_OAUTH_PROVIDERS) {
+    const issuer = entry.issuer ?? OAUTH_PRESET_ISSUERS[entry.type];
+    if (issuer !== undefined && !issuerAllowed(issuer, production))
+      throw new ConfigError(
+        `BURROW_OAUTH_PROVIDERS: the issuer of ${entry.id} must be an https:// URL (http:// only to a loopback address outside production)`,
+      );
+    oauthProviders[entry.id] = {
+      id: entry.id,
+      type: entry.type,
+      issuer,
+      clientId: entry.clientId,
+      clientSecret: entry.clientSecret,
+      scopes: entry.scopes ?? [],
+      trustEmail: entry.trustEmail ?? entry.type === "google",
+    };
   }
 
   const publicUrl = new URL(values.PUBLIC_URL ?? `http://localhost:${values.PORT}`).origin;
@@ -376,6 +467,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       productName: values.BURROW_PRODUCT_NAME,
       brandColor: values.BURROW_BRAND_COLOR,
     },
+    oauth: { providers: oauthProviders },
     logLevel: values.LOG_LEVEL,
   };
 }

@@ -36,6 +36,18 @@ export const ERROR_CATALOGUE = {
   too_many_attempts: { status: 429, title: "Too many failed attempts; try again later." },
   invalid_redirect: { status: 400, title: "The redirect target is not allowed." },
   invalid_code: { status: 400, title: "The code is not valid or has expired." },
+  // Social login
+  invalid_oauth_state: {
+    status: 400,
+    title: "The sign-in with the provider is not valid, was already used, or has expired. Start again.",
+  },
+  oauth_failed: { status: 400, title: "The provider did not confirm the sign-in." },
+  oauth_link_required: {
+    status: 409,
+    title: "Sign in another way first, then link this provider from your account.",
+  },
+  oauth_account_taken: { status: 409, title: "This provider account is linked to another user." },
+  last_sign_in_method: { status: 409, title: "This is the account's last way to sign in." },
   // Conflicts and state
   conflict: { status: 409, title: "The request conflicts with the current state." },
   not_suspended: { status: 409, title: "The user is not suspended." },

@@ -35,6 +35,8 @@ export const ID_PREFIXES = {
   device: "dev",
   securityEvent: "sev",
   request: "req",
+  oauthState: "ost",
+  oauthAccount: "oac",
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -30,6 +30,7 @@ import { adminOrganizationRoutes } from "./routes/admin-organizations.ts";
 import { meRoutes } from "./routes/me.ts";
 import { meEmailRoutes } from "./routes/me-emails.ts";
 import { docsRoutes } from "./routes/docs.ts";
+import { oauthRoutes } from "./routes/oauth.ts";
 import { securitySchemes } from "./schemas.ts";
 
 /** Turns a failed zod validation into a 400 problem listing each invalid field. */
@@ -99,6 +100,7 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
   app.route("/", authRoutes(platform));
   app.route("/", meRoutes(platform));
   app.route("/", meEmailRoutes(platform));
+  app.route("/", oauthRoutes(platform));
   app.route("/", emailFlowRoutes(platform));
   app.route("/", tokenRoutes(platform));
   app.route("/", mfaRoutes(platform));

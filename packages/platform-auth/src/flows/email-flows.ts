@@ -75,6 +75,11 @@ export interface EmailFlows {
    * with them) and every other such link. The password stays; the page offers to reset it.
    */
   disownSignIn(token: string, request: RequestContext): Promise<{ sessionsRevoked: number }>;
+  /**
+   * Another proof of the address than a mailed link (a provider that verified it and is trusted to):
+   * when it is the address's first proof, the same rules as `verifyEmail` without the password.
+   */
+  proveAddress(tx: Database, user: UserRow, request: RequestContext): Promise<void>;
   /** The job that serves `request()`. */
   requestJob: JobDefinition;
 }
@@ -252,6 +257,10 @@ export function createEmailFlows(
           metadata: { sessionsRevoked: revoked },
         });
       });
+    },
+
+    async proveAddress(tx, user, request) {
+      if (user.emailVerifiedAt === null) await firstProof(tx, user, request, { passwordShown: false });
     },
 
     async signInWithMagicLink(token, request) {

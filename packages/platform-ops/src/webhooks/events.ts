@@ -46,6 +46,11 @@ export const WEBHOOK_EVENTS = {
   "invitation.revoked": { meaning: "An invitation was withdrawn.", from: ["invitation.revoked"] },
   "mfa.factor.added": { meaning: "A second factor became active.", from: ["mfa.factor_added"] },
   "mfa.factor.removed": { meaning: "A second factor was removed.", from: ["mfa.factor_removed"] },
+  "oauth.account.linked": {
+    meaning: "A social-login provider account was linked to a user (first login, a trusted address, or by the user).",
+    from: ["oauth.account_linked"],
+  },
+  "oauth.account.unlinked": { meaning: "A provider account was unlinked.", from: ["oauth.account_unlinked"] },
   "elevation.started": { meaning: "An elevation into a role began.", from: ["elevation.started"] },
   "elevation.ended": { meaning: "An elevation ended.", from: ["elevation.ended"] },
 } as const satisfies Record<string, { meaning: string; from: readonly AuditAction[] }>;

@@ -1,0 +1,295 @@
+import { and, eq } from "drizzle-orm";
+import * as oidc from "openid-client";
+import {
+  mintSecret,
+  newId,
+  PlatformError,
+  secretHash,
+  sha256,
+  singleUse,
+  type KeyRing,
+  type RequestContext,
+} from "@burrow/platform-core";
+import type { AuthContext } from "../context.ts";
+import { checkRedirect } from "../flows/links.ts";
+import { oauthStates, users } from "../schema.ts";
+import type { SessionRow } from "../sessions/sessions.ts";
+import type { SignInCompletion, SignInOutcome, SignInResult } from "../sign-in/complete.ts";
+import type { LinkedAccounts } from "./accounts.ts";
+import type { ProviderDirectory } from "./providers.ts";
+
+/** A social login in flight lives 10 minutes; an app's one-time code, 1 minute. */
+export const OAUTH_STATE_TTL_MS = 10 * 60_000;
+export const OAUTH_EXCHANGE_TTL_MS = 60_000;
+
+// Two single-use secrets share a row: the state (10 minutes), then an app's one-time code (1 minute).
+const states = singleUse(oauthStates, {
+  id: oauthStates.id,
+  expiresAt: oauthStates.expiresAt,
+  usedAt: oauthStates.usedAt,
+});
+const exchangeCodes = singleUse(oauthStates, {
+  id: oauthStates.id,
+  expiresAt: oauthStates.exchangeExpiresAt,
+  usedAt: oauthStates.exchangedAt,
+});
+
+export const oauthStateSweeper = states.sweeper("auth.oauth_states", 86_400_000);
+
+/** The S256 challenge of an app's PKCE verifier (RFC 7636: base64url of SHA-256, 43 characters). */
+const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
+const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
+
+/** Where a callback leaves the browser. */
+export type CallbackOutcome =
+  | ({ kind: "signed_in" | "mfa_required" } & SignInOutcome)
+  | { kind: "linked"; redirectTo: string | null }
+  /** An app's flow: the browser goes to the app's `redirectTo` with a one-time `code` (never tokens). */
+  | { kind: "code"; redirectTo: string };
+
+export interface SocialLogin {
+  /**
+   * Starts a social login: a state row (PKCE S256 verifier, nonce, where to go after, 10 minutes, used
+   * once) bound to this browser by `browserSecret`, which the caller puts in a short-lived cookie.
+   * With `link`, the signed-in session's user links the provider instead of signing in. With
+   * `appCodeChallenge`, the flow ends in a one-time code for the app at its allow-listed `redirectTo`.
+   */
+  start(input: {
+    provider: string;
+    redirectTo?: string;
+    link?: SessionRow;
+    appCodeChallenge?: string;
+  }): Promise<{ authorizationUrl: string; browserSecret: string }>;
+  /**
+   * The provider's answer: the state (present, known, unused, unexpired, this browser's, this
+   * provider's), the issuer, the code's exchange with the PKCE verifier, the ID token's signature,
+   * `aud`, `nonce` and expiry; then the account, and the one sign-in completion.
+   */
+  callback(
+    input: { provider: string; callbackUrl: URL; browserSecret: string | undefined },
+    request: RequestContext,
+  ): Promise<CallbackOutcome>;
+  /** An app's one-time code and its PKCE verifier → the completion (a session or tokens). */
+  exchange(
+    input: { code: string; codeVerifier: string; result?: SignInResult },
+    request: RequestContext,
+  ): Promise<SignInOutcome>;
+}
+
+export function createSocialLogin(
+  context: AuthContext,
+  parts: { keyRing: KeyRing; providers: ProviderDirectory; accounts: LinkedAccounts; completion: SignInCompletion },
+): SocialLogin {
+  const { db, config, clock, audit } = context;
+  const { keyRing, providers, completion } = parts;
+  const callbackUrlOf = (provider: string) =>
+    new URL(`${config.basePath}/v1/auth/oauth/${encodeURIComponent(provider)}/callback`, config.publicUrl);
+  const verifierAad = (stateId: string) => `oauth-state:${stateId}`;
+  const invalidState = () => new PlatformError("invalid_oauth_state");
+
+  async function refused(provider: string, reason: string, request: RequestContext, userId?: string): Promise<void> {
+    await audit.record(
+      db,
+      {
+        action: "oauth.sign_in_failed",
+        actor: { type: "anonymous" },
+        ...(userId === undefined ? {} : { target: { type: "user", id: userId } }),
+        outcome: "failure",
+        metadata: { provider, reason },
+      },
+      request,
+    );
+  }
+
+  /**
+   * Claims the state once, in its own statement: the browser's cookie and the provider in the URL
+   * are part of the match, so another browser (or another provider's callback) can neither use nor
+   * burn it, and a used one is gone whatever happens after.
+   */
+  async function claimState(provider: string, state: string, browserSecret: string) {
+    const stateHashValue = secretHash(state);
+    const browserHashValue = secretHash(browserSecret);
+    if (stateHashValue === undefined || browserHashValue === undefined) return undefined;
+    return states.redeem(
+      db,
+      clock.now(),
+      and(
+        eq(oauthStates.stateHash, stateHashValue),
+        eq(oauthStates.browserHash, browserHashValue),
+        eq(oauthStates.provider, provider),
+      )!,
+    );
+  }
+
+  return {
+    async start(input) {
+      const resolved = await providers.resolve(db, input.provider);
+      const redirectTo = checkRedirect(config, input.redirectTo) ?? null;
+      if (input.appCodeChallenge !== undefined) {
+        if (!S256_CHALLENGE.test(input.appCodeChallenge))
+          throw new PlatformError("validation_failed", {
+            detail: "codeChallenge must be the S256 challenge of the app's PKCE verifier.",
+          });
+        // The code goes to the app in a URL: only to a target the operator allowed.
+        if (redirectTo === null)
+          throw new PlatformError("validation_failed", { detail: "An app's sign-in needs its redirectTo." });
+      }
+      const state = mintSecret();
+      const browser = mintSecret();
+      const verifier = oidc.randomPKCECodeVerifier();
+      const nonce = oidc.randomNonce();
+      const now = clock.now();
+      const id = newId("oauthState", now.getTime());
+      await db.insert(oauthStates).values({
+        id,
+        stateHash: state.hash,
+        browserHash: browser.hash,
+        provider: resolved.settings.id,
+        purpose: input.link === undefined ? "sign_in" : "link",
+        userId: input.link?.userId ?? null,
+        codeVerifierEncrypted: keyRing.encrypt(verifier, verifierAad(id)),
+        nonce,
+        redirectTo,
+        appCodeChallenge: input.appCodeChallenge ?? null,
+        expiresAt: new Date(now.getTime() + OAUTH_STATE_TTL_MS),
+        createdAt: now,
+      });
+      const authorizationUrl = oidc.buildAuthorizationUrl(resolved.client(), {
+        redirect_uri: callbackUrlOf(resolved.settings.id).toString(),
+        scope: resolved.scope,
+        state: state.secret,
+        nonce,
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: "S256",
+      });
+      return { authorizationUrl: authorizationUrl.toString(), browserSecret: browser.secret };
+    },
+
+    async callback(input, request) {
+      const provider = input.provider;
+      const query = input.callbackUrl.searchParams;
+      const state = query.get("state");
+      if (state === null || input.browserSecret === undefined) {
+        await refused(provider, state === null ? "missing_state" : "missing_browser_binding", request);
+        throw invalidState();
+      }
+      const row = await claimState(provider, state, input.browserSecret);
+      if (row === undefined) {
+        await refused(provider, "unknown_state", request);
+        throw invalidState();
+      }
+      const resolved = await providers.resolve(db, provider);
+      // The provider's error answer (the user cancelled, consent refused): nothing was proven.
+      if (query.has("error")) {
+        await refused(provider, "provider_error", request, row.userId ?? undefined);
+        throw new PlatformError("oauth_failed", { detail: "The provider did not sign you in." });
+      }
+      // The redirect_uri sent to the token endpoint is ours from PUBLIC_URL, never the request's Host.
+      const current = callbackUrlOf(provider);
+      current.search = input.callbackUrl.search;
+      let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
+      try {
+        // Checks the iss parameter when the provider sends one (mix-up), the state, the code's
+        // exchange with our PKCE verifier, and the ID token's signature, iss, aud, nonce and expiry.
+        tokens = await oidc.authorizationCodeGrant(resolved.client(), current, {
+          pkceCodeVerifier: keyRing.decrypt(row.codeVerifierEncrypted, verifierAad(row.id)),
+          expectedNonce: row.nonce,
+          expectedState: state,
+          idTokenExpected: true,
+        });
+      } catch (error) {
+        // The library's code names the failed check; the message (which may quote claims) is not kept.
+        const reason =
+          typeof error === "object" && error !== null && "code" in error && typeof error.code === "string"
+            ? error.code
+            : "exchange_failed";
+        await refused(provider, reason, request, row.userId ?? undefined);
+        throw new PlatformError("oauth_failed");
+      }
+      const idToken = tokens.claims();
+      if (idToken === undefined) throw new PlatformError("oauth_failed");
+      let claims: Record<string, unknown> & { sub: string } = idToken;
+      // Many providers keep the address and profile for the userinfo endpoint (OIDC Core 5.4); the
+      // library checks that its `sub` is the ID token's.
+      if (idToken.email === undefined && resolved.client().serverMetadata().userinfo_endpoint !== undefined) {
+        try {
+          claims = { ...(await oidc.fetchUserInfo(resolved.client(), tokens.access_token, idToken.sub)), ...idToken };
+        } catch (error) {
+          const reason =
+            typeof error === "object" && error !== null && "code" in error && typeof error.code === "string"
+              ? error.code
+              : "userinfo_failed";
+          await refused(provider, reason, request, row.userId ?? undefined);
+          throw new PlatformError("oauth_failed");
+        }
+      }
+      const identity = {
+        provider,
+        subject: claims.sub,
+        email: typeof claims.email === "string" ? claims.email : null,
+        emailVerified: claims.email_verified === true,
+        trusted: resolved.settings.trustEmail,
+        profile: {
+          ...(typeof claims.name === "string" ? { name: claims.name } : {}),
+          ...(typeof claims.picture === "string" ? { picture: claims.picture } : {}),
+        },
+        accessToken: tokens.access_token,
+        refreshToken: tokens.refresh_token ?? null,
+      };
+      const method = `oauth:${provider}`;
+      try {
+        return await completion.transaction(async (tx): Promise<CallbackOutcome> => {
+          if (row.purpose === "link") {
+            await parts.accounts.link(tx, row.userId!, identity, request);
+            return { kind: "linked", redirectTo: row.redirectTo };
+          }
+          const userId = await parts.accounts.resolve(tx, identity, request);
+          await audit.recordByUser(tx, userId, "oauth.signed_in", request, { metadata: { provider } });
+          if (row.appCodeChallenge !== null) {
+            const code = mintSecret();
+            await tx
+              .update(oauthStates)
+              .set({
+                exchangeCodeHash: code.hash,
+                exchangeUserId: userId,
+                exchangeExpiresAt: new Date(clock.now().getTime() + OAUTH_EXCHANGE_TTL_MS),
+              })
+              .where(eq(oauthStates.id, row.id));
+            const target = new URL(row.redirectTo!);
+            target.searchParams.set("code", code.secret);
+            return { kind: "code", redirectTo: target.toString() };
+          }
+          const outcome = await completion.afterFirstFactor(tx, userId, method, request, {
+            redirectTo: row.redirectTo,
+          });
+          return outcome.kind === "signed_in" ? outcome : { ...outcome, kind: "mfa_required" };
+        });
+      } catch (error) {
+        if (error instanceof PlatformError && error.code.startsWith("oauth_"))
+          await refused(provider, error.code, request, row.userId ?? undefined);
+        throw error;
+      }
+    },
+
+    async exchange(input, request) {
+      const hash = secretHash(input.code);
+      if (hash === undefined || !VERIFIER.test(input.codeVerifier)) throw invalidState();
+      // One winner: the code is spent by the statement that checks it, right or wrong verifier.
+      const row = await exchangeCodes.redeem(db, clock.now(), eq(oauthStates.exchangeCodeHash, hash));
+      if (row === undefined || row.exchangeUserId === null || row.appCodeChallenge === null) throw invalidState();
+      const challenge = await oidc.calculatePKCECodeChallenge(input.codeVerifier);
+      if (sha256(challenge) !== sha256(row.appCodeChallenge)) {
+        await refused(row.provider, "app_pkce_mismatch", request, row.exchangeUserId);
+        throw invalidState();
+      }
+      const userId = row.exchangeUserId;
+      return completion.transaction(async (tx) => {
+        const [user] = await tx.select({ id: users.id }).from(users).where(eq(users.id, userId));
+        if (user === undefined) throw invalidState();
+        return completion.afterFirstFactor(tx, userId, `oauth:${row.provider}`, request, {
+          result: input.result ?? "session",
+        });
+      });
+    },
+  };
+}
