@@ -9,6 +9,7 @@ const values: Record<string, string> = {
   url: "https://id.example.com/auth/action?token=abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
   code: "493027",
   newEmail: "new.address@example.com",
+  email: "other.address@example.com",
   device: "Firefox on macOS",
   time: "2026-11-22 10:00",
   orgName: "Acme",

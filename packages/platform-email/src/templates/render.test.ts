@@ -9,6 +9,8 @@ describe("templates", () => {
     for (const template of DEFAULT_TEMPLATES) await validateTemplate(template, branding);
     expect(DEFAULT_TEMPLATES.map((template) => template.key).sort()).toEqual([
       "auth.account_setup",
+      "auth.email_add_confirm",
+      "auth.email_added_notice",
       "auth.email_change_confirm",
       "auth.email_changed_notice",
       "auth.magic_link",
@@ -16,6 +18,7 @@ describe("templates", () => {
       "auth.otp_code",
       "auth.password_changed",
       "auth.password_reset",
+      "auth.primary_email_changed",
       "auth.sign_up_existing_account",
       "auth.verify_email",
       "org.invitation",
