@@ -912,8 +912,16 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
   // ── Settings: the configuration, the signing keys. ──
   app.get("/settings", async (c) => {
     const me = await operator(c);
-    const { settings, signingKeys } = await platform.settings.read(me.userId);
-    return c.html(<SettingsPage frame={me} settings={settings} signingKeys={signingKeys} notice={noticeOf(c)} />);
+    const { settings, signingKeys, providers } = await platform.settings.read(me.userId);
+    return c.html(
+      <SettingsPage
+        frame={me}
+        settings={settings}
+        signingKeys={signingKeys}
+        providers={providers}
+        notice={noticeOf(c)}
+      />,
+    );
   });
   app.post("/settings/rotate-signing-key", async (c) => {
     const me = await operator(c);

@@ -23,7 +23,19 @@ describe("the admin console", () => {
   const codeNow = (secret: string) => referenceTotp(secret, Math.floor(api.clock.now().getTime() / 1000));
 
   beforeAll(async () => {
-    api = await createTestApi({ ADMIN_URL: ADMIN });
+    api = await createTestApi({
+      ADMIN_URL: ADMIN,
+      // A social sign-in provider for the settings page to list (its discovery is never asked here).
+      BURROW_OAUTH_PROVIDERS: JSON.stringify([
+        {
+          id: "acme",
+          type: "oidc",
+          issuer: "https://id.acme.example",
+          clientId: "burrow-console",
+          clientSecret: "provider-secret-do-not-show",
+        },
+      ]),
+    });
     admin = createAdminApp(api.platform);
     operator = await signUpUser(api, { name: "Olga Operator" });
     await grantPlatformPermissions(api, operator.id, [
@@ -359,8 +371,28 @@ describe("the admin console", () => {
     const target = await signUpUser(api);
     const added = await post(api, "/v1/me/emails", { email: `second-${target.id}@example.com` }, target.bearer);
     const address = (await added.json()) as { id: string };
+    await api.platform.db.transaction((tx) =>
+      api.platform.auth.linkedAccounts.link(
+        tx,
+        target.id,
+        {
+          provider: "acme",
+          subject: `acme-${target.id}`,
+          email: `at-acme-${target.id}@example.com`,
+          emailVerified: true,
+          trusted: false,
+          profile: {},
+          accessToken: "provider-access-token",
+          refreshToken: null,
+        },
+        { ip: "127.0.0.1", userAgent: "test", requestId: "req_test" },
+      ),
+    );
     await browser.get(`/users/${target.id}`);
     expect(browser.lastHtml).toContain(`second-${target.id}@example.com`);
+    // Linked social accounts, never with the provider's tokens.
+    expect(browser.lastHtml).toContain(`at-acme-${target.id}@example.com`);
+    expect(browser.lastHtml).not.toContain("provider-access-token");
     expect(browser.lastHtml).toContain(`action="/users/${target.id}/emails/${address.id}/verify"`);
     const verified = await browser.post(`/users/${target.id}/emails/${address.id}/verify`, {});
     expect(verified.headers.get("location")).toBe(`/users/${target.id}?done=address-verified`);
@@ -415,6 +447,10 @@ describe("the admin console", () => {
     expect(settings.lastHtml).toContain("session.idleTimeoutMs");
     expect(settings.lastHtml).toContain("set (redacted)");
     expect(settings.lastHtml).not.toContain(api.config.secret);
+    // The social sign-in providers, without their client secrets.
+    expect(settings.lastHtml).toContain("<code>https://id.acme.example</code>");
+    expect(settings.lastHtml).toContain("<code>burrow-console</code>");
+    expect(settings.lastHtml).not.toContain("provider-secret-do-not-show");
     [
       ...settings.lastHtml.matchAll(
         /<td><code>([^<]+)<\/code><\/td><td>EdDSA|<td><code>([^<]+)<\/code><\/td><td>ES256/g,

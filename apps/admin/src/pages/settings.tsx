@@ -1,9 +1,17 @@
-import { ActionButton, type Frame, Shell } from "../layout.tsx";
+import { ActionButton, type Frame, Shell, Table } from "../layout.tsx";
 
 export const SettingsPage = (props: {
   frame: Frame;
   settings: { path: string; value: string }[];
   signingKeys: { kid: string; alg: string }[];
+  providers: {
+    id: string;
+    type: string;
+    issuer: string | null;
+    clientId: string;
+    scopes: string[];
+    trustEmail: boolean;
+  }[];
   notice?: string | undefined;
 }) => (
   <Shell frame={props.frame} title="Settings" notice={props.notice}>
@@ -41,7 +49,29 @@ export const SettingsPage = (props: {
       </div>
     ) : null}
     <h2>Social sign-in providers</h2>
-    <div class="empty">None configured.</div>
+    <p class="muted">From BURROW_OAUTH_PROVIDERS (docs/social-login.md). Client secrets are never shown.</p>
+    <Table
+      empty="None configured."
+      rows={props.providers}
+      headings={["Id", "Kind", "Issuer", "Client id", "Scopes", "Trusts its email check"]}
+    >
+      {props.providers.map((provider) => (
+        <tr>
+          <td>
+            <code>{provider.id}</code>
+          </td>
+          <td>{provider.type}</td>
+          <td>
+            <code>{provider.issuer ?? "—"}</code>
+          </td>
+          <td>
+            <code>{provider.clientId}</code>
+          </td>
+          <td>{provider.scopes.join(" ")}</td>
+          <td>{provider.trustEmail ? "yes" : "no"}</td>
+        </tr>
+      ))}
+    </Table>
     <h2>Effective configuration</h2>
     <p class="muted">
       As this process read it from its environment (docs/configuration.md names each variable). Secrets show only

@@ -234,6 +234,24 @@ export const UserPage = (props: {
           </tr>
         ))}
       </Table>
+      <h2>Linked social accounts</h2>
+      <Table
+        empty="No social sign-in account is linked."
+        rows={props.details.linkedAccounts}
+        headings={["Provider", "Address at the provider", "Provider verified it", "Linked", "Last sign-in"]}
+      >
+        {props.details.linkedAccounts.map((account) => (
+          <tr>
+            <td>
+              <code>{account.provider}</code>
+            </td>
+            <td>{account.email ?? "—"}</td>
+            <td>{account.emailVerified ? "yes" : "no"}</td>
+            <td class="nowrap">{when(new Date(account.createdAt))}</td>
+            <td class="nowrap">{when(account.lastSignInAt === null ? null : new Date(account.lastSignInAt))}</td>
+          </tr>
+        ))}
+      </Table>
       <h2>Phones</h2>
       <Table empty="No phone numbers." rows={props.details.phones} headings={["Phone", "Primary", "Verified", "Added"]}>
         {props.details.phones.map((phone) => (

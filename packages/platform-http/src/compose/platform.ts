@@ -214,6 +214,7 @@ export function composePlatform(options: ComposeOptions): Platform {
       flows: auth.flows,
       phones: auth.phones,
       emails: auth.emails,
+      linkedAccounts: auth.linkedAccounts,
       impersonation: auth.impersonation,
       audit,
       resolver: rbac.resolver,

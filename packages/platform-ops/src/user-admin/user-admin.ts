@@ -14,6 +14,8 @@ import {
   assertRecentAuthentication,
   type AccountEmail,
   type AccountEmails,
+  type LinkedAccounts,
+  type PublicLinkedAccount,
   type ApiKeyRow,
   type ApiKeys,
   type EmailFlows,
@@ -115,6 +117,8 @@ export interface UserDetails {
   phones: { id: string; phone: string; isPrimary: boolean; verifiedAt: Date | null; createdAt: Date }[];
   /** The primary address first, then the others the user added. */
   emails: AccountEmail[];
+  /** Social sign-in accounts linked to the user (no provider tokens). */
+  linkedAccounts: PublicLinkedAccount[];
 }
 
 export function createUserAdministration(options: {
@@ -139,6 +143,7 @@ export function createUserAdministration(options: {
   flows: Pick<EmailFlows, "request">;
   phones: Pick<Phones, "list">;
   emails: Pick<AccountEmails, "list" | "markVerifiedByOperator" | "removeByOperator">;
+  linkedAccounts: Pick<LinkedAccounts, "list">;
   impersonation: Pick<Impersonation, "issueLink">;
   sessions: Pick<Sessions, "revokeAll" | "list" | "revoke">;
   audit: Pick<AuditLog, "record">;
@@ -224,12 +229,13 @@ export function createUserAdministration(options: {
     async details(actorId, userId) {
       await authorize(actorId, USERS_READ);
       await existing(userId);
-      const [factors, keys, organizations, phones, emails] = [
+      const [factors, keys, organizations, phones, emails, linkedAccounts] = [
         await options.factors.list(db, userId),
         await options.apiKeys.list(db, userId),
         await options.organizations.listMine(db, userId),
         await options.phones.list(db, userId),
         await options.emails.list(db, userId),
+        await options.linkedAccounts.list(db, userId),
       ];
       return {
         factors: factors.map(({ id, type, label, createdAt, confirmedAt, lastUsedAt }) => ({
@@ -259,6 +265,7 @@ export function createUserAdministration(options: {
           createdAt,
         })),
         emails,
+        linkedAccounts,
       };
     },
     async markAddressVerified(actorId, userId, emailId, request) {
