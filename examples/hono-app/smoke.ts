@@ -103,7 +103,7 @@ try {
     new Response(node.stderr).text(),
     node.exited,
   ]);
-  check(code === 0, "node runs the client and the token verifier", { code, stdout, stderr });
+  check(code === 0, "node runs the client, the token verifier and the webhook verifier", { code, stdout, stderr });
   const result = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}") as {
     node?: string;
     me?: string;

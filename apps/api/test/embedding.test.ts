@@ -169,10 +169,17 @@ describe("Burrow embedded in a builder's Hono app under /auth", () => {
     expect(claims.sub).toBe(hooked!.id);
   });
 
-  test("served as Bun.serve({ fetch: app.fetch }), Burrow still sees the client's address", async () => {
+  test("served by Bun.serve behind the builder's own router, Burrow still sees the client's address", async () => {
     await signUpAndVerify("served@example.com");
-    const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: app.fetch });
+    // As docs/embedding.md shows it: the builder's own router in front, Burrow under /auth.
+    const server = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: (request, bunServer) =>
+        new URL(request.url).pathname.startsWith("/auth/") ? app.fetch(request, bunServer) : new Response("mine"),
+    });
     try {
+      expect(await (await fetch(`http://127.0.0.1:${server.port}/elsewhere`)).text()).toBe("mine");
       const response = await fetch(`http://127.0.0.1:${server.port}/auth/v1/auth/sign-in`, {
         method: "POST",
         headers: { "content-type": "application/json" },

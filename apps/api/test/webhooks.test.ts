@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, setSystemTime, test } from "bun:test";
 import { and, eq } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
+import { verifyWebhook, WebhookVerificationError } from "@burrow/platform-ops/webhook-verify";
 import { auditLogs, securityEvents } from "@burrow/platform-core/schema";
 import { webhookDeliveries } from "@burrow/platform-ops/schema";
 import { retryDelayMs, WEBHOOK_EVENT_TYPES, WEBHOOK_MAX_ATTEMPTS } from "@burrow/platform-ops";
@@ -110,6 +111,29 @@ describe("webhooks", () => {
     ).toThrow();
     expect(() => verify(`whsec_${Buffer.alloc(32, 1).toString("base64")}`, message!, api.clock.now())).toThrow();
     expect(() => verify(endpoint.secret, message!, new Date(api.clock.now().getTime() + 10 * 60_000))).toThrow();
+    // Burrow's own verifier for receivers (@burrow/platform-ops/webhook-verify) agrees on each.
+    const ours = (secret: string | string[], received: Received, at: Date) =>
+      verifyWebhook(secret, { headers: received.headers, body: received.body }, { now: at });
+    expect(ours(endpoint.secret, message!, api.clock.now())).toEqual(event as never);
+    expect(
+      ours([`whsec_${Buffer.alloc(32, 1).toString("base64")}`, endpoint.secret], message!, api.clock.now()).type,
+    ).toBe("user.created");
+    expect(() =>
+      ours(endpoint.secret, { ...message!, body: message!.body.replace("ada", "eve") }, api.clock.now()),
+    ).toThrow(WebhookVerificationError);
+    expect(() => ours(`whsec_${Buffer.alloc(32, 1).toString("base64")}`, message!, api.clock.now())).toThrow(
+      "no signature matches",
+    );
+    expect(() => ours(endpoint.secret, message!, new Date(api.clock.now().getTime() + 10 * 60_000))).toThrow(
+      "outside the tolerance",
+    );
+    expect(() =>
+      ours(
+        endpoint.secret,
+        { ...message!, headers: { ...message!.headers, "webhook-id": undefined } as never },
+        api.clock.now(),
+      ),
+    ).toThrow("missing webhook-id");
 
     const [delivery] = await deliveriesOf(endpoint.id);
     expect(delivery).toMatchObject({

@@ -23,10 +23,10 @@ export {
   type SecurityEvents,
 } from "./security-events/security-events.ts";
 export { createPrometheusMetrics, type PrometheusMetrics } from "./metrics/prometheus.ts";
+export { signWebhook, verifyWebhook, WebhookVerificationError } from "./webhooks/signature.ts";
 export {
   createWebhooks,
   retryDelayMs,
-  signWebhook,
   SECRET_OVERLAP_MS,
   WEBHOOK_DELIVER_JOB,
   WEBHOOK_MAX_ATTEMPTS,

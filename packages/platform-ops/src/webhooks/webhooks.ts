@@ -1,4 +1,5 @@
-import { createHmac, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { signWebhook } from "./signature.ts";
 import { and, desc, eq, isNull, lt, or, sql, type SQL } from "drizzle-orm";
 import {
   deleteInBatches,
@@ -41,12 +42,6 @@ const DELIVERY_RETENTION_MS = 30 * 86_400_000;
 export function retryDelayMs(attempt: number, random: () => number = Math.random): number {
   const base = Math.min(8 * 3_600_000, 12 * 60_000 * 2 ** Math.max(0, attempt - 1));
   return Math.round(base * (0.8 + 0.4 * random()));
-}
-
-/** The Standard Webhooks signature of one message under one `whsec_` secret. */
-export function signWebhook(secret: string, id: string, timestamp: number, body: string): string {
-  const key = Buffer.from(secret.replace(/^whsec_/, ""), "base64");
-  return `v1,${createHmac("sha256", key).update(`${id}.${timestamp}.${body}`).digest("base64")}`;
 }
 
 const newSecret = () => `whsec_${randomBytes(32).toString("base64")}`;
