@@ -2,8 +2,10 @@ import { sql, type SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { extname, join, resolve } from "node:path";
-import type { Extensions } from "@electric-sql/pglite";
 import { PlatformError } from "../errors.ts";
+import { pgliteOptions } from "./pglite-options.ts";
+
+export { PGLITE_SETTINGS, pgliteOptions } from "./pglite-options.ts";
 
 /** A drizzle database or an open transaction on it: every service takes one of these. */
 export type Database = PgDatabase<PgQueryResultHKT>;
@@ -171,29 +173,6 @@ async function rollbackMigrations(db: Database, folder: string, options: Rollbac
 
 /** Key of the advisory lock nodes take while migrating, so two nodes never migrate at once. */
 const MIGRATION_LOCK = 0x6275_7272; // "burr"
-
-/**
- * Embedded PGlite serves one process over one connection, and WebAssembly memory never shrinks: every
- * page Postgres once touched stays resident. Postgres's default 128 MB of shared buffers was most of
- * the idle server's memory (docs/benchmarks.md); 4 MB (512 pages) holds this schema's hot pages many times over,
- * and the one backend needs no room for 100 connections' lock tables and process slots.
- */
-export const PGLITE_SETTINGS = ["shared_buffers=4MB", "max_connections=10"];
-
-/**
- * What every embedded cluster opens with: the settings above, and the extensions the migrations
- * create (pg_trgm, for the users search), which PGlite loads from its contrib modules.
- */
-export async function pgliteOptions(): Promise<{ startParams: string[]; extensions: Extensions }> {
-  const [{ PGlite }, { pg_trgm }] = await Promise.all([
-    import("@electric-sql/pglite"),
-    import("@electric-sql/pglite/contrib/pg_trgm"),
-  ]);
-  return {
-    startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS.flatMap((setting) => ["-c", setting])],
-    extensions: { pg_trgm },
-  };
-}
 
 /**
  * A new embedded cluster is made (initdb) and migrated by a short-lived process of its own: that
