@@ -58,7 +58,7 @@ export {
   sampleValues,
   type TemplateDraft,
 } from "./email-admin/email-admin.ts";
-export { createSettingsView, SETTINGS_READ, type SettingsView } from "./settings/settings.ts";
+export { createSettingsView, SETTINGS_READ, type ProviderView, type SettingsView } from "./settings/settings.ts";
 export {
   createEntitlementAdministration,
   ENTITLEMENTS_MANAGE,

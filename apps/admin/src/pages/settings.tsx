@@ -1,17 +1,11 @@
+import type { ProviderView } from "@burrow/platform-ops";
 import { ActionButton, type Frame, Shell, Table } from "../layout.tsx";
 
 export const SettingsPage = (props: {
   frame: Frame;
   settings: { path: string; value: string }[];
   signingKeys: { kid: string; alg: string }[];
-  providers: {
-    id: string;
-    type: string;
-    issuer: string | null;
-    clientId: string;
-    scopes: string[];
-    trustEmail: boolean;
-  }[];
+  providers: ProviderView[];
   notice?: string | undefined;
 }) => (
   <Shell frame={props.frame} title="Settings" notice={props.notice}>

@@ -1,4 +1,4 @@
-import { and, asc, eq, isNotNull, isNull, ne } from "drizzle-orm";
+import { and, asc, eq, isNotNull, isNull, ne, type SQL } from "drizzle-orm";
 import {
   consumeRateLimit,
   newId,
@@ -99,19 +99,16 @@ export function createAccountEmails(
     return row;
   }
 
+  /** Other live accounts whose primary address is this one, in the given state of proof. */
+  const otherAccountsWith = (normalized: string, userId: string, proof: SQL) =>
+    and(eq(users.emailNormalized, normalized), isNull(users.deletedAt), proof, ne(users.id, userId));
+
   /** Whether another account has proven this address (as its primary or another one). */
   async function verifiedElsewhere(tx: Database, userId: string, normalized: string): Promise<boolean> {
     const [primary] = await tx
       .select({ id: users.id })
       .from(users)
-      .where(
-        and(
-          eq(users.emailNormalized, normalized),
-          isNull(users.deletedAt),
-          isNotNull(users.emailVerifiedAt),
-          ne(users.id, userId),
-        ),
-      );
+      .where(otherAccountsWith(normalized, userId, isNotNull(users.emailVerifiedAt)));
     if (primary !== undefined) return true;
     const [other] = await tx
       .select({ id: userEmails.id })
@@ -140,14 +137,7 @@ export function createAccountEmails(
     const claimants = await tx
       .select({ id: users.id })
       .from(users)
-      .where(
-        and(
-          eq(users.emailNormalized, normalized),
-          isNull(users.deletedAt),
-          isNull(users.emailVerifiedAt),
-          ne(users.id, userId),
-        ),
-      );
+      .where(otherAccountsWith(normalized, userId, isNull(users.emailVerifiedAt)));
     const now = clock.now();
     for (const claimant of claimants) {
       await tx

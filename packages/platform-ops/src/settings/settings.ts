@@ -6,6 +6,16 @@ import type { PermissionResolver } from "@burrow/platform-rbac";
 
 export const SETTINGS_READ = "settings:read";
 
+/** A social sign-in provider as operators see it: never its client secret. */
+export interface ProviderView {
+  id: string;
+  type: string;
+  issuer: string | null;
+  clientId: string;
+  scopes: string[];
+  trustEmail: boolean;
+}
+
 export interface SettingsView {
   /** settings:read */
   read(actorId: string): Promise<{
