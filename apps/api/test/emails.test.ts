@@ -181,6 +181,29 @@ describe("several email addresses per account", () => {
     expect(await signInStatus(address)).toBe(200);
   });
 
+  test("an email change respects added addresses: another account's proven one is taken, one's own is not listed twice", async () => {
+    const holder = await signUpUser(api);
+    const proven = await addAndConfirm(holder, `held-${holder.id}@example.com`);
+    const changer = await signUpUser(api);
+    const changeTo = async (user: TestUser, newEmail: string) => {
+      expect((await post(api, "/v1/auth/email/change", { newEmail }, user.bearer)).status).toBeLessThan(300);
+      const mail = (await mailTo(newEmail)).find((message) =>
+        message.text.includes("/auth/confirm-email-change?token="),
+      );
+      const token = new URL(/http\S+\/auth\/confirm-email-change\?token=\S+/.exec(mail!.text)![0]).searchParams.get(
+        "token",
+      );
+      return post(api, "/v1/auth/email/change/confirm", { token });
+    };
+    const refused = await changeTo(changer, proven.email);
+    expect((await readProblem(refused)).code).toBe("email_taken");
+    expect((await list(changer))[0]!.email).toBe(changer.email);
+
+    const own = await addAndConfirm(changer, `own-${changer.id}@example.com`);
+    expect((await changeTo(changer, own.email)).status).toBe(200);
+    expect((await list(changer)).map((entry) => entry.email)).toEqual([own.email]);
+  });
+
   test("bad input is a clear problem and changes nothing", async () => {
     const user = await signUpUser(api);
     const unverified = (await (await add(user, `pending-${user.id}@example.com`)).json()) as AccountEmail;

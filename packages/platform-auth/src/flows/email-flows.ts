@@ -10,7 +10,7 @@ import {
 } from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
 import { normalizePassword } from "../passwords/policy.ts";
-import { users } from "../schema.ts";
+import { userEmails, users } from "../schema.ts";
 import type { Sessions, SessionRow } from "../sessions/sessions.ts";
 import type { Accounts } from "../sign-in/accounts.ts";
 import type { SignInThrottle } from "../sign-in/throttle.ts";
@@ -22,7 +22,14 @@ import type { Challenges } from "../mfa/challenges.ts";
 import type { ApiKeys } from "../tokens/api-keys.ts";
 import { TOKEN_PURPOSES } from "../schema.ts";
 import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
-import { normalizeEmail, toPublicUser, type PublicUser, type UserRow, type Users } from "../users/users.ts";
+import {
+  holdsAddress,
+  normalizeEmail,
+  toPublicUser,
+  type PublicUser,
+  type UserRow,
+  type Users,
+} from "../users/users.ts";
 import { buildLink, checkRedirect } from "./links.ts";
 
 const MINUTE = 60_000;
@@ -390,11 +397,16 @@ export function createEmailFlows(
           if (row === undefined || row.target === null) throw new PlatformError("invalid_link");
           const user = await activeUserByToken(tx, row.userId);
           const normalized = normalizeEmail(row.target);
+          // Taken when another account has it as its primary address or has proven it as another one.
           const [taken] = await tx
             .select({ id: users.id })
             .from(users)
-            .where(and(eq(users.emailNormalized, normalized), isNull(users.deletedAt), ne(users.id, user.id)));
+            .where(and(holdsAddress(normalized), isNull(users.deletedAt), ne(users.id, user.id)));
           if (taken !== undefined) throw new PlatformError("email_taken");
+          // One of the account's own other addresses becomes its primary one: it is not listed twice.
+          await tx
+            .delete(userEmails)
+            .where(and(eq(userEmails.userId, user.id), eq(userEmails.emailNormalized, normalized)));
           const now = clock.now();
           const [updated] = await tx
             .update(users)

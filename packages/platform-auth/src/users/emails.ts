@@ -187,6 +187,42 @@ export function createAccountEmails(
     return row;
   }
 
+  /** Makes an added, verified address the account's primary one; the old primary stays as another. */
+  function swapPrimary(session: SessionRow, emailId: string, request: RequestContext): Promise<AccountEmail> {
+    return db.transaction(async (tx) => {
+      const user = await activeUser(tx, session.userId);
+      const row = await ownRow(tx, user.id, emailId);
+      if (row.verifiedAt === null)
+        throw new PlatformError("email_unverified", { detail: "Confirm the address before making it primary." });
+      const now = clock.now();
+      // Swap: the chosen address moves onto the account, the old primary becomes another address.
+      await tx.delete(userEmails).where(eq(userEmails.id, row.id));
+      await tx
+        .update(users)
+        .set({
+          email: row.email,
+          emailNormalized: row.emailNormalized,
+          emailVerifiedAt: row.verifiedAt,
+          updatedAt: now,
+        })
+        .where(eq(users.id, user.id));
+      await tx.insert(userEmails).values({
+        id: newId("email", now.getTime()),
+        userId: user.id,
+        email: user.email,
+        emailNormalized: user.emailNormalized,
+        verifiedAt: user.emailVerifiedAt,
+        createdAt: user.createdAt,
+      });
+      for (const to of [user.email, row.email])
+        await outbox.queue(tx, { to, template: "auth.primary_email_changed", variables: { newEmail: row.email } });
+      await audit.recordByUser(tx, user.id, "user.primary_email_changed", request, {
+        metadata: { emailId: row.id },
+      });
+      return { ...toView(row), id: null, primary: true };
+    });
+  }
+
   return {
     async list(tx, userId) {
       const user = await activeUser(tx, userId);
@@ -282,38 +318,13 @@ export function createAccountEmails(
 
     async makePrimary(session, emailId, request) {
       sessions.assertRecent(session);
-      return db.transaction(async (tx) => {
-        const user = await activeUser(tx, session.userId);
-        const row = await ownRow(tx, user.id, emailId);
-        if (row.verifiedAt === null)
-          throw new PlatformError("email_unverified", { detail: "Confirm the address before making it primary." });
-        const now = clock.now();
-        // Swap: the chosen address moves onto the account, the old primary becomes another address.
-        await tx.delete(userEmails).where(eq(userEmails.id, row.id));
-        await tx
-          .update(users)
-          .set({
-            email: row.email,
-            emailNormalized: row.emailNormalized,
-            emailVerifiedAt: row.verifiedAt,
-            updatedAt: now,
-          })
-          .where(eq(users.id, user.id));
-        await tx.insert(userEmails).values({
-          id: newId("email", now.getTime()),
-          userId: user.id,
-          email: user.email,
-          emailNormalized: user.emailNormalized,
-          verifiedAt: user.emailVerifiedAt,
-          createdAt: user.createdAt,
-        });
-        for (const to of [user.email, row.email])
-          await outbox.queue(tx, { to, template: "auth.primary_email_changed", variables: { newEmail: row.email } });
-        await audit.recordByUser(tx, user.id, "user.primary_email_changed", request, {
-          metadata: { emailId: row.id },
-        });
-        return { ...toView(row), id: null, primary: true };
-      });
+      try {
+        return await swapPrimary(session, emailId, request);
+      } catch (error) {
+        // Another account took the address as its primary one at the same moment (the unique index).
+        if ((error as { cause?: { code?: string } }).cause?.code === "23505") throw new PlatformError("email_taken");
+        throw error;
+      }
     },
 
     async remove(userId, emailId, request) {
