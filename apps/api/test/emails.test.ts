@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, eq } from "drizzle-orm";
+import { newId } from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
 import { users } from "@burrow/platform-auth/schema";
 import {
@@ -158,27 +159,86 @@ describe("several email addresses per account", () => {
     expect(await signInStatus(owner.email)).toBe(200);
   });
 
-  test("proving an address ends the unverified claims on it: another account's added one, a never-proven sign-up", async () => {
-    const real = await signUpUser(api);
-    const squatter = await signUpUser(api);
-    const address = `contested-${real.id}@example.com`;
-    expect((await add(squatter, address)).status).toBe(201);
-    // An account pre-registered with the address and never proven.
-    const [preRegistered] = await api.platform.db
+  /** An account that signed up with `address`, never proved it and never signed in. */
+  const preRegister = async (target: TestApi, address: string) => {
+    const [row] = await target.platform.db
       .insert(users)
       .values({
-        id: `usr_${"0".repeat(26)}`.slice(0, 30),
+        id: newId("user", target.clock.now().getTime()),
         email: address,
         emailNormalized: address,
-        createdAt: new Date(),
-        updatedAt: new Date(),
+        createdAt: target.clock.now(),
+        updatedAt: target.clock.now(),
       })
       .returning();
-    await addAndConfirm(real, address);
-    expect((await list(squatter)).map((entry) => entry.email)).not.toContain(address);
-    const [after] = await api.platform.db.select().from(users).where(eq(users.id, preRegistered!.id));
-    expect(after!.deletedAt).not.toBeNull();
-    expect(await signInStatus(address)).toBe(200);
+    return row!;
+  };
+
+  test("an account holding the address as its primary one keeps it while proof is not required", async () => {
+    const real = await signUpUser(api);
+    const squatter = await signUpUser(api);
+    const address = `kept-${real.id}@example.com`;
+    expect((await add(squatter, address)).status).toBe(201);
+    // With verification off, an unproven primary address is how every account here lives.
+    const holder = await preRegister(api, address);
+    expect((await add(real, address)).status).toBe(201);
+    // Answered like any taken address: no link was mailed, so there is nothing to confirm.
+    expect(
+      (await mailTo(address)).filter((message) => message.text.includes("/auth/confirm-email?token=")),
+    ).toHaveLength(1);
+    const [after] = await api.platform.db.select().from(users).where(eq(users.id, holder.id));
+    expect(after!.deletedAt).toBeNull();
+    expect((await list(real)).find((entry) => entry.email === address)?.verified).toBe(false);
+  });
+
+  test("proven with proof required, an address ends the unverified claims on it: another account's added one, a pre-registration", async () => {
+    const strict = await createTestApi({ BURROW_EMAIL_VERIFICATION: "required" });
+    try {
+      const verifiedUser = async (email: string): Promise<TestUser> => {
+        await post(strict, "/v1/auth/sign-up", { email, password: PASSWORD });
+        await strict.runJobs();
+        const [message] = await strict.platform.email.outbox.list(strict.platform.db, { to: email });
+        const text = (await strict.platform.email.outbox.get(strict.platform.db, message!.id))!.text;
+        const token = new URL(/http\S+\/auth\/verify-email\?token=\S+/.exec(text)![0]).searchParams.get("token");
+        await post(strict, "/v1/auth/email/verify", { token, password: PASSWORD });
+        const signedIn = await post(
+          strict,
+          "/v1/auth/sign-in",
+          { email, password: PASSWORD },
+          { "x-burrow-client": "bearer" },
+        );
+        const { sessionToken, user } = (await signedIn.json()) as { sessionToken: string; user: { id: string } };
+        return {
+          id: user.id,
+          email,
+          password: PASSWORD,
+          token: sessionToken,
+          bearer: { authorization: `Bearer ${sessionToken}` },
+        };
+      };
+      const real = await verifiedUser("real.owner@example.com");
+      const squatter = await verifiedUser("squatter@example.com");
+      const address = "contested@example.com";
+      expect((await post(strict, "/v1/me/emails", { email: address }, squatter.bearer)).status).toBe(201);
+      const preRegistered = await preRegister(strict, address);
+      const mailed = async () => strict.platform.email.outbox.list(strict.platform.db, { to: address });
+      const before = new Set((await mailed()).map((message) => message.id));
+      expect((await post(strict, "/v1/me/emails", { email: address }, real.bearer)).status).toBe(201);
+      // The real owner's link: the message their addition mailed.
+      const message = (await mailed()).find((candidate) => !before.has(candidate.id))!;
+      const text = (await strict.platform.email.outbox.get(strict.platform.db, message.id))!.text;
+      const token = new URL(/http\S+\/auth\/confirm-email\?token=\S+/.exec(text)![0]).searchParams.get("token");
+      expect((await post(strict, "/v1/auth/email/confirm", { token })).status).toBe(200);
+      const squattersList = (await (await strict.request("/v1/me/emails", { headers: squatter.bearer })).json()) as {
+        data: AccountEmail[];
+      };
+      expect(squattersList.data.map((entry) => entry.email)).not.toContain(address);
+      const [after] = await strict.platform.db.select().from(users).where(eq(users.id, preRegistered.id));
+      expect(after!.deletedAt).not.toBeNull();
+      expect((await post(strict, "/v1/auth/sign-in", { email: address, password: PASSWORD })).status).toBe(200);
+    } finally {
+      await strict.close();
+    }
   });
 
   test("an email change respects added addresses: another account's proven one is taken, one's own is not listed twice", async () => {
@@ -202,6 +262,34 @@ describe("several email addresses per account", () => {
     const own = await addAndConfirm(changer, `own-${changer.id}@example.com`);
     expect((await changeTo(changer, own.email)).status).toBe(200);
     expect((await list(changer)).map((entry) => entry.email)).toEqual([own.email]);
+  });
+
+  test("wrong passwords through an added address lock the account itself: no extra guesses per address", async () => {
+    const user = await signUpUser(api);
+    const other = await addAndConfirm(user, `lock-${user.id}@example.com`);
+    const tries: number[] = [];
+    for (let attempt = 0; attempt < 5; attempt++)
+      tries.push((await post(api, "/v1/auth/sign-in", { email: other.email, password: "wrong horse battery" })).status);
+    expect(tries).toEqual([401, 401, 401, 401, 401]);
+    // Locked for every address of the account, the right password included.
+    for (const address of [user.email, other.email]) {
+      const locked = await post(api, "/v1/auth/sign-in", { email: address, password: PASSWORD });
+      expect(locked.status).toBe(429);
+    }
+  });
+
+  test("the command line names accounts by their primary address; a suspended account proves nothing", async () => {
+    const user = await signUpUser(api);
+    const other = await addAndConfirm(user, `alias-${user.id}@example.com`);
+    await expect(api.platform.operator.createAdmin(other.email)).rejects.toThrow(/another address of the account/);
+    expect((await api.platform.rbac.resolver.resolve(user.id, null)).patterns.size).toBe(0);
+
+    const pending = (await (await add(user, `pending2-${user.id}@example.com`)).json()) as AccountEmail;
+    const token = await confirmationToken(`pending2-${user.id}@example.com`);
+    await api.platform.db.update(users).set({ status: "suspended" }).where(eq(users.id, user.id));
+    expect((await readProblem(await post(api, "/v1/auth/email/confirm", { token }))).code).toBe("invalid_link");
+    await api.platform.db.update(users).set({ status: "active" }).where(eq(users.id, user.id));
+    expect((await list(user)).find((entry) => entry.id === pending.id)?.verified).toBe(false);
   });
 
   test("bad input is a clear problem and changes nothing", async () => {
@@ -235,6 +323,11 @@ describe("several email addresses per account", () => {
     // A stale session must re-authenticate first.
     api.clock.advance(11 * 60_000);
     await expectProblem(await add(user, `late-${user.id}@example.com`), 403, "reauthentication_required");
+    await expectProblem(
+      await api.request(`/v1/me/emails/${unverified.id}`, { method: "DELETE", headers: user.bearer }),
+      403,
+      "reauthentication_required",
+    );
     expect(await list(user)).toEqual(snapshot);
   });
 

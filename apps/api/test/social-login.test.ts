@@ -8,6 +8,7 @@ import {
   createTestApi,
   enrolTotp,
   ORIGIN,
+  post,
   readProblem,
   signIn,
   signUpUser,
@@ -392,6 +393,25 @@ describe("social login: accounts", () => {
     expect(claimed).toHaveLength(1);
     const linked = (await actions("oauth.account_linked")).filter((entry) => entry.targetId === impostor.id);
     expect((linked[0]?.metadata as { how: string }).how).toBe("verified_address");
+  });
+
+  test("a trusted provider vouching for an account's added address links it but proves nothing about its primary one", async () => {
+    const holder = await signUpUser(api);
+    const added = `added-${holder.id}@example.com`;
+    expect((await post(api, "/v1/me/emails", { email: added }, holder.bearer)).status).toBe(201);
+    const [mail] = await api.platform.email.outbox.list(api.platform.db, { to: added });
+    const text = (await api.platform.email.outbox.get(api.platform.db, mail!.id))!.text;
+    const token = new URL(/http\S+\/auth\/confirm-email\?token=\S+/.exec(text)![0]).searchParams.get("token");
+    expect((await post(api, "/v1/auth/email/confirm", { token })).status).toBe(200);
+    identity(trusted, { email: added, email_verified: true });
+    const browser = new Browser(api, ORIGIN);
+    await socialLogin(browser, "trusted");
+    const signedIn = await me(browser);
+    expect(signedIn?.user.id).toBe(holder.id);
+    // The primary address stays unproven, and its password and sessions stay.
+    expect(signedIn?.user.emailVerified).toBe(false);
+    expect((await api.request("/v1/auth/session", { headers: holder.bearer })).status).toBe(200);
+    expect((await actions("user.address_claimed")).filter((entry) => entry.targetId === holder.id)).toHaveLength(0);
   });
 
   test("a user with a second factor passes it after a social login: the hosted second step, then the session", async () => {

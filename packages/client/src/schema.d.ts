@@ -346,7 +346,7 @@ export interface paths {
     put?: never;
     post?: never;
     /**
-     * Remove an added address
+     * Remove an added address (recent re-authentication required)
      * @description The primary address is not in the list of removable ones (make another primary first), and the account's only verified address stays.
      */
     delete: operations["removeEmail"];

@@ -239,6 +239,9 @@ const envSchema = z.object({
       /^(\/[A-Za-z0-9._~-]+)*$/,
       "BURROW_BASE_PATH must be a path such as /auth (a leading slash, no trailing slash), or empty",
     )
+    .refine((value) => !value.split("/").some((segment) => segment === "." || segment === ".."), {
+      message: "BURROW_BASE_PATH may not contain . or .. segments",
+    })
     .default(""),
   SMTP_URL: z
     .string()

@@ -284,10 +284,11 @@ export function createEmailFlows(
     },
 
     async signInWithEmailCode(address, code, request) {
-      const key = normalizeEmail(address);
-      // Guessing codes meets the same lockout as guessing passwords.
+      const typed = normalizeEmail(address);
+      const user = await parts.users.findByEmail(db, typed);
+      // Guessing codes meets the same lockout as guessing passwords, on the account's primary address.
+      const key = user?.emailNormalized ?? typed;
       const slot = await throttle.reserve(db, key);
-      const user = await parts.users.findByEmail(db, key);
       const signedIn =
         user === undefined
           ? undefined

@@ -13,7 +13,7 @@ import { oauthAccounts, users } from "../schema.ts";
 import type { SessionRow } from "../sessions/sessions.ts";
 import type { Accounts } from "../sign-in/accounts.ts";
 import type { Factors } from "../mfa/factors.ts";
-import type { Users } from "../users/users.ts";
+import { normalizeEmail, type Users } from "../users/users.ts";
 
 /** Who a provider says the user is. */
 export interface ProviderIdentity {
@@ -155,7 +155,10 @@ export function createLinkedAccounts(
       if (!vouched) throw new PlatformError("oauth_link_required");
       // Pre-registration takeover: a password set before the address was ever proven may be an
       // impostor's. The provider's proof is the first one: that password and its sessions go.
-      await parts.flows.proveAddress(tx, existing, request);
+      // Only the account's primary address is proven this way: a match on another address the
+      // account added proves nothing about its primary one.
+      if (normalizeEmail(identity.email) === existing.emailNormalized)
+        await parts.flows.proveAddress(tx, existing, request);
       await insertLink(tx, existing.id, identity, request, "verified_address");
       return existing.id;
     },

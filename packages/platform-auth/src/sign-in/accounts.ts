@@ -1,5 +1,12 @@
 import { and, desc, eq, isNull, sql } from "drizzle-orm";
-import { PlatformError, type Database, type RequestContext, type SessionId, type UserId } from "@burrow/platform-core";
+import {
+  isUniqueViolation,
+  PlatformError,
+  type Database,
+  type RequestContext,
+  type SessionId,
+  type UserId,
+} from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
 import { normalizePassword, checkPasswordPolicy } from "../passwords/policy.ts";
 import { credentialsPassword, passwordHistory, users } from "../schema.ts";
@@ -168,14 +175,17 @@ export function createAccounts(
     },
 
     async signIn(input, request, options = {}) {
-      const key = normalizeEmail(input.email);
-      const slot = await throttle.reserve(db, key);
-      const password = normalizePassword(input.password);
+      const typed = normalizeEmail(input.email);
       const [row] = await db
         .select({ user: users, hash: credentialsPassword.hash })
         .from(users)
         .innerJoin(credentialsPassword, eq(credentialsPassword.userId, users.id))
-        .where(and(holdsAddress(key), isNull(users.deletedAt)));
+        .where(and(holdsAddress(typed), isNull(users.deletedAt)));
+      // One lock per account, whichever of its addresses is typed: it is counted on the primary one
+      // (an unknown address on itself), so added addresses give no extra guesses.
+      const key = row?.user.emailNormalized ?? typed;
+      const slot = await throttle.reserve(db, key);
+      const password = normalizePassword(input.password);
 
       // An unknown address costs one Argon2id verify too, so timing does not tell them apart.
       const valid =
@@ -291,15 +301,4 @@ export function createAccounts(
       });
     },
   };
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  for (
-    let current: unknown = error;
-    current !== undefined && current !== null;
-    current = (current as { cause?: unknown }).cause
-  ) {
-    if ((current as { code?: unknown }).code === "23505") return true;
-  }
-  return false;
 }

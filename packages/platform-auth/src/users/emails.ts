@@ -1,6 +1,7 @@
-import { and, asc, eq, isNotNull, isNull, ne, type SQL } from "drizzle-orm";
+import { and, asc, eq, inArray, isNotNull, isNull, ne, or } from "drizzle-orm";
 import {
   consumeRateLimit,
+  isUniqueViolation,
   newId,
   PlatformError,
   type Database,
@@ -43,8 +44,8 @@ export interface AccountEmails {
   confirm(token: string, request: RequestContext): Promise<AccountEmail>;
   /** Makes a verified address primary (the old one stays as another address); both are told. */
   makePrimary(session: SessionRow, emailId: string, request: RequestContext): Promise<AccountEmail>;
-  /** Removes another address (never the primary one, which is not in the list of removable ones). */
-  remove(userId: UserId, emailId: string, request: RequestContext): Promise<void>;
+  /** Removes another address (recent re-authentication; never the account's last verified one). */
+  remove(session: SessionRow, emailId: string, request: RequestContext): Promise<void>;
   /** An operator marks an address verified (audited with the operator as actor). */
   markVerifiedByOperator(
     userId: UserId,
@@ -99,47 +100,74 @@ export function createAccountEmails(
     return row;
   }
 
-  /** Other live accounts whose primary address is this one, in the given state of proof. */
-  const otherAccountsWith = (normalized: string, userId: string, proof: SQL) =>
-    and(eq(users.emailNormalized, normalized), isNull(users.deletedAt), proof, ne(users.id, userId));
+  /**
+   * A pre-registration: an account that signed up with an address, never proved it, and never
+   * signed in, while proof is required — what an attacker would leave behind to squat a victim's
+   * address. Only such an account gives way to the address's proven owner; any other account that
+   * holds the address as its primary one (invited, made with verification off, signed in) keeps it.
+   */
+  const preRegistration = (user: Pick<UserRow, "status" | "emailVerifiedAt" | "lastSignInAt">) =>
+    config.emailVerification === "required" &&
+    user.status === "active" &&
+    user.emailVerifiedAt === null &&
+    user.lastSignInAt === null;
 
-  /** Whether another account has proven this address (as its primary or another one). */
-  async function verifiedElsewhere(tx: Database, userId: string, normalized: string): Promise<boolean> {
-    const [primary] = await tx
-      .select({ id: users.id })
+  /** Other live accounts whose primary address this is. */
+  const primaryHolders = (tx: Database, userId: string, normalized: string) =>
+    tx
+      .select()
       .from(users)
-      .where(otherAccountsWith(normalized, userId, isNotNull(users.emailVerifiedAt)));
-    if (primary !== undefined) return true;
+      .where(and(eq(users.emailNormalized, normalized), isNull(users.deletedAt), ne(users.id, userId)));
+
+  /**
+   * Whether this account cannot come to own the address: another live account has proven it (as
+   * its primary address or another one), or holds it as its primary address and is not a
+   * pre-registration (`byOperator`: an operator's word proves nothing about another account, so any
+   * primary holder blocks).
+   */
+  async function heldElsewhere(
+    tx: Database,
+    userId: string,
+    normalized: string,
+    options: { byOperator?: boolean } = {},
+  ): Promise<boolean> {
+    for (const holder of await primaryHolders(tx, userId, normalized))
+      if (options.byOperator === true || holder.emailVerifiedAt !== null || !preRegistration(holder)) return true;
     const [other] = await tx
       .select({ id: userEmails.id })
       .from(userEmails)
+      .innerJoin(users, eq(users.id, userEmails.userId))
       .where(
         and(
           eq(userEmails.emailNormalized, normalized),
           isNotNull(userEmails.verifiedAt),
           ne(userEmails.userId, userId),
+          isNull(users.deletedAt),
         ),
       );
     return other !== undefined;
   }
 
   /**
-   * Proving an address ends every unverified claim on it: other accounts' added addresses, and an
-   * account that signed up with it and never proved it (the pre-registration an attacker would use),
-   * which is deleted so the address is free.
+   * Proving an address ends the claims that block nobody's right to it: other accounts' unverified
+   * added addresses, addresses deleted accounts had proven, and pre-registrations (deleted).
    */
   async function dropUnverifiedClaims(tx: Database, userId: string, normalized: string, request: RequestContext) {
     await tx
       .delete(userEmails)
       .where(
-        and(eq(userEmails.emailNormalized, normalized), isNull(userEmails.verifiedAt), ne(userEmails.userId, userId)),
+        and(
+          eq(userEmails.emailNormalized, normalized),
+          ne(userEmails.userId, userId),
+          or(
+            isNull(userEmails.verifiedAt),
+            inArray(userEmails.userId, tx.select({ id: users.id }).from(users).where(isNotNull(users.deletedAt))),
+          ),
+        ),
       );
-    const claimants = await tx
-      .select({ id: users.id })
-      .from(users)
-      .where(otherAccountsWith(normalized, userId, isNull(users.emailVerifiedAt)));
     const now = clock.now();
-    for (const claimant of claimants) {
+    for (const claimant of await primaryHolders(tx, userId, normalized)) {
+      if (!preRegistration(claimant)) continue;
       await tx
         .update(users)
         .set({ status: "deleted", deletedAt: now, updatedAt: now })
@@ -158,8 +186,16 @@ export function createAccountEmails(
     }
   }
 
-  async function verify(tx: Database, row: EmailRow, request: RequestContext): Promise<AccountEmail> {
-    if (await verifiedElsewhere(tx, row.userId, row.emailNormalized)) throw new PlatformError("invalid_link");
+  async function verify(
+    tx: Database,
+    row: EmailRow,
+    request: RequestContext,
+    options: { byOperator?: boolean } = {},
+  ): Promise<AccountEmail> {
+    if (await heldElsewhere(tx, row.userId, row.emailNormalized, options))
+      throw options.byOperator === true
+        ? new PlatformError("email_taken", { detail: "Another account holds this address." })
+        : new PlatformError("invalid_link");
     await dropUnverifiedClaims(tx, row.userId, row.emailNormalized, request);
     const [verified] = await tx
       .update(userEmails)
@@ -271,7 +307,7 @@ export function createAccountEmails(
             createdAt: now,
           })
           .returning();
-        if (!(await verifiedElsewhere(tx, user.id, normalized))) {
+        if (!(await heldElsewhere(tx, user.id, normalized))) {
           const secret = await tokens.issueLink(tx, {
             userId: user.id as UserId,
             purpose: "email_add",
@@ -295,9 +331,9 @@ export function createAccountEmails(
         return await db.transaction(async (tx) => {
           const used = await tokens.consumeLink(tx, "email_add", token);
           if (used === undefined || used.target === null) throw new PlatformError("invalid_link");
-          await activeUser(tx, used.userId).catch(() => {
-            throw new PlatformError("invalid_link");
-          });
+          // A suspended account proves nothing while suspended.
+          const owner = await activeUser(tx, used.userId).catch(() => undefined);
+          if (owner === undefined || owner.status !== "active") throw new PlatformError("invalid_link");
           // The link names the added row: removed since, it is dead.
           const [row] = await tx
             .select()
@@ -311,7 +347,7 @@ export function createAccountEmails(
         });
       } catch (error) {
         // Proven by another account at the same moment: the unique index on verified addresses holds.
-        if ((error as { cause?: { code?: string } }).cause?.code === "23505") throw new PlatformError("invalid_link");
+        if (isUniqueViolation(error)) throw new PlatformError("invalid_link");
         throw error;
       }
     },
@@ -322,15 +358,19 @@ export function createAccountEmails(
         return await swapPrimary(session, emailId, request);
       } catch (error) {
         // Another account took the address as its primary one at the same moment (the unique index).
-        if ((error as { cause?: { code?: string } }).cause?.code === "23505") throw new PlatformError("email_taken");
+        if (isUniqueViolation(error)) throw new PlatformError("email_taken");
         throw error;
       }
     },
 
-    async remove(userId, emailId, request) {
+    async remove(session, emailId, request) {
+      // Removing a verified address takes away a way to recover the account: a recent sign-in first.
+      sessions.assertRecent(session);
       await db.transaction(async (tx) => {
-        await remove(tx, userId, emailId);
-        await audit.recordByUser(tx, userId, "user.email_removed", request, { metadata: { emailId } });
+        // One removal at a time per account, so two cannot take out its last two verified addresses.
+        await tx.select({ id: users.id }).from(users).where(eq(users.id, session.userId)).for("update");
+        await remove(tx, session.userId, emailId);
+        await audit.recordByUser(tx, session.userId, "user.email_removed", request, { metadata: { emailId } });
       });
     },
 
@@ -339,9 +379,7 @@ export function createAccountEmails(
         await activeUser(tx, userId);
         const row = await ownRow(tx, userId, emailId);
         if (row.verifiedAt !== null) return toView(row);
-        if (await verifiedElsewhere(tx, userId, row.emailNormalized))
-          throw new PlatformError("email_taken", { detail: "Another account has verified this address." });
-        const view = await verify(tx, row, request);
+        const view = await verify(tx, row, request, { byOperator: true });
         await audit.record(
           tx,
           {

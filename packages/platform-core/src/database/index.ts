@@ -339,3 +339,18 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
     },
   };
 }
+
+/**
+ * Whether an error is PostgreSQL's unique violation (23505), as thrown by either driver (postgres.js
+ * throws it; drizzle wraps it in a cause): the database's own answer to a race two checks lost.
+ */
+export function isUniqueViolation(error: unknown): boolean {
+  for (
+    let current: unknown = error;
+    current !== undefined && current !== null;
+    current = (current as { cause?: unknown }).cause
+  ) {
+    if ((current as { code?: unknown }).code === "23505") return true;
+  }
+  return false;
+}

@@ -67,7 +67,7 @@ const removeEmail = createRoute({
   method: "delete",
   path: "/v1/me/emails/{emailId}",
   tags,
-  summary: "Remove an added address",
+  summary: "Remove an added address (recent re-authentication required)",
   description:
     "The primary address is not in the list of removable ones (make another primary first), and the account's only verified address stays.",
   request: { params: EmailParam },
@@ -97,7 +97,7 @@ export function meEmailRoutes(platform: Platform): OpenAPIHono<AppEnv> {
     })
     .openapi(removeEmail, async (c) => {
       const caller = await requireSession(c);
-      await emails.remove(caller.user.id, c.req.valid("param").emailId, c.get("requestContext"));
+      await emails.remove(caller.session, c.req.valid("param").emailId, c.get("requestContext"));
       return c.body(null, 204);
     });
 }

@@ -8,7 +8,7 @@ import {
   type MigrationStatus,
   type UserId,
 } from "@burrow/platform-core";
-import type { Auth } from "@burrow/platform-auth";
+import { normalizeEmail, type Auth } from "@burrow/platform-auth";
 import type { Rbac } from "@burrow/platform-rbac";
 import type { Housekeeping } from "../housekeeping/housekeeping.ts";
 import type { Webhooks } from "../webhooks/webhooks.ts";
@@ -52,11 +52,23 @@ export function createOperatorTools(options: {
   const { auth } = options;
   const db: Database = options.database.db;
 
+  /**
+   * The command line names an account by its primary address: an address another account merely
+   * added is refused, so an operator never acts on (or grants rights to) an account they did not mean.
+   */
+  function primaryOnly<T extends { email: string; emailNormalized: string }>(user: T, email: string): T {
+    if (user.emailNormalized !== normalizeEmail(email))
+      throw new PlatformError("validation_failed", {
+        detail: `${email} is another address of the account ${user.email}: name the account by its primary address.`,
+      });
+    return user;
+  }
+
   async function userByEmail(email: string) {
     const user = await auth.users.findByEmail(db, email);
     if (user === undefined || user.status === "deleted")
       throw new PlatformError("not_found", { detail: `There is no account for ${email}.` });
-    return user;
+    return primaryOnly(user, email);
   }
 
   return {
@@ -83,6 +95,7 @@ export function createOperatorTools(options: {
         const existing = await auth.users.findByEmail(tx, email);
         if (existing !== undefined && existing.status === "deleted")
           throw new PlatformError("not_found", { detail: `There is no account for ${email}.` });
+        if (existing !== undefined) primaryOnly(existing, email);
         const user = existing ?? (await auth.users.insert(tx, { email }));
         if (existing === undefined)
           await options.audit.record(
