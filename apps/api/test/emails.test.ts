@@ -292,6 +292,17 @@ describe("several email addresses per account", () => {
     expect((await list(user)).find((entry) => entry.id === pending.id)?.verified).toBe(false);
   });
 
+  test("a deleted account's proven addresses are free for someone else to prove", async () => {
+    const leaving = await signUpUser(api);
+    const address = `freed-${leaving.id}@example.com`;
+    await addAndConfirm(leaving, address);
+    expect((await api.request("/v1/me", { method: "DELETE", headers: leaving.bearer })).status).toBe(204);
+    const next = await signUpUser(api);
+    const confirmed = await addAndConfirm(next, address);
+    expect(confirmed.verified).toBe(true);
+    expect(await signInStatus(address)).toBe(200);
+  });
+
   test("bad input is a clear problem and changes nothing", async () => {
     const user = await signUpUser(api);
     const unverified = (await (await add(user, `pending-${user.id}@example.com`)).json()) as AccountEmail;
