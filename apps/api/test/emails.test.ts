@@ -303,6 +303,26 @@ describe("several email addresses per account", () => {
     expect(await signInStatus(address)).toBe(200);
   });
 
+  test("an invitation to an added, proven address is accepted by the account that proved it", async () => {
+    const owner = await signUpUser(api);
+    const org = (await (await post(api, "/v1/orgs", { name: "Invites" }, owner.bearer)).json()) as { id: string };
+    const member = await signUpUser(api);
+    const work = await addAndConfirm(member, `work-${member.id}@example.com`);
+    expect(
+      (await post(api, `/v1/orgs/${org.id}/invitations`, { email: work.email, role: "member" }, owner.bearer)).status,
+    ).toBe(201);
+    const mail = (await mailTo(work.email)).find((message) => message.text.includes("/auth/accept-invitation?token="));
+    const token = new URL(/http\S+\/auth\/accept-invitation\?token=\S+/.exec(mail!.text)![0]).searchParams.get("token");
+    // Someone else cannot use it.
+    const stranger = await signUpUser(api);
+    expect((await readProblem(await post(api, "/v1/invitations/accept", { token }, stranger.bearer))).code).toBe(
+      "forbidden",
+    );
+    const joined = await post(api, "/v1/invitations/accept", { token }, member.bearer);
+    expect(joined.status).toBe(200);
+    expect(((await joined.json()) as { orgId: string }).orgId).toBe(org.id);
+  });
+
   test("bad input is a clear problem and changes nothing", async () => {
     const user = await signUpUser(api);
     const unverified = (await (await add(user, `pending-${user.id}@example.com`)).json()) as AccountEmail;

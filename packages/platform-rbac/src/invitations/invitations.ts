@@ -264,10 +264,14 @@ export function createInvitations(options: {
       const { userId } = session;
       return db.transaction(async (tx) => {
         const invitation = await live(tx, token);
-        const user = await options.auth.users.get(tx, userId as UserId);
-        // The invitation is for an address, and only its proven owner may use it.
-        if (user === undefined || user.emailVerifiedAt === null || user.emailNormalized !== invitation.emailNormalized)
-          throw new PlatformError("forbidden", { detail: "This invitation is for another email address." });
+        // The invitation is for an address, and only its proven owner may use it: the account whose
+        // proven primary address it is, or which proved it as another of its addresses.
+        const holder = await options.auth.users.findByEmail(tx, invitation.emailNormalized);
+        const proven =
+          holder !== undefined &&
+          holder.id === userId &&
+          (holder.emailNormalized !== invitation.emailNormalized || holder.emailVerifiedAt !== null);
+        if (!proven) throw new PlatformError("forbidden", { detail: "This invitation is for another email address." });
         await join(tx, invitation, userId, request);
         return { orgId: invitation.orgId };
       });
