@@ -1733,6 +1733,67 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/admin/oauth-providers": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Social sign-in providers, configured and added at run time (settings:read); never a secret */
+    get: operations["listOAuthProviders"];
+    put?: never;
+    /**
+     * Add a provider (oauth_providers:manage, with a recent authentication)
+     * @description Its redirect URI, to register at the provider, is `<PUBLIC_URL>/v1/auth/oauth/<id>/callback`. The issuer must be https:// (http:// only to a loopback address outside production); `oidc` and `microsoft` need one. An id taken by the configuration or another provider is 409. A session caller must have authenticated in the last 10 minutes (`403 reauthentication_required`).
+     */
+    post: operations["createOAuthProvider"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/admin/oauth-providers/{providerId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /**
+     * Change, disable or enable a provider added at run time (oauth_providers:manage)
+     * @description Only the fields given change; a `clientSecret` replaces the stored one. A configured provider is 404 here. A session caller must have authenticated in the last 10 minutes (`403 reauthentication_required`), except for `{ "enabled": false }` alone.
+     */
+    patch: operations["updateOAuthProvider"];
+    trace?: never;
+  };
+  "/v1/admin/oauth-providers/{providerId}/test": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Run OpenID Connect discovery against the provider's issuer now (oauth_providers:manage)
+     * @description Answers 200 either way: `ok: true` with the endpoints the issuer names, or `ok: false` with the failed check's `error` and `detail`. No redirect is followed, and the issuer rule of the configuration applies.
+     */
+    post: operations["testOAuthProvider"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/admin/overview": {
     parameters: {
       query?: never;
@@ -2182,6 +2243,31 @@ export interface components {
       lastError: string | null;
       createdAt: string;
       deliveredAt: string | null;
+    };
+    OAuthProvider: {
+      id: string;
+      /** @enum {string} */
+      type: "oidc" | "google" | "microsoft" | "github";
+      issuer: string | null;
+      clientId: string;
+      scopes: string[];
+      trustEmail: boolean;
+      enabled: boolean;
+      /**
+       * @description `config`: from BURROW_OAUTH_PROVIDERS (changed only there); `database`: added at run time
+       * @enum {string}
+       */
+      source: "config" | "database";
+      createdAt: string | null;
+      updatedAt: string | null;
+    };
+    OAuthProviderTest: {
+      ok: boolean;
+      issuer: string | null;
+      authorizationEndpoint?: string;
+      tokenEndpoint?: string | null;
+      error?: string;
+      detail?: string;
     };
     AdminOverview: {
       /** @description users:read; null without it */
@@ -9233,6 +9319,265 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["User"];
+        };
+      };
+      /** @description Problem */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  listOAuthProviders: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Providers */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            data: components["schemas"]["OAuthProvider"][];
+          };
+        };
+      };
+      /** @description Problem */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  createOAuthProvider: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          id: string;
+          /** @enum {string} */
+          type: "oidc" | "google" | "microsoft" | "github";
+          issuer?: string | null;
+          clientId: string;
+          /** @description Write-only: stored encrypted, never answered */
+          clientSecret: string;
+          scopes?: string[];
+          trustEmail?: boolean;
+          enabled?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description Added */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["OAuthProvider"];
+        };
+      };
+      /** @description Problem */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  updateOAuthProvider: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        providerId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @enum {string} */
+          type?: "oidc" | "google" | "microsoft" | "github";
+          issuer?: string | null;
+          clientId?: string;
+          /** @description Write-only: stored encrypted, never answered */
+          clientSecret?: string;
+          scopes?: string[];
+          trustEmail?: boolean;
+          enabled?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description Changed */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["OAuthProvider"];
+        };
+      };
+      /** @description Problem */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  testOAuthProvider: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        providerId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description What discovery answered */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["OAuthProviderTest"];
         };
       };
       /** @description Problem */

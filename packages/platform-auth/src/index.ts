@@ -35,7 +35,7 @@ import { createSignInThrottle, throttleSweeper, type SignInThrottle } from "./si
 import { createKnownDevices, knownDeviceSweeper } from "./sign-in/devices.ts";
 import { createUsers, type Users } from "./users/users.ts";
 import { createLinkedAccounts, type LinkedAccounts } from "./oauth/accounts.ts";
-import { createProviderDirectory } from "./oauth/providers.ts";
+import { createProviderDirectory, type ProviderDirectory } from "./oauth/providers.ts";
 import { createSocialLogin, oauthStateSweeper, type SocialLogin } from "./oauth/social-login.ts";
 
 export interface Auth extends Accounts, PasskeySignIn {
@@ -63,6 +63,8 @@ export interface Auth extends Accounts, PasskeySignIn {
   socialLogin: SocialLogin;
   /** Provider accounts linked to users: list, unlink. */
   linkedAccounts: LinkedAccounts;
+  /** Social sign-in providers: the configured ones, those added at run time (stored here), discovery checks. */
+  oauthProviders: ProviderDirectory;
   /** Job types auth needs run; the app registers them with its worker. */
   jobs: Record<string, JobDefinition>;
   /** What auth keeps in memory and reloads when another node changes it (the signing keys). */
@@ -180,9 +182,14 @@ export function createAuth(options: CreateAuthOptions): Auth {
     factors,
     flows,
   });
+  const oauthProviders = createProviderDirectory({
+    config: context.config,
+    clock: context.clock,
+    keyRing: options.keyRing,
+  });
   const socialLogin = createSocialLogin(context, {
     keyRing: options.keyRing,
-    providers: createProviderDirectory({ config: context.config, clock: context.clock, keyRing: options.keyRing }),
+    providers: oauthProviders,
     accounts: linkedAccounts,
     completion,
   });
@@ -224,6 +231,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
     apiKeys,
     socialLogin,
     linkedAccounts,
+    oauthProviders,
     jobs: { [EMAIL_REQUEST_JOB]: flows.requestJob },
     listeners: [{ channel: SIGNING_KEYS_CHANNEL, onNotify: () => signingKeys.load() }],
     sweepers: [
@@ -291,6 +299,13 @@ export {
 } from "./mfa/challenges.ts";
 export type { PasskeySignIn } from "./sign-in/passkey.ts";
 export type { LinkedAccounts, PublicLinkedAccount } from "./oauth/accounts.ts";
+export type {
+  DiscoveryCheck,
+  ProviderChanges,
+  ProviderDirectory,
+  ProviderInput,
+  StoredProvider,
+} from "./oauth/providers.ts";
 export {
   OAUTH_EXCHANGE_TTL_MS,
   OAUTH_STATE_TTL_MS,

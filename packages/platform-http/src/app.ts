@@ -24,6 +24,7 @@ import { orgRoutes } from "./routes/orgs/index.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 import { adminUserRoutes } from "./routes/admin-users.ts";
+import { adminOAuthProviderRoutes } from "./routes/admin-oauth-providers.ts";
 import { adminOverviewRoutes } from "./routes/admin-overview.ts";
 import { adminEmailRoutes } from "./routes/admin-email.ts";
 import { adminOrganizationRoutes } from "./routes/admin-organizations.ts";
@@ -108,6 +109,7 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
   app.route("/", auditRoutes(platform));
   app.route("/", webhookRoutes(platform));
   app.route("/", adminUserRoutes(platform));
+  app.route("/", adminOAuthProviderRoutes(platform));
   app.route("/", adminOverviewRoutes(platform));
   app.route("/", adminEmailRoutes(platform));
   app.route("/", adminOrganizationRoutes(platform));
