@@ -8,6 +8,7 @@ import {
   createTestApi,
   enrolTotp,
   ORIGIN,
+  reauthenticate,
   readProblem,
   signIn,
   signUpUser,
@@ -474,6 +475,48 @@ describe("social login: accounts", () => {
     // Someone else's account id is not found.
     const foreign = await api.request(`/v1/me/accounts/${own.data[0]!.id}`, { method: "DELETE", headers: user.bearer });
     expect(foreign.status).toBe(404);
+  });
+});
+
+describe("social login: linking and unlinking are the signed-in user's own acts", () => {
+  test("unlinking needs a recent authentication", async () => {
+    const user = await signUpUser(api);
+    const browser = new Browser(api, ORIGIN);
+    browser.setCookie(ORIGIN, "burrow_session", user.token);
+    identity(other, { email: "unlink-later@example.com", email_verified: false });
+    await socialLogin(browser, "other", "?link=1");
+    const [account] = await api.platform.db.select().from(oauthAccounts).where(eq(oauthAccounts.userId, user.id));
+    expect(account).toBeDefined();
+    api.clock.advance(11 * 60_000);
+    const late = await api.request(`/v1/me/accounts/${account!.id}`, { method: "DELETE", headers: user.bearer });
+    expect(late.status).toBe(403);
+    expect((await readProblem(late)).code).toBe("reauthentication_required");
+    expect(await api.platform.db.select().from(oauthAccounts).where(eq(oauthAccounts.id, account!.id))).toHaveLength(1);
+    expect((await reauthenticate(api, user)).status).toBe(200);
+    const unlinked = await api.request(`/v1/me/accounts/${account!.id}`, { method: "DELETE", headers: user.bearer });
+    expect(unlinked.status).toBe(204);
+    expect(await api.platform.db.select().from(oauthAccounts).where(eq(oauthAccounts.id, account!.id))).toEqual([]);
+  });
+
+  test("a link whose session ended before the callback links nothing, and the code is never exchanged", async () => {
+    const user = await signUpUser(api);
+    const browser = new Browser(api, ORIGIN);
+    browser.setCookie(ORIGIN, "burrow_session", user.token);
+    identity(other, { email: "signed-out-meanwhile@example.com", email_verified: false });
+    const callback = await untilCallback(browser, "other", "?link=1");
+    // The user signs out (or their stolen session is revoked) while at the provider.
+    const out = await api.request("/v1/auth/sign-out", {
+      method: "POST",
+      headers: { ...user.bearer, ...BEARER_CLIENT },
+    });
+    expect(out.status).toBe(204);
+    const exchanges = other.tokenResponses.length;
+    const { response } = await browser.navigate(callback, { stopAt: beyondFlow });
+    expect(await refusal(response)).toEqual({ status: 401, code: "session_expired" });
+    expect(other.tokenResponses.length).toBe(exchanges);
+    expect(await api.platform.db.select().from(oauthAccounts).where(eq(oauthAccounts.userId, user.id))).toEqual([]);
+    const failures = (await actions("oauth.sign_in_failed")).filter((entry) => entry.targetId === user.id);
+    expect(failures.map((entry) => (entry.metadata as { reason: string }).reason)).toEqual(["link_session_ended"]);
   });
 });
 

@@ -442,7 +442,7 @@ export interface paths {
     get?: never;
     put?: never;
     post?: never;
-    /** Unlink a provider account (never the last way to sign in) */
+    /** Unlink a provider account (never the last way to sign in; needs a recent authentication) */
     delete: operations["unlinkAccount"];
     options?: never;
     head?: never;
@@ -3599,6 +3599,15 @@ export interface operations {
         };
       };
       /** @description Problem */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
       503: {
         headers: {
           [name: string]: unknown;
@@ -3636,6 +3645,20 @@ export interface operations {
       };
       /** @description Refused (a page naming the code) */
       400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description A link whose session ended before the callback (a page naming `session_expired`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description The provider is gone or disabled (a page naming the code) */
+      404: {
         headers: {
           [name: string]: unknown;
         };

@@ -181,6 +181,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
     accounts,
     factors,
     flows,
+    sessions,
   });
   const oauthProviders = createProviderDirectory({
     config: context.config,
@@ -189,6 +190,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
   });
   const socialLogin = createSocialLogin(context, {
     keyRing: options.keyRing,
+    sessions,
     providers: oauthProviders,
     accounts: linkedAccounts,
     completion,

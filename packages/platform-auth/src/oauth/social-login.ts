@@ -13,7 +13,7 @@ import {
 import type { AuthContext } from "../context.ts";
 import { checkRedirect } from "../flows/links.ts";
 import { oauthStates, users } from "../schema.ts";
-import type { SessionRow } from "../sessions/sessions.ts";
+import type { SessionRow, Sessions } from "../sessions/sessions.ts";
 import type { SignInCompletion, SignInOutcome, SignInResult } from "../sign-in/complete.ts";
 import type { LinkedAccounts } from "./accounts.ts";
 import type { ProviderDirectory } from "./providers.ts";
@@ -78,7 +78,13 @@ export interface SocialLogin {
 
 export function createSocialLogin(
   context: AuthContext,
-  parts: { keyRing: KeyRing; providers: ProviderDirectory; accounts: LinkedAccounts; completion: SignInCompletion },
+  parts: {
+    keyRing: KeyRing;
+    sessions: Pick<Sessions, "validateById">;
+    providers: ProviderDirectory;
+    accounts: LinkedAccounts;
+    completion: SignInCompletion;
+  },
 ): SocialLogin {
   const { db, config, clock, audit } = context;
   const { keyRing, providers, completion } = parts;
@@ -147,6 +153,7 @@ export function createSocialLogin(
         provider: resolved.settings.id,
         purpose: input.link === undefined ? "sign_in" : "link",
         userId: input.link?.userId ?? null,
+        sessionId: input.link?.id ?? null,
         codeVerifierEncrypted: keyRing.encrypt(verifier, verifierAad(id)),
         nonce,
         redirectTo,
@@ -177,6 +184,15 @@ export function createSocialLogin(
       if (row === undefined) {
         await refused(provider, "unknown_state", request);
         throw invalidState();
+      }
+      // A link is the user's act in the session that started it: signed out, revoked or expired since
+      // (another person at the keyboard, or a stolen session ended by its owner), it links nothing.
+      if (row.purpose === "link") {
+        const started = row.sessionId === null ? undefined : await parts.sessions.validateById(row.sessionId);
+        if (started?.session == null || started.session.userId !== row.userId) {
+          await refused(provider, "link_session_ended", request, row.userId ?? undefined);
+          throw new PlatformError("session_expired", { detail: "The session that started the link has ended." });
+        }
       }
       const resolved = await providers.resolve(db, provider);
       // The provider's error answer (the user cancelled, consent refused): nothing was proven.

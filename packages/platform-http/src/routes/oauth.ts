@@ -49,7 +49,7 @@ const start = createRoute({
       codeChallenge: z.string().max(128).optional(),
     }),
   },
-  responses: { 302: { description: "To the provider" }, ...problems(400, 401, 404, 503) },
+  responses: { 302: { description: "To the provider" }, ...problems(400, 401, 404, 429, 503) },
 });
 
 const callback = createRoute({
@@ -66,6 +66,8 @@ const callback = createRoute({
     200: { description: "A page: signed in, linked, or the second step" },
     303: { description: "To the flow's redirectTo" },
     400: { description: "Refused (a page naming the code)" },
+    401: { description: "A link whose session ended before the callback (a page naming `session_expired`)" },
+    404: { description: "The provider is gone or disabled (a page naming the code)" },
     409: { description: "Refused (a page naming the code)" },
   },
 });
@@ -104,7 +106,7 @@ const unlinkAccount = createRoute({
   method: "delete",
   path: "/v1/me/accounts/{accountId}",
   tags,
-  summary: "Unlink a provider account (never the last way to sign in)",
+  summary: "Unlink a provider account (never the last way to sign in; needs a recent authentication)",
   request: {
     params: z.object({
       accountId: idSchema("oauthAccount").openapi({ param: { name: "accountId", in: "path" } }),
