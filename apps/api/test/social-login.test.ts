@@ -521,12 +521,12 @@ describe("social login: linking and unlinking are the signed-in user's own acts"
 });
 
 describe("social login: an app's one-time code", () => {
-  async function appFlow() {
+  async function appFlow(claims: { email?: string } = {}) {
     const verifier = crypto.randomUUID().replaceAll("-", "") + crypto.randomUUID().replaceAll("-", "");
     const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
     const challenge = Buffer.from(digest).toString("base64url");
     const browser = new Browser(api, ORIGIN);
-    identity(trusted);
+    identity(trusted, claims);
     const { response } = await socialLogin(
       browser,
       "trusted",
@@ -560,6 +560,67 @@ describe("social login: an app's one-time code", () => {
     expect((await readProblem(wrong)).code).toBe("invalid_oauth_state");
     // The wrong try spent the code.
     expect((await exchange({ code: second.code, codeVerifier: second.verifier })).status).toBe(400);
+  });
+
+  const exchange = (json: unknown) =>
+    api.request("/v1/auth/oauth/exchange", { method: "POST", headers: BEARER_CLIENT, json });
+
+  test('with "result": "tokens" the exchange answers an access and a refresh token, and no session token', async () => {
+    const { code, verifier } = await appFlow();
+    // A result the exchange does not give is refused before the code is looked at: it stays usable.
+    const bad = await exchange({ code, codeVerifier: verifier, result: "admin_session" });
+    expect(bad.status).toBe(400);
+    expect((await readProblem(bad)).code).toBe("validation_failed");
+
+    const exchanged = await exchange({ code, codeVerifier: verifier, result: "tokens" });
+    expect(exchanged.status).toBe(200);
+    expect(exchanged.headers.getSetCookie().join()).not.toContain("burrow_session=");
+    const tokens = (await exchanged.json()) as Record<string, unknown>;
+    expect(Object.keys(tokens).sort()).toEqual(["accessToken", "expiresIn", "refreshToken", "tokenType"]);
+    expect(tokens.tokenType).toBe("Bearer");
+    const session = await api.request("/v1/auth/session", {
+      headers: { authorization: `Bearer ${tokens.accessToken}` },
+    });
+    expect(session.status).toBe(200);
+    const userId = ((await session.json()) as { user: { id: string } }).user.id;
+    const refreshed = await api.request("/v1/auth/token", {
+      method: "POST",
+      json: { grantType: "refresh_token", refreshToken: tokens.refreshToken },
+    });
+    expect(refreshed.status).toBe(200);
+    const issued = (await actions("token.issued")).filter((entry) => entry.targetId === userId);
+    expect(issued.map((entry) => (entry.metadata as { grantType: string }).grantType)).toEqual([
+      "oauth_exchange",
+      "refresh_token",
+    ]);
+    expect((await exchange({ code, codeVerifier: verifier, result: "tokens" })).status).toBe(400);
+  });
+
+  test("with a second factor, tokens come from the second step", async () => {
+    const user = await signUpUser(api);
+    await api.platform.db.update(users).set({ emailVerifiedAt: api.clock.now() }).where(eq(users.id, user.id));
+    const { secret } = await enrolTotp(api, user);
+    const { code, verifier } = await appFlow({ email: user.email });
+    const exchanged = await exchange({ code, codeVerifier: verifier, result: "tokens" });
+    const challenge = (await exchanged.json()) as { mfaRequired: boolean; mfaToken: string };
+    expect(challenge.mfaRequired).toBe(true);
+    const verified = await api.request("/v1/auth/mfa/verify", {
+      method: "POST",
+      headers: BEARER_CLIENT,
+      json: {
+        mfaToken: challenge.mfaToken,
+        method: "totp",
+        code: referenceTotp(secret, Math.floor(api.clock.now().getTime() / 1000)),
+      },
+    });
+    expect(verified.status).toBe(200);
+    const tokens = (await verified.json()) as { accessToken: string; refreshToken: string; sessionToken?: string };
+    expect(tokens.refreshToken).toBeTruthy();
+    expect(tokens.sessionToken).toBeUndefined();
+    const session = await api.request("/v1/auth/session", {
+      headers: { authorization: `Bearer ${tokens.accessToken}` },
+    });
+    expect(((await session.json()) as { user: { id: string } }).user.id).toBe(user.id);
   });
 
   test("an app's flow needs an allowed redirectTo and a well-formed challenge", async () => {

@@ -405,8 +405,8 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * An app's one-time code and its PKCE verifier for a session
-     * @description The code from `redirectTo` works once, for one minute, with the verifier whose challenge started the flow. The answer is that of every sign-in (`sessionToken` for clients sending `X-Burrow-Client: bearer`).
+     * An app's one-time code and its PKCE verifier for a session, or tokens
+     * @description The code from `redirectTo` works once, for one minute, with the verifier whose challenge started the flow. The answer is that of every sign-in (`sessionToken` for clients sending `X-Burrow-Client: bearer`); with `"result": "tokens"` it is an access and a refresh token, as `POST /v1/auth/token` gives (after a second factor, `POST /v1/auth/mfa/verify` answers the tokens).
      */
     post: operations["exchangeSocialLoginCode"];
     delete?: never;
@@ -2028,6 +2028,13 @@ export interface components {
       verified: boolean;
       createdAt: string;
     };
+    TokenResponse: {
+      accessToken: string;
+      /** @enum {string} */
+      tokenType: "Bearer";
+      expiresIn: number;
+      refreshToken?: string;
+    };
     LinkedAccount: {
       id: string;
       provider: string;
@@ -2042,13 +2049,6 @@ export interface components {
     Accepted: {
       /** @enum {boolean} */
       accepted: true;
-    };
-    TokenResponse: {
-      accessToken: string;
-      /** @enum {string} */
-      tokenType: "Bearer";
-      expiresIn: number;
-      refreshToken?: string;
     };
     Introspection: {
       active: boolean;
@@ -3685,17 +3685,20 @@ export interface operations {
         "application/json": {
           code: string;
           codeVerifier: string;
+          /** @enum {string} */
+          result?: "session" | "tokens";
         };
       };
     };
     responses: {
-      /** @description Signed in, or a second factor is required */
+      /** @description Signed in (or tokens), or a second factor is required */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
           "application/json":
+            | components["schemas"]["TokenResponse"]
             | (components["schemas"]["SignedIn"] & {
                 redirectTo: string | null;
               })

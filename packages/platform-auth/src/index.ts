@@ -188,13 +188,6 @@ export function createAuth(options: CreateAuthOptions): Auth {
     clock: context.clock,
     keyRing: options.keyRing,
   });
-  const socialLogin = createSocialLogin(context, {
-    keyRing: options.keyRing,
-    sessions,
-    providers: oauthProviders,
-    accounts: linkedAccounts,
-    completion,
-  });
   const passkeySignIn = createPasskeySignIn({ passkeys, completion });
   const phones = createPhones(context, { tokens });
   const emails = createAccountEmails(context, { tokens, sessions });
@@ -209,6 +202,14 @@ export function createAuth(options: CreateAuthOptions): Auth {
     sessions,
     accounts,
     ...(access.claims ? { claims: access.claims } : {}),
+  });
+  const socialLogin = createSocialLogin(context, {
+    keyRing: options.keyRing,
+    sessions,
+    tokens: accessTokens,
+    providers: oauthProviders,
+    accounts: linkedAccounts,
+    completion,
   });
   return {
     ...accounts,
@@ -312,6 +313,7 @@ export {
   OAUTH_EXCHANGE_TTL_MS,
   OAUTH_STATE_TTL_MS,
   type CallbackOutcome,
+  type ExchangeOutcome,
   type SocialLogin,
 } from "./oauth/social-login.ts";
 export { secondFactorMethods, type FactorRow, type Factors } from "./mfa/factors.ts";

@@ -14,7 +14,8 @@ import type { AuthContext } from "../context.ts";
 import { checkRedirect } from "../flows/links.ts";
 import { oauthStates, users } from "../schema.ts";
 import type { SessionRow, Sessions } from "../sessions/sessions.ts";
-import type { SignInCompletion, SignInOutcome, SignInResult } from "../sign-in/complete.ts";
+import type { SignInCompletion, SignInOutcome } from "../sign-in/complete.ts";
+import type { AccessTokens, TokenResponse } from "../tokens/service.ts";
 import type { LinkedAccounts } from "./accounts.ts";
 import type { ProviderDirectory } from "./providers.ts";
 
@@ -47,6 +48,9 @@ export type CallbackOutcome =
   /** An app's flow: the browser goes to the app's `redirectTo` with a one-time `code` (never tokens). */
   | { kind: "code"; redirectTo: string };
 
+/** An app's code exchange: as every sign-in, or, when the app asked for tokens, access and refresh tokens. */
+export type ExchangeOutcome = SignInOutcome | { kind: "tokens"; tokens: TokenResponse };
+
 export interface SocialLogin {
   /**
    * Starts a social login: a state row (PKCE S256 verifier, nonce, where to go after, 10 minutes, used
@@ -69,11 +73,14 @@ export interface SocialLogin {
     input: { provider: string; callbackUrl: URL; browserSecret: string | undefined },
     request: RequestContext,
   ): Promise<CallbackOutcome>;
-  /** An app's one-time code and its PKCE verifier → the completion (a session or tokens). */
+  /**
+   * An app's one-time code and its PKCE verifier → the completion: a session, or with `result:
+   * "tokens"` an access and a refresh token (a second factor's step then ends in tokens too).
+   */
   exchange(
-    input: { code: string; codeVerifier: string; result?: SignInResult },
+    input: { code: string; codeVerifier: string; result?: "session" | "tokens" },
     request: RequestContext,
-  ): Promise<SignInOutcome>;
+  ): Promise<ExchangeOutcome>;
 }
 
 export function createSocialLogin(
@@ -81,6 +88,7 @@ export function createSocialLogin(
   parts: {
     keyRing: KeyRing;
     sessions: Pick<Sessions, "validateById">;
+    tokens: Pick<AccessTokens, "tokensForSession">;
     providers: ProviderDirectory;
     accounts: LinkedAccounts;
     completion: SignInCompletion;
@@ -299,13 +307,16 @@ export function createSocialLogin(
         throw invalidState();
       }
       const userId = row.exchangeUserId;
-      return completion.transaction(async (tx) => {
+      const result = input.result ?? "session";
+      const outcome = await completion.transaction(async (tx) => {
         const [user] = await tx.select({ id: users.id }).from(users).where(eq(users.id, userId));
         if (user === undefined) throw invalidState();
-        return completion.afterFirstFactor(tx, userId, `oauth:${row.provider}`, request, {
-          result: input.result ?? "session",
-        });
+        return completion.afterFirstFactor(tx, userId, `oauth:${row.provider}`, request, { result });
       });
+      // The same tokens as the password grant's: the session just started, bound to a refresh family.
+      if (result === "tokens" && outcome.kind === "signed_in")
+        return { kind: "tokens", tokens: await parts.tokens.tokensForSession(outcome, "oauth_exchange", request) };
+      return outcome;
     },
   };
 }
