@@ -4,7 +4,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { isId, PlatformError, type UserId } from "@burrow/platform-core";
-import { type SecondFactorProof, USER_STATUSES, type SessionRow, type UserStatus } from "@burrow/platform-auth";
+import {
+  type DiscoveryCheck,
+  type SecondFactorProof,
+  USER_STATUSES,
+  type SessionRow,
+  type UserStatus,
+} from "@burrow/platform-auth";
 import { EMAIL_STATUSES, type EmailStatus } from "@burrow/platform-email";
 import { type AuditQuery, auditExportResponse } from "@burrow/platform-ops";
 import { covers } from "@burrow/platform-rbac";
@@ -35,7 +41,7 @@ import { ImpersonationPage, NewUserPage, UserPage, UsersPage } from "./pages/use
 import { type AuditFilters, AuditPage, AuditTimelinePage, SecurityEventsPage } from "./pages/audit.tsx";
 import { MessagesPage, TemplatePage, TemplatesPage } from "./pages/email.tsx";
 import { SecretPage, WebhookPage, WebhooksPage } from "./pages/webhooks.tsx";
-import { SettingsPage } from "./pages/settings.tsx";
+import { ProviderPage, SettingsPage } from "./pages/settings.tsx";
 import { OrganizationPage, OrganizationsPage } from "./pages/organizations.tsx";
 import { RolesPage } from "./pages/roles.tsx";
 
@@ -123,6 +129,10 @@ const NOTICES: Record<string, string> = {
   "member-removed": "The member is removed.",
   "invitation-resent": "The invitation is sent again (the earlier link no longer works).",
   "invitation-revoked": "The invitation is withdrawn.",
+  "provider-added": "The provider is added: sign-ins can start at /v1/auth/oauth/<id>/start.",
+  "provider-saved": "The provider is saved.",
+  "provider-enabled": "The provider is enabled.",
+  "provider-disabled": "The provider is disabled: new sign-ins with it are refused.",
   rotated: "A new signing key is active; the previous one verifies its tokens until they expire.",
 };
 
@@ -910,9 +920,13 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
     });
 
   // ── Settings: the configuration, the signing keys. ──
-  app.get("/settings", async (c) => {
-    const me = await operator(c);
-    const { settings, signingKeys, providers } = await platform.settings.read(me.userId);
+  const settingsPage = async (
+    c: Context<AppEnv>,
+    me: Operator,
+    extra: { test?: { id: string; result: DiscoveryCheck }; error?: string; values?: Record<string, string> } = {},
+  ) => {
+    const { settings, signingKeys } = await platform.settings.read(me.userId);
+    const providers = await platform.oauthProviders.list(me.userId);
     return c.html(
       <SettingsPage
         frame={me}
@@ -920,8 +934,101 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
         signingKeys={signingKeys}
         providers={providers}
         notice={noticeOf(c)}
+        test={extra.test}
+        error={extra.error}
+        values={extra.values}
       />,
+      extra.error === undefined ? 200 : 400,
     );
+  };
+  app.get("/settings", async (c) => settingsPage(c, await operator(c)));
+
+  // ── Social sign-in providers added at run time: the service checks oauth_providers:manage and audits. ──
+  const providerFields = (fields: Record<string, string>) => ({
+    type: fields.type ?? "",
+    issuer: fields.issuer ?? "",
+    clientId: fields.clientId ?? "",
+    scopes: (fields.scopes ?? "").split(/\s+/).filter((scope) => scope !== ""),
+    trustEmail: fields.trustEmail === "yes",
+  });
+  const storedProvider = async (me: Operator, id: string) => {
+    const provider = (await platform.oauthProviders.list(me.userId)).find(
+      (entry) => entry.id === id && entry.source === "database",
+    );
+    if (provider === undefined) throw new PlatformError("not_found");
+    return provider;
+  };
+  app.post("/settings/oauth-providers", async (c) => {
+    const me = await operator(c);
+    const fields = await form(c);
+    return steppingUp(c, "/settings", async () => {
+      try {
+        await platform.oauthProviders.create(
+          me.userId,
+          { id: fields.id ?? "", clientSecret: fields.clientSecret ?? "", ...providerFields(fields) },
+          request(c),
+          me.session,
+        );
+      } catch (error) {
+        if (!(error instanceof PlatformError) || (error.status !== 400 && error.status !== 409)) throw error;
+        // The secret is not sent back into the page.
+        const { clientSecret: _secret, ...values } = fields;
+        return settingsPage(c, me, { error: problemText(error), values });
+      }
+      return c.redirect("/settings?done=provider-added", 303);
+    });
+  });
+  app.get("/settings/oauth-providers/:providerId", async (c) => {
+    const me = await operator(c);
+    return c.html(<ProviderPage frame={me} provider={await storedProvider(me, c.req.param("providerId"))} />);
+  });
+  app.post("/settings/oauth-providers/:providerId", async (c) => {
+    const me = await operator(c);
+    const fields = await form(c);
+    const id = c.req.param("providerId");
+    const secret = fields.clientSecret ?? "";
+    return steppingUp(c, `/settings/oauth-providers/${id}`, async () => {
+      try {
+        await platform.oauthProviders.update(
+          me.userId,
+          id,
+          { ...providerFields(fields), ...(secret === "" ? {} : { clientSecret: secret }) },
+          request(c),
+          me.session,
+        );
+      } catch (error) {
+        if (!(error instanceof PlatformError) || error.status !== 400) throw error;
+        const { clientSecret: _secret, ...values } = fields;
+        return c.html(
+          <ProviderPage
+            frame={me}
+            provider={await storedProvider(me, id)}
+            error={problemText(error)}
+            values={values}
+          />,
+          400,
+        );
+      }
+      return c.redirect("/settings?done=provider-saved", 303);
+    });
+  });
+  for (const [action, enabled] of [
+    ["enable", true],
+    ["disable", false],
+  ] as const)
+    app.post(`/settings/oauth-providers/:providerId/${action}`, async (c) => {
+      const me = await operator(c);
+      await form(c);
+      return steppingUp(c, "/settings", async () => {
+        await platform.oauthProviders.update(me.userId, c.req.param("providerId"), { enabled }, request(c), me.session);
+        return c.redirect(`/settings?done=provider-${action}d`, 303);
+      });
+    });
+  app.post("/settings/oauth-providers/:providerId/test", async (c) => {
+    const me = await operator(c);
+    await form(c);
+    const id = c.req.param("providerId");
+    return settingsPage(c, me, { test: { id, result: await platform.oauthProviders.test(me.userId, id) } });
   });
   app.post("/settings/rotate-signing-key", async (c) => {
     const me = await operator(c);

@@ -9,6 +9,7 @@ import {
   enrolTotp,
   ORIGIN,
   post,
+  reauthenticate,
   readProblem,
   signIn,
   signUpUser,
@@ -497,13 +498,55 @@ describe("social login: accounts", () => {
   });
 });
 
+describe("social login: linking and unlinking are the signed-in user's own acts", () => {
+  test("unlinking needs a recent authentication", async () => {
+    const user = await signUpUser(api);
+    const browser = new Browser(api, ORIGIN);
+    browser.setCookie(ORIGIN, "burrow_session", user.token);
+    identity(other, { email: "unlink-later@example.com", email_verified: false });
+    await socialLogin(browser, "other", "?link=1");
+    const [account] = await api.platform.db.select().from(oauthAccounts).where(eq(oauthAccounts.userId, user.id));
+    expect(account).toBeDefined();
+    api.clock.advance(11 * 60_000);
+    const late = await api.request(`/v1/me/accounts/${account!.id}`, { method: "DELETE", headers: user.bearer });
+    expect(late.status).toBe(403);
+    expect((await readProblem(late)).code).toBe("reauthentication_required");
+    expect(await api.platform.db.select().from(oauthAccounts).where(eq(oauthAccounts.id, account!.id))).toHaveLength(1);
+    expect((await reauthenticate(api, user)).status).toBe(200);
+    const unlinked = await api.request(`/v1/me/accounts/${account!.id}`, { method: "DELETE", headers: user.bearer });
+    expect(unlinked.status).toBe(204);
+    expect(await api.platform.db.select().from(oauthAccounts).where(eq(oauthAccounts.id, account!.id))).toEqual([]);
+  });
+
+  test("a link whose session ended before the callback links nothing, and the code is never exchanged", async () => {
+    const user = await signUpUser(api);
+    const browser = new Browser(api, ORIGIN);
+    browser.setCookie(ORIGIN, "burrow_session", user.token);
+    identity(other, { email: "signed-out-meanwhile@example.com", email_verified: false });
+    const callback = await untilCallback(browser, "other", "?link=1");
+    // The user signs out (or their stolen session is revoked) while at the provider.
+    const out = await api.request("/v1/auth/sign-out", {
+      method: "POST",
+      headers: { ...user.bearer, ...BEARER_CLIENT },
+    });
+    expect(out.status).toBe(204);
+    const exchanges = other.tokenResponses.length;
+    const { response } = await browser.navigate(callback, { stopAt: beyondFlow });
+    expect(await refusal(response)).toEqual({ status: 401, code: "session_expired" });
+    expect(other.tokenResponses.length).toBe(exchanges);
+    expect(await api.platform.db.select().from(oauthAccounts).where(eq(oauthAccounts.userId, user.id))).toEqual([]);
+    const failures = (await actions("oauth.sign_in_failed")).filter((entry) => entry.targetId === user.id);
+    expect(failures.map((entry) => (entry.metadata as { reason: string }).reason)).toEqual(["link_session_ended"]);
+  });
+});
+
 describe("social login: an app's one-time code", () => {
-  async function appFlow() {
+  async function appFlow(claims: { email?: string } = {}) {
     const verifier = crypto.randomUUID().replaceAll("-", "") + crypto.randomUUID().replaceAll("-", "");
     const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
     const challenge = Buffer.from(digest).toString("base64url");
     const browser = new Browser(api, ORIGIN);
-    identity(trusted);
+    identity(trusted, claims);
     const { response } = await socialLogin(
       browser,
       "trusted",
@@ -537,6 +580,67 @@ describe("social login: an app's one-time code", () => {
     expect((await readProblem(wrong)).code).toBe("invalid_oauth_state");
     // The wrong try spent the code.
     expect((await exchange({ code: second.code, codeVerifier: second.verifier })).status).toBe(400);
+  });
+
+  const exchange = (json: unknown) =>
+    api.request("/v1/auth/oauth/exchange", { method: "POST", headers: BEARER_CLIENT, json });
+
+  test('with "result": "tokens" the exchange answers an access and a refresh token, and no session token', async () => {
+    const { code, verifier } = await appFlow();
+    // A result the exchange does not give is refused before the code is looked at: it stays usable.
+    const bad = await exchange({ code, codeVerifier: verifier, result: "admin_session" });
+    expect(bad.status).toBe(400);
+    expect((await readProblem(bad)).code).toBe("validation_failed");
+
+    const exchanged = await exchange({ code, codeVerifier: verifier, result: "tokens" });
+    expect(exchanged.status).toBe(200);
+    expect(exchanged.headers.getSetCookie().join()).not.toContain("burrow_session=");
+    const tokens = (await exchanged.json()) as Record<string, unknown>;
+    expect(Object.keys(tokens).sort()).toEqual(["accessToken", "expiresIn", "refreshToken", "tokenType"]);
+    expect(tokens.tokenType).toBe("Bearer");
+    const session = await api.request("/v1/auth/session", {
+      headers: { authorization: `Bearer ${tokens.accessToken}` },
+    });
+    expect(session.status).toBe(200);
+    const userId = ((await session.json()) as { user: { id: string } }).user.id;
+    const refreshed = await api.request("/v1/auth/token", {
+      method: "POST",
+      json: { grantType: "refresh_token", refreshToken: tokens.refreshToken },
+    });
+    expect(refreshed.status).toBe(200);
+    const issued = (await actions("token.issued")).filter((entry) => entry.targetId === userId);
+    expect(issued.map((entry) => (entry.metadata as { grantType: string }).grantType)).toEqual([
+      "oauth_exchange",
+      "refresh_token",
+    ]);
+    expect((await exchange({ code, codeVerifier: verifier, result: "tokens" })).status).toBe(400);
+  });
+
+  test("with a second factor, tokens come from the second step", async () => {
+    const user = await signUpUser(api);
+    await api.platform.db.update(users).set({ emailVerifiedAt: api.clock.now() }).where(eq(users.id, user.id));
+    const { secret } = await enrolTotp(api, user);
+    const { code, verifier } = await appFlow({ email: user.email });
+    const exchanged = await exchange({ code, codeVerifier: verifier, result: "tokens" });
+    const challenge = (await exchanged.json()) as { mfaRequired: boolean; mfaToken: string };
+    expect(challenge.mfaRequired).toBe(true);
+    const verified = await api.request("/v1/auth/mfa/verify", {
+      method: "POST",
+      headers: BEARER_CLIENT,
+      json: {
+        mfaToken: challenge.mfaToken,
+        method: "totp",
+        code: referenceTotp(secret, Math.floor(api.clock.now().getTime() / 1000)),
+      },
+    });
+    expect(verified.status).toBe(200);
+    const tokens = (await verified.json()) as { accessToken: string; refreshToken: string; sessionToken?: string };
+    expect(tokens.refreshToken).toBeTruthy();
+    expect(tokens.sessionToken).toBeUndefined();
+    const session = await api.request("/v1/auth/session", {
+      headers: { authorization: `Bearer ${tokens.accessToken}` },
+    });
+    expect(((await session.json()) as { user: { id: string } }).user.id).toBe(user.id);
   });
 
   test("an app's flow needs an allowed redirectTo and a well-formed challenge", async () => {

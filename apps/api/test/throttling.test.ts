@@ -128,6 +128,17 @@ describe("per-IP token bucket", () => {
     expect((await api.request("/v1/auth/session", { ip: "198.51.100.7" })).status).toBe(401);
   });
 
+  test("a social login's start, a GET that stores a flow, is counted in the same bucket", async () => {
+    const start = () => api.request("/v1/auth/oauth/nobody/start", { ip: "198.51.100.30" });
+    for (let index = 0; index < 20; index++) expect((await start()).status).toBe(404);
+    const limited = await start();
+    expect(limited.status).toBe(429);
+    expect((await readProblem(limited)).code).toBe("rate_limited");
+    expect((await attempt("198.51.100.30")).status).toBe(429);
+    // Another address is not held back.
+    expect((await api.request("/v1/auth/oauth/nobody/start", { ip: "198.51.100.31" })).status).toBe(404);
+  });
+
   test("X-Forwarded-For is believed only from a trusted proxy", async () => {
     for (let index = 0; index < 20; index++) await attempt("203.0.113.50");
     // A client cannot dodge its own limit by claiming another address.

@@ -405,8 +405,8 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * An app's one-time code and its PKCE verifier for a session
-     * @description The code from `redirectTo` works once, for one minute, with the verifier whose challenge started the flow. The answer is that of every sign-in (`sessionToken` for clients sending `X-Burrow-Client: bearer`).
+     * An app's one-time code and its PKCE verifier for a session, or tokens
+     * @description The code from `redirectTo` works once, for one minute, with the verifier whose challenge started the flow. The answer is that of every sign-in (`sessionToken` for clients sending `X-Burrow-Client: bearer`); with `"result": "tokens"` it is an access and a refresh token, as `POST /v1/auth/token` gives (after a second factor, `POST /v1/auth/mfa/verify` answers the tokens).
      */
     post: operations["exchangeSocialLoginCode"];
     delete?: never;
@@ -442,7 +442,7 @@ export interface paths {
     get?: never;
     put?: never;
     post?: never;
-    /** Unlink a provider account (never the last way to sign in) */
+    /** Unlink a provider account (never the last way to sign in; needs a recent authentication) */
     delete: operations["unlinkAccount"];
     options?: never;
     head?: never;
@@ -1733,6 +1733,67 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/admin/oauth-providers": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Social sign-in providers, configured and added at run time (settings:read); never a secret */
+    get: operations["listOAuthProviders"];
+    put?: never;
+    /**
+     * Add a provider (oauth_providers:manage, with a recent authentication)
+     * @description Its redirect URI, to register at the provider, is `<PUBLIC_URL>/v1/auth/oauth/<id>/callback`. The issuer must be https:// (http:// only to a loopback address outside production); `oidc` and `microsoft` need one. An id taken by the configuration or another provider is 409. A session caller must have authenticated in the last 10 minutes (`403 reauthentication_required`).
+     */
+    post: operations["createOAuthProvider"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/admin/oauth-providers/{providerId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /**
+     * Change, disable or enable a provider added at run time (oauth_providers:manage)
+     * @description Only the fields given change; a `clientSecret` replaces the stored one. A configured provider is 404 here. A session caller must have authenticated in the last 10 minutes (`403 reauthentication_required`), except for `{ "enabled": false }` alone.
+     */
+    patch: operations["updateOAuthProvider"];
+    trace?: never;
+  };
+  "/v1/admin/oauth-providers/{providerId}/test": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Run OpenID Connect discovery against the provider's issuer now (oauth_providers:manage)
+     * @description Answers 200 either way: `ok: true` with the endpoints the issuer names, or `ok: false` with the failed check's `error` and `detail`. No redirect is followed, and the issuer rule of the configuration applies.
+     */
+    post: operations["testOAuthProvider"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/admin/overview": {
     parameters: {
       query?: never;
@@ -1967,6 +2028,13 @@ export interface components {
       verified: boolean;
       createdAt: string;
     };
+    TokenResponse: {
+      accessToken: string;
+      /** @enum {string} */
+      tokenType: "Bearer";
+      expiresIn: number;
+      refreshToken?: string;
+    };
     LinkedAccount: {
       id: string;
       provider: string;
@@ -1981,13 +2049,6 @@ export interface components {
     Accepted: {
       /** @enum {boolean} */
       accepted: true;
-    };
-    TokenResponse: {
-      accessToken: string;
-      /** @enum {string} */
-      tokenType: "Bearer";
-      expiresIn: number;
-      refreshToken?: string;
     };
     Introspection: {
       active: boolean;
@@ -2182,6 +2243,31 @@ export interface components {
       lastError: string | null;
       createdAt: string;
       deliveredAt: string | null;
+    };
+    OAuthProvider: {
+      id: string;
+      /** @enum {string} */
+      type: "oidc" | "google" | "microsoft" | "github";
+      issuer: string | null;
+      clientId: string;
+      scopes: string[];
+      trustEmail: boolean;
+      enabled: boolean;
+      /**
+       * @description `config`: from BURROW_OAUTH_PROVIDERS (changed only there); `database`: added at run time
+       * @enum {string}
+       */
+      source: "config" | "database";
+      createdAt: string | null;
+      updatedAt: string | null;
+    };
+    OAuthProviderTest: {
+      ok: boolean;
+      issuer: string | null;
+      authorizationEndpoint?: string;
+      tokenEndpoint?: string | null;
+      error?: string;
+      detail?: string;
     };
     AdminOverview: {
       /** @description users:read; null without it */
@@ -3513,6 +3599,15 @@ export interface operations {
         };
       };
       /** @description Problem */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
       503: {
         headers: {
           [name: string]: unknown;
@@ -3555,6 +3650,20 @@ export interface operations {
         };
         content?: never;
       };
+      /** @description A link whose session ended before the callback (a page naming `session_expired`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description The provider is gone or disabled (a page naming the code) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
       /** @description Refused (a page naming the code) */
       409: {
         headers: {
@@ -3576,17 +3685,20 @@ export interface operations {
         "application/json": {
           code: string;
           codeVerifier: string;
+          /** @enum {string} */
+          result?: "session" | "tokens";
         };
       };
     };
     responses: {
-      /** @description Signed in, or a second factor is required */
+      /** @description Signed in (or tokens), or a second factor is required */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
           "application/json":
+            | components["schemas"]["TokenResponse"]
             | (components["schemas"]["SignedIn"] & {
                 redirectTo: string | null;
               })
@@ -9233,6 +9345,265 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["User"];
+        };
+      };
+      /** @description Problem */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  listOAuthProviders: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Providers */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            data: components["schemas"]["OAuthProvider"][];
+          };
+        };
+      };
+      /** @description Problem */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  createOAuthProvider: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          id: string;
+          /** @enum {string} */
+          type: "oidc" | "google" | "microsoft" | "github";
+          issuer?: string | null;
+          clientId: string;
+          /** @description Write-only: stored encrypted, never answered */
+          clientSecret: string;
+          scopes?: string[];
+          trustEmail?: boolean;
+          enabled?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description Added */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["OAuthProvider"];
+        };
+      };
+      /** @description Problem */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  updateOAuthProvider: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        providerId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @enum {string} */
+          type?: "oidc" | "google" | "microsoft" | "github";
+          issuer?: string | null;
+          clientId?: string;
+          /** @description Write-only: stored encrypted, never answered */
+          clientSecret?: string;
+          scopes?: string[];
+          trustEmail?: boolean;
+          enabled?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description Changed */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["OAuthProvider"];
+        };
+      };
+      /** @description Problem */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  testOAuthProvider: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        providerId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description What discovery answered */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["OAuthProviderTest"];
         };
       };
       /** @description Problem */

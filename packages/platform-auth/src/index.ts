@@ -35,7 +35,7 @@ import { createSignInThrottle, throttleSweeper, type SignInThrottle } from "./si
 import { createKnownDevices, knownDeviceSweeper } from "./sign-in/devices.ts";
 import { createUsers, type Users } from "./users/users.ts";
 import { createLinkedAccounts, type LinkedAccounts } from "./oauth/accounts.ts";
-import { createProviderDirectory } from "./oauth/providers.ts";
+import { createProviderDirectory, type ProviderDirectory } from "./oauth/providers.ts";
 import { createSocialLogin, oauthStateSweeper, type SocialLogin } from "./oauth/social-login.ts";
 
 export interface Auth extends Accounts, PasskeySignIn {
@@ -63,6 +63,8 @@ export interface Auth extends Accounts, PasskeySignIn {
   socialLogin: SocialLogin;
   /** Provider accounts linked to users: list, unlink. */
   linkedAccounts: LinkedAccounts;
+  /** Social sign-in providers: the configured ones, those added at run time (stored here), discovery checks. */
+  oauthProviders: ProviderDirectory;
   /** Job types auth needs run; the app registers them with its worker. */
   jobs: Record<string, JobDefinition>;
   /** What auth keeps in memory and reloads when another node changes it (the signing keys). */
@@ -179,12 +181,12 @@ export function createAuth(options: CreateAuthOptions): Auth {
     accounts,
     factors,
     flows,
+    sessions,
   });
-  const socialLogin = createSocialLogin(context, {
+  const oauthProviders = createProviderDirectory({
+    config: context.config,
+    clock: context.clock,
     keyRing: options.keyRing,
-    providers: createProviderDirectory({ config: context.config, clock: context.clock, keyRing: options.keyRing }),
-    accounts: linkedAccounts,
-    completion,
   });
   const passkeySignIn = createPasskeySignIn({ passkeys, completion });
   const phones = createPhones(context, { tokens });
@@ -200,6 +202,14 @@ export function createAuth(options: CreateAuthOptions): Auth {
     sessions,
     accounts,
     ...(access.claims ? { claims: access.claims } : {}),
+  });
+  const socialLogin = createSocialLogin(context, {
+    keyRing: options.keyRing,
+    sessions,
+    tokens: accessTokens,
+    providers: oauthProviders,
+    accounts: linkedAccounts,
+    completion,
   });
   return {
     ...accounts,
@@ -224,6 +234,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
     apiKeys,
     socialLogin,
     linkedAccounts,
+    oauthProviders,
     jobs: { [EMAIL_REQUEST_JOB]: flows.requestJob },
     listeners: [{ channel: SIGNING_KEYS_CHANNEL, onNotify: () => signingKeys.load() }],
     sweepers: [
@@ -291,10 +302,18 @@ export {
 } from "./mfa/challenges.ts";
 export type { PasskeySignIn } from "./sign-in/passkey.ts";
 export type { LinkedAccounts, PublicLinkedAccount } from "./oauth/accounts.ts";
+export type {
+  DiscoveryCheck,
+  ProviderChanges,
+  ProviderDirectory,
+  ProviderInput,
+  StoredProvider,
+} from "./oauth/providers.ts";
 export {
   OAUTH_EXCHANGE_TTL_MS,
   OAUTH_STATE_TTL_MS,
   type CallbackOutcome,
+  type ExchangeOutcome,
   type SocialLogin,
 } from "./oauth/social-login.ts";
 export { secondFactorMethods, type FactorRow, type Factors } from "./mfa/factors.ts";

@@ -416,6 +416,8 @@ export const oauthStates = pgTable("oauth_states", {
   purpose: text("purpose", { enum: OAUTH_STATE_PURPOSES }).notNull(),
   /** The signed-in user who links a provider (purpose `link`). */
   userId: text("user_id").references(() => users.id, { onDelete: "cascade" }),
+  /** The session that started a link: it must still be live at the callback. */
+  sessionId: text("session_id"),
   codeVerifierEncrypted: text("code_verifier_encrypted").notNull(),
   nonce: text("nonce").notNull(),
   redirectTo: text("redirect_to"),

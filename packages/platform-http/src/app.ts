@@ -24,6 +24,7 @@ import { orgRoutes } from "./routes/orgs/index.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 import { adminUserRoutes } from "./routes/admin-users.ts";
+import { adminOAuthProviderRoutes } from "./routes/admin-oauth-providers.ts";
 import { adminOverviewRoutes } from "./routes/admin-overview.ts";
 import { adminEmailRoutes } from "./routes/admin-email.ts";
 import { adminOrganizationRoutes } from "./routes/admin-organizations.ts";
@@ -85,6 +86,11 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
   }
   for (const prefix of ["/v1/auth/*", "/auth/*"])
     app.use(prefix, ipRateLimit({ db: platform.db, clock: platform.clock, policy: config.ipRateLimit }));
+  // A social login's start is a GET that stores a flow and asks the provider's discovery: counted too.
+  app.use(
+    "/v1/auth/oauth/:provider/start",
+    ipRateLimit({ db: platform.db, clock: platform.clock, policy: config.ipRateLimit, methods: "all" }),
+  );
   // After CSRF and rate limits: a cross-site or flooding request is refused before its body is read.
   // The hard limit for every path (forms and unknown paths too), counted on the bytes as they stream
   // in, so a chunked body is cut off at the limit rather than buffered whole: 413 problem+json.
@@ -108,6 +114,7 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
   app.route("/", auditRoutes(platform));
   app.route("/", webhookRoutes(platform));
   app.route("/", adminUserRoutes(platform));
+  app.route("/", adminOAuthProviderRoutes(platform));
   app.route("/", adminOverviewRoutes(platform));
   app.route("/", adminEmailRoutes(platform));
   app.route("/", adminOrganizationRoutes(platform));

@@ -97,6 +97,16 @@ export const MfaRequired = z
   .openapi("MfaRequired");
 
 /** A sign-in's answer: a session, or a second factor to give. */
+/** Access and refresh tokens (the token grants, and an app's social-login exchange when it asks). */
+export const TokenResponse = z
+  .object({
+    accessToken: z.string(),
+    tokenType: z.literal("Bearer"),
+    expiresIn: z.number().int(),
+    refreshToken: z.string().optional(),
+  })
+  .openapi("TokenResponse");
+
 export const SignInAnswer = z.union([SignedIn.extend({ redirectTo: z.string().nullable() }), MfaRequired]);
 
 export const SessionIdParam = z.object({

@@ -58,7 +58,13 @@ export {
   sampleValues,
   type TemplateDraft,
 } from "./email-admin/email-admin.ts";
-export { createSettingsView, SETTINGS_READ, type ProviderView, type SettingsView } from "./settings/settings.ts";
+export { createSettingsView, SETTINGS_READ, type SettingsView } from "./settings/settings.ts";
+export {
+  createOAuthProviderAdministration,
+  OAUTH_PROVIDERS_MANAGE,
+  type OAuthProviderAdministration,
+  type ProviderListing,
+} from "./oauth-providers/oauth-providers.ts";
 export {
   createEntitlementAdministration,
   ENTITLEMENTS_MANAGE,

@@ -10,7 +10,7 @@ import {
 import type { AuthContext } from "../context.ts";
 import type { EmailFlows } from "../flows/email-flows.ts";
 import { oauthAccounts, users } from "../schema.ts";
-import type { SessionRow } from "../sessions/sessions.ts";
+import type { SessionRow, Sessions } from "../sessions/sessions.ts";
 import type { Accounts } from "../sign-in/accounts.ts";
 import type { Factors } from "../mfa/factors.ts";
 import { normalizeEmail, type Users } from "../users/users.ts";
@@ -51,13 +51,23 @@ export interface LinkedAccounts {
   /** Links the identity to a signed-in user (409 `oauth_account_taken` when another user has it). */
   link(tx: Database, userId: string, identity: ProviderIdentity, request: RequestContext): Promise<void>;
   list(db: Database, userId: string): Promise<PublicLinkedAccount[]>;
-  /** Unlinks one of the caller's accounts, unless it is their last way to sign in (409 `last_sign_in_method`). */
+  /**
+   * Unlinks one of the caller's accounts, unless it is their last way to sign in (409
+   * `last_sign_in_method`). Like every change to how one signs in, it needs a recent authentication.
+   */
   unlink(session: SessionRow, accountId: string, request: RequestContext): Promise<void>;
 }
 
 export function createLinkedAccounts(
   context: AuthContext,
-  parts: { keyRing: KeyRing; users: Users; accounts: Accounts; factors: Factors; flows: EmailFlows },
+  parts: {
+    keyRing: KeyRing;
+    users: Users;
+    accounts: Accounts;
+    factors: Factors;
+    flows: EmailFlows;
+    sessions: Pick<Sessions, "assertRecent">;
+  },
 ): LinkedAccounts {
   const { db, clock, audit } = context;
   const { keyRing } = parts;
@@ -191,6 +201,7 @@ export function createLinkedAccounts(
     },
 
     async unlink(session, accountId, request) {
+      parts.sessions.assertRecent(session);
       await db.transaction(async (tx) => {
         // The user's row is locked so two unlinks at once cannot each see the other as the way left.
         await tx.select({ id: users.id }).from(users).where(eq(users.id, session.userId)).for("update");

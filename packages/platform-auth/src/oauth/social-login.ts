@@ -13,8 +13,9 @@ import {
 import type { AuthContext } from "../context.ts";
 import { checkRedirect } from "../flows/links.ts";
 import { oauthStates, users } from "../schema.ts";
-import type { SessionRow } from "../sessions/sessions.ts";
-import type { SignInCompletion, SignInOutcome, SignInResult } from "../sign-in/complete.ts";
+import type { SessionRow, Sessions } from "../sessions/sessions.ts";
+import type { SignInCompletion, SignInOutcome } from "../sign-in/complete.ts";
+import type { AccessTokens, TokenResponse } from "../tokens/service.ts";
 import type { LinkedAccounts } from "./accounts.ts";
 import type { ProviderDirectory } from "./providers.ts";
 
@@ -47,6 +48,9 @@ export type CallbackOutcome =
   /** An app's flow: the browser goes to the app's `redirectTo` with a one-time `code` (never tokens). */
   | { kind: "code"; redirectTo: string };
 
+/** An app's code exchange: as every sign-in, or, when the app asked for tokens, access and refresh tokens. */
+export type ExchangeOutcome = SignInOutcome | { kind: "tokens"; tokens: TokenResponse };
+
 export interface SocialLogin {
   /**
    * Starts a social login: a state row (PKCE S256 verifier, nonce, where to go after, 10 minutes, used
@@ -69,16 +73,26 @@ export interface SocialLogin {
     input: { provider: string; callbackUrl: URL; browserSecret: string | undefined },
     request: RequestContext,
   ): Promise<CallbackOutcome>;
-  /** An app's one-time code and its PKCE verifier → the completion (a session or tokens). */
+  /**
+   * An app's one-time code and its PKCE verifier → the completion: a session, or with `result:
+   * "tokens"` an access and a refresh token (a second factor's step then ends in tokens too).
+   */
   exchange(
-    input: { code: string; codeVerifier: string; result?: SignInResult },
+    input: { code: string; codeVerifier: string; result?: "session" | "tokens" },
     request: RequestContext,
-  ): Promise<SignInOutcome>;
+  ): Promise<ExchangeOutcome>;
 }
 
 export function createSocialLogin(
   context: AuthContext,
-  parts: { keyRing: KeyRing; providers: ProviderDirectory; accounts: LinkedAccounts; completion: SignInCompletion },
+  parts: {
+    keyRing: KeyRing;
+    sessions: Pick<Sessions, "validateById">;
+    tokens: Pick<AccessTokens, "tokensForSession">;
+    providers: ProviderDirectory;
+    accounts: LinkedAccounts;
+    completion: SignInCompletion;
+  },
 ): SocialLogin {
   const { db, config, clock, audit } = context;
   const { keyRing, providers, completion } = parts;
@@ -147,6 +161,7 @@ export function createSocialLogin(
         provider: resolved.settings.id,
         purpose: input.link === undefined ? "sign_in" : "link",
         userId: input.link?.userId ?? null,
+        sessionId: input.link?.id ?? null,
         codeVerifierEncrypted: keyRing.encrypt(verifier, verifierAad(id)),
         nonce,
         redirectTo,
@@ -177,6 +192,15 @@ export function createSocialLogin(
       if (row === undefined) {
         await refused(provider, "unknown_state", request);
         throw invalidState();
+      }
+      // A link is the user's act in the session that started it: signed out, revoked or expired since
+      // (another person at the keyboard, or a stolen session ended by its owner), it links nothing.
+      if (row.purpose === "link") {
+        const started = row.sessionId === null ? undefined : await parts.sessions.validateById(row.sessionId);
+        if (started?.session == null || started.session.userId !== row.userId) {
+          await refused(provider, "link_session_ended", request, row.userId ?? undefined);
+          throw new PlatformError("session_expired", { detail: "The session that started the link has ended." });
+        }
       }
       const resolved = await providers.resolve(db, provider);
       // The provider's error answer (the user cancelled, consent refused): nothing was proven.
@@ -283,13 +307,16 @@ export function createSocialLogin(
         throw invalidState();
       }
       const userId = row.exchangeUserId;
-      return completion.transaction(async (tx) => {
+      const result = input.result ?? "session";
+      const outcome = await completion.transaction(async (tx) => {
         const [user] = await tx.select({ id: users.id }).from(users).where(eq(users.id, userId));
         if (user === undefined) throw invalidState();
-        return completion.afterFirstFactor(tx, userId, `oauth:${row.provider}`, request, {
-          result: input.result ?? "session",
-        });
+        return completion.afterFirstFactor(tx, userId, `oauth:${row.provider}`, request, { result });
       });
+      // The same tokens as the password grant's: the session just started, bound to a refresh family.
+      if (result === "tokens" && outcome.kind === "signed_in")
+        return { kind: "tokens", tokens: await parts.tokens.tokensForSession(outcome, "oauth_exchange", request) };
+      return outcome;
     },
   };
 }

@@ -25,6 +25,8 @@ import {
   createUserAdministration,
   createOverview,
   createSettingsView,
+  createOAuthProviderAdministration,
+  type OAuthProviderAdministration,
   createEntitlementAdministration,
   type EntitlementAdministration,
   type SettingsView,
@@ -70,6 +72,8 @@ export interface Platform {
   entitlementAdministration: EntitlementAdministration;
   /** The effective configuration (secrets redacted) and the signing keys, for operators. */
   settings: SettingsView;
+  /** Social sign-in providers for operators: list (settings:read), add, change, test (oauth_providers:manage). */
+  oauthProviders: OAuthProviderAdministration;
   /** The admin console's overview: accounts, sessions, sign-ins per day, the queue, open events. */
   overview: Overview;
   /** Sweeps expired rows on a schedule (its job is in `jobs`). */
@@ -235,6 +239,13 @@ export function composePlatform(options: ComposeOptions): Platform {
       resolver: rbac.resolver,
     }),
     settings: createSettingsView({ config, signingKeys: auth.signingKeys, resolver: rbac.resolver }),
+    oauthProviders: createOAuthProviderAdministration({
+      db: database.db,
+      providers: auth.oauthProviders,
+      audit,
+      resolver: rbac.resolver,
+      clock,
+    }),
     overview: createOverview({
       db: database.db,
       clock,

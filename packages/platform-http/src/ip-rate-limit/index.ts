@@ -6,15 +6,17 @@ const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /**
  * A token bucket per client IP on credential-bearing routes, kept in Postgres so every node
- * enforces one limit. Reads are not counted: they carry no guess.
+ * enforces one limit. Reads are not counted: they carry no guess — unless `methods: "all"`, for a
+ * GET that writes and reaches out (a social login's start stores a flow and asks the provider).
  */
 export const ipRateLimit = (options: {
   db: Database;
   clock: Clock;
   policy: RatePolicy | undefined;
+  methods?: "unsafe" | "all";
 }): MiddlewareHandler<AppEnv> =>
   async function ipRateLimit(c, next) {
-    if (options.policy === undefined || SAFE.has(c.req.method)) return next();
+    if (options.policy === undefined || (options.methods !== "all" && SAFE.has(c.req.method))) return next();
     const ip = c.get("clientIp") ?? "unknown";
     const result = await consumeRateLimit(options.db, options.clock, `auth-ip:${ip}`, options.policy);
     if (!result.allowed) {

@@ -7,7 +7,7 @@ import { type Platform } from "../compose/platform.ts";
 import { writeSessionCookie } from "../cookies.ts";
 import { type AppEnv } from "../env.ts";
 import { form, html, page } from "../pages/layout.ts";
-import { jsonBody, jsonContent, problems, signedIn, SignInAnswer } from "../schemas.ts";
+import { jsonBody, jsonContent, problems, signedIn, SignInAnswer, TokenResponse } from "../schemas.ts";
 import { CONTENT_SECURITY_POLICIES } from "../security-headers/index.ts";
 import { outcomeResponse } from "./signed-in.ts";
 
@@ -49,7 +49,7 @@ const start = createRoute({
       codeChallenge: z.string().max(128).optional(),
     }),
   },
-  responses: { 302: { description: "To the provider" }, ...problems(400, 401, 404, 503) },
+  responses: { 302: { description: "To the provider" }, ...problems(400, 401, 404, 429, 503) },
 });
 
 const callback = createRoute({
@@ -66,6 +66,8 @@ const callback = createRoute({
     200: { description: "A page: signed in, linked, or the second step" },
     303: { description: "To the flow's redirectTo" },
     400: { description: "Refused (a page naming the code)" },
+    401: { description: "A link whose session ended before the callback (a page naming `session_expired`)" },
+    404: { description: "The provider is gone or disabled (a page naming the code)" },
     409: { description: "Refused (a page naming the code)" },
   },
 });
@@ -76,14 +78,22 @@ const exchange = createRoute({
   method: "post",
   path: "/v1/auth/oauth/exchange",
   tags,
-  summary: "An app's one-time code and its PKCE verifier for a session",
+  summary: "An app's one-time code and its PKCE verifier for a session, or tokens",
   description:
-    "The code from `redirectTo` works once, for one minute, with the verifier whose challenge started the flow. The answer is that of every sign-in (`sessionToken` for clients sending `X-Burrow-Client: bearer`).",
+    'The code from `redirectTo` works once, for one minute, with the verifier whose challenge started the flow. The answer is that of every sign-in (`sessionToken` for clients sending `X-Burrow-Client: bearer`); with `"result": "tokens"` it is an access and a refresh token, as `POST /v1/auth/token` gives (after a second factor, `POST /v1/auth/mfa/verify` answers the tokens).',
   request: {
-    body: jsonBody(z.object({ code: z.string().max(200), codeVerifier: z.string().max(200) }).strict()),
+    body: jsonBody(
+      z
+        .object({
+          code: z.string().max(200),
+          codeVerifier: z.string().max(200),
+          result: z.enum(["session", "tokens"]).optional(),
+        })
+        .strict(),
+    ),
   },
   responses: {
-    200: jsonContent(SignInAnswer, "Signed in, or a second factor is required"),
+    200: jsonContent(z.union([TokenResponse, SignInAnswer]), "Signed in (or tokens), or a second factor is required"),
     ...problems(400, 403, 415, 429),
   },
 });
@@ -104,7 +114,7 @@ const unlinkAccount = createRoute({
   method: "delete",
   path: "/v1/me/accounts/{accountId}",
   tags,
-  summary: "Unlink a provider account (never the last way to sign in)",
+  summary: "Unlink a provider account (never the last way to sign in; needs a recent authentication)",
   request: {
     params: z.object({
       accountId: idSchema("oauthAccount").openapi({ param: { name: "accountId", in: "path" } }),
@@ -208,6 +218,7 @@ export function oauthRoutes(platform: Platform): OpenAPIHono<AppEnv> {
     })
     .openapi(exchange, async (c) => {
       const outcome = await social.exchange(c.req.valid("json"), c.get("requestContext"));
+      if (outcome.kind === "tokens") return c.json(outcome.tokens, 200);
       return c.json(outcomeResponse(c, platform, outcome), 200);
     })
     .openapi(listAccounts, async (c) => {

@@ -13,18 +13,10 @@ import {
   problems,
   apiKeyOnly,
   signedIn,
+  TokenResponse,
 } from "../schemas.ts";
 
 const tags = ["Tokens and keys"];
-
-const TokenResponse = z
-  .object({
-    accessToken: z.string(),
-    tokenType: z.literal("Bearer"),
-    expiresIn: z.number().int(),
-    refreshToken: z.string().optional(),
-  })
-  .openapi("TokenResponse");
 
 /** The organization the access token acts for: its claims carry the caller's role and permissions there. */
 const OrgIdField = idSchema("organization")

@@ -6,30 +6,11 @@ import type { PermissionResolver } from "@burrow/platform-rbac";
 
 export const SETTINGS_READ = "settings:read";
 
-/** A social sign-in provider as operators see it: never its client secret. */
-export interface ProviderView {
-  id: string;
-  type: string;
-  issuer: string | null;
-  clientId: string;
-  scopes: string[];
-  trustEmail: boolean;
-}
-
 export interface SettingsView {
   /** settings:read */
   read(actorId: string): Promise<{
     settings: { path: string; value: string }[];
     signingKeys: { kid: string; alg: string }[];
-    /** Social sign-in providers from BURROW_OAUTH_PROVIDERS; their client secrets are never shown. */
-    providers: {
-      id: string;
-      type: string;
-      issuer: string | null;
-      clientId: string;
-      scopes: string[];
-      trustEmail: boolean;
-    }[];
   }>;
   /** A new active signing key (signing_keys:rotate, with a recent authentication); its id. */
   rotateSigningKey(session: SessionRow, request: RequestContext): Promise<string>;
@@ -49,14 +30,6 @@ export function createSettingsView(options: {
       return {
         settings: describeConfig(options.config),
         signingKeys: options.signingKeys.jwks().keys.map((key) => ({ kid: String(key.kid), alg: String(key.alg) })),
-        providers: Object.values(options.config.oauth.providers).map((provider) => ({
-          id: provider.id,
-          type: provider.type,
-          issuer: provider.issuer ?? null,
-          clientId: provider.clientId,
-          scopes: provider.scopes,
-          trustEmail: provider.trustEmail,
-        })),
       };
     },
     rotateSigningKey: (session, request) => options.signingKeys.rotateAs(session, request),

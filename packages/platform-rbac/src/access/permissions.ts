@@ -24,6 +24,8 @@ export const BUILT_IN_PERMISSIONS: Record<string, string> = {
   "webhooks:read": "See webhook endpoints and their deliveries (platform)",
   "webhooks:manage": "Add, change and remove webhook endpoints, rotate their secrets, redeliver (platform)",
   "signing_keys:rotate": "Rotate the access-token signing key (platform)",
+  "oauth_providers:manage":
+    "Add, change, disable and test social sign-in providers; set their client secrets, never read them (platform)",
   "settings:read": "See the effective configuration, secrets redacted, and the signing keys (platform)",
   "entitlements:manage": "Add and remove entitlement overrides of organizations and users (platform)",
   "email:read": "See email templates and the outbox (platform)",
