@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError, describeConfig, loadConfig } from "./config.ts";
+import { ConfigError, describeConfig, loadConfig, OAUTH_GITHUB_ENDPOINTS } from "./config.ts";
 
 const key = Buffer.alloc(32, 7).toString("base64");
 const withTempDir = (run: (dir: string) => void) => {
@@ -128,7 +128,7 @@ describe("BURROW_OAUTH_PROVIDERS", () => {
   const providers = (value: unknown[], env: Record<string, string> = {}) =>
     loadConfig({ ...base, ...env, BURROW_OAUTH_PROVIDERS: JSON.stringify(value) }).oauth.providers;
 
-  test("providers are read by id; presets fill in their issuer, and only Google's addresses are trusted by default", () => {
+  test("providers are read by id; presets fill in their issuer, and only Google's and GitHub's addresses are trusted by default", () => {
     const read = providers([
       { id: "google", type: "google", clientId: "g-client", clientSecret: "g-secret" },
       {
@@ -139,11 +139,20 @@ describe("BURROW_OAUTH_PROVIDERS", () => {
         clientSecret: "b",
         scopes: ["groups"],
       },
-      { id: "gh", type: "github", clientId: "c", clientSecret: "d", trustEmail: true },
+      { id: "gh", type: "github", clientId: "c", clientSecret: "d", trustEmail: false },
+      { id: "gh2", type: "github", clientId: "e", clientSecret: "f" },
     ]);
     expect(read.google).toMatchObject({ issuer: "https://accounts.google.com", trustEmail: true, scopes: [] });
     expect(read.acme).toMatchObject({ issuer: "https://sso.acme.example", trustEmail: false, scopes: ["groups"] });
-    expect(read.gh).toMatchObject({ issuer: undefined, trustEmail: true });
+    expect(read.gh).toMatchObject({ issuer: undefined, trustEmail: false });
+    expect(read.gh2).toMatchObject({ issuer: undefined, trustEmail: true, endpoints: OAUTH_GITHUB_ENDPOINTS });
+    expect(OAUTH_GITHUB_ENDPOINTS).toEqual({
+      authorization: "https://github.com/login/oauth/authorize",
+      token: "https://github.com/login/oauth/access_token",
+      user: "https://api.github.com/user",
+      emails: "https://api.github.com/user/emails",
+    });
+    expect(read.google!.endpoints).toBeUndefined();
     expect(loadConfig(base).oauth.providers).toEqual({});
   });
 
@@ -168,6 +177,37 @@ describe("BURROW_OAUTH_PROVIDERS", () => {
     expect(() =>
       providers(entry("http://127.0.0.1:4000"), { NODE_ENV: "production", PUBLIC_URL: "https://id.example" }),
     ).toThrow(/must be an https/);
+  });
+
+  test("GitHub's endpoints can be moved (GitHub Enterprise, a test's fake) by the issuer's rule, and only GitHub's", () => {
+    const github = (endpoints: Record<string, string>, env: Record<string, string> = {}) =>
+      providers([{ id: "gh", type: "github", clientId: "a", clientSecret: "b", endpoints }], env).gh;
+    expect(github({ user: "https://ghe.example/api/v3/user" })?.endpoints).toEqual({
+      ...OAUTH_GITHUB_ENDPOINTS,
+      user: "https://ghe.example/api/v3/user",
+    });
+    expect(github({ token: "http://127.0.0.1:4000/login/oauth/access_token" })?.endpoints?.token).toBe(
+      "http://127.0.0.1:4000/login/oauth/access_token",
+    );
+    expect(() => github({ token: "http://ghe.example/login/oauth/access_token" })).toThrow(
+      /endpoints\.token of gh must be an https/,
+    );
+    expect(() =>
+      github({ user: "http://127.0.0.1:4000/user" }, { NODE_ENV: "production", PUBLIC_URL: "https://id.example" }),
+    ).toThrow(/endpoints\.user of gh must be an https/);
+    expect(() => github({ userinfo: "https://ghe.example/user" })).toThrow(/BURROW_OAUTH_PROVIDERS/);
+    expect(() =>
+      providers([
+        {
+          id: "x",
+          type: "oidc",
+          issuer: "https://sso.example",
+          clientId: "a",
+          clientSecret: "b",
+          endpoints: { user: "https://sso.example/user" },
+        },
+      ]),
+    ).toThrow(/endpoints are for github providers only/);
   });
 
   test("describeConfig shows providers without their client secrets", () => {

@@ -106,7 +106,27 @@ export interface OAuthProviderConfig {
   scopes: string[];
   /** Whether the provider's `email_verified` is believed: only then is an address marked verified or linked by it. */
   trustEmail: boolean;
+  /** GitHub's OAuth 2.0 and API endpoints (defaults: github.com and api.github.com); undefined for OpenID Connect. */
+  endpoints?: OAuthGitHubEndpoints | undefined;
 }
+
+/** Where a GitHub sign-in goes: OAuth 2.0 without OpenID Connect, so no discovery names these. */
+export interface OAuthGitHubEndpoints {
+  authorization: string;
+  token: string;
+  /** `GET` → `{ id, login, name, avatar_url }`. */
+  user: string;
+  /** `GET` → `[{ email, primary, verified }]` (scope `user:email`). */
+  emails: string;
+}
+
+/** github.com's endpoints; GitHub Enterprise Server (or a test's fake) is given in `endpoints`. */
+export const OAUTH_GITHUB_ENDPOINTS: OAuthGitHubEndpoints = {
+  authorization: "https://github.com/login/oauth/authorize",
+  token: "https://github.com/login/oauth/access_token",
+  user: "https://api.github.com/user",
+  emails: "https://api.github.com/user/emails",
+};
 
 /** Presets' issuers; Microsoft's names the tenant, so it is given in the configuration. */
 export const OAUTH_PRESET_ISSUERS: Partial<Record<OAuthProviderType, string>> = {
@@ -139,11 +159,19 @@ const oauthProviderEntry = z
       .max(30)
       .optional(),
     trustEmail: z.boolean().optional(),
+    endpoints: z
+      .object({ authorization: z.url(), token: z.url(), user: z.url(), emails: z.url() })
+      .partial()
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((entry) => entry.type === "github" || entry.type === "google" || entry.issuer !== undefined, {
     message:
       "issuer is required for oidc and microsoft providers (microsoft: https://login.microsoftonline.com/<tenant id>/v2.0)",
+  })
+  .refine((entry) => entry.type === "github" || entry.endpoints === undefined, {
+    message: "endpoints are for github providers only (OpenID Connect providers are discovered from their issuer)",
   });
 
 const oauthProviderList = z
@@ -382,6 +410,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       throw new ConfigError(
         `BURROW_OAUTH_PROVIDERS: the issuer of ${entry.id} must be an https:// URL (http:// only to a loopback address outside production)`,
       );
+    const endpoints = entry.type === "github" ? { ...OAUTH_GITHUB_ENDPOINTS, ...entry.endpoints } : undefined;
+    // The issuer's rule, for the same reason: a plain-http token or user endpoint could be answered by anyone on the path.
+    for (const [name, url] of Object.entries(endpoints ?? {}))
+      if (!issuerAllowed(url, production))
+        throw new ConfigError(
+          `BURROW_OAUTH_PROVIDERS: endpoints.${name} of ${entry.id} must be an https:// URL (http:// only to a loopback address outside production)`,
+        );
     oauthProviders[entry.id] = {
       id: entry.id,
       type: entry.type,
@@ -389,7 +424,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       clientId: entry.clientId,
       clientSecret: entry.clientSecret,
       scopes: entry.scopes ?? [],
-      trustEmail: entry.trustEmail ?? entry.type === "google",
+      // Google and GitHub send a verification link before they call an address verified.
+      trustEmail: entry.trustEmail ?? (entry.type === "google" || entry.type === "github"),
+      ...(endpoints === undefined ? {} : { endpoints }),
     };
   }
 

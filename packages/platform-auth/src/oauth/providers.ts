@@ -2,6 +2,7 @@ import { asc, eq } from "drizzle-orm";
 import * as oidc from "openid-client";
 import {
   issuerAllowed,
+  OAUTH_GITHUB_ENDPOINTS,
   OAUTH_PRESET_ISSUERS,
   OAUTH_PROVIDER_TYPES,
   type OAuthProviderType,
@@ -13,6 +14,7 @@ import {
   type OAuthProviderConfig,
 } from "@burrow/platform-core";
 import { oauthProviders } from "../schema.ts";
+import { GITHUB_SCOPES, gitHubServerMetadata } from "./github.ts";
 
 /** The scopes every OpenID Connect sign-in asks for; a provider's own `scopes` are added. */
 const BASE_SCOPES = ["openid", "email", "profile"];
@@ -20,6 +22,8 @@ const BASE_SCOPES = ["openid", "email", "profile"];
 /** A provider ready for a sign-in: its settings and what its discovery document says. */
 export interface ResolvedProvider {
   settings: OAuthProviderConfig;
+  /** `oidc`: an ID token proves who signed in. `github`: OAuth 2.0, then GitHub's user and emails APIs. */
+  protocol: "oidc" | "github";
   scope: string;
   /**
    * A relying-party configuration for one exchange. Made anew each time so that "now" for the ID
@@ -123,7 +127,7 @@ function checkedProvider(
     issuer,
     clientId,
     scopes: [...new Set(scopes)],
-    trustEmail: input.trustEmail ?? type === "google",
+    trustEmail: input.trustEmail ?? (type === "google" || type === "github"),
     enabled: input.enabled ?? true,
   };
 }
@@ -179,6 +183,7 @@ export function createProviderDirectory(deps: { config: Config; clock: Clock; ke
       clientSecret: keyRing.decrypt(row.clientSecretEncrypted, aad(row.id)),
       scopes: row.scopes,
       trustEmail: row.trustEmail,
+      ...(row.type === "github" ? { endpoints: OAUTH_GITHUB_ENDPOINTS } : {}),
     };
   }
 
@@ -296,9 +301,30 @@ export function createProviderDirectory(deps: { config: Config; clock: Clock; ke
 
     async resolve(db, id) {
       const settings = await settingsOf(db, id);
-      // GitHub speaks OAuth 2.0 without OpenID Connect: not served yet.
-      if (settings === undefined || settings.issuer === undefined || settings.type === "github")
-        throw new PlatformError("not_found", { detail: "There is no such sign-in provider." });
+      if (settings === undefined) throw noSuchProvider();
+      const skewOf = () => Math.floor(clock.now().getTime() / 1000) - Math.floor(Date.now() / 1000);
+      if (settings.type === "github") {
+        const endpoints = settings.endpoints ?? OAUTH_GITHUB_ENDPOINTS;
+        // Checked again here: the environment may have become production since the configuration was read.
+        if (!Object.values(endpoints).every((url) => issuerAllowed(url, production))) throw noSuchProvider();
+        const metadata = gitHubServerMetadata(endpoints);
+        return {
+          settings: { ...settings, endpoints },
+          protocol: "github",
+          scope: [...new Set([...GITHUB_SCOPES, ...settings.scopes])].join(" "),
+          client() {
+            const client = new oidc.Configuration(metadata, settings.clientId, {
+              client_secret: settings.clientSecret,
+              [oidc.clockSkew]: skewOf(),
+            });
+            if (Object.values(endpoints).some((url) => new URL(url).protocol === "http:"))
+              oidc.allowInsecureRequests(client);
+            client.timeout = 10;
+            return client;
+          },
+        };
+      }
+      if (settings.issuer === undefined) throw noSuchProvider();
       const issuer = settings.issuer;
       if (!issuerAllowed(issuer, config.env === "production"))
         throw new PlatformError("not_found", { detail: "There is no such sign-in provider." });
@@ -310,12 +336,12 @@ export function createProviderDirectory(deps: { config: Config; clock: Clock; ke
       }
       return {
         settings,
+        protocol: "oidc",
         scope: [...new Set([...BASE_SCOPES, ...settings.scopes])].join(" "),
         client() {
-          const skew = Math.floor(clock.now().getTime() / 1000) - Math.floor(Date.now() / 1000);
           const client = new oidc.Configuration(metadata, settings.clientId, {
             client_secret: settings.clientSecret,
-            [oidc.clockSkew]: skew,
+            [oidc.clockSkew]: skewOf(),
           });
           if (new URL(issuer).protocol === "http:") oidc.allowInsecureRequests(client);
           client.timeout = 10;

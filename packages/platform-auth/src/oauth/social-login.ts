@@ -16,7 +16,8 @@ import { oauthStates, users } from "../schema.ts";
 import type { SessionRow, Sessions } from "../sessions/sessions.ts";
 import type { SignInCompletion, SignInOutcome } from "../sign-in/complete.ts";
 import type { AccessTokens, TokenResponse } from "../tokens/service.ts";
-import type { LinkedAccounts } from "./accounts.ts";
+import type { LinkedAccounts, ProviderIdentity } from "./accounts.ts";
+import { fetchGitHubIdentity, GitHubApiError } from "./github.ts";
 import type { ProviderDirectory } from "./providers.ts";
 
 /** A social login in flight lives 10 minutes; an app's one-time code, 1 minute. */
@@ -100,6 +101,10 @@ export function createSocialLogin(
     new URL(`${config.basePath}/v1/auth/oauth/${encodeURIComponent(provider)}/callback`, config.publicUrl);
   const verifierAad = (stateId: string) => `oauth-state:${stateId}`;
   const invalidState = () => new PlatformError("invalid_oauth_state");
+  const codeOf = (error: unknown, otherwise: string): string =>
+    typeof error === "object" && error !== null && "code" in error && typeof error.code === "string"
+      ? error.code
+      : otherwise;
 
   async function refused(provider: string, reason: string, request: RequestContext, userId?: string): Promise<void> {
     await audit.record(
@@ -173,7 +178,8 @@ export function createSocialLogin(
         redirect_uri: callbackUrlOf(resolved.settings.id).toString(),
         scope: resolved.scope,
         state: state.secret,
-        nonce,
+        // GitHub issues no ID token to carry a nonce back: its row keeps one that nothing checks.
+        ...(resolved.protocol === "oidc" ? { nonce } : {}),
         code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
         code_challenge_method: "S256",
       });
@@ -215,51 +221,65 @@ export function createSocialLogin(
       try {
         // Checks the iss parameter when the provider sends one (mix-up), the state, the code's
         // exchange with our PKCE verifier, and the ID token's signature, iss, aud, nonce and expiry.
+        // GitHub (OAuth 2.0 only) has no ID token: its answer is the access token alone.
         tokens = await oidc.authorizationCodeGrant(resolved.client(), current, {
           pkceCodeVerifier: keyRing.decrypt(row.codeVerifierEncrypted, verifierAad(row.id)),
-          expectedNonce: row.nonce,
           expectedState: state,
-          idTokenExpected: true,
+          ...(resolved.protocol === "oidc" ? { expectedNonce: row.nonce, idTokenExpected: true } : {}),
         });
       } catch (error) {
         // The library's code names the failed check; the message (which may quote claims) is not kept.
-        const reason =
-          typeof error === "object" && error !== null && "code" in error && typeof error.code === "string"
-            ? error.code
-            : "exchange_failed";
-        await refused(provider, reason, request, row.userId ?? undefined);
+        await refused(provider, codeOf(error, "exchange_failed"), request, row.userId ?? undefined);
         throw new PlatformError("oauth_failed");
       }
-      const idToken = tokens.claims();
-      if (idToken === undefined) throw new PlatformError("oauth_failed");
-      let claims: Record<string, unknown> & { sub: string } = idToken;
-      // Many providers keep the address and profile for the userinfo endpoint (OIDC Core 5.4); the
-      // library checks that its `sub` is the ID token's.
-      if (idToken.email === undefined && resolved.client().serverMetadata().userinfo_endpoint !== undefined) {
+      let identity: ProviderIdentity;
+      if (resolved.protocol === "github") {
         try {
-          claims = { ...(await oidc.fetchUserInfo(resolved.client(), tokens.access_token, idToken.sub)), ...idToken };
+          const github = await fetchGitHubIdentity(
+            resolved.client(),
+            resolved.settings.endpoints!,
+            tokens.access_token,
+          );
+          identity = {
+            provider,
+            ...github,
+            trusted: resolved.settings.trustEmail,
+            accessToken: tokens.access_token,
+            refreshToken: tokens.refresh_token ?? null,
+          };
         } catch (error) {
-          const reason =
-            typeof error === "object" && error !== null && "code" in error && typeof error.code === "string"
-              ? error.code
-              : "userinfo_failed";
+          const reason = error instanceof GitHubApiError ? `github_${error.reason}` : "github_failed";
           await refused(provider, reason, request, row.userId ?? undefined);
-          throw new PlatformError("oauth_failed");
+          throw new PlatformError("oauth_failed", { detail: "GitHub did not say who you are." });
         }
+      } else {
+        const idToken = tokens.claims();
+        if (idToken === undefined) throw new PlatformError("oauth_failed");
+        let claims: Record<string, unknown> & { sub: string } = idToken;
+        // Many providers keep the address and profile for the userinfo endpoint (OIDC Core 5.4); the
+        // library checks that its `sub` is the ID token's.
+        if (idToken.email === undefined && resolved.client().serverMetadata().userinfo_endpoint !== undefined) {
+          try {
+            claims = { ...(await oidc.fetchUserInfo(resolved.client(), tokens.access_token, idToken.sub)), ...idToken };
+          } catch (error) {
+            await refused(provider, codeOf(error, "userinfo_failed"), request, row.userId ?? undefined);
+            throw new PlatformError("oauth_failed");
+          }
+        }
+        identity = {
+          provider,
+          subject: claims.sub,
+          email: typeof claims.email === "string" ? claims.email : null,
+          emailVerified: claims.email_verified === true,
+          trusted: resolved.settings.trustEmail,
+          profile: {
+            ...(typeof claims.name === "string" ? { name: claims.name } : {}),
+            ...(typeof claims.picture === "string" ? { picture: claims.picture } : {}),
+          },
+          accessToken: tokens.access_token,
+          refreshToken: tokens.refresh_token ?? null,
+        };
       }
-      const identity = {
-        provider,
-        subject: claims.sub,
-        email: typeof claims.email === "string" ? claims.email : null,
-        emailVerified: claims.email_verified === true,
-        trusted: resolved.settings.trustEmail,
-        profile: {
-          ...(typeof claims.name === "string" ? { name: claims.name } : {}),
-          ...(typeof claims.picture === "string" ? { picture: claims.picture } : {}),
-        },
-        accessToken: tokens.access_token,
-        refreshToken: tokens.refresh_token ?? null,
-      };
       const method = `oauth:${provider}`;
       try {
         return await completion.transaction(async (tx): Promise<CallbackOutcome> => {
