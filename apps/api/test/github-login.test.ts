@@ -192,6 +192,24 @@ describe("GitHub sign-in", () => {
     expect((await me(later))?.user.id).toBe(userId);
   });
 
+  test("a signed-in user links their GitHub account (whatever its address), then signs in with it", async () => {
+    const user = await signUpUser(api);
+    const browser = new Browser(api, ORIGIN);
+    browser.setCookie(ORIGIN, "burrow_session", user.token);
+    const { id } = account({ emails: [{ email: "elsewhere@example.com", primary: true, verified: false }] });
+    const { response } = await browser.navigate(`${ORIGIN}/v1/auth/oauth/github/start?link=1`, { stopAt: beyondFlow });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain("The account is linked");
+    const list = (await (await api.request("/v1/me/accounts", { headers: user.bearer })).json()) as {
+      data: { provider: string; email: string }[];
+    };
+    expect(list.data).toEqual([expect.objectContaining({ provider: "github", email: "elsewhere@example.com" })]);
+    github.nextLogin = id;
+    const later = new Browser(api, ORIGIN);
+    await socialLogin(later);
+    expect((await me(later))?.user.id).toBe(user.id);
+  });
+
   test("a code exchanged with another flow's PKCE verifier is refused by GitHub", async () => {
     const browser = new Browser(api, ORIGIN);
     account();
