@@ -1,27 +1,35 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
+import { createLogger } from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
 import { oauthAccounts, users } from "@burrow/platform-auth/schema";
-import { createTestApi, ORIGIN, signIn, signUpUser, type TestApi } from "./helpers.ts";
+import { BEARER_CLIENT, createTestApi, ORIGIN, signIn, signUpUser, type TestApi } from "./helpers.ts";
 import { startFakeGitHub, type FakeGitHub, type FakeGitHubAccount } from "./github.ts";
 import { Browser } from "./oidc.ts";
 
+const APP = "https://app.example";
 let api: TestApi;
 let github: FakeGitHub;
+/** Every log line, at the most talkative level: searched for tokens at the end. */
+const lines: string[] = [];
 
 beforeAll(async () => {
   github = startFakeGitHub({ redirectUris: [`${ORIGIN}/v1/auth/oauth/github/callback`] });
-  api = await createTestApi({
-    BURROW_OAUTH_PROVIDERS: JSON.stringify([
-      {
-        id: "github",
-        type: "github",
-        clientId: github.clientId,
-        clientSecret: github.clientSecret,
-        endpoints: github.endpoints,
-      },
-    ]),
-  });
+  api = await createTestApi(
+    {
+      BURROW_REDIRECT_ORIGINS: APP,
+      BURROW_OAUTH_PROVIDERS: JSON.stringify([
+        {
+          id: "github",
+          type: "github",
+          clientId: github.clientId,
+          clientSecret: github.clientSecret,
+          endpoints: github.endpoints,
+        },
+      ]),
+    },
+    { log: createLogger({ level: "debug", write: (line) => void lines.push(line) }) },
+  );
 });
 
 afterAll(async () => {
@@ -48,7 +56,8 @@ function account(overrides: Partial<FakeGitHubAccount> = {}): { id: number; emai
 }
 
 const beyondFlow = (url: URL) =>
-  url.origin === ORIGIN && !url.pathname.startsWith("/v1/auth/oauth/") && !url.pathname.startsWith("/auth/");
+  url.origin === APP ||
+  (url.origin === ORIGIN && !url.pathname.startsWith("/v1/auth/oauth/") && !url.pathname.startsWith("/auth/"));
 
 async function socialLogin(browser: Browser) {
   return browser.navigate(`${ORIGIN}/v1/auth/oauth/github/start`, { stopAt: beyondFlow });
@@ -210,6 +219,30 @@ describe("GitHub sign-in", () => {
     expect((await me(later))?.user.id).toBe(user.id);
   });
 
+  test("an app's flow ends in a one-time code for the app, exchanged with its verifier for a session", async () => {
+    const verifier = crypto.randomUUID().replaceAll("-", "") + crypto.randomUUID().replaceAll("-", "");
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
+    const challenge = Buffer.from(digest).toString("base64url");
+    const { email } = account();
+    const browser = new Browser(api, ORIGIN);
+    const { response } = await browser.navigate(
+      `${ORIGIN}/v1/auth/oauth/github/start?redirectTo=${encodeURIComponent(`${APP}/native`)}&codeChallenge=${challenge}`,
+      { stopAt: beyondFlow },
+    );
+    expect(response.status).toBe(303);
+    const target = new URL(response.headers.get("location")!);
+    expect([...target.searchParams.keys()]).toEqual(["code"]);
+    const exchange = await api.request("/v1/auth/oauth/exchange", {
+      method: "POST",
+      json: { code: target.searchParams.get("code"), codeVerifier: verifier },
+      headers: BEARER_CLIENT,
+    });
+    expect(exchange.status).toBe(200);
+    const { sessionToken } = (await exchange.json()) as { sessionToken: string };
+    const session = await api.request("/v1/auth/session", { headers: { authorization: `Bearer ${sessionToken}` } });
+    expect(((await session.json()) as { user: { email: string } }).user.email).toBe(email);
+  });
+
   test("a code exchanged with another flow's PKCE verifier is refused by GitHub", async () => {
     const browser = new Browser(api, ORIGIN);
     account();
@@ -278,6 +311,26 @@ describe("GitHub sign-in", () => {
     expect((await failures()).at(-1)).toBe("github_user_status_401");
   });
 
+  test.each([
+    ["a string id", { id: "1234", login: "octo" }],
+    ["no id", { login: "octo" }],
+    ["an id that is not an integer", { id: 1.5, login: "octo" }],
+    ["not an object", ["octo"]],
+  ])("a /user answer with %s is oauth_failed and creates nothing", async (_what, body) => {
+    account();
+    github.userBody = body;
+    const usersBefore = await countUsers();
+    const browser = new Browser(api, ORIGIN);
+    try {
+      const { response } = await socialLogin(browser);
+      expect(await refusal(response)).toEqual({ status: 400, code: "oauth_failed" });
+    } finally {
+      github.userBody = undefined;
+    }
+    expect(await countUsers()).toBe(usersBefore);
+    expect((await failures()).at(-1)).toBe("github_user_invalid");
+  });
+
   test("GitHub's error answer (the user denied access) is refused", async () => {
     const browser = new Browser(api, ORIGIN);
     account();
@@ -288,5 +341,16 @@ describe("GitHub sign-in", () => {
     const { response } = await browser.navigate(callback.toString(), { stopAt: beyondFlow });
     expect(await refusal(response)).toEqual({ status: 400, code: "oauth_failed" });
     expect(github.tokenOutcomes.length).toBe(outcomes);
+  });
+
+  // Last: everything above has run.
+  test("no GitHub access token or client secret is in the log or the audit log", async () => {
+    expect(github.issuedTokens.length).toBeGreaterThan(5);
+    expect(lines.length).toBeGreaterThan(0);
+    const audit = JSON.stringify(await api.platform.db.select().from(auditLogs));
+    for (const secret of [...github.issuedTokens, github.clientSecret]) {
+      expect(lines.some((line) => line.includes(secret))).toBe(false);
+      expect(audit.includes(secret)).toBe(false);
+    }
   });
 });

@@ -30,6 +30,8 @@ export interface FakeGitHub {
   issuedTokens: string[];
   /** When set, `/user` answers this status (a revoked token, an outage). */
   userStatus: number | undefined;
+  /** When set, `/user` answers this body instead of the account's. */
+  userBody: unknown;
   close(): Promise<void>;
 }
 
@@ -54,6 +56,7 @@ export function startFakeGitHub(options: { redirectUris: string[] }): FakeGitHub
     tokenOutcomes: [],
     issuedTokens: [],
     userStatus: undefined,
+    userBody: undefined,
   };
 
   function accountOf(request: Request): number | undefined {
@@ -110,6 +113,7 @@ export function startFakeGitHub(options: { redirectUris: string[] }): FakeGitHub
         if (id === undefined || account === undefined) return json({ message: "Bad credentials" }, 401);
         if (url.pathname === "/user/emails") return json(account.emails);
         if (fake.userStatus !== undefined) return json({ message: "no" }, fake.userStatus);
+        if (fake.userBody !== undefined) return json(fake.userBody);
         return json({
           id,
           login: account.login,

@@ -19,7 +19,7 @@ import { GITHUB_SCOPES, gitHubServerMetadata } from "./github.ts";
 /** The scopes every OpenID Connect sign-in asks for; a provider's own `scopes` are added. */
 const BASE_SCOPES = ["openid", "email", "profile"];
 
-/** A provider ready for a sign-in: its settings and what its discovery document says. */
+/** A provider ready for a sign-in: its settings and what its discovery document (GitHub: its preset endpoints) says. */
 export interface ResolvedProvider {
   settings: OAuthProviderConfig;
   /** `oidc`: an ID token proves who signed in. `github`: OAuth 2.0, then GitHub's user and emails APIs. */

@@ -68,7 +68,8 @@ export interface SocialLogin {
   /**
    * The provider's answer: the state (present, known, unused, unexpired, this browser's, this
    * provider's), the issuer, the code's exchange with the PKCE verifier, the ID token's signature,
-   * `aud`, `nonce` and expiry; then the account, and the one sign-in completion.
+   * `aud`, `nonce` and expiry (GitHub: no ID token; its user and emails APIs with the access token);
+   * then the account, and the one sign-in completion.
    */
   callback(
     input: { provider: string; callbackUrl: URL; browserSecret: string | undefined },
