@@ -3,7 +3,15 @@ import { eq } from "drizzle-orm";
 import { createLogger } from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
 import { oauthAccounts, users } from "@burrow/platform-auth/schema";
-import { BEARER_CLIENT, createTestApi, ORIGIN, signIn, signUpUser, type TestApi } from "./helpers.ts";
+import {
+  BEARER_CLIENT,
+  createTestApi,
+  grantPlatformPermissions,
+  ORIGIN,
+  signIn,
+  signUpUser,
+  type TestApi,
+} from "./helpers.ts";
 import { startFakeGitHub, type FakeGitHub, type FakeGitHubAccount } from "./github.ts";
 import { Browser } from "./oidc.ts";
 
@@ -341,6 +349,28 @@ describe("GitHub sign-in", () => {
     const { response } = await browser.navigate(callback.toString(), { stopAt: beyondFlow });
     expect(await refusal(response)).toEqual({ status: 400, code: "oauth_failed" });
     expect(github.tokenOutcomes.length).toBe(outcomes);
+  });
+
+  test("a GitHub provider added at run time starts at github.com with S256 and GitHub's scopes", async () => {
+    const manager = await signUpUser(api);
+    await grantPlatformPermissions(api, manager.id, ["settings:read", "oauth_providers:manage"]);
+    const added = await api.request("/v1/admin/oauth-providers", {
+      method: "POST",
+      headers: manager.bearer,
+      json: { id: "gh-runtime", type: "github", clientId: "runtime-client", clientSecret: "runtime-secret" },
+    });
+    expect(added.status).toBe(201);
+    expect(((await added.json()) as { trustEmail: boolean }).trustEmail).toBe(true);
+    // The start asks nothing of GitHub (no discovery): the redirect alone.
+    const start = await new Browser(api, ORIGIN).fetch(`${ORIGIN}/v1/auth/oauth/gh-runtime/start`);
+    expect(start.status).toBe(302);
+    const location = new URL(start.headers.get("location")!);
+    expect(`${location.origin}${location.pathname}`).toBe("https://github.com/login/oauth/authorize");
+    expect(location.searchParams.get("client_id")).toBe("runtime-client");
+    expect(location.searchParams.get("scope")).toBe("read:user user:email");
+    expect(location.searchParams.get("code_challenge_method")).toBe("S256");
+    expect(location.searchParams.get("redirect_uri")).toBe(`${ORIGIN}/v1/auth/oauth/gh-runtime/callback`);
+    expect(location.search).not.toContain("runtime-secret");
   });
 
   // Last: everything above has run.
