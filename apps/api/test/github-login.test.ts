@@ -34,6 +34,14 @@ beforeAll(async () => {
           clientSecret: github.clientSecret,
           endpoints: github.endpoints,
         },
+        // The same GitHub app with a wrong secret: what an operator's test must catch.
+        {
+          id: "github-wrong-secret",
+          type: "github",
+          clientId: github.clientId,
+          clientSecret: "not-the-secret",
+          endpoints: github.endpoints,
+        },
       ]),
     },
     { log: createLogger({ level: "debug", write: (line) => void lines.push(line) }) },
@@ -374,6 +382,23 @@ describe("GitHub sign-in", () => {
   });
 
   // Last: everything above has run.
+  test("an operator's test of a GitHub provider checks its client id and secret at the token endpoint", async () => {
+    const manager = await signUpUser(api);
+    await grantPlatformPermissions(api, manager.id, ["settings:read", "oauth_providers:manage"]);
+    const check = async (id: string) => {
+      const response = await api.request(`/v1/admin/oauth-providers/${id}/test`, {
+        method: "POST",
+        headers: manager.bearer,
+      });
+      expect(response.status).toBe(200);
+      return (await response.json()) as { ok: boolean; error?: string };
+    };
+    expect(await check("github")).toMatchObject({ ok: true });
+    expect(await check("github-wrong-secret")).toMatchObject({ ok: false, error: "incorrect_client_credentials" });
+    // Nothing was redeemed: the fake GitHub saw only refused codes and refused credentials.
+    expect(github.tokenOutcomes.slice(-2)).toEqual(["bad_verification_code", "incorrect_client_credentials"]);
+  });
+
   test("no GitHub access token or client secret is in the log or the audit log", async () => {
     expect(github.issuedTokens.length).toBeGreaterThan(5);
     expect(lines.length).toBeGreaterThan(0);

@@ -170,11 +170,15 @@ export function createProviderDirectory(deps: { config: Config; clock: Clock; ke
     return metadata;
   }
 
-  async function settingsOf(db: Database, id: string): Promise<OAuthProviderConfig | undefined> {
+  async function settingsOf(
+    db: Database,
+    id: string,
+    options: { disabledToo?: boolean } = {},
+  ): Promise<OAuthProviderConfig | undefined> {
     const configured = Object.hasOwn(config.oauth.providers, id) ? config.oauth.providers[id] : undefined;
     if (configured !== undefined) return configured;
     const [row] = await db.select().from(oauthProviders).where(eq(oauthProviders.id, id));
-    if (row === undefined || !row.enabled) return undefined;
+    if (row === undefined || (!row.enabled && options.disabledToo !== true)) return undefined;
     return {
       id: row.id,
       type: row.type,
@@ -188,6 +192,53 @@ export function createProviderDirectory(deps: { config: Config; clock: Clock; ke
   }
 
   const production = config.env === "production";
+  /**
+   * GitHub has no discovery document: its check asks the token endpoint to redeem a code that does
+   * not exist, with the provider's client id and secret. GitHub answers `bad_verification_code` when
+   * it accepted the client's credentials and `incorrect_client_credentials` when not; no code, token
+   * or user is involved, and the secret goes only to the token endpoint, in the body.
+   */
+  async function checkGitHub(settings: OAuthProviderConfig): Promise<DiscoveryCheck> {
+    const endpoints = settings.endpoints ?? OAUTH_GITHUB_ENDPOINTS;
+    const issuer = new URL(endpoints.authorization).origin;
+    if (!Object.values(endpoints).every((url) => issuerAllowed(url, production)))
+      return {
+        ok: false,
+        issuer,
+        error: "issuer_not_allowed",
+        detail: "GitHub's endpoints must be https:// (http:// only to a loopback address outside production).",
+      };
+    try {
+      const response = await fetch(endpoints.token, {
+        method: "POST",
+        redirect: "manual",
+        signal: AbortSignal.timeout(10_000),
+        headers: { accept: "application/json", "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({
+          client_id: settings.clientId,
+          client_secret: settings.clientSecret,
+          code: "burrow-credentials-check",
+        }),
+      });
+      const answer = (await response.json().catch(() => ({}))) as { error?: unknown };
+      if (answer.error === "bad_verification_code")
+        return { ok: true, issuer, authorizationEndpoint: endpoints.authorization, tokenEndpoint: endpoints.token };
+      const error = typeof answer.error === "string" ? answer.error.slice(0, 60) : `status_${response.status}`;
+      return {
+        ok: false,
+        issuer,
+        error,
+        detail:
+          error === "incorrect_client_credentials"
+            ? "GitHub refused the client id or secret."
+            : "GitHub's token endpoint did not answer as GitHub does.",
+      };
+    } catch (error) {
+      const detail = error instanceof Error ? error.message.slice(0, 300) : "The token endpoint did not answer.";
+      return { ok: false, issuer, error: "unreachable", detail };
+    }
+  }
+
   const configuredOne = (id: string) =>
     Object.hasOwn(config.oauth.providers, id) ? config.oauth.providers[id] : undefined;
   const noSuchProvider = () => new PlatformError("not_found", { detail: "There is no such sign-in provider." });
@@ -257,17 +308,10 @@ export function createProviderDirectory(deps: { config: Config; clock: Clock; ke
     },
 
     async check(db, id) {
-      let issuer: string | null;
-      const configured = configuredOne(id);
-      if (configured !== undefined) issuer = configured.issuer ?? null;
-      else {
-        const [row] = await db
-          .select({ type: oauthProviders.type, issuer: oauthProviders.issuer })
-          .from(oauthProviders)
-          .where(eq(oauthProviders.id, id));
-        if (row === undefined) throw noSuchProvider();
-        issuer = row.issuer ?? OAUTH_PRESET_ISSUERS[row.type] ?? null;
-      }
+      const settings = await settingsOf(db, id, { disabledToo: true });
+      if (settings === undefined) throw noSuchProvider();
+      if (settings.type === "github") return checkGitHub(settings);
+      const issuer = settings.issuer ?? null;
       if (issuer === null)
         return { ok: false, issuer, error: "no_issuer", detail: "This kind of provider has no OpenID Connect issuer." };
       // Checked again here: the environment may have become production since the row was written.
