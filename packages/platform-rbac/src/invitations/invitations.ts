@@ -91,6 +91,11 @@ export function createInvitations(options: {
     options.organizations.authorize(actorId, orgId, "members:invite");
 
   /** The live invitation a token names, or 400 `invalid_link` for anything else (used, revoked, expired, unknown). */
+  /**
+   * The live invitation the token names, locked for the rest of the caller's transaction: racing
+   * accepts queue here, and once the first has redeemed it the others find nothing (invalid_link)
+   * instead of creating the same new account twice (a unique violation, a 500).
+   */
   async function live(tx: Database, token: string): Promise<InvitationRow> {
     const hash = secretHash(token);
     const [row] =
@@ -103,6 +108,7 @@ export function createInvitations(options: {
               and(eq(organizations.id, organizationInvitations.orgId), isNull(organizations.deletedAt)),
             )
             .where(and(eq(organizationInvitations.tokenHash, hash), invitationSecrets.live(clock.now())))
+            .for("update", { of: organizationInvitations })
         : [];
     if (row === undefined) throw new PlatformError("invalid_link");
     return row.invitation;
