@@ -7,11 +7,26 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, count, eq } from "drizzle-orm";
 import { secretHash } from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
-import { authSessions, refreshTokens } from "@burrow/platform-auth/schema";
-import { createTestApi, post, readProblem, signIn, signUpUser, type TestApi } from "./helpers.ts";
+import { authSessions, refreshTokens, users } from "@burrow/platform-auth/schema";
+import { referenceTotp } from "@burrow/platform-auth/testing";
+import { organizationMemberships } from "@burrow/platform-rbac/schema";
+import {
+  BEARER_CLIENT,
+  createTestApi,
+  enrolTotp,
+  ORIGIN,
+  post,
+  readProblem,
+  signIn,
+  signUpUser,
+  type TestApi,
+} from "./helpers.ts";
+import { Browser, startIdentityProvider, type TestIdentityProvider } from "./oidc.ts";
 
 const ROUNDS = Number(process.env.BURROW_RACE_ROUNDS ?? 10);
 const PARALLEL = 20;
+/** A test's time limit: what a round may take at most on a slow machine, times the rounds. */
+const timeout = (perRoundMs: number) => 30_000 + ROUNDS * perRoundMs;
 
 interface RaceOutcome {
   /** The index of the one request that succeeded, and its response. */
@@ -73,75 +88,277 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
     const sessionsOf = async (userId: string): Promise<number> =>
       (await api.platform.db.select({ n: count() }).from(authSessions).where(eq(authSessions.userId, userId)))[0]!.n;
 
-    test("refresh token: one rotation; the others are reuse and answer invalid_token", async () => {
-      const user = await signUpUser(api);
-      for (let round = 0; round < ROUNDS; round++) {
-        const grant = await post(api, "/v1/auth/token", {
-          grantType: "password",
-          email: user.email,
-          password: user.password,
-        });
-        expect(grant.status).toBe(200);
-        const { refreshToken } = (await grant.json()) as { refreshToken: string };
-        const [{ familyId }] = (await api.platform.db
-          .select({ familyId: refreshTokens.familyId })
-          .from(refreshTokens)
-          .where(eq(refreshTokens.tokenHash, secretHash(refreshToken)!))) as [{ familyId: string }];
-
-        const { won, losers } = await race(() =>
-          post(api, "/v1/auth/token", { grantType: "refresh_token", refreshToken }),
-        );
-        expect(((await won.json()) as { refreshToken: string }).refreshToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
-        expect(new Set(losers)).toEqual(new Set(["invalid_token"]));
-        // One successor only: the token first issued and the one rotation's.
-        const tokens = await api.platform.db
-          .select({ n: count() })
-          .from(refreshTokens)
-          .where(eq(refreshTokens.familyId, familyId));
-        expect(tokens[0]!.n).toBe(2);
-      }
-    }, 120_000);
-
-    test("password-reset link: one password change", async () => {
-      for (let round = 0; round < ROUNDS; round++) {
+    test(
+      "refresh token: one rotation; the others are reuse and answer invalid_token",
+      async () => {
         const user = await signUpUser(api);
-        expect((await post(api, "/v1/auth/password/forgot", { email: user.email })).status).toBe(202);
-        const token = await mailedToken(user.email, "/auth/reset-password");
+        for (let round = 0; round < ROUNDS; round++) {
+          const grant = await post(api, "/v1/auth/token", {
+            grantType: "password",
+            email: user.email,
+            password: user.password,
+          });
+          expect(grant.status).toBe(200);
+          const { refreshToken } = (await grant.json()) as { refreshToken: string };
+          const [{ familyId }] = (await api.platform.db
+            .select({ familyId: refreshTokens.familyId })
+            .from(refreshTokens)
+            .where(eq(refreshTokens.tokenHash, secretHash(refreshToken)!))) as [{ familyId: string }];
 
-        const { winner, losers } = await race((index) =>
-          post(api, "/v1/auth/password/reset", { token, newPassword: `racing passphrase number ${index}` }),
-        );
-        expect(new Set(losers)).toEqual(new Set(["invalid_link"]));
-        expect(await audited("user.password_reset", user.id)).toBe(1);
-        // The password is the winner's.
-        expect((await signIn(api, user.email, `racing passphrase number ${winner}`)).status).toBe(200);
-      }
-    }, 120_000);
+          const { won, losers } = await race(() =>
+            post(api, "/v1/auth/token", { grantType: "refresh_token", refreshToken }),
+          );
+          expect(((await won.json()) as { refreshToken: string }).refreshToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+          expect(new Set(losers)).toEqual(new Set(["invalid_token"]));
+          // One successor only: the token first issued and the one rotation's.
+          const tokens = await api.platform.db
+            .select({ n: count() })
+            .from(refreshTokens)
+            .where(eq(refreshTokens.familyId, familyId));
+          expect(tokens[0]!.n).toBe(2);
+        }
+      },
+      timeout(3_000),
+    );
 
-    test("magic link: one session", async () => {
-      for (let round = 0; round < ROUNDS; round++) {
-        const user = await signUpUser(api);
-        expect((await post(api, "/v1/auth/magic-link", { email: user.email })).status).toBe(202);
-        const token = await mailedToken(user.email, "/auth/magic-link");
+    test(
+      "password-reset link: one password change",
+      async () => {
+        for (let round = 0; round < ROUNDS; round++) {
+          const user = await signUpUser(api);
+          expect((await post(api, "/v1/auth/password/forgot", { email: user.email })).status).toBe(202);
+          const token = await mailedToken(user.email, "/auth/reset-password");
 
-        const { losers } = await race(() => post(api, "/v1/auth/magic-link/verify", { token }));
-        expect(new Set(losers)).toEqual(new Set(["invalid_link"]));
-        // The sign-up's session and the link's.
-        expect(await sessionsOf(user.id)).toBe(2);
-      }
-    }, 120_000);
+          const { winner, losers } = await race((index) =>
+            post(api, "/v1/auth/password/reset", { token, newPassword: `racing passphrase number ${index}` }),
+          );
+          expect(new Set(losers)).toEqual(new Set(["invalid_link"]));
+          expect(await audited("user.password_reset", user.id)).toBe(1);
+          // The password is the winner's.
+          expect((await signIn(api, user.email, `racing passphrase number ${winner}`)).status).toBe(200);
+        }
+      },
+      timeout(3_000),
+    );
 
-    test("email code: one session; the others are a wrong code or find the attempts used up", async () => {
-      for (let round = 0; round < ROUNDS; round++) {
-        const user = await signUpUser(api);
-        expect((await post(api, "/v1/auth/otp/email", { email: user.email })).status).toBe(202);
-        const code = /\b(\d{6})\b/.exec(await newestMail(user.email))![1]!;
+    test(
+      "magic link: one session",
+      async () => {
+        for (let round = 0; round < ROUNDS; round++) {
+          const user = await signUpUser(api);
+          expect((await post(api, "/v1/auth/magic-link", { email: user.email })).status).toBe(202);
+          const token = await mailedToken(user.email, "/auth/magic-link");
 
-        const { losers } = await race(() => post(api, "/v1/auth/otp/email/verify", { email: user.email, code }));
-        // Attempts reserve a throttle slot first: those past the limit are refused without a check.
-        for (const loser of losers) expect(["invalid_code", "too_many_attempts"]).toContain(loser);
-        expect(await sessionsOf(user.id)).toBe(2);
-      }
-    }, 120_000);
+          const { losers } = await race(() => post(api, "/v1/auth/magic-link/verify", { token }));
+          expect(new Set(losers)).toEqual(new Set(["invalid_link"]));
+          // The sign-up's session and the link's.
+          expect(await sessionsOf(user.id)).toBe(2);
+        }
+      },
+      timeout(3_000),
+    );
+
+    test(
+      "email code: one session; the others are a wrong code or find the attempts used up",
+      async () => {
+        for (let round = 0; round < ROUNDS; round++) {
+          const user = await signUpUser(api);
+          expect((await post(api, "/v1/auth/otp/email", { email: user.email })).status).toBe(202);
+          const code = /\b(\d{6})\b/.exec(await newestMail(user.email))![1]!;
+
+          const { losers } = await race(() => post(api, "/v1/auth/otp/email/verify", { email: user.email, code }));
+          // Attempts reserve a throttle slot first: those past the limit are refused without a check.
+          for (const loser of losers) expect(["invalid_code", "too_many_attempts"]).toContain(loser);
+          expect(await sessionsOf(user.id)).toBe(2);
+        }
+      },
+      timeout(3_000),
+    );
+
+    test(
+      "verification link: one verification (a used link is refused like any other, not answered twice)",
+      async () => {
+        // Verification links keep the earlier ones alive (KEEPS_EARLIER: two mails may arrive in either
+        // order), but each one is still used once: verifyEmail redeems it like every other link.
+        for (let round = 0; round < ROUNDS; round++) {
+          const user = await signUpUser(api);
+          expect((await post(api, "/v1/auth/email/verify/resend", { email: user.email })).status).toBe(202);
+          const token = await mailedToken(user.email, "/auth/verify-email");
+
+          const { losers } = await race(() => post(api, "/v1/auth/email/verify", { token }));
+          expect(new Set(losers)).toEqual(new Set(["invalid_link"]));
+          expect(await audited("user.email_verified", user.id)).toBe(1);
+        }
+      },
+      timeout(3_000),
+    );
+
+    test(
+      "added-address confirmation: one verification",
+      async () => {
+        for (let round = 0; round < ROUNDS; round++) {
+          const user = await signUpUser(api);
+          const added = `added-${round}-${crypto.randomUUID().slice(0, 8)}@example.com`;
+          expect((await post(api, "/v1/me/emails", { email: added }, user.bearer)).status).toBe(201);
+          const token = await mailedToken(added, "/auth/confirm-email");
+
+          const { losers } = await race(() => post(api, "/v1/auth/email/confirm", { token }));
+          expect(new Set(losers)).toEqual(new Set(["invalid_link"]));
+          expect(await audited("user.email_verified", user.id)).toBe(1);
+        }
+      },
+      timeout(3_000),
+    );
+
+    test(
+      "MFA token with a TOTP code: one session",
+      async () => {
+        for (let round = 0; round < ROUNDS; round++) {
+          const user = await signUpUser(api);
+          const { secret } = await enrolTotp(api, user);
+          const { mfaToken } = (await (await signIn(api, user.email, user.password)).json()) as { mfaToken: string };
+          const code = referenceTotp(secret, Math.floor(api.clock.now().getTime() / 1000));
+
+          const { losers } = await race(() => post(api, "/v1/auth/mfa/verify", { mfaToken, method: "totp", code }));
+          // A loser finds the challenge used or out of tries (invalid_token), the code's step used
+          // (invalid_code), or the account's second-factor slots taken (too_many_attempts).
+          for (const loser of losers) expect(["invalid_token", "invalid_code", "too_many_attempts"]).toContain(loser);
+          expect(await sessionsOf(user.id)).toBe(2);
+          api.clock.advance(30_000);
+        }
+      },
+      timeout(3_000),
+    );
+
+    test(
+      "recovery code: one session, with a challenge of its own for every request",
+      async () => {
+        for (let round = 0; round < ROUNDS; round++) {
+          const user = await signUpUser(api);
+          const { recoveryCodes } = await enrolTotp(api, user);
+          // Twenty challenges, so that only the recovery code is shared between the racing requests (one
+          // after another: parallel sign-ins would meet the account's attempt slots).
+          const mfaTokens: string[] = [];
+          for (let index = 0; index < PARALLEL; index++) {
+            const challenge = await signIn(api, user.email, user.password);
+            expect(challenge.status).toBe(200);
+            mfaTokens.push(((await challenge.json()) as { mfaToken: string }).mfaToken);
+          }
+          const code = recoveryCodes[0]!;
+
+          const { losers } = await race((index) =>
+            post(api, "/v1/auth/mfa/verify", { mfaToken: mfaTokens[index], method: "recovery_code", code }),
+          );
+          // A loser finds the code used (invalid_code) or the account's second-factor slots taken
+          // by the requests still being checked (too_many_attempts).
+          for (const loser of losers) expect(["invalid_code", "too_many_attempts"]).toContain(loser);
+          expect(await sessionsOf(user.id)).toBe(2);
+        }
+      },
+      timeout(6_000),
+    );
+
+    test(
+      "invitation: one account, one membership",
+      async () => {
+        for (let round = 0; round < ROUNDS; round++) {
+          // An inviter of its own each round: one may send 20 invitations in three minutes.
+          const owner = await signUpUser(api);
+          const orgId = (
+            (await (await post(api, "/v1/orgs", { name: `Racing ${round}` }, owner.bearer)).json()) as { id: string }
+          ).id;
+          const email = `invited-${round}-${crypto.randomUUID().slice(0, 8)}@example.com`;
+          const invited = await post(api, `/v1/orgs/${orgId}/invitations`, { email, role: "member" }, owner.bearer);
+          expect(invited.status).toBe(201);
+          const token = await mailedToken(email, "/auth/accept-invitation");
+
+          // Each request would create the invited account: before the invitation row was locked, the
+          // losers' inserts met the unique address index and answered 500.
+          const { losers } = await race((index) =>
+            post(
+              api,
+              "/v1/invitations/accept",
+              { token, password: `my own passphrase number ${index}` },
+              BEARER_CLIENT,
+            ),
+          );
+          expect(new Set(losers)).toEqual(new Set(["invalid_link"]));
+          const members = await api.platform.db
+            .select({ n: count() })
+            .from(organizationMemberships)
+            .where(eq(organizationMemberships.orgId, orgId));
+          expect(members[0]!.n).toBe(2);
+          const accounts = await api.platform.db.select({ n: count() }).from(users).where(eq(users.email, email));
+          expect(accounts[0]!.n).toBe(1);
+        }
+      },
+      timeout(3_000),
+    );
+  },
+);
+
+describe.skipIf(process.env.DATABASE_URL === undefined)(
+  `OAuth states raced by ${PARALLEL} parallel callbacks, ${ROUNDS} rounds (PostgreSQL)`,
+  () => {
+    let api: TestApi;
+    let idp: TestIdentityProvider;
+    beforeAll(async () => {
+      idp = await startIdentityProvider({ redirectUris: [`${ORIGIN}/v1/auth/oauth/idp/callback`] });
+      api = await createTestApi({
+        BURROW_OAUTH_PROVIDERS: JSON.stringify([
+          { id: "idp", type: "oidc", issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret },
+        ]),
+      });
+      // The provider stamps its tokens with real time; Burrow's checks use the test clock, from now.
+      api.clock.set(new Date());
+    }, 60_000);
+    afterAll(async () => {
+      await api.close();
+      await idp.close();
+    });
+
+    test(
+      "one callback signs in: one account, one session; the others are refused with invalid_oauth_state",
+      async () => {
+        for (let round = 0; round < ROUNDS; round++) {
+          const subject = `racer-${round}-${crypto.randomUUID().slice(0, 8)}`;
+          const email = `${subject}@example.com`;
+          idp.accounts.set(subject, { email, email_verified: true, name: "Ada Racing" });
+          idp.nextLogin = subject;
+          const browser = new Browser(api, ORIGIN);
+          // Through the provider, stopping where it sends the browser back: the callback, unvisited.
+          const { response, url } = await browser.navigate(`${ORIGIN}/v1/auth/oauth/idp/start`, {
+            stopAt: (next) => next.pathname.endsWith("/callback"),
+          });
+          const callback = new URL(response.headers.get("location")!, url).toString();
+
+          // The same browser (its state cookie) returns twenty times at once.
+          const responses = await Promise.all(Array.from({ length: PARALLEL }, () => browser.fetch(callback)));
+          const statuses = responses.map((answer) => answer.status);
+          expect(statuses.filter((status) => status >= 500)).toEqual([]);
+          const winners = statuses.filter((status) => status < 400);
+          expect(winners.length).toBe(1);
+          for (const answer of responses) {
+            if (answer.status < 400) continue;
+            expect(answer.status).toBe(400);
+            expect(/Error code: <code>([a-z_]+)<\/code>/.exec(await answer.text())?.[1]).toBe("invalid_oauth_state");
+          }
+          const [account] = await api.platform.db.select().from(users).where(eq(users.email, email));
+          expect(account).toBeDefined();
+          expect((await api.platform.db.select({ n: count() }).from(users).where(eq(users.email, email)))[0]!.n).toBe(
+            1,
+          );
+          expect(
+            (
+              await api.platform.db
+                .select({ n: count() })
+                .from(authSessions)
+                .where(eq(authSessions.userId, account!.id))
+            )[0]!.n,
+          ).toBe(1);
+        }
+      },
+      timeout(3_000),
+    );
   },
 );
