@@ -312,40 +312,45 @@ describe("GitHub sign-in", () => {
     expect(github.tokenOutcomes.length).toBe(outcomes);
   });
 
-  test("GitHub's user API refusing the token is oauth_failed, audited, and creates nothing", async () => {
+  /**
+   * A sign-in while the fake GitHub misbehaves (`misbehave` returns how to undo it): refused as
+   * oauth_failed, audited with `reason`, and nothing created.
+   */
+  async function expectRefusedWhile(misbehave: () => () => void, reason: string): Promise<void> {
     account();
-    github.userStatus = 401;
+    const undo = misbehave();
     const usersBefore = await countUsers();
-    const browser = new Browser(api, ORIGIN);
     try {
-      const { response } = await socialLogin(browser);
+      const { response } = await socialLogin(new Browser(api, ORIGIN));
       expect(await refusal(response)).toEqual({ status: 400, code: "oauth_failed" });
     } finally {
-      github.userStatus = undefined;
+      undo();
     }
     expect(await countUsers()).toBe(usersBefore);
-    expect((await failures()).at(-1)).toBe("github_user_status_401");
-  });
+    expect((await failures()).at(-1)).toBe(reason);
+  }
+
+  test("GitHub's user API refusing the token is oauth_failed, audited, and creates nothing", () =>
+    expectRefusedWhile(() => {
+      github.userStatus = 401;
+      return () => {
+        github.userStatus = undefined;
+      };
+    }, "github_user_status_401"));
 
   test.each([
     ["a string id", { id: "1234", login: "octo" }],
     ["no id", { login: "octo" }],
     ["an id that is not an integer", { id: 1.5, login: "octo" }],
     ["not an object", ["octo"]],
-  ])("a /user answer with %s is oauth_failed and creates nothing", async (_what, body) => {
-    account();
-    github.userBody = body;
-    const usersBefore = await countUsers();
-    const browser = new Browser(api, ORIGIN);
-    try {
-      const { response } = await socialLogin(browser);
-      expect(await refusal(response)).toEqual({ status: 400, code: "oauth_failed" });
-    } finally {
-      github.userBody = undefined;
-    }
-    expect(await countUsers()).toBe(usersBefore);
-    expect((await failures()).at(-1)).toBe("github_user_invalid");
-  });
+  ])("a /user answer with %s is oauth_failed and creates nothing", (_what, body) =>
+    expectRefusedWhile(() => {
+      github.userBody = body;
+      return () => {
+        github.userBody = undefined;
+      };
+    }, "github_user_invalid"),
+  );
 
   test("GitHub's error answer (the user denied access) is refused", async () => {
     const browser = new Browser(api, ORIGIN);

@@ -8,35 +8,37 @@ export interface PasskeyOffer {
 
 /**
  * A passkey as a way through this step: a form hidden until the console's passkey script finds
- * WebAuthn in the browser, runs the ceremony and posts the answer. Without script it stays hidden.
+ * WebAuthn in the browser, runs the ceremony and posts the answer. Without script it stays hidden;
+ * with no offer (the operator has no passkey) there is nothing.
  */
 const PasskeyForm = (props: {
-  offer: PasskeyOffer;
+  offer: PasskeyOffer | null;
   mode: "authenticate" | "register";
   action: string;
   csrf: string;
   label: string;
   fields?: Record<string, string>;
-}) => (
-  <form
-    class="passkey"
-    method="post"
-    action={props.action}
-    data-passkey={props.mode}
-    data-options={JSON.stringify(props.offer.options)}
-    hidden
-  >
-    <CsrfField token={props.csrf} />
-    {Object.entries(props.fields ?? {}).map(([name, value]) => (
-      <input type="hidden" name={name} value={value} />
-    ))}
-    <input type="hidden" name="ceremonyId" value={props.offer.ceremonyId} />
-    <input type="hidden" name="response" value="" />
-    <div class="error" role="alert" data-passkey-error hidden></div>
-    <button type="submit">{props.label}</button>
-    <p class="muted or">or</p>
-  </form>
-);
+}) =>
+  props.offer === null ? null : (
+    <form
+      class="passkey"
+      method="post"
+      action={props.action}
+      data-passkey={props.mode}
+      data-options={JSON.stringify(props.offer.options)}
+      hidden
+    >
+      <CsrfField token={props.csrf} />
+      {Object.entries(props.fields ?? {}).map(([name, value]) => (
+        <input type="hidden" name={name} value={value} />
+      ))}
+      <input type="hidden" name="ceremonyId" value={props.offer.ceremonyId} />
+      <input type="hidden" name="response" value="" />
+      <div class="error" role="alert" data-passkey-error hidden></div>
+      <button type="submit">{props.label}</button>
+      <p class="muted or">or</p>
+    </form>
+  );
 
 const passkeyScripts = (offer: PasskeyOffer | null): ScriptPath[] | undefined =>
   offer === null ? undefined : ["/assets/passkey.js"];
@@ -77,16 +79,14 @@ export const MfaPage = (props: {
   error?: string | undefined;
 }) => (
   <Solo title="Two-step verification" error={props.error} scripts={passkeyScripts(props.passkey)}>
-    {props.passkey === null ? null : (
-      <PasskeyForm
-        offer={props.passkey}
-        mode="authenticate"
-        action="/sign-in/passkey"
-        csrf={props.csrf}
-        label="Use a passkey"
-        fields={{ mfaToken: props.mfaToken }}
-      />
-    )}
+    <PasskeyForm
+      offer={props.passkey}
+      mode="authenticate"
+      action="/sign-in/passkey"
+      csrf={props.csrf}
+      label="Use a passkey"
+      fields={{ mfaToken: props.mfaToken }}
+    />
     <p class="muted">Enter the code from your authenticator app, or one of your recovery codes.</p>
     <form method="post" action="/sign-in/mfa">
       <CsrfField token={props.csrf} />
@@ -157,16 +157,14 @@ export const ReauthenticatePage = (props: {
 }) => (
   <Solo title="Confirm it is you" error={props.error} scripts={passkeyScripts(props.passkey)}>
     <p class="muted">This action needs a fresh confirmation.</p>
-    {props.passkey === null ? null : (
-      <PasskeyForm
-        offer={props.passkey}
-        mode="authenticate"
-        action="/reauthenticate/passkey"
-        csrf={props.csrf}
-        label="Confirm with a passkey"
-        fields={{ next: props.next }}
-      />
-    )}
+    <PasskeyForm
+      offer={props.passkey}
+      mode="authenticate"
+      action="/reauthenticate/passkey"
+      csrf={props.csrf}
+      label="Confirm with a passkey"
+      fields={{ next: props.next }}
+    />
     <form method="post" action="/reauthenticate">
       <CsrfField token={props.csrf} />
       <input type="hidden" name="next" value={props.next} />

@@ -2,14 +2,7 @@
 // run time, stored by auth with their client secrets encrypted. The /v1/admin/oauth-providers routes
 // and the console both call this one service, so the permission checks and the audit live here.
 // A client secret goes in and never comes out: no answer of this service carries one.
-import {
-  type AuditLog,
-  type Clock,
-  type Database,
-  type OAuthProviderType,
-  PlatformError,
-  type RequestContext,
-} from "@burrow/platform-core";
+import { type AuditLog, type Clock, type Database, PlatformError, type RequestContext } from "@burrow/platform-core";
 import {
   assertRecentAuthentication,
   type DiscoveryCheck,
@@ -25,14 +18,7 @@ import type { StepUp } from "../user-admin/user-admin.ts";
 export const OAUTH_PROVIDERS_MANAGE = "oauth_providers:manage";
 
 /** A provider as operators see it, wherever it comes from; never its client secret. */
-export interface ProviderListing {
-  id: string;
-  type: OAuthProviderType;
-  issuer: string | null;
-  clientId: string;
-  scopes: string[];
-  trustEmail: boolean;
-  enabled: boolean;
+export interface ProviderListing extends Omit<StoredProvider, "createdAt" | "updatedAt"> {
   /** `config`: from BURROW_OAUTH_PROVIDERS, changed only there. `database`: added at run time. */
   source: "config" | "database";
   createdAt: Date | null;

@@ -5,7 +5,7 @@ import type { EligibilityView, ElevationRow } from "@burrow/platform-rbac";
 import { requireCaller } from "../../authenticate/index.ts";
 import { type Platform } from "../../compose/platform.ts";
 import { type AppEnv } from "../../env.ts";
-import { jsonBody, jsonContent, problems, signedIn } from "../../schemas.ts";
+import { jsonBody, jsonContent, problems } from "../../schemas.ts";
 import { OrgId, Role, route } from "./shared.ts";
 
 const Elevation = z
@@ -23,7 +23,6 @@ const Elevation = z
 const ElevationId = idSchema("elevation").openapi({ param: { name: "elevationId", in: "path" }, type: "string" });
 const listElevations = route({
   operationId: "listElevations",
-  security: signedIn,
   method: "get",
   path: "/v1/elevations",
   summary: "My elevations",
@@ -31,7 +30,6 @@ const listElevations = route({
 });
 const requestElevation = route({
   operationId: "requestElevation",
-  security: signedIn,
   method: "post",
   path: "/v1/elevations",
   summary: "Take on an eligible role for a while (active at once, or pending approval)",
@@ -51,7 +49,6 @@ const requestElevation = route({
 });
 const endElevation = route({
   operationId: "endElevation",
-  security: signedIn,
   method: "delete",
   path: "/v1/elevations/{elevationId}",
   summary: "End an elevation early",
@@ -60,7 +57,6 @@ const endElevation = route({
 });
 const approveElevation = route({
   operationId: "approveElevation",
-  security: signedIn,
   method: "post",
   path: "/v1/elevations/{elevationId}/approve",
   summary: "Approve someone else's pending elevation",
@@ -69,7 +65,6 @@ const approveElevation = route({
 });
 const makeEligible = route({
   operationId: "createEligibility",
-  security: signedIn,
   method: "post",
   path: "/v1/orgs/{orgId}/eligibilities",
   summary:
@@ -89,7 +84,6 @@ const makeEligible = route({
 
 const makePlatformEligible = route({
   operationId: "createPlatformEligibility",
-  security: signedIn,
   method: "post",
   path: "/v1/admin/eligibilities",
   summary:
@@ -121,7 +115,6 @@ const Eligibility = z
 const EligibilityId = idSchema("elevation").openapi({ param: { name: "eligibilityId", in: "path" }, type: "string" });
 const listEligibilities = route({
   operationId: "listEligibilities",
-  security: signedIn,
   method: "get",
   path: "/v1/orgs/{orgId}/eligibilities",
   summary: "Who may elevate to which role here (members:read)",
@@ -133,7 +126,6 @@ const listEligibilities = route({
 });
 const revokeEligibility = route({
   operationId: "revokeEligibility",
-  security: signedIn,
   method: "delete",
   path: "/v1/orgs/{orgId}/eligibilities/{eligibilityId}",
   summary: "Revoke an eligibility, ending any elevation from it (members:update)",
@@ -142,7 +134,6 @@ const revokeEligibility = route({
 });
 const listPlatformEligibilities = route({
   operationId: "listPlatformEligibilities",
-  security: signedIn,
   method: "get",
   path: "/v1/admin/eligibilities",
   summary: "Who may elevate to which platform role (users:read)",
@@ -150,7 +141,6 @@ const listPlatformEligibilities = route({
 });
 const revokePlatformEligibility = route({
   operationId: "revokePlatformEligibility",
-  security: signedIn,
   method: "delete",
   path: "/v1/admin/eligibilities/{eligibilityId}",
   summary: "Revoke a platform eligibility, ending any elevation from it (users:manage)",

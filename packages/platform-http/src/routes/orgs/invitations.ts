@@ -5,7 +5,7 @@ import type { InvitationView } from "@burrow/platform-rbac";
 import { requireCaller } from "../../authenticate/index.ts";
 import { type Platform } from "../../compose/platform.ts";
 import { type AppEnv } from "../../env.ts";
-import { Email, jsonBody, jsonContent, PasswordInput, problems, signedIn } from "../../schemas.ts";
+import { Email, jsonBody, jsonContent, PasswordInput, problems } from "../../schemas.ts";
 import { signedInResponse } from "../signed-in.ts";
 import { OrgId, Role, route } from "./shared.ts";
 
@@ -22,7 +22,6 @@ const Invitation = z
 const InvitationId = idSchema("invitation").openapi({ param: { name: "invitationId", in: "path" }, type: "string" });
 const listInvitations = route({
   operationId: "listInvitations",
-  security: signedIn,
   method: "get",
   path: "/v1/orgs/{orgId}/invitations",
   summary: "Invitations (members:invite)",
@@ -34,7 +33,6 @@ const listInvitations = route({
 });
 const invite = route({
   operationId: "inviteMember",
-  security: signedIn,
   method: "post",
   path: "/v1/orgs/{orgId}/invitations",
   summary:
@@ -44,7 +42,6 @@ const invite = route({
 });
 const revokeInvitation = route({
   operationId: "revokeInvitation",
-  security: signedIn,
   method: "delete",
   path: "/v1/orgs/{orgId}/invitations/{invitationId}",
   summary: "Revoke an invitation",
@@ -53,7 +50,6 @@ const revokeInvitation = route({
 });
 const acceptInvitation = route({
   operationId: "acceptInvitation",
-  security: signedIn,
   method: "post",
   path: "/v1/invitations/accept",
   summary:

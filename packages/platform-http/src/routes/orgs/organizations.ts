@@ -5,7 +5,7 @@ import type { OrganizationRow } from "@burrow/platform-rbac";
 import { requireCaller } from "../../authenticate/index.ts";
 import { type Platform } from "../../compose/platform.ts";
 import { type AppEnv } from "../../env.ts";
-import { jsonBody, jsonContent, Metadata, problems, signedIn } from "../../schemas.ts";
+import { jsonBody, jsonContent, Metadata, problems } from "../../schemas.ts";
 import { Name, OrgId, Role, route, UserId } from "./shared.ts";
 
 const Organization = z
@@ -36,7 +36,6 @@ const LogoUrl = z
   .nullable();
 const listOrgs = route({
   operationId: "listOrganizations",
-  security: signedIn,
   method: "get",
   path: "/v1/orgs",
   summary: "The organizations I belong to",
@@ -47,7 +46,6 @@ const listOrgs = route({
 });
 const createOrg = route({
   operationId: "createOrganization",
-  security: signedIn,
   method: "post",
   path: "/v1/orgs",
   summary: "Create an organization (I become its owner)",
@@ -60,7 +58,6 @@ const createOrg = route({
 });
 const getOrg = route({
   operationId: "getOrganization",
-  security: signedIn,
   method: "get",
   path: "/v1/orgs/{orgId}",
   summary: "An organization I can see",
@@ -69,7 +66,6 @@ const getOrg = route({
 });
 const updateOrg = route({
   operationId: "updateOrganization",
-  security: signedIn,
   method: "patch",
   path: "/v1/orgs/{orgId}",
   summary: "Rename, re-slug or change the logo and metadata (org:update)",
@@ -88,7 +84,6 @@ const updateOrg = route({
 });
 const deleteOrg = route({
   operationId: "deleteOrganization",
-  security: signedIn,
   method: "delete",
   path: "/v1/orgs/{orgId}",
   summary: "Delete an organization (owners; recent re-authentication required)",
@@ -97,7 +92,6 @@ const deleteOrg = route({
 });
 const listMembers = route({
   operationId: "listMembers",
-  security: signedIn,
   method: "get",
   path: "/v1/orgs/{orgId}/members",
   summary: "Members (members:read)",
@@ -106,7 +100,6 @@ const listMembers = route({
 });
 const changeRole = route({
   operationId: "changeMemberRole",
-  security: signedIn,
   method: "patch",
   path: "/v1/orgs/{orgId}/members/{userId}",
   summary: "Change a member's role (members:update; never beyond your own)",
@@ -115,7 +108,6 @@ const changeRole = route({
 });
 const removeMember = route({
   operationId: "removeMember",
-  security: signedIn,
   method: "delete",
   path: "/v1/orgs/{orgId}/members/{userId}",
   summary: "Remove a member (members:remove), or leave (your own id)",
@@ -124,7 +116,6 @@ const removeMember = route({
 });
 const transfer = route({
   operationId: "transferOwnership",
-  security: signedIn,
   method: "post",
   path: "/v1/orgs/{orgId}/transfer-ownership",
   summary: "Make another member owner (owners); you become admin",
@@ -136,7 +127,6 @@ const transfer = route({
 });
 const catalogue = route({
   operationId: "listPermissions",
-  security: signedIn,
   method: "get",
   path: "/v1/permissions",
   summary: "The permission catalogue",
@@ -150,7 +140,6 @@ const catalogue = route({
 });
 const myPermissions = route({
   operationId: "listMyPermissions",
-  security: signedIn,
   method: "get",
   path: "/v1/me/permissions",
   summary: "My effective permissions, in an organization if named",
@@ -166,7 +155,6 @@ const myPermissions = route({
 
 const entitlementsRoute = route({
   operationId: "listEntitlements",
-  security: signedIn,
   method: "get",
   path: "/v1/entitlements",
   summary: "My resolved features and limits, with the organization's when named",

@@ -4,7 +4,7 @@ import { idSchema } from "@burrow/platform-core";
 import { requireCaller } from "../../authenticate/index.ts";
 import { type Platform } from "../../compose/platform.ts";
 import { type AppEnv } from "../../env.ts";
-import { jsonBody, jsonContent, problems, signedIn } from "../../schemas.ts";
+import { jsonBody, jsonContent, problems } from "../../schemas.ts";
 import { Name, OrgId, route } from "./shared.ts";
 
 const RoleView = z
@@ -14,7 +14,6 @@ const RoleId = idSchema("role").openapi({ param: { name: "roleId", in: "path" },
 const Permissions = z.array(z.string().max(100)).max(100);
 const listRoles = route({
   operationId: "listRoles",
-  security: signedIn,
   method: "get",
   path: "/v1/orgs/{orgId}/roles",
   summary: "The organization's roles: built-in and custom (roles:read)",
@@ -23,7 +22,6 @@ const listRoles = route({
 });
 const createRole = route({
   operationId: "createRole",
-  security: signedIn,
   method: "post",
   path: "/v1/orgs/{orgId}/roles",
   summary: "Create a custom role (roles:manage; only permissions you hold)",
@@ -35,7 +33,6 @@ const createRole = route({
 });
 const updateRole = route({
   operationId: "updateRole",
-  security: signedIn,
   method: "patch",
   path: "/v1/orgs/{orgId}/roles/{roleId}",
   summary: "Rename a custom role or change its permissions (roles:manage)",
@@ -47,7 +44,6 @@ const updateRole = route({
 });
 const deleteRole = route({
   operationId: "deleteRole",
-  security: signedIn,
   method: "delete",
   path: "/v1/orgs/{orgId}/roles/{roleId}",
   summary: "Delete a custom role nobody holds (roles:manage)",
