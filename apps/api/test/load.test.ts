@@ -2,8 +2,8 @@
 // 5% refreshes, 4% sign-ins, 1% sign-ups — from closed-loop clients in this process, as fast as the
 // machine answers. It fails on any answer but the intended ones, on a p99 past its bound, on resident
 // memory that grows over the run, and on a success without its audit entry. PGlite serves one process
-// from inside it, so the file is reported as skipped without DATABASE_URL. `DATABASE_URL=… bun run test:load` runs a
-// full minute; the ordinary suite runs BURROW_LOAD_SECONDS (8 by default) to fit CI.
+// from inside it, so the file is reported as skipped without DATABASE_URL. `DATABASE_URL=… bun run
+// test:load` runs a full minute; the ordinary suite runs BURROW_LOAD_SECONDS (8 by default) to fit CI.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, gt, inArray } from "drizzle-orm";
 import { auditLogs } from "@burrow/platform-core/schema";
@@ -17,11 +17,14 @@ const CLIENTS = Number(process.env.BURROW_LOAD_CLIENTS ?? 16);
 const WARM_UP_MS = 1_000;
 /**
  * p99 bounds, generous for a 2-core CI machine whose cores the load generator shares (and other jobs
- * may too), yet an order of magnitude below what a blocked event loop or a lock queue gives. Sign-in
- * and sign-up hash a password with Argon2id (19 MiB, t=2) behind a concurrency limit, so they wait
- * for each other by design.
+ * may too): on an idle 2-core machine the short run measured p99 ≈ 20 ms for session checks, 300 ms
+ * for refreshes and 500–700 ms for sign-ins and sign-ups; with the machine 9× oversubscribed by other
+ * work, 1.6 s for refreshes and 3.6 s for sign-ins. Session checks are the hot path (cached, no
+ * write) and keep a tight bound: a query or a write per check, or a blocked event loop, breaks it.
+ * Sign-in and sign-up hash a password with Argon2id (19 MiB, t=2, four at a time), so they queue
+ * for the hasher by design and share the cores with everything else.
  */
-const P99_BOUND_MS: Record<Kind, number> = { session: 500, refresh: 1_000, signIn: 3_000, signUp: 3_000 };
+const P99_BOUND_MS: Record<Kind, number> = { session: 500, refresh: 3_000, signIn: 8_000, signUp: 8_000 };
 /**
  * Memory is bounded when the median resident size of the run's last quarter is at most that of its
  * first quarter (after warm-up) × 1.25 + 32 MiB: allocator and JIT settling may add some, a leak per
@@ -301,7 +304,7 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
         // The mix ran: every kind was sent, and the run sustained more than a trickle.
         for (const kind of KINDS)
           expect(tally.statuses[kind].get(kind === "signUp" ? 201 : 200) ?? 0).toBeGreaterThan(0);
-        expect(total / elapsed).toBeGreaterThan(100);
+        expect(total / elapsed).toBeGreaterThan(50);
         // Latency and memory, bounded.
         for (const row of rows) expect(row["p99 ms"]).toBeLessThanOrEqual(P99_BOUND_MS[row.kind]);
         expect(measured.length).toBeGreaterThanOrEqual(8);

@@ -105,8 +105,9 @@ describe("no secret is ever written to the logs, the audit log, security events,
     await api.runJobs();
     plant("invitation token", mail.linkTo("dave@example.com", "/auth/accept-invitation").searchParams.get("token")!);
 
-    // Mailed links and codes: a reset link (left unused), a magic link (followed: it asks for the
-    // second factor) and an email sign-in code.
+    // Mailed links and codes: a reset link (left unused), a magic link and an email sign-in code. The
+    // magic link is the address's first proof, so it also ends the password and the sessions set up
+    // before it (the flows that need a session come first); it asks for the second factor.
     await post("/v1/auth/password/forgot", { email });
     await api.runJobs();
     plant("reset token", mail.linkTo(email, "/auth/reset-password").searchParams.get("token")!);
