@@ -28,7 +28,7 @@ const P99_BOUND_MS: Record<Kind, number> = { session: 500, refresh: 3_000, signI
 /**
  * Memory is bounded when the median resident size of the run's last quarter is at most that of its
  * first quarter (after warm-up) × 1.1 + 24 MiB. Measured growth was 7–11 MiB over 8-second runs
- * (allocator and JIT settling) and 5 MiB over a minute; a leak per request (a session cache without
+ * (allocator and JIT settling) and 5–13 MiB over a minute; a leak per request (a session cache without
  * a bound, a rate-limit map, a per-request listener) grows with every quarter: over the full minute
  * a few KiB per request fails the run, over the short run some tens of KiB.
  */
