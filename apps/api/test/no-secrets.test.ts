@@ -4,6 +4,7 @@ import { createLogger, queryRows, secretHash, type Database } from "@burrow/plat
 import { referenceTotp } from "@burrow/platform-auth/testing";
 import { createTestMailServer } from "@burrow/platform-email/testing";
 import { BEARER_CLIENT, createTestApi, grantPlatformPermissions, signUpUser, type TestApi } from "./helpers.ts";
+import { startFakeTwilio } from "./twilio.ts";
 
 // Known secrets are planted by running the real flows; then every place Burrow writes to — the log,
 // the audit table, security events, the job queue, the outbox, webhook payloads, and every column of
@@ -11,6 +12,7 @@ import { BEARER_CLIENT, createTestApi, grantPlatformPermissions, signUpUser, typ
 describe("no secret is ever written to the logs, the audit log, security events, jobs, webhooks or the database", () => {
   let api: TestApi;
   const mail = createTestMailServer();
+  const twilio = startFakeTwilio();
   const lines: string[] = [];
   const secrets = new Map<string, string>();
   let userId = "";
@@ -34,7 +36,7 @@ describe("no secret is ever written to the logs, the audit log, security events,
 
   beforeAll(async () => {
     api = await createTestApi(
-      { BURROW_WEBHOOK_ALLOW_LOOPBACK: "1" },
+      { BURROW_WEBHOOK_ALLOW_LOOPBACK: "1", ...twilio.env },
       // The real logger at its most talkative, writing into the test instead of stderr.
       { mail, log: createLogger({ level: "debug", write: (line) => void lines.push(line) }) },
     );
@@ -43,7 +45,10 @@ describe("no secret is ever written to the logs, the audit log, security events,
     await grantPlatformPermissions(api, operator.id, ["webhooks:manage"]);
     await api.platform.webhooks.create(operator.id, { url: "http://127.0.0.1:9/hook", eventTypes: ["*"] }, {});
   });
-  afterAll(() => api.close());
+  afterAll(async () => {
+    await api.close();
+    await twilio.stop();
+  });
 
   test("through sign-up, sign-in, MFA, tokens, API keys, links and codes", async () => {
     const email = "carol@example.com";
@@ -98,6 +103,16 @@ describe("no secret is ever written to the logs, the audit log, security events,
     const key = await json(await post("/v1/api-keys", { name: "planted", scopes: ["profile:read"] }, strong));
     plant("API key", key.secret);
     expect((await api.request("/v1/me", { headers: { "x-api-key": key.secret } })).status).toBe(200);
+
+    // A phone number's texted code (an OTP), used.
+    const phone = "+14155550142";
+    expect((await post("/v1/me/phones", { phone }, strong)).status).toBe(202);
+    await api.runJobs();
+    const texted = plant(
+      "texted code",
+      /\b(\d{6})\b/.exec(twilio.texts.findLast((text) => text.to === phone)?.body ?? "")?.[1],
+    );
+    await json(await post("/v1/me/phones/verify", { phone, code: texted }, strong));
 
     // An invitation to an organization, for an address with no account yet.
     const org = await json(await post("/v1/orgs", { name: "Planted" }, strong));
