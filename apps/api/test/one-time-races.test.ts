@@ -293,22 +293,28 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
       timeout(3_000),
     );
 
+    /** A new user with a passkey on a device of their own. */
+    const userWithPasskey = async () => {
+      const user = await signUpUser(api);
+      const authenticator = newAuthenticator();
+      const options = (await (await post(api, "/v1/passkeys/register/options", {}, user.bearer)).json()) as {
+        ceremonyId: string;
+        options: never;
+      };
+      const registered = await post(
+        api,
+        "/v1/passkeys/register/verify",
+        { ceremonyId: options.ceremonyId, response: authenticator.register(options.options), label: "Racing" },
+        user.bearer,
+      );
+      expect(registered.status).toBe(200);
+      return { user, authenticator };
+    };
+
     test(
       "passkey sign-in ceremony: one session; the others find the ceremony used",
       async () => {
-        const user = await signUpUser(api);
-        const authenticator = newAuthenticator();
-        const options = (await (await post(api, "/v1/passkeys/register/options", {}, user.bearer)).json()) as {
-          ceremonyId: string;
-          options: never;
-        };
-        const registered = await post(
-          api,
-          "/v1/passkeys/register/verify",
-          { ceremonyId: options.ceremonyId, response: authenticator.register(options.options), label: "Racing" },
-          user.bearer,
-        );
-        expect(registered.status).toBe(200);
+        const { user, authenticator } = await userWithPasskey();
         for (let round = 0; round < ROUNDS; round++) {
           const before = await sessionsOf(user.id);
           const ceremony = (await (await post(api, "/v1/auth/passkey/options", {})).json()) as {
@@ -322,6 +328,38 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
             post(api, "/v1/auth/passkey/verify", { ceremonyId: ceremony.ceremonyId, response }, BEARER_CLIENT),
           );
           expect(new Set(losers)).toEqual(new Set(["invalid_token"]));
+          expect(await sessionsOf(user.id)).toBe(before + 1);
+        }
+      },
+      timeout(3_000),
+    );
+
+    test(
+      "passkey as a second factor: one session; the others find the ceremony or the challenge used",
+      async () => {
+        const { user, authenticator } = await userWithPasskey();
+        for (let round = 0; round < ROUNDS; round++) {
+          const before = await sessionsOf(user.id);
+          const first = await signIn(api, user.email, user.password);
+          const { mfaToken } = (await first.json()) as { mfaToken: string };
+          expect(mfaToken).toBeString();
+          const ceremony = (await (await post(api, "/v1/auth/mfa/passkey/options", { mfaToken })).json()) as {
+            ceremonyId: string;
+            options: never;
+          };
+          const response = authenticator.authenticate(ceremony.options);
+
+          const { losers } = await race(() =>
+            post(
+              api,
+              "/v1/auth/mfa/verify",
+              { mfaToken, method: "passkey", assertion: { ceremonyId: ceremony.ceremonyId, response } },
+              BEARER_CLIENT,
+            ),
+          );
+          // A loser finds the ceremony used, or the MFA challenge used or out of tries (invalid_token), or the
+          // account's second-factor slots taken (too_many_attempts).
+          for (const loser of losers) expect(["invalid_token", "invalid_code", "too_many_attempts"]).toContain(loser);
           expect(await sessionsOf(user.id)).toBe(before + 1);
         }
       },
