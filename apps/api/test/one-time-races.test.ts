@@ -290,7 +290,8 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
           expect(await passkeysOf(user.id)).toBe(1);
         }
       },
-      timeout(3_000),
+      // A first factor comes with recovery codes, each hashed with Argon2id: a round is a sign-up and that.
+      timeout(6_000),
     );
 
     /** A new user with a passkey on a device of their own. */
