@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, count, eq } from "drizzle-orm";
 import { secretHash } from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
-import { authSessions, refreshTokens, users } from "@burrow/platform-auth/schema";
+import { authSessions, mfaFactors, refreshTokens, users } from "@burrow/platform-auth/schema";
 import { referenceTotp } from "@burrow/platform-auth/testing";
 import { organizationMemberships } from "@burrow/platform-rbac/schema";
 import {
@@ -21,8 +21,11 @@ import {
   signUpUser,
   type TestApi,
 } from "./helpers.ts";
+import { createAuthenticator, type SoftwareAuthenticator } from "./authenticator.ts";
 import { Browser, startIdentityProvider, type TestIdentityProvider } from "./oidc.ts";
 
+/** The app a social login hands its one-time exchange code to. */
+const APP = "https://app.example";
 const ROUNDS = Number(process.env.BURROW_RACE_ROUNDS ?? 10);
 const PARALLEL = 20;
 /** A test's time limit: what a round may take at most on a slow machine, times the rounds. */
@@ -258,6 +261,112 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
       timeout(6_000),
     );
 
+    /** A device of the user's own: a software authenticator for this API's relying party. */
+    const newAuthenticator = (): SoftwareAuthenticator =>
+      createAuthenticator({ origin: api.config.publicUrl, rpId: api.config.webauthn.rpId });
+    const passkeysOf = async (userId: string): Promise<number> =>
+      (
+        await api.platform.db
+          .select({ n: count() })
+          .from(mfaFactors)
+          .where(and(eq(mfaFactors.userId, userId), eq(mfaFactors.type, "passkey")))
+      )[0]!.n;
+
+    test(
+      "passkey registration ceremony: one passkey; the others find the ceremony used",
+      async () => {
+        for (let round = 0; round < ROUNDS; round++) {
+          const user = await signUpUser(api);
+          const options = await post(api, "/v1/passkeys/register/options", {}, user.bearer);
+          expect(options.status).toBe(200);
+          const { ceremonyId, options: creation } = (await options.json()) as { ceremonyId: string; options: never };
+          // One answer of the authenticator, sent twenty times: only the ceremony decides.
+          const response = newAuthenticator().register(creation);
+
+          const { losers } = await race(() =>
+            post(api, "/v1/passkeys/register/verify", { ceremonyId, response, label: "Racing" }, user.bearer),
+          );
+          expect(new Set(losers)).toEqual(new Set(["invalid_token"]));
+          expect(await passkeysOf(user.id)).toBe(1);
+        }
+      },
+      // A first factor comes with recovery codes, each hashed with Argon2id: a round is a sign-up and that.
+      timeout(6_000),
+    );
+
+    /** A new user with a passkey on a device of their own. */
+    const userWithPasskey = async () => {
+      const user = await signUpUser(api);
+      const authenticator = newAuthenticator();
+      const options = (await (await post(api, "/v1/passkeys/register/options", {}, user.bearer)).json()) as {
+        ceremonyId: string;
+        options: never;
+      };
+      const registered = await post(
+        api,
+        "/v1/passkeys/register/verify",
+        { ceremonyId: options.ceremonyId, response: authenticator.register(options.options), label: "Racing" },
+        user.bearer,
+      );
+      expect(registered.status).toBe(200);
+      return { user, authenticator };
+    };
+
+    test(
+      "passkey sign-in ceremony: one session; the others find the ceremony used",
+      async () => {
+        const { user, authenticator } = await userWithPasskey();
+        for (let round = 0; round < ROUNDS; round++) {
+          const before = await sessionsOf(user.id);
+          const ceremony = (await (await post(api, "/v1/auth/passkey/options", {})).json()) as {
+            ceremonyId: string;
+            options: never;
+          };
+          // One signed assertion (one signature counter value), sent twenty times.
+          const response = authenticator.authenticate(ceremony.options);
+
+          const { losers } = await race(() =>
+            post(api, "/v1/auth/passkey/verify", { ceremonyId: ceremony.ceremonyId, response }, BEARER_CLIENT),
+          );
+          expect(new Set(losers)).toEqual(new Set(["invalid_token"]));
+          expect(await sessionsOf(user.id)).toBe(before + 1);
+        }
+      },
+      timeout(3_000),
+    );
+
+    test(
+      "passkey as a second factor: one session; the others find the ceremony or the challenge used",
+      async () => {
+        const { user, authenticator } = await userWithPasskey();
+        for (let round = 0; round < ROUNDS; round++) {
+          const before = await sessionsOf(user.id);
+          const first = await signIn(api, user.email, user.password);
+          const { mfaToken } = (await first.json()) as { mfaToken: string };
+          expect(mfaToken).toBeString();
+          const ceremony = (await (await post(api, "/v1/auth/mfa/passkey/options", { mfaToken })).json()) as {
+            ceremonyId: string;
+            options: never;
+          };
+          const response = authenticator.authenticate(ceremony.options);
+
+          const { losers } = await race(() =>
+            post(
+              api,
+              "/v1/auth/mfa/verify",
+              { mfaToken, method: "passkey", assertion: { ceremonyId: ceremony.ceremonyId, response } },
+              BEARER_CLIENT,
+            ),
+          );
+          // A loser finds the ceremony used, or the MFA challenge used or out of tries (invalid_token), or the
+          // account's second-factor slots taken (too_many_attempts).
+          for (const loser of losers) expect(["invalid_token", "invalid_code", "too_many_attempts"]).toContain(loser);
+          expect(await sessionsOf(user.id)).toBe(before + 1);
+        }
+      },
+      timeout(3_000),
+    );
+
     test(
       "invitation: one account, one membership",
       async () => {
@@ -298,13 +407,15 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
 );
 
 describe.skipIf(process.env.DATABASE_URL === undefined)(
-  `OAuth states raced by ${PARALLEL} parallel callbacks, ${ROUNDS} rounds (PostgreSQL)`,
+  `OAuth states and exchange codes raced by ${PARALLEL} parallel redemptions, ${ROUNDS} rounds (PostgreSQL)`,
   () => {
     let api: TestApi;
     let idp: TestIdentityProvider;
     beforeAll(async () => {
       idp = await startIdentityProvider({ redirectUris: [`${ORIGIN}/v1/auth/oauth/idp/callback`] });
       api = await createTestApi({
+        // A native or single-page app's origin: its flows end there with a one-time exchange code.
+        BURROW_REDIRECT_ORIGINS: APP,
         BURROW_OAUTH_PROVIDERS: JSON.stringify([
           { id: "idp", type: "oidc", issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret },
         ]),
@@ -354,6 +465,45 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
                 .select({ n: count() })
                 .from(authSessions)
                 .where(eq(authSessions.userId, account!.id))
+            )[0]!.n,
+          ).toBe(1);
+        }
+      },
+      timeout(3_000),
+    );
+
+    test(
+      "an app's one-time exchange code: one session; the others are refused with invalid_oauth_state",
+      async () => {
+        for (let round = 0; round < ROUNDS; round++) {
+          const subject = `exchanger-${round}-${crypto.randomUUID().slice(0, 8)}`;
+          const email = `${subject}@example.com`;
+          idp.accounts.set(subject, { email, email_verified: true, name: "Ada Exchanging" });
+          idp.nextLogin = subject;
+          // The app's PKCE pair: the challenge goes with the start, the verifier with the exchange.
+          const verifier = crypto.randomUUID().replaceAll("-", "") + crypto.randomUUID().replaceAll("-", "");
+          const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
+          const codeChallenge = Buffer.from(digest).toString("base64url");
+          const redirectTo = encodeURIComponent(`${APP}/native`);
+          const { response } = await new Browser(api, ORIGIN).navigate(
+            `${ORIGIN}/v1/auth/oauth/idp/start?redirectTo=${redirectTo}&codeChallenge=${codeChallenge}`,
+            { stopAt: (next) => next.origin === APP },
+          );
+          const code = new URL(response.headers.get("location")!).searchParams.get("code");
+          expect(code).not.toBeNull();
+
+          const { won, losers } = await race(() =>
+            post(api, "/v1/auth/oauth/exchange", { code, codeVerifier: verifier }, BEARER_CLIENT),
+          );
+          expect(new Set(losers)).toEqual(new Set(["invalid_oauth_state"]));
+          const { user } = (await won.json()) as { user: { id: string } };
+          expect((await api.platform.db.select({ n: count() }).from(users).where(eq(users.email, email)))[0]!.n).toBe(
+            1,
+          );
+          // The callback started no session (the browser is the app's, not Burrow's): the exchange's only.
+          expect(
+            (
+              await api.platform.db.select({ n: count() }).from(authSessions).where(eq(authSessions.userId, user.id))
             )[0]!.n,
           ).toBe(1);
         }
