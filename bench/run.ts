@@ -216,11 +216,13 @@ async function wrk(options: {
     ...(options.args ?? []),
   ];
   const child = Bun.spawn(command, { cwd: wrkDir, stdout: "pipe", stderr: "pipe" });
+  children.add(child);
   const [output, errors, code] = await Promise.all([
     new Response(child.stdout).text(),
     new Response(child.stderr).text(),
     child.exited,
   ]);
+  children.delete(child);
   const line = output.split("\n").find((entry) => entry.startsWith("BENCH_RESULT "));
   if (code !== 0 || line === undefined) throw new Error(`wrk failed (${code}): ${errors}\n${output}`);
   const figures = JSON.parse(line.slice("BENCH_RESULT ".length)) as Record<string, number>;
@@ -707,16 +709,26 @@ async function measurePglite(): Promise<Load> {
 }
 
 let interrupted = false;
+let cleaning: Promise<void> | undefined;
+/** Once, whoever asks first: a signal, or the end of the run. */
+const cleanUpOnce = () => (cleaning ??= cleanUp());
 for (const signal of ["SIGINT", "SIGTERM"] as const)
   process.on(signal, () => {
     if (interrupted) return;
     interrupted = true;
     log(`${signal}: stopping the servers and dropping the databases`);
-    void cleanUp().finally(() => process.exit(130));
+    void cleanUpOnce().finally(() => process.exit(130));
   });
 
 try {
   await main();
+} catch (error) {
+  // After a signal the run fails on the servers it lost; that is not worth a stack trace.
+  if (!interrupted) {
+    console.error(error);
+    process.exitCode = 1;
+  }
 } finally {
-  await cleanUp();
+  await cleanUpOnce();
 }
+if (interrupted) process.exit(130);
