@@ -2,7 +2,7 @@
 // beside two baselines measured in the same run: a bare Bun HTTP server, and a Bun process holding
 // only an open PGlite with Burrow's settings. Each process is started fresh on its own data
 // directory, made ready, and read from /proc after it has been idle. Not a test: it prints a table.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -22,12 +22,14 @@ const baselines: Record<string, string> = {
     Bun.serve({ port: Number(process.env.PORT), hostname: "127.0.0.1", fetch: async () => Response.json((await db.query("select 1 as ok")).rows[0]) });`,
 };
 
-function residentKiB(pid: number): number {
-  const status = require("node:fs").readFileSync(`/proc/${pid}/status`, "utf8") as string;
+/** A process's resident memory (VmRSS) in KiB, read from /proc. The benchmark suite reads it the same way. */
+export function residentKiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
 }
 
-async function waitFor(url: string): Promise<void> {
+/** Resolves once `url` answers 2xx (polled every 100 ms, up to a minute). */
+export async function waitFor(url: string): Promise<void> {
   for (let attempt = 0; attempt < 600; attempt++) {
     try {
       if ((await fetch(url)).ok) return;
@@ -92,19 +94,23 @@ async function idleRss(kind: "burrow" | "bare" | "pglite", port: number): Promis
   }
 }
 
-const rows: { name: string; kind: "burrow" | "bare" | "pglite" }[] = [
-  { name: "baseline: bare Bun.serve", kind: "bare" },
-  { name: "baseline: Bun + open PGlite (Burrow's settings)", kind: "pglite" },
-  { name: "bun start (API + worker + embedded database)", kind: "burrow" },
-];
-console.log(`idle resident memory after ${IDLE_MS / 1000} s idle, median of ${RUNS} fresh starts (MiB)\n`);
-console.log("| process | median | min | max |\n|---|---:|---:|---:|");
-let port = 39_400;
-for (const row of rows) {
-  const samples: number[] = [];
-  for (let run = 0; run < RUNS; run++) samples.push(await idleRss(row.kind, port++));
-  samples.sort((a, b) => a - b);
-  console.log(
-    `| ${row.name} | ${samples[Math.floor(samples.length / 2)]!.toFixed(1)} | ${samples[0]!.toFixed(1)} | ${samples.at(-1)!.toFixed(1)} |`,
-  );
+async function main(): Promise<void> {
+  const rows: { name: string; kind: "burrow" | "bare" | "pglite" }[] = [
+    { name: "baseline: bare Bun.serve", kind: "bare" },
+    { name: "baseline: Bun + open PGlite (Burrow's settings)", kind: "pglite" },
+    { name: "bun start (API + worker + embedded database)", kind: "burrow" },
+  ];
+  console.log(`idle resident memory after ${IDLE_MS / 1000} s idle, median of ${RUNS} fresh starts (MiB)\n`);
+  console.log("| process | median | min | max |\n|---|---:|---:|---:|");
+  let port = 39_400;
+  for (const row of rows) {
+    const samples: number[] = [];
+    for (let run = 0; run < RUNS; run++) samples.push(await idleRss(row.kind, port++));
+    samples.sort((a, b) => a - b);
+    console.log(
+      `| ${row.name} | ${samples[Math.floor(samples.length / 2)]!.toFixed(1)} | ${samples[0]!.toFixed(1)} | ${samples.at(-1)!.toFixed(1)} |`,
+    );
+  }
 }
+
+if (import.meta.main) await main();
