@@ -23,7 +23,7 @@ describe.skipIf(process.env.DATABASE_URL === undefined)("two API processes shari
       log: silentLogger,
     });
     other = Bun.spawn(["bun", "run", `${import.meta.dir}/../src/server.ts`], {
-      env: { ...process.env, ...ENV, DATABASE_URL: database.url!, PORT: "0" },
+      env: { ...process.env, ...ENV, DATABASE_URL: database.url!, PORT: "0", ADMIN_PORT: "off" },
       stdout: "ignore",
       stderr: "pipe",
     });
