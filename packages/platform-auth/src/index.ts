@@ -285,6 +285,7 @@ export { createPasswordHasher, DEFAULT_ARGON2, type PasswordHasher } from "./pas
 export {
   checkPasswordPolicy,
   DEFAULT_PASSWORD_POLICY,
+  serviceWords,
   type PasswordPolicy,
   type PolicyViolation,
 } from "./passwords/policy.ts";
