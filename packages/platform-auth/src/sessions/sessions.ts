@@ -83,6 +83,8 @@ export interface Sessions {
   revokeById(db: Database, sessionId: string, reason: string): Promise<void>;
   /** Revokes every active session of the user except `keep`; returns how many. */
   revokeAll(db: Database, userId: UserId, reason: string, keep?: SessionId): Promise<number>;
+  /** Ends every live session of every account (an operator's emergency stop); returns how many. */
+  revokeEveryone(db: Database, reason: string): Promise<number>;
   /** True while the session may be used now: not revoked, inside its idle and absolute lifetimes. */
   isLive(session: SessionRow): boolean;
   /** Records use of the session (a refresh): keeps its idle clock running. */
@@ -312,6 +314,15 @@ export function createSessions(context: AuthContext): Sessions {
         .update(authSessions)
         .set({ revokedAt: clock.now(), revokedReason: reason })
         .where(and(...conditions))
+        .returning({ id: authSessions.id });
+      return revoked.length;
+    },
+
+    async revokeEveryone(db, reason) {
+      const revoked = await db
+        .update(authSessions)
+        .set({ revokedAt: clock.now(), revokedReason: reason })
+        .where(isNull(authSessions.revokedAt))
         .returning({ id: authSessions.id });
       return revoked.length;
     },
