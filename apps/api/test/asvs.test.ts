@@ -4,6 +4,8 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from "jose";
 import { securityHeaders } from "@burrow/platform-http";
 import { eq } from "drizzle-orm";
 import { mfaRecoveryCodes, users } from "@burrow/platform-auth/schema";
+import { loadConfig } from "@burrow/platform-core";
+import { auditLogs } from "@burrow/platform-core/schema";
 import {
   BEARER_CLIENT,
   createTestApi,
@@ -12,6 +14,7 @@ import {
   readProblem,
   signIn,
   signUpUser,
+  TEST_ENV,
   type TestApi,
 } from "./helpers.ts";
 
@@ -371,5 +374,45 @@ describe("ASVS V6.8.2 and V10.4.3: what a provider answers, and an app's code", 
     const timely = await appCode();
     api.clock.advance(59_000);
     expect((await exchange({ code: timely.code, codeVerifier: timely.verifier })).status).toBe(200);
+  });
+});
+
+describe("ASVS V10.4.4: the password grant can be turned off", () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await createTestApi({ BURROW_PASSWORD_GRANT: "off" });
+  });
+  afterAll(() => api.close());
+
+  test("BURROW_PASSWORD_GRANT=off refuses the password grant before the password is checked; the session grant stays", async () => {
+    const user = await signUpUser(api);
+    for (const password of [user.password, "not the password at all", "still not the password", "a", "b", "c"]) {
+      const refused = await api.request("/v1/auth/token", {
+        method: "POST",
+        json: { grantType: "password", email: user.email, password },
+      });
+      expect(refused.status).toBe(400);
+      const problem = await readProblem(refused);
+      expect(problem.code).toBe("validation_failed");
+      expect(problem.errors?.[0]?.path).toBe("grantType");
+    }
+    // Nothing was counted against the address: six refusals locked nothing, and no token was issued.
+    expect((await signIn(api, user.email, user.password)).status).toBe(200);
+    const issued = await api.platform.db.select().from(auditLogs).where(eq(auditLogs.action, "token.issued"));
+    expect(issued).toEqual([]);
+    const session = await api.request("/v1/auth/token", {
+      method: "POST",
+      headers: { authorization: `Bearer ${user.token}` },
+      json: { grantType: "session" },
+    });
+    expect(session.status).toBe(200);
+    expect(typeof ((await session.json()) as { accessToken: string }).accessToken).toBe("string");
+  });
+
+  test("the setting takes on or off, and names itself otherwise", () => {
+    expect(loadConfig({ ...TEST_ENV, BURROW_DATA_DIR: "/nonexistent" }).tokens.passwordGrant).toBe(true);
+    expect(() => loadConfig({ ...TEST_ENV, BURROW_DATA_DIR: "/nonexistent", BURROW_PASSWORD_GRANT: "no" })).toThrow(
+      /BURROW_PASSWORD_GRANT/,
+    );
   });
 });

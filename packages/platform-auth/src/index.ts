@@ -201,6 +201,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
     refresh: refreshTokens,
     sessions,
     accounts,
+    passwordGrant: context.config.tokens.passwordGrant,
     ...(access.claims ? { claims: access.claims } : {}),
   });
   const socialLogin = createSocialLogin(context, {
