@@ -110,6 +110,15 @@ describe("docs/security.md's ASVS checklist", () => {
     for (const row of rows) expect(`${row.id} L${row.level}`).toBe(`${row.id} L${REQUIRED[row.id]}`);
   });
 
+  test("the summary's counts are the table's", () => {
+    const count = (status: string) => rows.filter((row) => row.status === status).length;
+    const summary = section(SECURITY, "ASVS 5.0 level 2 checklist");
+    expect(summary).toContain(`Of the ${rows.length} requirements, **${count("Meets")} are met**`);
+    expect(summary).toContain(`**${count("Partly")} partly**`);
+    expect(summary).toContain(`**${count("Does not meet")} not met**`);
+    expect(summary).toContain(`**${count("N/A")} are not applicable**`);
+  });
+
   test("every row has a status and says how; a gap says what would close it", () => {
     for (const row of rows) {
       expect(STATUSES as readonly string[], row.id).toContain(row.status);
