@@ -58,4 +58,30 @@ describe("the admin console's cookies over https", () => {
     expect(/<input[^>]*name="email"[^>]*>/.exec(html)?.[0]).toContain('autocomplete="username"');
     expect(html).not.toMatch(/onpaste|oncopy|ondrop|autocomplete="off"/i);
   });
+
+  test("signing in again in the same browser ends the console session it held (V7.2.4)", async () => {
+    const operator = await signUpUser(api);
+    await grantPlatformPermissions(api, operator.id, ["users:read"]);
+    const signInWith = async (cookies: string[]) => {
+      const page = await admin.request(`${CONSOLE}/sign-in`, { headers: { cookie: cookies.join("; ") } });
+      const csrf = page.headers.getSetCookie().find((line) => line.startsWith("__Host-burrow_admin_csrf="));
+      const jar = csrf === undefined ? cookies : [...cookies, csrf.split(";")[0]!];
+      const token = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]!;
+      const answer = await admin.request(`${CONSOLE}/sign-in`, {
+        method: "POST",
+        headers: { origin: CONSOLE, cookie: jar.join("; "), "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ _csrf: token, email: operator.email, password: operator.password }).toString(),
+      });
+      const session = answer.headers.getSetCookie().find((line) => line.startsWith("__Host-burrow_admin="))!;
+      return { jar: jar.filter((pair) => !pair.startsWith("__Host-burrow_admin=")), session: session.split(";")[0]! };
+    };
+    const first = await signInWith([]);
+    const firstToken = first.session.slice("__Host-burrow_admin=".length);
+    expect((await api.platform.auth.sessions.validate(firstToken, "admin")).session).not.toBeNull();
+    const second = await signInWith([...first.jar, first.session]);
+    const secondToken = second.session.slice("__Host-burrow_admin=".length);
+    expect(secondToken.split(".")[0]).not.toBe(firstToken.split(".")[0]);
+    expect((await api.platform.auth.sessions.validate(firstToken, "admin")).session).toBeNull();
+    expect((await api.platform.auth.sessions.validate(secondToken, "admin")).session).not.toBeNull();
+  });
 });

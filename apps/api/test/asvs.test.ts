@@ -416,3 +416,60 @@ describe("ASVS V10.4.4: the password grant can be turned off", () => {
     );
   });
 });
+
+describe("ASVS V7.2.4: a sign-in ends the session the client held", () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await createTestApi();
+  });
+  afterAll(() => api.close());
+
+  const sessionOf = (token: string) =>
+    api.request("/v1/auth/session", { headers: { authorization: `Bearer ${token}` } });
+
+  test("signing in again, by cookie or by session token, ends the old session; the new one works", async () => {
+    const user = await signUpUser(api);
+    const byCookie = await api.request("/v1/auth/sign-in", {
+      method: "POST",
+      headers: { cookie: `burrow_session=${user.token}`, origin: ORIGIN },
+      json: { email: user.email, password: user.password },
+    });
+    expect(byCookie.status).toBe(200);
+    const cookieSession = /burrow_session=([^;]+)/.exec(byCookie.headers.getSetCookie().join("\n"))![1]!;
+    expect(cookieSession).not.toBe(user.token);
+    expect((await sessionOf(user.token)).status).toBe(401);
+    expect((await sessionOf(cookieSession)).status).toBe(200);
+
+    const byHeader = await signIn(api, user.email, user.password, {
+      headers: { authorization: `Bearer ${cookieSession}` },
+    });
+    expect(byHeader.status).toBe(200);
+    const { sessionToken } = (await byHeader.json()) as { sessionToken: string };
+    expect((await sessionOf(cookieSession)).status).toBe(401);
+    expect((await sessionOf(sessionToken)).status).toBe(200);
+  });
+
+  test("a step-up keeps the session, and a forged cookie naming someone's session ends nothing", async () => {
+    const user = await signUpUser(api);
+    const stepUp = await api.request("/v1/auth/reauthenticate", {
+      method: "POST",
+      headers: user.bearer,
+      json: { password: user.password },
+    });
+    expect(stepUp.status).toBe(200);
+    const renewed = ((await stepUp.json()) as { sessionToken: string }).sessionToken;
+    expect(renewed.split(".")[0]).toBe(user.token.split(".")[0]);
+    expect((await sessionOf(renewed)).status).toBe(200);
+
+    // Another person signs in with a cookie that names this user's session id but not its secret.
+    const other = await signUpUser(api);
+    const forged = `${renewed.split(".")[0]}.${"A".repeat(43)}`;
+    const signedIn = await api.request("/v1/auth/sign-in", {
+      method: "POST",
+      headers: { cookie: `burrow_session=${forged}`, origin: ORIGIN },
+      json: { email: other.email, password: other.password },
+    });
+    expect(signedIn.status).toBe(200);
+    expect((await sessionOf(renewed)).status).toBe(200);
+  });
+});
