@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { isId, PlatformError, type UserId } from "@burrow/platform-core";
 import {
+  parseSessionToken,
   type DiscoveryCheck,
   type SecondFactorProof,
   USER_STATUSES,
@@ -239,6 +240,19 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
    * The signed-in operator, or a redirect to sign in. A console session held back by the MFA rule
    * may only enrol a factor; an account without platform permissions is signed out.
    */
+  /**
+   * A console session just signed in: the one this browser held before ends (ASVS V7.2.4), then the
+   * cookie names the new one. (A step-up or enrolment renews the same session and keeps it.)
+   */
+  async function issueAdminSession(c: Context<AppEnv>, token: string): Promise<void> {
+    const previous = readAdminSession(c, config);
+    const issued = parseSessionToken(token);
+    const validation = previous === undefined ? undefined : await auth.sessions.validate(previous, "admin");
+    if (validation?.session != null && issued !== undefined)
+      await auth.sessions.endReplaced(platform.db, validation.session, issued.id);
+    writeAdminSession(c, config, token);
+  }
+
   async function operator(c: Context<AppEnv>, options: { enrolling?: boolean } = {}): Promise<Operator> {
     const token = readAdminSession(c, config);
     const validation = token === undefined ? undefined : await auth.sessions.validate(token, "admin");
@@ -351,7 +365,7 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
         result: "admin_session",
       });
       if (outcome.kind === "mfa_required") return await mfaPage(c, outcome.mfaToken);
-      writeAdminSession(c, config, outcome.token);
+      await issueAdminSession(c, outcome.token);
       return c.redirect(outcome.session.restriction === null ? "/" : "/enrol-mfa", 303);
     } catch (error) {
       if (!(error instanceof PlatformError) || error.status >= 500) throw error;
@@ -379,7 +393,7 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
       try {
         const signedIn = await auth.challenges.verify({ mfaToken, ...proofOf(fields) }, request(c));
         if (signedIn.result !== "admin_session") throw new PlatformError("invalid_token");
-        writeAdminSession(c, config, signedIn.token);
+        await issueAdminSession(c, signedIn.token);
         return c.redirect("/", 303);
       } catch (error) {
         if (!(error instanceof PlatformError) || error.status >= 500) throw error;

@@ -81,6 +81,32 @@ describe("the burrow command line", () => {
     expect((await api.request("/v1/me", { headers: ada.bearer })).status).toBe(401);
   });
 
+  test("revoke-sessions --all ends every session of every account at once, audited; API keys stay", async () => {
+    const one = await signUpUser(api);
+    const two = await signUpUser(api);
+    const key = await api.request("/v1/api-keys", {
+      method: "POST",
+      headers: two.bearer,
+      json: { name: "stays", scopes: ["profile:read"] },
+    });
+    expect(key.status).toBe(201);
+    const { secret } = (await key.json()) as { secret: string };
+    const revoked = await burrow("--json", "revoke-sessions", "--all");
+    expect(revoked.code).toBe(0);
+    expect(JSON.parse(revoked.out).revoked).toBeGreaterThanOrEqual(2);
+    const live = await api.platform.db.select().from(authSessions).where(isNull(authSessions.revokedAt));
+    expect(live).toEqual([]);
+    for (const user of [one, two]) expect((await api.request("/v1/me", { headers: user.bearer })).status).toBe(401);
+    expect((await api.request("/v1/me", { headers: { authorization: `Bearer ${secret}` } })).status).toBe(200);
+    const [entry] = await api.platform.db
+      .select()
+      .from(auditLogs)
+      .where(eq(auditLogs.action, "session.revoked_everyone"));
+    expect(entry).toMatchObject({ actorType: "system", metadata: { sessions: JSON.parse(revoked.out).revoked } });
+    // Signing in again works as ever.
+    expect((await signIn(api, one.email, one.password)).status).toBe(200);
+  });
+
   test("status, migrate:status, rotate-keys and cleanup report what they did", async () => {
     const rotated = await burrow("keys:rotate", "--json");
     expect(rotated.code).toBe(0);
@@ -105,6 +131,8 @@ describe("the burrow command line", () => {
       ["unlock"],
       ["unlock", "nobody@example.com"],
       ["revoke-sessions", "nobody@example.com"],
+      ["revoke-sessions"],
+      ["revoke-sessions", "--all", "nobody@example.com"],
       ["create-admin", "not an address"],
       ["no-such-command"],
       ["status", "--colour"],

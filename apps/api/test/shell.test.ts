@@ -96,9 +96,13 @@ describe("API shell", () => {
     expect(response.headers.get("x-request-id")).toMatch(/^req_/);
     expect(response.headers.get("x-content-type-options")).toBe("nosniff");
     expect(response.headers.get("referrer-policy")).toBe("no-referrer");
-    expect(response.headers.get("content-security-policy")).toBe("default-src 'none'; frame-ancestors 'none'");
+    expect(response.headers.get("content-security-policy")).toBe(
+      "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+    );
     const api401 = await api.request("/v1/auth/session");
-    expect(api401.headers.get("content-security-policy")).toBe("default-src 'none'; frame-ancestors 'none'");
+    expect(api401.headers.get("content-security-policy")).toBe(
+      "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+    );
     expect(response.headers.get("strict-transport-security")).toBeNull();
     const echoed = await api.request("/healthz", { headers: { "x-request-id": "trace-1234abcd" } });
     expect(echoed.headers.get("x-request-id")).toBe("trace-1234abcd");

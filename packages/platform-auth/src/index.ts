@@ -201,6 +201,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
     refresh: refreshTokens,
     sessions,
     accounts,
+    passwordGrant: context.config.tokens.passwordGrant,
     ...(access.claims ? { claims: access.claims } : {}),
   });
   const socialLogin = createSocialLogin(context, {
@@ -285,6 +286,7 @@ export { createPasswordHasher, DEFAULT_ARGON2, type PasswordHasher } from "./pas
 export {
   checkPasswordPolicy,
   DEFAULT_PASSWORD_POLICY,
+  serviceWords,
   type PasswordPolicy,
   type PolicyViolation,
 } from "./passwords/policy.ts";

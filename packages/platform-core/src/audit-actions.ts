@@ -64,6 +64,7 @@ export const AUDIT_ACTIONS = {
   // Sessions and tokens
   "session.revoked": "The user ended one of their sessions.",
   "session.revoked_others": "The user ended their other sessions.",
+  "session.revoked_everyone": "An operator ended every session of every account at once.",
   "token.issued": "Access and refresh tokens were issued.",
   "refresh_token.family_revoked": "A refresh-token family was revoked.",
   "security.credential_stuffing": "Many failed sign-ins came from one client address, across accounts.",

@@ -76,6 +76,11 @@ export interface Config {
     refreshLifetimeMs: number;
     /** Concurrent refreshes with one token inside this window all succeed; 0 turns it off. */
     refreshGraceMs: number;
+    /**
+     * Whether `grantType: "password"` is offered (the resource-owner password grant, for first-party
+     * native apps). ASVS V10.4.4 says it should not be used; a deployment without such apps turns it off.
+     */
+    passwordGrant: boolean;
     /** Token bucket per API key. */
     apiKeyRateLimit: RatePolicy;
   };
@@ -317,6 +322,7 @@ const envSchema = z.object({
   BURROW_REFRESH_IDLE: durationText("BURROW_REFRESH_IDLE").default(7 * 86_400_000),
   BURROW_REFRESH_LIFETIME: durationText("BURROW_REFRESH_LIFETIME").default(30 * 86_400_000),
   BURROW_REFRESH_GRACE: z.union([z.literal("0"), durationText("BURROW_REFRESH_GRACE")]).default(10_000),
+  BURROW_PASSWORD_GRANT: z.enum(["on", "off"]).default("on"),
   BURROW_API_KEY_RATE_LIMIT: rateText("BURROW_API_KEY_RATE_LIMIT", "50/100ms").default({ count: 50, windowMs: 100 }),
   BURROW_EMAIL_VERIFICATION: z.enum(["required", "off"]).default("required"),
   SMS_TWILIO_ACCOUNT_SID: z.string().min(1).optional(),
@@ -487,6 +493,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       refreshIdleMs: values.BURROW_REFRESH_IDLE,
       refreshLifetimeMs: values.BURROW_REFRESH_LIFETIME,
       refreshGraceMs: values.BURROW_REFRESH_GRACE === "0" ? 0 : values.BURROW_REFRESH_GRACE,
+      passwordGrant: values.BURROW_PASSWORD_GRANT === "on",
       apiKeyRateLimit: values.BURROW_API_KEY_RATE_LIMIT,
     },
     sms: {

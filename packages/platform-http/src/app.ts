@@ -8,6 +8,7 @@ import { csrf } from "./csrf/index.ts";
 import { type AppEnv } from "./env.ts";
 import { ipRateLimit } from "./ip-rate-limit/index.ts";
 import { jsonBody } from "./json-body/index.ts";
+import { replacedSession } from "./replaced-session/index.ts";
 import { notFound, onError } from "./problems/index.ts";
 import { requestContext } from "./request-context/index.ts";
 import { requestLog } from "./request-log/index.ts";
@@ -83,6 +84,7 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
       }),
     );
     app.use(prefix, csrf({ allowedOrigins: config.allowedOrigins }));
+    app.use(prefix, replacedSession({ config, db: platform.db, sessions: platform.auth.sessions }));
   }
   for (const prefix of ["/v1/auth/*", "/auth/*"])
     app.use(prefix, ipRateLimit({ db: platform.db, clock: platform.clock, policy: config.ipRateLimit }));

@@ -171,11 +171,20 @@ export async function runCli(argv: string[], io: CliIo, target: CliTarget): Prom
     );
   program
     .command("revoke-sessions")
-    .description("End every session of an account (it must sign in again)")
-    .argument("<email>", "the account's email address")
+    .description("End every session of an account, or with --all of every account (they must sign in again)")
+    .argument("[email]", "the account's email address")
+    .option("--all", "every session of every account (API keys stay)")
     .action(
-      action(async (email: string) => {
-        const result = await (await target.openPlatform()).operator.revokeSessions(email);
+      action(async (email: string | undefined, options: { all?: boolean }) => {
+        if ((email === undefined) === (options.all !== true))
+          throw new PlatformError("validation_failed", { detail: "Name one account's address, or --all (not both)." });
+        const operator = (await target.openPlatform()).operator;
+        if (email === undefined) {
+          const result = await operator.revokeAllSessions();
+          print(`revoked ${result.revoked} session(s) of every account`, result);
+          return;
+        }
+        const result = await operator.revokeSessions(email);
         print(`revoked ${result.revoked} session(s) of ${result.userId}`, result);
       }),
     );

@@ -388,6 +388,10 @@ export function createProviderDirectory(deps: { config: Config; clock: Clock; ke
             [oidc.clockSkew]: skewOf(),
           });
           if (new URL(issuer).protocol === "http:") oidc.allowInsecureRequests(client);
+          // The library skips the ID token's signature when it comes straight from the token endpoint
+          // (OIDC Core 3.1.3.7 lets TLS stand in). ASVS V6.8.2 wants it checked always: against the
+          // provider's JWKS, so a forged or misrouted token endpoint answer cannot sign anyone in.
+          oidc.enableNonRepudiationChecks(client);
           client.timeout = 10;
           return client;
         },

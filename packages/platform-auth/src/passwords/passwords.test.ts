@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createPasswordHasher } from "./hashing.ts";
-import { checkPasswordPolicy, DEFAULT_PASSWORD_POLICY } from "./policy.ts";
+import { checkPasswordPolicy, DEFAULT_PASSWORD_POLICY, serviceWords } from "./policy.ts";
 
 const personal = { email: "ada.lovelace@example.com", name: "Ada Lovelace" };
 
@@ -32,6 +32,28 @@ describe("password policy", () => {
 
   test("no composition rules: a lowercase passphrase is fine", () => {
     expect(checkPasswordPolicy(DEFAULT_PASSWORD_POLICY, "purple submarine in the garden", personal)).toBeUndefined();
+  });
+
+  test("64 characters and more are accepted, up to 256", () => {
+    const long = "a very long passphrase about badgers, forests and mushrooms at night!";
+    expect([...long].length).toBeGreaterThanOrEqual(64);
+    expect(checkPasswordPolicy(DEFAULT_PASSWORD_POLICY, long, personal)).toBeUndefined();
+    const longest = "🦡 digging under the old oak tree ".repeat(8).slice(0, 256);
+    expect(checkPasswordPolicy(DEFAULT_PASSWORD_POLICY, longest, personal)).toBeUndefined();
+  });
+
+  test("context-specific words: the service's name and domain are refused in any case", () => {
+    const words = serviceWords({ productName: "Acme ID", publicUrl: "https://login.acme-corp.com" });
+    expect(words).toEqual(["burrow", "acme", "corp"]);
+    expect(serviceWords({ productName: "Burrow", publicUrl: "http://localhost:3000" })).toEqual(["burrow"]);
+    expect(serviceWords({ productName: "Burrow", publicUrl: "http://127.0.0.1:3000" })).toEqual(["burrow"]);
+    for (const password of ["my ACME account 2026", "Burrow is my home!!", "corporate raider blue"])
+      expect(checkPasswordPolicy(DEFAULT_PASSWORD_POLICY, password, personal, words)?.rule).toBe("context");
+    expect(
+      checkPasswordPolicy(DEFAULT_PASSWORD_POLICY, "purple submarine in the garden", personal, words),
+    ).toBeUndefined();
+    // Without context words (a builder calling the policy directly), nothing else changes.
+    expect(checkPasswordPolicy(DEFAULT_PASSWORD_POLICY, "my ACME account 2026", personal)).toBeUndefined();
   });
 });
 

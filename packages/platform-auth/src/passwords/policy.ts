@@ -21,7 +21,7 @@ export const DEFAULT_PASSWORD_POLICY: PasswordPolicy = {
   historySize: 5,
 };
 
-export type PasswordRule = "min_length" | "max_length" | "common" | "personal";
+export type PasswordRule = "min_length" | "max_length" | "common" | "personal" | "context";
 
 export interface PolicyViolation {
   rule: PasswordRule;
@@ -58,11 +58,37 @@ function isTrivial(password: string): boolean {
   return Math.abs(step) <= 1 && points.every((point, index) => index === 0 || point - points[index - 1]! === step);
 }
 
-/** Checks a new password; returns the first rule it breaks, or undefined when it is acceptable. */
+/** Words of at least 4 characters, lower-cased after NFKC (shorter ones would refuse too much). */
+function significantWords(text: string): string[] {
+  return text
+    .normalize("NFKC")
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((word) => [...word].length >= 4);
+}
+
+/**
+ * The context-specific words no password may contain (ASVS V6.1.2, V6.2.11): "burrow", the words of
+ * the product's name (`BURROW_PRODUCT_NAME`), and the label of the public host name just before its
+ * top-level domain ("acme" in `https://id.acme.com`). These are the first guesses against one site.
+ */
+export function serviceWords(service: { productName: string; publicUrl: string }): string[] {
+  const hostname = new URL(service.publicUrl).hostname;
+  const labels = hostname.split(".");
+  const isAddress = /^[\d.]+$/.test(hostname) || hostname.startsWith("[");
+  const domain = !isAddress && labels.length >= 2 ? labels[labels.length - 2]! : "";
+  return [...new Set(["burrow", ...significantWords(service.productName), ...significantWords(domain)])];
+}
+
+/**
+ * Checks a new password; returns the first rule it breaks, or undefined when it is acceptable.
+ * `contextWords` (see `serviceWords`) are refused anywhere in the password, whatever their case.
+ */
 export function checkPasswordPolicy(
   policy: PasswordPolicy,
   password: string,
   personal: { email: string; name?: string | null },
+  contextWords: readonly string[] = [],
 ): PolicyViolation | undefined {
   const normalized = normalizePassword(password);
   // Length in Unicode code points, not UTF-16 units: an emoji is one character.
@@ -73,13 +99,15 @@ export function checkPasswordPolicy(
     return { rule: "max_length", message: `The password must be at most ${policy.maxLength} characters long.` };
   if (policy.blockCommon && (isCommon(normalized) || isTrivial(normalized)))
     return { rule: "common", message: "The password is too common; choose one that is harder to guess." };
+  const lowered = normalized.toLowerCase();
   if (policy.blockPersonal) {
-    const lowered = normalized.toLowerCase();
     const localPart = personal.email.split("@")[0]?.normalize("NFKC").toLowerCase() ?? "";
     const nameParts = (personal.name ?? "").normalize("NFKC").toLowerCase().split(/\s+/);
     const fragments = [localPart, ...nameParts].filter((part) => [...part].length >= 4);
     if (fragments.some((fragment) => lowered.includes(fragment)))
       return { rule: "personal", message: "The password must not contain your email address or name." };
   }
+  if (contextWords.some((word) => word.length > 0 && lowered.includes(word.normalize("NFKC").toLowerCase())))
+    return { rule: "context", message: "The password must not contain the name of this service." };
   return undefined;
 }

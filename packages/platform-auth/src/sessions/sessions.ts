@@ -83,6 +83,13 @@ export interface Sessions {
   revokeById(db: Database, sessionId: string, reason: string): Promise<void>;
   /** Revokes every active session of the user except `keep`; returns how many. */
   revokeAll(db: Database, userId: UserId, reason: string, keep?: SessionId): Promise<number>;
+  /**
+   * A sign-in issued `by` to a client that held `replaced`: the old session ends (ASVS V7.2.4), so
+   * one planted before sign-in, or left behind by it, cannot be used on. The same session is kept.
+   */
+  endReplaced(db: Database, replaced: SessionRow, by: string): Promise<void>;
+  /** Ends every live session of every account (an operator's emergency stop); returns how many. */
+  revokeEveryone(db: Database, reason: string): Promise<number>;
   /** True while the session may be used now: not revoked, inside its idle and absolute lifetimes. */
   isLive(session: SessionRow): boolean;
   /** Records use of the session (a refresh): keeps its idle clock running. */
@@ -312,6 +319,23 @@ export function createSessions(context: AuthContext): Sessions {
         .update(authSessions)
         .set({ revokedAt: clock.now(), revokedReason: reason })
         .where(and(...conditions))
+        .returning({ id: authSessions.id });
+      return revoked.length;
+    },
+
+    async endReplaced(db, replaced, by) {
+      if (replaced.id === by) return;
+      await db
+        .update(authSessions)
+        .set({ revokedAt: clock.now(), revokedReason: "replaced_by_sign_in" })
+        .where(and(eq(authSessions.id, replaced.id), isNull(authSessions.revokedAt)));
+    },
+
+    async revokeEveryone(db, reason) {
+      const revoked = await db
+        .update(authSessions)
+        .set({ revokedAt: clock.now(), revokedReason: reason })
+        .where(isNull(authSessions.revokedAt))
         .returning({ id: authSessions.id });
       return revoked.length;
     },

@@ -8,7 +8,7 @@ import {
   type UserId,
 } from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
-import { normalizePassword, checkPasswordPolicy } from "../passwords/policy.ts";
+import { normalizePassword, checkPasswordPolicy, serviceWords } from "../passwords/policy.ts";
 import { credentialsPassword, passwordHistory, users } from "../schema.ts";
 import type { SessionRow, Sessions } from "../sessions/sessions.ts";
 import { holdsAddress, normalizeEmail, type PublicUser, type Users } from "../users/users.ts";
@@ -61,9 +61,10 @@ export function createAccounts(
   const { notices } = parts;
   const { sessions, throttle } = parts;
   const verificationRequired = () => config.emailVerification === "required";
+  const contextWords = serviceWords({ productName: config.email.productName, publicUrl: config.publicUrl });
 
   function assertPolicy(password: string, personal: { email: string; name?: string | null }): void {
-    const violation = checkPasswordPolicy(policy, password, personal);
+    const violation = checkPasswordPolicy(policy, password, personal, contextWords);
     if (violation !== undefined) {
       throw new PlatformError("weak_password", { detail: violation.message, extensions: { rule: violation.rule } });
     }

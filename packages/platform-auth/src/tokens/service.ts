@@ -70,6 +70,8 @@ export function createAccessTokens(options: {
   sessions: Sessions;
   accounts: Accounts;
   claims?: ClaimsProvider;
+  /** `grantType: "password"` offered (`BURROW_PASSWORD_GRANT`); on unless false. */
+  passwordGrant?: boolean;
 }): AccessTokens {
   const { db, audit, keys, refresh, sessions } = options;
 
@@ -103,6 +105,12 @@ export function createAccessTokens(options: {
 
   return {
     async passwordGrant(input, request) {
+      // Refused before the password is looked at: no lockout slot, no hash, no hint about the account.
+      if (options.passwordGrant === false)
+        throw new PlatformError("validation_failed", {
+          detail: "The password grant is turned off here: sign in, then use the session grant.",
+          errors: [{ path: "grantType", message: "password is not offered (BURROW_PASSWORD_GRANT=off)" }],
+        });
       const outcome = await options.accounts.signIn(input, request, { result: "tokens", orgId: input.orgId ?? null });
       if (outcome.kind === "mfa_required")
         return { mfaRequired: true, mfaToken: outcome.mfaToken, methods: outcome.methods };

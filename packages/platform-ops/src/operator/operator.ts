@@ -35,6 +35,11 @@ export interface OperatorTools {
   createAdmin(email: string): Promise<{ userId: string; created: boolean; granted: boolean; setupLink: string | null }>;
   unlock(email: string): Promise<{ userId: string }>;
   revokeSessions(email: string): Promise<{ userId: string; revoked: number }>;
+  /**
+   * Ends every session of every account — after a suspected breach, say (ASVS V7.4.5). Refresh
+   * tokens die with their sessions; API keys are not sessions and stay.
+   */
+  revokeAllSessions(): Promise<{ revoked: number }>;
   rotateKeys(): Promise<{ kid: string }>;
   cleanup(): Promise<Record<string, number>>;
 }
@@ -132,6 +137,19 @@ export function createOperatorTools(options: {
         return count;
       });
       return { userId: user.id, revoked };
+    },
+
+    async revokeAllSessions() {
+      const revoked = await db.transaction(async (tx) => {
+        const count = await auth.sessions.revokeEveryone(tx, "revoked_by_operator");
+        await options.audit.record(
+          tx,
+          { action: "session.revoked_everyone", actor: { type: "system" }, metadata: { sessions: count } },
+          REQUEST,
+        );
+        return count;
+      });
+      return { revoked };
     },
 
     rotateKeys: async () => ({ kid: await auth.signingKeys.rotate({ type: "system" }, REQUEST) }),
