@@ -16,8 +16,10 @@ import {
   type Exclusions,
   type Snapshot,
 } from "../../api/test/hostile.ts";
-import type { TestApi } from "../../api/test/helpers.ts";
-import { ADMIN, createTestConsole, operatorWith, signInWithCode, type Browser } from "./console.ts";
+import { createLogger } from "@burrow/platform-core";
+import { createAdminApp } from "../src/app.tsx";
+import { createTestApi, type TestApi } from "../../api/test/helpers.ts";
+import { ADMIN, Browser, createTestConsole, operatorWith, signInWithCode } from "./console.ts";
 
 /**
  * As in the API's suite (the limiter's counters, and the audit trail of refused attempts), and:
@@ -71,6 +73,7 @@ interface Route {
 interface Hostile {
   cookie: string;
   params: Record<string, string>;
+  query?: [string, string];
   body?: { bytes: string | Uint8Array; type: string };
   origin?: string;
 }
@@ -163,6 +166,23 @@ function hostileRequests(route: Route): fc.Arbitrary<Hostile> {
       }),
     );
   }
+  // The operator, everything right but a control character (NUL among them) in a field or the query.
+  const control = fc
+    .tuple(fc.constantFrom("\u0000", "\u0001", "\u001b", "\u007f"), fc.string({ maxLength: 10 }))
+    .map(([char, text]) => `${text}${char}${text}`);
+  const named = fc.constantFrom("email", "query", "name", "code", "status", "to", "q");
+  variants.push(
+    post
+      ? fc.record({
+          cookie: fc.constant(signedIn),
+          params,
+          origin: fc.constant(ADMIN),
+          body: fc
+            .tuple(garbage, named, control)
+            .map(([fields, name, value]) => form({ ...fields, [name]: value, _csrf: browser.csrf })),
+        })
+      : fc.record({ cookie: fc.constant(signedIn), params, query: fc.tuple(named, control) }),
+  );
   // The operator, everything right but the ids in the path: no such row, another kind, malformed.
   if (idParams.length > 0)
     variants.push(
@@ -177,7 +197,8 @@ function hostileRequests(route: Route): fc.Arbitrary<Hostile> {
 }
 
 async function send(route: Route, request: Hostile): Promise<Response> {
-  const path = route.path.replace(/:(\w+)(\{[^}]*\})?/g, (_, name: string) => request.params[name] ?? "x");
+  const filled = route.path.replace(/:(\w+)(\{[^}]*\})?/g, (_, name: string) => request.params[name] ?? "x");
+  const path = request.query === undefined ? filled : `${filled}?${new URLSearchParams([request.query])}`;
   const headers = new Headers();
   if (request.cookie !== "") headers.set("cookie", request.cookie);
   if (request.origin !== undefined && route.method === "POST") headers.set("origin", request.origin);
@@ -231,4 +252,36 @@ describe("hostile input on every console route", () => {
     }
     expect(failures).toEqual([]);
   }, 240_000);
+});
+
+describe("what the walk found, kept as regressions", () => {
+  test("a control character in a console form, path or query string is a 400 page, not a failed query that logged its parameters", async () => {
+    const lines: string[] = [];
+    const logged = await createTestApi(
+      { ADMIN_URL: ADMIN },
+      { log: createLogger({ level: "debug", write: (line) => lines.push(line) }) },
+    );
+    try {
+      const pages = createAdminApp(logged.platform);
+      const { user, secret } = await operatorWith(logged, ["*"]);
+      const operator = await signInWithCode(logged, pages, user, secret);
+      const visitor = new Browser(pages);
+      await visitor.get("/sign-in");
+      const before = await snapshotDatabase(logged.platform.db, EXCLUDED);
+      const signIn = await visitor.post("/sign-in", { email: "nul\u0000@example.com", password: "secret\u0000word" });
+      expect(signIn.status).toBe(400);
+      await expectRefused(signIn, "NUL in the sign-in form");
+      const search = await operator.get(`/users?query=${encodeURIComponent("a\u0000")}`);
+      expect(search.status).toBe(400);
+      await expectRefused(search, "NUL in a query string");
+      const path = await operator.get("/orgs/%00");
+      expect(path.status).toBe(400);
+      await expectRefused(path, "NUL in a path id");
+      expect(changedTables(before, await snapshotDatabase(logged.platform.db, EXCLUDED))).toEqual([]);
+      expect(lines.filter((line) => line.includes("admin request failed"))).toEqual([]);
+      expect(lines.join("\n")).not.toContain("nul\\u0000@example.com");
+    } finally {
+      await logged.close();
+    }
+  }, 120_000);
 });

@@ -2,11 +2,13 @@
 // wrong on purpose (bad ids, wrong query types, bodies the schema refuses, broken JSON and bytes,
 // wrong content types, oversized and deep bodies, forged and truncated credentials, huge headers),
 // sent anonymously, as a signed-in user (re-authenticated, so step-up checks pass and requests reach
-// validation and the services) and as an operator holding every platform permission. Each answer
+// validation and the services) and as an operator holding every platform permission (by session,
+// and by an API key with every scope where the operation takes keys). Each answer
 // must be a 4xx problem document with a stable code and no internals, and the database must not
 // change. docs/security.md ("Hostile input") describes it; BURROW_HOSTILE_RUNS raises the runs.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { newId } from "@burrow/platform-core";
 import { MAX_JSON_DEPTH } from "@burrow/platform-http";
 import {
   changedTables,
@@ -61,6 +63,8 @@ interface Hostile {
 let api: TestApi;
 let user: TestUser;
 let operator: TestUser;
+/** The operator's API key, with every scope (`*`): for the operations that take keys. */
+let operatorKey: Record<string, string>;
 let operations: Operation[];
 let baseline: Snapshot;
 let forged: fc.Arbitrary<Record<string, string>>;
@@ -94,6 +98,15 @@ beforeAll(async () => {
   });
   expect(created.status).toBe(201);
   const { secret: apiKey } = (await created.json()) as { secret: string };
+  const operatorKeyCreated = await api.request("/v1/api-keys", {
+    method: "POST",
+    headers: operator.bearer,
+    json: { name: "hostile operator", scopes: ["*"] },
+  });
+  expect(operatorKeyCreated.status).toBe(201);
+  operatorKey = { "x-api-key": ((await operatorKeyCreated.json()) as { secret: string }).secret };
+  // A key's first use is recorded (api_key.first_used, last_used_at): done here, before the snapshot.
+  expect((await api.request("/v1/admin/users", { headers: operatorKey })).status).toBe(200);
   const [header, , signature] = accessToken.split(".") as [string, string, string];
   const claims = JSON.parse(Buffer.from(accessToken.split(".")[1]!, "base64url").toString()) as Record<string, unknown>;
   const tampered = `${header}.${base64url({ ...claims, sub: operator.id })}.${signature}`;
@@ -215,6 +228,7 @@ function hostileRequests(operation: Operation): fc.Arbitrary<Hostile> {
       ...(operation.secured ? [] : [{}]),
       user.bearer,
       operator.bearer,
+      ...(operation.takesApiKey ? [operatorKey] : []),
     );
     variants.push(fc.record({ headers: callers, input: fc.oneof(...refused) }));
   }
@@ -314,6 +328,16 @@ describe("what the walk found, kept as regressions", () => {
     // Brackets inside strings do not count, and 64 levels are allowed: the route answers (no passkey).
     expect(await expectProblem(passkeyOptions, "shallow body")).toBe("no_passkey");
     expect((await api.request("/v1/auth/session", { headers: user.bearer })).status).toBe(200);
+  });
+
+  test("an outbox message id that is not one (NUL in it, another kind) names no message: 404, not a 500", async () => {
+    for (const id of ["%00", "msg_%00", newId("user"), newId("message")]) {
+      const response = await api.request(`/v1/admin/email-messages/${id}/retry`, {
+        method: "POST",
+        headers: operator.bearer,
+      });
+      expect(await expectProblem(response, `messageId ${id}`)).toBe("not_found");
+    }
   });
 
   test("a query integer is decimal digits only: 0x10, ' 1', 1e1 and an empty value are refused", async () => {
