@@ -12,6 +12,7 @@ import { newId } from "@burrow/platform-core";
 import { MAX_JSON_DEPTH } from "@burrow/platform-http";
 import {
   changedTables,
+  conformingValue,
   deepJson,
   expectProblem,
   HOSTILE_RUNS,
@@ -39,11 +40,15 @@ import {
 /**
  * What a refused request may legitimately write, left out of the snapshot:
  * - rate_limit_buckets: counting refused attempts is the limiter's job (and how floods are slowed).
+ * - sign_in_throttles: see below.
  * - audit_logs, rows whose outcome is not `success`: the trail of refused attempts is the point of an
  *   audit log (a forged social-login callback is recorded as a failure). A success row still counts.
  */
 const EXCLUDED: Exclusions = new Map([
   ["rate_limit_buckets", null],
+  // A wrong password (the token endpoint's password grant, below) is counted against the address
+  // and the client: that is how password guessing is slowed (docs/security.md, throttling).
+  ["sign_in_throttles", null],
   ["audit_logs", "outcome = 'success'"],
 ]);
 
@@ -292,6 +297,53 @@ describe("hostile input on every API operation", () => {
           } catch (error) {
             throw new Error(error instanceof Error ? error.message : String(error));
           }
+        }),
+        { numRuns: HOSTILE_RUNS, seed: HOSTILE_SEED, endOnFailure: true },
+      );
+      if (details.failed)
+        failures.push(
+          `${operation.method} ${operation.path} (seed ${details.seed}, path ${details.counterexamplePath}): ${String(details.errorInstance).slice(0, 900)}`,
+        );
+      const changed = changedTables(baseline, await snapshotDatabase(api.platform.db, EXCLUDED));
+      if (changed.length > 0) {
+        failures.push(`${operation.method} ${operation.path} changed ${changed.join(", ")}`);
+        baseline = await snapshotDatabase(api.platform.db, EXCLUDED);
+      }
+    }
+    expect(failures).toEqual([]);
+  }, 240_000);
+});
+
+/** Names of body fields that carry a secret a public operation redeems. */
+const SECRET_FIELD = /token|code|ceremonyId/i;
+/**
+ * RFC 7009: revoking a token that is not one answers 200 like revoking a live one, so a client
+ * cannot probe which tokens exist. Not a refusal, by design (docs/tokens.md).
+ */
+const ANSWERS_ANY_TOKEN = new Set(["POST /v1/auth/token/revoke"]);
+
+describe("forged secrets in well-formed bodies", () => {
+  test("every public operation that redeems a secret refuses a forged one with a 4xx problem, and nothing changes", async () => {
+    const redeeming = operations.filter(
+      (operation) =>
+        !operation.secured &&
+        operation.body !== undefined &&
+        !ANSWERS_ANY_TOKEN.has(`${operation.method} ${operation.path}`) &&
+        (operation.body.oneOf ?? operation.body.anyOf ?? [operation.body]).some((branch) =>
+          (branch.required ?? []).some((name) => SECRET_FIELD.test(name)),
+        ),
+    );
+    expect(redeeming.length).toBeGreaterThan(10);
+    const failures: string[] = [];
+    for (const operation of redeeming) {
+      const details = await fc.check(
+        fc.asyncProperty(conformingValue(operation.body!), async (body) => {
+          const response = await api.request(operation.path, {
+            method: operation.method,
+            headers: BEARER_CLIENT,
+            json: body,
+          });
+          await expectProblem(response, `${operation.method} ${operation.path} ${JSON.stringify(body).slice(0, 300)}`);
         }),
         { numRuns: HOSTILE_RUNS, seed: HOSTILE_SEED, endOnFailure: true },
       );

@@ -7,9 +7,9 @@ import { sql } from "drizzle-orm";
 import { ERROR_CATALOGUE, ID_PREFIXES, newId, queryRows, type Database, type IdKind } from "@burrow/platform-core";
 
 /** Runs per operation and caller; `BURROW_HOSTILE_RUNS=500 bun test …hostile…` searches harder. */
-export const HOSTILE_RUNS = Number(process.env.BURROW_HOSTILE_RUNS ?? 6);
+export const HOSTILE_RUNS = Number.parseInt(process.env.BURROW_HOSTILE_RUNS ?? "", 10) || 6;
 /** Fixed, so CI runs are repeatable; a failure prints the seed and path fast-check needs to replay it. */
-export const HOSTILE_SEED = Number(process.env.BURROW_HOSTILE_SEED ?? 18);
+export const HOSTILE_SEED = Number.parseInt(process.env.BURROW_HOSTILE_SEED ?? "", 10) || 18;
 
 /** Codes a refusal may carry: the catalogue's, but the two that mean the server failed. */
 export const REFUSAL_CODES = new Set(
@@ -279,6 +279,37 @@ export function refusedBody(schema: JsonSchema | undefined): fc.Arbitrary<unknow
     }
   }
   return fc.oneof(...choices);
+}
+
+/**
+ * Values `schema` accepts (strings kept short): a body of the right shape, to carry a forged secret
+ * past validation to the service that must refuse it.
+ */
+export function conformingValue(schema: JsonSchema): fc.Arbitrary<unknown> {
+  const branches = schema.oneOf ?? schema.anyOf;
+  if (branches !== undefined) return fc.oneof(...branches.map(conformingValue));
+  if (schema.enum !== undefined) return fc.constantFrom(...schema.enum);
+  const type = [schema.type ?? "string"].flat()[0];
+  if (type === "object") {
+    const properties = Object.entries(schema.properties ?? {});
+    const required = new Set(schema.required ?? []);
+    return fc.record(Object.fromEntries(properties.map(([name, property]) => [name, conformingValue(property)])), {
+      requiredKeys: properties.map(([name]) => name).filter((name) => required.has(name)),
+    });
+  }
+  if (type === "array")
+    return fc.array(conformingValue(schema.items ?? {}), { maxLength: Math.min(schema.maxItems ?? 3, 3) });
+  if (type === "boolean") return fc.boolean();
+  if (type === "integer" || type === "number")
+    return fc.integer({ min: schema.minimum ?? 0, max: Math.min(schema.maximum ?? 1000, 1000) });
+  if (schema.format === "email") return fc.stringMatching(/^[a-z0-9]{1,20}$/).map((local) => `${local}@example.com`);
+  if (schema.pattern !== undefined) return fc.stringMatching(new RegExp(schema.pattern));
+  const minLength = schema.minLength ?? 0;
+  return fc.string({
+    unit: "grapheme-ascii",
+    minLength,
+    maxLength: Math.max(minLength, Math.min(schema.maxLength ?? 60, 60)),
+  });
 }
 
 /** Query values the parameter's schema surely refuses, or undefined when it takes any string. */
