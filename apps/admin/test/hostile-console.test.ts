@@ -12,25 +12,14 @@ import {
   HOSTILE_SEED,
   hostileId,
   leaks,
+  REFUSAL_WRITES,
   snapshotDatabase,
-  type Exclusions,
   type Snapshot,
 } from "../../api/test/hostile.ts";
 import { createLogger } from "@burrow/platform-core";
 import { createAdminApp } from "../src/app.tsx";
 import { createTestApi, type TestApi } from "../../api/test/helpers.ts";
 import { ADMIN, Browser, createTestConsole, operatorWith, signInWithCode } from "./console.ts";
-
-/**
- * As in the API's suite (the limiter's counters, and the audit trail of refused attempts), and:
- * - sign_in_throttles: a sign-in form posted with a wrong address or password is counted against the
- *   address and the client, which is how password guessing is slowed (docs/security.md, throttling).
- */
-const EXCLUDED: Exclusions = new Map([
-  ["rate_limit_buckets", null],
-  ["sign_in_throttles", null],
-  ["audit_logs", "outcome = 'success'"],
-]);
 
 /** Pages anyone may open (the sign-in form, static assets): nothing there to refuse. */
 const PUBLIC_PAGES = new Set([
@@ -58,7 +47,7 @@ beforeAll(async () => {
   csrfCookie = browser.cookies.get("burrow_admin_csrf") ?? "";
   expect(sessionCookie).not.toBe("");
   expect(browser.csrf).not.toBe("");
-  baseline = await snapshotDatabase(api.platform.db, EXCLUDED);
+  baseline = await snapshotDatabase(api.platform.db, REFUSAL_WRITES);
 }, 120_000);
 
 afterAll(async () => {
@@ -244,10 +233,10 @@ describe("hostile input on every console route", () => {
         failures.push(
           `${route.method} ${route.path} (seed ${details.seed}, path ${details.counterexamplePath}): ${String(details.errorInstance).slice(0, 700)}`,
         );
-      const changed = changedTables(baseline, await snapshotDatabase(api.platform.db, EXCLUDED));
+      const changed = changedTables(baseline, await snapshotDatabase(api.platform.db, REFUSAL_WRITES));
       if (changed.length > 0) {
         failures.push(`${route.method} ${route.path} changed ${changed.join(", ")}`);
-        baseline = await snapshotDatabase(api.platform.db, EXCLUDED);
+        baseline = await snapshotDatabase(api.platform.db, REFUSAL_WRITES);
       }
     }
     expect(failures).toEqual([]);
@@ -267,7 +256,7 @@ describe("what the walk found, kept as regressions", () => {
       const operator = await signInWithCode(logged, pages, user, secret);
       const visitor = new Browser(pages);
       await visitor.get("/sign-in");
-      const before = await snapshotDatabase(logged.platform.db, EXCLUDED);
+      const before = await snapshotDatabase(logged.platform.db, REFUSAL_WRITES);
       const signIn = await visitor.post("/sign-in", { email: "nul\u0000@example.com", password: "secret\u0000word" });
       expect(signIn.status).toBe(400);
       await expectRefused(signIn, "NUL in the sign-in form");
@@ -277,7 +266,7 @@ describe("what the walk found, kept as regressions", () => {
       const path = await operator.get("/orgs/%00");
       expect(path.status).toBe(400);
       await expectRefused(path, "NUL in a path id");
-      expect(changedTables(before, await snapshotDatabase(logged.platform.db, EXCLUDED))).toEqual([]);
+      expect(changedTables(before, await snapshotDatabase(logged.platform.db, REFUSAL_WRITES))).toEqual([]);
       expect(lines.filter((line) => line.includes("admin request failed"))).toEqual([]);
       expect(lines.join("\n")).not.toContain("nul\\u0000@example.com");
     } finally {

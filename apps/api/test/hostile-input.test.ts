@@ -22,8 +22,8 @@ import {
   operationsOf,
   refusedBody,
   refusedQueryValue,
+  REFUSAL_WRITES,
   snapshotDatabase,
-  type Exclusions,
   type Operation,
   type Snapshot,
 } from "./hostile.ts";
@@ -36,21 +36,6 @@ import {
   type TestApi,
   type TestUser,
 } from "./helpers.ts";
-
-/**
- * What a refused request may legitimately write, left out of the snapshot:
- * - rate_limit_buckets: counting refused attempts is the limiter's job (and how floods are slowed).
- * - sign_in_throttles: see below.
- * - audit_logs, rows whose outcome is not `success`: the trail of refused attempts is the point of an
- *   audit log (a forged social-login callback is recorded as a failure). A success row still counts.
- */
-const EXCLUDED: Exclusions = new Map([
-  ["rate_limit_buckets", null],
-  // A wrong password (the token endpoint's password grant, below) is counted against the address
-  // and the client: that is how password guessing is slowed (docs/security.md, throttling).
-  ["sign_in_throttles", null],
-  ["audit_logs", "outcome = 'success'"],
-]);
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
@@ -150,7 +135,7 @@ beforeAll(async () => {
 
   const document = await (await api.request("/openapi.json")).json();
   operations = operationsOf(document as Parameters<typeof operationsOf>[0]);
-  baseline = await snapshotDatabase(api.platform.db, EXCLUDED);
+  baseline = await snapshotDatabase(api.platform.db, REFUSAL_WRITES);
 }, 120_000);
 
 afterAll(async () => {
@@ -304,10 +289,10 @@ describe("hostile input on every API operation", () => {
         failures.push(
           `${operation.method} ${operation.path} (seed ${details.seed}, path ${details.counterexamplePath}): ${String(details.errorInstance).slice(0, 900)}`,
         );
-      const changed = changedTables(baseline, await snapshotDatabase(api.platform.db, EXCLUDED));
+      const changed = changedTables(baseline, await snapshotDatabase(api.platform.db, REFUSAL_WRITES));
       if (changed.length > 0) {
         failures.push(`${operation.method} ${operation.path} changed ${changed.join(", ")}`);
-        baseline = await snapshotDatabase(api.platform.db, EXCLUDED);
+        baseline = await snapshotDatabase(api.platform.db, REFUSAL_WRITES);
       }
     }
     expect(failures).toEqual([]);
@@ -351,10 +336,10 @@ describe("forged secrets in well-formed bodies", () => {
         failures.push(
           `${operation.method} ${operation.path} (seed ${details.seed}, path ${details.counterexamplePath}): ${String(details.errorInstance).slice(0, 900)}`,
         );
-      const changed = changedTables(baseline, await snapshotDatabase(api.platform.db, EXCLUDED));
+      const changed = changedTables(baseline, await snapshotDatabase(api.platform.db, REFUSAL_WRITES));
       if (changed.length > 0) {
         failures.push(`${operation.method} ${operation.path} changed ${changed.join(", ")}`);
-        baseline = await snapshotDatabase(api.platform.db, EXCLUDED);
+        baseline = await snapshotDatabase(api.platform.db, REFUSAL_WRITES);
       }
     }
     expect(failures).toEqual([]);
@@ -418,7 +403,7 @@ describe("through a real server", () => {
   const url = (path: string) => `http://127.0.0.1:${server.port}${path}`;
 
   test("bodies above the hard limit, declared or streamed, are a 413 problem and change nothing", async () => {
-    const before = await snapshotDatabase(api.platform.db, EXCLUDED);
+    const before = await snapshotDatabase(api.platform.db, REFUSAL_WRITES);
     const limit = api.config.bodyLimitBytes;
     const declared = await fetch(url("/v1/auth/sign-in"), {
       method: "POST",
@@ -440,13 +425,13 @@ describe("through a real server", () => {
       }),
     });
     expect(await expectProblem(streamed, "streamed")).toBe("payload_too_large");
-    expect(changedTables(before, await snapshotDatabase(api.platform.db, EXCLUDED))).toEqual([]);
+    expect(changedTables(before, await snapshotDatabase(api.platform.db, REFUSAL_WRITES))).toEqual([]);
   });
 
   test("headers above Bun's 16 KiB limit are refused by Bun itself with a bare 431 before the app runs", async () => {
     // Bun answers these without calling the app, so there is no problem document to give: a 431
     // with an empty body, no internals, and nothing changed (docs/security.md, "Hostile input").
-    const before = await snapshotDatabase(api.platform.db, EXCLUDED);
+    const before = await snapshotDatabase(api.platform.db, REFUSAL_WRITES);
     const oversized: Record<string, string>[] = [
       { "x-filler": "a".repeat(20_000) },
       { ...user.bearer, cookie: `a=${"b".repeat(70_000)}` },
@@ -456,7 +441,7 @@ describe("through a real server", () => {
       expect(response.status).toBe(431);
       expect(await response.text()).toBe("");
     }
-    expect(changedTables(before, await snapshotDatabase(api.platform.db, EXCLUDED))).toEqual([]);
+    expect(changedTables(before, await snapshotDatabase(api.platform.db, REFUSAL_WRITES))).toEqual([]);
     expect((await fetch(url("/v1/auth/session"), { headers: user.bearer })).status).toBe(200);
   });
 });

@@ -409,6 +409,24 @@ export async function snapshotDatabase(db: Database, excluded: Exclusions): Prom
   return Object.fromEntries(rows.map((row) => [row.name, { rows: Number(row.rows), hash: row.hash }]));
 }
 
+/**
+ * What a refused request may legitimately write, left out of the snapshots (both suites):
+ * - rate_limit_buckets: counting refused attempts is the limiter's job (and how floods are slowed).
+ * - sign_in_throttles: a wrong password (the token endpoint's password grant, the console's sign-in
+ *   form) is counted against the address and the client: that is how password guessing is slowed.
+ * - security_events: many refused sign-ins raise `credential_stuffing` and `account_locked`, which
+ *   is what an operator should see.
+ * - audit_logs, but the rows whose outcome is `success` other than `user.locked`: the trail of refused
+ *   attempts is the point of an audit log, and a lockout is the answer to them (recorded for any
+ *   address, known or not). Every other success row still counts as a change.
+ */
+export const REFUSAL_WRITES: Exclusions = new Map([
+  ["rate_limit_buckets", null],
+  ["sign_in_throttles", null],
+  ["security_events", null],
+  ["audit_logs", "outcome = 'success' and action <> 'user.locked'"],
+]);
+
 /** The tables whose count or hash differ between two snapshots. */
 export function changedTables(before: Snapshot, after: Snapshot): string[] {
   const names = new Set([...Object.keys(before), ...Object.keys(after)]);
