@@ -17,8 +17,10 @@ import { type AuditQuery, auditExportResponse } from "@burrow/platform-ops";
 import { covers } from "@burrow/platform-rbac";
 import {
   type AppEnv,
+  describeError,
   ipRateLimit,
   type Platform,
+  refuseControlCharacters,
   requestContext,
   requestLog,
   securityHeaders,
@@ -181,6 +183,15 @@ function auditFilters(c: Context): { filters: AuditFilters; query: AuditQuery } 
   return { filters, query };
 }
 
+/** The path with its escapes decoded, or as sent when an escape is broken (the router answers that). */
+function decodedOrAsIs(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
+
 export function createAdminApp(platform: Platform): Hono<AppEnv> {
   const { config, auth } = platform;
   const app = new Hono<AppEnv>();
@@ -210,6 +221,13 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
     "*",
     bodyLimit({ maxSize: 64 * 1024, onError: () => Promise.reject(new PlatformError("payload_too_large")) }),
   );
+  // As on the API: a control character (NUL among them) in the path or the query string is refused
+  // here, not by PostgreSQL (which refuses NUL in text) halfway through a page.
+  app.use("*", async (c, next) => {
+    const url = new URL(c.req.url);
+    refuseControlCharacters([["(path)", decodedOrAsIs(url.pathname)], ...url.searchParams]);
+    return next();
+  });
   app.use("/sign-in/*", ipRateLimit({ db: platform.db, clock: platform.clock, policy: config.ipRateLimit }));
 
   /**
@@ -232,6 +250,9 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
       if (values[0] !== undefined) fields[key] = values[0];
     }
     if (!csrfTokenValid(c, config, fields._csrf ?? "")) throw new PlatformError("csrf_rejected");
+    refuseControlCharacters(
+      Object.entries(lists).flatMap(([key, values]) => values.map((value): [string, string] => [key, value])),
+    );
     return { fields, lists };
   }
   const form = async (c: Context<AppEnv>) => (await formWithLists(c)).fields;
@@ -1192,10 +1213,8 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
     if (error instanceof HTTPException && error.status === 303) return error.getResponse();
     if (error instanceof PlatformError && error.status < 500)
       return c.html(<ErrorPage status={error.status} message={problemText(error)} />, error.status as 400);
-    platform.log.error("admin request failed", {
-      requestId: c.get("requestId"),
-      error: error instanceof Error ? error.message : String(error),
-    });
+    // As the API logs it: a failed query's statement and driver code, never its parameters.
+    platform.log.error("admin request failed", { requestId: c.get("requestId"), error: describeError(error) });
     return c.html(
       <ErrorPage status={500} message={`Something went wrong. Request id: ${c.get("requestId") ?? "unknown"}`} />,
       500,

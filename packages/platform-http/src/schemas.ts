@@ -19,8 +19,18 @@ export const Metadata = z
   .refine((value) => JSON.stringify(value).length <= 8192, { message: "Metadata must be at most 8 KB of JSON" })
   .openapi({ description: "Free-form JSON the user may edit (≤ 8 KB)." });
 
+/**
+ * A whole number from a query string, in decimal digits only: `Number()` (and so `z.coerce`) would
+ * also read "0x10", " 1", "1e1" and "" (as 0), which no client means. Anything else is a 400.
+ */
+export const QueryInteger = (min: number, max: number) =>
+  z.preprocess(
+    (value) => (typeof value === "string" && /^[0-9]{1,10}$/.test(value) ? Number(value) : value),
+    z.number().int().min(min).max(max),
+  );
+
 /** A list's page size: 1 to 200 (each list has its own default). */
-export const PageLimit = z.coerce.number().int().min(1).max(200);
+export const PageLimit = QueryInteger(1, 200);
 
 /** One page of a keyset-paged list: the items and the cursor for the next page (null at the end). */
 export const pageOf = <Item extends z.ZodType>(item: Item) =>

@@ -28,23 +28,60 @@ export function controlCharacterAt(value: unknown, path: string): string | undef
   }
   return undefined;
 }
+/**
+ * Refuses (400 `validation_failed`) query parameters or form fields whose names or values hold a
+ * control character; the console's forms and query strings go through it too.
+ */
+export function refuseControlCharacters(pairs: Iterable<[string, string]>): void {
+  for (const [name, value] of pairs) {
+    if (CONTROL.test(name) || CONTROL.test(value))
+      throw new PlatformError("validation_failed", {
+        errors: [{ path: name, message: "Control characters (such as NUL) are not allowed in text" }],
+      });
+  }
+}
+
 const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i;
+
+/**
+ * How deep a body's arrays and objects may nest. Burrow's own bodies are a few levels deep (a
+ * passkey's answer, free-form metadata); a deeper one is refused before anything walks it, so no
+ * recursive step (the control-character scan, the route's schema, jsonb in PostgreSQL) meets it.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * True when the JSON text nests arrays and objects deeper than `max`. A loop over the characters
+ * (brackets inside strings do not count), not a recursion: the depth it measures is the attacker's.
+ */
+export function nestedDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index++) {
+    const char = text.charCodeAt(index);
+    if (inString) {
+      if (char === 0x5c)
+        index++; // a backslash escapes the next character
+      else if (char === 0x22) inString = false;
+    } else if (char === 0x22) inString = true;
+    else if (char === 0x5b || char === 0x7b) {
+      if (++depth > max) return true;
+    } else if (char === 0x5d || char === 0x7d) depth--;
+  }
+  return false;
+}
 
 /**
  * For methods that carry a body: the body must be JSON (415 otherwise, with no exemption for
  * text/plain, which browsers may send cross-site without a preflight), no larger than the limit
- * (413, checked on the bytes actually read, not only on Content-Length), and well-formed (400).
- * The checked text is cached for the route's validator. Query strings and every string in the body
+ * (413, checked on the bytes actually read, not only on Content-Length), well-formed (400
+ * `malformed_json`) and nested no deeper than MAX_JSON_DEPTH (400 `validation_failed`), also on
+ * routes that take no body. The checked text is cached for the route's validator. Query strings and every string in the body
  * are refused (400) when they hold control characters.
  */
 export const jsonBody = (options: { maxBytes: number }): MiddlewareHandler =>
   async function jsonBody(c, next) {
-    for (const [name, value] of new URL(c.req.url).searchParams) {
-      if (CONTROL.test(name) || CONTROL.test(value))
-        throw new PlatformError("validation_failed", {
-          errors: [{ path: name, message: "Control characters (such as NUL) are not allowed in text" }],
-        });
-    }
+    refuseControlCharacters(new URL(c.req.url).searchParams);
     if (!WITH_BODY.has(c.req.method)) return next();
     const declared = c.req.header("content-length");
     if (declared !== undefined && Number(declared) > options.maxBytes) throw new PlatformError("payload_too_large");
@@ -63,6 +100,11 @@ export const jsonBody = (options: { maxBytes: number }): MiddlewareHandler =>
     } catch {
       throw new PlatformError("malformed_json");
     }
+    if (nestedDeeperThan(text, MAX_JSON_DEPTH))
+      throw new PlatformError("validation_failed", {
+        detail: `The JSON body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels.`,
+        errors: [{ path: "(body)", message: `Nested deeper than ${MAX_JSON_DEPTH} levels` }],
+      });
     const found = controlCharacterAt(parsed, "");
     if (found !== undefined)
       throw new PlatformError("validation_failed", {

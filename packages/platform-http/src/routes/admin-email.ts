@@ -6,7 +6,7 @@ import { requireActor } from "../authenticate/index.ts";
 import { type Platform } from "../compose/platform.ts";
 import { type AppEnv } from "../env.ts";
 import { EMAIL_MANAGE, EMAIL_READ } from "@burrow/platform-ops";
-import { jsonBody, jsonContent, problems, signedInOrApiKey } from "../schemas.ts";
+import { jsonBody, jsonContent, problems, QueryInteger, signedInOrApiKey } from "../schemas.ts";
 
 const tags = ["Administration"];
 const KeyParam = z.object({
@@ -145,7 +145,7 @@ const listMessages = createRoute({
       .object({
         status: z.enum(EMAIL_STATUSES).optional(),
         to: z.string().max(254).optional(),
-        limit: z.coerce.number().int().min(1).max(500).optional(),
+        limit: QueryInteger(1, 500).optional(),
       })
       .strict(),
   },

@@ -6,7 +6,7 @@ import { EMAIL_STATUSES } from "@burrow/platform-email";
 import { requireActor } from "../authenticate/index.ts";
 import { type Platform } from "../compose/platform.ts";
 import { type AppEnv } from "../env.ts";
-import { jsonContent, problems, signedInOrApiKey } from "../schemas.ts";
+import { jsonContent, problems, QueryInteger, signedInOrApiKey } from "../schemas.ts";
 
 const count = z.number().int().min(0);
 const Overview = z
@@ -37,7 +37,7 @@ const getOverview = createRoute({
   description:
     "For anyone with a platform permission; each part is filled only when the caller's permissions cover it. An API key needs the users:read scope.",
   request: {
-    query: z.object({ days: z.coerce.number().int().min(1).max(90).optional() }).strict(),
+    query: z.object({ days: QueryInteger(1, 90).optional() }).strict(),
   },
   responses: { 200: jsonContent(Overview, "The overview"), ...problems(400, 401, 403) },
 });

@@ -1,7 +1,14 @@
 // Operators' email: the templates (read, preview a draft, save a new version, send a test to
 // oneself) and the outbox (list, retry a message that gave up). The /v1/admin/email-* routes and
 // the admin console call this one service, which checks email:read / email:manage itself.
-import { type AuditLog, type Database, PlatformError, type RequestContext, type UserId } from "@burrow/platform-core";
+import {
+  type AuditLog,
+  type Database,
+  isId,
+  PlatformError,
+  type RequestContext,
+  type UserId,
+} from "@burrow/platform-core";
 import type { Users } from "@burrow/platform-auth";
 import type { Email, EmailMessageRow, EmailStatus, RenderedEmail, TemplateRow } from "@burrow/platform-email";
 import type { PermissionResolver } from "@burrow/platform-rbac";
@@ -149,6 +156,8 @@ export function createEmailAdministration(options: {
     },
     async retry(actorId, messageId, request) {
       await authorize(actorId, EMAIL_MANAGE);
+      // Only a well-formed id is looked up: no such message otherwise (a NUL in one failed in PostgreSQL).
+      if (!isId("message", messageId)) throw new PlatformError("not_found");
       return db.transaction(async (tx) => {
         const row = await email.outbox.retry(tx, messageId);
         await audit.record(
