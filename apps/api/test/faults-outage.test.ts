@@ -5,7 +5,7 @@ import { users } from "@burrow/platform-auth/schema";
 import { createTestMailServer } from "@burrow/platform-email/testing";
 import { PASSWORD } from "./helpers.ts";
 import { privatePostgresMissing, startPrivatePostgres, type PrivatePostgres } from "./private-postgres.ts";
-import { spawnServer, until, type BurrowProcess } from "./processes.ts";
+import { killLeftovers, spawnServer, until, type BurrowProcess } from "./processes.ts";
 
 // PostgreSQL stopped under load. The server of this test is one of its own (never the shared one),
 // crashed with `pg_ctl stop -m immediate` and started again while the API process keeps running.
@@ -33,7 +33,7 @@ describe.skipIf(process.env.DATABASE_URL === undefined || missing !== undefined)
     }, 60_000);
     afterAll(async () => {
       if (process.env.DEBUG_FAULTS) console.log(server?.output().slice(-4000));
-      await server?.stop("SIGKILL");
+      await killLeftovers();
       await database?.close();
       await postgres?.destroy();
       await mail.stop();

@@ -20,6 +20,14 @@ const CLI = `${import.meta.dir}/../src/cli/burrow.ts`;
 /** The environment a spawned process starts from: the tests', no admin console, a port of its own. */
 export const PROCESS_ENV = { ...TEST_ENV, PORT: "0", ADMIN_PORT: "off", LOG_LEVEL: "info" };
 
+const running = new Set<Subprocess>();
+
+/** Kills (SIGKILL) every process these helpers started that is still running: a failed test's leftovers. */
+export async function killLeftovers(): Promise<void> {
+  for (const child of running) child.kill("SIGKILL");
+  await Promise.all([...running].map((child) => child.exited));
+}
+
 function spawnBurrow(command: string[], env: Record<string, string>): Omit<BurrowProcess, "url"> {
   const child = Bun.spawn(["bun", "run", ...command], {
     env: { ...process.env, ...PROCESS_ENV, ...env },
@@ -27,6 +35,8 @@ function spawnBurrow(command: string[], env: Record<string, string>): Omit<Burro
     stdout: "pipe",
     stderr: "pipe",
   });
+  running.add(child);
+  void child.exited.then(() => running.delete(child));
   let text = "";
   const waiters = new Set<() => void>();
   const pump = async (stream: ReadableStream<Uint8Array>) => {
