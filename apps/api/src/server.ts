@@ -58,9 +58,12 @@ let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  platform.log.info("shutting down", { signal });
-  // Stop accepting, let in-flight requests finish, then stop workers and close the database.
-  await Promise.all([server.stop(false), adminServer?.stop(false)]);
+  // Stop accepting (the listening sockets close at once: a new connection is refused), let in-flight
+  // requests finish, then stop the workers (the jobs in hand finish) and close the database. The log
+  // line comes after the sockets closed, so whoever reads it knows no new connection gets in.
+  const drained = Promise.all([server.stop(false), adminServer?.stop(false)]);
+  platform.log.info("shutting down", { signal, pendingRequests: server.pendingRequests });
+  await drained;
   await burrow.close();
   process.exit(0);
 }

@@ -17,6 +17,18 @@ export interface TestMailServer {
   linkTo(to: string, path?: string): URL;
   /** Recipients the server refuses with a permanent 550 (as a server refusing a message would). */
   refuse: Set<string>;
+  /**
+   * Holds the next message: it is read, parsed and added to `received`, but the server does not
+   * answer the DATA command until `release()` — the sender waits mid-send (a test kills or stops it
+   * there). Resolves when that message has arrived.
+   */
+  holdNext(): Promise<HeldMail>;
+}
+
+export interface HeldMail {
+  mail: ParsedMail;
+  /** Answers the held DATA command with 250: the sender's send completes. */
+  release(): void;
 }
 
 /**
@@ -27,11 +39,13 @@ export interface TestMailServer {
 export function createTestMailServer(): TestMailServer {
   const received: ParsedMail[] = [];
   const refuse = new Set<string>();
+  const holds: ((held: HeldMail) => void)[] = [];
   let server: SMTPServer | undefined;
   let port = 0;
   return {
     received,
     refuse,
+    holdNext: () => new Promise<HeldMail>((resolve) => holds.push(resolve)),
     async start() {
       server = new SMTPServer({
         authOptional: true,
@@ -48,7 +62,9 @@ export function createTestMailServer(): TestMailServer {
         onData(stream, _session, callback) {
           simpleParser(stream).then((mail) => {
             received.push(mail);
-            callback();
+            const hold = holds.shift();
+            if (hold === undefined) callback();
+            else hold({ mail, release: () => callback() });
           }, callback);
         },
       });

@@ -102,11 +102,12 @@ export async function runCli(argv: string[], io: CliIo, target: CliTarget): Prom
       action(async () => {
         const workers = startWorkers(await target.openPlatform());
         print("worker started", { started: true });
-        await new Promise<void>((resolve) => {
-          process.once("SIGTERM", resolve);
-          process.once("SIGINT", resolve);
+        const signal = await new Promise<string>((resolve) => {
+          process.once("SIGTERM", () => resolve("SIGTERM"));
+          process.once("SIGINT", () => resolve("SIGINT"));
         });
         // Jobs in flight finish; what is left stays queued for the next worker.
+        print(`worker stopping (${signal}): finishing the jobs in hand`, { stopping: true, signal });
         await Promise.all(workers.map((worker) => worker.stop()));
         print("worker stopped", { stopped: true });
       }),

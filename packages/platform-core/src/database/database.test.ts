@@ -4,7 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import { createTestDatabase } from "../test-database.ts";
-import { createDatabase, notify, queryRows, type DatabaseHandle } from "./index.ts";
+import {
+  createDatabase,
+  isDatabaseUnavailable,
+  isUniqueViolation,
+  notify,
+  queryRows,
+  type DatabaseHandle,
+} from "./index.ts";
 
 describe("database", () => {
   let handle: DatabaseHandle;
@@ -98,6 +105,50 @@ describe("embedded database", () => {
       expect(existsSync(join(dir, "pgdata", "burrow.pid"))).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("a PostgreSQL that cannot be reached", () => {
+  test("fails queries at once, ten at a time too, with errors read as unavailable", async () => {
+    // A port nothing listens on: every connection attempt is refused.
+    const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const { port } = probe;
+    probe.stop(true);
+    const handle = await createDatabase({ databaseUrl: `postgres://postgres@127.0.0.1:${port}/none` });
+    try {
+      const started = performance.now();
+      // Parallel queries share the pool's retry count: postgres.js's own backoff would hold the later ones for seconds.
+      const failures = await Promise.all(
+        Array.from({ length: 12 }, () =>
+          handle.db.execute(sql`select 1`).then(
+            () => undefined,
+            (error: unknown) => error,
+          ),
+        ),
+      );
+      expect(performance.now() - started).toBeLessThan(2000);
+      for (const failure of failures) expect(isDatabaseUnavailable(failure)).toBe(true);
+      expect(await handle.ping()).toBe(false);
+    } finally {
+      await handle.close();
+    }
+  });
+
+  test("a query's own error is not read as unavailable", async () => {
+    const handle = await createTestDatabase();
+    try {
+      await handle.db.execute(sql`create table unavailable_probe (id int primary key)`);
+      await handle.db.execute(sql`insert into unavailable_probe values (1)`);
+      const duplicate = await handle.db
+        .execute(sql`insert into unavailable_probe values (1)`)
+        .catch((error: unknown) => error);
+      expect(isUniqueViolation(duplicate)).toBe(true);
+      expect(isDatabaseUnavailable(duplicate)).toBe(false);
+      const wrong = await handle.db.execute(sql`select * from no_such_table`).catch((error: unknown) => error);
+      expect(isDatabaseUnavailable(wrong)).toBe(false);
+    } finally {
+      await handle.close();
     }
   });
 });

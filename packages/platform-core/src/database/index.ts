@@ -171,6 +171,9 @@ async function rollbackMigrations(db: Database, folder: string, options: Rollbac
   return downs.map(({ entry }) => entry.tag);
 }
 
+/** How long opening a PostgreSQL connection may take before the query waiting on it fails. */
+export const CONNECT_TIMEOUT_SECONDS = 5;
+
 /** Key of the advisory lock nodes take while migrating, so two nodes never migrate at once. */
 const MIGRATION_LOCK = 0x6275_7272; // "burr"
 
@@ -241,7 +244,16 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
       import("drizzle-orm/postgres-js/migrator"),
     ]);
     const url = options.databaseUrl;
-    const client = postgres(url, { max: options.maxConnections ?? 10, onnotice: () => {} });
+    // A database that cannot be reached fails a request fast (a 503) rather than holding it: opening a
+    // connection may take CONNECT_TIMEOUT_SECONDS (postgres.js waits 30 s), and after failed attempts a
+    // connection waits at most half a second before the next (postgres.js backs off up to 20 s, which
+    // is how long a request would wait during an outage).
+    const client = postgres(url, {
+      max: options.maxConnections ?? 10,
+      connect_timeout: CONNECT_TIMEOUT_SECONDS,
+      backoff: (retries: number) => Math.min(0.1 * retries, 0.5),
+      onnotice: () => {},
+    });
     const db = drizzlePostgres(client) as unknown as Database;
     // One dedicated connection holds the advisory lock for the whole migration or rollback.
     const withMigrationLock = async <Result>(
@@ -351,6 +363,43 @@ export function isUniqueViolation(error: unknown): boolean {
     current = (current as { cause?: unknown }).cause
   ) {
     if ((current as { code?: unknown }).code === "23505") return true;
+  }
+  return false;
+}
+
+/** Socket errors (Node's and Bun's codes) meaning the server could not be reached or went away. */
+const UNREACHABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  // postgres.js's own: the connection closed under the query, or could not be opened in time.
+  "CONNECTION_CLOSED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+]);
+
+/**
+ * Whether an error means the database is unavailable (down, restarting, unreachable, out of
+ * connections) rather than that the query was wrong: the HTTP edge answers these 503
+ * `service_unavailable` instead of 500. Either driver's error, wrapped or not.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (
+    let current: unknown = error;
+    current !== undefined && current !== null;
+    current = (current as { cause?: unknown }).cause
+  ) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code !== "string") continue;
+    if (UNREACHABLE_CODES.has(code)) return true;
+    // SQLSTATE class 08 (connection exception); 57P01–57P03 (shut down by an operator, crash, starting
+    // up); 53300 (too many connections).
+    if (/^08...$/.test(code) || /^57P0[1-3]$/.test(code) || code === "53300") return true;
   }
   return false;
 }

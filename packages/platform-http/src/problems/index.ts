@@ -1,4 +1,10 @@
-import { PROBLEM_CONTENT_TYPE, PlatformError, toProblem, type ErrorCode } from "@burrow/platform-core";
+import {
+  isDatabaseUnavailable,
+  PROBLEM_CONTENT_TYPE,
+  PlatformError,
+  toProblem,
+  type ErrorCode,
+} from "@burrow/platform-core";
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "../env.ts";
@@ -41,7 +47,9 @@ const HTTP_EXCEPTION_CODES: Record<number, ErrorCode> = {
 
 /**
  * Every error leaves as problem+json. Expected ones (PlatformError, Hono's HTTPException) keep
- * their status; anything else is a 500 carrying only the request id, with the detail logged.
+ * their status; a database that cannot be reached is a 503 `service_unavailable` (the client may
+ * retry; `/readyz` says the same); anything else is a 500 carrying only the request id, with the
+ * detail logged.
  */
 export const onError = (log: (message: string, fields: Record<string, unknown>) => void): ErrorHandler<AppEnv> =>
   function onError(error, c) {
@@ -52,6 +60,16 @@ export const onError = (log: (message: string, fields: Record<string, unknown>) 
         const malformed = error.status === 400 && /malformed json/i.test(error.message);
         return problemResponse(c, new PlatformError(malformed ? "malformed_json" : code));
       }
+    }
+    if (isDatabaseUnavailable(error)) {
+      log("database unavailable", { requestId: c.get("requestId"), method: c.req.method, path: c.req.path });
+      return problemResponse(
+        c,
+        new PlatformError("service_unavailable", {
+          detail: "The database cannot be reached. Try again shortly.",
+          headers: { "Retry-After": "5" },
+        }),
+      );
     }
     log("unhandled error", {
       requestId: c.get("requestId"),
