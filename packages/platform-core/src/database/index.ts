@@ -370,6 +370,9 @@ interface Subscriber {
   onConnectionChange: ((connected: boolean) => void) | undefined;
 }
 
+/** The `application_name` of each node's listening connection (PostgreSQL). */
+export const LISTENING_APPLICATION_NAME = "burrow-listen";
+
 /** Waits between attempts to listen again after the connection was lost, growing to the last. */
 const RELISTEN_DELAYS_MS = [0, 50, 100, 250, 500, 1000, 2000];
 
@@ -406,6 +409,8 @@ function createListeningConnection(
       fetch_types: false,
       // As the pool's: an unreachable database fails the attempt fast, and it is tried again.
       connect_timeout: CONNECT_TIMEOUT_SECONDS,
+      // Named, so an operator (or a test) finds it in pg_stat_activity.
+      connection: { application_name: LISTENING_APPLICATION_NAME },
       onnotice: () => {},
       // postgres.js reads `onnotify` (its own `listen` is built on it) but its types leave it out.
       ...{
