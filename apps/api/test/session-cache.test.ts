@@ -10,7 +10,7 @@ import {
 import type { TestDatabase } from "@burrow/platform-core/testing";
 import { SESSIONS_CHANNEL } from "@burrow/platform-auth";
 import { composePlatform, createApp, listenForChanges, type Platform } from "@burrow/platform-http";
-import { createTestApi, signIn, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
+import { createTestApi, ORIGIN, signIn, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
 
 /**
  * The session cache across nodes. On PostgreSQL the second node is a second composed platform with
@@ -165,6 +165,24 @@ describe("session cache across nodes", () => {
     });
     expect(revoked.status).toBe(204);
     await eventually(async () => (await status(other, accessToken)) === 401, "the access token refused");
+  });
+
+  test("a sign-in that replaces the session the browser held ends it on the other node too", async () => {
+    const { user, second } = await cachedOnOtherNode();
+    const again = await api.request("/v1/auth/sign-in", {
+      method: "POST",
+      headers: { cookie: `burrow_session=${second}`, origin: ORIGIN, "content-type": "application/json" },
+      body: JSON.stringify({ email: user.email, password: user.password }),
+    });
+    expect(again.status).toBe(200);
+    await eventually(async () => (await status(other, second)) === 401, "the replaced session refused");
+  });
+
+  test("an operator ending every session ends them on the other node too", async () => {
+    const { user, second } = await cachedOnOtherNode();
+    expect((await api.platform.operator.revokeAllSessions()).revoked).toBeGreaterThan(0);
+    await eventually(async () => (await status(other, second)) === 401, "every session refused");
+    expect(await status(other, user.token)).toBe(401);
   });
 
   test("a profile change shows on the other node: the cached user is dropped too", async () => {

@@ -11,8 +11,11 @@ export interface CachedSession {
   user: PublicUser;
 }
 
-/** What changed: one session, or everything of one user (their sessions, or the user the sessions carry). */
-export type SessionChange = { sessionId: string } | { userId: string };
+/**
+ * What changed: one session, everything of one user (their sessions, or the user the sessions
+ * carry), or every session (`*`: an operator ended them all).
+ */
+export type SessionChange = { sessionId: string } | { userId: string } | "*";
 
 export interface SessionCache {
   /** Whether entries may be served now: the cache is on and this node hears every eviction. */
@@ -78,14 +81,14 @@ export function createSessionCache(options: { maxEntries: number | undefined; me
     byUser.clear();
   }
 
-  function evict(change: SessionChange | "*"): void {
+  function evict(change: SessionChange): void {
     evictions += 1;
     if (change === "*") return clear();
     if ("sessionId" in change) return remove(change.sessionId);
     for (const sessionId of [...(byUser.get(change.userId) ?? [])]) remove(sessionId);
   }
 
-  function parse(payload: string): SessionChange | "*" | undefined {
+  function parse(payload: string): SessionChange | undefined {
     if (payload === "*") return "*";
     if (payload.startsWith("s:")) return { sessionId: payload.slice(2) };
     if (payload.startsWith("u:")) return { userId: payload.slice(2) };
@@ -122,7 +125,8 @@ export function createSessionCache(options: { maxEntries: number | undefined; me
     },
     async changed(tx, change) {
       evict(change);
-      await notify(tx, SESSIONS_CHANNEL, "sessionId" in change ? `s:${change.sessionId}` : `u:${change.userId}`);
+      const payload = change === "*" ? "*" : "sessionId" in change ? `s:${change.sessionId}` : `u:${change.userId}`;
+      await notify(tx, SESSIONS_CHANNEL, payload);
     },
     listener: {
       channel: SESSIONS_CHANNEL,

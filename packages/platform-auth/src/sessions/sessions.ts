@@ -372,6 +372,7 @@ export function createSessions(context: AuthContext): Sessions {
         .update(authSessions)
         .set({ revokedAt: clock.now(), revokedReason: "replaced_by_sign_in" })
         .where(and(eq(authSessions.id, replaced.id), isNull(authSessions.revokedAt)));
+      await cache.changed(db, { sessionId: replaced.id });
     },
 
     async revokeEveryone(db, reason) {
@@ -380,6 +381,7 @@ export function createSessions(context: AuthContext): Sessions {
         .set({ revokedAt: clock.now(), revokedReason: reason })
         .where(isNull(authSessions.revokedAt))
         .returning({ id: authSessions.id });
+      await cache.changed(db, "*");
       return revoked.length;
     },
 
