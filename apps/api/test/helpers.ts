@@ -13,7 +13,7 @@ import { referenceTotp } from "@burrow/platform-auth/testing";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { TestMailServer } from "@burrow/platform-email/testing";
 import { createApp } from "@burrow/platform-http";
-import { type AppEnv, composePlatform, type Platform } from "@burrow/platform-http";
+import { type AppEnv, composePlatform, listenForChanges, type Platform } from "@burrow/platform-http";
 
 export interface TestApi {
   app: OpenAPIHono<AppEnv>;
@@ -57,6 +57,8 @@ export async function createTestApi(
   const database = await createTestDatabase();
   const clock = createTestClock(new Date("2026-03-01T12:00:00.000Z"));
   const platform = composePlatform({ config, database, clock, log: options.log ?? silentLogger });
+  // As a server does: the session cache serves only while its node hears evictions.
+  await listenForChanges(platform);
   const app = createApp(platform);
   const worker = createWorker({
     db: database.db,

@@ -237,7 +237,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
     linkedAccounts,
     oauthProviders,
     jobs: { [EMAIL_REQUEST_JOB]: flows.requestJob },
-    listeners: [{ channel: SIGNING_KEYS_CHANNEL, onNotify: () => signingKeys.load() }],
+    listeners: [{ channel: SIGNING_KEYS_CHANNEL, onNotify: () => signingKeys.load() }, sessions.cache.listener],
     sweepers: [
       sessionSweeper(context.config),
       refreshFamilySweeper,
@@ -291,7 +291,21 @@ export {
   type PolicyViolation,
 } from "./passwords/policy.ts";
 export { parseSessionToken, formatSessionToken } from "./sessions/tokens.ts";
-export type { PublicSession, SessionAudience, SessionRow, Sessions, SessionValidation } from "./sessions/sessions.ts";
+export {
+  SESSION_CACHE_TTL_MS,
+  SESSIONS_CHANNEL,
+  type CachedSession,
+  type SessionCache,
+  type SessionChange,
+} from "./sessions/cache.ts";
+export type {
+  PublicSession,
+  SessionAudience,
+  SessionRow,
+  Sessions,
+  SessionValidation,
+  ValidateOptions,
+} from "./sessions/sessions.ts";
 export { assertRecentAuthentication } from "./sessions/sessions.ts";
 export type { Accounts, SignedIn, SignUpResult } from "./sign-in/accounts.ts";
 export type { SignInCompletion, SignInOutcome, SignInResult } from "./sign-in/complete.ts";

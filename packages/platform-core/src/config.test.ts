@@ -95,6 +95,20 @@ describe("config", () => {
       expect(() => loadConfig({ BURROW_DATA_DIR: dir, DATABASE_URL: "mysql://x" })).toThrow(/DATABASE_URL/);
     });
   });
+
+  test("the session cache is on by default with 100,000 entries; off or another bound when set", () => {
+    withTempDir((dir) => {
+      expect(loadConfig({ BURROW_DATA_DIR: dir }).sessionCache).toEqual({ maxEntries: 100_000 });
+      expect(loadConfig({ BURROW_DATA_DIR: dir, BURROW_SESSION_CACHE: "off" }).sessionCache).toBeUndefined();
+      expect(loadConfig({ BURROW_DATA_DIR: dir, BURROW_SESSION_CACHE_MAX: "500" }).sessionCache).toEqual({
+        maxEntries: 500,
+      });
+      expect(() => loadConfig({ BURROW_DATA_DIR: dir, BURROW_SESSION_CACHE: "yes" })).toThrow(/BURROW_SESSION_CACHE/);
+      expect(() => loadConfig({ BURROW_DATA_DIR: dir, BURROW_SESSION_CACHE_MAX: "0" })).toThrow(
+        /BURROW_SESSION_CACHE_MAX/,
+      );
+    });
+  });
 });
 
 describe("describeConfig", () => {

@@ -45,6 +45,11 @@ export interface Config {
   /** Per-IP token bucket on auth routes; undefined when turned off. */
   ipRateLimit: RatePolicy | undefined;
   session: { idleTimeoutMs: number; absoluteLifetimeMs: number; activityRefreshMs: number };
+  /**
+   * Validated sessions (and access-token claims) kept in process memory, evicted on every node by
+   * NOTIFY; `maxEntries` bounds each of the two caches. Undefined when turned off.
+   */
+  sessionCache: { maxEntries: number } | undefined;
   emailVerification: "required" | "off";
   /** Just-in-time elevation: the longest an elevation may last. */
   elevationMaxMs: number;
@@ -302,6 +307,8 @@ const envSchema = z.object({
   BURROW_IP_RATE_LIMIT: z
     .union([z.literal("off"), rateText("BURROW_IP_RATE_LIMIT", "20/1s")])
     .default({ count: 20, windowMs: 1000 }),
+  BURROW_SESSION_CACHE: z.enum(["on", "off"]).default("on"),
+  BURROW_SESSION_CACHE_MAX: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
   BURROW_SESSION_IDLE: durationText("BURROW_SESSION_IDLE").default(7 * 86_400_000),
   BURROW_SESSION_LIFETIME: durationText("BURROW_SESSION_LIFETIME").default(30 * 86_400_000),
   BURROW_ELEVATION_MAX: durationText("BURROW_ELEVATION_MAX").default(4 * 3_600_000),
@@ -468,6 +475,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       absoluteLifetimeMs: values.BURROW_SESSION_LIFETIME,
       activityRefreshMs: 5 * 60_000,
     },
+    sessionCache: values.BURROW_SESSION_CACHE === "off" ? undefined : { maxEntries: values.BURROW_SESSION_CACHE_MAX },
     emailVerification: values.BURROW_EMAIL_VERIFICATION,
     mfaRequired: values.BURROW_MFA_REQUIRED,
     elevationMaxMs: values.BURROW_ELEVATION_MAX,

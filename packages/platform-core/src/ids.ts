@@ -56,13 +56,20 @@ const CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz";
 const BODY = /^[0-7][0-9abcdefghjkmnpqrstvwxyz]{25}$/;
 
 function encodeBase32(bytes: Uint8Array): string {
-  // 128 bits -> 26 characters; the first character carries only the top 3 bits (so it is 0-7).
-  let value = 0n;
-  for (const byte of bytes) value = (value << 8n) | BigInt(byte);
+  // 128 bits -> 26 characters; the first character carries only the top 3 bits (so it is 0-7): the
+  // bits are read as if two zero bits came first. Plain numbers, not BigInt: every request makes an
+  // id (its request id), and this runs in a fraction of the time.
   let out = "";
-  for (let index = 0; index < 26; index++) {
-    out = CROCKFORD[Number(value & 31n)] + out;
-    value >>= 5n;
+  let buffer = 0;
+  let bits = 2;
+  for (const byte of bytes) {
+    buffer = (buffer << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      out += CROCKFORD[(buffer >>> bits) & 31];
+    }
+    buffer &= (1 << bits) - 1;
   }
   return out;
 }

@@ -10,6 +10,7 @@ export const COUNTERS = {
   },
   sessions_validated_total: { help: "Session credentials checked, by outcome (valid, invalid)", labels: ["outcome"] },
   permission_cache_total: { help: "Permission look-ups, by result (hit, miss)", labels: ["result"] },
+  session_cache_total: { help: "Session cache look-ups, by result (hit, miss)", labels: ["result"] },
   emails_total: { help: "Emails sent or failed, by outcome (sent, retry, dead)", labels: ["outcome"] },
   webhook_deliveries_total: {
     help: "Webhook delivery attempts, by outcome (succeeded, retried, failed)",

@@ -13,8 +13,8 @@ export interface Bindings {
 
 export interface Variables {
   requestId: string;
-  /** The client IP after trusted-proxy resolution; undefined when unknown. */
-  clientIp: string | undefined;
+  /** The client IP after trusted-proxy resolution, resolved on first call; undefined when unknown. */
+  clientIp: () => string | undefined;
   /** Where the request came from, ready to hand to services and the audit log. */
   requestContext: RequestContext;
   /** The caller's credentials, validated on first use (see middleware/authenticate.ts). */

@@ -138,6 +138,7 @@ export function createEmailFlows(
       .update(users)
       .set({ emailVerifiedAt: now, updatedAt: now })
       .where(and(eq(users.id, user.id), isNull(users.emailVerifiedAt)));
+    await sessions.changed(tx, { userId: user.id });
     if (options.passwordShown) return;
     const userId = user.id as UserId;
     if (!(await parts.accounts.removePassword(tx, userId))) return;
@@ -414,6 +415,7 @@ export function createEmailFlows(
             .set({ email: row.target, emailNormalized: normalized, emailVerifiedAt: now, updatedAt: now })
             .where(eq(users.id, user.id))
             .returning();
+          await sessions.changed(tx, { userId: user.id });
           // Links and codes mailed to the old address must not outlive it.
           for (const purpose of TOKEN_PURPOSES.filter((kind) => kind !== "phone_verify"))
             await tokens.revokeAll(tx, user.id as UserId, purpose);
@@ -446,6 +448,7 @@ export function createEmailFlows(
           .update(users)
           .set({ status: "active", emailVerifiedAt: user.emailVerifiedAt ?? now, updatedAt: now })
           .where(eq(users.id, user.id));
+        await sessions.changed(tx, { userId: user.id });
         await audit.recordByUser(tx, user.id, "user.account_set_up", request);
       });
     },

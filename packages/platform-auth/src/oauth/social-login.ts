@@ -203,7 +203,8 @@ export function createSocialLogin(
       // A link is the user's act in the session that started it: signed out, revoked or expired since
       // (another person at the keyboard, or a stolen session ended by its owner), it links nothing.
       if (row.purpose === "link") {
-        const started = row.sessionId === null ? undefined : await parts.sessions.validateById(row.sessionId);
+        const started =
+          row.sessionId === null ? undefined : await parts.sessions.validateById(row.sessionId, { fresh: true });
         if (started?.session == null || started.session.userId !== row.userId) {
           await refused(provider, "link_session_ended", request, row.userId ?? undefined);
           throw new PlatformError("session_expired", { detail: "The session that started the link has ended." });

@@ -122,6 +122,116 @@ describe("sessions", () => {
     expect((await stored(session.id)).lastActiveAt.getTime()).toBe(refreshedAt);
   });
 
+  describe("with the session cache (this process listening)", () => {
+    let unlisten: () => Promise<void>;
+    beforeAll(async () => {
+      const { listener } = auth.sessions.cache;
+      unlisten = await handle.listen(listener.channel, (payload) => listener.onNotify(payload), {
+        onConnectionChange: (connected) => listener.onConnectionChange!(connected),
+      });
+    });
+    afterAll(async () => {
+      await unlisten();
+      auth.sessions.cache.listener.onConnectionChange!(false);
+    });
+
+    /** Revoked behind the cache's back: only a validation that reads the database sees it. */
+    const revokeBehindTheCache = (sessionId: string) =>
+      handle.db.update(authSessions).set({ revokedAt: clock.now() }).where(eq(authSessions.id, sessionId));
+
+    test("a cached validation is answered from memory, until a revocation here drops it at once", async () => {
+      const userId = await newUser();
+      const { session, token } = await start(userId);
+      expect((await auth.sessions.validate(token)).reason).toBeNull();
+      await revokeBehindTheCache(session.id);
+      expect((await auth.sessions.validate(token)).reason).toBeNull();
+      expect((await auth.sessions.validateById(session.id)).reason).toBeNull();
+      // `fresh` reads the database.
+      expect((await auth.sessions.validate(token, "app", { fresh: true })).reason).toBe("revoked");
+      await handle.db.update(authSessions).set({ revokedAt: null }).where(eq(authSessions.id, session.id));
+      expect(await auth.sessions.revoke(handle.db, userId, session.id as SessionId, "test")).toBe(true);
+      expect((await auth.sessions.validate(token)).reason).toBe("revoked");
+    });
+
+    test("a wrong secret for a cached session is refused", async () => {
+      const { token } = await start(await newUser());
+      expect((await auth.sessions.validate(token)).reason).toBeNull();
+      const forged = `${token.split(".")[0]}.${"A".repeat(43)}`;
+      expect((await auth.sessions.validate(forged)).reason).toBe("unknown");
+    });
+
+    test("last activity is still written at most once per activityRefreshMs", async () => {
+      const { session, token } = await start(await newUser());
+      const createdAt = session.lastActiveAt.getTime();
+      clock.advance(activityRefreshMs - 1);
+      await auth.sessions.validate(token);
+      await auth.sessions.validate(token);
+      expect(auth.sessions.cache.get(session.id)).toBeDefined();
+      expect((await stored(session.id)).lastActiveAt.getTime()).toBe(createdAt);
+      clock.advance(1);
+      await auth.sessions.validate(token);
+      const refreshedAt = createdAt + activityRefreshMs;
+      expect((await stored(session.id)).lastActiveAt.getTime()).toBe(refreshedAt);
+      // The cached copy carries the write: no further one within the next interval.
+      await handle.db
+        .update(authSessions)
+        .set({ lastActiveAt: new Date(0) })
+        .where(eq(authSessions.id, session.id));
+      clock.advance(activityRefreshMs - 1);
+      await auth.sessions.validate(token);
+      expect((await stored(session.id)).lastActiveAt.getTime()).toBe(0);
+      clock.advance(1);
+      await auth.sessions.validate(token);
+      expect((await stored(session.id)).lastActiveAt.getTime()).toBe(refreshedAt + activityRefreshMs);
+    });
+
+    test("a cached session past its idle timeout is refused", async () => {
+      const { token } = await start(await newUser());
+      expect((await auth.sessions.validate(token)).reason).toBeNull();
+      clock.advance(idleTimeoutMs);
+      expect((await auth.sessions.validate(token)).reason).toBe("expired");
+    });
+
+    test("renewing drops the old token at once; a step-up shows on the next validation", async () => {
+      const { session, token } = await start(await newUser());
+      expect((await auth.sessions.validate(token)).reason).toBeNull();
+      const renewed = await auth.sessions.renew(handle.db, session.id);
+      expect((await auth.sessions.validate(token)).reason).toBe("unknown");
+      const cached = await auth.sessions.validate(renewed);
+      expect(cached.reason).toBeNull();
+      clock.advance(60_000);
+      await auth.sessions.markAuthenticated(handle.db, cached.session!, "totp");
+      const after = await auth.sessions.validate(renewed);
+      expect(after.session?.authenticatedAt.getTime()).toBe(clock.now().getTime());
+      expect(after.session?.authMethods).toEqual(["password", "totp"]);
+    });
+
+    test("a change to the user drops their cached sessions", async () => {
+      const userId = await newUser();
+      const { token } = await start(userId);
+      expect((await auth.sessions.validate(token)).reason).toBeNull();
+      await handle.db.transaction(async (tx) => {
+        await tx.update(users).set({ status: "suspended" }).where(eq(users.id, userId));
+        await auth.sessions.changed(tx, { userId });
+      });
+      expect((await auth.sessions.validate(token)).reason).toBe("suspended");
+    });
+
+    test("admin-console sessions are never cached", async () => {
+      const userId = await newUser();
+      const { session, token } = await auth.sessions.create(handle.db, {
+        userId,
+        methods: ["password"],
+        request: {},
+        audience: "admin",
+      });
+      expect((await auth.sessions.validate(token, "admin")).reason).toBeNull();
+      expect(auth.sessions.cache.get(session.id)).toBeUndefined();
+      await revokeBehindTheCache(session.id);
+      expect((await auth.sessions.validate(token, "admin")).reason).toBe("revoked");
+    });
+  });
+
   test("a suspended user's session is refused as suspended", async () => {
     const userId = await newUser();
     const { token } = await start(userId);

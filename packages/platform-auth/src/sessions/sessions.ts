@@ -16,6 +16,7 @@ import type { AuthContext } from "../context.ts";
 import { ADMIN_SESSION_LIFETIMES, IMPERSONATION, REAUTHENTICATION_WINDOW_MS } from "../flows/lifetimes.ts";
 import { authSessions, users } from "../schema.ts";
 import { toPublicUser, type PublicUser } from "../users/users.ts";
+import { createSessionCache, type SessionCache, type SessionChange } from "./cache.ts";
 import { formatSessionToken, newSessionSecret, parseSessionToken } from "./tokens.ts";
 
 export type SessionRow = typeof authSessions.$inferSelect;
@@ -44,6 +45,14 @@ export type SessionValidation =
   | { session: SessionRow; user: PublicUser; reason: null }
   | { session: null; user: null; reason: "malformed" | "unknown" | "expired" | "revoked" | "suspended" };
 
+/**
+ * `fresh`: read the database, never the cache — for what must see a revocation or a step-up made a
+ * moment ago on another node (the HTTP edge asks it for every request that changes something).
+ */
+export interface ValidateOptions {
+  fresh?: boolean;
+}
+
 export interface Sessions {
   /** Starts a new session; the token is returned once and never stored. */
   create(
@@ -64,9 +73,20 @@ export interface Sessions {
    * last activity is written at most once per refresh interval. A session for another audience is
    * `unknown`: the console's token is no key to the API, nor the app's to the console.
    */
-  validate(token: string, audience?: SessionAudience): Promise<SessionValidation>;
+  validate(token: string, audience?: SessionAudience, options?: ValidateOptions): Promise<SessionValidation>;
   /** The same checks for a session named by a verified access token's `sid` (no secret to compare). */
-  validateById(sessionId: string): Promise<SessionValidation>;
+  validateById(sessionId: string, options?: ValidateOptions): Promise<SessionValidation>;
+  /**
+   * Validated app sessions kept in memory (BURROW_SESSION_CACHE); its `listener` must be subscribed
+   * (`openPlatform` does) before it serves anything.
+   */
+  cache: SessionCache;
+  /**
+   * Call inside the transaction that changes what a session's validation carries — above all its user
+   * (status, profile, email): every node drops the cached sessions it names. The session mutations
+   * here call it themselves.
+   */
+  changed(tx: Database, change: SessionChange): Promise<void>;
   list(db: Database, userId: UserId): Promise<SessionRow[]>;
   /** How many sessions of any user are live now (not ended, inside their lifetimes). */
   countLive(db: Database): Promise<number>;
@@ -161,27 +181,43 @@ export function createSessions(context: AuthContext): Sessions {
     .where(eq(authSessions.id, sql.placeholder("id")))
     .prepare("burrow_validate_session");
 
-  async function validateToken(token: string, audience: SessionAudience): Promise<SessionValidation> {
-    const parsed = parseSessionToken(token);
-    if (parsed === undefined) return { session: null, user: null, reason: "malformed" };
-    const [row] = await validateQuery.execute({ id: parsed.id });
-    // Compare hashes in constant time: the id is public, the secret is what must not leak by timing.
+  const cache = createSessionCache({ maxEntries: config.sessionCache?.maxEntries, metrics: context.metrics });
+
+  /**
+   * The session by id: from the cache when allowed and held (only what passed every check is
+   * cached, and only app sessions: the console's are few and all sensitive), else from the database.
+   * `secretHash`: the presented secret's, compared in constant time — the id is public, the secret
+   * is what must not leak by timing. A cached entry that fails any check is read again rather than
+   * refused: another node may have renewed it or kept it alive since.
+   */
+  async function lookup(
+    sessionId: string,
+    audience: SessionAudience,
+    secretHash: string | undefined,
+    options: ValidateOptions,
+  ): Promise<SessionValidation> {
+    const cacheable = options.fresh !== true && audience === "app";
+    if (cacheable) {
+      const hit = cache.get(sessionId);
+      if (hit !== undefined && (secretHash === undefined || constantTimeEqual(hit.session.secretHash, secretHash))) {
+        const verdict = await check(hit);
+        if (verdict.session !== null) return verdict;
+      }
+    }
+    const epoch = cache.epoch();
+    const [row] = await validateQuery.execute({ id: sessionId });
     if (
       row === undefined ||
-      !constantTimeEqual(row.session.secretHash, sha256(parsed.secret)) ||
+      (secretHash !== undefined && !constantTimeEqual(row.session.secretHash, secretHash)) ||
       row.session.audience !== audience
     )
       return { session: null, user: null, reason: "unknown" };
-    return check(row);
+    const validation = await check({ session: row.session, user: toPublicUser(row.user) });
+    if (cacheable && validation.session !== null) cache.store(validation, epoch);
+    return validation;
   }
 
-  async function check({
-    session,
-    user,
-  }: {
-    session: SessionRow;
-    user: typeof users.$inferSelect;
-  }): Promise<SessionValidation> {
+  async function check({ session, user }: { session: SessionRow; user: PublicUser }): Promise<SessionValidation> {
     const now = clock.now();
     if (session.revokedAt !== null) return { session: null, user: null, reason: "revoked" };
     if (now >= idleEnd(session)) return { session: null, user: null, reason: "expired" };
@@ -189,9 +225,10 @@ export function createSessions(context: AuthContext): Sessions {
       return { session: null, user: null, reason: user.status === "suspended" ? "suspended" : "revoked" };
     if (now.getTime() - session.lastActiveAt.getTime() >= lifetimes(session.audience).activityRefreshMs) {
       await context.db.update(authSessions).set({ lastActiveAt: now }).where(eq(authSessions.id, session.id));
+      // A cached row is updated in place: this node then writes again only a refresh interval later.
       session.lastActiveAt = now;
     }
-    return { session, user: toPublicUser(user), reason: null };
+    return { session, user, reason: null };
   }
 
   const idleEnd = (session: SessionRow) =>
@@ -229,17 +266,20 @@ export function createSessions(context: AuthContext): Sessions {
       return { session: session!, token: formatSessionToken({ id, secret }) };
     },
 
-    async validate(token, audience = "app") {
-      const validation = await validateToken(token, audience);
+    async validate(token, audience = "app", options = {}) {
+      const parsed = parseSessionToken(token);
+      const validation: SessionValidation =
+        parsed === undefined
+          ? { session: null, user: null, reason: "malformed" }
+          : await lookup(parsed.id, audience, sha256(parsed.secret), options);
       context.metrics.count("sessions_validated_total", { outcome: validation.session === null ? "invalid" : "valid" });
       return validation;
     },
 
-    async validateById(sessionId) {
-      const [row] = await validateQuery.execute({ id: sessionId });
-      if (row === undefined || row.session.audience !== "app") return { session: null, user: null, reason: "unknown" };
-      return check(row);
-    },
+    validateById: (sessionId, options = {}) => lookup(sessionId, "app", undefined, options),
+
+    cache,
+    changed: (tx, change) => cache.changed(tx, change),
 
     async list(db, userId) {
       const now = clock.now();
@@ -276,6 +316,7 @@ export function createSessions(context: AuthContext): Sessions {
         .set({ revokedAt: clock.now(), revokedReason: reason })
         .where(and(eq(authSessions.id, sessionId), eq(authSessions.userId, userId), isNull(authSessions.revokedAt)))
         .returning({ id: authSessions.id });
+      if (revoked.length > 0) await cache.changed(db, { sessionId });
       return revoked.length > 0;
     },
 
@@ -310,6 +351,7 @@ export function createSessions(context: AuthContext): Sessions {
         .update(authSessions)
         .set({ revokedAt: clock.now(), revokedReason: reason })
         .where(and(eq(authSessions.id, sessionId), isNull(authSessions.revokedAt)));
+      await cache.changed(db, { sessionId });
     },
 
     async revokeAll(db, userId, reason, keep) {
@@ -320,6 +362,7 @@ export function createSessions(context: AuthContext): Sessions {
         .set({ revokedAt: clock.now(), revokedReason: reason })
         .where(and(...conditions))
         .returning({ id: authSessions.id });
+      if (revoked.length > 0) await cache.changed(db, { userId });
       return revoked.length;
     },
 
@@ -329,6 +372,7 @@ export function createSessions(context: AuthContext): Sessions {
         .update(authSessions)
         .set({ revokedAt: clock.now(), revokedReason: "replaced_by_sign_in" })
         .where(and(eq(authSessions.id, replaced.id), isNull(authSessions.revokedAt)));
+      await cache.changed(db, { sessionId: replaced.id });
     },
 
     async revokeEveryone(db, reason) {
@@ -337,6 +381,7 @@ export function createSessions(context: AuthContext): Sessions {
         .set({ revokedAt: clock.now(), revokedReason: reason })
         .where(isNull(authSessions.revokedAt))
         .returning({ id: authSessions.id });
+      await cache.changed(db, "*");
       return revoked.length;
     },
 
@@ -352,6 +397,7 @@ export function createSessions(context: AuthContext): Sessions {
         .update(authSessions)
         .set({ secretHash: sha256(secret) })
         .where(eq(authSessions.id, sessionId));
+      await cache.changed(db, { sessionId });
       return formatSessionToken({ id: sessionId as SessionId, secret });
     },
 
@@ -361,6 +407,7 @@ export function createSessions(context: AuthContext): Sessions {
         .set({ restriction: null })
         .where(and(eq(authSessions.userId, userId), eq(authSessions.restriction, "mfa_enrolment")))
         .returning({ id: authSessions.id });
+      if (lifted.length > 0) await cache.changed(db, { userId });
       const current = currentSessionId !== undefined && lifted.some((row) => row.id === currentSessionId);
       return { lifted: lifted.length, token: current ? await this.renew(db, currentSessionId) : null };
     },
@@ -375,6 +422,7 @@ export function createSessions(context: AuthContext): Sessions {
         .update(authSessions)
         .set({ authenticatedAt: clock.now(), authMethods })
         .where(eq(authSessions.id, session.id));
+      await cache.changed(db, { sessionId: session.id });
     },
 
     toPublic(session, currentId) {

@@ -53,6 +53,8 @@ export function createSessionStarter(
       .set({ lastSignInAt: context.clock.now() })
       .where(eq(users.id, userId))
       .returning();
+    // The user's other sessions carry the previous sign-in time.
+    await sessions.changed(tx, { userId });
     await context.audit.recordByUser(tx, userId, "user.signed_in", request, {
       metadata: { methods, sessionId: session.id },
     });

@@ -1,5 +1,5 @@
 import { PlatformError, type AuditLog, type Database, type RequestContext, type UserId } from "@burrow/platform-core";
-import type { SessionRow, Sessions } from "../sessions/sessions.ts";
+import type { SessionRow, Sessions, ValidateOptions } from "../sessions/sessions.ts";
 import type { Accounts, SignedIn } from "../sign-in/accounts.ts";
 import type { PublicUser } from "../users/users.ts";
 import type { RefreshTokens } from "./refresh.ts";
@@ -53,8 +53,14 @@ export interface AccessTokens {
   refreshGrant(refreshToken: string, request: RequestContext): Promise<TokenResponse>;
   /** `grantType: "session"` — a signed-in session mints a short access token (no refresh token). */
   sessionGrant(session: SessionRow, request: RequestContext, orgId?: string | null): Promise<TokenResponse>;
-  /** Signature and times, then that the session behind it is still live (the API's Bearer check). */
-  authenticate(token: string): Promise<{ claims: AccessTokenClaims; session: SessionRow; user: PublicUser }>;
+  /**
+   * Signature and times, then that the session behind it is still live (the API's Bearer check).
+   * `fresh`: the session is read from the database, not the session cache.
+   */
+  authenticate(
+    token: string,
+    options?: ValidateOptions,
+  ): Promise<{ claims: AccessTokenClaims; session: SessionRow; user: PublicUser }>;
   /**
    * RFC 7662: only an authenticated client learns about a token — an API key holding
    * `tokens:introspect` (403 otherwise). Anyone else could read `sub` and `sid` off tokens they find.
@@ -95,9 +101,9 @@ export function createAccessTokens(options: {
     await audit.recordByUser(db, userId, "token.issued", request, { metadata: { grantType } });
   }
 
-  async function authenticate(token: string) {
+  async function authenticate(token: string, validateOptions: ValidateOptions = {}) {
     const claims = await keys.verify(token);
-    const validation = await sessions.validateById(claims.sid);
+    const validation = await sessions.validateById(claims.sid, validateOptions);
     if (validation.session === null || validation.user.id !== claims.sub)
       throw new PlatformError("invalid_token", { detail: "The token's session has ended." });
     return { claims, session: validation.session, user: validation.user };
@@ -153,7 +159,8 @@ export function createAccessTokens(options: {
           detail: `Introspection needs an API key with the ${INTROSPECT_SCOPE} scope.`,
         });
       try {
-        const { claims } = await authenticate(token);
+        // A service asks precisely to learn whether the session still stands: the database answers.
+        const { claims } = await authenticate(token, { fresh: true });
         return {
           active: true,
           token_type: "access_token",

@@ -15,6 +15,7 @@ import {
   newId,
   notify,
   PlatformError,
+  sha256,
   type AuditLog,
   type Clock,
   type Config,
@@ -49,7 +50,10 @@ export interface SigningKeys {
   sign(
     claims: Record<string, unknown> & { sub: string; sid: string },
   ): Promise<{ token: string; jti: string; expiresIn: number }>;
-  /** Verifies signature, type, issuer, audience and times; throws 401 `invalid_token` otherwise. */
+  /**
+   * Verifies signature, type, issuer, audience and times; throws 401 `invalid_token` otherwise. A
+   * token verified before (BURROW_SESSION_CACHE) is answered from memory until its `exp`.
+   */
   verify(token: string): Promise<AccessTokenClaims>;
   /** The public keys to publish: the active one and those retiring, until their tokens have expired. */
   jwks(): { keys: JWK[] };
@@ -77,6 +81,31 @@ const KID = /^sgk_[0-9a-z]{26}$/;
 const sqlLock = sql`select pg_advisory_xact_lock(${0x6b657973})`;
 const FORBIDDEN_HEADERS = ["jwk", "jku", "x5u", "x5c", "crit"] as const;
 
+/**
+ * Verified claims by the token's SHA-256 (the token itself is not kept), so a client repeating its
+ * token skips the signature check. Bounded; an entry is dropped at the token's `exp` — after that
+ * the full check decides, with its clock tolerance — and all are dropped when the keys are reloaded
+ * (a rotation anywhere), so no answer outlives the key that earned it. `maxEntries: undefined`: off.
+ */
+function createClaimsCache(maxEntries: number | undefined) {
+  const entries = new Map<string, AccessTokenClaims>();
+  return {
+    get(hash: string, now: Date): AccessTokenClaims | undefined {
+      const claims = entries.get(hash);
+      if (claims === undefined) return undefined;
+      if (now.getTime() < claims.exp * 1000) return claims;
+      entries.delete(hash);
+      return undefined;
+    },
+    store(hash: string, claims: AccessTokenClaims): void {
+      if (maxEntries === undefined) return;
+      if (entries.size >= maxEntries) entries.delete(entries.keys().next().value!);
+      entries.set(hash, claims);
+    },
+    clear: () => entries.clear(),
+  };
+}
+
 export function createSigningKeys(options: {
   db: Database;
   config: Config;
@@ -91,6 +120,7 @@ export function createSigningKeys(options: {
   let active: { kid: string; privateKey: CryptoKey } | undefined;
   let keys = new Map<string, LoadedKey>();
   let lastReload = 0;
+  const verified = createClaimsCache(config.sessionCache?.maxEntries);
 
   /** A retiring key is published and trusted until every token it signed has expired. */
   const stillTrusted = (key: LoadedKey, now: Date) =>
@@ -152,6 +182,7 @@ export function createSigningKeys(options: {
     keys = next;
     active = nextActive;
     lastReload = Date.now();
+    verified.clear();
   }
 
   async function keyFor(header: Record<string, unknown>): Promise<CryptoKey> {
@@ -190,6 +221,9 @@ export function createSigningKeys(options: {
     },
 
     async verify(token) {
+      const hash = sha256(token);
+      const known = verified.get(hash, clock.now());
+      if (known !== undefined) return known;
       let header: Record<string, unknown>;
       try {
         header = decodeProtectedHeader(token) as Record<string, unknown>;
@@ -210,7 +244,10 @@ export function createSigningKeys(options: {
           currentDate: clock.now(),
           requiredClaims: ["sub", "sid", "jti", "iat", "exp"],
         });
-        return payload as AccessTokenClaims;
+        // Frozen: every later request with this token is handed the same object.
+        const claims = Object.freeze(payload) as AccessTokenClaims;
+        verified.store(hash, claims);
+        return claims;
       } catch (error) {
         const detail = error instanceof joseErrors.JWTExpired ? "The token has expired." : "The token is not valid.";
         throw new PlatformError("invalid_token", { detail });

@@ -77,7 +77,7 @@ const primaryView = (user: UserRow): AccountEmail => ({
 
 export function createAccountEmails(
   context: AuthContext,
-  parts: { tokens: OneTimeTokens; sessions: Pick<Sessions, "assertRecent"> },
+  parts: { tokens: OneTimeTokens; sessions: Pick<Sessions, "assertRecent" | "changed"> },
 ): AccountEmails {
   const { db, clock, audit, email: outbox, config } = context;
   const { tokens, sessions } = parts;
@@ -172,6 +172,7 @@ export function createAccountEmails(
         .update(users)
         .set({ status: "deleted", deletedAt: now, updatedAt: now })
         .where(eq(users.id, claimant.id));
+      await sessions.changed(tx, { userId: claimant.id });
       await context.onUserDeactivated(tx, claimant.id);
       await audit.record(
         tx,
@@ -242,6 +243,7 @@ export function createAccountEmails(
           updatedAt: now,
         })
         .where(eq(users.id, user.id));
+      await sessions.changed(tx, { userId: user.id });
       await tx.insert(userEmails).values({
         id: newId("email", now.getTime()),
         userId: user.id,

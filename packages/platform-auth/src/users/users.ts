@@ -132,6 +132,7 @@ export function createUsers(context: AuthContext, parts: { sessions: Sessions })
       .update(users)
       .set({ status, updatedAt: now, ...extra })
       .where(eq(users.id, row.id));
+    await parts.sessions.changed(db, { userId: row.id });
     if (status !== "active") {
       await parts.sessions.revokeAll(db, row.id as UserId, action);
       await context.onUserDeactivated(db, row.id);
@@ -181,6 +182,7 @@ export function createUsers(context: AuthContext, parts: { sessions: Sessions })
       if (changes.avatarUrl !== undefined) set.avatarUrl = changes.avatarUrl;
       if (changes.metadata !== undefined) set.metadata = changes.metadata;
       const [row] = await db.update(users).set(set).where(eq(users.id, id)).returning();
+      await parts.sessions.changed(db, { userId: id });
       await audit.record(
         db,
         {
@@ -205,6 +207,7 @@ export function createUsers(context: AuthContext, parts: { sessions: Sessions })
         .update(users)
         .set({ emailVerifiedAt: now, updatedAt: now })
         .where(and(eq(users.id, id), isNull(users.emailVerifiedAt)));
+      await parts.sessions.changed(db, { userId: id });
     },
 
     async countByStatus(db) {

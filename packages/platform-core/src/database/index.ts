@@ -52,8 +52,16 @@ export interface DatabaseHandle {
   rollback(options?: RollbackOptions): Promise<string[]>;
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;
-  /** Subscribes to a Postgres NOTIFY channel; returns the function that unsubscribes. */
-  listen(channel: string, handler: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Subscribes to a Postgres NOTIFY channel; returns the function that unsubscribes. `onConnectionChange`
+   * hears `true` once the subscription is in place and again after every reconnection, and `false` as
+   * soon as the listening connection is lost: notifications sent meanwhile are missed, not queued.
+   */
+  listen(
+    channel: string,
+    handler: (payload: string) => void,
+    options?: { onConnectionChange?: (connected: boolean) => void },
+  ): Promise<() => Promise<void>>;
   /** PGlite only: the whole cluster as a blob, to start copies from (tests use it to skip re-migrating). */
   snapshot(): Promise<Blob>;
   close(): Promise<void>;
@@ -254,6 +262,7 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
       backoff: (retries: number) => Math.min(0.1 * retries, 0.5),
       onnotice: () => {},
     });
+    const listening = createListeningConnection(postgres, url);
     const db = drizzlePostgres(client) as unknown as Database;
     // One dedicated connection holds the advisory lock for the whole migration or rollback.
     const withMigrationLock = async <Result>(
@@ -286,12 +295,12 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
           return false;
         }
       },
-      async listen(channel, handler) {
-        const subscription = await client.listen(channel, handler);
-        return () => subscription.unlisten();
-      },
+      listen: (channel, handler, listenOptions) => listening.subscribe(channel, handler, listenOptions),
       snapshot: () => Promise.reject(new Error("snapshot() is available on PGlite only")),
-      close: () => client.end({ timeout: 5 }),
+      close: async () => {
+        await listening.close();
+        await client.end({ timeout: 5 });
+      },
     };
   }
 
@@ -338,8 +347,10 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
         return false;
       }
     },
-    async listen(channel, handler) {
+    async listen(channel, handler, listenOptions) {
       const unsubscribe = await client.listen(channel, handler);
+      // In process: the subscription cannot be cut off from the database while both live.
+      listenOptions?.onConnectionChange?.(true);
       return () => unsubscribe();
     },
     snapshot: async () => (await client.dumpDataDir("none")) as Blob,
@@ -348,6 +359,120 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
       closed = true;
       await client.close();
       unlock();
+    },
+  };
+}
+
+type PostgresFactory = typeof import("postgres");
+
+interface Subscriber {
+  handler: (payload: string) => void;
+  onConnectionChange: ((connected: boolean) => void) | undefined;
+}
+
+/** The `application_name` of each node's listening connection (PostgreSQL). */
+export const LISTENING_APPLICATION_NAME = "burrow-listen";
+
+/** Waits between attempts to listen again after the connection was lost, growing to the last. */
+const RELISTEN_DELAYS_MS = [0, 50, 100, 250, 500, 1000, 2000];
+
+/**
+ * One connection of its own that LISTENs for every subscription of the handle. postgres.js's own
+ * `listen` reconnects too, but says nothing when the connection drops; a node keeping a cache on the
+ * strength of notifications must know at once that it has gone deaf. So this connection reports its
+ * `onclose`, and LISTENs again (with backoff) until it hears again.
+ */
+function createListeningConnection(
+  postgres: PostgresFactory,
+  url: string,
+): {
+  subscribe: DatabaseHandle["listen"];
+  close(): Promise<void>;
+} {
+  const channels = new Map<string, Set<Subscriber>>();
+  let connected = false;
+  let closed = false;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  let attempt = 0;
+  let sql: ReturnType<PostgresFactory> | undefined;
+
+  const quoted = (channel: string) => `"${channel.replaceAll('"', '""')}"`;
+  const tell = (subscribers: Iterable<Subscriber>, state: boolean) => {
+    for (const subscriber of subscribers) subscriber.onConnectionChange?.(state);
+  };
+
+  function connection(): ReturnType<PostgresFactory> {
+    sql ??= postgres(url, {
+      max: 1,
+      idle_timeout: 0,
+      max_lifetime: null,
+      fetch_types: false,
+      // As the pool's: an unreachable database fails the attempt fast, and it is tried again.
+      connect_timeout: CONNECT_TIMEOUT_SECONDS,
+      // Named, so an operator (or a test) finds it in pg_stat_activity.
+      connection: { application_name: LISTENING_APPLICATION_NAME },
+      onnotice: () => {},
+      // postgres.js reads `onnotify` (its own `listen` is built on it) but its types leave it out.
+      ...{
+        onnotify: (channel: string, payload: string) => {
+          for (const subscriber of channels.get(channel) ?? []) subscriber.handler(payload);
+        },
+      },
+      onclose: () => {
+        if (closed) return;
+        const wasConnected = connected;
+        connected = false;
+        if (wasConnected) for (const subscribers of channels.values()) tell(subscribers, false);
+        scheduleRelisten();
+      },
+    });
+    return sql;
+  }
+
+  function scheduleRelisten(): void {
+    if (closed || retry !== undefined) return;
+    const delay = RELISTEN_DELAYS_MS[Math.min(attempt, RELISTEN_DELAYS_MS.length - 1)]!;
+    attempt += 1;
+    retry = setTimeout(() => {
+      retry = undefined;
+      relisten().catch(() => scheduleRelisten());
+    }, delay);
+  }
+
+  /** LISTENs again on every channel on the (new) connection; subscribers hear `true` once it holds. */
+  async function relisten(): Promise<void> {
+    if (closed || connected) return;
+    const db = connection();
+    for (const channel of channels.keys()) await db.unsafe(`listen ${quoted(channel)}`);
+    connected = true;
+    attempt = 0;
+    for (const subscribers of channels.values()) tell(subscribers, true);
+  }
+
+  return {
+    async subscribe(channel, handler, listenOptions) {
+      const subscriber: Subscriber = { handler, onConnectionChange: listenOptions?.onConnectionChange };
+      const subscribers = channels.get(channel) ?? new Set<Subscriber>();
+      const first = subscribers.size === 0;
+      subscribers.add(subscriber);
+      channels.set(channel, subscribers);
+      if (first) await connection().unsafe(`listen ${quoted(channel)}`);
+      // The first subscription opens the connection; later ones join it while it holds.
+      if (!connected && retry === undefined) connected = true;
+      if (connected) subscriber.onConnectionChange?.(true);
+      return async () => {
+        subscribers.delete(subscriber);
+        if (subscribers.size > 0 || closed) return;
+        channels.delete(channel);
+        await connection()
+          .unsafe(`unlisten ${quoted(channel)}`)
+          .catch(() => {});
+      };
+    },
+    async close() {
+      closed = true;
+      if (retry !== undefined) clearTimeout(retry);
+      await sql?.end({ timeout: 5 });
     },
   };
 }

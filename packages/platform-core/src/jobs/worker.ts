@@ -18,6 +18,11 @@ export interface Backoff {
 export interface ChannelListener {
   channel: string;
   onNotify(payload: string): void | Promise<void>;
+  /**
+   * Told whenever the subscription starts or stops hearing the channel (see `DatabaseHandle.listen`):
+   * what is kept in memory on the strength of its notifications is not to be trusted while it is deaf.
+   */
+  onConnectionChange?(connected: boolean): void;
 }
 
 export interface JobDefinition {

@@ -44,6 +44,12 @@ export interface Authentication {
 }
 
 const BEARER = /^Bearer\s+(\S+)$/i;
+/**
+ * Methods that only read. Every other request may change something — a step-up, a password, a
+ * factor, a key — so its caller is validated against the database, never the session cache: a
+ * session revoked a moment ago on another node cannot do anything sensitive in the gap.
+ */
+const READS = new Set(["GET", "HEAD", "OPTIONS"]);
 const JWT = /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 export const authenticate = (options: {
@@ -53,13 +59,15 @@ export const authenticate = (options: {
   apiKeys: ApiKeys;
 }): MiddlewareHandler<AppEnv> =>
   async function authenticate(c, next) {
-    // A key in a URL ends up in logs, histories and Referer headers: refuse it outright.
-    for (const value of new URL(c.req.url).searchParams.values()) {
-      if (value.startsWith("bk_"))
-        throw new PlatformError("invalid_token", {
-          detail: "API keys are accepted in the Authorization or X-API-Key header only, never in the URL.",
-        });
-    }
+    // A key in a URL ends up in logs, histories and Referer headers: refuse it outright. (The URL is
+    // parsed only when it has a query: most requests have none.)
+    if (c.req.url.includes("?"))
+      for (const value of new URL(c.req.url).searchParams.values()) {
+        if (value.startsWith("bk_"))
+          throw new PlatformError("invalid_token", {
+            detail: "API keys are accepted in the Authorization or X-API-Key header only, never in the URL.",
+          });
+      }
     const header = c.req.header("authorization");
     const apiKeyHeader = c.req.header("x-api-key");
     const bearer = header === undefined ? undefined : BEARER.exec(header)?.[1];
@@ -71,6 +79,7 @@ export const authenticate = (options: {
 
     async function identify(): Promise<{ caller: Caller } | { error: PlatformError }> {
       const request = c.get("requestContext");
+      const validateOptions = { fresh: !READS.has(c.req.method) };
       const credential = apiKeyHeader ?? bearer ?? cookie;
       if (credential === undefined) {
         if (header !== undefined)
@@ -87,7 +96,7 @@ export const authenticate = (options: {
       }
       if (JWT.test(credential)) {
         try {
-          const { session, user } = await options.accessTokens.authenticate(credential);
+          const { session, user } = await options.accessTokens.authenticate(credential, validateOptions);
           if (session.impersonatorId !== null) request.impersonatorId = session.impersonatorId;
           return { caller: { kind: "session", user, session, via: "access_token" } };
         } catch (error) {
@@ -95,7 +104,7 @@ export const authenticate = (options: {
           throw error;
         }
       }
-      const validation = await options.sessions.validate(credential);
+      const validation = await options.sessions.validate(credential, "app", validateOptions);
       if (validation.session === null) {
         return {
           error: new PlatformError(

@@ -283,14 +283,43 @@ export async function openPlatform(
     throw error;
   }
   await platform.auth.signingKeys.load();
-  for (const listener of [...platform.auth.listeners, ...platform.rbac.listeners]) {
-    await database.listen(listener.channel, (payload) => {
-      Promise.resolve()
-        .then(() => listener.onNotify(payload))
-        .catch((error: unknown) =>
-          platform.log.error("a notification handler failed", { channel: listener.channel, error: String(error) }),
-        );
-    });
-  }
+  await listenForChanges(platform);
   return platform;
+}
+
+/**
+ * Subscribes what the packages keep in memory (signing keys, cached sessions, permissions) to the
+ * channels other nodes announce changes on; returns the function that unsubscribes them all. Until
+ * this has run, the session cache serves nothing.
+ */
+export async function listenForChanges(platform: Platform): Promise<() => Promise<void>> {
+  const unsubscribes: (() => Promise<void>)[] = [];
+  for (const listener of [...platform.auth.listeners, ...platform.rbac.listeners]) {
+    const { channel } = listener;
+    const onConnectionChange = listener.onConnectionChange;
+    unsubscribes.push(
+      await platform.database.listen(
+        channel,
+        (payload) => {
+          Promise.resolve()
+            .then(() => listener.onNotify(payload))
+            .catch((error: unknown) =>
+              platform.log.error("a notification handler failed", { channel, error: String(error) }),
+            );
+        },
+        onConnectionChange === undefined
+          ? {}
+          : {
+              onConnectionChange(connected) {
+                onConnectionChange(connected);
+                if (connected) platform.log.info("listening for changes", { channel });
+                else platform.log.warn("stopped hearing changes; reading the database until back", { channel });
+              },
+            },
+      ),
+    );
+  }
+  return async () => {
+    for (const unsubscribe of unsubscribes) await unsubscribe();
+  };
 }

@@ -17,7 +17,7 @@ export const ipRateLimit = (options: {
 }): MiddlewareHandler<AppEnv> =>
   async function ipRateLimit(c, next) {
     if (options.policy === undefined || (options.methods !== "all" && SAFE.has(c.req.method))) return next();
-    const ip = c.get("clientIp") ?? "unknown";
+    const ip = c.get("clientIp")() ?? "unknown";
     const result = await consumeRateLimit(options.db, options.clock, `auth-ip:${ip}`, options.policy);
     if (!result.allowed) {
       throw new PlatformError("rate_limited", {

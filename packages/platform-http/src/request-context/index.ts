@@ -33,12 +33,26 @@ export const requestContext = (options: { trustedProxies: readonly string[] }): 
     const requestId = incoming !== undefined && INCOMING_ID.test(incoming) ? incoming : newId("request");
     // Bun.serve hands its server as the env when an app is served as `{ fetch: app.fetch }` (a
     // builder's app), and inside `{ server }` when Burrow's own start script serves it.
-    const requestIP = c.env?.server?.requestIP.bind(c.env.server) ?? c.env?.requestIP?.bind(c.env);
-    const peer = c.env?.remoteAddress ?? requestIP?.(c.req.raw)?.address;
-    const clientIp = resolveClientIp(peer, c.req.header("x-forwarded-for"), options.trustedProxies);
+    // The address is resolved when first asked for (audit, rate limits): asking Bun for the peer
+    // costs more than the rest of this middleware, and a read such as GET /v1/auth/session never needs it.
+    let resolved: { ip: string | undefined } | undefined;
+    const clientIp = (): string | undefined => {
+      if (resolved === undefined) {
+        const requestIP = c.env?.server?.requestIP.bind(c.env.server) ?? c.env?.requestIP?.bind(c.env);
+        const peer = c.env?.remoteAddress ?? requestIP?.(c.req.raw)?.address;
+        resolved = { ip: resolveClientIp(peer, c.req.header("x-forwarded-for"), options.trustedProxies) };
+      }
+      return resolved.ip;
+    };
     c.set("requestId", requestId);
     c.set("clientIp", clientIp);
-    c.set("requestContext", { ip: clientIp, userAgent: c.req.header("user-agent"), requestId });
+    c.set("requestContext", {
+      get ip() {
+        return clientIp();
+      },
+      userAgent: c.req.header("user-agent"),
+      requestId,
+    });
     c.header("X-Request-Id", requestId);
     await next();
   };
