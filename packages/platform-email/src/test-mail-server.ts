@@ -23,6 +23,11 @@ export interface TestMailServer {
    * there). Resolves when that message has arrived.
    */
   holdNext(): Promise<HeldMail>;
+  /**
+   * Connection errors the server saw, such as a sender killed mid-send resetting its socket: a real
+   * mail server shrugs them off, so they are kept here for a test to read instead of being thrown.
+   */
+  connectionErrors: Error[];
 }
 
 export interface HeldMail {
@@ -40,11 +45,13 @@ export function createTestMailServer(): TestMailServer {
   const received: ParsedMail[] = [];
   const refuse = new Set<string>();
   const holds: ((held: HeldMail) => void)[] = [];
+  const connectionErrors: Error[] = [];
   let server: SMTPServer | undefined;
   let port = 0;
   return {
     received,
     refuse,
+    connectionErrors,
     holdNext: () => new Promise<HeldMail>((resolve) => holds.push(resolve)),
     async start() {
       server = new SMTPServer({
@@ -68,6 +75,7 @@ export function createTestMailServer(): TestMailServer {
           }, callback);
         },
       });
+      server.on("error", (error) => connectionErrors.push(error));
       await new Promise<void>((resolve) => server!.listen(port, "127.0.0.1", () => resolve()));
       port = (server.server.address() as { port: number }).port;
     },
