@@ -5,7 +5,7 @@ import { auditLogs } from "@burrow/platform-core/schema";
 import { createTestClock } from "@burrow/platform-core/testing";
 import type { Auth } from "../index.ts";
 import { createTestAuth, testConfig } from "../test-auth.ts";
-import { refreshTokenFamilies, users } from "../schema.ts";
+import { refreshTokenFamilies, refreshTokens, users } from "../schema.ts";
 import { createRefreshTokens } from "./refresh.ts";
 
 const HOUR = 3_600_000;
@@ -61,6 +61,27 @@ describe("refresh tokens", () => {
     expect(second.refreshToken).not.toBe(first.refreshToken);
     expect(second.familyId).toBe(first.familyId);
     expect((await family(first.familyId)).revokedAt).toBeNull();
+  });
+
+  test("what is issued with a rotation commits with it: a refusal rolls the rotation back, and the token still works", async () => {
+    const { refreshToken } = await startFamily();
+    const refused = new Error("claims refused");
+    await expect(
+      auth.refreshTokens.rotate(refreshToken, {}, async () => {
+        throw refused;
+      }),
+    ).rejects.toBe(refused);
+    clock.advance(graceMs + 1);
+    // Outside the grace window a retired token would be reuse; this one was never retired.
+    const rotated = await auth.refreshTokens.rotate(
+      refreshToken,
+      {},
+      // Inside the rotation's transaction: the successor is there beside the token it replaces.
+      async (tx, { familyId }) =>
+        (await tx.select().from(refreshTokens).where(eq(refreshTokens.familyId, familyId))).length,
+    );
+    expect(rotated.issued).toBe(2);
+    expect((await family(rotated.familyId)).revokedAt).toBeNull();
   });
 
   test("reuse of a rotated token after the grace window revokes the whole family and its session, audited", async () => {

@@ -33,7 +33,16 @@ export interface Rotated {
 export interface RefreshTokens {
   /** Starts a family for a session; returns its first token. */
   start(db: Database, input: { sessionId: string; userId: string; orgId?: string | null }): Promise<string>;
-  rotate(token: string, request: RequestContext): Promise<Rotated>;
+  /**
+   * Retires the token for its successor. `issue` runs inside the same transaction once the rotation
+   * is won (mint the access token, record the audit entry): if it throws, the rotation rolls back and
+   * the token presented still works; if it succeeds, both commit together.
+   */
+  rotate<T = undefined>(
+    token: string,
+    request: RequestContext,
+    issue?: (tx: Database, rotated: Rotated) => Promise<T>,
+  ): Promise<Rotated & { issued: T }>;
   /** Revokes the token's family and its session (a native client's sign-out). */
   revoke(token: string, request: RequestContext): Promise<void>;
 }
@@ -123,8 +132,9 @@ export function createRefreshTokens(options: {
       return issue(tx, familyId, expiresAt);
     },
 
-    async rotate(token, request) {
-      const outcome = await db.transaction(async (tx): Promise<Rotated | "invalid" | "reused"> => {
+    async rotate(token, request, then) {
+      type Outcome = Rotated & { issued: Awaited<ReturnType<NonNullable<typeof then>>> };
+      const outcome = await db.transaction(async (tx): Promise<Outcome | "invalid" | "reused"> => {
         const row = await find(tx, token);
         const now = clock.now();
         if (row === undefined) return "invalid";
@@ -137,13 +147,16 @@ export function createRefreshTokens(options: {
           session.restriction === null &&
           row.userStatus === "active";
         if (!alive) return "invalid";
-        const result = (refreshToken: string): Rotated => ({
-          refreshToken,
-          sessionId: session.id,
-          userId: family.userId,
-          familyId: family.id,
-          orgId: family.orgId,
-        });
+        const result = async (refreshToken: string): Promise<Outcome> => {
+          const rotated: Rotated = {
+            refreshToken,
+            sessionId: session.id,
+            userId: family.userId,
+            familyId: family.id,
+            orgId: family.orgId,
+          };
+          return { ...rotated, issued: then === undefined ? (undefined as never) : await then(tx, rotated) };
+        };
         // A refresh is use of the session: it keeps the session's idle clock running.
         await sessions.touch(tx, session.id);
 
@@ -151,7 +164,7 @@ export function createRefreshTokens(options: {
         if (rotatedAt === null) {
           if (now >= row.token.expiresAt) return "invalid";
           const won = await rotations.redeem(tx, now, eq(refreshTokens.id, row.token.id));
-          if (won !== undefined) return result(await issue(tx, family.id, family.expiresAt));
+          if (won !== undefined) return await result(await issue(tx, family.id, family.expiresAt));
           // Another request rotated it a moment ago: judge this one by the grace window.
           rotatedAt =
             (
@@ -162,7 +175,7 @@ export function createRefreshTokens(options: {
             )[0]?.rotatedAt ?? now;
         }
         if (refreshGraceMs > 0 && now.getTime() - rotatedAt.getTime() <= refreshGraceMs)
-          return result(await issue(tx, family.id, family.expiresAt));
+          return await result(await issue(tx, family.id, family.expiresAt));
 
         await revokeFamily(tx, family.id, session.id, "refresh_token_reuse");
         await audit.record(

@@ -97,8 +97,8 @@ export function createAccessTokens(options: {
     return keys.sign({ ...extra, sub: userId, sid: sessionId });
   }
 
-  async function issued(userId: string, grantType: string, request: RequestContext): Promise<void> {
-    await audit.recordByUser(db, userId, "token.issued", request, { metadata: { grantType } });
+  async function issued(userId: string, grantType: string, request: RequestContext, tx: Database = db): Promise<void> {
+    await audit.recordByUser(tx, userId, "token.issued", request, { metadata: { grantType } });
   }
 
   async function authenticate(token: string, validateOptions: ValidateOptions = {}) {
@@ -133,9 +133,14 @@ export function createAccessTokens(options: {
     },
 
     async refreshGrant(refreshToken, request) {
-      const rotated = await refresh.rotate(refreshToken, request);
-      const access = await mint(rotated.userId, rotated.sessionId, rotated.orgId);
-      await issued(rotated.userId, "refresh_token", request);
+      // Minted and audited in the rotation's transaction: a refused mint leaves the token presented
+      // working, and no rotation commits without its `token.issued` entry.
+      const rotated = await refresh.rotate(refreshToken, request, async (tx, { userId, sessionId, orgId }) => {
+        const access = await mint(userId, sessionId, orgId);
+        await issued(userId, "refresh_token", request, tx);
+        return access;
+      });
+      const access = rotated.issued;
       return {
         accessToken: access.token,
         tokenType: "Bearer",
