@@ -27,6 +27,43 @@ describe("API shell", () => {
     expect(await ready.json()).toEqual({ status: "ready", database: "up", migrations: "current" });
   });
 
+  test("CORS: an allowed origin is answered with credentials, any other origin is not named; preflights answer 204", async () => {
+    const allowed = await api.request("/healthz", { headers: { origin: "https://app.example.com" } });
+    expect(allowed.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    expect(allowed.headers.get("access-control-allow-credentials")).toBe("true");
+    expect(allowed.headers.get("access-control-expose-headers")).toBe("X-Request-Id,Retry-After");
+    expect(allowed.headers.get("vary")).toContain("Origin");
+    // The route's own headers and the security headers are all there, on the one response.
+    expect(allowed.headers.get("x-request-id")).toMatch(/^req_/);
+    expect(allowed.headers.get("content-type")).toContain("application/json");
+    expect(allowed.headers.get("x-content-type-options")).toBe("nosniff");
+
+    const foreign = await api.request("/healthz", { headers: { origin: "https://evil.example" } });
+    expect(foreign.status).toBe(200);
+    expect(foreign.headers.get("access-control-allow-origin")).toBeNull();
+    expect(foreign.headers.get("vary")).toContain("Origin");
+
+    const preflight = await api.request("/v1/auth/sign-in", {
+      method: "OPTIONS",
+      headers: {
+        origin: "https://app.example.com",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type, x-burrow-client",
+      },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    expect(preflight.headers.get("access-control-allow-methods")).toContain("POST");
+    expect(preflight.headers.get("access-control-allow-headers")).toBe("content-type,x-burrow-client");
+    expect(preflight.headers.get("access-control-max-age")).toBe("600");
+    expect(preflight.headers.get("x-request-id")).toMatch(/^req_/);
+    const foreignPreflight = await api.request("/v1/auth/sign-in", {
+      method: "OPTIONS",
+      headers: { origin: "https://evil.example", "access-control-request-method": "POST" },
+    });
+    expect(foreignPreflight.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
   test("/openapi.json is a valid OpenAPI 3.1 document", async () => {
     const document = await (await api.request("/openapi.json")).json();
     expect(document.openapi).toBe("3.1.0");

@@ -1,9 +1,9 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { PlatformError, type FieldError } from "@burrow/platform-core";
 import { bodyLimit } from "hono/body-limit";
-import { cors } from "hono/cors";
 import { authenticate } from "./authenticate/index.ts";
 import { type Platform } from "./compose/platform.ts";
+import { cors } from "./cors/index.ts";
 import { csrf } from "./csrf/index.ts";
 import { type AppEnv } from "./env.ts";
 import { ipRateLimit } from "./ip-rate-limit/index.ts";
@@ -64,12 +64,7 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
   app.use("*", securityHeaders({ production: config.env === "production" }));
   app.use(
     "*",
-    cors({
-      origin: config.allowedOrigins,
-      credentials: true,
-      maxAge: 600,
-      exposeHeaders: ["X-Request-Id", "Retry-After"],
-    }),
+    cors({ origins: config.allowedOrigins, maxAgeSeconds: 600, exposeHeaders: ["X-Request-Id", "Retry-After"] }),
   );
 
   // The JSON API under /v1, and the hosted pages emailed links open under /auth.

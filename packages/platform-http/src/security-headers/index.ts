@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from "hono";
+import { responseHeaders } from "../cors/index.ts";
 
 /**
  * The Content-Security-Policy of each kind of response, in one place. A route that renders HTML sets
@@ -25,16 +26,8 @@ export const CONTENT_SECURITY_POLICIES = {
 export const securityHeaders = (options: { production: boolean }): MiddlewareHandler =>
   async function securityHeaders(c, next) {
     await next();
-    // Set on the response's own headers: `c.header()` after the response is made copies the whole
-    // Response on every call (in case its headers are immutable), seven copies per request. They are
-    // copied once, only when they are immutable (a Response from `fetch()`).
-    let headers = c.res.headers;
-    try {
-      headers.set("X-Content-Type-Options", "nosniff");
-    } catch {
-      c.header("X-Content-Type-Options", "nosniff");
-      headers = c.res.headers;
-    }
+    // Set on the response's own headers, copied once only if they are immutable (see responseHeaders).
+    const headers = responseHeaders(c);
     // A page with forms sets `same-origin` for itself (under no-referrer, Chromium posts its forms
     // with `Origin: null`, which the CSRF check must refuse); everything else sends no referrer.
     if (!headers.has("Referrer-Policy")) headers.set("Referrer-Policy", "no-referrer");
