@@ -51,7 +51,9 @@ abstract class Series<Value> implements Metric {
     this.labelNames = spec.labelNames ?? [];
   }
   protected entry(labels: Labels, initial: () => Value): { labels: Labels; value: Value } {
-    const key = this.labelNames.map((name) => labels[name] ?? "").join("\u0000");
+    // Built by hand, not map/join: every request records several series, and this is their key.
+    let key = "";
+    for (const name of this.labelNames) key += `${labels[name] ?? ""}\u0000`;
     let found = this.series.get(key);
     if (found === undefined) {
       found = { labels: { ...labels }, value: initial() };
