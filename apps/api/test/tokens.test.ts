@@ -140,6 +140,20 @@ describe("access and refresh tokens", () => {
     for (const successor of successors) expect((await refresh(api, successor)).status).toBe(200);
   });
 
+  test("refreshes far beyond the connection pool's size all complete, with nothing cached to mint from", async () => {
+    // Each rotation holds a pool connection for its transaction; what it mints reads permissions.
+    // Minting inside the transaction would leave every connection waiting for one more (this hung).
+    const sessionId = decodeJwt((await passwordGrant(api, user)).accessToken).sid as string;
+    const families = await Promise.all(
+      Array.from({ length: 30 }, () =>
+        api.platform.auth.refreshTokens.start(api.database.db, { sessionId, userId: user.id }),
+      ),
+    );
+    api.platform.rbac.resolver.evict("*");
+    const results = await Promise.all(families.map((refreshToken) => refresh(api, refreshToken)));
+    expect(results.map((response) => response.status)).toEqual(families.map(() => 200));
+  });
+
   test("sign-out and password change revoke the families at once", async () => {
     const pair = await passwordGrant(api, user);
     expect((await post(api, "/v1/auth/sign-out", {}, bearer(pair.accessToken))).status).toBe(204);

@@ -35,8 +35,8 @@ export interface RefreshTokens {
   start(db: Database, input: { sessionId: string; userId: string; orgId?: string | null }): Promise<string>;
   /**
    * Retires the token for its successor. `issue` runs inside the same transaction once the rotation
-   * is won (mint the access token, record the audit entry): if it throws, the rotation rolls back and
-   * the token presented still works; if it succeeds, both commit together.
+   * is won (record the audit entry, through `tx` only): if it throws, the rotation rolls back and the
+   * token presented still works; if it succeeds, both commit together.
    */
   rotate<T = undefined>(
     token: string,

@@ -133,14 +133,13 @@ export function createAccessTokens(options: {
     },
 
     async refreshGrant(refreshToken, request) {
-      // Minted and audited in the rotation's transaction: a refused mint leaves the token presented
-      // working, and no rotation commits without its `token.issued` entry.
-      const rotated = await refresh.rotate(refreshToken, request, async (tx, { userId, sessionId, orgId }) => {
-        const access = await mint(userId, sessionId, orgId);
-        await issued(userId, "refresh_token", request, tx);
-        return access;
-      });
-      const access = rotated.issued;
+      // Audited in the rotation's transaction: no rotation commits without its `token.issued` entry.
+      // Minted after the commit, never inside: the claims may read the database through the pool,
+      // and transactions waiting on the pool they hold would exhaust it under load.
+      const rotated = await refresh.rotate(refreshToken, request, (tx, { userId }) =>
+        issued(userId, "refresh_token", request, tx),
+      );
+      const access = await mint(rotated.userId, rotated.sessionId, rotated.orgId);
       return {
         accessToken: access.token,
         tokenType: "Bearer",
