@@ -40,15 +40,21 @@ export async function measure(iterations: number, run: () => unknown): Promise<T
   };
 }
 
-/** A cached `can()` (the organization's owner, permission held through the role's wildcard). */
-export async function permissionCheck(iterations: number): Promise<Timing> {
-  const config = loadConfig({
+/** The configuration of an in-process platform for a micro-benchmark (no mail, no limits in the way). */
+export function inProcessConfig(extra: Record<string, string> = {}) {
+  return loadConfig({
     NODE_ENV: "test",
     BURROW_SECRET: "b".repeat(40),
     BURROW_ENCRYPTION_KEYS: `v1:${Buffer.alloc(32, 9).toString("base64")}`,
     BURROW_EMAIL_VERIFICATION: "off",
     BURROW_IP_RATE_LIMIT: "off",
+    ...extra,
   });
+}
+
+/** A cached `can()` (the organization's owner, permission held through the role's wildcard). */
+export async function permissionCheck(iterations: number): Promise<Timing> {
+  const config = inProcessConfig();
   const database = await createDatabase();
   try {
     await database.migrate();

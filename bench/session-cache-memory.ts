@@ -3,19 +3,13 @@
 // objects and strings, distinct ids and hashes), stored through the cache as validation stores it.
 // On PostgreSQL with `DATABASE_URL` (a fresh database: it migrates it), else embedded PGlite, whose
 // WebAssembly memory is part of the "before" figure. Not a test: it prints a table.
-import { createDatabase, loadConfig, sha256, silentLogger } from "@burrow/platform-core";
+import { createDatabase, sha256, silentLogger } from "@burrow/platform-core";
 import { composePlatform, createApp, listenForChanges } from "@burrow/platform-http";
+import { inProcessConfig } from "./micro.ts";
 
 const ENTRIES = Number(process.env.BENCH_ENTRIES ?? 100_000);
 
-const config = loadConfig({
-  NODE_ENV: "test",
-  BURROW_SECRET: "b".repeat(40),
-  BURROW_ENCRYPTION_KEYS: `v1:${Buffer.alloc(32, 9).toString("base64")}`,
-  BURROW_EMAIL_VERIFICATION: "off",
-  BURROW_IP_RATE_LIMIT: "off",
-  BURROW_SESSION_CACHE_MAX: String(ENTRIES),
-});
+const config = inProcessConfig({ BURROW_SESSION_CACHE_MAX: String(ENTRIES) });
 const database = await createDatabase({ databaseUrl: process.env.DATABASE_URL });
 await database.migrate();
 const platform = composePlatform({ config, database, log: silentLogger });

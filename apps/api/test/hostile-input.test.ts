@@ -57,6 +57,23 @@ let operator: TestUser;
 let operatorKey: Record<string, string>;
 let operations: Operation[];
 let baseline: Snapshot;
+
+/**
+ * Adds what one operation's walk found to `failures`: the property's counterexample (with the seed
+ * and path to replay it), and any table it changed (then the snapshot moves on, so the next
+ * operation is judged on its own).
+ */
+async function collectFailures<Value>(failures: string[], operation: Operation, details: fc.RunDetails<[Value]>) {
+  if (details.failed)
+    failures.push(
+      `${operation.method} ${operation.path} (seed ${details.seed}, path ${details.counterexamplePath}): ${String(details.errorInstance).slice(0, 900)}`,
+    );
+  const changed = changedTables(baseline, await snapshotDatabase(api.platform.db, REFUSAL_WRITES));
+  if (changed.length > 0) {
+    failures.push(`${operation.method} ${operation.path} changed ${changed.join(", ")}`);
+    baseline = await snapshotDatabase(api.platform.db, REFUSAL_WRITES);
+  }
+}
 let forged: fc.Arbitrary<Record<string, string>>;
 
 const flipMiddle = (token: string): string => {
@@ -285,15 +302,7 @@ describe("hostile input on every API operation", () => {
         }),
         { numRuns: HOSTILE_RUNS, seed: HOSTILE_SEED, endOnFailure: true },
       );
-      if (details.failed)
-        failures.push(
-          `${operation.method} ${operation.path} (seed ${details.seed}, path ${details.counterexamplePath}): ${String(details.errorInstance).slice(0, 900)}`,
-        );
-      const changed = changedTables(baseline, await snapshotDatabase(api.platform.db, REFUSAL_WRITES));
-      if (changed.length > 0) {
-        failures.push(`${operation.method} ${operation.path} changed ${changed.join(", ")}`);
-        baseline = await snapshotDatabase(api.platform.db, REFUSAL_WRITES);
-      }
+      await collectFailures(failures, operation, details);
     }
     expect(failures).toEqual([]);
   }, 240_000);
@@ -332,15 +341,7 @@ describe("forged secrets in well-formed bodies", () => {
         }),
         { numRuns: HOSTILE_RUNS, seed: HOSTILE_SEED, endOnFailure: true },
       );
-      if (details.failed)
-        failures.push(
-          `${operation.method} ${operation.path} (seed ${details.seed}, path ${details.counterexamplePath}): ${String(details.errorInstance).slice(0, 900)}`,
-        );
-      const changed = changedTables(baseline, await snapshotDatabase(api.platform.db, REFUSAL_WRITES));
-      if (changed.length > 0) {
-        failures.push(`${operation.method} ${operation.path} changed ${changed.join(", ")}`);
-        baseline = await snapshotDatabase(api.platform.db, REFUSAL_WRITES);
-      }
+      await collectFailures(failures, operation, details);
     }
     expect(failures).toEqual([]);
   }, 240_000);
