@@ -77,7 +77,13 @@ export function createRbac(options: {
     accessPolicy: createAccessPolicy({ resolver, elevations }),
     catalogue,
     can: resolver.can,
-    listeners: [{ channel: RBAC_CHANNEL, onNotify: (payload) => resolver.evict(payload) }],
+    listeners: [
+      {
+        channel: RBAC_CHANNEL,
+        onNotify: (payload) => resolver.evict(payload),
+        onConnectionChange: (connected) => resolver.connectionChanged(connected),
+      },
+    ],
     createInvitations: (accounts) => createInvitations({ db, clock, audit, resolver, organizations, ...accounts }),
   };
 }

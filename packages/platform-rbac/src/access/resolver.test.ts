@@ -33,6 +33,28 @@ describe("permission resolver", () => {
   const patterns = async (userId: string, orgId?: string | null) =>
     [...(await rbac.resolver.resolve(userId, orgId)).patterns].sort();
 
+  test("while the node does not hear the channel every resolution reads the database; back, the cache starts empty", async () => {
+    const user = await newUser();
+    expect(await patterns(user)).toEqual([]);
+    // Written behind the resolver's back: a cached answer does not see it.
+    await grantPlatformRole(user, "support");
+    expect(await patterns(user)).toEqual([]);
+    rbac.resolver.connectionChanged(false);
+    const support = ["audit:read", "members:read", "org:read", "users:read"];
+    expect(await patterns(user)).toEqual(support);
+    // Deaf, nothing is kept: the next change behind its back shows at once too.
+    await handle.db.delete(principalRoles).where(eq(principalRoles.userId, user));
+    expect(await patterns(user)).toEqual([]);
+    await grantPlatformRole(user, "support");
+    rbac.resolver.connectionChanged(true);
+    expect(await patterns(user)).toEqual(support);
+    // Hearing again, answers are cached again.
+    await handle.db.delete(principalRoles).where(eq(principalRoles.userId, user));
+    expect(await patterns(user)).toEqual(support);
+    await rbac.resolver.changed(handle.db, user);
+    expect(await patterns(user)).toEqual([]);
+  });
+
   test("the effective patterns are the organization role's in that organization plus the platform roles' everywhere", async () => {
     const owner = await newUser();
     const user = await newUser();

@@ -24,6 +24,12 @@ export interface PermissionResolver {
   changed(tx: Database, userId: string | "*"): Promise<void>;
   /** Applies an eviction received from the channel. */
   evict(userId: string | "*"): void;
+  /**
+   * The node started or stopped hearing `RBAC_CHANNEL`. While it is deaf every resolution reads the
+   * database (another node's change would go unheard); either way what is held is dropped. Before
+   * any listener reports, the cache is trusted: one process's own `changed()` calls evict it.
+   */
+  connectionChanged(connected: boolean): void;
 }
 
 /** A safety net only: eviction is what keeps entries fresh. */
@@ -43,6 +49,8 @@ export function createPermissionResolver(options: {
    * true (it may still roll back): it reads through, past the cache, and nothing it reads is kept.
    */
   const changedIn = new WeakMap<Database, Set<string>>();
+  /** Whether this node hears RBAC_CHANNEL; undefined until a listener says (see connectionChanged). */
+  let hearing: boolean | undefined;
   const uncommitted = (db: Database, userId: string) => {
     const changed = changedIn.get(db);
     return changed !== undefined && (changed.has(userId) || changed.has("*"));
@@ -103,13 +111,14 @@ export function createPermissionResolver(options: {
   ): Promise<ResolvedPermissions> {
     if (db !== options.db && uncommitted(db, userId)) return (await load(db, userId, orgId)).value;
     const key = `${userId}|${orgId ?? ""}`;
-    const hit = cache.get(key);
+    const hit = hearing === false ? undefined : cache.get(key);
     if (hit !== undefined && Date.now() - hit.at < ENTRY_TTL_MS && options.clock.now().getTime() < hit.until) {
       metrics.count("permission_cache_total", { result: "hit" });
       return hit.value;
     }
     metrics.count("permission_cache_total", { result: "miss" });
     const { value, until } = await load(db, userId, orgId);
+    if (hearing === false) return value;
     if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value!);
     cache.set(key, { value, at: Date.now(), until });
     return value;
@@ -134,5 +143,9 @@ export function createPermissionResolver(options: {
       await notify(tx, RBAC_CHANNEL, userId);
     },
     evict,
+    connectionChanged(connected) {
+      cache.clear();
+      hearing = connected;
+    },
   };
 }
