@@ -9,7 +9,7 @@ import { createTestClock, createTestDatabase } from "@burrow/platform-core/testi
 import { emailMessages } from "@burrow/platform-email/schema";
 import { createTestMailServer } from "@burrow/platform-email/testing";
 import { composePlatform } from "@burrow/platform-http";
-import { killLeftovers, PROCESS_ENV, spawnServer } from "./processes.ts";
+import { killLeftovers, PROCESS_ENV, queueMails, spawnServer } from "./processes.ts";
 
 // The server process is killed with SIGKILL while its mail worker is in the middle of an SMTP send
 // (the test mail server holds the DATA command unanswered). A worker started after the lease ran
@@ -43,14 +43,7 @@ describe("the server killed mid-send", () => {
     const config = loadConfig({ ...PROCESS_ENV, ...env });
     const recipients = Array.from({ length: 5 }, (_, index) => `crash-${index}@example.com`);
     const queuing = composePlatform({ config, database, log: silentLogger });
-    await queuing.db.transaction(async (tx) => {
-      for (const to of recipients)
-        await queuing.email.outbox.queue(tx, {
-          to,
-          template: "auth.verify_email",
-          variables: { url: "https://example.com/verify" },
-        });
-    });
+    await queueMails(queuing, recipients);
     if (!onPostgres) await database.close();
 
     // The real server: its mail worker claims the batch and waits on the held first message.

@@ -8,7 +8,15 @@ import { emailMessages } from "@burrow/platform-email/schema";
 import { createTestMailServer } from "@burrow/platform-email/testing";
 import { composePlatform, type Platform } from "@burrow/platform-http";
 import { PASSWORD } from "./helpers.ts";
-import { killLeftovers, PROCESS_ENV, spawnServer, spawnWorker, until, type BurrowProcess } from "./processes.ts";
+import {
+  killLeftovers,
+  PROCESS_ENV,
+  queueMails,
+  spawnServer,
+  spawnWorker,
+  until,
+  type BurrowProcess,
+} from "./processes.ts";
 
 // Two API processes (each with its own job workers, as `bun start` runs them) and two `burrow worker`
 // processes on one PostgreSQL: the guarantees that must hold across processes, not only within one.
@@ -57,14 +65,7 @@ describe.skipIf(process.env.DATABASE_URL === undefined)("two API processes and t
     const recipients = Array.from({ length: total }, (_, index) => `queued-${index}@example.com`);
     const holding = mail.holdNext();
     // One transaction: every job becomes due at the same instant, for every worker to claim.
-    await here.db.transaction(async (tx) => {
-      for (const to of recipients)
-        await here.email.outbox.queue(tx, {
-          to,
-          template: "auth.verify_email",
-          variables: { url: "https://example.com/verify" },
-        });
-    });
+    await queueMails(here, recipients);
     const mailedTo = (to: string) =>
       mail.received.filter((message) => (message.to as { text: string }).text === to).length;
     const held = await holding;

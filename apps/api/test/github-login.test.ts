@@ -13,9 +13,8 @@ import {
   type TestApi,
 } from "./helpers.ts";
 import { startFakeGitHub, type FakeGitHub, type FakeGitHubAccount } from "./github.ts";
-import { Browser } from "./oidc.ts";
+import { APP, Browser } from "./oidc.ts";
 
-const APP = "https://app.example";
 let api: TestApi;
 let github: FakeGitHub;
 /** Every log line, at the most talkative level: searched for tokens at the end. */

@@ -232,3 +232,6 @@ export class Browser {
     return { response, url };
   }
 }
+
+/** The app a social login hands its one-time exchange code to (an allowed redirect in the tests). */
+export const APP = "https://app.example";

@@ -22,10 +22,8 @@ import {
   type TestApi,
 } from "./helpers.ts";
 import { createAuthenticator, type SoftwareAuthenticator } from "./authenticator.ts";
-import { Browser, startIdentityProvider, type TestIdentityProvider } from "./oidc.ts";
+import { APP, Browser, startIdentityProvider, type TestIdentityProvider } from "./oidc.ts";
 
-/** The app a social login hands its one-time exchange code to. */
-const APP = "https://app.example";
 const ROUNDS = Number(process.env.BURROW_RACE_ROUNDS ?? 10);
 const PARALLEL = 20;
 /** A test's time limit: what a round may take at most on a slow machine, times the rounds. */

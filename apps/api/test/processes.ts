@@ -1,4 +1,5 @@
 import type { Subprocess } from "bun";
+import type { Platform } from "@burrow/platform-http";
 import { TEST_ENV } from "./helpers.ts";
 
 /** A Burrow process the test started: `bun start` (server.ts) or `burrow worker`. */
@@ -114,4 +115,16 @@ export async function until<Value>(
     // Yields to the event loop (responses, mail arriving) between probes; not a fixed wait for an outcome.
     await Bun.sleep(20);
   }
+}
+
+/** Queues a verification mail to each recipient in one transaction: every job is due at one instant. */
+export async function queueMails(platform: Platform, recipients: readonly string[]): Promise<void> {
+  await platform.db.transaction(async (tx) => {
+    for (const to of recipients)
+      await platform.email.outbox.queue(tx, {
+        to,
+        template: "auth.verify_email",
+        variables: { url: "https://example.com/verify" },
+      });
+  });
 }

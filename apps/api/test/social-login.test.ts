@@ -15,9 +15,8 @@ import {
   signUpUser,
   type TestApi,
 } from "./helpers.ts";
-import { Browser, startIdentityProvider, type TestIdentityProvider } from "./oidc.ts";
+import { APP, Browser, startIdentityProvider, type TestIdentityProvider } from "./oidc.ts";
 
-const APP = "https://app.example";
 let api: TestApi;
 /** `trusted`: its verified addresses are believed. `other`: a second provider (mix-up), not trusted. */
 let trusted: TestIdentityProvider;
