@@ -14,7 +14,7 @@ try {
   }
   throw error;
 }
-const { platform, routes: app } = burrow;
+const { platform } = burrow;
 const { config } = platform;
 const server = Bun.serve({
   port: config.port,
@@ -23,7 +23,7 @@ const server = Bun.serve({
   // is lifted, and the app's (BURROW_BODY_LIMIT) is the hard limit: Content-Length is checked before
   // anything is read, and a chunked body is counted as it streams in and cut off at the limit.
   maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-  fetch: (request, bunServer) => app.fetch(request, { server: bunServer } satisfies Bindings),
+  fetch: (request, bunServer) => burrow.fetch(request, { server: bunServer } satisfies Bindings),
 });
 // The admin console listens beside the API in the same process: the embedded database serves one
 // process, and the console calls the same services the API does (ADMIN_PORT=off leaves it out).

@@ -12,7 +12,7 @@ import { principalRoles, rolePermissions, roles } from "@burrow/platform-rbac/sc
 import { referenceTotp } from "@burrow/platform-auth/testing";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { TestMailServer } from "@burrow/platform-email/testing";
-import { createApp } from "@burrow/platform-http";
+import { createServing } from "@burrow/platform-http";
 import { type AppEnv, composePlatform, listenForChanges, type Platform } from "@burrow/platform-http";
 
 export interface TestApi {
@@ -59,7 +59,8 @@ export async function createTestApi(
   const platform = composePlatform({ config, database, clock, log: options.log ?? silentLogger });
   // As a server does: the session cache serves only while its node hears evictions.
   await listenForChanges(platform);
-  const app = createApp(platform);
+  // Served as `bun start` serves it: the session check's fast lane in front of the routes.
+  const { routes: app, fetch } = createServing(platform);
   const worker = createWorker({
     db: database.db,
     clock,
@@ -80,7 +81,11 @@ export async function createTestApi(
         headers.set("content-type", "application/json");
         body = JSON.stringify(json);
       }
-      return Promise.resolve(app.request(path, { ...rest, headers, body }, { remoteAddress: ip }));
+      return Promise.resolve(
+        fetch(new Request(/^https?:\/\//.test(path) ? path : `http://localhost${path}`, { ...rest, headers, body }), {
+          remoteAddress: ip,
+        }),
+      );
     },
     async runJobs() {
       for (;;) {

@@ -55,69 +55,101 @@ export type JobId = Id<"job">;
 const CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz";
 const BODY = /^[0-7][0-9abcdefghjkmnpqrstvwxyz]{25}$/;
 
+const CROCKFORD_CODES = Array.from(CROCKFORD, (character) => character.charCodeAt(0));
+const encoded = new Array<number>(26);
+
 function encodeBase32(bytes: Uint8Array): string {
   // 128 bits -> 26 characters; the first character carries only the top 3 bits (so it is 0-7): the
-  // bits are read as if two zero bits came first. Plain numbers, not BigInt: every request makes an
-  // id (its request id), and this runs in a fraction of the time.
-  let out = "";
+  // bits are read as if two zero bits came first. Plain numbers, not BigInt, and one string made
+  // at the end: every request makes an id (its request id).
   let buffer = 0;
   let bits = 2;
-  for (const byte of bytes) {
-    buffer = (buffer << 8) | byte;
+  let at = 0;
+  for (let index = 0; index < 16; index++) {
+    buffer = (buffer << 8) | bytes[index]!;
     bits += 8;
     while (bits >= 5) {
       bits -= 5;
-      out += CROCKFORD[(buffer >>> bits) & 31];
+      encoded[at++] = CROCKFORD_CODES[(buffer >>> bits) & 31]!;
     }
     buffer &= (1 << bits) - 1;
   }
-  return out;
+  return String.fromCharCode.apply(null, encoded);
 }
 
 // Monotonic within a process (RFC 9562 §6.2, method 2): when a millisecond repeats, the 74 random
 // bits of that millisecond's previous ID are incremented by a random step instead of drawn afresh,
 // so IDs made in one millisecond still sort in creation order. The state is kept per millisecond
 // (the most recent few) because callers pass their own clocks, whose IDs may interleave.
-const lastRandomByMs = new Map<number, bigint>();
+// The 74 bits are held as three plain numbers (12 + 30 + 32 bits), not a BigInt, and the random
+// words come from a pool refilled 256 at a time: every request makes an id (its request id).
+interface RandomState {
+  /** The top 12 bits (rand_a). */
+  a: number;
+  /** The next 30 bits. */
+  b: number;
+  /** The low 32 bits. */
+  c: number;
+}
+const lastRandomByMs = new Map<number, RandomState>();
 const REMEMBERED_MILLISECONDS = 64;
-const RANDOM_BITS = 74n;
-const RANDOM_MAX = (1n << RANDOM_BITS) - 1n;
+const TWO_32 = 2 ** 32;
+const TWO_30 = 2 ** 30;
 
-function randomBits(): bigint {
-  const bytes = crypto.getRandomValues(new Uint8Array(10));
-  let value = 0n;
-  for (const byte of bytes) value = (value << 8n) | BigInt(byte);
-  return value & RANDOM_MAX;
+const randomPool = new Uint32Array(256);
+let randomPoolAt = randomPool.length;
+function random32(): number {
+  if (randomPoolAt === randomPool.length) {
+    crypto.getRandomValues(randomPool);
+    randomPoolAt = 0;
+  }
+  return randomPool[randomPoolAt++]!;
+}
+
+function nextRandom(nowMs: number): RandomState {
+  const previous = lastRandomByMs.get(nowMs);
+  let state: RandomState;
+  // Incremented by a random 32-bit step; a value within 2^32 of the top is drawn afresh instead.
+  if (previous !== undefined && !(previous.a === 0xfff && previous.b === TWO_30 - 1)) {
+    state = { ...previous };
+    state.c += random32() + 1;
+    if (state.c >= TWO_32) {
+      state.c -= TWO_32;
+      state.b += 1;
+      if (state.b === TWO_30) {
+        state.b = 0;
+        state.a += 1;
+      }
+    }
+  } else {
+    // Start low in the range (the top bit clear) so that many IDs fit into one millisecond.
+    state = { a: random32() >>> 21, b: random32() >>> 2, c: random32() };
+  }
+  lastRandomByMs.delete(nowMs);
+  lastRandomByMs.set(nowMs, state);
+  if (lastRandomByMs.size > REMEMBERED_MILLISECONDS) lastRandomByMs.delete(lastRandomByMs.keys().next().value!);
+  return state;
 }
 
 function uuidV7Bytes(nowMs: number): Uint8Array {
-  const previous = lastRandomByMs.get(nowMs);
-  let random: bigint;
-  if (previous !== undefined && previous < RANDOM_MAX - (1n << 32n)) {
-    random = previous + BigInt(crypto.getRandomValues(new Uint32Array(1))[0]!) + 1n;
-  } else {
-    // Start low in the range so that many IDs fit into one millisecond.
-    random = randomBits() >> 1n;
-  }
-  lastRandomByMs.delete(nowMs);
-  lastRandomByMs.set(nowMs, random);
-  if (lastRandomByMs.size > REMEMBERED_MILLISECONDS) lastRandomByMs.delete(lastRandomByMs.keys().next().value!);
+  const { a, b, c } = nextRandom(nowMs);
   const bytes = new Uint8Array(16);
   let ms = nowMs;
   for (let index = 5; index >= 0; index--) {
     bytes[index] = ms % 256;
     ms = Math.floor(ms / 256);
   }
-  // 12 bits of the random value after the version nibble, then the variant and 62 bits.
-  const high = Number(random >> 62n); // 12 bits
-  bytes[6] = 0x70 | (high >> 8);
-  bytes[7] = high & 0xff;
-  let low = random & ((1n << 62n) - 1n);
-  for (let index = 15; index >= 9; index--) {
-    bytes[index] = Number(low & 0xffn);
-    low >>= 8n;
-  }
-  bytes[8] = 0x80 | Number(low & 0x3fn); // RFC 9562 variant
+  // 12 bits of the random value after the version nibble, then the variant and 62 bits (b, then c).
+  bytes[6] = 0x70 | (a >>> 8);
+  bytes[7] = a & 0xff;
+  bytes[8] = 0x80 | ((b >>> 24) & 0x3f); // RFC 9562 variant
+  bytes[9] = (b >>> 16) & 0xff;
+  bytes[10] = (b >>> 8) & 0xff;
+  bytes[11] = b & 0xff;
+  bytes[12] = c >>> 24;
+  bytes[13] = (c >>> 16) & 0xff;
+  bytes[14] = (c >>> 8) & 0xff;
+  bytes[15] = c & 0xff;
   return bytes;
 }
 

@@ -3,17 +3,14 @@ import { PlatformError, type FieldError } from "@burrow/platform-core";
 import { bodyLimit } from "hono/body-limit";
 import { authenticate } from "./authenticate/index.ts";
 import { type Platform } from "./compose/platform.ts";
-import { cors } from "./cors/index.ts";
 import { csrf } from "./csrf/index.ts";
-import { type AppEnv } from "./env.ts";
+import { createEdge, type Edge } from "./edge/index.ts";
+import { sessionFastLane } from "./current-session/index.ts";
+import { type AppEnv, type Bindings } from "./env.ts";
 import { ipRateLimit } from "./ip-rate-limit/index.ts";
 import { jsonBody } from "./json-body/index.ts";
 import { replacedSession } from "./replaced-session/index.ts";
 import { notFound, onError } from "./problems/index.ts";
-import { requestContext } from "./request-context/index.ts";
-import { requestLog } from "./request-log/index.ts";
-import { requestMetrics } from "./request-metrics/index.ts";
-import { securityHeaders } from "./security-headers/index.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { devMailboxRoutes } from "./routes/dev-mailbox.ts";
@@ -50,22 +47,39 @@ function validationHook(result: {
   throw new PlatformError(result.target === "param" ? "invalid_id" : "validation_failed", { errors });
 }
 
+/** What serves the API: the routes, and `fetch`, the session check's fast lane in front of them. */
+export interface Serving {
+  routes: OpenAPIHono<AppEnv>;
+  fetch(request: Request, env?: Bindings): Response | Promise<Response>;
+}
+
+/** The routes and the fetch `bun start` serves, over one edge (createBurrow's, and the tests'). */
+export function createServing(platform: Platform): Serving {
+  const edge = platformEdge(platform);
+  const routes = createApp(platform, edge);
+  const fastLane = sessionFastLane({
+    config: platform.config,
+    edge,
+    sessions: platform.auth.sessions,
+    accessTokens: platform.auth.accessTokens,
+  });
+  return { routes, fetch: (request, env) => fastLane(request) ?? routes.fetch(request, env) };
+}
+
+/** The API's edge (headers, log line, metrics) over a composed platform. */
+export function platformEdge(platform: Platform): Edge {
+  return createEdge({ config: platform.config, log: platform.log, observe: platform.prometheus.observeRequest });
+}
+
 /**
  * Builds the HTTP API over a composed platform. Tests build one over a test database.
  * @example const app = createApp(composePlatform({ config, database })); await app.request("/healthz")
  */
-export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
+export function createApp(platform: Platform, edge: Edge = platformEdge(platform)): OpenAPIHono<AppEnv> {
   const { config } = platform;
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
-  app.use("*", requestMetrics(platform.prometheus.observeRequest));
-  app.use("*", requestContext({ trustedProxies: config.trustedProxies }));
-  app.use("*", requestLog(platform.log));
-  app.use("*", securityHeaders({ production: config.env === "production" }));
-  app.use(
-    "*",
-    cors({ origins: config.allowedOrigins, maxAgeSeconds: 600, exposeHeaders: ["X-Request-Id", "Retry-After"] }),
-  );
+  app.use("*", edge.middleware);
 
   // The JSON API under /v1, and the hosted pages emailed links open under /auth.
   for (const prefix of ["/v1/*", "/auth/*"]) {
@@ -96,7 +110,9 @@ export function createApp(platform: Platform): OpenAPIHono<AppEnv> {
       detail: `The request body is larger than ${config.bodyLimitBytes} bytes (BURROW_BODY_LIMIT).`,
     });
   };
-  app.use("*", bodyLimit({ maxSize: config.bodyLimitBytes, onError: tooLarge }));
+  const limit = bodyLimit({ maxSize: config.bodyLimitBytes, onError: tooLarge });
+  // A request without a body (most) passes straight through, without a promise of its own.
+  app.use("*", (c, next) => (c.req.raw.body === null ? next() : limit(c, next)));
   app.use("/v1/*", jsonBody({ maxBytes: config.bodyLimitBytes }));
 
   app.route("/", healthRoutes(platform));

@@ -4,12 +4,12 @@ import { createGuards, type Rbac } from "@burrow/platform-rbac";
 import type { Email } from "@burrow/platform-email";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
-import { createApp } from "./app.ts";
+import { createServing } from "./app.ts";
 import { authenticate, requireCaller } from "./authenticate/index.ts";
 import type { BurrowHooks } from "./compose/hooks.ts";
 import { checkBuilderPermissions, openPlatform, type Platform } from "./compose/platform.ts";
 import { csrf } from "./csrf/index.ts";
-import type { AppEnv } from "./env.ts";
+import type { AppEnv, Bindings } from "./env.ts";
 import { problemResponse } from "./problems/index.ts";
 import { requestContext } from "./request-context/index.ts";
 
@@ -48,6 +48,12 @@ export interface Burrow {
   /** Every Burrow route (the API under /v1, hosted pages, /openapi.json, /docs): mount it at `basePath`. */
   routes: OpenAPIHono<AppEnv>;
   basePath: string;
+  /**
+   * `routes.fetch` with the session check's fast lane in front (`bun start` serves this): a
+   * `GET /v1/auth/session` the caches can answer is answered without the middleware chain, with
+   * the same answer. Serve it as `Bun.serve({ fetch: burrow.fetch })` where Burrow is served on its own.
+   */
+  fetch(request: Request, env?: Bindings): Response | Promise<Response>;
   /** Lets a request through when it carries a valid session (cookie, session token or access token). */
   requireSession(): MiddlewareHandler<BurrowEnv>;
   /** `requireSession()`, then the caller must hold `permission` (in the organization `org` names). */
@@ -100,12 +106,12 @@ export async function createBurrow(options: BurrowOptions = {}): Promise<Burrow>
     ...(options.hooks === undefined ? {} : { hooks: options.hooks }),
     ...(options.log === undefined ? {} : { log: options.log }),
   });
-  const routes = createApp(platform);
+  const { routes, fetch } = createServing(platform);
   const workers = options.worker === false ? [] : startWorkers(platform);
 
   // The guards for the builder's routes authenticate the request themselves: those routes sit
   // outside Burrow's mount, where its middleware does not run. Failures answer as problem+json.
-  const edge = [
+  const guardChain = [
     requestContext({ trustedProxies: config.trustedProxies }),
     authenticate({
       config,
@@ -126,9 +132,9 @@ export async function createBurrow(options: BurrowOptions = {}): Promise<Burrow>
       const context = c as unknown as Context<AppEnv>;
       let passed = false;
       try {
-        // Each edge middleware runs the next one, and the last runs the check.
+        // Each guard middleware runs the next one, and the last runs the check.
         const run = async (index: number): Promise<void> => {
-          const middleware = edge[index];
+          const middleware = guardChain[index];
           if (middleware === undefined) {
             await check(context);
             passed = true;
@@ -151,6 +157,7 @@ export async function createBurrow(options: BurrowOptions = {}): Promise<Burrow>
   return {
     routes,
     basePath: config.basePath,
+    fetch,
     requireSession: () =>
       Object.defineProperty(guarded(signedIn), "name", { value: "requireSession" }) as MiddlewareHandler<BurrowEnv>,
     requirePermission: (permission, guard = {}) => {

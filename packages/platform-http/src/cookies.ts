@@ -1,6 +1,7 @@
 import type { Config } from "@burrow/platform-core";
 import type { Context } from "hono";
-import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { parse as parseCookies } from "hono/utils/cookie";
+import { deleteCookie, setCookie } from "hono/cookie";
 
 /**
  * The session cookie. Over https it is `__Host-burrow_session` with `Secure` (the prefix pins it to
@@ -13,7 +14,12 @@ export function sessionCookie(config: Config): { name: string; secure: boolean }
 }
 
 export function readSessionCookie(c: Context, config: Config): string | undefined {
-  return getCookie(c, sessionCookie(config).name);
+  return sessionCookieIn(c.req.raw.headers.get("Cookie"), sessionCookie(config).name);
+}
+
+/** The session cookie's value in a `Cookie` header (as Hono's getCookie reads it). */
+export function sessionCookieIn(header: string | null, name: string): string | undefined {
+  return header ? parseCookies(header, name)[name] : undefined;
 }
 
 export function writeSessionCookie(c: Context, config: Config, token: string): void {

@@ -21,8 +21,12 @@ export interface SessionCache {
   /** Whether entries may be served now: the cache is on and this node hears every eviction. */
   readonly trusted: boolean;
   readonly size: number;
-  /** A live entry, or undefined (never one while untrusted). */
+  /** A live entry, or undefined (never one while untrusted). Counted as a hit or a miss. */
   get(sessionId: string): CachedSession | undefined;
+  /** The same, uncounted and leaving a stale entry in place: for a look that `get` may follow. */
+  peek(sessionId: string): CachedSession | undefined;
+  /** Counts a hit (a `peek` that answered). */
+  countHit(): void;
   /**
    * Take before reading the database, hand to `store` after: an eviction in between (the read may
    * predate the change it announced) keeps the read out of the cache.
@@ -113,6 +117,12 @@ export function createSessionCache(options: { maxEntries: number | undefined; me
       metrics.count("session_cache_total", { result: "miss" });
       return undefined;
     },
+    peek(sessionId) {
+      if (!enabled || !listening) return undefined;
+      const entry = entries.get(sessionId);
+      return entry !== undefined && Date.now() - entry.storedAt < SESSION_CACHE_TTL_MS ? entry : undefined;
+    },
+    countHit: () => metrics.count("session_cache_total", { result: "hit" }),
     epoch: () => evictions,
     store(entry, epoch) {
       if (!enabled || !listening || epoch !== evictions) return;

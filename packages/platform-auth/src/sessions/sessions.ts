@@ -77,6 +77,14 @@ export interface Sessions {
   /** The same checks for a session named by a verified access token's `sid` (no secret to compare). */
   validateById(sessionId: string, options?: ValidateOptions): Promise<SessionValidation>;
   /**
+   * `validate` (app audience, a read) answered from the cache alone, synchronously: a live session
+   * held in the cache, or undefined when only `validate` can tell — not cached, the cache not
+   * trusted, any check failing, or its last activity due to be written. Counted as `validate` counts.
+   */
+  peek(token: string): SessionValidation | undefined;
+  /** `validateById` the same way (a verified access token's `sid`). */
+  peekById(sessionId: string): SessionValidation | undefined;
+  /**
    * Validated app sessions kept in memory (BURROW_SESSION_CACHE); its `listener` must be subscribed
    * (`openPlatform` does) before it serves anything.
    */
@@ -200,8 +208,8 @@ export function createSessions(context: AuthContext): Sessions {
     if (cacheable) {
       const hit = cache.get(sessionId);
       if (hit !== undefined && (secretHash === undefined || constantTimeEqual(hit.session.secretHash, secretHash))) {
-        const verdict = await check(hit);
-        if (verdict.session !== null) return verdict;
+        const checked = await check(hit);
+        if (checked.session !== null) return checked;
       }
     }
     const epoch = cache.epoch();
@@ -217,18 +225,41 @@ export function createSessions(context: AuthContext): Sessions {
     return validation;
   }
 
-  async function check({ session, user }: { session: SessionRow; user: PublicUser }): Promise<SessionValidation> {
-    const now = clock.now();
+  /**
+   * The checks, without the write: the verdict, or "touch" when the session is live but its last
+   * activity is due to be written (only `check` does that).
+   */
+  function verdict(
+    { session, user }: { session: SessionRow; user: PublicUser },
+    now: Date,
+  ): SessionValidation | "touch" {
     if (session.revokedAt !== null) return { session: null, user: null, reason: "revoked" };
     if (now >= idleEnd(session)) return { session: null, user: null, reason: "expired" };
     if (user.status !== "active")
       return { session: null, user: null, reason: user.status === "suspended" ? "suspended" : "revoked" };
-    if (now.getTime() - session.lastActiveAt.getTime() >= lifetimes(session.audience).activityRefreshMs) {
-      await context.db.update(authSessions).set({ lastActiveAt: now }).where(eq(authSessions.id, session.id));
-      // A cached row is updated in place: this node then writes again only a refresh interval later.
-      session.lastActiveAt = now;
-    }
+    if (now.getTime() - session.lastActiveAt.getTime() >= lifetimes(session.audience).activityRefreshMs) return "touch";
     return { session, user, reason: null };
+  }
+
+  async function check({ session, user }: { session: SessionRow; user: PublicUser }): Promise<SessionValidation> {
+    const now = clock.now();
+    const outcome = verdict({ session, user }, now);
+    if (outcome !== "touch") return outcome;
+    await context.db.update(authSessions).set({ lastActiveAt: now }).where(eq(authSessions.id, session.id));
+    // A cached row is updated in place: this node then writes again only a refresh interval later.
+    session.lastActiveAt = now;
+    return { session, user, reason: null };
+  }
+
+  /** A cached, live session that needs no write, or undefined (then `lookup` decides). */
+  function peekCached(sessionId: string, secretHash: string | undefined): SessionValidation | undefined {
+    const hit = cache.peek(sessionId);
+    if (hit === undefined || (secretHash !== undefined && !constantTimeEqual(hit.session.secretHash, secretHash)))
+      return undefined;
+    const outcome = verdict(hit, clock.now());
+    if (outcome === "touch" || outcome.session === null) return undefined;
+    cache.countHit();
+    return outcome;
   }
 
   const idleEnd = (session: SessionRow) =>
@@ -277,6 +308,16 @@ export function createSessions(context: AuthContext): Sessions {
     },
 
     validateById: (sessionId, options = {}) => lookup(sessionId, "app", undefined, options),
+
+    peek(token) {
+      const parsed = parseSessionToken(token);
+      if (parsed === undefined) return undefined;
+      const validation = peekCached(parsed.id, sha256(parsed.secret));
+      if (validation !== undefined) context.metrics.count("sessions_validated_total", { outcome: "valid" });
+      return validation;
+    },
+
+    peekById: (sessionId) => peekCached(sessionId, undefined),
 
     cache,
     changed: (tx, change) => cache.changed(tx, change),

@@ -62,6 +62,11 @@ export interface AccessTokens {
     options?: ValidateOptions,
   ): Promise<{ claims: AccessTokenClaims; session: SessionRow; user: PublicUser }>;
   /**
+   * `authenticate` for a read, answered from memory alone, synchronously: a token verified before
+   * whose session is cached and live; undefined when only `authenticate` can tell.
+   */
+  peek(token: string): { claims: AccessTokenClaims; session: SessionRow; user: PublicUser } | undefined;
+  /**
    * RFC 7662: only an authenticated client learns about a token — an API key holding
    * `tokens:introspect` (403 otherwise). Anyone else could read `sub` and `sid` off tokens they find.
    */
@@ -156,6 +161,14 @@ export function createAccessTokens(options: {
     },
 
     authenticate,
+
+    peek(token) {
+      const claims = keys.verified(token);
+      if (claims === undefined) return undefined;
+      const validation = sessions.peekById(claims.sid);
+      if (validation?.session == null || validation.user.id !== claims.sub) return undefined;
+      return { claims, session: validation.session, user: validation.user };
+    },
 
     async introspect(token, client) {
       if (!scopeCovers(client.scopes, INTROSPECT_SCOPE))

@@ -55,6 +55,8 @@ export interface SigningKeys {
    * token verified before (BURROW_SESSION_CACHE) is answered from memory until its `exp`.
    */
   verify(token: string): Promise<AccessTokenClaims>;
+  /** `verify`'s answer when a token was verified before and is held in memory; else undefined. */
+  verified(token: string): AccessTokenClaims | undefined;
   /** The public keys to publish: the active one and those retiring, until their tokens have expired. */
   jwks(): { keys: JWK[] };
   /** Makes a new active key; the previous one keeps verifying until its last token expires. */
@@ -219,6 +221,8 @@ export function createSigningKeys(options: {
         .sign(active!.privateKey);
       return { token, jti, expiresIn: accessTtlSeconds };
     },
+
+    verified: (token) => verified.get(sha256(token), clock.now()),
 
     async verify(token) {
       const hash = sha256(token);

@@ -43,14 +43,16 @@ export interface Authentication {
   knownUserId(): string | undefined;
 }
 
-const BEARER = /^Bearer\s+(\S+)$/i;
+/** An Authorization header carrying a token; the token is the first group. */
+export const BEARER = /^Bearer\s+(\S+)$/i;
 /**
  * Methods that only read. Every other request may change something — a step-up, a password, a
  * factor, a key — so its caller is validated against the database, never the session cache: a
  * session revoked a moment ago on another node cannot do anything sensitive in the gap.
  */
 const READS = new Set(["GET", "HEAD", "OPTIONS"]);
-const JWT = /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+/** The shape of a JWT (an access token), told apart from session tokens and API keys. */
+export const JWT = /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 export const authenticate = (options: {
   config: Config;
@@ -58,7 +60,8 @@ export const authenticate = (options: {
   accessTokens: AccessTokens;
   apiKeys: ApiKeys;
 }): MiddlewareHandler<AppEnv> =>
-  async function authenticate(c, next) {
+  // Not async: it only sets up the lazy check and passes on, without a promise of its own.
+  function authenticate(c, next) {
     // A key in a URL ends up in logs, histories and Referer headers: refuse it outright. (The URL is
     // parsed only when it has a query: most requests have none.)
     if (c.req.url.includes("?"))
@@ -143,7 +146,7 @@ export const authenticate = (options: {
       },
       knownUserId: () => knownUserId,
     });
-    await next();
+    return next();
   };
 
 /**

@@ -1,41 +1,36 @@
-import type { Context, MiddlewareHandler } from "hono";
+import type { Context } from "hono";
 
 /** The methods a preflight allows (those the API uses). */
 const ALLOWED_METHODS = "GET,HEAD,PUT,POST,DELETE,PATCH";
 
-/**
- * The response's own headers, to set on in place. `c.header()` after the response is made copies the
- * whole Response on every call (in case its headers are immutable); they are copied once, only when
- * they are immutable (a Response from `fetch()`). The probe is `X-Content-Type-Options: nosniff`,
- * which every response carries anyway (securityHeaders).
- */
-export function responseHeaders(c: Context): Headers {
-  try {
-    c.res.headers.set("X-Content-Type-Options", "nosniff");
-  } catch {
-    c.res = new Response(c.res.body, c.res);
-    c.res.headers.set("X-Content-Type-Options", "nosniff");
-  }
-  return c.res.headers;
+export interface CorsPolicy {
+  /** The answer to a preflight (`OPTIONS`). */
+  preflight(c: Context, origin: string | undefined): Response;
+  /** On any other answer: the CORS headers, set on the route's own headers. */
+  apply(headers: Headers, origin: string | undefined): void;
+  /** The same headers as `apply`, pushed onto a list (an answer built without Hono). */
+  list(into: [string, string][], origin: string | undefined): void;
 }
 
 /**
  * CORS for the allowed origins, with credentials. Hono's `cors()` did the same but touched `c.res`
  * before the route ran and `c.header()` after, building three Responses per request; this sets the
- * headers once, on the route's own response (the hot path: every session check crosses it).
+ * headers once, on the route's own response (the hot path: every session check crosses it). The
+ * API's edge middleware applies it (../edge).
  */
-export const cors = (options: {
+export function corsPolicy(options: {
   origins: readonly string[];
   maxAgeSeconds: number;
   exposeHeaders: readonly string[];
-}): MiddlewareHandler => {
+}): CorsPolicy {
   const expose = options.exposeHeaders.join(",");
   const maxAge = String(options.maxAgeSeconds);
-  return async function cors(c, next) {
-    const origin = c.req.header("origin");
-    const allowed = origin !== undefined && options.origins.includes(origin) ? origin : undefined;
-    if (c.req.method === "OPTIONS") {
-      if (allowed !== undefined) c.header("Access-Control-Allow-Origin", allowed);
+  const allowed = (origin: string | undefined) =>
+    origin !== undefined && options.origins.includes(origin) ? origin : undefined;
+  return {
+    preflight(c, origin) {
+      const allow = allowed(origin);
+      if (allow !== undefined) c.header("Access-Control-Allow-Origin", allow);
       c.header("Access-Control-Allow-Credentials", "true");
       c.header("Access-Control-Expose-Headers", expose);
       c.header("Vary", "Origin", { append: true });
@@ -53,12 +48,22 @@ export const cors = (options: {
         c.header("Vary", "Access-Control-Request-Headers", { append: true });
       }
       return c.body(null, 204);
-    }
-    await next();
-    const headers = responseHeaders(c);
-    if (allowed !== undefined) headers.set("Access-Control-Allow-Origin", allowed);
-    headers.set("Access-Control-Allow-Credentials", "true");
-    headers.set("Access-Control-Expose-Headers", expose);
-    headers.append("Vary", "Origin");
+    },
+    apply(headers, origin) {
+      const allow = allowed(origin);
+      if (allow !== undefined) headers.set("Access-Control-Allow-Origin", allow);
+      headers.set("Access-Control-Allow-Credentials", "true");
+      headers.set("Access-Control-Expose-Headers", expose);
+      headers.append("Vary", "Origin");
+    },
+    list(into, origin) {
+      const allow = allowed(origin);
+      if (allow !== undefined) into.push(["Access-Control-Allow-Origin", allow]);
+      into.push(
+        ["Access-Control-Allow-Credentials", "true"],
+        ["Access-Control-Expose-Headers", expose],
+        ["Vary", "Origin"],
+      );
+    },
   };
-};
+}

@@ -79,15 +79,9 @@ export function nestedDeeperThan(text: string, max: number): boolean {
  * routes that take no body. The checked text is cached for the route's validator. Query strings and every string in the body
  * are refused (400) when they hold control characters.
  */
-export const jsonBody = (options: { maxBytes: number }): MiddlewareHandler =>
-  async function jsonBody(c, next) {
-    // Parsed only when there is a query: most requests have none.
-    if (c.req.url.includes("?")) refuseControlCharacters(new URL(c.req.url).searchParams);
-    if (!WITH_BODY.has(c.req.method)) return next();
-    const declared = c.req.header("content-length");
-    if (declared !== undefined && Number(declared) > options.maxBytes) throw new PlatformError("payload_too_large");
-    const raw = c.req.raw;
-    if (raw.body === null) return next();
+export const jsonBody = (options: { maxBytes: number }): MiddlewareHandler => {
+  // A request without a body passes straight through, without a promise of its own.
+  const read: MiddlewareHandler = async (c, next) => {
     const bytes = new Uint8Array(await c.req.arrayBuffer());
     if (bytes.byteLength > options.maxBytes) throw new PlatformError("payload_too_large");
     if (bytes.byteLength === 0) return next();
@@ -116,3 +110,13 @@ export const jsonBody = (options: { maxBytes: number }): MiddlewareHandler =>
     Object.assign(c.req.bodyCache, { text: Promise.resolve(text) });
     return next();
   };
+  return function jsonBody(c, next) {
+    // Parsed only when there is a query: most requests have none.
+    if (c.req.url.includes("?")) refuseControlCharacters(new URL(c.req.url).searchParams);
+    if (!WITH_BODY.has(c.req.method)) return next();
+    const declared = c.req.header("content-length");
+    if (declared !== undefined && Number(declared) > options.maxBytes) throw new PlatformError("payload_too_large");
+    if (c.req.raw.body === null) return next();
+    return read(c, next);
+  };
+};

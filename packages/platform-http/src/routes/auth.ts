@@ -1,6 +1,9 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { SessionId } from "@burrow/platform-core";
+import type { TypedResponse } from "hono";
+import type { JSONParsed } from "hono/utils/types";
 import { requireCaller, requireSession } from "../authenticate/index.ts";
+import { currentSessionJson } from "../current-session/index.ts";
 import { type Platform } from "../compose/platform.ts";
 import { clearSessionCookie } from "../cookies.ts";
 import { type AppEnv } from "../env.ts";
@@ -20,6 +23,8 @@ import {
 } from "../schemas.ts";
 
 const tags = ["Accounts and sessions"];
+
+const CurrentSessionAnswer = z.object({ user: User, session: Session });
 
 const signUp = createRoute({
   operationId: "signUp",
@@ -75,7 +80,7 @@ const currentSession = createRoute({
   path: "/v1/auth/session",
   tags,
   summary: "The caller's user and session",
-  responses: { 200: jsonContent(z.object({ user: User, session: Session }), "Signed in"), ...problems(401) },
+  responses: { 200: jsonContent(CurrentSessionAnswer, "Signed in"), ...problems(401) },
 });
 
 const listSessions = createRoute({
@@ -149,7 +154,10 @@ export function authRoutes(platform: Platform): OpenAPIHono<AppEnv> {
     .openapi(currentSession, async (c) => {
       // Reading who the session is stays open to its access tokens.
       const caller = await requireCaller(c, { allowRestricted: true });
-      return c.json({ user: caller.user, session: auth.sessions.toPublic(caller.session, caller.session.id) }, 200);
+      // The same bytes c.json() would send, from the serialized answer held for this session.
+      return c.body(currentSessionJson(caller, auth.sessions), 200, {
+        "Content-Type": "application/json",
+      }) as unknown as TypedResponse<JSONParsed<z.infer<typeof CurrentSessionAnswer>>, 200, "json">;
     })
     .openapi(listSessions, async (c) => {
       const caller = await requireSession(c);

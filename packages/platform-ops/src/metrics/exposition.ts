@@ -52,8 +52,14 @@ abstract class Series<Value> implements Metric {
   }
   protected entry(labels: Labels, initial: () => Value): { labels: Labels; value: Value } {
     // Built by hand, not map/join: every request records several series, and this is their key.
-    let key = "";
-    for (const name of this.labelNames) key += `${labels[name] ?? ""}\u0000`;
+    // One label (most counters) is its own key.
+    const names = this.labelNames;
+    let key: string;
+    if (names.length === 1) key = labels[names[0]!] ?? "";
+    else {
+      key = "";
+      for (const name of names) key += `${labels[name] ?? ""}\u0000`;
+    }
     let found = this.series.get(key);
     if (found === undefined) {
       found = { labels: { ...labels }, value: initial() };
@@ -76,6 +82,11 @@ export class Counter extends Series<number> {
   inc(labels: Labels = {}, by = 1): void {
     if (!(by >= 0)) throw new RangeError("A counter only goes up");
     this.entry(labels, () => 0).value += by;
+  }
+  /** One series, found once: for a caller that counts the same labels again and again. */
+  one(labels: Labels): { inc(): void } {
+    const entry = this.entry(labels, () => 0);
+    return { inc: () => void (entry.value += 1) };
   }
   protected lines(labels: Labels, value: number): string[] {
     return [`${this.spec.name}${formatLabels(this.labelNames, labels)} ${formatNumber(value)}`];
@@ -111,9 +122,22 @@ export class Histogram extends Series<HistogramValue> {
     this.bounds = [...spec.buckets].sort((a, b) => a - b);
   }
   observe(labels: Labels, value: number): void {
-    const entry = this.entry(labels, () => ({ buckets: new Array(this.bounds.length + 1).fill(0), sum: 0, count: 0 }));
-    let slot = this.bounds.findIndex((bound) => value <= bound);
-    if (slot === -1) slot = this.bounds.length;
+    this.record(
+      this.entry(labels, () => this.empty()),
+      value,
+    );
+  }
+  /** One series, found once: for a caller that observes the same labels again and again. */
+  one(labels: Labels): { observe(value: number): void } {
+    const entry = this.entry(labels, () => this.empty());
+    return { observe: (value) => this.record(entry, value) };
+  }
+  private empty(): HistogramValue {
+    return { buckets: new Array(this.bounds.length + 1).fill(0), sum: 0, count: 0 };
+  }
+  private record(entry: { value: HistogramValue }, value: number): void {
+    let slot = 0;
+    while (slot < this.bounds.length && !(value <= this.bounds[slot]!)) slot++;
     entry.value.buckets[slot]! += 1;
     entry.value.sum += value;
     entry.value.count += 1;

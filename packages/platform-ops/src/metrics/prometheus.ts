@@ -54,13 +54,31 @@ export function createPrometheusMetrics(options: { db: Database }): PrometheusMe
     }),
   );
 
+  const requestSeries = new Map<
+    string,
+    Map<string, Map<number, { count: { inc(): void }; latency: { observe(seconds: number): void } }>>
+  >();
+
   return {
     metrics: {
       count: (name, labels, by = 1) => counters[name].inc(labels as Record<string, string>, by),
     },
     observeRequest(route, method, status, seconds) {
-      requests.inc({ route, method, status: String(status) });
-      latency.observe({ route, method }, seconds);
+      // The series of each (route, method, status), found once: every request records both.
+      let byMethod = requestSeries.get(route);
+      if (byMethod === undefined) requestSeries.set(route, (byMethod = new Map()));
+      let byStatus = byMethod.get(method);
+      if (byStatus === undefined) byMethod.set(method, (byStatus = new Map()));
+      let series = byStatus.get(status);
+      if (series === undefined) {
+        series = {
+          count: requests.one({ route, method, status: String(status) }),
+          latency: latency.one({ route, method }),
+        };
+        byStatus.set(status, series);
+      }
+      series.count.inc();
+      series.latency.observe(seconds);
     },
     async render() {
       queue.reset();
