@@ -295,6 +295,7 @@ export {
   SESSION_CACHE_TTL_MS,
   SESSIONS_CHANNEL,
   type CachedSession,
+  type PeekedSession,
   type SessionCache,
   type SessionChange,
 } from "./sessions/cache.ts";

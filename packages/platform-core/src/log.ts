@@ -46,8 +46,10 @@ function createBatchedStderr(): (line: string, urgent: boolean) => void {
   process.on("exit", flush);
   return (line, urgent) => {
     const text = `${line}\n`;
-    if (used + Buffer.byteLength(text) > BUFFER_BYTES) flush();
-    if (Buffer.byteLength(text) > BUFFER_BYTES) writeSync(2, text);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: room for that, or a flush first.
+    const most = text.length * 3;
+    if (used + most > BUFFER_BYTES) flush();
+    if (most > BUFFER_BYTES) writeSync(2, text);
     else used += buffer.write(text, used);
     if (urgent) flush();
     else if (timer === undefined && used > 0) {

@@ -1,13 +1,41 @@
 import { describe, expect, test } from "bun:test";
 import type { PublicUser } from "../users/users.ts";
 import { createSessionCache, type CachedSession } from "./cache.ts";
-import type { SessionRow } from "./sessions.ts";
 
-/** An entry as validation stores it; only the ids matter to the cache. */
+/** An entry as validation stores it: a full row and its user. */
 function entry(sessionId: string, userId: string): CachedSession {
+  const at = new Date("2026-03-01T12:00:00.000Z");
   return {
-    session: { id: sessionId, userId } as SessionRow,
-    user: { id: userId } as PublicUser,
+    session: {
+      id: sessionId,
+      secretHash: "a".repeat(64),
+      userId,
+      createdAt: at,
+      expiresAt: new Date(at.getTime() + 86_400_000),
+      lastActiveAt: at,
+      ip: "192.0.2.1",
+      userAgent: "Test/1.0",
+      authMethods: ["password", "totp"],
+      authenticatedAt: at,
+      revokedAt: null,
+      revokedReason: null,
+      restriction: null,
+      audience: "app",
+      impersonatorId: null,
+    },
+    user: {
+      id: userId as PublicUser["id"],
+      email: `${userId}@example.com`,
+      name: 'Test "User"',
+      avatarUrl: null,
+      metadata: { plan: "pro", nested: { n: 1 } },
+      status: "active",
+      emailVerified: true,
+      emailVerifiedAt: at.toISOString(),
+      lastSignInAt: null,
+      createdAt: at.toISOString(),
+      updatedAt: at.toISOString(),
+    },
   };
 }
 
@@ -81,5 +109,28 @@ describe("session cache", () => {
     cache.listener.onNotify("u:usr_3");
     expect(cache.get("ses_c")).toBeUndefined();
     expect(cache.size).toBe(1);
+  });
+
+  test("hands out rows and users of their own, equal to what was stored; activity written moves the held one", () => {
+    const cache = listeningCache();
+    const stored = entry("ses_a", "usr_1");
+    cache.store(stored, cache.epoch());
+    const first = cache.get("ses_a")!;
+    expect(first).toEqual(stored);
+    expect(first.session).not.toBe(stored.session);
+    // A caller changing what it was handed changes nothing held.
+    first.session.authMethods.push("passkey");
+    first.session.lastActiveAt = new Date(0);
+    first.user.metadata.plan = "free";
+    expect(cache.get("ses_a")).toEqual(stored);
+    const peeked = cache.peek("ses_a")!;
+    expect(peeked.session).toEqual(stored.session);
+    expect(peeked.userStatus).toBe("active");
+    expect(JSON.parse(peeked.userJson)).toEqual(stored.user);
+    const later = new Date("2026-03-01T12:05:00.000Z");
+    cache.noteActivity("ses_a", later);
+    expect(cache.get("ses_a")!.session.lastActiveAt).toEqual(later);
+    cache.noteActivity("ses_a", new Date("2026-03-01T12:01:00.000Z"));
+    expect(cache.get("ses_a")!.session.lastActiveAt).toEqual(later);
   });
 });

@@ -16,7 +16,7 @@ import type { AuthContext } from "../context.ts";
 import { ADMIN_SESSION_LIFETIMES, IMPERSONATION, REAUTHENTICATION_WINDOW_MS } from "../flows/lifetimes.ts";
 import { authSessions, users } from "../schema.ts";
 import { toPublicUser, type PublicUser } from "../users/users.ts";
-import { createSessionCache, type SessionCache, type SessionChange } from "./cache.ts";
+import { createSessionCache, type PeekedSession, type SessionCache, type SessionChange } from "./cache.ts";
 import { formatSessionToken, newSessionSecret, parseSessionToken } from "./tokens.ts";
 
 export type SessionRow = typeof authSessions.$inferSelect;
@@ -81,9 +81,9 @@ export interface Sessions {
    * held in the cache, or undefined when only `validate` can tell — not cached, the cache not
    * trusted, any check failing, or its last activity due to be written. Counted as `validate` counts.
    */
-  peek(token: string): SessionValidation | undefined;
+  peek(token: string): PeekedSession | undefined;
   /** `validateById` the same way (a verified access token's `sid`). */
-  peekById(sessionId: string): SessionValidation | undefined;
+  peekById(sessionId: string): PeekedSession | undefined;
   /**
    * Validated app sessions kept in memory (BURROW_SESSION_CACHE); its `listener` must be subscribed
    * (`openPlatform` does) before it serves anything.
@@ -209,7 +209,10 @@ export function createSessions(context: AuthContext): Sessions {
       const hit = cache.get(sessionId);
       if (hit !== undefined && (secretHash === undefined || constantTimeEqual(hit.session.secretHash, secretHash))) {
         const checked = await check(hit);
-        if (checked.session !== null) return checked;
+        if (checked.session !== null) {
+          cache.noteActivity(sessionId, checked.session.lastActiveAt);
+          return checked;
+        }
       }
     }
     const epoch = cache.epoch();
@@ -230,21 +233,22 @@ export function createSessions(context: AuthContext): Sessions {
    * activity is due to be written (only `check` does that).
    */
   function verdict(
-    { session, user }: { session: SessionRow; user: PublicUser },
+    session: SessionRow,
+    userStatus: PublicUser["status"],
     now: Date,
-  ): SessionValidation | "touch" {
-    if (session.revokedAt !== null) return { session: null, user: null, reason: "revoked" };
-    if (now >= idleEnd(session)) return { session: null, user: null, reason: "expired" };
-    if (user.status !== "active")
-      return { session: null, user: null, reason: user.status === "suspended" ? "suspended" : "revoked" };
+  ): Exclude<SessionValidation["reason"], null> | "live" | "touch" {
+    if (session.revokedAt !== null) return "revoked";
+    if (now >= idleEnd(session)) return "expired";
+    if (userStatus !== "active") return userStatus === "suspended" ? "suspended" : "revoked";
     if (now.getTime() - session.lastActiveAt.getTime() >= lifetimes(session.audience).activityRefreshMs) return "touch";
-    return { session, user, reason: null };
+    return "live";
   }
 
   async function check({ session, user }: { session: SessionRow; user: PublicUser }): Promise<SessionValidation> {
     const now = clock.now();
-    const outcome = verdict({ session, user }, now);
-    if (outcome !== "touch") return outcome;
+    const outcome = verdict(session, user.status, now);
+    if (outcome === "live") return { session, user, reason: null };
+    if (outcome !== "touch") return { session: null, user: null, reason: outcome };
     await context.db.update(authSessions).set({ lastActiveAt: now }).where(eq(authSessions.id, session.id));
     // A cached row is updated in place: this node then writes again only a refresh interval later.
     session.lastActiveAt = now;
@@ -252,14 +256,13 @@ export function createSessions(context: AuthContext): Sessions {
   }
 
   /** A cached, live session that needs no write, or undefined (then `lookup` decides). */
-  function peekCached(sessionId: string, secretHash: string | undefined): SessionValidation | undefined {
+  function peekCached(sessionId: string, secretHash: string | undefined): PeekedSession | undefined {
     const hit = cache.peek(sessionId);
     if (hit === undefined || (secretHash !== undefined && !constantTimeEqual(hit.session.secretHash, secretHash)))
       return undefined;
-    const outcome = verdict(hit, clock.now());
-    if (outcome === "touch" || outcome.session === null) return undefined;
+    if (verdict(hit.session, hit.userStatus, clock.now()) !== "live") return undefined;
     cache.countHit();
-    return outcome;
+    return hit;
   }
 
   const idleEnd = (session: SessionRow) =>

@@ -1,4 +1,5 @@
 import { PlatformError, type AuditLog, type Database, type RequestContext, type UserId } from "@burrow/platform-core";
+import type { PeekedSession } from "../sessions/cache.ts";
 import type { SessionRow, Sessions, ValidateOptions } from "../sessions/sessions.ts";
 import type { Accounts, SignedIn } from "../sign-in/accounts.ts";
 import type { PublicUser } from "../users/users.ts";
@@ -65,7 +66,7 @@ export interface AccessTokens {
    * `authenticate` for a read, answered from memory alone, synchronously: a token verified before
    * whose session is cached and live; undefined when only `authenticate` can tell.
    */
-  peek(token: string): { claims: AccessTokenClaims; session: SessionRow; user: PublicUser } | undefined;
+  peek(token: string): (PeekedSession & { claims: AccessTokenClaims }) | undefined;
   /**
    * RFC 7662: only an authenticated client learns about a token — an API key holding
    * `tokens:introspect` (403 otherwise). Anyone else could read `sub` and `sid` off tokens they find.
@@ -165,9 +166,9 @@ export function createAccessTokens(options: {
     peek(token) {
       const claims = keys.verified(token);
       if (claims === undefined) return undefined;
-      const validation = sessions.peekById(claims.sid);
-      if (validation?.session == null || validation.user.id !== claims.sub) return undefined;
-      return { claims, session: validation.session, user: validation.user };
+      const peeked = sessions.peekById(claims.sid);
+      if (peeked === undefined || peeked.session.userId !== claims.sub) return undefined;
+      return { ...peeked, claims };
     },
 
     async introspect(token, client) {
