@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Logger, UserId } from "@burrow/platform-core";
-import { platformEdge, sessionFastLane } from "@burrow/platform-http";
+import { platformEdge, sessionFastLane, type FastLane } from "@burrow/platform-http";
 import { createTestApi, ORIGIN, signUpUser, type TestApi, type TestUser } from "./helpers.ts";
 
 /**
@@ -20,7 +20,7 @@ const log: Logger = {
 describe("the session check's fast lane", () => {
   let api: TestApi;
   let user: TestUser;
-  let lane: (request: Request) => Response | undefined;
+  let lane: FastLane;
   const session = (headers: Record<string, string>, path = "/v1/auth/session", init: RequestInit = {}) =>
     new Request(`http://localhost${path}`, { ...init, headers });
   const cookie = (token: string) => ({ cookie: `burrow_session=${encodeURIComponent(token)}`, origin: ORIGIN });
@@ -43,7 +43,13 @@ describe("the session check's fast lane", () => {
   /** The route's own answer (the middleware chain), and the lane's to the same request. */
   async function both(headers: Record<string, string>): Promise<[Response, Response | undefined]> {
     const routes = await api.app.request("/v1/auth/session", { headers }, { remoteAddress: "192.0.2.10" });
-    return [routes, lane(session(headers))];
+    return [routes, await lane(session(headers))];
+  }
+
+  /** The lane's answer from memory alone: a Response at once, never a promise. */
+  function fromMemory(headers: Record<string, string>): Response | undefined {
+    const answered = lane(session(headers));
+    return answered instanceof Response ? answered : undefined;
   }
 
   /**
@@ -55,7 +61,7 @@ describe("the session check's fast lane", () => {
     const end = performance.now() + 5_000;
     for (;;) {
       expect((await api.request("/v1/auth/session", { headers })).status).toBe(200);
-      const answered = lane(session(headers));
+      const answered = fromMemory(headers);
       if (answered !== undefined) return answered;
       if (performance.now() > end) throw new Error("the session was never answered from the cache");
       await new Promise((resolve) => setImmediate(resolve));
@@ -65,10 +71,12 @@ describe("the session check's fast lane", () => {
   const comparable = (response: Response) =>
     [...response.headers.entries()].filter(([name]) => name !== "x-request-id" && name !== "date").sort();
 
-  test("a session not cached yet is left to the routes; once cached, the lane answers", async () => {
+  test("a session not cached yet is validated by the lane as the routes would; once cached, answered from memory", async () => {
     const fresh = await signUpUser(api);
-    // Sign-up's own validation is a write (never cached): the first read is the routes'.
-    expect(lane(session(fresh.bearer))).toBeUndefined();
+    // Sign-up's own validation is a write (never cached): the first read goes to the database.
+    const first = lane(session(fresh.bearer));
+    expect(first).toBeInstanceOf(Promise);
+    expect((await first)?.status).toBe(200);
     expect((await cached(fresh.bearer)).status).toBe(200);
   });
 
@@ -108,7 +116,7 @@ describe("the session check's fast lane", () => {
         /burrow_http_requests_total\{route="\/v1\/auth\/session",method="GET",status="200"\} (\d+)/.exec(text)?.[1],
       );
     const before = served(metrics);
-    expect(lane(session(user.bearer))?.status).toBe(200);
+    expect(fromMemory(user.bearer)?.status).toBe(200);
     expect(served(await api.platform.prometheus.render())).toBe(before + 1);
   });
 
@@ -119,19 +127,29 @@ describe("the session check's fast lane", () => {
     expect(lane(session({ ...user.bearer, "x-api-key": "bk_x" }))).toBeUndefined();
     expect(lane(session({ authorization: "Basic abc" }))).toBeUndefined();
     expect(lane(session({}))).toBeUndefined();
-    // A wrong secret for a cached session's id: never answered here, refused by the routes.
+    // A wrong secret for a cached session's id: never answered here, refused by the routes, and
+    // validated once (the lane hands what it learned over), not twice.
     const forged = `${user.token.slice(0, user.token.indexOf("."))}.${"x".repeat(43)}`;
-    expect(lane(session({ authorization: `Bearer ${forged}` }))).toBeUndefined();
-    expect((await api.request("/v1/auth/session", { headers: { authorization: `Bearer ${forged}` } })).status).toBe(
-      401,
-    );
+    expect(fromMemory({ authorization: `Bearer ${forged}` })).toBeUndefined();
+    expect(await lane(session({ authorization: `Bearer ${forged}` }))).toBeUndefined();
+    const invalid = async () =>
+      Number(
+        /burrow_sessions_validated_total\{outcome="invalid"\} (\d+)/.exec(
+          await api.platform.prometheus.render(),
+        )?.[1] ?? 0,
+      );
+    const before = await invalid();
+    const refused = await api.request("/v1/auth/session", { headers: { authorization: `Bearer ${forged}` } });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get("content-type")).toContain("application/problem+json");
+    expect(await invalid()).toBe(before + 1);
   });
 
   test("a revoked or suspended session is never answered by the lane", async () => {
     const revoked = await signUpUser(api);
     expect((await cached(revoked.bearer)).status).toBe(200);
     expect((await api.request("/v1/auth/sign-out", { method: "POST", headers: revoked.bearer })).status).toBe(204);
-    expect(lane(session(revoked.bearer))).toBeUndefined();
+    expect(await lane(session(revoked.bearer))).toBeUndefined();
     expect((await api.request("/v1/auth/session", { headers: revoked.bearer })).status).toBe(401);
 
     const suspended = await signUpUser(api);
@@ -139,18 +157,16 @@ describe("the session check's fast lane", () => {
     await api.platform.db.transaction((tx) =>
       api.platform.auth.users.suspend(tx, suspended.id as UserId, "system", {}),
     );
-    expect(lane(session(suspended.bearer))).toBeUndefined();
+    expect(await lane(session(suspended.bearer))).toBeUndefined();
     expect((await api.request("/v1/auth/session", { headers: suspended.bearer })).status).toBe(401);
   });
 
   test("the held answer follows the session: a new activity time, a new name", async () => {
     const first = (await (await cached(user.bearer)).json()) as { session: { lastActiveAt: string } };
-    // Past the activity refresh, the write is the routes' (the lane steps aside), then the lane answers anew.
+    // Past the activity refresh the write is due: not from memory; validated (and written), then answered anew.
     api.clock.advance(api.config.session.activityRefreshMs + 1_000);
-    expect(lane(session(user.bearer))).toBeUndefined();
-    const written = (await (await api.request("/v1/auth/session", { headers: user.bearer })).json()) as {
-      session: { lastActiveAt: string };
-    };
+    expect(fromMemory(user.bearer)).toBeUndefined();
+    const written = (await (await lane(session(user.bearer)))!.json()) as { session: { lastActiveAt: string } };
     expect(written.session.lastActiveAt).not.toBe(first.session.lastActiveAt);
     const after = (await (await cached(user.bearer)).json()) as { session: { lastActiveAt: string } };
     expect(after.session.lastActiveAt).toBe(written.session.lastActiveAt);
@@ -167,7 +183,8 @@ describe("the session check's fast lane", () => {
     expect((await cached(idle.bearer)).status).toBe(200);
     // Nothing evicts it: only time passes (the test clock), and the entry is still held.
     api.clock.advance(api.config.session.idleTimeoutMs + 1_000);
-    expect(lane(session(idle.bearer))).toBeUndefined();
+    expect(fromMemory(idle.bearer)).toBeUndefined();
+    expect(await lane(session(idle.bearer))).toBeUndefined();
     expect((await api.request("/v1/auth/session", { headers: idle.bearer })).status).toBe(401);
   });
 });

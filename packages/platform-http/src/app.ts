@@ -63,7 +63,15 @@ export function createServing(platform: Platform): Serving {
     sessions: platform.auth.sessions,
     accessTokens: platform.auth.accessTokens,
   });
-  return { routes, fetch: (request, env) => fastLane(request) ?? routes.fetch(request, env) };
+  return {
+    routes,
+    fetch(request, env) {
+      const fast = fastLane(request);
+      if (fast === undefined) return routes.fetch(request, env);
+      if (fast instanceof Response) return fast;
+      return fast.then((answered) => answered ?? routes.fetch(request, env));
+    },
+  };
 }
 
 /** The API's edge (headers, log line, metrics) over a composed platform. */

@@ -120,8 +120,12 @@ export interface Sessions {
   revokeEveryone(db: Database, reason: string): Promise<number>;
   /** True while the session may be used now: not revoked, inside its idle and absolute lifetimes. */
   isLive(session: SessionRow): boolean;
-  /** Records use of the session (a refresh): keeps its idle clock running. */
-  touch(db: Database, sessionId: string): Promise<void>;
+  /**
+   * Records use of the session (a refresh): keeps its idle clock running. Written at most once per
+   * activity-refresh interval, as validation writes it: a refresh every few seconds is no reason
+   * for a write every few seconds.
+   */
+  touch(db: Database, session: SessionRow): Promise<void>;
   /**
    * A new secret for the session after it authenticates again (step-up, second factor enrolled):
    * the old token stops working (ASVS V7.2.4), so one seen before the stronger proof is worth nothing.
@@ -431,8 +435,10 @@ export function createSessions(context: AuthContext): Sessions {
 
     isLive: (session) => session.revokedAt === null && clock.now() < idleEnd(session),
 
-    async touch(db, sessionId) {
-      await db.update(authSessions).set({ lastActiveAt: clock.now() }).where(eq(authSessions.id, sessionId));
+    async touch(db, session) {
+      const now = clock.now();
+      if (now.getTime() - session.lastActiveAt.getTime() < lifetimes(session.audience).activityRefreshMs) return;
+      await db.update(authSessions).set({ lastActiveAt: now }).where(eq(authSessions.id, session.id));
     },
 
     async renew(db, sessionId) {

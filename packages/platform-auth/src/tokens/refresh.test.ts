@@ -5,7 +5,7 @@ import { auditLogs } from "@burrow/platform-core/schema";
 import { createTestClock } from "@burrow/platform-core/testing";
 import type { Auth } from "../index.ts";
 import { createTestAuth, testConfig } from "../test-auth.ts";
-import { refreshTokenFamilies, refreshTokens, users } from "../schema.ts";
+import { authSessions, refreshTokenFamilies, refreshTokens, users } from "../schema.ts";
 import { createRefreshTokens } from "./refresh.ts";
 
 const HOUR = 3_600_000;
@@ -157,6 +157,19 @@ describe("refresh tokens", () => {
       token = (await auth.refreshTokens.rotate(token, {})).refreshToken;
     }
     expect((await auth.sessions.validate(sessionToken)).reason).toBeNull();
+  });
+
+  test("a refresh writes the session's activity at most once per activity interval", async () => {
+    const { session, refreshToken } = await startFamily();
+    const lastActive = async () =>
+      (await handle.db.select().from(authSessions).where(eq(authSessions.id, session.id)))[0]!.lastActiveAt.getTime();
+    const created = await lastActive();
+    clock.advance(config.session.activityRefreshMs / 2);
+    let token = (await auth.refreshTokens.rotate(refreshToken, {})).refreshToken;
+    expect(await lastActive()).toBe(created);
+    clock.advance(config.session.activityRefreshMs);
+    token = (await auth.refreshTokens.rotate(token, {})).refreshToken;
+    expect(await lastActive()).toBe(clock.now().getTime());
   });
 
   test("a token unused for the refresh idle time is refused even while its session lives", async () => {

@@ -158,7 +158,7 @@ export function createRefreshTokens(options: {
           return { ...rotated, issued: then === undefined ? (undefined as never) : await then(tx, rotated) };
         };
         // A refresh is use of the session: it keeps the session's idle clock running.
-        await sessions.touch(tx, session.id);
+        await sessions.touch(tx, session);
 
         let rotatedAt = row.token.rotatedAt;
         if (rotatedAt === null) {

@@ -7,6 +7,7 @@ import {
   type PublicUser,
   type SessionRow,
   type Sessions,
+  type ValidateOptions,
 } from "@burrow/platform-auth";
 import type { Context, MiddlewareHandler } from "hono";
 import { readSessionCookie } from "../cookies.ts";
@@ -54,6 +55,48 @@ const READS = new Set(["GET", "HEAD", "OPTIONS"]);
 /** The shape of a JWT (an access token), told apart from session tokens and API keys. */
 export const JWT = /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
+/** A credential's caller, or the refusal the routes answer with. */
+export type Identified = { caller: Caller } | { error: PlatformError };
+
+/**
+ * A session token (or the session cookie) or an access token, validated: the one place the
+ * middleware and the session check's fast lane turn one into a caller.
+ */
+export async function identifySession(
+  services: { sessions: Sessions; accessTokens: AccessTokens },
+  credential: string,
+  via: "cookie" | "bearer",
+  validateOptions: ValidateOptions,
+): Promise<Identified> {
+  if (JWT.test(credential)) {
+    try {
+      const { session, user } = await services.accessTokens.authenticate(credential, validateOptions);
+      return { caller: { kind: "session", user, session, via: "access_token" } };
+    } catch (error) {
+      if (error instanceof PlatformError) return { error };
+      throw error;
+    }
+  }
+  const validation = await services.sessions.validate(credential, "app", validateOptions);
+  if (validation.session === null)
+    return {
+      error: new PlatformError(
+        validation.reason === "malformed" || validation.reason === "unknown" ? "invalid_token" : "session_expired",
+      ),
+    };
+  return { caller: { kind: "session", user: validation.user, session: validation.session, via } };
+}
+
+const handedOver = new WeakMap<Request, Promise<Identified>>();
+
+/**
+ * The fast lane's validation of a request it leaves to the routes (a refusal, worded by them): the
+ * middleware uses it rather than validating the credential a second time.
+ */
+export function handOver(request: Request, identified: Promise<Identified>): void {
+  handedOver.set(request, identified);
+}
+
 export const authenticate = (options: {
   config: Config;
   sessions: Sessions;
@@ -78,10 +121,13 @@ export const authenticate = (options: {
       bearer === undefined && apiKeyHeader === undefined ? readSessionCookie(c, options.config) : undefined;
     const presented =
       bearer !== undefined || apiKeyHeader !== undefined ? "bearer" : cookie !== undefined ? "cookie" : null;
-    let result: Promise<{ caller: Caller } | { error: PlatformError }> | undefined;
+    let result: Promise<Identified> | undefined;
 
-    async function identify(): Promise<{ caller: Caller } | { error: PlatformError }> {
+    async function identify(): Promise<Identified> {
       const request = c.get("requestContext");
+      // The session check's fast lane validated this very request already, and left the refusal to us.
+      const known = handedOver.get(c.req.raw);
+      if (known !== undefined) return known;
       const validateOptions = { fresh: !READS.has(c.req.method) };
       const credential = apiKeyHeader ?? bearer ?? cookie;
       if (credential === undefined) {
@@ -97,34 +143,16 @@ export const authenticate = (options: {
           ? { error: new PlatformError("invalid_token", { detail: "The API key is not valid." }) }
           : { caller: { kind: "api_key", user: key.user, key: key.key } };
       }
-      if (JWT.test(credential)) {
-        try {
-          const { session, user } = await options.accessTokens.authenticate(credential, validateOptions);
-          if (session.impersonatorId !== null) request.impersonatorId = session.impersonatorId;
-          return { caller: { kind: "session", user, session, via: "access_token" } };
-        } catch (error) {
-          if (error instanceof PlatformError) return { error };
-          throw error;
-        }
-      }
-      const validation = await options.sessions.validate(credential, "app", validateOptions);
-      if (validation.session === null) {
-        return {
-          error: new PlatformError(
-            validation.reason === "malformed" || validation.reason === "unknown" ? "invalid_token" : "session_expired",
-          ),
-        };
-      }
+      const outcome = await identifySession(
+        options,
+        credential,
+        presented === "cookie" ? "cookie" : "bearer",
+        validateOptions,
+      );
       // Whatever this request does as the user is recorded as the operator's doing too.
-      if (validation.session.impersonatorId !== null) request.impersonatorId = validation.session.impersonatorId;
-      return {
-        caller: {
-          kind: "session",
-          user: validation.user,
-          session: validation.session,
-          via: presented === "cookie" ? "cookie" : "bearer",
-        },
-      };
+      if ("caller" in outcome && outcome.caller.kind === "session" && outcome.caller.session.impersonatorId !== null)
+        request.impersonatorId = outcome.caller.session.impersonatorId;
+      return outcome;
     }
 
     let knownUserId: string | undefined;

@@ -1,6 +1,6 @@
 import type { AccessTokens, PublicUser, SessionRow, Sessions } from "@burrow/platform-auth";
 import type { Config } from "@burrow/platform-core";
-import { BEARER, JWT } from "../authenticate/index.ts";
+import { BEARER, handOver, identifySession, JWT } from "../authenticate/index.ts";
 import { sessionCookie, sessionCookieIn } from "../cookies.ts";
 import type { Edge } from "../edge/index.ts";
 
@@ -20,25 +20,51 @@ export function currentSessionJson(
   return `{"user":${"userJson" in caller ? caller.userJson : JSON.stringify(caller.user)},"session":${session}}`;
 }
 
+/** What the fast lane answers with: the routes' answer, or nothing (they answer), now or later. */
+export type FastLane = (request: Request) => Response | Promise<Response | undefined> | undefined;
+
 /**
  * The session check's fast lane, in front of the routes (`Burrow.fetch`): a plain
- * `GET /v1/auth/session` whose credential (the session cookie, a session token or an access token)
- * is answered by the caches alone is answered here, synchronously, with what the route would send —
- * the same JSON, the edge's same headers, log line and metrics — without crossing the middleware
- * chain: every app checks its session on every page. Anything else, or anything the caches cannot
- * tell on their own (an unknown, revoked or expired session, one whose activity is due to be
- * written, a query, a body, an API key), returns undefined and takes the routes, which decide
- * as always.
+ * `GET /v1/auth/session` with a session cookie, a session token or an access token is answered
+ * here, with what the route would send — the same JSON, the edge's same headers, log line and
+ * metrics — without crossing the middleware chain: every app checks its session on every page.
+ * What the caches hold is answered synchronously; anything else is validated as the routes validate
+ * it (`identifySession`, which fills the cache on the way) and a live session answered. A refusal is
+ * left to the routes to word, with what was learned here (`handOver`: the credential is not
+ * validated twice). Anything else — a query, a body, an API key, another method or path — returns
+ * undefined at once and takes the routes.
  */
 export function sessionFastLane(options: {
   config: Config;
   edge: Edge;
   sessions: Sessions;
   accessTokens: AccessTokens;
-}): (request: Request) => Response | undefined {
+}): FastLane {
   const { edge, sessions, accessTokens } = options;
   const path = `${options.config.basePath}${CURRENT_SESSION_ROUTE}`;
   const cookieName = sessionCookie(options.config).name;
+
+  function answer(
+    request: Request,
+    started: number,
+    caller: { session: SessionRow; user: PublicUser } | { session: SessionRow; userJson: string },
+  ): Response {
+    const requestId = edge.requestId(request.headers.get("x-request-id"));
+    const response = new Response(currentSessionJson(caller, sessions), {
+      status: 200,
+      headers: edge.jsonAnswerHeaders(path, request.headers.get("origin"), requestId),
+    });
+    edge.record({
+      requestId,
+      method: "GET",
+      route: CURRENT_SESSION_ROUTE,
+      status: 200,
+      started,
+      userId: caller.session.userId,
+    });
+    return response;
+  }
+
   return (request) => {
     if (request.method !== "GET") return undefined;
     const started = performance.now();
@@ -53,21 +79,19 @@ export function sessionFastLane(options: {
     const credential =
       authorization === null ? sessionCookieIn(headers.get("cookie"), cookieName) : BEARER.exec(authorization)?.[1];
     if (credential === undefined || credential.startsWith("bk_")) return undefined;
-    const caller = JWT.test(credential) ? accessTokens.peek(credential) : sessions.peek(credential);
-    if (caller === undefined) return undefined;
-    const requestId = edge.requestId(headers.get("x-request-id"));
-    const response = new Response(currentSessionJson(caller, sessions), {
-      status: 200,
-      headers: edge.jsonAnswerHeaders(path, headers.get("origin"), requestId),
-    });
-    edge.record({
-      requestId,
-      method: "GET",
-      route: CURRENT_SESSION_ROUTE,
-      status: 200,
-      started,
-      userId: caller.session.userId,
-    });
-    return response;
+    const peeked = JWT.test(credential) ? accessTokens.peek(credential) : sessions.peek(credential);
+    if (peeked !== undefined) return answer(request, started, peeked);
+    const via = authorization === null ? "cookie" : "bearer";
+    const identified = identifySession({ sessions, accessTokens }, credential, via, { fresh: false });
+    // A refusal, or a failure (the database down), is the routes' to answer, from this very outcome.
+    const leave = () => {
+      handOver(request, identified);
+      return undefined;
+    };
+    return identified.then(
+      (outcome) =>
+        "caller" in outcome && outcome.caller.kind === "session" ? answer(request, started, outcome.caller) : leave(),
+      leave,
+    );
   };
 }
