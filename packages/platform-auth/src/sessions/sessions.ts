@@ -192,6 +192,12 @@ export function createSessions(context: AuthContext): Sessions {
     .innerJoin(users, eq(users.id, authSessions.userId))
     .where(eq(authSessions.id, sql.placeholder("id")))
     .prepare("burrow_validate_session");
+  // Validation's one write (last activity, once per interval), built once rather than per call.
+  const touchQuery = context.db
+    .update(authSessions)
+    .set({ lastActiveAt: sql.placeholder("at") as unknown as Date })
+    .where(eq(authSessions.id, sql.placeholder("id")))
+    .prepare("burrow_touch_session");
 
   const cache = createSessionCache({ maxEntries: config.sessionCache?.maxEntries, metrics: context.metrics });
 
@@ -253,7 +259,7 @@ export function createSessions(context: AuthContext): Sessions {
     const outcome = verdict(session, user.status, now);
     if (outcome === "live") return { session, user, reason: null };
     if (outcome !== "touch") return { session: null, user: null, reason: outcome };
-    await context.db.update(authSessions).set({ lastActiveAt: now }).where(eq(authSessions.id, session.id));
+    await touchQuery.execute({ id: session.id, at: now });
     // A cached row is updated in place: this node then writes again only a refresh interval later.
     session.lastActiveAt = now;
     return { session, user, reason: null };
