@@ -115,6 +115,8 @@ describe("Burrow embedded in a builder's Hono app under /auth", () => {
     const owner = await signIn("owner@example.com");
     const created = await call("/auth/v1/orgs", { headers: owner, json: { name: "Acme" } });
     expect(created.status).toBe(201);
+    // Mounted under a prefix, the API's answers are still never cached.
+    expect(created.headers.get("cache-control")).toBe("no-store");
     const orgId = ((await created.json()) as { id: string }).id;
     const allowed = await call(`/orgs/${orgId}/projects`, { method: "POST", headers: owner });
     expect(allowed.status).toBe(201);

@@ -41,7 +41,9 @@ export function sessionFastLane(options: {
   accessTokens: AccessTokens;
 }): FastLane {
   const { edge, sessions, accessTokens } = options;
-  const path = `${options.config.basePath}${CURRENT_SESSION_ROUTE}`;
+  // `Burrow.fetch` serves the routes as they are defined, at the root (BURROW_BASE_PATH is where a
+  // builder mounts them in an app of their own, whose routes answer the session check themselves).
+  const path = CURRENT_SESSION_ROUTE;
   const cookieName = sessionCookie(options.config).name;
 
   function answer(

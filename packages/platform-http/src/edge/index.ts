@@ -35,8 +35,10 @@ export function createEdge(options: {
 }): Edge {
   const { config, log, observe } = options;
   const production = config.env === "production";
-  // Mounted at BURROW_BASE_PATH, the routes see their paths with it.
-  const apiPrefix = `${config.basePath}/v1/`;
+  // Mounted at BURROW_BASE_PATH the routes see their paths with it; served on their own (`bun start`,
+  // `Burrow.fetch`) without it.
+  const mountedApi = `${config.basePath}/v1/`;
+  const underApi = (path: string) => path.startsWith("/v1/") || path.startsWith(mountedApi);
   const cors = corsPolicy({
     origins: config.allowedOrigins,
     maxAgeSeconds: 600,
@@ -62,7 +64,7 @@ export function createEdge(options: {
         const headers = responseHeaders(c);
         headers.set("X-Request-Id", requestId);
         if (c.req.method !== "OPTIONS") cors.apply(headers, origin);
-        applySecurityHeaders(headers, c.req.path.startsWith(apiPrefix), production);
+        applySecurityHeaders(headers, underApi(c.req.path), production);
         record({
           requestId,
           method: c.req.method,
@@ -75,7 +77,7 @@ export function createEdge(options: {
     },
     requestId: requestIdFor,
     jsonAnswerHeaders(path, origin, requestId) {
-      const api = path.startsWith(apiPrefix);
+      const api = underApi(path);
       // Keyed by the origin only when it is allowed (it is then echoed); any other origin gets the same.
       const key = `${api ? "api" : ""} ${origin !== null && config.allowedOrigins.includes(origin) ? origin : ""}`;
       let template = templates.get(key);
