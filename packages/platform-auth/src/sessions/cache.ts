@@ -113,7 +113,8 @@ function hold({ session, user }: CachedSession, storedAt: number): Held {
   return {
     id: session.id,
     secretHash: session.secretHash,
-    userId: user.id,
+    // The string the per-user index is keyed by: one copy.
+    userId: session.userId,
     createdAt: session.createdAt.getTime(),
     expiresAt: session.expiresAt.getTime(),
     lastActiveAt: session.lastActiveAt.getTime(),
