@@ -2,8 +2,9 @@
 // (micro-benchmarks: a function called in a loop, no HTTP), and one bare Argon2id verification with
 // Burrow's parameters — the reference the sign-in rows are held to.
 import { availableParallelism } from "node:os";
-import { createDatabase, loadConfig, silentLogger } from "@burrow/platform-core";
+import { createDatabase, silentLogger } from "@burrow/platform-core";
 import { DEFAULT_ARGON2 } from "@burrow/platform-auth";
+import { testConfig } from "@burrow/platform-auth/testing";
 import { createApp, composePlatform } from "@burrow/platform-http";
 import { createRenderer, DEFAULT_TEMPLATES } from "@burrow/platform-email";
 import { createRbac } from "@burrow/platform-rbac";
@@ -40,16 +41,12 @@ export async function measure(iterations: number, run: () => unknown): Promise<T
   };
 }
 
-/** The configuration of an in-process platform for a micro-benchmark (no mail, no limits in the way). */
+/**
+ * The configuration of an in-process platform for a micro-benchmark: the unit tests' (fixed secrets,
+ * verification off), with no rate limit in the way.
+ */
 export function inProcessConfig(extra: Record<string, string> = {}) {
-  return loadConfig({
-    NODE_ENV: "test",
-    BURROW_SECRET: "b".repeat(40),
-    BURROW_ENCRYPTION_KEYS: `v1:${Buffer.alloc(32, 9).toString("base64")}`,
-    BURROW_EMAIL_VERIFICATION: "off",
-    BURROW_IP_RATE_LIMIT: "off",
-    ...extra,
-  });
+  return testConfig({ BURROW_IP_RATE_LIMIT: "off", ...extra });
 }
 
 /** A cached `can()` (the organization's owner, permission held through the role's wildcard). */

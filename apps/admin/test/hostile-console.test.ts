@@ -8,13 +8,14 @@ import fc from "fast-check";
 import type { Hono } from "hono";
 import {
   changedTables,
+  databaseWalk,
   HOSTILE_RUNS,
   HOSTILE_SEED,
   hostileId,
   leaks,
   REFUSAL_WRITES,
   snapshotDatabase,
-  type Snapshot,
+  type Walk,
 } from "../../api/test/hostile.ts";
 import { createLogger } from "@burrow/platform-core";
 import { createAdminApp } from "../src/app.tsx";
@@ -34,7 +35,7 @@ let admin: Hono<never>;
 let browser: Browser;
 let sessionCookie: string;
 let csrfCookie: string;
-let baseline: Snapshot;
+let walk: Walk;
 
 beforeAll(async () => {
   const created = await createTestConsole();
@@ -47,7 +48,7 @@ beforeAll(async () => {
   csrfCookie = browser.cookies.get("burrow_admin_csrf") ?? "";
   expect(sessionCookie).not.toBe("");
   expect(browser.csrf).not.toBe("");
-  baseline = await snapshotDatabase(api.platform.db, REFUSAL_WRITES);
+  walk = await databaseWalk(api.platform.db);
 }, 120_000);
 
 afterAll(async () => {
@@ -229,15 +230,7 @@ describe("hostile input on every console route", () => {
         }),
         { numRuns: HOSTILE_RUNS, seed: HOSTILE_SEED, endOnFailure: true },
       );
-      if (details.failed)
-        failures.push(
-          `${route.method} ${route.path} (seed ${details.seed}, path ${details.counterexamplePath}): ${String(details.errorInstance).slice(0, 700)}`,
-        );
-      const changed = changedTables(baseline, await snapshotDatabase(api.platform.db, REFUSAL_WRITES));
-      if (changed.length > 0) {
-        failures.push(`${route.method} ${route.path} changed ${changed.join(", ")}`);
-        baseline = await snapshotDatabase(api.platform.db, REFUSAL_WRITES);
-      }
+      await walk.record(failures, `${route.method} ${route.path}`, details);
     }
     expect(failures).toEqual([]);
   }, 240_000);

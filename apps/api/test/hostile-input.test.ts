@@ -12,6 +12,7 @@ import { newId } from "@burrow/platform-core";
 import { MAX_JSON_DEPTH } from "@burrow/platform-http";
 import {
   changedTables,
+  databaseWalk,
   conformingValue,
   deepJson,
   expectProblem,
@@ -25,7 +26,7 @@ import {
   REFUSAL_WRITES,
   snapshotDatabase,
   type Operation,
-  type Snapshot,
+  type Walk,
 } from "./hostile.ts";
 import {
   BEARER_CLIENT,
@@ -56,24 +57,8 @@ let operator: TestUser;
 /** The operator's API key, with every scope (`*`): for the operations that take keys. */
 let operatorKey: Record<string, string>;
 let operations: Operation[];
-let baseline: Snapshot;
+let walk: Walk;
 
-/**
- * Adds what one operation's walk found to `failures`: the property's counterexample (with the seed
- * and path to replay it), and any table it changed (then the snapshot moves on, so the next
- * operation is judged on its own).
- */
-async function collectFailures<Value>(failures: string[], operation: Operation, details: fc.RunDetails<[Value]>) {
-  if (details.failed)
-    failures.push(
-      `${operation.method} ${operation.path} (seed ${details.seed}, path ${details.counterexamplePath}): ${String(details.errorInstance).slice(0, 900)}`,
-    );
-  const changed = changedTables(baseline, await snapshotDatabase(api.platform.db, REFUSAL_WRITES));
-  if (changed.length > 0) {
-    failures.push(`${operation.method} ${operation.path} changed ${changed.join(", ")}`);
-    baseline = await snapshotDatabase(api.platform.db, REFUSAL_WRITES);
-  }
-}
 let forged: fc.Arbitrary<Record<string, string>>;
 
 const flipMiddle = (token: string): string => {
@@ -152,7 +137,7 @@ beforeAll(async () => {
 
   const document = await (await api.request("/openapi.json")).json();
   operations = operationsOf(document as Parameters<typeof operationsOf>[0]);
-  baseline = await snapshotDatabase(api.platform.db, REFUSAL_WRITES);
+  walk = await databaseWalk(api.platform.db);
 }, 120_000);
 
 afterAll(async () => {
@@ -302,7 +287,7 @@ describe("hostile input on every API operation", () => {
         }),
         { numRuns: HOSTILE_RUNS, seed: HOSTILE_SEED, endOnFailure: true },
       );
-      await collectFailures(failures, operation, details);
+      await walk.record(failures, `${operation.method} ${operation.path}`, details);
     }
     expect(failures).toEqual([]);
   }, 240_000);
@@ -341,7 +326,7 @@ describe("forged secrets in well-formed bodies", () => {
         }),
         { numRuns: HOSTILE_RUNS, seed: HOSTILE_SEED, endOnFailure: true },
       );
-      await collectFailures(failures, operation, details);
+      await walk.record(failures, `${operation.method} ${operation.path}`, details);
     }
     expect(failures).toEqual([]);
   }, 240_000);

@@ -434,3 +434,31 @@ export function changedTables(before: Snapshot, after: Snapshot): string[] {
     (name) => before[name]?.rows !== after[name]?.rows || before[name]?.hash !== after[name]?.hash,
   );
 }
+
+/** A walk over many routes: what each one's property found, judged against the database as it goes. */
+export interface Walk {
+  /**
+   * Adds what one route's walk found to `failures`: the property's counterexample (with the seed
+   * and path to replay it), and any table it changed (then the snapshot moves on, so the next route
+   * is judged on its own).
+   */
+  record<Value>(failures: string[], route: string, details: fc.RunDetails<Value>): Promise<void>;
+}
+
+/** A walk over `db`, from its state now (both suites: the API's operations, the console's routes). */
+export async function databaseWalk(db: Database): Promise<Walk> {
+  let baseline = await snapshotDatabase(db, REFUSAL_WRITES);
+  return {
+    async record(failures, route, details) {
+      if (details.failed)
+        failures.push(
+          `${route} (seed ${details.seed}, path ${details.counterexamplePath}): ${String(details.errorInstance).slice(0, 900)}`,
+        );
+      const changed = changedTables(baseline, await snapshotDatabase(db, REFUSAL_WRITES));
+      if (changed.length > 0) {
+        failures.push(`${route} changed ${changed.join(", ")}`);
+        baseline = await snapshotDatabase(db, REFUSAL_WRITES);
+      }
+    },
+  };
+}

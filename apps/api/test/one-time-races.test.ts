@@ -426,14 +426,20 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
       await idp.close();
     });
 
+    /** A new verified account at the provider, the one its next login signs in as; its address. */
+    const nextProviderLogin = (prefix: string, name: string): string => {
+      const subject = `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
+      const email = `${subject}@example.com`;
+      idp.accounts.set(subject, { email, email_verified: true, name });
+      idp.nextLogin = subject;
+      return email;
+    };
+
     test(
       "one callback signs in: one account, one session; the others are refused with invalid_oauth_state",
       async () => {
         for (let round = 0; round < ROUNDS; round++) {
-          const subject = `racer-${round}-${crypto.randomUUID().slice(0, 8)}`;
-          const email = `${subject}@example.com`;
-          idp.accounts.set(subject, { email, email_verified: true, name: "Ada Racing" });
-          idp.nextLogin = subject;
+          const email = nextProviderLogin(`racer-${round}`, "Ada Racing");
           const browser = new Browser(api, ORIGIN);
           // Through the provider, stopping where it sends the browser back: the callback, unvisited.
           const { response, url } = await browser.navigate(`${ORIGIN}/v1/auth/oauth/idp/start`, {
@@ -474,10 +480,7 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
       "an app's one-time exchange code: one session; the others are refused with invalid_oauth_state",
       async () => {
         for (let round = 0; round < ROUNDS; round++) {
-          const subject = `exchanger-${round}-${crypto.randomUUID().slice(0, 8)}`;
-          const email = `${subject}@example.com`;
-          idp.accounts.set(subject, { email, email_verified: true, name: "Ada Exchanging" });
-          idp.nextLogin = subject;
+          const email = nextProviderLogin(`exchanger-${round}`, "Ada Exchanging");
           // The app's PKCE pair: the challenge goes with the start, the verifier with the exchange.
           const verifier = crypto.randomUUID().replaceAll("-", "") + crypto.randomUUID().replaceAll("-", "");
           const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
