@@ -1,10 +1,11 @@
 import type { AuditAction } from "./audit-actions.ts";
 import type { Clock } from "./clock.ts";
 import { hmacSha256 } from "./crypto.ts";
-import type { Database } from "./database/index.ts";
+import type { SQL } from "drizzle-orm";
+import { insertFor, named, type Database } from "./database/index.ts";
 import { newId } from "./ids.ts";
 import { auditLogs } from "./schema.ts";
-import { raiseSecurityEvent } from "./security-events.ts";
+import { raiseSecurityEvent, raisesSecurityEvent } from "./security-events.ts";
 import { NO_METRICS, type Metrics } from "./metrics.ts";
 
 /**
@@ -69,7 +70,14 @@ function scrub(value: unknown, depth = 0): unknown {
  * Runs in the transaction of every entry written, after it (webhooks queue their deliveries here, so
  * an event commits exactly with its change). Wired at composition time.
  */
-export type AuditObserver = (db: Database, event: AuditEvent, entry: { id: string; occurredAt: Date }) => Promise<void>;
+export type AuditObserver = ((
+  db: Database,
+  event: AuditEvent,
+  entry: { id: string; occurredAt: Date },
+) => Promise<void>) & {
+  /** The actions it may act on; every action when absent. */
+  actions?: ReadonlySet<string>;
+};
 
 export interface AuditLog {
   /** Writes one entry. Pass the caller's transaction so the entry commits with the change. */
@@ -84,6 +92,45 @@ export interface AuditLog {
   ): Promise<void>;
   /** The IP as stored: an HMAC under the server secret unless raw IPs are configured. */
   ipForStorage(ip: string | undefined): string | null;
+  /**
+   * `record` as part of a larger statement, for a change made in one statement without a
+   * transaction: the values for `auditInsert`'s placeholders. Undefined when writing the row is not
+   * all that recording takes (a security event, an observer acting on the action): then `record` it
+   * in a transaction. Counted as `record` counts.
+   */
+  recording(event: AuditEvent, request: RequestContext): Record<string, unknown> | undefined;
+}
+
+const AUDIT_PREFIX = "audit.";
+const ENTRY_KEYS = [
+  "id",
+  "occurredAt",
+  "actorType",
+  "actorId",
+  "action",
+  "targetType",
+  "targetId",
+  "orgId",
+  "outcome",
+  "ip",
+  "userAgent",
+  "requestId",
+  "metadata",
+] as const;
+
+/**
+ * The insert of an audit entry once for each row of `source` (a CTE's name), in a statement built
+ * once (`compiled`): its values are placeholders, filled by `AuditLog.recording`.
+ */
+export const auditInsert = (source: SQL): SQL => insertFor(auditLogs, ENTRY_KEYS, AUDIT_PREFIX, source);
+
+/** A user acting on their own account: the user as both actor and target. */
+export function userEvent(
+  userId: string,
+  action: AuditAction,
+  details: Pick<AuditEvent, "outcome" | "metadata"> = {},
+): AuditEvent {
+  return { action, actor: { type: "user", id: userId }, target: { type: "user", id: userId }, ...details };
 }
 
 /**
@@ -103,40 +150,47 @@ export function createAuditLog(options: {
     if (ip === undefined || ip === "") return null;
     return options.storeRawIp ? ip : hmacSha256(options.secret, `ip:${ip}`).slice(0, 32);
   };
+  const row = (event: AuditEvent, request: RequestContext) => {
+    const occurredAt = options.clock.now();
+    const metadata = (scrub(event.metadata ?? {}) as Record<string, unknown>) ?? {};
+    if (request.impersonatorId !== undefined) metadata.impersonatedBy = request.impersonatorId;
+    return {
+      id: newId("audit", occurredAt.getTime()),
+      occurredAt,
+      actorType: event.actor.type,
+      actorId: "id" in event.actor ? event.actor.id : null,
+      action: event.action,
+      targetType: event.target?.type ?? null,
+      targetId: event.target?.id ?? null,
+      orgId: event.orgId ?? null,
+      outcome: event.outcome ?? "success",
+      ip: ipForStorage(request.ip),
+      userAgent: request.userAgent?.slice(0, 512) ?? null,
+      requestId: request.requestId ?? null,
+      metadata,
+    } satisfies Record<(typeof ENTRY_KEYS)[number], unknown>;
+  };
   const log: AuditLog = {
     ipForStorage,
     recordByUser(db, userId, action, request, details = {}) {
-      return log.record(
-        db,
-        { action, actor: { type: "user", id: userId }, target: { type: "user", id: userId }, ...details },
-        request,
-      );
+      return log.record(db, userEvent(userId, action, details), request);
     },
 
     async record(db, event, request = {}) {
-      const now = options.clock.now();
-      const id = newId("audit", now.getTime());
-      const metadata = (scrub(event.metadata ?? {}) as Record<string, unknown>) ?? {};
-      if (request.impersonatorId !== undefined) metadata.impersonatedBy = request.impersonatorId;
-      await db.insert(auditLogs).values({
-        id,
-        occurredAt: now,
-        actorType: event.actor.type,
-        actorId: "id" in event.actor ? event.actor.id : null,
-        action: event.action,
-        targetType: event.target?.type ?? null,
-        targetId: event.target?.id ?? null,
-        orgId: event.orgId ?? null,
-        outcome: event.outcome ?? "success",
-        ip: ipForStorage(request.ip),
-        userAgent: request.userAgent?.slice(0, 512) ?? null,
-        requestId: request.requestId ?? null,
-        metadata,
-      });
-      await raiseSecurityEvent(db, event, { id, occurredAt: now });
+      const entry = row(event, request);
+      await db.insert(auditLogs).values(entry);
+      const { id, occurredAt, metadata } = entry;
+      await raiseSecurityEvent(db, event, { id, occurredAt });
       // Observers see what the log holds: metadata without anything that could be a secret.
-      for (const observe of observers) await observe(db, { ...event, metadata }, { id, occurredAt: now });
+      for (const observe of observers) await observe(db, { ...event, metadata }, { id, occurredAt });
       countAudited(metrics, event);
+    },
+
+    recording(event, request) {
+      if (raisesSecurityEvent(event) || observers.some((observer) => observer.actions?.has(event.action) !== false))
+        return undefined;
+      countAudited(metrics, event);
+      return named(AUDIT_PREFIX, row(event, request));
     },
   };
   return log;

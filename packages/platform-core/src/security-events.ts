@@ -78,14 +78,23 @@ export const SECURITY_EVENT_RULES: Partial<Record<AuditAction, SecurityEventRule
   },
 };
 
+/** The rule an audit entry matches, if any. */
+function ruleFor(event: AuditEvent): SecurityEventRule | undefined {
+  const rule = SECURITY_EVENT_RULES[event.action as AuditAction];
+  return rule === undefined || (rule.when !== undefined && !rule.when(event)) ? undefined : rule;
+}
+
+/** Whether the entry for `event` raises a security event. */
+export const raisesSecurityEvent = (event: AuditEvent): boolean => ruleFor(event) !== undefined;
+
 /** Raises the security event an audit entry calls for, if any, in the entry's transaction. */
 export async function raiseSecurityEvent(
   db: Database,
   event: AuditEvent,
   entry: { id: string; occurredAt: Date },
 ): Promise<void> {
-  const rule = SECURITY_EVENT_RULES[event.action as AuditAction];
-  if (rule === undefined || (rule.when !== undefined && !rule.when(event))) return;
+  const rule = ruleFor(event);
+  if (rule === undefined) return;
   const userId = event.target?.type === "user" ? event.target.id : "id" in event.actor ? event.actor.id : null;
   await db.insert(securityEvents).values({
     id: newId("securityEvent", entry.occurredAt.getTime()),

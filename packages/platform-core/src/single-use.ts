@@ -1,6 +1,6 @@
 // Single-use secrets: one helper for every table that holds something redeemable once (one-time
 // links and codes, MFA challenges, WebAuthn ceremonies, refresh tokens, invitations).
-import { and, desc, eq, gt, isNull, lt, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, gt, isNull, lt, sql, type Placeholder, type SQL, type SQLWrapper } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
 import { randomToken, sha256 } from "./crypto.ts";
 import type { Database } from "./database/index.ts";
@@ -33,7 +33,7 @@ export interface SingleUseColumns {
 
 export interface SingleUse<Row> {
   /** Not used, not revoked, not expired at `now`. */
-  live(now: Date): SQL;
+  live(now: Date | SQLWrapper): SQL;
   /**
    * The live row matching `where` that may still be tried (under `maxAttempts`); with `newestBy`, the
    * newest by that column. `lock`: FOR UPDATE, for the rest of the caller's transaction.
@@ -49,6 +49,11 @@ export interface SingleUse<Row> {
    * the row, the other undefined. `also`: columns written in the same statement (who accepted).
    */
   redeem(db: Database, now: Date, where: SQL, also?: Record<string, unknown>): Promise<Row | undefined>;
+  /**
+   * `redeem` as part of a larger statement (a CTE) built once (`compiled`): `now` is a placeholder
+   * for the time of the redemption. It returns the redeemed row's id.
+   */
+  redeeming(now: Placeholder, where: SQL): SQL;
   /** Counts a try before it is checked, so parallel tries cannot outrun the limit; false when none is left. */
   countAttempt(db: Database, now: Date, id: string): Promise<boolean>;
   /** Counts a wrong guess after the check; the one that reaches the limit revokes the row. */
@@ -78,7 +83,7 @@ export function singleUse<T extends PgTable>(
   const attemptsKey = columns.attempts && columnKey(table, columns.attempts);
   const revokedKey = columns.revokedAt && columnKey(table, columns.revokedAt);
 
-  function live(now: Date): SQL {
+  function live(now: Date | SQLWrapper): SQL {
     const conditions = [isNull(columns.usedAt), gt(columns.expiresAt, now)];
     if (columns.revokedAt) conditions.push(isNull(columns.revokedAt));
     return and(...conditions)!;
@@ -106,6 +111,12 @@ export function singleUse<T extends PgTable>(
         .returning();
       return row as Row | undefined;
     },
+
+    redeeming: (now, where) =>
+      sql`update ${target} set ${sql.identifier(columns.usedAt.name)} = ${sql.param(now, columns.usedAt)} where ${and(
+        where,
+        live(sql.param(now, columns.expiresAt)),
+      )} returning ${columns.id}`,
 
     async countAttempt(db, now, id) {
       if (columns.attempts === undefined || attemptsKey === undefined) return true;

@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, isNull, lt, ne, or, sql } from "drizzle-orm";
+import { and, desc, eq, gt, isNull, lt, ne, or, sql, type SQL } from "drizzle-orm";
 import {
   constantTimeEqual,
   deleteInBatches,
@@ -121,11 +121,14 @@ export interface Sessions {
   /** True while the session may be used now: not revoked, inside its idle and absolute lifetimes. */
   isLive(session: SessionRow): boolean;
   /**
-   * Records use of the session (a refresh): keeps its idle clock running. Written at most once per
-   * activity-refresh interval, as validation writes it: a refresh every few seconds is no reason
-   * for a write every few seconds.
+   * Use of the session (a refresh) keeps its idle clock running: the values for `touching`'s
+   * placeholders when its last activity is due to be written, else undefined. Written at most once
+   * per activity-refresh interval, as validation writes it: a refresh every few seconds is no
+   * reason for a write every few seconds.
    */
-  touch(db: Database, session: SessionRow): Promise<void>;
+  touchValues(session: SessionRow): Record<string, unknown> | undefined;
+  /** The write of `touchValues`, done only `when` that holds: a statement or a CTE of one, built once (`compiled`). */
+  touching(when?: SQL): SQL;
   /**
    * A new secret for the session after it authenticates again (step-up, second factor enrolled):
    * the old token stops working (ASVS V7.2.4), so one seen before the stronger proof is worth nothing.
@@ -441,11 +444,19 @@ export function createSessions(context: AuthContext): Sessions {
 
     isLive: (session) => session.revokedAt === null && clock.now() < idleEnd(session),
 
-    async touch(db, session) {
+    touchValues(session) {
       const now = clock.now();
-      if (now.getTime() - session.lastActiveAt.getTime() < lifetimes(session.audience).activityRefreshMs) return;
-      await db.update(authSessions).set({ lastActiveAt: now }).where(eq(authSessions.id, session.id));
+      if (now.getTime() - session.lastActiveAt.getTime() < lifetimes(session.audience).activityRefreshMs)
+        return undefined;
+      return { "touch.id": session.id, "touch.at": now };
     },
+
+    touching: (when) =>
+      context.db
+        .update(authSessions)
+        .set({ lastActiveAt: sql.placeholder("touch.at") as unknown as Date })
+        .where(and(eq(authSessions.id, sql.placeholder("touch.id")), when))
+        .getSQL(),
 
     async renew(db, sessionId) {
       const secret = newSessionSecret();

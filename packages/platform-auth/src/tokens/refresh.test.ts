@@ -1,12 +1,20 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { newId, type AuditLog, type DatabaseHandle, type UserId } from "@burrow/platform-core";
+import {
+  createAuditLog,
+  newId,
+  userEvent,
+  type AuditEvent,
+  type AuditLog,
+  type DatabaseHandle,
+  type UserId,
+} from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
 import { createTestClock } from "@burrow/platform-core/testing";
 import type { Auth } from "../index.ts";
 import { createTestAuth, testConfig } from "../test-auth.ts";
 import { authSessions, refreshTokenFamilies, refreshTokens, users } from "../schema.ts";
-import { createRefreshTokens } from "./refresh.ts";
+import { createRefreshTokens, type RotationAudit } from "./refresh.ts";
 
 const HOUR = 3_600_000;
 const env = {
@@ -63,25 +71,96 @@ describe("refresh tokens", () => {
     expect((await family(first.familyId)).revokedAt).toBeNull();
   });
 
-  test("what is issued with a rotation commits with it: a refusal rolls the rotation back, and the token still works", async () => {
+  const issuedEvent: RotationAudit = ({ userId, familyId }) =>
+    userEvent(userId, "token.issued", { metadata: { grantType: "refresh_token", familyId } });
+  const entriesFor = async (familyId: string) =>
+    (await handle.db.select().from(auditLogs).where(eq(auditLogs.action, "token.issued"))).filter(
+      (entry) => entry.metadata.familyId === familyId,
+    );
+  const rowsOf = async (familyId: string) =>
+    handle.db.select().from(refreshTokens).where(eq(refreshTokens.familyId, familyId));
+
+  test("a rotation writes its audit entry with it: once, and only when it rotates", async () => {
     const { refreshToken } = await startFamily();
-    const refused = new Error("claims refused");
-    await expect(
-      auth.refreshTokens.rotate(refreshToken, {}, async () => {
-        throw refused;
-      }),
-    ).rejects.toBe(refused);
+    const rotated = await auth.refreshTokens.rotate(refreshToken, { requestId: "req_1" }, issuedEvent);
+    const entries = await entriesFor(rotated.familyId);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ actorId: rotated.userId, targetId: rotated.userId, requestId: "req_1" });
+    expect(entries[0]!.occurredAt.getTime()).toBe(clock.now().getTime());
+    // Its successor is there beside the token it replaced.
+    expect(await rowsOf(rotated.familyId)).toHaveLength(2);
+    // A refused rotation writes no entry.
+    const { refreshToken: other, session } = await startFamily();
+    await auth.sessions.revokeById(handle.db, session.id, "test");
+    await expect(auth.refreshTokens.rotate(other, {}, issuedEvent)).rejects.toMatchObject(invalid);
+    expect(await handle.db.select().from(auditLogs).where(eq(auditLogs.targetId, session.userId))).toHaveLength(0);
+  });
+
+  test("an observer acting on the entry gets it in the rotation's transaction: if it throws, nothing is rotated", async () => {
+    const seen: string[] = [];
+    let refuse = true;
+    const observer = Object.assign(
+      async (_db: unknown, event: AuditEvent) => {
+        if (refuse) throw new Error("observer refused");
+        seen.push(event.action);
+      },
+      { actions: new Set(["token.issued"]) },
+    );
+    const observed = createRefreshTokens({
+      db: handle.db,
+      config,
+      clock,
+      audit: createAuditLog({ clock, secret: "s".repeat(32), storeRawIp: false, observers: [observer] }),
+      sessions: auth.sessions,
+    });
+    const { session, userId } = await startFamily();
+    const token = await observed.start(handle.db, { sessionId: session.id, userId });
+    await expect(observed.rotate(token, {}, issuedEvent)).rejects.toThrow("observer refused");
+    refuse = false;
     clock.advance(graceMs + 1);
     // Outside the grace window a retired token would be reuse; this one was never retired.
-    const rotated = await auth.refreshTokens.rotate(
-      refreshToken,
-      {},
-      // Inside the rotation's transaction: the successor is there beside the token it replaces.
-      async (tx, { familyId }) =>
-        (await tx.select().from(refreshTokens).where(eq(refreshTokens.familyId, familyId))).length,
-    );
-    expect(rotated.issued).toBe(2);
-    expect((await family(rotated.familyId)).revokedAt).toBeNull();
+    const rotated = await observed.rotate(token, {}, issuedEvent);
+    expect(seen).toEqual(["token.issued"]);
+    expect(await entriesFor(rotated.familyId)).toHaveLength(1);
+    expect(await rowsOf(rotated.familyId)).toHaveLength(2);
+  });
+
+  test("a family revoked between the rotation's read and its write is not rotated", async () => {
+    const { session, userId, sessionToken } = await startFamily();
+    let revokeFirst = true;
+    // The real database, where the rotation's write (a statement built once, run through the
+    // session's prepareQuery) is preceded by a revocation from elsewhere.
+    const realSession = handle.db._.session;
+    const interleaved = new Proxy(handle.db, {
+      get(target, key, receiver) {
+        if (key !== "_") return Reflect.get(target, key, receiver);
+        const prepareQuery: typeof realSession.prepareQuery = (...args) => {
+          const prepared = realSession.prepareQuery(...args);
+          const execute = prepared.execute.bind(prepared);
+          prepared.execute = async (...values) => {
+            if (revokeFirst) {
+              revokeFirst = false;
+              await auth.sessions.revokeById(target, session.id, "signed_out_elsewhere");
+            }
+            return execute(...values);
+          };
+          return prepared;
+        };
+        return { ...target._, session: Object.assign(Object.create(realSession), { prepareQuery }) };
+      },
+    });
+    const raced = createRefreshTokens({ db: interleaved, config, clock, audit, sessions: auth.sessions });
+    const token = await raced.start(handle.db, { sessionId: session.id, userId });
+    await expect(raced.rotate(token, {}, issuedEvent)).rejects.toMatchObject(invalid);
+    expect(revokeFirst).toBe(false);
+    const [family] = await handle.db
+      .select({ id: refreshTokenFamilies.id })
+      .from(refreshTokenFamilies)
+      .where(eq(refreshTokenFamilies.sessionId, session.id));
+    // The token was not retired, no successor was made and nothing was audited as issued.
+    expect((await rowsOf(family!.id)).map((row) => row.rotatedAt)).toEqual([null]);
+    expect(await entriesFor(family!.id)).toHaveLength(0);
+    expect((await auth.sessions.validate(sessionToken)).reason).toBe("revoked");
   });
 
   test("reuse of a rotated token after the grace window revokes the whole family and its session, audited", async () => {

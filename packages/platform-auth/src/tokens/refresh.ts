@@ -1,11 +1,16 @@
-import { and, eq, isNull, lt, or } from "drizzle-orm";
+import { and, eq, exists, isNull, lt, or, sql } from "drizzle-orm";
 import {
   deleteInBatches,
+  auditInsert,
+  compiled,
+  insertFor,
   mintSecret,
+  named,
   newId,
   PlatformError,
   secretHash,
   singleUse,
+  type AuditEvent,
   type AuditLog,
   type Clock,
   type Config,
@@ -24,6 +29,9 @@ export interface Rotated {
   orgId: string | null;
 }
 
+/** The audit entry a rotation writes with it, for the family it rotated. */
+export type RotationAudit = (family: Omit<Rotated, "refreshToken">) => AuditEvent;
+
 /**
  * Refresh tokens: opaque, 256 bits, stored as SHA-256, in families bound to one session. Every use
  * returns a successor and retires the token used. A retired token presented again means it was
@@ -34,15 +42,10 @@ export interface RefreshTokens {
   /** Starts a family for a session; returns its first token. */
   start(db: Database, input: { sessionId: string; userId: string; orgId?: string | null }): Promise<string>;
   /**
-   * Retires the token for its successor. `issue` runs inside the same transaction once the rotation
-   * is won (record the audit entry, through `tx` only): if it throws, the rotation rolls back and the
-   * token presented still works; if it succeeds, both commit together.
+   * Retires the token for its successor. `audited`: the entry written with the rotation, which
+   * commits with it or not at all.
    */
-  rotate<T = undefined>(
-    token: string,
-    request: RequestContext,
-    issue?: (tx: Database, rotated: Rotated) => Promise<T>,
-  ): Promise<Rotated & { issued: T }>;
+  rotate(token: string, request: RequestContext, audited?: RotationAudit): Promise<Rotated>;
   /** Revokes the token's family and its session (a native client's sign-out). */
   revoke(token: string, request: RequestContext): Promise<void>;
 }
@@ -81,30 +84,134 @@ export function createRefreshTokens(options: {
   const { db, clock, audit, sessions } = options;
   const { refreshIdleMs, refreshLifetimeMs, refreshGraceMs } = options.config.tokens;
 
-  async function issue(tx: Database, familyId: string, familyExpiresAt: Date): Promise<string> {
+  const touchStatement = compiled(() => sessions.touching());
+  const SUCCESSOR_KEYS = ["id", "familyId", "tokenHash", "createdAt", "expiresAt"] as const;
+
+  /** The successor's row: a new secret in the family, idle-bounded, never past the family's end. */
+  function successor(familyId: string, familyExpiresAt: Date) {
     const now = clock.now();
-    const { secret: token, hash } = mintSecret();
-    await tx.insert(refreshTokens).values({
+    const { secret, hash } = mintSecret();
+    const row = {
       id: newId("refreshToken", now.getTime()),
       familyId,
       tokenHash: hash,
       createdAt: now,
       expiresAt: new Date(Math.min(now.getTime() + refreshIdleMs, familyExpiresAt.getTime())),
-    });
-    return token;
+    };
+    return { secret, row };
   }
 
-  async function find(tx: Database, token: string) {
-    const hash = secretHash(token);
-    if (hash === undefined) return undefined;
-    const [row] = await tx
+  async function issue(tx: Database, familyId: string, familyExpiresAt: Date): Promise<string> {
+    const { secret, row } = successor(familyId, familyExpiresAt);
+    await tx.insert(refreshTokens).values(row);
+    return secret;
+  }
+
+  const found = (tx: Database) =>
+    tx
       .select({ token: refreshTokens, family: refreshTokenFamilies, session: authSessions, userStatus: users.status })
       .from(refreshTokens)
       .innerJoin(refreshTokenFamilies, eq(refreshTokenFamilies.id, refreshTokens.familyId))
       .innerJoin(authSessions, eq(authSessions.id, refreshTokenFamilies.sessionId))
-      .innerJoin(users, eq(users.id, refreshTokenFamilies.userId))
-      .where(eq(refreshTokens.tokenHash, hash));
+      .innerJoin(users, eq(users.id, refreshTokenFamilies.userId));
+  type Found = Awaited<ReturnType<ReturnType<typeof found>["where"]>>[number];
+  // The read every rotation starts with, built once.
+  const findQuery = found(db)
+    .where(eq(refreshTokens.tokenHash, sql.placeholder("hash")))
+    .prepare("burrow_find_refresh_token");
+
+  async function find(tx: Database, token: string): Promise<Found | undefined> {
+    const hash = secretHash(token);
+    if (hash === undefined) return undefined;
+    const [row] = await (tx === db ? findQuery.execute({ hash }) : found(tx).where(eq(refreshTokens.tokenHash, hash)));
     return row;
+  }
+
+  /** Whether the family may still be used at all: its session live and full, its user active. */
+  const alive = ({ family, session, userStatus }: Found, now: Date) =>
+    // A session past its idle timeout is over: a refresh must not bring it back to life.
+    family.revokedAt === null &&
+    now < family.expiresAt &&
+    sessions.isLive(session) &&
+    session.restriction === null &&
+    userStatus === "active";
+
+  const rotatedFamily = ({ family, session }: Found) => ({
+    sessionId: session.id,
+    userId: family.userId,
+    familyId: family.id,
+    orgId: family.orgId,
+  });
+
+  /**
+   * The rotation won, in one statement: the token is redeemed while unused and unexpired, and its
+   * family, session and user are still as read (neither revoked nor suspended since); only if it
+   * was are its successor, the session's activity and the audit entry written. Built once for each
+   * of its shapes (with or without the activity, the entry), then only run.
+   */
+  const claimStatements = new Map<string, ReturnType<typeof compiled<{ won: number }>>>();
+  function claimStatement(touch: boolean, audited: boolean) {
+    const shape = `${touch}|${audited}`;
+    let statement = claimStatements.get(shape);
+    if (statement === undefined) {
+      statement = compiled<{ won: number }>(() => {
+        const won = sql`won`;
+        const asRead = exists(
+          db
+            .select({ one: sql`1` })
+            .from(refreshTokenFamilies)
+            .innerJoin(authSessions, eq(authSessions.id, refreshTokenFamilies.sessionId))
+            .innerJoin(users, eq(users.id, refreshTokenFamilies.userId))
+            .where(
+              and(
+                eq(refreshTokenFamilies.id, sql.placeholder("familyId")),
+                isNull(refreshTokenFamilies.revokedAt),
+                isNull(authSessions.revokedAt),
+                eq(users.status, "active"),
+              ),
+            ),
+        );
+        const redeemed = and(eq(refreshTokens.id, sql.placeholder("tokenId")), asRead)!;
+        const parts = [
+          sql`won as (${rotations.redeeming(sql.placeholder("now"), redeemed)})`,
+          sql`successor as (${insertFor(refreshTokens, SUCCESSOR_KEYS, "next.", won)})`,
+        ];
+        if (touch) parts.push(sql`touched as (${sessions.touching(sql`exists (select 1 from ${won})`)})`);
+        if (audited) parts.push(sql`audited as (${auditInsert(won)})`);
+        return sql`with ${sql.join(parts, sql`, `)} select count(*)::int as won from ${won}`;
+      });
+      claimStatements.set(shape, statement);
+    }
+    return statement;
+  }
+
+  /**
+   * Claims the token for its successor (`claimStatement`). The successor's secret, or undefined
+   * when the token went first to another request or was revoked meanwhile. "transaction": outside
+   * one (`tx` is the pool), when the audit entry needs more than its row.
+   */
+  async function claim(
+    tx: Database,
+    row: Found,
+    request: RequestContext,
+    audited: RotationAudit | undefined,
+  ): Promise<string | undefined | "transaction"> {
+    const event = audited?.(rotatedFamily(row));
+    const entry = event === undefined ? undefined : audit.recording(event, request);
+    if (event !== undefined && entry === undefined && tx === db) return "transaction";
+    const next = successor(row.family.id, row.family.expiresAt);
+    const touch = sessions.touchValues(row.session);
+    const [result] = await claimStatement(touch !== undefined, entry !== undefined)(tx, {
+      now: clock.now(),
+      tokenId: row.token.id,
+      familyId: row.family.id,
+      ...named("next.", next.row),
+      ...touch,
+      ...entry,
+    });
+    if (result?.won !== 1) return undefined;
+    if (event !== undefined && entry === undefined) await audit.record(tx, event, request);
+    return next.secret;
   }
 
   async function revokeFamily(tx: Database, familyId: string, sessionId: string, reason: string): Promise<void> {
@@ -132,39 +239,29 @@ export function createRefreshTokens(options: {
       return issue(tx, familyId, expiresAt);
     },
 
-    async rotate(token, request, then) {
-      type Outcome = Rotated & { issued: Awaited<ReturnType<NonNullable<typeof then>>> };
-      const outcome = await db.transaction(async (tx): Promise<Outcome | "invalid" | "reused"> => {
+    async rotate(token, request, audited) {
+      const invalid = () => new PlatformError("invalid_token", { detail: "The refresh token is not valid." });
+      // Most rotations take a read and one statement, with no transaction: a token not yet used, of a
+      // live family. A refusal found by the read writes nothing.
+      const row = await find(db, token);
+      if (row === undefined || !alive(row, clock.now())) throw invalid();
+      if (row.token.rotatedAt === null) {
+        if (clock.now() >= row.token.expiresAt) throw invalid();
+        const won = await claim(db, row, request, audited);
+        if (won !== undefined && won !== "transaction") return { ...rotatedFamily(row), refreshToken: won };
+      }
+      // Used before, raced, or an audit entry with more to it: judged again in a transaction.
+      const outcome = await db.transaction(async (tx): Promise<Rotated | "invalid" | "reused"> => {
         const row = await find(tx, token);
         const now = clock.now();
-        if (row === undefined) return "invalid";
-        const { family, session } = row;
-        // A session past its idle timeout is over: a refresh must not bring it back to life.
-        const alive =
-          family.revokedAt === null &&
-          now < family.expiresAt &&
-          sessions.isLive(session) &&
-          session.restriction === null &&
-          row.userStatus === "active";
-        if (!alive) return "invalid";
-        const result = async (refreshToken: string): Promise<Outcome> => {
-          const rotated: Rotated = {
-            refreshToken,
-            sessionId: session.id,
-            userId: family.userId,
-            familyId: family.id,
-            orgId: family.orgId,
-          };
-          return { ...rotated, issued: then === undefined ? (undefined as never) : await then(tx, rotated) };
-        };
-        // A refresh is use of the session: it keeps the session's idle clock running.
-        await sessions.touch(tx, session);
+        if (row === undefined || !alive(row, now)) return "invalid";
+        const rotated = (refreshToken: string): Rotated => ({ ...rotatedFamily(row), refreshToken });
 
         let rotatedAt = row.token.rotatedAt;
         if (rotatedAt === null) {
           if (now >= row.token.expiresAt) return "invalid";
-          const won = await rotations.redeem(tx, now, eq(refreshTokens.id, row.token.id));
-          if (won !== undefined) return await result(await issue(tx, family.id, family.expiresAt));
+          const won = await claim(tx, row, request, audited);
+          if (won !== undefined && won !== "transaction") return rotated(won);
           // Another request rotated it a moment ago: judge this one by the grace window.
           rotatedAt =
             (
@@ -174,9 +271,16 @@ export function createRefreshTokens(options: {
                 .where(eq(refreshTokens.id, row.token.id))
             )[0]?.rotatedAt ?? now;
         }
-        if (refreshGraceMs > 0 && now.getTime() - rotatedAt.getTime() <= refreshGraceMs)
-          return await result(await issue(tx, family.id, family.expiresAt));
+        if (refreshGraceMs > 0 && now.getTime() - rotatedAt.getTime() <= refreshGraceMs) {
+          const touch = sessions.touchValues(row.session);
+          if (touch !== undefined) await touchStatement(tx, touch);
+          const secret = await issue(tx, row.family.id, row.family.expiresAt);
+          const event = audited?.(rotatedFamily(row));
+          if (event !== undefined) await audit.record(tx, event, request);
+          return rotated(secret);
+        }
 
+        const { family, session } = row;
         await revokeFamily(tx, family.id, session.id, "refresh_token_reuse");
         await audit.record(
           tx,
@@ -202,8 +306,7 @@ export function createRefreshTokens(options: {
         return "reused";
       });
       // Thrown after the commit, so the revocation above stands.
-      if (outcome === "invalid" || outcome === "reused")
-        throw new PlatformError("invalid_token", { detail: "The refresh token is not valid." });
+      if (outcome === "invalid" || outcome === "reused") throw invalid();
       return outcome;
     },
 

@@ -1,4 +1,11 @@
-import { PlatformError, type AuditLog, type Database, type RequestContext, type UserId } from "@burrow/platform-core";
+import {
+  PlatformError,
+  userEvent,
+  type AuditLog,
+  type Database,
+  type RequestContext,
+  type UserId,
+} from "@burrow/platform-core";
 import type { PeekedSession } from "../sessions/cache.ts";
 import type { SessionRow, Sessions, ValidateOptions } from "../sessions/sessions.ts";
 import type { Accounts, SignedIn } from "../sign-in/accounts.ts";
@@ -103,8 +110,8 @@ export function createAccessTokens(options: {
     return keys.sign({ ...extra, sub: userId, sid: sessionId });
   }
 
-  async function issued(userId: string, grantType: string, request: RequestContext, tx: Database = db): Promise<void> {
-    await audit.recordByUser(tx, userId, "token.issued", request, { metadata: { grantType } });
+  async function issued(userId: string, grantType: string, request: RequestContext): Promise<void> {
+    await audit.recordByUser(db, userId, "token.issued", request, { metadata: { grantType } });
   }
 
   async function authenticate(token: string, validateOptions: ValidateOptions = {}) {
@@ -142,8 +149,8 @@ export function createAccessTokens(options: {
       // Audited in the rotation's transaction: no rotation commits without its `token.issued` entry.
       // Minted after the commit, never inside: the claims may read the database through the pool,
       // and transactions waiting on the pool they hold would exhaust it under load.
-      const rotated = await refresh.rotate(refreshToken, request, (tx, { userId }) =>
-        issued(userId, "refresh_token", request, tx),
+      const rotated = await refresh.rotate(refreshToken, request, ({ userId }) =>
+        userEvent(userId, "token.issued", { metadata: { grantType: "refresh_token" } }),
       );
       const access = await mint(rotated.userId, rotated.sessionId, rotated.orgId);
       return {

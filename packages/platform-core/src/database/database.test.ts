@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
-import { createTestDatabase } from "../test-database.ts";
+import { createTestDatabase, type TestDatabase } from "../test-database.ts";
 import {
   createDatabase,
   isDatabaseUnavailable,
@@ -14,7 +14,7 @@ import {
 } from "./index.ts";
 
 describe("database", () => {
-  let handle: DatabaseHandle;
+  let handle: TestDatabase;
   beforeAll(async () => {
     handle = await createTestDatabase();
   });
@@ -43,6 +43,31 @@ describe("database", () => {
     const rows = await queryRows<{ count: number | string }>(handle.db, sql`select count(*) as count from tx_probe`);
     expect(Number(rows[0]?.count)).toBe(0);
   });
+
+  test.skipIf(process.env.DATABASE_URL === undefined)(
+    "PostgreSQL: queries run as prepared statements, unless the URL says prepare=false (a pooler in transaction mode)",
+    async () => {
+      const prepared = async (db: DatabaseHandle["db"]) =>
+        db.transaction(async (tx) => {
+          // One connection: a query with a parameter, then what that connection holds prepared.
+          await queryRows(tx, sql`select ${"probe"}::text as probe`);
+          const [row] = await queryRows<{ count: number | string }>(
+            tx,
+            sql`select count(*) as count from pg_prepared_statements where statement like ${"%as probe%"}`,
+          );
+          return Number(row?.count);
+        });
+      expect(await prepared(handle.db)).toBe(1);
+      const url = new URL(handle.url!);
+      url.searchParams.set("prepare", "false");
+      const unprepared = await createDatabase({ databaseUrl: url.toString(), maxConnections: 1 });
+      try {
+        expect(await prepared(unprepared.db)).toBe(0);
+      } finally {
+        await unprepared.close();
+      }
+    },
+  );
 
   test("NOTIFY reaches a listener", async () => {
     const received: string[] = [];

@@ -1,5 +1,5 @@
-import { sql, type SQL } from "drizzle-orm";
-import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { getTableColumns, sql, type Query, type SQL } from "drizzle-orm";
+import { PgDialect, type PgDatabase, type PgQueryResultHKT, type PgTable } from "drizzle-orm/pg-core";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { extname, join, resolve } from "node:path";
 import { PlatformError } from "../errors.ts";
@@ -79,6 +79,48 @@ export async function queryRows<Row>(db: Database, query: SQL): Promise<Row[]> {
   const result: unknown = await db.execute(query);
   if (Array.isArray(result)) return result as Row[];
   return (result as { rows: Row[] }).rows;
+}
+
+/**
+ * A statement built once and then only run. drizzle turns an `sql` template into text on every
+ * execute, which for a statement of several parts costs more than running it: `build` makes it with
+ * placeholders (`sql.placeholder(name)`) the first time it runs, and each run fills them in.
+ */
+export function compiled<Row>(build: () => SQL): (db: Database, values: Record<string, unknown>) => Promise<Row[]> {
+  let query: Query | undefined;
+  return async (db, values) => {
+    query ??= new PgDialect().sqlToQuery(build());
+    const result: unknown = await db._.session.prepareQuery(query, undefined, undefined, false).execute(values);
+    return Array.isArray(result) ? (result as Row[]) : (result as { rows: Row[] }).rows;
+  };
+}
+
+/**
+ * `insert into table (…) select …`: one row for each row `source` yields (the name of a CTE), so a
+ * write in a larger statement happens only when an earlier part of it did. The values are
+ * placeholders named `${prefix}${key}` (fill them with `named(prefix, values)`), each cast to its
+ * column's type: a parameter in a select list has no type of its own.
+ */
+export function insertFor<Table extends PgTable>(
+  table: Table,
+  keys: readonly (keyof Table["_"]["columns"] & string)[],
+  prefix: string,
+  source: SQL,
+): SQL {
+  const columns = getTableColumns(table);
+  const names = keys.map((key) => sql.identifier(columns[key]!.name));
+  const values = keys.map((key) => {
+    const column = columns[key]!;
+    return sql`${sql.param(sql.placeholder(prefix + key), column)}::${sql.raw(column.getSQLType())}`;
+  });
+  return sql`insert into ${table} (${sql.join(names, sql`, `)}) select ${sql.join(values, sql`, `)} from ${source}`;
+}
+
+/** The values of placeholders named `${prefix}${key}`. */
+export function named(prefix: string, values: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key in values) out[prefix + key] = values[key];
+  return out;
 }
 
 /** Sends a NOTIFY on `channel`; inside a transaction it is delivered on commit only. */
@@ -236,6 +278,40 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** What drizzle calls on a postgres.js client: queries, transactions and savepoints. */
+interface PostgresClient {
+  unsafe(query: string, args?: unknown[], options?: { prepare?: boolean }): unknown;
+  begin(...args: unknown[]): unknown;
+  savepoint?(...args: unknown[]): unknown;
+}
+
+/**
+ * Every query drizzle sends through `client` as a named prepared statement. drizzle asks postgres.js
+ * for an unnamed one unless a query is given a name, and postgres.js then describes each query with
+ * parameters in a round trip of its own before it runs it, while PostgreSQL parses and plans it each
+ * time. Prepared, a statement is described and planned once per connection and then costs one round
+ * trip. A URL with `?prepare=false` (a pooler in transaction mode) still turns them off: postgres.js
+ * lets its own option win.
+ */
+function preparedStatements<Client extends object>(client: Client): Client {
+  const inTransaction = (args: unknown[]) =>
+    args.map((arg) =>
+      typeof arg === "function" ? (tx: object) => (arg as (tx: object) => unknown)(preparedStatements(tx)) : arg,
+    );
+  return new Proxy(client, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target) as unknown;
+      const own = target as unknown as PostgresClient;
+      if (key === "unsafe")
+        return (query: string, args: unknown[] = [], queryOptions: { prepare?: boolean } = {}) =>
+          own.unsafe(query, args, { ...queryOptions, prepare: true });
+      if (key === "begin") return (...args: unknown[]) => own.begin(...inTransaction(args));
+      if (key === "savepoint") return (...args: unknown[]) => own.savepoint!(...inTransaction(args));
+      return value;
+    },
+  });
+}
+
 /**
  * Opens the database: PostgreSQL through postgres.js when `databaseUrl` is set, else PGlite
  * (persisted in `dataDir`, or in memory for tests). Same schema, same migrations.
@@ -263,7 +339,7 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
       onnotice: () => {},
     });
     const listening = createListeningConnection(postgres, url);
-    const db = drizzlePostgres(client) as unknown as Database;
+    const db = drizzlePostgres(preparedStatements(client)) as unknown as Database;
     // One dedicated connection holds the advisory lock for the whole migration or rollback.
     const withMigrationLock = async <Result>(
       work: (lockDb: ReturnType<typeof drizzlePostgres>) => Promise<Result>,

@@ -1,8 +1,10 @@
 import {
   enqueueJob,
   PlatformError,
+  type AuditEvent,
   type AuditObserver,
   type Clock,
+  type Database,
   type JobDefinition,
   type Logger,
 } from "@burrow/platform-core";
@@ -80,10 +82,13 @@ export function wireHooks(
       afterSignUp === undefined
         ? []
         : [
-            async (db, event) => {
-              if (ACCOUNT_CREATED.has(event.action) && event.target?.id !== undefined)
-                await enqueueJob(db, clock, AFTER_SIGN_UP_JOB, { userId: event.target.id });
-            },
+            Object.assign(
+              async (db: Database, event: AuditEvent) => {
+                if (ACCOUNT_CREATED.has(event.action) && event.target?.id !== undefined)
+                  await enqueueJob(db, clock, AFTER_SIGN_UP_JOB, { userId: event.target.id });
+              },
+              { actions: ACCOUNT_CREATED },
+            ),
           ],
     jobs:
       afterSignUp === undefined

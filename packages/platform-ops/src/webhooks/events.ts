@@ -62,6 +62,9 @@ const BY_ACTION = new Map<string, WebhookEventType>(
   WEBHOOK_EVENT_TYPES.flatMap((type) => WEBHOOK_EVENTS[type].from.map((action) => [action, type] as const)),
 );
 
+/** The audit actions some webhook event is made from. */
+export const WEBHOOK_ACTIONS: ReadonlySet<string> = new Set(BY_ACTION.keys());
+
 /** The webhook event an audit entry makes, if any: successful changes only. */
 export function webhookEventFor(event: AuditEvent): WebhookEventType | undefined {
   if ((event.outcome ?? "success") !== "success") return undefined;

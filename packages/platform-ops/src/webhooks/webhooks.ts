@@ -22,7 +22,7 @@ import { organizations } from "@burrow/platform-rbac/schema";
 import type { PermissionResolver } from "@burrow/platform-rbac";
 import { keyset } from "../keyset.ts";
 import { webhookDeliveries, webhookEndpoints, type WebhookDeliveryRow, type WebhookEndpointRow } from "../schema.ts";
-import { WEBHOOK_EVENT_TYPES, webhookEventFor, type WebhookEventType } from "./events.ts";
+import { WEBHOOK_ACTIONS, WEBHOOK_EVENT_TYPES, webhookEventFor, type WebhookEventType } from "./events.ts";
 import { checkWebhookUrl, postWebhook, type Resolve } from "./outbound.ts";
 
 export const WEBHOOK_DELIVER_JOB = "webhook.deliver";
@@ -262,6 +262,7 @@ export function createWebhooks(options: {
       await enqueueJob(tx, clock, WEBHOOK_DELIVER_JOB, { deliveryId: id }, { maxAttempts: 3 });
     }
   };
+  observe.actions = WEBHOOK_ACTIONS;
 
   /** The signatures a message carries: the current secret's, and the previous one's while it overlaps. */
   function signatures(endpoint: WebhookEndpointRow, id: string, timestamp: number, body: string): string {
