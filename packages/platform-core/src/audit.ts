@@ -1,7 +1,7 @@
 import type { AuditAction } from "./audit-actions.ts";
 import type { Clock } from "./clock.ts";
 import { hmacSha256 } from "./crypto.ts";
-import type { SQL } from "drizzle-orm";
+import { getTableColumns, type SQL } from "drizzle-orm";
 import { insertFor, named, type Database } from "./database/index.ts";
 import { newId } from "./ids.ts";
 import { auditLogs } from "./schema.ts";
@@ -102,27 +102,14 @@ export interface AuditLog {
 }
 
 const AUDIT_PREFIX = "audit.";
-const ENTRY_KEYS = [
-  "id",
-  "occurredAt",
-  "actorType",
-  "actorId",
-  "action",
-  "targetType",
-  "targetId",
-  "orgId",
-  "outcome",
-  "ip",
-  "userAgent",
-  "requestId",
-  "metadata",
-] as const;
+/** An entry's fields, in the table's order. */
+export const AUDIT_ENTRY_KEYS = Object.keys(getTableColumns(auditLogs)) as (keyof AuditEntry & string)[];
 
 /**
  * The insert of an audit entry once for each row of `source` (a CTE's name), in a statement built
  * once (`compiled`): its values are placeholders, filled by `AuditLog.recording`.
  */
-export const auditInsert = (source: SQL): SQL => insertFor(auditLogs, ENTRY_KEYS, AUDIT_PREFIX, source);
+export const auditInsert = (source: SQL): SQL => insertFor(auditLogs, AUDIT_ENTRY_KEYS, AUDIT_PREFIX, source);
 
 /** A user acting on their own account: the user as both actor and target. */
 export function userEvent(
@@ -168,7 +155,7 @@ export function createAuditLog(options: {
       userAgent: request.userAgent?.slice(0, 512) ?? null,
       requestId: request.requestId ?? null,
       metadata,
-    } satisfies Record<(typeof ENTRY_KEYS)[number], unknown>;
+    } satisfies Record<(typeof AUDIT_ENTRY_KEYS)[number], unknown>;
   };
   const log: AuditLog = {
     ipForStorage,

@@ -1,6 +1,7 @@
 import { and, eq, gte, inArray, lte, or, sql, type SQL } from "drizzle-orm";
 import {
   AUDIT_ACTIONS,
+  AUDIT_ENTRY_KEYS,
   PlatformError,
   type AuditAction,
   type AuditEntry,
@@ -218,21 +219,7 @@ export function createAuditTrail(options: {
 }
 
 /** The CSV columns of an export, in order. */
-export const AUDIT_CSV_COLUMNS = [
-  "id",
-  "occurredAt",
-  "actorType",
-  "actorId",
-  "action",
-  "targetType",
-  "targetId",
-  "orgId",
-  "outcome",
-  "ip",
-  "userAgent",
-  "requestId",
-  "metadata",
-] as const;
+export const AUDIT_CSV_COLUMNS = AUDIT_ENTRY_KEYS;
 
 /** One CSV line (RFC 4180 quoting); a cell that a spreadsheet would run as a formula is defused. */
 export function auditCsvLine(entry: AuditEntry | "header"): string {
