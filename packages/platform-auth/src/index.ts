@@ -136,7 +136,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
       options.config.mfaRequired === "all" || ((await access.mfaRequiredFor?.(db, userId as UserId)) ?? false),
     onUserDeactivated: async (db, userId) => access.onUserDeactivated?.(db, userId as UserId),
     mayOperate: async (db, userId) => (await access.mayOperate?.(db, userId as UserId)) ?? false,
-    beforeSignIn: options.beforeSignIn ?? (async () => {}),
+    beforeSignIn: options.beforeSignIn,
   };
   const sessions = createSessions(context);
   const users = createUsers(context, { sessions });

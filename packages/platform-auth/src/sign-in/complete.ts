@@ -41,12 +41,14 @@ export function createSessionStarter(
 ): StartSession {
   const { sessions, devices, notices } = parts;
   return async (tx, userId, methods, request, options = {}) => {
-    try {
-      const [user] = await tx.select().from(users).where(eq(users.id, userId));
-      await context.beforeSignIn({ user: toPublicUser(user!), methods, audience: options.audience ?? "app", db: tx });
-    } catch (error) {
-      throw error instanceof PlatformError ? denied(error, userId, "refused_by_app", request) : error;
-    }
+    // Only a builder's hook needs the user read before the session starts.
+    if (context.beforeSignIn !== undefined)
+      try {
+        const [user] = await tx.select().from(users).where(eq(users.id, userId));
+        await context.beforeSignIn({ user: toPublicUser(user!), methods, audience: options.audience ?? "app", db: tx });
+      } catch (error) {
+        throw error instanceof PlatformError ? denied(error, userId, "refused_by_app", request) : error;
+      }
     const { session, token } = await sessions.create(tx, { userId: userId as UserId, methods, request, ...options });
     const [row] = await tx
       .update(users)

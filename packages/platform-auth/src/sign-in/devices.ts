@@ -1,4 +1,4 @@
-import { and, eq, lt } from "drizzle-orm";
+import { lt, sql } from "drizzle-orm";
 import { deleteInBatches, newId, type Clock, type Database, type Sweeper } from "@burrow/platform-core";
 import { knownDevices } from "../schema.ts";
 
@@ -52,22 +52,19 @@ export function createKnownDevices(clock: Clock): KnownDevices {
     async signedInFrom(db, userId, userAgent) {
       const label = describeDevice(userAgent);
       const now = clock.now();
-      const [seen] = await db
-        .update(knownDevices)
-        .set({ lastSeenAt: now })
-        .where(and(eq(knownDevices.userId, userId), eq(knownDevices.label, label)))
-        .returning({ id: knownDevices.id });
-      if (seen !== undefined) return { label, isNew: false };
-      const [other] = await db
-        .select({ id: knownDevices.id })
-        .from(knownDevices)
-        .where(eq(knownDevices.userId, userId))
-        .limit(1);
-      await db
+      const id = newId("device", now.getTime());
+      // One statement: the device remembered (or its last use moved on), and whether the account had
+      // any other device before — read from the snapshot the insert started from.
+      const [row] = await db
         .insert(knownDevices)
-        .values({ id: newId("device", now.getTime()), userId, label, firstSeenAt: now, lastSeenAt: now })
-        .onConflictDoUpdate({ target: [knownDevices.userId, knownDevices.label], set: { lastSeenAt: now } });
-      return { label, isNew: other !== undefined };
+        .values({ id, userId, label, firstSeenAt: now, lastSeenAt: now })
+        .onConflictDoUpdate({ target: [knownDevices.userId, knownDevices.label], set: { lastSeenAt: now } })
+        .returning({
+          id: knownDevices.id,
+          others: sql<boolean>`exists (select 1 from ${knownDevices} as other where other.user_id = ${userId} and other.label <> ${label})`,
+        });
+      // The id is ours only when the row is new: a conflict kept the existing row's.
+      return { label, isNew: row!.id === id && row!.others };
     },
   };
 }

@@ -52,7 +52,7 @@ export function wireHooks(
   hooks: BurrowHooks,
   parts: { log: Logger; clock: Clock },
 ): {
-  beforeSignIn: BeforeSignIn;
+  beforeSignIn: BeforeSignIn | undefined;
   claims: (own: AccessPolicy["claims"]) => AccessPolicy["claims"];
   observers: AuditObserver[];
   jobs: Record<string, JobDefinition>;
@@ -60,16 +60,17 @@ export function wireHooks(
   const { log, clock } = parts;
   const { afterSignUp, beforeSignIn, tokenClaims } = hooks;
   return {
-    beforeSignIn: async (attempt) => {
-      if (beforeSignIn === undefined) return;
-      try {
-        await beforeSignIn(attempt);
-      } catch (error) {
-        if (error instanceof PlatformError) throw error;
-        log.error("hooks.beforeSignIn threw: the sign-in was refused", { error: String(error) });
-        throw new PlatformError("forbidden", { detail: "The sign-in was refused." });
-      }
-    },
+    beforeSignIn:
+      beforeSignIn &&
+      (async (attempt) => {
+        try {
+          await beforeSignIn(attempt);
+        } catch (error) {
+          if (error instanceof PlatformError) throw error;
+          log.error("hooks.beforeSignIn threw: the sign-in was refused", { error: String(error) });
+          throw new PlatformError("forbidden", { detail: "The sign-in was refused." });
+        }
+      }),
     claims: (own) =>
       tokenClaims === undefined
         ? own
