@@ -1,7 +1,7 @@
 // `bun run bench`: the benchmark suite (issue 17). It creates fresh PostgreSQL databases, seeds
 // 100,000 users with a session each, starts real server processes and loads them with wrk over
-// loopback: raw Hono returning a constant (the baseline, same load, same run), Burrow's API in each
-// scenario, and Better Auth's get-session (the peer). It prints one markdown table with each row's
+// loopback: raw Hono returning a constant (the baseline, same load, same run, and again right before
+// each row read as a ratio to it), Burrow's API in each scenario, and Better Auth's get-session (the peer). It prints one markdown table with each row's
 // bound and ✓/✗. Method, machine and figures: docs/benchmarks.md. Settings (environment):
 //   BENCH_DURATION=10        seconds per wrk scenario (each after a BENCH_WARMUP=2 s warm-up)
 //   BENCH_CONNECTIONS=64     connections for the throughput scenarios; BENCH_THREADS=2 wrk threads
@@ -354,12 +354,9 @@ async function main(): Promise<void> {
     "/v1/auth/session",
     baselinePort,
   );
-  const baseline = await load("baseline", {
-    url: `${baselineServer.url}/v1/auth/session`,
-    script: "session-cookie.lua",
-    args: sessionsArgs,
-  });
-  await baselineServer.stop();
+  const loadBaseline = (name: string) =>
+    load(name, { url: `${baselineServer.url}/v1/auth/session`, script: "session-cookie.lua", args: sessionsArgs });
+  const baseline = await loadBaseline("baseline");
   rows.push({
     scenario: "baseline: raw Hono on Bun, constant JSON",
     rps: baseline.rps,
@@ -368,7 +365,20 @@ async function main(): Promise<void> {
     ratio: 1,
     bound: `reference${failureNote(baseline)}`,
   });
-  const ofBaseline = (result: Load) => result.rps / baseline.rps;
+  /**
+   * Each ratio row is measured right after a baseline of its own: this VM's speed drifts by tens of
+   * percent within minutes, and a row is then read against the machine as it was when it ran. The
+   * baseline server idles in between (no load, no CPU).
+   */
+  const beside = new Map<Load, Load>();
+  async function besideBaseline(name: string, measure: () => Promise<Load>): Promise<Load> {
+    const reference = await loadBaseline(`baseline beside ${name}`);
+    const result = await measure();
+    beside.set(result, reference);
+    return result;
+  }
+  const baselineOf = (result: Load) => beside.get(result) ?? baseline;
+  const ofBaseline = (result: Load) => result.rps / baselineOf(result).rps;
 
   // The peer: Better Auth's get-session, on its own database on the same PostgreSQL.
   const peer = await measurePeer();
@@ -393,11 +403,13 @@ async function main(): Promise<void> {
     `API resident memory: ${idleMb.toFixed(1)} MB idle, ${cachedMb.toFixed(1)} MB after checking ${fmtInt(USERS)} sessions (${sweepFailures} failed)`,
   );
 
-  const cookieOn = await load("session check, cache on", {
-    url: `${api.url}/v1/auth/session`,
-    script: "session-cookie.lua",
-    args: sessionsArgs,
-  });
+  const cookieOn = await besideBaseline("session check, cache on", () =>
+    load("session check, cache on", {
+      url: `${api.url}/v1/auth/session`,
+      script: "session-cookie.lua",
+      args: sessionsArgs,
+    }),
+  );
 
   const accessTokens: string[] = [];
   await pool(ACCESS_TOKENS, 8, async (index) => {
@@ -411,28 +423,32 @@ async function main(): Promise<void> {
   });
   const accessFile = join(scratch, "access-tokens.txt");
   writeFileSync(accessFile, `${accessTokens.join("\n")}\n`);
-  const access = await load("access-token check", {
-    url: `${api.url}/v1/auth/session`,
-    script: "header-from-file.lua",
-    args: [accessFile, "Authorization", "Bearer "],
-  });
+  const access = await besideBaseline("access-token check", () =>
+    load("access-token check", {
+      url: `${api.url}/v1/auth/session`,
+      script: "header-from-file.lua",
+      args: [accessFile, "Authorization", "Bearer "],
+    }),
+  );
 
   const chainsPerThread = REFRESH_CHAINS / 2 / THREADS;
-  await wrk({
-    url: `${api.url}/v1/auth/token`,
-    script: "refresh.lua",
-    args: [String(chainsPerThread), "0"],
-    seconds: WARMUP,
-  });
-  const refresh = await load(
-    "refresh rotation",
-    {
+  const refresh = await besideBaseline("refresh rotation", async () => {
+    await wrk({
       url: `${api.url}/v1/auth/token`,
       script: "refresh.lua",
-      args: [String(chainsPerThread), String(REFRESH_CHAINS / 2)],
-    },
-    0,
-  );
+      args: [String(chainsPerThread), "0"],
+      seconds: WARMUP,
+    });
+    return load(
+      "refresh rotation",
+      {
+        url: `${api.url}/v1/auth/token`,
+        script: "refresh.lua",
+        args: [String(chainsPerThread), String(REFRESH_CHAINS / 2)],
+      },
+      0,
+    );
+  });
 
   // Bare verification is measured here, beside the sign-in rows, with the API idle: same machine state.
   const argonOne = await argon2Sequential(BENCH_PASSWORD, quick ? 20 : 100);
@@ -466,11 +482,13 @@ async function main(): Promise<void> {
 
   // Burrow, cache off: one query per request.
   const apiOff = await startApi("burrow-cache-off", { databaseUrl }, "off");
-  const cookieOff = await load("session check, cache off", {
-    url: `${apiOff.url}/v1/auth/session`,
-    script: "session-cookie.lua",
-    args: sessionsArgs,
-  });
+  const cookieOff = await besideBaseline("session check, cache off", () =>
+    load("session check, cache off", {
+      url: `${apiOff.url}/v1/auth/session`,
+      script: "session-cookie.lua",
+      args: sessionsArgs,
+    }),
+  );
   await apiOff.stop();
 
   // Revocation between two API processes on one database; the last PostgreSQL scenario, as it
@@ -478,7 +496,8 @@ async function main(): Promise<void> {
   const revocation = await measureRevocation(databaseUrl);
 
   // The embedded database: Burrow without DATABASE_URL, on a PGlite cluster seeded the same way.
-  const pglite = await measurePglite();
+  const pglite = await measurePglite((measure) => besideBaseline("session check, PGlite", measure));
+  await baselineServer.stop();
 
   // The table. A throughput row: the load's figures, its ratio to the baseline, the bound as worded.
   const loadRow = (scenario: string, result: Load, bound: string, pass?: boolean): Row => ({
@@ -487,7 +506,7 @@ async function main(): Promise<void> {
     p50: result.p50,
     p99: result.p99,
     ratio: ofBaseline(result),
-    bound: `${bound}${failureNote(result)}`,
+    bound: `${bound}${beside.has(result) ? ` (baseline beside it: ${fmtInt(baselineOf(result).rps)})` : ""}${failureNote(result)}`,
     ...(pass === undefined ? {} : { pass }),
   });
   const cacheOnPass =
@@ -666,7 +685,7 @@ async function measureRevocation(databaseUrl: string): Promise<{ p50: number; p9
   return { p50: at(0.5), p99: at(0.99), failures };
 }
 
-async function measurePglite(): Promise<Load> {
+async function measurePglite(measured: (measure: () => Promise<Load>) => Promise<Load>): Promise<Load> {
   const dataDir = join(scratch, "pglite");
   const seeding = performance.now();
   const database = await createDatabase({ dataDir });
@@ -678,11 +697,13 @@ async function measurePglite(): Promise<Load> {
   );
   const api = await startApi("burrow-pglite", { dataDir }, "on");
   try {
-    return await load("session check, PGlite", {
-      url: `${api.url}/v1/auth/session`,
-      script: "session-cookie.lua",
-      args: [String(PGLITE_USERS)],
-    });
+    return await measured(() =>
+      load("session check, PGlite", {
+        url: `${api.url}/v1/auth/session`,
+        script: "session-cookie.lua",
+        args: [String(PGLITE_USERS)],
+      }),
+    );
   } finally {
     await api.stop();
   }
