@@ -57,6 +57,9 @@ const rotations = singleUse(refreshTokens, {
   usedAt: refreshTokens.rotatedAt,
 });
 
+/** The columns of a successor's row, written in the rotation's statement. */
+const SUCCESSOR_KEYS = ["id", "familyId", "tokenHash", "createdAt", "expiresAt"] as const;
+
 /**
  * Housekeeping: a family goes (with its tokens) a week after it ended — revoked or past its absolute
  * end. While a family lives its rotated tokens stay: a rotated token shown again is how reuse is caught.
@@ -85,7 +88,6 @@ export function createRefreshTokens(options: {
   const { refreshIdleMs, refreshLifetimeMs, refreshGraceMs } = options.config.tokens;
 
   const touchStatement = compiled(() => sessions.touching());
-  const SUCCESSOR_KEYS = ["id", "familyId", "tokenHash", "createdAt", "expiresAt"] as const;
 
   /** The successor's row: a new secret in the family, idle-bounded, never past the family's end. */
   function successor(familyId: string, familyExpiresAt: Date) {
