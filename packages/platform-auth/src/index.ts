@@ -237,7 +237,18 @@ export function createAuth(options: CreateAuthOptions): Auth {
     linkedAccounts,
     oauthProviders,
     jobs: { [EMAIL_REQUEST_JOB]: flows.requestJob },
-    listeners: [{ channel: SIGNING_KEYS_CHANNEL, onNotify: () => signingKeys.load() }, sessions.cache.listener],
+    listeners: [
+      {
+        channel: SIGNING_KEYS_CHANNEL,
+        onNotify: () => signingKeys.load(),
+        // A rotation announced while this node could not hear it is read when it hears again.
+        onConnectionChange: (connected) => {
+          // (A read that fails is tried again at the next notification, or when a token names a key it does not know.)
+          if (connected) void signingKeys.load().catch(() => {});
+        },
+      },
+      sessions.cache.listener,
+    ],
     sweepers: [
       sessionSweeper(context.config),
       refreshFamilySweeper,

@@ -330,12 +330,11 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
     const url = options.databaseUrl;
     // A database that cannot be reached fails a request fast (a 503) rather than holding it: opening a
     // connection may take CONNECT_TIMEOUT_SECONDS (postgres.js waits 30 s), and after failed attempts a
-    // connection waits at most half a second before the next (postgres.js backs off up to 20 s, which
-    // is how long a request would wait during an outage).
+    // connection waits RECONNECT_BACKOFF.
     const client = postgres(url, {
       max: options.maxConnections ?? 10,
       connect_timeout: CONNECT_TIMEOUT_SECONDS,
-      backoff: (retries: number) => Math.min(0.1 * retries, 0.5),
+      backoff: RECONNECT_BACKOFF,
       onnotice: () => {},
     });
     const listening = createListeningConnection(postgres, url);
@@ -449,6 +448,13 @@ interface Subscriber {
 /** The `application_name` of each node's listening connection (PostgreSQL). */
 export const LISTENING_APPLICATION_NAME = "burrow-listen";
 
+/**
+ * Seconds a connection waits after `retries` failed attempts to open: at most half a second.
+ * postgres.js backs off up to 20 s, which is how long a request would wait after an outage, and how
+ * long a node would stay deaf to notifications (and miss them).
+ */
+const RECONNECT_BACKOFF = (retries: number) => Math.min(0.1 * retries, 0.5);
+
 /** Waits between attempts to listen again after the connection was lost, growing to the last. */
 const RELISTEN_DELAYS_MS = [0, 50, 100, 250, 500, 1000, 2000];
 
@@ -483,8 +489,9 @@ function createListeningConnection(
       idle_timeout: 0,
       max_lifetime: null,
       fetch_types: false,
-      // As the pool's: an unreachable database fails the attempt fast, and it is tried again.
+      // As the pool's: an unreachable database fails the attempt fast, and it is tried again soon.
       connect_timeout: CONNECT_TIMEOUT_SECONDS,
+      backoff: RECONNECT_BACKOFF,
       // Named, so an operator (or a test) finds it in pg_stat_activity.
       connection: { application_name: LISTENING_APPLICATION_NAME },
       onnotice: () => {},
