@@ -50,6 +50,9 @@ const send = (user: TestUser, method: string, path: string, json?: unknown) =>
 
 const configuredEntries = async () =>
   api.platform.db.select().from(auditLogs).where(eq(auditLogs.action, "oauth.provider_configured"));
+/** The entry the request answered by `response` wrote (rows come back in no promised order). */
+const configuredBy = async (response: Response) =>
+  (await configuredEntries()).find((entry) => entry.requestId === response.headers.get("x-request-id"));
 const storedRows = async () => api.platform.db.select().from(oauthProviders);
 
 /** Signs a new browser in through the provider; the session token, or the refusal page's code. */
@@ -137,7 +140,7 @@ describe("run-time social sign-in providers", () => {
     const refused = await api.request("/v1/auth/oauth/runtime/start");
     expect(refused.status).toBe(404);
     expect((await readProblem(refused)).code).toBe("not_found");
-    expect((await configuredEntries()).at(-1)!.metadata).toMatchObject({ change: "disabled", fields: ["enabled"] });
+    expect((await configuredBy(disabled))!.metadata).toMatchObject({ change: "disabled", fields: ["enabled"] });
 
     // A wrong secret: the provider refuses the code's exchange, so the sign-in fails.
     const wrong = await send(manager, "PATCH", "/v1/admin/oauth-providers/runtime", {
@@ -146,11 +149,11 @@ describe("run-time social sign-in providers", () => {
     });
     expect(wrong.status).toBe(200);
     expect(await wrong.text()).not.toContain("not-the-secret");
-    expect((await configuredEntries()).at(-1)!.metadata).toMatchObject({
+    expect((await configuredBy(wrong))!.metadata).toMatchObject({
       change: "updated",
       fields: ["enabled", "clientSecret"],
     });
-    expect(JSON.stringify((await configuredEntries()).at(-1))).not.toContain("not-the-secret");
+    expect(JSON.stringify(await configuredBy(wrong))).not.toContain("not-the-secret");
     const failed = await signInThrough("runtime");
     expect(failed).toEqual({ session: undefined, status: 400, code: "oauth_failed" });
 
