@@ -32,8 +32,11 @@ describe("the admin console's social sign-in providers", () => {
 
   const stored = async (id: string) =>
     (await api.platform.db.select().from(oauthProviders).where(eq(oauthProviders.id, id)))[0];
-  const entries = async () =>
-    api.platform.db.select().from(auditLogs).where(eq(auditLogs.action, "oauth.provider_configured"));
+  /** The entry the request answered by `response` wrote (rows come back in no promised order). */
+  const entryBy = async (response: Response) =>
+    (await api.platform.db.select().from(auditLogs).where(eq(auditLogs.action, "oauth.provider_configured"))).find(
+      (entry) => entry.requestId === response.headers.get("x-request-id"),
+    );
 
   test("a reader sees the configured providers, marked, with no forms; posting anyway is refused", async () => {
     const browser = await signInWithCode(api, admin, reader.user, reader.secret);
@@ -90,7 +93,7 @@ describe("the admin console's social sign-in providers", () => {
     expect(browser.lastHtml).toContain("enabled");
     expect(browser.lastHtml).not.toContain(idp.clientSecret);
     expect(await stored("acme")).toMatchObject({ scopes: ["groups"], trustEmail: true, enabled: true });
-    expect((await entries()).at(-1)).toMatchObject({ actorId: manager.user.id, targetId: "acme" });
+    expect(await entryBy(added)).toMatchObject({ actorId: manager.user.id, targetId: "acme" });
     // The sign-in starts at it.
     const start = await api.request("/v1/auth/oauth/acme/start");
     expect(start.status).toBe(302);
@@ -112,7 +115,7 @@ describe("the admin console's social sign-in providers", () => {
     });
     expect(saved.headers.get("location")).toBe("/settings?done=provider-saved");
     expect(await stored("acme")).toMatchObject({ clientSecretEncrypted: sealed, scopes: [], trustEmail: false });
-    expect((await entries()).at(-1)!.metadata).toMatchObject({ change: "updated", fields: ["trustEmail", "scopes"] });
+    expect((await entryBy(saved))!.metadata).toMatchObject({ change: "updated", fields: ["trustEmail", "scopes"] });
     // A new secret replaces it.
     await browser.get("/settings/oauth-providers/acme");
     await browser.post("/settings/oauth-providers/acme", {
