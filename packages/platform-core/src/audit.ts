@@ -2,7 +2,7 @@ import type { AuditAction } from "./audit-actions.ts";
 import type { Clock } from "./clock.ts";
 import { hmacSha256 } from "./crypto.ts";
 import { getTableColumns, type SQL } from "drizzle-orm";
-import { insertFor, named, type Database } from "./database/index.ts";
+import { insertFor, named, together, type Database } from "./database/index.ts";
 import { newId } from "./ids.ts";
 import { auditLogs } from "./schema.ts";
 import { raiseSecurityEvent, raisesSecurityEvent } from "./security-events.ts";
@@ -67,8 +67,9 @@ function scrub(value: unknown, depth = 0): unknown {
 }
 
 /**
- * Runs in the transaction of every entry written, after it (webhooks queue their deliveries here, so
- * an event commits exactly with its change). Wired at composition time.
+ * Runs in the transaction of every entry written, its statements sent together with the entry's
+ * insert (webhooks queue their deliveries here, so an event commits exactly with its change): it is
+ * given the entry's id, and must not read the entry's row back. Wired at composition time.
  */
 export type AuditObserver = ((
   db: Database,
@@ -165,11 +166,15 @@ export function createAuditLog(options: {
 
     async record(db, event, request = {}) {
       const entry = row(event, request);
-      await db.insert(auditLogs).values(entry);
       const { id, occurredAt, metadata } = entry;
-      await raiseSecurityEvent(db, event, { id, occurredAt });
-      // Observers see what the log holds: metadata without anything that could be a secret.
-      for (const observe of observers) await observe(db, { ...event, metadata }, { id, occurredAt });
+      // The entry, its security event and what observers do with it (they are given the entry's id,
+      // not its row) are sent together. Observers see what the log holds: metadata without anything
+      // that could be a secret.
+      await together([
+        db.insert(auditLogs).values(entry),
+        raiseSecurityEvent(db, event, { id, occurredAt }),
+        ...observers.map((observe) => observe(db, { ...event, metadata }, { id, occurredAt })),
+      ]);
       countAudited(metrics, event);
     },
 

@@ -1,5 +1,5 @@
 import { eq } from "drizzle-orm";
-import { PlatformError, type Database, type RequestContext, type UserId } from "@burrow/platform-core";
+import { PlatformError, together, type Database, type RequestContext, type UserId } from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
 import type { ChallengeStart } from "../mfa/challenges.ts";
 import type { Factors } from "../mfa/factors.ts";
@@ -49,18 +49,17 @@ export function createSessionStarter(
       } catch (error) {
         throw error instanceof PlatformError ? denied(error, userId, "refused_by_app", request) : error;
       }
-    const { session, token } = await sessions.create(tx, { userId: userId as UserId, methods, request, ...options });
-    const [row] = await tx
-      .update(users)
-      .set({ lastSignInAt: context.clock.now() })
-      .where(eq(users.id, userId))
-      .returning();
-    // The user's other sessions carry the previous sign-in time.
-    await sessions.changed(tx, { userId });
+    // Four writes that need nothing from each other, sent together.
+    const [{ session, token }, [row], , device] = await together([
+      sessions.create(tx, { userId: userId as UserId, methods, request, ...options }),
+      tx.update(users).set({ lastSignInAt: context.clock.now() }).where(eq(users.id, userId)).returning(),
+      // The user's other sessions carry the previous sign-in time.
+      sessions.changed(tx, { userId }),
+      devices.signedInFrom(tx, userId, request.userAgent),
+    ]);
     await context.audit.recordByUser(tx, userId, "user.signed_in", request, {
       metadata: { methods, sessionId: session.id },
     });
-    const device = await devices.signedInFrom(tx, userId, request.userAgent);
     if (device.isNew) {
       await context.audit.recordByUser(tx, userId, "user.new_device_sign_in", request, {
         metadata: { device: device.label, sessionId: session.id },
@@ -144,7 +143,11 @@ export function createSignInCompletion(
    */
   async function assertActive(tx: Database, userId: string, request: RequestContext): Promise<void> {
     const [user] = await tx
-      .select({ status: users.status, deletedAt: users.deletedAt, emailNormalized: users.emailNormalized })
+      .select({
+        status: users.status,
+        deletedAt: users.deletedAt,
+        lockedUntil: parts.throttle.lockedUntil(users.emailNormalized),
+      })
       .from(users)
       .where(eq(users.id, userId));
     if (user === undefined || user.deletedAt !== null || user.status === "deleted" || user.status === "invited")
@@ -152,7 +155,7 @@ export function createSignInCompletion(
     const deny = (error: PlatformError, reason: string) => denied(error, userId, reason, request);
     if (user.status === "suspended") throw deny(new PlatformError("account_suspended"), "suspended");
     try {
-      await parts.throttle.assertNotLocked(tx, user.emailNormalized);
+      parts.throttle.assertUnlocked(user.lockedUntil);
     } catch (error) {
       throw error instanceof PlatformError ? deny(error, "locked") : error;
     }
@@ -181,10 +184,14 @@ export function createSignInCompletion(
     },
 
     async afterFirstFactor(tx, userId, method, request, options = {}) {
-      await assertActive(tx, userId, request);
       const admin = options.result === "admin_session";
-      if (admin) await assertOperator(tx, userId, request);
-      const methods = await parts.factors.methods(tx, userId);
+      // Every check is a read: they go together, and the status check still decides first.
+      const [, , methods, policyRequiresMfa] = await together([
+        assertActive(tx, userId, request),
+        admin ? assertOperator(tx, userId, request) : undefined,
+        parts.factors.methods(tx, userId),
+        admin || context.requiresMfa(tx, userId),
+      ]);
       if (methods.length > 0) {
         const mfaToken = await parts.createChallenge(tx, {
           userId,
@@ -198,7 +205,7 @@ export function createSignInCompletion(
       }
       // Policy requires a factor this user lacks (the console always does): a session that can do
       // nothing but enrol one.
-      if (admin || (await context.requiresMfa(tx, userId))) {
+      if (policyRequiresMfa) {
         // Access tokens are verified offline and cannot carry the restriction, so a token grant gets
         // nothing — and rolls back, leaving no session behind that nobody holds.
         if (options.result === "tokens")

@@ -1,4 +1,4 @@
-import { and, eq, isNull, lt, lte, or, sql } from "drizzle-orm";
+import { and, eq, isNull, lt, lte, or, sql, type SQL, type SQLWrapper } from "drizzle-orm";
 import {
   consumeRateLimit,
   deleteInBatches,
@@ -30,8 +30,13 @@ export interface SignInThrottle {
   recordFailure(db: Database, key: string, slot: number): Promise<boolean>;
   /** The attempt succeeded: failures, lock and lock level are reset. */
   recordSuccess(db: Database, key: string): Promise<void>;
-  /** Throws 429 `too_many_attempts` with `Retry-After` while the key is locked; takes no slot. */
-  assertNotLocked(db: Database, key: string): Promise<void>;
+  /**
+   * The lock on `key` as a column of a larger select (`key` an expression of it, such as a user's
+   * normalised email), so a check reads it in the same statement as what it checks.
+   */
+  lockedUntil(key: SQLWrapper): SQL<Date | null>;
+  /** Throws 429 `too_many_attempts` with `Retry-After` while a lock read by `lockedUntil` holds. */
+  assertUnlocked(lockedUntil: Date | null): void;
 }
 
 /**
@@ -148,13 +153,14 @@ export function createSignInThrottle(options: {
       return locked.length > 0;
     },
 
-    async assertNotLocked(db, key) {
+    lockedUntil: (key) =>
+      sql`(select ${signInThrottles.lockedUntil} from ${signInThrottles} where ${signInThrottles.key} = ${key})`.mapWith(
+        signInThrottles.lockedUntil,
+      ),
+
+    assertUnlocked(lockedUntil) {
       const now = clock.now();
-      const [row] = await db
-        .select({ lockedUntil: signInThrottles.lockedUntil })
-        .from(signInThrottles)
-        .where(eq(signInThrottles.key, key));
-      if (row?.lockedUntil != null && row.lockedUntil > now) throw tooMany(row.lockedUntil.getTime() - now.getTime());
+      if (lockedUntil !== null && lockedUntil > now) throw tooMany(lockedUntil.getTime() - now.getTime());
     },
 
     async recordSuccess(db, key) {

@@ -10,6 +10,7 @@ import {
   isUniqueViolation,
   notify,
   queryRows,
+  together,
   type DatabaseHandle,
 } from "./index.ts";
 
@@ -42,6 +43,47 @@ describe("database", () => {
     ).rejects.toThrow("roll back");
     const rows = await queryRows<{ count: number | string }>(handle.db, sql`select count(*) as count from tx_probe`);
     expect(Number(rows[0]?.count)).toBe(0);
+  });
+
+  test("together: answers in list order; the first failure in the list is thrown, and the transaction rolls back", async () => {
+    await handle.db.execute(sql`create table if not exists together_probe (value int primary key)`);
+    const [inserted, read] = await handle.db.transaction((tx) =>
+      together([
+        queryRows<{ value: number }>(tx, sql`insert into together_probe values (1) returning value`),
+        queryRows<{ value: number }>(tx, sql`select 2 as value`),
+        undefined,
+      ]),
+    );
+    expect([inserted[0]?.value, read[0]?.value]).toEqual([1, 2]);
+
+    // The second entry fails before the first (which waits for an answer first): the first is thrown.
+    const failure = handle.db.transaction((tx) =>
+      together([
+        (async () => {
+          await queryRows(tx, sql`insert into together_probe values (3)`);
+          throw new Error("first in the list");
+        })(),
+        Promise.reject(new Error("first in time")),
+      ]),
+    );
+    await expect(failure).rejects.toThrow("first in the list");
+
+    // A statement that fails aborts the rest, as awaiting each in turn would.
+    const aborted = await handle.db
+      .transaction((tx) =>
+        together([
+          queryRows(tx, sql`insert into together_probe values (4)`),
+          queryRows(tx, sql`insert into together_probe values (1)`),
+          queryRows(tx, sql`insert into together_probe values (5)`),
+        ]),
+      )
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect(isUniqueViolation(aborted)).toBe(true);
+    const rows = await queryRows<{ value: number }>(handle.db, sql`select value from together_probe order by value`);
+    expect(rows.map((row) => Number(row.value))).toEqual([1]);
   });
 
   test.skipIf(process.env.DATABASE_URL === undefined)(

@@ -123,6 +123,24 @@ export function named(prefix: string, values: Record<string, unknown>): Record<s
   return out;
 }
 
+/**
+ * Statements that do not wait for each other's answers, sent together: on one connection (a
+ * transaction) the driver writes them in one go and reads their answers in one go, one round trip
+ * where awaiting each would take one apiece. Settles as the same work awaited in list order would:
+ * the first failure in the list is thrown, whichever failed first in time, and inside a transaction
+ * a failure aborts the rest as it would have. Each entry starts when it is listed (a query builder
+ * when `together` reaches it), so list a statement only once what it needs is known.
+ */
+export async function together<const T extends readonly unknown[]>(
+  work: T,
+): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const settled = await Promise.allSettled(work);
+  for (const outcome of settled) if (outcome.status === "rejected") throw outcome.reason;
+  return settled.map((outcome) => (outcome as PromiseFulfilledResult<unknown>).value) as {
+    -readonly [K in keyof T]: Awaited<T[K]>;
+  };
+}
+
 /** Sends a NOTIFY on `channel`; inside a transaction it is delivered on commit only. */
 export async function notify(db: Database, channel: string, payload: string): Promise<void> {
   await db.execute(sql`select pg_notify(${channel}, ${payload})`);
