@@ -4,12 +4,12 @@ import {
   generateKeyPair,
   importJWK,
   jwtVerify,
-  SignJWT,
   errors as joseErrors,
   type CryptoKey,
   type JWK,
   type JWTPayload,
 } from "jose";
+import { createPrivateKey, sign as signEd25519, type KeyObject } from "node:crypto";
 import { eq, inArray, sql } from "drizzle-orm";
 import {
   newId,
@@ -27,6 +27,8 @@ import {
 import { signingKeys } from "../schema.ts";
 import type { SessionRow, Sessions } from "../sessions/sessions.ts";
 import { scopeCovers } from "./api-keys.ts";
+
+const base64url = (text: string) => Buffer.from(text).toString("base64url");
 
 export const ALGORITHM = "EdDSA";
 export const ACCESS_TOKEN_TYPE = "at+jwt";
@@ -119,7 +121,8 @@ export function createSigningKeys(options: {
 }): SigningKeys {
   const { db, config, clock, keyRing, audit } = options;
   const accessTtlSeconds = Math.floor(config.tokens.accessTtlMs / 1000);
-  let active: { kid: string; privateKey: CryptoKey } | undefined;
+  /** The key that signs, and its token header already encoded (it is the same for every token). */
+  let active: { kid: string; privateKey: KeyObject; header: string } | undefined;
   let keys = new Map<string, LoadedKey>();
   let lastReload = 0;
   const verified = createClaimsCache(config.sessionCache?.maxEntries);
@@ -178,7 +181,11 @@ export function createSigningKeys(options: {
       });
       if (row.status === "active" && (nextActive === undefined || row.kid > nextActive.kid)) {
         const privateJwk = JSON.parse(keyRing.decrypt(row.privateKeyEncrypted, `signing-key:${row.kid}`)) as JWK;
-        nextActive = { kid: row.kid, privateKey: (await importJWK(privateJwk, ALGORITHM)) as CryptoKey };
+        nextActive = {
+          kid: row.kid,
+          privateKey: createPrivateKey({ key: privateJwk as JsonWebKey, format: "jwk" }),
+          header: base64url(JSON.stringify({ alg: ALGORITHM, kid: row.kid, typ: ACCESS_TOKEN_TYPE })),
+        };
       }
     }
     keys = next;
@@ -212,13 +219,19 @@ export function createSigningKeys(options: {
       if (active === undefined) await load();
       const jti = crypto.randomUUID();
       const now = Math.floor(clock.now().getTime() / 1000);
-      const token = await new SignJWT({ ...claims, jti })
-        .setProtectedHeader({ alg: ALGORITHM, kid: active!.kid, typ: ACCESS_TOKEN_TYPE })
-        .setIssuer(config.publicUrl)
-        .setAudience(config.tokens.audience)
-        .setIssuedAt(now)
-        .setExpirationTime(now + accessTtlSeconds)
-        .sign(active!.privateKey);
+      // A compact JWS signed with node:crypto: jose signs through WebCrypto, which took 50-60 µs a
+      // token here against 14-18 µs (every refresh and token grant signs one). jose verifies.
+      const { header, privateKey } = active!;
+      const payload = {
+        ...claims,
+        jti,
+        iss: config.publicUrl,
+        aud: config.tokens.audience,
+        iat: now,
+        exp: now + accessTtlSeconds,
+      };
+      const input = `${header}.${base64url(JSON.stringify(payload))}`;
+      const token = `${input}.${signEd25519(null, Buffer.from(input), privateKey).toString("base64url")}`;
       return { token, jti, expiresIn: accessTtlSeconds };
     },
 
