@@ -3,6 +3,7 @@ import { eq } from "drizzle-orm";
 import {
   createAuditLog,
   newId,
+  secretHash,
   userEvent,
   type AuditEvent,
   type AuditLog,
@@ -161,6 +162,67 @@ describe("refresh tokens", () => {
     expect((await rowsOf(family!.id)).map((row) => row.rotatedAt)).toEqual([null]);
     expect(await entriesFor(family!.id)).toHaveLength(0);
     expect((await auth.sessions.validate(sessionToken)).reason).toBe("revoked");
+  });
+
+  test("a token this node issued by rotating is redeemed without a read; the database still decides", async () => {
+    // Counts the runs of the rotation's read (the lookup by the token's hash).
+    let reads = 0;
+    const realSession = handle.db._.session;
+    const prepareQuery: typeof realSession.prepareQuery = (...args) => {
+      const prepared = realSession.prepareQuery(...args);
+      if (!args[0].sql.includes('"refresh_tokens"."token_hash" =')) return prepared;
+      const execute = prepared.execute.bind(prepared);
+      prepared.execute = (...values) => {
+        reads++;
+        return execute(...values);
+      };
+      return prepared;
+    };
+    const counted = Object.assign(Object.create(realSession), { prepareQuery });
+    const db = new Proxy(handle.db, {
+      get(target, key, receiver) {
+        if (key === "session") return counted;
+        if (key === "_") return { ...target._, session: counted };
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    const tokens = createRefreshTokens({ db, config, clock, audit, sessions: auth.sessions });
+    const chain = async () => {
+      const { session, userId } = await startFamily();
+      const first = await tokens.start(handle.db, { sessionId: session.id, userId });
+      const { refreshToken: second, familyId } = await tokens.rotate(first, {}, issuedEvent);
+      return { session, userId, second, familyId };
+    };
+
+    const { session, second, familyId } = await chain();
+    expect(reads).toBe(1);
+    const third = (await tokens.rotate(second, {}, issuedEvent)).refreshToken;
+    const fourth = (await tokens.rotate(third, {}, issuedEvent)).refreshToken;
+    expect(reads).toBe(1);
+    // Used twice within the grace window: the second use is read, and judged as before.
+    expect((await tokens.rotate(third, {}, issuedEvent)).refreshToken).not.toBe(fourth);
+    expect(reads).toBe(2);
+    expect(await entriesFor(familyId)).toHaveLength(4);
+
+    // Revoked, suspended or restricted since the token was issued: refused, and nothing is rotated.
+    await auth.sessions.revokeById(handle.db, session.id, "signed_out_elsewhere");
+    await expect(tokens.rotate(fourth, {}, issuedEvent)).rejects.toMatchObject(invalid);
+    const suspended = await chain();
+    await handle.db.update(users).set({ status: "suspended" }).where(eq(users.id, suspended.userId));
+    await expect(tokens.rotate(suspended.second, {}, issuedEvent)).rejects.toMatchObject(invalid);
+    const restricted = await chain();
+    await handle.db
+      .update(authSessions)
+      .set({ restriction: "mfa_enrolment" })
+      .where(eq(authSessions.id, restricted.session.id));
+    await expect(tokens.rotate(restricted.second, {}, issuedEvent)).rejects.toMatchObject(invalid);
+    for (const refused of [fourth, suspended.second, restricted.second]) {
+      const [row] = await handle.db
+        .select({ rotatedAt: refreshTokens.rotatedAt })
+        .from(refreshTokens)
+        .where(eq(refreshTokens.tokenHash, secretHash(refused)!));
+      expect(row?.rotatedAt).toBeNull();
+    }
   });
 
   test("reuse of a rotated token after the grace window revokes the whole family and its session, audited", async () => {

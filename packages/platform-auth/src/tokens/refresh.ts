@@ -129,6 +129,30 @@ export function createRefreshTokens(options: {
     return row;
   }
 
+  /**
+   * The tokens this node issued by rotating, by their hash, with what a rotation would read for them:
+   * the token's id and expiry, its family, and its session as last written here. Redeeming one skips
+   * the read. The claim statement still checks in the database that the token is unused and its
+   * family, session and user are as they were, and whatever it refuses is judged again from a read.
+   * A session's activity as known here is never later than the database's, so a session alive by it
+   * is alive. A client refreshing on another node, or after a restart, pays the read as before.
+   * Bounded: the oldest entry goes first.
+   */
+  const issuedHere = new Map<string, Found>();
+  const ISSUED_HERE_MAX = 50_000;
+  function remember(row: Found): void {
+    if (issuedHere.size >= ISSUED_HERE_MAX) issuedHere.delete(issuedHere.keys().next().value!);
+    issuedHere.set(row.token.tokenHash, row);
+  }
+  /** The token's row as issued here and still usable by what is known here, taken (each is used once). */
+  function takeIssued(token: string, now: Date): Found | undefined {
+    const hash = secretHash(token);
+    const row = hash === undefined ? undefined : issuedHere.get(hash);
+    if (row === undefined) return undefined;
+    issuedHere.delete(row.token.tokenHash);
+    return now < row.token.expiresAt && alive(row, now) ? row : undefined;
+  }
+
   /** Whether the family may still be used at all: its session live and full, its user active. */
   const alive = ({ family, session, userStatus }: Found, now: Date) =>
     // A session past its idle timeout is over: a refresh must not bring it back to life.
@@ -169,6 +193,7 @@ export function createRefreshTokens(options: {
                 eq(refreshTokenFamilies.id, sql.placeholder("familyId")),
                 isNull(refreshTokenFamilies.revokedAt),
                 isNull(authSessions.revokedAt),
+                isNull(authSessions.restriction),
                 eq(users.status, "active"),
               ),
             ),
@@ -188,23 +213,25 @@ export function createRefreshTokens(options: {
   }
 
   /**
-   * Claims the token for its successor (`claimStatement`). The successor's secret, or undefined
-   * when the token went first to another request or was revoked meanwhile. "transaction": outside
-   * one (`tx` is the pool), when the audit entry needs more than its row.
+   * Claims the token for its successor (`claimStatement`). The successor's secret and its row as a
+   * read would find it, or undefined when the token went first to another request or was revoked
+   * meanwhile. "transaction": outside one (`tx` is the pool), when the audit entry needs more than
+   * its row.
    */
   async function claim(
     tx: Database,
     row: Found,
     request: RequestContext,
     audited: RotationAudit | undefined,
-  ): Promise<string | undefined | "transaction"> {
+  ): Promise<{ secret: string; following: Found } | undefined | "transaction"> {
     const event = audited?.(rotatedFamily(row));
     const entry = event === undefined ? undefined : audit.recording(event, request);
     if (event !== undefined && entry === undefined && tx === db) return "transaction";
     const next = successor(row.family.id, row.family.expiresAt);
     const touch = sessions.touchValues(row.session);
+    const now = clock.now();
     const [result] = await claimStatement(touch !== undefined, entry !== undefined)(tx, {
-      now: clock.now(),
+      now,
       tokenId: row.token.id,
       familyId: row.family.id,
       ...named("next.", next.row),
@@ -213,7 +240,12 @@ export function createRefreshTokens(options: {
     });
     if (result?.won !== 1) return undefined;
     if (event !== undefined && entry === undefined) await audit.record(tx, event, request);
-    return next.secret;
+    const following: Found = {
+      ...row,
+      token: { ...row.token, ...next.row, rotatedAt: null },
+      session: touch === undefined ? row.session : { ...row.session, lastActiveAt: now },
+    };
+    return { secret: next.secret, following };
   }
 
   async function revokeFamily(tx: Database, familyId: string, sessionId: string, reason: string): Promise<void> {
@@ -243,14 +275,18 @@ export function createRefreshTokens(options: {
 
     async rotate(token, request, audited) {
       const invalid = () => new PlatformError("invalid_token", { detail: "The refresh token is not valid." });
-      // Most rotations take a read and one statement, with no transaction: a token not yet used, of a
-      // live family. A refusal found by the read writes nothing.
-      const row = await find(db, token);
+      // Most rotations take one statement with no transaction, a read before it unless this node
+      // issued the token: a token not yet used, of a live family. A refusal found by the read writes
+      // nothing.
+      const row = takeIssued(token, clock.now()) ?? (await find(db, token));
       if (row === undefined || !alive(row, clock.now())) throw invalid();
       if (row.token.rotatedAt === null) {
         if (clock.now() >= row.token.expiresAt) throw invalid();
         const won = await claim(db, row, request, audited);
-        if (won !== undefined && won !== "transaction") return { ...rotatedFamily(row), refreshToken: won };
+        if (won !== undefined && won !== "transaction") {
+          remember(won.following);
+          return { ...rotatedFamily(row), refreshToken: won.secret };
+        }
       }
       // Used before, raced, or an audit entry with more to it: judged again in a transaction.
       const outcome = await db.transaction(async (tx): Promise<Rotated | "invalid" | "reused"> => {
@@ -263,7 +299,7 @@ export function createRefreshTokens(options: {
         if (rotatedAt === null) {
           if (now >= row.token.expiresAt) return "invalid";
           const won = await claim(tx, row, request, audited);
-          if (won !== undefined && won !== "transaction") return rotated(won);
+          if (won !== undefined && won !== "transaction") return rotated(won.secret);
           // Another request rotated it a moment ago: judge this one by the grace window.
           rotatedAt =
             (
@@ -313,6 +349,8 @@ export function createRefreshTokens(options: {
     },
 
     async revoke(token, request) {
+      const hash = secretHash(token);
+      if (hash !== undefined) issuedHere.delete(hash);
       await db.transaction(async (tx) => {
         const row = await find(tx, token);
         // Revoking an unknown token answers the same (RFC 7009): nothing to say about it.
