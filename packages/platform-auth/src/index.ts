@@ -153,7 +153,6 @@ export function createAuth(options: CreateAuthOptions): Auth {
   const completion = createSignInCompletion(context, {
     startSession,
     sessions,
-    factors,
     throttle,
     createChallenge: createChallengeStore(context.clock),
   });

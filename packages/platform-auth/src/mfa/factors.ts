@@ -1,7 +1,8 @@
-import { and, asc, eq, isNotNull, isNull } from "drizzle-orm";
+import { and, asc, eq, isNotNull, isNull, sql, type SQL, type SQLWrapper } from "drizzle-orm";
 import {
   newId,
   PlatformError,
+  qualified,
   type Database,
   type KeyRing,
   type RequestContext,
@@ -96,10 +97,24 @@ export async function secondFactorMethods(
   userId: string,
 ): Promise<("totp" | "passkey" | "recovery_code")[]> {
   const rows = await db.select({ type: mfaFactors.type }).from(mfaFactors).where(confirmed(userId));
-  if (rows.length === 0) return [];
+  return methodsOf(rows.map((row) => row.type));
+}
+
+/**
+ * The types of a user's confirmed factors, comma-separated, as a column of a larger select (`userId`
+ * an expression of it), so a check reads them in the same statement as what it checks. `methodsOf`
+ * reads the answer.
+ */
+export const confirmedFactorTypes = (userId: SQLWrapper): SQL<string> =>
+  sql<string>`array_to_string(array(select ${qualified(mfaFactors.type)} from ${mfaFactors} where ${qualified(mfaFactors.userId)} = ${qualified(userId)} and ${qualified(mfaFactors.confirmedAt)} is not null), ',')`;
+
+/** The methods confirmed factors of these types give (a list, or `confirmedFactorTypes`' text). */
+export function methodsOf(types: readonly string[] | string): ("totp" | "passkey" | "recovery_code")[] {
+  const list = typeof types === "string" ? types.split(",").filter((type) => type !== "") : types;
+  if (list.length === 0) return [];
   const methods: ("totp" | "passkey" | "recovery_code")[] = [];
-  if (rows.some((row) => row.type === "totp")) methods.push("totp");
-  if (rows.some((row) => row.type === "passkey")) methods.push("passkey");
+  if (list.includes("totp")) methods.push("totp");
+  if (list.includes("passkey")) methods.push("passkey");
   methods.push("recovery_code");
   return methods;
 }

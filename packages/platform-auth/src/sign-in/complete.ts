@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import { PlatformError, together, type Database, type RequestContext, type UserId } from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
 import type { ChallengeStart } from "../mfa/challenges.ts";
-import type { Factors } from "../mfa/factors.ts";
+import { confirmedFactorTypes, methodsOf } from "../mfa/factors.ts";
 import { users } from "../schema.ts";
 import type { SessionAudience, Sessions } from "../sessions/sessions.ts";
 import type { SignInThrottle } from "./throttle.ts";
@@ -128,7 +128,6 @@ export function createSignInCompletion(
   parts: {
     startSession: StartSession;
     sessions: Pick<Sessions, "create">;
-    factors: Factors;
     throttle: SignInThrottle;
     createChallenge: (tx: Database, start: ChallengeStart) => Promise<string>;
   },
@@ -141,12 +140,17 @@ export function createSignInCompletion(
    * they are), a deleted or not-yet-set-up one gets the answer an unknown account gets, and a locked
    * one (too many wrong passwords or codes) waits out its lock whichever way it signs in.
    */
-  async function assertActive(tx: Database, userId: string, request: RequestContext): Promise<void> {
+  async function assertActive(
+    tx: Database,
+    userId: string,
+    request: RequestContext,
+  ): Promise<("totp" | "passkey" | "recovery_code")[]> {
     const [user] = await tx
       .select({
         status: users.status,
         deletedAt: users.deletedAt,
         lockedUntil: parts.throttle.lockedUntil(users.emailNormalized),
+        factorTypes: confirmedFactorTypes(users.id),
       })
       .from(users)
       .where(eq(users.id, userId));
@@ -159,6 +163,7 @@ export function createSignInCompletion(
     } catch (error) {
       throw error instanceof PlatformError ? deny(error, "locked") : error;
     }
+    return methodsOf(user.factorTypes);
   }
 
   /** The admin console is for operators: anyone else is refused after proving who they are. */
@@ -185,11 +190,11 @@ export function createSignInCompletion(
 
     async afterFirstFactor(tx, userId, method, request, options = {}) {
       const admin = options.result === "admin_session";
-      // Every check is a read: they go together, and the status check still decides first.
-      const [, , methods, policyRequiresMfa] = await together([
+      // Every check is a read: they go together, and the status check (which also reads the
+      // second factors) still decides first.
+      const [methods, , policyRequiresMfa] = await together([
         assertActive(tx, userId, request),
         admin ? assertOperator(tx, userId, request) : undefined,
-        parts.factors.methods(tx, userId),
         admin || context.requiresMfa(tx, userId),
       ]);
       if (methods.length > 0) {

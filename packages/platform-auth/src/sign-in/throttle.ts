@@ -3,6 +3,7 @@ import {
   consumeRateLimit,
   deleteInBatches,
   PlatformError,
+  qualified,
   queryRows,
   type AuditLog,
   type Clock,
@@ -154,7 +155,7 @@ export function createSignInThrottle(options: {
     },
 
     lockedUntil: (key) =>
-      sql`(select ${signInThrottles.lockedUntil} from ${signInThrottles} where ${signInThrottles.key} = ${key})`.mapWith(
+      sql`(select ${qualified(signInThrottles.lockedUntil)} from ${signInThrottles} where ${qualified(signInThrottles.key)} = ${qualified(key)})`.mapWith(
         signInThrottles.lockedUntil,
       ),
 

@@ -2,13 +2,15 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sql } from "drizzle-orm";
+import { sql, type SQLWrapper } from "drizzle-orm";
+import { pgTable, text } from "drizzle-orm/pg-core";
 import { createTestDatabase, type TestDatabase } from "../test-database.ts";
 import {
   createDatabase,
   isDatabaseUnavailable,
   isUniqueViolation,
   notify,
+  qualified,
   queryRows,
   together,
   type DatabaseHandle,
@@ -43,6 +45,27 @@ describe("database", () => {
     ).rejects.toThrow("roll back");
     const rows = await queryRows<{ count: number | string }>(handle.db, sql`select count(*) as count from tx_probe`);
     expect(Number(rows[0]?.count)).toBe(0);
+  });
+
+  test("qualified: a column of the outer query inside a subquery of a select list means the outer one", async () => {
+    // Two tables with a column of the same name: drizzle writes the outer column bare in a one-table
+    // select list, where a subquery would read it as its own.
+    const outer = pgTable("qualified_outer", { id: text("id").primaryKey() });
+    const inner = pgTable("qualified_inner", { id: text("id").primaryKey(), ownerId: text("owner_id") });
+    await handle.db.execute(sql`create table qualified_outer (id text primary key)`);
+    await handle.db.execute(sql`create table qualified_inner (id text primary key, owner_id text)`);
+    await handle.db.insert(outer).values({ id: "o1" });
+    await handle.db.insert(inner).values([{ id: "i1", ownerId: "o1" }]);
+    const owned = (owner: SQLWrapper) =>
+      handle.db
+        .select({
+          count: sql<number>`(select count(*) from ${inner} where ${qualified(inner.ownerId)} = ${owner})`.mapWith(
+            Number,
+          ),
+        })
+        .from(outer);
+    expect((await owned(qualified(outer.id)))[0]?.count).toBe(1);
+    expect((await owned(outer.id))[0]?.count).toBe(0);
   });
 
   test("together: answers in list order; the first failure in the list is thrown, and the transaction rolls back", async () => {

@@ -1,4 +1,4 @@
-import { getTableColumns, sql, type Query, type SQL } from "drizzle-orm";
+import { Column, getTableColumns, getTableName, is, sql, type Query, type SQL, type SQLWrapper } from "drizzle-orm";
 import { PgDialect, type PgDatabase, type PgQueryResultHKT, type PgTable } from "drizzle-orm/pg-core";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { extname, join, resolve } from "node:path";
@@ -121,6 +121,17 @@ export function named(prefix: string, values: Record<string, unknown>): Record<s
   const out: Record<string, unknown> = {};
   for (const key in values) out[prefix + key] = values[key];
   return out;
+}
+
+/**
+ * An expression to use inside a subquery: a column written as `"table"."column"`, anything else as
+ * it is. drizzle writes a column bare in the select list of a one-table query, and inside a
+ * subquery a bare name means the subquery's own column of that name when it has one (`"id"` in
+ * `(select … from mfa_factors where user_id = "id")` is the factor's id, not the user's).
+ */
+export function qualified(expression: SQLWrapper): SQLWrapper {
+  if (!is(expression, Column)) return expression;
+  return sql`${sql.identifier(getTableName(expression.table))}.${sql.identifier(expression.name)}`;
 }
 
 /**
