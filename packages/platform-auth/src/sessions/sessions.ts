@@ -20,6 +20,8 @@ import { createSessionCache, type PeekedSession, type SessionCache, type Session
 import { formatSessionToken, newSessionSecret, parseSessionToken } from "./tokens.ts";
 
 export type SessionRow = typeof authSessions.$inferSelect;
+/** What a session's liveness and its activity clock depend on. */
+export type SessionClock = Pick<SessionRow, "id" | "revokedAt" | "expiresAt" | "lastActiveAt" | "audience">;
 
 /** Who a session is for: the app and the API (`app`), or the admin console (`admin`). */
 export type SessionAudience = SessionRow["audience"];
@@ -119,14 +121,14 @@ export interface Sessions {
   /** Ends every live session of every account (an operator's emergency stop); returns how many. */
   revokeEveryone(db: Database, reason: string): Promise<number>;
   /** True while the session may be used now: not revoked, inside its idle and absolute lifetimes. */
-  isLive(session: SessionRow): boolean;
+  isLive(session: SessionClock): boolean;
   /**
    * Use of the session (a refresh) keeps its idle clock running: the values for `touching`'s
    * placeholders when its last activity is due to be written, else undefined. Written at most once
    * per activity-refresh interval, as validation writes it: a refresh every few seconds is no
    * reason for a write every few seconds.
    */
-  touchValues(session: SessionRow): Record<string, unknown> | undefined;
+  touchValues(session: SessionClock): Record<string, unknown> | undefined;
   /** The write of `touchValues`, done only `when` that holds: a statement or a CTE of one, built once (`compiled`). */
   touching(when?: SQL): SQL;
   /**
@@ -278,7 +280,7 @@ export function createSessions(context: AuthContext): Sessions {
     return hit;
   }
 
-  const idleEnd = (session: SessionRow) =>
+  const idleEnd = (session: SessionClock) =>
     new Date(
       Math.min(session.lastActiveAt.getTime() + lifetimes(session.audience).idleTimeoutMs, session.expiresAt.getTime()),
     );

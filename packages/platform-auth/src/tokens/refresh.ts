@@ -19,7 +19,7 @@ import {
   type Sweeper,
 } from "@burrow/platform-core";
 import { authSessions, refreshTokenFamilies, refreshTokens, users } from "../schema.ts";
-import type { Sessions } from "../sessions/sessions.ts";
+import type { SessionClock, Sessions } from "../sessions/sessions.ts";
 
 export interface Rotated {
   refreshToken: string;
@@ -117,6 +117,13 @@ export function createRefreshTokens(options: {
       .innerJoin(authSessions, eq(authSessions.id, refreshTokenFamilies.sessionId))
       .innerJoin(users, eq(users.id, refreshTokenFamilies.userId));
   type Found = Awaited<ReturnType<ReturnType<typeof found>["where"]>>[number];
+  /** What a rotation needs of what it read (a `Found`, or the little kept of a token issued here). */
+  interface Rotation {
+    token: Pick<Found["token"], "id" | "tokenHash" | "expiresAt" | "rotatedAt">;
+    family: Pick<Found["family"], "id" | "userId" | "orgId" | "expiresAt" | "revokedAt">;
+    session: SessionClock & Pick<Found["session"], "restriction">;
+    userStatus: Found["userStatus"];
+  }
   // The read every rotation starts with, built once.
   const findQuery = found(db)
     .where(eq(refreshTokens.tokenHash, sql.placeholder("hash")))
@@ -138,14 +145,14 @@ export function createRefreshTokens(options: {
    * is alive. A client refreshing on another node, or after a restart, pays the read as before.
    * Bounded: the oldest entry goes first.
    */
-  const issuedHere = new Map<string, Found>();
+  const issuedHere = new Map<string, Rotation>();
   const ISSUED_HERE_MAX = 50_000;
-  function remember(row: Found): void {
+  function remember(row: Rotation): void {
     if (issuedHere.size >= ISSUED_HERE_MAX) issuedHere.delete(issuedHere.keys().next().value!);
     issuedHere.set(row.token.tokenHash, row);
   }
   /** The token's row as issued here and still usable by what is known here, taken (each is used once). */
-  function takeIssued(token: string, now: Date): Found | undefined {
+  function takeIssued(token: string, now: Date): Rotation | undefined {
     const hash = secretHash(token);
     const row = hash === undefined ? undefined : issuedHere.get(hash);
     if (row === undefined) return undefined;
@@ -154,7 +161,7 @@ export function createRefreshTokens(options: {
   }
 
   /** Whether the family may still be used at all: its session live and full, its user active. */
-  const alive = ({ family, session, userStatus }: Found, now: Date) =>
+  const alive = ({ family, session, userStatus }: Rotation, now: Date) =>
     // A session past its idle timeout is over: a refresh must not bring it back to life.
     family.revokedAt === null &&
     now < family.expiresAt &&
@@ -162,7 +169,7 @@ export function createRefreshTokens(options: {
     session.restriction === null &&
     userStatus === "active";
 
-  const rotatedFamily = ({ family, session }: Found) => ({
+  const rotatedFamily = ({ family, session }: Rotation) => ({
     sessionId: session.id,
     userId: family.userId,
     familyId: family.id,
@@ -220,10 +227,10 @@ export function createRefreshTokens(options: {
    */
   async function claim(
     tx: Database,
-    row: Found,
+    row: Rotation,
     request: RequestContext,
     audited: RotationAudit | undefined,
-  ): Promise<{ secret: string; following: Found } | undefined | "transaction"> {
+  ): Promise<{ secret: string; following: Rotation } | undefined | "transaction"> {
     const event = audited?.(rotatedFamily(row));
     const entry = event === undefined ? undefined : audit.recording(event, request);
     if (event !== undefined && entry === undefined && tx === db) return "transaction";
@@ -240,10 +247,26 @@ export function createRefreshTokens(options: {
     });
     if (result?.won !== 1) return undefined;
     if (event !== undefined && entry === undefined) await audit.record(tx, event, request);
-    const following: Found = {
-      ...row,
-      token: { ...row.token, ...next.row, rotatedAt: null },
-      session: touch === undefined ? row.session : { ...row.session, lastActiveAt: now },
+    // Only what a rotation needs is kept (a few hundred bytes), not the rows read.
+    const { family, session } = row;
+    const following: Rotation = {
+      token: { id: next.row.id, tokenHash: next.row.tokenHash, expiresAt: next.row.expiresAt, rotatedAt: null },
+      family: {
+        id: family.id,
+        userId: family.userId,
+        orgId: family.orgId,
+        expiresAt: family.expiresAt,
+        revokedAt: family.revokedAt,
+      },
+      session: {
+        id: session.id,
+        revokedAt: session.revokedAt,
+        expiresAt: session.expiresAt,
+        lastActiveAt: touch === undefined ? session.lastActiveAt : now,
+        audience: session.audience,
+        restriction: session.restriction,
+      },
+      userStatus: row.userStatus,
     };
     return { secret: next.secret, following };
   }
