@@ -138,7 +138,8 @@ export function createSignInCompletion(
   /**
    * One status check for every path: a suspended account is told so (the caller has just proven who
    * they are), a deleted or not-yet-set-up one gets the answer an unknown account gets, and a locked
-   * one (too many wrong passwords or codes) waits out its lock whichever way it signs in.
+   * one (too many wrong passwords or codes) waits out its lock whichever way it signs in. Read in
+   * the same statement: the account's second-factor methods, returned.
    */
   async function assertActive(
     tx: Database,
