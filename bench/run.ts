@@ -1,8 +1,8 @@
 // `bun run bench`: the benchmark suite (issue 17). It creates fresh PostgreSQL databases, seeds
 // 100,000 users with a session each, starts real server processes and loads them with wrk over
 // loopback: raw Hono returning a constant (the baseline, same load, same run, and again right before
-// each row read as a ratio to it), Burrow's API in each scenario, and Better Auth's get-session (the peer). It prints one markdown table with each row's
-// bound and ✓/✗. Method, machine and figures: docs/benchmarks.md. Settings (environment):
+// and right after each row read as a ratio to it), Burrow's API in each scenario, and Better Auth's
+// get-session (the peer). It prints one markdown table with each row's bound and ✓/✗. Method, machine and figures: docs/benchmarks.md. Settings (environment):
 //   BENCH_DURATION=10        seconds per wrk scenario (each after a BENCH_WARMUP=2 s warm-up)
 //   BENCH_CONNECTIONS=64     connections for the throughput scenarios; BENCH_THREADS=2 wrk threads
 //   BENCH_USERS=100000       seeded users and sessions (PostgreSQL); BENCH_PGLITE_USERS for PGlite
@@ -380,19 +380,27 @@ async function main(): Promise<void> {
     bound: `reference${failureNote(baseline)}`,
   });
   /**
-   * Each ratio row is measured right after a baseline of its own: this VM's speed drifts by tens of
-   * percent within minutes, and a row is then read against the machine as it was when it ran. The
-   * baseline server idles in between (no load, no CPU).
+   * Each ratio row is measured between two baselines of its own, one right before it and one right
+   * after, and read against their mean: this VM's speed drifts by tens of percent within minutes,
+   * and a row is then read against the machine as it was while it ran, whichever way it drifted.
+   * The PostgreSQL upkeep a row leaves (the rows it wrote) is done before the baseline after it, so
+   * that baseline is not slowed by the row's own aftermath. The baseline server idles in between
+   * (no load, no CPU).
    */
-  const beside = new Map<Load, Load>();
-  async function besideBaseline(name: string, measure: () => Promise<Load>): Promise<Load> {
-    const reference = await loadBaseline(`baseline beside ${name}`);
+  const beside = new Map<Load, { before: Load; after: Load }>();
+  async function besideBaseline(name: string, measure: () => Promise<Load>, databaseUrl?: string): Promise<Load> {
+    const before = await loadBaseline(`baseline before ${name}`);
     const result = await measure();
-    beside.set(result, reference);
+    if (databaseUrl !== undefined) await settle(databaseUrl);
+    const after = await loadBaseline(`baseline after ${name}`);
+    beside.set(result, { before, after });
     return result;
   }
-  const baselineOf = (result: Load) => beside.get(result) ?? baseline;
-  const ofBaseline = (result: Load) => result.rps / baselineOf(result).rps;
+  const baselineRps = (result: Load) => {
+    const bracket = beside.get(result);
+    return bracket === undefined ? baseline.rps : (bracket.before.rps + bracket.after.rps) / 2;
+  };
+  const ofBaseline = (result: Load) => result.rps / baselineRps(result);
 
   // The peer: Better Auth's get-session, on its own database on the same PostgreSQL.
   const peer = await measurePeer();
@@ -446,30 +454,38 @@ async function main(): Promise<void> {
   );
 
   const chainsPerThread = REFRESH_CHAINS / 2 / THREADS;
-  const refresh = await besideBaseline("refresh rotation", async () => {
-    await wrk({
-      url: `${api.url}/v1/auth/token`,
-      script: "refresh.lua",
-      args: [String(chainsPerThread), "0"],
-      seconds: WARMUP,
-    });
-    return load(
-      "refresh rotation",
-      {
+  const refresh = await besideBaseline(
+    "refresh rotation",
+    async () => {
+      await wrk({
         url: `${api.url}/v1/auth/token`,
         script: "refresh.lua",
-        args: [String(chainsPerThread), String(REFRESH_CHAINS / 2)],
-      },
-      0,
-    );
-  });
+        args: [String(chainsPerThread), "0"],
+        seconds: WARMUP,
+      });
+      return load(
+        "refresh rotation",
+        {
+          url: `${api.url}/v1/auth/token`,
+          script: "refresh.lua",
+          args: [String(chainsPerThread), String(REFRESH_CHAINS / 2)],
+        },
+        0,
+      );
+    },
+    databaseUrl,
+  );
 
-  // Bare verification is measured here, beside the sign-in rows, with the API idle: same machine
-  // state. The rotations above wrote tens of thousands of rows; their upkeep is done first.
-  await settle(databaseUrl);
-  const argonOne = await argon2Sequential(BENCH_PASSWORD, quick ? 20 : 100);
-  const argonAll = await argon2Saturated(BENCH_PASSWORD, Math.max(2, DURATION / 2));
-  log(`bare Argon2id: p95 ${argonOne.p95.toFixed(1)} ms one at a time, ${argonAll.toFixed(1)}/s on all cores`);
+  // Bare verification is measured beside the sign-in rows, as the baseline is beside the others:
+  // right before them with the API idle (the rotations' upkeep was done with the refresh row), and
+  // right after them with the API stopped. The sign-in rows are read against the mean.
+  const bareArgon2 = async (when: string) => {
+    const one = await argon2Sequential(BENCH_PASSWORD, quick ? 20 : 100);
+    const all = await argon2Saturated(BENCH_PASSWORD, Math.max(2, DURATION / 2));
+    log(`bare Argon2id ${when}: p95 ${one.p95.toFixed(1)} ms one at a time, ${all.toFixed(1)}/s on all cores`);
+    return { one, all };
+  };
+  const argonBefore = await bareArgon2("before the sign-in rows");
   const signInArgs = [String(USERS), BENCH_PASSWORD];
   const signInOne = await load(
     "sign-in, one client",
@@ -495,6 +511,15 @@ async function main(): Promise<void> {
   );
   clearInterval(sampler);
   await api.stop();
+  const argonAfter = await bareArgon2("after the sign-in rows");
+  const argonOne = {
+    p50: (argonBefore.one.p50 + argonAfter.one.p50) / 2,
+    p95: (argonBefore.one.p95 + argonAfter.one.p95) / 2,
+    p99: (argonBefore.one.p99 + argonAfter.one.p99) / 2,
+  };
+  const argonAll = (argonBefore.all + argonAfter.all) / 2;
+  const argonNote = (of: (bare: typeof argonBefore) => number, format: (value: number) => string) =>
+    `mean of ${format(of(argonBefore))} before and ${format(of(argonAfter))} after`;
 
   // Burrow, cache off: one query per request.
   const apiOff = await startApi("burrow-cache-off", { databaseUrl }, "off");
@@ -515,6 +540,12 @@ async function main(): Promise<void> {
   const pglite = await measurePglite((measure) => besideBaseline("session check, PGlite", measure));
   await baselineServer.stop();
 
+  const bracketNote = (result: Load) => {
+    const bracket = beside.get(result);
+    return bracket === undefined
+      ? ""
+      : ` (baselines beside it: ${fmtInt(bracket.before.rps)} before, ${fmtInt(bracket.after.rps)} after)`;
+  };
   // The table. A throughput row: the load's figures, its ratio to the baseline, the bound as worded.
   const loadRow = (scenario: string, result: Load, bound: string, pass?: boolean): Row => ({
     scenario,
@@ -522,7 +553,7 @@ async function main(): Promise<void> {
     p50: result.p50,
     p99: result.p99,
     ratio: ofBaseline(result),
-    bound: `${bound}${beside.has(result) ? ` (baseline beside it: ${fmtInt(baselineOf(result).rps)})` : ""}${failureNote(result)}`,
+    bound: `${bound}${bracketNote(result)}${failureNote(result)}`,
     ...(pass === undefined ? {} : { pass }),
   });
   const cacheOnPass =
@@ -553,7 +584,12 @@ async function main(): Promise<void> {
       rps: argonAll,
       p50: argonOne.p50,
       p99: argonOne.p99,
-      bound: `reference: p95 ${fmtTime(argonOne.p95)} one at a time, ${argonAll.toFixed(1)}/s on all cores`,
+      bound:
+        `reference: p95 ${fmtTime(argonOne.p95)} one at a time (${argonNote((bare) => bare.one.p95, fmtTime)}), ` +
+        `${argonAll.toFixed(1)}/s on all cores (${argonNote(
+          (bare) => bare.all,
+          (rate) => `${rate.toFixed(1)}/s`,
+        )})`,
     },
     {
       scenario: "sign-in, one client",
