@@ -71,6 +71,24 @@ describe("sign-up and sign-in (verification off)", () => {
     expect((await session.json()).user.id).toBe(user.id);
   });
 
+  test("the right password clears the failures before it: the count starts again from nothing", async () => {
+    // BURROW_LOCKOUT is 5 failures in 15 minutes: 4 + 4 would lock if the sign-in between kept them.
+    const user = await signUpUser(api);
+    const wrongTimes = async (times: number) => {
+      for (let attempt = 0; attempt < times; attempt++) {
+        const response = await signIn(api, user.email, "not the password at all");
+        expect((await readProblem(response)).code).toBe("invalid_credentials");
+      }
+    };
+    await wrongTimes(4);
+    expect((await signIn(api, user.email, user.password)).status).toBe(200);
+    await wrongTimes(4);
+    expect((await signIn(api, user.email, user.password)).status).toBe(200);
+    // The fifth failure in a row locks, as it would have from the start.
+    await wrongTimes(5);
+    expect((await readProblem(await signIn(api, user.email, user.password))).code).toBe("too_many_attempts");
+  });
+
   test("an unknown email and a wrong password get byte-identical answers", async () => {
     const user = await signUpUser(api);
     const headers = { "x-request-id": "fixed-request-id-1" };

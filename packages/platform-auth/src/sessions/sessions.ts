@@ -68,6 +68,8 @@ export interface Sessions {
       audience?: SessionAudience;
       /** An operator acting as the user: IMPERSONATION.sessionMs, and never a recent authentication. */
       impersonatorId?: string;
+      /** An id made beforehand (`newId("session")`), so what records the session can be sent with it. */
+      id?: SessionId;
     },
   ): Promise<{ session: SessionRow; token: string }>;
   /**
@@ -286,9 +288,9 @@ export function createSessions(context: AuthContext): Sessions {
     );
 
   const sessions: Sessions = {
-    async create(db, { userId, methods, request, restriction, audience = "app", impersonatorId }) {
+    async create(db, { userId, methods, request, restriction, audience = "app", impersonatorId, id: madeId }) {
       const now = clock.now();
-      const id = newId("session", now.getTime());
+      const id = madeId ?? newId("session", now.getTime());
       const secret = newSessionSecret();
       const [session] = await db
         .insert(authSessions)

@@ -2,6 +2,7 @@ import { and, desc, eq, isNull, sql } from "drizzle-orm";
 import {
   isUniqueViolation,
   PlatformError,
+  together,
   type Database,
   type RequestContext,
   type SessionId,
@@ -102,6 +103,52 @@ export function createAccounts(
     // The rule covers the current password and the ones before it: keep only what it needs.
     await tx.execute(sql`delete from password_history where user_id = ${user.id} and id not in (
       select id from password_history where user_id = ${user.id} order by created_at desc, id desc limit ${policy.historySize - 1})`);
+  }
+
+  /**
+   * What follows a right password: the account's own state (suspended, not set up, address not
+   * verified), then the completion every sign-in ends in.
+   */
+  async function afterPassword(
+    user: typeof users.$inferSelect,
+    hash: string,
+    password: string,
+    request: RequestContext,
+    options: { result?: SignInResult; orgId?: string | null },
+  ): Promise<SignInOutcome> {
+    if (user.status === "suspended") {
+      await audit.recordByUser(db, user.id, "user.sign_in_failed", request, {
+        outcome: "denied",
+        metadata: { method: "password", reason: "suspended" },
+      });
+      throw new PlatformError("account_suspended");
+    }
+    if (user.status !== "active") throw new PlatformError("invalid_credentials");
+    if (verificationRequired() && user.emailVerifiedAt === null) {
+      const verificationEmailSent = await db.transaction(async (tx) => {
+        await audit.recordByUser(tx, user.id, "user.sign_in_failed", request, {
+          outcome: "denied",
+          metadata: { method: "password", reason: "email_not_verified" },
+        });
+        return notices.resendVerification(tx, user);
+      });
+      // Only the account's password gets here, so saying whether a mail went out reveals nothing.
+      throw new PlatformError("email_not_verified", { extensions: { verificationEmailSent } });
+    }
+
+    return parts.completion.transaction(async (tx) => {
+      // Hashes made under older parameters are upgraded while we hold the plaintext.
+      if (hasher.needsRehash(hash)) {
+        await tx
+          .update(credentialsPassword)
+          .set({ hash: await hasher.hash(password), updatedAt: clock.now() })
+          .where(eq(credentialsPassword.userId, user.id));
+      }
+      return parts.completion.afterFirstFactor(tx, user.id, "password", request, {
+        result: options.result ?? "session",
+        orgId: options.orgId ?? null,
+      });
+    });
   }
 
   return {
@@ -223,41 +270,14 @@ export function createAccounts(
         throw new PlatformError("invalid_credentials");
       }
 
-      const { user } = row;
-      await throttle.recordSuccess(db, key);
-      if (user.status === "suspended") {
-        await audit.recordByUser(db, user.id, "user.sign_in_failed", request, {
-          outcome: "denied",
-          metadata: { method: "password", reason: "suspended" },
-        });
-        throw new PlatformError("account_suspended");
-      }
-      if (user.status !== "active") throw new PlatformError("invalid_credentials");
-      if (verificationRequired() && user.emailVerifiedAt === null) {
-        const verificationEmailSent = await db.transaction(async (tx) => {
-          await audit.recordByUser(tx, user.id, "user.sign_in_failed", request, {
-            outcome: "denied",
-            metadata: { method: "password", reason: "email_not_verified" },
-          });
-          return notices.resendVerification(tx, user);
-        });
-        // Only the account's password gets here, so saying whether a mail went out reveals nothing.
-        throw new PlatformError("email_not_verified", { extensions: { verificationEmailSent } });
-      }
-
-      return parts.completion.transaction(async (tx) => {
-        // Hashes made under older parameters are upgraded while we hold the plaintext.
-        if (hasher.needsRehash(row.hash)) {
-          await tx
-            .update(credentialsPassword)
-            .set({ hash: await hasher.hash(password), updatedAt: clock.now() })
-            .where(eq(credentialsPassword.userId, user.id));
-        }
-        return parts.completion.afterFirstFactor(tx, user.id, "password", request, {
-          result: options.result ?? "session",
-          orgId: options.orgId ?? null,
-        });
-      });
+      const { user, hash } = row;
+      // The password was right: the slate is cleared while the rest goes on, which needs nothing
+      // from it.
+      const [, outcome] = await together([
+        throttle.recordSuccess(db, key),
+        afterPassword(user, hash, password, request, options),
+      ]);
+      return outcome;
     },
 
     async signOut(session, request) {

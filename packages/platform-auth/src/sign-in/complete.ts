@@ -1,5 +1,5 @@
 import { eq } from "drizzle-orm";
-import { PlatformError, together, type Database, type RequestContext, type UserId } from "@burrow/platform-core";
+import { newId, PlatformError, together, type Database, type RequestContext, type UserId } from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
 import type { ChallengeStart } from "../mfa/challenges.ts";
 import { confirmedFactorTypes, methodsOf } from "../mfa/factors.ts";
@@ -49,17 +49,17 @@ export function createSessionStarter(
       } catch (error) {
         throw error instanceof PlatformError ? denied(error, userId, "refused_by_app", request) : error;
       }
-    // Four writes that need nothing from each other, sent together.
+    // Five writes that need nothing from each other, sent together: the session's id is made first,
+    // so its audit entry goes with it.
+    const sessionId = newId("session", context.clock.now().getTime());
     const [{ session, token }, [row], , device] = await together([
-      sessions.create(tx, { userId: userId as UserId, methods, request, ...options }),
+      sessions.create(tx, { userId: userId as UserId, methods, request, ...options, id: sessionId }),
       tx.update(users).set({ lastSignInAt: context.clock.now() }).where(eq(users.id, userId)).returning(),
       // The user's other sessions carry the previous sign-in time.
       sessions.changed(tx, { userId }),
       devices.signedInFrom(tx, userId, request.userAgent),
+      context.audit.recordByUser(tx, userId, "user.signed_in", request, { metadata: { methods, sessionId } }),
     ]);
-    await context.audit.recordByUser(tx, userId, "user.signed_in", request, {
-      metadata: { methods, sessionId: session.id },
-    });
     if (device.isNew) {
       await context.audit.recordByUser(tx, userId, "user.new_device_sign_in", request, {
         metadata: { device: device.label, sessionId: session.id },
