@@ -403,7 +403,7 @@ async function main(): Promise<void> {
   const ofBaseline = (result: Load) => result.rps / baselineRps(result);
 
   // The peer: Better Auth's get-session, on its own database on the same PostgreSQL.
-  const peer = await measurePeer();
+  const peer = await besideBaseline("peer", measurePeer);
 
   // Burrow, cache on: memory idle and with every session cached, then the throughput scenarios.
   const api = await startApi("burrow-cache-on", { databaseUrl }, "on");
@@ -556,14 +556,17 @@ async function main(): Promise<void> {
     bound: `${bound}${bracketNote(result)}${failureNote(result)}`,
     ...(pass === undefined ? {} : { pass }),
   });
+  // The peer was measured minutes before, on a machine whose speed drifts: the two are compared as
+  // each compares to the baselines beside it (the raw ratio of their req/s is shown too).
+  const overPeer = ofBaseline(cookieOn) / ofBaseline(peer);
   const cacheOnPass =
-    clean(cookieOn) && ofBaseline(cookieOn) >= 0.4 && cookieOn.p99 <= 5 && cookieOn.rps >= 15 * peer.rps;
+    clean(cookieOn) && ofBaseline(cookieOn) >= 0.4 && cookieOn.p99 <= 5 && overPeer >= 15;
   rows.push(
     loadRow(`peer: Better Auth get-session (default configuration, ${PEER_USERS} sessions)`, peer, `reference`),
     loadRow(
       `session check by cookie, cache on (${fmtInt(USERS)} sessions)`,
       cookieOn,
-      `≥ 40% of baseline, p99 ≤ 5 ms, ≥ 15× peer (${(cookieOn.rps / peer.rps).toFixed(1)}×)`,
+      `≥ 40% of baseline, p99 ≤ 5 ms, ≥ 15× peer (${overPeer.toFixed(1)}×; ${(cookieOn.rps / peer.rps).toFixed(1)}× in raw req/s)`,
       cacheOnPass,
     ),
     loadRow(
