@@ -559,8 +559,7 @@ async function main(): Promise<void> {
   // The peer was measured minutes before, on a machine whose speed drifts: the two are compared as
   // each compares to the baselines beside it (the raw ratio of their req/s is shown too).
   const overPeer = ofBaseline(cookieOn) / ofBaseline(peer);
-  const cacheOnPass =
-    clean(cookieOn) && ofBaseline(cookieOn) >= 0.4 && cookieOn.p99 <= 5 && overPeer >= 15;
+  const cacheOnPass = clean(cookieOn) && ofBaseline(cookieOn) >= 0.4 && cookieOn.p99 <= 5 && overPeer >= 15;
   rows.push(
     loadRow(`peer: Better Auth get-session (default configuration, ${PEER_USERS} sessions)`, peer, `reference`),
     loadRow(
