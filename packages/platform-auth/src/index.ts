@@ -305,11 +305,11 @@ export {
   SESSION_CACHE_TTL_MS,
   SESSIONS_CHANNEL,
   type CachedSession,
-  type PeekedSession,
   type SessionCache,
   type SessionChange,
 } from "./sessions/cache.ts";
 export type {
+  PeekedSession,
   PublicSession,
   SessionAudience,
   SessionRow,

@@ -43,6 +43,12 @@ describe("crypto", () => {
     expect(constantTimeEqual("abc", "abc")).toBe(true);
     expect(constantTimeEqual("abc", "abd")).toBe(false);
     expect(constantTimeEqual("abc", "abcd")).toBe(false);
+    expect(constantTimeEqual("abcd", "abc")).toBe(false);
+    expect(constantTimeEqual("", "")).toBe(true);
+    expect(constantTimeEqual("", "a")).toBe(false);
+    // UTF-16 units compared as they are: two lone surrogates are not one replacement character.
+    expect(constantTimeEqual("\ud800", "\udc00")).toBe(false);
+    expect(constantTimeEqual("é", "e\u0301")).toBe(false);
   });
 
   test("the key ring encrypts with the newest key and decrypts with any", () => {

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from "node:crypto";
 
 /** Random bytes as base64url. 32 bytes (256 bits) by default; never fewer than 16 (128 bits). */
 export function randomToken(bytes = 32): string {
@@ -31,16 +31,16 @@ export function hmacSha256(key: string | Uint8Array, input: string | Uint8Array)
   return createHmac("sha256", key).update(input).digest("hex");
 }
 
-/** Compares two strings in time that depends only on their length, not on where they differ. */
+/**
+ * Compares two strings in time that depends only on `left`'s length, not on where they differ.
+ * UTF-16 units are compared in place (no buffers: the cached session check compares a hash on every
+ * request); on a length mismatch `left` is compared with itself, so the work is the same.
+ */
 export function constantTimeEqual(left: string, right: string): boolean {
-  const leftBytes = Buffer.from(left);
-  const rightBytes = Buffer.from(right);
-  // Compare against itself on length mismatch so the timing does not reveal the mismatch position.
-  if (leftBytes.length !== rightBytes.length) {
-    timingSafeEqual(leftBytes, leftBytes);
-    return false;
-  }
-  return timingSafeEqual(leftBytes, rightBytes);
+  const other = left.length === right.length ? right : left;
+  let difference = left.length ^ right.length;
+  for (let i = 0; i < left.length; i++) difference |= left.charCodeAt(i) ^ other.charCodeAt(i);
+  return difference === 0;
 }
 
 /** One AES-256 key of the ring: a version label and 32 bytes. */

@@ -17,10 +17,21 @@ export function readSessionCookie(c: Context, config: Config): string | undefine
   return sessionCookieIn(c.req.raw.headers.get("Cookie"), sessionCookie(config).name);
 }
 
-/** The session cookie's value in a `Cookie` header (as Hono's getCookie reads it). */
+/**
+ * The session cookie's value in a `Cookie` header (as Hono's getCookie reads it). A header that is
+ * the one cookie, with a value of plain token characters, is read without parsing (a session check
+ * by cookie on every request of an app): Hono would give the same value.
+ */
 export function sessionCookieIn(header: string | null, name: string): string | undefined {
-  return header ? parseCookies(header, name)[name] : undefined;
+  if (!header) return undefined;
+  if (header.startsWith(name) && header.charCodeAt(name.length) === 61 /* = */) {
+    const value = header.slice(name.length + 1);
+    if (PLAIN_VALUE.test(value)) return value;
+  }
+  return parseCookies(header, name)[name];
 }
+/** Characters that Hono's parse neither trims, unquotes nor decodes, and that end no cookie. */
+const PLAIN_VALUE = /^[\w.~-]+$/;
 
 export function writeSessionCookie(c: Context, config: Config, token: string): void {
   const { name, secure } = sessionCookie(config);

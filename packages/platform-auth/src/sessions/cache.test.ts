@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { PublicUser } from "../users/users.ts";
+import type { SessionRow } from "./sessions.ts";
 import { createSessionCache, type CachedSession } from "./cache.ts";
 
 /** An entry as validation stores it: a full row and its user. */
@@ -39,15 +40,19 @@ function entry(sessionId: string, userId: string): CachedSession {
   };
 }
 
+/** The session's part of the answer, as the cache is handed it: here its id and last activity. */
+const sessionJson = (session: SessionRow) =>
+  JSON.stringify({ id: session.id, lastActiveAt: session.lastActiveAt.toISOString() });
+
 function listeningCache(maxEntries = 10) {
-  const cache = createSessionCache({ maxEntries });
+  const cache = createSessionCache({ maxEntries, sessionJson });
   cache.listener.onConnectionChange!(true);
   return cache;
 }
 
 describe("session cache", () => {
   test("holds nothing until its node is listening, and nothing while it is not", () => {
-    const cache = createSessionCache({ maxEntries: 10 });
+    const cache = createSessionCache({ maxEntries: 10, sessionJson });
     cache.store(entry("ses_a", "usr_1"), cache.epoch());
     expect(cache.size).toBe(0);
     cache.listener.onConnectionChange!(true);
@@ -62,7 +67,7 @@ describe("session cache", () => {
   });
 
   test("turned off, it never holds anything", () => {
-    const cache = createSessionCache({ maxEntries: undefined });
+    const cache = createSessionCache({ maxEntries: undefined, sessionJson });
     cache.listener.onConnectionChange!(true);
     cache.store(entry("ses_a", "usr_1"), cache.epoch());
     expect(cache.trusted).toBe(false);
@@ -124,12 +129,18 @@ describe("session cache", () => {
     first.user.metadata.plan = "free";
     expect(cache.get("ses_a")).toEqual(stored);
     const peeked = cache.peek("ses_a")!;
-    expect(peeked.session).toEqual(stored.session);
     expect(peeked.userStatus).toBe("active");
-    expect(JSON.parse(peeked.userJson)).toEqual(stored.user);
+    expect(peeked.lastActiveAt).toBe(stored.session.lastActiveAt.getTime());
+    const answer = { user: stored.user, session: { id: "ses_a", lastActiveAt: "2026-03-01T12:00:00.000Z" } };
+    expect(JSON.parse(cache.answerOf(peeked))).toEqual(answer);
     const later = new Date("2026-03-01T12:05:00.000Z");
     cache.noteActivity("ses_a", later);
     expect(cache.get("ses_a")!.session.lastActiveAt).toEqual(later);
+    // The answer held moves with the activity: rendered again for it, the user's part unchanged.
+    expect(JSON.parse(cache.answerOf(cache.peek("ses_a")!))).toEqual({
+      user: stored.user,
+      session: { id: "ses_a", lastActiveAt: "2026-03-01T12:05:00.000Z" },
+    });
     cache.noteActivity("ses_a", new Date("2026-03-01T12:01:00.000Z"));
     expect(cache.get("ses_a")!.session.lastActiveAt).toEqual(later);
   });

@@ -16,12 +16,19 @@ import type { AuthContext } from "../context.ts";
 import { ADMIN_SESSION_LIFETIMES, IMPERSONATION, REAUTHENTICATION_WINDOW_MS } from "../flows/lifetimes.ts";
 import { authSessions, users } from "../schema.ts";
 import { toPublicUser, type PublicUser } from "../users/users.ts";
-import { createSessionCache, type PeekedSession, type SessionCache, type SessionChange } from "./cache.ts";
+import { createSessionCache, sessionAnswerJson, type SessionCache, type SessionChange } from "./cache.ts";
 import { formatSessionToken, newSessionSecret, parseSessionToken } from "./tokens.ts";
 
 export type SessionRow = typeof authSessions.$inferSelect;
 /** What a session's liveness and its activity clock depend on. */
 export type SessionClock = Pick<SessionRow, "id" | "revokedAt" | "expiresAt" | "lastActiveAt" | "audience">;
+
+/** A live session the cache answered for: whose it is, and GET /v1/auth/session's answer for it. */
+export interface PeekedSession {
+  sessionId: string;
+  userId: string;
+  answerJson: string;
+}
 
 /** Who a session is for: the app and the API (`app`), or the admin console (`admin`). */
 export type SessionAudience = SessionRow["audience"];
@@ -152,6 +159,8 @@ export interface Sessions {
   /** Records a fresh authentication on the session (step-up): its time, and the method used. */
   markAuthenticated(db: Database, session: SessionRow, method: string): Promise<void>;
   toPublic(session: SessionRow, currentId?: string): PublicSession;
+  /** GET /v1/auth/session's answer for a session and its user, as JSON (what a cached check holds). */
+  answerJson(caller: { session: SessionRow; user: PublicUser }): string;
 }
 
 /**
@@ -206,7 +215,11 @@ export function createSessions(context: AuthContext): Sessions {
     .where(eq(authSessions.id, sql.placeholder("id")))
     .prepare("burrow_touch_session");
 
-  const cache = createSessionCache({ maxEntries: config.sessionCache?.maxEntries, metrics: context.metrics });
+  const cache = createSessionCache({
+    maxEntries: config.sessionCache?.maxEntries,
+    sessionJson: (session) => JSON.stringify(sessions.toPublic(session, session.id)),
+    metrics: context.metrics,
+  });
 
   /**
    * The session by id: from the cache when allowed and held (only what passed every check is
@@ -247,23 +260,31 @@ export function createSessions(context: AuthContext): Sessions {
 
   /**
    * The checks, without the write: the verdict, or "touch" when the session is live but its last
-   * activity is due to be written (only `check` does that).
+   * activity is due to be written (only `check` does that). Times in epoch milliseconds: a cached
+   * entry holds them so.
    */
   function verdict(
-    session: SessionRow,
+    session: { revokedAt: unknown; lastActiveAt: number; expiresAt: number; audience: SessionAudience },
     userStatus: PublicUser["status"],
-    now: Date,
+    now: number,
   ): Exclude<SessionValidation["reason"], null> | "live" | "touch" {
     if (session.revokedAt !== null) return "revoked";
-    if (now >= idleEnd(session)) return "expired";
+    const { idleTimeoutMs, activityRefreshMs } = lifetimes(session.audience);
+    if (now >= Math.min(session.lastActiveAt + idleTimeoutMs, session.expiresAt)) return "expired";
     if (userStatus !== "active") return userStatus === "suspended" ? "suspended" : "revoked";
-    if (now.getTime() - session.lastActiveAt.getTime() >= lifetimes(session.audience).activityRefreshMs) return "touch";
+    if (now - session.lastActiveAt >= activityRefreshMs) return "touch";
     return "live";
   }
 
   async function check({ session, user }: { session: SessionRow; user: PublicUser }): Promise<SessionValidation> {
     const now = clock.now();
-    const outcome = verdict(session, user.status, now);
+    const times = {
+      revokedAt: session.revokedAt,
+      lastActiveAt: session.lastActiveAt.getTime(),
+      expiresAt: session.expiresAt.getTime(),
+      audience: session.audience,
+    };
+    const outcome = verdict(times, user.status, now.getTime());
     if (outcome === "live") return { session, user, reason: null };
     if (outcome !== "touch") return { session: null, user: null, reason: outcome };
     await touchQuery.execute({ id: session.id, at: now });
@@ -274,12 +295,12 @@ export function createSessions(context: AuthContext): Sessions {
 
   /** A cached, live session that needs no write, or undefined (then `lookup` decides). */
   function peekCached(sessionId: string, secretHash: string | undefined): PeekedSession | undefined {
-    const hit = cache.peek(sessionId);
-    if (hit === undefined || (secretHash !== undefined && !constantTimeEqual(hit.session.secretHash, secretHash)))
+    const held = cache.peek(sessionId);
+    if (held === undefined || (secretHash !== undefined && !constantTimeEqual(held.secretHash, secretHash)))
       return undefined;
-    if (verdict(hit.session, hit.userStatus, clock.now()) !== "live") return undefined;
+    if (verdict(held, held.userStatus, clock.now().getTime()) !== "live") return undefined;
     cache.countHit();
-    return hit;
+    return { sessionId: held.id, userId: held.userId, answerJson: cache.answerOf(held) };
   }
 
   const idleEnd = (session: SessionClock) =>
@@ -495,6 +516,9 @@ export function createSessions(context: AuthContext): Sessions {
         .where(eq(authSessions.id, session.id));
       await cache.changed(db, { sessionId: session.id });
     },
+
+    answerJson: ({ session, user }) =>
+      sessionAnswerJson(JSON.stringify(user), JSON.stringify(sessions.toPublic(session, session.id))),
 
     toPublic(session, currentId) {
       return {

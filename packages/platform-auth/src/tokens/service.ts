@@ -6,7 +6,7 @@ import {
   type RequestContext,
   type UserId,
 } from "@burrow/platform-core";
-import type { PeekedSession } from "../sessions/cache.ts";
+import type { PeekedSession } from "../sessions/sessions.ts";
 import type { SessionRow, Sessions, ValidateOptions } from "../sessions/sessions.ts";
 import type { Accounts, SignedIn } from "../sign-in/accounts.ts";
 import type { PublicUser } from "../users/users.ts";
@@ -174,7 +174,7 @@ export function createAccessTokens(options: {
       const claims = keys.verified(token);
       if (claims === undefined) return undefined;
       const peeked = sessions.peekById(claims.sid);
-      if (peeked === undefined || peeked.session.userId !== claims.sub) return undefined;
+      if (peeked === undefined || peeked.userId !== claims.sub) return undefined;
       return { ...peeked, claims };
     },
 

@@ -1,4 +1,4 @@
-import type { AccessTokens, PublicUser, SessionRow, Sessions } from "@burrow/platform-auth";
+import type { AccessTokens, PeekedSession, Sessions } from "@burrow/platform-auth";
 import type { Config } from "@burrow/platform-core";
 import { BEARER, handOver, identifySession, JWT } from "../authenticate/index.ts";
 import { sessionCookie, sessionCookieIn } from "../cookies.ts";
@@ -6,19 +6,6 @@ import type { Edge } from "../edge/index.ts";
 
 /** The route template of the session check (the log line's and the metrics' `route`). */
 export const CURRENT_SESSION_ROUTE = "/v1/auth/session";
-
-/**
- * The answer to GET /v1/auth/session, as the route sends it; `userJson` when the user is at hand
- * as its JSON already (the session cache holds it so, and the fast lane answers from it): the
- * same bytes either way.
- */
-export function currentSessionJson(
-  caller: { session: SessionRow; user: PublicUser } | { session: SessionRow; userJson: string },
-  sessions: Pick<Sessions, "toPublic">,
-): string {
-  const session = JSON.stringify(sessions.toPublic(caller.session, caller.session.id));
-  return `{"user":${"userJson" in caller ? caller.userJson : JSON.stringify(caller.user)},"session":${session}}`;
-}
 
 /** What the fast lane answers with: the routes' answer, or nothing (they answer), now or later. */
 export type FastLane = (request: Request) => Response | Promise<Response | undefined> | undefined;
@@ -49,10 +36,10 @@ export function sessionFastLane(options: {
   function answer(
     request: Request,
     started: number,
-    caller: { session: SessionRow; user: PublicUser } | { session: SessionRow; userJson: string },
+    { userId, answerJson }: Omit<PeekedSession, "sessionId">,
   ): Response {
     const requestId = edge.requestId(request.headers.get("x-request-id"));
-    const response = new Response(currentSessionJson(caller, sessions), {
+    const response = new Response(answerJson, {
       status: 200,
       headers: edge.jsonAnswerHeaders(path, request.headers.get("origin"), requestId),
     });
@@ -62,7 +49,7 @@ export function sessionFastLane(options: {
       route: CURRENT_SESSION_ROUTE,
       status: 200,
       started,
-      userId: caller.session.userId,
+      userId,
     });
     return response;
   }
@@ -92,7 +79,12 @@ export function sessionFastLane(options: {
     };
     return identified.then(
       (outcome) =>
-        "caller" in outcome && outcome.caller.kind === "session" ? answer(request, started, outcome.caller) : leave(),
+        "caller" in outcome && outcome.caller.kind === "session"
+          ? answer(request, started, {
+              userId: outcome.caller.session.userId,
+              answerJson: sessions.answerJson(outcome.caller),
+            })
+          : leave(),
       leave,
     );
   };

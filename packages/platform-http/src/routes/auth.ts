@@ -3,7 +3,6 @@ import type { SessionId } from "@burrow/platform-core";
 import type { TypedResponse } from "hono";
 import type { JSONParsed } from "hono/utils/types";
 import { requireCaller, requireSession } from "../authenticate/index.ts";
-import { currentSessionJson } from "../current-session/index.ts";
 import { type Platform } from "../compose/platform.ts";
 import { clearSessionCookie } from "../cookies.ts";
 import { type AppEnv } from "../env.ts";
@@ -155,7 +154,7 @@ export function authRoutes(platform: Platform): OpenAPIHono<AppEnv> {
       // Reading who the session is stays open to its access tokens.
       const caller = await requireCaller(c, { allowRestricted: true });
       // The same bytes c.json() would send, from the serialized answer held for this session.
-      return c.body(currentSessionJson(caller, auth.sessions), 200, {
+      return c.body(auth.sessions.answerJson(caller), 200, {
         "Content-Type": "application/json",
       }) as unknown as TypedResponse<JSONParsed<z.infer<typeof CurrentSessionAnswer>>, 200, "json">;
     })
