@@ -29,13 +29,21 @@ describe("ids", () => {
     expect([...frozen].sort()).toEqual(frozen);
   });
 
-  test("carry UUIDv7's version and variant bits", () => {
-    const body = newId("user").slice(4);
-    let value = 0n;
-    for (const character of body) value = value * 32n + BigInt("0123456789abcdefghjkmnpqrstvwxyz".indexOf(character));
-    const hex = value.toString(16).padStart(32, "0");
-    expect(hex[12]).toBe("7");
-    expect(["8", "9", "a", "b"]).toContain(hex[16]!);
+  test("carry UUIDv7's version and variant bits, after the millisecond in the first 48", () => {
+    for (const ms of [0, 1, 1_750_000_000_123, 2 ** 48 - 1, undefined]) {
+      for (let repeat = 0; repeat < 50; repeat++) {
+        const before = Date.now();
+        const body = newId("user", ms).slice(4);
+        let value = 0n;
+        for (const character of body)
+          value = value * 32n + BigInt("0123456789abcdefghjkmnpqrstvwxyz".indexOf(character));
+        const hex = value.toString(16).padStart(32, "0");
+        if (ms === undefined) expect(parseInt(hex.slice(0, 12), 16)).toBeGreaterThanOrEqual(before);
+        else expect(parseInt(hex.slice(0, 12), 16)).toBe(ms);
+        expect(hex[12]).toBe("7");
+        expect(["8", "9", "a", "b"]).toContain(hex[16]!);
+      }
+    }
   });
 
   test("are unique", () => {
