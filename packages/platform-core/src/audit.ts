@@ -2,7 +2,7 @@ import type { AuditAction } from "./audit-actions.ts";
 import type { Clock } from "./clock.ts";
 import { hmacSha256 } from "./crypto.ts";
 import { getTableColumns, type SQL } from "drizzle-orm";
-import { insertFor, named, together, type Database } from "./database/index.ts";
+import { compiled, insertFor, named, placeholders, together, type Database } from "./database/index.ts";
 import { newId } from "./ids.ts";
 import { auditLogs } from "./schema.ts";
 import { raiseSecurityEvent, raisesSecurityEvent } from "./security-events.ts";
@@ -158,6 +158,7 @@ export function createAuditLog(options: {
       metadata,
     } satisfies Record<(typeof AUDIT_ENTRY_KEYS)[number], unknown>;
   };
+  const entering = compiled((db) => db.insert(auditLogs).values(placeholders(AUDIT_ENTRY_KEYS)));
   const log: AuditLog = {
     ipForStorage,
     recordByUser(db, userId, action, request, details = {}) {
@@ -171,7 +172,7 @@ export function createAuditLog(options: {
       // not its row) are sent together. Observers see what the log holds: metadata without anything
       // that could be a secret.
       await together([
-        db.insert(auditLogs).values(entry),
+        entering(db, entry),
         raiseSecurityEvent(db, event, { id, occurredAt }),
         ...observers.map((observe) => observe(db, { ...event, metadata }, { id, occurredAt })),
       ]);

@@ -1,8 +1,10 @@
 import { and, desc, eq, gt, isNull, lt, ne, or, sql, type SQL } from "drizzle-orm";
 import {
+  compiled,
   constantTimeEqual,
   deleteInBatches,
   newId,
+  placeholders,
   PlatformError,
   sha256,
   type Config,
@@ -18,6 +20,23 @@ import { authSessions, users } from "../schema.ts";
 import { toPublicUser, type PublicUser } from "../users/users.ts";
 import { createSessionCache, sessionAnswerJson, type SessionCache, type SessionChange } from "./cache.ts";
 import { formatSessionToken, newSessionSecret, parseSessionToken } from "./tokens.ts";
+
+/** The columns a session is created with (it starts unrevoked). */
+const SESSION_KEYS = [
+  "id",
+  "secretHash",
+  "userId",
+  "createdAt",
+  "expiresAt",
+  "lastActiveAt",
+  "ip",
+  "userAgent",
+  "authMethods",
+  "authenticatedAt",
+  "restriction",
+  "audience",
+  "impersonatorId",
+] as const;
 
 export type SessionRow = typeof authSessions.$inferSelect;
 /** What a session's liveness and its activity clock depend on. */
@@ -308,33 +327,33 @@ export function createSessions(context: AuthContext): Sessions {
       Math.min(session.lastActiveAt.getTime() + lifetimes(session.audience).idleTimeoutMs, session.expiresAt.getTime()),
     );
 
+  // Every sign-in's insert, built once.
+  const inserting = compiled((db) => db.insert(authSessions).values(placeholders(SESSION_KEYS)).returning());
+
   const sessions: Sessions = {
     async create(db, { userId, methods, request, restriction, audience = "app", impersonatorId, id: madeId }) {
       const now = clock.now();
       const id = madeId ?? newId("session", now.getTime());
       const secret = newSessionSecret();
-      const [session] = await db
-        .insert(authSessions)
-        .values({
-          id,
-          secretHash: sha256(secret),
-          userId,
-          createdAt: now,
-          expiresAt: new Date(
-            now.getTime() +
-              (impersonatorId === undefined ? lifetimes(audience).absoluteLifetimeMs : IMPERSONATION.sessionMs),
-          ),
-          lastActiveAt: now,
-          ip: audit.ipForStorage(request.ip),
-          userAgent: request.userAgent?.slice(0, 512) ?? null,
-          authMethods: methods,
-          // An impersonation never passes a step-up: the operator does not know the user's secrets.
-          authenticatedAt: impersonatorId === undefined ? now : new Date(0),
-          restriction: restriction ?? null,
-          audience,
-          impersonatorId: impersonatorId ?? null,
-        })
-        .returning();
+      const [session] = await inserting(db, {
+        id,
+        secretHash: sha256(secret),
+        userId,
+        createdAt: now,
+        expiresAt: new Date(
+          now.getTime() +
+            (impersonatorId === undefined ? lifetimes(audience).absoluteLifetimeMs : IMPERSONATION.sessionMs),
+        ),
+        lastActiveAt: now,
+        ip: audit.ipForStorage(request.ip),
+        userAgent: request.userAgent?.slice(0, 512) ?? null,
+        authMethods: methods,
+        // An impersonation never passes a step-up: the operator does not know the user's secrets.
+        authenticatedAt: impersonatorId === undefined ? now : new Date(0),
+        restriction: restriction ?? null,
+        audience,
+        impersonatorId: impersonatorId ?? null,
+      } satisfies Record<(typeof SESSION_KEYS)[number], unknown>);
       return { session: session!, token: formatSessionToken({ id, secret }) };
     },
 

@@ -1,5 +1,6 @@
 import { and, desc, eq, isNull, sql } from "drizzle-orm";
 import {
+  compiled,
   isUniqueViolation,
   PlatformError,
   together,
@@ -62,6 +63,14 @@ export function createAccounts(
   const { notices } = parts;
   const { sessions, throttle } = parts;
   const verificationRequired = () => config.emailVerification === "required";
+  // The account an address signs in to, with its password: every password sign-in starts here.
+  const passwordHolder = compiled((db) =>
+    db
+      .select({ user: users, hash: credentialsPassword.hash })
+      .from(users)
+      .innerJoin(credentialsPassword, eq(credentialsPassword.userId, users.id))
+      .where(and(holdsAddress(sql.placeholder("email")), isNull(users.deletedAt))),
+  );
   const contextWords = serviceWords({ productName: config.email.productName, publicUrl: config.publicUrl });
 
   function assertPolicy(password: string, personal: { email: string; name?: string | null }): void {
@@ -224,11 +233,7 @@ export function createAccounts(
 
     async signIn(input, request, options = {}) {
       const typed = normalizeEmail(input.email);
-      const [row] = await db
-        .select({ user: users, hash: credentialsPassword.hash })
-        .from(users)
-        .innerJoin(credentialsPassword, eq(credentialsPassword.userId, users.id))
-        .where(and(holdsAddress(typed), isNull(users.deletedAt)));
+      const [row] = await passwordHolder(db, { email: typed });
       // One lock per account, whichever of its addresses is typed: it is counted on the primary one
       // (an unknown address on itself), so added addresses give no extra guesses.
       const key = row?.user.emailNormalized ?? typed;

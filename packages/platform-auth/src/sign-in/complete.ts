@@ -1,5 +1,13 @@
-import { eq } from "drizzle-orm";
-import { newId, PlatformError, together, type Database, type RequestContext, type UserId } from "@burrow/platform-core";
+import { eq, sql } from "drizzle-orm";
+import {
+  compiled,
+  newId,
+  PlatformError,
+  together,
+  type Database,
+  type RequestContext,
+  type UserId,
+} from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
 import type { ChallengeStart } from "../mfa/challenges.ts";
 import { confirmedFactorTypes, methodsOf } from "../mfa/factors.ts";
@@ -40,6 +48,13 @@ export function createSessionStarter(
   parts: { sessions: Sessions; devices: KnownDevices; notices: Notices },
 ): StartSession {
   const { sessions, devices, notices } = parts;
+  const signedIn = compiled((db) =>
+    db
+      .update(users)
+      .set({ lastSignInAt: sql.placeholder("at") as unknown as Date })
+      .where(eq(users.id, sql.placeholder("id")))
+      .returning(),
+  );
   return async (tx, userId, methods, request, options = {}) => {
     // Only a builder's hook needs the user read before the session starts.
     if (context.beforeSignIn !== undefined)
@@ -54,7 +69,7 @@ export function createSessionStarter(
     const sessionId = newId("session", context.clock.now().getTime());
     const [{ session, token }, [row], , device] = await together([
       sessions.create(tx, { userId: userId as UserId, methods, request, ...options, id: sessionId }),
-      tx.update(users).set({ lastSignInAt: context.clock.now() }).where(eq(users.id, userId)).returning(),
+      signedIn(tx, { at: context.clock.now(), id: userId }),
       // The user's other sessions carry the previous sign-in time.
       sessions.changed(tx, { userId }),
       devices.signedInFrom(tx, userId, request.userAgent),
@@ -134,6 +149,17 @@ export function createSignInCompletion(
 ): SignInCompletion {
   const { audit } = context;
   const { startSession } = parts;
+  const standing = compiled((db) =>
+    db
+      .select({
+        status: users.status,
+        deletedAt: users.deletedAt,
+        lockedUntil: parts.throttle.lockedUntil(users.emailNormalized),
+        factorTypes: confirmedFactorTypes(users.id),
+      })
+      .from(users)
+      .where(eq(users.id, sql.placeholder("id"))),
+  );
 
   /**
    * One status check for every path: a suspended account is told so (the caller has just proven who
@@ -146,15 +172,7 @@ export function createSignInCompletion(
     userId: string,
     request: RequestContext,
   ): Promise<("totp" | "passkey" | "recovery_code")[]> {
-    const [user] = await tx
-      .select({
-        status: users.status,
-        deletedAt: users.deletedAt,
-        lockedUntil: parts.throttle.lockedUntil(users.emailNormalized),
-        factorTypes: confirmedFactorTypes(users.id),
-      })
-      .from(users)
-      .where(eq(users.id, userId));
+    const [user] = await standing(tx, { id: userId });
     if (user === undefined || user.deletedAt !== null || user.status === "deleted" || user.status === "invited")
       throw new PlatformError("invalid_credentials");
     const deny = (error: PlatformError, reason: string) => denied(error, userId, reason, request);

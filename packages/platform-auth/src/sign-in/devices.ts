@@ -1,5 +1,13 @@
 import { lt, sql } from "drizzle-orm";
-import { deleteInBatches, newId, type Clock, type Database, type Sweeper } from "@burrow/platform-core";
+import {
+  compiled,
+  deleteInBatches,
+  newId,
+  placeholders,
+  type Clock,
+  type Database,
+  type Sweeper,
+} from "@burrow/platform-core";
 import { knownDevices } from "../schema.ts";
 
 const YEAR_MS = 365 * 86_400_000;
@@ -48,21 +56,27 @@ export interface KnownDevices {
 }
 
 export function createKnownDevices(clock: Clock): KnownDevices {
+  // One statement, built once: the device remembered (or its last use moved on), and whether the
+  // account had any other device before — read from the snapshot the insert started from.
+  const remembering = compiled((db) =>
+    db
+      .insert(knownDevices)
+      .values(placeholders(["id", "userId", "label", "firstSeenAt", "lastSeenAt"]))
+      .onConflictDoUpdate({
+        target: [knownDevices.userId, knownDevices.label],
+        set: { lastSeenAt: sql.placeholder("lastSeenAt") as unknown as Date },
+      })
+      .returning({
+        id: knownDevices.id,
+        others: sql<boolean>`exists (select 1 from ${knownDevices} as other where other.user_id = ${sql.placeholder("userId")} and other.label <> ${sql.placeholder("label")})`,
+      }),
+  );
   return {
     async signedInFrom(db, userId, userAgent) {
       const label = describeDevice(userAgent);
       const now = clock.now();
       const id = newId("device", now.getTime());
-      // One statement: the device remembered (or its last use moved on), and whether the account had
-      // any other device before — read from the snapshot the insert started from.
-      const [row] = await db
-        .insert(knownDevices)
-        .values({ id, userId, label, firstSeenAt: now, lastSeenAt: now })
-        .onConflictDoUpdate({ target: [knownDevices.userId, knownDevices.label], set: { lastSeenAt: now } })
-        .returning({
-          id: knownDevices.id,
-          others: sql<boolean>`exists (select 1 from ${knownDevices} as other where other.user_id = ${userId} and other.label <> ${label})`,
-        });
+      const [row] = await remembering(db, { id, userId, label, firstSeenAt: now, lastSeenAt: now });
       // The id is ours only when the row is new: a conflict kept the existing row's.
       return { label, isNew: row!.id === id && row!.others };
     },

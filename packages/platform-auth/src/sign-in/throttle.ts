@@ -1,10 +1,10 @@
 import { and, eq, isNull, lt, lte, or, sql, type SQL, type SQLWrapper } from "drizzle-orm";
 import {
+  compiled,
   consumeRateLimit,
   deleteInBatches,
   PlatformError,
   qualified,
-  queryRows,
   type AuditLog,
   type Clock,
   type Database,
@@ -107,24 +107,27 @@ export function createSignInThrottle(options: {
       headers: { "Retry-After": String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
     });
 
+  // Every attempt takes a slot and every success clears them: both built once. Raw SQL parameters
+  // are bound as text on every driver; they are cast explicitly.
+  const at = sql`${sql.placeholder("at")}::timestamptz`;
+  const reservation = compiled<{ failures: number; locked_until: Date | string | null; lock_level: number }>(
+    () => sql`insert into sign_in_throttles as t (key, failures, locked_until, lock_level, updated_at)
+              values (${sql.placeholder("key")}, 1, null, 0, ${at})
+              on conflict (key) do update set
+                failures = case
+                  when t.locked_until is not null and t.locked_until > ${at} then t.failures
+                  when t.locked_until is not null then 1
+                  else t.failures + 1 end,
+                locked_until = case when t.locked_until is not null and t.locked_until <= ${at} then null else t.locked_until end,
+                updated_at = ${at}
+              returning failures, locked_until, lock_level`,
+  );
+  const clearing = compiled((db) => db.delete(signInThrottles).where(eq(signInThrottles.key, sql.placeholder("key"))));
+
   return {
     async reserve(db, key) {
       const now = clock.now();
-      // Raw SQL parameters are bound as text on every driver; cast them explicitly.
-      const at = sql`${now.toISOString()}::timestamptz`;
-      const [row] = await queryRows<{ failures: number; locked_until: Date | string | null; lock_level: number }>(
-        db,
-        sql`insert into sign_in_throttles as t (key, failures, locked_until, lock_level, updated_at)
-            values (${key}, 1, null, 0, ${at})
-            on conflict (key) do update set
-              failures = case
-                when t.locked_until is not null and t.locked_until > ${at} then t.failures
-                when t.locked_until is not null then 1
-                else t.failures + 1 end,
-              locked_until = case when t.locked_until is not null and t.locked_until <= ${at} then null else t.locked_until end,
-              updated_at = ${at}
-            returning failures, locked_until, lock_level`,
-      );
+      const [row] = await reservation(db, { key, at: now.toISOString() });
       const lockedUntil = row?.locked_until == null ? null : new Date(row.locked_until);
       if (lockedUntil !== null && lockedUntil > now) throw tooMany(lockedUntil.getTime() - now.getTime());
       const slot = Number(row?.failures ?? 1);
@@ -165,7 +168,7 @@ export function createSignInThrottle(options: {
     },
 
     async recordSuccess(db, key) {
-      await db.delete(signInThrottles).where(eq(signInThrottles.key, key));
+      await clearing(db, { key });
     },
   };
 }

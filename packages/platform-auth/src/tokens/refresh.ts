@@ -3,6 +3,7 @@ import {
   deleteInBatches,
   auditInsert,
   compiled,
+  type Compiled,
   insertFor,
   mintSecret,
   named,
@@ -182,7 +183,7 @@ export function createRefreshTokens(options: {
    * was are its successor, the session's activity and the audit entry written. Built once for each
    * of its shapes (with or without the activity, the entry), then only run.
    */
-  const claimStatements = new Map<string, ReturnType<typeof compiled<{ won: number }>>>();
+  const claimStatements = new Map<string, Compiled<{ won: number }[]>>();
   function claimStatement(touch: boolean, audited: boolean) {
     const shape = `${touch}|${audited}`;
     let statement = claimStatements.get(shape);

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, ilike, isNull, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, gt, ilike, isNull, or, sql, type Placeholder, type SQL } from "drizzle-orm";
 import {
   isId,
   newId,
@@ -276,5 +276,5 @@ export function createUsers(context: AuthContext, parts: { sessions: Sessions })
  * The account an address belongs to: its primary address, or another one it has verified (at most
  * one account can have, by the unique index). Unverified added addresses sign no one in.
  */
-export const holdsAddress = (normalized: string): SQL =>
+export const holdsAddress = (normalized: string | Placeholder): SQL =>
   sql`(${users.emailNormalized} = ${normalized} or ${users.id} = (select ${userEmails.userId} from ${userEmails} where ${userEmails.emailNormalized} = ${normalized} and ${userEmails.verifiedAt} is not null))`;

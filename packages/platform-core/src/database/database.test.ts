@@ -3,9 +3,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql, type SQLWrapper } from "drizzle-orm";
-import { pgTable, text } from "drizzle-orm/pg-core";
+import { eq } from "drizzle-orm";
+import { integer, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 import { createTestDatabase, type TestDatabase } from "../test-database.ts";
 import {
+  compiled,
   createDatabase,
   isDatabaseUnavailable,
   isUniqueViolation,
@@ -66,6 +68,55 @@ describe("database", () => {
         .from(outer);
     expect((await owned(qualified(outer.id)))[0]?.count).toBe(1);
     expect((await owned(outer.id))[0]?.count).toBe(0);
+  });
+
+  test("compiled: built once, run with each run's values, on the database and in any transaction", async () => {
+    const probes = pgTable("compiled_probe", {
+      id: text("id").primaryKey(),
+      at: timestamp("at", { withTimezone: true, mode: "date" }).notNull(),
+      count: integer("count").notNull(),
+    });
+    await handle.db.execute(
+      sql`create table compiled_probe (id text primary key, at timestamptz not null, count int not null)`,
+    );
+    let builds = 0;
+    const insert = compiled((db) => {
+      builds += 1;
+      return db
+        .insert(probes)
+        .values({ id: sql.placeholder("id") as never, at: sql.placeholder("at") as never, count: 1 })
+        .returning();
+    });
+    const bump = compiled((db) =>
+      db
+        .update(probes)
+        .set({ count: sql`${probes.count} + 1` })
+        .where(eq(probes.id, sql.placeholder("id")))
+        .returning({ count: probes.count }),
+    );
+    const raw = compiled<{ id: string; count: number }>(
+      () => sql`select id, count from compiled_probe where id = ${sql.placeholder("id")}`,
+    );
+    const at = new Date("2026-12-07T08:00:00.000Z");
+
+    // Typed rows (a Date, not the driver's text), outside and inside transactions, and one build.
+    const [first] = await insert(handle.db, { id: "p1", at });
+    expect(first).toEqual({ id: "p1", at, count: 1 });
+    await handle.db.transaction(async (tx) => {
+      expect(await insert(tx, { id: "p2", at })).toEqual([{ id: "p2", at, count: 1 }]);
+      expect(await bump(tx, { id: "p2" })).toEqual([{ count: 2 }]);
+    });
+    await expect(
+      handle.db.transaction(async (tx) => {
+        await bump(tx, { id: "p1" });
+        throw new Error("roll back");
+      }),
+    ).rejects.toThrow("roll back");
+    expect(builds).toBe(1);
+    // A raw statement gives the driver's rows; the rolled-back bump left p1 as it was.
+    expect(await raw(handle.db, { id: "p1" })).toEqual([{ id: "p1", count: 1 }]);
+    expect(await raw(handle.db, { id: "p2" })).toEqual([{ id: "p2", count: 2 }]);
+    expect(await raw(handle.db, { id: "absent" })).toEqual([]);
   });
 
   test("together: answers in list order; the first failure in the list is thrown, and the transaction rolls back", async () => {

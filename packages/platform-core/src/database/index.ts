@@ -1,4 +1,4 @@
-import { Column, getTableColumns, getTableName, is, sql, type Query, type SQL, type SQLWrapper } from "drizzle-orm";
+import { Column, getTableColumns, getTableName, is, SQL, sql, type SQLWrapper } from "drizzle-orm";
 import { PgDialect, type PgDatabase, type PgQueryResultHKT, type PgTable } from "drizzle-orm/pg-core";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { extname, join, resolve } from "node:path";
@@ -81,18 +81,77 @@ export async function queryRows<Row>(db: Database, query: SQL): Promise<Row[]> {
   return (result as { rows: Row[] }).rows;
 }
 
+/** A statement made by `compiled`: runs on the database or transaction given, with its placeholders' values. */
+export type Compiled<Result> = (db: Database, values: Record<string, unknown>) => Promise<Result>;
+
+/** What drizzle's query builders have in common: `prepare` makes the statement, `execute` runs it. */
+interface Preparable<Result> {
+  prepare(name: string): { execute(values?: Record<string, unknown>): Promise<Result> };
+}
+
 /**
- * A statement built once and then only run. drizzle turns an `sql` template into text on every
- * execute, which for a statement of several parts costs more than running it: `build` makes it with
- * placeholders (`sql.placeholder(name)`) the first time it runs, and each run fills them in.
+ * What a driver's prepared query holds once built (both drivers name these fields alike): the text
+ * with its parameters, some of them placeholders, and how its rows are mapped to drizzle's shape.
  */
-export function compiled<Row>(build: () => SQL): (db: Database, values: Record<string, unknown>) => Promise<Row[]> {
-  let query: Query | undefined;
-  return async (db, values) => {
-    query ??= new PgDialect().sqlToQuery(build());
-    const result: unknown = await db._.session.prepareQuery(query, undefined, undefined, false).execute(values);
-    return Array.isArray(result) ? (result as Row[]) : (result as { rows: Row[] }).rows;
+interface BuiltQuery {
+  queryString: string;
+  params: unknown[];
+  fields?: unknown;
+  _isResponseInArrayMode?: boolean;
+  customResultMapper?: unknown;
+  joinsNotNullableMap?: unknown;
+}
+
+/**
+ * A statement built once and then only run. drizzle turns a query into text on every execute, which
+ * for a statement of several parts costs more than running it. `build` makes it with placeholders
+ * (`sql.placeholder(name)`) the first time it runs, and each run fills them in, on whichever
+ * database or transaction it is given.
+ *
+ * `build` returns an `sql` template (rows come back as the driver gives them: columns by their
+ * database names) or a query builder made on the `db` it is passed (rows come back typed, as the
+ * builder's own execute would give them).
+ * @example const byEmail = compiled((db) => db.select().from(users).where(eq(users.email, sql.placeholder("email"))));
+ *          const [user] = await byEmail(tx, { email });
+ */
+export function compiled<Result>(build: (db: Database) => Preparable<Result>): Compiled<Result>;
+export function compiled<Row>(build: () => SQL): Compiled<Row[]>;
+export function compiled(build: (db: Database) => SQL | Preparable<unknown>): Compiled<unknown> {
+  let built: BuiltQuery | undefined;
+  const template = (db: Database): BuiltQuery => {
+    const made = build(db);
+    if (is(made, SQL)) {
+      const query = new PgDialect().sqlToQuery(made);
+      return { queryString: query.sql, params: query.params };
+    }
+    // Prepared only to read what it was built into; each run below makes its own on its database.
+    return made.prepare("burrow_compiled") as unknown as BuiltQuery;
   };
+  return async (db, values) => {
+    built ??= template(db);
+    const query = db._.session.prepareQuery(
+      { sql: built.queryString, params: built.params },
+      built.fields as never,
+      undefined,
+      built._isResponseInArrayMode ?? false,
+      built.customResultMapper as never,
+    ) as unknown as BuiltQuery & { execute(values: Record<string, unknown>): Promise<unknown> };
+    if (built.joinsNotNullableMap !== undefined) query.joinsNotNullableMap = built.joinsNotNullableMap;
+    const result = await query.execute(values);
+    if (built.fields !== undefined || built.customResultMapper !== undefined) return result;
+    return Array.isArray(result) ? result : (result as { rows: unknown[] }).rows;
+  };
+}
+
+/**
+ * Values for a `compiled` insert or update: each key a placeholder of its own name, filled with the
+ * column's value (a Date for a timestamp, an object for JSON) when the statement runs.
+ * @example compiled((db) => db.insert(users).values(placeholders(["id", "email"])))
+ */
+export function placeholders<const Key extends string>(keys: readonly Key[]): Record<Key, never> {
+  const out = {} as Record<Key, never>;
+  for (const key of keys) out[key] = sql.placeholder(key) as never;
+  return out;
 }
 
 /**
@@ -152,9 +211,11 @@ export async function together<const T extends readonly unknown[]>(
   };
 }
 
+const notifying = compiled(() => sql`select pg_notify(${sql.placeholder("channel")}, ${sql.placeholder("payload")})`);
+
 /** Sends a NOTIFY on `channel`; inside a transaction it is delivered on commit only. */
 export async function notify(db: Database, channel: string, payload: string): Promise<void> {
-  await db.execute(sql`select pg_notify(${channel}, ${payload})`);
+  await notifying(db, { channel, payload });
 }
 
 interface JournalEntry {

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { signWebhook } from "./signature.ts";
 import { and, desc, eq, isNull, lt, or, sql, type SQL } from "drizzle-orm";
 import {
+  compiled,
   deleteInBatches,
   enqueueJob,
   newId,
@@ -217,24 +218,26 @@ export function createWebhooks(options: {
     return { type: target.type, id: target.id };
   }
 
-  const observe: AuditObserver = async (tx, event, entry) => {
-    const type = webhookEventFor(event);
-    if (type === undefined) return;
-    const orgId = event.orgId ?? (event.target?.type === "organization" ? event.target.id : undefined);
-    const scope =
-      orgId === undefined
-        ? isNull(webhookEndpoints.orgId)
-        : or(isNull(webhookEndpoints.orgId), eq(webhookEndpoints.orgId, orgId));
-    const targets = await tx
+  // The endpoints an event goes to: enabled, the platform's or the event's organization's (none when
+  // `orgId` is null), subscribed to its type or to all. Asked of every audited action, so built once.
+  const subscribers = compiled((db) =>
+    db
       .select({ id: webhookEndpoints.id })
       .from(webhookEndpoints)
       .where(
         and(
           eq(webhookEndpoints.enabled, true),
-          scope,
-          sql`(${webhookEndpoints.eventTypes} @> ${JSON.stringify([type])}::jsonb or ${webhookEndpoints.eventTypes} @> '["*"]'::jsonb)`,
+          or(isNull(webhookEndpoints.orgId), eq(webhookEndpoints.orgId, sql.placeholder("orgId"))),
+          sql`(${webhookEndpoints.eventTypes} @> ${sql.placeholder("types")}::jsonb or ${webhookEndpoints.eventTypes} @> '["*"]'::jsonb)`,
         ),
-      );
+      ),
+  );
+
+  const observe: AuditObserver = async (tx, event, entry) => {
+    const type = webhookEventFor(event);
+    if (type === undefined) return;
+    const orgId = event.orgId ?? (event.target?.type === "organization" ? event.target.id : undefined);
+    const targets = await subscribers(tx, { orgId: orgId ?? null, types: JSON.stringify([type]) });
     if (targets.length === 0) return;
     const payload = JSON.stringify({
       type,

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { NO_METRICS, notify, queryRows, type Clock, type Database, type Metrics } from "@burrow/platform-core";
+import { NO_METRICS, notify, compiled, type Clock, type Database, type Metrics } from "@burrow/platform-core";
 import { covers } from "./permissions.ts";
 
 /** Nodes drop cached permissions when this channel names a user (or `*`). */
@@ -56,44 +56,43 @@ export function createPermissionResolver(options: {
     return changed !== undefined && (changed.has(userId) || changed.has("*"));
   };
 
+  // What a user holds in an organization (`orgId` "" for none), on the platform, and by elevation at
+  // `now`: built once.
+  const [user, org, at] = [sql.placeholder("userId"), sql.placeholder("orgId"), sql.placeholder("now")];
+  const grants = compiled<{ permission: string; role_key: string; source: string; ends_at: Date | string | null }>(
+    () =>
+      sql`select rp.permission, r.key as role_key, 'org' as source, null::timestamptz as ends_at
+              from organization_memberships m
+              join organizations o on o.id = m.org_id and o.deleted_at is null
+              join roles r on r.id = m.role_id
+              join role_permissions rp on rp.role_id = r.id
+             where m.user_id = ${user} and m.org_id = ${org}
+            union all
+            select rp.permission, r.key as role_key, 'platform' as source, null::timestamptz as ends_at
+              from principal_roles pr
+              join roles r on r.id = pr.role_id and r.scope = 'platform'
+              join role_permissions rp on rp.role_id = r.id
+             where pr.user_id = ${user} and pr.org_id is null
+            union all
+            select rp.permission, r.key as role_key, 'elevation' as source, e.ends_at
+              from elevations e
+              join roles r on r.id = e.role_id
+              join role_permissions rp on rp.role_id = r.id
+             where e.user_id = ${user} and e.status = 'active' and e.ended_at is null
+               and e.starts_at <= ${at}::timestamptz and e.ends_at > ${at}::timestamptz
+               and (e.org_id is null or (e.org_id = ${org} and exists (
+                     -- An organization's elevation counts for its members only, in a live organization.
+                     select 1 from organization_memberships em
+                       join organizations eo on eo.id = em.org_id and eo.deleted_at is null
+                      where em.org_id = e.org_id and em.user_id = e.user_id)))`,
+  );
+
   async function load(
     db: Database,
     userId: string,
     orgId: string | null,
   ): Promise<{ value: ResolvedPermissions; until: number }> {
-    const now = options.clock.now().toISOString();
-    const rows = await queryRows<{
-      permission: string;
-      role_key: string;
-      source: string;
-      ends_at: Date | string | null;
-    }>(
-      db,
-      sql`select rp.permission, r.key as role_key, 'org' as source, null::timestamptz as ends_at
-            from organization_memberships m
-            join organizations o on o.id = m.org_id and o.deleted_at is null
-            join roles r on r.id = m.role_id
-            join role_permissions rp on rp.role_id = r.id
-           where m.user_id = ${userId} and m.org_id = ${orgId ?? ""}
-          union all
-          select rp.permission, r.key as role_key, 'platform' as source, null::timestamptz as ends_at
-            from principal_roles pr
-            join roles r on r.id = pr.role_id and r.scope = 'platform'
-            join role_permissions rp on rp.role_id = r.id
-           where pr.user_id = ${userId} and pr.org_id is null
-          union all
-          select rp.permission, r.key as role_key, 'elevation' as source, e.ends_at
-            from elevations e
-            join roles r on r.id = e.role_id
-            join role_permissions rp on rp.role_id = r.id
-           where e.user_id = ${userId} and e.status = 'active' and e.ended_at is null
-             and e.starts_at <= ${now}::timestamptz and e.ends_at > ${now}::timestamptz
-             and (e.org_id is null or (e.org_id = ${orgId ?? ""} and exists (
-                   -- An organization's elevation counts for its members only, in a live organization.
-                   select 1 from organization_memberships em
-                     join organizations eo on eo.id = em.org_id and eo.deleted_at is null
-                    where em.org_id = e.org_id and em.user_id = e.user_id)))`,
-    );
+    const rows = await grants(db, { userId, orgId: orgId ?? "", now: options.clock.now().toISOString() });
     const ends = rows.filter((row) => row.ends_at !== null).map((row) => new Date(row.ends_at!).getTime());
     return {
       value: {
