@@ -103,17 +103,36 @@ describe("session cache", () => {
     expect(cache.get("ses_a")).toBeDefined();
   });
 
-  test("is bounded: the oldest stored goes first, and leaves the user's index too", () => {
+  test("is bounded: the oldest stored of its part goes first, and leaves the user's index too", () => {
+    // Ids that end alike are held in one part (the cache is kept in 64, by the ids' last characters).
     const cache = listeningCache(2);
-    cache.store(entry("ses_a", "usr_1"), cache.epoch());
-    cache.store(entry("ses_b", "usr_2"), cache.epoch());
-    cache.store(entry("ses_c", "usr_3"), cache.epoch());
+    cache.store(entry("ses_1xyz", "usr_1"), cache.epoch());
+    cache.store(entry("ses_2xyz", "usr_2"), cache.epoch());
+    cache.store(entry("ses_3xyz", "usr_3"), cache.epoch());
     expect(cache.size).toBe(2);
-    expect(cache.get("ses_a")).toBeUndefined();
-    expect(cache.get("ses_b")).toBeDefined();
+    expect(cache.get("ses_1xyz")).toBeUndefined();
+    expect(cache.get("ses_2xyz")).toBeDefined();
     cache.listener.onNotify("u:usr_3");
-    expect(cache.get("ses_c")).toBeUndefined();
+    expect(cache.get("ses_3xyz")).toBeUndefined();
     expect(cache.size).toBe(1);
+  });
+
+  test("is bounded whichever parts the ids fall in: the newest is always held", () => {
+    const cache = listeningCache(10);
+    const id = (i: number) => `ses_${i.toString(36).padStart(6, "0")}`;
+    for (let i = 0; i < 500; i++) {
+      cache.store(entry(id(i), `usr_${i}`), cache.epoch());
+      expect(cache.size).toBe(Math.min(i + 1, 10));
+      expect(cache.peek(id(i))).toBeDefined();
+    }
+    // Every user's index went with their entry: notifications for the users no longer held drop
+    // nothing, and those for the users held drop all the rest.
+    const held = Array.from({ length: 500 }, (_, i) => i).filter((i) => cache.peek(id(i)) !== undefined);
+    expect(held).toHaveLength(10);
+    for (let i = 0; i < 500; i++) if (!held.includes(i)) cache.listener.onNotify(`u:usr_${i}`);
+    expect(cache.size).toBe(10);
+    for (const i of held) cache.listener.onNotify(`u:usr_${i}`);
+    expect(cache.size).toBe(0);
   });
 
   test("hands out rows and users of their own, equal to what was stored; activity written moves the held one", () => {
