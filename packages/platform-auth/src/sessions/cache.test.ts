@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { PublicUser } from "../users/users.ts";
 import type { SessionRow } from "./sessions.ts";
-import { createSessionCache, type CachedSession } from "./cache.ts";
+import { createSessionCache, SESSION_CACHE_TTL_MS, type CachedSession } from "./cache.ts";
 
 /** An entry as validation stores it: a full row and its user. */
 function entry(sessionId: string, userId: string): CachedSession {
@@ -132,6 +132,27 @@ describe("session cache", () => {
     for (let i = 0; i < 500; i++) if (!held.includes(i)) cache.listener.onNotify(`u:usr_${i}`);
     expect(cache.size).toBe(10);
     for (const i of held) cache.listener.onNotify(`u:usr_${i}`);
+    expect(cache.size).toBe(0);
+  });
+
+  test("drops the entries that have outlived their time, and only those, with their users' index", () => {
+    const cache = listeningCache(100);
+    const ids = Array.from({ length: 40 }, (_, i) => `ses_${i}`);
+    for (const [i, id] of ids.entries()) cache.store(entry(id, `usr_${i % 4}`), cache.epoch());
+    const storedAt = new Map(ids.map((id) => [id, cache.peek(id)!.storedAt]));
+    const cutoff = storedAt.get("ses_20")!;
+    // Just short of the time of ses_20 and those stored with it: nothing has outlived it.
+    expect(cache.dropExpired(cutoff + SESSION_CACHE_TTL_MS - 1)).toBe(
+      ids.filter((id) => storedAt.get(id)! <= cutoff - 1).length,
+    );
+    const older = ids.filter((id) => storedAt.get(id)! <= cutoff);
+    const before = cache.size;
+    const dropped = cache.dropExpired(cutoff + SESSION_CACHE_TTL_MS);
+    expect(cache.size).toBe(ids.length - older.length);
+    expect(before - cache.size).toBe(dropped);
+    for (const id of ids) expect(cache.peek(id) !== undefined).toBe(!older.includes(id));
+    // The user index went with them: a notification for each user drops what is left, all of it.
+    for (let user = 0; user < 4; user++) cache.listener.onNotify(`u:usr_${user}`);
     expect(cache.size).toBe(0);
   });
 

@@ -60,6 +60,12 @@ export interface SessionCache {
   changed(tx: Database, change: SessionChange): Promise<void>;
   /** The subscription to wire to `database.listen`: evictions, and whether this node is listening. */
   listener: ChannelListener;
+  /**
+   * Drops the entries older than `SESSION_CACHE_TTL_MS` at `now`, which could never be served again;
+   * returns how many went. A timer of the cache's own does this a part of the cache a second, so a
+   * node whose checks have stopped gives the memory back within about two minutes.
+   */
+  dropExpired(now?: number): number;
 }
 
 /**
@@ -130,6 +136,15 @@ class ShardedMap<Value> {
   clear(): void {
     for (const shard of this.shards) shard.clear();
     this.size = 0;
+  }
+  /** Keys from the longest-held of shard `index` (of 64), while `old` holds for their values. */
+  oldestOf(index: number, old: (value: Value) => boolean): string[] {
+    const keys: string[] = [];
+    for (const [key, value] of this.shards[index & 63]!) {
+      if (!old(value)) break;
+      keys.push(key);
+    }
+    return keys;
   }
   /** The longest-held key of the shard `key` would go to (or of any shard, when that one is empty). */
   oldestKey(key: string): string | undefined {
@@ -210,6 +225,20 @@ function row(held: Held): SessionRow {
 }
 
 /**
+ * Calls `dropExpired` on one shard every `ms` for as long as something else holds the cache: the timer holds it
+ * weakly (and is made here, away from the cache's own variables, which a closure beside them would
+ * hold), so a cache nobody holds any more, such as a test's, stops its timer. It keeps no process up.
+ */
+function dropExpiredEvery(ms: number, cache: WeakRef<{ dropExpired(now: number, shards: number): number }>): void {
+  const timer = setInterval(() => {
+    const held = cache.deref();
+    if (held === undefined) clearInterval(timer);
+    else held.dropExpired(Date.now(), 1);
+  }, ms);
+  timer.unref();
+}
+
+/**
  * The in-process cache of validated sessions, keyed by session id, bounded in size (when full, the
  * oldest stored of the part a new entry goes to makes room: `ShardedMap`) and time. Trusted only while its node is listening on `SESSIONS_CHANNEL`: before the
  * first LISTEN holds, and from the moment the connection drops until it is back, every validation
@@ -276,7 +305,33 @@ export function createSessionCache(options: {
     return undefined;
   }
 
+  // Each shard holds its entries in the order they were stored (`store` removes before it sets), so
+  // the expired ones are at the front of each. The timer visits one shard a tick, a few milliseconds
+  // at most; once the cache has shrunk to half what it held at the last collection it asks for one,
+  // so the memory goes back to the system (the collector would otherwise wait for the heap to grow
+  // by half of what it last found live, the sessions included).
+  let nextShard = 0;
+  let sizeAtCollection = 0;
+  const upkeep = {
+    dropExpired(now: number, shards = 64): number {
+      let dropped = 0;
+      for (let visited = 0; visited < shards; visited++) {
+        const expired = entries.oldestOf(nextShard++, (entry) => now - entry.storedAt >= SESSION_CACHE_TTL_MS);
+        for (const sessionId of expired) remove(sessionId);
+        dropped += expired.length;
+      }
+      sizeAtCollection = Math.max(sizeAtCollection, entries.size + dropped);
+      if (sizeAtCollection >= 10_000 && entries.size <= sizeAtCollection / 2) {
+        sizeAtCollection = entries.size;
+        Bun.gc(true);
+      }
+      return dropped;
+    },
+  };
+  if (enabled) dropExpiredEvery(1_000, new WeakRef(upkeep));
+
   return {
+    dropExpired: (now = Date.now()) => upkeep.dropExpired(now),
     get trusted() {
       return enabled && listening;
     },
