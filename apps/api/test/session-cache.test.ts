@@ -185,6 +185,22 @@ describe("session cache across nodes", () => {
     expect(await status(other, user.token)).toBe(401);
   });
 
+  test("a sign-in's time shows on the other node: the user's cached sessions are dropped once it commits", async () => {
+    const { user, second } = await cachedOnOtherNode();
+    api.clock.advance(1_000);
+    const at = api.clock.now().toISOString();
+    expect((await signIn(api, user.email, user.password)).status).toBe(200);
+    const lastSignInSeen = async () =>
+      (
+        (await (await other.request("/v1/auth/session", { headers: bearer(second) })).json()) as {
+          user: { lastSignInAt: string };
+        }
+      ).user.lastSignInAt;
+    await eventually(async () => (await lastSignInSeen()) === at, "the new sign-in time seen");
+    // Dropped, not patched: the rest of the user is read afresh with it.
+    expect(await nameSeen(other, second)).toBe("Behind");
+  });
+
   test("a profile change shows on the other node: the cached user is dropped too", async () => {
     const { user, second } = await cachedOnOtherNode();
     const patched = await api.request("/v1/me", {

@@ -43,6 +43,17 @@ export type StartSession = (
   options?: { restriction?: "mfa_enrolment"; audience?: SessionAudience },
 ) => Promise<SignedIn>;
 
+/**
+ * What a sign-in's transaction leaves for after its commit, by transaction (`SignInCompletion.transaction`
+ * fills it). The one thing now: telling every node that the user changed (their last sign-in time), for
+ * their cached sessions. Sent inside the transaction, that NOTIFY would hold PostgreSQL's notification
+ * lock through the commit's flush, so sign-ins in flight would flush their commits one after another
+ * instead of together (docs/benchmarks.md). It is not a revocation;
+ * a node that missed it (the process stopped after the commit) serves the old time until its cache
+ * entry expires (60 s).
+ */
+const afterCommit = new WeakMap<Database, (() => Promise<void>)[]>();
+
 export function createSessionStarter(
   context: AuthContext,
   parts: { sessions: Sessions; devices: KnownDevices; notices: Notices },
@@ -67,11 +78,15 @@ export function createSessionStarter(
     // Five writes that need nothing from each other, sent together: the session's id is made first,
     // so its audit entry goes with it.
     const sessionId = newId("session", context.clock.now().getTime());
+    // The user's other sessions carry the previous sign-in time: after the commit when this is a
+    // sign-in's own transaction (see `afterCommit`), else with the transaction.
+    const committing = afterCommit.get(tx);
+    const userChanged = () => sessions.changed(committing === undefined ? tx : context.db, { userId });
+    if (committing !== undefined) committing.push(userChanged);
     const [{ session, token }, [row], , device] = await together([
       sessions.create(tx, { userId: userId as UserId, methods, request, ...options, id: sessionId }),
       signedIn(tx, { at: context.clock.now(), id: userId }),
-      // The user's other sessions carry the previous sign-in time.
-      sessions.changed(tx, { userId }),
+      committing === undefined ? userChanged() : undefined,
       devices.signedInFrom(tx, userId, request.userAgent),
       context.audit.recordByUser(tx, userId, "user.signed_in", request, { metadata: { methods, sessionId } }),
     ]);
@@ -118,6 +133,8 @@ export interface SignInCompletion {
   /**
    * The transaction a sign-in runs in. A refusal by the status check rolls it back, and its audit
    * entry is written after the rollback, so refusals are recorded and nothing else of the attempt is.
+   * What need not hold the commit (telling other nodes the user changed) is done after it, before
+   * this returns.
    */
   transaction<T>(work: (tx: Database) => Promise<T>): Promise<T>;
 }
@@ -198,13 +215,20 @@ export function createSignInCompletion(
 
   return {
     async transaction(work) {
+      const committed: (() => Promise<void>)[] = [];
+      let result: Awaited<ReturnType<typeof work>>;
       try {
-        return await context.db.transaction(work);
+        result = await context.db.transaction((tx) => {
+          afterCommit.set(tx, committed);
+          return work(tx);
+        });
       } catch (error) {
         const denial = typeof error === "object" && error !== null ? (error as Denial)[DENIAL] : undefined;
         if (denial !== undefined) await audit.record(context.db, denial.entry, denial.request);
         throw error;
       }
+      for (const then of committed) await then();
+      return result;
     },
 
     async afterFirstFactor(tx, userId, method, request, options = {}) {
