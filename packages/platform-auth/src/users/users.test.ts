@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eq, sql } from "drizzle-orm";
 import { type DatabaseHandle, type UserId } from "@burrow/platform-core";
 import { createTestClock } from "@burrow/platform-core/testing";
 import type { Auth } from "../index.ts";
+import { users } from "../schema.ts";
 import { createTestAuth } from "../test-auth.ts";
 
 describe("user services", () => {
@@ -40,6 +42,35 @@ describe("user services", () => {
     }
     // Same algorithm, same parameters, one each.
     expect(verifies).toEqual(["$argon2id$v=19$m=19456,t=2,p=1$", "$argon2id$v=19$m=19456,t=2,p=1$"]);
+  });
+
+  test("a sign-in rewrites its user's row in place: every page of users keeps room for it", async () => {
+    // 300 accounts written at once, as an import would: their pages are filled as far as the table allows.
+    const hash = await Bun.password.hash("purple submarine garden", {
+      algorithm: "argon2id",
+      memoryCost: 19_456,
+      timeCost: 2,
+    });
+    const idOf = sql.raw(`'usr_1' || lpad(to_hex(i), 25, '0')`);
+    await handle.db.execute(sql`
+      insert into users (id, email, email_normalized, name, status, email_verified_at, created_at, updated_at)
+      select ${idOf}, 'packed' || i || '@example.com', 'packed' || i || '@example.com', 'Packed ' || i, 'active', now(), now(), now()
+      from generate_series(1, 300) as i`);
+    await handle.db.execute(sql`
+      insert into credentials_password (user_id, hash, created_at, updated_at)
+      select ${idOf}, ${hash}, now(), now() from generate_series(1, 300) as i`);
+    const page = async () => {
+      const [row] = await handle.db
+        .select({ page: sql<number>`(ctid::text::point)[0]::int` })
+        .from(users)
+        .where(eq(users.emailNormalized, "packed1@example.com"));
+      return Number(row!.page);
+    };
+    const before = await page();
+    const outcome = await auth.signIn({ email: "packed1@example.com", password: "purple submarine garden" }, {});
+    expect(outcome.kind).toBe("signed_in");
+    // The new version of the row (its last sign-in time) fit beside the old one: no index was touched.
+    expect(await page()).toBe(before);
   });
 
   test("search pages by id and matches email, name or id", async () => {
