@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
+import type { UserId } from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
 import {
   BEARER_CLIENT,
@@ -87,6 +88,29 @@ describe("sign-up and sign-in (verification off)", () => {
     // The fifth failure in a row locks, as it would have from the start.
     await wrongTimes(5);
     expect((await readProblem(await signIn(api, user.email, user.password))).code).toBe("too_many_attempts");
+  });
+
+  test("the right password clears the failures before it even when the sign-in is then refused", async () => {
+    const user = await signUpUser(api);
+    const wrongTimes = async (times: number) => {
+      for (let attempt = 0; attempt < times; attempt++) {
+        const response = await signIn(api, user.email, "not the password at all");
+        expect((await readProblem(response)).code).toBe("invalid_credentials");
+      }
+    };
+    await wrongTimes(4);
+    // Refused inside the completion's transaction, which rolls back: the account is no operator.
+    await expect(
+      api.platform.auth.signIn({ email: user.email, password: user.password }, {}, { result: "admin_session" }),
+    ).rejects.toMatchObject({ code: "forbidden" });
+    await wrongTimes(4);
+    // Refused before it: the account is suspended.
+    await api.platform.db.transaction((tx) => api.platform.auth.users.suspend(tx, user.id as UserId, "system", {}));
+    expect((await readProblem(await signIn(api, user.email, user.password))).code).toBe("account_suspended");
+    await api.platform.db.transaction((tx) => api.platform.auth.users.unsuspend(tx, user.id as UserId, "system", {}));
+    await wrongTimes(4);
+    // Twelve failures, never five in a row without the right password between: no lock.
+    expect((await signIn(api, user.email, user.password)).status).toBe(200);
   });
 
   test("an unknown email and a wrong password get byte-identical answers", async () => {

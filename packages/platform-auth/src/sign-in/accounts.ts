@@ -116,7 +116,8 @@ export function createAccounts(
 
   /**
    * What follows a right password: the account's own state (suspended, not set up, address not
-   * verified), then the completion every sign-in ends in.
+   * verified), then the completion every sign-in ends in. `cleared` runs in the completion's
+   * transaction, with its writes.
    */
   async function afterPassword(
     user: typeof users.$inferSelect,
@@ -124,6 +125,7 @@ export function createAccounts(
     password: string,
     request: RequestContext,
     options: { result?: SignInResult; orgId?: string | null },
+    cleared: (tx: Database) => Promise<void>,
   ): Promise<SignInOutcome> {
     if (user.status === "suspended") {
       await audit.recordByUser(db, user.id, "user.sign_in_failed", request, {
@@ -153,10 +155,16 @@ export function createAccounts(
           .set({ hash: await hasher.hash(password), updatedAt: clock.now() })
           .where(eq(credentialsPassword.userId, user.id));
       }
-      return parts.completion.afterFirstFactor(tx, user.id, "password", request, {
-        result: options.result ?? "session",
-        orgId: options.orgId ?? null,
-      });
+      // Sent after the status check's read, which it does not change for this sign-in: the lock was
+      // checked when the attempt took its slot.
+      const [outcome] = await together([
+        parts.completion.afterFirstFactor(tx, user.id, "password", request, {
+          result: options.result ?? "session",
+          orgId: options.orgId ?? null,
+        }),
+        cleared(tx),
+      ]);
+      return outcome;
     });
   }
 
@@ -276,13 +284,15 @@ export function createAccounts(
       }
 
       const { user, hash } = row;
-      // The password was right: the slate is cleared while the rest goes on, which needs nothing
-      // from it.
-      const [, outcome] = await together([
-        throttle.recordSuccess(db, key),
-        afterPassword(user, hash, password, request, options),
-      ]);
-      return outcome;
+      // The password was right: the slate is cleared, whatever follows. With the sign-in's own
+      // writes when it commits (no commit of its own); else on its own once the sign-in is refused.
+      try {
+        return await afterPassword(user, hash, password, request, options, (tx) => throttle.recordSuccess(tx, key));
+      } catch (error) {
+        // The refusal (or the failure) is what the caller must hear, whatever this meets.
+        await throttle.recordSuccess(db, key).catch(() => undefined);
+        throw error;
+      }
     },
 
     async signOut(session, request) {
