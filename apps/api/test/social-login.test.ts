@@ -602,12 +602,16 @@ describe("social login: an app's one-time code", () => {
     });
     expect(session.status).toBe(200);
     const userId = ((await session.json()) as { user: { id: string } }).user.id;
+    // A second later, so the two entries are told apart by their time (rows come back in no set order).
+    api.clock.advance(1_000);
     const refreshed = await api.request("/v1/auth/token", {
       method: "POST",
       json: { grantType: "refresh_token", refreshToken: tokens.refreshToken },
     });
     expect(refreshed.status).toBe(200);
-    const issued = (await actions("token.issued")).filter((entry) => entry.targetId === userId);
+    const issued = (await actions("token.issued"))
+      .filter((entry) => entry.targetId === userId)
+      .sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime());
     expect(issued.map((entry) => (entry.metadata as { grantType: string }).grantType)).toEqual([
       "oauth_exchange",
       "refresh_token",

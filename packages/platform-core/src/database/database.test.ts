@@ -185,6 +185,75 @@ describe("database", () => {
     },
   );
 
+  test.skipIf(process.env.DATABASE_URL === undefined)(
+    "PostgreSQL: a transaction's BEGIN goes out with its first statement, a round trip fewer",
+    async () => {
+      // A relay between the driver and PostgreSQL that counts what the driver sends, write by write:
+      // the driver waits for an answer between two of them.
+      const target = new URL(handle.url!);
+      let writes = 0;
+      type Relay = { upstream?: import("bun").Socket<unknown>; early: Uint8Array[] };
+      const relay = Bun.listen<Relay>({
+        hostname: "127.0.0.1",
+        port: 0,
+        socket: {
+          open(client) {
+            client.data = { early: [] };
+            void Bun.connect({
+              hostname: target.hostname,
+              port: Number(target.port || 5432),
+              socket: {
+                open(server) {
+                  client.data.upstream = server;
+                  for (const chunk of client.data.early) server.write(chunk);
+                },
+                data: (_server, chunk) => void client.write(chunk),
+                close: () => void client.end(),
+              },
+            });
+          },
+          data(client, chunk) {
+            writes++;
+            if (client.data.upstream === undefined) client.data.early.push(new Uint8Array(chunk));
+            else client.data.upstream.write(chunk);
+          },
+          close: (client) => void client.data.upstream?.end(),
+        },
+      });
+      const url = new URL(handle.url!);
+      url.port = String(relay.port);
+      const relayed = await createDatabase({ databaseUrl: url.toString(), maxConnections: 1 });
+      try {
+        const sent = async (run: () => Promise<unknown>) => {
+          await run(); // once to prepare its statements on the connection
+          writes = 0;
+          await run();
+          return writes;
+        };
+        const probe = (tx: DatabaseHandle["db"]) => queryRows(tx, sql`select 1 as one`);
+        // BEGIN with the select, then COMMIT.
+        expect(await sent(() => relayed.db.transaction(probe))).toBe(2);
+        // What is set for the transaction (drizzle sends it after BEGIN) still applies to it.
+        const isolation = await relayed.db.transaction(
+          (tx) => queryRows<{ level: string }>(tx, sql`select current_setting('transaction_isolation') as level`),
+          { isolationLevel: "serializable" },
+        );
+        expect(isolation).toEqual([{ level: "serializable" }]);
+        // A transaction that fails still rolls back, and the connection serves the next.
+        await expect(
+          relayed.db.transaction(async (tx) => {
+            await probe(tx);
+            throw new Error("the work failed");
+          }),
+        ).rejects.toThrow("the work failed");
+        expect(await queryRows(relayed.db, sql`select 2 as two`)).toEqual([{ two: 2 }]);
+      } finally {
+        await relayed.close();
+        relay.stop(true);
+      }
+    },
+  );
+
   test("NOTIFY reaches a listener", async () => {
     const received: string[] = [];
     const { promise, resolve } = Promise.withResolvers<void>();
