@@ -63,14 +63,34 @@ export function createAccounts(
   const { notices } = parts;
   const { sessions, throttle } = parts;
   const verificationRequired = () => config.emailVerification === "required";
-  // The account an address signs in to, with its password: every password sign-in starts here.
-  const passwordHolder = compiled((db) =>
-    db
-      .select({ user: users, hash: credentialsPassword.hash })
-      .from(users)
-      .innerJoin(credentialsPassword, eq(credentialsPassword.userId, users.id))
-      .where(and(holdsAddress(sql.placeholder("email")), isNull(users.deletedAt))),
-  );
+  // Every password sign-in starts here, in one statement: a slot of the lockout taken, and the
+  // account the address signs in to with its password. There is one lock per account, whichever of
+  // its addresses is typed: the slot is counted on its primary address (an unknown address, or one
+  // with no password, on itself), so added addresses give no extra guesses.
+  const attempt = compiled((db) => {
+    const email = sql.placeholder("email");
+    const holds = and(holdsAddress(email), isNull(users.deletedAt));
+    const key = sql`coalesce((select ${users.emailNormalized} from ${users} inner join ${credentialsPassword} on ${credentialsPassword.userId} = ${users.id} where ${holds}), ${email})`;
+    const reserved = db
+      .$with("reserved", {
+        failures: sql<number | string>`failures`.as("failures"),
+        locked_until: sql<Date | string | null>`locked_until`.as("locked_until"),
+        lock_level: sql<number | string>`lock_level`.as("lock_level"),
+      })
+      .as(throttle.reserving(key));
+    return db
+      .with(reserved)
+      .select({
+        user: users,
+        hash: credentialsPassword.hash,
+        failures: reserved.failures,
+        locked_until: reserved.locked_until,
+        lock_level: reserved.lock_level,
+      })
+      .from(reserved)
+      .leftJoin(users, holds)
+      .leftJoin(credentialsPassword, eq(credentialsPassword.userId, users.id));
+  });
   const contextWords = serviceWords({ productName: config.email.productName, publicUrl: config.publicUrl });
 
   function assertPolicy(password: string, personal: { email: string; name?: string | null }): void {
@@ -241,11 +261,12 @@ export function createAccounts(
 
     async signIn(input, request, options = {}) {
       const typed = normalizeEmail(input.email);
-      const [row] = await passwordHolder(db, { email: typed });
-      // One lock per account, whichever of its addresses is typed: it is counted on the primary one
-      // (an unknown address on itself), so added addresses give no extra guesses.
+      const now = clock.now();
+      const [found] = await attempt(db, { email: typed, at: now.toISOString() });
+      const slot = throttle.slotOf(found, now);
+      const row = found?.user != null && found.hash !== null ? { user: found.user, hash: found.hash } : undefined;
+      // The key the slot was taken on (see `attempt`).
       const key = row?.user.emailNormalized ?? typed;
-      const slot = await throttle.reserve(db, key);
       const password = normalizePassword(input.password);
 
       // An unknown address costs one Argon2id verify too, so timing does not tell them apart.

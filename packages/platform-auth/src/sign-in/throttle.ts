@@ -24,9 +24,23 @@ import { signInThrottles } from "../schema.ts";
  * `policy.count` slots are taken, the next attempt is refused without verifying anything. A failure
  * keeps its slot; the failure that fills the last slot starts the lock; a success clears the slate.
  */
+/** What a reservation's statement returns: the counter after the slot was taken. */
+export interface Reserved {
+  failures: number | string;
+  locked_until: Date | string | null;
+  lock_level: number | string;
+}
+
 export interface SignInThrottle {
   /** Takes a slot or throws 429 `too_many_attempts` with `Retry-After`. Returns the slot number. */
   reserve(db: Database, key: string): Promise<number>;
+  /**
+   * `reserve`'s statement for a larger one (a CTE): `key` an expression, its time the placeholder
+   * `at` (an ISO string). Its row goes to `slotOf`.
+   */
+  reserving(key: SQL): SQL;
+  /** The slot a reservation's row gives, or 429 `too_many_attempts` as `reserve` throws it. */
+  slotOf(row: Reserved | undefined, now: Date): number;
   /** The attempt failed; the failure that filled the last slot locks. Returns true when it locked. */
   recordFailure(db: Database, key: string, slot: number): Promise<boolean>;
   /** The attempt succeeded: failures, lock and lock level are reset. */
@@ -110,9 +124,9 @@ export function createSignInThrottle(options: {
   // Every attempt takes a slot and every success clears them: both built once. Raw SQL parameters
   // are bound as text on every driver; they are cast explicitly.
   const at = sql`${sql.placeholder("at")}::timestamptz`;
-  const reservation = compiled<{ failures: number; locked_until: Date | string | null; lock_level: number }>(
-    () => sql`insert into sign_in_throttles as t (key, failures, locked_until, lock_level, updated_at)
-              values (${sql.placeholder("key")}, 1, null, 0, ${at})
+  const reserving = (key: SQL) =>
+    sql`insert into sign_in_throttles as t (key, failures, locked_until, lock_level, updated_at)
+              values (${key}, 1, null, 0, ${at})
               on conflict (key) do update set
                 failures = case
                   when t.locked_until is not null and t.locked_until > ${at} then t.failures
@@ -120,21 +134,29 @@ export function createSignInThrottle(options: {
                   else t.failures + 1 end,
                 locked_until = case when t.locked_until is not null and t.locked_until <= ${at} then null else t.locked_until end,
                 updated_at = ${at}
-              returning failures, locked_until, lock_level`,
-  );
+              returning failures, locked_until, lock_level`;
+  const reservation = compiled<Reserved>(() => reserving(sql`${sql.placeholder("key")}`));
+
+  function slotOf(row: Reserved | undefined, now: Date): number {
+    const lockedUntil = row?.locked_until == null ? null : new Date(row.locked_until);
+    if (lockedUntil !== null && lockedUntil > now) throw tooMany(lockedUntil.getTime() - now.getTime());
+    const slot = Number(row?.failures ?? 1);
+    // Every slot is taken by attempts still being verified: refuse without verifying.
+    if (slot > policy.count) throw tooMany(lockLength(Number(row?.lock_level ?? 0)));
+    return slot;
+  }
+
   const clearing = compiled((db) => db.delete(signInThrottles).where(eq(signInThrottles.key, sql.placeholder("key"))));
 
   return {
     async reserve(db, key) {
       const now = clock.now();
       const [row] = await reservation(db, { key, at: now.toISOString() });
-      const lockedUntil = row?.locked_until == null ? null : new Date(row.locked_until);
-      if (lockedUntil !== null && lockedUntil > now) throw tooMany(lockedUntil.getTime() - now.getTime());
-      const slot = Number(row?.failures ?? 1);
-      // Every slot is taken by attempts still being verified: refuse without verifying.
-      if (slot > policy.count) throw tooMany(lockLength(Number(row?.lock_level ?? 0)));
-      return slot;
+      return slotOf(row, now);
     },
+
+    reserving,
+    slotOf,
 
     async recordFailure(db, key, slot) {
       if (slot < policy.count) return false;
