@@ -72,43 +72,39 @@ describe("sign-up and sign-in (verification off)", () => {
     expect((await session.json()).user.id).toBe(user.id);
   });
 
+  /** `times` sign-ins with a wrong password, each refused as wrong (not as locked). */
+  const wrongTimes = async (user: { email: string }, times: number) => {
+    for (let attempt = 0; attempt < times; attempt++) {
+      const response = await signIn(api, user.email, "not the password at all");
+      expect((await readProblem(response)).code).toBe("invalid_credentials");
+    }
+  };
+
   test("the right password clears the failures before it: the count starts again from nothing", async () => {
     // BURROW_LOCKOUT is 5 failures in 15 minutes: 4 + 4 would lock if the sign-in between kept them.
     const user = await signUpUser(api);
-    const wrongTimes = async (times: number) => {
-      for (let attempt = 0; attempt < times; attempt++) {
-        const response = await signIn(api, user.email, "not the password at all");
-        expect((await readProblem(response)).code).toBe("invalid_credentials");
-      }
-    };
-    await wrongTimes(4);
+    await wrongTimes(user, 4);
     expect((await signIn(api, user.email, user.password)).status).toBe(200);
-    await wrongTimes(4);
+    await wrongTimes(user, 4);
     expect((await signIn(api, user.email, user.password)).status).toBe(200);
     // The fifth failure in a row locks, as it would have from the start.
-    await wrongTimes(5);
+    await wrongTimes(user, 5);
     expect((await readProblem(await signIn(api, user.email, user.password))).code).toBe("too_many_attempts");
   });
 
   test("the right password clears the failures before it even when the sign-in is then refused", async () => {
     const user = await signUpUser(api);
-    const wrongTimes = async (times: number) => {
-      for (let attempt = 0; attempt < times; attempt++) {
-        const response = await signIn(api, user.email, "not the password at all");
-        expect((await readProblem(response)).code).toBe("invalid_credentials");
-      }
-    };
-    await wrongTimes(4);
+    await wrongTimes(user, 4);
     // Refused inside the completion's transaction, which rolls back: the account is no operator.
     await expect(
       api.platform.auth.signIn({ email: user.email, password: user.password }, {}, { result: "admin_session" }),
     ).rejects.toMatchObject({ code: "forbidden" });
-    await wrongTimes(4);
+    await wrongTimes(user, 4);
     // Refused before it: the account is suspended.
     await api.platform.db.transaction((tx) => api.platform.auth.users.suspend(tx, user.id as UserId, "system", {}));
     expect((await readProblem(await signIn(api, user.email, user.password))).code).toBe("account_suspended");
     await api.platform.db.transaction((tx) => api.platform.auth.users.unsuspend(tx, user.id as UserId, "system", {}));
-    await wrongTimes(4);
+    await wrongTimes(user, 4);
     // Twelve failures, never five in a row without the right password between: no lock.
     expect((await signIn(api, user.email, user.password)).status).toBe(200);
   });
