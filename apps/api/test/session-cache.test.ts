@@ -201,6 +201,29 @@ describe("session cache across nodes", () => {
     expect(await nameSeen(other, second)).toBe("Behind");
   });
 
+  test("a sign-in tells the nodes about the user only when another session of theirs is live", async () => {
+    const user = await signUpUser(api);
+    const heard: string[] = [];
+    const unlisten = await other.platform.database.listen(SESSIONS_CHANNEL, (payload) => void heard.push(payload));
+    try {
+      const signInAndSettle = async () => {
+        expect((await signIn(api, user.email, user.password)).status).toBe(200);
+        await settled();
+      };
+      // Its sign-up's session lives: the sign-in is announced.
+      await signInAndSettle();
+      expect(heard).toContain(`u:${user.id}`);
+      // With every session ended, no node can serve one of them: nothing to tell.
+      await api.platform.db.transaction((tx) => api.platform.auth.sessions.revokeAll(tx, user.id as UserId, "test"));
+      await settled();
+      heard.length = 0;
+      await signInAndSettle();
+      expect(heard.filter((payload) => payload === `u:${user.id}`)).toEqual([]);
+    } finally {
+      await unlisten();
+    }
+  });
+
   test("a profile change shows on the other node: the cached user is dropped too", async () => {
     const { user, second } = await cachedOnOtherNode();
     const patched = await api.request("/v1/me", {

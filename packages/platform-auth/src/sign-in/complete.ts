@@ -1,8 +1,9 @@
-import { eq, sql } from "drizzle-orm";
+import { eq, getTableColumns, sql } from "drizzle-orm";
 import {
   compiled,
   newId,
   PlatformError,
+  qualified,
   together,
   type Database,
   type RequestContext,
@@ -11,7 +12,7 @@ import {
 import type { AuthContext } from "../context.ts";
 import type { ChallengeStart } from "../mfa/challenges.ts";
 import { confirmedFactorTypes, methodsOf } from "../mfa/factors.ts";
-import { users } from "../schema.ts";
+import { authSessions, users } from "../schema.ts";
 import type { SessionAudience, Sessions } from "../sessions/sessions.ts";
 import type { SignInThrottle } from "./throttle.ts";
 import { toPublicUser } from "../users/users.ts";
@@ -50,7 +51,7 @@ export type StartSession = (
  * lock through the commit's flush, so sign-ins in flight would flush their commits one after another
  * instead of together (docs/benchmarks.md). It is not a revocation;
  * a node that missed it (the process stopped after the commit) serves the old time until its cache
- * entry expires (60 s).
+ * entry expires (60 s). A user with no other live session needs none: caches serve live sessions only.
  */
 const afterCommit = new WeakMap<Database, (() => Promise<void>)[]>();
 
@@ -64,7 +65,11 @@ export function createSessionStarter(
       .update(users)
       .set({ lastSignInAt: sql.placeholder("at") as unknown as Date })
       .where(eq(users.id, sql.placeholder("id")))
-      .returning(),
+      .returning({
+        ...getTableColumns(users),
+        // Whether a node may hold another session of the user: a cache serves live sessions only.
+        othersLive: sql<boolean>`exists (select 1 from ${authSessions} where ${qualified(authSessions.userId)} = ${qualified(users.id)} and ${qualified(authSessions.id)} <> ${sql.placeholder("sessionId")} and ${qualified(authSessions.revokedAt)} is null and ${qualified(authSessions.expiresAt)} > ${sql.placeholder("since")}::timestamptz)`,
+      }),
   );
   return async (tx, userId, methods, request, options = {}) => {
     // Only a builder's hook needs the user read before the session starts.
@@ -79,17 +84,19 @@ export function createSessionStarter(
     // so its audit entry goes with it.
     const sessionId = newId("session", context.clock.now().getTime());
     // The user's other sessions carry the previous sign-in time: after the commit when this is a
-    // sign-in's own transaction (see `afterCommit`), else with the transaction.
+    // sign-in's own transaction (see `afterCommit`), and only if the user has another live session;
+    // else with the transaction.
     const committing = afterCommit.get(tx);
     const userChanged = () => sessions.changed(committing === undefined ? tx : context.db, { userId });
-    if (committing !== undefined) committing.push(userChanged);
+    const now = context.clock.now();
     const [{ session, token }, [row], , device] = await together([
       sessions.create(tx, { userId: userId as UserId, methods, request, ...options, id: sessionId }),
-      signedIn(tx, { at: context.clock.now(), id: userId }),
+      signedIn(tx, { at: now, id: userId, sessionId, since: now.toISOString() }),
       committing === undefined ? userChanged() : undefined,
       devices.signedInFrom(tx, userId, request.userAgent),
       context.audit.recordByUser(tx, userId, "user.signed_in", request, { metadata: { methods, sessionId } }),
     ]);
+    if (committing !== undefined && row!.othersLive) committing.push(userChanged);
     if (device.isNew) {
       await context.audit.recordByUser(tx, userId, "user.new_device_sign_in", request, {
         metadata: { device: device.label, sessionId: session.id },
