@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError, describeConfig, loadConfig, OAUTH_GITHUB_ENDPOINTS } from "./config.ts";
+import { ConfigError, defaultPoolSize, describeConfig, loadConfig, OAUTH_GITHUB_ENDPOINTS } from "./config.ts";
 
 const key = Buffer.alloc(32, 7).toString("base64");
 const withTempDir = (run: (dir: string) => void) => {
@@ -93,6 +93,19 @@ describe("config", () => {
       expect(() => loadConfig({ BURROW_DATA_DIR: dir, BURROW_LOCKOUT: "lots" })).toThrow(/BURROW_LOCKOUT/);
       expect(() => loadConfig({ BURROW_DATA_DIR: dir, PORT: "http" })).toThrow(/PORT/);
       expect(() => loadConfig({ BURROW_DATA_DIR: dir, DATABASE_URL: "mysql://x" })).toThrow(/DATABASE_URL/);
+    });
+  });
+
+  test("a pool not told its size opens twice the machine's cores and one, at most 10", () => {
+    expect([1, 2, 3, 4, 5, 64].map((cores) => defaultPoolSize(cores))).toEqual([3, 5, 7, 9, 10, 10]);
+  });
+
+  test("the pool's size is the machine's unless DATABASE_POOL_SIZE says; a count from 1 to 1,000", () => {
+    withTempDir((dir) => {
+      expect(loadConfig({ BURROW_DATA_DIR: dir }).databasePoolSize).toBe(defaultPoolSize());
+      expect(loadConfig({ BURROW_DATA_DIR: dir, DATABASE_POOL_SIZE: "20" }).databasePoolSize).toBe(20);
+      for (const refused of ["0", "-3", "2.5", "many", "1001"])
+        expect(() => loadConfig({ BURROW_DATA_DIR: dir, DATABASE_POOL_SIZE: refused })).toThrow(/DATABASE_POOL_SIZE/);
     });
   });
 

@@ -1,4 +1,5 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { z } from "zod";
 import { parseEncryptionKeys, randomToken, type EncryptionKey } from "./crypto.ts";
@@ -18,6 +19,8 @@ export interface Config {
   host: string;
   dataDir: string;
   databaseUrl: string | undefined;
+  /** PostgreSQL connections in one node's pool (`DATABASE_POOL_SIZE`, else `defaultPoolSize()`). */
+  databasePoolSize: number;
   /** Origin used to build links and cookie attributes. Never taken from a request's Host. */
   publicUrl: string;
   /**
@@ -261,6 +264,7 @@ const envSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// URL")
     .optional(),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1_000).optional(),
   PUBLIC_URL: z
     .url({ message: "PUBLIC_URL must be an origin with its scheme, such as https://example.com" })
     .refine((value) => !URL.canParse(value) || ["http:", "https:"].includes(new URL(value).protocol), {
@@ -369,6 +373,17 @@ function loadEmbeddedSecrets(dataDir: string): EmbeddedSecrets {
 }
 
 /**
+ * PostgreSQL connections a pool opens when not told: twice this machine's cores and one, at most 10
+ * (postgres.js's own default). Queries beyond it wait in postgres.js's queue or are pipelined on a
+ * busy connection. More connections than the database can run at once only add its backends' context
+ * switches and lock traffic: on 2 cores shared by API and database, 5 connections against 10 took a
+ * third less of the database's CPU per refresh rotation (docs/benchmarks.md). The machine's cores
+ * stand for the database's when they share it, as in the one-machine install; for a database on its
+ * own machine the operator sets `DATABASE_POOL_SIZE` (docs/configuration.md).
+ */
+export const defaultPoolSize = (cores = availableParallelism()): number => Math.min(10, 2 * cores + 1);
+
+/**
  * Builds the configuration from environment variables (see docs/configuration.md).
  * With no environment, Burrow runs embedded: PGlite in the data directory and secrets generated
  * once there. With NODE_ENV=production, a missing or short secret is refused by name.
@@ -456,6 +471,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: values.HOST ?? (production ? "0.0.0.0" : "127.0.0.1"),
     dataDir,
     databaseUrl: values.DATABASE_URL,
+    databasePoolSize: values.DATABASE_POOL_SIZE ?? defaultPoolSize(),
     publicUrl,
     basePath: values.BURROW_BASE_PATH,
     smtpUrl: values.SMTP_URL,

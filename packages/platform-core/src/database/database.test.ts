@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { sql, type SQLWrapper } from "drizzle-orm";
 import { eq } from "drizzle-orm";
 import { integer, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { defaultPoolSize } from "../config.ts";
 import { createTestDatabase, type TestDatabase } from "../test-database.ts";
 import {
   compiled,
@@ -181,6 +182,42 @@ describe("database", () => {
         expect(await prepared(unprepared.db)).toBe(0);
       } finally {
         await unprepared.close();
+      }
+    },
+  );
+
+  test.skipIf(process.env.DATABASE_URL === undefined)(
+    "PostgreSQL: the pool holds as many connections as it is told, defaultPoolSize() when not told",
+    async () => {
+      // More transactions than connections, each holding its connection until `size` are in at once:
+      // a pool of fewer would never let them all in, one of more would spread them over more backends.
+      const backends = async (db: DatabaseHandle["db"], size: number) => {
+        let inside = 0;
+        let full!: () => void;
+        const allIn = new Promise<void>((resolve) => {
+          full = resolve;
+        });
+        const pids = await Promise.all(
+          Array.from({ length: size + 3 }, () =>
+            db.transaction(async (tx) => {
+              const [row] = await queryRows<{ pid: number }>(tx, sql`select pg_backend_pid() as pid`);
+              if (++inside === size) full();
+              await allIn;
+              return row!.pid;
+            }),
+          ),
+        );
+        return new Set(pids).size;
+      };
+      for (const maxConnections of [2, undefined]) {
+        const pool = await createDatabase({ databaseUrl: handle.url!, maxConnections });
+        try {
+          expect(await backends(pool.db, maxConnections ?? defaultPoolSize())).toBe(
+            maxConnections ?? defaultPoolSize(),
+          );
+        } finally {
+          await pool.close();
+        }
       }
     },
   );

@@ -2,6 +2,7 @@ import { Column, getTableColumns, getTableName, is, SQL, sql, type SQLWrapper } 
 import { PgDialect, type PgDatabase, type PgQueryResultHKT, type PgTable } from "drizzle-orm/pg-core";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { extname, join, resolve } from "node:path";
+import { defaultPoolSize } from "../config.ts";
 import { PlatformError } from "../errors.ts";
 import { pgliteOptions } from "./pglite-options.ts";
 
@@ -17,8 +18,8 @@ export interface DatabaseOptions {
   dataDir?: string | undefined;
   /** Folder of the committed migration set. */
   migrationsFolder?: string;
-  /** Connection pool size for PostgreSQL. */
-  maxConnections?: number;
+  /** Connection pool size for PostgreSQL; `defaultPoolSize()` when absent. */
+  maxConnections?: number | undefined;
   /** PGlite only: start from a snapshot taken by `snapshot()` instead of an empty cluster. */
   fromSnapshot?: Blob;
 }
@@ -422,7 +423,7 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
     // connection may take CONNECT_TIMEOUT_SECONDS (postgres.js waits 30 s), and after failed attempts a
     // connection waits RECONNECT_BACKOFF.
     const client = postgres(url, {
-      max: options.maxConnections ?? 10,
+      max: options.maxConnections ?? defaultPoolSize(),
       connect_timeout: CONNECT_TIMEOUT_SECONDS,
       backoff: RECONNECT_BACKOFF,
       onnotice: () => {},

@@ -272,7 +272,11 @@ export async function openPlatform(
   config: Config,
   options: Omit<ComposeOptions, "config" | "database"> = {},
 ): Promise<Platform> {
-  const database = await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const database = await createDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    maxConnections: config.databasePoolSize,
+  });
   let platform: Platform;
   try {
     await database.migrate();
