@@ -12,7 +12,7 @@ import {
 } from "@burrow/platform-core";
 import { createTestClock, createTestDatabase, type TestClock } from "@burrow/platform-core/testing";
 import { createEmail, type Email } from "@burrow/platform-email";
-import { createAuth, type Auth } from "./index.ts";
+import { createAuth, type Auth, type CreateAuthOptions } from "./index.ts";
 
 /** Decodes RFC 4648 base32 (what authenticator apps are given). */
 export function base32Decode(input: string): Buffer {
@@ -67,7 +67,7 @@ export interface TestAuth {
  * @example const { handle, auth, clock } = await createTestAuth({ env: { BURROW_MFA_LOCKOUT: "10/15m" } });
  */
 export async function createTestAuth(
-  options: { env?: Record<string, string>; clock?: TestClock } = {},
+  options: { env?: Record<string, string>; clock?: TestClock; access?: CreateAuthOptions["access"] } = {},
 ): Promise<TestAuth> {
   const config = testConfig(options.env);
   const clock = options.clock ?? createTestClock();
@@ -75,6 +75,15 @@ export async function createTestAuth(
   const keyRing = createKeyRing(config.encryptionKeys);
   const audit = createAuditLog({ clock, secret: config.secret, storeRawIp: false });
   const email = createEmail({ db: handle.db, config, clock, keyRing, log: silentLogger });
-  const auth = createAuth({ db: handle.db, config, clock, audit, keyRing, email: email.outbox, sms: email.sms });
+  const auth = createAuth({
+    db: handle.db,
+    config,
+    clock,
+    audit,
+    keyRing,
+    email: email.outbox,
+    sms: email.sms,
+    ...(options.access ? { access: options.access } : {}),
+  });
   return { handle, config, clock, audit, keyRing, email, auth };
 }

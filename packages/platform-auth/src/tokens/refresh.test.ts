@@ -343,3 +343,62 @@ describe("refresh tokens", () => {
     await expect(auth.refreshTokens.revoke("B".repeat(43), {})).resolves.toBeUndefined();
   });
 });
+
+describe("refresh grant", () => {
+  test("the access token's claims are asked for beside the rotation's write, not after it", async () => {
+    let asked = () => {};
+    const { handle, auth, clock } = await createTestAuth({
+      env,
+      access: {
+        claims: async () => {
+          asked();
+          return { probe: "claims" };
+        },
+      },
+    });
+    try {
+      const userId = newId("user") as UserId;
+      await handle.db.insert(users).values({
+        id: userId,
+        email: "grant@example.com",
+        emailNormalized: "grant@example.com",
+        createdAt: clock.now(),
+        updatedAt: clock.now(),
+      });
+      const { session } = await auth.sessions.create(handle.db, { userId, methods: ["password"], request: {} });
+      const first = await auth.refreshTokens.start(handle.db, { sessionId: session.id, userId });
+      // Rotated here once: its successor is known to this node, so nothing is read before the write.
+      const second = (await auth.accessTokens.refreshGrant(first, {})).refreshToken!;
+
+      // The successor's row held: the rotation's write waits for this transaction, which waits for
+      // the claims to be asked for. Asked for only after the write, they never would be.
+      const claimsAsked = new Promise<void>((resolve) => {
+        asked = resolve;
+      });
+      const { granted } = await handle.db.transaction(async (tx) => {
+        await tx
+          .select({ id: refreshTokens.id })
+          .from(refreshTokens)
+          .where(eq(refreshTokens.tokenHash, secretHash(second)!))
+          .for("update");
+        const granted = auth.accessTokens.refreshGrant(second, {});
+        await claimsAsked;
+        return { granted };
+      });
+      const answer = await granted;
+      expect(answer.refreshToken).toBeString();
+      const [, payload] = answer.accessToken.split(".");
+      expect(JSON.parse(Buffer.from(payload!, "base64url").toString())).toMatchObject({ probe: "claims", sub: userId });
+      expect(
+        (
+          await handle.db
+            .select()
+            .from(refreshTokens)
+            .where(eq(refreshTokens.tokenHash, secretHash(second)!))
+        )[0]?.rotatedAt,
+      ).not.toBeNull();
+    } finally {
+      await handle.close();
+    }
+  });
+});

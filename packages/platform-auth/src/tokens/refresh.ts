@@ -44,9 +44,16 @@ export interface RefreshTokens {
   start(db: Database, input: { sessionId: string; userId: string; orgId?: string | null }): Promise<string>;
   /**
    * Retires the token for its successor. `audited`: the entry written with the rotation, which
-   * commits with it or not at all.
+   * commits with it or not at all. `found`: told the family once it is known, before the rotation
+   * writes, so that work needing only the user (an access token's claims) runs beside the write
+   * rather than after it; a rotation refused after it is refused all the same.
    */
-  rotate(token: string, request: RequestContext, audited?: RotationAudit): Promise<Rotated>;
+  rotate(
+    token: string,
+    request: RequestContext,
+    audited?: RotationAudit,
+    found?: (family: Omit<Rotated, "refreshToken">) => void,
+  ): Promise<Rotated>;
   /** Revokes the token's family and its session (a native client's sign-out). */
   revoke(token: string, request: RequestContext): Promise<void>;
 }
@@ -297,13 +304,16 @@ export function createRefreshTokens(options: {
       return issue(tx, familyId, expiresAt);
     },
 
-    async rotate(token, request, audited) {
+    async rotate(token, request, audited, found) {
       const invalid = () => new PlatformError("invalid_token", { detail: "The refresh token is not valid." });
       // Most rotations take one statement with no transaction, a read before it unless this node
       // issued the token: a token not yet used, of a live family. A refusal found by the read writes
       // nothing.
       const row = takeIssued(token, clock.now()) ?? (await find(db, token));
       if (row === undefined || !alive(row, clock.now())) throw invalid();
+      // A token's family, and so its user and organization, never change: what is read again below
+      // in a transaction is the same family.
+      found?.(rotatedFamily(row));
       if (row.token.rotatedAt === null) {
         if (clock.now() >= row.token.expiresAt) throw invalid();
         const won = await claim(db, row, request, audited);

@@ -100,14 +100,17 @@ export function createAccessTokens(options: {
       throw new PlatformError("mfa_enrolment_required", { detail: "Set up a second factor before using tokens." });
   }
 
+  const claimsFor = async (userId: string, orgId: string | null) =>
+    (await options.claims?.(userId as UserId, { orgId })) ?? {};
+
   async function mint(
     userId: string,
     sessionId: string,
     orgId: string | null,
+    claims = claimsFor(userId, orgId),
   ): Promise<{ token: string; expiresIn: number }> {
-    const extra = (await options.claims?.(userId as UserId, { orgId })) ?? {};
     // Composition claims never override the registered ones.
-    return keys.sign({ ...extra, sub: userId, sid: sessionId });
+    return keys.sign({ ...(await claims), sub: userId, sid: sessionId });
   }
 
   async function issued(userId: string, grantType: string, request: RequestContext): Promise<void> {
@@ -147,12 +150,22 @@ export function createAccessTokens(options: {
 
     async refreshGrant(refreshToken, request) {
       // Audited in the rotation's transaction: no rotation commits without its `token.issued` entry.
-      // Minted after the commit, never inside: the claims may read the database through the pool,
-      // and transactions waiting on the pool they hold would exhaust it under load.
-      const rotated = await refresh.rotate(refreshToken, request, ({ userId }) =>
-        userEvent(userId, "token.issued", { metadata: { grantType: "refresh_token" } }),
+      // The claims are read beside the rotation's write, once its family is known (the permissions
+      // read, when not cached, is then not a round trip after it), on the pool, never inside a
+      // transaction: transactions waiting on the pool they hold would exhaust it under load.
+      // Signed after the commit.
+      let claims: Promise<Record<string, unknown>> | undefined;
+      const rotated = await refresh.rotate(
+        refreshToken,
+        request,
+        ({ userId }) => userEvent(userId, "token.issued", { metadata: { grantType: "refresh_token" } }),
+        ({ userId, orgId }) => {
+          claims = claimsFor(userId, orgId);
+          // Heard where it is awaited, below; a refused rotation leaves it unheard.
+          claims.catch(() => undefined);
+        },
       );
-      const access = await mint(rotated.userId, rotated.sessionId, rotated.orgId);
+      const access = await mint(rotated.userId, rotated.sessionId, rotated.orgId, claims);
       return {
         accessToken: access.token,
         tokenType: "Bearer",
