@@ -194,6 +194,8 @@ interface Load {
   requests: number;
   /** Answers other than 2xx/3xx, plus socket errors and timeouts. */
   failures: number;
+  /** The failures by kind, as wrk counts them: "1 read, 2 timeout"; empty when none failed. */
+  failed: string;
 }
 
 async function ensureWrk(): Promise<void> {
@@ -240,7 +242,8 @@ async function wrk(options: {
   if (code !== 0 || line === undefined) throw new Error(`wrk failed (${code}): ${errors}\n${output}`);
   const figures = JSON.parse(line.slice("BENCH_RESULT ".length)) as Record<string, number>;
   const seconds = figures.duration_us! / 1e6;
-  const failures = figures.non2xx! + figures.connect! + figures.read! + figures.write! + figures.timeout!;
+  const kinds = ["non2xx", "connect", "read", "write", "timeout"] as const;
+  const failures = kinds.reduce((sum, kind) => sum + figures[kind]!, 0);
   // With no request completed wrk's percentiles read 0: shown as "—" instead.
   const ms = (us: number) => (figures.requests === 0 ? Number.NaN : us / 1000);
   return {
@@ -250,6 +253,10 @@ async function wrk(options: {
     p99: ms(figures.p99!),
     requests: figures.requests!,
     failures,
+    failed: kinds
+      .filter((kind) => figures[kind]! > 0)
+      .map((kind) => `${figures[kind]} ${kind}`)
+      .join(", "),
   };
 }
 
@@ -258,7 +265,7 @@ async function load(name: string, options: Parameters<typeof wrk>[0], warmup = W
   if (warmup > 0) await wrk({ ...options, seconds: warmup });
   const result = await wrk(options);
   log(
-    `${name}: ${Math.round(result.rps)} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, ${result.failures} failures of ${result.requests}`,
+    `${name}: ${Math.round(result.rps)} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, ${result.failures} failures of ${result.requests}${result.failed === "" ? "" : ` (${result.failed})`}`,
   );
   return result;
 }
@@ -313,7 +320,7 @@ const failureNote = (result: Load) =>
     ? "; no request completed"
     : result.failures === 0
       ? ""
-      : `; ${result.failures} of ${result.requests} requests failed`;
+      : `; ${result.failures} of ${result.requests} requests failed (${result.failed})`;
 /** A run where more than 1% of requests failed measures the failures, not the scenario. */
 const clean = (result: Load) => result.requests > 0 && result.failures <= result.requests * 0.01;
 
