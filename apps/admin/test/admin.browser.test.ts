@@ -256,6 +256,8 @@ describe("the admin console in Chromium, offline: the first operator's journey",
     await page.goto(`${adminOrigin}/settings`);
     const text = (await page.textContent("main"))!;
     expect(text).toContain("session.idleTimeoutMs");
+    // The pool's effective size, whether set or the machine's default.
+    expect(text).toContain(`databasePoolSize${api.config.databasePoolSize}`);
     expect(text).not.toContain(api.config.secret);
     await shot("settings");
   });

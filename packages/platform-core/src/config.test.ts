@@ -147,6 +147,9 @@ describe("describeConfig", () => {
     expect(value("metricsToken")).toBe("set (redacted)");
     expect(value("session.idleTimeoutMs")).toMatch(/^\d+$/);
     expect(value("tokens.accessTtlMs")).toMatch(/^\d+$/);
+    // A switch named like a secret is no secret: an operator sees whether the password grant is on.
+    expect(value("tokens.passwordGrant")).toBe("true");
+    expect(value("databasePoolSize")).toBe(String(config.databasePoolSize));
   });
 });
 

@@ -554,7 +554,8 @@ export function describeConfig(config: Config): { path: string; value: string }[
   const out: { path: string; value: string }[] = [];
   const walk = (value: unknown, path: string) => {
     const key = path.slice(path.lastIndexOf(".") + 1);
-    if (SECRET_SETTING.test(key)) {
+    // A switch (tokens.passwordGrant) is never a secret, whatever its name.
+    if (SECRET_SETTING.test(key) && typeof value !== "boolean") {
       const set = value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0);
       out.push({
         path,
