@@ -75,15 +75,7 @@ export async function createTestAuth(
   const keyRing = createKeyRing(config.encryptionKeys);
   const audit = createAuditLog({ clock, secret: config.secret, storeRawIp: false });
   const email = createEmail({ db: handle.db, config, clock, keyRing, log: silentLogger });
-  const auth = createAuth({
-    db: handle.db,
-    config,
-    clock,
-    audit,
-    keyRing,
-    email: email.outbox,
-    sms: email.sms,
-    ...(options.access ? { access: options.access } : {}),
-  });
+  const parts = { db: handle.db, config, clock, audit, keyRing, email: email.outbox, sms: email.sms };
+  const auth = createAuth(options.access ? { ...parts, access: options.access } : parts);
   return { handle, config, clock, audit, keyRing, email, auth };
 }
