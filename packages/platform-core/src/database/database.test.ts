@@ -291,6 +291,58 @@ describe("database", () => {
     },
   );
 
+  test.skipIf(process.env.DATABASE_URL === undefined)(
+    "PostgreSQL: a transaction begun behind a connection's full pipeline still holds that connection",
+    async () => {
+      // Under load the driver pipelines statements onto busy connections, up to 100 on each. A BEGIN
+      // that was the statement reaching that bound went out without its connection being held for
+      // the transaction: the transaction failed (a 500 under saturated sign-ins: "Only use
+      // sql.begin", or a TypeError on a pool of one), and its connection went back to the pool
+      // inside the open transaction, where other requests' statements then ran. The driver as
+      // patched (patches/postgres@3.4.9.patch), asked directly so the order it sees is the order
+      // written here: every connection of the pool waits on a lock this test holds, `depth`
+      // statements queue behind, then a transaction; every depth up to past both connections' bound.
+      const { default: postgres } = await import("postgres");
+      const holder = postgres(handle.url!, { max: 1, onnotice: () => {} });
+      const waitingOnLock = async () =>
+        (
+          await holder<{ n: number }[]>`select count(*)::int as n from pg_locks
+          where locktype = 'advisory' and objid = 4242 and not granted`
+        )[0]!.n;
+      const openTransactions = async () =>
+        (
+          await holder<{ n: number }[]>`select count(*)::int as n from pg_stat_activity
+          where datname = current_database() and state like 'idle in transaction%'`
+        )[0]!.n;
+      try {
+        for (const max of [1, 2]) {
+          const pool = postgres(handle.url!, { max, onnotice: () => {} });
+          try {
+            for (let depth = 0; depth <= max * 100 + 2; depth++) {
+              await holder`select pg_advisory_lock(4242)`;
+              const waiting = Array.from({ length: max }, () => pool`select pg_advisory_xact_lock(4242)`.execute());
+              const queued = Array.from({ length: depth }, () => pool<{ n: number }[]>`select 1 as n`.execute());
+              const transaction = pool
+                .begin(async (tx) => (await tx<{ n: number }[]>`select 2 as n`)[0]!.n)
+                .catch((error: unknown) => String(error));
+              while ((await waitingOnLock()) < max);
+              await holder`select pg_advisory_unlock(4242)`;
+              const [, rows, outcome] = await Promise.all([Promise.all(waiting), Promise.all(queued), transaction]);
+              expect({ max, depth, outcome }).toEqual({ max, depth, outcome: 2 });
+              expect(rows.every(([row]) => row!.n === 1)).toBe(true);
+              // Every connection is back in the pool outside any transaction.
+              expect({ max, depth, open: await openTransactions() }).toEqual({ max, depth, open: 0 });
+            }
+          } finally {
+            await pool.end();
+          }
+        }
+      } finally {
+        await holder.end();
+      }
+    },
+  );
+
   test("NOTIFY reaches a listener", async () => {
     const received: string[] = [];
     const { promise, resolve } = Promise.withResolvers<void>();
