@@ -1,6 +1,7 @@
 // The process entry: `bun start`. Serves the API (and the admin console) on Burrow's one
 // composition, `createBurrow`, runs the job workers, drains on SIGTERM.
 import { ConfigError } from "@burrow/platform-core";
+import type { Server } from "bun";
 import { type Bindings, type Burrow, createBurrow } from "@burrow/platform-http";
 import { createAdminApp } from "@burrow/admin";
 
@@ -16,6 +17,33 @@ try {
 }
 const { platform } = burrow;
 const { config } = platform;
+
+// Handlers still running. A caller that hangs up mid-request (a phone losing signal, a proxy timing
+// out) is no longer among the server's pending requests, but its handler carries on: shutdown waits
+// for it too before closing the database, which it would otherwise meet closed mid-way.
+let handling = 0;
+let allHandled: (() => void) | undefined;
+const handled = () => {
+  if (--handling === 0) allHandled?.();
+};
+function tracked(
+  handle: (request: Request, server: Server<unknown>) => Response | Promise<Response>,
+): (request: Request, server: Server<unknown>) => Response | Promise<Response> {
+  return (request, server) => {
+    handling++;
+    let answer: Response | Promise<Response>;
+    try {
+      answer = handle(request, server);
+    } catch (error) {
+      handled();
+      throw error;
+    }
+    if (answer instanceof Promise) return answer.finally(handled);
+    handled();
+    return answer;
+  };
+}
+
 const server = Bun.serve({
   port: config.port,
   hostname: config.host,
@@ -23,7 +51,7 @@ const server = Bun.serve({
   // is lifted, and the app's (BURROW_BODY_LIMIT) is the hard limit: Content-Length is checked before
   // anything is read, and a chunked body is counted as it streams in and cut off at the limit.
   maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-  fetch: (request, bunServer) => burrow.fetch(request, { server: bunServer } satisfies Bindings),
+  fetch: tracked((request, bunServer) => burrow.fetch(request, { server: bunServer } satisfies Bindings)),
 });
 // The admin console listens beside the API in the same process: the embedded database serves one
 // process, and the console calls the same services the API does (ADMIN_PORT=off leaves it out).
@@ -35,7 +63,7 @@ const adminServer =
         return Bun.serve({
           port: config.adminPort,
           hostname: config.host,
-          fetch: (request, bunServer) => admin.fetch(request, { server: bunServer } satisfies Bindings),
+          fetch: tracked((request, bunServer) => admin.fetch(request, { server: bunServer } satisfies Bindings)),
         });
       })();
 
@@ -59,11 +87,13 @@ async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   // Stop accepting (the listening sockets close at once: a new connection is refused), let in-flight
-  // requests finish, then stop the workers (the jobs in hand finish) and close the database. The log
-  // line comes after the sockets closed, so whoever reads it knows no new connection gets in.
+  // requests finish (those whose callers hung up too), then stop the workers (the jobs in hand
+  // finish) and close the database. The log line comes after the sockets closed, so whoever reads
+  // it knows no new connection gets in.
   const drained = Promise.all([server.stop(false), adminServer?.stop(false)]);
   platform.log.info("shutting down", { signal, pendingRequests: server.pendingRequests });
   await drained;
+  if (handling > 0) await new Promise<void>((resolve) => (allHandled = resolve));
   await burrow.close();
   process.exit(0);
 }

@@ -117,6 +117,54 @@ describe("SIGTERM drains", () => {
     await after.done();
   }, 60_000);
 
+  test("requests whose callers hung up are finished before the database closes", async () => {
+    const place = await store("abandoned", { BURROW_LOCKOUT: "100/15m" });
+    const setup = await place.open();
+    const signedUp = await setup.platform.auth.signUp({ email: "gone@example.com", password: PASSWORD }, {});
+    if (signedUp.kind !== "signed_in") throw new Error("verification is off in this test");
+    await setup.done();
+
+    const server = await spawnServer(place.processEnv);
+    const total = 24;
+    const callers = Array.from({ length: total }, () => new AbortController());
+    const signIns = callers.map(async (caller) => {
+      const response = await fetch(`${server.url}/v1/auth/sign-in`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-burrow-client": "bearer" },
+        body: JSON.stringify({ email: "gone@example.com", password: PASSWORD }),
+        signal: caller.signal,
+      });
+      await response.arrayBuffer();
+      return "answered";
+    });
+    // Once one is answered the rest are in the server's hands, queued for the password hash. Their
+    // callers hang up (a phone losing signal, a proxy timing out): the server no longer counts them
+    // as pending, and their sign-ins carry on.
+    await Promise.race(signIns);
+    for (const caller of callers) caller.abort();
+    await Promise.allSettled(signIns);
+    server.process.kill("SIGTERM");
+    const exited = await Promise.race([
+      server.process.exited,
+      new Promise<string>((resolve) => setTimeout(() => resolve("still running after 20 s"), 20_000)),
+    ]);
+    expect(exited).toBe(0);
+    // None met a closed database: no error was logged, and each sign-in committed its session.
+    expect(
+      server
+        .output()
+        .split("\n")
+        .filter((line) => line.includes('"level":"error"')),
+    ).toEqual([]);
+    const after = await place.open();
+    const [sessions] = await after.database.db
+      .select({ n: count() })
+      .from(authSessions)
+      .where(eq(authSessions.userId, signedUp.user.id));
+    expect(sessions!.n).toBe(total + 1);
+    await after.done();
+  }, 60_000);
+
   test("`burrow worker` finishes the mail it is sending, then exits 0", async () => {
     const place = await store("worker", { BURROW_EMAIL_VERIFICATION: "required" });
     const holding = mail.holdNext();
