@@ -48,6 +48,8 @@ const log = (message: string) => console.error(`[bench ${new Date().toISOString(
 
 const children = new Set<Subprocess>();
 const databases: string[] = [];
+/** What the servers logged at level error, read from each one's stderr once it has stopped. */
+const serverErrors: string[] = [];
 
 interface Server {
   name: string;
@@ -96,6 +98,14 @@ async function start(
       if (stopped === undefined) child.kill("SIGKILL");
       await child.exited;
       children.delete(child);
+      // A load that makes a server fail shows in the table, not only in a log nobody reads (Burrow
+      // logs JSON lines; an error is a 500 or worse).
+      const errors = (await Bun.file(stderrFile).text()).split("\n").filter((line) => line.includes('"level":"error"'));
+      if (errors.length > 0) {
+        const first = errors[0]!.slice(0, 300);
+        serverErrors.push(`${name}: ${errors.length} (the first: ${first})`);
+        log(`${name} logged ${errors.length} errors; the first: ${first}`);
+      }
     },
   };
 }
@@ -659,6 +669,11 @@ async function main(): Promise<void> {
       `req/s counts 2xx answers; MB = 10⁶ bytes. Suite took ${((performance.now() - started) / 60_000).toFixed(1)} min.\n`,
   );
   printTable();
+  console.log(
+    serverErrors.length === 0
+      ? "\nErrors in the servers' logs: none."
+      : `\nErrors in the servers' logs:\n${serverErrors.map((entry) => `- ${entry}`).join("\n")}`,
+  );
 }
 
 async function measurePeer(): Promise<Load> {
