@@ -91,7 +91,7 @@ async function shutdown(signal: string): Promise<void> {
   // finish) and close the database. The log line comes after the sockets closed, so whoever reads
   // it knows no new connection gets in.
   const drained = Promise.all([server.stop(false), adminServer?.stop(false)]);
-  platform.log.info("shutting down", { signal, pendingRequests: server.pendingRequests });
+  platform.log.info("shutting down", { signal, pendingRequests: server.pendingRequests, handlersRunning: handling });
   await drained;
   if (handling > 0) await new Promise<void>((resolve) => (allHandled = resolve));
   await burrow.close();

@@ -144,6 +144,9 @@ describe("SIGTERM drains", () => {
     for (const caller of callers) caller.abort();
     await Promise.allSettled(signIns);
     server.process.kill("SIGTERM");
+    // The shutdown's log line counts the handlers it waits for, callers or not.
+    const [, running] = await server.waitFor(/"shutting down".*"handlersRunning":(\d+)/);
+    expect(Number(running)).toBeGreaterThan(0);
     const exited = await Promise.race([
       server.process.exited,
       new Promise<string>((resolve) => setTimeout(() => resolve("still running after 20 s"), 20_000)),
