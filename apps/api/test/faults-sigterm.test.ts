@@ -59,15 +59,32 @@ describe("SIGTERM drains", () => {
     };
   }
 
-  test("the server answers every request in flight, refuses new connections and exits 0", async () => {
-    // One account signs in many times at once: the lockout's slots must not be what refuses them.
-    const place = await store("server", { BURROW_LOCKOUT: "100/15m" });
+  /**
+   * A server over a store holding one account that may sign in many times at once (the lockout's
+   * slots must not be what refuses them), and a count of that account's sessions once it stopped.
+   */
+  async function serverWithAccount(name: string, email: string) {
+    const place = await store(name, { BURROW_LOCKOUT: "100/15m" });
     const setup = await place.open();
-    const signedUp = await setup.platform.auth.signUp({ email: "drain@example.com", password: PASSWORD }, {});
+    const signedUp = await setup.platform.auth.signUp({ email, password: PASSWORD }, {});
     if (signedUp.kind !== "signed_in") throw new Error("verification is off in this test");
     await setup.done();
+    return {
+      server: await spawnServer(place.processEnv),
+      async sessions(): Promise<number> {
+        const after = await place.open();
+        const [sessions] = await after.database.db
+          .select({ n: count() })
+          .from(authSessions)
+          .where(eq(authSessions.userId, signedUp.user.id));
+        await after.done();
+        return sessions!.n;
+      },
+    };
+  }
 
-    const server = await spawnServer(place.processEnv);
+  test("the server answers every request in flight, refuses new connections and exits 0", async () => {
+    const { server, sessions } = await serverWithAccount("server", "drain@example.com");
     const { hostname, port } = new URL(server.url);
     // Sign-ins hash a password each (four at a time): a queue that takes a while to drain.
     const total = 32;
@@ -108,23 +125,11 @@ describe("SIGTERM drains", () => {
     expect(exited).toBe(0);
 
     // Every answered sign-in was committed, and on PGlite the directory was closed and unlocked.
-    const after = await place.open();
-    const [sessions] = await after.database.db
-      .select({ n: count() })
-      .from(authSessions)
-      .where(eq(authSessions.userId, signedUp.user.id));
-    expect(sessions!.n).toBe(total + 1);
-    await after.done();
+    expect(await sessions()).toBe(total + 1);
   }, 60_000);
 
   test("requests whose callers hung up are finished before the database closes", async () => {
-    const place = await store("abandoned", { BURROW_LOCKOUT: "100/15m" });
-    const setup = await place.open();
-    const signedUp = await setup.platform.auth.signUp({ email: "gone@example.com", password: PASSWORD }, {});
-    if (signedUp.kind !== "signed_in") throw new Error("verification is off in this test");
-    await setup.done();
-
-    const server = await spawnServer(place.processEnv);
+    const { server, sessions } = await serverWithAccount("abandoned", "gone@example.com");
     const total = 24;
     const callers = Array.from({ length: total }, () => new AbortController());
     const signIns = callers.map(async (caller) => {
@@ -159,13 +164,7 @@ describe("SIGTERM drains", () => {
         .split("\n")
         .filter((line) => line.includes('"level":"error"')),
     ).toEqual([]);
-    const after = await place.open();
-    const [sessions] = await after.database.db
-      .select({ n: count() })
-      .from(authSessions)
-      .where(eq(authSessions.userId, signedUp.user.id));
-    expect(sessions!.n).toBe(total + 1);
-    await after.done();
+    expect(await sessions()).toBe(total + 1);
   }, 60_000);
 
   test("`burrow worker` finishes the mail it is sending, then exits 0", async () => {
