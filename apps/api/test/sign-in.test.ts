@@ -72,6 +72,25 @@ describe("sign-up and sign-in (verification off)", () => {
     expect((await session.json()).user.id).toBe(user.id);
   });
 
+  test("a sign-in whose caller hung up before its hash is answered 499 caller_gone, and costs the account nothing", async () => {
+    const user = await signUpUser(api);
+    // The request's signal is what the hasher's queue watches (Bun aborts it when the caller hangs up).
+    const caller = new AbortController();
+    caller.abort();
+    for (let attempt = 0; attempt < 6; attempt++) {
+      const gone = await api.request("/v1/auth/sign-in", {
+        method: "POST",
+        headers: { ...BEARER_CLIENT, origin: ORIGIN },
+        json: { email: user.email, password: "not the password at all" },
+        signal: caller.signal,
+      });
+      expect(gone.status).toBe(499);
+      expect((await readProblem(gone)).code).toBe("caller_gone");
+    }
+    // More attempts than the lockout allows were dropped, none counted: the password still signs in.
+    expect((await signIn(api, user.email, user.password)).status).toBe(200);
+  });
+
   /** `times` sign-ins with a wrong password, each refused as wrong (not as locked). */
   const wrongTimes = async (user: { email: string }, times: number) => {
     for (let attempt = 0; attempt < times; attempt++) {

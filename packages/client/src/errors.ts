@@ -56,6 +56,7 @@ export const ERROR_CODES = [
   "slug_taken",
   "last_owner",
   "internal_error",
+  "caller_gone",
   "service_unavailable",
 ] as const;
 

@@ -31,6 +31,11 @@ export interface RequestContext {
    * entry the request writes names them (`metadata.impersonatedBy`).
    */
   impersonatorId?: string | undefined;
+  /**
+   * Aborts when the caller hangs up before the answer. Work queued behind others (a password hash)
+   * is dropped for a caller that is gone, rather than done for nobody.
+   */
+  signal?: AbortSignal | undefined;
 }
 
 export type AuditActor =

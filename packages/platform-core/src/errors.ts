@@ -69,6 +69,8 @@ export const ERROR_CATALOGUE = {
   last_owner: { status: 409, title: "An organization must keep at least one owner." },
   // Server
   internal_error: { status: 500, title: "An unexpected error occurred." },
+  // Nobody reads it: the request log's status for a request dropped because its caller hung up.
+  caller_gone: { status: 499, title: "The caller hung up before the answer." },
   service_unavailable: { status: 503, title: "The service is not ready." },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { createPasswordHasher } from "./hashing.ts";
+import { createLimiter, createPasswordHasher } from "./hashing.ts";
 import { checkPasswordPolicy, DEFAULT_PASSWORD_POLICY, serviceWords } from "./policy.ts";
 
 const personal = { email: "ada.lovelace@example.com", name: "Ada Lovelace" };
@@ -95,5 +95,30 @@ describe("password hashing", () => {
       Bun.password.hash = original;
     }
     expect(peak).toBe(2);
+  });
+
+  test("a waiter whose caller hangs up leaves the queue before its turn; one already gone never joins", async () => {
+    const limit = createLimiter(1);
+    const ran: string[] = [];
+    const { promise: held, resolve: release } = Promise.withResolvers<void>();
+    const first = limit(async () => {
+      ran.push("first");
+      await held;
+    });
+    const caller = new AbortController();
+    const gone = limit(async () => {
+      ran.push("gone");
+    }, caller.signal);
+    const next = limit(async () => {
+      ran.push("next");
+    });
+    caller.abort();
+    release();
+    await expect(gone).rejects.toMatchObject({ code: "caller_gone", status: 499 });
+    await Promise.all([first, next]);
+    expect(ran).toEqual(["first", "next"]);
+    // Gone before it asked: refused at once, even with the slot free.
+    await expect(limit(async () => ran.push("late"), caller.signal)).rejects.toMatchObject({ code: "caller_gone" });
+    expect(ran).toEqual(["first", "next"]);
   });
 });

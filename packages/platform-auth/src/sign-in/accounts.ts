@@ -270,8 +270,18 @@ export function createAccounts(
       const password = normalizePassword(input.password);
 
       // An unknown address costs one Argon2id verify too, so timing does not tell them apart.
-      const valid =
-        row === undefined ? (await hasher.verifyDummy(password), false) : await hasher.verify(password, row.hash);
+      let valid: boolean;
+      try {
+        valid =
+          row === undefined
+            ? (await hasher.verifyDummy(password, request.signal), false)
+            : await hasher.verify(password, row.hash, request.signal);
+      } catch (error) {
+        // The caller hung up while the attempt waited for its hash: nothing was verified, so its
+        // slot goes back, and nothing is recorded.
+        if (error instanceof PlatformError && error.code === "caller_gone") await throttle.release(db, key);
+        throw error;
+      }
       if (!valid || row === undefined) {
         const locked = await throttle.recordFailure(db, key, slot);
         await db.transaction(async (tx) => {

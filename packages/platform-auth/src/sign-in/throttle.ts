@@ -45,6 +45,8 @@ export interface SignInThrottle {
   recordFailure(db: Database, key: string, slot: number): Promise<boolean>;
   /** The attempt succeeded: failures, lock and lock level are reset. */
   recordSuccess(db: Database, key: string): Promise<void>;
+  /** The attempt ended before anything was verified (its caller hung up): its slot is given back. */
+  release(db: Database, key: string): Promise<void>;
   /**
    * The lock on `key` as a column of a larger select (`key` an expression of it, such as a user's
    * normalised email), so a check reads it in the same statement as what it checks.
@@ -191,6 +193,20 @@ export function createSignInThrottle(options: {
 
     async recordSuccess(db, key) {
       await clearing(db, { key });
+    },
+
+    async release(db, key) {
+      // A lock another attempt started meanwhile stands, with its count.
+      const now = clock.now();
+      await db
+        .update(signInThrottles)
+        .set({ failures: sql`greatest(${signInThrottles.failures} - 1, 0)` })
+        .where(
+          and(
+            eq(signInThrottles.key, key),
+            or(isNull(signInThrottles.lockedUntil), lte(signInThrottles.lockedUntil, now)),
+          ),
+        );
     },
   };
 }

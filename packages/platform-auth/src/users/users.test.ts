@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq, sql } from "drizzle-orm";
-import { type DatabaseHandle, type UserId } from "@burrow/platform-core";
+import { queryRows, type DatabaseHandle, type UserId } from "@burrow/platform-core";
 import { createTestClock } from "@burrow/platform-core/testing";
 import type { Auth } from "../index.ts";
 import { users } from "../schema.ts";
@@ -120,6 +120,49 @@ describe("user services", () => {
     await expect(auth.users.suspend(handle.db, user.id as UserId, "system", {})).rejects.toMatchObject({
       code: "not_found",
     });
+  });
+
+  test("a sign-in whose caller hung up before its hash is dropped: no hash, its slot given back, nothing recorded", async () => {
+    // The queue itself (a caller leaving it while waiting) is hashing.ts's test; here the service's
+    // part: the attempt's lockout slot, taken before the hash, goes back.
+    const { user } = await signUp("gone@example.com");
+    const slotsTaken = async () =>
+      (
+        await queryRows<{ failures: number }>(
+          handle.db,
+          sql`select failures from sign_in_throttles where key = 'gone@example.com'`,
+        )
+      ).map((row) => Number(row.failures));
+    const recorded = async () =>
+      (
+        await queryRows<{ action: string }>(
+          handle.db,
+          sql`select action from audit_logs where target_id = ${user.id} or actor_id = ${user.id} order by id`,
+        )
+      ).map((row) => row.action);
+    const before = await recorded();
+    const original = Bun.password.verify;
+    let verified = 0;
+    Bun.password.verify = (async (...args: Parameters<typeof original>) => {
+      verified++;
+      return original(...args);
+    }) as typeof original;
+    try {
+      const caller = new AbortController();
+      caller.abort();
+      for (let attempt = 0; attempt < 3; attempt++)
+        await expect(
+          auth.signIn({ email: "gone@example.com", password: "purple submarine garden" }, { signal: caller.signal }),
+        ).rejects.toMatchObject({ code: "caller_gone" });
+    } finally {
+      Bun.password.verify = original;
+    }
+    expect(verified).toBe(0);
+    // Three attempts took a slot each and gave it back: the account is not nearer a lockout.
+    expect(await slotsTaken()).toEqual([0]);
+    expect(await recorded()).toEqual(before);
+    const outcome = await auth.signIn({ email: "gone@example.com", password: "purple submarine garden" }, {});
+    expect(outcome.kind).toBe("signed_in");
   });
 
   test("tokens are stored only as hashes", async () => {

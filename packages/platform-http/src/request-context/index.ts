@@ -58,6 +58,7 @@ export function establishRequestContext(c: Context<AppEnv>, trustedProxies: read
     },
     userAgent: c.req.header("user-agent"),
     requestId,
+    signal: c.req.raw.signal,
   });
   return requestId;
 }
