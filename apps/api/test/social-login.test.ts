@@ -414,6 +414,25 @@ describe("social login: accounts", () => {
     expect((await actions("user.address_claimed")).filter((entry) => entry.targetId === holder.id)).toHaveLength(0);
   });
 
+  test("first logins of one provider account at once (two tabs) make one user with one link, and each tab is signed in", async () => {
+    const { subject, email } = identity(trusted);
+    const tabs = Array.from({ length: 4 }, () => new Browser(api, ORIGIN));
+    const returns: string[] = [];
+    for (const tab of tabs) {
+      trusted.nextLogin = subject;
+      returns.push(await untilCallback(tab, "trusted"));
+    }
+    const answers = await Promise.all(tabs.map((tab, index) => tab.fetch(returns[index]!)));
+    expect(answers.map((answer) => answer.status)).toEqual(tabs.map(() => 200));
+    const signedIn = await Promise.all(tabs.map((tab) => me(tab)));
+    const [first] = signedIn;
+    expect(signedIn.map((entry) => entry?.user.id)).toEqual(tabs.map(() => first!.user.id));
+    expect(await api.platform.db.select().from(users).where(eq(users.email, email))).toHaveLength(1);
+    expect(await api.platform.db.select().from(oauthAccounts).where(eq(oauthAccounts.subject, subject))).toHaveLength(
+      1,
+    );
+  });
+
   test("a user with a second factor passes it after a social login: the hosted second step, then the session", async () => {
     const user = await signUpUser(api);
     await api.platform.db.update(users).set({ emailVerifiedAt: api.clock.now() }).where(eq(users.id, user.id));
@@ -494,6 +513,26 @@ describe("social login: accounts", () => {
     // Someone else's account id is not found.
     const foreign = await api.request(`/v1/me/accounts/${own.data[0]!.id}`, { method: "DELETE", headers: user.bearer });
     expect(foreign.status).toBe(404);
+  });
+
+  test("users linking one provider account at once: one links it, the others are told it is taken", async () => {
+    const { subject } = identity(other, { email: "a-shared-provider-account@example.com", email_verified: false });
+    const tabs: Browser[] = [];
+    const returns: string[] = [];
+    for (let index = 0; index < 4; index++) {
+      const user = await signUpUser(api);
+      const tab = new Browser(api, ORIGIN);
+      tab.setCookie(ORIGIN, "burrow_session", user.token);
+      other.nextLogin = subject;
+      returns.push(await untilCallback(tab, "other", "?link=1"));
+      tabs.push(tab);
+    }
+    const answers = await Promise.all(tabs.map((tab, index) => tab.fetch(returns[index]!)));
+    const refusals = await Promise.all(answers.filter((answer) => answer.status !== 200).map(refusal));
+    expect(refusals).toEqual([1, 2, 3].map(() => ({ status: 409, code: "oauth_account_taken" })));
+    expect(await api.platform.db.select().from(oauthAccounts).where(eq(oauthAccounts.subject, subject))).toHaveLength(
+      1,
+    );
   });
 });
 

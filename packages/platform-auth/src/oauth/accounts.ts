@@ -1,5 +1,6 @@
 import { and, eq, ne } from "drizzle-orm";
 import {
+  isUniqueViolation,
   newId,
   PlatformError,
   type Database,
@@ -138,50 +139,73 @@ export function createLinkedAccounts(
       .where(eq(oauthAccounts.id, id));
   }
 
-  return {
-    async resolve(tx, identity, request) {
-      const linked = await findLinked(tx, identity);
-      if (linked !== undefined) {
-        await refresh(tx, linked.id, identity);
-        return linked.userId;
-      }
-      if (identity.email === null)
-        throw new PlatformError("oauth_failed", { detail: "The provider shared no email address." });
-      const vouched = identity.emailVerified && identity.trusted;
-      const existing = await parts.users.findByEmail(tx, identity.email);
-      if (existing === undefined) {
-        const user = await parts.users.insert(tx, {
-          email: identity.email,
-          name: typeof identity.profile.name === "string" ? identity.profile.name : null,
-          emailVerified: vouched,
-        });
-        await audit.recordByUser(tx, user.id, "user.signed_up", request, {
-          metadata: { method: `oauth:${identity.provider}` },
-        });
-        await insertLink(tx, user.id, identity, request, "first_login");
-        return user.id;
-      }
-      // An address a provider did not vouch for proves nothing about who owns the account.
-      if (!vouched) throw new PlatformError("oauth_link_required");
-      // Pre-registration takeover: a password set before the address was ever proven may be an
-      // impostor's. The provider's proof is the first one: that password and its sessions go.
-      // Only the account's primary address is proven this way: a match on another address the
-      // account added proves nothing about its primary one.
-      if (normalizeEmail(identity.email) === existing.emailNormalized)
-        await parts.flows.proveAddress(tx, existing, request);
-      await insertLink(tx, existing.id, identity, request, "verified_address");
-      return existing.id;
-    },
+  /**
+   * `work` in a savepoint, and once more if its insert lost a race: another login of the same
+   * provider account (a second tab), or a sign-up for its address, committed the row first (the
+   * unique index held this insert until then). The second time reads what the winner wrote.
+   */
+  async function settled<T>(tx: Database, work: (tx: Database) => Promise<T>): Promise<T> {
+    try {
+      return await tx.transaction(work);
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      return work(tx);
+    }
+  }
 
-    async link(tx, userId, identity, request) {
-      const linked = await findLinked(tx, identity);
-      if (linked !== undefined) {
-        if (linked.userId !== userId) throw new PlatformError("oauth_account_taken");
-        await refresh(tx, linked.id, identity);
-        return;
-      }
-      await insertLink(tx, userId, identity, request, "user");
-    },
+  async function resolve(tx: Database, identity: ProviderIdentity, request: RequestContext): Promise<string> {
+    const linked = await findLinked(tx, identity);
+    if (linked !== undefined) {
+      await refresh(tx, linked.id, identity);
+      return linked.userId;
+    }
+    if (identity.email === null)
+      throw new PlatformError("oauth_failed", { detail: "The provider shared no email address." });
+    const vouched = identity.emailVerified && identity.trusted;
+    const existing = await parts.users.findByEmail(tx, identity.email);
+    if (existing === undefined) {
+      const user = await parts.users.insert(tx, {
+        email: identity.email,
+        name: typeof identity.profile.name === "string" ? identity.profile.name : null,
+        emailVerified: vouched,
+      });
+      await audit.recordByUser(tx, user.id, "user.signed_up", request, {
+        metadata: { method: `oauth:${identity.provider}` },
+      });
+      await insertLink(tx, user.id, identity, request, "first_login");
+      return user.id;
+    }
+    // An address a provider did not vouch for proves nothing about who owns the account.
+    if (!vouched) throw new PlatformError("oauth_link_required");
+    // Pre-registration takeover: a password set before the address was ever proven may be an
+    // impostor's. The provider's proof is the first one: that password and its sessions go.
+    // Only the account's primary address is proven this way: a match on another address the
+    // account added proves nothing about its primary one.
+    if (normalizeEmail(identity.email) === existing.emailNormalized)
+      await parts.flows.proveAddress(tx, existing, request);
+    await insertLink(tx, existing.id, identity, request, "verified_address");
+    return existing.id;
+  }
+
+  async function link(
+    tx: Database,
+    userId: string,
+    identity: ProviderIdentity,
+    request: RequestContext,
+  ): Promise<void> {
+    const linked = await findLinked(tx, identity);
+    if (linked !== undefined) {
+      if (linked.userId !== userId) throw new PlatformError("oauth_account_taken");
+      await refresh(tx, linked.id, identity);
+      return;
+    }
+    await insertLink(tx, userId, identity, request, "user");
+  }
+
+  return {
+    resolve: (tx, identity, request) => settled(tx, (savepoint) => resolve(savepoint, identity, request)),
+
+    link: (tx, userId, identity, request) => settled(tx, (savepoint) => link(savepoint, userId, identity, request)),
 
     async list(database, userId) {
       const rows = await database
