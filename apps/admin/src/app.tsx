@@ -3,7 +3,7 @@
 // and draws the answer. No client-side script: every action is a form that posts and redirects.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { isId, PlatformError, type UserId } from "@burrow/platform-core";
+import { isConcurrentChange, isId, PlatformError, type UserId } from "@burrow/platform-core";
 import {
   parseSessionToken,
   type DiscoveryCheck,
@@ -17,6 +17,7 @@ import { type AuditQuery, auditExportResponse } from "@burrow/platform-ops";
 import { covers } from "@burrow/platform-rbac";
 import {
   type AppEnv,
+  CONCURRENT_CHANGE_DETAIL,
   describeError,
   ipRateLimit,
   type Platform,
@@ -1214,6 +1215,13 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
     if (error instanceof PlatformError && error.status < 500)
       return c.html(<ErrorPage status={error.status} message={problemText(error)} />, error.status as 400);
     // As the API logs it: a failed query's statement and driver code, never its parameters.
+    if (isConcurrentChange(error)) {
+      platform.log.error("concurrent change not answered by its service", {
+        requestId: c.get("requestId"),
+        error: describeError(error),
+      });
+      return c.html(<ErrorPage status={409} message={CONCURRENT_CHANGE_DETAIL} />, 409);
+    }
     platform.log.error("admin request failed", { requestId: c.get("requestId"), error: describeError(error) });
     return c.html(
       <ErrorPage status={500} message={`Something went wrong. Request id: ${c.get("requestId") ?? "unknown"}`} />,

@@ -17,6 +17,7 @@ import {
   snapshotDatabase,
   type Walk,
 } from "../../api/test/hostile.ts";
+import { sql } from "drizzle-orm";
 import { createLogger } from "@burrow/platform-core";
 import { createAdminApp } from "../src/app.tsx";
 import { createTestApi, type TestApi } from "../../api/test/helpers.ts";
@@ -266,4 +267,30 @@ describe("what the walk found, kept as regressions", () => {
       await logged.close();
     }
   }, 120_000);
+
+  test("a write that lost a race its service did not answer is a 409 page, still logged as an error", async () => {
+    const lines: string[] = [];
+    const logged = await createTestApi(
+      { ADMIN_URL: ADMIN },
+      { log: createLogger({ level: "debug", write: (line) => lines.push(line) }) },
+    );
+    try {
+      const pages = createAdminApp(logged.platform);
+      // A real unique violation from the database, as a check-then-insert that lost its race meets.
+      pages.get("/lost-race", async () => {
+        await logged.platform.db.transaction(async (tx) => {
+          await tx.execute(sql`create temporary table lost_race (id int primary key) on commit drop`);
+          await tx.execute(sql`insert into lost_race values (1), (1)`);
+        });
+        return new Response(null, { status: 204 });
+      });
+      const response = await pages.request("/lost-race");
+      expect(response.status).toBe(409);
+      expect(await response.text()).toContain("Another request changed the same thing at the same moment.");
+      expect(lines.filter((line) => line.includes("concurrent change not answered by its service"))).toHaveLength(1);
+      expect(lines.filter((line) => line.includes("admin request failed"))).toEqual([]);
+    } finally {
+      await logged.close();
+    }
+  });
 });

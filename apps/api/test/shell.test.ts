@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Validator } from "@seriousme/openapi-schema-validator";
+import { sql } from "drizzle-orm";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -257,6 +258,33 @@ describe("API shell", () => {
     expect(problem.code).toBe("internal_error");
     expect(problem.requestId).toBe(response.headers.get("x-request-id"));
     expect(logged.join("\n")).toContain(problem.requestId);
+  });
+
+  test("a write that lost a race its service did not answer is a 409 conflict, still logged as an error", async () => {
+    const logged: string[] = [];
+    const platform = {
+      ...api.platform,
+      log: {
+        ...silentLogger,
+        error: (message: string, fields?: Record<string, unknown>) =>
+          void logged.push(JSON.stringify({ message, ...fields })),
+      },
+    };
+    const app = createApp(platform);
+    // A real unique violation from the database, as a check-then-insert that lost its race meets.
+    app.post("/v1/test/lost-race", async () => {
+      await api.platform.db.transaction(async (tx) => {
+        await tx.execute(sql`create temporary table lost_race (id int primary key) on commit drop`);
+        await tx.execute(sql`insert into lost_race values (1), (1)`);
+      });
+      return new Response(null, { status: 204 });
+    });
+    const response = await app.request("/v1/test/lost-race", { method: "POST" }, { remoteAddress: "192.0.2.1" });
+    expect(response.status).toBe(409);
+    const problem = await readProblem(response);
+    expect(problem.code).toBe("conflict");
+    expect(logged.join("\n")).toContain("concurrent change not answered by its service");
+    expect(logged.join("\n")).toContain("23505");
   });
 });
 

@@ -10,6 +10,7 @@ import { createTestDatabase, type TestDatabase } from "../test-database.ts";
 import {
   compiled,
   createDatabase,
+  isConcurrentChange,
   isDatabaseUnavailable,
   isUniqueViolation,
   notify,
@@ -160,6 +161,31 @@ describe("database", () => {
     const rows = await queryRows<{ value: number }>(handle.db, sql`select value from together_probe order by value`);
     expect(rows.map((row) => Number(row.value))).toEqual([1]);
   });
+
+  test.skipIf(process.env.DATABASE_URL === undefined)(
+    "PostgreSQL: two transactions locking two rows in opposite orders: one is refused, as a concurrent change",
+    async () => {
+      await queryRows(handle.db, sql`create table deadlock_probe (id int primary key)`);
+      await queryRows(handle.db, sql`insert into deadlock_probe values (1), (2)`);
+      // Each takes its first row, and takes its second only once the other holds its first.
+      const firsts: Promise<void>[] = [];
+      const took: (() => void)[] = [];
+      for (let index = 0; index < 2; index++) firsts.push(new Promise<void>((resolve) => took.push(resolve)));
+      const crossing = (first: number, second: number, index: number) =>
+        handle.db.transaction(async (tx) => {
+          await queryRows(tx, sql`select id from deadlock_probe where id = ${first} for update`);
+          took[index]!();
+          await firsts[1 - index];
+          await queryRows(tx, sql`select id from deadlock_probe where id = ${second} for update`);
+        });
+      const outcomes = await Promise.allSettled([crossing(1, 2, 0), crossing(2, 1, 1)]);
+      const refused = outcomes.flatMap((outcome) => (outcome.status === "rejected" ? [outcome.reason] : []));
+      expect(refused).toHaveLength(1);
+      expect(isConcurrentChange(refused[0])).toBe(true);
+      expect(isConcurrentChange(new Error("something else"))).toBe(false);
+      await queryRows(handle.db, sql`drop table deadlock_probe`);
+    },
+  );
 
   test.skipIf(process.env.DATABASE_URL === undefined)(
     "PostgreSQL: queries run as prepared statements, unless the URL says prepare=false (a pooler in transaction mode)",

@@ -666,6 +666,30 @@ export function isUniqueViolation(error: unknown): boolean {
   return false;
 }
 
+/**
+ * SQLSTATEs that mean a statement lost to a concurrent request: a unique or foreign-key check
+ * decided by another transaction's commit, a deadlock, a serialization failure.
+ */
+const CONCURRENT_CHANGE_CODES = new Set(["23505", "23503", "40P01", "40001"]);
+
+/**
+ * Whether an error is a lost race with another request (either driver's, wrapped or not). A
+ * service that can meet one answers its own code (`email_taken`, `slug_taken`, ...); one that
+ * reaches the HTTP edge is answered 409 `conflict`, so the caller may try again, and is still
+ * logged as an error: its service should have answered it.
+ */
+export function isConcurrentChange(error: unknown): boolean {
+  for (
+    let current: unknown = error;
+    current !== undefined && current !== null;
+    current = (current as { cause?: unknown }).cause
+  ) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" && CONCURRENT_CHANGE_CODES.has(code)) return true;
+  }
+  return false;
+}
+
 /** Socket errors (Node's and Bun's codes) meaning the server could not be reached or went away. */
 const UNREACHABLE_CODES = new Set([
   "ECONNREFUSED",

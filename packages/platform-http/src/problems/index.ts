@@ -1,4 +1,5 @@
 import {
+  isConcurrentChange,
   isDatabaseUnavailable,
   PROBLEM_CONTENT_TYPE,
   PlatformError,
@@ -45,11 +46,15 @@ const HTTP_EXCEPTION_CODES: Record<number, ErrorCode> = {
   429: "rate_limited",
 };
 
+/** What a caller whose request lost a race to another is told (the API's problem, the console's page). */
+export const CONCURRENT_CHANGE_DETAIL = "Another request changed the same thing at the same moment. Try again.";
+
 /**
  * Every error leaves as problem+json. Expected ones (PlatformError, Hono's HTTPException) keep
  * their status; a database that cannot be reached is a 503 `service_unavailable` (the client may
- * retry; `/readyz` says the same); anything else is a 500 carrying only the request id, with the
- * detail logged.
+ * retry; `/readyz` says the same); a write that lost a race its service did not answer is a 409
+ * `conflict` (the client may retry), logged as an error all the same; anything else is a 500
+ * carrying only the request id, with the detail logged.
  */
 export const onError = (log: (message: string, fields: Record<string, unknown>) => void): ErrorHandler<AppEnv> =>
   function onError(error, c) {
@@ -70,6 +75,15 @@ export const onError = (log: (message: string, fields: Record<string, unknown>) 
           headers: { "Retry-After": "5" },
         }),
       );
+    }
+    if (isConcurrentChange(error)) {
+      log("concurrent change not answered by its service", {
+        requestId: c.get("requestId"),
+        method: c.req.method,
+        path: c.req.path,
+        error: describeError(error),
+      });
+      return problemResponse(c, new PlatformError("conflict", { detail: CONCURRENT_CHANGE_DETAIL }));
     }
     log("unhandled error", {
       requestId: c.get("requestId"),
