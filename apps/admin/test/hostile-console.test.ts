@@ -238,14 +238,19 @@ describe("hostile input on every console route", () => {
 });
 
 describe("what the walk found, kept as regressions", () => {
-  test("a control character in a console form, path or query string is a 400 page, not a failed query that logged its parameters", async () => {
+  /** The console over a test API of its own, with every line that API logs kept. */
+  async function consoleKeepingLog() {
     const lines: string[] = [];
     const logged = await createTestApi(
       { ADMIN_URL: ADMIN },
       { log: createLogger({ level: "debug", write: (line) => lines.push(line) }) },
     );
+    return { lines, logged, pages: createAdminApp(logged.platform) };
+  }
+
+  test("a control character in a console form, path or query string is a 400 page, not a failed query that logged its parameters", async () => {
+    const { lines, logged, pages } = await consoleKeepingLog();
     try {
-      const pages = createAdminApp(logged.platform);
       const { user, secret } = await operatorWith(logged, ["*"]);
       const operator = await signInWithCode(logged, pages, user, secret);
       const visitor = new Browser(pages);
@@ -269,13 +274,8 @@ describe("what the walk found, kept as regressions", () => {
   }, 120_000);
 
   test("a write that lost a race its service did not answer is a 409 page, still logged as an error", async () => {
-    const lines: string[] = [];
-    const logged = await createTestApi(
-      { ADMIN_URL: ADMIN },
-      { log: createLogger({ level: "debug", write: (line) => lines.push(line) }) },
-    );
+    const { lines, logged, pages } = await consoleKeepingLog();
     try {
-      const pages = createAdminApp(logged.platform);
       // A real unique violation from the database, as a check-then-insert that lost its race meets.
       pages.get("/lost-race", async () => {
         await logged.platform.db.transaction(async (tx) => {

@@ -12,7 +12,7 @@ import { principalRoles, rolePermissions, roles } from "@burrow/platform-rbac/sc
 import { referenceTotp } from "@burrow/platform-auth/testing";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { TestMailServer } from "@burrow/platform-email/testing";
-import { createServing } from "@burrow/platform-http";
+import { createApp, createServing } from "@burrow/platform-http";
 import { type AppEnv, composePlatform, listenForChanges, type Platform } from "@burrow/platform-http";
 
 export interface TestApi {
@@ -233,4 +233,21 @@ export async function enrolTotp(
   ).json()) as { recoveryCodes: string[] };
   api.clock.advance(30_000);
   return { secret: enrolment.secret, recoveryCodes: confirmed.recoveryCodes, factorId: enrolment.factorId };
+}
+
+/**
+ * The API's app over `api`'s platform, with what it logs as errors kept (one JSON line each) for a
+ * test to read: a test adds a route that fails its own way and reads the answer and the log.
+ */
+export function appKeepingErrors(api: TestApi): { app: ReturnType<typeof createApp>; errors: string[] } {
+  const errors: string[] = [];
+  const platform = {
+    ...api.platform,
+    log: {
+      ...silentLogger,
+      error: (message: string, fields?: Record<string, unknown>) =>
+        void errors.push(JSON.stringify({ message, ...fields })),
+    },
+  };
+  return { app: createApp(platform), errors };
 }

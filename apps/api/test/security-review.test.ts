@@ -1,15 +1,15 @@
 // Regression tests for the security review (issue 10): each reproduces a defect over HTTP.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, desc, eq, sql } from "drizzle-orm";
-import { silentLogger, type UserId } from "@burrow/platform-core";
+import type { UserId } from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
 import { effectiveScopes, MAX_CODE_ATTEMPTS } from "@burrow/platform-auth";
 import { principalRoles } from "@burrow/platform-rbac/schema";
 import { authTokens } from "@burrow/platform-auth/schema";
 import { referenceTotp } from "@burrow/platform-auth/testing";
 import { createTestMailServer } from "@burrow/platform-email/testing";
-import { createApp } from "@burrow/platform-http";
 import {
+  appKeepingErrors,
   BEARER_CLIENT,
   createTestApi,
   enrolTotp,
@@ -457,19 +457,10 @@ describe("security review: hostile text", () => {
   });
 
   test("#7 a failed query is logged without its parameters", async () => {
-    const logged: string[] = [];
-    const platform = {
-      ...api.platform,
-      log: {
-        ...silentLogger,
-        error: (message: string, fields?: Record<string, unknown>) =>
-          void logged.push(JSON.stringify({ message, ...fields })),
-      },
-    };
-    const app = createApp(platform);
+    const { app, errors: logged } = appKeepingErrors(api);
     app.post("/v1/test/query", async () => {
       // A real failing statement whose parameter is an address: the driver's error carries it.
-      await platform.db.execute(sql`select ${"secret-address@example.com"}::int`);
+      await api.platform.db.execute(sql`select ${"secret-address@example.com"}::int`);
       return new Response("unreachable");
     });
     const response = await app.request("/v1/test/query", { method: "POST" }, { remoteAddress: "192.0.2.1" });

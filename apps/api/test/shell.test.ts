@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { DEFAULT_MIGRATIONS_FOLDER, createDatabase, loadConfig, silentLogger } from "@burrow/platform-core";
 import { createApp } from "@burrow/platform-http";
 import { composePlatform } from "@burrow/platform-http";
-import { createTestApi, readProblem, signUpUser, type TestApi } from "./helpers.ts";
+import { appKeepingErrors, createTestApi, readProblem, signUpUser, type TestApi } from "./helpers.ts";
 
 describe("API shell", () => {
   let api: TestApi;
@@ -235,16 +235,7 @@ describe("API shell", () => {
   });
 
   test("an unexpected exception is a 500 with only the request id", async () => {
-    const logged: string[] = [];
-    const platform = {
-      ...api.platform,
-      log: {
-        ...silentLogger,
-        error: (message: string, fields?: Record<string, unknown>) =>
-          void logged.push(JSON.stringify({ message, ...fields })),
-      },
-    };
-    const app = createApp(platform);
+    const { app, errors: logged } = appKeepingErrors(api);
     app.post("/v1/test/boom", () => {
       throw new Error("db password=hunter2 at 10.1.2.3");
     });
@@ -261,16 +252,7 @@ describe("API shell", () => {
   });
 
   test("a write that lost a race its service did not answer is a 409 conflict, still logged as an error", async () => {
-    const logged: string[] = [];
-    const platform = {
-      ...api.platform,
-      log: {
-        ...silentLogger,
-        error: (message: string, fields?: Record<string, unknown>) =>
-          void logged.push(JSON.stringify({ message, ...fields })),
-      },
-    };
-    const app = createApp(platform);
+    const { app, errors: logged } = appKeepingErrors(api);
     // A real unique violation from the database, as a check-then-insert that lost its race meets.
     app.post("/v1/test/lost-race", async () => {
       await api.platform.db.transaction(async (tx) => {
