@@ -91,6 +91,21 @@ export function createAccountEmails(
     return user;
   }
 
+  /**
+   * The account, locked until the transaction ends. Every change to an account's addresses takes its
+   * row first and user_emails rows after, so two changes never wait on each other in opposite orders,
+   * and each sees what the one before it left.
+   */
+  async function lockedUser(tx: Database, userId: string): Promise<UserRow> {
+    const [user] = await tx
+      .select()
+      .from(users)
+      .where(and(eq(users.id, userId), isNull(users.deletedAt)))
+      .for("update");
+    if (user === undefined || user.status === "deleted") throw new PlatformError("not_found");
+    return user;
+  }
+
   async function ownRow(tx: Database, userId: string, emailId: string): Promise<EmailRow> {
     const [row] = await tx
       .select()
@@ -187,6 +202,35 @@ export function createAccountEmails(
     }
   }
 
+  /**
+   * An added address about to be verified, re-read once every account it concerns is locked: its
+   * own, and each one holding the address, whose claims verifying drops. Locked in id order, in one
+   * statement, so two verifications of one address queue instead of deadlocking; the one that waited
+   * finds its row gone when the other dropped it (undefined).
+   */
+  async function lockClaim(tx: Database, userId: string, emailId: string): Promise<EmailRow | undefined> {
+    const [claim] = await tx
+      .select({ emailNormalized: userEmails.emailNormalized })
+      .from(userEmails)
+      .where(and(eq(userEmails.id, emailId), eq(userEmails.userId, userId)));
+    if (claim === undefined) return undefined;
+    const holders = tx
+      .select({ id: userEmails.userId })
+      .from(userEmails)
+      .where(eq(userEmails.emailNormalized, claim.emailNormalized));
+    await tx
+      .select({ id: users.id })
+      .from(users)
+      .where(or(eq(users.id, userId), eq(users.emailNormalized, claim.emailNormalized), inArray(users.id, holders)))
+      .orderBy(asc(users.id))
+      .for("update");
+    const [row] = await tx
+      .select()
+      .from(userEmails)
+      .where(and(eq(userEmails.id, emailId), eq(userEmails.userId, userId)));
+    return row;
+  }
+
   async function verify(
     tx: Database,
     row: EmailRow,
@@ -207,7 +251,8 @@ export function createAccountEmails(
   }
 
   async function remove(tx: Database, userId: string, emailId: string): Promise<EmailRow> {
-    const user = await activeUser(tx, userId);
+    // One removal at a time per account, so two cannot take out its last two verified addresses.
+    const user = await lockedUser(tx, userId);
     const row = await ownRow(tx, userId, emailId);
     // The last verified address is the one the account is recovered through.
     if (row.verifiedAt !== null && user.emailVerifiedAt === null) {
@@ -227,7 +272,8 @@ export function createAccountEmails(
   /** Makes an added, verified address the account's primary one; the old primary stays as another. */
   function swapPrimary(session: SessionRow, emailId: string, request: RequestContext): Promise<AccountEmail> {
     return db.transaction(async (tx) => {
-      const user = await activeUser(tx, session.userId);
+      // A swap that waited finds the address already moved: not_found, as a retry after it would.
+      const user = await lockedUser(tx, session.userId);
       const row = await ownRow(tx, user.id, emailId);
       if (row.verifiedAt === null)
         throw new PlatformError("email_unverified", { detail: "Confirm the address before making it primary." });
@@ -286,7 +332,8 @@ export function createAccountEmails(
           headers: { "Retry-After": String(Math.max(1, Math.ceil(limit.retryAfterMs / 1000))) },
         });
       return db.transaction(async (tx) => {
-        const user = await activeUser(tx, session.userId);
+        // Locked, so the same address added twice at once is found held, and the limit counts both.
+        const user = await lockedUser(tx, session.userId);
         const held = await tx
           .select({ emailNormalized: userEmails.emailNormalized })
           .from(userEmails)
@@ -333,15 +380,12 @@ export function createAccountEmails(
         return await db.transaction(async (tx) => {
           const used = await tokens.consumeLink(tx, "email_add", token);
           if (used === undefined || used.target === null) throw new PlatformError("invalid_link");
+          // The link names the added row: removed since (or dropped by another account proving it), it is dead.
+          const row = await lockClaim(tx, used.userId, used.target);
+          if (row === undefined) throw new PlatformError("invalid_link");
           // A suspended account proves nothing while suspended.
           const owner = await activeUser(tx, used.userId).catch(() => undefined);
           if (owner === undefined || owner.status !== "active") throw new PlatformError("invalid_link");
-          // The link names the added row: removed since, it is dead.
-          const [row] = await tx
-            .select()
-            .from(userEmails)
-            .where(and(eq(userEmails.id, used.target), eq(userEmails.userId, used.userId)));
-          if (row === undefined) throw new PlatformError("invalid_link");
           if (row.verifiedAt !== null) return toView(row);
           const view = await verify(tx, row, request);
           await audit.recordByUser(tx, row.userId, "user.email_verified", request, { metadata: { emailId: row.id } });
@@ -369,31 +413,37 @@ export function createAccountEmails(
       // Removing a verified address takes away a way to recover the account: a recent sign-in first.
       sessions.assertRecent(session);
       await db.transaction(async (tx) => {
-        // One removal at a time per account, so two cannot take out its last two verified addresses.
-        await tx.select({ id: users.id }).from(users).where(eq(users.id, session.userId)).for("update");
         await remove(tx, session.userId, emailId);
         await audit.recordByUser(tx, session.userId, "user.email_removed", request, { metadata: { emailId } });
       });
     },
 
     async markVerifiedByOperator(userId, emailId, operatorId, request) {
-      return db.transaction(async (tx) => {
-        await activeUser(tx, userId);
-        const row = await ownRow(tx, userId, emailId);
-        if (row.verifiedAt !== null) return toView(row);
-        const view = await verify(tx, row, request, { byOperator: true });
-        await audit.record(
-          tx,
-          {
-            action: "user.email_verified",
-            actor: { type: "user", id: operatorId },
-            target: { type: "user", id: userId },
-            metadata: { emailId, byOperator: true },
-          },
-          request,
-        );
-        return view;
-      });
+      try {
+        return await db.transaction(async (tx) => {
+          const row = await lockClaim(tx, userId, emailId);
+          await activeUser(tx, userId);
+          if (row === undefined) throw new PlatformError("not_found");
+          if (row.verifiedAt !== null) return toView(row);
+          const view = await verify(tx, row, request, { byOperator: true });
+          await audit.record(
+            tx,
+            {
+              action: "user.email_verified",
+              actor: { type: "user", id: operatorId },
+              target: { type: "user", id: userId },
+              metadata: { emailId, byOperator: true },
+            },
+            request,
+          );
+          return view;
+        });
+      } catch (error) {
+        // Proven by another account at the same moment: the unique index on verified addresses holds.
+        if (isUniqueViolation(error))
+          throw new PlatformError("email_taken", { detail: "Another account holds this address." });
+        throw error;
+      }
     },
 
     async removeByOperator(userId, emailId, operatorId, request) {
