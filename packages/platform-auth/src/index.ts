@@ -189,7 +189,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
   });
   const passkeySignIn = createPasskeySignIn({ passkeys, completion });
   const phones = createPhones(context, { tokens });
-  const emails = createAccountEmails(context, { tokens, sessions });
+  const emails = createAccountEmails(context, { tokens, sessions, users });
   const impersonation = createImpersonation(context, { tokens, completion });
   const signingKeys = createSigningKeys({ ...base, keyRing: options.keyRing, sessions, grantableScopes });
   const refreshTokens = createRefreshTokens({ ...base, sessions });

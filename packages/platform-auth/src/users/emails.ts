@@ -14,7 +14,7 @@ import { LIFETIMES } from "../flows/lifetimes.ts";
 import { userEmails, users } from "../schema.ts";
 import type { SessionRow, Sessions } from "../sessions/sessions.ts";
 import type { OneTimeTokens } from "../tokens/tokens.ts";
-import { normalizeEmail, type UserRow } from "./users.ts";
+import { normalizeEmail, type UserRow, type Users } from "./users.ts";
 
 /** One address of an account, as its owner and operators see it. */
 export interface AccountEmail {
@@ -77,7 +77,7 @@ const primaryView = (user: UserRow): AccountEmail => ({
 
 export function createAccountEmails(
   context: AuthContext,
-  parts: { tokens: OneTimeTokens; sessions: Pick<Sessions, "assertRecent" | "changed"> },
+  parts: { tokens: OneTimeTokens; sessions: Pick<Sessions, "assertRecent" | "changed">; users: Pick<Users, "locked"> },
 ): AccountEmails {
   const { db, clock, audit, email: outbox, config } = context;
   const { tokens, sessions } = parts;
@@ -96,15 +96,7 @@ export function createAccountEmails(
    * row first and user_emails rows after, so two changes never wait on each other in opposite orders,
    * and each sees what the one before it left.
    */
-  async function lockedUser(tx: Database, userId: string): Promise<UserRow> {
-    const [user] = await tx
-      .select()
-      .from(users)
-      .where(and(eq(users.id, userId), isNull(users.deletedAt)))
-      .for("update");
-    if (user === undefined || user.status === "deleted") throw new PlatformError("not_found");
-    return user;
-  }
+  const lockedUser = (tx: Database, userId: string) => parts.users.locked(tx, userId as UserId);
 
   async function ownRow(tx: Database, userId: string, emailId: string): Promise<EmailRow> {
     const [row] = await tx

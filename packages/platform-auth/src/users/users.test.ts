@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq, sql } from "drizzle-orm";
-import { queryRows, type DatabaseHandle, type UserId } from "@burrow/platform-core";
+import { PlatformError, queryRows, type DatabaseHandle, type UserId } from "@burrow/platform-core";
 import { createTestClock } from "@burrow/platform-core/testing";
 import type { Auth } from "../index.ts";
 import { users } from "../schema.ts";
@@ -170,5 +170,44 @@ describe("user services", () => {
     const secret = token.split(".")[1]!;
     expect(session.secretHash).not.toContain(secret);
     expect(session.secretHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  test("concurrent deletions of one's own account: one succeeds and is audited once, the others not_found", async () => {
+    // A few rounds: the first can finish before the pool has opened all its connections.
+    for (let round = 0; round < 3; round++) {
+      const { user, session } = await signUp(`leaving-twice-${round}@example.com`);
+      const settled = await Promise.allSettled(Array.from({ length: 12 }, () => auth.users.deleteOwn(session, {})));
+      const losers = settled.filter((result) => result.status === "rejected").map((result) => result.reason);
+      expect(settled.length - losers.length).toBe(1);
+      for (const reason of losers) expect(reason).toBeInstanceOf(PlatformError);
+      expect(losers.map((reason) => (reason as PlatformError).code)).toEqual(Array(11).fill("not_found"));
+      const deletions = await queryRows<{ actor: string }>(
+        handle.db,
+        sql`select actor_id as actor from audit_logs where action = 'user.deleted' and target_id = ${user.id}`,
+      );
+      expect(deletions).toEqual([{ actor: user.id }]);
+      const [row] = await handle.db.select().from(users).where(eq(users.id, user.id));
+      expect(row?.status).toBe("deleted");
+      expect(row?.deletedAt).not.toBeNull();
+    }
+  });
+
+  test("a soft delete racing the user's own: one deletion, one audit entry, the other not_found", async () => {
+    for (let round = 0; round < 3; round++) {
+      const { user, session } = await signUp(`leaving-both-ways-${round}@example.com`);
+      const settled = await Promise.allSettled([
+        auth.users.deleteOwn(session, {}),
+        handle.db.transaction((tx) => auth.users.softDelete(tx, user.id, "system", {})),
+      ]);
+      const losers = settled.filter((result) => result.status === "rejected").map((result) => result.reason);
+      expect(losers.length).toBe(1);
+      expect(losers[0]).toBeInstanceOf(PlatformError);
+      expect((losers[0] as PlatformError).code).toBe("not_found");
+      const deletions = await queryRows<{ count: number | string }>(
+        handle.db,
+        sql`select count(*) as count from audit_logs where action = 'user.deleted' and target_id = ${user.id}`,
+      );
+      expect(Number(deletions[0]?.count)).toBe(1);
+    }
   });
 });

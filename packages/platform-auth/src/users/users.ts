@@ -72,6 +72,11 @@ export interface Users {
   /** The account an address belongs to: its primary one, or another one it has verified. */
   findByEmail(db: Database, email: string): Promise<UserRow | undefined>;
   get(db: Database, id: UserId): Promise<UserRow | undefined>;
+  /**
+   * The live account's row, locked until the transaction ends (`not_found` once deleted). Changes to
+   * one account made at once queue behind it, and each sees what the one before it left.
+   */
+  locked(tx: Database, id: UserId): Promise<UserRow>;
   insert(
     db: Database,
     input: { email: string; name?: string | null; status?: UserStatus; emailVerified?: boolean },
@@ -128,10 +133,14 @@ export function createUsers(context: AuthContext, parts: { sessions: Sessions })
   ): Promise<void> {
     const row = await requireUser(db, id);
     const now = clock.now();
-    await db
+    // Only a live row changes: a deletion that committed since the read above leaves nothing to update,
+    // so of concurrent deletions exactly one goes on (and is audited) and the others are 404s.
+    const [changed] = await db
       .update(users)
       .set({ status, updatedAt: now, ...extra })
-      .where(eq(users.id, row.id));
+      .where(and(eq(users.id, row.id), isNull(users.deletedAt)))
+      .returning({ id: users.id });
+    if (changed === undefined) throw new PlatformError("not_found");
     await parts.sessions.changed(db, { userId: row.id });
     if (status !== "active") {
       await parts.sessions.revokeAll(db, row.id as UserId, action);
@@ -154,6 +163,16 @@ export function createUsers(context: AuthContext, parts: { sessions: Sessions })
         .select()
         .from(users)
         .where(and(eq(users.id, id), isNull(users.deletedAt)));
+      return row;
+    },
+
+    async locked(tx, id) {
+      const [row] = await tx
+        .select()
+        .from(users)
+        .where(and(eq(users.id, id), isNull(users.deletedAt)))
+        .for("update");
+      if (row === undefined || row.status === "deleted") throw new PlatformError("not_found");
       return row;
     },
 

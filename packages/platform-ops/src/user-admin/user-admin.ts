@@ -5,6 +5,7 @@ import {
   type AuditLog,
   type Clock,
   type Database,
+  isUniqueViolation,
   PlatformError,
   type RequestContext,
   type SessionId,
@@ -126,6 +127,7 @@ export function createUserAdministration(options: {
   users: Pick<
     Users,
     | "get"
+    | "locked"
     | "search"
     | "updateProfile"
     | "suspend"
@@ -170,10 +172,16 @@ export function createUserAdministration(options: {
     if (actorId === userId)
       throw new PlatformError("forbidden", { detail: "Operators cannot suspend or delete their own account here." });
   }
-  async function manage(actorId: string, userId: UserId, change: (row: UserRow) => Promise<void>): Promise<UserRow> {
+  async function manage(
+    actorId: string,
+    userId: UserId,
+    change: (tx: Database, row: UserRow) => Promise<void>,
+  ): Promise<UserRow> {
     await authorize(actorId, USERS_MANAGE);
-    const row = await existing(userId);
-    await change(row);
+    // The live account's row locked: concurrent changes to one user queue behind it and each sees what
+    // the one before left, so a second unsuspend is `not_suspended` (not a second success and audit
+    // entry) and a change racing a deletion is a 404.
+    await db.transaction(async (tx) => change(tx, await users.locked(tx, userId)));
     return existing(userId);
   }
 
@@ -186,23 +194,30 @@ export function createUserAdministration(options: {
       const name = input.name?.trim() || null;
       if (name !== null && name.length > 200)
         throw new PlatformError("validation_failed", { errors: [{ path: "name", message: "At most 200 characters" }] });
-      return db.transaction(async (tx) => {
-        const existing = await users.findByEmail(tx, email);
-        if (existing !== undefined && existing.status !== "deleted") throw new PlatformError("email_taken");
-        const user = await users.insert(tx, { email, name, status: "invited" });
-        await audit.record(
-          tx,
-          {
-            action: "user.created",
-            actor: { type: "user", id: actorId },
-            target: { type: "user", id: user.id },
-            metadata: { setupEmail: input.sendSetupEmail !== false },
-          },
-          request,
-        );
-        if (input.sendSetupEmail !== false) await notices.sendAccountSetup(tx, user);
-        return user;
-      });
+      try {
+        return await db.transaction(async (tx) => {
+          const existing = await users.findByEmail(tx, email);
+          if (existing !== undefined && existing.status !== "deleted") throw new PlatformError("email_taken");
+          const user = await users.insert(tx, { email, name, status: "invited" });
+          await audit.record(
+            tx,
+            {
+              action: "user.created",
+              actor: { type: "user", id: actorId },
+              target: { type: "user", id: user.id },
+              metadata: { setupEmail: input.sendSetupEmail !== false },
+            },
+            request,
+          );
+          if (input.sendSetupEmail !== false) await notices.sendAccountSetup(tx, user);
+          return user;
+        });
+      } catch (error) {
+        // The check above cannot see an account being made at the same moment (another operator, a
+        // sign-up): the unique index refuses the second, and it answers as if the check had seen it.
+        if (isUniqueViolation(error)) throw new PlatformError("email_taken");
+        throw error;
+      }
     },
     async search(actorId, search) {
       await authorize(actorId, USERS_READ);
@@ -213,19 +228,19 @@ export function createUserAdministration(options: {
       return existing(userId);
     },
     update: (actorId, userId, changes, request) =>
-      manage(actorId, userId, async () => {
-        await db.transaction((tx) => users.updateProfile(tx, userId, changes, request, actorId as UserId));
+      manage(actorId, userId, async (tx) => {
+        await users.updateProfile(tx, userId, changes, request, actorId as UserId);
       }),
     suspend: (actorId, userId, request) =>
-      manage(actorId, userId, async (row) => {
+      manage(actorId, userId, async (tx, row) => {
         notSelf(actorId, userId);
         if (row.status === "suspended") return;
-        await db.transaction((tx) => users.suspend(tx, userId, actorId as UserId, request));
+        await users.suspend(tx, userId, actorId as UserId, request);
       }),
     unsuspend: (actorId, userId, request) =>
-      manage(actorId, userId, () => db.transaction((tx) => users.unsuspend(tx, userId, actorId as UserId, request))),
+      manage(actorId, userId, (tx) => users.unsuspend(tx, userId, actorId as UserId, request)),
     unlock: (actorId, userId, request) =>
-      manage(actorId, userId, () => db.transaction((tx) => users.unlock(tx, userId, actorId as UserId, request))),
+      manage(actorId, userId, (tx) => users.unlock(tx, userId, actorId as UserId, request)),
     async details(actorId, userId) {
       await authorize(actorId, USERS_READ);
       await existing(userId);
@@ -304,21 +319,19 @@ export function createUserAdministration(options: {
       );
     },
     markEmailVerified: (actorId, userId, request) =>
-      manage(actorId, userId, async (row) => {
+      manage(actorId, userId, async (tx, row) => {
         if (row.emailVerifiedAt !== null) return;
-        await db.transaction(async (tx) => {
-          await users.markEmailVerified(tx, userId);
-          await audit.record(
-            tx,
-            {
-              action: "user.email_verified",
-              actor: { type: "user", id: actorId },
-              target: { type: "user", id: row.id },
-              metadata: { by: "operator" },
-            },
-            request,
-          );
-        });
+        await users.markEmailVerified(tx, userId);
+        await audit.record(
+          tx,
+          {
+            action: "user.email_verified",
+            actor: { type: "user", id: actorId },
+            target: { type: "user", id: row.id },
+            metadata: { by: "operator" },
+          },
+          request,
+        );
       }),
     async impersonate(actorId, userId, request, stepUp) {
       await authorize(actorId, USERS_IMPERSONATE);
@@ -394,6 +407,7 @@ export function createUserAdministration(options: {
       recent(stepUp);
       notSelf(actorId, userId);
       await existing(userId);
+      // softDelete changes only a live row: of concurrent deletions one succeeds and the others are 404s.
       await db.transaction((tx) => users.softDelete(tx, userId, actorId as UserId, request));
     },
   };

@@ -164,9 +164,21 @@ export function createWebhooks(options: {
     return [...new Set(types)];
   }
 
+  const noEndpoint = () => new PlatformError("not_found", { detail: "No webhook endpoint has this id." });
+
   async function endpointRow(tx: Database, endpointId: string): Promise<WebhookEndpointRow> {
     const [row] = await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, endpointId));
-    if (row === undefined) throw new PlatformError("not_found", { detail: "No webhook endpoint has this id." });
+    if (row === undefined) throw noEndpoint();
+    return row;
+  }
+
+  /**
+   * The endpoint's row, locked until the transaction ends: a change or rotation racing a removal
+   * waits for it and then answers 404, and concurrent rotations each keep the secret they replaced.
+   */
+  async function lockedEndpointRow(tx: Database, endpointId: string): Promise<WebhookEndpointRow> {
+    const [row] = await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, endpointId)).for("update");
+    if (row === undefined) throw noEndpoint();
     return row;
   }
 
@@ -440,7 +452,7 @@ export function createWebhooks(options: {
       const url = input.url === undefined ? undefined : checkWebhookUrl(input.url, urlOptions).toString();
       const eventTypes = input.eventTypes === undefined ? undefined : checkEventTypes(input.eventTypes);
       return db.transaction(async (tx) => {
-        const before = await endpointRow(tx, endpointId);
+        const before = await lockedEndpointRow(tx, endpointId);
         const enabling = input.enabled === true && !before.enabled;
         const [row] = await tx
           .update(webhookEndpoints)
@@ -466,8 +478,10 @@ export function createWebhooks(options: {
     async remove(actorId, endpointId, request) {
       await require(actorId, WEBHOOKS_MANAGE);
       await db.transaction(async (tx) => {
-        const row = await endpointRow(tx, endpointId);
-        await tx.delete(webhookEndpoints).where(eq(webhookEndpoints.id, endpointId));
+        // Deleted and read back in one statement: of concurrent removals one gets the row (and is
+        // audited); the others find nothing to delete and answer 404.
+        const [row] = await tx.delete(webhookEndpoints).where(eq(webhookEndpoints.id, endpointId)).returning();
+        if (row === undefined) throw noEndpoint();
         await auditAs(tx, actorId, "webhook.endpoint_deleted", row, request, { url: row.url });
       });
     },
@@ -475,7 +489,7 @@ export function createWebhooks(options: {
     async rotateSecret(actorId, endpointId, request) {
       await require(actorId, WEBHOOKS_MANAGE);
       return db.transaction(async (tx) => {
-        const row = await endpointRow(tx, endpointId);
+        const row = await lockedEndpointRow(tx, endpointId);
         const secret = newSecret();
         const now = clock.now();
         await tx
