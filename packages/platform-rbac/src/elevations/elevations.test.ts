@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { eq } from "drizzle-orm";
-import { newId, type DatabaseHandle } from "@burrow/platform-core";
+import { and, eq, inArray } from "drizzle-orm";
+import { newId, PlatformError, type DatabaseHandle } from "@burrow/platform-core";
+import { auditLogs } from "@burrow/platform-core/schema";
 import { createTestClock } from "@burrow/platform-core/testing";
-import type { Rbac } from "../index.ts";
+import type { ElevationRow, Rbac } from "../index.ts";
 import { createTestRbac, type TestRbac } from "../test-rbac.ts";
 import { elevations, organizationMemberships, roleEligibilities } from "../schema.ts";
 
@@ -88,5 +89,61 @@ describe("elevations", () => {
     expect(
       (await handle.db.select().from(roleEligibilities).where(eq(roleEligibilities.userId, ids.other!))).length,
     ).toBe(1);
+  });
+
+  test("approving and denying one pending elevation at once: exactly one decision stands, 10 rounds", async () => {
+    for (let round = 0; round < 10; round++) {
+      const owner = await t.newUser("decide");
+      const admin = await t.newUser("decide");
+      const requester = await t.newUser("decide");
+      const org = await rbac.organizations.create(owner, { name: `Decide ${round}` }, {});
+      for (const [userId, key] of [
+        [admin, "admin"],
+        [requester, "viewer"],
+      ] as const) {
+        await handle.db.insert(organizationMemberships).values({
+          orgId: org.id,
+          userId,
+          roleId: await roleId(key),
+          joinedAt: clock.now(),
+        });
+        await rbac.resolver.changed(handle.db, userId);
+      }
+      await rbac.elevations.makeEligible(
+        owner,
+        org.id,
+        { userId: requester, role: "member", approverPermission: "members:update" },
+        {},
+      );
+      const pending = await rbac.elevations.request(requester, { orgId: org.id, role: "member", reason: "work" }, {});
+      expect(pending.status).toBe("pending");
+      const outcomes = await Promise.allSettled([
+        rbac.elevations.approve(owner, pending.id, {}),
+        rbac.elevations.deny(admin, pending.id, {}),
+        rbac.elevations.deny(owner, pending.id, {}),
+      ]);
+      const decided = outcomes.filter(
+        (outcome): outcome is PromiseFulfilledResult<ElevationRow> => outcome.status === "fulfilled",
+      );
+      expect(decided.length).toBe(1);
+      for (const outcome of outcomes) {
+        if (outcome.status === "fulfilled") continue;
+        expect(outcome.reason).toBeInstanceOf(PlatformError);
+        // Read as pending, then decided by another: not pending any more; read once decided: not found.
+        expect(["elevation_not_pending", "not_found"]).toContain((outcome.reason as PlatformError).code);
+      }
+      const [row] = await handle.db.select().from(elevations).where(eq(elevations.id, pending.id));
+      expect(row!.status).toBe(decided[0]!.value.status);
+      const audited = await handle.db
+        .select()
+        .from(auditLogs)
+        .where(
+          and(
+            eq(auditLogs.targetId, pending.id),
+            inArray(auditLogs.action, ["elevation.approved", "elevation.denied"]),
+          ),
+        );
+      expect(audited.length).toBe(1);
+    }
   });
 });

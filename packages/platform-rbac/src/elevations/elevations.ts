@@ -397,11 +397,15 @@ export function createElevations(options: {
       return db.transaction(async (tx) => {
         const row = await decidable(tx, approverId, elevationId);
         const { orgId } = row.elevation;
+        // Conditional, as `start` is: decided meanwhile by someone else (read as pending above, before any
+        // lock), it is theirs, and this decision is refused rather than overwriting theirs.
         const [denied] = await tx
           .update(elevations)
           .set({ status: "denied", approvedBy: approverId, endedAt: clock.now() })
-          .where(eq(elevations.id, elevationId))
+          .where(and(eq(elevations.id, elevationId), eq(elevations.status, "pending")))
           .returning();
+        if (denied === undefined)
+          throw new PlatformError("elevation_not_pending", { detail: "The elevation is not pending." });
         await audit.record(
           tx,
           {
@@ -412,7 +416,7 @@ export function createElevations(options: {
           },
           request,
         );
-        return denied!;
+        return denied;
       });
     },
 

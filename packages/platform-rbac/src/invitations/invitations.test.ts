@@ -6,6 +6,7 @@ import {
   newId,
   type AuditLog,
   type DatabaseHandle,
+  PlatformError,
   type UserId,
 } from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
@@ -249,5 +250,89 @@ describe("invitations", () => {
     await expect(
       invitations.invite(owner, orgId, { email: adminRow!.email.toUpperCase(), role: "member" }, {}),
     ).rejects.toMatchObject({ code: "already_member" });
+  });
+
+  describe("under concurrency (parallel transactions on PostgreSQL; one at a time on PGlite)", () => {
+    /** Every rejection a PlatformError with one of `codes` (never a database error), and how many of each. */
+    const refusals = (outcomes: PromiseSettledResult<unknown>[], codes: string[]): Record<string, number> => {
+      const counts: Record<string, number> = {};
+      for (const outcome of outcomes) {
+        if (outcome.status === "fulfilled") continue;
+        expect(outcome.reason).toBeInstanceOf(PlatformError);
+        const { code } = outcome.reason as PlatformError;
+        expect(codes).toContain(code);
+        counts[code] = (counts[code] ?? 0) + 1;
+      }
+      return counts;
+    };
+
+    test("two organizations' invitations to one new address, accepted with new accounts at once: one account", async () => {
+      const [first, second] = [await team(), await team()];
+      const to = address("twice");
+      const tokens = [
+        (await invite(first.owner, first.orgId, to)).token,
+        (await invite(second.owner, second.orgId, to)).token,
+      ];
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 6 }, (_, index) =>
+          invitations.acceptWithNewAccount({ token: tokens[index % 2]!, password: PASSWORD }, {}),
+        ),
+      );
+      expect(outcomes.filter((outcome) => outcome.status === "fulfilled").length).toBe(1);
+      // The winner's token is used up (invalid_link); the other finds the new account (account_exists).
+      expect(refusals(outcomes, ["invalid_link", "account_exists"])).toEqual({ invalid_link: 2, account_exists: 3 });
+      expect((await handle.db.select().from(users).where(eq(users.emailNormalized, to))).length).toBe(1);
+      const joined = (
+        outcomes.find((outcome) => outcome.status === "fulfilled") as PromiseFulfilledResult<{ orgId: string }>
+      ).value.orgId;
+      const memberships = await handle.db
+        .select()
+        .from(organizationMemberships)
+        .where(eq(organizationMemberships.orgId, joined === first.orgId ? second.orgId : first.orgId));
+      // The other organization gained nobody; its invitation is still there to accept once signed in.
+      expect(memberships.length).toBe(2);
+      expect(
+        (await invitations.list(first.owner, first.orgId))
+          .concat(await invitations.list(second.owner, second.orgId))
+          .filter((row) => row.acceptedAt === null).length,
+      ).toBe(1);
+    });
+
+    test("removing a role while an invitation offers it: either the invitation or the removal wins, 10 rounds", async () => {
+      for (let round = 0; round < 10; round++) {
+        const { orgId, owner } = await team();
+        const role = await rbac.roles.create(owner, orgId, { key: "offered", name: "Offered", permissions: [] }, {});
+        const [sent, removal] = await Promise.allSettled([
+          invitations.invite(owner, orgId, { email: address("offered"), role: "offered" }, {}),
+          rbac.roles.remove(owner, orgId, role.id, {}),
+        ]);
+        refusals([sent!, removal!], ["role_in_use", "validation_failed"]);
+        expect(sent!.status === "fulfilled").toBe(removal!.status === "rejected");
+        const [left] = await handle.db.select().from(roles).where(eq(roles.id, role.id));
+        expect(left === undefined).toBe(removal!.status === "fulfilled");
+        expect((await invitations.list(owner, orgId)).length).toBe(sent!.status === "fulfilled" ? 1 : 0);
+      }
+    });
+
+    test("removing a role while its invitation is accepted: the member joins, the removal is role_in_use, 10 rounds", async () => {
+      for (let round = 0; round < 10; round++) {
+        const { orgId, owner } = await team();
+        const role = await rbac.roles.create(owner, orgId, { key: "joining", name: "Joining", permissions: [] }, {});
+        const to = address("joining");
+        const joiner = await verifiedUser(to);
+        const { token } = await invite(owner, orgId, to, "joining");
+        const [accepted, removal] = await Promise.allSettled([
+          invitations.accept(joiner.session, token, {}),
+          rbac.roles.remove(owner, orgId, role.id, {}),
+        ]);
+        expect(accepted!.status).toBe("fulfilled");
+        expect(refusals([removal!], ["role_in_use"])).toEqual({ role_in_use: 1 });
+        const [joined] = await handle.db
+          .select()
+          .from(organizationMemberships)
+          .where(and(eq(organizationMemberships.orgId, orgId), eq(organizationMemberships.userId, joiner.id)));
+        expect(joined?.roleId).toBe(role.id);
+      }
+    });
   });
 });

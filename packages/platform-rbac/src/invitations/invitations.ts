@@ -1,6 +1,7 @@
 import { and, desc, eq, isNull } from "drizzle-orm";
 import {
   consumeRateLimit,
+  isUniqueViolation,
   newId,
   PlatformError,
   mintSecret,
@@ -16,7 +17,7 @@ import {
 } from "@burrow/platform-core";
 import { normalizeEmail, type Auth, type SessionRow, type SignedIn } from "@burrow/platform-auth";
 import type { Outbox } from "@burrow/platform-email";
-import { findOrgRole, type Organizations } from "../organizations/organizations.ts";
+import { findOrgRole, lockOrganization, type Organizations } from "../organizations/organizations.ts";
 import { coversAll } from "../access/permissions.ts";
 import type { PermissionResolver } from "../access/resolver.ts";
 import { organizationInvitations, organizationMemberships, organizations, roles } from "../schema.ts";
@@ -90,14 +91,24 @@ export function createInvitations(options: {
   const authorize = (actorId: string, orgId: string) =>
     options.organizations.authorize(actorId, orgId, "members:invite");
 
-  /** The live invitation a token names, or 400 `invalid_link` for anything else (used, revoked, expired, unknown). */
   /**
    * The live invitation the token names, locked for the rest of the caller's transaction: racing
    * accepts queue here, and once the first has redeemed it the others find nothing (invalid_link)
-   * instead of creating the same new account twice (a unique violation, a 500).
+   * instead of creating the same new account twice (a unique violation, a 500). Its organization is
+   * locked first, in the order every change to an organization's members, roles and invitations
+   * takes, so a role's removal cannot slip between this acceptance's checks and its commit. 400
+   * `invalid_link` for anything else (used, revoked, expired, unknown).
    */
   async function live(tx: Database, token: string): Promise<InvitationRow> {
     const hash = secretHash(token);
+    const [named] =
+      hash !== undefined
+        ? await tx
+            .select({ orgId: organizationInvitations.orgId })
+            .from(organizationInvitations)
+            .where(eq(organizationInvitations.tokenHash, hash))
+        : [];
+    if (named !== undefined) await lockOrganization(tx, named.orgId);
     const [row] =
       hash !== undefined
         ? await tx
@@ -152,6 +163,9 @@ export function createInvitations(options: {
     async invite(actorId, orgId, input, request) {
       await authorize(actorId, orgId);
       return db.transaction(async (tx) => {
+        // Locked first, as by every change to the organization's roles and members: the role read here
+        // is not removed before this invitation offering it commits (roles.remove then sees it).
+        if (!(await lockOrganization(tx, orgId))) throw new PlatformError("not_found");
         const role = await findOrgRole(tx, input.role, orgId);
         const held = [...(await resolver.resolve(actorId, orgId, tx)).patterns];
         if (!coversAll(held, role.permissions))
@@ -286,16 +300,17 @@ export function createInvitations(options: {
     async acceptWithNewAccount(input, request) {
       return db.transaction(async (tx) => {
         const invitation = await live(tx, input.token);
-        if ((await options.auth.users.findByEmail(tx, invitation.emailNormalized)) !== undefined)
-          throw new PlatformError("account_exists", {
-            detail: "That address already has an account: sign in, then accept.",
-          });
+        const accountExists = () =>
+          new PlatformError("account_exists", { detail: "That address already has an account: sign in, then accept." });
+        if ((await options.auth.users.findByEmail(tx, invitation.emailNormalized)) !== undefined) throw accountExists();
         // Receiving the invitation proves the address.
-        const user = await options.auth.users.insert(tx, {
-          email: invitation.email,
-          name: input.name ?? null,
-          emailVerified: true,
-        });
+        const user = await options.auth.users
+          .insert(tx, { email: invitation.email, name: input.name ?? null, emailVerified: true })
+          .catch((error: unknown) => {
+            // Made meanwhile (another organization's invitation to this address, or a sign-up): the
+            // address's unique index is the check that holds when both passed the one above.
+            throw isUniqueViolation(error) ? accountExists() : error;
+          });
         await audit.recordByUser(tx, user.id, "user.signed_up", request, {
           metadata: { method: "invitation", invitationId: invitation.id },
         });

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { and, eq } from "drizzle-orm";
-import { createDatabase, type DatabaseHandle } from "@burrow/platform-core";
+import { and, eq, isNull } from "drizzle-orm";
+import { createDatabase, PlatformError, type DatabaseHandle } from "@burrow/platform-core";
 import { createTestClock } from "@burrow/platform-core/testing";
 import { createRbac, RBAC_CHANNEL, slugFromName, type Rbac } from "../index.ts";
-import { organizationMemberships } from "../schema.ts";
+import { organizationMemberships, organizations } from "../schema.ts";
 import { createTestRbac, type TestRbac } from "../test-rbac.ts";
 import { covers, coversAll } from "../access/permissions.ts";
 
@@ -204,4 +204,71 @@ describe("the last-owner rule holds under concurrency", () => {
       }
     },
   );
+});
+
+/** Every rejection a PlatformError with one of `codes` (never a database error), and how many of each. */
+function refusals(outcomes: PromiseSettledResult<unknown>[], codes: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const outcome of outcomes) {
+    if (outcome.status === "fulfilled") continue;
+    expect(outcome.reason).toBeInstanceOf(PlatformError);
+    const { code } = outcome.reason as PlatformError;
+    expect(codes).toContain(code);
+    counts[code] = (counts[code] ?? 0) + 1;
+  }
+  return counts;
+}
+
+// On PostgreSQL these run in parallel transactions; PGlite runs them one at a time, and they pass there too.
+describe("slugs under concurrency", () => {
+  let t: TestRbac;
+  beforeAll(async () => {
+    t = await createTestRbac();
+  });
+  afterAll(() => t.handle.close());
+  const liveWithSlug = async (slug: string) =>
+    t.handle.db
+      .select()
+      .from(organizations)
+      .where(and(eq(organizations.slug, slug), isNull(organizations.deletedAt)));
+
+  test("12 creations asking for one slug at once: one gets it, the others slug_taken", async () => {
+    const creator = await t.newUser("slug");
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, index) =>
+        t.rbac.organizations.create(creator, { name: `Wanted ${index}`, slug: "wanted" }, {}),
+      ),
+    );
+    expect(outcomes.filter((outcome) => outcome.status === "fulfilled").length).toBe(1);
+    expect(refusals(outcomes, ["slug_taken"])).toEqual({ slug_taken: 11 });
+    expect((await liveWithSlug("wanted")).length).toBe(1);
+  });
+
+  test("12 creations of one name at once all succeed, each with its own slug (like one after another)", async () => {
+    const creator = await t.newUser("slug");
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 12 }, () => t.rbac.organizations.create(creator, { name: "Same Name" }, {})),
+    );
+    refusals(outcomes, []);
+    const slugs = outcomes.map((outcome) => (outcome as PromiseFulfilledResult<{ slug: string }>).value.slug);
+    expect(new Set(slugs).size).toBe(12);
+    expect(slugs).toContain("same-name");
+    for (const slug of slugs) expect(slug).toMatch(/^same-name(-\d+)?$/);
+    expect((await t.rbac.organizations.listMine(t.handle.db, creator)).length).toBe(12);
+  });
+
+  test("12 organizations renamed to one slug at once: one gets it, the others slug_taken and unchanged", async () => {
+    const owner = await t.newUser("slug");
+    const orgs = [];
+    for (let index = 0; index < 12; index++)
+      orgs.push(await t.rbac.organizations.create(owner, { name: `Rename ${index}` }, {}));
+    const outcomes = await Promise.allSettled(
+      orgs.map((org) => t.rbac.organizations.update(owner, org.id, { slug: "renamed" }, {})),
+    );
+    expect(outcomes.filter((outcome) => outcome.status === "fulfilled").length).toBe(1);
+    expect(refusals(outcomes, ["slug_taken"])).toEqual({ slug_taken: 11 });
+    expect((await liveWithSlug("renamed")).length).toBe(1);
+    const now = new Map((await t.rbac.organizations.listMine(t.handle.db, owner)).map((org) => [org.id, org.slug]));
+    for (const org of orgs) expect(now.get(org.id)).toMatch(new RegExp(`^(renamed|${org.slug})$`));
+  });
 });

@@ -1,5 +1,6 @@
 import { and, asc, eq, gt, ilike, isNull, or, sql } from "drizzle-orm";
 import {
+  isUniqueViolation,
   newId,
   PlatformError,
   type AuditLog,
@@ -211,7 +212,8 @@ export function createOrganizations(options: {
       throw new PlatformError("forbidden", { detail: "Only an owner can change or remove an owner." });
   }
 
-  async function claimSlug(tx: Database, wanted: string, explicit: boolean, exceptOrgId?: string): Promise<string> {
+  /** 400 for a slug that is malformed or reserved. */
+  function assertSlug(wanted: string): void {
     if (!SLUG.test(wanted))
       throw new PlatformError("validation_failed", {
         errors: [
@@ -220,53 +222,61 @@ export function createOrganizations(options: {
       });
     if (RESERVED_SLUGS.has(wanted))
       throw new PlatformError("validation_failed", { errors: [{ path: "slug", message: `${wanted} is reserved` }] });
-    for (let attempt = 1; attempt <= 20; attempt++) {
-      const candidate = attempt === 1 ? wanted : `${wanted.slice(0, 44)}-${attempt}`;
-      const [taken] = await tx
-        .select({ id: organizations.id })
-        .from(organizations)
-        .where(and(eq(organizations.slug, candidate), isNull(organizations.deletedAt)));
-      if (taken === undefined || taken.id === exceptOrgId) return candidate;
-      if (explicit) throw new PlatformError("slug_taken");
-    }
-    return `${wanted.slice(0, 38)}-${crypto.randomUUID().slice(0, 8)}`;
+  }
+
+  /** The slugs to try in turn: an explicit one only; one from the name, then `-2` … `-20`, then a random suffix. */
+  function slugCandidates(wanted: string, explicit: boolean): string[] {
+    if (explicit) return [wanted];
+    const numbered = Array.from({ length: 19 }, (_, index) => `${wanted.slice(0, 44)}-${index + 2}`);
+    return [wanted, ...numbered, `${wanted.slice(0, 38)}-${crypto.randomUUID().slice(0, 8)}`];
   }
 
   return {
     async create(actorId, input, request) {
+      const wanted = input.slug ?? slugFromName(input.name);
+      assertSlug(wanted);
       return db.transaction(async (tx) => {
         const now = clock.now();
-        const slug = await claimSlug(tx, input.slug ?? slugFromName(input.name), input.slug !== undefined);
-        const [org] = await tx
-          .insert(organizations)
-          .values({
-            id: newId("organization", now.getTime()),
-            name: input.name,
-            slug,
-            logoUrl: input.logoUrl ?? null,
-            metadata: input.metadata ?? {},
-            createdBy: actorId,
-            createdAt: now,
-            updatedAt: now,
-          })
-          .returning();
-        const owner = await findOrgRole(tx, "owner", org!.id);
+        let org: OrganizationRow | undefined;
+        for (const candidate of slugCandidates(wanted, input.slug !== undefined)) {
+          // The unique index decides, not an earlier read: two creations racing for one slug both pass
+          // any check, and the loser's insert waits for the winner, then does nothing (no error that
+          // would abort the transaction), so it goes on to the next candidate or answers slug_taken.
+          [org] = await tx
+            .insert(organizations)
+            .values({
+              id: newId("organization", now.getTime()),
+              name: input.name,
+              slug: candidate,
+              logoUrl: input.logoUrl ?? null,
+              metadata: input.metadata ?? {},
+              createdBy: actorId,
+              createdAt: now,
+              updatedAt: now,
+            })
+            .onConflictDoNothing({ target: organizations.slug, where: sql`deleted_at is null` })
+            .returning();
+          if (org !== undefined) break;
+        }
+        if (org === undefined) throw new PlatformError("slug_taken");
+        const { slug } = org;
+        const owner = await findOrgRole(tx, "owner", org.id);
         await tx
           .insert(organizationMemberships)
-          .values({ orgId: org!.id, userId: actorId, roleId: owner.id, joinedAt: now });
+          .values({ orgId: org.id, userId: actorId, roleId: owner.id, joinedAt: now });
         await audit.record(
           tx,
           {
             action: "organization.created",
             actor: actor(actorId),
-            target: { type: "organization", id: org!.id },
-            orgId: org!.id,
+            target: { type: "organization", id: org.id },
+            orgId: org.id,
             metadata: { slug },
           },
           request,
         );
         await resolver.changed(tx, actorId);
-        return org!;
+        return org;
       });
     },
 
@@ -317,13 +327,21 @@ export function createOrganizations(options: {
 
     async update(actorId, orgId, changes, request) {
       await authorize(actorId, orgId, "org:update");
+      if (changes.slug !== undefined) assertSlug(changes.slug);
       return db.transaction(async (tx) => {
         const set: Partial<OrganizationRow> = { updatedAt: clock.now() };
         if (changes.name !== undefined) set.name = changes.name;
-        if (changes.slug !== undefined) set.slug = await claimSlug(tx, changes.slug, true, orgId);
+        if (changes.slug !== undefined) set.slug = changes.slug;
         if (changes.logoUrl !== undefined) set.logoUrl = changes.logoUrl;
         if (changes.metadata !== undefined) set.metadata = changes.metadata;
-        const [row] = await tx.update(organizations).set(set).where(eq(organizations.id, orgId)).returning();
+        let row: OrganizationRow | undefined;
+        try {
+          [row] = await tx.update(organizations).set(set).where(eq(organizations.id, orgId)).returning();
+        } catch (error) {
+          // The slug's unique index is the one check that holds when two organizations ask for it at once.
+          if (isUniqueViolation(error)) throw new PlatformError("slug_taken");
+          throw error;
+        }
         await audit.record(
           tx,
           {

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { eq } from "drizzle-orm";
-import { newId, sha256, type DatabaseHandle } from "@burrow/platform-core";
+import { and, eq } from "drizzle-orm";
+import { newId, PlatformError, sha256, type DatabaseHandle } from "@burrow/platform-core";
+import { auditLogs } from "@burrow/platform-core/schema";
 import { createTestClock } from "@burrow/platform-core/testing";
 import type { Rbac } from "../index.ts";
 import { createTestRbac, type TestRbac } from "../test-rbac.ts";
-import { organizationInvitations, organizationMemberships, roles } from "../schema.ts";
+import { organizationInvitations, organizationMemberships, rolePermissions, roles } from "../schema.ts";
 
 describe("custom roles", () => {
   let handle: DatabaseHandle;
@@ -220,5 +221,83 @@ describe("custom roles", () => {
     });
     await expect(rbac.roles.remove(owner, orgId, role.id, {})).rejects.toMatchObject({ code: "role_in_use" });
     expect((await rbac.roles.list(owner, orgId)).map((view) => view.key)).toContain("pending_guest");
+  });
+
+  describe("under concurrency (parallel transactions on PostgreSQL; one at a time on PGlite)", () => {
+    /** Every rejection a PlatformError with one of `codes` (never a database error), and how many of each. */
+    const refusals = (outcomes: PromiseSettledResult<unknown>[], codes: string[]): Record<string, number> => {
+      const counts: Record<string, number> = {};
+      for (const outcome of outcomes) {
+        if (outcome.status === "fulfilled") continue;
+        expect(outcome.reason).toBeInstanceOf(PlatformError);
+        const { code } = outcome.reason as PlatformError;
+        expect(codes).toContain(code);
+        counts[code] = (counts[code] ?? 0) + 1;
+      }
+      return counts;
+    };
+    const fulfilled = (outcomes: PromiseSettledResult<unknown>[]) =>
+      outcomes.filter((outcome) => outcome.status === "fulfilled").length;
+
+    test("12 creations of one key at once: one role, the others role_taken", async () => {
+      const { orgId, owner } = await team();
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 12 }, () =>
+          rbac.roles.create(owner, orgId, { key: "twin", name: "Twin", permissions: ["org:read"] }, {}),
+        ),
+      );
+      expect(fulfilled(outcomes)).toBe(1);
+      expect(refusals(outcomes, ["role_taken"])).toEqual({ role_taken: 11 });
+      expect((await rbac.roles.list(owner, orgId)).filter((view) => view.key === "twin").length).toBe(1);
+    });
+
+    test("12 identical permission changes at once all succeed, and the role holds them once", async () => {
+      const { orgId, owner } = await team();
+      const role = await rbac.roles.create(owner, orgId, { key: "same", name: "Same", permissions: [] }, {});
+      const permissions = ["org:read", "projects:read", "projects:write"];
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 12 }, () => rbac.roles.update(owner, orgId, role.id, { permissions }, {})),
+      );
+      refusals(outcomes, []);
+      const held = await handle.db.select().from(rolePermissions).where(eq(rolePermissions.roleId, role.id));
+      expect(held.map((row) => row.permission).sort()).toEqual(permissions);
+    });
+
+    test("12 removals of one role at once: one succeeds and is audited once, the others not_found", async () => {
+      const { orgId, owner } = await team();
+      const role = await rbac.roles.create(owner, orgId, { key: "gone", name: "Gone", permissions: [] }, {});
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 12 }, () => rbac.roles.remove(owner, orgId, role.id, {})),
+      );
+      expect(fulfilled(outcomes)).toBe(1);
+      expect(refusals(outcomes, ["not_found"])).toEqual({ not_found: 11 });
+      const audited = await handle.db
+        .select()
+        .from(auditLogs)
+        .where(and(eq(auditLogs.action, "role.deleted"), eq(auditLogs.targetId, role.id)));
+      expect(audited.length).toBe(1);
+    });
+
+    test("removing a role while members are moved onto it: either the removal or the moves win, 10 rounds", async () => {
+      for (let round = 0; round < 10; round++) {
+        const { orgId, owner, admin, member } = await team();
+        const role = await rbac.roles.create(owner, orgId, { key: "mover", name: "Mover", permissions: [] }, {});
+        const [removal, ...moves] = await Promise.allSettled([
+          rbac.roles.remove(owner, orgId, role.id, {}),
+          rbac.organizations.changeRole(owner, orgId, member, "mover", {}),
+          rbac.organizations.changeRole(owner, orgId, admin, "mover", {}),
+        ]);
+        refusals([removal!, ...moves], ["role_in_use", "validation_failed"]);
+        const [left] = await handle.db.select().from(roles).where(eq(roles.id, role.id));
+        // The role survives exactly when the removal was refused, and then because someone holds it.
+        expect(left === undefined).toBe(removal!.status === "fulfilled");
+        const holders = await handle.db
+          .select()
+          .from(organizationMemberships)
+          .where(eq(organizationMemberships.roleId, role.id));
+        expect(holders.length).toBe(fulfilled(moves));
+        if (removal!.status === "rejected") expect(holders.length).toBeGreaterThan(0);
+      }
+    });
   });
 });

@@ -7,7 +7,7 @@ import {
   type Database,
   type RequestContext,
 } from "@burrow/platform-core";
-import type { Organizations } from "../organizations/organizations.ts";
+import { lockOrganization, type Organizations } from "../organizations/organizations.ts";
 import { BUILT_IN_ROLES, coversAll, PERMISSION } from "../access/permissions.ts";
 import type { PermissionResolver } from "../access/resolver.ts";
 import { assertRecentAuthentication } from "@burrow/platform-auth";
@@ -150,7 +150,13 @@ export function createRoles(options: {
     };
   }
 
+  /**
+   * The organization's own role, with the organization locked for the rest of the transaction: the
+   * lock that member changes and invitations take first too, so a role's removal, a change to its
+   * permissions, a member moved onto it and an invitation offering it queue instead of racing.
+   */
   async function custom(tx: Database, orgId: string, roleId: string) {
+    if (!(await lockOrganization(tx, orgId))) throw new PlatformError("not_found");
     const [role] = await tx
       .select()
       .from(roles)
@@ -327,6 +333,8 @@ export function createRoles(options: {
           errors: [{ path: "key", message: "2–50 lower-case letters, digits and underscores" }],
         });
       return db.transaction(async (tx) => {
+        // Locked: two creations of one key queue, and the second finds the first's role.
+        if (!(await lockOrganization(tx, orgId))) throw new PlatformError("not_found");
         const permissions = await checkPermissions(tx, actorId, orgId, input.permissions);
         const [taken] = await tx
           .select({ id: roles.id })
@@ -419,7 +427,8 @@ export function createRoles(options: {
           .limit(1);
         if (offered !== undefined)
           throw new PlatformError("role_in_use", { detail: "A pending invitation offers this role; revoke it first." });
-        await tx.delete(roles).where(eq(roles.id, roleId));
+        const removed = await tx.delete(roles).where(eq(roles.id, roleId)).returning({ id: roles.id });
+        if (removed.length === 0) throw new PlatformError("not_found");
         await audit.record(
           tx,
           { action: "role.deleted", actor: { type: "user", id: actorId }, target: { type: "role", id: roleId }, orgId },
