@@ -11,6 +11,7 @@ import {
 } from "@burrow/platform-core";
 import type { AuthContext } from "../context.ts";
 import { mfaFactors, mfaRecoveryCodes, users } from "../schema.ts";
+import { lockUser } from "../users/users.ts";
 import { checkTotp, newTotpSecret, totpUri } from "./totp.ts";
 import type { SessionRow, Sessions } from "../sessions/sessions.ts";
 
@@ -43,6 +44,25 @@ export function distinctLookups(count: number, draw: () => string): Set<string> 
 }
 
 /**
+ * Recovery codes made but not yet stored: the slow part (10 Argon2id hashes), done before any lock is
+ * taken. `codes` are what the user is shown, `rows` what is stored.
+ */
+export interface RecoveryCodeDraft {
+  codes: string[];
+  rows: { lookup: string; secretHash: string }[];
+}
+
+/**
+ * Every change to a user's factors and recovery codes takes the user's lock first (`lockUser`), so
+ * that they run one after another per user: otherwise two confirmations would each see "no factor
+ * yet" and each hand out codes, and two regenerations would each delete the codes before either had
+ * stored its own and leave both sets live.
+ */
+export async function lockUserFactors(tx: Database, userId: string): Promise<void> {
+  await lockUser(tx, userId);
+}
+
+/**
  * Changes to a user's own factors take the caller's session, not a user id: each one needs a recent
  * authentication on it (step-up), checked here so every caller gets the same rule.
  */
@@ -69,15 +89,19 @@ export interface Factors {
   list(db: Database, userId: UserId): Promise<FactorRow[]>;
   /** The second-factor methods the user can use now (empty when MFA is off for them). */
   methods(db: Database, userId: string): Promise<("totp" | "passkey" | "recovery_code")[]>;
-  /** After a factor becomes active: recovery codes if it is the first, the email and the audit entry. */
-  /** `sessionId`: the session enrolling; when the policy held it back it gets a new token, returned. */
+  /**
+   * After a factor becomes active: recovery codes if it is the first, the email and the audit entry.
+   * The caller holds `lockUserFactors` and decided `first` under it. `sessionId`: the session
+   * enrolling; when the policy held it back it gets a new token, returned. `recoveryCodes`: codes
+   * drafted before the lock (else they are made here).
+   */
   factorAdded(
     tx: Database,
     userId: string,
     change: string,
     factorId: string,
     request: RequestContext,
-    options: { first: boolean; sessionId?: string },
+    options: { first: boolean; sessionId?: string; recoveryCodes?: RecoveryCodeDraft },
   ): Promise<{ recoveryCodes: string[] | null; sessionToken: string | null }>;
   /** Checks a TOTP code against the user's confirmed factors, burning the step on success. */
   verifyTotp(db: Database, userId: string): (code: string) => Promise<boolean>;
@@ -131,6 +155,8 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
     operatorId: string | null,
   ): Promise<void> {
     await db.transaction(async (tx) => {
+      // One change at a time per user: two removals at once would each see the other's factor left.
+      await lockUserFactors(tx, userId);
       const removed = await tx
         .delete(mfaFactors)
         .where(and(eq(mfaFactors.id, factorId), eq(mfaFactors.userId, userId)))
@@ -185,23 +211,25 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
     );
   }
 
-  async function newRecoveryCodes(tx: Database, userId: string): Promise<string[]> {
-    await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId));
-    const lookups = distinctLookups(RECOVERY_CODE_COUNT, () => randomCodePart(4));
+  async function draftRecoveryCodes(): Promise<RecoveryCodeDraft> {
     const codes: string[] = [];
-    const now = clock.now();
-    for (const lookup of lookups) {
+    const rows: RecoveryCodeDraft["rows"] = [];
+    for (const lookup of distinctLookups(RECOVERY_CODE_COUNT, () => randomCodePart(4))) {
       const secret = randomCodePart(8);
       codes.push(`${lookup}-${secret.slice(0, 4)}-${secret.slice(4)}`);
-      await tx.insert(mfaRecoveryCodes).values({
-        id: newId("recoveryCode", now.getTime()),
-        userId,
-        lookup,
-        secretHash: await hasher.hash(secret),
-        createdAt: now,
-      });
+      rows.push({ lookup, secretHash: await hasher.hash(secret) });
     }
-    return codes;
+    return { codes, rows };
+  }
+
+  /** Replaces the user's recovery codes with the draft's; the caller holds `lockUserFactors`. */
+  async function storeRecoveryCodes(tx: Database, userId: string, draft: RecoveryCodeDraft): Promise<string[]> {
+    await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId));
+    const now = clock.now();
+    await tx
+      .insert(mfaRecoveryCodes)
+      .values(draft.rows.map((row) => ({ id: newId("recoveryCode", now.getTime()), userId, ...row, createdAt: now })));
+    return draft.codes;
   }
 
   async function factorAdded(
@@ -210,9 +238,11 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
     change: string,
     factorId: string,
     request: RequestContext,
-    options: { first: boolean; sessionId?: string },
+    options: { first: boolean; sessionId?: string; recoveryCodes?: RecoveryCodeDraft },
   ): Promise<{ recoveryCodes: string[] | null; sessionToken: string | null }> {
-    const recoveryCodes = options.first ? await newRecoveryCodes(tx, userId) : null;
+    const recoveryCodes = options.first
+      ? await storeRecoveryCodes(tx, userId, options.recoveryCodes ?? (await draftRecoveryCodes()))
+      : null;
     await notifyChange(tx, userId, change, "mfa.factor_added", request, factorId);
     // Enrolment done: sessions held back by the MFA policy become full sessions.
     const { lifted, token } = await context.sessions.liftRestriction(tx, userId, options.sessionId);
@@ -262,43 +292,76 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
     async confirmTotp(session, factorId, code, request) {
       context.sessions.assertRecent(session);
       const userId = session.userId as UserId;
-      const [factor] = await db
-        .select()
-        .from(mfaFactors)
-        .where(and(eq(mfaFactors.id, factorId), eq(mfaFactors.userId, userId), eq(mfaFactors.type, "totp")));
-      if (factor === undefined) throw new PlatformError("not_found");
-      if (factor.confirmedAt !== null)
-        throw new PlatformError("factor_already_confirmed", { detail: "This factor is already confirmed." });
-      const step = await checkTotp({
-        secret: keyRing.decrypt(factor.totpSecretEncrypted!, aad(factor.id)),
-        code,
-        epochSeconds: Math.floor(clock.now().getTime() / 1000),
-        lastStep: factor.totpLastStep,
-      });
-      if (step === undefined) {
-        await audit.record(
-          db,
-          {
-            action: "mfa.factor_failed",
-            actor: { type: "user", id: userId },
-            target: { type: "mfa_factor", id: factorId },
-            outcome: "failure",
-          },
-          request,
-        );
-        throw new PlatformError("invalid_code");
-      }
-      return db.transaction(async (tx) => {
-        const first = (await tx.select({ id: mfaFactors.id }).from(mfaFactors).where(confirmed(userId))).length === 0;
-        await tx
-          .update(mfaFactors)
-          .set({ confirmedAt: clock.now(), totpLastStep: step, lastUsedAt: clock.now() })
-          .where(eq(mfaFactors.id, factorId));
-        return factorAdded(tx, userId, "an authenticator app was added", factorId, request, {
-          first,
-          sessionId: session.id,
+      const epochSeconds = Math.floor(clock.now().getTime() / 1000);
+      const factorOf = (tx: Database) =>
+        tx
+          .select()
+          .from(mfaFactors)
+          .where(and(eq(mfaFactors.id, factorId), eq(mfaFactors.userId, userId), eq(mfaFactors.type, "totp")));
+      /** The step `code` passes on the factor as read; throws for a factor gone or already confirmed. */
+      const checkCode = async (factor: FactorRow | undefined): Promise<number | undefined> => {
+        if (factor === undefined) throw new PlatformError("not_found");
+        if (factor.confirmedAt !== null)
+          throw new PlatformError("factor_already_confirmed", { detail: "This factor is already confirmed." });
+        return checkTotp({
+          secret: keyRing.decrypt(factor.totpSecretEncrypted!, aad(factor.id)),
+          code,
+          epochSeconds,
+          lastStep: factor.totpLastStep,
         });
-      });
+      };
+
+      // A first check without any lock, so wrong codes and repeats cost no lock and no hashing.
+      const [unlocked] = await factorOf(db);
+      if ((await checkCode(unlocked)) !== undefined) {
+        // Codes for a first factor are hashed before the lock; under it, `first` is decided again.
+        const looksFirst =
+          (await db.select({ id: mfaFactors.id }).from(mfaFactors).where(confirmed(userId))).length === 0;
+        const recoveryCodes = looksFirst ? await draftRecoveryCodes() : undefined;
+        const confirmedNow = await db.transaction(async (tx) => {
+          // Under the user's lock, the factor is read again: of confirmations racing, the first to take
+          // it confirms and the rest find it confirmed (409), as they would one after another.
+          await lockUserFactors(tx, userId);
+          const [factor] = await factorOf(tx);
+          const step = await checkCode(factor);
+          if (factor === undefined || step === undefined) return undefined;
+          const first = (await tx.select({ id: mfaFactors.id }).from(mfaFactors).where(confirmed(userId))).length === 0;
+          // Still conditional on what was read, so a step is never spent twice however this is called.
+          const [updated] = await tx
+            .update(mfaFactors)
+            .set({ confirmedAt: clock.now(), totpLastStep: step, lastUsedAt: clock.now() })
+            .where(
+              and(
+                eq(mfaFactors.id, factorId),
+                isNull(mfaFactors.confirmedAt),
+                factor.totpLastStep === null
+                  ? isNull(mfaFactors.totpLastStep)
+                  : eq(mfaFactors.totpLastStep, factor.totpLastStep),
+              ),
+            )
+            .returning({ id: mfaFactors.id });
+          if (updated === undefined)
+            throw new PlatformError("factor_already_confirmed", { detail: "This factor is already confirmed." });
+          return factorAdded(tx, userId, "an authenticator app was added", factorId, request, {
+            first,
+            sessionId: session.id,
+            ...(recoveryCodes === undefined ? {} : { recoveryCodes }),
+          });
+        });
+        if (confirmedNow !== undefined) return confirmedNow;
+      }
+      // Recorded outside any transaction that rolls back, so the failure stays on the record.
+      await audit.record(
+        db,
+        {
+          action: "mfa.factor_failed",
+          actor: { type: "user", id: userId },
+          target: { type: "mfa_factor", id: factorId },
+          outcome: "failure",
+        },
+        request,
+      );
+      throw new PlatformError("invalid_code");
     },
 
     async remove(session, factorId, request) {
@@ -374,10 +437,18 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
     async regenerateRecoveryCodes(session, request) {
       context.sessions.assertRecent(session);
       const userId = session.userId as UserId;
-      return db.transaction(async (tx) => {
+      const assertSecondFactor = async (tx: Database) => {
         if ((await tx.select({ id: mfaFactors.id }).from(mfaFactors).where(confirmed(userId))).length === 0)
           throw new PlatformError("second_factor_missing", { detail: "Recovery codes need a second factor first." });
-        const codes = await newRecoveryCodes(tx, userId);
+      };
+      await assertSecondFactor(db);
+      const draft = await draftRecoveryCodes();
+      return db.transaction(async (tx) => {
+        // Regenerations at once run one after another: each replaces the set before it, so the last
+        // one handed out is the only live set.
+        await lockUserFactors(tx, userId);
+        await assertSecondFactor(tx);
+        const codes = await storeRecoveryCodes(tx, userId, draft);
         await notifyChange(
           tx,
           userId,

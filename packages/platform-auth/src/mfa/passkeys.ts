@@ -17,7 +17,7 @@ import {
 import type { AuthContext } from "../context.ts";
 import { mfaFactors, users, webauthnChallenges } from "../schema.ts";
 import type { SessionRow, Sessions } from "../sessions/sessions.ts";
-import type { Factors, FactorRow } from "./factors.ts";
+import { lockUserFactors, type Factors, type FactorRow } from "./factors.ts";
 
 // @simplewebauthn/server and its CBOR and ASN.1 parsers (about 20 MB resident) load with the first ceremony, not at start-up.
 const webauthn = () => import("@simplewebauthn/server");
@@ -185,6 +185,8 @@ export function createPasskeys(context: AuthContext, parts: { factors: Factors; 
         if (taken !== undefined)
           throw new PlatformError("passkey_already_registered", { detail: "This passkey is already registered." });
         const now = clock.now();
+        // Decided under the user's lock, so that of factors added at once only one is the first.
+        await lockUserFactors(tx, userId);
         const first =
           (
             await tx

@@ -100,15 +100,25 @@ export function createAccounts(
     }
   }
 
-  async function setPassword(
-    tx: Database,
+  /** A new password checked and hashed, with the stored one it replaces (`undefined`: none yet). */
+  interface PreparedPassword {
+    hash: string;
+    replaces: { hash: string; updatedAt: Date } | undefined;
+  }
+
+  /**
+   * The slow part of setting a password, which takes no lock: the policy, the reuse check against the
+   * current password and history (Argon2id verifies) and the new hash.
+   */
+  async function preparePassword(
+    db: Database,
     user: { id: UserId; email: string; name: string | null },
     password: string,
-  ): Promise<void> {
+  ): Promise<PreparedPassword> {
     assertPolicy(password, user);
     const normalized = normalizePassword(password);
-    const [current] = await tx.select().from(credentialsPassword).where(eq(credentialsPassword.userId, user.id));
-    const history = await tx
+    const [current] = await db.select().from(credentialsPassword).where(eq(credentialsPassword.userId, user.id));
+    const history = await db
       .select({ hash: passwordHistory.hash })
       .from(passwordHistory)
       .where(eq(passwordHistory.userId, user.id))
@@ -121,17 +131,50 @@ export function createAccounts(
           detail: `The password must differ from your last ${policy.historySize} passwords.`,
         });
     }
-    const hash = await hasher.hash(normalized);
+    return {
+      hash: await hasher.hash(normalized),
+      replaces: current === undefined ? undefined : { hash: current.hash, updatedAt: current.updatedAt },
+    };
+  }
+
+  /**
+   * Stores a prepared password only if the stored one is still the one it replaces: a compare-and-set
+   * on the hash, so a concurrent change waits for the row and then finds it changed. The history only
+   * changes with the password, so an unchanged hash means the reuse check still holds. False, with
+   * nothing written, when the password changed meanwhile.
+   */
+  async function storePassword(tx: Database, userId: UserId, prepared: PreparedPassword): Promise<boolean> {
     const now = clock.now();
-    if (current !== undefined)
-      await tx.insert(passwordHistory).values({ userId: user.id, hash: current.hash, createdAt: current.updatedAt });
-    await tx
-      .insert(credentialsPassword)
-      .values({ userId: user.id, hash, createdAt: now, updatedAt: now })
-      .onConflictDoUpdate({ target: credentialsPassword.userId, set: { hash, updatedAt: now } });
+    const { replaces } = prepared;
+    const stored =
+      replaces === undefined
+        ? await tx
+            .insert(credentialsPassword)
+            .values({ userId, hash: prepared.hash, createdAt: now, updatedAt: now })
+            .onConflictDoNothing({ target: credentialsPassword.userId })
+            .returning({ userId: credentialsPassword.userId })
+        : await tx
+            .update(credentialsPassword)
+            .set({ hash: prepared.hash, updatedAt: now })
+            .where(and(eq(credentialsPassword.userId, userId), eq(credentialsPassword.hash, replaces.hash)))
+            .returning({ userId: credentialsPassword.userId });
+    if (stored.length === 0) return false;
+    if (replaces !== undefined)
+      await tx.insert(passwordHistory).values({ userId, hash: replaces.hash, createdAt: replaces.updatedAt });
     // The rule covers the current password and the ones before it: keep only what it needs.
-    await tx.execute(sql`delete from password_history where user_id = ${user.id} and id not in (
-      select id from password_history where user_id = ${user.id} order by created_at desc, id desc limit ${policy.historySize - 1})`);
+    await tx.execute(sql`delete from password_history where user_id = ${userId} and id not in (
+      select id from password_history where user_id = ${userId} order by created_at desc, id desc limit ${policy.historySize - 1})`);
+    return true;
+  }
+
+  async function setPassword(
+    tx: Database,
+    user: { id: UserId; email: string; name: string | null },
+    password: string,
+  ): Promise<void> {
+    const prepared = await preparePassword(tx, user, password);
+    if (!(await storePassword(tx, user.id, prepared)))
+      throw new PlatformError("conflict", { detail: "The password was changed at the same time; try again." });
   }
 
   /**
@@ -170,10 +213,11 @@ export function createAccounts(
     return parts.completion.transaction(async (tx) => {
       // Hashes made under older parameters are upgraded while we hold the plaintext.
       if (hasher.needsRehash(hash)) {
+        // Only over the hash verified: a password changed meanwhile must not be put back.
         await tx
           .update(credentialsPassword)
           .set({ hash: await hasher.hash(password), updatedAt: clock.now() })
-          .where(eq(credentialsPassword.userId, user.id));
+          .where(and(eq(credentialsPassword.userId, user.id), eq(credentialsPassword.hash, hash)));
       }
       // Sent after the status check's read, which it does not change for this sign-in: the lock was
       // checked when the attempt took its slot.
@@ -345,6 +389,7 @@ export function createAccounts(
       sessions.assertRecent(session);
       const user = await parts.users.get(db, session.userId as UserId);
       if (user === undefined) throw new PlatformError("unauthenticated");
+      const account = { id: user.id as UserId, email: user.email, name: user.name };
       // Guessing the current password from a stolen session meets the same lockout as sign-in.
       const slot = await throttle.reserve(db, user.emailNormalized);
       const [credential] = await db.select().from(credentialsPassword).where(eq(credentialsPassword.userId, user.id));
@@ -352,20 +397,38 @@ export function createAccounts(
         credential === undefined
           ? false
           : await hasher.verify(normalizePassword(input.currentPassword), credential.hash);
-      if (!valid) {
+      if (credential === undefined || !valid) {
         await throttle.recordFailure(db, user.emailNormalized, slot);
         await audit.recordByUser(db, user.id, "user.password_change_failed", request, { outcome: "failure" });
         throw new PlatformError("invalid_credentials", { detail: "The current password is incorrect." });
       }
       await throttle.recordSuccess(db, user.emailNormalized);
-      await db.transaction(async (tx) => {
-        await setPassword(tx, { id: user.id as UserId, email: user.email, name: user.name }, input.newPassword);
-        const revoked = await sessions.revokeAll(tx, user.id as UserId, "password_changed", session.id as SessionId);
-        await audit.recordByUser(tx, user.id, "user.password_changed", request, {
-          metadata: { otherSessionsRevoked: revoked },
+      // The Argon2id work is done before the transaction, which stores only over the hash verified.
+      const prepared = await preparePassword(db, account, input.newPassword);
+      const changed =
+        prepared.replaces?.hash === credential.hash &&
+        (await db.transaction(async (tx) => {
+          if (!(await storePassword(tx, account.id, prepared))) return false;
+          const revoked = await sessions.revokeAll(tx, account.id, "password_changed", session.id as SessionId);
+          await audit.recordByUser(tx, user.id, "user.password_changed", request, {
+            metadata: { otherSessionsRevoked: revoked },
+          });
+          await notices.sendPasswordChanged(tx, user);
+          return true;
+        }));
+      if (!changed) {
+        // Changes sent at once with one current password: the first to store wins. The others are
+        // answered as they would be one after another: the password they give is no longer the
+        // current one, 401 `invalid_credentials`. It was right when checked, so it is no failed guess
+        // for the lockout.
+        await audit.recordByUser(db, user.id, "user.password_change_failed", request, {
+          outcome: "failure",
+          metadata: { reason: "changed_meanwhile" },
         });
-        await notices.sendPasswordChanged(tx, user);
-      });
+        throw new PlatformError("invalid_credentials", {
+          detail: "The current password is incorrect: the password was just changed by another request.",
+        });
+      }
     },
   };
 }

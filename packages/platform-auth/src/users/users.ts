@@ -108,6 +108,21 @@ export interface Users {
 
 const escapeLike = (value: string) => value.replace(/[\\%_]/g, (character) => `\\${character}`);
 
+/**
+ * The live account's row, locked until the transaction ends (undefined once deleted): the one lock
+ * every change to an account's state, addresses and factors takes first, so that changes made at
+ * once queue and each sees what the one before it left. `no key update`: rows that only reference
+ * the account (sessions, audit entries) are still written meanwhile.
+ */
+export async function lockUser(tx: Database, id: string): Promise<UserRow | undefined> {
+  const [row] = await tx
+    .select()
+    .from(users)
+    .where(and(eq(users.id, id), isNull(users.deletedAt)))
+    .for("no key update");
+  return row;
+}
+
 export function createUsers(context: AuthContext, parts: { sessions: Sessions }): Users {
   const { clock, audit } = context;
   const actorOf = (actor: UserId | "system") =>
@@ -167,11 +182,7 @@ export function createUsers(context: AuthContext, parts: { sessions: Sessions })
     },
 
     async locked(tx, id) {
-      const [row] = await tx
-        .select()
-        .from(users)
-        .where(and(eq(users.id, id), isNull(users.deletedAt)))
-        .for("update");
+      const row = await lockUser(tx, id);
       if (row === undefined || row.status === "deleted") throw new PlatformError("not_found");
       return row;
     },
