@@ -1,6 +1,7 @@
 // Test helpers: rbac composed over a fresh test database, and users to give roles to.
+import { expect } from "bun:test";
 import { eq } from "drizzle-orm";
-import { createAuditLog, newId, type AuditLog } from "@burrow/platform-core";
+import { createAuditLog, newId, PlatformError, type AuditLog } from "@burrow/platform-core";
 import { createTestClock, createTestDatabase, type TestClock, type TestDatabase } from "@burrow/platform-core/testing";
 import { users } from "@burrow/platform-auth/schema";
 import { createRbac, type Rbac } from "./index.ts";
@@ -52,4 +53,20 @@ export async function createTestRbac(
     },
     roleId: async (key) => (await handle.db.select({ id: roles.id }).from(roles).where(eq(roles.key, key)))[0]!.id,
   };
+}
+
+/**
+ * Of calls raced with Promise.allSettled: every rejection a PlatformError with one of `codes` (never a
+ * database error), and how many of each.
+ */
+export function refusals(outcomes: PromiseSettledResult<unknown>[], codes: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const outcome of outcomes) {
+    if (outcome.status === "fulfilled") continue;
+    expect(outcome.reason).toBeInstanceOf(PlatformError);
+    const { code } = outcome.reason as PlatformError;
+    expect(codes).toContain(code);
+    counts[code] = (counts[code] ?? 0) + 1;
+  }
+  return counts;
 }

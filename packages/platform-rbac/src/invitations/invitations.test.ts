@@ -6,7 +6,6 @@ import {
   newId,
   type AuditLog,
   type DatabaseHandle,
-  PlatformError,
   type UserId,
 } from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
@@ -17,6 +16,7 @@ import { users } from "@burrow/platform-auth/schema";
 import { type Email } from "@burrow/platform-email";
 import { createRbac, INVITATION_TTL_MS, type Invitations, type Rbac } from "../index.ts";
 import { organizationMemberships, roles } from "../schema.ts";
+import { refusals } from "../test-rbac.ts";
 
 const config = testConfig();
 const PASSWORD = "purple submarine garden";
@@ -253,19 +253,6 @@ describe("invitations", () => {
   });
 
   describe("under concurrency (parallel transactions on PostgreSQL; one at a time on PGlite)", () => {
-    /** Every rejection a PlatformError with one of `codes` (never a database error), and how many of each. */
-    const refusals = (outcomes: PromiseSettledResult<unknown>[], codes: string[]): Record<string, number> => {
-      const counts: Record<string, number> = {};
-      for (const outcome of outcomes) {
-        if (outcome.status === "fulfilled") continue;
-        expect(outcome.reason).toBeInstanceOf(PlatformError);
-        const { code } = outcome.reason as PlatformError;
-        expect(codes).toContain(code);
-        counts[code] = (counts[code] ?? 0) + 1;
-      }
-      return counts;
-    };
-
     test("two organizations' invitations to one new address, accepted with new accounts at once: one account", async () => {
       const [first, second] = [await team(), await team()];
       const to = address("twice");

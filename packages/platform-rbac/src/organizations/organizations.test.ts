@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, eq, isNull } from "drizzle-orm";
-import { createDatabase, PlatformError, type DatabaseHandle } from "@burrow/platform-core";
+import { createDatabase, type DatabaseHandle } from "@burrow/platform-core";
 import { createTestClock } from "@burrow/platform-core/testing";
 import { createRbac, RBAC_CHANNEL, slugFromName, type Rbac } from "../index.ts";
 import { organizationMemberships, organizations } from "../schema.ts";
-import { createTestRbac, type TestRbac } from "../test-rbac.ts";
+import { createTestRbac, type TestRbac, refusals } from "../test-rbac.ts";
 import { covers, coversAll } from "../access/permissions.ts";
 
 describe("permissions", () => {
@@ -205,19 +205,6 @@ describe("the last-owner rule holds under concurrency", () => {
     },
   );
 });
-
-/** Every rejection a PlatformError with one of `codes` (never a database error), and how many of each. */
-function refusals(outcomes: PromiseSettledResult<unknown>[], codes: string[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const outcome of outcomes) {
-    if (outcome.status === "fulfilled") continue;
-    expect(outcome.reason).toBeInstanceOf(PlatformError);
-    const { code } = outcome.reason as PlatformError;
-    expect(codes).toContain(code);
-    counts[code] = (counts[code] ?? 0) + 1;
-  }
-  return counts;
-}
 
 // On PostgreSQL these run in parallel transactions; PGlite runs them one at a time, and they pass there too.
 describe("slugs under concurrency", () => {

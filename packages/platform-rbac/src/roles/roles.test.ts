@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, eq } from "drizzle-orm";
-import { newId, PlatformError, sha256, type DatabaseHandle } from "@burrow/platform-core";
+import { newId, sha256, type DatabaseHandle } from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
 import { createTestClock } from "@burrow/platform-core/testing";
 import type { Rbac } from "../index.ts";
-import { createTestRbac, type TestRbac } from "../test-rbac.ts";
+import { createTestRbac, type TestRbac, refusals } from "../test-rbac.ts";
 import { organizationInvitations, organizationMemberships, rolePermissions, roles } from "../schema.ts";
 
 describe("custom roles", () => {
@@ -224,18 +224,6 @@ describe("custom roles", () => {
   });
 
   describe("under concurrency (parallel transactions on PostgreSQL; one at a time on PGlite)", () => {
-    /** Every rejection a PlatformError with one of `codes` (never a database error), and how many of each. */
-    const refusals = (outcomes: PromiseSettledResult<unknown>[], codes: string[]): Record<string, number> => {
-      const counts: Record<string, number> = {};
-      for (const outcome of outcomes) {
-        if (outcome.status === "fulfilled") continue;
-        expect(outcome.reason).toBeInstanceOf(PlatformError);
-        const { code } = outcome.reason as PlatformError;
-        expect(codes).toContain(code);
-        counts[code] = (counts[code] ?? 0) + 1;
-      }
-      return counts;
-    };
     const fulfilled = (outcomes: PromiseSettledResult<unknown>[]) =>
       outcomes.filter((outcome) => outcome.status === "fulfilled").length;
 
