@@ -4,10 +4,10 @@
 // DATABASE_URL. `bun run test:races` runs the full 50 rounds; the ordinary suite runs fewer
 // (BURROW_RACE_ROUNDS, 10 by default).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { and, count, eq } from "drizzle-orm";
-import { secretHash } from "@burrow/platform-core";
+import { and, count, eq, sql } from "drizzle-orm";
+import { queryRows, secretHash } from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
-import { authSessions, mfaFactors, refreshTokens, users } from "@burrow/platform-auth/schema";
+import { authSessions, mfaFactors, refreshTokens, userEmails, users } from "@burrow/platform-auth/schema";
 import { referenceTotp } from "@burrow/platform-auth/testing";
 import { organizationMemberships } from "@burrow/platform-rbac/schema";
 import {
@@ -212,6 +212,107 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
     );
 
     test(
+      "an email change confirmed while a make-primary of that address holds the account: it waits, no deadlock",
+      async () => {
+        const user = await signUpUser(api);
+        const added = `switch-${crypto.randomUUID().slice(0, 8)}@example.com`;
+        expect((await post(api, "/v1/me/emails", { email: added }, user.bearer)).status).toBe(201);
+        const proof = await mailedToken(added, "/auth/confirm-email");
+        expect((await post(api, "/v1/auth/email/confirm", { token: proof })).status).toBe(200);
+        expect((await post(api, "/v1/auth/email/change", { newEmail: added }, user.bearer)).status).toBe(202);
+        const token = await mailedToken(added, "/auth/confirm-email-change");
+
+        // A make-primary's order, held open: the account's row first, then its added address's row.
+        let release!: () => void;
+        const released = new Promise<void>((resolve) => (release = resolve));
+        let holding!: () => void;
+        const held = new Promise<void>((resolve) => (holding = resolve));
+        const makePrimary = api.platform.db.transaction(async (tx) => {
+          await tx.select({ id: users.id }).from(users).where(eq(users.id, user.id)).for("update");
+          holding();
+          await released;
+          await tx.delete(userEmails).where(and(eq(userEmails.userId, user.id), eq(userEmails.email, added)));
+        });
+        await held;
+        const confirming = post(api, "/v1/auth/email/change/confirm", { token });
+        // Until the confirmation waits on a lock: then it holds whatever it took before.
+        for (;;) {
+          const [row] = await queryRows<{ waiting: number }>(
+            api.platform.db,
+            sql`select count(*)::int as waiting from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+          );
+          if (row!.waiting > 0) break;
+        }
+        release();
+        // Before, the confirmation had deleted the address's row and waited for the account: the two
+        // waited on each other, and PostgreSQL killed one (40P01).
+        await makePrimary;
+        const confirmed = await confirming;
+        expect(confirmed.status).toBe(200);
+        const me = (await (await api.request("/v1/me", { headers: user.bearer })).json()) as { email: string };
+        expect(me.email).toBe(added);
+      },
+      timeout(3_000),
+    );
+
+    test(
+      "an account being deleted: a key, a factor or a profile change its session asks for at that moment is refused",
+      async () => {
+        const user = await signUpUser(api);
+        // The account's deletion, held open after its write (as `DELETE /v1/me` holds it until its commit).
+        let release!: () => void;
+        const released = new Promise<void>((resolve) => (release = resolve));
+        let holding!: () => void;
+        const held = new Promise<void>((resolve) => (holding = resolve));
+        const deletion = api.platform.db.transaction(async (tx) => {
+          const now = api.clock.now();
+          await tx
+            .update(users)
+            .set({ status: "deleted", deletedAt: now, updatedAt: now })
+            .where(eq(users.id, user.id));
+          holding();
+          await released;
+        });
+        await held;
+        // The session still checks out (the deletion has not committed): each reaches its own write.
+        const asked = [
+          api.request("/v1/api-keys", {
+            method: "POST",
+            headers: user.bearer,
+            json: { name: "late", scopes: ["profile:read"] },
+          }),
+          api.request("/v1/mfa/totp/enroll", { method: "POST", headers: user.bearer, json: {} }),
+          api.request("/v1/me", { method: "PATCH", headers: user.bearer, json: { name: "Late" } }),
+        ];
+        // Until each has answered or waits on a lock (what it took before it waits, it holds).
+        let answered = 0;
+        for (const answer of asked) void answer.then(() => answered++);
+        for (;;) {
+          const [row] = await queryRows<{ waiting: number }>(
+            api.platform.db,
+            sql`select count(*)::int as waiting from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+          );
+          if (row!.waiting + answered >= asked.length) break;
+        }
+        release();
+        await deletion;
+        const answers = await Promise.all(asked);
+        expect(answers.map((answer) => answer.status)).toEqual([401, 401, 404]);
+        const [keys] = await queryRows<{ n: number }>(
+          api.platform.db,
+          sql`select count(*)::int as n from api_keys where owner_id = ${user.id}`,
+        );
+        expect(keys!.n).toBe(0);
+        const [factors] = await queryRows<{ n: number }>(
+          api.platform.db,
+          sql`select count(*)::int as n from mfa_factors where user_id = ${user.id}`,
+        );
+        expect(factors!.n).toBe(0);
+      },
+      timeout(3_000),
+    );
+
+    test(
       "MFA token with a TOTP code: one session",
       async () => {
         for (let round = 0; round < ROUNDS; round++) {
@@ -289,6 +390,46 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
         }
       },
       // A first factor comes with recovery codes, each hashed with Argon2id: a round is a sign-up and that.
+      timeout(6_000),
+    );
+
+    test(
+      "one passkey registered by two ceremonies at once: one passkey; the others are told it is registered",
+      async () => {
+        for (let round = 0; round < ROUNDS; round++) {
+          const user = await signUpUser(api);
+          const ceremony = async () =>
+            (await (await post(api, "/v1/passkeys/register/options", {}, user.bearer)).json()) as {
+              ceremonyId: string;
+              options: { challenge: string };
+            };
+          const [first, second] = [await ceremony(), await ceremony()];
+          const response = newAuthenticator().register(first.options as never);
+          // The same credential answering the second ceremony: "none" attestation signs no client data.
+          const clientData = JSON.parse(Buffer.from(response.response.clientDataJSON, "base64url").toString());
+          const again = {
+            ...response,
+            response: {
+              ...response.response,
+              clientDataJSON: Buffer.from(
+                JSON.stringify({ ...clientData, challenge: second.options.challenge }),
+              ).toString("base64url"),
+            },
+          };
+          const { losers } = await race((index) =>
+            post(
+              api,
+              "/v1/passkeys/register/verify",
+              index % 2 === 0
+                ? { ceremonyId: first.ceremonyId, response, label: "Racing" }
+                : { ceremonyId: second.ceremonyId, response: again, label: "Racing" },
+              user.bearer,
+            ),
+          );
+          for (const code of losers) expect(["invalid_token", "passkey_already_registered"]).toContain(code);
+          expect(await passkeysOf(user.id)).toBe(1);
+        }
+      },
       timeout(6_000),
     );
 

@@ -15,6 +15,7 @@ import type { Sessions, SessionRow } from "../sessions/sessions.ts";
 import type { Accounts } from "../sign-in/accounts.ts";
 import type { SignInThrottle } from "../sign-in/throttle.ts";
 import type { OneTimeTokens } from "../tokens/tokens.ts";
+import { lockUser } from "../users/users.ts";
 import { LIFETIMES } from "./lifetimes.ts";
 import type { Notices } from "./notices.ts";
 import type { SignInCompletion, SignInOutcome } from "../sign-in/complete.ts";
@@ -397,6 +398,9 @@ export function createEmailFlows(
         return await db.transaction(async (tx) => {
           const row = await tokens.consumeLink(tx, "email_change", token);
           if (row === undefined || row.target === null) throw new PlatformError("invalid_link");
+          // The account's lock first, as every change to its addresses takes it (users/emails.ts): a
+          // make-primary of the same address at once then queues behind this instead of deadlocking.
+          await lockUser(tx, row.userId);
           const user = await activeUserByToken(tx, row.userId);
           const normalized = normalizeEmail(row.target);
           // Taken when another account has it as its primary address or has proven it as another one.

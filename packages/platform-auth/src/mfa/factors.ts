@@ -261,6 +261,8 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
       const now = clock.now();
       const factorId = newId("factor", now.getTime());
       await db.transaction(async (tx) => {
+        // Not for an account deleted at the same moment (the request was authenticated just before).
+        if ((await lockUser(tx, userId)) === undefined) throw new PlatformError("unauthenticated");
         await tx.insert(mfaFactors).values({
           id: factorId,
           userId,

@@ -7,6 +7,7 @@ import type {
   RegistrationResponseJSON,
 } from "@simplewebauthn/server";
 import {
+  isUniqueViolation,
   newId,
   PlatformError,
   singleUse,
@@ -18,6 +19,9 @@ import type { AuthContext } from "../context.ts";
 import { mfaFactors, users, webauthnChallenges } from "../schema.ts";
 import type { SessionRow, Sessions } from "../sessions/sessions.ts";
 import { lockUserFactors, type Factors, type FactorRow } from "./factors.ts";
+
+const alreadyRegistered = () =>
+  new PlatformError("passkey_already_registered", { detail: "This passkey is already registered." });
 
 // @simplewebauthn/server and its CBOR and ASN.1 parsers (about 20 MB resident) load with the first ceremony, not at start-up.
 const webauthn = () => import("@simplewebauthn/server");
@@ -182,8 +186,7 @@ export function createPasskeys(context: AuthContext, parts: { factors: Factors; 
           .select({ id: mfaFactors.id })
           .from(mfaFactors)
           .where(eq(mfaFactors.credentialId, credential.id));
-        if (taken !== undefined)
-          throw new PlatformError("passkey_already_registered", { detail: "This passkey is already registered." });
+        if (taken !== undefined) throw alreadyRegistered();
         const now = clock.now();
         // Decided under the user's lock, so that of factors added at once only one is the first.
         await lockUserFactors(tx, userId);
@@ -210,7 +213,12 @@ export function createPasskeys(context: AuthContext, parts: { factors: Factors; 
             backedUp: credentialBackedUp,
             aaguid,
           })
-          .returning();
+          .returning()
+          .catch((error: unknown) => {
+            // Registered by another ceremony at the same moment: the credential's unique index is the
+            // check that holds when both passed the one above.
+            throw isUniqueViolation(error) ? alreadyRegistered() : error;
+          });
         const added = await parts.factors.factorAdded(tx, userId, "a passkey was added", factor!.id, request, {
           first,
           sessionId: session.id,

@@ -16,7 +16,7 @@ import {
 } from "@burrow/platform-core";
 import { apiKeys, users } from "../schema.ts";
 import type { SessionRow, Sessions } from "../sessions/sessions.ts";
-import { toPublicUser, type PublicUser } from "../users/users.ts";
+import { lockUser, toPublicUser, type PublicUser } from "../users/users.ts";
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 
@@ -114,6 +114,9 @@ export function createApiKeys(options: {
       const secretPart = randomToken(32);
       const secret = `bk_${id}_${secretPart}`;
       const key = await db.transaction(async (tx) => {
+        // The owner's lock, taken as the account's deletion takes it: a key is never made for an
+        // account deleted at the same moment (the request was authenticated just before).
+        if ((await lockUser(tx, userId)) === undefined) throw new PlatformError("unauthenticated");
         const [row] = await tx
           .insert(apiKeys)
           .values({

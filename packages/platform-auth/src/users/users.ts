@@ -211,7 +211,14 @@ export function createUsers(context: AuthContext, parts: { sessions: Sessions })
       if (changes.name !== undefined) set.name = changes.name;
       if (changes.avatarUrl !== undefined) set.avatarUrl = changes.avatarUrl;
       if (changes.metadata !== undefined) set.metadata = changes.metadata;
-      const [row] = await db.update(users).set(set).where(eq(users.id, id)).returning();
+      // Only a live row: the account deleted since the read above (its own deletion at the same moment)
+      // is not changed after the fact.
+      const [row] = await db
+        .update(users)
+        .set(set)
+        .where(and(eq(users.id, id), isNull(users.deletedAt)))
+        .returning();
+      if (row === undefined) throw new PlatformError("not_found");
       await parts.sessions.changed(db, { userId: id });
       await audit.record(
         db,
