@@ -313,6 +313,49 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
     );
 
     test(
+      "a sign-in completing while its account is being deleted: refused, and no live session left behind",
+      async () => {
+        const user = await signUpUser(api);
+        let release!: () => void;
+        const released = new Promise<void>((resolve) => (release = resolve));
+        let holding!: () => void;
+        const held = new Promise<void>((resolve) => (holding = resolve));
+        // The deletion as the service makes it, held open before its commit: the row, then every session revoked.
+        const deletion = api.platform.db.transaction(async (tx) => {
+          const now = api.clock.now();
+          await tx
+            .update(users)
+            .set({ status: "deleted", deletedAt: now, updatedAt: now })
+            .where(eq(users.id, user.id));
+          await tx.update(authSessions).set({ revokedAt: now }).where(eq(authSessions.userId, user.id));
+          holding();
+          await released;
+        });
+        await held;
+        // Its status check reads the account as active (the deletion has not committed).
+        const signingIn = signIn(api, user.email, user.password);
+        let answered = false;
+        void signingIn.then(() => (answered = true));
+        for (;;) {
+          const [row] = await queryRows<{ waiting: number }>(
+            api.platform.db,
+            sql`select count(*)::int as waiting from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+          );
+          if (row!.waiting > 0 || answered) break;
+        }
+        release();
+        await deletion;
+        expect((await signingIn).status).toBe(401);
+        const [live] = await queryRows<{ n: number }>(
+          api.platform.db,
+          sql`select count(*)::int as n from auth_sessions where user_id = ${user.id} and revoked_at is null`,
+        );
+        expect(live!.n).toBe(0);
+      },
+      timeout(3_000),
+    );
+
+    test(
       "MFA token with a TOTP code: one session",
       async () => {
         for (let round = 0; round < ROUNDS; round++) {

@@ -1,4 +1,4 @@
-import { eq, getTableColumns, sql } from "drizzle-orm";
+import { and, eq, getTableColumns, isNull, sql } from "drizzle-orm";
 import {
   compiled,
   newId,
@@ -64,7 +64,9 @@ export function createSessionStarter(
     db
       .update(users)
       .set({ lastSignInAt: sql.placeholder("at") as unknown as Date })
-      .where(eq(users.id, sql.placeholder("id")))
+      // Still active: an account deleted or suspended since the status check (whose transaction took
+      // its row first) is not signed in after the fact with a session its revocation did not see.
+      .where(and(eq(users.id, sql.placeholder("id")), eq(users.status, "active"), isNull(users.deletedAt)))
       .returning({
         ...getTableColumns(users),
         // Whether a node may hold another session of the user: a cache serves live sessions only.
@@ -96,7 +98,8 @@ export function createSessionStarter(
       devices.signedInFrom(tx, userId, request.userAgent),
       context.audit.recordByUser(tx, userId, "user.signed_in", request, { metadata: { methods, sessionId } }),
     ]);
-    if (committing !== undefined && row!.othersLive) committing.push(userChanged);
+    if (row === undefined) throw new PlatformError("invalid_credentials");
+    if (committing !== undefined && row.othersLive) committing.push(userChanged);
     if (device.isNew) {
       await context.audit.recordByUser(tx, userId, "user.new_device_sign_in", request, {
         metadata: { device: device.label, sessionId: session.id },
