@@ -5,7 +5,7 @@
 // (BURROW_RACE_ROUNDS, 10 by default).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, count, eq, sql } from "drizzle-orm";
-import { queryRows, secretHash } from "@burrow/platform-core";
+import { queryRows, secretHash, type Database } from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
 import { authSessions, mfaFactors, refreshTokens, userEmails, users } from "@burrow/platform-auth/schema";
 import { referenceTotp } from "@burrow/platform-auth/testing";
@@ -211,6 +211,45 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
       timeout(3_000),
     );
 
+    /**
+     * `hold` in a transaction kept open until `release()`: resolves once `hold` has run (its locks
+     * taken); `then` runs after the release, before the commit. `done` is the transaction.
+     */
+    const heldOpen = async (hold: (tx: Database) => Promise<void>, then?: (tx: Database) => Promise<void>) => {
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let holding!: () => void;
+      const held = new Promise<void>((resolve) => (holding = resolve));
+      const done = api.platform.db.transaction(async (tx) => {
+        await hold(tx);
+        holding();
+        await released;
+        await then?.(tx);
+      });
+      await held;
+      return { release, done };
+    };
+    /** An account's deletion held open after its writes: its row (and, when asked, its sessions revoked). */
+    const heldDeletion = (userId: string, options: { revokingSessions?: boolean } = {}) =>
+      heldOpen(async (tx) => {
+        const now = api.clock.now();
+        await tx.update(users).set({ status: "deleted", deletedAt: now, updatedAt: now }).where(eq(users.id, userId));
+        if (options.revokingSessions === true)
+          await tx.update(authSessions).set({ revokedAt: now }).where(eq(authSessions.userId, userId));
+      });
+    /** Until each request has answered or waits on a lock: what it took before it waits, it holds. */
+    const untilWaiting = async (requests: Promise<unknown>[]) => {
+      let answered = 0;
+      for (const request of requests) void request.then(() => answered++);
+      for (;;) {
+        const [row] = await queryRows<{ waiting: number }>(
+          api.platform.db,
+          sql`select count(*)::int as waiting from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+        );
+        if (row!.waiting + answered >= requests.length) return;
+      }
+    };
+
     test(
       "an email change confirmed while a make-primary of that address holds the account: it waits, no deadlock",
       async () => {
@@ -223,30 +262,20 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
         const token = await mailedToken(added, "/auth/confirm-email-change");
 
         // A make-primary's order, held open: the account's row first, then its added address's row.
-        let release!: () => void;
-        const released = new Promise<void>((resolve) => (release = resolve));
-        let holding!: () => void;
-        const held = new Promise<void>((resolve) => (holding = resolve));
-        const makePrimary = api.platform.db.transaction(async (tx) => {
-          await tx.select({ id: users.id }).from(users).where(eq(users.id, user.id)).for("update");
-          holding();
-          await released;
-          await tx.delete(userEmails).where(and(eq(userEmails.userId, user.id), eq(userEmails.email, added)));
-        });
-        await held;
+        const makePrimary = await heldOpen(
+          async (tx) => {
+            await tx.select({ id: users.id }).from(users).where(eq(users.id, user.id)).for("update");
+          },
+          async (tx) => {
+            await tx.delete(userEmails).where(and(eq(userEmails.userId, user.id), eq(userEmails.email, added)));
+          },
+        );
         const confirming = post(api, "/v1/auth/email/change/confirm", { token });
-        // Until the confirmation waits on a lock: then it holds whatever it took before.
-        for (;;) {
-          const [row] = await queryRows<{ waiting: number }>(
-            api.platform.db,
-            sql`select count(*)::int as waiting from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
-          );
-          if (row!.waiting > 0) break;
-        }
-        release();
+        await untilWaiting([confirming]);
+        makePrimary.release();
         // Before, the confirmation had deleted the address's row and waited for the account: the two
         // waited on each other, and PostgreSQL killed one (40P01).
-        await makePrimary;
+        await makePrimary.done;
         const confirmed = await confirming;
         expect(confirmed.status).toBe(200);
         const me = (await (await api.request("/v1/me", { headers: user.bearer })).json()) as { email: string };
@@ -260,20 +289,7 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
       async () => {
         const user = await signUpUser(api);
         // The account's deletion, held open after its write (as `DELETE /v1/me` holds it until its commit).
-        let release!: () => void;
-        const released = new Promise<void>((resolve) => (release = resolve));
-        let holding!: () => void;
-        const held = new Promise<void>((resolve) => (holding = resolve));
-        const deletion = api.platform.db.transaction(async (tx) => {
-          const now = api.clock.now();
-          await tx
-            .update(users)
-            .set({ status: "deleted", deletedAt: now, updatedAt: now })
-            .where(eq(users.id, user.id));
-          holding();
-          await released;
-        });
-        await held;
+        const deletion = await heldDeletion(user.id);
         // The session still checks out (the deletion has not committed): each reaches its own write.
         const asked = [
           api.request("/v1/api-keys", {
@@ -284,18 +300,9 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
           api.request("/v1/mfa/totp/enroll", { method: "POST", headers: user.bearer, json: {} }),
           api.request("/v1/me", { method: "PATCH", headers: user.bearer, json: { name: "Late" } }),
         ];
-        // Until each has answered or waits on a lock (what it took before it waits, it holds).
-        let answered = 0;
-        for (const answer of asked) void answer.then(() => answered++);
-        for (;;) {
-          const [row] = await queryRows<{ waiting: number }>(
-            api.platform.db,
-            sql`select count(*)::int as waiting from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
-          );
-          if (row!.waiting + answered >= asked.length) break;
-        }
-        release();
-        await deletion;
+        await untilWaiting(asked);
+        deletion.release();
+        await deletion.done;
         const answers = await Promise.all(asked);
         expect(answers.map((answer) => answer.status)).toEqual([401, 401, 404]);
         const [keys] = await queryRows<{ n: number }>(
@@ -316,35 +323,13 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
       "a sign-in completing while its account is being deleted: refused, and no live session left behind",
       async () => {
         const user = await signUpUser(api);
-        let release!: () => void;
-        const released = new Promise<void>((resolve) => (release = resolve));
-        let holding!: () => void;
-        const held = new Promise<void>((resolve) => (holding = resolve));
         // The deletion as the service makes it, held open before its commit: the row, then every session revoked.
-        const deletion = api.platform.db.transaction(async (tx) => {
-          const now = api.clock.now();
-          await tx
-            .update(users)
-            .set({ status: "deleted", deletedAt: now, updatedAt: now })
-            .where(eq(users.id, user.id));
-          await tx.update(authSessions).set({ revokedAt: now }).where(eq(authSessions.userId, user.id));
-          holding();
-          await released;
-        });
-        await held;
+        const deletion = await heldDeletion(user.id, { revokingSessions: true });
         // Its status check reads the account as active (the deletion has not committed).
         const signingIn = signIn(api, user.email, user.password);
-        let answered = false;
-        void signingIn.then(() => (answered = true));
-        for (;;) {
-          const [row] = await queryRows<{ waiting: number }>(
-            api.platform.db,
-            sql`select count(*)::int as waiting from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
-          );
-          if (row!.waiting > 0 || answered) break;
-        }
-        release();
-        await deletion;
+        await untilWaiting([signingIn]);
+        deletion.release();
+        await deletion.done;
         expect((await signingIn).status).toBe(401);
         const [live] = await queryRows<{ n: number }>(
           api.platform.db,
