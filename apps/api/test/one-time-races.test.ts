@@ -285,6 +285,64 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
     );
 
     test(
+      "a link or code used while an email change holds its account and revokes its links: it waits, then finds it revoked",
+      async () => {
+        const uses: Record<string, (user: Awaited<ReturnType<typeof signUpUser>>) => Promise<() => Promise<Response>>> =
+          {
+            "an added address's link": async (user) => {
+              const added = `added-${crypto.randomUUID().slice(0, 8)}@example.com`;
+              expect((await post(api, "/v1/me/emails", { email: added }, user.bearer)).status).toBe(201);
+              const token = await mailedToken(added, "/auth/confirm-email");
+              return () => post(api, "/v1/auth/email/confirm", { token });
+            },
+            "a password-reset link": async (user) => {
+              expect((await post(api, "/v1/auth/password/forgot", { email: user.email })).status).toBe(202);
+              const token = await mailedToken(user.email, "/auth/reset-password");
+              return () => post(api, "/v1/auth/password/reset", { token, newPassword: "a passphrase of my own" });
+            },
+            "a magic link": async (user) => {
+              expect((await post(api, "/v1/auth/magic-link", { email: user.email })).status).toBe(202);
+              const token = await mailedToken(user.email, "/auth/magic-link");
+              return () => post(api, "/v1/auth/magic-link/verify", { token });
+            },
+            "an email code": async (user) => {
+              expect((await post(api, "/v1/auth/otp/email", { email: user.email })).status).toBe(202);
+              const code = /\b(\d{6})\b/.exec(await newestMail(user.email))![1]!;
+              return () => post(api, "/v1/auth/otp/email/verify", { email: user.email, code });
+            },
+          };
+        for (const [name, prepare] of Object.entries(uses)) {
+          const user = await signUpUser(api);
+          const use = await prepare(user);
+          // An email change's confirmation as the service orders it, held open: the account's row, then
+          // every link and code mailed to the old address revoked.
+          const change = await heldOpen(
+            async (tx) => {
+              await tx.select({ id: users.id }).from(users).where(eq(users.id, user.id)).for("no key update");
+            },
+            async (tx) => {
+              await queryRows(
+                tx,
+                sql`update auth_tokens set revoked_at = now() where user_id = ${user.id} and consumed_at is null and revoked_at is null`,
+              );
+            },
+          );
+          const using = use();
+          await untilWaiting([using]);
+          change.release();
+          // Before, a use took its link's row first: one that then waited for the account (an added
+          // address's, a sign-in's) held the row the change waited for, and PostgreSQL killed one of the
+          // two (40P01), answered 409 when it was the use; a password reset went through under the change.
+          await change.done;
+          const answer = await using;
+          expect({ name, status: answer.status }).toEqual({ name, status: 400 });
+          expect(["invalid_link", "invalid_code"]).toContain((await readProblem(answer)).code);
+        }
+      },
+      timeout(3_000),
+    );
+
+    test(
       "an account being deleted: a key, a factor or a profile change its session asks for at that moment is refused",
       async () => {
         const user = await signUpUser(api);

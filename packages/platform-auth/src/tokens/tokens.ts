@@ -12,6 +12,7 @@ import {
   type UserId,
 } from "@burrow/platform-core";
 import { authTokens, type TokenPurpose } from "../schema.ts";
+import { lockUser } from "../users/users.ts";
 
 export type TokenRow = typeof authTokens.$inferSelect;
 
@@ -34,10 +35,21 @@ export interface OneTimeTokens {
   ): Promise<string>;
   /**
    * Uses a link secret once. Undefined when it is unknown, of another purpose, used, revoked or
-   * expired — one answer for all, and two racing uses cannot both succeed.
+   * expired — one answer for all, and two racing uses cannot both succeed. Its account is locked
+   * before the link is (`lockUser`, or `lockOwner` for a link that concerns more accounts than its
+   * own): a change that holds the account and revokes its links (an email change) and a use of one
+   * then queue instead of waiting on each other.
    */
-  consumeLink(db: Database, purpose: TokenPurpose, secret: string): Promise<TokenRow | undefined>;
-  /** Checks a code for the user's newest live one; a wrong guess counts, the fifth kills it. Call it in a transaction: the row is locked. */
+  consumeLink(
+    db: Database,
+    purpose: TokenPurpose,
+    secret: string,
+    lockOwner?: (link: TokenRow) => Promise<unknown>,
+  ): Promise<TokenRow | undefined>;
+  /**
+   * Checks a code for the user's newest live one; a wrong guess counts, the fifth kills it. Call it in
+   * a transaction: the account, then the code's row are locked.
+   */
   consumeCode(
     db: Database,
     input: { userId: UserId; purpose: TokenPurpose; code: string; target?: string | null },
@@ -123,14 +135,20 @@ export function createOneTimeTokens(options: { clock: Clock; secret: string }): 
       return code;
     },
 
-    async consumeLink(db, purpose, secret) {
+    async consumeLink(db, purpose, secret, lockOwner = (link) => lockUser(db, link.userId)) {
       const hash = secretHash(secret);
       if (hash === undefined) return undefined;
-      return tokens.redeem(db, clock.now(), and(eq(authTokens.tokenHash, hash), eq(authTokens.purpose, purpose))!);
+      const now = clock.now();
+      const link = await tokens.find(db, now, and(eq(authTokens.tokenHash, hash), eq(authTokens.purpose, purpose))!);
+      if (link === undefined) return undefined;
+      await lockOwner(link);
+      // Redeemed only if still live once the account is held: another use or a revocation may have come first.
+      return tokens.redeem(db, now, eq(authTokens.id, link.id));
     },
 
     async consumeCode(db, input) {
       if (!/^\d{4,10}$/.test(input.code)) return undefined;
+      await lockUser(db, input.userId);
       const now = clock.now();
       const conditions = [eq(authTokens.userId, input.userId), eq(authTokens.purpose, input.purpose)];
       if (input.target !== undefined)

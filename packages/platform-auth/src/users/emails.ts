@@ -370,11 +370,13 @@ export function createAccountEmails(
     async confirm(token, request) {
       try {
         return await db.transaction(async (tx) => {
-          const used = await tokens.consumeLink(tx, "email_add", token);
-          if (used === undefined || used.target === null) throw new PlatformError("invalid_link");
-          // The link names the added row: removed since (or dropped by another account proving it), it is dead.
-          const row = await lockClaim(tx, used.userId, used.target);
-          if (row === undefined) throw new PlatformError("invalid_link");
+          // The link names the added row: every account its verification concerns is locked before the
+          // link is used. Removed since (or dropped by another account proving it), the link is dead.
+          let row: EmailRow | undefined;
+          const used = await tokens.consumeLink(tx, "email_add", token, async (link) => {
+            if (link.target !== null) row = await lockClaim(tx, link.userId, link.target);
+          });
+          if (used === undefined || row === undefined) throw new PlatformError("invalid_link");
           // A suspended account proves nothing while suspended.
           const owner = await activeUser(tx, used.userId).catch(() => undefined);
           if (owner === undefined || owner.status !== "active") throw new PlatformError("invalid_link");
