@@ -3,16 +3,21 @@ import { createHmac } from "node:crypto";
 import {
   createAuditLog,
   createKeyRing,
+  isPlatformError,
   loadConfig,
+  newId,
   silentLogger,
   type AuditLog,
   type Config,
   type DatabaseHandle,
   type KeyRing,
+  type UserId,
 } from "@burrow/platform-core";
 import { createTestClock, createTestDatabase, type TestClock } from "@burrow/platform-core/testing";
 import { createEmail, type Email } from "@burrow/platform-email";
 import { createAuth, type Auth, type CreateAuthOptions } from "./index.ts";
+import { users } from "./schema.ts";
+import type { SessionRow } from "./sessions/sessions.ts";
 
 /** Decodes RFC 4648 base32 (what authenticator apps are given). */
 export function base32Decode(input: string): Buffer {
@@ -60,6 +65,11 @@ export interface TestAuth {
   keyRing: KeyRing;
   email: Email;
   auth: Auth;
+  /**
+   * A new account with an address of its own and a session signed in by password (inserted, not signed
+   * up: no mail, no lockout); with `password`, that is its password.
+   */
+  newAccount(options?: { password?: string }): Promise<{ userId: UserId; email: string; session: SessionRow }>;
 }
 
 /**
@@ -77,5 +87,45 @@ export async function createTestAuth(
   const email = createEmail({ db: handle.db, config, clock, keyRing, log: silentLogger });
   const parts = { db: handle.db, config, clock, audit, keyRing, email: email.outbox, sms: email.sms };
   const auth = createAuth(options.access ? { ...parts, access: options.access } : parts);
-  return { handle, config, clock, audit, keyRing, email, auth };
+  let accounts = 0;
+  const newAccount: TestAuth["newAccount"] = async ({ password } = {}) => {
+    const userId = newId("user") as UserId;
+    const address = `account-${++accounts}@example.com`;
+    await handle.db
+      .insert(users)
+      .values({ id: userId, email: address, emailNormalized: address, createdAt: clock.now(), updatedAt: clock.now() });
+    if (password !== undefined) await auth.setPassword(handle.db, { id: userId, email: address, name: null }, password);
+    const { session } = await auth.sessions.create(handle.db, { userId, methods: ["password"], request: {} });
+    return { userId, email: address, session };
+  };
+  return { handle, config, clock, audit, keyRing, email, auth, newAccount };
+}
+
+/**
+ * How many calls a race test fires at once: more than the test pool's 5 connections, so on PostgreSQL
+ * some wait for a connection mid-race too (PGlite runs them one after another).
+ */
+export const RACERS = 8;
+/** A race test's time limit when every call hashes with Argon2id (passwords, recovery codes): slow on a loaded machine. */
+export const HASHING_RACE_MS = 120_000;
+
+/**
+ * Fires the calls at once: what those that succeeded answered (and their indexes), and the codes of
+ * the refusals. Anything but a PlatformError (a deadlock, a unique violation, a TypeError: a 500 at the
+ * edge) is thrown.
+ */
+export async function atOnce<T>(calls: (() => Promise<T>)[]): Promise<{ won: T[]; winners: number[]; lost: string[] }> {
+  const settled = await Promise.allSettled(calls.map((call) => call()));
+  const unexpected = settled.flatMap((result) =>
+    result.status === "rejected" && !isPlatformError(result.reason) ? [result.reason as unknown] : [],
+  );
+  if (unexpected.length > 0)
+    throw new AggregateError(unexpected, `not refused with a PlatformError: ${unexpected.map(String).join("; ")}`);
+  return {
+    won: settled.flatMap((result) => (result.status === "fulfilled" ? [result.value] : [])),
+    winners: settled.flatMap((result, index) => (result.status === "fulfilled" ? [index] : [])),
+    lost: settled.flatMap((result) =>
+      result.status === "rejected" && isPlatformError(result.reason) ? [result.reason.code] : [],
+    ),
+  };
 }

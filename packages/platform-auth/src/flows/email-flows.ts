@@ -2,6 +2,7 @@ import { and, eq, isNull, ne } from "drizzle-orm";
 import {
   consumeRateLimit,
   enqueueJob,
+  isUniqueViolation,
   PlatformError,
   type Database,
   type JobDefinition,
@@ -427,11 +428,7 @@ export function createEmailFlows(
           return toPublicUser(updated!);
         });
       } catch (error) {
-        if (
-          (error as { cause?: { code?: string } }).cause?.code === "23505" ||
-          (error as { code?: string }).code === "23505"
-        )
-          throw new PlatformError("email_taken");
+        if (isUniqueViolation(error)) throw new PlatformError("email_taken");
         throw error;
       }
     },

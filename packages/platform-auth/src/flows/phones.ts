@@ -1,6 +1,7 @@
 import { and, asc, eq, isNotNull, ne } from "drizzle-orm";
 import {
   consumeRateLimit,
+  isUniqueViolation,
   newId,
   PlatformError,
   type Database,
@@ -98,7 +99,7 @@ export function createPhones(context: AuthContext, parts: { tokens: OneTimeToken
         });
       } catch (error) {
         // The code was right but another account verified the number at the same moment.
-        if ((error as { code?: string; cause?: { code?: string } }).cause?.code === "23505")
+        if (isUniqueViolation(error))
           throw new PlatformError("phone_taken", { detail: "This number is verified on another account." });
         throw error;
       }

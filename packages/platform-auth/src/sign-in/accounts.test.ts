@@ -1,41 +1,25 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, eq } from "drizzle-orm";
-import { newId, PlatformError, type DatabaseHandle, type UserId } from "@burrow/platform-core";
+import { PlatformError, type DatabaseHandle } from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
-import { createTestClock } from "@burrow/platform-core/testing";
 import type { Auth } from "../index.ts";
-import { passwordHistory, users } from "../schema.ts";
-import { createTestAuth } from "../test-auth.ts";
+import { passwordHistory } from "../schema.ts";
+import { atOnce, createTestAuth, HASHING_RACE_MS, RACERS, type TestAuth } from "../test-auth.ts";
 
 const PASSWORD = "purple submarine garden";
 
 /** Same-session requests at the same moment (PostgreSQL runs them in parallel; PGlite one after another). */
 describe("password change under concurrent requests", () => {
-  // More than the test pool's 5 connections, so on PostgreSQL some wait for a connection mid-race too.
-  const PARALLEL = 8;
-  // Each call hashes with Argon2id (10 recovery codes, or passwords): slow on a loaded machine.
-  const SLOW_MS = 120_000;
+  let testAuth: TestAuth;
   let handle: DatabaseHandle;
   let auth: Auth;
-  const clock = createTestClock();
-  let counter = 0;
 
   beforeAll(async () => {
     // Enough lockout slots for every caller, so that all of them reach the change itself.
-    ({ handle, auth } = await createTestAuth({ clock, env: { BURROW_LOCKOUT: "50/15m" } }));
+    testAuth = await createTestAuth({ env: { BURROW_LOCKOUT: "50/15m" } });
+    ({ handle, auth } = testAuth);
   });
   afterAll(() => handle.close());
-
-  const newUser = async () => {
-    const userId = newId("user") as UserId;
-    const email = `password-race-${++counter}@example.com`;
-    await handle.db
-      .insert(users)
-      .values({ id: userId, email, emailNormalized: email, createdAt: clock.now(), updatedAt: clock.now() });
-    await auth.setPassword(handle.db, { id: userId, email, name: null }, PASSWORD);
-    const { session } = await auth.sessions.create(handle.db, { userId, methods: ["password"], request: {} });
-    return { userId, email, session };
-  };
 
   const signsIn = async (email: string, password: string): Promise<boolean> =>
     auth.signIn({ email, password }, {}).then(
@@ -49,17 +33,16 @@ describe("password change under concurrent requests", () => {
   test(
     "one session changing the password many times at once with the right current password: one change wins, the rest get 401 invalid_credentials",
     async () => {
-      const { userId, email, session } = await newUser();
-      const newPasswords = Array.from({ length: PARALLEL }, (_, index) => `yellow trombone orchard ${index} kiwi`);
+      const { userId, email, session } = await testAuth.newAccount({ password: PASSWORD });
+      const newPasswords = Array.from({ length: RACERS }, (_, index) => `yellow trombone orchard ${index} kiwi`);
 
-      const settled = await Promise.allSettled(
-        newPasswords.map((newPassword) => auth.changePassword(session, { currentPassword: PASSWORD, newPassword }, {})),
+      const { winners, lost } = await atOnce(
+        newPasswords.map(
+          (newPassword) => () => auth.changePassword(session, { currentPassword: PASSWORD, newPassword }, {}),
+        ),
       );
-      const winners = settled.flatMap((result, index) => (result.status === "fulfilled" ? [index] : []));
       expect(winners.length).toBe(1);
-      const losers = settled.flatMap((result) => (result.status === "rejected" ? [result.reason] : []));
-      expect(losers.length).toBe(PARALLEL - 1);
-      for (const loser of losers) expect(loser).toMatchObject({ code: "invalid_credentials", status: 401 });
+      expect(lost).toEqual(Array.from({ length: RACERS - 1 }, () => "invalid_credentials"));
 
       // The winner's password is the password; the old one and every loser's are not.
       const winner = newPasswords[winners[0]!]!;
@@ -74,6 +57,6 @@ describe("password change under concurrent requests", () => {
         .where(and(eq(auditLogs.action, "user.password_changed"), eq(auditLogs.targetId, userId)));
       expect(changed.length).toBe(1);
     },
-    SLOW_MS,
+    HASHING_RACE_MS,
   );
 });

@@ -3,15 +3,14 @@
 // at a time, so these pass trivially there; on PostgreSQL (DATABASE_URL) they race for real.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, eq, sql } from "drizzle-orm";
-import { isPlatformError, type DatabaseHandle, type UserId } from "@burrow/platform-core";
+import type { DatabaseHandle, UserId } from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
 import { createTestClock } from "@burrow/platform-core/testing";
 import type { Auth } from "../index.ts";
 import { userEmails, users } from "../schema.ts";
 import type { SessionRow } from "../sessions/sessions.ts";
-import { createTestAuth } from "../test-auth.ts";
+import { atOnce, createTestAuth, RACERS } from "../test-auth.ts";
 
-const PARALLEL = 8;
 const ROUNDS = 5;
 const OPERATOR = "usr_operator";
 
@@ -44,15 +43,9 @@ describe("an account's addresses, changed concurrently", () => {
 
   /** Runs the calls at once: exactly one succeeds; the others' PlatformError codes, sorted. */
   async function race<T>(calls: (() => Promise<T>)[]): Promise<{ winner: number; value: T; losers: string[] }> {
-    const outcomes = await Promise.allSettled(calls.map((call) => call()));
-    const errors = outcomes.flatMap((outcome) => (outcome.status === "rejected" ? [outcome.reason as unknown] : []));
-    // Nothing but typed errors: a deadlock, a unique violation or a TypeError would be a 500.
-    expect(errors.filter((error) => !isPlatformError(error)).map(String)).toEqual([]);
-    const winners = outcomes.flatMap((outcome, index) => (outcome.status === "fulfilled" ? [index] : []));
+    const { won, winners, lost } = await atOnce(calls);
     expect(winners.length).toBe(1);
-    const winner = winners[0]!;
-    const losers = errors.flatMap((error) => (isPlatformError(error) ? [error.code] : [])).sort();
-    return { winner, value: (outcomes[winner] as PromiseFulfilledResult<T>).value, losers };
+    return { winner: winners[0]!, value: won[0]!, losers: lost.sort() };
   }
 
   const auditCount = async (action: string, emailId: string) => {
@@ -130,14 +123,14 @@ describe("an account's addresses, changed concurrently", () => {
       const emailId = await addVerified(session, address);
       const { winner, losers } = await race(
         Array.from(
-          { length: PARALLEL },
+          { length: RACERS },
           (_, index) => () =>
             index % 2 === 0
               ? auth.emails.makePrimary(session, emailId, {})
               : auth.emails.remove(session, emailId, {}).then(() => null),
         ),
       );
-      expect(losers).toEqual(Array(PARALLEL - 1).fill("not_found"));
+      expect(losers).toEqual(Array(RACERS - 1).fill("not_found"));
       const [user] = await handle.db.select().from(users).where(eq(users.id, userId));
       if (winner % 2 === 0) {
         // Swapped: the chosen address is the account's, the old primary one of its others.
@@ -160,10 +153,10 @@ describe("an account's addresses, changed concurrently", () => {
       const address = `promoted${round}@example.com`;
       const emailId = await addVerified(session, address);
       const { value, losers } = await race(
-        Array.from({ length: PARALLEL }, () => () => auth.emails.makePrimary(session, emailId, {})),
+        Array.from({ length: RACERS }, () => () => auth.emails.makePrimary(session, emailId, {})),
       );
       expect(value).toMatchObject({ id: null, email: address, primary: true, verified: true });
-      expect(losers).toEqual(Array(PARALLEL - 1).fill("not_found"));
+      expect(losers).toEqual(Array(RACERS - 1).fill("not_found"));
       const [user] = await handle.db.select().from(users).where(eq(users.id, userId));
       expect(user!.emailNormalized).toBe(address);
       expect(await addressesOf(userId)).toEqual([`${email} (verified)`]);
@@ -176,9 +169,9 @@ describe("an account's addresses, changed concurrently", () => {
       const { userId, session } = await signUp();
       const emailId = (await auth.emails.add(session, `removed${round}@example.com`, {})).id!;
       const { losers } = await race(
-        Array.from({ length: PARALLEL }, () => () => auth.emails.removeByOperator(userId, emailId, OPERATOR, {})),
+        Array.from({ length: RACERS }, () => () => auth.emails.removeByOperator(userId, emailId, OPERATOR, {})),
       );
-      expect(losers).toEqual(Array(PARALLEL - 1).fill("not_found"));
+      expect(losers).toEqual(Array(RACERS - 1).fill("not_found"));
       expect(await addressesOf(userId)).toEqual([]);
       expect(await auditCount("user.email_removed", emailId)).toBe(1);
     }

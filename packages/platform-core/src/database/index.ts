@@ -652,17 +652,26 @@ function createListeningConnection(
 }
 
 /**
- * Whether an error is PostgreSQL's unique violation (23505), as thrown by either driver (postgres.js
- * throws it; drizzle wraps it in a cause): the database's own answer to a race two checks lost.
+ * The string codes along an error's `cause` chain, outermost first: drizzle wraps the driver's
+ * error in a cause, postgres.js and PGlite throw it bare, sockets put theirs on the error itself.
  */
-export function isUniqueViolation(error: unknown): boolean {
+function* errorCodes(error: unknown): Generator<string> {
   for (
     let current: unknown = error;
     current !== undefined && current !== null;
     current = (current as { cause?: unknown }).cause
   ) {
-    if ((current as { code?: unknown }).code === "23505") return true;
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string") yield code;
   }
+}
+
+/**
+ * Whether an error is PostgreSQL's unique violation (23505), as thrown by either driver: the
+ * database's own answer to a race two checks lost.
+ */
+export function isUniqueViolation(error: unknown): boolean {
+  for (const code of errorCodes(error)) if (code === "23505") return true;
   return false;
 }
 
@@ -679,14 +688,7 @@ const CONCURRENT_CHANGE_CODES = new Set(["23505", "23503", "40P01", "40001"]);
  * logged as an error: its service should have answered it.
  */
 export function isConcurrentChange(error: unknown): boolean {
-  for (
-    let current: unknown = error;
-    current !== undefined && current !== null;
-    current = (current as { cause?: unknown }).cause
-  ) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === "string" && CONCURRENT_CHANGE_CODES.has(code)) return true;
-  }
+  for (const code of errorCodes(error)) if (CONCURRENT_CHANGE_CODES.has(code)) return true;
   return false;
 }
 
@@ -712,13 +714,7 @@ const UNREACHABLE_CODES = new Set([
  * `service_unavailable` instead of 500. Either driver's error, wrapped or not.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  for (
-    let current: unknown = error;
-    current !== undefined && current !== null;
-    current = (current as { cause?: unknown }).cause
-  ) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code !== "string") continue;
+  for (const code of errorCodes(error)) {
     if (UNREACHABLE_CODES.has(code)) return true;
     // SQLSTATE class 08 (connection exception); 57P01–57P03 (shut down by an operator, crash, starting
     // up); 53300 (too many connections).
