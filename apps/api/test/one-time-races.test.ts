@@ -5,8 +5,9 @@
 // (BURROW_RACE_ROUNDS, 10 by default).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, count, eq, sql } from "drizzle-orm";
-import { queryRows, secretHash, type Database } from "@burrow/platform-core";
+import { queryRows, secretHash } from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
+import { heldOpen, untilWaiting } from "@burrow/platform-core/testing";
 import { authSessions, mfaFactors, refreshTokens, userEmails, users } from "@burrow/platform-auth/schema";
 import { referenceTotp } from "@burrow/platform-auth/testing";
 import { organizationMemberships } from "@burrow/platform-rbac/schema";
@@ -211,45 +212,14 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
       timeout(3_000),
     );
 
-    /**
-     * `hold` in a transaction kept open until `release()`: resolves once `hold` has run (its locks
-     * taken); `then` runs after the release, before the commit. `done` is the transaction.
-     */
-    const heldOpen = async (hold: (tx: Database) => Promise<void>, then?: (tx: Database) => Promise<void>) => {
-      let release!: () => void;
-      const released = new Promise<void>((resolve) => (release = resolve));
-      let holding!: () => void;
-      const held = new Promise<void>((resolve) => (holding = resolve));
-      const done = api.platform.db.transaction(async (tx) => {
-        await hold(tx);
-        holding();
-        await released;
-        await then?.(tx);
-      });
-      await held;
-      return { release, done };
-    };
     /** An account's deletion held open after its writes: its row (and, when asked, its sessions revoked). */
     const heldDeletion = (userId: string, options: { revokingSessions?: boolean } = {}) =>
-      heldOpen(async (tx) => {
+      heldOpen(api.platform.db, async (tx) => {
         const now = api.clock.now();
         await tx.update(users).set({ status: "deleted", deletedAt: now, updatedAt: now }).where(eq(users.id, userId));
         if (options.revokingSessions === true)
           await tx.update(authSessions).set({ revokedAt: now }).where(eq(authSessions.userId, userId));
       });
-    /** Until each request has answered or waits on a lock: what it took before it waits, it holds. */
-    const untilWaiting = async (requests: Promise<unknown>[]) => {
-      let answered = 0;
-      for (const request of requests) void request.then(() => answered++);
-      for (;;) {
-        const [row] = await queryRows<{ waiting: number }>(
-          api.platform.db,
-          sql`select count(*)::int as waiting from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
-        );
-        if (row!.waiting + answered >= requests.length) return;
-      }
-    };
-
     test(
       "an email change confirmed while a make-primary of that address holds the account: it waits, no deadlock",
       async () => {
@@ -263,6 +233,7 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
 
         // A make-primary's order, held open: the account's row first, then its added address's row.
         const makePrimary = await heldOpen(
+          api.platform.db,
           async (tx) => {
             await tx.select({ id: users.id }).from(users).where(eq(users.id, user.id)).for("update");
           },
@@ -271,7 +242,7 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
           },
         );
         const confirming = post(api, "/v1/auth/email/change/confirm", { token });
-        await untilWaiting([confirming]);
+        await untilWaiting(api.platform.db, [confirming]);
         makePrimary.release();
         // Before, the confirmation had deleted the address's row and waited for the account: the two
         // waited on each other, and PostgreSQL killed one (40P01).
@@ -317,6 +288,7 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
           // An email change's confirmation as the service orders it, held open: the account's row, then
           // every link and code mailed to the old address revoked.
           const change = await heldOpen(
+            api.platform.db,
             async (tx) => {
               await tx.select({ id: users.id }).from(users).where(eq(users.id, user.id)).for("no key update");
             },
@@ -328,7 +300,7 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
             },
           );
           const using = use();
-          await untilWaiting([using]);
+          await untilWaiting(api.platform.db, [using]);
           change.release();
           // Before, a use took its link's row first: one that then waited for the account (an added
           // address's, a sign-in's) held the row the change waited for, and PostgreSQL killed one of the
@@ -358,7 +330,7 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
           api.request("/v1/mfa/totp/enroll", { method: "POST", headers: user.bearer, json: {} }),
           api.request("/v1/me", { method: "PATCH", headers: user.bearer, json: { name: "Late" } }),
         ];
-        await untilWaiting(asked);
+        await untilWaiting(api.platform.db, asked);
         deletion.release();
         await deletion.done;
         const answers = await Promise.all(asked);
@@ -385,7 +357,7 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
         const deletion = await heldDeletion(user.id, { revokingSessions: true });
         // Its status check reads the account as active (the deletion has not committed).
         const signingIn = signIn(api, user.email, user.password);
-        await untilWaiting([signingIn]);
+        await untilWaiting(api.platform.db, [signingIn]);
         deletion.release();
         await deletion.done;
         expect((await signingIn).status).toBe(401);

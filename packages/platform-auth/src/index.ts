@@ -318,7 +318,7 @@ export type {
   ValidateOptions,
 } from "./sessions/sessions.ts";
 export { assertRecentAuthentication } from "./sessions/sessions.ts";
-export type { Accounts, SignedIn, SignUpResult } from "./sign-in/accounts.ts";
+export type { Accounts, PreparedPassword, SignedIn, SignUpResult } from "./sign-in/accounts.ts";
 export type { SignInCompletion, SignInOutcome, SignInResult } from "./sign-in/complete.ts";
 export {
   MFA_MAX_ATTEMPTS,

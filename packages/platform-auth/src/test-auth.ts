@@ -16,6 +16,7 @@ import {
 import { createTestClock, createTestDatabase, type TestClock } from "@burrow/platform-core/testing";
 import { createEmail, type Email } from "@burrow/platform-email";
 import { createAuth, type Auth, type CreateAuthOptions } from "./index.ts";
+import { createPasswordHasher, type PasswordHasher } from "./passwords/hashing.ts";
 import { users } from "./schema.ts";
 import type { SessionRow } from "./sessions/sessions.ts";
 
@@ -77,7 +78,12 @@ export interface TestAuth {
  * @example const { handle, auth, clock } = await createTestAuth({ env: { BURROW_MFA_LOCKOUT: "10/15m" } });
  */
 export async function createTestAuth(
-  options: { env?: Record<string, string>; clock?: TestClock; access?: CreateAuthOptions["access"] } = {},
+  options: {
+    env?: Record<string, string>;
+    clock?: TestClock;
+    access?: CreateAuthOptions["access"];
+    hasher?: CreateAuthOptions["hasher"];
+  } = {},
 ): Promise<TestAuth> {
   const config = testConfig(options.env);
   const clock = options.clock ?? createTestClock();
@@ -86,7 +92,11 @@ export async function createTestAuth(
   const audit = createAuditLog({ clock, secret: config.secret, storeRawIp: false });
   const email = createEmail({ db: handle.db, config, clock, keyRing, log: silentLogger });
   const parts = { db: handle.db, config, clock, audit, keyRing, email: email.outbox, sms: email.sms };
-  const auth = createAuth(options.access ? { ...parts, access: options.access } : parts);
+  const auth = createAuth({
+    ...parts,
+    ...(options.access ? { access: options.access } : {}),
+    ...(options.hasher ? { hasher: options.hasher } : {}),
+  });
   let accounts = 0;
   const newAccount: TestAuth["newAccount"] = async ({ password } = {}) => {
     const userId = newId("user") as UserId;
@@ -99,6 +109,23 @@ export async function createTestAuth(
     return { userId, email: address, session };
   };
   return { handle, config, clock, audit, keyRing, email, auth, newAccount };
+}
+
+/** Burrow's own hasher, counting the new hashes it has made: for tests of where a flow hashes. */
+export function countingHasher(): PasswordHasher & { readonly hashes: number } {
+  const hasher = createPasswordHasher();
+  let hashes = 0;
+  return {
+    ...hasher,
+    hash: async (password) => {
+      const hash = await hasher.hash(password);
+      hashes++;
+      return hash;
+    },
+    get hashes() {
+      return hashes;
+    },
+  };
 }
 
 /**

@@ -1,5 +1,6 @@
+import { sql } from "drizzle-orm";
 import postgres from "postgres";
-import { createDatabase, type DatabaseHandle } from "./database/index.ts";
+import { createDatabase, queryRows, type Database, type DatabaseHandle } from "./database/index.ts";
 
 // Creating and migrating a PGlite cluster costs seconds; copying a migrated snapshot costs a
 // fraction of that, so each test process migrates once and every test file starts from the copy.
@@ -68,6 +69,52 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
       }
     },
   };
+}
+
+/**
+ * `hold` in a transaction kept open until `release()`: resolves once `hold` has run (its locks
+ * taken); `then` runs after the release, before the commit. `done` is the transaction. For tests
+ * that send a request into a lock another change holds.
+ */
+export async function heldOpen(
+  db: Database,
+  hold: (tx: Database) => Promise<void>,
+  then?: (tx: Database) => Promise<void>,
+): Promise<{ release: () => void; done: Promise<void> }> {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let holding!: () => void;
+  const held = new Promise<void>((resolve) => (holding = resolve));
+  const done = db.transaction(async (tx) => {
+    await hold(tx);
+    holding();
+    await released;
+    await then?.(tx);
+  });
+  // A hold that throws rejects `done` before it is held.
+  await Promise.race([held, done]);
+  return { release, done };
+}
+
+/**
+ * Until each request has answered or waits on a lock in this database (PostgreSQL only): what it
+ * took before it waits, it holds, and what it does before it waits is done. For tests that hold a
+ * lock open and send a request into it.
+ */
+export async function untilWaiting(db: Database, requests: Promise<unknown>[]): Promise<void> {
+  let answered = 0;
+  for (const request of requests)
+    void request.then(
+      () => answered++,
+      () => answered++,
+    );
+  for (;;) {
+    const [row] = await queryRows<{ waiting: number }>(
+      db,
+      sql`select count(*)::int as waiting from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+    );
+    if (row!.waiting + answered >= requests.length) return;
+  }
 }
 
 export { createTestClock, type TestClock } from "./clock.ts";

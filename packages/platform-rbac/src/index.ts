@@ -30,7 +30,7 @@ export interface Rbac {
 /** What invitations need of the rest of the platform: accounts (to join or create) and the outbox. */
 export interface InvitationAccounts {
   config: Config;
-  auth: Pick<Auth, "users" | "setPassword" | "completion">;
+  auth: Pick<Auth, "users" | "preparePassword" | "setPassword" | "completion">;
   mailer: Pick<Outbox, "queue">;
 }
 

@@ -29,6 +29,12 @@ export type SignUpResult =
   /** Verification is required: the same answer whether or not the address already had an account. */
   { kind: "verification_required" } | ({ kind: "signed_in" } & SignedIn);
 
+/** A new password checked and hashed, with the stored one it replaces (`undefined`: none yet). */
+export interface PreparedPassword {
+  hash: string;
+  replaces: { hash: string; updatedAt: Date } | undefined;
+}
+
 export interface Accounts {
   signUp(
     input: { email: string; password: string; name?: string | null },
@@ -47,8 +53,25 @@ export interface Accounts {
     input: { currentPassword: string; newPassword: string },
     request: RequestContext,
   ): Promise<void>;
-  /** Sets a password under the policy and history rules (used by change, reset and account set-up). */
-  setPassword(db: Database, user: { id: UserId; email: string; name: string | null }, password: string): Promise<void>;
+  /**
+   * The slow part of setting a password, which takes no lock: the policy, the reuse check against the
+   * current password and history (Argon2id verifies) and the new hash. Done before a transaction, so
+   * that no lock is held while it hashes; `id` undefined for an account not made yet.
+   */
+  preparePassword(
+    db: Database,
+    user: { id: UserId | undefined; email: string; name: string | null },
+    password: string,
+  ): Promise<PreparedPassword>;
+  /**
+   * Sets a password under the policy and history rules (used by change, reset and account set-up), or
+   * stores one prepared before the transaction: 409 `conflict` when the password changed since.
+   */
+  setPassword(
+    db: Database,
+    user: { id: UserId; email: string; name: string | null },
+    password: string | PreparedPassword,
+  ): Promise<void>;
   /** The stored password hash, if the user has a password. */
   passwordHash(db: Database, userId: UserId): Promise<string | undefined>;
   /** Removes the password and its history; true when there was one. */
@@ -100,30 +123,26 @@ export function createAccounts(
     }
   }
 
-  /** A new password checked and hashed, with the stored one it replaces (`undefined`: none yet). */
-  interface PreparedPassword {
-    hash: string;
-    replaces: { hash: string; updatedAt: Date } | undefined;
-  }
-
-  /**
-   * The slow part of setting a password, which takes no lock: the policy, the reuse check against the
-   * current password and history (Argon2id verifies) and the new hash.
-   */
   async function preparePassword(
     db: Database,
-    user: { id: UserId; email: string; name: string | null },
+    user: { id: UserId | undefined; email: string; name: string | null },
     password: string,
   ): Promise<PreparedPassword> {
     assertPolicy(password, user);
     const normalized = normalizePassword(password);
-    const [current] = await db.select().from(credentialsPassword).where(eq(credentialsPassword.userId, user.id));
-    const history = await db
-      .select({ hash: passwordHistory.hash })
-      .from(passwordHistory)
-      .where(eq(passwordHistory.userId, user.id))
-      .orderBy(desc(passwordHistory.createdAt), desc(passwordHistory.id))
-      .limit(policy.historySize - 1);
+    const [current] =
+      user.id === undefined
+        ? []
+        : await db.select().from(credentialsPassword).where(eq(credentialsPassword.userId, user.id));
+    const history =
+      user.id === undefined
+        ? []
+        : await db
+            .select({ hash: passwordHistory.hash })
+            .from(passwordHistory)
+            .where(eq(passwordHistory.userId, user.id))
+            .orderBy(desc(passwordHistory.createdAt), desc(passwordHistory.id))
+            .limit(policy.historySize - 1);
     const previous = [...(current === undefined ? [] : [current.hash]), ...history.map((entry) => entry.hash)];
     for (const hash of previous) {
       if (await hasher.verify(normalized, hash))
@@ -170,9 +189,9 @@ export function createAccounts(
   async function setPassword(
     tx: Database,
     user: { id: UserId; email: string; name: string | null },
-    password: string,
+    password: string | PreparedPassword,
   ): Promise<void> {
-    const prepared = await preparePassword(tx, user, password);
+    const prepared = typeof password === "string" ? await preparePassword(tx, user, password) : password;
     if (!(await storePassword(tx, user.id, prepared)))
       throw new PlatformError("conflict", { detail: "The password was changed at the same time; try again." });
   }
@@ -233,6 +252,7 @@ export function createAccounts(
   }
 
   return {
+    preparePassword,
     setPassword,
 
     async removePassword(tx, userId) {

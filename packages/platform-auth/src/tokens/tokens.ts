@@ -34,6 +34,11 @@ export interface OneTimeTokens {
     input: { userId: UserId; purpose: TokenPurpose; ttlMs: number; digits?: number; target?: string | null },
   ): Promise<string>;
   /**
+   * The live link a secret names, without using it or locking anything: for the slow work a use
+   * does before its transaction (hashing a new password). The use itself is still `consumeLink`'s.
+   */
+  findLink(db: Database, purpose: TokenPurpose, secret: string): Promise<TokenRow | undefined>;
+  /**
    * Uses a link secret once. Undefined when it is unknown, of another purpose, used, revoked or
    * expired — one answer for all, and two racing uses cannot both succeed. Its account is locked
    * before the link is (`lockUser`, or `lockOwner` for a link that concerns more accounts than its
@@ -110,6 +115,17 @@ export function createOneTimeTokens(options: { clock: Clock; secret: string }): 
     });
   }
 
+  async function findLink(
+    db: Database,
+    purpose: TokenPurpose,
+    secret: string,
+    now = clock.now(),
+  ): Promise<TokenRow | undefined> {
+    const hash = secretHash(secret);
+    if (hash === undefined) return undefined;
+    return tokens.find(db, now, and(eq(authTokens.tokenHash, hash), eq(authTokens.purpose, purpose))!);
+  }
+
   return {
     revokeAll,
 
@@ -135,11 +151,11 @@ export function createOneTimeTokens(options: { clock: Clock; secret: string }): 
       return code;
     },
 
+    findLink,
+
     async consumeLink(db, purpose, secret, lockOwner = (link) => lockUser(db, link.userId)) {
-      const hash = secretHash(secret);
-      if (hash === undefined) return undefined;
       const now = clock.now();
-      const link = await tokens.find(db, now, and(eq(authTokens.tokenHash, hash), eq(authTokens.purpose, purpose))!);
+      const link = await findLink(db, purpose, secret, now);
       if (link === undefined) return undefined;
       await lockOwner(link);
       // Redeemed only if still live once the account is held: another use or a revocation may have come first.

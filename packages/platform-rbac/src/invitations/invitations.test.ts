@@ -9,12 +9,13 @@ import {
   type UserId,
 } from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
-import { createTestClock } from "@burrow/platform-core/testing";
+import { createTestClock, heldOpen, untilWaiting } from "@burrow/platform-core/testing";
 import { createAuth, type Auth } from "@burrow/platform-auth";
-import { createTestAuth, testConfig } from "@burrow/platform-auth/testing";
+import { countingHasher, createTestAuth, testConfig } from "@burrow/platform-auth/testing";
 import { users } from "@burrow/platform-auth/schema";
 import { type Email } from "@burrow/platform-email";
 import { createRbac, INVITATION_TTL_MS, type Invitations, type Rbac } from "../index.ts";
+import { lockOrganization } from "../organizations/organizations.ts";
 import { organizationMemberships, roles } from "../schema.ts";
 import { refusals } from "../test-rbac.ts";
 
@@ -29,10 +30,11 @@ describe("invitations", () => {
   let email: Email;
   let audit: AuditLog;
   const clock = createTestClock();
+  const hasher = countingHasher();
   let counter = 0;
 
   beforeAll(async () => {
-    ({ handle, auth, audit, email } = await createTestAuth({ clock }));
+    ({ handle, auth, audit, email } = await createTestAuth({ clock, hasher }));
     // Composed as the platform composition does: rbac's invitations use auth and the outbox.
     rbac = createRbac({ db: handle.db, clock, audit });
     invitations = rbac.createInvitations({ config, auth, mailer: email.outbox });
@@ -168,6 +170,27 @@ describe("invitations", () => {
       invalidLink,
     );
   });
+
+  test.skipIf(process.env.DATABASE_URL === undefined)(
+    "with no account yet, the password is hashed before the organization is locked (PostgreSQL)",
+    async () => {
+      const { orgId, owner } = await team();
+      const { token } = await invite(owner, orgId, address("hashed-first"));
+      const before = hasher.hashes;
+      // Another change to the organization's members, held open at its lock.
+      const change = await heldOpen(handle.db, async (tx) => {
+        await lockOrganization(tx, orgId);
+      });
+      const accepting = invitations.acceptWithNewAccount({ token, password: PASSWORD }, {});
+      await untilWaiting(handle.db, [accepting]);
+      // It waits for the organization with the password hashed: no change to the organization waits on
+      // Argon2id. Before, it hashed under the lock, and waited here with nothing hashed.
+      expect(hasher.hashes - before).toBe(1);
+      change.release();
+      await change.done;
+      expect((await accepting).orgId).toBe(orgId);
+    },
+  );
 
   test("under BURROW_MFA_REQUIRED=all, the new account's session is restricted to MFA enrolment", async () => {
     const strictConfig = testConfig({ BURROW_MFA_REQUIRED: "all" });

@@ -84,7 +84,7 @@ export function createInvitations(options: {
   resolver: PermissionResolver;
   organizations: Organizations;
   mailer: Pick<Outbox, "queue">;
-  auth: Pick<Auth, "users" | "setPassword" | "completion">;
+  auth: Pick<Auth, "users" | "preparePassword" | "setPassword" | "completion">;
 }): Invitations {
   const { db, clock, audit, resolver, config } = options;
 
@@ -100,29 +100,27 @@ export function createInvitations(options: {
    * `invalid_link` for anything else (used, revoked, expired, unknown).
    */
   async function live(tx: Database, token: string): Promise<InvitationRow> {
-    const hash = secretHash(token);
-    const [named] =
-      hash !== undefined
-        ? await tx
-            .select({ orgId: organizationInvitations.orgId })
-            .from(organizationInvitations)
-            .where(eq(organizationInvitations.tokenHash, hash))
-        : [];
+    const named = await readLive(tx, token);
     if (named !== undefined) await lockOrganization(tx, named.orgId);
-    const [row] =
-      hash !== undefined
-        ? await tx
-            .select({ invitation: organizationInvitations })
-            .from(organizationInvitations)
-            .innerJoin(
-              organizations,
-              and(eq(organizations.id, organizationInvitations.orgId), isNull(organizations.deletedAt)),
-            )
-            .where(and(eq(organizationInvitations.tokenHash, hash), invitationSecrets.live(clock.now())))
-            .for("update", { of: organizationInvitations })
-        : [];
+    const row = named && (await readLive(tx, token, { lock: true }));
     if (row === undefined) throw new PlatformError("invalid_link");
-    return row.invitation;
+    return row;
+  }
+
+  /** The live invitation a token names, in a live organization; with `lock`, its row locked. */
+  async function readLive(db: Database, token: string, options: { lock?: boolean } = {}) {
+    const hash = secretHash(token);
+    if (hash === undefined) return undefined;
+    const query = db
+      .select({ invitation: organizationInvitations })
+      .from(organizationInvitations)
+      .innerJoin(
+        organizations,
+        and(eq(organizations.id, organizationInvitations.orgId), isNull(organizations.deletedAt)),
+      )
+      .where(and(eq(organizationInvitations.tokenHash, hash), invitationSecrets.live(clock.now())));
+    const [row] = options.lock === true ? await query.for("update", { of: organizationInvitations }) : await query;
+    return row?.invitation;
   }
 
   async function join(tx: Database, invitation: InvitationRow, userId: string, request: RequestContext): Promise<void> {
@@ -298,10 +296,20 @@ export function createInvitations(options: {
     },
 
     async acceptWithNewAccount(input, request) {
+      const accountExists = () =>
+        new PlatformError("account_exists", { detail: "That address already has an account: sign in, then accept." });
+      // The password is checked and hashed before the organization is locked (Argon2id takes tens of
+      // milliseconds, and every change to the organization's members would wait for it).
+      const named = await readLive(db, input.token);
+      if (named === undefined) throw new PlatformError("invalid_link");
+      if ((await options.auth.users.findByEmail(db, named.emailNormalized)) !== undefined) throw accountExists();
+      const prepared = await options.auth.preparePassword(
+        db,
+        { id: undefined, email: named.email, name: input.name ?? null },
+        input.password,
+      );
       return db.transaction(async (tx) => {
         const invitation = await live(tx, input.token);
-        const accountExists = () =>
-          new PlatformError("account_exists", { detail: "That address already has an account: sign in, then accept." });
         if ((await options.auth.users.findByEmail(tx, invitation.emailNormalized)) !== undefined) throw accountExists();
         // Receiving the invitation proves the address.
         const user = await options.auth.users
@@ -314,11 +322,7 @@ export function createInvitations(options: {
         await audit.recordByUser(tx, user.id, "user.signed_up", request, {
           metadata: { method: "invitation", invitationId: invitation.id },
         });
-        await options.auth.setPassword(
-          tx,
-          { id: user.id as UserId, email: user.email, name: user.name },
-          input.password,
-        );
+        await options.auth.setPassword(tx, { id: user.id as UserId, email: user.email, name: user.name }, prepared);
         await join(tx, invitation, user.id, request);
         // The one sign-in completion applies the MFA policy. A brand-new account has no second factor,
         // so there is never a challenge here: a session, restricted to enrolment when policy demands.

@@ -1,0 +1,55 @@
+// A new password set through a mailed link (a reset, an account's set-up) is checked and hashed
+// before anything is locked: Argon2id takes tens of milliseconds, and a sign-in or any change to the
+// account would wait for it. PostgreSQL only: PGlite runs one query at a time, so nothing waits there.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { DatabaseHandle, UserId } from "@burrow/platform-core";
+import { heldOpen, untilWaiting } from "@burrow/platform-core/testing";
+import type { Auth } from "../index.ts";
+import type { TokenPurpose } from "../schema.ts";
+import { countingHasher, createTestAuth, type TestAuth } from "../test-auth.ts";
+import { lockUser } from "../users/users.ts";
+
+describe.skipIf(process.env.DATABASE_URL === undefined)(
+  "a new password by link is hashed before its account is locked (PostgreSQL)",
+  () => {
+    const hasher = countingHasher();
+    let testAuth: TestAuth;
+    let handle: DatabaseHandle;
+    let auth: Auth;
+    beforeAll(async () => {
+      testAuth = await createTestAuth({ hasher });
+      ({ handle, auth } = testAuth);
+    });
+    afterAll(() => handle.close());
+
+    const flows: Record<string, { purpose: TokenPurpose; use: (token: string) => Promise<void> }> = {
+      "a password reset": {
+        purpose: "password_reset",
+        use: (token) => auth.flows.resetPassword(token, "a brand new passphrase", {}),
+      },
+      "an account's set-up": {
+        purpose: "account_setup",
+        use: (token) => auth.flows.completeAccountSetup(token, "a brand new passphrase", {}),
+      },
+    };
+    for (const [name, { purpose, use }] of Object.entries(flows))
+      test(`${name}: it waits for the account with the password hashed, then stores it`, async () => {
+        const { userId } = await testAuth.newAccount();
+        const token = await auth.tokens.issueLink(handle.db, { userId, purpose, ttlMs: 60_000 });
+        const before = hasher.hashes;
+        // A change to the account (a sign-in's, a profile's), held open at the account's lock.
+        const change = await heldOpen(handle.db, async (tx) => {
+          await lockUser(tx, userId);
+        });
+        const using = use(token);
+        await untilWaiting(handle.db, [using]);
+        // Before, the link was used first and the password hashed under the account's lock: the use
+        // waited here with nothing hashed.
+        expect(hasher.hashes - before).toBe(1);
+        change.release();
+        await change.done;
+        await using;
+        expect(await auth.passwordHash(handle.db, userId as UserId)).toStartWith("$argon2id$");
+      });
+  },
+);
