@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, eq, isNotNull, isNull } from "drizzle-orm";
 import type { DatabaseHandle } from "@burrow/platform-core";
-import { createTestClock } from "@burrow/platform-core/testing";
+import { createTestClock, heldOpen, untilWaiting } from "@burrow/platform-core/testing";
 import type { Auth } from "../index.ts";
 import { mfaFactors, mfaRecoveryCodes } from "../schema.ts";
 import { atOnce, createTestAuth, HASHING_RACE_MS, RACERS, referenceTotp, type TestAuth } from "../test-auth.ts";
@@ -127,6 +127,34 @@ describe("factors under concurrent requests", () => {
       expect(confirmedFactors.length).toBe(4);
       expect((await liveCodes(userId)).length).toBe(10);
       expect(await workingSets(userId, [withCodes[0]!.recoveryCodes!])).toBe(1);
+    },
+    HASHING_RACE_MS,
+  );
+
+  test.skipIf(process.env.DATABASE_URL === undefined)(
+    "removing both factors at once drops the recovery codes: the second removal sees the first (PostgreSQL)",
+    async () => {
+      const { userId, session } = await testAuth.newAccount();
+      const factorIds: string[] = [];
+      for (const label of ["phone", "tablet"]) {
+        const { factorId, secret } = await auth.factors.enrollTotp(session, label, {});
+        await auth.factors.confirmTotp(session, factorId, codeNow(secret), {});
+        factorIds.push(factorId);
+      }
+      expect((await liveCodes(userId)).length).toBe(10);
+      // Both factors' rows held, so that both removals are under way when they are let go.
+      const held = await heldOpen(handle.db, async (tx) => {
+        await tx.select({ id: mfaFactors.id }).from(mfaFactors).where(eq(mfaFactors.userId, userId)).for("update");
+      });
+      const removing = factorIds.map((factorId) => auth.factors.remove(session, factorId, {}));
+      await untilWaiting(handle.db, removing);
+      held.release();
+      await held.done;
+      await Promise.all(removing);
+      // Without the account's lock each removal saw the other's factor left, kept the codes, and the
+      // account ended with no factor and ten live recovery codes.
+      expect(await handle.db.select().from(mfaFactors).where(eq(mfaFactors.userId, userId))).toEqual([]);
+      expect(await liveCodes(userId)).toEqual([]);
     },
     HASHING_RACE_MS,
   );
