@@ -111,10 +111,11 @@ export async function createTestAuth(
   return { handle, config, clock, audit, keyRing, email, auth, newAccount };
 }
 
-/** Burrow's own hasher, counting the new hashes it has made: for tests of where a flow hashes. */
-export function countingHasher(): PasswordHasher & { readonly hashes: number } {
+/** Burrow's own hasher, counting the hashes and verifications it has made: for tests of where a flow hashes. */
+export function countingHasher(): PasswordHasher & { readonly hashes: number; readonly verifies: number } {
   const hasher = createPasswordHasher();
   let hashes = 0;
+  let verifies = 0;
   return {
     ...hasher,
     hash: async (password) => {
@@ -122,8 +123,16 @@ export function countingHasher(): PasswordHasher & { readonly hashes: number } {
       hashes++;
       return hash;
     },
+    verify: async (password, hash, caller) => {
+      const matches = await hasher.verify(password, hash, caller);
+      verifies++;
+      return matches;
+    },
     get hashes() {
       return hashes;
+    },
+    get verifies() {
+      return verifies;
     },
   };
 }

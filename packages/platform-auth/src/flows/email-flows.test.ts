@@ -1,6 +1,6 @@
-// A new password set through a mailed link (a reset, an account's set-up) is checked and hashed
-// before anything is locked: Argon2id takes tens of milliseconds, and a sign-in or any change to the
-// account would wait for it. PostgreSQL only: PGlite runs one query at a time, so nothing waits there.
+// A password given through a mailed link (a reset's or an account's set-up's new one, the one shown
+// with an address's first proof) is checked and hashed before anything is locked: Argon2id takes tens
+// of milliseconds, and a sign-in or any change to the account would wait for it. PostgreSQL only: PGlite runs one query at a time, so nothing waits there.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { DatabaseHandle, UserId } from "@burrow/platform-core";
 import { heldOpen, untilWaiting } from "@burrow/platform-core/testing";
@@ -10,7 +10,7 @@ import { countingHasher, createTestAuth, type TestAuth } from "../test-auth.ts";
 import { lockUser } from "../users/users.ts";
 
 describe.skipIf(process.env.DATABASE_URL === undefined)(
-  "a new password by link is hashed before its account is locked (PostgreSQL)",
+  "a password given through a link is hashed or verified before its account is locked (PostgreSQL)",
   () => {
     const hasher = countingHasher();
     let testAuth: TestAuth;
@@ -51,5 +51,24 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
         await using;
         expect(await auth.passwordHash(handle.db, userId as UserId)).toStartWith("$argon2id$");
       });
+
+    test("an address's first proof with the account's password: verified before the wait, and the password kept", async () => {
+      const password = "purple submarine garden";
+      const { userId } = await testAuth.newAccount({ password });
+      const token = await auth.tokens.issueLink(handle.db, { userId, purpose: "verify_email", ttlMs: 60_000 });
+      const before = hasher.verifies;
+      const change = await heldOpen(handle.db, async (tx) => {
+        await lockUser(tx, userId);
+      });
+      const verifying = auth.flows.verifyEmail(token, {}, { password });
+      await untilWaiting(handle.db, [verifying]);
+      // Before, the password was verified under the account's lock: nothing was verified yet here.
+      expect(hasher.verifies - before).toBe(1);
+      change.release();
+      await change.done;
+      expect((await verifying).emailVerifiedAt).not.toBeNull();
+      // Shown by the confirmer, so the first proof kept it: it still signs in.
+      expect((await auth.signIn({ email: (await verifying).email, password }, {})).kind).toBe("signed_in");
+    });
   },
 );

@@ -123,6 +123,31 @@ export function createEmailFlows(
     return user;
   }
 
+  /** A verification link proves the address it was mailed to, not one the account has moved to since. */
+  const provesAddress = (link: { target: string | null }, user: UserRow) =>
+    link.target === null || link.target === user.emailNormalized;
+  const wrongPassword = () =>
+    new PlatformError("invalid_credentials", {
+      detail: "That is not the account's password. Leave it out to confirm the address and choose a new one.",
+    });
+
+  /**
+   * The password hash a verification link's confirmer showed the password of, verified before the
+   * link is used (no lock is held meanwhile); undefined when the address is proven already, so
+   * nothing is checked. 400 `invalid_link` for a link its account could not use; 401
+   * `invalid_credentials` for a wrong password.
+   */
+  async function shownPassword(token: string, password: string): Promise<string | undefined> {
+    const link = await tokens.findLink(db, "verify_email", token);
+    if (link === undefined) throw new PlatformError("invalid_link");
+    const user = await activeUserByToken(db, link.userId);
+    if (!provesAddress(link, user)) throw new PlatformError("invalid_link");
+    if (user.emailVerifiedAt !== null) return undefined;
+    const hash = await parts.accounts.passwordHash(db, user.id as UserId);
+    if (hash === undefined || !(await hasher.verify(normalizePassword(password), hash))) throw wrongPassword();
+    return hash;
+  }
+
   /**
    * A new password for the account a live link names, checked and hashed before the link is used
    * (Argon2id takes tens of milliseconds: no lock is held meanwhile). 400 `invalid_link` for a link
@@ -235,21 +260,20 @@ export function createEmailFlows(
     requestJob: { backoff: { baseMs: 10_000, maxMs: 60_000 }, run: (payload) => serveRequest(payload as EmailRequest) },
 
     async verifyEmail(token, request, options = {}) {
+      // A password given is verified before anything is locked, against the hash read then; a wrong
+      // one leaves the link usable.
+      const shown = options.password === undefined ? undefined : await shownPassword(token, options.password);
       return db.transaction(async (tx) => {
         const row = await tokens.consumeLink(tx, "verify_email", token);
         if (row === undefined) throw new PlatformError("invalid_link");
         const user = await activeUserByToken(tx, row.userId);
-        // A link proves the address it was mailed to, not one the account has moved to since.
-        if (row.target !== null && row.target !== user.emailNormalized) throw new PlatformError("invalid_link");
+        if (!provesAddress(row, user)) throw new PlatformError("invalid_link");
         if (user.emailVerifiedAt === null) {
           let passwordShown = false;
           if (options.password !== undefined) {
-            const hash = await parts.accounts.passwordHash(tx, user.id as UserId);
-            // A wrong password rolls the whole confirmation back: the link stays usable.
-            if (hash === undefined || !(await hasher.verify(normalizePassword(options.password), hash)))
-              throw new PlatformError("invalid_credentials", {
-                detail: "That is not the account's password. Leave it out to confirm the address and choose a new one.",
-              });
+            // What was verified must still be the account's password (changed meanwhile: refused).
+            if (shown === undefined || shown !== (await parts.accounts.passwordHash(tx, user.id as UserId)))
+              throw wrongPassword();
             passwordShown = true;
           }
           await firstProof(tx, user, request, { passwordShown });
