@@ -98,10 +98,10 @@ export async function heldOpen(
 
 /**
  * Until each request has answered or waits on a lock in this database (PostgreSQL only): what it
- * took before it waits, it holds, and what it does before it waits is done. For tests that hold a
- * lock open and send a request into it.
+ * took before it waits, it holds, and what it does before it waits is done. How many have not
+ * answered (are waiting). For tests that hold a lock open and send a request into it.
  */
-export async function untilWaiting(db: Database, requests: Promise<unknown>[]): Promise<void> {
+export async function untilWaiting(db: Database, requests: Promise<unknown>[]): Promise<number> {
   let answered = 0;
   for (const request of requests)
     void request.then(
@@ -113,7 +113,7 @@ export async function untilWaiting(db: Database, requests: Promise<unknown>[]): 
       db,
       sql`select count(*)::int as waiting from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
     );
-    if (row!.waiting + answered >= requests.length) return;
+    if (row!.waiting + answered >= requests.length) return requests.length - answered;
   }
 }
 

@@ -42,9 +42,9 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
           await lockUser(tx, userId);
         });
         const using = use(token);
-        await untilWaiting(handle.db, [using]);
-        // Before, the link was used first and the password hashed under the account's lock: the use
-        // waited here with nothing hashed.
+        expect(await untilWaiting(handle.db, [using])).toBe(1);
+        // It waits for the account (the link is used under its lock) with the password hashed; with
+        // the hash after the link's use, it would wait here with nothing hashed.
         expect(hasher.hashes - before).toBe(1);
         change.release();
         await change.done;
@@ -61,8 +61,9 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
         await lockUser(tx, userId);
       });
       const verifying = auth.flows.verifyEmail(token, {}, { password });
-      await untilWaiting(handle.db, [verifying]);
-      // Before, the password was verified under the account's lock: nothing was verified yet here.
+      expect(await untilWaiting(handle.db, [verifying])).toBe(1);
+      // It waits for the account with the password verified; verified after the link's use, nothing
+      // would be verified yet here.
       expect(hasher.verifies - before).toBe(1);
       change.release();
       await change.done;

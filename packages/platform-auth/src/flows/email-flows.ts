@@ -16,7 +16,6 @@ import type { Sessions, SessionRow } from "../sessions/sessions.ts";
 import type { Accounts } from "../sign-in/accounts.ts";
 import type { SignInThrottle } from "../sign-in/throttle.ts";
 import type { OneTimeTokens } from "../tokens/tokens.ts";
-import { lockUser } from "../users/users.ts";
 import { LIFETIMES } from "./lifetimes.ts";
 import type { Notices } from "./notices.ts";
 import type { SignInCompletion, SignInOutcome } from "../sign-in/complete.ts";
@@ -271,8 +270,13 @@ export function createEmailFlows(
         if (user.emailVerifiedAt === null) {
           let passwordShown = false;
           if (options.password !== undefined) {
-            // What was verified must still be the account's password (changed meanwhile: refused).
-            if (shown === undefined || shown !== (await parts.accounts.passwordHash(tx, user.id as UserId)))
+            // Changed since it was verified (a change, a sign-in's re-hash): verified again against what
+            // is stored now.
+            const current = await parts.accounts.passwordHash(tx, user.id as UserId);
+            if (
+              current === undefined ||
+              (current !== shown && !(await hasher.verify(normalizePassword(options.password), current)))
+            )
               throw wrongPassword();
             passwordShown = true;
           }
@@ -287,7 +291,7 @@ export function createEmailFlows(
     async resetPassword(token, newPassword, request) {
       // The new password is checked and hashed before anything is locked; a refused one (policy,
       // history) leaves the link for another try. Then the link is used, in one transaction with the
-      // password's store, which holds only if the password is still the one it replaces.
+      // password's store (checked again there only if the password changed meanwhile).
       const prepared = await preparedForLink(token, "password_reset", newPassword);
       await db.transaction(async (tx) => {
         const row = await tokens.consumeLink(tx, "password_reset", token);
@@ -432,11 +436,11 @@ export function createEmailFlows(
     async confirmEmailChange(token, request) {
       try {
         return await db.transaction(async (tx) => {
+          // The link is used under the account's lock (consumeLink takes it first), as every change to
+          // its addresses takes it (users/emails.ts): a make-primary of the same address at once, or a
+          // use of one of the links revoked below, queues behind this instead of deadlocking.
           const row = await tokens.consumeLink(tx, "email_change", token);
           if (row === undefined || row.target === null) throw new PlatformError("invalid_link");
-          // The account's lock first, as every change to its addresses takes it (users/emails.ts): a
-          // make-primary of the same address at once then queues behind this instead of deadlocking.
-          await lockUser(tx, row.userId);
           const user = await activeUserByToken(tx, row.userId);
           const normalized = normalizeEmail(row.target);
           // Taken when another account has it as its primary address or has proven it as another one.

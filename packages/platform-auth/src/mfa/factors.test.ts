@@ -147,7 +147,7 @@ describe("factors under concurrent requests", () => {
         await tx.select({ id: mfaFactors.id }).from(mfaFactors).where(eq(mfaFactors.userId, userId)).for("update");
       });
       const removing = factorIds.map((factorId) => auth.factors.remove(session, factorId, {}));
-      await untilWaiting(handle.db, removing);
+      expect(await untilWaiting(handle.db, removing)).toBe(2);
       held.release();
       await held.done;
       await Promise.all(removing);

@@ -29,10 +29,20 @@ export type SignUpResult =
   /** Verification is required: the same answer whether or not the address already had an account. */
   { kind: "verification_required" } | ({ kind: "signed_in" } & SignedIn);
 
-/** A new password checked and hashed, with the stored one it replaces (`undefined`: none yet). */
-export interface PreparedPassword {
+declare const preparedBrand: unique symbol;
+/**
+ * A new password checked and hashed by `preparePassword`, for `setPassword`: opaque, and only
+ * accepted for the account (or, for an account not made yet, the address) it was checked for.
+ */
+export type PreparedPassword = { readonly [preparedBrand]: true };
+
+/** What a prepared password holds: its hash, the stored one it replaces (`undefined`: none yet), what it was checked for. */
+interface Prepared {
   hash: string;
   replaces: { hash: string; updatedAt: Date } | undefined;
+  user: { id: UserId | undefined; email: string; name: string | null };
+  /** Kept for the rare store that finds the password changed meanwhile: it is checked again then. */
+  password: string;
 }
 
 export interface Accounts {
@@ -65,7 +75,8 @@ export interface Accounts {
   ): Promise<PreparedPassword>;
   /**
    * Sets a password under the policy and history rules (used by change, reset and account set-up), or
-   * stores one prepared before the transaction: 409 `conflict` when the password changed since.
+   * stores one prepared before the transaction. A password changed since it was prepared is checked
+   * again, here.
    */
   setPassword(
     db: Database,
@@ -123,11 +134,14 @@ export function createAccounts(
     }
   }
 
-  async function preparePassword(
+  /** Prepared passwords handed out, with what they hold: a caller cannot make one of its own. */
+  const handedOut = new WeakMap<PreparedPassword, Prepared>();
+
+  async function prepare(
     db: Database,
     user: { id: UserId | undefined; email: string; name: string | null },
     password: string,
-  ): Promise<PreparedPassword> {
+  ): Promise<Prepared> {
     assertPolicy(password, user);
     const normalized = normalizePassword(password);
     const [current] =
@@ -153,7 +167,20 @@ export function createAccounts(
     return {
       hash: await hasher.hash(normalized),
       replaces: current === undefined ? undefined : { hash: current.hash, updatedAt: current.updatedAt },
+      user,
+      password,
     };
+  }
+
+  async function preparePassword(
+    db: Database,
+    user: { id: UserId | undefined; email: string; name: string | null },
+    password: string,
+  ): Promise<PreparedPassword> {
+    const prepared = await prepare(db, user, password);
+    const handle = Object.freeze({}) as PreparedPassword;
+    handedOut.set(handle, prepared);
+    return handle;
   }
 
   /**
@@ -162,7 +189,7 @@ export function createAccounts(
    * changes with the password, so an unchanged hash means the reuse check still holds. False, with
    * nothing written, when the password changed meanwhile.
    */
-  async function storePassword(tx: Database, userId: UserId, prepared: PreparedPassword): Promise<boolean> {
+  async function storePassword(tx: Database, userId: UserId, prepared: Prepared): Promise<boolean> {
     const now = clock.now();
     const { replaces } = prepared;
     const stored =
@@ -191,9 +218,21 @@ export function createAccounts(
     user: { id: UserId; email: string; name: string | null },
     password: string | PreparedPassword,
   ): Promise<void> {
-    const prepared = typeof password === "string" ? await preparePassword(tx, user, password) : password;
-    if (!(await storePassword(tx, user.id, prepared)))
-      throw new PlatformError("conflict", { detail: "The password was changed at the same time; try again." });
+    let prepared = typeof password === "string" ? await prepare(tx, user, password) : handedOut.get(password);
+    if (prepared === undefined) throw new TypeError("setPassword takes a password prepared by preparePassword");
+    const checkedFor = prepared.user;
+    if (
+      checkedFor.id === undefined
+        ? normalizeEmail(checkedFor.email) !== normalizeEmail(user.email)
+        : checkedFor.id !== user.id
+    )
+      throw new TypeError("This password was prepared for another account");
+    // Changed since it was prepared (a change or a sign-in's re-hash): checked again against what is stored now.
+    if (!(await storePassword(tx, user.id, prepared))) {
+      prepared = await prepare(tx, user, prepared.password);
+      if (!(await storePassword(tx, user.id, prepared)))
+        throw new PlatformError("conflict", { detail: "The password was changed at the same time; try again." });
+    }
   }
 
   /**
@@ -424,7 +463,7 @@ export function createAccounts(
       }
       await throttle.recordSuccess(db, user.emailNormalized);
       // The Argon2id work is done before the transaction, which stores only over the hash verified.
-      const prepared = await preparePassword(db, account, input.newPassword);
+      const prepared = await prepare(db, account, input.newPassword);
       const changed =
         prepared.replaces?.hash === credential.hash &&
         (await db.transaction(async (tx) => {

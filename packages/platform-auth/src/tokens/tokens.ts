@@ -115,15 +115,10 @@ export function createOneTimeTokens(options: { clock: Clock; secret: string }): 
     });
   }
 
-  async function findLink(
-    db: Database,
-    purpose: TokenPurpose,
-    secret: string,
-    now = clock.now(),
-  ): Promise<TokenRow | undefined> {
+  async function findLink(db: Database, purpose: TokenPurpose, secret: string): Promise<TokenRow | undefined> {
     const hash = secretHash(secret);
     if (hash === undefined) return undefined;
-    return tokens.find(db, now, and(eq(authTokens.tokenHash, hash), eq(authTokens.purpose, purpose))!);
+    return tokens.find(db, clock.now(), and(eq(authTokens.tokenHash, hash), eq(authTokens.purpose, purpose))!);
   }
 
   return {
@@ -154,12 +149,12 @@ export function createOneTimeTokens(options: { clock: Clock; secret: string }): 
     findLink,
 
     async consumeLink(db, purpose, secret, lockOwner = (link) => lockUser(db, link.userId)) {
-      const now = clock.now();
-      const link = await findLink(db, purpose, secret, now);
+      const link = await findLink(db, purpose, secret);
       if (link === undefined) return undefined;
       await lockOwner(link);
-      // Redeemed only if still live once the account is held: another use or a revocation may have come first.
-      return tokens.redeem(db, now, eq(authTokens.id, link.id));
+      // Redeemed only if still live once the account is held (another use, a revocation or its
+      // expiry may have come while it waited), at the time it is used.
+      return tokens.redeem(db, clock.now(), eq(authTokens.id, link.id));
     },
 
     async consumeCode(db, input) {

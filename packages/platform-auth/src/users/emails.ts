@@ -14,7 +14,7 @@ import { LIFETIMES } from "../flows/lifetimes.ts";
 import { userEmails, users } from "../schema.ts";
 import type { SessionRow, Sessions } from "../sessions/sessions.ts";
 import type { OneTimeTokens } from "../tokens/tokens.ts";
-import { normalizeEmail, type UserRow, type Users } from "./users.ts";
+import { lockUser, normalizeEmail, type UserRow, type Users } from "./users.ts";
 
 /** One address of an account, as its owner and operators see it. */
 export interface AccountEmail {
@@ -374,7 +374,8 @@ export function createAccountEmails(
           // link is used. Removed since (or dropped by another account proving it), the link is dead.
           let row: EmailRow | undefined;
           const used = await tokens.consumeLink(tx, "email_add", token, async (link) => {
-            if (link.target !== null) row = await lockClaim(tx, link.userId, link.target);
+            if (link.target === null) await lockUser(tx, link.userId);
+            else row = await lockClaim(tx, link.userId, link.target);
           });
           if (used === undefined || row === undefined) throw new PlatformError("invalid_link");
           // A suspended account proves nothing while suspended.

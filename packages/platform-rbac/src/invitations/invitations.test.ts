@@ -182,7 +182,7 @@ describe("invitations", () => {
         await lockOrganization(tx, orgId);
       });
       const accepting = invitations.acceptWithNewAccount({ token, password: PASSWORD }, {});
-      await untilWaiting(handle.db, [accepting]);
+      expect(await untilWaiting(handle.db, [accepting])).toBe(1);
       // It waits for the organization with the password hashed: no change to the organization waits on
       // Argon2id. Before, it hashed under the lock, and waited here with nothing hashed.
       expect(hasher.hashes - before).toBe(1);
