@@ -52,15 +52,10 @@ export interface RecoveryCodeDraft {
   rows: { lookup: string; secretHash: string }[];
 }
 
-/**
- * Every change to a user's factors and recovery codes takes the user's lock first (`lockUser`), so
- * that they run one after another per user: otherwise two confirmations would each see "no factor
- * yet" and each hand out codes, and two regenerations would each delete the codes before either had
- * stored its own and leave both sets live.
- */
-export async function lockUserFactors(tx: Database, userId: string): Promise<void> {
-  await lockUser(tx, userId);
-}
+// Every change to a user's factors and recovery codes takes the account's lock first (`lockUser`),
+// so that they run one after another per user: otherwise two confirmations would each see "no factor
+// yet" and each hand out codes, and two regenerations would each delete the codes before either had
+// stored its own and leave both sets live.
 
 /**
  * Changes to a user's own factors take the caller's session, not a user id: each one needs a recent
@@ -91,7 +86,7 @@ export interface Factors {
   methods(db: Database, userId: string): Promise<("totp" | "passkey" | "recovery_code")[]>;
   /**
    * After a factor becomes active: recovery codes if it is the first, the email and the audit entry.
-   * The caller holds `lockUserFactors` and decided `first` under it. `sessionId`: the session
+   * The caller holds the account's lock (`lockUser`) and decided `first` under it. `sessionId`: the session
    * enrolling; when the policy held it back it gets a new token, returned. `recoveryCodes`: codes
    * drafted before the lock (else they are made here).
    */
@@ -156,7 +151,7 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
   ): Promise<void> {
     await db.transaction(async (tx) => {
       // One change at a time per user: two removals at once would each see the other's factor left.
-      await lockUserFactors(tx, userId);
+      await lockUser(tx, userId);
       const removed = await tx
         .delete(mfaFactors)
         .where(and(eq(mfaFactors.id, factorId), eq(mfaFactors.userId, userId)))
@@ -222,7 +217,7 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
     return { codes, rows };
   }
 
-  /** Replaces the user's recovery codes with the draft's; the caller holds `lockUserFactors`. */
+  /** Replaces the user's recovery codes with the draft's; the caller holds the account's lock. */
   async function storeRecoveryCodes(tx: Database, userId: string, draft: RecoveryCodeDraft): Promise<string[]> {
     await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId));
     const now = clock.now();
@@ -323,7 +318,7 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
         const confirmedNow = await db.transaction(async (tx) => {
           // Under the user's lock, the factor is read again: of confirmations racing, the first to take
           // it confirms and the rest find it confirmed (409), as they would one after another.
-          await lockUserFactors(tx, userId);
+          await lockUser(tx, userId);
           const [factor] = await factorOf(tx);
           const step = await checkCode(factor);
           if (factor === undefined || step === undefined) return undefined;
@@ -448,7 +443,7 @@ export function createFactors(context: AuthContext & { keyRing: KeyRing; session
       return db.transaction(async (tx) => {
         // Regenerations at once run one after another: each replaces the set before it, so the last
         // one handed out is the only live set.
-        await lockUserFactors(tx, userId);
+        await lockUser(tx, userId);
         await assertSecondFactor(tx);
         const codes = await storeRecoveryCodes(tx, userId, draft);
         await notifyChange(

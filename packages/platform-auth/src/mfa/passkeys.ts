@@ -18,7 +18,8 @@ import {
 import type { AuthContext } from "../context.ts";
 import { mfaFactors, users, webauthnChallenges } from "../schema.ts";
 import type { SessionRow, Sessions } from "../sessions/sessions.ts";
-import { lockUserFactors, type Factors, type FactorRow } from "./factors.ts";
+import type { Factors, FactorRow } from "./factors.ts";
+import { lockUser } from "../users/users.ts";
 
 const alreadyRegistered = () =>
   new PlatformError("passkey_already_registered", { detail: "This passkey is already registered." });
@@ -189,7 +190,7 @@ export function createPasskeys(context: AuthContext, parts: { factors: Factors; 
         if (taken !== undefined) throw alreadyRegistered();
         const now = clock.now();
         // Decided under the user's lock, so that of factors added at once only one is the first.
-        await lockUserFactors(tx, userId);
+        await lockUser(tx, userId);
         const first =
           (
             await tx
