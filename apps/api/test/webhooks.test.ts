@@ -3,7 +3,8 @@ import { and, eq } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
 import { verifyWebhook, WebhookVerificationError } from "@burrow/platform-ops/webhook-verify";
 import { auditLogs, securityEvents } from "@burrow/platform-core/schema";
-import { webhookDeliveries } from "@burrow/platform-ops/schema";
+import { webhookDeliveries, webhookEndpoints } from "@burrow/platform-ops/schema";
+import { heldOpen, untilWaiting } from "@burrow/platform-core/testing";
 import { retryDelayMs, WEBHOOK_EVENT_TYPES, WEBHOOK_MAX_ATTEMPTS } from "@burrow/platform-ops";
 import {
   createTestApi,
@@ -204,6 +205,26 @@ describe("webhooks", () => {
     expect(delivered).toMatchObject({ status: "succeeded", attempts: 4, responseStatus: 200, lastError: null });
     await admin("DELETE", `/v1/admin/webhooks/${endpoint.id}`);
   });
+
+  test.skipIf(process.env.DATABASE_URL === undefined)(
+    "an endpoint deleted while an audited change is under way: the change goes through, with no delivery to it (PostgreSQL)",
+    async () => {
+      const endpoint = await createEndpoint({ url: receiver.url("/deleted-meanwhile"), eventTypes: ["*"] });
+      const user = await signUpUser(api);
+      // The endpoint's removal as the service makes it, held open before its commit.
+      const removal = await heldOpen(api.database.db, async (tx) => {
+        await tx.delete(webhookEndpoints).where(eq(webhookEndpoints.id, endpoint.id));
+      });
+      const changing = api.request("/v1/me", { method: "PATCH", headers: user.bearer, json: { name: "Changed" } });
+      expect(await untilWaiting(api.database.db, [changing])).toBe(1);
+      removal.release();
+      await removal.done;
+      // Before, the change queued a delivery to the endpoint it had read, whose foreign key then found
+      // it deleted: the user's own request failed, 409 conflict.
+      expect((await changing).status).toBe(200);
+      expect(await deliveriesOf(endpoint.id)).toEqual([]);
+    },
+  );
 
   test("the retry schedule is 8 attempts over about a day", () => {
     const middle = () => 0.5;

@@ -232,6 +232,9 @@ export function createWebhooks(options: {
 
   // The endpoints an event goes to: enabled, the platform's or the event's organization's (none when
   // `orgId` is null), subscribed to its type or to all. Asked of every audited action, so built once.
+  // Read `for key share` (the lock each delivery's foreign key takes anyway): an endpoint being
+  // deleted at that moment is waited for and then left out, instead of failing the audited change
+  // (a sign-in, a profile update) on the delivery's foreign key. Disabling one does not wait.
   const subscribers = compiled((db) =>
     db
       .select({ id: webhookEndpoints.id })
@@ -242,7 +245,8 @@ export function createWebhooks(options: {
           or(isNull(webhookEndpoints.orgId), eq(webhookEndpoints.orgId, sql.placeholder("orgId"))),
           sql`(${webhookEndpoints.eventTypes} @> ${sql.placeholder("types")}::jsonb or ${webhookEndpoints.eventTypes} @> '["*"]'::jsonb)`,
         ),
-      ),
+      )
+      .for("key share"),
   );
 
   const observe: AuditObserver = async (tx, event, entry) => {
