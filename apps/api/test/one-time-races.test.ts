@@ -4,7 +4,7 @@
 // DATABASE_URL. `bun run test:races` runs the full 50 rounds; the ordinary suite runs fewer
 // (BURROW_RACE_ROUNDS, 10 by default).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { and, count, eq, sql } from "drizzle-orm";
+import { and, count, eq, inArray, sql } from "drizzle-orm";
 import { queryRows, secretHash } from "@burrow/platform-core";
 import { auditLogs } from "@burrow/platform-core/schema";
 import { heldOpen, untilWaiting } from "@burrow/platform-core/testing";
@@ -251,6 +251,50 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
         expect(confirmed.status).toBe(200);
         const me = (await (await api.request("/v1/me", { headers: user.bearer })).json()) as { email: string };
         expect(me.email).toBe(added);
+      },
+      timeout(3_000),
+    );
+
+    test(
+      "one address proven by two accounts at once (an email change and an added address): one holds it, the other is refused",
+      async () => {
+        for (let round = 0; round < Math.max(3, Math.ceil(ROUNDS / 3)); round++) {
+          const address = `contested-${round}-${crypto.randomUUID().slice(0, 8)}@example.com`;
+          const changing = await signUpUser(api);
+          const adding = await signUpUser(api);
+          expect((await post(api, "/v1/auth/email/change", { newEmail: address }, changing.bearer)).status).toBe(202);
+          const changeToken = await mailedToken(address, "/auth/confirm-email-change");
+          expect((await post(api, "/v1/me/emails", { email: address }, adding.bearer)).status).toBe(201);
+          const addToken = await mailedToken(address, "/auth/confirm-email");
+          // Both accounts' rows held, so that both confirmations are under way when they are let go.
+          const held = await heldOpen(api.platform.db, async (tx) => {
+            await tx
+              .select({ id: users.id })
+              .from(users)
+              .where(inArray(users.id, [changing.id, adding.id]))
+              .for("update");
+          });
+          const confirming = [
+            post(api, "/v1/auth/email/change/confirm", { token: changeToken }),
+            post(api, "/v1/auth/email/confirm", { token: addToken }),
+          ];
+          expect(await untilWaiting(api.platform.db, confirming)).toBe(2);
+          held.release();
+          await held.done;
+          const answers = await Promise.all(confirming);
+          // Before, each locked only its own account, found no one else holding the address, and both
+          // succeeded: the address was proven on two accounts.
+          expect(answers.filter((answer) => answer.status === 200).length).toBe(1);
+          for (const answer of answers)
+            if (answer.status !== 200)
+              expect(["email_taken", "invalid_link"]).toContain((await readProblem(answer)).code);
+          const [holders] = await queryRows<{ n: number }>(
+            api.platform.db,
+            sql`select count(*)::int as n from users where deleted_at is null and (email_normalized = ${address}
+              or id in (select user_id from user_emails where email_normalized = ${address} and verified_at is not null))`,
+          );
+          expect(holders!.n).toBe(1);
+        }
       },
       timeout(3_000),
     );

@@ -25,6 +25,8 @@ import { TOKEN_PURPOSES } from "../schema.ts";
 import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import {
   holdsAddress,
+  lockAddress,
+  lockUser,
   normalizeEmail,
   toPublicUser,
   type PublicUser,
@@ -436,10 +438,14 @@ export function createEmailFlows(
     async confirmEmailChange(token, request) {
       try {
         return await db.transaction(async (tx) => {
-          // The link is used under the account's lock (consumeLink takes it first), as every change to
-          // its addresses takes it (users/emails.ts): a make-primary of the same address at once, or a
-          // use of one of the links revoked below, queues behind this instead of deadlocking.
-          const row = await tokens.consumeLink(tx, "email_change", token);
+          // The link is used under the new address's lock, then the account's: another account proving
+          // that address at once (an added address's verification) queues on the first, and a
+          // make-primary of it, or a use of one of the links revoked below, on the second, instead of
+          // both succeeding or deadlocking.
+          const row = await tokens.consumeLink(tx, "email_change", token, async (link) => {
+            if (link.target !== null) await lockAddress(tx, normalizeEmail(link.target));
+            await lockUser(tx, link.userId);
+          });
           if (row === undefined || row.target === null) throw new PlatformError("invalid_link");
           const user = await activeUserByToken(tx, row.userId);
           const normalized = normalizeEmail(row.target);

@@ -14,7 +14,7 @@ import { LIFETIMES } from "../flows/lifetimes.ts";
 import { userEmails, users } from "../schema.ts";
 import type { SessionRow, Sessions } from "../sessions/sessions.ts";
 import type { OneTimeTokens } from "../tokens/tokens.ts";
-import { lockUser, normalizeEmail, type UserRow, type Users } from "./users.ts";
+import { lockAddress, lockUser, normalizeEmail, type UserRow, type Users } from "./users.ts";
 
 /** One address of an account, as its owner and operators see it. */
 export interface AccountEmail {
@@ -195,10 +195,11 @@ export function createAccountEmails(
   }
 
   /**
-   * An added address about to be verified, re-read once every account it concerns is locked: its
-   * own, and each one holding the address, whose claims verifying drops. Locked in id order, in one
-   * statement, so two verifications of one address queue instead of deadlocking; the one that waited
-   * finds its row gone when the other dropped it (undefined).
+   * An added address about to be verified, re-read once the address (`lockAddress`: an email change
+   * to it queues there) and every account it concerns are locked: its own, and each one holding the
+   * address, whose claims verifying drops. Locked in id order, in one statement, so two
+   * verifications of one address queue instead of deadlocking; the one that waited finds its row
+   * gone when the other dropped it (undefined).
    */
   async function lockClaim(tx: Database, userId: string, emailId: string): Promise<EmailRow | undefined> {
     const [claim] = await tx
@@ -206,6 +207,7 @@ export function createAccountEmails(
       .from(userEmails)
       .where(and(eq(userEmails.id, emailId), eq(userEmails.userId, userId)));
     if (claim === undefined) return undefined;
+    await lockAddress(tx, claim.emailNormalized);
     const holders = tx
       .select({ id: userEmails.userId })
       .from(userEmails)

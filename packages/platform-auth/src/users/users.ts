@@ -123,6 +123,17 @@ export async function lockUser(tx: Database, id: string): Promise<UserRow | unde
   return row;
 }
 
+/**
+ * An address's own lock, for the rest of the transaction: taken by every change that makes an
+ * account the holder of a proven address (an email change's confirmation, an added address's
+ * verification), before any account's lock. The address lives in two tables (an account's primary
+ * address, its added ones) that no one unique index spans, so two accounts proving it at once
+ * queue here, and the second sees the first's.
+ */
+export async function lockAddress(tx: Database, normalized: string): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`burrow.address:${normalized}`}, 0))`);
+}
+
 export function createUsers(context: AuthContext, parts: { sessions: Sessions }): Users {
   const { clock, audit } = context;
   const actorOf = (actor: UserId | "system") =>
