@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, eq } from "drizzle-orm";
 import { newId } from "@burrow/platform-core";
-import { mfaFactors } from "@burrow/platform-auth/schema";
+import { heldOpen, untilWaiting } from "@burrow/platform-core/testing";
+import { mfaFactors, users } from "@burrow/platform-auth/schema";
 import { referenceTotp } from "@burrow/platform-auth/testing";
 import {
   elevations,
@@ -508,4 +509,43 @@ describe("eligibilities: granted within what the granter holds, ended with membe
     expect((await call(people.platformAdmin, "DELETE", `/v1/admin/eligibilities/${mine[0].id}`)).status).toBe(204);
     expect(await api.platform.rbac.can(people.target.id, "audit:read")).toBe(false);
   });
+
+  test.skipIf(process.env.DATABASE_URL === undefined)(
+    "a platform elevation requested while its eligibility is revoked: never active without it (PostgreSQL)",
+    async () => {
+      const requester = await signUpUser(api);
+      const granted = await call(people.platformAdmin, "POST", "/v1/admin/eligibilities", {
+        userId: requester.id,
+        role: "support",
+      });
+      expect(granted.status).toBe(204);
+      const [eligibility] = await api.platform.db
+        .select()
+        .from(roleEligibilities)
+        .where(eq(roleEligibilities.userId, requester.id));
+      // The requester's account row held, so that both are under way when it is let go.
+      const held = await heldOpen(api.platform.db, async (tx) => {
+        await tx.select({ id: users.id }).from(users).where(eq(users.id, requester.id)).for("update");
+      });
+      const both = [
+        call(requester, "POST", "/v1/elevations", { role: "support", reason: "help a customer" }),
+        call(people.platformAdmin, "DELETE", `/v1/admin/eligibilities/${eligibility!.id}`),
+      ];
+      // Both wait on the account: before, the revocation took no lock at platform scope, ended the
+      // elevations it found (none yet) and committed, and the request then started one on the
+      // eligibility it had read: an active elevation with nothing behind it.
+      expect(await untilWaiting(api.platform.db, both)).toBe(2);
+      held.release();
+      await held.done;
+      const [requested, revoked] = await Promise.all(both);
+      expect(revoked!.status).toBe(204);
+      expect(requested!.status).toBeLessThan(500);
+      const active = await api.platform.db
+        .select()
+        .from(elevations)
+        .where(and(eq(elevations.userId, requester.id), eq(elevations.status, "active")));
+      expect(active).toEqual([]);
+      expect(await api.platform.rbac.can(requester.id, "audit:read")).toBe(false);
+    },
+  );
 });

@@ -348,6 +348,7 @@ export { WEBAUTHN_CHALLENGE_TTL_MS, type Passkeys } from "./mfa/passkeys.ts";
 export type { SignInThrottle } from "./sign-in/throttle.ts";
 export { describeDevice, type KnownDevices } from "./sign-in/devices.ts";
 export {
+  lockUser,
   normalizeEmail,
   toPublicUser,
   type PublicUser,

@@ -8,7 +8,7 @@ import {
   type Database,
   type RequestContext,
 } from "@burrow/platform-core";
-import { secondFactorMethods } from "@burrow/platform-auth";
+import { lockUser, secondFactorMethods } from "@burrow/platform-auth";
 import { users } from "@burrow/platform-auth/schema";
 import { findOrgRole, lockOrganization, type Organizations } from "../organizations/organizations.ts";
 import { coversAll, PERMISSION } from "../access/permissions.ts";
@@ -270,15 +270,23 @@ export function createElevations(options: {
       else await requirePlatform(actorId, "users:manage");
       await db.transaction(async (tx) => {
         if (orgId !== null && !(await lockOrganization(tx, orgId))) throw new PlatformError("not_found");
-        const [row] = await tx
-          .select()
-          .from(roleEligibilities)
-          .where(
-            and(
-              eq(roleEligibilities.id, eligibilityId),
-              orgId === null ? isNull(roleEligibilities.orgId) : eq(roleEligibilities.orgId, orgId),
-            ),
-          );
+        const eligibility = () =>
+          tx
+            .select()
+            .from(roleEligibilities)
+            .where(
+              and(
+                eq(roleEligibilities.id, eligibilityId),
+                orgId === null ? isNull(roleEligibilities.orgId) : eq(roleEligibilities.orgId, orgId),
+              ),
+            );
+        let [row] = await eligibility();
+        // A platform eligibility has no organization to queue on: its user's account is the lock a
+        // request for the elevation takes too. Read again under it (revoked meanwhile: not found).
+        if (row !== undefined && orgId === null) {
+          await lockUser(tx, row.userId);
+          [row] = await eligibility();
+        }
         if (row === undefined) throw new PlatformError("not_found");
         const changed = await withdrawElevations(
           tx,
@@ -312,7 +320,9 @@ export function createElevations(options: {
       const orgId = input.orgId ?? null;
       return db.transaction(async (tx) => {
         // Serialized with membership changes; an unknown organization reads as "not eligible", like any other.
+        // A platform elevation with the revocation of its eligibility: on the account's lock.
         if (orgId !== null) await lockOrganization(tx, orgId);
+        else await lockUser(tx, userId);
         const [eligibility] = await tx
           .select({ eligibility: roleEligibilities })
           .from(roleEligibilities)
