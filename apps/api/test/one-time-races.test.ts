@@ -255,6 +255,16 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
       timeout(3_000),
     );
 
+    /** How many live accounts hold an address: as their primary one, or a verified added one. */
+    const holdersOf = async (address: string): Promise<number> =>
+      (
+        await queryRows<{ n: number }>(
+          api.platform.db,
+          sql`select count(*)::int as n from users where deleted_at is null and (email_normalized = ${address}
+            or id in (select user_id from user_emails where email_normalized = ${address} and verified_at is not null))`,
+        )
+      )[0]!.n;
+
     test(
       "one address proven by two accounts at once (an email change and an added address): one holds it, the other is refused",
       async () => {
@@ -288,13 +298,36 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
           for (const answer of answers)
             if (answer.status !== 200)
               expect(["email_taken", "invalid_link"]).toContain((await readProblem(answer)).code);
-          const [holders] = await queryRows<{ n: number }>(
-            api.platform.db,
-            sql`select count(*)::int as n from users where deleted_at is null and (email_normalized = ${address}
-              or id in (select user_id from user_emails where email_normalized = ${address} and verified_at is not null))`,
-          );
-          expect(holders!.n).toBe(1);
+          expect(await holdersOf(address)).toBe(1);
         }
+      },
+      timeout(3_000),
+    );
+
+    test(
+      "a sign-up with an address another account proves at that moment: the address has one holder",
+      async () => {
+        const address = `signing-up-${crypto.randomUUID().slice(0, 8)}@example.com`;
+        const adding = await signUpUser(api);
+        expect((await post(api, "/v1/me/emails", { email: address }, adding.bearer)).status).toBe(201);
+        const addToken = await mailedToken(address, "/auth/confirm-email");
+        // The proving account's row held: its verification holds the address's lock while it waits.
+        const held = await heldOpen(api.platform.db, async (tx) => {
+          await tx.select({ id: users.id }).from(users).where(eq(users.id, adding.id)).for("update");
+        });
+        const both = [
+          post(api, "/v1/auth/email/confirm", { token: addToken }),
+          post(api, "/v1/auth/sign-up", { email: address, password: "a passphrase of my own" }, BEARER_CLIENT),
+        ];
+        // Before, the sign-up checked the address, found no holder and made its account beside the proof.
+        expect(await untilWaiting(api.platform.db, both)).toBe(2);
+        held.release();
+        await held.done;
+        const [confirmed, signedUp] = await Promise.all(both);
+        expect(confirmed!.status).toBe(200);
+        expect(signedUp!.status).toBe(409);
+        expect((await readProblem(signedUp!)).code).toBe("email_taken");
+        expect(await holdersOf(address)).toBe(1);
       },
       timeout(3_000),
     );

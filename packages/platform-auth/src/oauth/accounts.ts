@@ -162,7 +162,7 @@ export function createLinkedAccounts(
     if (identity.email === null)
       throw new PlatformError("oauth_failed", { detail: "The provider shared no email address." });
     const vouched = identity.emailVerified && identity.trusted;
-    const existing = await parts.users.findByEmail(tx, identity.email);
+    const existing = await parts.users.claimAddress(tx, identity.email);
     if (existing === undefined) {
       const user = await parts.users.insert(tx, {
         email: identity.email,

@@ -45,6 +45,9 @@ interface Prepared {
   password: string;
 }
 
+/** A sign-up's address taken between its first check and its transaction. */
+class AddressTaken extends Error {}
+
 export interface Accounts {
   signUp(
     input: { email: string; password: string; name?: string | null },
@@ -339,6 +342,9 @@ export function createAccounts(
       const hash = await hasher.hash(normalizePassword(input.password));
       try {
         return await db.transaction(async (tx) => {
+          // Held since the check above (proven meanwhile as another account's added address, or made):
+          // answered as a taken address is, below.
+          if ((await parts.users.claimAddress(tx, email)) !== undefined) throw new AddressTaken();
           const user = await parts.users.insert(tx, { email, name: input.name ?? null });
           const now = clock.now();
           await tx.insert(credentialsPassword).values({ userId: user.id, hash, createdAt: now, updatedAt: now });
@@ -354,7 +360,7 @@ export function createAccounts(
         });
       } catch (error) {
         // Two sign-ups racing for one address: the loser answers as if the address existed.
-        if (isUniqueViolation(error)) {
+        if (isUniqueViolation(error) || error instanceof AddressTaken) {
           if (!verificationRequired()) throw new PlatformError("email_taken");
           return { kind: "verification_required" };
         }

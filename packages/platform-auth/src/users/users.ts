@@ -71,6 +71,13 @@ export interface UserSearch {
 export interface Users {
   /** The account an address belongs to: its primary one, or another one it has verified. */
   findByEmail(db: Database, email: string): Promise<UserRow | undefined>;
+  /**
+   * As `findByEmail`, read under the address's lock (`lockAddress`) for the rest of the transaction:
+   * for a change that makes a new account the address's holder (a sign-up, a first social login, an
+   * invitation's new account, an operator's), so that another account proving the address at that
+   * moment goes before it (and is found here) or after it (and finds it).
+   */
+  claimAddress(tx: Database, email: string): Promise<UserRow | undefined>;
   get(db: Database, id: UserId): Promise<UserRow | undefined>;
   /**
    * The live account's row, locked until the transaction ends (`not_found` once deleted). Changes to
@@ -175,13 +182,20 @@ export function createUsers(context: AuthContext, parts: { sessions: Sessions })
     await audit.record(db, { action, actor: actorOf(actor), target: { type: "user", id: row.id } }, request);
   }
 
+  async function findByEmail(db: Database, email: string): Promise<UserRow | undefined> {
+    const [row] = await db
+      .select()
+      .from(users)
+      .where(and(holdsAddress(normalizeEmail(email)), isNull(users.deletedAt)));
+    return row;
+  }
+
   return {
-    async findByEmail(db, email) {
-      const [row] = await db
-        .select()
-        .from(users)
-        .where(and(holdsAddress(normalizeEmail(email)), isNull(users.deletedAt)));
-      return row;
+    findByEmail,
+
+    async claimAddress(tx, email) {
+      await lockAddress(tx, normalizeEmail(email));
+      return findByEmail(tx, email);
     },
 
     async get(db, id) {

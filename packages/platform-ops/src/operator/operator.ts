@@ -97,7 +97,7 @@ export function createOperatorTools(options: {
       if (email.length > 254 || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email))
         throw new PlatformError("validation_failed", { errors: [{ path: "email", message: "Not an email address" }] });
       return db.transaction(async (tx) => {
-        const existing = await auth.users.findByEmail(tx, email);
+        const existing = await auth.users.claimAddress(tx, email);
         if (existing !== undefined && existing.status === "deleted")
           throw new PlatformError("not_found", { detail: `There is no account for ${email}.` });
         if (existing !== undefined) primaryOnly(existing, email);

@@ -135,6 +135,7 @@ export function createUserAdministration(options: {
     | "unlock"
     | "softDelete"
     | "findByEmail"
+    | "claimAddress"
     | "insert"
     | "markEmailVerified"
   >;
@@ -196,7 +197,7 @@ export function createUserAdministration(options: {
         throw new PlatformError("validation_failed", { errors: [{ path: "name", message: "At most 200 characters" }] });
       try {
         return await db.transaction(async (tx) => {
-          const existing = await users.findByEmail(tx, email);
+          const existing = await users.claimAddress(tx, email);
           if (existing !== undefined && existing.status !== "deleted") throw new PlatformError("email_taken");
           const user = await users.insert(tx, { email, name, status: "invited" });
           await audit.record(

@@ -310,7 +310,8 @@ export function createInvitations(options: {
       );
       return db.transaction(async (tx) => {
         const invitation = await live(tx, input.token);
-        if ((await options.auth.users.findByEmail(tx, invitation.emailNormalized)) !== undefined) throw accountExists();
+        if ((await options.auth.users.claimAddress(tx, invitation.emailNormalized)) !== undefined)
+          throw accountExists();
         // Receiving the invitation proves the address.
         const user = await options.auth.users
           .insert(tx, { email: invitation.email, name: input.name ?? null, emailVerified: true })
