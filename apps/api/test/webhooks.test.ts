@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, setSystemTime, test } from "bun:test";
-import { and, eq } from "drizzle-orm";
+import { and, eq, isNotNull } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
 import { verifyWebhook, WebhookVerificationError } from "@burrow/platform-ops/webhook-verify";
-import { auditLogs, securityEvents } from "@burrow/platform-core/schema";
+import { auditLogs, jobs, securityEvents } from "@burrow/platform-core/schema";
 import { webhookDeliveries, webhookEndpoints } from "@burrow/platform-ops/schema";
 import { heldOpen, untilWaiting } from "@burrow/platform-core/testing";
 import { retryDelayMs, WEBHOOK_EVENT_TYPES, WEBHOOK_MAX_ATTEMPTS } from "@burrow/platform-ops";
@@ -222,6 +222,42 @@ describe("webhooks", () => {
       // Before, the change queued a delivery to the endpoint it had read, whose foreign key then found
       // it deleted: the user's own request failed, 409 conflict.
       expect((await changing).status).toBe(200);
+      expect(await deliveriesOf(endpoint.id)).toEqual([]);
+    },
+  );
+
+  test.skipIf(process.env.DATABASE_URL === undefined)(
+    "a failed attempt and the endpoint's deletion at the same moment: one after the other, no deadlock (PostgreSQL)",
+    async () => {
+      const endpoint = await createEndpoint({ url: receiver.url("/failing-while-deleted"), eventTypes: ["*"] });
+      receiver.behaviour.set("/failing-while-deleted", "fail");
+      const user = await signUpUser(api);
+      expect(
+        (await api.request("/v1/me", { method: "PATCH", headers: user.bearer, json: { name: "Queued" } })).status,
+      ).toBe(200);
+      expect((await deliveriesOf(endpoint.id)).length).toBeGreaterThan(0);
+      // The deletion as the service makes it: the endpoint's row, held open, then its deliveries by cascade.
+      const removal = await heldOpen(
+        api.database.db,
+        async (tx) => {
+          await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, endpoint.id)).for("update");
+        },
+        async (tx) => {
+          await tx.delete(webhookEndpoints).where(eq(webhookEndpoints.id, endpoint.id));
+        },
+      );
+      const attempting = api.runJobs();
+      expect(await untilWaiting(api.database.db, [attempting])).toBe(1);
+      removal.release();
+      // Before, the attempt wrote its delivery's row and then waited for the endpoint's, which the
+      // deletion's cascade then needed: PostgreSQL killed one of the two (40P01).
+      await removal.done;
+      await attempting;
+      const failedJobs = await api.database.db
+        .select({ lastError: jobs.lastError })
+        .from(jobs)
+        .where(and(eq(jobs.type, "webhook.deliver"), isNotNull(jobs.lastError)));
+      expect(failedJobs).toEqual([]);
       expect(await deliveriesOf(endpoint.id)).toEqual([]);
     },
   );

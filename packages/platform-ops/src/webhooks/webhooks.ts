@@ -349,6 +349,16 @@ export function createWebhooks(options: {
       outcome: succeeded ? "succeeded" : givesUp ? "failed" : "retried",
     });
     await db.transaction(async (tx) => {
+      // The endpoint's row first, then its deliveries: the order its deletion takes them (the row, then
+      // its deliveries by cascade) and every other attempt at it, so that attempts at one endpoint (one
+      // may fail all the others' pending deliveries) and its deletion queue instead of deadlocking.
+      const [live] = await tx
+        .select({ id: webhookEndpoints.id })
+        .from(webhookEndpoints)
+        .where(eq(webhookEndpoints.id, endpoint.id))
+        .for("no key update");
+      // Deleted meanwhile: its deliveries went with it.
+      if (live === undefined) return;
       const nextAt = succeeded || givesUp ? null : new Date(done.getTime() + retryDelayMs(attempts));
       await tx
         .update(webhookDeliveries)
