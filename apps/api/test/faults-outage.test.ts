@@ -126,9 +126,12 @@ describe.skipIf(process.env.DATABASE_URL === undefined || missing !== undefined)
       });
       const mailed = () => new Set(mail.received.map((message) => (message.to as { text: string }).text));
       // The server's own workers are back: the mail of the sign-up made after the outage goes out.
+      // (Once seen not to arrive within the wait under CI's load: the server's last log lines go with the failure.)
       await until("the mail of the sign-up after the outage", () =>
         mailed().has("after-outage@example.com") ? true : undefined,
-      );
+      ).catch((error: unknown) => {
+        throw new Error(`${String(error)}; the server's last output:\n${server.output().slice(-4_000)}`);
+      });
       // A job that was running when PostgreSQL died could not record its end: it runs again once its
       // lease (60 s) is over, and one that failed waits out its backoff (30 s). A worker whose clock
       // is past both stands in for that wait.
