@@ -530,16 +530,14 @@ describe("eligibilities: granted within what the granter holds, ended with membe
       const both = [
         call(requester, "POST", "/v1/elevations", { role: "support", reason: "help a customer" }),
         call(people.platformAdmin, "DELETE", `/v1/admin/eligibilities/${eligibility!.id}`),
-      ];
+      ] as const;
       // Both wait on the account: before, the revocation took no lock at platform scope, ended the
       // elevations it found (none yet) and committed, and the request then started one on the
       // eligibility it had read: an active elevation with nothing behind it.
       expect(await untilWaiting(api.platform.db, both)).toBe(2);
-      held.release();
-      await held.done;
-      const [requested, revoked] = await Promise.all(both);
-      expect(revoked!.status).toBe(204);
-      expect(requested!.status).toBeLessThan(500);
+      const [requested, revoked] = await held.settle(both);
+      expect(revoked.status).toBe(204);
+      expect(requested.status).toBeLessThan(500);
       const active = await api.platform.db
         .select()
         .from(elevations)

@@ -243,11 +243,9 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
         );
         const confirming = post(api, "/v1/auth/email/change/confirm", { token });
         await untilWaiting(api.platform.db, [confirming]);
-        makePrimary.release();
         // Before, the confirmation had deleted the address's row and waited for the account: the two
         // waited on each other, and PostgreSQL killed one (40P01).
-        await makePrimary.done;
-        const confirmed = await confirming;
+        const [confirmed] = await makePrimary.settle([confirming]);
         expect(confirmed.status).toBe(200);
         const me = (await (await api.request("/v1/me", { headers: user.bearer })).json()) as { email: string };
         expect(me.email).toBe(added);
@@ -289,9 +287,7 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
             post(api, "/v1/auth/email/confirm", { token: addToken }),
           ];
           expect(await untilWaiting(api.platform.db, confirming)).toBe(2);
-          held.release();
-          await held.done;
-          const answers = await Promise.all(confirming);
+          const answers = await held.settle(confirming);
           // Before, each locked only its own account, found no one else holding the address, and both
           // succeeded: the address was proven on two accounts.
           expect(answers.filter((answer) => answer.status === 200).length).toBe(1);
@@ -318,15 +314,13 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
         const both = [
           post(api, "/v1/auth/email/confirm", { token: addToken }),
           post(api, "/v1/auth/sign-up", { email: address, password: "a passphrase of my own" }, BEARER_CLIENT),
-        ];
+        ] as const;
         // Before, the sign-up checked the address, found no holder and made its account beside the proof.
         expect(await untilWaiting(api.platform.db, both)).toBe(2);
-        held.release();
-        await held.done;
-        const [confirmed, signedUp] = await Promise.all(both);
-        expect(confirmed!.status).toBe(200);
-        expect(signedUp!.status).toBe(409);
-        expect((await readProblem(signedUp!)).code).toBe("email_taken");
+        const [confirmed, signedUp] = await held.settle(both);
+        expect(confirmed.status).toBe(200);
+        expect(signedUp.status).toBe(409);
+        expect((await readProblem(signedUp)).code).toBe("email_taken");
         expect(await holdersOf(address)).toBe(1);
       },
       timeout(3_000),
@@ -378,12 +372,10 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
           );
           const using = use();
           await untilWaiting(api.platform.db, [using]);
-          change.release();
           // Before, a use took its link's row first: one that then waited for the account (an added
           // address's, a sign-in's) held the row the change waited for, and PostgreSQL killed one of the
           // two (40P01), answered 409 when it was the use; a password reset went through under the change.
-          await change.done;
-          const answer = await using;
+          const [answer] = await change.settle([using]);
           expect({ name, status: answer.status }).toEqual({ name, status: 400 });
           expect(["invalid_link", "invalid_code"]).toContain((await readProblem(answer)).code);
         }
@@ -408,9 +400,7 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
           api.request("/v1/me", { method: "PATCH", headers: user.bearer, json: { name: "Late" } }),
         ];
         await untilWaiting(api.platform.db, asked);
-        deletion.release();
-        await deletion.done;
-        const answers = await Promise.all(asked);
+        const answers = await deletion.settle(asked);
         expect(answers.map((answer) => answer.status)).toEqual([401, 401, 404]);
         const [keys] = await queryRows<{ n: number }>(
           api.platform.db,
@@ -435,9 +425,8 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
         // Its status check reads the account as active (the deletion has not committed).
         const signingIn = signIn(api, user.email, user.password);
         await untilWaiting(api.platform.db, [signingIn]);
-        deletion.release();
-        await deletion.done;
-        expect((await signingIn).status).toBe(401);
+        const [signedIn] = await deletion.settle([signingIn]);
+        expect(signedIn.status).toBe(401);
         const [live] = await queryRows<{ n: number }>(
           api.platform.db,
           sql`select count(*)::int as n from auth_sessions where user_id = ${user.id} and revoked_at is null`,

@@ -217,11 +217,10 @@ describe("webhooks", () => {
       });
       const changing = api.request("/v1/me", { method: "PATCH", headers: user.bearer, json: { name: "Changed" } });
       expect(await untilWaiting(api.database.db, [changing])).toBe(1);
-      removal.release();
-      await removal.done;
+      const [changed] = await removal.settle([changing]);
       // Before, the change queued a delivery to the endpoint it had read, whose foreign key then found
       // it deleted: the user's own request failed, 409 conflict.
-      expect((await changing).status).toBe(200);
+      expect(changed.status).toBe(200);
       expect(await deliveriesOf(endpoint.id)).toEqual([]);
     },
   );
@@ -248,11 +247,9 @@ describe("webhooks", () => {
       );
       const attempting = api.runJobs();
       expect(await untilWaiting(api.database.db, [attempting])).toBe(1);
-      removal.release();
       // Before, the attempt wrote its delivery's row and then waited for the endpoint's, which the
       // deletion's cascade then needed: PostgreSQL killed one of the two (40P01).
-      await removal.done;
-      await attempting;
+      await removal.settle([attempting]);
       const failedJobs = await api.database.db
         .select({ lastError: jobs.lastError })
         .from(jobs)

@@ -71,16 +71,26 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
   };
 }
 
+/** A transaction kept open by `heldOpen`. */
+export interface Held {
+  /** Lets the transaction go on (`then`, then its commit). */
+  release(): void;
+  /** The transaction. */
+  done: Promise<void>;
+  /** Releases it, waits for its commit, then for the requests sent into it: their answers, in order. */
+  settle<T extends readonly unknown[] | []>(requests: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }>;
+}
+
 /**
  * `hold` in a transaction kept open until `release()`: resolves once `hold` has run (its locks
- * taken); `then` runs after the release, before the commit. `done` is the transaction. For tests
- * that send a request into a lock another change holds.
+ * taken); `then` runs after the release, before the commit. For tests that send a request into a
+ * lock another change holds: `untilWaiting`, then `settle`.
  */
 export async function heldOpen(
   db: Database,
   hold: (tx: Database) => Promise<void>,
   then?: (tx: Database) => Promise<void>,
-): Promise<{ release: () => void; done: Promise<void> }> {
+): Promise<Held> {
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
   let holding!: () => void;
@@ -93,7 +103,15 @@ export async function heldOpen(
   });
   // A hold that throws rejects `done` before it is held.
   await Promise.race([held, done]);
-  return { release, done };
+  return {
+    release,
+    done,
+    async settle(requests) {
+      release();
+      await done;
+      return Promise.all(requests);
+    },
+  };
 }
 
 /**
@@ -101,7 +119,7 @@ export async function heldOpen(
  * took before it waits, it holds, and what it does before it waits is done. How many have not
  * answered (are waiting). For tests that hold a lock open and send a request into it.
  */
-export async function untilWaiting(db: Database, requests: Promise<unknown>[]): Promise<number> {
+export async function untilWaiting(db: Database, requests: readonly Promise<unknown>[]): Promise<number> {
   let answered = 0;
   for (const request of requests)
     void request.then(

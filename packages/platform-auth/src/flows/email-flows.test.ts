@@ -46,9 +46,7 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
         // It waits for the account (the link is used under its lock) with the password hashed; with
         // the hash after the link's use, it would wait here with nothing hashed.
         expect(hasher.hashes - before).toBe(1);
-        change.release();
-        await change.done;
-        await using;
+        await change.settle([using]);
         expect(await auth.passwordHash(handle.db, userId as UserId)).toStartWith("$argon2id$");
       });
 
@@ -65,11 +63,10 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
       // It waits for the account with the password verified; verified after the link's use, nothing
       // would be verified yet here.
       expect(hasher.verifies - before).toBe(1);
-      change.release();
-      await change.done;
-      expect((await verifying).emailVerifiedAt).not.toBeNull();
+      const [verified] = await change.settle([verifying]);
+      expect(verified.emailVerifiedAt).not.toBeNull();
       // Shown by the confirmer, so the first proof kept it: it still signs in.
-      expect((await auth.signIn({ email: (await verifying).email, password }, {})).kind).toBe("signed_in");
+      expect((await auth.signIn({ email: verified.email, password }, {})).kind).toBe("signed_in");
     });
   },
 );

@@ -148,9 +148,7 @@ describe("factors under concurrent requests", () => {
       });
       const removing = factorIds.map((factorId) => auth.factors.remove(session, factorId, {}));
       expect(await untilWaiting(handle.db, removing)).toBe(2);
-      held.release();
-      await held.done;
-      await Promise.all(removing);
+      await held.settle(removing);
       // Without the account's lock each removal saw the other's factor left, kept the codes, and the
       // account ended with no factor and ten live recovery codes.
       expect(await handle.db.select().from(mfaFactors).where(eq(mfaFactors.userId, userId))).toEqual([]);
