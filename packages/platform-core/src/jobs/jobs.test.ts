@@ -75,32 +75,99 @@ describe("job queue", () => {
     expect(calls).toBe(3);
   });
 
+  /** Timers fired by hand: the worker's polls, and each batch's lease deadline (`LEASE_MS`). */
+  const LEASE_MS = 60_000;
+  function handTimers() {
+    const pending = new Map<number, { run: () => void; delayMs: number }>();
+    let handles = 0;
+    const polls = () => [...pending].filter(([, timer]) => timer.delayMs !== LEASE_MS);
+    return {
+      set(run: () => void, delayMs: number) {
+        pending.set(++handles, { run, delayMs });
+        return handles;
+      },
+      clear: (handle: unknown) => void pending.delete(handle as number),
+      /** The delays of the polls pending. */
+      polls: () => polls().map(([, timer]) => timer.delayMs),
+      lapses: () => [...pending.values()].filter((timer) => timer.delayMs === LEASE_MS).length,
+      /** Fires the pending poll, or the pending lease deadline. */
+      fire(which: "poll" | "lapse") {
+        const found = which === "poll" ? polls() : [...pending].filter(([, timer]) => timer.delayMs === LEASE_MS);
+        expect(found).toHaveLength(1);
+        const [handle, timer] = found[0]!;
+        pending.delete(handle);
+        timer.run();
+      },
+    };
+  }
+  /** Until the worker has a poll pending again (it waits for the database, not for time): its delay. */
+  const nextPoll = async (timers: ReturnType<typeof handTimers>) => {
+    while (timers.polls().length === 0) await handle.db.execute(sql`select 1`);
+    return timers.polls()[0];
+  };
+
   test("the polling loop waits the poll interval when idle and goes again at once after a full batch", async () => {
-    const scheduled: { run: () => void; delayMs: number }[] = [];
-    const timers = { set: (run: () => void, delayMs: number) => scheduled.push({ run, delayMs }), clear: () => {} };
+    const timers = handTimers();
     const done: number[] = [];
     const worker = createWorker({
       db: handle.db,
       clock,
       batchSize: 2,
+      leaseMs: LEASE_MS,
       timers,
       definitions: { poll: { run: async (payload) => void done.push((payload as { n: number }).n) } },
     });
     for (let n = 0; n < 3; n++) await enqueueJob(handle.db, clock, "poll", { n });
     const turn = async () => {
-      const next = scheduled.length;
-      scheduled.at(-1)!.run();
-      // The loop schedules its next turn once the batch is done; wait for that, not for time.
-      while (scheduled.length === next) await Promise.resolve().then(() => handle.db.execute(sql`select 1`));
-      return scheduled.at(-1)!.delayMs;
+      timers.fire("poll");
+      return nextPoll(timers);
     };
     worker.start({ pollMs: 5000 });
-    expect(scheduled.map((entry) => entry.delayMs)).toEqual([0]);
+    expect(timers.polls()).toEqual([0]);
     expect(await turn()).toBe(0); // a full batch of 2: more may be waiting
     expect(await turn()).toBe(5000); // the last job: then idle
     expect(await turn()).toBe(5000); // nothing to do: wait, never spin
+    // A batch that settles takes its lease deadline with it.
+    expect(timers.lapses()).toBe(0);
     await worker.stop();
     expect(done.sort()).toEqual([0, 1, 2]);
+  });
+
+  test("a handler that never answers holds the loop until its lease runs out, not for good", async () => {
+    const timers = handTimers();
+    const ran: string[] = [];
+    const worker = createWorker({
+      db: handle.db,
+      clock,
+      leaseMs: LEASE_MS,
+      timers,
+      definitions: {
+        // As a query whose connection died under it can: neither resolves nor rejects.
+        stuck: { run: () => new Promise<void>(() => ran.push("stuck")) },
+        mail: { run: async () => void ran.push("mail") },
+      },
+    });
+    await enqueueJob(handle.db, clock, "stuck", {});
+    worker.start({ pollMs: 5000 });
+    timers.fire("poll");
+    while (ran.length === 0) await handle.db.execute(sql`select 1`);
+    // The batch is running: no poll until it settles, or until its lease deadline.
+    expect(timers.polls()).toEqual([]);
+    expect(timers.lapses()).toBe(1);
+    await enqueueJob(handle.db, clock, "mail", {});
+    // The lease runs out: the worker polls again at once, and the other job runs. (Before, it waited
+    // for the batch forever and never polled again.)
+    clock.advance(LEASE_MS);
+    timers.fire("lapse");
+    expect(await nextPoll(timers)).toBe(0);
+    timers.fire("poll");
+    while (!ran.includes("mail")) await handle.db.execute(sql`select 1`);
+    // The stuck job's lease is over: it is claimed again, by this worker or another.
+    expect(ran.filter((job) => job === "stuck")).toHaveLength(2);
+    // Stopping waits for the batch in flight at most until its lease runs out.
+    const stopped = worker.stop();
+    timers.fire("lapse");
+    await stopped;
   });
 
   test("backoff doubles and is capped", () => {

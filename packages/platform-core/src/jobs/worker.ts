@@ -71,7 +71,7 @@ export interface Worker {
   scheduleRecurring(): Promise<void>;
   /** Polls in the background until `stop()`. */
   start(options?: { pollMs?: number }): void;
-  /** Stops polling and waits for the batch in flight. */
+  /** Stops polling and waits for the batch in flight (at most until its jobs' lease runs out). */
   stop(): Promise<void>;
 }
 
@@ -162,14 +162,25 @@ export function createWorker(options: WorkerOptions): Worker {
         recurringQueued ? Promise.resolve() : scheduleAllRecurring().then(() => void (recurringQueued = true))
       )
         .then(runOnce)
-        .then((summary) => summary.succeeded + summary.retried + summary.dead)
+        .then((summary) => (summary.succeeded + summary.retried + summary.dead >= batchSize ? 0 : pollMs))
         .catch((error: unknown) => {
           console.error("[jobs] claim failed:", error instanceof Error ? error.message : error);
-          return 0;
+          return pollMs;
         });
-      inFlight = batch;
+      // A batch that has not settled when its jobs' lease runs out (a handler, or a query whose
+      // connection died under it, that never answers) no longer holds the loop: its jobs are anyone's
+      // to claim again, and the worker polls on. Waiting for it would stop this worker for good.
+      let lapse: unknown;
+      const lapsed = new Promise<number>((resolve) => {
+        lapse = timers.set(() => {
+          console.error(`[jobs] a batch is still running after its lease (${leaseMs} ms); polling on without it`);
+          resolve(0);
+        }, leaseMs);
+      });
+      const next = Promise.race([batch, lapsed]).finally(() => timers.clear(lapse));
+      inFlight = next;
       // A full batch suggests more is waiting: poll again at once; otherwise wait the poll interval.
-      void batch.then((count) => schedule(count >= batchSize ? 0 : pollMs));
+      void next.then(schedule);
     }, delayMs);
   }
 
