@@ -236,6 +236,18 @@ describe("the admin console in Chromium, offline: the first operator's journey",
     await page.waitForSelector("text=new.engineer@example.com");
     expect(await page.locator("tbody tr", { hasText: founder.email }).count()).toBe(1);
     await shot("organization");
+    // The founder is its only owner: the console refuses to delete their account, and says why.
+    await page.goto(`${adminOrigin}/users/${founder.id}`);
+    const errorsBefore = consoleErrors.length;
+    await page.click("text=Delete user");
+    await page.waitForSelector("text=The account is the only owner of Fran Rockets");
+    await shot("user-delete-refused");
+    // The refusal's page is answered 409, which Chromium logs as a failed load: that one is expected.
+    expect(consoleErrors.splice(errorsBefore)).toEqual([
+      "Failed to load resource: the server responded with a status of 409 (Conflict)",
+    ]);
+    await page.goto(`${adminOrigin}/users/${founder.id}`);
+    expect(await page.locator(".badge.active").count()).toBe(1);
   });
 
   test("makes a user eligible for a platform role from their page; the roles page lists who holds and who may elevate", async () => {

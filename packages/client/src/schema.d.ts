@@ -210,7 +210,7 @@ export interface paths {
     post?: never;
     /**
      * Delete my account (recent re-authentication required)
-     * @description Soft-deletes the account: every session, refresh token and API key stops working at once, and the address is free again.
+     * @description Soft-deletes the account: every session, refresh token and API key stops working at once, and the address is free again. Refused with 409 `last_owner` while the account is the only owner of an organization (listed in the problem's `organizations`): make another member an owner, or delete the organization, first.
      */
     delete: operations["deleteMe"];
     options?: never;
@@ -1600,7 +1600,10 @@ export interface paths {
     get: operations["adminGetUser"];
     put?: never;
     post?: never;
-    /** Delete the account: its address is freed and every session ends (users:manage) */
+    /**
+     * Delete the account: its address is freed and every session ends (users:manage)
+     * @description Refused with 409 `last_owner` while the account is the only owner of an organization (listed in the problem's `organizations`): make another member an owner, or delete the organization, first.
+     */
     delete: operations["adminDeleteUser"];
     options?: never;
     head?: never;
@@ -2935,6 +2938,15 @@ export interface operations {
       };
       /** @description Problem */
       403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      409: {
         headers: {
           [name: string]: unknown;
         };
@@ -8860,6 +8872,15 @@ export interface operations {
       };
       /** @description Problem */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Problem */
+      409: {
         headers: {
           [name: string]: unknown;
         };

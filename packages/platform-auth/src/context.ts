@@ -34,6 +34,8 @@ export interface AuthContext {
    * them (rbac ends their eligibilities and elevations). Wired at composition time.
    */
   onUserDeactivated(db: Database, userId: string): Promise<void>;
+  /** Called in the transaction that deletes a user, the account locked, first: throwing refuses it. Wired at composition time. */
+  beforeUserDeleted(db: Database, userId: string): Promise<void>;
   /** The builder's last word before a sign-in starts its session; a PlatformError refuses it. None by default. */
   beforeSignIn: BeforeSignIn | undefined;
 }

@@ -86,6 +86,11 @@ export interface AccessPolicy {
   grantableScopes(userId: UserId): Promise<string[]>;
   /** Runs in the transaction that suspends or deletes a user (rbac ends their eligibilities and elevations). */
   onUserDeactivated(db: Database, userId: UserId): Promise<void>;
+  /**
+   * Runs in the transaction that deletes a user (by themselves or an operator), the account locked, before
+   * anything else changes: a PlatformError refuses the deletion (rbac refuses an organization's only owner).
+   */
+  beforeUserDeleted(db: Database, userId: UserId): Promise<void>;
   /** Whether the user may sign in to the admin console: holds a platform permission. Nobody by default. */
   mayOperate(db: Database, userId: UserId): Promise<boolean>;
 }
@@ -135,6 +140,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
     requiresMfa: async (db, userId) =>
       options.config.mfaRequired === "all" || ((await access.mfaRequiredFor?.(db, userId as UserId)) ?? false),
     onUserDeactivated: async (db, userId) => access.onUserDeactivated?.(db, userId as UserId),
+    beforeUserDeleted: async (db, userId) => access.beforeUserDeleted?.(db, userId as UserId),
     mayOperate: async (db, userId) => (await access.mayOperate?.(db, userId as UserId)) ?? false,
     beforeSignIn: options.beforeSignIn,
   };

@@ -74,7 +74,7 @@ export function createRbac(options: {
     roles,
     entitlements,
     elevations,
-    accessPolicy: createAccessPolicy({ resolver, elevations }),
+    accessPolicy: createAccessPolicy({ resolver, elevations, organizations }),
     catalogue,
     can: resolver.can,
     listeners: [

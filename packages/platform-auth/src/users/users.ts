@@ -165,6 +165,12 @@ export function createUsers(context: AuthContext, parts: { sessions: Sessions })
     extra: Partial<UserRow> = {},
   ): Promise<void> {
     const row = await requireUser(db, id);
+    // A deletion may be refused (an organization's only owner): asked with the account locked, before
+    // anything changes — the account's lock first, then whatever the check locks (its organizations).
+    if (status === "deleted") {
+      await lockUser(db, row.id);
+      await context.beforeUserDeleted(db, row.id);
+    }
     const now = clock.now();
     // Only a live row changes: a deletion that committed since the read above leaves nothing to update,
     // so of concurrent deletions exactly one goes on (and is audited) and the others are 404s.

@@ -188,8 +188,10 @@ const deleteUser = createRoute({
   path: "/v1/admin/users/{userId}",
   tags,
   summary: "Delete the account: its address is freed and every session ends (users:manage)",
+  description:
+    "Refused with 409 `last_owner` while the account is the only owner of an organization (listed in the problem's `organizations`): make another member an owner, or delete the organization, first.",
   request: { params: UserParam },
-  responses: { 204: { description: "Deleted" }, ...problems(400, 401, 403, 404) },
+  responses: { 204: { description: "Deleted" }, ...problems(400, 401, 403, 404, 409) },
 });
 
 /** A person acting through a session steps up for destructive actions; an API key has no session to. */

@@ -52,8 +52,8 @@ const deleteMe = createRoute({
   tags,
   summary: "Delete my account (recent re-authentication required)",
   description:
-    "Soft-deletes the account: every session, refresh token and API key stops working at once, and the address is free again.",
-  responses: { 204: { description: "Deleted" }, ...problems(401, 403) },
+    "Soft-deletes the account: every session, refresh token and API key stops working at once, and the address is free again. Refused with 409 `last_owner` while the account is the only owner of an organization (listed in the problem's `organizations`): make another member an owner, or delete the organization, first.",
+  responses: { 204: { description: "Deleted" }, ...problems(401, 403, 409) },
 });
 
 const listPhones = createRoute({

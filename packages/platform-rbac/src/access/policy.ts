@@ -1,6 +1,7 @@
 import { PlatformError, type Database } from "@burrow/platform-core";
 import { DEFAULT_USER_SCOPES, type AccessPolicy } from "@burrow/platform-auth";
 import type { Elevations } from "../elevations/elevations.ts";
+import type { Organizations } from "../organizations/organizations.ts";
 import { covers } from "./permissions.ts";
 import type { PermissionResolver } from "./resolver.ts";
 
@@ -11,8 +12,9 @@ import type { PermissionResolver } from "./resolver.ts";
 export function createAccessPolicy(options: {
   resolver: PermissionResolver;
   elevations: Pick<Elevations, "endAllFor">;
+  organizations: Pick<Organizations, "assertNoSoleOwnership">;
 }): AccessPolicy {
-  const { resolver, elevations } = options;
+  const { resolver, elevations, organizations } = options;
   return {
     // Every holder of `*` needs a second factor, whatever BURROW_MFA_REQUIRED says for everyone else.
     mfaRequiredFor: (tx: Database, userId) => resolver.can(userId, "*", { db: tx }),
@@ -30,6 +32,8 @@ export function createAccessPolicy(options: {
     grantableScopes: async (userId) => [...DEFAULT_USER_SCOPES, ...(await resolver.resolve(userId)).patterns],
     // In the transaction that suspends or deletes a user: no eligibility or elevation outlives the account.
     onUserDeactivated: (tx, userId) => elevations.endAllFor(tx, userId),
+    // An organization keeps a live owner: its only owner's account is not deleted (they hand it on first).
+    beforeUserDeleted: (tx, userId) => organizations.assertNoSoleOwnership(tx, userId),
     // The admin console is for anyone holding a platform permission; each page checks its own.
     mayOperate: async (tx, userId) => (await resolver.resolve(userId, null, tx)).patterns.size > 0,
   };

@@ -136,6 +136,12 @@ export interface Organizations {
   changeRole(actorId: string, orgId: string, userId: string, roleKey: string, request: RequestContext): Promise<void>;
   removeMember(actorId: string, orgId: string, userId: string, request: RequestContext): Promise<void>;
   transferOwnership(actorId: string, orgId: string, userId: string, request: RequestContext): Promise<void>;
+  /**
+   * Refuses (409 `last_owner`, naming them) when the account is the only owner of a live organization:
+   * an account is not deleted out from under the organizations it alone owns. In the deletion's
+   * transaction, with the account locked; locks those organizations (in id order) until it ends.
+   */
+  assertNoSoleOwnership(tx: Database, userId: string): Promise<void>;
 }
 
 export function createOrganizations(options: {
@@ -174,11 +180,13 @@ export function createOrganizations(options: {
     return org;
   }
 
+  /** The organization's owners whose accounts are not deleted (a deleted account's membership stays). */
   async function owners(tx: Database, orgId: string): Promise<string[]> {
     const rows = await tx
       .select({ userId: organizationMemberships.userId })
       .from(organizationMemberships)
       .innerJoin(roles, eq(roles.id, organizationMemberships.roleId))
+      .innerJoin(users, and(eq(users.id, organizationMemberships.userId), isNull(users.deletedAt)))
       .where(and(eq(organizationMemberships.orgId, orgId), eq(roles.key, "owner")));
     return rows.map((row) => row.userId);
   }
@@ -206,7 +214,7 @@ export function createOrganizations(options: {
     nextRole: string | null,
   ): Promise<void> {
     if (currentRole !== "owner" || nextRole === "owner") return;
-    if ((await owners(tx, orgId)).length === 1) throw new PlatformError("last_owner");
+    if ((await owners(tx, orgId)).every((owner) => owner === userId)) throw new PlatformError("last_owner");
     // The actor's membership as it stands now (under the lock), not a cached permission set.
     if (userId !== actorId && (await membership(tx, orgId, actorId))?.roleKey !== "owner")
       throw new PlatformError("forbidden", { detail: "Only an owner can change or remove an owner." });
@@ -232,6 +240,32 @@ export function createOrganizations(options: {
   }
 
   return {
+    async assertNoSoleOwnership(tx, userId) {
+      const owned = await tx
+        .select({ id: organizations.id, name: organizations.name, slug: organizations.slug })
+        .from(organizationMemberships)
+        .innerJoin(roles, eq(roles.id, organizationMemberships.roleId))
+        .innerJoin(
+          organizations,
+          and(eq(organizations.id, organizationMemberships.orgId), isNull(organizations.deletedAt)),
+        )
+        .where(and(eq(organizationMemberships.userId, userId), eq(roles.key, "owner")))
+        .orderBy(asc(organizations.id));
+      const alone: typeof owned = [];
+      for (const org of owned) {
+        // Under the organization's lock, as every change to its owners: an owner leaving at the same
+        // moment is seen, or sees this deletion.
+        if (!(await lockOrganization(tx, org.id))) continue;
+        if ((await owners(tx, org.id)).every((owner) => owner === userId)) alone.push(org);
+      }
+      if (alone.length === 0) return;
+      const names = alone.map((org) => `${org.name} (${org.slug})`).join(", ");
+      throw new PlatformError("last_owner", {
+        detail: `The account is the only owner of ${names}. Make another member an owner, or delete the organization, first.`,
+        extensions: { organizations: alone },
+      });
+    },
+
     async create(actorId, input, request) {
       const wanted = input.slug ?? slugFromName(input.name);
       assertSlug(wanted);

@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
+import { heldOpen, untilWaiting } from "@burrow/platform-core/testing";
+import { organizationMemberships, organizations, roles } from "@burrow/platform-rbac/schema";
+import {
+  createTestApi,
+  grantPlatformPermissions,
+  post,
+  readProblem,
+  signUpUser,
+  type TestApi,
+  type TestUser,
+} from "./helpers.ts";
+
+// An organization keeps a live owner: its only owner's account is not deleted, by themselves or by an
+// operator, until they hand it on (docs/authorization.md, "Organizations").
+describe("deleting the account of an organization's only owner", () => {
+  let api: TestApi;
+  let operator: TestUser;
+  beforeAll(async () => {
+    api = await createTestApi();
+    operator = await signUpUser(api, { name: "Olga Operator" });
+    await grantPlatformPermissions(api, operator.id, ["users:read", "users:manage"]);
+  }, 60_000);
+  afterAll(() => api.close());
+
+  const call = (who: TestUser, method: string, path: string, json?: unknown) =>
+    api.request(path, { method, headers: who.bearer, ...(json === undefined ? {} : { json }) });
+  const deleteOwn = (who: TestUser) => call(who, "DELETE", "/v1/me");
+  /** An organization `owner` creates, with each of `members` in it as `role`. */
+  async function organization(owner: TestUser, name: string, members: TestUser[] = [], role = "member") {
+    const created = (await (await call(owner, "POST", "/v1/orgs", { name })).json()) as { id: string; slug: string };
+    const [roleRow] = await api.platform.db.select().from(roles).where(eq(roles.key, role));
+    for (const member of members) {
+      await api.platform.db
+        .insert(organizationMemberships)
+        .values({ orgId: created.id, userId: member.id, roleId: roleRow!.id, joinedAt: api.clock.now() });
+      await api.platform.rbac.resolver.changed(api.platform.db, member.id);
+    }
+    return created;
+  }
+  const live = async (who: TestUser) => (await call(who, "GET", "/v1/me")).status === 200;
+
+  test("refused with 409 last_owner naming the organizations, until another member is made owner", async () => {
+    const owner = await signUpUser(api);
+    const member = await signUpUser(api);
+    const shared = await organization(owner, "Sole Shared", [member]);
+    const alone = await organization(owner, "Sole Alone");
+    const refused = await deleteOwn(owner);
+    expect(refused.status).toBe(409);
+    expect(refused.headers.get("content-type")).toStartWith("application/problem+json");
+    const problem = (await refused.json()) as { code: string; detail: string; organizations: { id: string }[] };
+    expect(problem.code).toBe("last_owner");
+    // Both: one with members left behind, one with nobody else (it would be left with no one to run it).
+    expect(problem.organizations.map((org) => org.id).sort()).toEqual([shared.id, alone.id].sort());
+    expect(problem.detail).toContain(shared.slug);
+    // Nothing changed: the account and its session still work.
+    expect(await live(owner)).toBe(true);
+
+    expect(
+      (await call(owner, "POST", `/v1/orgs/${shared.id}/transfer-ownership`, { userId: member.id })).status,
+    ).toBeLessThan(300);
+    expect(((await (await deleteOwn(owner)).json()) as { organizations: { id: string }[] }).organizations).toEqual([
+      expect.objectContaining({ id: alone.id }),
+    ]);
+    expect((await call(owner, "DELETE", `/v1/orgs/${alone.id}`)).status).toBe(204);
+    expect((await deleteOwn(owner)).status).toBe(204);
+    expect(await live(owner)).toBe(false);
+  });
+
+  test("a co-owner's deleted account is no owner: the one left can neither leave nor delete theirs", async () => {
+    const first = await signUpUser(api);
+    const second = await signUpUser(api);
+    const org = await organization(first, "Two Owners", [second], "owner");
+    // Another live owner remains: the first may go.
+    expect((await deleteOwn(first)).status).toBe(204);
+    // Before, the deleted account's membership still counted as an owner: the second could leave, and the
+    // organization was left owned by a deleted account.
+    const leaving = await call(second, "DELETE", `/v1/orgs/${org.id}/members/${second.id}`);
+    expect(leaving.status).toBe(409);
+    expect((await readProblem(leaving)).code).toBe("last_owner");
+    expect((await readProblem(await deleteOwn(second))).code).toBe("last_owner");
+  });
+
+  test("an operator's deletion is refused the same way, with the organization named for the console", async () => {
+    const owner = await signUpUser(api);
+    const org = await organization(owner, "Operated");
+    const refused = await call(operator, "DELETE", `/v1/admin/users/${owner.id}`);
+    expect(refused.status).toBe(409);
+    const problem = await readProblem(refused);
+    expect(problem.code).toBe("last_owner");
+    expect(problem.detail).toContain(`Operated (${org.slug})`);
+    expect(await live(owner)).toBe(true);
+    // Suspension stays possible (it is undone by unsuspending; the organization keeps its owner).
+    expect((await post(api, `/v1/admin/users/${owner.id}/suspend`, {}, operator.bearer)).status).toBe(200);
+  });
+
+  test.skipIf(process.env.DATABASE_URL === undefined)(
+    "two co-owners deleting their accounts at once: one goes, the other is refused (PostgreSQL)",
+    async () => {
+      const first = await signUpUser(api);
+      const second = await signUpUser(api);
+      const org = await organization(first, "Both Leaving", [second], "owner");
+      // The organization's row held, so that both deletions are under way when it is let go.
+      const held = await heldOpen(api.platform.db, async (tx) => {
+        await tx.select({ id: organizations.id }).from(organizations).where(eq(organizations.id, org.id)).for("update");
+      });
+      const both = [deleteOwn(first), deleteOwn(second)] as const;
+      // Both wait on the organization: before, each saw the other still an owner and both went.
+      expect(await untilWaiting(api.platform.db, both)).toBe(2);
+      const answers = await held.settle(both);
+      expect(answers.map((answer) => answer.status).sort()).toEqual([204, 409]);
+      expect([await live(first), await live(second)].filter(Boolean)).toHaveLength(1);
+    },
+  );
+});
