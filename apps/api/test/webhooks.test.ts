@@ -259,6 +259,53 @@ describe("webhooks", () => {
     },
   );
 
+  test.skipIf(process.env.DATABASE_URL === undefined)(
+    "two failed attempts at one endpoint, the second disabling it: one after the other, no deadlock (PostgreSQL)",
+    async () => {
+      const endpoint = await createEndpoint({ url: receiver.url("/failing-twice"), eventTypes: ["user.updated"] });
+      receiver.behaviour.set("/failing-twice", "fail");
+      const user = await signUpUser(api);
+      for (const name of ["First", "Second"])
+        expect((await api.request("/v1/me", { method: "PATCH", headers: user.bearer, json: { name } })).status).toBe(
+          200,
+        );
+      const deliveryIds = (await deliveriesOf(endpoint.id)).map((delivery) => delivery.id);
+      expect(deliveryIds).toHaveLength(2);
+      // One failure short of disabling (BURROW_WEBHOOK_DISABLE_AFTER=4): the next failure disables it, and
+      // gives up every delivery still pending there — the other attempt's included.
+      await api.database.db
+        .update(webhookEndpoints)
+        .set({ consecutiveFailures: 3 })
+        .where(eq(webhookEndpoints.id, endpoint.id));
+      const queued = (
+        await api.database.db
+          .select()
+          .from(jobs)
+          .where(and(eq(jobs.type, "webhook.deliver"), eq(jobs.status, "queued")))
+      ).filter((job) => deliveryIds.includes((job.payload as { deliveryId: string }).deliveryId));
+      expect(queued).toHaveLength(2);
+      // Another change to the endpoint held open at its row, so that both attempts reach their records together.
+      const held = await heldOpen(api.database.db, async (tx) => {
+        await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, endpoint.id)).for("update");
+      });
+      const deliver = api.platform.webhooks.jobs["webhook.deliver"]!;
+      const attempts = queued.map((job) =>
+        deliver.run(job.payload, job).then(
+          () => "recorded",
+          (error: unknown) => String(error),
+        ),
+      );
+      expect(await untilWaiting(api.database.db, attempts)).toBe(2);
+      // Before, each attempt wrote its own delivery's row and then waited for the endpoint's; the one that
+      // disabled it then needed the other's delivery row: PostgreSQL killed one of the two (40P01).
+      expect(await held.settle(attempts)).toEqual(["recorded", "recorded"]);
+      const [shown] = await api.database.db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, endpoint.id));
+      expect(shown).toMatchObject({ enabled: false, disabledReason: "failing" });
+      expect((await deliveriesOf(endpoint.id)).map((delivery) => delivery.status)).toEqual(["failed", "failed"]);
+      receiver.behaviour.delete("/failing-twice");
+    },
+  );
+
   test("the retry schedule is 8 attempts over about a day", () => {
     const middle = () => 0.5;
     let total = 0;
