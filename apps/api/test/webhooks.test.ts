@@ -303,6 +303,7 @@ describe("webhooks", () => {
       expect(shown).toMatchObject({ enabled: false, disabledReason: "failing" });
       expect((await deliveriesOf(endpoint.id)).map((delivery) => delivery.status)).toEqual(["failed", "failed"]);
       receiver.behaviour.delete("/failing-twice");
+      expect((await admin("DELETE", `/v1/admin/webhooks/${endpoint.id}`)).status).toBe(204);
     },
   );
 
