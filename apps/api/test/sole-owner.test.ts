@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { eq } from "drizzle-orm";
+import { and, eq, like } from "drizzle-orm";
+import { auditLogs } from "@burrow/platform-core/schema";
 import { heldOpen, untilWaiting } from "@burrow/platform-core/testing";
 import { organizationMemberships, organizations, roles } from "@burrow/platform-rbac/schema";
 import {
@@ -13,8 +14,9 @@ import {
 } from "./helpers.ts";
 
 // An organization keeps a live owner: its only owner's account is not deleted, by themselves or by an
-// operator, until they hand it on (docs/authorization.md, "Organizations").
-describe("deleting the account of an organization's only owner", () => {
+// operator, until they hand it on; anyone else's memberships end with their account
+// (docs/authorization.md, "Organizations").
+describe("deleting an account that belongs to organizations", () => {
   let api: TestApi;
   let operator: TestUser;
   beforeAll(async () => {
@@ -40,6 +42,16 @@ describe("deleting the account of an organization's only owner", () => {
     return created;
   }
   const live = async (who: TestUser) => (await call(who, "GET", "/v1/me")).status === 200;
+  const memberIds = async (who: TestUser, orgId: string) =>
+    ((await (await call(who, "GET", `/v1/orgs/${orgId}/members`)).json()) as { data: { userId: string }[] }).data.map(
+      (member) => member.userId,
+    );
+  /** The membership entries of the audit log about one account in one organization. */
+  const membershipTrail = (orgId: string, userId: string) =>
+    api.platform.db
+      .select({ action: auditLogs.action, actorId: auditLogs.actorId, metadata: auditLogs.metadata })
+      .from(auditLogs)
+      .where(and(eq(auditLogs.orgId, orgId), eq(auditLogs.targetId, userId), like(auditLogs.action, "member.%")));
 
   test("refused with 409 last_owner naming the organizations, until another member is made owner", async () => {
     const owner = await signUpUser(api);
@@ -68,14 +80,16 @@ describe("deleting the account of an organization's only owner", () => {
     expect(await live(owner)).toBe(false);
   });
 
-  test("a co-owner's deleted account is no owner: the one left can neither leave nor delete theirs", async () => {
+  test("a co-owner's account deleted: their membership ends with it, and the owner left can neither leave nor delete theirs", async () => {
     const first = await signUpUser(api);
     const second = await signUpUser(api);
     const org = await organization(first, "Two Owners", [second], "owner");
-    // Another live owner remains: the first may go.
+    // Another live owner remains: the first may go, and their membership goes with the account.
     expect((await deleteOwn(first)).status).toBe(204);
-    // Before, the deleted account's membership still counted as an owner: the second could leave, and the
-    // organization was left owned by a deleted account.
+    expect(await memberIds(second, org.id)).toEqual([second.id]);
+    expect(await membershipTrail(org.id, first.id)).toEqual([
+      { action: "member.left", actorId: first.id, metadata: { reason: "account_deleted" } },
+    ]);
     const leaving = await call(second, "DELETE", `/v1/orgs/${org.id}/members/${second.id}`);
     expect(leaving.status).toBe(409);
     expect((await readProblem(leaving)).code).toBe("last_owner");
@@ -93,6 +107,14 @@ describe("deleting the account of an organization's only owner", () => {
     expect(await live(owner)).toBe(true);
     // Suspension stays possible (it is undone by unsuspending; the organization keeps its owner).
     expect((await post(api, `/v1/admin/users/${owner.id}/suspend`, {}, operator.bearer)).status).toBe(200);
+    // A member's account the operator deletes leaves the organization, audited as their removal.
+    const member = await signUpUser(api);
+    const team = await organization(operator, "Operated Team", [member]);
+    expect((await call(operator, "DELETE", `/v1/admin/users/${member.id}`)).status).toBe(204);
+    expect(await memberIds(operator, team.id)).toEqual([operator.id]);
+    expect(await membershipTrail(team.id, member.id)).toEqual([
+      { action: "member.removed", actorId: operator.id, metadata: { reason: "account_deleted" } },
+    ]);
   });
 
   test.skipIf(process.env.DATABASE_URL === undefined)(

@@ -1,4 +1,4 @@
-import type { AuditLog, Clock, Config, Database, Metrics } from "@burrow/platform-core";
+import type { AuditLog, Clock, Config, Database, Metrics, RequestContext, UserId } from "@burrow/platform-core";
 import type { Outbox, SmsOutbox } from "@burrow/platform-email";
 import type { PasswordHasher } from "./passwords/hashing.ts";
 import type { PasswordPolicy } from "./passwords/policy.ts";
@@ -35,9 +35,15 @@ export interface AuthContext {
    */
   onUserDeactivated(db: Database, userId: string): Promise<void>;
   /** Called in the transaction that deletes a user, the account locked, first: throwing refuses it. Wired at composition time. */
-  beforeUserDeleted(db: Database, userId: string): Promise<void>;
+  beforeUserDeleted(db: Database, userId: string, deletion: UserDeletion): Promise<void>;
   /** The builder's last word before a sign-in starts its session; a PlatformError refuses it. None by default. */
   beforeSignIn: BeforeSignIn | undefined;
+}
+
+/** Who is deleting an account, and the request they do it in. */
+export interface UserDeletion {
+  actor: UserId | "system";
+  request: RequestContext;
 }
 
 /**

@@ -11,7 +11,7 @@ import type {
   UserId,
 } from "@burrow/platform-core";
 import { NO_METRICS } from "@burrow/platform-core";
-import type { AuthContext, AuthMailer, AuthTexter, BeforeSignIn } from "./context.ts";
+import type { AuthContext, AuthMailer, AuthTexter, BeforeSignIn, UserDeletion } from "./context.ts";
 import { createAccountEmails, type AccountEmails } from "./users/emails.ts";
 import { createPhones, type Phones } from "./flows/phones.ts";
 import { createImpersonation, type Impersonation } from "./flows/impersonation.ts";
@@ -88,9 +88,10 @@ export interface AccessPolicy {
   onUserDeactivated(db: Database, userId: UserId): Promise<void>;
   /**
    * Runs in the transaction that deletes a user (by themselves or an operator), the account locked, before
-   * anything else changes: a PlatformError refuses the deletion (rbac refuses an organization's only owner).
+   * anything else changes: a PlatformError refuses the deletion. rbac refuses an organization's only
+   * owner, and otherwise ends the account's memberships (audited as leaving, or removal by the operator).
    */
-  beforeUserDeleted(db: Database, userId: UserId): Promise<void>;
+  beforeUserDeleted(db: Database, userId: UserId, deletion: UserDeletion): Promise<void>;
   /** Whether the user may sign in to the admin console: holds a platform permission. Nobody by default. */
   mayOperate(db: Database, userId: UserId): Promise<boolean>;
 }
@@ -140,7 +141,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
     requiresMfa: async (db, userId) =>
       options.config.mfaRequired === "all" || ((await access.mfaRequiredFor?.(db, userId as UserId)) ?? false),
     onUserDeactivated: async (db, userId) => access.onUserDeactivated?.(db, userId as UserId),
-    beforeUserDeleted: async (db, userId) => access.beforeUserDeleted?.(db, userId as UserId),
+    beforeUserDeleted: async (db, userId, deletion) => access.beforeUserDeleted?.(db, userId as UserId, deletion),
     mayOperate: async (db, userId) => (await access.mayOperate?.(db, userId as UserId)) ?? false,
     beforeSignIn: options.beforeSignIn,
   };
@@ -267,7 +268,7 @@ export function createAuth(options: CreateAuthOptions): Auth {
   };
 }
 
-export type { AuthContext, AuthMailer, AuthTexter, BeforeSignIn } from "./context.ts";
+export type { AuthContext, AuthMailer, AuthTexter, BeforeSignIn, UserDeletion } from "./context.ts";
 export { E164, type PhoneRow, type Phones } from "./flows/phones.ts";
 export { buildLink, checkRedirect } from "./flows/links.ts";
 export { EMAIL_REQUEST_JOB, type EmailFlows, type EmailRequestKind } from "./flows/email-flows.ts";

@@ -169,7 +169,7 @@ export function createUsers(context: AuthContext, parts: { sessions: Sessions })
     // anything changes — the account's lock first, then whatever the check locks (its organizations).
     if (status === "deleted") {
       await lockUser(db, row.id);
-      await context.beforeUserDeleted(db, row.id);
+      await context.beforeUserDeleted(db, row.id, { actor, request });
     }
     const now = clock.now();
     // Only a live row changes: a deletion that committed since the read above leaves nothing to update,

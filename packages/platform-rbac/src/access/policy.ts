@@ -12,7 +12,7 @@ import type { PermissionResolver } from "./resolver.ts";
 export function createAccessPolicy(options: {
   resolver: PermissionResolver;
   elevations: Pick<Elevations, "endAllFor">;
-  organizations: Pick<Organizations, "assertNoSoleOwnership">;
+  organizations: Pick<Organizations, "endMembershipsOf">;
 }): AccessPolicy {
   const { resolver, elevations, organizations } = options;
   return {
@@ -32,8 +32,9 @@ export function createAccessPolicy(options: {
     grantableScopes: async (userId) => [...DEFAULT_USER_SCOPES, ...(await resolver.resolve(userId)).patterns],
     // In the transaction that suspends or deletes a user: no eligibility or elevation outlives the account.
     onUserDeactivated: (tx, userId) => elevations.endAllFor(tx, userId),
-    // An organization keeps a live owner: its only owner's account is not deleted (they hand it on first).
-    beforeUserDeleted: (tx, userId) => organizations.assertNoSoleOwnership(tx, userId),
+    // An organization keeps a live owner: its only owner's account is not deleted (they hand it on
+    // first); anyone else's memberships end with their account.
+    beforeUserDeleted: (tx, userId, deletion) => organizations.endMembershipsOf(tx, userId, deletion),
     // The admin console is for anyone holding a platform permission; each page checks its own.
     mayOperate: async (tx, userId) => (await resolver.resolve(userId, null, tx)).patterns.size > 0,
   };

@@ -8,7 +8,7 @@ import {
   type Database,
   type RequestContext,
 } from "@burrow/platform-core";
-import { assertRecentAuthentication } from "@burrow/platform-auth";
+import { assertRecentAuthentication, type UserDeletion } from "@burrow/platform-auth";
 import { users } from "@burrow/platform-auth/schema";
 import { coversAll } from "../access/permissions.ts";
 import type { PermissionResolver } from "../access/resolver.ts";
@@ -137,11 +137,11 @@ export interface Organizations {
   removeMember(actorId: string, orgId: string, userId: string, request: RequestContext): Promise<void>;
   transferOwnership(actorId: string, orgId: string, userId: string, request: RequestContext): Promise<void>;
   /**
-   * Refuses (409 `last_owner`, naming them) when the account is the only owner of a live organization:
-   * an account is not deleted out from under the organizations it alone owns. In the deletion's
-   * transaction, with the account locked; locks those organizations (in id order) until it ends.
+   * An account's deletion, in its transaction with the account locked: each of its organizations locked
+   * (in id order) until it ends; refused (409 `last_owner`, naming them) when it is the only owner of
+   * any, else its memberships end, each audited (`member.left`, or `member.removed` by an operator).
    */
-  assertNoSoleOwnership(tx: Database, userId: string): Promise<void>;
+  endMembershipsOf(tx: Database, userId: string, deletion: UserDeletion): Promise<void>;
 }
 
 export function createOrganizations(options: {
@@ -240,30 +240,49 @@ export function createOrganizations(options: {
   }
 
   return {
-    async assertNoSoleOwnership(tx, userId) {
-      const owned = await tx
-        .select({ id: organizations.id, name: organizations.name, slug: organizations.slug })
+    async endMembershipsOf(tx, userId, deletion) {
+      const held = await tx
+        .select({ id: organizations.id, name: organizations.name, slug: organizations.slug, role: roles.key })
         .from(organizationMemberships)
         .innerJoin(roles, eq(roles.id, organizationMemberships.roleId))
         .innerJoin(
           organizations,
           and(eq(organizations.id, organizationMemberships.orgId), isNull(organizations.deletedAt)),
         )
-        .where(and(eq(organizationMemberships.userId, userId), eq(roles.key, "owner")))
+        .where(eq(organizationMemberships.userId, userId))
         .orderBy(asc(organizations.id));
-      const alone: typeof owned = [];
-      for (const org of owned) {
-        // Under the organization's lock, as every change to its owners: an owner leaving at the same
-        // moment is seen, or sees this deletion.
+      const alone: { id: string; name: string; slug: string }[] = [];
+      for (const org of held) {
+        // Under the organization's lock, as every change to its memberships: an owner leaving at the
+        // same moment is seen, or sees this deletion.
         if (!(await lockOrganization(tx, org.id))) continue;
-        if ((await owners(tx, org.id)).every((owner) => owner === userId)) alone.push(org);
+        if (org.role === "owner" && (await owners(tx, org.id)).every((owner) => owner === userId))
+          alone.push({ id: org.id, name: org.name, slug: org.slug });
       }
-      if (alone.length === 0) return;
-      const names = alone.map((org) => `${org.name} (${org.slug})`).join(", ");
-      throw new PlatformError("last_owner", {
-        detail: `The account is the only owner of ${names}. Make another member an owner, or delete the organization, first.`,
-        extensions: { organizations: alone },
-      });
+      if (alone.length > 0) {
+        const names = alone.map((org) => `${org.name} (${org.slug})`).join(", ");
+        throw new PlatformError("last_owner", {
+          detail: `The account is the only owner of ${names}. Make another member an owner, or delete the organization, first.`,
+          extensions: { organizations: alone },
+        });
+      }
+      for (const org of held) {
+        await tx
+          .delete(organizationMemberships)
+          .where(and(eq(organizationMemberships.orgId, org.id), eq(organizationMemberships.userId, userId)));
+        await audit.record(
+          tx,
+          {
+            action: deletion.actor === userId ? "member.left" : "member.removed",
+            actor: deletion.actor === "system" ? { type: "system" } : actor(deletion.actor),
+            target: { type: "user", id: userId },
+            orgId: org.id,
+            metadata: { reason: "account_deleted" },
+          },
+          deletion.request,
+        );
+      }
+      if (held.length > 0) await resolver.changed(tx, userId);
     },
 
     async create(actorId, input, request) {
@@ -419,7 +438,9 @@ export function createOrganizations(options: {
           joinedAt: organizationMemberships.joinedAt,
         })
         .from(organizationMemberships)
-        .innerJoin(users, eq(users.id, organizationMemberships.userId))
+        // A deleted account's memberships end with it; one the system removed (an unproven
+        // pre-registration) may keep its row, and is no member all the same.
+        .innerJoin(users, and(eq(users.id, organizationMemberships.userId), isNull(users.deletedAt)))
         .innerJoin(roles, eq(roles.id, organizationMemberships.roleId))
         .where(eq(organizationMemberships.orgId, orgId))
         .orderBy(asc(organizationMemberships.joinedAt));
