@@ -242,7 +242,7 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
           },
         );
         const confirming = post(api, "/v1/auth/email/change/confirm", { token });
-        await untilWaiting(api.platform.db, [confirming]);
+        expect(await untilWaiting(api.platform.db, [confirming])).toBe(1);
         // Before, the confirmation had deleted the address's row and waited for the account: the two
         // waited on each other, and PostgreSQL killed one (40P01).
         const [confirmed] = await makePrimary.settle([confirming]);
@@ -371,7 +371,7 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
             },
           );
           const using = use();
-          await untilWaiting(api.platform.db, [using]);
+          expect(await untilWaiting(api.platform.db, [using])).toBe(1);
           // Before, a use took its link's row first: one that then waited for the account (an added
           // address's, a sign-in's) held the row the change waited for, and PostgreSQL killed one of the
           // two (40P01), answered 409 when it was the use; a password reset went through under the change.
@@ -399,7 +399,7 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
           api.request("/v1/mfa/totp/enroll", { method: "POST", headers: user.bearer, json: {} }),
           api.request("/v1/me", { method: "PATCH", headers: user.bearer, json: { name: "Late" } }),
         ];
-        await untilWaiting(api.platform.db, asked);
+        expect(await untilWaiting(api.platform.db, asked)).toBe(3);
         const answers = await deletion.settle(asked);
         expect(answers.map((answer) => answer.status)).toEqual([401, 401, 404]);
         const [keys] = await queryRows<{ n: number }>(
@@ -424,7 +424,7 @@ describe.skipIf(process.env.DATABASE_URL === undefined)(
         const deletion = await heldDeletion(user.id, { revokingSessions: true });
         // Its status check reads the account as active (the deletion has not committed).
         const signingIn = signIn(api, user.email, user.password);
-        await untilWaiting(api.platform.db, [signingIn]);
+        expect(await untilWaiting(api.platform.db, [signingIn])).toBe(1);
         const [signedIn] = await deletion.settle([signingIn]);
         expect(signedIn.status).toBe(401);
         const [live] = await queryRows<{ n: number }>(

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, eq, like } from "drizzle-orm";
 import { auditLogs } from "@burrow/platform-core/schema";
+import { users } from "@burrow/platform-auth/schema";
 import { heldOpen, untilWaiting } from "@burrow/platform-core/testing";
 import { organizationMemberships, organizations, roles } from "@burrow/platform-rbac/schema";
 import {
@@ -133,6 +134,68 @@ describe("deleting an account that belongs to organizations", () => {
       const answers = await held.settle(both);
       expect(answers.map((answer) => answer.status).sort()).toEqual([204, 409]);
       expect([await live(first), await live(second)].filter(Boolean)).toHaveLength(1);
+    },
+  );
+
+  test.skipIf(process.env.DATABASE_URL === undefined)(
+    "ownership handed to an account while it is being deleted: the deletion sees it, and is refused (PostgreSQL)",
+    async () => {
+      const owner = await signUpUser(api);
+      const heir = await signUpUser(api);
+      const org = await organization(owner, "Handed On", [heir], "admin");
+      const roleId = async (key: string) =>
+        (await api.platform.db.select().from(roles).where(eq(roles.key, key)))[0]!.id;
+      const [ownerRole, adminRole] = [await roleId("owner"), await roleId("admin")];
+      const membershipOf = (userId: string) =>
+        and(eq(organizationMemberships.orgId, org.id), eq(organizationMemberships.userId, userId));
+      // An ownership transfer as the service makes it: the organization's row, held open, then the two roles.
+      const transfer = await heldOpen(
+        api.platform.db,
+        async (tx) => {
+          await tx
+            .select({ id: organizations.id })
+            .from(organizations)
+            .where(eq(organizations.id, org.id))
+            .for("update");
+        },
+        async (tx) => {
+          await tx.update(organizationMemberships).set({ roleId: ownerRole }).where(membershipOf(heir.id));
+          await tx.update(organizationMemberships).set({ roleId: adminRole }).where(membershipOf(owner.id));
+        },
+      );
+      const deleting = deleteOwn(heir);
+      expect(await untilWaiting(api.platform.db, [deleting])).toBe(1);
+      // Before, the deletion judged by the role it read before the lock (admin), removed the membership
+      // and left the organization with no owner.
+      const [deleted] = await transfer.settle([deleting]);
+      expect(deleted.status).toBe(409);
+      expect((await readProblem(deleted)).code).toBe("last_owner");
+      expect(await live(heir)).toBe(true);
+    },
+  );
+
+  test.skipIf(process.env.DATABASE_URL === undefined)(
+    "an organization founded while its founder's account is being deleted: refused, none left owned by the deleted account (PostgreSQL)",
+    async () => {
+      const founder = await signUpUser(api);
+      // The account's deletion as the service makes it, held open before its commit.
+      const deletion = await heldOpen(api.platform.db, async (tx) => {
+        const now = api.clock.now();
+        await tx
+          .update(users)
+          .set({ status: "deleted", deletedAt: now, updatedAt: now })
+          .where(eq(users.id, founder.id));
+      });
+      const founding = call(founder, "POST", "/v1/orgs", { name: "Founded Late" });
+      expect(await untilWaiting(api.platform.db, [founding])).toBe(1);
+      // Before, the founding took no lock on the account and committed beside its deletion.
+      const [founded] = await deletion.settle([founding]);
+      expect(founded.status).toBe(401);
+      const owned = await api.platform.db
+        .select()
+        .from(organizationMemberships)
+        .where(eq(organizationMemberships.userId, founder.id));
+      expect(owned).toEqual([]);
     },
   );
 });

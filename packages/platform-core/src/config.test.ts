@@ -59,6 +59,16 @@ describe("config", () => {
           BURROW_WEBHOOK_ALLOW_LOOPBACK: "1",
         }),
       ).toThrow(/BURROW_WEBHOOK_ALLOW_LOOPBACK/);
+      // An attempt must end well within its job's lease, or it could be taken over and sent twice.
+      const timeout = (value: string) =>
+        loadConfig({
+          ...base,
+          BURROW_SECRET: "x".repeat(40),
+          BURROW_ENCRYPTION_KEYS: `v1:${key}`,
+          BURROW_WEBHOOK_TIMEOUT: value,
+        }).webhooks.timeoutMs;
+      expect(timeout("30s")).toBe(30_000);
+      expect(() => timeout("31s")).toThrow(/BURROW_WEBHOOK_TIMEOUT must be at most 30s/);
     });
   });
 

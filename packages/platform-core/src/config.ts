@@ -321,7 +321,11 @@ const envSchema = z.object({
   BURROW_HOUSEKEEPING_EVERY: durationText("BURROW_HOUSEKEEPING_EVERY").default(3_600_000),
   BURROW_MFA_REQUIRED: z.enum(["off", "all"]).default("off"),
   BURROW_WEBHOOK_ALLOW_LOOPBACK: booleanText.default(false),
-  BURROW_WEBHOOK_TIMEOUT: durationText("BURROW_WEBHOOK_TIMEOUT").default(10_000),
+  // An attempt ends well within its job's 60-second lease: one running past it could be taken over and
+  // sent a second time beside itself.
+  BURROW_WEBHOOK_TIMEOUT: durationText("BURROW_WEBHOOK_TIMEOUT")
+    .refine((ms) => ms <= 30_000, "BURROW_WEBHOOK_TIMEOUT must be at most 30s (a delivery's job is leased for 60s)")
+    .default(10_000),
   BURROW_WEBHOOK_DISABLE_AFTER: z.coerce.number().int().min(1).max(10_000).default(20),
   BURROW_RP_ID: z
     .string()

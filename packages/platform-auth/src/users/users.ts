@@ -168,7 +168,7 @@ export function createUsers(context: AuthContext, parts: { sessions: Sessions })
     // A deletion may be refused (an organization's only owner): asked with the account locked, before
     // anything changes — the account's lock first, then whatever the check locks (its organizations).
     if (status === "deleted") {
-      await lockUser(db, row.id);
+      if ((await lockUser(db, row.id)) === undefined) throw new PlatformError("not_found");
       await context.beforeUserDeleted(db, row.id, { actor, request });
     }
     const now = clock.now();

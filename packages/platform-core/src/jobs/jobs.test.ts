@@ -162,9 +162,22 @@ describe("job queue", () => {
     expect(await nextPoll(timers)).toBe(0);
     timers.fire("poll");
     while (!ran.includes("mail")) await handle.db.execute(sql`select 1`);
-    // The stuck job's lease is over: it is claimed again, by this worker or another.
-    expect(ran.filter((job) => job === "stuck")).toHaveLength(2);
+    // The stuck job's lease is over, but this worker is still running it: it does not start it again
+    // beside itself (another worker may take it over, as from a crashed one).
+    expect(ran.filter((job) => job === "stuck")).toHaveLength(1);
+    const other = createWorker({
+      db: handle.db,
+      clock,
+      leaseMs: LEASE_MS,
+      definitions: { stuck: { run: async () => void ran.push("taken over") } },
+    });
+    expect((await other.runOnce()).succeeded).toBe(1);
+    expect(ran).toContain("taken over");
     // Stopping waits for the batch in flight at most until its lease runs out.
+    await enqueueJob(handle.db, clock, "stuck", {});
+    expect(await nextPoll(timers)).toBe(5000);
+    timers.fire("poll");
+    while (ran.filter((job) => job === "stuck").length < 2) await handle.db.execute(sql`select 1`);
     const stopped = worker.stop();
     timers.fire("lapse");
     await stopped;

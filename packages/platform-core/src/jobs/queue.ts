@@ -1,4 +1,4 @@
-import { and, eq, inArray, lte, or, sql } from "drizzle-orm";
+import { and, eq, inArray, lte, notInArray, or, sql } from "drizzle-orm";
 import type { Clock } from "../clock.ts";
 import type { Database } from "../database/index.ts";
 import { newId, type JobId } from "../ids.ts";
@@ -71,13 +71,21 @@ export async function scheduleRecurring(
 /**
  * Claims up to `limit` due jobs of the given types for `workerId`: queued jobs whose time has come
  * and running jobs whose lease ran out (their worker crashed). `FOR UPDATE SKIP LOCKED` lets many
- * workers claim at once without ever taking the same job.
+ * workers claim at once without ever taking the same job. `excluding`: jobs the caller is still
+ * running past their lease, which it does not take again itself.
  */
 export async function claimJobs(
   db: Database,
-  options: { types: string[]; workerId: string; now: Date; leaseMs: number; limit: number },
+  options: {
+    types: string[];
+    workerId: string;
+    now: Date;
+    leaseMs: number;
+    limit: number;
+    excluding?: readonly string[];
+  },
 ): Promise<JobRow[]> {
-  const { types, workerId, now, leaseMs, limit } = options;
+  const { types, workerId, now, leaseMs, limit, excluding = [] } = options;
   if (types.length === 0) return [];
   const due = db
     .select({ id: jobs.id })
@@ -89,6 +97,7 @@ export async function claimJobs(
           and(eq(jobs.status, "queued"), lte(jobs.runAt, now)),
           and(eq(jobs.status, "running"), lte(jobs.lockedUntil, now)),
         ),
+        excluding.length === 0 ? undefined : notInArray(jobs.id, [...excluding]),
       ),
     )
     .orderBy(jobs.runAt)

@@ -96,8 +96,19 @@ export function createWorker(options: WorkerOptions): Worker {
   let timer: unknown;
   let inFlight: Promise<unknown> = Promise.resolve();
   let recurringQueued = false;
+  /** The jobs this worker is running, a batch that outlived its lease included: never claimed again here while they run. */
+  const runningHere = new Set<string>();
 
   async function runJob(job: JobRow, summary: RunSummary): Promise<void> {
+    runningHere.add(job.id);
+    try {
+      await attempt(job, summary);
+    } finally {
+      runningHere.delete(job.id);
+    }
+  }
+
+  async function attempt(job: JobRow, summary: RunSummary): Promise<void> {
     const definition = definitions[job.type];
     const now = () => clock.now();
     // A job reclaimed after its last attempt's lease ran out is dead without running again.
@@ -149,7 +160,14 @@ export function createWorker(options: WorkerOptions): Worker {
 
   async function runOnce(): Promise<RunSummary> {
     const summary: RunSummary = { succeeded: 0, retried: 0, dead: 0 };
-    const claimed = await claimJobs(db, { types, workerId, now: clock.now(), leaseMs, limit: batchSize });
+    const claimed = await claimJobs(db, {
+      types,
+      workerId,
+      now: clock.now(),
+      leaseMs,
+      limit: batchSize,
+      excluding: [...runningHere],
+    });
     await Promise.all(claimed.map((job) => runJob(job, summary)));
     return summary;
   }
@@ -168,8 +186,9 @@ export function createWorker(options: WorkerOptions): Worker {
           return pollMs;
         });
       // A batch that has not settled when its jobs' lease runs out (a handler, or a query whose
-      // connection died under it, that never answers) no longer holds the loop: its jobs are anyone's
-      // to claim again, and the worker polls on. Waiting for it would stop this worker for good.
+      // connection died under it, that never answers) no longer holds the loop: the worker polls on,
+      // for other jobs (its own still running are not claimed again here; another worker may take them
+      // over, as from a crashed one). Waiting for it would stop this worker for good.
       let lapse: unknown;
       const lapsed = new Promise<number>((resolve) => {
         lapse = timers.set(() => {

@@ -191,6 +191,33 @@ describe("invitations", () => {
     },
   );
 
+  test.skipIf(process.env.DATABASE_URL === undefined)(
+    "an invitation accepted while the account is being deleted: refused, and no membership outlives the account (PostgreSQL)",
+    async () => {
+      const { orgId, owner } = await team();
+      const to = address("leaving");
+      const invitee = await verifiedUser(to);
+      const { token } = await invite(owner, orgId, to);
+      // The account's deletion as the service makes it (the account's row first), held open before its commit.
+      const deletion = await heldOpen(handle.db, async (tx) => {
+        const now = clock.now();
+        await tx
+          .update(users)
+          .set({ status: "deleted", deletedAt: now, updatedAt: now })
+          .where(eq(users.id, invitee.id));
+      });
+      const accepting = invitations.accept(invitee.session, token, {}).catch((error: unknown) => error);
+      expect(await untilWaiting(handle.db, [accepting])).toBe(1);
+      // Before, the acceptance took no lock on the account: it joined beside the deletion, which ends
+      // the account's memberships, and the membership outlived the account.
+      const [accepted] = await deletion.settle([accepting]);
+      expect(accepted).toMatchObject({ code: "unauthenticated" });
+      expect(
+        await handle.db.select().from(organizationMemberships).where(eq(organizationMemberships.userId, invitee.id)),
+      ).toEqual([]);
+    },
+  );
+
   test("under BURROW_MFA_REQUIRED=all, the new account's session is restricted to MFA enrolment", async () => {
     const strictConfig = testConfig({ BURROW_MFA_REQUIRED: "all" });
     const keyRing = createKeyRing(strictConfig.encryptionKeys);

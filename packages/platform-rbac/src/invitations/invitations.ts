@@ -15,7 +15,7 @@ import {
   type RequestContext,
   type UserId,
 } from "@burrow/platform-core";
-import { normalizeEmail, type Auth, type SessionRow, type SignedIn } from "@burrow/platform-auth";
+import { lockUser, normalizeEmail, type Auth, type SessionRow, type SignedIn } from "@burrow/platform-auth";
 import type { Outbox } from "@burrow/platform-email";
 import { findOrgRole, lockOrganization, type Organizations } from "../organizations/organizations.ts";
 import { coversAll } from "../access/permissions.ts";
@@ -281,6 +281,9 @@ export function createInvitations(options: {
       if (session.restriction !== null) throw new PlatformError("mfa_enrolment_required");
       const { userId } = session;
       return db.transaction(async (tx) => {
+        // The account first, then the organization (the lock order): no account joins while its
+        // deletion is under way, which ends its memberships.
+        if ((await lockUser(tx, userId)) === undefined) throw new PlatformError("unauthenticated");
         const invitation = await live(tx, token);
         // The invitation is for an address, and only its proven owner may use it: the account whose
         // proven primary address it is, or which proved it as another of its addresses.

@@ -8,7 +8,7 @@ import {
   type Database,
   type RequestContext,
 } from "@burrow/platform-core";
-import { assertRecentAuthentication, type UserDeletion } from "@burrow/platform-auth";
+import { assertRecentAuthentication, lockUser, type UserDeletion } from "@burrow/platform-auth";
 import { users } from "@burrow/platform-auth/schema";
 import { coversAll } from "../access/permissions.ts";
 import type { PermissionResolver } from "../access/resolver.ts";
@@ -241,23 +241,29 @@ export function createOrganizations(options: {
 
   return {
     async endMembershipsOf(tx, userId, deletion) {
-      const held = await tx
-        .select({ id: organizations.id, name: organizations.name, slug: organizations.slug, role: roles.key })
+      // Its organizations as they stand before they are locked; what counts is read again under each
+      // lock (a role changed, a membership ended or an organization deleted meanwhile). None is added
+      // meanwhile: joining or founding one takes the account's lock first, as this deletion has.
+      const candidates = await tx
+        .select({ id: organizations.id, name: organizations.name, slug: organizations.slug })
         .from(organizationMemberships)
-        .innerJoin(roles, eq(roles.id, organizationMemberships.roleId))
         .innerJoin(
           organizations,
           and(eq(organizations.id, organizationMemberships.orgId), isNull(organizations.deletedAt)),
         )
         .where(eq(organizationMemberships.userId, userId))
         .orderBy(asc(organizations.id));
-      const alone: { id: string; name: string; slug: string }[] = [];
-      for (const org of held) {
-        // Under the organization's lock, as every change to its memberships: an owner leaving at the
-        // same moment is seen, or sees this deletion.
+      const held: typeof candidates = [];
+      const alone: typeof candidates = [];
+      for (const org of candidates) {
+        // Under the organization's lock, as every change to its memberships: an owner leaving, or
+        // ownership handed to this account, at the same moment is seen, or sees this deletion.
         if (!(await lockOrganization(tx, org.id))) continue;
-        if (org.role === "owner" && (await owners(tx, org.id)).every((owner) => owner === userId))
-          alone.push({ id: org.id, name: org.name, slug: org.slug });
+        const current = await membership(tx, org.id, userId);
+        if (current === undefined) continue;
+        held.push(org);
+        if (current.roleKey === "owner" && (await owners(tx, org.id)).every((owner) => owner === userId))
+          alone.push(org);
       }
       if (alone.length > 0) {
         const names = alone.map((org) => `${org.name} (${org.slug})`).join(", ");
@@ -289,6 +295,9 @@ export function createOrganizations(options: {
       const wanted = input.slug ?? slugFromName(input.name);
       assertSlug(wanted);
       return db.transaction(async (tx) => {
+        // The founder's account first (the lock order): an organization is never founded by an account
+        // whose deletion is under way, which would leave it owned by a deleted account.
+        if ((await lockUser(tx, actorId)) === undefined) throw new PlatformError("unauthenticated");
         const now = clock.now();
         let org: OrganizationRow | undefined;
         for (const candidate of slugCandidates(wanted, input.slug !== undefined)) {
