@@ -1210,10 +1210,22 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
   });
 
   app.notFound((c) => c.html(<ErrorPage status={404} message="There is no such page." />, 404));
+  /**
+   * The console page a refused form was posted from (its Referer, sent by our pages' same-origin
+   * policy), to go back to; nothing for any other request or any other origin.
+   */
+  const postedFrom = (c: Context<AppEnv>): string | undefined => {
+    if (c.req.method !== "POST") return undefined;
+    const referer = URL.parse(c.req.header("referer") ?? "");
+    return referer !== null && referer.origin === config.adminUrl ? `${referer.pathname}${referer.search}` : undefined;
+  };
   app.onError((error, c) => {
     if (error instanceof HTTPException && error.status === 303) return error.getResponse();
     if (error instanceof PlatformError && error.status < 500)
-      return c.html(<ErrorPage status={error.status} message={problemText(error)} />, error.status as 400);
+      return c.html(
+        <ErrorPage status={error.status} message={problemText(error)} back={postedFrom(c)} />,
+        error.status as 400,
+      );
     // As the API logs it: a failed query's statement and driver code, never its parameters.
     if (isConcurrentChange(error)) {
       platform.log.error("concurrent change not answered by its service", {

@@ -246,8 +246,13 @@ describe("the admin console in Chromium, offline: the first operator's journey",
     expect(consoleErrors.splice(errorsBefore)).toEqual([
       "Failed to load resource: the server responded with a status of 409 (Conflict)",
     ]);
-    await page.goto(`${adminOrigin}/users/${founder.id}`);
+    // Back where the operator was, the organizations the account belongs to lead to what unblocks it.
+    await page.click("text=Back to the page");
+    await page.waitForURL(`${adminOrigin}/users/${founder.id}`);
     expect(await page.locator(".badge.active").count()).toBe(1);
+    await shot("user-organizations");
+    await page.click("main >> text=Fran Rockets");
+    await page.waitForURL(`${adminOrigin}/orgs/${orgId}`);
   });
 
   test("makes a user eligible for a platform role from their page; the roles page lists who holds and who may elevate", async () => {

@@ -137,11 +137,10 @@ export const OverviewPage = (props: { frame: Frame; summary: OverviewSummary }) 
   );
 };
 
-export const ErrorPage = (props: { status: number; message: string }) => (
+/** A refusal or a failure; `back` is the console page the refused form was posted from, if known. */
+export const ErrorPage = (props: { status: number; message: string; back?: string }) => (
   <Solo title={props.status === 404 ? "Not found" : props.status === 403 ? "Not allowed" : "That did not work"}>
     <p>{props.message}</p>
-    <p>
-      <a href="/">Back to the console</a>
-    </p>
+    <p>{props.back === undefined ? <a href="/">Back to the console</a> : <a href={props.back}>Back to the page</a>}</p>
   </Solo>
 );

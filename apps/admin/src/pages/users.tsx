@@ -375,7 +375,9 @@ export const UserPage = (props: {
       >
         {props.details.organizations.map((org) => (
           <tr>
-            <td>{org.name}</td>
+            <td>
+              <a href={`/orgs/${org.id}`}>{org.name}</a>
+            </td>
             <td>
               <code>{org.slug}</code>
             </td>
