@@ -1217,7 +1217,8 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
   const postedFrom = (c: Context<AppEnv>): string | undefined => {
     if (c.req.method !== "POST") return undefined;
     const referer = URL.parse(c.req.header("referer") ?? "");
-    return referer !== null && referer.origin === config.adminUrl ? `${referer.pathname}${referer.search}` : undefined;
+    // The whole URL, whose origin is the console's: a path alone could read as another host (`//…`).
+    return referer !== null && referer.origin === config.adminUrl ? referer.href : undefined;
   };
   app.onError((error, c) => {
     if (error instanceof HTTPException && error.status === 303) return error.getResponse();
@@ -1232,7 +1233,7 @@ export function createAdminApp(platform: Platform): Hono<AppEnv> {
         requestId: c.get("requestId"),
         error: describeError(error),
       });
-      return c.html(<ErrorPage status={409} message={CONCURRENT_CHANGE_DETAIL} />, 409);
+      return c.html(<ErrorPage status={409} message={CONCURRENT_CHANGE_DETAIL} back={postedFrom(c)} />, 409);
     }
     platform.log.error("admin request failed", { requestId: c.get("requestId"), error: describeError(error) });
     return c.html(

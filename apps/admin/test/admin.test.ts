@@ -244,6 +244,25 @@ describe("the admin console", () => {
     await expect(api.platform.overview.summary(newcomer.id)).rejects.toMatchObject({ code: "forbidden" });
   });
 
+  test("a refused action's page links back to the console page it was posted from, never elsewhere", async () => {
+    const browser = await signInWithCode(operator, totpSecret);
+    const active = await signUpUser(api);
+    const backLink = () => /<a href="([^"]*)">Back to (?:the page|the console)<\/a>/.exec(browser.lastHtml)?.[1];
+    const refusedFrom = async (referer: string | undefined) => {
+      await browser.get(`/users/${active.id}`);
+      const refused = await browser.post(`/users/${active.id}/unsuspend`, {}, referer === undefined ? {} : { referer });
+      expect(refused.status).toBe(409);
+      expect(browser.lastHtml).toContain("The user is not suspended.");
+      return backLink();
+    };
+    expect(await refusedFrom(`${ADMIN}/users/${active.id}?tab=1`)).toBe(`${ADMIN}/users/${active.id}?tab=1`);
+    // Another site's page, or none: the overview.
+    expect(await refusedFrom("https://evil.example/users")).toBe("/");
+    expect(await refusedFrom(undefined)).toBe("/");
+    // A console URL whose path reads as another host when written alone stays on the console.
+    expect(await refusedFrom(`${ADMIN}//evil.example/x`)).toBe(`${ADMIN}//evil.example/x`);
+  });
+
   test("creates a user, who gets the account-setup mail; a taken address is said so on the form", async () => {
     const browser = await signInWithCode(operator, totpSecret);
     await browser.get("/users");

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { and, eq, like } from "drizzle-orm";
+import { and, eq, like, sql } from "drizzle-orm";
 import { auditLogs } from "@burrow/platform-core/schema";
 import { users } from "@burrow/platform-auth/schema";
 import { heldOpen, untilWaiting } from "@burrow/platform-core/testing";
@@ -116,6 +116,26 @@ describe("deleting an account that belongs to organizations", () => {
     expect(await membershipTrail(team.id, member.id)).toEqual([
       { action: "member.removed", actorId: operator.id, metadata: { reason: "account_deleted" } },
     ]);
+  });
+
+  test("migration 0031 removes the memberships of accounts deleted before they ended with the account", async () => {
+    const owner = await signUpUser(api);
+    const gone = await signUpUser(api);
+    const team = await organization(owner, "Deleted Long Ago", [gone]);
+    // As a deletion before this release left it: the account deleted, its membership still there.
+    const now = api.clock.now();
+    await api.platform.db.update(users).set({ status: "deleted", deletedAt: now }).where(eq(users.id, gone.id));
+    const rows = () =>
+      api.platform.db
+        .select({ userId: organizationMemberships.userId })
+        .from(organizationMemberships)
+        .where(eq(organizationMemberships.orgId, team.id));
+    expect((await rows()).map((row) => row.userId).sort()).toEqual([owner.id, gone.id].sort());
+    const migration = await Bun.file(
+      new URL("../../../migrations/0031_deleted_accounts_leave_organizations.sql", import.meta.url),
+    ).text();
+    await api.platform.db.execute(sql.raw(migration));
+    expect(await rows()).toEqual([{ userId: owner.id }]);
   });
 
   test.skipIf(process.env.DATABASE_URL === undefined)(
