@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, eq, like, sql } from "drizzle-orm";
 import { auditLogs } from "@burrow/platform-core/schema";
 import { users } from "@burrow/platform-auth/schema";
+import type { Database } from "@burrow/platform-core";
 import { heldOpen, untilWaiting } from "@burrow/platform-core/testing";
 import { organizationMemberships, organizations, roles } from "@burrow/platform-rbac/schema";
 import {
@@ -30,14 +31,19 @@ describe("deleting an account that belongs to organizations", () => {
   const call = (who: TestUser, method: string, path: string, json?: unknown) =>
     api.request(path, { method, headers: who.bearer, ...(json === undefined ? {} : { json }) });
   const deleteOwn = (who: TestUser) => call(who, "DELETE", "/v1/me");
+  const roleIdOf = async (key: string) => (await api.platform.db.select().from(roles).where(eq(roles.key, key)))[0]!.id;
+  /** Another change to the organization's memberships, as every one starts: its row locked. */
+  const holdingOrganization = (orgId: string) => async (tx: Database) => {
+    await tx.select({ id: organizations.id }).from(organizations).where(eq(organizations.id, orgId)).for("update");
+  };
   /** An organization `owner` creates, with each of `members` in it as `role`. */
   async function organization(owner: TestUser, name: string, members: TestUser[] = [], role = "member") {
     const created = (await (await call(owner, "POST", "/v1/orgs", { name })).json()) as { id: string; slug: string };
-    const [roleRow] = await api.platform.db.select().from(roles).where(eq(roles.key, role));
+    const roleId = await roleIdOf(role);
     for (const member of members) {
       await api.platform.db
         .insert(organizationMemberships)
-        .values({ orgId: created.id, userId: member.id, roleId: roleRow!.id, joinedAt: api.clock.now() });
+        .values({ orgId: created.id, userId: member.id, roleId, joinedAt: api.clock.now() });
       await api.platform.rbac.resolver.changed(api.platform.db, member.id);
     }
     return created;
@@ -145,9 +151,7 @@ describe("deleting an account that belongs to organizations", () => {
       const second = await signUpUser(api);
       const org = await organization(first, "Both Leaving", [second], "owner");
       // The organization's row held, so that both deletions are under way when it is let go.
-      const held = await heldOpen(api.platform.db, async (tx) => {
-        await tx.select({ id: organizations.id }).from(organizations).where(eq(organizations.id, org.id)).for("update");
-      });
+      const held = await heldOpen(api.platform.db, holdingOrganization(org.id));
       const both = [deleteOwn(first), deleteOwn(second)] as const;
       // Both wait on the organization: before, each saw the other still an owner and both went.
       expect(await untilWaiting(api.platform.db, both)).toBe(2);
@@ -163,26 +167,14 @@ describe("deleting an account that belongs to organizations", () => {
       const owner = await signUpUser(api);
       const heir = await signUpUser(api);
       const org = await organization(owner, "Handed On", [heir], "admin");
-      const roleId = async (key: string) =>
-        (await api.platform.db.select().from(roles).where(eq(roles.key, key)))[0]!.id;
-      const [ownerRole, adminRole] = [await roleId("owner"), await roleId("admin")];
+      const [ownerRole, adminRole] = [await roleIdOf("owner"), await roleIdOf("admin")];
       const membershipOf = (userId: string) =>
         and(eq(organizationMemberships.orgId, org.id), eq(organizationMemberships.userId, userId));
       // An ownership transfer as the service makes it: the organization's row, held open, then the two roles.
-      const transfer = await heldOpen(
-        api.platform.db,
-        async (tx) => {
-          await tx
-            .select({ id: organizations.id })
-            .from(organizations)
-            .where(eq(organizations.id, org.id))
-            .for("update");
-        },
-        async (tx) => {
-          await tx.update(organizationMemberships).set({ roleId: ownerRole }).where(membershipOf(heir.id));
-          await tx.update(organizationMemberships).set({ roleId: adminRole }).where(membershipOf(owner.id));
-        },
-      );
+      const transfer = await heldOpen(api.platform.db, holdingOrganization(org.id), async (tx) => {
+        await tx.update(organizationMemberships).set({ roleId: ownerRole }).where(membershipOf(heir.id));
+        await tx.update(organizationMemberships).set({ roleId: adminRole }).where(membershipOf(owner.id));
+      });
       const deleting = deleteOwn(heir);
       expect(await untilWaiting(api.platform.db, [deleting])).toBe(1);
       // Before, the deletion judged by the role it read before the lock (admin), removed the membership
