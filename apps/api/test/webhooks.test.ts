@@ -5,6 +5,7 @@ import { verifyWebhook, WebhookVerificationError } from "@burrow/platform-ops/we
 import { auditLogs, jobs, securityEvents } from "@burrow/platform-core/schema";
 import { webhookDeliveries, webhookEndpoints } from "@burrow/platform-ops/schema";
 import { heldOpen, untilWaiting } from "@burrow/platform-core/testing";
+import type { Database } from "@burrow/platform-core";
 import { retryDelayMs, WEBHOOK_EVENT_TYPES, WEBHOOK_MAX_ATTEMPTS } from "@burrow/platform-ops";
 import {
   createTestApi,
@@ -73,6 +74,19 @@ describe("webhooks", () => {
   };
   const deliveriesOf = (endpointId: string) =>
     api.database.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, endpointId));
+  /** An endpoint at `path` whose every attempt fails, with a new user's profile changes (`names`) queued to it. */
+  const failingEndpoint = async (path: string, eventTypes: string[], names: string[]) => {
+    const endpoint = await createEndpoint({ url: receiver.url(path), eventTypes });
+    receiver.behaviour.set(path, "fail");
+    const user = await signUpUser(api);
+    for (const name of names)
+      expect((await api.request("/v1/me", { method: "PATCH", headers: user.bearer, json: { name } })).status).toBe(200);
+    return endpoint;
+  };
+  /** The endpoint's row locked, as its deletion and every attempt's record take it first. */
+  const holdingEndpoint = (endpointId: string) => async (tx: Database) => {
+    await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, endpointId)).for("update");
+  };
 
   beforeAll(async () => {
     api = await createTestApi({
@@ -228,23 +242,12 @@ describe("webhooks", () => {
   test.skipIf(process.env.DATABASE_URL === undefined)(
     "a failed attempt and the endpoint's deletion at the same moment: one after the other, no deadlock (PostgreSQL)",
     async () => {
-      const endpoint = await createEndpoint({ url: receiver.url("/failing-while-deleted"), eventTypes: ["*"] });
-      receiver.behaviour.set("/failing-while-deleted", "fail");
-      const user = await signUpUser(api);
-      expect(
-        (await api.request("/v1/me", { method: "PATCH", headers: user.bearer, json: { name: "Queued" } })).status,
-      ).toBe(200);
+      const endpoint = await failingEndpoint("/failing-while-deleted", ["*"], ["Queued"]);
       expect((await deliveriesOf(endpoint.id)).length).toBeGreaterThan(0);
       // The deletion as the service makes it: the endpoint's row, held open, then its deliveries by cascade.
-      const removal = await heldOpen(
-        api.database.db,
-        async (tx) => {
-          await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, endpoint.id)).for("update");
-        },
-        async (tx) => {
-          await tx.delete(webhookEndpoints).where(eq(webhookEndpoints.id, endpoint.id));
-        },
-      );
+      const removal = await heldOpen(api.database.db, holdingEndpoint(endpoint.id), async (tx) => {
+        await tx.delete(webhookEndpoints).where(eq(webhookEndpoints.id, endpoint.id));
+      });
       const attempting = api.runJobs();
       expect(await untilWaiting(api.database.db, [attempting])).toBe(1);
       // Before, the attempt wrote its delivery's row and then waited for the endpoint's, which the
@@ -262,13 +265,7 @@ describe("webhooks", () => {
   test.skipIf(process.env.DATABASE_URL === undefined)(
     "two failed attempts at one endpoint, the second disabling it: one after the other, no deadlock (PostgreSQL)",
     async () => {
-      const endpoint = await createEndpoint({ url: receiver.url("/failing-twice"), eventTypes: ["user.updated"] });
-      receiver.behaviour.set("/failing-twice", "fail");
-      const user = await signUpUser(api);
-      for (const name of ["First", "Second"])
-        expect((await api.request("/v1/me", { method: "PATCH", headers: user.bearer, json: { name } })).status).toBe(
-          200,
-        );
+      const endpoint = await failingEndpoint("/failing-twice", ["user.updated"], ["First", "Second"]);
       const deliveryIds = (await deliveriesOf(endpoint.id)).map((delivery) => delivery.id);
       expect(deliveryIds).toHaveLength(2);
       // One failure short of disabling (BURROW_WEBHOOK_DISABLE_AFTER=4): the next failure disables it, and
@@ -285,9 +282,7 @@ describe("webhooks", () => {
       ).filter((job) => deliveryIds.includes((job.payload as { deliveryId: string }).deliveryId));
       expect(queued).toHaveLength(2);
       // Another change to the endpoint held open at its row, so that both attempts reach their records together.
-      const held = await heldOpen(api.database.db, async (tx) => {
-        await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, endpoint.id)).for("update");
-      });
+      const held = await heldOpen(api.database.db, holdingEndpoint(endpoint.id));
       const deliver = api.platform.webhooks.jobs["webhook.deliver"]!;
       const attempts = queued.map((job) =>
         deliver.run(job.payload, job).then(
